@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages tributary needs to build and test,
+# then configures and builds. Non-interactive and idempotent.
+#   scripts/setup.sh            # packages + release build in build/
+#   scripts/setup.sh --deps     # packages only
+#   scripts/setup.sh --asan     # packages + sanitizer build in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libspdlog-dev libfmt-dev libssl-dev libyaml-cpp-dev libsqlite3-dev zlib1g-dev
+  libgtest-dev libgmock-dev openssl procps python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  # Debian's default libboost-dev is 1.74 and conflicts with 1.81; remove it if present.
+  if dpkg-query -W -f='${Status}' libboost1.74-dev 2>/dev/null | grep -q "install ok installed"; then
+    "${sudo_cmd[@]}" apt-get remove -y -q libboost1.74-dev
+  fi
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+mode=${1:-release}
+case "$mode" in
+  --deps) exit 0 ;;
+  --asan)
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTRIBUTARY_SANITIZE=ON
+    cmake --build build-asan
+    ;;
+  release|--release)
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    cmake --build build
+    ;;
+  *) echo "usage: scripts/setup.sh [--deps|--asan|--release]" >&2; exit 2 ;;
+esac
