@@ -1,0 +1,104 @@
+#include "core/http/async_limiter.hpp"
+
+#include <boost/asio/cancellation_state.hpp>
+#include <boost/asio/this_coro.hpp>
+
+namespace tributary::http {
+
+namespace asio = boost::asio;
+
+permit& permit::operator=(permit&& o) noexcept {
+    if (this != &o) {
+        reset();
+        owner_ = std::exchange(o.owner_, nullptr);
+    }
+    return *this;
+}
+
+void permit::reset() {
+    if (owner_) std::exchange(owner_, nullptr)->release();
+}
+
+async_limiter::async_limiter(asio::any_io_executor ex, std::string name, group_limiter core, const clock& clk)
+    : ex_(ex), name_(std::move(name)), core_(std::move(core)), clock_(clk), timer_(ex),
+      alive_(std::make_shared<bool>(true)) {}
+
+async_limiter::~async_limiter() { *alive_ = false; }
+
+void async_limiter::release() {
+    core_.release();
+    pump();
+}
+
+void async_limiter::pause_until(clock::steady_time until, std::string reason) {
+    core_.pause_until(until, std::move(reason));
+    pump();
+}
+
+void async_limiter::on_429() {
+    core_.on_429(clock_.now());
+    pump();
+}
+
+void async_limiter::on_success() { core_.on_success(clock_.now()); }
+
+void async_limiter::observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in) {
+    core_.observe_headers(remaining, reset_in, clock_.now());
+    pump();
+}
+
+// Hands out every grant the core allows now, then arms the one timer for the
+// next instant anything could change.
+void async_limiter::pump() {
+    for (;;) {
+        auto d = core_.next_grant(clock_.now());
+        if (d.what == grant_decision::kind::grant) {
+            auto it = waiters_.find(d.ticket);
+            if (it == waiters_.end()) {
+                // Cannot happen: cancelled tickets leave the core. Keep the
+                // slot balanced anyway.
+                core_.release();
+                continue;
+            }
+            it->second.granted = true;
+            it->second.wake->cancel();
+            continue;
+        }
+        if (d.what == grant_decision::kind::wait) {
+            // The core speaks in its clock's time; the timer in steady_clock's.
+            auto delay = d.at - clock_.now();
+            timer_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(delay));
+            std::weak_ptr<bool> alive = alive_;
+            timer_.async_wait([this, alive](boost::system::error_code ec) {
+                auto a = alive.lock();
+                if (ec || !a || !*a) return;
+                pump();
+            });
+        } else {
+            timer_.cancel();
+        }
+        return;
+    }
+}
+
+awaitable<std::optional<permit>> async_limiter::acquire(priority p) {
+    asio::steady_timer wake(ex_, asio::steady_timer::time_point::max());
+    ticket_id t = core_.enqueue(p);
+    waiters_[t] = waiter{&wake, false};
+    pump();
+    while (!waiters_[t].granted) {
+        auto [ec] = co_await wake.async_wait(use_nothrow);
+        if (waiters_[t].granted) break;
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none || (ec && ec != asio::error::operation_aborted)) {
+            waiters_.erase(t);
+            core_.cancel(t);
+            pump();  // a waiter behind us may go now
+            co_return std::nullopt;
+        }
+    }
+    waiters_.erase(t);
+    co_return permit(this);
+}
+
+}  // namespace tributary::http

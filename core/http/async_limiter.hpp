@@ -1,0 +1,84 @@
+#pragma once
+// The limiter on the event loop: wraps one group_limiter (the pure decision
+// core) with exact timers. acquire() completes when the caller may send; one
+// timer per group is armed at the exact instant the core names — no polling.
+//
+// Lifetime: an async_limiter outlives every acquire() on it (the engine owns
+// it). Single-threaded: all calls on its executor.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/async/use_nothrow.hpp"
+#include "core/clock.hpp"
+#include "core/http/group_limiter.hpp"
+
+namespace tributary::http {
+
+class async_limiter;
+
+/// One granted request in flight. Releases the in-flight slot (max_concurrent)
+/// when destroyed — on every exit path, cancellation included.
+class permit {
+public:
+    permit() = default;
+    explicit permit(async_limiter* owner) : owner_(owner) {}
+    permit(permit&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)) {}
+    permit& operator=(permit&& o) noexcept;
+    permit(const permit&) = delete;
+    permit& operator=(const permit&) = delete;
+    ~permit() { reset(); }
+    void reset();
+
+private:
+    async_limiter* owner_ = nullptr;
+};
+
+class async_limiter {
+public:
+    async_limiter(boost::asio::any_io_executor ex, std::string name, group_limiter core,
+                  const clock& clk = real_clock::instance());
+    ~async_limiter();
+    async_limiter(const async_limiter&) = delete;
+    async_limiter& operator=(const async_limiter&) = delete;
+
+    /// Waits for a grant at priority `p`. Completes with a permit, or nullopt
+    /// when the awaiting coroutine was cancelled first (its place is given up).
+    awaitable<std::optional<permit>> acquire(priority p);
+
+    /// Pauses the whole group until `until` (429 Retry-After, reset header).
+    void pause_until(clock::steady_time until, std::string reason);
+    void on_429();
+    void on_success();
+    void observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in);
+
+    std::chrono::nanoseconds estimated_wait(priority p) const { return core_.estimated_wait(p, clock_.now()); }
+    const group_limiter& core() const { return core_; }
+    group_limiter& core() { return core_; }
+    const std::string& name() const { return name_; }
+
+private:
+    friend class permit;
+    struct waiter {
+        boost::asio::steady_timer* wake = nullptr;
+        bool granted = false;
+    };
+    void release();
+    void pump();
+
+    boost::asio::any_io_executor ex_;
+    std::string name_;
+    group_limiter core_;
+    const clock& clock_;
+    boost::asio::steady_timer timer_;  // armed at the core's next instant
+    std::map<ticket_id, waiter> waiters_;
+    std::shared_ptr<bool> alive_;
+};
+
+}  // namespace tributary::http

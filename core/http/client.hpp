@@ -1,0 +1,134 @@
+#pragma once
+// The HTTP engine a connector talks to: one call, one outcome.
+//
+//   router (logical URL → endpoint group; no match fails before sending)
+//   → limiter (one per connector + rate-limit scope + group, shared by every
+//     client of that key)
+//   → transport (pool, TLS, timeouts)
+//   → retry engine (status sets → strategies, bounded by attempts and time)
+//
+// A 429 or vendor reset header pauses the whole group; vendor remaining/reset
+// headers may only lower the allowance. Exhausting the retry budget fails the
+// request, not the data: the caller keeps its items queued.
+//
+// Single-threaded: all calls on the engine's executor. The engine outlives
+// its clients and every send() in flight.
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/async/use_nothrow.hpp"
+#include "core/clock.hpp"
+#include "core/http/async_limiter.hpp"
+#include "core/http/endpoint_group.hpp"
+#include "core/http/message.hpp"
+#include "core/http/router.hpp"
+#include "core/http/transport.hpp"
+#include "core/log/logger.hpp"
+
+namespace tributary::http {
+
+/// How a send() ended. Classified once; pipelines, logs and metrics switch on it.
+enum class error_kind {
+    none,             ///< a status in the group's success set
+    no_route,         ///< no endpoint group matches: nothing was sent
+    invalid_request,  ///< the URL or base_url is not usable: nothing was sent
+    rejected,         ///< a status no retry rule covers (permanent, e.g. 400, 422)
+    exhausted,        ///< retry budget (attempts or elapsed time) used up
+    unsafe,           ///< a network failure that is not safe to retry
+    network,          ///< a network failure that is never retried (TLS refused, body too large)
+    cancelled,        ///< the caller was cancelled
+};
+std::string_view to_string(error_kind k);
+
+struct outcome {
+    /// The last response received (success or the failing one), if any.
+    std::optional<response> resp;
+    error_kind error = error_kind::none;
+    /// What went wrong, ours; the vendor's body stays in `resp`.
+    std::string message;
+    std::uint32_t attempts = 0;
+    /// The endpoint group that carried the request ("" when no route).
+    std::string group;
+
+    bool ok() const { return error == error_kind::none; }
+};
+
+struct client_options {
+    /// Connector code: part of the limiter key and of log lines.
+    std::string connector;
+    /// Rate-limit scope: connections with the same scope share every budget
+    /// (vendors meter per account). Usually the credential's identity.
+    std::string scope;
+    /// Where the bytes go instead of the logical URL's scheme://host:port (tests, proxies).
+    std::optional<std::string> base_url;
+    /// Extra CA file for TLS ("" = system store only).
+    std::string ca_file;
+    /// Per-group limit overrides from config; may only lower the spec.
+    std::map<std::string, group_overrides> overrides;
+};
+
+class engine;
+
+class client {
+public:
+    /// Sends `req` at priority `p`, retrying per the group's policy.
+    awaitable<outcome> send(request req, priority p = priority::incremental);
+
+    /// How long a request to `url` enqueued now at `p` would wait for the limiter.
+    std::optional<std::chrono::nanoseconds> estimated_wait(std::string_view method, std::string_view url,
+                                                           priority p) const;
+
+    const router& routes() const { return router_; }
+
+private:
+    friend class engine;
+    client(engine& e, router r, std::vector<async_limiter*> limiters, client_options opts,
+           std::optional<split_url> base)
+        : engine_(e), router_(std::move(r)), limiters_(std::move(limiters)), options_(std::move(opts)),
+          base_(std::move(base)) {}
+
+    void observe_rate_headers(async_limiter& l, const response& r);
+
+    engine& engine_;
+    router router_;
+    std::vector<async_limiter*> limiters_;  // by group index
+    client_options options_;
+    std::optional<split_url> base_;
+};
+
+class engine {
+public:
+    using random_source = std::function<std::uint64_t()>;
+
+    engine(boost::asio::any_io_executor ex, transport_settings ts, log::logger log,
+           const clock& clk = real_clock::instance(), random_source rng = {});
+    ~engine();
+
+    /// Builds a client for a connector's endpoint groups. Errors (bad or
+    /// ambiguous patterns, overrides that would raise a limit, bad base_url)
+    /// come back as values.
+    result<std::shared_ptr<client>> make_client(std::vector<endpoint_group> groups, client_options opts);
+
+    /// Every limiter, by key "connector|scope|group" (for persistence of window usage).
+    const std::map<std::string, std::unique_ptr<async_limiter>>& limiters() const { return limiters_; }
+
+    http::transport& transport() { return transport_; }
+    const clock& time() const { return clock_; }
+
+private:
+    friend class client;
+    boost::asio::any_io_executor ex_;
+    log::logger log_;
+    const clock& clock_;
+    random_source rng_;
+    http::transport transport_;
+    std::map<std::string, std::unique_ptr<async_limiter>> limiters_;
+};
+
+}  // namespace tributary::http

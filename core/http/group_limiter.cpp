@@ -1,0 +1,341 @@
+#include "core/http/group_limiter.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+namespace tributary::http {
+
+namespace {
+
+using std::chrono::nanoseconds;
+
+// Stride numerator: divisible by every weight 1..16, so the default weights get
+// exact strides; larger weights round down, which only shifts shares by < 1e-5.
+constexpr std::uint64_t stride_unit = 720720ULL * 1024ULL;
+
+constexpr rate_scale scale_increment = full_scale / 16;
+
+bool is_window(limit_kind k) { return k != limit_kind::token_bucket; }
+
+std::uint32_t bucket_capacity(const rate_limit& l) { return l.burst == 0 ? l.requests : l.burst; }
+
+std::string describe(const rate_limit& l) {
+    return std::string{to_string(l.kind)} + " " + std::to_string(l.requests) + "/" + std::to_string(l.per.count()) +
+           "ms";
+}
+
+void validate_limit(const rate_limit& l) {
+    if (l.requests == 0) throw std::invalid_argument("rate limit " + describe(l) + ": requests must be > 0");
+    if (l.per.count() <= 0) throw std::invalid_argument("rate limit " + describe(l) + ": per must be > 0");
+}
+
+nanoseconds step_for(const std::vector<rate_limit>& limits, std::chrono::milliseconds configured) {
+    if (configured.count() > 0) return configured;
+    nanoseconds shortest = nanoseconds::max();
+    for (const auto& l : limits) shortest = std::min<nanoseconds>(shortest, l.per);
+    if (limits.empty()) shortest = std::chrono::seconds{1};
+    return std::max<nanoseconds>(shortest, std::chrono::seconds{1});
+}
+
+}  // namespace
+
+group_limiter::group_limiter(std::vector<rate_limit> spec, group_limiter_settings settings)
+    : spec_{std::move(spec)},
+      limits_{spec_},
+      spec_max_concurrent_{settings.max_concurrent},
+      max_concurrent_{settings.max_concurrent},
+      settings_{settings},
+      step_{step_for(spec_, settings.recovery_step)} {
+    for (const auto& l : spec_) validate_limit(l);
+    for (std::size_t c = 0; c < priority_count; ++c) {
+        const std::uint32_t w = settings_.weights[c];
+        if (w == 0 || w > 1000) throw std::invalid_argument("group limiter: weights must be in 1..1000");
+        classes_[c].stride = stride_unit / w;
+    }
+    settings_.min_scale = std::clamp<rate_scale>(settings_.min_scale, 1, full_scale);
+    settings_.estimate_steps = std::max<std::size_t>(settings_.estimate_steps, 1);
+    windows_.reserve(limits_.size());
+    for (const auto& l : limits_) windows_.emplace_back(l);
+}
+
+std::optional<std::string> group_limiter::apply_overrides(const group_overrides& overrides, steady_time now) {
+    // Validate everything before touching state: a rejected set changes nothing.
+    std::vector<rate_limit> next = spec_;
+    for (std::size_t i = 0; i < overrides.limits.size(); ++i) {
+        const rate_limit& o = overrides.limits[i];
+        if (o.requests == 0 || o.per.count() <= 0) {
+            return "override " + describe(o) + ": requests and per must be > 0";
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (overrides.limits[j].kind == o.kind && overrides.limits[j].per == o.per) {
+                return "override " + describe(o) + ": duplicate kind and per";
+            }
+        }
+        auto it = std::find_if(spec_.begin(), spec_.end(),
+                               [&](const rate_limit& s) { return s.kind == o.kind && s.per == o.per; });
+        if (it == spec_.end()) {
+            next.push_back(o);
+            continue;
+        }
+        if (o.requests > it->requests) {
+            return "override " + describe(o) + ": raises requests above the published " + describe(*it);
+        }
+        if (o.kind == limit_kind::token_bucket && bucket_capacity(o) > bucket_capacity(*it)) {
+            return "override " + describe(o) + ": burst " + std::to_string(bucket_capacity(o)) +
+                   " raises the published burst " + std::to_string(bucket_capacity(*it));
+        }
+        const auto k = static_cast<std::size_t>(it - spec_.begin());
+        next[k] = o;
+    }
+    std::uint32_t cap = spec_max_concurrent_;
+    if (overrides.max_concurrent) {
+        const std::uint32_t v = *overrides.max_concurrent;
+        if (spec_max_concurrent_ != 0 && (v == 0 || v > spec_max_concurrent_)) {
+            return "override max_concurrent " + std::to_string(v) + ": raises the published " +
+                   std::to_string(spec_max_concurrent_);
+        }
+        cap = v;
+    }
+
+    const group_usage usage = usage_snapshot(now);
+    limits_ = std::move(next);
+    max_concurrent_ = cap;
+    windows_.clear();
+    windows_.reserve(limits_.size());
+    for (const auto& l : limits_) windows_.emplace_back(l);
+    restore_windows(usage.windows, now);
+    apply_scale(now);
+    return std::nullopt;
+}
+
+ticket_id group_limiter::enqueue(priority p) {
+    auto& q = classes_[index(p)];
+    if (q.live == 0) q.pass = activation_pass(index(p));
+    const ticket_id t = next_ticket_++;
+    q.fifo.push_back(t);
+    ++q.live;
+    waiting_.emplace(t, p);
+    return t;
+}
+
+bool group_limiter::cancel(ticket_id ticket) {
+    const auto it = waiting_.find(ticket);
+    if (it == waiting_.end()) return false;
+    auto& q = classes_[index(it->second)];
+    waiting_.erase(it);
+    --q.live;
+    ++counters_.cancelled;
+    // Cancelled tickets stay in the deque until they reach the head; compact when
+    // they dominate so a queue that never drains cannot grow without bound.
+    if (q.fifo.size() > 2 * q.live + 64) {
+        std::erase_if(q.fifo, [this](ticket_id t) { return !waiting_.contains(t); });
+    }
+    return true;
+}
+
+std::uint64_t group_limiter::activation_pass(std::size_t c) const {
+    // A class that was empty joins at the smallest pass among busy classes (or the
+    // last granted pass), so it cannot claim credit for the time it was empty.
+    std::uint64_t floor = virtual_time_;
+    bool any = false;
+    for (std::size_t o = 0; o < priority_count; ++o) {
+        if (o == c || classes_[o].live == 0) continue;
+        floor = any ? std::min(floor, classes_[o].pass) : classes_[o].pass;
+        any = true;
+    }
+    return std::max(classes_[c].pass, floor);
+}
+
+std::size_t group_limiter::pick_class() const {
+    std::size_t best = priority_count;
+    for (std::size_t c = 0; c < priority_count; ++c) {
+        if (classes_[c].live == 0) continue;
+        if (best == priority_count || classes_[c].pass < classes_[best].pass) best = c;
+    }
+    return best;
+}
+
+steady_time group_limiter::earliest_send(steady_time now) const {
+    steady_time t = std::max({now, pause_until_, caps_.earliest(now)});
+    for (const auto& w : windows_) t = std::max(t, w.earliest(now));
+    return t;
+}
+
+grant_decision group_limiter::next_grant(steady_time now) {
+    grant_decision d;
+    if (waiting_.empty()) return d;
+    if (max_concurrent_ != 0 && in_flight_ >= max_concurrent_) return d;
+    const steady_time t = earliest_send(now);
+    if (t > now) {
+        d.what = grant_decision::kind::wait;
+        d.at = t;
+        return d;
+    }
+    const std::size_t c = pick_class();
+    auto& q = classes_[c];
+    while (!waiting_.contains(q.fifo.front())) q.fifo.pop_front();
+    d.what = grant_decision::kind::grant;
+    d.ticket = q.fifo.front();
+    d.klass = static_cast<priority>(c);
+    d.at = now;
+    q.fifo.pop_front();
+    waiting_.erase(d.ticket);
+    --q.live;
+    virtual_time_ = q.pass;
+    q.pass += q.stride;
+    // Charge before handing out the grant: there is no moment in which a second
+    // next_grant could see the same allowance.
+    for (auto& w : windows_) w.commit(now);
+    caps_.commit(now);
+    ++in_flight_;
+    ++counters_.granted[c];
+    ++counters_.total_granted;
+    return d;
+}
+
+void group_limiter::release() {
+    if (in_flight_ == 0) throw std::logic_error("group_limiter::release without a request in flight");
+    --in_flight_;
+}
+
+void group_limiter::pause_until(steady_time until, std::string reason) {
+    if (until <= pause_until_) return;
+    pause_until_ = until;
+    pause_reason_ = std::move(reason);
+    ++counters_.pauses;
+}
+
+void group_limiter::apply_scale(steady_time now) {
+    for (auto& w : windows_) w.scale(scale_, now);
+}
+
+void group_limiter::on_429(steady_time now) {
+    ++counters_.rate_limited;
+    // The requests that were in flight together tend to come back as a burst of
+    // 429s for one overload; one cut per step keeps that from reaching the floor.
+    if (last_decrease_ && now - *last_decrease_ < step_) return;
+    scale_ = std::max(settings_.min_scale, scale_ / 2);
+    last_decrease_ = now;
+    last_change_ = now;
+    ++counters_.rate_decreases;
+    apply_scale(now);
+}
+
+void group_limiter::on_success(steady_time now) {
+    if (scale_ >= full_scale || now <= last_change_) return;
+    const auto steps = (now - last_change_) / step_;
+    if (steps <= 0) return;
+    const std::uint64_t raised = scale_ + static_cast<std::uint64_t>(steps) * scale_increment;
+    scale_ = static_cast<rate_scale>(std::min<std::uint64_t>(raised, full_scale));
+    // Advance by whole steps so partial progress toward the next one is kept.
+    last_change_ += steps * step_;
+    apply_scale(now);
+}
+
+void group_limiter::observe_headers(std::uint32_t remaining, nanoseconds reset_in, steady_time now) {
+    if (reset_in.count() <= 0) return;
+    const std::uint32_t left = remaining > in_flight_ ? remaining - in_flight_ : 0;
+    caps_.lower(left, now + reset_in, now);
+}
+
+nanoseconds group_limiter::estimated_wait(priority p, steady_time now) const {
+    // Grants ahead of a newcomer at p: its own class's queue, plus what stride
+    // scheduling gives every other busy class before p's pass reaches the
+    // newcomer's (ties go to the higher-priority class, as in pick_class()).
+    const std::size_t pc = index(p);
+    const auto& own = classes_[pc];
+    const std::uint64_t own_pass = own.live > 0 ? own.pass : activation_pass(pc);
+    const std::uint64_t target = own_pass + own.live * own.stride;
+    std::uint64_t ahead = own.live;
+    for (std::size_t c = 0; c < priority_count; ++c) {
+        const auto& q = classes_[c];
+        if (c == pc || q.live == 0 || target < q.pass) continue;
+        const std::uint64_t gap = target - q.pass;
+        const std::uint64_t n = c < pc ? gap / q.stride + 1 : (gap + q.stride - 1) / q.stride;
+        ahead += std::min<std::uint64_t>(n, q.live);
+    }
+
+    const std::uint64_t sends = ahead + 1;
+    const std::uint64_t exact = std::min<std::uint64_t>(sends, settings_.estimate_steps);
+    std::vector<rate_window> windows = windows_;
+    vendor_allowance caps = caps_;
+    steady_time t = std::max(now, pause_until_);
+    for (std::uint64_t i = 0; i < exact; ++i) {
+        t = std::max(t, caps.earliest(t));
+        for (const auto& w : windows) t = std::max(t, w.earliest(t));
+        if (i + 1 == exact) break;
+        for (auto& w : windows) w.commit(t);
+        caps.commit(t);
+    }
+    if (sends > exact) {
+        nanoseconds interval{0};
+        for (const auto& w : windows) interval = std::max(interval, w.steady_interval());
+        t += interval * static_cast<std::int64_t>(sends - exact);
+    }
+    return t - now;
+}
+
+group_usage group_limiter::usage_snapshot(steady_time now) const {
+    group_usage u;
+    u.windows.reserve(windows_.size());
+    for (const auto& w : windows_) u.windows.push_back(w.snapshot(now));
+    u.vendor_caps = caps_.snapshot(now);
+    if (pause_until_ > now) {
+        u.pause_remaining = pause_until_ - now;
+        u.pause_reason = pause_reason_;
+    }
+    u.scale = scale_;
+    return u;
+}
+
+void group_limiter::restore_windows(const std::vector<window_snapshot>& snaps, steady_time now) {
+    // Fallback for a window with no exact match: the history of the longest window
+    // holds every send of any shorter window.
+    const window_snapshot* longest = nullptr;
+    for (const auto& s : snaps) {
+        if (is_window(s.limit.kind) && (longest == nullptr || s.limit.per > longest->limit.per)) longest = &s;
+    }
+    for (auto& w : windows_) {
+        const rate_limit& l = w.limit();
+        const auto same = [&](const window_snapshot& s) {
+            return s.limit.per == l.per && is_window(s.limit.kind) == is_window(l.kind);
+        };
+        auto it = std::find_if(snaps.begin(), snaps.end(),
+                               [&](const window_snapshot& s) { return same(s) && s.limit.kind == l.kind; });
+        if (it == snaps.end()) it = std::find_if(snaps.begin(), snaps.end(), same);
+        if (it != snaps.end()) {
+            w.restore(*it, now);
+        } else if (is_window(l.kind) && longest != nullptr) {
+            window_snapshot history;
+            history.limit = longest->limit;
+            history.sends = longest->sends;
+            w.restore(history, now);
+        } else if (!is_window(l.kind) && !snaps.empty()) {
+            window_snapshot empty_bucket;
+            empty_bucket.limit = l;
+            empty_bucket.bucket_nanotokens = 0;
+            w.restore(empty_bucket, now);
+        }
+    }
+}
+
+void group_limiter::restore(const group_usage& usage, steady_time now) {
+    restore_windows(usage.windows, now);
+    caps_.restore(usage.vendor_caps, now);
+    if (usage.pause_remaining.count() > 0) pause_until(now + usage.pause_remaining, usage.pause_reason);
+    const rate_scale restored = std::clamp<rate_scale>(usage.scale, settings_.min_scale, full_scale);
+    if (restored < scale_) {
+        scale_ = restored;
+        last_change_ = now;
+    }
+    apply_scale(now);
+}
+
+std::optional<pause_info> group_limiter::pause(steady_time now) const {
+    if (pause_until_ <= now) return std::nullopt;
+    return pause_info{pause_until_, pause_reason_};
+}
+
+}  // namespace tributary::http

@@ -1,0 +1,214 @@
+#pragma once
+// The limiter's decision core for one (connector, rate-limit scope, endpoint
+// group): every limit of the group, vendor header caps, 429 pauses, AIMD rate
+// scale, weighted priority queues and the in-flight cap. Pure: no Asio, no I/O,
+// no clock reads; every call takes the current steady time.
+//
+// How the async layer drives it (single-threaded, on the loop):
+//   ticket = enqueue(p)                      // a sender wants to send
+//   loop { d = next_grant(now);
+//          grant -> wake d.ticket (already charged and counted in flight);
+//          wait  -> arm ONE timer for exactly d.at, call next_grant then;
+//          idle  -> nothing changes with time alone; call again after the next
+//                   enqueue / release / pause / header / override / restore. }
+//   on the waiter's cancellation before its grant: cancel(ticket);
+//   when a granted request ends, on every exit path (success, error,
+//   cancellation after the grant): release(), then next_grant again.
+//
+// Guarantees (given the calls above):
+// - No interval of a limit's length holds more grants than the limit, for
+//   token buckets, fixed windows (enforced as sliding, see rate_window.hpp) and
+//   sliding windows, at the current AIMD scale and under any vendor caps.
+// - No grant before the end of a pause; overlapping pauses: the later end wins.
+// - FIFO within a priority class. Between non-empty classes, stride scheduling
+//   by weight: over any run of grants while classes stay non-empty, each gets
+//   weight / (sum of weights of the non-empty classes) of the grants, +-1.
+//   Default weights events 6, incremental 3, backfill 1: with all three busy
+//   backfill keeps 10%; against events alone 1/7. A class that was empty does
+//   not bank credit for the time it was empty.
+// - Never above the published spec: overrides only lower, AIMD scale <= 1.0,
+//   headers only lower.
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/http/rate_limit.hpp"
+#include "core/http/rate_window.hpp"
+
+namespace tributary::http {
+
+/// Identifies one waiter of one group_limiter. Never 0; never reused.
+using ticket_id = std::uint64_t;
+
+struct group_limiter_settings {
+    /// Scheduling weights per class (events, incremental, backfill); default 6/3/1; each 1..1000.
+    std::array<std::uint32_t, priority_count> weights{6, 3, 1};
+    /// Max requests in flight (granted, not yet released); 0 = unlimited.
+    std::uint32_t max_concurrent = 0;
+    /// Lowest AIMD scale; default full_scale/16 (1/16 of the spec); 1..full_scale.
+    rate_scale min_scale = full_scale / 16;
+    /// AIMD step: +1/16 of the spec per step of successes; at most one decrease per step.
+    /// 0 = the shortest `per` among the group's limits, at least 1 s (1 s if no limits).
+    std::chrono::milliseconds recovery_step{0};
+    /// estimated_wait simulates at most this many sends exactly, then extrapolates; default 256, >= 1.
+    std::size_t estimate_steps = 256;
+};
+
+/// Lowering a group's published limits from config. Each limit replaces the
+/// spec limit of the same kind and `per` (it must not raise `requests` nor the
+/// bucket's burst) or, with no such spec limit, adds a limit (adding only ever
+/// lowers). An empty set restores the spec.
+struct group_overrides {
+    std::vector<rate_limit> limits;
+    /// Must not raise: with a spec cap of N > 0, 1..N; 0 (unlimited) only if the spec has no cap.
+    std::optional<std::uint32_t> max_concurrent;
+};
+
+struct grant_decision {
+    enum class kind {
+        grant,  ///< `ticket` may send now; already charged to every window, counted in flight
+        wait,   ///< nothing may go before `at` (exact); re-ask then
+        idle,   ///< no waiter, or the in-flight cap is full: time alone changes nothing
+    };
+    kind what = kind::idle;
+    ticket_id ticket = 0;             ///< grant only
+    priority klass = priority::events;  ///< grant only
+    steady_time at{};                 ///< grant: now; wait: the instant to re-ask
+};
+
+struct pause_info {
+    steady_time until;
+    std::string reason;
+};
+
+/// Persistable usage of one group (plain data, offsets relative to the
+/// snapshot's `now`). See rate_window.hpp for the restore rule on `now`.
+struct group_usage {
+    std::vector<window_snapshot> windows;
+    std::vector<cap_snapshot> vendor_caps;
+    /// Pause left at the snapshot instant; 0 = none.
+    std::chrono::nanoseconds pause_remaining{0};
+    std::string pause_reason;
+    rate_scale scale = full_scale;
+
+    friend bool operator==(const group_usage&, const group_usage&) = default;
+};
+
+/// Monotonic counters for reporting.
+struct limiter_counters {
+    std::array<std::uint64_t, priority_count> granted{};
+    std::uint64_t total_granted = 0;
+    std::uint64_t cancelled = 0;
+    std::uint64_t rate_limited = 0;    ///< on_429 calls
+    std::uint64_t rate_decreases = 0;  ///< on_429 calls that cut the scale
+    std::uint64_t pauses = 0;          ///< pause_until calls that moved the pause end later
+};
+
+class group_limiter {
+public:
+    /// `spec`: the group's published limits (may be empty: only the in-flight cap
+    /// and pauses apply). Throws std::invalid_argument on a limit with requests 0
+    /// or per <= 0, or a weight outside 1..1000.
+    explicit group_limiter(std::vector<rate_limit> spec, group_limiter_settings settings = {});
+
+    /// Replaces the current overrides. Returns an error message and changes
+    /// nothing if any override is malformed or would raise the spec. Window usage
+    /// carries over (matched by kind and per; see restore()).
+    [[nodiscard]] std::optional<std::string> apply_overrides(const group_overrides& overrides, steady_time now);
+
+    /// Queues a waiter at the back of its class. O(1).
+    ticket_id enqueue(priority p);
+    /// Removes a waiting ticket. False if it is not waiting (granted, cancelled, unknown). O(1) amortised.
+    bool cancel(ticket_id ticket);
+    /// Grants at most one waiter (see kind). O(limits + caps).
+    grant_decision next_grant(steady_time now);
+    /// One granted request ended. Throws std::logic_error if nothing is in flight.
+    void release();
+
+    /// No grant before `until` (429 Retry-After, vendor reset). The later end wins.
+    void pause_until(steady_time until, std::string reason);
+    /// A 429 arrived: halves the scale (floor min_scale), at most once per step.
+    void on_429(steady_time now);
+    /// A success: +1/16 of the spec per whole step since the last change, never above 1.0.
+    void on_success(steady_time now);
+    /// Vendor `remaining` / `reset` headers: at most `remaining` minus the requests
+    /// still in flight (the server may not have counted them) before now + reset_in.
+    /// Call after release() of the response's own request. reset_in <= 0 is ignored.
+    void observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in, steady_time now);
+
+    /// First instant every limit, cap and pause allows one send (>= now).
+    steady_time earliest_send(steady_time now) const;
+    /// How long a request enqueued now at `p` would wait for its grant: the
+    /// waiters scheduled ahead of it by the stride order, simulated exactly against
+    /// copies of the windows up to estimate_steps sends, then extrapolated at the
+    /// tightest steady interval. Assumes no new arrivals and ignores the in-flight
+    /// cap (response latency is unknown). Non-decreasing in every queue's length.
+    /// O(min(queue, estimate_steps) x limits) plus copying the windows.
+    std::chrono::nanoseconds estimated_wait(priority p, steady_time now) const;
+
+    /// Window usage, vendor caps, pause and scale at `now`.
+    group_usage usage_snapshot(steady_time now) const;
+    /// Loads usage into a limiter (meant for a fresh one after restart). Each
+    /// window takes the snapshot of the same kind and per; failing that, a window
+    /// takes the send history of the longest-per window snapshot and a bucket
+    /// starts empty; with no usage at all it stays fresh. Caps and pause merge
+    /// (never loosen); the scale becomes the lower of the two.
+    void restore(const group_usage& usage, steady_time now);
+
+    const std::vector<rate_limit>& spec() const { return spec_; }
+    /// Limits in force: the spec with overrides applied.
+    const std::vector<rate_limit>& limits() const { return limits_; }
+    std::uint32_t max_concurrent() const { return max_concurrent_; }
+    std::uint32_t in_flight() const { return in_flight_; }
+    std::size_t pending(priority p) const { return classes_[index(p)].live; }
+    std::size_t pending() const { return waiting_.size(); }
+    rate_scale scale() const { return scale_; }
+    std::optional<pause_info> pause(steady_time now) const;
+    const limiter_counters& counters() const { return counters_; }
+
+private:
+    struct class_queue {
+        std::deque<ticket_id> fifo;  // may hold cancelled tickets, skipped lazily
+        std::size_t live = 0;
+        std::uint64_t pass = 0;
+        std::uint64_t stride = 1;
+    };
+
+    static std::size_t index(priority p) { return static_cast<std::size_t>(p); }
+    std::uint64_t activation_pass(std::size_t c) const;
+    std::size_t pick_class() const;
+    void restore_windows(const std::vector<window_snapshot>& snaps, steady_time now);
+    void apply_scale(steady_time now);
+
+    std::vector<rate_limit> spec_;
+    std::vector<rate_limit> limits_;
+    std::uint32_t spec_max_concurrent_;
+    std::uint32_t max_concurrent_;
+    group_limiter_settings settings_;
+    std::chrono::nanoseconds step_;
+
+    std::vector<rate_window> windows_;
+    vendor_allowance caps_;
+    steady_time pause_until_{};
+    std::string pause_reason_;
+
+    rate_scale scale_ = full_scale;
+    steady_time last_change_{};
+    std::optional<steady_time> last_decrease_;
+
+    std::array<class_queue, priority_count> classes_;
+    std::unordered_map<ticket_id, priority> waiting_;
+    ticket_id next_ticket_ = 1;
+    std::uint64_t virtual_time_ = 0;  // pass of the last class granted
+    std::uint32_t in_flight_ = 0;
+    limiter_counters counters_;
+};
+
+}  // namespace tributary::http

@@ -1,0 +1,42 @@
+#pragma once
+// Command-line parsing: argv → one command. Pure; errors are values.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tributary::daemon {
+
+enum class exit_code : int {
+    ok = 0,       ///< success
+    failure = 1,  ///< config invalid, missing file, runtime failure
+    usage = 2,    ///< bad command line
+    partial = 3,  ///< run finished but some items were dead-lettered
+};
+
+enum class command_kind { help, version, validate, run, connectors };
+
+struct command {
+    command_kind kind = command_kind::help;
+    std::string config_path;             ///< -c/--config; default below
+    std::optional<std::string> once_job; ///< run --once JOB
+    bool online = false;                 ///< validate --online
+    bool json = false;                   ///< connectors --json
+    std::optional<std::string> log_format;  ///< --log-format json|text overrides the config
+    std::optional<std::string> log_level;   ///< --log-level LEVEL overrides the config
+};
+
+struct parse_result {
+    std::optional<command> cmd;
+    std::string error;  ///< set when cmd is empty
+};
+
+/// Default config path: $TRIBUTARY_CONFIG, else /etc/tributary/tributary.yaml.
+std::string default_config_path();
+
+parse_result parse_command_line(const std::vector<std::string>& args);
+
+/// The text of `tributary --help`.
+std::string help_text();
+
+}  // namespace tributary::daemon

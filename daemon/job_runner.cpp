@@ -1,0 +1,75 @@
+#include "daemon/job_runner.hpp"
+
+#include <boost/asio/cancellation_state.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "core/async/task_group.hpp"
+
+namespace tributary::daemon {
+
+namespace asio = boost::asio;
+
+awaitable<exit_code> job_runner::run_once(std::string job) {
+    const auto& j = settings_.jobs.at(job);
+    auto t0 = std::chrono::steady_clock::now();
+    log_.info("job.start", {{"job", job},
+                            {"type", j.type == config::job_type::users ? "users" : "events"},
+                            {"source", j.source.connection},
+                            {"destination", j.destination.connection}});
+    // The users and events pipelines are not built yet: a run reads and writes
+    // nothing. The storage thread round trip proves the run's wiring.
+    co_await storage_.run([] {});
+    auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+    log_.info("job.done", {{"job", job},
+                           {"read", std::uint64_t{0}},
+                           {"written", std::uint64_t{0}},
+                           {"rejected", std::uint64_t{0}},
+                           {"skipped", std::uint64_t{0}},
+                           {"elapsed", elapsed}});
+    co_return exit_code::ok;
+}
+
+awaitable<void> job_runner::run_every(std::string job, std::chrono::milliseconds interval) {
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    auto next = std::chrono::steady_clock::now() + interval;
+    for (;;) {
+        timer.expires_at(next);
+        auto [ec] = co_await timer.async_wait(use_nothrow);
+        if (ec) co_return;
+        co_await run_once(job);
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return;
+        next += interval;
+        // After a long run, skip the missed slots rather than firing back to back.
+        auto now = std::chrono::steady_clock::now();
+        while (next <= now) next += interval;
+    }
+}
+
+awaitable<void> job_runner::run_schedules() {
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    task_group jobs(co_await asio::this_coro::executor, log_);
+    for (const auto& [name, j] : settings_.jobs) {
+        if (!j.schedule) {
+            log_.info("job.on_demand", {{"job", name}});
+            continue;
+        }
+        if (!j.schedule->interval) {
+            log_.warn("job.schedule_unsupported", {{"job", name}, {"reason", "cron schedules are not run yet"}});
+            continue;
+        }
+        log_.info("job.scheduled", {{"job", name}, {"every", *j.schedule->interval}});
+        jobs.spawn("job:" + name, run_every(name, *j.schedule->interval));
+    }
+    // Idle until cancelled, then stop the jobs with the same two phases.
+    asio::steady_timer idle(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+    co_await idle.async_wait(use_nothrow);
+    co_await jobs.shutdown(std::chrono::seconds{8}, std::chrono::seconds{2});
+}
+
+}  // namespace tributary::daemon

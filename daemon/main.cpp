@@ -1,0 +1,106 @@
+// tributary: entry point. Parses the command line, loads the config, sets up
+// process-wide logging (the only place that does) and dispatches.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/loader.hpp"
+#include "connectors/registry.hpp"
+#include "core/log/logger.hpp"
+#include "core/log/sinks.hpp"
+#include "daemon/app.hpp"
+#include "daemon/cli.hpp"
+
+namespace td = tributary::daemon;
+namespace tl = tributary::log;
+namespace tc = tributary::config;
+
+namespace {
+
+int code(td::exit_code c) { return static_cast<int>(c); }
+
+// Logging before the config is read: text on a terminal, JSON otherwise,
+// unless the command line says which.
+tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_config) {
+    tl::logger_settings s;
+    s.fmt = isatty(STDERR_FILENO) ? tl::format::text : tl::format::json;
+    if (from_config) {
+        if (auto f = tl::parse_format(from_config->format)) s.fmt = *f;
+        if (auto l = tl::parse_level(from_config->level)) s.min_level = *l;
+        s.suppression.window = from_config->suppress_window;
+        s.suppression.burst = from_config->suppress_burst;
+    }
+    if (cmd.log_format) {
+        if (auto f = tl::parse_format(*cmd.log_format)) s.fmt = *f;
+    }
+    if (cmd.log_level) {
+        if (auto l = tl::parse_level(*cmd.log_level)) s.min_level = *l;
+    }
+    return tl::logger(std::make_shared<tl::stderr_sink>(), s);
+}
+
+int print_connectors(const td::command& cmd) {
+    std::cout << tributary::connectors::describe_builtin(cmd.json);
+    return code(td::exit_code::ok);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto parsed = td::parse_command_line(args);
+    if (!parsed.cmd) {
+        std::cerr << "tributary: " << parsed.error << "\nRun 'tributary --help' for usage.\n";
+        return code(td::exit_code::usage);
+    }
+    const td::command& cmd = *parsed.cmd;
+    if (cmd.log_level && !tl::parse_level(*cmd.log_level)) {
+        std::cerr << "tributary: --log-level takes trace, debug, info, warn, error, critical or off\n";
+        return code(td::exit_code::usage);
+    }
+
+    switch (cmd.kind) {
+        case td::command_kind::help: std::cout << td::help_text(); return code(td::exit_code::ok);
+        case td::command_kind::version: std::cout << "tributary " << TRIBUTARY_VERSION << "\n"; return 0;
+        case td::command_kind::connectors: return print_connectors(cmd);
+        case td::command_kind::validate:
+        case td::command_kind::run: break;
+    }
+
+    std::filesystem::path path = cmd.config_path;
+    auto env = tc::environment::from_process(std::filesystem::absolute(path).parent_path());
+    auto loaded = tc::load_file(path, env);
+
+    if (cmd.kind == td::command_kind::validate) {
+        if (!loaded.ok()) {
+            std::cerr << path.string() << ": " << loaded.errors.size()
+                      << (loaded.errors.size() == 1 ? " error\n" : " errors\n");
+            for (const auto& d : loaded.errors) std::cerr << "  " << d.to_string() << "\n";
+            return code(td::exit_code::failure);
+        }
+        const auto& s = *loaded.value;
+        std::cout << path.string() << ": ok (" << s.connections.size() << " connections, " << s.jobs.size()
+                  << " jobs)\n";
+        return code(td::exit_code::ok);
+    }
+
+    if (!loaded.ok()) {
+        auto log = make_logger(cmd, nullptr);
+        for (const auto& d : loaded.errors) {
+            log.error("config.invalid", {{"file", path.string()},
+                                         {"path", d.path},
+                                         {"line", d.pos.line},
+                                         {"column", d.pos.column},
+                                         {"message", d.message}});
+        }
+        log.flush();
+        return code(td::exit_code::failure);
+    }
+    auto log = make_logger(cmd, &loaded.value->log);
+    return code(td::run(cmd, *loaded.value, log));
+}

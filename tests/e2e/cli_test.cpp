@@ -1,0 +1,158 @@
+// End-to-end tests of the command line on the real binary.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json/parse.hpp>
+
+#include <sstream>
+
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+using tributary::test::child_process;
+using tributary::test::run;
+using tributary::test::temp_dir;
+
+namespace {
+
+const std::string bin = TRIBUTARY_BINARY;
+
+std::string valid_config(const temp_dir& dir) {
+    return "state:\n  dir: " + (dir.path() / "state").string() +
+           "\n"
+           "log:\n  format: json\n"
+           "connections:\n"
+           "  people:\n    connector: dummy\n    settings: { seed: 1, count: 10 }\n"
+           "  out:\n    connector: jsonl\n    settings: { path: " +
+           (dir.path() / "out.jsonl").string() +
+           " }\n"
+           "jobs:\n"
+           "  demo:\n    type: users\n    source: { connection: people }\n"
+           "    destination: { connection: out }\n"
+           "    schedule: every 1h\n";
+}
+
+// Every stderr line of a JSON-format run is one JSON object.
+void expect_json_lines(const std::string& err) {
+    std::istringstream in(err);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        boost::system::error_code ec;
+        auto v = boost::json::parse(line, ec);
+        EXPECT_FALSE(ec) << "not JSON: " << line;
+        if (!ec) EXPECT_TRUE(v.is_object() && v.as_object().contains("event")) << line;
+        ++n;
+    }
+    EXPECT_GT(n, 0);
+}
+
+}  // namespace
+
+TEST(Cli_Version, PrintsVersionAndExitsZero) {
+    auto r = run(bin, {"--version"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("tributary "), std::string::npos);
+}
+
+TEST(Cli_Help, PrintsUsageAndExitCodes) {
+    auto r = run(bin, {"--help"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("validate"), std::string::npos);
+    EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
+}
+
+TEST(Cli_UnknownOption, ExitsTwo) {
+    auto r = run(bin, {"run", "--frobnicate"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("unknown option --frobnicate"), std::string::npos);
+}
+
+TEST(Cli_UnknownCommand, ExitsTwo) {
+    auto r = run(bin, {"explode"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("unknown command explode"), std::string::npos);
+}
+
+TEST(Cli_NoCommand, ExitsTwo) { EXPECT_EQ(run(bin, {}).code, 2); }
+
+TEST(Cli_OptionWithoutValue, ExitsTwo) { EXPECT_EQ(run(bin, {"validate", "-c"}).code, 2); }
+
+TEST(Cli_ValidateValid, ExitsZero) {
+    temp_dir dir;
+    auto cfg = dir.write("ok.yaml", valid_config(dir));
+    auto r = run(bin, {"validate", "-c", cfg.string()});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("ok"), std::string::npos);
+}
+
+TEST(Cli_ValidateInvalid, ExitsOneWithPathAndPosition) {
+    temp_dir dir;
+    auto cfg = dir.write("bad.yaml", valid_config(dir) + "    priority: urgent\n    bogus: 1\n");
+    auto r = run(bin, {"validate", "-c", cfg.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("jobs.demo.priority (18:15)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("jobs.demo.bogus (19:5)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("2 errors"), std::string::npos) << r.err;
+}
+
+TEST(Cli_ValidateMissingFile, ExitsOneNamingThePath) {
+    auto r = run(bin, {"validate", "-c", "/nonexistent/tributary.yaml"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("/nonexistent/tributary.yaml"), std::string::npos) << r.err;
+}
+
+TEST(Cli_RunMissingFile, ExitsOneNamingThePath) {
+    auto r = run(bin, {"run", "-c", "/nonexistent/x.yaml", "--log-format", "json"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("/nonexistent/x.yaml"), std::string::npos) << r.err;
+    expect_json_lines(r.err);
+}
+
+TEST(Cli_RunInvalidConfig, LogsConfigInvalidAsJson) {
+    temp_dir dir;
+    auto cfg = dir.write("bad.yaml", valid_config(dir) + "    priority: urgent\n");
+    auto r = run(bin, {"run", "-c", cfg.string(), "--log-format", "json"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("\"event\":\"config.invalid\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("\"line\":18"), std::string::npos) << r.err;
+    expect_json_lines(r.err);
+}
+
+TEST(Cli_RunOnceUnknownJob, ExitsTwo) {
+    temp_dir dir;
+    auto cfg = dir.write("ok.yaml", valid_config(dir));
+    auto r = run(bin, {"run", "--once", "nope", "-c", cfg.string()});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("nope"), std::string::npos);
+}
+
+TEST(Cli_RunOnce, RunsTheJobAndExitsZero) {
+    temp_dir dir;
+    auto cfg = dir.write("ok.yaml", valid_config(dir));
+    auto r = run(bin, {"run", "--once", "demo", "-c", cfg.string()});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("\"event\":\"job.done\""), std::string::npos) << r.err;
+    expect_json_lines(r.err);
+}
+
+class Cli_RunSignal : public ::testing::TestWithParam<int> {};
+
+TEST_P(Cli_RunSignal, DaemonExitsZeroPromptly) {
+    temp_dir dir;
+    auto cfg = dir.write("ok.yaml", valid_config(dir));
+    child_process p(bin, {"run", "-c", cfg.string()});
+    ASSERT_TRUE(p.wait_for_output("daemon.start", 20s)) << p.err();
+    auto t0 = std::chrono::steady_clock::now();
+    p.signal(GetParam());
+    auto code = p.wait(10s);
+    ASSERT_TRUE(code.has_value()) << "did not exit; stderr:\n" << p.err();
+    EXPECT_EQ(*code, 0) << p.err();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    EXPECT_NE(p.err().find("daemon.stop"), std::string::npos);
+    expect_json_lines(p.err());
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, Cli_RunSignal, ::testing::Values(SIGTERM, SIGINT));

@@ -1,0 +1,67 @@
+#pragma once
+// Runs the real tributary binary (or any program) from end-to-end tests:
+// arguments, extra environment, stdout/stderr captured to files, signals,
+// and a bounded wait so a hung child fails the test instead of hanging it.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tributary::test {
+
+class child_process {
+public:
+    /// Starts `program` with `args`; `env` entries ("K=V") are added to (or override) the environment.
+    child_process(const std::string& program, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env = {});
+    ~child_process();  // kills (SIGKILL) and reaps a child that is still running
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    pid_t pid() const { return pid_; }
+    void signal(int sig);
+
+    /// Waits at most `timeout`; returns the exit code, or -signal when killed by a signal,
+    /// or nullopt on timeout (the child is left running).
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+
+    /// Waits until `needle` appears in stderr (or stdout), at most `timeout`.
+    bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout);
+
+    std::string out() const;
+    std::string err() const;
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+    std::filesystem::path dir_;
+};
+
+struct run_result {
+    int code = -1000;  ///< exit code, -signal, or -1000 on timeout
+    std::string out, err;
+};
+
+/// Runs to completion (at most `timeout`, default 60 s).
+run_result run(const std::string& program, const std::vector<std::string>& args,
+               const std::vector<std::string>& env = {},
+               std::chrono::milliseconds timeout = std::chrono::seconds{60});
+
+/// A fresh temporary directory, removed when the object dies.
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path write(const std::string& name, const std::string& content) const;
+
+private:
+    std::filesystem::path path_;
+};
+
+}  // namespace tributary::test
