@@ -50,6 +50,28 @@ awaitable<void> job_runner::run_every(std::string job, std::chrono::milliseconds
     }
 }
 
+awaitable<void> job_runner::run_cron(std::string job, schedule::cron_fields fields) {
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        auto now = std::chrono::system_clock::now();
+        auto fire = schedule::next_fire(fields, now);
+        if (!fire) {
+            log_.warn("job.schedule_never", {{"job", job}});
+            co_return;
+        }
+        // Sleep on the steady clock for the wall-clock distance; recomputed
+        // after each run, so clock jumps only shift one firing.
+        timer.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(*fire - now));
+        auto [ec] = co_await timer.async_wait(use_nothrow);
+        if (ec) co_return;
+        co_await run_once(job);
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+}
+
 awaitable<void> job_runner::run_schedules() {
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
@@ -59,12 +81,16 @@ awaitable<void> job_runner::run_schedules() {
             log_.info("job.on_demand", {{"job", name}});
             continue;
         }
-        if (!j.schedule->interval) {
-            log_.warn("job.schedule_unsupported", {{"job", name}, {"reason", "cron schedules are not run yet"}});
-            continue;
+        if (j.schedule->interval) {
+            log_.info("job.scheduled", {{"job", name}, {"every", *j.schedule->interval}});
+            jobs.spawn("job:" + name, run_every(name, *j.schedule->interval));
+        } else if (j.schedule->cron) {
+            const auto& c = *j.schedule->cron;
+            schedule::cron_fields f{c.minutes,      c.hours,      c.days_of_month,     c.months,
+                                    c.days_of_week, c.day_of_month_star, c.day_of_week_star};
+            log_.info("job.scheduled", {{"job", name}, {"cron", j.schedule->text}});
+            jobs.spawn("job:" + name, run_cron(name, f));
         }
-        log_.info("job.scheduled", {{"job", name}, {"every", *j.schedule->interval}});
-        jobs.spawn("job:" + name, run_every(name, *j.schedule->interval));
     }
     // Idle until cancelled, then stop the jobs with the same two phases.
     asio::steady_timer idle(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());

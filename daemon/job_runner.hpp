@@ -9,6 +9,7 @@
 #include "core/async/storage_thread.hpp"
 #include "core/async/use_nothrow.hpp"
 #include "core/log/logger.hpp"
+#include "core/schedule/cron_schedule.hpp"
 #include "daemon/cli.hpp"
 
 namespace tributary::daemon {
@@ -26,6 +27,7 @@ public:
 
 private:
     awaitable<void> run_every(std::string job, std::chrono::milliseconds interval);
+    awaitable<void> run_cron(std::string job, schedule::cron_fields fields);
 
     const config::settings& settings_;
     storage_thread& storage_;

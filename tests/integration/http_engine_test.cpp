@@ -1,0 +1,362 @@
+// The HTTP engine end to end on loopback: router → limiter → transport →
+// retry engine, against the test kit's scripted server.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "core/http/client.hpp"
+#include "core/http/gzip.hpp"
+#include "core/log/sinks.hpp"
+#include "tests/kit/fake_server.hpp"
+
+namespace asio = boost::asio;
+namespace http = tributary::http;
+namespace kit = tributary::kit;
+using namespace std::chrono_literals;
+using tributary::awaitable;
+
+namespace {
+
+http::retry_policy fast_policy(std::uint32_t attempts = 4) {
+    http::retry_policy_settings s;
+    s.rules = {{"429", http::retry_after{.fallback = {1ms, 5ms}}}, {"500-599", http::exponential{1ms, 5ms}}};
+    s.network_failure = http::exponential{1ms, 5ms};
+    s.max_attempts = attempts;
+    s.max_elapsed = 30s;
+    return http::retry_policy::build(s).value();
+}
+
+http::endpoint_group group(std::string name, std::vector<std::string> patterns,
+                           std::vector<http::rate_limit> limits = {{http::limit_kind::token_bucket, 1000, 1000ms, 1000}},
+                           http::retry_policy policy = fast_policy()) {
+    http::endpoint_group g;
+    g.name = std::move(name);
+    g.patterns = std::move(patterns);
+    g.limits = std::move(limits);
+    g.retry = std::move(policy);
+    return g;
+}
+
+struct fixture {
+    asio::io_context ioc{1};
+    std::shared_ptr<tributary::log::memory_sink> sink = std::make_shared<tributary::log::memory_sink>();
+    tributary::log::logger log{sink, tributary::log::logger_settings{.min_level = tributary::log::level::debug}};
+    http::engine engine;
+
+    explicit fixture(http::transport_settings ts = short_timeouts()) : engine(ioc.get_executor(), ts, log) {}
+
+    static http::transport_settings short_timeouts() {
+        http::transport_settings ts;
+        ts.connect_timeout = 2s;
+        ts.read_headers_timeout = 2s;
+        ts.read_body_timeout = 2s;
+        return ts;
+    }
+
+    std::shared_ptr<http::client> client(std::vector<http::endpoint_group> groups, const kit::fake_server& server,
+                                         std::string ca_file = {}) {
+        http::client_options o;
+        o.connector = "test";
+        o.scope = "acct";
+        o.base_url = server.base_url();
+        o.ca_file = std::move(ca_file);
+        auto c = engine.make_client(std::move(groups), o);
+        if (!c) throw std::runtime_error(c.error());
+        return *c;
+    }
+
+    // Runs sends one after another on the loop; returns their outcomes.
+    std::vector<http::outcome> run(std::shared_ptr<http::client> c, std::vector<http::request> reqs,
+                                   http::priority p = http::priority::incremental) {
+        std::vector<http::outcome> out;
+        asio::co_spawn(ioc, send_all(c, std::move(reqs), p, out), [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+        });
+        ioc.run_for(60s);
+        ioc.restart();
+        return out;
+    }
+
+    static awaitable<void> send_all(std::shared_ptr<http::client> c, std::vector<http::request> reqs,
+                                    http::priority p, std::vector<http::outcome>& out) {
+        for (auto& r : reqs) out.push_back(co_await c->send(std::move(r), p));
+    }
+
+    bool logged(const std::string& needle) const {
+        for (const auto& l : sink->lines())
+            if (l.find(needle) != std::string::npos) return true;
+        return false;
+    }
+};
+
+http::request get(std::string path) {
+    http::request r;
+    r.method = "GET";
+    r.url = "https://api.vendor.test" + path;
+    return r;
+}
+
+http::request post(std::string path, std::string body) {
+    http::request r;
+    r.method = "POST";
+    r.url = "https://api.vendor.test" + path;
+    r.body = std::move(body);
+    r.headers.push_back({"Content-Type", "application/json"});
+    return r;
+}
+
+}  // namespace
+
+TEST(HttpEngine_Retry, ScriptedFailuresThenSuccess) {
+    kit::fake_server server;
+    server.script("GET", "/items", {kit::response::json(503, "{}"), kit::response::json(503, "{}"),
+                                    kit::response::json(200, R"({"ok":true})")});
+    fixture f;
+    auto out = f.run(f.client({group("items", {"/items"})}, server), {get("/items")});
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].ok()) << out[0].message;
+    EXPECT_EQ(out[0].attempts, 3u);
+    EXPECT_EQ(out[0].resp->body, R"({"ok":true})");
+    EXPECT_EQ(server.request_count(), 3u);
+    EXPECT_TRUE(f.logged("http.retry"));
+}
+
+TEST(HttpEngine_Retry, PermanentStatusIsNotRetried) {
+    kit::fake_server server;
+    server.script("POST", "/items", {kit::response::json(422, R"({"errors":[]})")});
+    fixture f;
+    auto out = f.run(f.client({group("items", {"/items"})}, server), {post("/items", "{}")});
+    EXPECT_EQ(out[0].error, http::error_kind::rejected);
+    EXPECT_EQ(out[0].resp->status, 422);
+    EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST(HttpEngine_Retry, ExhaustionIsBounded) {
+    kit::fake_server server;
+    server.script("GET", "/items", {kit::response::json(500, "{}")});
+    fixture f;
+    auto out = f.run(f.client({group("items", {"/items"}, {{http::limit_kind::token_bucket, 1000, 1000ms, 1000}},
+                                     fast_policy(3))},
+                              server),
+                     {get("/items")});
+    EXPECT_EQ(out[0].error, http::error_kind::exhausted);
+    EXPECT_EQ(out[0].attempts, 3u);
+    EXPECT_EQ(server.request_count(), 3u);
+}
+
+TEST(HttpEngine_Router, NoMatchFailsBeforeSending) {
+    kit::fake_server server;
+    fixture f;
+    auto out = f.run(f.client({group("items", {"/items"})}, server), {get("/other")});
+    EXPECT_EQ(out[0].error, http::error_kind::no_route);
+    EXPECT_NE(out[0].message.find("GET"), std::string::npos);
+    EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(HttpEngine_Pause, RetryAfterPausesTheWholeGroup) {
+    kit::fake_server server;
+    server.script("GET", "/a", {kit::response::json(429, "{}").with_header("Retry-After", "1"),
+                                kit::response::json(200, "{}")});
+    server.script("GET", "/b", {kit::response::json(200, "{}")});
+    fixture f;
+    auto c = f.client({group("both", {"/a", "/b"})}, server);
+    auto out = f.run(c, {get("/a"), get("/b")});
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_TRUE(out[0].ok());
+    EXPECT_TRUE(out[1].ok());
+    auto reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 3u);
+    // Nothing of the group was sent within the second after the 429.
+    EXPECT_GE(reqs[1].arrival - reqs[0].arrival, 950ms);
+    EXPECT_TRUE(f.logged("ratelimit.pause"));
+}
+
+TEST(HttpEngine_Limiter, FixedWindowsAreNeverOverrun) {
+    kit::fake_server server;
+    kit::enforcer_settings es;
+    es.limits = {kit::fixed_window(5, 1s), kit::fixed_window(8, 2s)};
+    server.set_limit_group("g", es);
+    kit::route r;
+    r.method = "GET";
+    r.path = "/x";
+    r.script = {kit::response::json(200, "{}")};
+    r.limit_group = "g";
+    server.add_route(r);
+    fixture f;
+    auto c = f.client({group("x", {"/x"}, {{http::limit_kind::fixed_window, 5, 1000ms}, {http::limit_kind::fixed_window, 8, 2000ms}})},
+                      server);
+    std::vector<http::request> reqs;
+    for (int i = 0; i < 12; ++i) reqs.push_back(get("/x"));
+    auto out = f.run(c, reqs);
+    ASSERT_EQ(out.size(), 12u);
+    for (const auto& o : out) EXPECT_TRUE(o.ok()) << o.message;
+    EXPECT_EQ(server.limiter("g").rejected(), 0u);
+    EXPECT_EQ(server.limiter("g").accepted(), 12u);
+}
+
+TEST(HttpEngine_Gzip, BothWays) {
+    kit::fake_server server;
+    std::string big(5000, 'x');
+    kit::response resp = kit::response::json(200, R"({"data":")" + big + R"("})");
+    resp.gzip = kit::gzip_mode::always;
+    server.script("POST", "/bulk", {resp});
+    fixture f;
+    auto req = post("/bulk", R"({"payload":")" + big + R"("})");
+    req.gzip_body = true;
+    auto out = f.run(f.client({group("bulk", {"/bulk"})}, server), {req});
+    ASSERT_TRUE(out[0].ok()) << out[0].message;
+    EXPECT_EQ(out[0].resp->body.size(), big.size() + 11);
+    auto reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 1u);
+    EXPECT_EQ(reqs[0].header("Content-Encoding").value_or(""), "gzip");
+    EXPECT_EQ(reqs[0].body, R"({"payload":")" + big + R"("})");
+    EXPECT_LT(reqs[0].wire_body_bytes, 200u);
+}
+
+TEST(HttpEngine_Transport, BodyLimitAppliesToDecompressedBytes) {
+    kit::fake_server server;
+    kit::response resp = kit::response::json(200, std::string(1 << 20, 'a'));
+    resp.gzip = kit::gzip_mode::always;
+    server.script("GET", "/big", {resp});
+    auto ts = fixture::short_timeouts();
+    ts.max_body_bytes = 64 * 1024;
+    fixture f(ts);
+    auto out = f.run(f.client({group("big", {"/big"})}, server), {get("/big")});
+    EXPECT_EQ(out[0].error, http::error_kind::network);
+    EXPECT_NE(out[0].message.find("body_too_large"), std::string::npos) << out[0].message;
+}
+
+TEST(HttpEngine_Transport, StaleKeepAliveIsResentOnce) {
+    kit::server_settings ss;
+    ss.idle_timeout = 100ms;  // the server drops idle connections quickly
+    kit::fake_server server(ss);
+    server.script("GET", "/s", {kit::response::json(200, "{}")});
+    fixture f;
+    auto c = f.client({group("s", {"/s"})}, server);
+    auto first = f.run(c, {get("/s")});
+    ASSERT_TRUE(first[0].ok());
+    EXPECT_EQ(f.engine.transport().idle_connections(), 1u);
+    std::this_thread::sleep_for(400ms);
+    auto second = f.run(c, {get("/s")});
+    EXPECT_TRUE(second[0].ok()) << second[0].message;
+    EXPECT_EQ(second[0].attempts, 1u);
+    EXPECT_EQ(server.connections_accepted(), 2u);
+}
+
+TEST(HttpEngine_Transport, KeepAliveReusesOneConnection) {
+    kit::fake_server server;
+    server.script("GET", "/k", {kit::response::json(200, "{}")});
+    fixture f;
+    auto out = f.run(f.client({group("k", {"/k"})}, server), {get("/k"), get("/k"), get("/k")});
+    for (const auto& o : out) EXPECT_TRUE(o.ok());
+    EXPECT_EQ(server.connections_accepted(), 1u);
+}
+
+TEST(HttpEngine_Transport, StallInHeadersTimesOut) {
+    kit::fake_server server;
+    kit::response stall = kit::response::json(200, "{}");
+    stall.inject = kit::fault::stall_in_headers;
+    stall.stall_for = 3s;
+    server.script("GET", "/slow", {stall});
+    auto ts = fixture::short_timeouts();
+    ts.read_headers_timeout = 200ms;
+    fixture f(ts);
+    auto t0 = std::chrono::steady_clock::now();
+    auto out = f.run(f.client({group("slow", {"/slow"}, {{http::limit_kind::token_bucket, 1000, 1000ms, 1000}},
+                                     fast_policy(2))},
+                              server),
+                     {get("/slow")});
+    EXPECT_EQ(out[0].error, http::error_kind::exhausted) << out[0].message;
+    EXPECT_NE(out[0].message.find("timeout"), std::string::npos) << out[0].message;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TEST(HttpEngine_Transport, ResetMidBodyOfPostIsNotRetriedWithoutKey) {
+    kit::fake_server server;
+    kit::response r = kit::response::json(200, std::string(10000, 'z'));
+    r.inject = kit::fault::reset_mid_body;
+    server.script("POST", "/p", {r, kit::response::json(200, "{}")});
+    fixture f;
+    auto out = f.run(f.client({group("p", {"/p"})}, server), {post("/p", "{}")});
+    EXPECT_EQ(out[0].error, http::error_kind::unsafe) << out[0].message;
+    EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST(HttpEngine_Transport, ResetMidBodyWithIdempotencyKeyIsRetried) {
+    kit::fake_server server;
+    kit::response r = kit::response::json(200, std::string(10000, 'z'));
+    r.inject = kit::fault::reset_mid_body;
+    server.script("POST", "/p", {r, kit::response::json(200, "{}")});
+    fixture f;
+    auto req = post("/p", "{}");
+    req.idempotency_key = "key-1";
+    auto out = f.run(f.client({group("p", {"/p"})}, server), {req});
+    EXPECT_TRUE(out[0].ok()) << out[0].message;
+    EXPECT_EQ(server.request_count(), 2u);
+    EXPECT_EQ(server.requests()[1].header("Idempotency-Key").value_or(""), "key-1");
+}
+
+TEST(HttpEngine_Tls, TrustedCaSucceeds) {
+    kit::server_settings ss;
+    ss.tls = true;
+    kit::fake_server server(ss);
+    server.script("GET", "/t", {kit::response::json(200, "{}")});
+    fixture f;
+    auto out = f.run(f.client({group("t", {"/t"})}, server, server.pki()->ca_file().string()), {get("/t")});
+    EXPECT_TRUE(out[0].ok()) << out[0].message;
+}
+
+TEST(HttpEngine_Tls, UnknownCaIsRefused) {
+    kit::server_settings ss;
+    ss.tls = true;
+    kit::fake_server server(ss);
+    server.script("GET", "/t", {kit::response::json(200, "{}")});
+    fixture f;
+    auto out = f.run(f.client({group("t", {"/t"})}, server, server.pki()->unknown_ca_file().string()), {get("/t")});
+    EXPECT_FALSE(out[0].ok());
+    EXPECT_EQ(out[0].error, http::error_kind::network) << out[0].message;
+    EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(HttpEngine_Tls, WrongHostnameIsRefused) {
+    kit::server_settings ss;
+    ss.tls = true;
+    ss.identity = kit::server_identity::wrong_host;
+    kit::fake_server server(ss);
+    server.script("GET", "/t", {kit::response::json(200, "{}")});
+    fixture f;
+    // base_url uses 127.0.0.1; the wrong-host certificate names neither it nor localhost.
+    auto out = f.run(f.client({group("t", {"/t"})}, server, server.pki()->ca_file().string()), {get("/t")});
+    EXPECT_FALSE(out[0].ok());
+    EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(HttpEngine_Limiter, ForeignClientSpendingIsRespected) {
+    kit::fake_server server;
+    kit::enforcer_settings es;
+    es.limits = {kit::fixed_window(10, 1s)};
+    es.headers = kit::rate_headers::ietf;
+    server.set_limit_group("g", es);
+    kit::route r;
+    r.method = "GET";
+    r.path = "/f";
+    r.script = {kit::response::json(200, "{}")};
+    r.limit_group = "g";
+    server.add_route(r);
+    fixture f;
+    auto c = f.client({group("f", {"/f"}, {{http::limit_kind::fixed_window, 10, 1000ms}})}, server);
+    // Warm up so the server's headers reach the limiter, then another client
+    // spends most of the window.
+    auto first = f.run(c, {get("/f")});
+    ASSERT_TRUE(first[0].ok());
+    server.spend("g", 6);
+    std::vector<http::request> reqs;
+    for (int i = 0; i < 15; ++i) reqs.push_back(get("/f"));
+    auto out = f.run(c, reqs);
+    for (const auto& o : out) EXPECT_TRUE(o.ok()) << o.message;
+    EXPECT_EQ(server.limiter("g").rejected(), 0u);
+}
