@@ -4,6 +4,7 @@
 #   scripts/setup.sh            # packages + release build in build/
 #   scripts/setup.sh --deps     # packages only
 #   scripts/setup.sh --asan     # packages + sanitizer build in build-asan/
+#   scripts/setup.sh --bench    # packages + benchmark tools (wrk, bc) + release build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,9 @@ packages=(
   libspdlog-dev libfmt-dev libssl-dev libyaml-cpp-dev libsqlite3-dev zlib1g-dev
   libgtest-dev libgmock-dev openssl procps python3
 )
+
+mode=${1:-release}
+if [ "$mode" = "--bench" ]; then packages+=(wrk bc util-linux); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,14 +34,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-mode=${1:-release}
 case "$mode" in
   --deps) exit 0 ;;
   --asan)
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTRIBUTARY_SANITIZE=ON
     cmake --build build-asan
     ;;
-  release|--release)
+  release|--release|--bench)
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
     cmake --build build
     ;;

@@ -155,7 +155,25 @@ awaitable<outcome> client::send(request req, priority p) {
     retry_state rs(group.retry, request_facts{req.method, req.idempotency_key.has_value()}, clk.now());
     asio::steady_timer sleep(co_await asio::this_coro::executor);
 
+    bool reauthorized = false;
+    std::string bearer;
     for (;;) {
+        if (group.require_oauth) {
+            if (!oauth_) {
+                out.error = error_kind::invalid_request;
+                out.message = "group " + group.name + " requires OAuth and the connection has no token source";
+                co_return out;
+            }
+            auto token = co_await oauth_->access_token();
+            if (!token) {
+                out.error = error_kind::network;
+                out.message = token.error();
+                co_return out;
+            }
+            bearer = *token;
+            std::erase_if(req.headers, [](const header& h) { return iequals(h.name, "Authorization"); });
+            req.headers.push_back({"Authorization", "Bearer " + bearer});
+        }
         auto granted = co_await limiter.acquire(p);
         if (!granted) {
             out.error = error_kind::cancelled;
@@ -167,6 +185,14 @@ awaitable<outcome> client::send(request req, priority p) {
         ++out.attempts;
 
         decision d;
+        if (r.resp && r.resp->status == 401 && group.require_oauth && !reauthorized) {
+            // The token was revoked or expired early: drop it once and retry
+            // with a fresh one. A second 401 is the retry policy's business.
+            reauthorized = true;
+            oauth_->invalidate(bearer);
+            log.info("oauth.reauthorize", {{"connector", options_.connector}, {"group", group.name}});
+            continue;
+        }
         if (r.resp) {
             observe_rate_headers(limiter, *r.resp);
             if (r.resp->status == 429) limiter.on_429();

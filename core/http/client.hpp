@@ -27,6 +27,7 @@
 #include "core/http/async_limiter.hpp"
 #include "core/http/endpoint_group.hpp"
 #include "core/http/message.hpp"
+#include "core/http/oauth.hpp"
 #include "core/http/router.hpp"
 #include "core/http/transport.hpp"
 #include "core/log/logger.hpp"
@@ -86,6 +87,10 @@ public:
 
     const router& routes() const { return router_; }
 
+    /// Access tokens for groups with require_oauth. Set once after creation
+    /// (the token source itself sends through this client).
+    void set_oauth(std::shared_ptr<token_source> tokens) { oauth_ = std::move(tokens); }
+
 private:
     friend class engine;
     client(engine& e, router r, std::vector<async_limiter*> limiters, client_options opts,
@@ -100,6 +105,7 @@ private:
     std::vector<async_limiter*> limiters_;  // by group index
     client_options options_;
     std::optional<split_url> base_;
+    std::shared_ptr<token_source> oauth_;
 };
 
 class engine {

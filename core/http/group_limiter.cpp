@@ -17,13 +17,17 @@ constexpr std::uint64_t stride_unit = 720720ULL * 1024ULL;
 
 constexpr rate_scale scale_increment = full_scale / 16;
 
-bool is_window(limit_kind k) { return k != limit_kind::token_bucket; }
+bool is_window(limit_kind k) {
+    return k != limit_kind::token_bucket;
+}
 
-std::uint32_t bucket_capacity(const rate_limit& l) { return l.burst == 0 ? l.requests : l.burst; }
+std::uint32_t bucket_capacity(const rate_limit& l) {
+    return l.burst == 0 ? l.requests : l.burst;
+}
 
 std::string describe(const rate_limit& l) {
-    return std::string{to_string(l.kind)} + " " + std::to_string(l.requests) + "/" + std::to_string(l.per.count()) +
-           "ms";
+    return std::string{to_string(l.kind)} + " " + std::to_string(l.requests) + "/" +
+           std::to_string(l.per.count()) + "ms";
 }
 
 void validate_limit(const rate_limit& l) {

@@ -2,7 +2,8 @@
 // The limiter's decision core for one (connector, rate-limit scope, endpoint
 // group): every limit of the group, vendor header caps, 429 pauses, AIMD rate
 // scale, weighted priority queues and the in-flight cap. Pure: no Asio, no I/O,
-// no clock reads; every call takes the current steady time.
+// no clock reads; every call takes the current steady time. Not thread-safe:
+// owned by the event loop, like everything that decides.
 //
 // How the async layer drives it (single-threaded, on the loop):
 //   ticket = enqueue(p)                      // a sender wants to send
@@ -78,9 +79,9 @@ struct grant_decision {
         idle,   ///< no waiter, or the in-flight cap is full: time alone changes nothing
     };
     kind what = kind::idle;
-    ticket_id ticket = 0;             ///< grant only
+    ticket_id ticket = 0;               ///< grant only
     priority klass = priority::events;  ///< grant only
-    steady_time at{};                 ///< grant: now; wait: the instant to re-ask
+    steady_time at{};                   ///< grant: now; wait: the instant to re-ask
 };
 
 struct pause_info {
@@ -121,7 +122,8 @@ public:
     /// Replaces the current overrides. Returns an error message and changes
     /// nothing if any override is malformed or would raise the spec. Window usage
     /// carries over (matched by kind and per; see restore()).
-    [[nodiscard]] std::optional<std::string> apply_overrides(const group_overrides& overrides, steady_time now);
+    [[nodiscard]] std::optional<std::string> apply_overrides(const group_overrides& overrides,
+                                                             steady_time now);
 
     /// Queues a waiter at the back of its class. O(1).
     ticket_id enqueue(priority p);

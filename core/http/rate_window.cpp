@@ -16,7 +16,9 @@ constexpr std::int64_t nano = 1'000'000'000;
 
 // All arithmetic is done on signed nanosecond ticks: steady_clock's duration is
 // nanoseconds on libstdc++, and integers keep the windows exact.
-std::int64_t ticks(steady_time t) { return std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count(); }
+std::int64_t ticks(steady_time t) {
+    return std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count();
+}
 
 steady_time from_ticks(std::int64_t v) {
     return steady_time{std::chrono::duration_cast<steady_time::duration>(nanoseconds{v})};
@@ -48,7 +50,7 @@ std::int64_t per_ticks(const rate_limit& l) {
 
 // Marks as absolute ticks, oldest first, so both window kinds can replay them in order.
 std::vector<std::pair<std::int64_t, std::uint64_t>> marks_to_ticks(const std::vector<send_mark>& marks,
-                                                                    steady_time now) {
+                                                                   steady_time now) {
     std::vector<std::pair<std::int64_t, std::uint64_t>> out;
     out.reserve(marks.size());
     for (const auto& m : marks) {
@@ -138,13 +140,15 @@ token_bucket::token_bucket(const rate_limit& limit)
       eff_capacity_{capacity_},
       level_{capacity_units()} {}
 
-token_bucket::wide token_bucket::capacity_units() const { return static_cast<wide>(eff_capacity_) * per_ns_; }
+token_bucket::wide token_bucket::capacity_units() const {
+    return static_cast<wide>(eff_capacity_) * per_ns_;
+}
 
 token_bucket::wide token_bucket::level_at(steady_time now) const {
     if (now <= at_) return level_;
     // Idle for long enough the product still fits: 2^63 ns x 2^32 < 2^127.
     const wide refilled = level_ + static_cast<wide>(ticks(now) - ticks(at_)) * eff_requests_;
-    return std::max(level_, std::min(refilled, capacity_units()));
+    return std::min(refilled, capacity_units());
 }
 
 void token_bucket::advance(steady_time now) {
@@ -188,7 +192,10 @@ void token_bucket::restore_level(std::int64_t nanotokens, steady_time now) {
 // ---------------------------------------------------------------- sliding_log
 
 sliding_log::sliding_log(const rate_limit& limit)
-    : per_ns_{per_ticks(limit)}, requests_{limit.requests}, eff_requests_{limit.requests}, ring_(limit.requests) {}
+    : per_ns_{per_ticks(limit)},
+      requests_{limit.requests},
+      eff_requests_{limit.requests},
+      ring_(limit.requests) {}
 
 steady_time sliding_log::kth_latest(std::size_t k) const {
     return ring_[(next_ + ring_.size() - k) % ring_.size()];
@@ -208,7 +215,9 @@ void sliding_log::commit(steady_time now) {
     count_ = std::min(count_ + 1, ring_.size());
 }
 
-void sliding_log::scale(rate_scale s, steady_time /*now*/) { eff_requests_ = scaled_requests(requests_, s); }
+void sliding_log::scale(rate_scale s, steady_time /*now*/) {
+    eff_requests_ = scaled_requests(requests_, s);
+}
 
 std::vector<send_mark> sliding_log::sends(steady_time now) const {
     std::vector<send_mark> out;
@@ -232,7 +241,8 @@ void sliding_log::restore_sends(const std::vector<send_mark>& marks, steady_time
     const auto timed = marks_to_ticks(marks, now);
     std::uint64_t total = 0;
     for (const auto& [t, n] : timed) total += n;
-    // Only the latest `requests` sends constrain the future.
+    // The ring keeps only the latest `requests` sends (the only ones that constrain
+    // the future); skipping the rest up front bounds the work for a long history.
     std::uint64_t skip = total > requests_ ? total - requests_ : 0;
     for (const auto& [t, n] : timed) {
         std::uint64_t take = n;
@@ -249,8 +259,8 @@ sliding_counter::sliding_counter(const rate_limit& limit, std::uint32_t buckets)
     : per_ns_{per_ticks(limit)},
       // Width rounded up so `buckets` widths cover `per`: the window then spans at
       // most buckets+1 sub-buckets, and the ring keeps one spare.
-      width_ns_{std::max<std::int64_t>(1, (per_ns_ + std::max<std::uint32_t>(buckets, 1) - 1) /
-                                              std::max<std::uint32_t>(buckets, 1))},
+      width_ns_{std::max<std::int64_t>(
+          1, (per_ns_ + std::max<std::uint32_t>(buckets, 1) - 1) / std::max<std::uint32_t>(buckets, 1))},
       requests_{limit.requests},
       eff_requests_{limit.requests},
       counts_(static_cast<std::size_t>(std::max<std::uint32_t>(buckets, 1)) + 2, 0) {}
@@ -309,7 +319,9 @@ void sliding_counter::commit(steady_time now) {
     add(floor_div(t, width_ns_), 1);
 }
 
-void sliding_counter::scale(rate_scale s, steady_time /*now*/) { eff_requests_ = scaled_requests(requests_, s); }
+void sliding_counter::scale(rate_scale s, steady_time /*now*/) {
+    eff_requests_ = scaled_requests(requests_, s);
+}
 
 std::vector<send_mark> sliding_counter::sends(steady_time now) const {
     std::vector<send_mark> out;

@@ -150,7 +150,7 @@ private:
     std::uint32_t capacity_;
     std::uint32_t eff_requests_;
     std::uint32_t eff_capacity_;
-    wide level_;       // token x per_ns units at at_
+    wide level_;        // token x per_ns units at at_
     steady_time at_{};  // instant level_ refers to
 };
 

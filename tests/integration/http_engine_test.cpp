@@ -8,6 +8,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "core/http/client.hpp"
 #include "core/http/gzip.hpp"
 #include "core/log/sinks.hpp"
@@ -359,4 +363,103 @@ TEST(HttpEngine_Limiter, ForeignClientSpendingIsRespected) {
     auto out = f.run(c, reqs);
     for (const auto& o : out) EXPECT_TRUE(o.ok()) << o.message;
     EXPECT_EQ(server.limiter("g").rejected(), 0u);
+}
+
+namespace {
+
+awaitable<void> send_concurrently(std::shared_ptr<http::client> c, int n, std::vector<http::outcome>& out) {
+    // One sender coroutine per request; all start before any token exists.
+    struct state {
+        int pending;
+    };
+    auto ex = co_await asio::this_coro::executor;
+    auto st = std::make_shared<state>(state{n});
+    asio::steady_timer done(ex, asio::steady_timer::time_point::max());
+    for (int i = 0; i < n; ++i) {
+        asio::co_spawn(ex, c->send(get("/api/me")), [&out, st, &done](std::exception_ptr e, http::outcome o) {
+            if (!e) out.push_back(std::move(o));
+            if (--st->pending == 0) done.cancel();
+        });
+    }
+    co_await done.async_wait(tributary::use_nothrow);
+}
+
+struct oauth_server {
+    kit::fake_server server;
+    std::atomic<int> token_calls{0};
+    std::atomic<int> revoke_first{0};  // answer the first API call with a 401 when set
+    std::string last_refresh_token;
+    std::mutex mu;
+
+    oauth_server() {
+        server.handle("POST", "/oauth/token", [this](const kit::request& r) {
+            int n = ++token_calls;
+            {
+                std::lock_guard l(mu);
+                auto pos = r.body.find("refresh_token=");
+                last_refresh_token = r.body.substr(pos + 14, r.body.find('&', pos) - pos - 14);
+            }
+            return kit::response::json(200, R"({"access_token":"tok)" + std::to_string(n) +
+                                                R"(","expires_in":3600,"refresh_token":"refresh)" +
+                                                std::to_string(n + 1) + R"("})");
+        });
+        server.handle(
+            "GET", "/api/", [this](const kit::request& r) {
+                auto auth = r.header("Authorization").value_or("");
+                if (revoke_first.exchange(0) == 1 || auth.rfind("Bearer tok", 0) != 0)
+                    return kit::response::json(401, R"({"error":"invalid_token"})");
+                return kit::response::json(200, R"({"auth":")" + auth + R"("})");
+            },
+            kit::path_match::prefix);
+    }
+};
+
+std::vector<http::endpoint_group> oauth_groups() {
+    auto api = group("api", {"/api/"});
+    api.require_oauth = true;
+    return {api, group("token", {"POST /oauth/token"})};
+}
+
+}  // namespace
+
+TEST(HttpEngine_OAuth, ConcurrentRequestsShareOneRefresh) {
+    oauth_server os;
+    fixture f;
+    auto c = f.client(oauth_groups(), os.server);
+    std::vector<std::string> rotated;
+    auto tokens = std::make_shared<http::token_source>(
+        *c, http::oauth_settings{"https://api.vendor.test/oauth/token", "id", "secret"}, "refresh1",
+        [&rotated](const std::string& t) { rotated.push_back(t); });
+    c->set_oauth(tokens);
+    std::vector<http::outcome> out;
+    asio::co_spawn(f.ioc, send_concurrently(c, 5, out), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+    f.ioc.run_for(30s);
+    ASSERT_EQ(out.size(), 5u);
+    for (const auto& o : out) {
+        EXPECT_TRUE(o.ok()) << o.message;
+        EXPECT_NE(o.resp->body.find("Bearer tok1"), std::string::npos);
+    }
+    EXPECT_EQ(os.token_calls.load(), 1);
+    EXPECT_EQ(os.last_refresh_token, "refresh1");
+    EXPECT_EQ(rotated, std::vector<std::string>{"refresh2"});
+}
+
+TEST(HttpEngine_OAuth, A401InvalidatesTheTokenOnce) {
+    oauth_server os;
+    fixture f;
+    auto c = f.client(oauth_groups(), os.server);
+    auto tokens = std::make_shared<http::token_source>(
+        *c, http::oauth_settings{"https://api.vendor.test/oauth/token", "id", "secret"}, "refresh1", nullptr);
+    c->set_oauth(tokens);
+    auto first = f.run(c, {get("/api/me")});
+    ASSERT_TRUE(first[0].ok());
+    os.revoke_first = 1;
+    auto second = f.run(c, {get("/api/me")});
+    ASSERT_TRUE(second[0].ok()) << second[0].message;
+    EXPECT_NE(second[0].resp->body.find("Bearer tok2"), std::string::npos);
+    EXPECT_EQ(os.token_calls.load(), 2);
+    EXPECT_EQ(os.last_refresh_token, "refresh2");  // the rotated token was used
+    EXPECT_TRUE(f.logged("oauth.reauthorize"));
 }

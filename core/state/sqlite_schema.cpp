@@ -1,0 +1,156 @@
+#include "core/state/sqlite_schema.hpp"
+
+#include <array>
+#include <string>
+
+#include "core/state/sqlite_error.hpp"
+
+namespace tributary::state {
+
+namespace {
+
+// Version 1. Times are unix microseconds. WITHOUT ROWID where the natural key
+// is the primary key: one b-tree per table instead of two. Tables keyed by job
+// have the job first so every query is a prefix range.
+constexpr std::string_view schema_v1 = R"sql(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE checkpoints (
+    job                TEXT PRIMARY KEY,
+    low_water_mark_us  INTEGER NOT NULL,
+    cursor             TEXT NOT NULL,
+    cursor_resumable   INTEGER NOT NULL,
+    cursor_saved_at_us INTEGER NOT NULL,
+    run_id             INTEGER NOT NULL,
+    saved_at_us        INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE checkpoint_history (
+    seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+    job                TEXT NOT NULL,
+    low_water_mark_us  INTEGER NOT NULL,
+    cursor             TEXT NOT NULL,
+    cursor_resumable   INTEGER NOT NULL,
+    cursor_saved_at_us INTEGER NOT NULL,
+    run_id             INTEGER NOT NULL,
+    saved_at_us        INTEGER NOT NULL
+);
+CREATE INDEX checkpoint_history_by_job ON checkpoint_history (job, seq);
+CREATE INDEX checkpoint_history_by_time ON checkpoint_history (job, saved_at_us);
+
+CREATE TABLE overlap_ids (
+    job           TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    updated_at_us INTEGER NOT NULL,
+    PRIMARY KEY (job, id)
+) WITHOUT ROWID;
+CREATE INDEX overlap_ids_by_time ON overlap_ids (job, updated_at_us);
+
+CREATE TABLE limiter_usage (
+    key           TEXT PRIMARY KEY,
+    usage_json    TEXT NOT NULL,
+    saved_wall_us INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE runs (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    job            TEXT NOT NULL,
+    started_at_us  INTEGER NOT NULL,
+    ended_at_us    INTEGER NOT NULL DEFAULT 0,
+    status         TEXT NOT NULL,
+    read_count     INTEGER NOT NULL DEFAULT 0,
+    written_count  INTEGER NOT NULL DEFAULT 0,
+    rejected_count INTEGER NOT NULL DEFAULT 0,
+    skipped_count  INTEGER NOT NULL DEFAULT 0,
+    message        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_by_job ON runs (job, id);
+CREATE INDEX runs_by_status ON runs (status);
+
+CREATE TABLE dead_letters (
+    job                TEXT NOT NULL,
+    item_id            TEXT NOT NULL,
+    payload_json       TEXT NOT NULL,
+    reason             TEXT NOT NULL,
+    attempts           INTEGER NOT NULL,
+    first_failed_at_us INTEGER NOT NULL,
+    last_failed_at_us  INTEGER NOT NULL,
+    PRIMARY KEY (job, item_id)
+) WITHOUT ROWID;
+CREATE INDEX dead_letters_by_first ON dead_letters (job, first_failed_at_us);
+CREATE INDEX dead_letters_by_last ON dead_letters (job, last_failed_at_us);
+
+CREATE TABLE matches (
+    job            TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    destination_id TEXT NOT NULL,
+    PRIMARY KEY (job, key)
+) WITHOUT ROWID;
+
+CREATE TABLE schemas (
+    connection    TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    schema_json   TEXT NOT NULL,
+    fetched_at_us INTEGER NOT NULL,
+    PRIMARY KEY (connection, target, role)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 1> scripts{schema_v1};
+
+void exec(sqlite3* db, const std::string& sql, std::string_view what) {
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) throw sqlite_error(db, rc, what);
+}
+
+}  // namespace
+
+std::span<const std::string_view> sqlite_migrations() { return scripts; }
+
+int sqlite_schema_version() { return static_cast<int>(scripts.size()); }
+
+int read_schema_version(sqlite3* db) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+    if (rc != SQLITE_OK) throw sqlite_error(db, rc, "cannot read the schema version");
+    rc = sqlite3_step(stmt);
+    int version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW) throw sqlite_error(db, rc, "cannot read the schema version");
+    return version;
+}
+
+migration_result migrate(sqlite3* db, std::span<const std::string_view> migration_scripts) {
+    const int target = static_cast<int>(migration_scripts.size());
+    migration_result result;
+    result.from = read_schema_version(db);
+    result.to = result.from;
+    if (result.from > target) {
+        throw store_error(error_kind::incompatible,
+                          "state database has schema version " + std::to_string(result.from) +
+                              ", newer than this tributary supports (" + std::to_string(target) +
+                              "); run a newer tributary or point it at another state directory");
+    }
+    for (int v = result.from; v < target; ++v) {
+        const std::string step = "migration to schema version " + std::to_string(v + 1) + " failed";
+        // IMMEDIATE: take the write lock before reading anything, so two
+        // processes racing here cannot both apply the same step.
+        exec(db, "BEGIN IMMEDIATE", step);
+        try {
+            exec(db, std::string(migration_scripts[static_cast<std::size_t>(v)]), step);
+            exec(db, "PRAGMA user_version = " + std::to_string(v + 1), step);
+            exec(db, "COMMIT", step);
+        } catch (...) {
+            if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+        result.to = v + 1;
+    }
+    return result;
+}
+
+}  // namespace tributary::state

@@ -1,0 +1,913 @@
+#include "core/state/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cassert>
+#include <concepts>
+#include <limits>
+#include <optional>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+#include "core/state/sqlite_error.hpp"
+#include "core/state/sqlite_schema.hpp"
+#include "core/state/state_dir.hpp"
+
+namespace tributary::state {
+
+namespace fs = std::filesystem;
+
+namespace detail {
+
+// What the callers of one transaction learn after it ended. Set on the
+// storage thread before their completions are posted (the after-hook runs
+// first), read on the loop after they resume.
+struct batch_outcome {
+    std::optional<store_error> error;
+};
+
+enum class access { read, write };
+
+template <class R>
+struct item_result {
+    R value{};
+    std::shared_ptr<const batch_outcome> outcome;
+};
+
+class sqlite_connection;
+
+// A cached prepared statement borrowed for one use: reset and unbound on
+// destruction, so an exception between step and reset cannot leave it busy
+// (a busy statement would keep its read transaction and block checkpoints).
+class statement {
+public:
+    statement(sqlite_connection& c, sqlite3_stmt* s) : conn_(c), stmt_(s) {}
+    statement(const statement&) = delete;
+    statement& operator=(const statement&) = delete;
+    ~statement() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+
+    // Text is bound SQLITE_STATIC: the caller's strings outlive the statement
+    // object, and the destructor unbinds before they go.
+    template <class... Args>
+    statement& bind(const Args&... args) {
+        int i = 0;
+        (bind_one(++i, args), ...);
+        return *this;
+    }
+
+    /// True when a row is available; false when done. Throws store_error.
+    bool step();
+    /// Steps to completion; the statement must not return rows.
+    void run() {
+        while (step()) {
+        }
+    }
+
+    std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+    std::string text(int col) const {
+        auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+    }
+
+private:
+    template <class T>
+    void bind_one(int i, const T& v) {
+        int rc;
+        if constexpr (std::same_as<T, bool>) {
+            rc = sqlite3_bind_int(stmt_, i, v ? 1 : 0);
+        } else if constexpr (std::integral<T>) {
+            if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+                // Counts and limits: clamp rather than wrap to a negative number.
+                constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+                rc = sqlite3_bind_int64(stmt_, i, static_cast<std::int64_t>(v > max ? max : v));
+            } else {
+                rc = sqlite3_bind_int64(stmt_, i, static_cast<std::int64_t>(v));
+            }
+        } else {
+            std::string_view s(v);
+            rc = sqlite3_bind_text64(stmt_, i, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
+        }
+        if (rc != SQLITE_OK) fail(rc);
+    }
+    [[noreturn]] void fail(int rc);
+
+    sqlite_connection& conn_;
+    sqlite3_stmt* stmt_;
+};
+
+class sqlite_connection {
+public:
+    sqlite_connection(storage_thread& storage, log::logger log, sqlite_settings settings)
+        : storage_(storage), log_(std::move(log)), settings_(std::move(settings)) {}
+
+    ~sqlite_connection() { close_database(); }
+    sqlite_connection(const sqlite_connection&) = delete;
+    sqlite_connection& operator=(const sqlite_connection&) = delete;
+
+    fs::path database_path() const { return settings_.dir / "state.db"; }
+    const sqlite_settings& settings() const { return settings_; }
+    bool read_only() const { return settings_.mode == open_mode::read_only; }
+
+    void open(std::int64_t now_us);
+    void close();
+
+    // One work item. Writes run inside a SAVEPOINT so a failure undoes just
+    // this item; inside a batch they join the batch transaction.
+    template <class Fn>
+    item_result<std::invoke_result_t<Fn&, sqlite_connection&>> run_item(const char* op, access a, Fn& fn) {
+        check_usable(op);
+        if (a == access::write && read_only()) {
+            throw store_error(error_kind::misuse, std::string(op) + ": the state store is open read-only");
+        }
+        op_ = op;
+        if (a == access::read) {
+            auto outcome = batch_txn_ ? outcome_ : nullptr;
+            try {
+                return {fn(*this), std::move(outcome)};
+            } catch (...) {
+                after_failed_read(std::current_exception());
+                throw;
+            }
+        }
+        if (in_batch_ && !batch_txn_) begin_batch_transaction();
+        auto outcome = batch_txn_ ? outcome_ : nullptr;
+        exec("SAVEPOINT item");
+        try {
+            auto value = fn(*this);
+            exec("RELEASE item");  // outside a batch this is the commit
+            if (!batch_txn_) commits_.fetch_add(1, std::memory_order_relaxed);
+            return {std::move(value), std::move(outcome)};
+        } catch (...) {
+            abandon_item(std::current_exception());
+            throw;
+        }
+    }
+
+    void before_batch() noexcept {
+        assert(storage_.on_storage_thread());
+        in_batch_ = true;
+    }
+    void after_batch() noexcept {
+        assert(storage_.on_storage_thread());
+        in_batch_ = false;
+        if (batch_txn_) commit_batch();
+    }
+
+    statement prepare(std::string_view sql);
+    std::int64_t changes() const { return sqlite3_changes64(db_); }
+    std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+    // Uncached: for control statements and one-off scripts.
+    void exec(const std::string& sql);
+
+    [[noreturn]] void fail(int rc) { throw sqlite_error(db_, rc, std::string(op_) + " failed"); }
+    void inject(sqlite3_stmt* s) {
+        if (!injector_) return;
+        char* expanded = sqlite3_expanded_sql(s);
+        std::string sql = expanded ? expanded : "";
+        sqlite3_free(expanded);
+        injector_(sql);
+    }
+    void set_injector(std::function<void(std::string_view)> f) { injector_ = std::move(f); }
+
+    std::atomic<std::uint64_t> commits_{0};
+    std::atomic<std::uint64_t> failed_transactions_{0};
+
+private:
+    void check_usable(const char* op) const {
+        assert(storage_.on_storage_thread() && "SQLite is only used on the storage thread");
+        if (!db_) throw store_error(error_kind::misuse, std::string(op) + ": the state store is closed");
+    }
+    void begin_batch_transaction();
+    void commit_batch() noexcept;
+    void fail_batch(const store_error& cause, std::string_view what) noexcept;
+    void abandon_item(std::exception_ptr cause) noexcept;
+    void after_failed_read(std::exception_ptr cause) noexcept;
+    bool exec_noexcept(const char* sql) noexcept {
+        return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+    }
+    void close_database() noexcept;
+
+    storage_thread& storage_;
+    log::logger log_;
+    sqlite_settings settings_;
+    directory_lock lock_;
+    sqlite3* db_ = nullptr;
+    struct text_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, sqlite3_stmt*, text_hash, std::equal_to<>> statements_;
+    std::function<void(std::string_view)> injector_;
+    const char* op_ = "state store";
+    bool in_batch_ = false;
+    bool batch_txn_ = false;
+    std::shared_ptr<batch_outcome> outcome_;
+};
+
+bool statement::step() {
+    conn_.inject(stmt_);
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(rc);
+}
+
+void statement::fail(int rc) { conn_.fail(rc); }
+
+statement sqlite_connection::prepare(std::string_view sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+        sqlite3_stmt* s = nullptr;
+        int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s,
+                                    nullptr);
+        if (rc != SQLITE_OK) fail(rc);
+        it = statements_.emplace(std::string(sql), s).first;
+    }
+    return statement(*this, it->second);
+}
+
+void sqlite_connection::exec(const std::string& sql) {
+    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) fail(rc);
+}
+
+void sqlite_connection::open(std::int64_t now_us) {
+    assert(storage_.on_storage_thread());
+    const auto path = database_path();
+    if (read_only()) {
+        std::error_code ec;
+        if (!fs::exists(path, ec)) {
+            throw store_error(error_kind::io, "state database " + path.string() +
+                                                  " does not exist; the daemon creates it when it first starts");
+        }
+    } else {
+        // The lock comes first: nothing below may race another writer.
+        lock_ = directory_lock::acquire(settings_.dir);
+    }
+    const int flags = (read_only() ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                      SQLITE_OPEN_EXRESCODE;
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        auto err = sqlite_error(db_, rc, "cannot open state database " + path.string());
+        close_database();
+        throw err;
+    }
+    try {
+        op_ = "open";
+        sqlite3_busy_timeout(db_, static_cast<int>(settings_.busy_timeout.count()));
+        // The version is read before any PRAGMA that writes (journal_mode
+        // rewrites the header): a database from a newer binary stays untouched.
+        const int version = read_schema_version(db_);
+        const int known = sqlite_schema_version();
+        if (version > known) {
+            throw store_error(error_kind::incompatible,
+                              "state database " + path.string() + " has schema version " + std::to_string(version) +
+                                  ", newer than this tributary supports (" + std::to_string(known) +
+                                  "); run a newer tributary or point it at another state directory");
+        }
+        if (read_only()) {
+            if (version < known) {
+                throw store_error(error_kind::incompatible,
+                                  "state database " + path.string() + " has schema version " +
+                                      std::to_string(version) + ", older than this tributary's (" +
+                                      std::to_string(known) + "); start the daemon once so it migrates it");
+            }
+            exec("PRAGMA query_only = ON");
+            log_.debug("state.open", {{"path", path.string()}, {"mode", "read_only"}, {"schema_version", version}});
+            return;
+        }
+        std::string journal;
+        {
+            auto s = prepare("PRAGMA journal_mode = WAL");
+            if (s.step()) journal = s.text(0);
+        }  // reset here: a statement in progress would block the migrations' COMMIT
+        if (journal != "wal") {
+            throw store_error(error_kind::io, "state database " + path.string() +
+                                                  " cannot use WAL journaling (journal_mode is " + journal +
+                                                  "); put the state directory on a local file system");
+        }
+        exec(settings_.sync == sync_mode::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+        exec("PRAGMA foreign_keys = ON");
+        auto migrated = migrate(db_, sqlite_migrations());
+        if (migrated.from != migrated.to) {
+            log_.info("state.migrated", {{"path", path.string()}, {"from", migrated.from}, {"to", migrated.to}});
+        }
+        // The lock proves no other process runs: a run still marked running
+        // was cut off by the previous process's end.
+        prepare(
+            "UPDATE runs SET status = 'interrupted', ended_at_us = ?, "
+            "message = 'the process stopped during the run' WHERE status = 'running'")
+            .bind(now_us)
+            .run();
+        auto interrupted = changes();
+        if (interrupted > 0) log_.warn("state.runs_interrupted", {{"runs", interrupted}});
+        log_.info("state.open", {{"path", path.string()},
+                                 {"mode", "read_write"},
+                                 {"sync", settings_.sync == sync_mode::full ? "full" : "normal"},
+                                 {"schema_version", migrated.to}});
+    } catch (...) {
+        close_database();
+        lock_.release();
+        throw;
+    }
+}
+
+void sqlite_connection::close() {
+    assert(storage_.on_storage_thread());
+    if (!db_) return;
+    // Writes queued before close() in this batch still deserve their commit.
+    if (batch_txn_) commit_batch();
+    close_database();
+    lock_.release();
+}
+
+void sqlite_connection::close_database() noexcept {
+    for (auto& [sql, s] : statements_) sqlite3_finalize(s);
+    statements_.clear();
+    if (db_) {
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+    }
+}
+
+void sqlite_connection::begin_batch_transaction() {
+    // IMMEDIATE: the write lock is taken now rather than at the first write,
+    // so a BUSY surfaces here (failing one item) instead of mid-batch.
+    exec("BEGIN IMMEDIATE");
+    batch_txn_ = true;
+    outcome_ = std::make_shared<batch_outcome>();
+}
+
+void sqlite_connection::commit_batch() noexcept {
+    int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) {
+        commits_.fetch_add(1, std::memory_order_relaxed);
+        batch_txn_ = false;
+        outcome_.reset();
+        return;
+    }
+    auto err = sqlite_error(db_, rc, "commit of the state store's batch failed");
+    // A failed COMMIT may leave the transaction open (BUSY); nothing in it
+    // can be reported durable, so it is rolled back either way.
+    if (!sqlite3_get_autocommit(db_)) exec_noexcept("ROLLBACK");
+    fail_batch(err, "commit");
+}
+
+void sqlite_connection::fail_batch(const store_error& cause, std::string_view what) noexcept {
+    try {
+        if (outcome_) outcome_->error.emplace(cause.kind(), cause.what());
+        log_.error("state.transaction_failed",
+                   {{"stage", what}, {"kind", to_string(cause.kind())}, {"error", cause.what()}});
+    } catch (...) {
+        // Logging failed (allocation); the outcome is what matters.
+    }
+    failed_transactions_.fetch_add(1, std::memory_order_relaxed);
+    batch_txn_ = false;
+    outcome_.reset();
+}
+
+// The kind and text of whatever an item threw, for the batch's other callers.
+static store_error describe(std::exception_ptr cause, std::string_view prefix) {
+    try {
+        std::rethrow_exception(cause);
+    } catch (const store_error& e) {
+        return store_error(e.kind(), std::string(prefix) + e.what());
+    } catch (const std::exception& e) {
+        return store_error(error_kind::io, std::string(prefix) + e.what());
+    } catch (...) {
+        return store_error(error_kind::io, std::string(prefix) + "unknown error");
+    }
+}
+
+void sqlite_connection::abandon_item(std::exception_ptr cause) noexcept {
+    if (!db_) return;
+    if (!sqlite3_get_autocommit(db_)) {
+        if (exec_noexcept("ROLLBACK TO item") && exec_noexcept("RELEASE item")) return;
+        // The item cannot be undone on its own: give up the whole transaction.
+        exec_noexcept("ROLLBACK");
+    }
+    // On some errors (full disk, I/O, out of memory) SQLite rolls back the
+    // whole transaction itself. The earlier writes of this batch are gone, so
+    // their callers must hear about it; later items start a new transaction.
+    if (batch_txn_) {
+        try {
+            fail_batch(describe(cause, "a write failed and the batch was rolled back: "), "rollback");
+        } catch (...) {
+            fail_batch(store_error(error_kind::io, "the batch was rolled back"), "rollback");
+        }
+    }
+}
+
+void sqlite_connection::after_failed_read(std::exception_ptr cause) noexcept {
+    if (db_ && batch_txn_ && sqlite3_get_autocommit(db_)) {
+        try {
+            fail_batch(describe(cause, "a read failed and SQLite rolled back the batch: "), "rollback");
+        } catch (...) {
+            fail_batch(store_error(error_kind::io, "the batch was rolled back"), "rollback");
+        }
+    }
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::access;
+using detail::sqlite_connection;
+using detail::statement;
+
+struct none {};
+
+template <class Fn>
+using item_value_t = std::invoke_result_t<Fn&, sqlite_connection&>;
+
+// Runs `fn` as one work item and turns a failed batch into the caller's error.
+template <class Fn>
+awaitable<item_value_t<Fn>> submit(storage_thread& storage,
+                                   std::shared_ptr<sqlite_connection> conn,
+                                   const char* op,
+                                   access a,
+                                   Fn fn) {
+    // Named first: GCC 12 miscompiles capturing lambdas that are temporaries of a co_await expression.
+    auto work = [conn = std::move(conn), op, a, fn = std::move(fn)]() mutable { return conn->run_item(op, a, fn); };
+    auto result = co_await storage.run(std::move(work));
+    if (result.outcome && result.outcome->error) throw store_error(*result.outcome->error);
+    co_return std::move(result.value);
+}
+
+checkpoint read_checkpoint(const statement& s) {
+    checkpoint cp;
+    cp.job = s.text(0);
+    cp.low_water_mark_us = s.int64(1);
+    cp.cursor = s.text(2);
+    cp.cursor_resumable = s.int64(3) != 0;
+    cp.cursor_saved_at_us = s.int64(4);
+    cp.run_id = static_cast<std::uint64_t>(s.int64(5));
+    cp.saved_at_us = s.int64(6);
+    return cp;
+}
+
+void write_checkpoint(sqlite_connection& c, const checkpoint& cp) {
+    static constexpr const char* current =
+        "INSERT OR REPLACE INTO checkpoints (job, low_water_mark_us, cursor, cursor_resumable, "
+        "cursor_saved_at_us, run_id, saved_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    static constexpr const char* history =
+        "INSERT INTO checkpoint_history (job, low_water_mark_us, cursor, cursor_resumable, "
+        "cursor_saved_at_us, run_id, saved_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    static constexpr const char* prune =
+        "DELETE FROM checkpoint_history WHERE job = ?1 AND seq <= "
+        "(SELECT seq FROM checkpoint_history WHERE job = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
+    c.prepare(current)
+        .bind(cp.job, cp.low_water_mark_us, cp.cursor, cp.cursor_resumable, cp.cursor_saved_at_us, cp.run_id,
+              cp.saved_at_us)
+        .run();
+    c.prepare(history)
+        .bind(cp.job, cp.low_water_mark_us, cp.cursor, cp.cursor_resumable, cp.cursor_saved_at_us, cp.run_id,
+              cp.saved_at_us)
+        .run();
+    if (auto keep = c.settings().checkpoint_history_limit; keep > 0) c.prepare(prune).bind(cp.job, keep).run();
+}
+
+dead_letter read_dead_letter(const statement& s) {
+    dead_letter d;
+    d.job = s.text(0);
+    d.item_id = s.text(1);
+    d.payload_json = s.text(2);
+    d.reason = s.text(3);
+    d.attempts = static_cast<std::uint32_t>(s.int64(4));
+    d.first_failed_at_us = s.int64(5);
+    d.last_failed_at_us = s.int64(6);
+    return d;
+}
+
+}  // namespace
+
+sqlite_store::sqlite_store(storage_thread& storage,
+                           std::shared_ptr<detail::sqlite_connection> conn,
+                           const clock& clk,
+                           open_mode mode,
+                           fs::path database_path)
+    : storage_(storage),
+      conn_(std::move(conn)),
+      clock_(clk),
+      mode_(mode),
+      database_path_(std::move(database_path)) {}
+
+awaitable<std::unique_ptr<sqlite_store>> sqlite_store::open(sqlite_settings settings,
+                                                            storage_thread& storage,
+                                                            log::logger logger,
+                                                            const clock& clk) {
+    const auto mode = settings.mode;
+    auto conn = std::make_shared<sqlite_connection>(storage, logger.with_component("state"), std::move(settings));
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(clk.wall_now().time_since_epoch()).count();
+    auto work = [conn, now] { conn->open(now); };
+    co_await storage.run(std::move(work));
+    std::unique_ptr<sqlite_store> store(new sqlite_store(storage, conn, clk, mode, conn->database_path()));
+    if (mode == open_mode::read_write) {
+        storage.set_batch_hooks([conn] { conn->before_batch(); }, [conn] { conn->after_batch(); });
+        store->hooks_installed_ = true;
+    }
+    co_return store;
+}
+
+sqlite_store::~sqlite_store() {
+    // A batch already running keeps its own copy of the hooks (and so the
+    // connection) until its commit; later batches run without them.
+    if (hooks_installed_) storage_.set_batch_hooks({}, {});
+}
+
+std::int64_t sqlite_store::now_us() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(clock_.wall_now().time_since_epoch()).count();
+}
+
+int sqlite_store::schema_version() { return sqlite_schema_version(); }
+
+std::uint64_t sqlite_store::commits() const { return conn_->commits_.load(std::memory_order_relaxed); }
+
+std::uint64_t sqlite_store::failed_transactions() const {
+    return conn_->failed_transactions_.load(std::memory_order_relaxed);
+}
+
+// --- checkpoints ---------------------------------------------------------------
+
+awaitable<void> sqlite_store::save_checkpoint(checkpoint cp) {
+    auto work = [cp = std::move(cp)](sqlite_connection& c) {
+        write_checkpoint(c, cp);
+        return none{};
+    };
+    co_await submit(storage_, conn_, "save_checkpoint", access::write, std::move(work));
+}
+
+awaitable<std::optional<checkpoint>> sqlite_store::load_checkpoint(std::string job) {
+    auto work = [job = std::move(job)](sqlite_connection& c) -> std::optional<checkpoint> {
+            auto s = c.prepare("SELECT job, low_water_mark_us, cursor, cursor_resumable, cursor_saved_at_us, run_id, saved_at_us FROM checkpoints WHERE job = ?");
+            s.bind(job);
+            if (!s.step()) return std::nullopt;
+            return read_checkpoint(s);
+        };
+    co_return co_await submit(storage_, conn_, "load_checkpoint", access::read, std::move(work));
+}
+
+awaitable<std::vector<checkpoint>> sqlite_store::checkpoint_history(std::string job, std::size_t limit) {
+    auto work = [job = std::move(job), limit](sqlite_connection& c) {
+                                  auto s = c.prepare("SELECT job, low_water_mark_us, cursor, cursor_resumable, cursor_saved_at_us, run_id, "
+ "saved_at_us"
+                                                     " FROM checkpoint_history WHERE job = ? "
+                                                     "ORDER BY seq DESC LIMIT ?");
+                                  s.bind(job, limit);
+                                  std::vector<checkpoint> out;
+                                  while (s.step()) out.push_back(read_checkpoint(s));
+                                  return out;
+                              };
+    co_return co_await submit(storage_, conn_, "checkpoint_history", access::read, std::move(work));
+}
+
+awaitable<checkpoint> sqlite_store::rewind(std::string job, std::int64_t to_us, rewind_mode mode) {
+    if (to_us < 0) throw store_error(error_kind::misuse, "rewind: the time must not be negative");
+    const auto now = now_us();
+    auto work = [job = std::move(job), to_us, mode, now](sqlite_connection& c) {
+            checkpoint cp;
+            cp.job = job;
+            cp.saved_at_us = now;
+            if (mode == rewind_mode::mark) {
+                cp.low_water_mark_us = to_us;
+            } else {
+                auto s = c.prepare(
+                    "SELECT low_water_mark_us FROM checkpoint_history WHERE job = ? AND saved_at_us <= ? "
+                    "ORDER BY saved_at_us DESC, seq DESC LIMIT 1");
+                s.bind(job, to_us);
+                cp.low_water_mark_us = s.step() ? s.int64(0) : 0;
+            }
+            write_checkpoint(c, cp);
+            c.prepare("DELETE FROM overlap_ids WHERE job = ? AND updated_at_us >= ?")
+                .bind(job, cp.low_water_mark_us)
+                .run();
+            return cp;
+        };
+    co_return co_await submit(storage_, conn_, "rewind", access::write, std::move(work));
+}
+
+// --- overlap ids -----------------------------------------------------------------
+
+awaitable<void> sqlite_store::add_acknowledged(std::string job, std::vector<overlap_id> ids) {
+    auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
+                        for (const auto& id : ids) {
+                            c.prepare(
+                                 "INSERT INTO overlap_ids (job, id, updated_at_us) VALUES (?, ?, ?) "
+                                 "ON CONFLICT (job, id) DO UPDATE SET "
+                                 "updated_at_us = max(updated_at_us, excluded.updated_at_us)")
+                                .bind(job, id.id, id.updated_at_us)
+                                .run();
+                        }
+                        return none{};
+                    };
+    co_await submit(storage_, conn_, "add_acknowledged", access::write, std::move(work));
+}
+
+awaitable<std::vector<bool>> sqlite_store::filter_acknowledged(std::string job, std::vector<overlap_id> ids) {
+    auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
+                                  std::vector<bool> out;
+                                  out.reserve(ids.size());
+                                  for (const auto& id : ids) {
+                                      auto s = c.prepare(
+                                          "SELECT updated_at_us FROM overlap_ids WHERE job = ? AND id = ?");
+                                      s.bind(job, id.id);
+                                      out.push_back(s.step() && s.int64(0) >= id.updated_at_us);
+                                  }
+                                  return out;
+                              };
+    co_return co_await submit(storage_, conn_, "filter_acknowledged", access::read, std::move(work));
+}
+
+awaitable<std::uint64_t> sqlite_store::prune_overlap(std::string job, std::int64_t older_than_us) {
+    auto work = [job = std::move(job), older_than_us](sqlite_connection& c) {
+                                  c.prepare("DELETE FROM overlap_ids WHERE job = ? AND updated_at_us < ?")
+                                      .bind(job, older_than_us)
+                                      .run();
+                                  return static_cast<std::uint64_t>(c.changes());
+                              };
+    co_return co_await submit(storage_, conn_, "prune_overlap", access::write, std::move(work));
+}
+
+// --- limiter usage ------------------------------------------------------------------
+
+awaitable<void> sqlite_store::save_limiter_usage(std::string key, std::string usage_json, std::int64_t saved_wall_us) {
+    auto work = [key = std::move(key), json = std::move(usage_json), saved_wall_us](sqlite_connection& c) {
+                        c.prepare(
+                             "INSERT OR REPLACE INTO limiter_usage (key, usage_json, saved_wall_us) "
+                             "VALUES (?, ?, ?)")
+                            .bind(key, json, saved_wall_us)
+                            .run();
+                        return none{};
+                    };
+    co_await submit(storage_, conn_, "save_limiter_usage", access::write, std::move(work));
+}
+
+awaitable<std::map<std::string, limiter_usage>> sqlite_store::load_limiter_usage() {
+    auto work = [](sqlite_connection& c) {
+        auto s = c.prepare("SELECT key, usage_json, saved_wall_us FROM limiter_usage");
+        std::map<std::string, limiter_usage> out;
+        while (s.step()) out.emplace(s.text(0), limiter_usage{s.text(1), s.int64(2)});
+        return out;
+    };
+    co_return co_await submit(storage_, conn_, "load_limiter_usage", access::read, std::move(work));
+}
+
+// --- runs -------------------------------------------------------------------------------
+
+awaitable<std::uint64_t> sqlite_store::begin_run(std::string job) {
+    const auto now = now_us();
+    auto work = [job = std::move(job), now](sqlite_connection& c) {
+            c.prepare("INSERT INTO runs (job, started_at_us, status) VALUES (?, ?, 'running')").bind(job, now).run();
+            const auto id = static_cast<std::uint64_t>(c.last_insert_id());
+            if (auto keep = c.settings().run_history_limit; keep > 0) {
+                c.prepare(
+                     "DELETE FROM runs WHERE job = ?1 AND id <= "
+                     "(SELECT id FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)")
+                    .bind(job, keep)
+                    .run();
+            }
+            return id;
+        };
+    co_return co_await submit(storage_, conn_, "begin_run", access::write, std::move(work));
+}
+
+awaitable<void> sqlite_store::end_run(std::uint64_t run_id, run_status status, run_counts counts, std::string message) {
+    if (status == run_status::running) {
+        throw store_error(error_kind::misuse, "end_run: a run cannot end with status running");
+    }
+    const auto now = now_us();
+    auto work = [run_id, status, counts, message = std::move(message), now](sqlite_connection& c) {
+                        c.prepare(
+                             "UPDATE runs SET status = ?, ended_at_us = ?, read_count = ?, written_count = ?, "
+                             "rejected_count = ?, skipped_count = ?, message = ? "
+                             "WHERE id = ? AND status = 'running'")
+                            .bind(to_string(status), now, counts.read, counts.written, counts.rejected,
+                                  counts.skipped, message, run_id)
+                            .run();
+                        if (c.changes() == 0) {
+                            throw store_error(error_kind::misuse, "end_run: run " + std::to_string(run_id) +
+                                                                      " is unknown or already ended");
+                        }
+                        return none{};
+                    };
+    co_await submit(storage_, conn_, "end_run", access::write, std::move(work));
+}
+
+awaitable<std::vector<run_record>> sqlite_store::recent_runs(std::string job, std::size_t limit) {
+    auto work = [job = std::move(job), limit](sqlite_connection& c) {
+            auto s = c.prepare(
+                "SELECT id, job, started_at_us, ended_at_us, status, read_count, written_count, rejected_count, "
+                "skipped_count, message FROM runs WHERE job = ? ORDER BY id DESC LIMIT ?");
+            s.bind(job, limit);
+            std::vector<run_record> out;
+            while (s.step()) {
+                run_record r;
+                r.id = static_cast<std::uint64_t>(s.int64(0));
+                r.job = s.text(1);
+                r.started_at_us = s.int64(2);
+                r.ended_at_us = s.int64(3);
+                auto status = parse_run_status(s.text(4));
+                if (!status) throw store_error(error_kind::corrupt, "recent_runs: unknown run status in the database");
+                r.status = *status;
+                r.counts = {static_cast<std::uint64_t>(s.int64(5)), static_cast<std::uint64_t>(s.int64(6)),
+                            static_cast<std::uint64_t>(s.int64(7)), static_cast<std::uint64_t>(s.int64(8))};
+                r.message = s.text(9);
+                out.push_back(std::move(r));
+            }
+            return out;
+        };
+    co_return co_await submit(storage_, conn_, "recent_runs", access::read, std::move(work));
+}
+
+// --- dead letters -------------------------------------------------------------------------
+
+awaitable<dead_letter> sqlite_store::add_dead_letter(std::string job,
+                                                     std::string item_id,
+                                                     std::string payload_json,
+                                                     std::string reason) {
+    const auto now = now_us();
+    auto work = [job = std::move(job), item_id = std::move(item_id), payload = std::move(payload_json),
+         reason = std::move(reason), now](sqlite_connection& c) {
+            auto s = c.prepare(
+                "INSERT INTO dead_letters (job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+                "last_failed_at_us) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) "
+                "ON CONFLICT (job, item_id) DO UPDATE SET payload_json = excluded.payload_json, "
+                "reason = excluded.reason, attempts = attempts + 1, last_failed_at_us = excluded.last_failed_at_us "
+                "RETURNING job, item_id, payload_json, reason, attempts, first_failed_at_us, last_failed_at_us");
+            s.bind(job, item_id, payload, reason, now);
+            if (!s.step()) throw store_error(error_kind::misuse, "add_dead_letter: no row returned");
+            auto d = read_dead_letter(s);
+            s.run();  // RETURNING completes its statement only when stepped to the end
+            return d;
+        };
+    co_return co_await submit(storage_, conn_, "add_dead_letter", access::write, std::move(work));
+}
+
+awaitable<std::vector<dead_letter>> sqlite_store::dead_letters(std::string job, std::size_t limit) {
+    auto work = [job = std::move(job), limit](sqlite_connection& c) {
+                                  auto s = c.prepare("SELECT job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+ "last_failed_at_us"
+                                                     " FROM dead_letters WHERE job = ? "
+                                                     "ORDER BY first_failed_at_us, item_id LIMIT ?");
+                                  s.bind(job, limit);
+                                  std::vector<dead_letter> out;
+                                  while (s.step()) out.push_back(read_dead_letter(s));
+                                  return out;
+                              };
+    co_return co_await submit(storage_, conn_, "dead_letters", access::read, std::move(work));
+}
+
+awaitable<std::vector<dead_letter>> sqlite_store::due_dead_letters(std::string job,
+                                                                   std::uint32_t max_attempts,
+                                                                   std::size_t limit) {
+    auto work = [job = std::move(job), max_attempts, limit](sqlite_connection& c) {
+                                  auto s = c.prepare("SELECT job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+ "last_failed_at_us"
+                                                     " FROM dead_letters WHERE job = ? AND attempts < ? "
+                                                     "ORDER BY last_failed_at_us, item_id LIMIT ?");
+                                  s.bind(job, max_attempts, limit);
+                                  std::vector<dead_letter> out;
+                                  while (s.step()) out.push_back(read_dead_letter(s));
+                                  return out;
+                              };
+    co_return co_await submit(storage_, conn_, "due_dead_letters", access::read, std::move(work));
+}
+
+awaitable<std::uint64_t> sqlite_store::clear_dead_letters(std::string job, std::vector<std::string> item_ids) {
+    auto work = [job = std::move(job), ids = std::move(item_ids)](sqlite_connection& c) {
+                                  std::uint64_t removed = 0;
+                                  for (const auto& id : ids) {
+                                      c.prepare("DELETE FROM dead_letters WHERE job = ? AND item_id = ?")
+                                          .bind(job, id)
+                                          .run();
+                                      removed += static_cast<std::uint64_t>(c.changes());
+                                  }
+                                  return removed;
+                              };
+    co_return co_await submit(storage_, conn_, "clear_dead_letters", access::write, std::move(work));
+}
+
+awaitable<std::uint64_t> sqlite_store::count_dead_letters(std::string job) {
+    auto work = [job = std::move(job)](sqlite_connection& c) {
+                                  auto s = c.prepare("SELECT count(*) FROM dead_letters WHERE job = ?");
+                                  s.bind(job);
+                                  return s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
+                              };
+    co_return co_await submit(storage_, conn_, "count_dead_letters", access::read, std::move(work));
+}
+
+// --- matching lookups ----------------------------------------------------------------------
+
+awaitable<void> sqlite_store::put_matches(std::string job, std::vector<match> matches) {
+    auto work = [job = std::move(job), matches = std::move(matches)](sqlite_connection& c) {
+                        for (const auto& m : matches) {
+                            c.prepare("INSERT OR REPLACE INTO matches (job, key, destination_id) VALUES (?, ?, ?)")
+                                .bind(job, m.key, m.destination_id)
+                                .run();
+                        }
+                        return none{};
+                    };
+    co_await submit(storage_, conn_, "put_matches", access::write, std::move(work));
+}
+
+awaitable<std::map<std::string, std::string>> sqlite_store::get_matches(std::string job,
+                                                                        std::vector<std::string> keys) {
+    auto work = [job = std::move(job), keys = std::move(keys)](sqlite_connection& c) {
+                                  std::map<std::string, std::string> out;
+                                  for (const auto& key : keys) {
+                                      auto s = c.prepare(
+                                          "SELECT destination_id FROM matches WHERE job = ? AND key = ?");
+                                      s.bind(job, key);
+                                      if (s.step()) out.emplace(key, s.text(0));
+                                  }
+                                  return out;
+                              };
+    co_return co_await submit(storage_, conn_, "get_matches", access::read, std::move(work));
+}
+
+// --- schema cache ------------------------------------------------------------------------------
+
+awaitable<void> sqlite_store::put_schema(std::string connection,
+                                         std::string target,
+                                         std::string role,
+                                         std::string schema_json,
+                                         std::int64_t fetched_at_us) {
+    auto work = [connection = std::move(connection), target = std::move(target), role = std::move(role),
+                     json = std::move(schema_json), fetched_at_us](sqlite_connection& c) {
+                        c.prepare(
+                             "INSERT OR REPLACE INTO schemas (connection, target, role, schema_json, "
+                             "fetched_at_us) VALUES (?, ?, ?, ?, ?)")
+                            .bind(connection, target, role, json, fetched_at_us)
+                            .run();
+                        return none{};
+                    };
+    co_await submit(storage_, conn_, "put_schema", access::write, std::move(work));
+}
+
+awaitable<std::optional<cached_schema>> sqlite_store::get_schema(std::string connection,
+                                                                 std::string target,
+                                                                 std::string role) {
+    auto work = [connection = std::move(connection), target = std::move(target),
+         role = std::move(role)](sqlite_connection& c) -> std::optional<cached_schema> {
+            auto s = c.prepare(
+                "SELECT schema_json, fetched_at_us FROM schemas WHERE connection = ? AND target = ? AND role = ?");
+            s.bind(connection, target, role);
+            if (!s.step()) return std::nullopt;
+            return cached_schema{s.text(0), s.int64(1)};
+        };
+    co_return co_await submit(storage_, conn_, "get_schema", access::read, std::move(work));
+}
+
+// --- meta ------------------------------------------------------------------------------------------
+
+awaitable<std::optional<std::string>> sqlite_store::meta(std::string key) {
+    auto work = [key = std::move(key)](sqlite_connection& c) -> std::optional<std::string> {
+                                  auto s = c.prepare("SELECT value FROM meta WHERE key = ?");
+                                  s.bind(key);
+                                  if (!s.step()) return std::nullopt;
+                                  return s.text(0);
+                              };
+    co_return co_await submit(storage_, conn_, "meta", access::read, std::move(work));
+}
+
+awaitable<void> sqlite_store::set_meta(std::string key, std::string value) {
+    auto work = [key = std::move(key), value = std::move(value)](sqlite_connection& c) {
+                        c.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").bind(key, value).run();
+                        return none{};
+                    };
+    co_await submit(storage_, conn_, "set_meta", access::write, std::move(work));
+}
+
+// --- lifecycle and seams ------------------------------------------------------------------------------
+
+awaitable<void> sqlite_store::close() {
+    if (closed_) co_return;
+    closed_ = true;
+    auto work = [conn = conn_] { conn->close(); };
+    co_await storage_.run(std::move(work));
+    if (hooks_installed_) {
+        storage_.set_batch_hooks({}, {});
+        hooks_installed_ = false;
+    }
+}
+
+awaitable<void> sqlite_store::execute(std::string sql) {
+    auto work = [sql = std::move(sql)](sqlite_connection& c) {
+        c.exec(sql);
+        return none{};
+    };
+    co_await submit(storage_, conn_, "execute", access::write, std::move(work));
+}
+
+awaitable<void> sqlite_store::set_fault_injector(std::function<void(std::string_view expanded_sql)> injector) {
+    auto work = [conn = conn_, f = std::move(injector)]() mutable { conn->set_injector(std::move(f)); };
+    co_await storage_.run(std::move(work));
+}
+
+}  // namespace tributary::state

@@ -1,0 +1,175 @@
+#pragma once
+// The embedded state store: one SQLite database, `DIR/state.db`, in WAL mode,
+// driven by the storage thread.
+//
+// Threads. Every SQLite call runs on the storage thread (asserted in debug
+// builds); the members below are called on the event loop and await it.
+//
+// Group commit. A read-write store installs the storage thread's batch hooks:
+// the first write of a drained batch opens one IMMEDIATE transaction and the
+// after-hook commits it, so the writes of every coroutine that queued work in
+// the same loop turn share one commit (one fsync). Each write runs inside its
+// own SAVEPOINT: a write that fails rolls back only itself and throws to its
+// caller; the other writes of the batch still commit. A call completes only
+// after the batch committed. If the commit fails — or SQLite itself aborts the
+// batch transaction (it may on a full disk or an I/O error) — every write of
+// that transaction throws that error, so no caller is told "durable" for a
+// write that is not. One read-write store per storage thread (it owns the
+// hooks); the storage thread must outlive the store.
+//
+// Modes. `read_write` is for the daemon and for commands that run or change
+// jobs: it creates the directory (0700) and the database, takes the directory
+// lock (core/state/state_dir.hpp) — so it fails with store_error{locked}
+// naming the holder's pid while a daemon runs — and migrates the schema.
+// `read_only` is for inspection commands (`status`, `state show`, `dlq list`):
+// no lock, SQLITE_OPEN_READONLY plus `query_only`, never migrates; it reads
+// the daemon's committed data while the daemon writes (WAL readers do not
+// block the writer). It needs the database to exist at this binary's schema
+// version, and write access to the directory or existing `-wal`/`-shm` files
+// (SQLite's rule for reading a WAL database). Writes throw store_error{misuse}.
+//
+// Durability. `sync::full` (default): a completed write survives an OS crash
+// or power loss. `sync::normal`: it survives a process crash (kill -9), but
+// the last commits may be lost on an OS crash.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/async/storage_thread.hpp"
+#include "core/clock.hpp"
+#include "core/log/logger.hpp"
+#include "core/state/store.hpp"
+
+namespace tributary::state {
+
+enum class open_mode { read_write, read_only };
+enum class sync_mode { full, normal };
+
+struct sqlite_settings {
+    /// The state directory. Required; the database is `dir/state.db`, the lock `dir/lock`.
+    std::filesystem::path dir;
+    /// Default read_write (daemon); read_only for inspection commands.
+    open_mode mode = open_mode::read_write;
+    /// Default full (PRAGMA synchronous=FULL); normal is the explicit opt-in.
+    sync_mode sync = sync_mode::full;
+    /// How long a statement waits for another connection's lock. Default 5s; 0 = fail at once.
+    std::chrono::milliseconds busy_timeout{5000};
+    /// Checkpoint history entries kept per job. Default 1000; 0 = keep all.
+    std::uint32_t checkpoint_history_limit = 1000;
+    /// Runs kept per job. Default 1000; 0 = keep all.
+    std::uint32_t run_history_limit = 1000;
+};
+
+namespace detail {
+class sqlite_connection;
+}
+
+class sqlite_store final : public store {
+public:
+    /// Opens (read_write: creating, locking and migrating) the store in
+    /// `settings.dir` on `storage`, which must be started. Completes on the
+    /// caller's executor. Read-write: runs that a previous process left
+    /// `running` are marked `interrupted`. Throws store_error: locked (the
+    /// directory is in use, message names the pid), incompatible (schema newer
+    /// than this binary; the database is not modified), io, corrupt, ….
+    static awaitable<std::unique_ptr<sqlite_store>> open(sqlite_settings settings,
+                                                         storage_thread& storage,
+                                                         log::logger logger,
+                                                         const clock& clk = real_clock::instance());
+
+    /// Prefer `co_await close()`. Without it, the batch the storage thread is
+    /// running still commits, and the connection and the lock are released
+    /// when the last work item or batch that uses them is done (on whichever
+    /// thread that is).
+    ~sqlite_store() override;
+    sqlite_store(const sqlite_store&) = delete;
+    sqlite_store& operator=(const sqlite_store&) = delete;
+
+    awaitable<void> save_checkpoint(checkpoint cp) override;
+    awaitable<std::optional<checkpoint>> load_checkpoint(std::string job) override;
+    awaitable<std::vector<checkpoint>> checkpoint_history(std::string job, std::size_t limit) override;
+    awaitable<checkpoint> rewind(std::string job, std::int64_t to_us, rewind_mode mode) override;
+
+    awaitable<void> add_acknowledged(std::string job, std::vector<overlap_id> ids) override;
+    awaitable<std::vector<bool>> filter_acknowledged(std::string job, std::vector<overlap_id> ids) override;
+    awaitable<std::uint64_t> prune_overlap(std::string job, std::int64_t older_than_us) override;
+
+    awaitable<void> save_limiter_usage(std::string key, std::string usage_json, std::int64_t saved_wall_us) override;
+    awaitable<std::map<std::string, limiter_usage>> load_limiter_usage() override;
+
+    awaitable<std::uint64_t> begin_run(std::string job) override;
+    awaitable<void> end_run(std::uint64_t run_id, run_status status, run_counts counts, std::string message) override;
+    awaitable<std::vector<run_record>> recent_runs(std::string job, std::size_t limit) override;
+
+    awaitable<dead_letter> add_dead_letter(std::string job,
+                                           std::string item_id,
+                                           std::string payload_json,
+                                           std::string reason) override;
+    awaitable<std::vector<dead_letter>> dead_letters(std::string job, std::size_t limit) override;
+    awaitable<std::vector<dead_letter>> due_dead_letters(std::string job,
+                                                         std::uint32_t max_attempts,
+                                                         std::size_t limit) override;
+    awaitable<std::uint64_t> clear_dead_letters(std::string job, std::vector<std::string> item_ids) override;
+    awaitable<std::uint64_t> count_dead_letters(std::string job) override;
+
+    awaitable<void> put_matches(std::string job, std::vector<match> matches) override;
+    awaitable<std::map<std::string, std::string>> get_matches(std::string job, std::vector<std::string> keys) override;
+
+    awaitable<void> put_schema(std::string connection,
+                               std::string target,
+                               std::string role,
+                               std::string schema_json,
+                               std::int64_t fetched_at_us) override;
+    awaitable<std::optional<cached_schema>> get_schema(std::string connection,
+                                                       std::string target,
+                                                       std::string role) override;
+
+    awaitable<std::optional<std::string>> meta(std::string key) override;
+    awaitable<void> set_meta(std::string key, std::string value) override;
+
+    awaitable<void> close() override;
+
+    /// Runs `sql` (one or more statements, no results) as one write. For
+    /// maintenance commands and tests (e.g. `PRAGMA max_page_count` to fill the disk).
+    awaitable<void> execute(std::string sql);
+
+    /// Test seam: called on the storage thread before each statement step with
+    /// the statement's SQL, parameters expanded; throwing from it fails that
+    /// statement as SQLite would. Empty function = none (default).
+    awaitable<void> set_fault_injector(std::function<void(std::string_view expanded_sql)> injector);
+
+    /// Transactions committed so far (batch commits and stand-alone writes).
+    std::uint64_t commits() const;
+    /// Batch transactions that failed to commit or that SQLite aborted.
+    std::uint64_t failed_transactions() const;
+    /// The schema version this binary writes.
+    static int schema_version();
+    const std::filesystem::path& database_path() const { return database_path_; }
+    open_mode mode() const { return mode_; }
+
+private:
+    sqlite_store(storage_thread& storage,
+                 std::shared_ptr<detail::sqlite_connection> conn,
+                 const clock& clk,
+                 open_mode mode,
+                 std::filesystem::path database_path);
+
+    std::int64_t now_us() const;
+
+    storage_thread& storage_;
+    // Shared with the work items and the batch hooks, so neither can outlive
+    // the connection they use, whatever order things are torn down in.
+    std::shared_ptr<detail::sqlite_connection> conn_;
+    const clock& clock_;
+    open_mode mode_;
+    std::filesystem::path database_path_;
+    bool hooks_installed_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace tributary::state

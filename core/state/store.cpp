@@ -1,0 +1,46 @@
+#include "core/state/store.hpp"
+
+#include <array>
+
+namespace tributary::state {
+
+std::string_view to_string(error_kind k) {
+    switch (k) {
+        case error_kind::disk_full: return "disk_full";
+        case error_kind::io: return "io";
+        case error_kind::corrupt: return "corrupt";
+        case error_kind::busy: return "busy";
+        case error_kind::locked: return "locked";
+        case error_kind::incompatible: return "incompatible";
+        case error_kind::misuse: return "misuse";
+    }
+    return "misuse";
+}
+
+namespace {
+// The stored spelling of each status; the database keeps these names, so they never change.
+constexpr std::array<std::pair<run_status, std::string_view>, 6> run_status_names{{
+    {run_status::running, "running"},
+    {run_status::succeeded, "succeeded"},
+    {run_status::partial, "partial"},
+    {run_status::failed, "failed"},
+    {run_status::cancelled, "cancelled"},
+    {run_status::interrupted, "interrupted"},
+}};
+}  // namespace
+
+std::string_view to_string(run_status s) {
+    for (const auto& [status, name] : run_status_names) {
+        if (status == s) return name;
+    }
+    return "running";
+}
+
+std::optional<run_status> parse_run_status(std::string_view s) {
+    for (const auto& [status, name] : run_status_names) {
+        if (name == s) return status;
+    }
+    return std::nullopt;
+}
+
+}  // namespace tributary::state

@@ -1,0 +1,269 @@
+#pragma once
+// The state store: everything tributary must remember across restarts —
+// checkpoints with history, acknowledged ids of the overlap window, rate-limit
+// window usage and pauses, run history, dead letters, matching lookups, cached
+// connector schemas and a small key/value meta table.
+//
+// This is the interface; `sqlite_store` (core/state/sqlite_store.hpp) is the
+// embedded implementation and a PostgreSQL backend can implement it later.
+// It speaks values only: no backend types cross it.
+//
+// Every member is a coroutine meant for the event loop. It completes on the
+// awaiting coroutine's executor once the work is durable (for writes: its
+// transaction committed), or throws `store_error`. Calls complete in the
+// order they were made. Once started, a call is not cancellable: cancelling
+// the awaiting coroutine does not undo a write that already began. The store
+// must outlive every call. Times are unix microseconds (`_us`); ids and names
+// are opaque text compared byte for byte.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/async/use_nothrow.hpp"
+
+namespace tributary::state {
+
+/// What went wrong, for retry decisions, metrics and log levels.
+enum class error_kind {
+    disk_full,     ///< The disk (or a size cap) is full; retry after space is freed.
+    io,            ///< Read/write/open failure of the files, or a missing database.
+    corrupt,       ///< The database is damaged or is not a database.
+    busy,          ///< Another connection held a lock longer than the busy timeout.
+    locked,        ///< The state directory is held by another tributary process, or a table lock.
+    incompatible,  ///< The schema version is newer (or, read-only, older) than this binary's.
+    misuse,        ///< A broken contract: write on a read-only store, unknown run id, closed store.
+};
+
+/// "disk_full", "io", "corrupt", "busy", "locked", "incompatible", "misuse".
+std::string_view to_string(error_kind k);
+
+/// The one exception type the store throws (besides std::bad_alloc). `what()`
+/// is our message first, then the backend's text in parentheses.
+class store_error : public std::runtime_error {
+public:
+    store_error(error_kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+    error_kind kind() const { return kind_; }
+
+private:
+    error_kind kind_;
+};
+
+/// The current position of one job, and one entry of its history.
+struct checkpoint {
+    std::string job;
+    /// Every record updated before this mark is acknowledged. 0 = the beginning.
+    std::int64_t low_water_mark_us = 0;
+    /// The source's page cursor; empty when none. Only an optimisation.
+    std::string cursor;
+    /// Whether the connector said the cursor may be resumed later.
+    bool cursor_resumable = false;
+    /// When the cursor was obtained (for its freshness check); 0 when none.
+    std::int64_t cursor_saved_at_us = 0;
+    /// The run that saved it; 0 for a rewind.
+    std::uint64_t run_id = 0;
+    /// When it was saved.
+    std::int64_t saved_at_us = 0;
+
+    bool operator==(const checkpoint&) const = default;
+};
+
+/// How `rewind` picks the new checkpoint.
+enum class rewind_mode {
+    /// The latest history entry saved at or before the time given; none → the beginning (mark 0).
+    as_of,
+    /// The time given is the new low-water mark itself.
+    mark,
+};
+
+/// An id the destination acknowledged, with the source's updated_at of the
+/// version that was acknowledged.
+struct overlap_id {
+    std::string id;
+    std::int64_t updated_at_us = 0;
+};
+
+/// One rate-limit group's usage, as the engine serialized it.
+struct limiter_usage {
+    /// Opaque JSON text written by the HTTP engine.
+    std::string usage_json;
+    /// Wall-clock time of the snapshot, so a restart can age the windows.
+    std::int64_t saved_wall_us = 0;
+
+    bool operator==(const limiter_usage&) const = default;
+};
+
+enum class run_status { running, succeeded, partial, failed, cancelled, interrupted };
+
+/// "running", "succeeded", "partial", "failed", "cancelled", "interrupted".
+std::string_view to_string(run_status s);
+/// Exactly the names `to_string` returns; anything else → nullopt.
+std::optional<run_status> parse_run_status(std::string_view s);
+
+struct run_counts {
+    std::uint64_t read = 0;
+    std::uint64_t written = 0;
+    std::uint64_t rejected = 0;
+    std::uint64_t skipped = 0;
+
+    bool operator==(const run_counts&) const = default;
+};
+
+struct run_record {
+    std::uint64_t id = 0;
+    std::string job;
+    std::int64_t started_at_us = 0;
+    /// 0 while running.
+    std::int64_t ended_at_us = 0;
+    run_status status = run_status::running;
+    run_counts counts;
+    std::string message;
+};
+
+/// A permanently rejected item, kept for automatic retries and operators.
+struct dead_letter {
+    std::string job;
+    std::string item_id;
+    /// The item as JSON text, the latest version rejected.
+    std::string payload_json;
+    /// The latest rejection's reason (vendor message, or `expired`).
+    std::string reason;
+    /// How many times the item was dead-lettered: 1 on the first add, +1 on each later add.
+    std::uint32_t attempts = 0;
+    std::int64_t first_failed_at_us = 0;
+    std::int64_t last_failed_at_us = 0;
+
+    bool operator==(const dead_letter&) const = default;
+};
+
+/// A matching lookup: the destination id found for a source key.
+struct match {
+    std::string key;
+    std::string destination_id;
+};
+
+/// A connector schema fetched earlier (used by offline `validate`).
+struct cached_schema {
+    std::string schema_json;
+    std::int64_t fetched_at_us = 0;
+
+    bool operator==(const cached_schema&) const = default;
+};
+
+class store {
+public:
+    virtual ~store() = default;
+
+    // --- checkpoints -------------------------------------------------------
+
+    /// Makes `cp` the job's current checkpoint and appends it to the history
+    /// (the oldest entries beyond the backend's retention are dropped).
+    virtual awaitable<void> save_checkpoint(checkpoint cp) = 0;
+    /// The job's current checkpoint; nullopt when it never saved one.
+    virtual awaitable<std::optional<checkpoint>> load_checkpoint(std::string job) = 0;
+    /// Up to `limit` history entries, newest first.
+    virtual awaitable<std::vector<checkpoint>> checkpoint_history(std::string job, std::size_t limit) = 0;
+    /// Sets the current checkpoint per `mode` (see rewind_mode), with the cursor
+    /// cleared, run_id 0 and saved_at now; appends it to the history; forgets
+    /// the acknowledged ids updated at or after the new mark, so the next run
+    /// sends them again. Returns the new checkpoint.
+    virtual awaitable<checkpoint> rewind(std::string job, std::int64_t to_us, rewind_mode mode) = 0;
+
+    // --- overlap window: ids acknowledged at or after the low-water mark ---
+
+    /// Records the ids as acknowledged (keeping the newest updated_at per id).
+    virtual awaitable<void> add_acknowledged(std::string job, std::vector<overlap_id> ids) = 0;
+    /// result[i]: whether ids[i].id was acknowledged at ids[i].updated_at_us or a newer version.
+    virtual awaitable<std::vector<bool>> filter_acknowledged(std::string job, std::vector<overlap_id> ids) = 0;
+    /// Forgets ids whose acknowledged version is older than `older_than_us`. Returns how many.
+    virtual awaitable<std::uint64_t> prune_overlap(std::string job, std::int64_t older_than_us) = 0;
+
+    awaitable<bool> is_acknowledged(std::string job, std::string id, std::int64_t updated_at_us) {
+        std::vector<overlap_id> one{{std::move(id), updated_at_us}};
+        auto r = co_await filter_acknowledged(std::move(job), std::move(one));
+        co_return !r.empty() && r.front();
+    }
+
+    // --- rate-limit window usage and pauses --------------------------------
+
+    /// Replaces the usage stored under `key` (the engine's group key).
+    virtual awaitable<void> save_limiter_usage(std::string key, std::string usage_json, std::int64_t saved_wall_us) = 0;
+    /// Every stored usage, by key.
+    virtual awaitable<std::map<std::string, limiter_usage>> load_limiter_usage() = 0;
+
+    // --- runs --------------------------------------------------------------
+
+    /// Records a run of `job` as running, started now. Returns its id (> 0,
+    /// increasing). Old runs beyond the backend's retention are dropped.
+    virtual awaitable<std::uint64_t> begin_run(std::string job) = 0;
+    /// Ends a running run. Throws store_error{misuse} if `run_id` is unknown or
+    /// already ended, or `status` is `running`.
+    virtual awaitable<void> end_run(std::uint64_t run_id, run_status status, run_counts counts, std::string message) = 0;
+    /// Up to `limit` runs of `job`, newest first.
+    virtual awaitable<std::vector<run_record>> recent_runs(std::string job, std::size_t limit) = 0;
+
+    // --- dead letters --------------------------------------------------------
+
+    /// Adds the item, or, when (job, item_id) is already dead-lettered, replaces
+    /// its payload and reason and counts one more attempt. Returns the entry.
+    virtual awaitable<dead_letter> add_dead_letter(std::string job,
+                                                   std::string item_id,
+                                                   std::string payload_json,
+                                                   std::string reason) = 0;
+    /// Up to `limit` entries, oldest first (by first failure).
+    virtual awaitable<std::vector<dead_letter>> dead_letters(std::string job, std::size_t limit) = 0;
+    /// Up to `limit` entries with attempts < max_attempts, least recently failed first.
+    virtual awaitable<std::vector<dead_letter>> due_dead_letters(std::string job,
+                                                                 std::uint32_t max_attempts,
+                                                                 std::size_t limit) = 0;
+    /// Removes the entries (a later sync succeeded, or an operator dropped them). Returns how many existed.
+    virtual awaitable<std::uint64_t> clear_dead_letters(std::string job, std::vector<std::string> item_ids) = 0;
+    virtual awaitable<std::uint64_t> count_dead_letters(std::string job) = 0;
+
+    awaitable<bool> clear_dead_letter(std::string job, std::string item_id) {
+        std::vector<std::string> one{std::move(item_id)};
+        auto n = co_await clear_dead_letters(std::move(job), std::move(one));
+        co_return n > 0;
+    }
+
+    // --- matching lookups ----------------------------------------------------
+
+    /// Records (or replaces) the destination id of each key.
+    virtual awaitable<void> put_matches(std::string job, std::vector<match> matches) = 0;
+    /// The destination ids known for `keys`; keys without one are absent.
+    virtual awaitable<std::map<std::string, std::string>> get_matches(std::string job,
+                                                                      std::vector<std::string> keys) = 0;
+
+    awaitable<void> put_match(std::string job, std::string key, std::string destination_id) {
+        std::vector<match> one{{std::move(key), std::move(destination_id)}};
+        co_await put_matches(std::move(job), std::move(one));
+    }
+
+    // --- connector schema cache ----------------------------------------------
+
+    /// Replaces the schema cached for (connection, target, role).
+    virtual awaitable<void> put_schema(std::string connection,
+                                       std::string target,
+                                       std::string role,
+                                       std::string schema_json,
+                                       std::int64_t fetched_at_us) = 0;
+    virtual awaitable<std::optional<cached_schema>> get_schema(std::string connection,
+                                                               std::string target,
+                                                               std::string role) = 0;
+
+    // --- meta ----------------------------------------------------------------
+
+    virtual awaitable<std::optional<std::string>> meta(std::string key) = 0;
+    virtual awaitable<void> set_meta(std::string key, std::string value) = 0;
+
+    /// Commits what is pending and releases the backend (and the directory
+    /// lock). Later calls throw store_error{misuse}. Idempotent.
+    virtual awaitable<void> close() = 0;
+};
+
+}  // namespace tributary::state
