@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "config/loader.hpp"
-#include "connectors/registry.hpp"
+#include "connectors/builtin.hpp"
+#include "daemon/connection_check.hpp"
 #include "core/log/logger.hpp"
 #include "core/log/sinks.hpp"
 #include "daemon/app.hpp"
@@ -45,7 +46,12 @@ tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_conf
 }
 
 int print_connectors(const td::command& cmd) {
-    std::cout << tributary::connectors::describe_builtin(cmd.json);
+    auto reg = tributary::connectors::builtin_registry(nullptr);
+    if (!reg) {
+        std::cerr << "tributary: invalid built-in connector specs:\n" << reg.error() << "\n";
+        return code(td::exit_code::failure);
+    }
+    std::cout << reg->describe(cmd.json);
     return code(td::exit_code::ok);
 }
 
@@ -75,6 +81,20 @@ int main(int argc, char** argv) {
     std::filesystem::path path = cmd.config_path;
     auto env = tc::environment::from_process(std::filesystem::absolute(path).parent_path());
     auto loaded = tc::load_file(path, env);
+    auto registry = tributary::connectors::builtin_registry(nullptr);
+    if (!registry) {
+        std::cerr << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";
+        return code(td::exit_code::failure);
+    }
+    if (loaded.ok()) {
+        // Connector settings are checked by the connectors themselves; their
+        // errors join the file's, each with its line:col.
+        auto more = td::check_connections(*loaded.value, *registry);
+        if (!more.empty()) {
+            loaded.errors.insert(loaded.errors.end(), more.begin(), more.end());
+            loaded.value.reset();
+        }
+    }
 
     if (cmd.kind == td::command_kind::validate) {
         if (!loaded.ok()) {

@@ -26,9 +26,20 @@ std::string_view to_string(error_kind k) {
     return "unknown";
 }
 
+std::vector<rate_limit> with_margin(std::vector<rate_limit> limits, const limiter_margin& m) {
+    for (auto& l : limits) {
+        l.per += m.period_guard;
+        if (l.kind == limit_kind::token_bucket) {
+            std::uint32_t cap = l.burst ? l.burst : l.requests;
+            l.burst = cap > m.bucket_reserve ? cap - m.bucket_reserve : 1;
+        }
+    }
+    return limits;
+}
+
 engine::engine(asio::any_io_executor ex, transport_settings ts, log::logger log, const clock& clk,
-               random_source rng)
-    : ex_(ex), log_(std::move(log)), clock_(clk), rng_(std::move(rng)),
+               random_source rng, limiter_margin margin)
+    : ex_(ex), log_(std::move(log)), clock_(clk), rng_(std::move(rng)), margin_(margin),
       transport_(ex, std::move(ts), log_.with_component("http")) {
     if (!rng_) {
         auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -56,11 +67,13 @@ result<std::shared_ptr<client>> engine::make_client(std::vector<endpoint_group> 
         if (it == limiters_.end()) {
             group_limiter_settings ls;
             ls.max_concurrent = g.max_concurrent;
-            group_limiter core(g.limits, ls);
+            group_limiter core(with_margin(g.limits, margin_), ls);
             it = limiters_.emplace(key, std::make_unique<async_limiter>(ex_, key, std::move(core), clock_)).first;
         }
         if (auto o = opts.overrides.find(g.name); o != opts.overrides.end()) {
-            if (auto err = it->second->core().apply_overrides(o->second, clock_.now()))
+            group_overrides lowered = o->second;
+            lowered.limits = with_margin(lowered.limits, margin_);
+            if (auto err = it->second->core().apply_overrides(lowered, clock_.now()))
                 return unexpected{"connector " + opts.connector + ", group " + g.name + ": " + *err};
         }
         limiters.push_back(it->second.get());

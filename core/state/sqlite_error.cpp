@@ -6,7 +6,8 @@ namespace tributary::state {
 
 error_kind classify_sqlite(int rc) {
     switch (rc & 0xff) {
-        case SQLITE_FULL: return error_kind::disk_full;
+        case SQLITE_FULL:
+            return error_kind::disk_full;
         // Out of memory and "cannot open" are environmental like I/O errors:
         // nothing in the request is wrong, so callers treat them alike.
         case SQLITE_IOERR:
@@ -14,12 +15,17 @@ error_kind classify_sqlite(int rc) {
         case SQLITE_NOMEM:
         case SQLITE_PERM:
         case SQLITE_NOLFS:
-        case SQLITE_PROTOCOL: return error_kind::io;
+        case SQLITE_PROTOCOL:
+            return error_kind::io;
         case SQLITE_CORRUPT:
-        case SQLITE_NOTADB: return error_kind::corrupt;
-        case SQLITE_BUSY: return error_kind::busy;
-        case SQLITE_LOCKED: return error_kind::locked;
-        default: return error_kind::misuse;
+        case SQLITE_NOTADB:
+            return error_kind::corrupt;
+        case SQLITE_BUSY:
+            return error_kind::busy;
+        case SQLITE_LOCKED:
+            return error_kind::locked;
+        default:
+            return error_kind::misuse;
     }
 }
 
@@ -32,7 +38,8 @@ store_error sqlite_error(sqlite3* db, int rc, std::string_view what) {
     std::string msg(what);
     msg += " (";
     // SQLite's text can quote SQL or names: first bytes only, controls masked.
-    for (char ch : text.substr(0, 200)) msg += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? '?' : ch;
+    for (char ch : text.substr(0, 200))
+        msg += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? '?' : ch;
     msg += "; sqlite code ";
     msg += std::to_string(rc);
     msg += ")";

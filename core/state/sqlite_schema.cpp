@@ -109,9 +109,13 @@ void exec(sqlite3* db, const std::string& sql, std::string_view what) {
 
 }  // namespace
 
-std::span<const std::string_view> sqlite_migrations() { return scripts; }
+std::span<const std::string_view> sqlite_migrations() {
+    return scripts;
+}
 
-int sqlite_schema_version() { return static_cast<int>(scripts.size()); }
+int sqlite_schema_version() {
+    return static_cast<int>(scripts.size());
+}
 
 int read_schema_version(sqlite3* db) {
     sqlite3_stmt* stmt = nullptr;

@@ -217,14 +217,16 @@ bool statement::step() {
     fail(rc);
 }
 
-void statement::fail(int rc) { conn_.fail(rc); }
+void statement::fail(int rc) {
+    conn_.fail(rc);
+}
 
 statement sqlite_connection::prepare(std::string_view sql) {
     auto it = statements_.find(sql);
     if (it == statements_.end()) {
         sqlite3_stmt* s = nullptr;
-        int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s,
-                                    nullptr);
+        int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                    &s, nullptr);
         if (rc != SQLITE_OK) fail(rc);
         it = statements_.emplace(std::string(sql), s).first;
     }
@@ -242,8 +244,9 @@ void sqlite_connection::open(std::int64_t now_us) {
     if (read_only()) {
         std::error_code ec;
         if (!fs::exists(path, ec)) {
-            throw store_error(error_kind::io, "state database " + path.string() +
-                                                  " does not exist; the daemon creates it when it first starts");
+            throw store_error(error_kind::io,
+                              "state database " + path.string() +
+                                  " does not exist; the daemon creates it when it first starts");
         }
     } else {
         // The lock comes first: nothing below may race another writer.
@@ -266,8 +269,9 @@ void sqlite_connection::open(std::int64_t now_us) {
         const int known = sqlite_schema_version();
         if (version > known) {
             throw store_error(error_kind::incompatible,
-                              "state database " + path.string() + " has schema version " + std::to_string(version) +
-                                  ", newer than this tributary supports (" + std::to_string(known) +
+                              "state database " + path.string() + " has schema version " +
+                                  std::to_string(version) + ", newer than this tributary supports (" +
+                                  std::to_string(known) +
                                   "); run a newer tributary or point it at another state directory");
         }
         if (read_only()) {
@@ -278,7 +282,8 @@ void sqlite_connection::open(std::int64_t now_us) {
                                       std::to_string(known) + "); start the daemon once so it migrates it");
             }
             exec("PRAGMA query_only = ON");
-            log_.debug("state.open", {{"path", path.string()}, {"mode", "read_only"}, {"schema_version", version}});
+            log_.debug("state.open",
+                       {{"path", path.string()}, {"mode", "read_only"}, {"schema_version", version}});
             return;
         }
         std::string journal;
@@ -295,7 +300,8 @@ void sqlite_connection::open(std::int64_t now_us) {
         exec("PRAGMA foreign_keys = ON");
         auto migrated = migrate(db_, sqlite_migrations());
         if (migrated.from != migrated.to) {
-            log_.info("state.migrated", {{"path", path.string()}, {"from", migrated.from}, {"to", migrated.to}});
+            log_.info("state.migrated",
+                      {{"path", path.string()}, {"from", migrated.from}, {"to", migrated.to}});
         }
         // The lock proves no other process runs: a run still marked running
         // was cut off by the previous process's end.
@@ -428,13 +434,12 @@ using item_value_t = std::invoke_result_t<Fn&, sqlite_connection&>;
 
 // Runs `fn` as one work item and turns a failed batch into the caller's error.
 template <class Fn>
-awaitable<item_value_t<Fn>> submit(storage_thread& storage,
-                                   std::shared_ptr<sqlite_connection> conn,
-                                   const char* op,
-                                   access a,
-                                   Fn fn) {
+awaitable<item_value_t<Fn>> submit(
+    storage_thread& storage, std::shared_ptr<sqlite_connection> conn, const char* op, access a, Fn fn) {
     // Named first: GCC 12 miscompiles capturing lambdas that are temporaries of a co_await expression.
-    auto work = [conn = std::move(conn), op, a, fn = std::move(fn)]() mutable { return conn->run_item(op, a, fn); };
+    auto work = [conn = std::move(conn), op, a, fn = std::move(fn)]() mutable {
+        return conn->run_item(op, a, fn);
+    };
     auto result = co_await storage.run(std::move(work));
     if (result.outcome && result.outcome->error) throw store_error(*result.outcome->error);
     co_return std::move(result.value);
@@ -470,7 +475,8 @@ void write_checkpoint(sqlite_connection& c, const checkpoint& cp) {
         .bind(cp.job, cp.low_water_mark_us, cp.cursor, cp.cursor_resumable, cp.cursor_saved_at_us, cp.run_id,
               cp.saved_at_us)
         .run();
-    if (auto keep = c.settings().checkpoint_history_limit; keep > 0) c.prepare(prune).bind(cp.job, keep).run();
+    if (auto keep = c.settings().checkpoint_history_limit; keep > 0)
+        c.prepare(prune).bind(cp.job, keep).run();
 }
 
 dead_letter read_dead_letter(const statement& s) {
@@ -503,8 +509,10 @@ awaitable<std::unique_ptr<sqlite_store>> sqlite_store::open(sqlite_settings sett
                                                             log::logger logger,
                                                             const clock& clk) {
     const auto mode = settings.mode;
-    auto conn = std::make_shared<sqlite_connection>(storage, logger.with_component("state"), std::move(settings));
-    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(clk.wall_now().time_since_epoch()).count();
+    auto conn =
+        std::make_shared<sqlite_connection>(storage, logger.with_component("state"), std::move(settings));
+    const auto now =
+        std::chrono::duration_cast<std::chrono::microseconds>(clk.wall_now().time_since_epoch()).count();
     auto work = [conn, now] { conn->open(now); };
     co_await storage.run(std::move(work));
     std::unique_ptr<sqlite_store> store(new sqlite_store(storage, conn, clk, mode, conn->database_path()));
@@ -522,12 +530,17 @@ sqlite_store::~sqlite_store() {
 }
 
 std::int64_t sqlite_store::now_us() const {
-    return std::chrono::duration_cast<std::chrono::microseconds>(clock_.wall_now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::microseconds>(clock_.wall_now().time_since_epoch())
+        .count();
 }
 
-int sqlite_store::schema_version() { return sqlite_schema_version(); }
+int sqlite_store::schema_version() {
+    return sqlite_schema_version();
+}
 
-std::uint64_t sqlite_store::commits() const { return conn_->commits_.load(std::memory_order_relaxed); }
+std::uint64_t sqlite_store::commits() const {
+    return conn_->commits_.load(std::memory_order_relaxed);
+}
 
 std::uint64_t sqlite_store::failed_transactions() const {
     return conn_->failed_transactions_.load(std::memory_order_relaxed);
@@ -545,25 +558,28 @@ awaitable<void> sqlite_store::save_checkpoint(checkpoint cp) {
 
 awaitable<std::optional<checkpoint>> sqlite_store::load_checkpoint(std::string job) {
     auto work = [job = std::move(job)](sqlite_connection& c) -> std::optional<checkpoint> {
-            auto s = c.prepare("SELECT job, low_water_mark_us, cursor, cursor_resumable, cursor_saved_at_us, run_id, saved_at_us FROM checkpoints WHERE job = ?");
-            s.bind(job);
-            if (!s.step()) return std::nullopt;
-            return read_checkpoint(s);
-        };
+        auto s = c.prepare(
+            "SELECT job, low_water_mark_us, cursor, cursor_resumable, cursor_saved_at_us, run_id, "
+            "saved_at_us FROM checkpoints WHERE job = ?");
+        s.bind(job);
+        if (!s.step()) return std::nullopt;
+        return read_checkpoint(s);
+    };
     co_return co_await submit(storage_, conn_, "load_checkpoint", access::read, std::move(work));
 }
 
 awaitable<std::vector<checkpoint>> sqlite_store::checkpoint_history(std::string job, std::size_t limit) {
     auto work = [job = std::move(job), limit](sqlite_connection& c) {
-                                  auto s = c.prepare("SELECT job, low_water_mark_us, cursor, cursor_resumable, cursor_saved_at_us, run_id, "
- "saved_at_us"
-                                                     " FROM checkpoint_history WHERE job = ? "
-                                                     "ORDER BY seq DESC LIMIT ?");
-                                  s.bind(job, limit);
-                                  std::vector<checkpoint> out;
-                                  while (s.step()) out.push_back(read_checkpoint(s));
-                                  return out;
-                              };
+        auto s = c.prepare(
+            "SELECT job, low_water_mark_us, cursor, cursor_resumable, cursor_saved_at_us, run_id, "
+            "saved_at_us"
+            " FROM checkpoint_history WHERE job = ? "
+            "ORDER BY seq DESC LIMIT ?");
+        s.bind(job, limit);
+        std::vector<checkpoint> out;
+        while (s.step()) out.push_back(read_checkpoint(s));
+        return out;
+    };
     co_return co_await submit(storage_, conn_, "checkpoint_history", access::read, std::move(work));
 }
 
@@ -571,24 +587,24 @@ awaitable<checkpoint> sqlite_store::rewind(std::string job, std::int64_t to_us, 
     if (to_us < 0) throw store_error(error_kind::misuse, "rewind: the time must not be negative");
     const auto now = now_us();
     auto work = [job = std::move(job), to_us, mode, now](sqlite_connection& c) {
-            checkpoint cp;
-            cp.job = job;
-            cp.saved_at_us = now;
-            if (mode == rewind_mode::mark) {
-                cp.low_water_mark_us = to_us;
-            } else {
-                auto s = c.prepare(
-                    "SELECT low_water_mark_us FROM checkpoint_history WHERE job = ? AND saved_at_us <= ? "
-                    "ORDER BY saved_at_us DESC, seq DESC LIMIT 1");
-                s.bind(job, to_us);
-                cp.low_water_mark_us = s.step() ? s.int64(0) : 0;
-            }
-            write_checkpoint(c, cp);
-            c.prepare("DELETE FROM overlap_ids WHERE job = ? AND updated_at_us >= ?")
-                .bind(job, cp.low_water_mark_us)
-                .run();
-            return cp;
-        };
+        checkpoint cp;
+        cp.job = job;
+        cp.saved_at_us = now;
+        if (mode == rewind_mode::mark) {
+            cp.low_water_mark_us = to_us;
+        } else {
+            auto s = c.prepare(
+                "SELECT low_water_mark_us FROM checkpoint_history WHERE job = ? AND saved_at_us <= ? "
+                "ORDER BY saved_at_us DESC, seq DESC LIMIT 1");
+            s.bind(job, to_us);
+            cp.low_water_mark_us = s.step() ? s.int64(0) : 0;
+        }
+        write_checkpoint(c, cp);
+        c.prepare("DELETE FROM overlap_ids WHERE job = ? AND updated_at_us >= ?")
+            .bind(job, cp.low_water_mark_us)
+            .run();
+        return cp;
+    };
     co_return co_await submit(storage_, conn_, "rewind", access::write, std::move(work));
 }
 
@@ -596,55 +612,56 @@ awaitable<checkpoint> sqlite_store::rewind(std::string job, std::int64_t to_us, 
 
 awaitable<void> sqlite_store::add_acknowledged(std::string job, std::vector<overlap_id> ids) {
     auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
-                        for (const auto& id : ids) {
-                            c.prepare(
-                                 "INSERT INTO overlap_ids (job, id, updated_at_us) VALUES (?, ?, ?) "
-                                 "ON CONFLICT (job, id) DO UPDATE SET "
-                                 "updated_at_us = max(updated_at_us, excluded.updated_at_us)")
-                                .bind(job, id.id, id.updated_at_us)
-                                .run();
-                        }
-                        return none{};
-                    };
+        for (const auto& id : ids) {
+            c.prepare(
+                 "INSERT INTO overlap_ids (job, id, updated_at_us) VALUES (?, ?, ?) "
+                 "ON CONFLICT (job, id) DO UPDATE SET "
+                 "updated_at_us = max(updated_at_us, excluded.updated_at_us)")
+                .bind(job, id.id, id.updated_at_us)
+                .run();
+        }
+        return none{};
+    };
     co_await submit(storage_, conn_, "add_acknowledged", access::write, std::move(work));
 }
 
 awaitable<std::vector<bool>> sqlite_store::filter_acknowledged(std::string job, std::vector<overlap_id> ids) {
     auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
-                                  std::vector<bool> out;
-                                  out.reserve(ids.size());
-                                  for (const auto& id : ids) {
-                                      auto s = c.prepare(
-                                          "SELECT updated_at_us FROM overlap_ids WHERE job = ? AND id = ?");
-                                      s.bind(job, id.id);
-                                      out.push_back(s.step() && s.int64(0) >= id.updated_at_us);
-                                  }
-                                  return out;
-                              };
+        std::vector<bool> out;
+        out.reserve(ids.size());
+        for (const auto& id : ids) {
+            auto s = c.prepare("SELECT updated_at_us FROM overlap_ids WHERE job = ? AND id = ?");
+            s.bind(job, id.id);
+            out.push_back(s.step() && s.int64(0) >= id.updated_at_us);
+        }
+        return out;
+    };
     co_return co_await submit(storage_, conn_, "filter_acknowledged", access::read, std::move(work));
 }
 
 awaitable<std::uint64_t> sqlite_store::prune_overlap(std::string job, std::int64_t older_than_us) {
     auto work = [job = std::move(job), older_than_us](sqlite_connection& c) {
-                                  c.prepare("DELETE FROM overlap_ids WHERE job = ? AND updated_at_us < ?")
-                                      .bind(job, older_than_us)
-                                      .run();
-                                  return static_cast<std::uint64_t>(c.changes());
-                              };
+        c.prepare("DELETE FROM overlap_ids WHERE job = ? AND updated_at_us < ?")
+            .bind(job, older_than_us)
+            .run();
+        return static_cast<std::uint64_t>(c.changes());
+    };
     co_return co_await submit(storage_, conn_, "prune_overlap", access::write, std::move(work));
 }
 
 // --- limiter usage ------------------------------------------------------------------
 
-awaitable<void> sqlite_store::save_limiter_usage(std::string key, std::string usage_json, std::int64_t saved_wall_us) {
+awaitable<void> sqlite_store::save_limiter_usage(std::string key,
+                                                 std::string usage_json,
+                                                 std::int64_t saved_wall_us) {
     auto work = [key = std::move(key), json = std::move(usage_json), saved_wall_us](sqlite_connection& c) {
-                        c.prepare(
-                             "INSERT OR REPLACE INTO limiter_usage (key, usage_json, saved_wall_us) "
-                             "VALUES (?, ?, ?)")
-                            .bind(key, json, saved_wall_us)
-                            .run();
-                        return none{};
-                    };
+        c.prepare(
+             "INSERT OR REPLACE INTO limiter_usage (key, usage_json, saved_wall_us) "
+             "VALUES (?, ?, ?)")
+            .bind(key, json, saved_wall_us)
+            .run();
+        return none{};
+    };
     co_await submit(storage_, conn_, "save_limiter_usage", access::write, std::move(work));
 }
 
@@ -663,65 +680,71 @@ awaitable<std::map<std::string, limiter_usage>> sqlite_store::load_limiter_usage
 awaitable<std::uint64_t> sqlite_store::begin_run(std::string job) {
     const auto now = now_us();
     auto work = [job = std::move(job), now](sqlite_connection& c) {
-            c.prepare("INSERT INTO runs (job, started_at_us, status) VALUES (?, ?, 'running')").bind(job, now).run();
-            const auto id = static_cast<std::uint64_t>(c.last_insert_id());
-            if (auto keep = c.settings().run_history_limit; keep > 0) {
-                c.prepare(
-                     "DELETE FROM runs WHERE job = ?1 AND id <= "
-                     "(SELECT id FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)")
-                    .bind(job, keep)
-                    .run();
-            }
-            return id;
-        };
+        c.prepare("INSERT INTO runs (job, started_at_us, status) VALUES (?, ?, 'running')")
+            .bind(job, now)
+            .run();
+        const auto id = static_cast<std::uint64_t>(c.last_insert_id());
+        if (auto keep = c.settings().run_history_limit; keep > 0) {
+            c.prepare(
+                 "DELETE FROM runs WHERE job = ?1 AND id <= "
+                 "(SELECT id FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)")
+                .bind(job, keep)
+                .run();
+        }
+        return id;
+    };
     co_return co_await submit(storage_, conn_, "begin_run", access::write, std::move(work));
 }
 
-awaitable<void> sqlite_store::end_run(std::uint64_t run_id, run_status status, run_counts counts, std::string message) {
+awaitable<void> sqlite_store::end_run(std::uint64_t run_id,
+                                      run_status status,
+                                      run_counts counts,
+                                      std::string message) {
     if (status == run_status::running) {
         throw store_error(error_kind::misuse, "end_run: a run cannot end with status running");
     }
     const auto now = now_us();
     auto work = [run_id, status, counts, message = std::move(message), now](sqlite_connection& c) {
-                        c.prepare(
-                             "UPDATE runs SET status = ?, ended_at_us = ?, read_count = ?, written_count = ?, "
-                             "rejected_count = ?, skipped_count = ?, message = ? "
-                             "WHERE id = ? AND status = 'running'")
-                            .bind(to_string(status), now, counts.read, counts.written, counts.rejected,
-                                  counts.skipped, message, run_id)
-                            .run();
-                        if (c.changes() == 0) {
-                            throw store_error(error_kind::misuse, "end_run: run " + std::to_string(run_id) +
-                                                                      " is unknown or already ended");
-                        }
-                        return none{};
-                    };
+        c.prepare(
+             "UPDATE runs SET status = ?, ended_at_us = ?, read_count = ?, written_count = ?, "
+             "rejected_count = ?, skipped_count = ?, message = ? "
+             "WHERE id = ? AND status = 'running'")
+            .bind(to_string(status), now, counts.read, counts.written, counts.rejected, counts.skipped,
+                  message, run_id)
+            .run();
+        if (c.changes() == 0) {
+            throw store_error(error_kind::misuse,
+                              "end_run: run " + std::to_string(run_id) + " is unknown or already ended");
+        }
+        return none{};
+    };
     co_await submit(storage_, conn_, "end_run", access::write, std::move(work));
 }
 
 awaitable<std::vector<run_record>> sqlite_store::recent_runs(std::string job, std::size_t limit) {
     auto work = [job = std::move(job), limit](sqlite_connection& c) {
-            auto s = c.prepare(
-                "SELECT id, job, started_at_us, ended_at_us, status, read_count, written_count, rejected_count, "
-                "skipped_count, message FROM runs WHERE job = ? ORDER BY id DESC LIMIT ?");
-            s.bind(job, limit);
-            std::vector<run_record> out;
-            while (s.step()) {
-                run_record r;
-                r.id = static_cast<std::uint64_t>(s.int64(0));
-                r.job = s.text(1);
-                r.started_at_us = s.int64(2);
-                r.ended_at_us = s.int64(3);
-                auto status = parse_run_status(s.text(4));
-                if (!status) throw store_error(error_kind::corrupt, "recent_runs: unknown run status in the database");
-                r.status = *status;
-                r.counts = {static_cast<std::uint64_t>(s.int64(5)), static_cast<std::uint64_t>(s.int64(6)),
-                            static_cast<std::uint64_t>(s.int64(7)), static_cast<std::uint64_t>(s.int64(8))};
-                r.message = s.text(9);
-                out.push_back(std::move(r));
-            }
-            return out;
-        };
+        auto s = c.prepare(
+            "SELECT id, job, started_at_us, ended_at_us, status, read_count, written_count, rejected_count, "
+            "skipped_count, message FROM runs WHERE job = ? ORDER BY id DESC LIMIT ?");
+        s.bind(job, limit);
+        std::vector<run_record> out;
+        while (s.step()) {
+            run_record r;
+            r.id = static_cast<std::uint64_t>(s.int64(0));
+            r.job = s.text(1);
+            r.started_at_us = s.int64(2);
+            r.ended_at_us = s.int64(3);
+            auto status = parse_run_status(s.text(4));
+            if (!status)
+                throw store_error(error_kind::corrupt, "recent_runs: unknown run status in the database");
+            r.status = *status;
+            r.counts = {static_cast<std::uint64_t>(s.int64(5)), static_cast<std::uint64_t>(s.int64(6)),
+                        static_cast<std::uint64_t>(s.int64(7)), static_cast<std::uint64_t>(s.int64(8))};
+            r.message = s.text(9);
+            out.push_back(std::move(r));
+        }
+        return out;
+    };
     co_return co_await submit(storage_, conn_, "recent_runs", access::read, std::move(work));
 }
 
@@ -733,33 +756,35 @@ awaitable<dead_letter> sqlite_store::add_dead_letter(std::string job,
                                                      std::string reason) {
     const auto now = now_us();
     auto work = [job = std::move(job), item_id = std::move(item_id), payload = std::move(payload_json),
-         reason = std::move(reason), now](sqlite_connection& c) {
-            auto s = c.prepare(
-                "INSERT INTO dead_letters (job, item_id, payload_json, reason, attempts, first_failed_at_us, "
-                "last_failed_at_us) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) "
-                "ON CONFLICT (job, item_id) DO UPDATE SET payload_json = excluded.payload_json, "
-                "reason = excluded.reason, attempts = attempts + 1, last_failed_at_us = excluded.last_failed_at_us "
-                "RETURNING job, item_id, payload_json, reason, attempts, first_failed_at_us, last_failed_at_us");
-            s.bind(job, item_id, payload, reason, now);
-            if (!s.step()) throw store_error(error_kind::misuse, "add_dead_letter: no row returned");
-            auto d = read_dead_letter(s);
-            s.run();  // RETURNING completes its statement only when stepped to the end
-            return d;
-        };
+                 reason = std::move(reason), now](sqlite_connection& c) {
+        auto s = c.prepare(
+            "INSERT INTO dead_letters (job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+            "last_failed_at_us) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) "
+            "ON CONFLICT (job, item_id) DO UPDATE SET payload_json = excluded.payload_json, "
+            "reason = excluded.reason, attempts = attempts + 1, last_failed_at_us = "
+            "excluded.last_failed_at_us "
+            "RETURNING job, item_id, payload_json, reason, attempts, first_failed_at_us, last_failed_at_us");
+        s.bind(job, item_id, payload, reason, now);
+        if (!s.step()) throw store_error(error_kind::misuse, "add_dead_letter: no row returned");
+        auto d = read_dead_letter(s);
+        s.run();  // RETURNING completes its statement only when stepped to the end
+        return d;
+    };
     co_return co_await submit(storage_, conn_, "add_dead_letter", access::write, std::move(work));
 }
 
 awaitable<std::vector<dead_letter>> sqlite_store::dead_letters(std::string job, std::size_t limit) {
     auto work = [job = std::move(job), limit](sqlite_connection& c) {
-                                  auto s = c.prepare("SELECT job, item_id, payload_json, reason, attempts, first_failed_at_us, "
- "last_failed_at_us"
-                                                     " FROM dead_letters WHERE job = ? "
-                                                     "ORDER BY first_failed_at_us, item_id LIMIT ?");
-                                  s.bind(job, limit);
-                                  std::vector<dead_letter> out;
-                                  while (s.step()) out.push_back(read_dead_letter(s));
-                                  return out;
-                              };
+        auto s = c.prepare(
+            "SELECT job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+            "last_failed_at_us"
+            " FROM dead_letters WHERE job = ? "
+            "ORDER BY first_failed_at_us, item_id LIMIT ?");
+        s.bind(job, limit);
+        std::vector<dead_letter> out;
+        while (s.step()) out.push_back(read_dead_letter(s));
+        return out;
+    };
     co_return co_await submit(storage_, conn_, "dead_letters", access::read, std::move(work));
 }
 
@@ -767,38 +792,38 @@ awaitable<std::vector<dead_letter>> sqlite_store::due_dead_letters(std::string j
                                                                    std::uint32_t max_attempts,
                                                                    std::size_t limit) {
     auto work = [job = std::move(job), max_attempts, limit](sqlite_connection& c) {
-                                  auto s = c.prepare("SELECT job, item_id, payload_json, reason, attempts, first_failed_at_us, "
- "last_failed_at_us"
-                                                     " FROM dead_letters WHERE job = ? AND attempts < ? "
-                                                     "ORDER BY last_failed_at_us, item_id LIMIT ?");
-                                  s.bind(job, max_attempts, limit);
-                                  std::vector<dead_letter> out;
-                                  while (s.step()) out.push_back(read_dead_letter(s));
-                                  return out;
-                              };
+        auto s = c.prepare(
+            "SELECT job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+            "last_failed_at_us"
+            " FROM dead_letters WHERE job = ? AND attempts < ? "
+            "ORDER BY last_failed_at_us, item_id LIMIT ?");
+        s.bind(job, max_attempts, limit);
+        std::vector<dead_letter> out;
+        while (s.step()) out.push_back(read_dead_letter(s));
+        return out;
+    };
     co_return co_await submit(storage_, conn_, "due_dead_letters", access::read, std::move(work));
 }
 
-awaitable<std::uint64_t> sqlite_store::clear_dead_letters(std::string job, std::vector<std::string> item_ids) {
+awaitable<std::uint64_t> sqlite_store::clear_dead_letters(std::string job,
+                                                          std::vector<std::string> item_ids) {
     auto work = [job = std::move(job), ids = std::move(item_ids)](sqlite_connection& c) {
-                                  std::uint64_t removed = 0;
-                                  for (const auto& id : ids) {
-                                      c.prepare("DELETE FROM dead_letters WHERE job = ? AND item_id = ?")
-                                          .bind(job, id)
-                                          .run();
-                                      removed += static_cast<std::uint64_t>(c.changes());
-                                  }
-                                  return removed;
-                              };
+        std::uint64_t removed = 0;
+        for (const auto& id : ids) {
+            c.prepare("DELETE FROM dead_letters WHERE job = ? AND item_id = ?").bind(job, id).run();
+            removed += static_cast<std::uint64_t>(c.changes());
+        }
+        return removed;
+    };
     co_return co_await submit(storage_, conn_, "clear_dead_letters", access::write, std::move(work));
 }
 
 awaitable<std::uint64_t> sqlite_store::count_dead_letters(std::string job) {
     auto work = [job = std::move(job)](sqlite_connection& c) {
-                                  auto s = c.prepare("SELECT count(*) FROM dead_letters WHERE job = ?");
-                                  s.bind(job);
-                                  return s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
-                              };
+        auto s = c.prepare("SELECT count(*) FROM dead_letters WHERE job = ?");
+        s.bind(job);
+        return s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
+    };
     co_return co_await submit(storage_, conn_, "count_dead_letters", access::read, std::move(work));
 }
 
@@ -806,28 +831,27 @@ awaitable<std::uint64_t> sqlite_store::count_dead_letters(std::string job) {
 
 awaitable<void> sqlite_store::put_matches(std::string job, std::vector<match> matches) {
     auto work = [job = std::move(job), matches = std::move(matches)](sqlite_connection& c) {
-                        for (const auto& m : matches) {
-                            c.prepare("INSERT OR REPLACE INTO matches (job, key, destination_id) VALUES (?, ?, ?)")
-                                .bind(job, m.key, m.destination_id)
-                                .run();
-                        }
-                        return none{};
-                    };
+        for (const auto& m : matches) {
+            c.prepare("INSERT OR REPLACE INTO matches (job, key, destination_id) VALUES (?, ?, ?)")
+                .bind(job, m.key, m.destination_id)
+                .run();
+        }
+        return none{};
+    };
     co_await submit(storage_, conn_, "put_matches", access::write, std::move(work));
 }
 
 awaitable<std::map<std::string, std::string>> sqlite_store::get_matches(std::string job,
                                                                         std::vector<std::string> keys) {
     auto work = [job = std::move(job), keys = std::move(keys)](sqlite_connection& c) {
-                                  std::map<std::string, std::string> out;
-                                  for (const auto& key : keys) {
-                                      auto s = c.prepare(
-                                          "SELECT destination_id FROM matches WHERE job = ? AND key = ?");
-                                      s.bind(job, key);
-                                      if (s.step()) out.emplace(key, s.text(0));
-                                  }
-                                  return out;
-                              };
+        std::map<std::string, std::string> out;
+        for (const auto& key : keys) {
+            auto s = c.prepare("SELECT destination_id FROM matches WHERE job = ? AND key = ?");
+            s.bind(job, key);
+            if (s.step()) out.emplace(key, s.text(0));
+        }
+        return out;
+    };
     co_return co_await submit(storage_, conn_, "get_matches", access::read, std::move(work));
 }
 
@@ -839,14 +863,14 @@ awaitable<void> sqlite_store::put_schema(std::string connection,
                                          std::string schema_json,
                                          std::int64_t fetched_at_us) {
     auto work = [connection = std::move(connection), target = std::move(target), role = std::move(role),
-                     json = std::move(schema_json), fetched_at_us](sqlite_connection& c) {
-                        c.prepare(
-                             "INSERT OR REPLACE INTO schemas (connection, target, role, schema_json, "
-                             "fetched_at_us) VALUES (?, ?, ?, ?, ?)")
-                            .bind(connection, target, role, json, fetched_at_us)
-                            .run();
-                        return none{};
-                    };
+                 json = std::move(schema_json), fetched_at_us](sqlite_connection& c) {
+        c.prepare(
+             "INSERT OR REPLACE INTO schemas (connection, target, role, schema_json, "
+             "fetched_at_us) VALUES (?, ?, ?, ?, ?)")
+            .bind(connection, target, role, json, fetched_at_us)
+            .run();
+        return none{};
+    };
     co_await submit(storage_, conn_, "put_schema", access::write, std::move(work));
 }
 
@@ -854,13 +878,14 @@ awaitable<std::optional<cached_schema>> sqlite_store::get_schema(std::string con
                                                                  std::string target,
                                                                  std::string role) {
     auto work = [connection = std::move(connection), target = std::move(target),
-         role = std::move(role)](sqlite_connection& c) -> std::optional<cached_schema> {
-            auto s = c.prepare(
-                "SELECT schema_json, fetched_at_us FROM schemas WHERE connection = ? AND target = ? AND role = ?");
-            s.bind(connection, target, role);
-            if (!s.step()) return std::nullopt;
-            return cached_schema{s.text(0), s.int64(1)};
-        };
+                 role = std::move(role)](sqlite_connection& c) -> std::optional<cached_schema> {
+        auto s = c.prepare(
+            "SELECT schema_json, fetched_at_us FROM schemas WHERE connection = ? AND target = ? AND role = "
+            "?");
+        s.bind(connection, target, role);
+        if (!s.step()) return std::nullopt;
+        return cached_schema{s.text(0), s.int64(1)};
+    };
     co_return co_await submit(storage_, conn_, "get_schema", access::read, std::move(work));
 }
 
@@ -868,19 +893,19 @@ awaitable<std::optional<cached_schema>> sqlite_store::get_schema(std::string con
 
 awaitable<std::optional<std::string>> sqlite_store::meta(std::string key) {
     auto work = [key = std::move(key)](sqlite_connection& c) -> std::optional<std::string> {
-                                  auto s = c.prepare("SELECT value FROM meta WHERE key = ?");
-                                  s.bind(key);
-                                  if (!s.step()) return std::nullopt;
-                                  return s.text(0);
-                              };
+        auto s = c.prepare("SELECT value FROM meta WHERE key = ?");
+        s.bind(key);
+        if (!s.step()) return std::nullopt;
+        return s.text(0);
+    };
     co_return co_await submit(storage_, conn_, "meta", access::read, std::move(work));
 }
 
 awaitable<void> sqlite_store::set_meta(std::string key, std::string value) {
     auto work = [key = std::move(key), value = std::move(value)](sqlite_connection& c) {
-                        c.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").bind(key, value).run();
-                        return none{};
-                    };
+        c.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").bind(key, value).run();
+        return none{};
+    };
     co_await submit(storage_, conn_, "set_meta", access::write, std::move(work));
 }
 
@@ -905,7 +930,8 @@ awaitable<void> sqlite_store::execute(std::string sql) {
     co_await submit(storage_, conn_, "execute", access::write, std::move(work));
 }
 
-awaitable<void> sqlite_store::set_fault_injector(std::function<void(std::string_view expanded_sql)> injector) {
+awaitable<void> sqlite_store::set_fault_injector(
+    std::function<void(std::string_view expanded_sql)> injector) {
     auto work = [conn = conn_, f = std::move(injector)]() mutable { conn->set_injector(std::move(f)); };
     co_await storage_.run(std::move(work));
 }

@@ -28,8 +28,8 @@
 // version, and write access to the directory or existing `-wal`/`-shm` files
 // (SQLite's rule for reading a WAL database). Writes throw store_error{misuse}.
 //
-// Durability. `sync::full` (default): a completed write survives an OS crash
-// or power loss. `sync::normal`: it survives a process crash (kill -9), but
+// Durability. `sync_mode::full` (default): a completed write survives an OS crash
+// or power loss. `sync_mode::normal`: it survives a process crash (kill -9), but
 // the last commits may be lost on an OS crash.
 
 #include <chrono>
@@ -99,11 +99,16 @@ public:
     awaitable<std::vector<bool>> filter_acknowledged(std::string job, std::vector<overlap_id> ids) override;
     awaitable<std::uint64_t> prune_overlap(std::string job, std::int64_t older_than_us) override;
 
-    awaitable<void> save_limiter_usage(std::string key, std::string usage_json, std::int64_t saved_wall_us) override;
+    awaitable<void> save_limiter_usage(std::string key,
+                                       std::string usage_json,
+                                       std::int64_t saved_wall_us) override;
     awaitable<std::map<std::string, limiter_usage>> load_limiter_usage() override;
 
     awaitable<std::uint64_t> begin_run(std::string job) override;
-    awaitable<void> end_run(std::uint64_t run_id, run_status status, run_counts counts, std::string message) override;
+    awaitable<void> end_run(std::uint64_t run_id,
+                            run_status status,
+                            run_counts counts,
+                            std::string message) override;
     awaitable<std::vector<run_record>> recent_runs(std::string job, std::size_t limit) override;
 
     awaitable<dead_letter> add_dead_letter(std::string job,
@@ -118,7 +123,8 @@ public:
     awaitable<std::uint64_t> count_dead_letters(std::string job) override;
 
     awaitable<void> put_matches(std::string job, std::vector<match> matches) override;
-    awaitable<std::map<std::string, std::string>> get_matches(std::string job, std::vector<std::string> keys) override;
+    awaitable<std::map<std::string, std::string>> get_matches(std::string job,
+                                                              std::vector<std::string> keys) override;
 
     awaitable<void> put_schema(std::string connection,
                                std::string target,

@@ -33,7 +33,9 @@ std::filesystem::path default_state_dir() {
 
 namespace {
 
-std::string errno_text(int err) { return std::string(std::strerror(err)); }
+std::string errno_text(int err) {
+    return std::string(std::strerror(err));
+}
 
 // Parents get the default mode (they are usually system directories that
 // exist already); the state directory itself is private to the service user.
@@ -82,7 +84,8 @@ directory_lock directory_lock::acquire(const fs::path& dir) {
         if (errno == EWOULDBLOCK) {
             auto pid = read_pid(fd);
             throw store_error(error_kind::locked,
-                              "state directory " + dir.string() + " is in use by another tributary process (" +
+                              "state directory " + dir.string() +
+                                  " is in use by another tributary process (" +
                                   (pid ? "pid " + std::to_string(*pid) : std::string("pid unknown")) + ")");
         }
         throw store_error(error_kind::io, "cannot lock " + path.string() + " (" + errno_text(errno) + ")");
@@ -96,7 +99,9 @@ directory_lock directory_lock::acquire(const fs::path& dir) {
     return lock;
 }
 
-directory_lock::directory_lock(directory_lock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+directory_lock::directory_lock(directory_lock&& other) noexcept : fd_(other.fd_) {
+    other.fd_ = -1;
+}
 
 directory_lock& directory_lock::operator=(directory_lock&& other) noexcept {
     if (this != &other) {
@@ -107,7 +112,9 @@ directory_lock& directory_lock::operator=(directory_lock&& other) noexcept {
     return *this;
 }
 
-directory_lock::~directory_lock() { release(); }
+directory_lock::~directory_lock() {
+    release();
+}
 
 void directory_lock::release() {
     if (fd_ >= 0) {

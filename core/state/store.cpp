@@ -6,13 +6,20 @@ namespace tributary::state {
 
 std::string_view to_string(error_kind k) {
     switch (k) {
-        case error_kind::disk_full: return "disk_full";
-        case error_kind::io: return "io";
-        case error_kind::corrupt: return "corrupt";
-        case error_kind::busy: return "busy";
-        case error_kind::locked: return "locked";
-        case error_kind::incompatible: return "incompatible";
-        case error_kind::misuse: return "misuse";
+        case error_kind::disk_full:
+            return "disk_full";
+        case error_kind::io:
+            return "io";
+        case error_kind::corrupt:
+            return "corrupt";
+        case error_kind::busy:
+            return "busy";
+        case error_kind::locked:
+            return "locked";
+        case error_kind::incompatible:
+            return "incompatible";
+        case error_kind::misuse:
+            return "misuse";
     }
     return "misuse";
 }

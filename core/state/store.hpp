@@ -179,7 +179,8 @@ public:
     /// Records the ids as acknowledged (keeping the newest updated_at per id).
     virtual awaitable<void> add_acknowledged(std::string job, std::vector<overlap_id> ids) = 0;
     /// result[i]: whether ids[i].id was acknowledged at ids[i].updated_at_us or a newer version.
-    virtual awaitable<std::vector<bool>> filter_acknowledged(std::string job, std::vector<overlap_id> ids) = 0;
+    virtual awaitable<std::vector<bool>> filter_acknowledged(std::string job,
+                                                             std::vector<overlap_id> ids) = 0;
     /// Forgets ids whose acknowledged version is older than `older_than_us`. Returns how many.
     virtual awaitable<std::uint64_t> prune_overlap(std::string job, std::int64_t older_than_us) = 0;
 
@@ -192,7 +193,9 @@ public:
     // --- rate-limit window usage and pauses --------------------------------
 
     /// Replaces the usage stored under `key` (the engine's group key).
-    virtual awaitable<void> save_limiter_usage(std::string key, std::string usage_json, std::int64_t saved_wall_us) = 0;
+    virtual awaitable<void> save_limiter_usage(std::string key,
+                                               std::string usage_json,
+                                               std::int64_t saved_wall_us) = 0;
     /// Every stored usage, by key.
     virtual awaitable<std::map<std::string, limiter_usage>> load_limiter_usage() = 0;
 
@@ -203,7 +206,10 @@ public:
     virtual awaitable<std::uint64_t> begin_run(std::string job) = 0;
     /// Ends a running run. Throws store_error{misuse} if `run_id` is unknown or
     /// already ended, or `status` is `running`.
-    virtual awaitable<void> end_run(std::uint64_t run_id, run_status status, run_counts counts, std::string message) = 0;
+    virtual awaitable<void> end_run(std::uint64_t run_id,
+                                    run_status status,
+                                    run_counts counts,
+                                    std::string message) = 0;
     /// Up to `limit` runs of `job`, newest first.
     virtual awaitable<std::vector<run_record>> recent_runs(std::string job, std::size_t limit) = 0;
 
@@ -222,7 +228,8 @@ public:
                                                                  std::uint32_t max_attempts,
                                                                  std::size_t limit) = 0;
     /// Removes the entries (a later sync succeeded, or an operator dropped them). Returns how many existed.
-    virtual awaitable<std::uint64_t> clear_dead_letters(std::string job, std::vector<std::string> item_ids) = 0;
+    virtual awaitable<std::uint64_t> clear_dead_letters(std::string job,
+                                                        std::vector<std::string> item_ids) = 0;
     virtual awaitable<std::uint64_t> count_dead_letters(std::string job) = 0;
 
     awaitable<bool> clear_dead_letter(std::string job, std::string item_id) {

@@ -80,7 +80,8 @@ TEST(Cron_Whitespace, SpacesAndTabsSeparateFields) {
 
 TEST(Cron_Invalid, NamesTheFieldAndRule) {
     EXPECT_EQ(cron_error("* * * *"), "expected 5 fields (minute hour day-of-month month day-of-week), got 4");
-    EXPECT_EQ(cron_error("* * * * * *"), "expected 5 fields (minute hour day-of-month month day-of-week), got 6");
+    EXPECT_EQ(cron_error("* * * * * *"),
+              "expected 5 fields (minute hour day-of-month month day-of-week), got 6");
     EXPECT_EQ(cron_error(""), "expected 5 fields (minute hour day-of-month month day-of-week), got 0");
     EXPECT_EQ(cron_error("60 * * * *"), "minute field: value out of range 0-59");
     EXPECT_EQ(cron_error("* 24 * * *"), "hour field: value out of range 0-23");
@@ -143,7 +144,8 @@ TEST(BaseUrl_Valid, ReturnedUnchanged) {
 TEST(BaseUrl_Invalid, SaysWhyWithoutTheText) {
     EXPECT_EQ(check_base_url("ftp://x").error(), "the scheme must be http or https");
     EXPECT_EQ(check_base_url("http:/path").error(), "a host is required");
-    EXPECT_EQ(check_base_url("https://u:secretpw@x").error(), "must not carry credentials; use the connection's settings");
+    EXPECT_EQ(check_base_url("https://u:secretpw@x").error(),
+              "must not carry credentials; use the connection's settings");
     EXPECT_EQ(check_base_url("https://x/?q=1").error(), "must not have a query or fragment");
     EXPECT_EQ(check_base_url("https://x/#f").error(), "must not have a query or fragment");
     EXPECT_NE(check_base_url("/relative").error().find("absolute URL"), std::string::npos);

@@ -47,7 +47,8 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 
 std::string name_of(const testing::TestParamInfo<fs::path>& info) {
     std::string n = info.param.stem().string();
-    std::replace_if(n.begin(), n.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+    std::replace_if(
+        n.begin(), n.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
     return n;
 }
 
@@ -74,7 +75,8 @@ TEST_P(bad_config, ReportsExactlyTheExpectedDiagnostics) {
     // No test secret may show, whatever the case is about ("ten" is too common a word to check).
     for (const auto& [name, value] : test::test_variables()) {
         if (value == "ten") continue;
-        for (const auto& line : actual) EXPECT_EQ(line.find(value), std::string::npos) << name << " in: " << line;
+        for (const auto& line : actual)
+            EXPECT_EQ(line.find(value), std::string::npos) << name << " in: " << line;
     }
 }
 

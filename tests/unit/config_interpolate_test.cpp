@@ -22,7 +22,8 @@ class scratch_dir {
 public:
     scratch_dir() {
         std::random_device rd;
-        path_ = fs::temp_directory_path() / ("tributary-config-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        path_ = fs::temp_directory_path() /
+                ("tributary-config-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
         fs::create_directories(path_);
     }
     ~scratch_dir() {
@@ -41,7 +42,9 @@ private:
     fs::path path_;
 };
 
-environment env_with(std::map<std::string, std::string> vars) { return test_environment(std::move(vars)); }
+environment env_with(std::map<std::string, std::string> vars) {
+    return test_environment(std::move(vars));
+}
 
 }  // namespace
 
@@ -115,7 +118,8 @@ TEST(Interpolate_File, ContentWithOneTrailingNewlineStripped) {
     EXPECT_TRUE(a->secret);
     EXPECT_EQ(interpolate("${file:crlf.txt}", env)->value, "win");
     EXPECT_EQ(interpolate("${file:sub/plain.txt}", env)->value, "no newline");
-    EXPECT_EQ(interpolate("${file:" + (dir.path() / "sub/plain.txt").string() + "}", env)->value, "no newline");
+    EXPECT_EQ(interpolate("${file:" + (dir.path() / "sub/plain.txt").string() + "}", env)->value,
+              "no newline");
 }
 
 TEST(Interpolate_FileMissing, ErrorNamesTheReferenceAndResolvedPath) {
@@ -166,7 +170,8 @@ TEST(Interpolate_Cred, ReadsFromTheCredentialsDirectory) {
 TEST(Interpolate_CredWithoutDirectory, SaysCredentialsDirectoryIsUnset) {
     auto r = interpolate("${cred:klaviyo_key}", env_with({}));
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.error().find("${cred:klaviyo_key}: $CREDENTIALS_DIRECTORY is unset"), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find("${cred:klaviyo_key}: $CREDENTIALS_DIRECTORY is unset"), std::string::npos)
+        << r.error();
 }
 
 TEST(Interpolate_CredName, MustBeAFileName) {
@@ -185,9 +190,10 @@ TEST(Interpolate_Malformed, Errors) {
     EXPECT_EQ(interpolate("${env:A", env).error(), "unterminated ${ (write $${ for a literal ${)");
     EXPECT_EQ(interpolate("${vault:a}", env).error(),
               "unknown reference scheme \"vault\"; use ${env:NAME}, ${file:PATH} or ${cred:NAME}");
-    EXPECT_EQ(interpolate("${A}", env).error(),
-              "${A}: a reference needs a scheme; use ${env:NAME}, ${file:PATH} or ${cred:NAME} (write $${ for a "
-              "literal ${)");
+    EXPECT_EQ(
+        interpolate("${A}", env).error(),
+        "${A}: a reference needs a scheme; use ${env:NAME}, ${file:PATH} or ${cred:NAME} (write $${ for a "
+        "literal ${)");
     EXPECT_EQ(interpolate("${env:}", env).error(), "${env:}: invalid environment variable name");
     EXPECT_EQ(interpolate("${env:9A}", env).error(), "${env:9A}: invalid environment variable name");
     EXPECT_EQ(interpolate("${file:}", env).error(), "${file:}: a path is required");
@@ -201,7 +207,8 @@ TEST(Interpolate_FromProcess, ReadsTheProcessEnvironment) {
     EXPECT_FALSE(env.credentials_dir);
     EXPECT_EQ(interpolate("${env:TRIBUTARY_INTERPOLATE_TEST}", env)->value, "from-process");
     ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/tributary.service", 1);
-    EXPECT_EQ(environment::from_process("/tmp").credentials_dir, fs::path("/run/credentials/tributary.service"));
+    EXPECT_EQ(environment::from_process("/tmp").credentials_dir,
+              fs::path("/run/credentials/tributary.service"));
     ::unsetenv("CREDENTIALS_DIRECTORY");
     ::unsetenv("TRIBUTARY_INTERPOLATE_TEST");
 }

@@ -166,8 +166,9 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(profiles.limits[2].kind, "token_bucket");
     EXPECT_EQ(profiles.limits[2].burst, 10u);
     EXPECT_EQ(profiles.max_concurrent, 2u);
-    EXPECT_EQ(kl.locations.locate("/limits/profiles/limits/1/requests", "above the published limit").to_string(),
-              "connections.klaviyo.limits.profiles.limits[1].requests (61:45): above the published limit");
+    EXPECT_EQ(
+        kl.locations.locate("/limits/profiles/limits/1/requests", "above the published limit").to_string(),
+        "connections.klaviyo.limits.profiles.limits[1].requests (61:45): above the published limit");
 
     const auto& users = s.jobs.at("profiles_to_klaviyo");
     ASSERT_TRUE(users.schedule);
@@ -177,8 +178,9 @@ TEST(Loader_Full, ReadsEverySection) {
     ASSERT_EQ(users.mapping.size(), 3u);
     EXPECT_EQ(users.mapping[2].property, "properties.plan");
     EXPECT_EQ(users.mapping[2].expression, "plan");
-    EXPECT_EQ(users.locations.locate(pointer_append("/mapping", "properties.plan"), "unknown property").to_string(),
-              "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (87:24): unknown property");
+    EXPECT_EQ(
+        users.locations.locate(pointer_append("/mapping", "properties.plan"), "unknown property").to_string(),
+        "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (87:24): unknown property");
 
     const auto& events = s.jobs.at("events_to_klaviyo");
     EXPECT_EQ(events.type, job_type::events);
@@ -241,7 +243,8 @@ TEST(Loader_RelativePaths, ResolvedAgainstTheConfigDirectory) {
 
 TEST(Loader_FileReferences, RelativeToTheConfigFileNotTheEnvironmentBase) {
     std::random_device rd;
-    auto dir = fs::temp_directory_path() / ("tributary-loader-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    auto dir = fs::temp_directory_path() /
+               ("tributary-loader-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     fs::create_directories(dir / "secrets");
     std::ofstream(dir / "secrets" / "key") << "pk_from_file\n";
     std::ofstream(dir / "tributary.yaml") << "connections:\n  kl:\n    connector: klaviyo\n"
@@ -270,7 +273,8 @@ TEST(Loader_Directory, OneDiagnostic) {
 }
 
 TEST(Loader_WriteKeys, AreSecretStrings) {
-    auto s = load_ok("ingest:\n  listen: \"[::1]:0\"\n  write_keys: [literal-key, \"${env:INGEST_WRITE_KEY}\"]\n");
+    auto s =
+        load_ok("ingest:\n  listen: \"[::1]:0\"\n  write_keys: [literal-key, \"${env:INGEST_WRITE_KEY}\"]\n");
     ASSERT_EQ(s.ingest.write_keys.size(), 2u);
     EXPECT_EQ(s.ingest.listen_host, "::1");
     EXPECT_EQ(s.ingest.port, 0);
@@ -290,9 +294,10 @@ TEST(Loader_WriteKeys, AreSecretStrings) {
 TEST(Loader_WriteKeyRepeatedElsewhere, RedactedFromOtherMessages) {
     auto errors = errors_of("ingest: { write_keys: [wk-live-7f3a9c] }\nlog: { level: wk-live-7f3a9c }\n");
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0],
-              "log.level (2:15): unknown value \"<secret>\" (expected one of: trace, debug, info, warn, error, "
-              "critical, off)");
+    EXPECT_EQ(
+        errors[0],
+        "log.level (2:15): unknown value \"<secret>\" (expected one of: trace, debug, info, warn, error, "
+        "critical, off)");
 }
 
 TEST(Loader_SecretsInMessages, NeverShownWhereverTheyAre) {
@@ -354,9 +359,10 @@ TEST(Loader_SettingsJson, NumbersAndBooleans) {
         "      env_number: ${env:PORT}\n"
         "      list: [1, two, [3]]\n",
         test::test_environment({{"TRIBUTARY_TEST_TEN", "ten"}, {"PORT", "8080"}}));
-    EXPECT_EQ(boost::json::serialize(s.connections.at("a").settings),
-              R"({"t":true,"f":false,"neg":-17,"big":18446744073709551615,"min":-9223372036854775808,"oct":15,)"
-              R"("dec":5E-1,"exp":-1E3,"inline_secret":"xten","env_number":"8080","list":[1,"two",[3]]})");
+    EXPECT_EQ(
+        boost::json::serialize(s.connections.at("a").settings),
+        R"({"t":true,"f":false,"neg":-17,"big":18446744073709551615,"min":-9223372036854775808,"oct":15,)"
+        R"("dec":5E-1,"exp":-1E3,"inline_secret":"xten","env_number":"8080","list":[1,"two",[3]]})");
 }
 
 TEST(Loader_SettingsJson, DeepNestingRejected) {
@@ -395,11 +401,12 @@ TEST(Loader_LimitsAndScheduleErrors, ReportedTogether) {
                             "    destination: { connection: dst }\n"
                             "    schedule: every 0s\n"
                             "    lookback: 31d\n");
-    EXPECT_EQ(errors, (std::vector<std::string>{
-                          "jobs.j.schedule (9:15): invalid schedule \"every 0s\": the interval must be between 1s "
-                          "and 30d",
-                          "jobs.j.lookback (10:15): must be between 0s and 30d, got 31d",
-                      }));
+    EXPECT_EQ(errors,
+              (std::vector<std::string>{
+                  "jobs.j.schedule (9:15): invalid schedule \"every 0s\": the interval must be between 1s "
+                  "and 30d",
+                  "jobs.j.lookback (10:15): must be between 0s and 30d, got 31d",
+              }));
 }
 
 TEST(Loader_TheCliTestConfig, Loads) {

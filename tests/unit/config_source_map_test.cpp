@@ -44,7 +44,8 @@ TEST(SourceMap_Locate, MissingPathFallsBackToNearestAncestor) {
               "connections.kl.settings.lists[1].name (9:9): required");
     EXPECT_EQ(sample().locate("/lists/5", "no such list").to_string(),
               "connections.kl.settings.lists[5] (7:7): no such list");
-    EXPECT_EQ(sample().locate("/region", "required").to_string(), "connections.kl.settings.region (5:5): required");
+    EXPECT_EQ(sample().locate("/region", "required").to_string(),
+              "connections.kl.settings.region (5:5): required");
 }
 
 TEST(SourceMap_Locate, OddKeysAreQuotedAndPointersUnescaped) {
@@ -100,7 +101,8 @@ TEST(SourceMap_SectionOfAbsentKey, LocatesAtNearestAncestor) {
     source_map whole;
     whole.add("/connections/kl", {2, 3});
     auto s = whole.section("/connections/kl/settings");
-    EXPECT_EQ(s.locate("/api_key", "required").to_string(), "connections.kl.settings.api_key (2:3): required");
+    EXPECT_EQ(s.locate("/api_key", "required").to_string(),
+              "connections.kl.settings.api_key (2:3): required");
 }
 
 TEST(PointerAppend, EscapesPerRfc6901) {

@@ -82,14 +82,16 @@ TEST(Duration_Overflow, Rejected) {
     EXPECT_EQ(duration_error("99999999999999999999ms"), "too large");
     EXPECT_EQ(*parse_duration("106751991167d"), std::chrono::milliseconds{9223372036828800000});
     EXPECT_EQ(duration_error("106751991168d"), "too large");
-    EXPECT_EQ(duration_error("9223372036854775807ms1ms"), "in a compound duration, units go from largest to "
-                                                          "smallest, each once, e.g. 1h30m");
+    EXPECT_EQ(duration_error("9223372036854775807ms1ms"),
+              "in a compound duration, units go from largest to "
+              "smallest, each once, e.g. 1h30m");
     EXPECT_EQ(duration_error("106751991167d8h"), "too large");
     EXPECT_EQ(*parse_duration("9223372036854775807ms"), std::chrono::milliseconds::max());
 }
 
 TEST(Duration_ErrorMessages, NeverRepeatTheInput) {
-    for (std::string_view text : {"77", "77zz", "-77s", "77 m", "7.7ms", "99999999999999999999d", "30m1h", "xyz"}) {
+    for (std::string_view text :
+         {"77", "77zz", "-77s", "77 m", "7.7ms", "99999999999999999999d", "30m1h", "xyz"}) {
         auto e = duration_error(text);
         EXPECT_EQ(e.find(text), std::string::npos) << text << ": " << e;
     }
@@ -102,8 +104,8 @@ TEST(Duration_Format, RoundTrips) {
     EXPECT_EQ(format_duration(90min), "1h30m");
     EXPECT_EQ(format_duration(48h), "2d");
     EXPECT_EQ(format_duration(24h + 1s), "1d1s");
-    for (std::chrono::milliseconds d : std::vector<std::chrono::milliseconds>{1ms, 999ms, 1000ms, 61s, 3601s, 86399999ms,
-                                                                             30 * 24h + 5min}) {
+    for (std::chrono::milliseconds d : std::vector<std::chrono::milliseconds>{1ms, 999ms, 1000ms, 61s, 3601s,
+                                                                              86399999ms, 30 * 24h + 5min}) {
         EXPECT_EQ(*parse_duration(format_duration(d)), d) << format_duration(d);
     }
 }

@@ -95,7 +95,9 @@ std::vector<steady_time> saturate_window(Window& w, steady_time start, steady_ti
 
 // Saturating demand on a group: one waiter always queued at `p`, each request
 // released as soon as it is granted.
-std::vector<steady_time> saturate_group(group_limiter& g, steady_time start, steady_time end,
+std::vector<steady_time> saturate_group(group_limiter& g,
+                                        steady_time start,
+                                        steady_time end,
                                         priority p = priority::events) {
     std::vector<steady_time> sends;
     if (g.pending(p) == 0) g.enqueue(p);

@@ -42,7 +42,8 @@ std::string big_body(std::size_t n) {
 
 TEST(FakeServer_Script, AnswersStepsInOrderThenRepeatsTheLast) {
     fake_server server;
-    server.script("GET", "/items", {step{.status = 503}, step{.status = 503}, response::json(200, R"({"ok":true})")});
+    server.script("GET", "/items",
+                  {step{.status = 503}, step{.status = 503}, response::json(200, R"({"ok":true})")});
     test_client client(server);
     EXPECT_EQ(client.get("/items").status, 503u);
     EXPECT_EQ(client.get("/items").status, 503u);
@@ -110,7 +111,8 @@ TEST(FakeServer_Handler, ComputesTheResponseFromTheRequest) {
 
 TEST(FakeServer_Handler, ExceptionBecomes500) {
     fake_server server;
-    server.handle("GET", "/boom", [](const kit::request&) -> response { throw std::runtime_error("no luck"); });
+    server.handle("GET", "/boom",
+                  [](const kit::request&) -> response { throw std::runtime_error("no luck"); });
     test_client client(server);
     const auto r = client.get("/boom");
     EXPECT_EQ(r.status, 500u);
@@ -120,8 +122,10 @@ TEST(FakeServer_Handler, ExceptionBecomes500) {
 TEST(FakeServer_Headers, CustomHeadersArriveInOrderWithDuplicates) {
     fake_server server;
     server.script("GET", "/h",
-                  {response::text(200, "x").with_header("X-Trace", "1").with_header("X-Trace", "2").with_header(
-                      "Retry-After", "7")});
+                  {response::text(200, "x")
+                       .with_header("X-Trace", "1")
+                       .with_header("X-Trace", "2")
+                       .with_header("Retry-After", "7")});
     test_client client(server);
     const auto r = client.get("/h");
     std::vector<std::string> traces;
@@ -142,8 +146,9 @@ TEST(FakeServer_Gzip, CompressesWhenAcceptedAndDecompressesRequestBodies) {
     EXPECT_EQ(plain.body, payload);
 
     const std::string compressed_request = kit::gzip("request body");
-    const auto zipped = client.request("POST", "/z", compressed_request,
-                                       {{"Accept-Encoding", "br;q=1, gzip;q=0.5"}, {"Content-Encoding", "gzip"}});
+    const auto zipped =
+        client.request("POST", "/z", compressed_request,
+                       {{"Accept-Encoding", "br;q=1, gzip;q=0.5"}, {"Content-Encoding", "gzip"}});
     EXPECT_EQ(zipped.header("Content-Encoding"), "gzip");
     EXPECT_LT(zipped.body.size(), payload.size());
     EXPECT_EQ(kit::gunzip(zipped.body), payload);
@@ -228,7 +233,8 @@ TEST(FakeServer_Fault, StallForABoundedTimeThenCloses) {
 
 TEST(FakeServer_Fault, CloseAfterHeadersIsAPartialMessage) {
     fake_server server;
-    server.script("GET", "/h", {step{.body = "the body that never comes", .inject = fault::close_after_headers}});
+    server.script("GET", "/h",
+                  {step{.body = "the body that never comes", .inject = fault::close_after_headers}});
     test_client client(server);
     const auto r = client.get("/h");
     EXPECT_EQ(r.ec, http::error::partial_message) << r.ec.message();
@@ -258,7 +264,8 @@ TEST(FakeServer_Fault, ResetWithoutResponseIsConnectionReset) {
 
 TEST(FakeServer_Raw, SendsBytesVerbatimAndCloseDelimitsTheBody) {
     fake_server server;
-    server.script("GET", "/raw", {step{.close = true, .raw = std::string("HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nuntil eof")}});
+    server.script("GET", "/raw",
+                  {step{.close = true, .raw = std::string("HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nuntil eof")}});
     test_client client(server);
     const auto r = client.get("/raw");
     ASSERT_TRUE(r.ok()) << r.ec.message();
@@ -354,7 +361,8 @@ TEST(FakeServer_Log, WaitForRequestsGivesUpAfterTheTimeout) {
 
 TEST(FakeServer_Limits, OverLimitIs429WithRetryAfterAndNotCounted) {
     fake_server server;
-    server.set_limit_group("account", {.limits = {kit::fixed_window(2, 1h)}, .headers = kit::rate_headers::ietf});
+    server.set_limit_group("account",
+                           {.limits = {kit::fixed_window(2, 1h)}, .headers = kit::rate_headers::ietf});
     server.add_route({.method = "GET", .path = "/p", .script = {step{}}, .limit_group = "account"});
     test_client client(server);
     const auto first = client.get("/p");
@@ -381,12 +389,13 @@ TEST(FakeServer_Limits, OverLimitIs429WithRetryAfterAndNotCounted) {
 
 TEST(FakeServer_Limits, ForeignSpendAndCustomRejection) {
     fake_server server;
-    server.set_limit_group("account", {.limits = {kit::sliding_window(5, 1h)}},
-                           [](const kit::request&, const kit::verdict& v) {
-                               return response::json(429, R"({"errors":[{"code":"throttled","detail":")" +
-                                                                  std::to_string(v.retry_after_seconds) + R"("}]})");
-                           });
-    server.add_route({.path = "/q", .handle = [](const kit::request&) { return response::text(200, "ok"); },
+    server.set_limit_group(
+        "account", {.limits = {kit::sliding_window(5, 1h)}}, [](const kit::request&, const kit::verdict& v) {
+            return response::json(429, R"({"errors":[{"code":"throttled","detail":")" +
+                                           std::to_string(v.retry_after_seconds) + R"("}]})");
+        });
+    server.add_route({.path = "/q",
+                      .handle = [](const kit::request&) { return response::text(200, "ok"); },
                       .limit_group = "account"});
     EXPECT_EQ(server.spend("account", 3), 3u);
     test_client client(server);

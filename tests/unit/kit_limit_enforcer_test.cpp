@@ -41,7 +41,10 @@ int burst_at(limit_enforcer& e, steady_time t, int n) {
 }
 
 // A client that polls every `step` from `first` to `last` and sends until rejected each time.
-std::uint64_t greedy_poller(limit_enforcer& e, steady_time first, steady_time last, std::chrono::nanoseconds step) {
+std::uint64_t greedy_poller(limit_enforcer& e,
+                            steady_time first,
+                            steady_time last,
+                            std::chrono::nanoseconds step) {
     std::uint64_t ok = 0;
     for (steady_time t = first; t <= last; t += step)
         while (e.on_request(t).accepted) ++ok;
@@ -239,7 +242,8 @@ TEST(LimitEnforcer_RetryAfter, RoundsUpToWholeSeconds) {
     EXPECT_EQ(e.on_request(t0 + 8800ms).retry_after_seconds, 2u);
     EXPECT_EQ(e.on_request(t0 + 9s).retry_after_seconds, 1u);
     EXPECT_EQ(e.on_request(t0 + 9999ms).retry_after_seconds, 1u);
-    EXPECT_EQ(e.on_request(t0 + 8s).retry_after_seconds, 1u) << "earlier time points count as the latest seen";
+    EXPECT_EQ(e.on_request(t0 + 8s).retry_after_seconds, 1u)
+        << "earlier time points count as the latest seen";
 }
 
 TEST(LimitEnforcer_Headers, IetfDescribeTheTightestLimit) {
@@ -295,5 +299,6 @@ TEST(LimitEnforcer_Origin, UnsetOriginAlignsToTheFirstEvent) {
 TEST(LimitEnforcer_Origin, UnixEpochAsSteadyMatchesTheWallClock) {
     const auto since_epoch = std::chrono::steady_clock::now() - tributary::kit::unix_epoch_as_steady();
     const auto wall = std::chrono::system_clock::now().time_since_epoch();
-    EXPECT_LT(std::chrono::abs(std::chrono::duration_cast<std::chrono::milliseconds>(wall - since_epoch)), 1s);
+    EXPECT_LT(std::chrono::abs(std::chrono::duration_cast<std::chrono::milliseconds>(wall - since_epoch)),
+              1s);
 }

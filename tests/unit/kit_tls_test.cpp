@@ -61,7 +61,8 @@ TEST(TestPki_Files, ArePemMatchingMemoryAndRemovedWithThePki) {
         EXPECT_EQ(pki.ca_pem().rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
         EXPECT_EQ(pki.server().key_pem.rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);
         EXPECT_NE(pki.ca_pem(), pki.unknown_ca_pem());
-        EXPECT_NE(pki.server(server_identity::localhost).cert_pem, pki.server(server_identity::wrong_host).cert_pem);
+        EXPECT_NE(pki.server(server_identity::localhost).cert_pem,
+                  pki.server(server_identity::wrong_host).cert_pem);
         const auto perms = std::filesystem::status(dir).permissions();
         EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
                   std::filesystem::perms::none);
@@ -154,7 +155,8 @@ TEST(TestPki_Contexts, RequireAtLeastTls12WithoutCappingIt) {
 TEST(FakeServerTls_Faults, CutBodyFailsAndCloseDelimitedBodyCompletes) {
     fake_server server({.tls = true});
     server.script("GET", "/cut", {step{.body = "never", .inject = kit::fault::close_after_headers}});
-    server.script("GET", "/raw", {step{.close = true, .raw = std::string("HTTP/1.1 200 OK\r\n\r\neof-delimited")}});
+    server.script("GET", "/raw",
+                  {step{.close = true, .raw = std::string("HTTP/1.1 200 OK\r\n\r\neof-delimited")}});
     test_client client(server);
     EXPECT_FALSE(client.get("/cut").ok());
     // A close-delimited body over TLS ends with close_notify, so it reads as complete.

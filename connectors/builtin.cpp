@@ -1,0 +1,15 @@
+#include "connectors/builtin.hpp"
+
+#include "connectors/dummy/dummy_connector.hpp"
+#include "connectors/jsonl/jsonl_connector.hpp"
+
+namespace tributary::connectors {
+
+types::result<registry> builtin_registry(storage_thread* storage) {
+    std::vector<registration> all;
+    all.push_back(dummy::dummy_registration());
+    all.push_back(jsonl::jsonl_registration(storage));
+    return registry::build(std::move(all));
+}
+
+}  // namespace tributary::connectors

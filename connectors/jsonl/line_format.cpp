@@ -1,0 +1,77 @@
+#include "connectors/jsonl/line_format.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/types/time_layout.hpp"
+
+namespace tributary::connectors::jsonl {
+
+namespace json = boost::json;
+
+std::string user_line(std::string_view id, const json::object& properties, std::int64_t written_at) {
+    // Serialized piecewise: copying the properties into a wrapper object would cost more than
+    // writing them.
+    std::string line = "{\"id\":";
+    line += json::serialize(json::string_view{id.data(), id.size()});
+    line += ",\"op\":\"upsert\",\"properties\":";
+    line += json::serialize(properties);
+    line += ",\"written_at\":\"";
+    line += types::format_datetime(written_at);
+    line += "\"}";
+    return line;
+}
+
+std::string event_line(const json::object& event) {
+    return json::serialize(event);
+}
+
+namespace {
+
+std::optional<std::int64_t> datetime_of(const json::value* v) {
+    if (v == nullptr || !v->is_string()) return std::nullopt;
+    const auto& s = v->get_string();
+    auto parsed = types::parse_datetime({s.data(), s.size()}, {});
+    if (!parsed) return std::nullopt;
+    return *parsed;
+}
+
+}  // namespace
+
+types::result<source_user> parse_user_line(std::string_view line) {
+    json::parse_options options;
+    options.max_depth = 64;
+    json::error_code ec;
+    json::value v = json::parse(json::string_view{line.data(), line.size()}, ec, {}, options);
+    if (ec) return types::unexpected{"line is not valid JSON"};
+    auto* object = v.if_object();
+    if (object == nullptr) return types::unexpected{"line is not a JSON object"};
+
+    source_user out;
+    const json::value* id = object->if_contains("id");
+    if (id != nullptr && id->is_string() && !id->get_string().empty()) {
+        out.id = std::string{id->get_string()};
+    } else if (id != nullptr && id->is_int64()) {
+        out.id = std::to_string(id->get_int64());
+    } else if (id != nullptr && id->is_uint64()) {
+        out.id = std::to_string(id->get_uint64());
+    } else {
+        return types::unexpected{"line has no id (a non-empty string or an integer)"};
+    }
+
+    const json::value* op = object->if_contains("op");
+    const json::value* properties = object->if_contains("properties");
+    if (op != nullptr && op->is_string() && properties != nullptr) {
+        if (!properties->is_object()) return types::unexpected{"line has properties that are not an object"};
+        const json::value* written_at = object->if_contains("written_at");
+        out.properties = std::move(object->at("properties").as_object());
+        out.updated_at = datetime_of(out.properties.if_contains("updated_at"));
+        if (!out.updated_at) out.updated_at = datetime_of(written_at);
+        return out;
+    }
+    out.updated_at = datetime_of(object->if_contains("updated_at"));
+    out.properties = std::move(*object);
+    return out;
+}
+
+}  // namespace tributary::connectors::jsonl

@@ -1,0 +1,50 @@
+#pragma once
+// The lines of jsonl files, without I/O (connectors/jsonl/README.md shows examples).
+//
+// Users destination lines, one per written record:
+//   {"id":"u-000001","op":"upsert","properties":{...},"written_at":"2026-01-01T00:00:00.000000Z"}
+// `properties` are the record's properties as the pipeline passed them; `written_at` is when the
+// line was written (canonical datetime). Lines are only appended: the last line of an id wins.
+//
+// Events destination lines are the event objects themselves (see jsonl_connector.hpp for the keys).
+//
+// Users source lines come in two shapes:
+//   - destination lines as above (an object with a string "op" and an object "properties"):
+//     id = "id", properties = "properties", updated_at = properties.updated_at when it is an
+//     ISO 8601 datetime, else written_at;
+//   - any other object is a user itself: id = "id" (a non-empty string, or an integer written in
+//     decimal), properties = the whole object, updated_at = its "updated_at" when that is an
+//     ISO 8601 datetime, else unknown.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "core/types/result.hpp"
+
+namespace tributary::connectors::jsonl {
+
+/// The destination line of one user record (no trailing newline). `written_at` in µs since the
+/// epoch, within years 1..9999.
+std::string user_line(std::string_view id, const boost::json::object& properties, std::int64_t written_at);
+
+/// The destination line of one event object (no trailing newline).
+std::string event_line(const boost::json::object& event);
+
+/// A user read from a users file.
+struct source_user {
+    std::string id{};
+    boost::json::object properties{};
+    /// µs since the epoch; nullopt when the line does not say.
+    std::optional<std::int64_t> updated_at{};
+};
+
+/// Parses one line (without its newline). Errors, which never quote the line: not JSON (or
+/// nested deeper than 64), not an object, no usable id, a destination line whose properties are
+/// not an object.
+types::result<source_user> parse_user_line(std::string_view line);
+
+}  // namespace tributary::connectors::jsonl

@@ -1,0 +1,78 @@
+#pragma once
+// The data a connector reads and writes: user records (pages of them) and events.
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tributary::connectors {
+
+/// Wall time with microsecond precision (the precision of datetime values).
+using wall_micros = std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>;
+
+/// Whether writing a record creates a new user or updates an existing one.
+enum class record_operation { create, update };
+
+/// One user record.
+/// - From a source: `id` is the vendor's id of the user (non-empty), `properties` conform to the
+///   schema asked for, `updated_at` when the vendor says it was last changed (nullopt if unknown).
+/// - To a destination (in a record_batch): empty `id` = create, otherwise update that user; the
+///   connector must not validate the id's shape. `updated_at` is not used.
+struct record {
+    std::string id{};
+    boost::json::object properties{};
+    std::optional<wall_micros> updated_at{};
+
+    record_operation operation() const noexcept {
+        return id.empty() ? record_operation::create : record_operation::update;
+    }
+};
+
+/// One page of records, answered by connector::records.
+struct page {
+    std::vector<record> records{};
+    /// Pass to the next call to continue; ignored when `last`. Must be non-empty unless `last`.
+    std::string next_cursor{};
+    /// No records after this page.
+    bool last = false;
+    /// `next_cursor` stays valid for a later run (it may be stored and resumed after a restart);
+    /// false: it is valid only within this iteration.
+    bool cursor_resumable = false;
+};
+
+/// An event type a destination accepts (connector::event_types).
+struct event_type {
+    /// Unique within the connector; 1..100 code points.
+    std::string id{};
+    std::string name{};
+    std::string description{};
+};
+
+/// One event, as accepted by the ingest endpoint (Segment-compatible).
+struct event {
+    std::string message_id{};
+    /// track, identify, page, screen, group, alias.
+    std::string type{};
+    std::string user_id{};
+    std::string anonymous_id{};
+    /// The event name of a track call.
+    std::string name{};
+    boost::json::object properties{};
+    boost::json::object traits{};
+    boost::json::object context{};
+    std::chrono::system_clock::time_point timestamp{};
+    std::chrono::system_clock::time_point received_at{};
+    /// Destinations only, set by the pipeline: the connector's event type (event_type::id) this
+    /// event is sent as, and the mapped values, conforming to event_type_schema(destination_type)
+    /// (empty when that type has no schema).
+    std::string destination_type{};
+    boost::json::object values{};
+
+    /// Whose event this is, for ordering: `user_id`, else `anonymous_id`.
+    const std::string& user_key() const noexcept { return user_id.empty() ? anonymous_id : user_id; }
+};
+
+}  // namespace tributary::connectors

@@ -1,0 +1,81 @@
+#pragma once
+// The registry of connectors: specs, capabilities and factories, built once at startup from the
+// one explicit list of built-in connectors (connectors/builtin.cpp). No static-initialiser
+// registration.
+
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connectors/sdk/connector.hpp"
+#include "connectors/sdk/spec.hpp"
+#include "core/types/result.hpp"
+
+namespace tributary::connectors {
+
+/// One connector: its spec, what its class implements, how to make one, how to check settings.
+struct registration {
+    application_spec spec{};
+    capabilities caps{};
+    /// Makes a connector. May report unusable settings through env.report_settings_error; should
+    /// not throw (registry::create turns an exception into an error anyway).
+    std::function<std::unique_ptr<connector>(connector_env)> factory{};
+    /// Checks settings offline (`tributary validate`); errors name paths inside settings. Set iff
+    /// the spec has settings in some role.
+    std::function<std::vector<settings_error>(const boost::json::value&)> validate_settings{};
+};
+
+/// The registration of connector class `C`: capabilities_of<C>(), a factory calling
+/// `C(connector_env)`, and `C::validate_settings` when C has one.
+template <class C>
+requires std::derived_from<C, connector> && std::constructible_from<C, connector_env> registration
+make_registration(application_spec spec) {
+    registration r;
+    r.spec = std::move(spec);
+    r.caps = capabilities_of<C>();
+    r.factory = [](connector_env env) -> std::unique_ptr<connector> {
+        return std::make_unique<C>(std::move(env));
+    };
+    if constexpr (capabilities_of<C>().validate_settings)
+        r.validate_settings = [](const boost::json::value& v) { return C::validate_settings(v); };
+    return r;
+}
+
+class registry {
+public:
+    /// Validates every spec (validate_spec, with `caps` and whether validate_settings is set),
+    /// refuses duplicate codes and missing factories. The error lists every violation of every
+    /// registration, one per line.
+    static types::result<registry> build(std::vector<registration> registrations);
+
+    /// The registration with `code`, or nullptr.
+    const registration* find(std::string_view code) const;
+    /// In registration order.
+    const std::vector<registration>& list() const noexcept { return registrations_; }
+
+    /// `tributary connectors`: one line per connector (code, label, roles with targets), or with
+    /// `json` a JSON array of full specs (to_json), pretty enough to read, ending with a newline.
+    std::string describe(bool json) const;
+
+    /// Checks settings for `code` (`tributary validate`). A connector without settings accepts
+    /// only null or an empty object. Unknown code → one error at path "".
+    std::vector<settings_error> validate_settings(std::string_view code,
+                                                  const boost::json::value& settings) const;
+
+    /// Makes a connector: validates env.settings first, then calls the factory with a sink that
+    /// collects settings errors. Errors: unknown code (contract), settings errors
+    /// (invalid_settings, message lists "path: message" entries), an exception or a null result
+    /// from the factory (contract).
+    outcome_of<std::unique_ptr<connector>> create(std::string_view code, connector_env env) const;
+
+private:
+    explicit registry(std::vector<registration> r) : registrations_{std::move(r)} {}
+
+    std::vector<registration> registrations_;
+};
+
+}  // namespace tributary::connectors

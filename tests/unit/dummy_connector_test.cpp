@@ -1,0 +1,226 @@
+// The dummy connector through the SDK: registration, settings, and records() as the pipelines
+// call it (checked calls), including the page delay and its cancellation.
+
+#include "connectors/dummy/dummy_connector.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <set>
+
+#include "connectors/sdk/checked_calls.hpp"
+#include "connectors/sdk/registry.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace tributary;
+using namespace tributary::connectors;
+
+namespace {
+
+template <class T>
+awaitable<void> store(awaitable<T> task, std::optional<T>& out) {
+    out.emplace(co_await std::move(task));
+}
+
+/// Runs `task` to completion on a private io_context{1}.
+template <class T>
+T run(awaitable<T> task) {
+    asio::io_context io{1};
+    std::optional<T> out;
+    asio::co_spawn(io, store(std::move(task), out), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+    io.run();
+    return std::move(*out);
+}
+
+std::unique_ptr<connector> make(const char* settings) {
+    auto reg = registry::build({dummy::dummy_registration()});
+    if (!reg) throw std::runtime_error(reg.error());
+    auto c = reg->create("dummy", connector_env{.settings = json::parse(settings)});
+    if (!c) throw std::runtime_error(c.error().message);
+    return std::move(*c);
+}
+
+std::vector<page> read_all(connector& c, std::optional<wall_micros> since = {}) {
+    std::vector<page> pages;
+    std::string cursor;
+    for (;;) {
+        auto p = run(checked_records(c, target::users, since, cursor, dummy::user_schema()));
+        if (!p) throw std::runtime_error(p.error().message);
+        pages.push_back(std::move(*p));
+        if (pages.back().last) return pages;
+        cursor = pages.back().next_cursor;
+    }
+}
+
+std::vector<std::string> paths_of(const std::vector<settings_error>& errors) {
+    std::vector<std::string> out;
+    for (const auto& e : errors) out.push_back(e.path);
+    return out;
+}
+
+}  // namespace
+
+TEST(DummyConnector_Registration, SpecIsValidAndTheRegistryBuilds) {
+    const auto r = dummy::dummy_registration();
+    EXPECT_EQ(r.spec.code, "dummy");
+    EXPECT_TRUE(has(r.spec.categories, category::testing));
+    EXPECT_TRUE(r.spec.endpoint_groups.empty());
+    EXPECT_TRUE(validate_spec(r.spec, r.caps).empty());
+    EXPECT_TRUE(r.caps.records);
+    EXPECT_TRUE(r.caps.validate_settings);
+    EXPECT_FALSE(r.caps.upsert);
+    auto reg = registry::build({dummy::dummy_registration()});
+    ASSERT_TRUE(reg) << reg.error();
+    ASSERT_NE(reg->find("dummy"), nullptr);
+}
+
+TEST(DummyConnector_Settings, EveryFieldIsRead) {
+    std::vector<settings_error> errors;
+    const auto s =
+        dummy::parse_settings(json::parse(R"({"seed": 7, "count": 12, "page_size": 5, "tie_groups": 3,
+        "late_records": true, "run": 2, "duplicate_pages": true, "page_delay": "250ms"})"),
+                              errors);
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(s.seed, 7u);
+    EXPECT_EQ(s.count, 12u);
+    EXPECT_EQ(s.page_size, 5u);
+    EXPECT_EQ(s.tie_groups, 3u);
+    EXPECT_TRUE(s.late_records);
+    EXPECT_EQ(s.run, 2u);
+    EXPECT_TRUE(s.duplicate_pages);
+    EXPECT_EQ(s.page_delay, std::chrono::milliseconds{250});
+
+    const auto defaults = dummy::parse_settings(json::value{}, errors);
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(defaults.count, 1000u);
+    EXPECT_EQ(defaults.page_delay, std::chrono::milliseconds{0});
+}
+
+TEST(DummyConnector_Settings, PageDelayForms) {
+    const std::vector<std::pair<std::string, std::chrono::milliseconds>> good{
+        {"\"250ms\"", std::chrono::milliseconds{250}}, {"\"2s\"", std::chrono::seconds{2}},
+        {"\"1m\"", std::chrono::minutes{1}},           {"\"0\"", std::chrono::milliseconds{0}},
+        {"40", std::chrono::milliseconds{40}},         {"\"60m\"", std::chrono::hours{1}},
+    };
+    for (const auto& [text, expected] : good) {
+        std::vector<settings_error> errors;
+        const auto s = dummy::parse_settings(json::parse("{\"page_delay\":" + text + "}"), errors);
+        EXPECT_TRUE(errors.empty()) << text;
+        EXPECT_EQ(s.page_delay, expected) << text;
+    }
+    for (const char* bad :
+         {"\"-1s\"", "\"5\"", "\"2h\"", "\"61m\"", "\"abc\"", "-3", "true", "\"1.5s\"", "3600001"}) {
+        std::vector<settings_error> errors;
+        dummy::parse_settings(json::parse(std::string{"{\"page_delay\":"} + bad + "}"), errors);
+        EXPECT_EQ(paths_of(errors), std::vector<std::string>{"page_delay"}) << bad;
+    }
+}
+
+TEST(DummyConnector_Settings, BadValuesAndUnknownKeysAreAllReported) {
+    const auto errors = dummy::dummy_connector::validate_settings(json::parse(
+        R"({"seed": -1, "count": 100000001, "page_size": 0, "tie_groups": "x", "late_records": 1,
+            "run": 1001, "duplicate_pages": "yes", "colour": "red"})"));
+    EXPECT_EQ(paths_of(errors),
+              (std::vector<std::string>{"seed", "count", "page_size", "tie_groups", "late_records", "run",
+                                        "duplicate_pages", "colour"}));
+}
+
+TEST(DummyConnector_Create, BadSettingsAreRefused) {
+    auto reg = registry::build({dummy::dummy_registration()});
+    ASSERT_TRUE(reg);
+    auto c = reg->create("dummy", connector_env{.settings = json::parse(R"({"page_size": 0})")});
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().kind, error_kind::invalid_settings);
+}
+
+TEST(DummyConnector_Records, PagesThroughTheCheckedCallsWithResumableCursors) {
+    auto c = make(R"({"count": 250, "page_size": 100, "tie_groups": 30, "late_records": true})");
+    const auto pages = read_all(*c);
+    ASSERT_EQ(pages.size(), 3u);
+    std::set<std::string> ids;
+    for (const auto& p : pages) {
+        if (!p.last) {
+            EXPECT_TRUE(p.cursor_resumable);
+        }
+        for (const auto& r : p.records) {
+            ids.insert(r.id);
+            ASSERT_TRUE(r.updated_at);
+            EXPECT_EQ(r.properties.at("id").as_string(), r.id);
+        }
+    }
+    EXPECT_EQ(ids.size(), 250u);
+    EXPECT_TRUE(pages.back().last);
+}
+
+TEST(DummyConnector_Records, UpdatedAtFiltersInclusively) {
+    auto c = make(R"({"count": 300, "page_size": 64})");
+    std::vector<record> all;
+    for (auto& p : read_all(*c)) all.insert(all.end(), p.records.begin(), p.records.end());
+    ASSERT_EQ(all.size(), 300u);
+    const auto since = *all[120].updated_at;
+    std::size_t n = 0;
+    for (const auto& p : read_all(*c, since)) {
+        for (const auto& r : p.records) {
+            EXPECT_GE(*r.updated_at, since);
+            ++n;
+        }
+    }
+    EXPECT_EQ(n, 180u);
+}
+
+TEST(DummyConnector_Records, ForeignCursorIsRejected) {
+    auto c = make(R"({"count": 10})");
+    auto p = run(
+        checked_records(*c, target::users, std::nullopt, "https://example.com/next", dummy::user_schema()));
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().kind, error_kind::rejected);
+}
+
+TEST(DummyConnector_Events, AreUnsupported) {
+    auto c = make("{}");
+    auto s = run(c->record_schema(target::events, role::source));
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().kind, error_kind::unsupported);
+    auto users = run(checked_record_schema(*c, target::users, role::source));
+    ASSERT_TRUE(users);
+    EXPECT_EQ(*users, dummy::user_schema());
+}
+
+TEST(DummyConnector_PageDelay, EachPageWaitsForIt) {
+    auto c = make(R"({"count": 20, "page_size": 10, "page_delay": "40ms"})");
+    const auto start = std::chrono::steady_clock::now();
+    const auto pages = read_all(*c);
+    EXPECT_EQ(pages.size(), 2u);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds{80});
+}
+
+TEST(DummyConnector_PageDelay, CancellingTheCallCancelsTheWait) {
+    auto c = make(R"({"count": 20, "page_delay": "1m"})");
+    asio::io_context io{1};
+    asio::cancellation_signal signal;
+    std::optional<outcome_of<page>> out;
+    asio::co_spawn(io, store(c->records(target::users, std::nullopt, "", dummy::user_schema()), out),
+                   asio::bind_cancellation_slot(signal.slot(), [](std::exception_ptr e) {
+                       if (e) std::rethrow_exception(e);
+                   }));
+    asio::steady_timer later{io, std::chrono::milliseconds{20}};
+    later.async_wait([&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
+    const auto start = std::chrono::steady_clock::now();
+    io.run();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds{5});
+    ASSERT_TRUE(out);
+    ASSERT_FALSE(*out);
+    EXPECT_EQ(out->error().kind, error_kind::cancelled);
+}
