@@ -1,0 +1,54 @@
+#pragma once
+// Loading the config file into settings, with every problem of the file
+// reported at once as `path (line:col): message`.
+
+#include <filesystem>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostic.hpp"
+#include "config/interpolate.hpp"
+#include "config/settings.hpp"
+
+namespace tributary::config {
+
+/// Either settings (and no errors) or the errors (and no settings).
+struct load_result {
+    std::optional<settings> value;
+    /// In file order. A YAML syntax error, an alias, a second document or an empty file yields
+    /// exactly one diagnostic (the walk stops there); otherwise every unknown key, duplicate
+    /// key, type and range error, failed `${...}` reference and semantic error is listed.
+    std::vector<diagnostic> errors;
+
+    bool ok() const { return value.has_value(); }
+};
+
+/// Reads and loads `file`. A file that cannot be read yields one diagnostic with path `(file)`
+/// naming the path and the OS's reason. See load_string().
+load_result load_file(const std::filesystem::path& file, const environment& env);
+
+/// Loads `yaml` as if read from `pretend_file`, whose directory is the base of every relative
+/// path: `${file:}` references (this replaces `env.base_dir`), state.dir, control.socket and
+/// ca_file. Defaults that depend on the environment ($STATE_DIRECTORY, $RUNTIME_DIRECTORY) are
+/// looked up through `env.getenv`.
+///
+/// Rules beyond each field's type and range (see settings.hpp):
+/// - unknown keys are errors, with a "did you mean" hint when a known key is close;
+/// - connection and job names are 1..64 of [a-z0-9_-];
+/// - a job's source/destination connection must be defined (reported at that value);
+/// - a users job needs a source and a destination; an events job needs a destination, and
+///   without a source it reads from `ingest`, which must then be present;
+/// - `filter` is for events jobs only; batch.max_bytes ≤ max_bytes_in_flight;
+/// - a value that used `${...}` is secret: messages say `<secret>` instead of it.
+/// YAML specifics: YAML 1.2 core-schema booleans only (`yes`/`on` are strings); quoted numbers
+/// are strings, so `max_items: "10"` is an error; `key:` with nothing is null; anchors may be
+/// written but aliases (`*name`) and merge keys (`<<`) are errors; one document per file.
+load_result load_string(std::string_view yaml,
+                        const std::filesystem::path& pretend_file,
+                        const environment& env);
+
+/// Largest config file load_file() reads.
+inline constexpr std::size_t max_config_file_bytes = std::size_t{4} << 20;
+
+}  // namespace tributary::config

@@ -1,0 +1,248 @@
+#pragma once
+// The typed configuration of tributary, as loaded from one YAML file
+// (loader.hpp). One struct per section; every field has its default in-class
+// and one line of doc: default, range, what zero means. The file's keys are
+// the field names unless noted. daemon/ is the only reader.
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/cron.hpp"
+#include "config/secret_string.hpp"
+#include "config/source_map.hpp"
+
+namespace tributary::config {
+
+/// SQLite `synchronous` mode of the state database.
+enum class sync_mode { full, normal };
+
+enum class job_type { users, events };
+
+/// How a users job writes to its destination.
+enum class write_mode { create, update, upsert };
+
+std::string_view to_string(sync_mode m);
+std::string_view to_string(job_type t);
+std::string_view to_string(write_mode m);
+
+/// `state:`
+struct state_settings {
+    /// State directory. Default: the first entry of $STATE_DIRECTORY when set, else
+    /// /var/lib/tributary. A relative path is resolved against the config file's directory.
+    std::filesystem::path dir{"/var/lib/tributary"};
+    /// `full` (default: an acknowledged event survives an OS crash) or `normal` (faster; may lose
+    /// the last transactions on an OS crash, never on a process crash).
+    sync_mode sync = sync_mode::full;
+};
+
+/// `log:`. Values stay strings (checked against the lists below) so config/ needs no core/.
+struct log_settings {
+    /// `json` (default: one JSON object per line) or `text`.
+    std::string format = "json";
+    /// trace | debug | info (default) | warn | error | critical | off.
+    std::string level = "info";
+    /// `stderr` (default) or `journald` (native journal fields).
+    std::string target = "stderr";
+    /// Window in which repeats of one message are counted, not written. Default 10s; 0..1h; 0 disables.
+    std::chrono::milliseconds suppress_window{10'000};
+    /// Repeats written in full per window before suppression starts. Default 5; 0..1000000; 0 disables.
+    std::uint32_t suppress_burst = 5;
+};
+
+/// `ingest:` — the Segment-compatible HTTP endpoint.
+struct ingest_settings {
+    /// True iff the file has an `ingest:` section (even an empty one).
+    bool enabled = false;
+    /// From `listen: host:port` (`[::1]:8080` for IPv6). Default 127.0.0.1.
+    std::string listen_host = "127.0.0.1";
+    /// From `listen`. Default 8080; 0 picks a free port (tests).
+    std::uint16_t port = 8080;
+    /// Accepted write keys; at least one when enabled. Secret.
+    std::vector<secret_string> write_keys;
+    /// `max_request`: largest request body accepted. Default 512KiB; 1KiB..64MiB.
+    std::uint64_t max_request_bytes = 512 * 1024;
+    /// Most events in one batch request. Default 500; 1..100000.
+    std::uint32_t max_batch_events = 500;
+};
+
+/// `control:` — the control socket `tributary reload|status|...` talk to.
+struct control_settings {
+    /// Unix socket path (under 108 bytes). Default: $RUNTIME_DIRECTORY/control.sock when set, else
+    /// /run/tributary/control.sock. A relative path is resolved against the config file's directory.
+    std::filesystem::path socket{"/run/tributary/control.sock"};
+};
+
+/// `metrics:` — the Prometheus endpoint.
+struct metrics_settings {
+    /// True iff the file has a `metrics:` section.
+    bool enabled = false;
+    /// From `listen: host:port`. Default 127.0.0.1.
+    std::string listen_host = "127.0.0.1";
+    /// From `listen`. Default 9464; 0 picks a free port.
+    std::uint16_t port = 9464;
+};
+
+/// One entry of `limits: { GROUP: { limits: [...] } }`. It may only lower the connector's
+/// published limits; that is checked where the spec is known.
+struct limit_override {
+    /// Required: token_bucket | fixed_window | sliding_window.
+    std::string kind;
+    /// Required: requests per `per`; 1..4294967295.
+    std::uint32_t requests = 1;
+    /// Required: window length or refill period; 1ms..1d.
+    std::chrono::milliseconds per{1000};
+    /// Token-bucket capacity. Default 0 = `requests`.
+    std::uint32_t burst = 0;
+};
+
+/// `limits: { GROUP: ... }` of a connection.
+struct group_override {
+    /// Replaces the group's limits when not empty.
+    std::vector<limit_override> limits;
+    /// Most requests in flight in the group; 1..4294967295. Absent: the connector's.
+    std::optional<std::uint32_t> max_concurrent;
+};
+
+/// `connections: { NAME: ... }`.
+struct connection_settings {
+    /// The key: 1..64 of [a-z0-9_-].
+    std::string name;
+    /// Required: connector code, kebab-case ([a-z0-9]+ joined by single `-`).
+    std::string connector;
+    /// `settings:` as JSON (an empty object when absent). Plain scalars follow YAML rules
+    /// (true/false, null/~, integers, floats); quoted and interpolated ones are strings. Relative
+    /// paths in here are not resolved: the connector gets the text.
+    boost::json::value settings = boost::json::object();
+    /// Positions inside `settings` (prefix `connections.NAME.settings`), for the connector's
+    /// validation errors; redacts interpolated values from their messages, and is_secret() tells
+    /// which values came from `${...}`.
+    source_map settings_locations;
+    /// Positions of the whole entry (prefix `connections.NAME`), e.g. for `limits` checks.
+    source_map locations;
+    /// Where requests go instead of the vendor's host (tests, proxies): an absolute http(s) URL
+    /// without credentials, query or fragment.
+    std::optional<std::string> base_url;
+    /// Extra CA bundle (PEM) trusted besides the system store; relative to the config file.
+    std::optional<std::filesystem::path> ca_file;
+    /// Connections with the same scope share rate-limit budgets. Absent: the credential's own.
+    std::optional<std::string> rate_limit_scope;
+    /// Per endpoint group overrides, by group name.
+    std::map<std::string, group_override> limits;
+};
+
+/// `source:` of a job.
+struct endpoint_ref {
+    /// Name of a defined connection. Required for users jobs; empty for an events job that reads
+    /// from `ingest`.
+    std::string connection;
+    /// users | events. Default: the job's type.
+    std::string target = "users";
+};
+
+/// `destination.match:` — how source records find existing destination records.
+struct match_rule {
+    /// Required: source property path.
+    std::string source;
+    /// Required: destination property.
+    std::string destination;
+};
+
+/// `destination:` of a job.
+struct destination_ref {
+    /// Required: name of a defined connection.
+    std::string connection;
+    /// create | update | upsert (default).
+    write_mode mode = write_mode::upsert;
+    std::optional<match_rule> match;
+};
+
+/// `schedule:` — `every 15m` or a five-field cron expression.
+struct schedule_settings {
+    /// As written, for logs.
+    std::string text;
+    /// Set for `every DURATION`: the interval, 1s..30d.
+    std::optional<std::chrono::milliseconds> interval;
+    /// Set for a cron expression (exactly one of interval and cron is set).
+    std::optional<cron_expression> cron;
+};
+
+/// One `mapping:` entry, in file order.
+struct mapping_entry {
+    /// The key: destination property.
+    std::string property;
+    /// The value: an expression over the source (checked by the pipeline).
+    std::string expression;
+};
+
+/// `filter:` — events jobs only.
+struct filter_settings {
+    /// Event types passed: track | identify | page | screen | group | alias. Empty: all.
+    std::vector<std::string> types;
+    /// Event names passed (track events). Empty: all.
+    std::vector<std::string> events;
+};
+
+/// `batch:`
+struct batch_settings {
+    /// Most items per batch. Default 500; 1..100000.
+    std::uint32_t max_items = 500;
+    /// Most bytes per batch. Default 4MiB; 1KiB..1GiB.
+    std::uint64_t max_bytes = 4 * 1024 * 1024;
+    /// Longest a partial batch waits for more items. Default 1s; 0..1h; 0 sends at once.
+    std::chrono::milliseconds max_wait{1000};
+};
+
+/// `jobs: { NAME: ... }`.
+struct job_settings {
+    /// The key: 1..64 of [a-z0-9_-].
+    std::string name;
+    /// Required: users | events.
+    job_type type = job_type::users;
+    /// Required for users jobs; an events job without it reads from `ingest` (which must be on).
+    endpoint_ref source;
+    /// Required.
+    destination_ref destination;
+    /// Absent: the job runs only on demand.
+    std::optional<schedule_settings> schedule;
+    /// events | incremental | backfill. Default: `events` for events jobs, else `incremental`.
+    std::string priority = "incremental";
+    /// Destination property ← expression, in file order. Positions: locations, at
+    /// pointer_append("/mapping", property).
+    std::vector<mapping_entry> mapping;
+    /// An error on a users job.
+    filter_settings filter;
+    batch_settings batch;
+    /// How far before the checkpoint a run re-reads. Default 5m; 0..30d.
+    std::chrono::milliseconds lookback{5 * 60 * 1000};
+    /// Backpressure: most bytes read but not acknowledged. Default 16MiB; at least batch.max_bytes,
+    /// at most 16GiB.
+    std::uint64_t max_bytes_in_flight = 16 * 1024 * 1024;
+    /// Positions of the whole entry (prefix `jobs.NAME`), for later checks (mapping types, match
+    /// properties).
+    source_map locations;
+};
+
+/// The whole file.
+struct settings {
+    state_settings state;
+    log_settings log;
+    ingest_settings ingest;
+    control_settings control;
+    metrics_settings metrics;
+    std::map<std::string, connection_settings> connections;
+    std::map<std::string, job_settings> jobs;
+    /// Absolute path of the file the settings came from.
+    std::filesystem::path source_file;
+    /// Positions of every value of the file (prefix "").
+    source_map locations;
+};
+
+}  // namespace tributary::config
