@@ -168,9 +168,10 @@ expected<inferred_type, expression_error> check(const expression& e, const types
 /// types::check_alignment (paths relative to the property), plus a warning when the value may
 /// be null but the property is not nullable, a warning when it may be missing but `mode`
 /// requires the property, and an error when it is always null but the property is not nullable.
-std::vector<types::alignment_problem> check_assignment(const inferred_type& value,
-                                                       const types::property& destination,
-                                                       types::alignment_mode mode = types::alignment_mode::read);
+std::vector<types::alignment_problem> check_assignment(
+    const inferred_type& value,
+    const types::property& destination,
+    types::alignment_mode mode = types::alignment_mode::read);
 
 /// One `destination_property: expression` line of a job's mapping.
 struct mapping_entry {
@@ -234,7 +235,8 @@ std::vector<mapping_problem> check_mapping(const mapping& m,
 
 /// The result of `e` on `record`: the value, or nothing for no value. Errors name the function
 /// and the argument, never the value: "parse_date: argument 1 does not match the datetime layout".
-types::result<std::optional<boost::json::value>> evaluate(const expression& e, const boost::json::object& record);
+types::result<std::optional<boost::json::value>> evaluate(const expression& e,
+                                                          const boost::json::object& record);
 
 /// One mapped record.
 struct mapped_record {

@@ -43,7 +43,9 @@ void expect_json_lines(const std::string& err) {
         boost::system::error_code ec;
         auto v = boost::json::parse(line, ec);
         EXPECT_FALSE(ec) << "not JSON: " << line;
-        if (!ec) EXPECT_TRUE(v.is_object() && v.as_object().contains("event")) << line;
+        if (!ec) {
+            EXPECT_TRUE(v.is_object() && v.as_object().contains("event")) << line;
+        }
         ++n;
     }
     EXPECT_GT(n, 0);
