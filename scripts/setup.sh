@@ -16,7 +16,7 @@ packages=(
 )
 
 mode=${1:-release}
-if [ "$mode" = "--bench" ]; then packages+=(wrk bc util-linux); fi
+if [ "$mode" = "--bench" ]; then packages+=(wrk bc util-linux nginx-light); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -158,3 +158,35 @@ TEST_P(Cli_RunSignal, DaemonExitsZeroPromptly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, Cli_RunSignal, ::testing::Values(SIGTERM, SIGINT));
+
+TEST(Cli_ValidateConnectorSettings, ErrorsCarryTheirYamlPosition) {
+    temp_dir dir;
+    auto cfg = dir.write("bad.yaml",
+                         "state: { dir: " + (dir.path() / "s").string() +
+                             " }\n"
+                             "connections:\n"
+                             "  people:\n"
+                             "    connector: dummy\n"
+                             "    settings:\n"
+                             "      page_size: 0\n"
+                             "  out:\n"
+                             "    connector: nope\n");
+    auto r = run(bin, {"validate", "-c", cfg.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("connections.people.settings.page_size (6:18)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("connections.out.connector (8:16): unknown connector \"nope\""), std::string::npos) << r.err;
+}
+
+TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {
+    auto text = run(bin, {"connectors"});
+    EXPECT_EQ(text.code, 0);
+    EXPECT_NE(text.out.find("dummy"), std::string::npos);
+    EXPECT_NE(text.out.find("jsonl"), std::string::npos);
+    auto json = run(bin, {"connectors", "--json"});
+    EXPECT_EQ(json.code, 0);
+    boost::system::error_code ec;
+    auto v = boost::json::parse(json.out, ec);
+    ASSERT_FALSE(ec) << json.out;
+    ASSERT_TRUE(v.is_array());
+    EXPECT_EQ(v.as_array().size(), 2u);
+}
