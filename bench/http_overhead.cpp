@@ -35,7 +35,8 @@ namespace {
 double cpu_seconds() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 long peak_rss_kib() {
@@ -104,11 +105,12 @@ int client(int port, int conns, std::uint64_t n) {
     ioc.run();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double cpu = cpu_seconds() - cpu0;
-    std::printf("engine requests=%llu connections=%d seconds=%.3f requests_per_s=%.0f cpu_s_per_10k=%.4f "
-                "peak_rss_kib=%ld failures=%llu opened=%llu\n",
-                static_cast<unsigned long long>(n), conns, secs, double(n) / secs, cpu / double(n) * 10000.0,
-                peak_rss_kib(), static_cast<unsigned long long>(failures),
-                static_cast<unsigned long long>(engine.transport().connections_opened()));
+    std::printf(
+        "engine requests=%llu connections=%d seconds=%.3f requests_per_s=%.0f cpu_s_per_10k=%.4f "
+        "peak_rss_kib=%ld failures=%llu opened=%llu\n",
+        static_cast<unsigned long long>(n), conns, secs, double(n) / secs, cpu / double(n) * 10000.0,
+        peak_rss_kib(), static_cast<unsigned long long>(failures),
+        static_cast<unsigned long long>(engine.transport().connections_opened()));
     return failures == 0 ? 0 : 1;
 }
 
@@ -117,7 +119,8 @@ int client(int port, int conns, std::uint64_t n) {
 int main(int argc, char** argv) {
     std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "serve") return serve();
-    if (mode == "client" && argc == 5) return client(std::atoi(argv[2]), std::atoi(argv[3]), std::strtoull(argv[4], nullptr, 10));
+    if (mode == "client" && argc == 5)
+        return client(std::atoi(argv[2]), std::atoi(argv[3]), std::strtoull(argv[4], nullptr, 10));
     std::fprintf(stderr, "usage: bench_http_overhead serve | client PORT CONNS N\n");
     return 2;
 }

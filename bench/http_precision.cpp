@@ -38,14 +38,18 @@ struct job_stats {
     std::uint64_t ok = 0, failed = 0;
 };
 
-awaitable<void> worker(std::shared_ptr<http::client> c, http::priority p, std::chrono::steady_clock::time_point until,
+awaitable<void> worker(std::shared_ptr<http::client> c,
+                       http::priority p,
+                       std::chrono::steady_clock::time_point until,
                        job_stats& stats) {
     while (std::chrono::steady_clock::now() < until) {
         http::request r;
         r.url = "https://api.vendor.test/x";
         auto o = co_await c->send(std::move(r), p);
-        if (o.ok()) ++stats.ok;
-        else ++stats.failed;
+        if (o.ok())
+            ++stats.ok;
+        else
+            ++stats.failed;
     }
 }
 
@@ -148,8 +152,8 @@ int main(int argc, char** argv) {
         for (auto t : pauses)
             for (const auto& r : reqs)
                 if (r.arrival > t + 50ms && r.arrival < t + 2s - 50ms) ++violations;
-        std::printf("mode=storm seconds=%d requests=%zu pauses=%zu sends_inside_pause=%llu\n", seconds, reqs.size(),
-                    pauses.size(), static_cast<unsigned long long>(violations));
+        std::printf("mode=storm seconds=%d requests=%zu pauses=%zu sends_inside_pause=%llu\n", seconds,
+                    reqs.size(), pauses.size(), static_cast<unsigned long long>(violations));
         return violations == 0 ? 0 : 1;
     }
     auto lim = server.limiter("g");

@@ -37,7 +37,8 @@ public:
 class manual_clock final : public clock {
 public:
     manual_clock()
-        : steady_{std::chrono::seconds{1000}}, wall_{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}} {}
+        : steady_{std::chrono::seconds{1000}},
+          wall_{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}} {}
 
     steady_time now() const override { return steady_; }
     wall_time wall_now() const override { return wall_; }

@@ -26,7 +26,9 @@ constexpr std::chrono::milliseconds shutdown_force{5000};
 
 // Waits for SIGINT/SIGTERM — or for the signal set to be cancelled, which is
 // how the process asks itself to stop — then stops the task group.
-awaitable<void> wait_for_stop(asio::signal_set& signals, task_group& tasks, log::logger log,
+awaitable<void> wait_for_stop(asio::signal_set& signals,
+                              task_group& tasks,
+                              log::logger log,
                               std::optional<int>& received) {
     auto [ec, sig] = co_await signals.async_wait(use_nothrow);
     if (!ec) {
@@ -38,15 +40,22 @@ awaitable<void> wait_for_stop(asio::signal_set& signals, task_group& tasks, log:
 }
 
 // One job run; when it ends (or is cancelled) the whole process stops.
-awaitable<void> run_once_task(job_runner& runner, std::string job, exit_code& result, asio::signal_set& signals) {
+awaitable<void> run_once_task(job_runner& runner,
+                              std::string job,
+                              exit_code& result,
+                              asio::signal_set& signals) {
     co_await asio::this_coro::throw_if_cancelled(false);
     result = co_await runner.run_once(job);
     signals.cancel();
 }
 
-awaitable<void> scheduler_task(job_runner& runner) { co_await runner.run_schedules(); }
+awaitable<void> scheduler_task(job_runner& runner) {
+    co_await runner.run_schedules();
+}
 
-awaitable<void> monitor_task(loop_monitor& m) { co_await m.run(); }
+awaitable<void> monitor_task(loop_monitor& m) {
+    co_await m.run();
+}
 
 }  // namespace
 

@@ -68,12 +68,15 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         } else if (takes_value(a)) {
             auto v = value();
             if (!v || v->empty()) return {std::nullopt, "option " + a + " needs a value"};
-            if (a == "-c" || a == "--config") cmd.config_path = *v;
-            else if (a == "--once") cmd.once_job = *v;
+            if (a == "-c" || a == "--config")
+                cmd.config_path = *v;
+            else if (a == "--once")
+                cmd.once_job = *v;
             else if (a == "--log-format") {
                 if (*v != "json" && *v != "text") return {std::nullopt, "--log-format takes json or text"};
                 cmd.log_format = *v;
-            } else if (a == "--log-level") cmd.log_level = *v;
+            } else if (a == "--log-level")
+                cmd.log_level = *v;
         } else if (a == "--online") {
             cmd.online = true;
         } else if (a == "--json") {
@@ -96,14 +99,20 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         return {cmd, {}};
     }
     if (!verb) return {std::nullopt, "no command given"};
-    if (*verb == "run") cmd.kind = command_kind::run;
-    else if (*verb == "validate") cmd.kind = command_kind::validate;
-    else if (*verb == "connectors") cmd.kind = command_kind::connectors;
-    else return {std::nullopt, "unknown command " + *verb};
+    if (*verb == "run")
+        cmd.kind = command_kind::run;
+    else if (*verb == "validate")
+        cmd.kind = command_kind::validate;
+    else if (*verb == "connectors")
+        cmd.kind = command_kind::connectors;
+    else
+        return {std::nullopt, "unknown command " + *verb};
 
     if (cmd.once_job && cmd.kind != command_kind::run) return {std::nullopt, "--once is an option of run"};
-    if (cmd.online && cmd.kind != command_kind::validate) return {std::nullopt, "--online is an option of validate"};
-    if (cmd.json && cmd.kind != command_kind::connectors) return {std::nullopt, "--json is an option of connectors"};
+    if (cmd.online && cmd.kind != command_kind::validate)
+        return {std::nullopt, "--online is an option of validate"};
+    if (cmd.json && cmd.kind != command_kind::connectors)
+        return {std::nullopt, "--json is an option of connectors"};
     return {cmd, {}};
 }
 

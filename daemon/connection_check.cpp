@@ -20,8 +20,8 @@ std::vector<config::diagnostic> check_connections(const config::settings& s, con
         if (!r.find(conn.connector)) {
             std::string known;
             for (const auto& reg : r.list()) known += (known.empty() ? "" : ", ") + reg.spec.code;
-            out.push_back(conn.locations.locate("connector", "unknown connector \"" + conn.connector +
-                                                                 "\"; built in: " + known));
+            out.push_back(conn.locations.locate(
+                "connector", "unknown connector \"" + conn.connector + "\"; built in: " + known));
             continue;
         }
         for (const auto& e : r.validate_settings(conn.connector, conn.settings)) {

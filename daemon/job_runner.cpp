@@ -21,7 +21,8 @@ awaitable<exit_code> job_runner::run_once(std::string job) {
     // The users and events pipelines are not built yet: a run reads and writes
     // nothing. The storage thread round trip proves the run's wiring.
     co_await storage_.run([] {});
-    auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+    auto elapsed =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
     log_.info("job.done", {{"job", job},
                            {"read", std::uint64_t{0}},
                            {"written", std::uint64_t{0}},
@@ -86,8 +87,9 @@ awaitable<void> job_runner::run_schedules() {
             jobs.spawn("job:" + name, run_every(name, *j.schedule->interval));
         } else if (j.schedule->cron) {
             const auto& c = *j.schedule->cron;
-            schedule::cron_fields f{c.minutes,      c.hours,      c.days_of_month,     c.months,
-                                    c.days_of_week, c.day_of_month_star, c.day_of_week_star};
+            schedule::cron_fields f{c.minutes,         c.hours,        c.days_of_month,
+                                    c.months,          c.days_of_week, c.day_of_month_star,
+                                    c.day_of_week_star};
             log_.info("job.scheduled", {{"job", name}, {"cron", j.schedule->text}});
             jobs.spawn("job:" + name, run_cron(name, f));
         }

@@ -11,11 +11,11 @@
 
 #include "config/loader.hpp"
 #include "connectors/builtin.hpp"
-#include "daemon/connection_check.hpp"
 #include "core/log/logger.hpp"
 #include "core/log/sinks.hpp"
 #include "daemon/app.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/connection_check.hpp"
 
 namespace td = tributary::daemon;
 namespace tl = tributary::log;
@@ -23,7 +23,9 @@ namespace tc = tributary::config;
 
 namespace {
 
-int code(td::exit_code c) { return static_cast<int>(c); }
+int code(td::exit_code c) {
+    return static_cast<int>(c);
+}
 
 // Logging before the config is read: text on a terminal, JSON otherwise,
 // unless the command line says which.
@@ -71,11 +73,17 @@ int main(int argc, char** argv) {
     }
 
     switch (cmd.kind) {
-        case td::command_kind::help: std::cout << td::help_text(); return code(td::exit_code::ok);
-        case td::command_kind::version: std::cout << "tributary " << TRIBUTARY_VERSION << "\n"; return 0;
-        case td::command_kind::connectors: return print_connectors(cmd);
+        case td::command_kind::help:
+            std::cout << td::help_text();
+            return code(td::exit_code::ok);
+        case td::command_kind::version:
+            std::cout << "tributary " << TRIBUTARY_VERSION << "\n";
+            return 0;
+        case td::command_kind::connectors:
+            return print_connectors(cmd);
         case td::command_kind::validate:
-        case td::command_kind::run: break;
+        case td::command_kind::run:
+            break;
     }
 
     std::filesystem::path path = cmd.config_path;

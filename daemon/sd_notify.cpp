@@ -23,7 +23,8 @@ bool sd_notify(std::string_view state) {
     int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
     auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + p.size());
-    ssize_t n = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
+    ssize_t n =
+        ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
     ::close(fd);
     return n == static_cast<ssize_t>(state.size());
 }

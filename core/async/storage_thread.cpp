@@ -6,7 +6,9 @@ namespace tributary {
 
 storage_thread::storage_thread() = default;
 
-storage_thread::~storage_thread() { stop(); }
+storage_thread::~storage_thread() {
+    stop();
+}
 
 void storage_thread::set_batch_hooks(std::function<void()> before, std::function<void()> after) {
     std::lock_guard lock(mutex_);

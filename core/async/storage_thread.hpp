@@ -15,8 +15,8 @@
 // after_batch hooks (set before start) let the state store group-commit.
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -132,12 +132,13 @@ awaitable<std::invoke_result_t<F&>> storage_thread::run(F fn) {
     // rather than escaping from the initiation inside io_context::run().
     check_accepting();
     auto init = [this, fn = std::move(fn)](auto handler) mutable {
-        auto ex = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
-        enqueue_job(std::make_unique<job_impl<F, decltype(handler), decltype(ex)>>(std::move(fn), std::move(handler),
-                                                                                   std::move(ex)));
+        auto ex =
+            asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+        enqueue_job(std::make_unique<job_impl<F, decltype(handler), decltype(ex)>>(
+            std::move(fn), std::move(handler), std::move(ex)));
     };
     co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, signature>(std::move(init),
-                                                                                        asio::use_awaitable);
+                                                                                       asio::use_awaitable);
 }
 
 }  // namespace tributary

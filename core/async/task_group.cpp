@@ -16,7 +16,9 @@ struct task_group::entry {
 };
 
 task_group::task_group(asio::any_io_executor ex, log::logger log)
-    : ex_(ex), log_(std::move(log)), empty_cv_(ex, asio::steady_timer::time_point::max()),
+    : ex_(ex),
+      log_(std::move(log)),
+      empty_cv_(ex, asio::steady_timer::time_point::max()),
       alive_(std::make_shared<bool>(true)) {}
 
 task_group::~task_group() {
@@ -37,12 +39,13 @@ void task_group::spawn(std::string name, awaitable<void> task) {
     std::weak_ptr<bool> alive = alive_;
     // The handler keeps `e` (and so its signal) alive until the coroutine is
     // done, even if the group erased the list node first.
-    asio::co_spawn(ex_, std::move(task),
-                   asio::bind_cancellation_slot(e->signal.slot(), [this, it, e, alive](std::exception_ptr ep) {
-                       auto a = alive.lock();
-                       if (!a || !*a) return;
-                       finished(it, ep);
-                   }));
+    asio::co_spawn(
+        ex_, std::move(task),
+        asio::bind_cancellation_slot(e->signal.slot(), [this, it, e, alive](std::exception_ptr ep) {
+            auto a = alive.lock();
+            if (!a || !*a) return;
+            finished(it, ep);
+        }));
 }
 
 void task_group::finished(std::list<std::shared_ptr<entry>>::iterator it, std::exception_ptr ep) {

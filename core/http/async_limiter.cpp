@@ -20,10 +20,16 @@ void permit::reset() {
 }
 
 async_limiter::async_limiter(asio::any_io_executor ex, std::string name, group_limiter core, const clock& clk)
-    : ex_(ex), name_(std::move(name)), core_(std::move(core)), clock_(clk), timer_(ex),
+    : ex_(ex),
+      name_(std::move(name)),
+      core_(std::move(core)),
+      clock_(clk),
+      timer_(ex),
       alive_(std::make_shared<bool>(true)) {}
 
-async_limiter::~async_limiter() { *alive_ = false; }
+async_limiter::~async_limiter() {
+    *alive_ = false;
+}
 
 void async_limiter::release() {
     core_.release();
@@ -40,7 +46,9 @@ void async_limiter::on_429() {
     pump();
 }
 
-void async_limiter::on_success() { core_.on_success(clock_.now()); }
+void async_limiter::on_success() {
+    core_.on_success(clock_.now());
+}
 
 void async_limiter::observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in) {
     core_.observe_headers(remaining, reset_in, clock_.now());

@@ -42,7 +42,9 @@ private:
 
 class async_limiter {
 public:
-    async_limiter(boost::asio::any_io_executor ex, std::string name, group_limiter core,
+    async_limiter(boost::asio::any_io_executor ex,
+                  std::string name,
+                  group_limiter core,
                   const clock& clk = real_clock::instance());
     ~async_limiter();
     async_limiter(const async_limiter&) = delete;
@@ -58,7 +60,9 @@ public:
     void on_success();
     void observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in);
 
-    std::chrono::nanoseconds estimated_wait(priority p) const { return core_.estimated_wait(p, clock_.now()); }
+    std::chrono::nanoseconds estimated_wait(priority p) const {
+        return core_.estimated_wait(p, clock_.now());
+    }
     const group_limiter& core() const { return core_; }
     group_limiter& core() { return core_; }
     const std::string& name() const { return name_; }

@@ -14,14 +14,22 @@ namespace asio = boost::asio;
 
 std::string_view to_string(error_kind k) {
     switch (k) {
-        case error_kind::none: return "none";
-        case error_kind::no_route: return "no_route";
-        case error_kind::invalid_request: return "invalid_request";
-        case error_kind::rejected: return "rejected";
-        case error_kind::exhausted: return "exhausted";
-        case error_kind::unsafe: return "unsafe";
-        case error_kind::network: return "network";
-        case error_kind::cancelled: return "cancelled";
+        case error_kind::none:
+            return "none";
+        case error_kind::no_route:
+            return "no_route";
+        case error_kind::invalid_request:
+            return "invalid_request";
+        case error_kind::rejected:
+            return "rejected";
+        case error_kind::exhausted:
+            return "exhausted";
+        case error_kind::unsafe:
+            return "unsafe";
+        case error_kind::network:
+            return "network";
+        case error_kind::cancelled:
+            return "cancelled";
     }
     return "unknown";
 }
@@ -37,9 +45,17 @@ std::vector<rate_limit> with_margin(std::vector<rate_limit> limits, const limite
     return limits;
 }
 
-engine::engine(asio::any_io_executor ex, transport_settings ts, log::logger log, const clock& clk,
-               random_source rng, limiter_margin margin)
-    : ex_(ex), log_(std::move(log)), clock_(clk), rng_(std::move(rng)), margin_(margin),
+engine::engine(asio::any_io_executor ex,
+               transport_settings ts,
+               log::logger log,
+               const clock& clk,
+               random_source rng,
+               limiter_margin margin)
+    : ex_(ex),
+      log_(std::move(log)),
+      clock_(clk),
+      rng_(std::move(rng)),
+      margin_(margin),
       transport_(ex, std::move(ts), log_.with_component("http")) {
     if (!rng_) {
         auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -68,7 +84,8 @@ result<std::shared_ptr<client>> engine::make_client(std::vector<endpoint_group> 
             group_limiter_settings ls;
             ls.max_concurrent = g.max_concurrent;
             group_limiter core(with_margin(g.limits, margin_), ls);
-            it = limiters_.emplace(key, std::make_unique<async_limiter>(ex_, key, std::move(core), clock_)).first;
+            it = limiters_.emplace(key, std::make_unique<async_limiter>(ex_, key, std::move(core), clock_))
+                     .first;
         }
         if (auto o = opts.overrides.find(g.name); o != opts.overrides.end()) {
             group_overrides lowered = o->second;
@@ -83,11 +100,12 @@ result<std::shared_ptr<client>> engine::make_client(std::vector<endpoint_group> 
         for (const auto& g : r.groups()) known |= g.name == name;
         if (!known) return unexpected{"connector " + opts.connector + " has no endpoint group named " + name};
     }
-    return std::shared_ptr<client>(new client(*this, std::move(r), std::move(limiters), std::move(opts),
-                                              std::move(base)));
+    return std::shared_ptr<client>(
+        new client(*this, std::move(r), std::move(limiters), std::move(opts), std::move(base)));
 }
 
-std::optional<std::chrono::nanoseconds> client::estimated_wait(std::string_view method, std::string_view url,
+std::optional<std::chrono::nanoseconds> client::estimated_wait(std::string_view method,
+                                                               std::string_view url,
                                                                priority p) const {
     auto m = router_.match(method, url);
     if (!m) return std::nullopt;
@@ -108,13 +126,15 @@ void client::observe_rate_headers(async_limiter& l, const response& r) {
     };
     if (auto rem = to_u32(r.find_header("RateLimit-Remaining"))) {
         const auto* reset = r.find_header("RateLimit-Reset");
-        if (auto in = reset ? parse_delta_seconds(*reset, max_reset) : std::nullopt) l.observe_headers(*rem, *in);
+        if (auto in = reset ? parse_delta_seconds(*reset, max_reset) : std::nullopt)
+            l.observe_headers(*rem, *in);
     }
     if (auto rem = to_u32(r.find_header("X-HubSpot-RateLimit-Remaining"))) {
         // HubSpot names the window length, not its reset: a full interval is
         // the conservative reading.
         const auto* iv = r.find_header("X-HubSpot-RateLimit-Interval-Milliseconds");
-        if (auto in = iv ? parse_delta_milliseconds(*iv, max_reset) : std::nullopt) l.observe_headers(*rem, *in);
+        if (auto in = iv ? parse_delta_milliseconds(*iv, max_reset) : std::nullopt)
+            l.observe_headers(*rem, *in);
     }
 }
 
@@ -125,10 +145,18 @@ network_outcome to_retry_outcome(const network_failure& f) {
     o.request_bytes_written = f.request_written;
     switch (f.kind) {
         case failure_kind::resolve:
-        case failure_kind::connect: o.kind = network_failure_kind::connect_failed; break;
-        case failure_kind::timeout: o.kind = network_failure_kind::timeout; break;
-        case failure_kind::tls: o.kind = network_failure_kind::tls; break;
-        default: o.kind = network_failure_kind::reset; break;
+        case failure_kind::connect:
+            o.kind = network_failure_kind::connect_failed;
+            break;
+        case failure_kind::timeout:
+            o.kind = network_failure_kind::timeout;
+            break;
+        case failure_kind::tls:
+            o.kind = network_failure_kind::tls;
+            break;
+        default:
+            o.kind = network_failure_kind::reset;
+            break;
     }
     return o;
 }
@@ -159,8 +187,10 @@ awaitable<outcome> client::send(request req, priority p) {
     if (base_) {
         ep = base_->ep;
         // A base_url with a path prefixes the logical path.
-        if (base_->target != "/") target = (base_->target.back() == '/' ? base_->target.substr(0, base_->target.size() - 1)
-                                                                        : base_->target) + target;
+        if (base_->target != "/")
+            target = (base_->target.back() == '/' ? base_->target.substr(0, base_->target.size() - 1)
+                                                  : base_->target) +
+                     target;
     }
 
     const clock& clk = engine_.clock_;
@@ -174,7 +204,8 @@ awaitable<outcome> client::send(request req, priority p) {
         if (group.require_oauth) {
             if (!oauth_) {
                 out.error = error_kind::invalid_request;
-                out.message = "group " + group.name + " requires OAuth and the connection has no token source";
+                out.message =
+                    "group " + group.name + " requires OAuth and the connection has no token source";
                 co_return out;
             }
             auto token = co_await oauth_->access_token();
@@ -223,7 +254,8 @@ awaitable<outcome> client::send(request req, priority p) {
                 out.message = "cancelled during " + f.phase;
                 co_return out;
             }
-            if (f.kind == failure_kind::body_too_large || (f.kind == failure_kind::protocol && f.phase == "decode")) {
+            if (f.kind == failure_kind::body_too_large ||
+                (f.kind == failure_kind::protocol && f.phase == "decode")) {
                 out.error = error_kind::network;
                 out.message = std::string(to_string(f.kind)) + " in " + f.phase + ": " + f.message;
                 co_return out;
@@ -250,12 +282,17 @@ awaitable<outcome> client::send(request req, priority p) {
                     case failure_class::permanent:
                         out.error = out.resp ? error_kind::rejected : error_kind::network;
                         break;
-                    case failure_class::unsafe: out.error = error_kind::unsafe; break;
-                    default: out.error = error_kind::exhausted; break;
+                    case failure_class::unsafe:
+                        out.error = error_kind::unsafe;
+                        break;
+                    default:
+                        out.error = error_kind::exhausted;
+                        break;
                 }
                 if (out.message.empty() || out.resp) out.message = d.reason;
                 co_return out;
-            case verdict::retry: break;
+            case verdict::retry:
+                break;
         }
         log.info("http.retry", {{"connector", options_.connector},
                                 {"group", group.name},

@@ -82,7 +82,8 @@ public:
     awaitable<outcome> send(request req, priority p = priority::incremental);
 
     /// How long a request to `url` enqueued now at `p` would wait for the limiter.
-    std::optional<std::chrono::nanoseconds> estimated_wait(std::string_view method, std::string_view url,
+    std::optional<std::chrono::nanoseconds> estimated_wait(std::string_view method,
+                                                           std::string_view url,
                                                            priority p) const;
 
     const router& routes() const { return router_; }
@@ -93,9 +94,15 @@ public:
 
 private:
     friend class engine;
-    client(engine& e, router r, std::vector<async_limiter*> limiters, client_options opts,
+    client(engine& e,
+           router r,
+           std::vector<async_limiter*> limiters,
+           client_options opts,
            std::optional<split_url> base)
-        : engine_(e), router_(std::move(r)), limiters_(std::move(limiters)), options_(std::move(opts)),
+        : engine_(e),
+          router_(std::move(r)),
+          limiters_(std::move(limiters)),
+          options_(std::move(opts)),
           base_(std::move(base)) {}
 
     void observe_rate_headers(async_limiter& l, const response& r);
@@ -127,8 +134,12 @@ class engine {
 public:
     using random_source = std::function<std::uint64_t()>;
 
-    engine(boost::asio::any_io_executor ex, transport_settings ts, log::logger log,
-           const clock& clk = real_clock::instance(), random_source rng = {}, limiter_margin margin = {});
+    engine(boost::asio::any_io_executor ex,
+           transport_settings ts,
+           log::logger log,
+           const clock& clk = real_clock::instance(),
+           random_source rng = {},
+           limiter_margin margin = {});
     ~engine();
 
     /// Builds a client for a connector's endpoint groups. Errors (bad or

@@ -24,13 +24,17 @@ result<token_response> parse_token_response(std::string_view body) {
         return unexpected{"token response has no access_token"};
     t.access_token = std::string(at->as_string());
     if (const auto* e = o.if_contains("expires_in")) {
-        if (e->is_int64() && e->as_int64() > 0) t.expires_in = std::chrono::seconds{e->as_int64()};
-        else if (e->is_uint64()) t.expires_in = std::chrono::seconds{static_cast<std::int64_t>(std::min<std::uint64_t>(e->as_uint64(), 1u << 30))};
+        if (e->is_int64() && e->as_int64() > 0)
+            t.expires_in = std::chrono::seconds{e->as_int64()};
+        else if (e->is_uint64())
+            t.expires_in = std::chrono::seconds{
+                static_cast<std::int64_t>(std::min<std::uint64_t>(e->as_uint64(), 1u << 30))};
         else if (e->is_string()) {
             // Some providers send it as a string of digits.
             std::int64_t n = 0;
             for (char c : e->as_string()) {
-                if (c < '0' || c > '9' || n > (1 << 30)) return unexpected{"token response has a bad expires_in"};
+                if (c < '0' || c > '9' || n > (1 << 30))
+                    return unexpected{"token response has a bad expires_in"};
                 n = n * 10 + (c - '0');
             }
             t.expires_in = std::chrono::seconds{n};
@@ -43,10 +47,16 @@ result<token_response> parse_token_response(std::string_view body) {
     return t;
 }
 
-token_source::token_source(client& http, oauth_settings s, std::string refresh_token,
-                           std::function<void(const std::string&)> on_rotated, const clock& clk)
-    : http_(http), settings_(std::move(s)), refresh_token_(std::move(refresh_token)),
-      on_rotated_(std::move(on_rotated)), clock_(clk) {}
+token_source::token_source(client& http,
+                           oauth_settings s,
+                           std::string refresh_token,
+                           std::function<void(const std::string&)> on_rotated,
+                           const clock& clk)
+    : http_(http),
+      settings_(std::move(s)),
+      refresh_token_(std::move(refresh_token)),
+      on_rotated_(std::move(on_rotated)),
+      clock_(clk) {}
 
 void token_source::invalidate(const std::string& token) {
     if (token_ && *token_ == token) token_.reset();
@@ -97,7 +107,8 @@ awaitable<result<std::string>> token_source::refresh() {
         if (!t) {
             error = t.error();
         } else {
-            auto life = settings_.expires_in_override.count() > 0 ? settings_.expires_in_override : t->expires_in;
+            auto life =
+                settings_.expires_in_override.count() > 0 ? settings_.expires_in_override : t->expires_in;
             if (life.count() <= 0) life = std::chrono::seconds{3600};  // RFC 6749 leaves it optional
             token_ = t->access_token;
             expires_at_ = clock_.now() + life;

@@ -50,8 +50,11 @@ result<token_response> parse_token_response(std::string_view body);
 
 class token_source {
 public:
-    token_source(client& http, oauth_settings s, std::string refresh_token,
-                 std::function<void(const std::string&)> on_rotated, const clock& clk = real_clock::instance());
+    token_source(client& http,
+                 oauth_settings s,
+                 std::string refresh_token,
+                 std::function<void(const std::string&)> on_rotated,
+                 const clock& clk = real_clock::instance());
 
     /// A valid access token, or an error saying why none could be had.
     awaitable<result<std::string>> access_token();

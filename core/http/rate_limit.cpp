@@ -4,9 +4,12 @@ namespace tributary::http {
 
 std::string_view to_string(limit_kind k) {
     switch (k) {
-        case limit_kind::token_bucket: return "token_bucket";
-        case limit_kind::fixed_window: return "fixed_window";
-        case limit_kind::sliding_window: return "sliding_window";
+        case limit_kind::token_bucket:
+            return "token_bucket";
+        case limit_kind::fixed_window:
+            return "fixed_window";
+        case limit_kind::sliding_window:
+            return "sliding_window";
     }
     return "unknown";
 }
@@ -20,9 +23,12 @@ std::optional<limit_kind> parse_limit_kind(std::string_view s) {
 
 std::string_view to_string(priority p) {
     switch (p) {
-        case priority::events: return "events";
-        case priority::incremental: return "incremental";
-        case priority::backfill: return "backfill";
+        case priority::events:
+            return "events";
+        case priority::incremental:
+            return "incremental";
+        case priority::backfill:
+            return "backfill";
     }
     return "unknown";
 }

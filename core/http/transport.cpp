@@ -28,14 +28,22 @@ using steady = std::chrono::steady_clock;
 
 std::string_view to_string(failure_kind k) {
     switch (k) {
-        case failure_kind::resolve: return "resolve";
-        case failure_kind::connect: return "connect";
-        case failure_kind::tls: return "tls";
-        case failure_kind::timeout: return "timeout";
-        case failure_kind::reset: return "reset";
-        case failure_kind::protocol: return "protocol";
-        case failure_kind::body_too_large: return "body_too_large";
-        case failure_kind::cancelled: return "cancelled";
+        case failure_kind::resolve:
+            return "resolve";
+        case failure_kind::connect:
+            return "connect";
+        case failure_kind::tls:
+            return "tls";
+        case failure_kind::timeout:
+            return "timeout";
+        case failure_kind::reset:
+            return "reset";
+        case failure_kind::protocol:
+            return "protocol";
+        case failure_kind::body_too_large:
+            return "body_too_large";
+        case failure_kind::cancelled:
+            return "cancelled";
     }
     return "unknown";
 }
@@ -100,17 +108,24 @@ network_failure classify(boost::system::error_code ec, std::string phase, bool w
     f.phase = std::move(phase);
     f.message = ec.message();
     f.request_written = written;
-    if (ec == beast::error::timeout) f.kind = failure_kind::timeout;
-    else if (ec == asio::error::operation_aborted) f.kind = failure_kind::cancelled;
-    else if (ec == bhttp::error::body_limit) f.kind = failure_kind::body_too_large;
-    else if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-             ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-             ec == ssl::error::stream_truncated)
+    if (ec == beast::error::timeout)
+        f.kind = failure_kind::timeout;
+    else if (ec == asio::error::operation_aborted)
+        f.kind = failure_kind::cancelled;
+    else if (ec == bhttp::error::body_limit)
+        f.kind = failure_kind::body_too_large;
+    else if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+             ec == asio::error::broken_pipe || ec == bhttp::error::end_of_stream ||
+             ec == bhttp::error::partial_message || ec == ssl::error::stream_truncated)
         f.kind = failure_kind::reset;
-    else if (ec.category() == asio::error::get_ssl_category()) f.kind = failure_kind::tls;
-    else if (f.phase == "connect") f.kind = failure_kind::connect;
-    else if (f.phase == "handshake") f.kind = failure_kind::tls;
-    else f.kind = failure_kind::protocol;
+    else if (ec.category() == asio::error::get_ssl_category())
+        f.kind = failure_kind::tls;
+    else if (f.phase == "connect")
+        f.kind = failure_kind::connect;
+    else if (f.phase == "handshake")
+        f.kind = failure_kind::tls;
+    else
+        f.kind = failure_kind::protocol;
     return f;
 }
 
@@ -184,7 +199,8 @@ struct transport::impl {
         }
     }
 
-    awaitable<std::pair<std::unique_ptr<connection>, std::optional<network_failure>>> open(const endpoint& ep) {
+    awaitable<std::pair<std::unique_ptr<connection>, std::optional<network_failure>>> open(
+        const endpoint& ep) {
         std::unique_ptr<connection> c;
         auto fail = [&](failure_kind k, std::string phase, std::string msg) {
             return std::pair<std::unique_ptr<connection>, std::optional<network_failure>>{
@@ -199,8 +215,10 @@ struct transport::impl {
         } else {
             tcp::resolver resolver(ex);
             auto [ec, r] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_nothrow);
-            if (ec) co_return fail(ec == asio::error::operation_aborted ? failure_kind::cancelled : failure_kind::resolve,
-                                   "resolve", ec.message());
+            if (ec)
+                co_return fail(
+                    ec == asio::error::operation_aborted ? failure_kind::cancelled : failure_kind::resolve,
+                    "resolve", ec.message());
             results = r;
             dns[dns_key] = {results, now + settings.dns_ttl};
         }
@@ -212,8 +230,10 @@ struct transport::impl {
             if (!ctx) co_return fail(failure_kind::tls, "handshake", error);
         }
         c = std::make_unique<connection>();
-        if (ep.tls) c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, *ctx);
-        else c->plain = std::make_unique<beast::tcp_stream>(ex);
+        if (ep.tls)
+            c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, *ctx);
+        else
+            c->plain = std::make_unique<beast::tcp_stream>(ex);
 
         c->lowest().expires_after(settings.connect_timeout);
         auto [cec, connected] = co_await c->lowest().async_connect(results, use_nothrow);
@@ -221,7 +241,8 @@ struct transport::impl {
         if (cec) {
             dns.erase(dns_key);  // the address may have moved
             auto f = classify(cec, "connect", false);
-            if (f.kind != failure_kind::timeout && f.kind != failure_kind::cancelled) f.kind = failure_kind::connect;
+            if (f.kind != failure_kind::timeout && f.kind != failure_kind::cancelled)
+                f.kind = failure_kind::connect;
             co_return std::pair<std::unique_ptr<connection>, std::optional<network_failure>>{nullptr, f};
         }
         c->lowest().socket().set_option(tcp::no_delay(true));
@@ -237,11 +258,13 @@ struct transport::impl {
             auto [hec] = co_await c->secure->async_handshake(ssl::stream_base::client, use_nothrow);
             if (hec) {
                 auto f = classify(hec, "handshake", false);
-                if (f.kind != failure_kind::timeout && f.kind != failure_kind::cancelled) f.kind = failure_kind::tls;
+                if (f.kind != failure_kind::timeout && f.kind != failure_kind::cancelled)
+                    f.kind = failure_kind::tls;
                 co_return std::pair<std::unique_ptr<connection>, std::optional<network_failure>>{nullptr, f};
             }
         }
-        co_return std::pair<std::unique_ptr<connection>, std::optional<network_failure>>{std::move(c), std::nullopt};
+        co_return std::pair<std::unique_ptr<connection>, std::optional<network_failure>>{std::move(c),
+                                                                                         std::nullopt};
     }
 
     struct exchange_result {
@@ -251,7 +274,9 @@ struct transport::impl {
     };
 
     template <class Stream>
-    awaitable<exchange_result> exchange(Stream& s, connection& c, const bhttp::request<bhttp::string_body>& req) {
+    awaitable<exchange_result> exchange(Stream& s,
+                                        connection& c,
+                                        const bhttp::request<bhttp::string_body>& req) {
         exchange_result out;
         c.lowest().expires_after(settings.write_timeout);
         auto [wec, written] = co_await bhttp::async_write(s, req, use_nothrow);
@@ -286,9 +311,10 @@ struct transport::impl {
         if (const auto* enc = r.find_header("Content-Encoding"); enc && iequals(*enc, "gzip")) {
             auto g = gzip_decompress(r.body, settings.max_body_bytes);
             if (!g.data) {
-                out.result.failure = network_failure{
-                    g.error.find("exceeds") != std::string::npos ? failure_kind::body_too_large : failure_kind::protocol,
-                    "decode", g.error, true};
+                out.result.failure = network_failure{g.error.find("exceeds") != std::string::npos
+                                                         ? failure_kind::body_too_large
+                                                         : failure_kind::protocol,
+                                                     "decode", g.error, true};
                 co_return out;
             }
             r.body = std::move(*g.data);
@@ -298,7 +324,9 @@ struct transport::impl {
         co_return out;
     }
 
-    bhttp::request<bhttp::string_body> build(const endpoint& ep, const std::string& target, const request& r) {
+    bhttp::request<bhttp::string_body> build(const endpoint& ep,
+                                             const std::string& target,
+                                             const request& r) {
         bhttp::request<bhttp::string_body> req;
         req.method_string(r.method);
         req.target(target);
@@ -337,7 +365,9 @@ std::size_t transport::idle_connections() const {
     return n;
 }
 
-std::uint64_t transport::connections_opened() const { return impl_->opened; }
+std::uint64_t transport::connections_opened() const {
+    return impl_->opened;
+}
 
 std::size_t transport::reap_idle() {
     std::size_t n = 0;
@@ -380,8 +410,10 @@ awaitable<attempt_result> transport::send(endpoint ep, std::string target, reque
         }
         ex.result.reused = reused;
         if (ex.result.resp) {
-            if (ex.keep_alive) m.give_back(key, std::move(c));
-            else c->close();
+            if (ex.keep_alive)
+                m.give_back(key, std::move(c));
+            else
+                c->close();
             co_return std::move(ex.result);
         }
         c->close();

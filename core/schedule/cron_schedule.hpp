@@ -23,6 +23,6 @@ struct cron_fields {
 /// The first instant strictly after `after`, on a whole minute, that the
 /// fields match; nullopt when none exists within 5 years (e.g. 30 February).
 std::optional<std::chrono::system_clock::time_point> next_fire(const cron_fields& f,
-                                                                std::chrono::system_clock::time_point after);
+                                                               std::chrono::system_clock::time_point after);
 
 }  // namespace tributary::schedule

@@ -78,9 +78,13 @@ TEST(Cli_UnknownCommand, ExitsTwo) {
     EXPECT_NE(r.err.find("unknown command explode"), std::string::npos);
 }
 
-TEST(Cli_NoCommand, ExitsTwo) { EXPECT_EQ(run(bin, {}).code, 2); }
+TEST(Cli_NoCommand, ExitsTwo) {
+    EXPECT_EQ(run(bin, {}).code, 2);
+}
 
-TEST(Cli_OptionWithoutValue, ExitsTwo) { EXPECT_EQ(run(bin, {"validate", "-c"}).code, 2); }
+TEST(Cli_OptionWithoutValue, ExitsTwo) {
+    EXPECT_EQ(run(bin, {"validate", "-c"}).code, 2);
+}
 
 TEST(Cli_ValidateValid, ExitsZero) {
     temp_dir dir;
@@ -161,20 +165,20 @@ INSTANTIATE_TEST_SUITE_P(Signals, Cli_RunSignal, ::testing::Values(SIGTERM, SIGI
 
 TEST(Cli_ValidateConnectorSettings, ErrorsCarryTheirYamlPosition) {
     temp_dir dir;
-    auto cfg = dir.write("bad.yaml",
-                         "state: { dir: " + (dir.path() / "s").string() +
-                             " }\n"
-                             "connections:\n"
-                             "  people:\n"
-                             "    connector: dummy\n"
-                             "    settings:\n"
-                             "      page_size: 0\n"
-                             "  out:\n"
-                             "    connector: nope\n");
+    auto cfg = dir.write("bad.yaml", "state: { dir: " + (dir.path() / "s").string() +
+                                         " }\n"
+                                         "connections:\n"
+                                         "  people:\n"
+                                         "    connector: dummy\n"
+                                         "    settings:\n"
+                                         "      page_size: 0\n"
+                                         "  out:\n"
+                                         "    connector: nope\n");
     auto r = run(bin, {"validate", "-c", cfg.string()});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("connections.people.settings.page_size (6:18)"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("connections.out.connector (8:16): unknown connector \"nope\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("connections.out.connector (8:16): unknown connector \"nope\""), std::string::npos)
+        << r.err;
 }
 
 TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {

@@ -34,8 +34,10 @@ http::retry_policy fast_policy(std::uint32_t attempts = 4) {
     return http::retry_policy::build(s).value();
 }
 
-http::endpoint_group group(std::string name, std::vector<std::string> patterns,
-                           std::vector<http::rate_limit> limits = {{http::limit_kind::token_bucket, 1000, 1000ms, 1000}},
+http::endpoint_group group(std::string name,
+                           std::vector<std::string> patterns,
+                           std::vector<http::rate_limit> limits = {{http::limit_kind::token_bucket, 1000,
+                                                                    1000ms, 1000}},
                            http::retry_policy policy = fast_policy()) {
     http::endpoint_group g;
     g.name = std::move(name);
@@ -48,7 +50,8 @@ http::endpoint_group group(std::string name, std::vector<std::string> patterns,
 struct fixture {
     asio::io_context ioc{1};
     std::shared_ptr<tributary::log::memory_sink> sink = std::make_shared<tributary::log::memory_sink>();
-    tributary::log::logger log{sink, tributary::log::logger_settings{.min_level = tributary::log::level::debug}};
+    tributary::log::logger log{sink,
+                               tributary::log::logger_settings{.min_level = tributary::log::level::debug}};
     http::engine engine;
 
     explicit fixture(http::transport_settings ts = short_timeouts()) : engine(ioc.get_executor(), ts, log) {}
@@ -61,7 +64,8 @@ struct fixture {
         return ts;
     }
 
-    std::shared_ptr<http::client> client(std::vector<http::endpoint_group> groups, const kit::fake_server& server,
+    std::shared_ptr<http::client> client(std::vector<http::endpoint_group> groups,
+                                         const kit::fake_server& server,
                                          std::string ca_file = {}) {
         http::client_options o;
         o.connector = "test";
@@ -74,7 +78,8 @@ struct fixture {
     }
 
     // Runs sends one after another on the loop; returns their outcomes.
-    std::vector<http::outcome> run(std::shared_ptr<http::client> c, std::vector<http::request> reqs,
+    std::vector<http::outcome> run(std::shared_ptr<http::client> c,
+                                   std::vector<http::request> reqs,
                                    http::priority p = http::priority::incremental) {
         std::vector<http::outcome> out;
         asio::co_spawn(ioc, send_all(c, std::move(reqs), p, out), [](std::exception_ptr e) {
@@ -85,8 +90,10 @@ struct fixture {
         return out;
     }
 
-    static awaitable<void> send_all(std::shared_ptr<http::client> c, std::vector<http::request> reqs,
-                                    http::priority p, std::vector<http::outcome>& out) {
+    static awaitable<void> send_all(std::shared_ptr<http::client> c,
+                                    std::vector<http::request> reqs,
+                                    http::priority p,
+                                    std::vector<http::outcome>& out) {
         for (auto& r : reqs) out.push_back(co_await c->send(std::move(r), p));
     }
 
@@ -117,8 +124,9 @@ http::request post(std::string path, std::string body) {
 
 TEST(HttpEngine_Retry, ScriptedFailuresThenSuccess) {
     kit::fake_server server;
-    server.script("GET", "/items", {kit::response::json(503, "{}"), kit::response::json(503, "{}"),
-                                    kit::response::json(200, R"({"ok":true})")});
+    server.script("GET", "/items",
+                  {kit::response::json(503, "{}"), kit::response::json(503, "{}"),
+                   kit::response::json(200, R"({"ok":true})")});
     fixture f;
     auto out = f.run(f.client({group("items", {"/items"})}, server), {get("/items")});
     ASSERT_EQ(out.size(), 1u);
@@ -143,8 +151,8 @@ TEST(HttpEngine_Retry, ExhaustionIsBounded) {
     kit::fake_server server;
     server.script("GET", "/items", {kit::response::json(500, "{}")});
     fixture f;
-    auto out = f.run(f.client({group("items", {"/items"}, {{http::limit_kind::token_bucket, 1000, 1000ms, 1000}},
-                                     fast_policy(3))},
+    auto out = f.run(f.client({group("items", {"/items"},
+                                     {{http::limit_kind::token_bucket, 1000, 1000ms, 1000}}, fast_policy(3))},
                               server),
                      {get("/items")});
     EXPECT_EQ(out[0].error, http::error_kind::exhausted);
@@ -163,8 +171,9 @@ TEST(HttpEngine_Router, NoMatchFailsBeforeSending) {
 
 TEST(HttpEngine_Pause, RetryAfterPausesTheWholeGroup) {
     kit::fake_server server;
-    server.script("GET", "/a", {kit::response::json(429, "{}").with_header("Retry-After", "1"),
-                                kit::response::json(200, "{}")});
+    server.script(
+        "GET", "/a",
+        {kit::response::json(429, "{}").with_header("Retry-After", "1"), kit::response::json(200, "{}")});
     server.script("GET", "/b", {kit::response::json(200, "{}")});
     fixture f;
     auto c = f.client({group("both", {"/a", "/b"})}, server);
@@ -191,8 +200,10 @@ TEST(HttpEngine_Limiter, FixedWindowsAreNeverOverrun) {
     r.limit_group = "g";
     server.add_route(r);
     fixture f;
-    auto c = f.client({group("x", {"/x"}, {{http::limit_kind::fixed_window, 5, 1000ms}, {http::limit_kind::fixed_window, 8, 2000ms}})},
-                      server);
+    auto c = f.client(
+        {group("x", {"/x"},
+               {{http::limit_kind::fixed_window, 5, 1000ms}, {http::limit_kind::fixed_window, 8, 2000ms}})},
+        server);
     std::vector<http::request> reqs;
     for (int i = 0; i < 12; ++i) reqs.push_back(get("/x"));
     auto out = f.run(c, reqs);
@@ -270,8 +281,8 @@ TEST(HttpEngine_Transport, StallInHeadersTimesOut) {
     ts.read_headers_timeout = 200ms;
     fixture f(ts);
     auto t0 = std::chrono::steady_clock::now();
-    auto out = f.run(f.client({group("slow", {"/slow"}, {{http::limit_kind::token_bucket, 1000, 1000ms, 1000}},
-                                     fast_policy(2))},
+    auto out = f.run(f.client({group("slow", {"/slow"},
+                                     {{http::limit_kind::token_bucket, 1000, 1000ms, 1000}}, fast_policy(2))},
                               server),
                      {get("/slow")});
     EXPECT_EQ(out[0].error, http::error_kind::exhausted) << out[0].message;
@@ -320,7 +331,8 @@ TEST(HttpEngine_Tls, UnknownCaIsRefused) {
     kit::fake_server server(ss);
     server.script("GET", "/t", {kit::response::json(200, "{}")});
     fixture f;
-    auto out = f.run(f.client({group("t", {"/t"})}, server, server.pki()->unknown_ca_file().string()), {get("/t")});
+    auto out =
+        f.run(f.client({group("t", {"/t"})}, server, server.pki()->unknown_ca_file().string()), {get("/t")});
     EXPECT_FALSE(out[0].ok());
     EXPECT_EQ(out[0].error, http::error_kind::network) << out[0].message;
     EXPECT_EQ(server.request_count(), 0u);
@@ -404,7 +416,8 @@ struct oauth_server {
                                                 std::to_string(n + 1) + R"("})");
         });
         server.handle(
-            "GET", "/api/", [this](const kit::request& r) {
+            "GET", "/api/",
+            [this](const kit::request& r) {
                 auto auth = r.header("Authorization").value_or("");
                 if (revoke_first.exchange(0) == 1 || auth.rfind("Bearer tok", 0) != 0)
                     return kit::response::json(401, R"({"error":"invalid_token"})");

@@ -36,7 +36,8 @@ std::string slurp(const fs::path& p) {
 
 }  // namespace
 
-child_process::child_process(const std::string& program, const std::vector<std::string>& args,
+child_process::child_process(const std::string& program,
+                             const std::vector<std::string>& args,
                              const std::vector<std::string>& env)
     : dir_(make_temp_dir()) {
     std::vector<std::string> envs;
@@ -108,10 +109,16 @@ bool child_process::wait_for_output(const std::string& needle, std::chrono::mill
     }
 }
 
-std::string child_process::out() const { return slurp(dir_ / "stdout"); }
-std::string child_process::err() const { return slurp(dir_ / "stderr"); }
+std::string child_process::out() const {
+    return slurp(dir_ / "stdout");
+}
+std::string child_process::err() const {
+    return slurp(dir_ / "stderr");
+}
 
-run_result run(const std::string& program, const std::vector<std::string>& args, const std::vector<std::string>& env,
+run_result run(const std::string& program,
+               const std::vector<std::string>& args,
+               const std::vector<std::string>& env,
                std::chrono::milliseconds timeout) {
     child_process p(program, args, env);
     run_result r;

@@ -17,7 +17,8 @@ namespace tributary::test {
 class child_process {
 public:
     /// Starts `program` with `args`; `env` entries ("K=V") are added to (or override) the environment.
-    child_process(const std::string& program, const std::vector<std::string>& args,
+    child_process(const std::string& program,
+                  const std::vector<std::string>& args,
                   const std::vector<std::string>& env = {});
     ~child_process();  // kills (SIGKILL) and reaps a child that is still running
     child_process(const child_process&) = delete;
@@ -48,7 +49,8 @@ struct run_result {
 };
 
 /// Runs to completion (at most `timeout`, default 60 s).
-run_result run(const std::string& program, const std::vector<std::string>& args,
+run_result run(const std::string& program,
+               const std::vector<std::string>& args,
                const std::vector<std::string>& env = {},
                std::chrono::milliseconds timeout = std::chrono::seconds{60});
 

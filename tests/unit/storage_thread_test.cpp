@@ -17,7 +17,10 @@ using tributary::storage_thread;
 
 namespace {
 
-awaitable<void> fetch_value(storage_thread& s, std::thread::id& ran_on, int& out, std::thread::id& resumed_on) {
+awaitable<void> fetch_value(storage_thread& s,
+                            std::thread::id& ran_on,
+                            int& out,
+                            std::thread::id& resumed_on) {
     out = co_await s.run([&ran_on] {
         ran_on = std::this_thread::get_id();
         return 42;
@@ -111,9 +114,9 @@ TEST(StorageThread_Batch, CompletionsFollowTheAfterHook) {
     s.start();
     std::vector<int> log;
     // Every completion must observe at least one commit after its work ran.
-    for (int i = 0; i < 20; ++i) asio::co_spawn(ioc, append(s, log, i), [&](std::exception_ptr) {
-        commits_seen.push_back(commits.load());
-    });
+    for (int i = 0; i < 20; ++i)
+        asio::co_spawn(ioc, append(s, log, i),
+                       [&](std::exception_ptr) { commits_seen.push_back(commits.load()); });
     ioc.run();
     ASSERT_EQ(commits_seen.size(), 20u);
     for (int c : commits_seen) EXPECT_GE(c, 1);

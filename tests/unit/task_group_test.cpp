@@ -52,7 +52,8 @@ awaitable<void> shutdown_and_record(task_group& g, std::chrono::milliseconds gra
 struct fixture {
     asio::io_context ioc{1};
     std::shared_ptr<tributary::log::memory_sink> sink = std::make_shared<tributary::log::memory_sink>();
-    tributary::log::logger log{sink, tributary::log::logger_settings{.min_level = tributary::log::level::debug}};
+    tributary::log::logger log{sink,
+                               tributary::log::logger_settings{.min_level = tributary::log::level::debug}};
     task_group group{ioc.get_executor(), log};
 
     bool logged(const std::string& needle) const {
