@@ -12,6 +12,9 @@
 #include "core/async/loop_monitor.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/async/task_group.hpp"
+#include "connectors/builtin.hpp"
+#include "core/http/client.hpp"
+#include "core/state/sqlite_store.hpp"
 #include "daemon/job_runner.hpp"
 #include "daemon/sd_notify.hpp"
 
@@ -39,18 +42,48 @@ awaitable<void> wait_for_stop(asio::signal_set& signals,
     co_await tasks.shutdown(shutdown_grace, shutdown_force);
 }
 
-// One job run; when it ends (or is cancelled) the whole process stops.
-awaitable<void> run_once_task(job_runner& runner,
-                              std::string job,
-                              exit_code& result,
-                              asio::signal_set& signals) {
+// Opens the state store (the daemon's exclusive lock on the directory), then
+// starts the one-shot run or the scheduler. Any failure stops the process.
+awaitable<void> startup(const command& cmd,
+                        const config::settings& settings,
+                        storage_thread& storage,
+                        std::unique_ptr<state::sqlite_store>& store,
+                        job_runner& runner,
+                        exit_code& result,
+                        asio::signal_set& signals,
+                        log::logger log) {
+    // A graceful stop (total cancellation) reaches the job: it saves its
+    // checkpoint and ends as cancelled.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
-    result = co_await runner.run_once(job);
-    signals.cancel();
+    state::sqlite_settings ss;
+    ss.dir = settings.state.dir;
+    ss.sync = settings.state.sync == config::sync_mode::full ? state::sync_mode::full : state::sync_mode::normal;
+    std::string error;
+    try {
+        store = co_await state::sqlite_store::open(ss, storage, log.with_component("state"));
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    if (!store) {
+        log.error("state.unavailable", {{"dir", settings.state.dir.string()}, {"error", error}});
+        result = exit_code::failure;
+        signals.cancel();
+        co_return;
+    }
+    runner.set_store(store.get());
+    if (cmd.once_job) {
+        result = co_await runner.run_once(*cmd.once_job);
+        signals.cancel();
+        co_return;
+    }
+    sd_notify("READY=1\nSTATUS=running");
+    co_await runner.run_schedules();
 }
 
-awaitable<void> scheduler_task(job_runner& runner) {
-    co_await runner.run_schedules();
+awaitable<void> close_store(std::unique_ptr<state::sqlite_store>& store) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    if (store) co_await store->close();
 }
 
 awaitable<void> monitor_task(loop_monitor& m) {
@@ -65,7 +98,14 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     storage.start();
 
     task_group tasks(ioc.get_executor(), log.with_component("tasks"));
-    job_runner runner(settings, storage, log.with_component("jobs"));
+    auto registry = connectors::builtin_registry(&storage);
+    if (!registry) {
+        log.error("connectors.invalid", {{"error", registry.error()}});
+        return exit_code::failure;
+    }
+    http::engine engine(ioc.get_executor(), {}, log.with_component("http"));
+    job_runner runner(settings, *registry, engine, log.with_component("jobs"));
+    std::unique_ptr<state::sqlite_store> store;
     loop_monitor monitor(log.with_component("loop"));
 
     if (cmd.once_job && !settings.jobs.contains(*cmd.once_job)) {
@@ -86,17 +126,19 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     exit_code result = exit_code::ok;
 
     tasks.spawn("loop-monitor", monitor_task(monitor));
-    if (cmd.once_job) {
-        result = exit_code::failure;  // until the run reports otherwise
-        tasks.spawn("job:" + *cmd.once_job, run_once_task(runner, *cmd.once_job, result, signals));
-    } else {
-        tasks.spawn("scheduler", scheduler_task(runner));
-        sd_notify("READY=1\nSTATUS=running");
-    }
+    result = cmd.once_job ? exit_code::failure : exit_code::ok;  // until the run reports otherwise
+    tasks.spawn(cmd.once_job ? "job:" + *cmd.once_job : "scheduler",
+                startup(cmd, settings, storage, store, runner, result, signals, log));
     asio::co_spawn(ioc, wait_for_stop(signals, tasks, log, received), [&](std::exception_ptr ep) {
         if (ep) log.error("daemon.stop_failed");
     });
 
+    ioc.run();
+    // Close the store on the storage thread (final commit, lock released).
+    ioc.restart();
+    asio::co_spawn(ioc, close_store(store), [&](std::exception_ptr ep) {
+        if (ep) log.error("state.close_failed");
+    });
     ioc.run();
     storage.stop();
 

@@ -1,23 +1,32 @@
 #pragma once
 // Runs configured jobs: once on demand (`run --once JOB`) or on their
-// schedules (`run`). The users and events pipelines plug in here; until they
-// land a job run only reports what it would connect and moves no data.
+// schedules (`run`). Users jobs run the users pipeline (pipelines/); the
+// events pipeline is not built yet, so an events job run fails with a clear
+// message.
 
+#include <memory>
 #include <string>
 
 #include "config/settings.hpp"
+#include "connectors/sdk/registry.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/async/use_nothrow.hpp"
+#include "core/http/client.hpp"
 #include "core/log/logger.hpp"
 #include "core/schedule/cron_schedule.hpp"
+#include "core/state/store.hpp"
 #include "daemon/cli.hpp"
 
 namespace tributary::daemon {
 
 class job_runner {
 public:
-    job_runner(const config::settings& settings, storage_thread& storage, log::logger log)
-        : settings_(settings), storage_(storage), log_(std::move(log)) {}
+    job_runner(const config::settings& settings, const connectors::registry& registry, http::engine& engine,
+               log::logger log)
+        : settings_(settings), registry_(registry), engine_(engine), log_(std::move(log)) {}
+
+    /// The state store; must be set before any run.
+    void set_store(state::store* store) { store_ = store; }
 
     /// One run of `job` (which must exist). Completes with the run's exit code.
     awaitable<exit_code> run_once(std::string job);
@@ -28,10 +37,13 @@ public:
 private:
     awaitable<void> run_every(std::string job, std::chrono::milliseconds interval);
     awaitable<void> run_cron(std::string job, schedule::cron_fields fields);
+    std::unique_ptr<connectors::connector> make_connector(const std::string& connection, std::string& error);
 
     const config::settings& settings_;
-    storage_thread& storage_;
+    const connectors::registry& registry_;
+    http::engine& engine_;
     log::logger log_;
+    state::store* store_ = nullptr;
 };
 
 }  // namespace tributary::daemon

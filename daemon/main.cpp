@@ -11,6 +11,7 @@
 
 #include "config/loader.hpp"
 #include "connectors/builtin.hpp"
+#include "core/log/journald_sink.hpp"
 #include "core/log/logger.hpp"
 #include "core/log/sinks.hpp"
 #include "daemon/app.hpp"
@@ -44,7 +45,19 @@ tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_conf
     if (cmd.log_level) {
         if (auto l = tl::parse_level(*cmd.log_level)) s.min_level = *l;
     }
-    return tl::logger(std::make_shared<tl::stderr_sink>(), s);
+    std::shared_ptr<tl::sink> out;
+    std::string fallback;
+    if (from_config && from_config->target == "journald") {
+        try {
+            out = std::make_shared<tl::journald_sink>();
+        } catch (const std::exception& e) {
+            fallback = e.what();
+        }
+    }
+    if (!out) out = std::make_shared<tl::stderr_sink>();
+    tl::logger log(out, s);
+    if (!fallback.empty()) log.warn("log.journald_unavailable", {{"error", fallback}, {"using", "stderr"}});
+    return log;
 }
 
 int print_connectors(const td::command& cmd) {

@@ -1,0 +1,82 @@
+#include "core/log/journald_sink.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace tributary::log {
+
+namespace {
+
+// syslog priorities (RFC 5424).
+int priority(level l) {
+    switch (l) {
+        case level::trace:
+        case level::debug: return 7;
+        case level::info: return 6;
+        case level::warn: return 4;
+        case level::error: return 3;
+        case level::critical: return 2;
+        case level::off: return 6;
+    }
+    return 6;
+}
+
+void append_field(std::string& out, std::string_view key, std::string_view value) {
+    out += key;
+    if (value.find('\n') == std::string_view::npos) {
+        out += '=';
+        out += value;
+        out += '\n';
+        return;
+    }
+    // Values with newlines use the binary form: key, newline, 64-bit
+    // little-endian length, value, newline.
+    out += '\n';
+    std::uint64_t n = value.size();
+    for (int i = 0; i < 8; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+    out += value;
+    out += '\n';
+}
+
+}  // namespace
+
+journald_sink::journald_sink(std::string socket_path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::runtime_error(std::string("journald: socket: ") + std::strerror(errno));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof(addr.sun_path)) throw std::runtime_error("journald: socket path too long");
+    std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        int e = errno;
+        ::close(fd_);
+        fd_ = -1;
+        throw std::runtime_error("journald: cannot connect to " + socket_path + ": " + std::strerror(e));
+    }
+}
+
+journald_sink::~journald_sink() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+std::string journald_sink::encode(level lvl, std::string_view line) {
+    std::string out;
+    out.reserve(line.size() + 64);
+    append_field(out, "PRIORITY", std::to_string(priority(lvl)));
+    append_field(out, "SYSLOG_IDENTIFIER", "tributary");
+    append_field(out, "MESSAGE", line);
+    return out;
+}
+
+void journald_sink::write(level lvl, std::string_view line) {
+    auto d = encode(lvl, line);
+    // A lost log line must never stop the daemon: errors are ignored.
+    (void)::send(fd_, d.data(), d.size(), MSG_NOSIGNAL);
+}
+
+}  // namespace tributary::log

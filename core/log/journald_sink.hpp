@@ -1,0 +1,32 @@
+#pragma once
+// Native journald logging (`log.target: journald`): one datagram per line to
+// the journal's socket, in its native protocol, with PRIORITY from the level,
+// SYSLOG_IDENTIFIER=tributary and the formatted line as MESSAGE (JSON lines
+// keep every field machine-readable: `journalctl -o cat`).
+
+#include <memory>
+#include <string>
+
+#include "core/log/sinks.hpp"
+
+namespace tributary::log {
+
+class journald_sink final : public sink {
+public:
+    /// Connects to `socket_path` (default: the journal's). Throws std::runtime_error when the
+    /// journal cannot be reached, so the daemon can fall back to stderr and say so.
+    explicit journald_sink(std::string socket_path = "/run/systemd/journal/socket");
+    ~journald_sink() override;
+    journald_sink(const journald_sink&) = delete;
+    journald_sink& operator=(const journald_sink&) = delete;
+
+    void write(level lvl, std::string_view line) override;
+
+    /// The datagram for one line (pure; tested).
+    static std::string encode(level lvl, std::string_view line);
+
+private:
+    int fd_ = -1;
+};
+
+}  // namespace tributary::log
