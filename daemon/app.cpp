@@ -9,10 +9,10 @@
 #include <csignal>
 #include <optional>
 
+#include "connectors/builtin.hpp"
 #include "core/async/loop_monitor.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/async/task_group.hpp"
-#include "connectors/builtin.hpp"
 #include "core/http/client.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "daemon/job_runner.hpp"
@@ -58,7 +58,8 @@ awaitable<void> startup(const command& cmd,
     co_await asio::this_coro::throw_if_cancelled(false);
     state::sqlite_settings ss;
     ss.dir = settings.state.dir;
-    ss.sync = settings.state.sync == config::sync_mode::full ? state::sync_mode::full : state::sync_mode::normal;
+    ss.sync =
+        settings.state.sync == config::sync_mode::full ? state::sync_mode::full : state::sync_mode::normal;
     std::string error;
     try {
         store = co_await state::sqlite_store::open(ss, storage, log.with_component("state"));
@@ -72,6 +73,10 @@ awaitable<void> startup(const command& cmd,
         co_return;
     }
     runner.set_store(store.get());
+    // A stop requested while the store was opening must not be missed: the
+    // signal was emitted before the waits below began.
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
     if (cmd.once_job) {
         result = co_await runner.run_once(*cmd.once_job);
         signals.cancel();
@@ -115,13 +120,14 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
         return exit_code::usage;
     }
 
+    // Installed before daemon.start is logged: from then on SIGTERM is ours.
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
     log.info("daemon.start", {{"version", TRIBUTARY_VERSION},
                               {"config", settings.source_file.string()},
                               {"jobs", settings.jobs.size()},
                               {"connections", settings.connections.size()},
                               {"mode", cmd.once_job ? "once" : "daemon"}});
 
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
     std::optional<int> received;
     exit_code result = exit_code::ok;
 

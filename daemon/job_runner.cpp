@@ -71,9 +71,15 @@ awaitable<exit_code> job_runner::run_once(std::string job) {
     s.max_bytes_in_flight = j.max_bytes_in_flight;
     for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
     switch (j.destination.mode) {
-        case config::write_mode::create: s.mode = pipelines::write_mode::create; break;
-        case config::write_mode::update: s.mode = pipelines::write_mode::update; break;
-        case config::write_mode::upsert: s.mode = pipelines::write_mode::upsert; break;
+        case config::write_mode::create:
+            s.mode = pipelines::write_mode::create;
+            break;
+        case config::write_mode::update:
+            s.mode = pipelines::write_mode::update;
+            break;
+        case config::write_mode::upsert:
+            s.mode = pipelines::write_mode::upsert;
+            break;
     }
     if (const auto* reg = registry_.find(settings_.connections.at(j.source.connection).connector))
         s.source_layouts = reg->spec.layouts;
@@ -145,7 +151,8 @@ awaitable<void> job_runner::run_schedules() {
     }
     // Idle until cancelled, then stop the jobs with the same two phases.
     asio::steady_timer idle(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
-    co_await idle.async_wait(use_nothrow);
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() == asio::cancellation_type::none) co_await idle.async_wait(use_nothrow);
     co_await jobs.shutdown(std::chrono::seconds{8}, std::chrono::seconds{2});
 }
 

@@ -21,7 +21,9 @@ namespace tributary::daemon {
 
 class job_runner {
 public:
-    job_runner(const config::settings& settings, const connectors::registry& registry, http::engine& engine,
+    job_runner(const config::settings& settings,
+               const connectors::registry& registry,
+               http::engine& engine,
                log::logger log)
         : settings_(settings), registry_(registry), engine_(engine), log_(std::move(log)) {}
 

@@ -16,12 +16,18 @@ namespace {
 int priority(level l) {
     switch (l) {
         case level::trace:
-        case level::debug: return 7;
-        case level::info: return 6;
-        case level::warn: return 4;
-        case level::error: return 3;
-        case level::critical: return 2;
-        case level::off: return 6;
+        case level::debug:
+            return 7;
+        case level::info:
+            return 6;
+        case level::warn:
+            return 4;
+        case level::error:
+            return 3;
+        case level::critical:
+            return 2;
+        case level::off:
+            return 6;
     }
     return 6;
 }
@@ -50,7 +56,8 @@ journald_sink::journald_sink(std::string socket_path) {
     if (fd_ < 0) throw std::runtime_error(std::string("journald: socket: ") + std::strerror(errno));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof(addr.sun_path)) throw std::runtime_error("journald: socket path too long");
+    if (socket_path.size() >= sizeof(addr.sun_path))
+        throw std::runtime_error("journald: socket path too long");
     std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
         int e = errno;

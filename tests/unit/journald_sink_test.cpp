@@ -40,7 +40,8 @@ TEST(JournaldSink_Socket, DeliversOneDatagramPerLine) {
     char buf[256];
     auto n = ::recv(srv, buf, sizeof buf, 0);
     ASSERT_GT(n, 0);
-    EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n)), "PRIORITY=4\nSYSLOG_IDENTIFIER=tributary\nMESSAGE=hello\n");
+    EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n)),
+              "PRIORITY=4\nSYSLOG_IDENTIFIER=tributary\nMESSAGE=hello\n");
     ::close(srv);
     std::filesystem::remove(path);
 }
