@@ -75,10 +75,14 @@ void storage_thread::loop() {
         std::size_t n = batch.size();
         for (auto& j : batch) j->execute();
         if (after) after();
+        {
+            // Counted before the completions are posted, so an awaiting
+            // coroutine that resumes sees its own work in completed().
+            std::lock_guard lock(mutex_);
+            completed_ += n;
+        }
         for (auto& j : batch) j->complete();
         batch.clear();
-        std::lock_guard lock(mutex_);
-        completed_ += n;
     }
 }
 
