@@ -1,7 +1,9 @@
 #pragma once
-// Build-time vocabulary of the HTTP engine: the result type that table and
-// policy builders return (bad connector input is a value, never an exception),
-// and sets of HTTP status codes written the way connectors declare them.
+// Build-time vocabulary of the HTTP engine: sets of HTTP status codes written
+// the way connectors declare them, and tributary's result type (core/result.hpp)
+// that table and policy builders return.
+
+#include "core/result.hpp"
 
 #include <bitset>
 #include <optional>
@@ -13,53 +15,8 @@
 
 namespace tributary::http {
 
-/// The error side of a `result`: a message for a human that names what was wrong and where.
-struct unexpected {
-    std::string message;
-};
-
-/// A value or an error message (a minimal `std::expected<T, std::string>`).
-template <class T>
-class result {
-public:
-    result(T value) : state_{std::in_place_index<0>, std::move(value)} {}
-    result(unexpected error) : state_{std::in_place_index<1>, std::move(error.message)} {}
-
-    bool has_value() const noexcept { return state_.index() == 0; }
-    explicit operator bool() const noexcept { return has_value(); }
-
-    /// The value. Asking an error for its value is a bug in the caller: throws std::logic_error
-    /// carrying the error message.
-    T& value() & {
-        check();
-        return std::get<0>(state_);
-    }
-    const T& value() const& {
-        check();
-        return std::get<0>(state_);
-    }
-    T&& value() && {
-        check();
-        return std::get<0>(std::move(state_));
-    }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-
-    /// The error message; empty when the result holds a value.
-    const std::string& error() const noexcept {
-        static const std::string none;
-        return has_value() ? none : std::get<1>(state_);
-    }
-
-private:
-    void check() const {
-        if (!has_value()) throw std::logic_error("result has no value: " + std::get<1>(state_));
-    }
-
-    std::variant<T, std::string> state_;
-};
+using tributary::result;
+using tributary::unexpected;
 
 /// A set of HTTP status codes (100..599), parsed from a key such as `"429"`, `"500 503"`,
 /// `"500-599"`, `"5xx"` or a mix (`"408 500-504"`). Tokens are separated by spaces or tabs.
