@@ -20,7 +20,6 @@ struct command {
     command_kind kind = command_kind::help;
     std::string config_path;                ///< -c/--config; default below
     std::optional<std::string> once_job;    ///< run --once JOB
-    bool online = false;                    ///< validate --online
     bool json = false;                      ///< connectors --json
     std::optional<std::string> log_format;  ///< --log-format json|text overrides the config
     std::optional<std::string> log_level;   ///< --log-level LEVEL overrides the config

@@ -1,16 +1,24 @@
 #include "daemon/connection_check.hpp"
 
+#include "config/source_map.hpp"
+
 namespace tributary::daemon {
 
 std::string dotted_to_pointer(std::string_view dotted) {
-    std::string out;
+    // Segments are split on '.' and '[..]'; pointer_append escapes '~' and '/'
+    // in keys the way the source map stored them.
+    std::string out, segment;
+    auto flush = [&] {
+        if (!segment.empty()) out = config::pointer_append(out, segment);
+        segment.clear();
+    };
     for (char c : dotted) {
-        if (c == '.' || c == '[') {
-            if (!out.empty() && out.back() != '/') out += '/';
-        } else if (c != ']') {
-            out += c;
-        }
+        if (c == '.' || c == '[' || c == ']')
+            flush();
+        else
+            segment += c;
     }
+    flush();
     return out;
 }
 
@@ -26,9 +34,8 @@ std::vector<config::diagnostic> check_connections(const config::settings& s, con
         }
         for (const auto& e : r.validate_settings(conn.connector, conn.settings)) {
             // The connector never sees YAML; its paths are mapped to positions
-            // here, and secret values are kept out of the message.
-            out.push_back(conn.settings_locations.locate(dotted_to_pointer(e.path),
-                                                         conn.settings_locations.redact(e.message)));
+            // here (locate() also keeps secret values out of the message).
+            out.push_back(conn.settings_locations.locate(dotted_to_pointer(e.path), e.message));
         }
     }
     return out;

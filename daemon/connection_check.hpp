@@ -13,7 +13,7 @@ namespace tributary::daemon {
 
 std::vector<config::diagnostic> check_connections(const config::settings& s, const connectors::registry& r);
 
-/// "lists[0].id" → "lists/0/id" (the source map's pointer form).
+/// "lists[0].id" → "/lists/0/id" (the source map's JSON Pointer form).
 std::string dotted_to_pointer(std::string_view dotted);
 
 }  // namespace tributary::daemon
