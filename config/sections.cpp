@@ -86,6 +86,8 @@ void read_state(reader& r, const cursor& at, const std::filesystem::path& base, 
         if (auto v = r.read_choice(*c, {"full", "normal"}))
             out.sync = *v == "full" ? sync_mode::full : sync_mode::normal;
     }
+    if (auto c = m.get("queue_max_bytes")) assign(out.queue_max_bytes, r.read_size(*c, MiB, 1024 * GiB));
+    if (auto c = m.get("dedup_window")) assign(out.dedup_window, r.read_duration(*c, 0ms, 30 * 24h));
     m.finish();
 }
 
@@ -102,7 +104,7 @@ void read_log(reader& r, const cursor& at, log_settings& out) {
     m.finish();
 }
 
-void read_ingest(reader& r, const cursor& at, ingest_settings& out) {
+void read_ingest(reader& r, const cursor& at, const std::filesystem::path& base, ingest_settings& out) {
     out.enabled = true;
     mapping m(r, at, true);
     if (auto c = m.get("listen")) read_listen(r, *c, out.listen_host, out.port);
@@ -118,6 +120,8 @@ void read_ingest(reader& r, const cursor& at, ingest_settings& out) {
     if (auto c = m.get("max_batch_events")) {
         assign(out.max_batch_events, r.read_integer<std::uint32_t>(*c, 1, 100'000));
     }
+    if (auto c = m.get("spool_dir")) assign(out.spool_dir, read_path(r, *c, base));
+    if (auto c = m.get("spool_poll")) assign(out.spool_poll, r.read_duration(*c, 10ms, 1h));
     m.finish();
 }
 
@@ -415,6 +419,14 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
         bm.finish();
     }
     if (auto c = m.get("lookback")) assign(out.lookback, r.read_duration(*c, 0ms, 30 * 24h));
+    if (auto c = m.get("cursor_max_age")) assign(out.cursor_max_age, r.read_duration(*c, 0ms, 30 * 24h));
+    if (auto c = m.get("dead_letter")) {
+        mapping dm(r, *c, true);
+        if (auto d = dm.get("max_attempts"))
+            assign(out.dead_letter.max_attempts, r.read_integer<std::uint32_t>(*d, 0, 1000));
+        if (auto d = dm.get("max_age")) assign(out.dead_letter.max_age, r.read_duration(*d, 0ms, 365 * 24h));
+        dm.finish();
+    }
     std::optional<cursor> in_flight = m.get("max_bytes_in_flight");
     if (in_flight) assign(out.max_bytes_in_flight, r.read_size(*in_flight, KiB, 16 * GiB));
     if (out.batch.max_bytes > out.max_bytes_in_flight) {
@@ -446,7 +458,7 @@ settings read_settings(reader& r,
     if (!m.ok()) return out;
     if (auto c = m.get("state")) read_state(r, *c, base_dir, out.state);
     if (auto c = m.get("log")) read_log(r, *c, out.log);
-    if (auto c = m.get("ingest")) read_ingest(r, *c, out.ingest);
+    if (auto c = m.get("ingest")) read_ingest(r, *c, base_dir, out.ingest);
     if (auto c = m.get("control")) read_control(r, *c, base_dir, out.control);
     if (auto c = m.get("metrics")) read_metrics(r, *c, out.metrics);
 

@@ -41,6 +41,12 @@ struct state_settings {
     /// `full` (default: an acknowledged event survives an OS crash) or `normal` (faster; may lose
     /// the last transactions on an OS crash, never on a process crash).
     sync_mode sync = sync_mode::full;
+    /// `queue_max_bytes`: most payload bytes the events queue holds; ingest answers 503 beyond it.
+    /// Default 1GiB; 1MiB..1TiB.
+    std::uint64_t queue_max_bytes = std::uint64_t{1} << 30;
+    /// `dedup_window`: how long a `messageId` is remembered per events job to drop repeats.
+    /// Default 24h; 0..30d; 0 disables deduplication.
+    std::chrono::milliseconds dedup_window{24 * 60 * 60 * 1000};
 };
 
 /// `log:`. Values stay strings (checked against the lists below) so config/ needs no core/.
@@ -71,6 +77,11 @@ struct ingest_settings {
     std::uint64_t max_request_bytes = 512 * 1024;
     /// Most events in one batch request. Default 500; 1..100000.
     std::uint32_t max_batch_events = 500;
+    /// `spool_dir`: a directory watched for `*.jsonl` files renamed into it, ingested like
+    /// `/v1/batch` messages. Absent: no spool. Relative to the config file's directory.
+    std::optional<std::filesystem::path> spool_dir;
+    /// `spool_poll`: how often the spool directory is scanned. Default 1s; 10ms..1h.
+    std::chrono::milliseconds spool_poll{1000};
 };
 
 /// `control:` — the control socket `tributary reload|status|...` talk to.
@@ -200,6 +211,16 @@ struct batch_settings {
     std::chrono::milliseconds max_wait{1000};
 };
 
+/// `dead_letter:` of a job.
+struct dead_letter_settings {
+    /// Runs that retry a dead-lettered item before it is left to the operator. Default 5; 0..1000;
+    /// 0 = never retried automatically.
+    std::uint32_t max_attempts = 5;
+    /// Items first refused longer ago than this are not retried (reason `expired`). Default 7d;
+    /// 0..365d; 0 = no age limit.
+    std::chrono::milliseconds max_age{7LL * 24 * 60 * 60 * 1000};
+};
+
 /// `jobs: { NAME: ... }`.
 struct job_settings {
     /// The key: 1..64 of [a-z0-9_-].
@@ -225,6 +246,10 @@ struct job_settings {
     /// Backpressure: most bytes read but not acknowledged. Default 16MiB; at least batch.max_bytes,
     /// at most 16GiB.
     std::uint64_t max_bytes_in_flight = 16 * 1024 * 1024;
+    /// `cursor_max_age`: a stored page cursor older than this is not resumed (the run restarts
+    /// from the checkpoint's mark). Default 1h; 0..30d; 0 = never resume a stored cursor.
+    std::chrono::milliseconds cursor_max_age{60 * 60 * 1000};
+    dead_letter_settings dead_letter;
     /// Positions of the whole entry (prefix `jobs.NAME`), for later checks (mapping types, match
     /// properties).
     source_map locations;

@@ -83,10 +83,24 @@ std::string source_map::path_of(std::string_view pointer) const {
 
 std::string source_map::redact(std::string message) const {
     constexpr std::string_view replacement = "<secret>";
+    // A short secret (a test key like `k`) would otherwise be replaced inside ordinary words of
+    // the message; short ones are redacted only where they stand as a whole token.
+    constexpr std::size_t short_secret = 8;
+    auto word_char = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    };
     for (const auto& s : secrets_) {
-        for (auto at = message.find(s); at != std::string::npos;
-             at = message.find(s, at + replacement.size())) {
-            message.replace(at, s.size(), replacement);
+        if (s.empty()) continue;
+        for (auto at = message.find(s); at != std::string::npos;) {
+            const std::size_t end = at + s.size();
+            const bool whole = (at == 0 || !word_char(message[at - 1])) &&
+                               (end == message.size() || !word_char(message[end]));
+            if (s.size() >= short_secret || whole) {
+                message.replace(at, s.size(), replacement);
+                at = message.find(s, at + replacement.size());
+            } else {
+                at = message.find(s, at + 1);
+            }
         }
     }
     return message;
