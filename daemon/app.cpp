@@ -14,7 +14,10 @@
 #include "core/async/storage_thread.hpp"
 #include "core/async/task_group.hpp"
 #include "core/http/client.hpp"
+#include "core/http/usage_store.hpp"
 #include "core/state/sqlite_store.hpp"
+#include "daemon/commands_common.hpp"
+#include "daemon/events_runtime.hpp"
 #include "daemon/job_runner.hpp"
 #include "daemon/sd_notify.hpp"
 
@@ -42,6 +45,32 @@ awaitable<void> wait_for_stop(asio::signal_set& signals,
     co_await tasks.shutdown(shutdown_grace, shutdown_force);
 }
 
+// Rate-limit window usage and pauses kept in the state store (issue #5).
+struct limiter_persistence {
+    http::engine& engine;
+    task_group& tasks;
+    std::unique_ptr<http::state_usage_store> usage;  // over the open store; outlives the task
+};
+
+awaitable<void> persist_task(http::engine& engine) {
+    co_await engine.run_persistence();
+}
+
+// Before any job: stored usage restored, then saved while the daemon runs (a
+// final save when the task group stops it). False when the store cannot be read.
+awaitable<bool> start_limiter_persistence(limiter_persistence& p, state::store& store, log::logger& log) {
+    p.usage = std::make_unique<http::state_usage_store>(store);
+    p.engine.attach_usage_store(*p.usage);
+    try {
+        co_await p.engine.restore_usage();
+    } catch (const std::exception& e) {
+        log.error("ratelimit.restore_failed", {{"error", e.what()}});
+        co_return false;
+    }
+    p.tasks.spawn("ratelimit-persistence", persist_task(p.engine));
+    co_return true;
+}
+
 // Opens the state store (the daemon's exclusive lock on the directory), then
 // starts the one-shot run or the scheduler. Any failure stops the process.
 awaitable<void> startup(const command& cmd,
@@ -49,6 +78,9 @@ awaitable<void> startup(const command& cmd,
                         storage_thread& storage,
                         std::unique_ptr<state::sqlite_store>& store,
                         job_runner& runner,
+                        limiter_persistence& limits,
+                        const connectors::registry& registry,
+                        std::unique_ptr<events_runtime>& events,
                         exit_code& result,
                         asio::signal_set& signals,
                         log::logger log) {
@@ -56,13 +88,12 @@ awaitable<void> startup(const command& cmd,
     // checkpoint and ends as cancelled.
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
-    state::sqlite_settings ss;
-    ss.dir = settings.state.dir;
-    ss.sync =
-        settings.state.sync == config::sync_mode::full ? state::sync_mode::full : state::sync_mode::normal;
+    const state::sqlite_settings ss = store_settings(settings, state::open_mode::read_write);
     std::string error;
     try {
         store = co_await state::sqlite_store::open(ss, storage, log.with_component("state"));
+    } catch (const state::store_error& e) {
+        error = describe_store_error(e, settings.state.dir);
     } catch (const std::exception& e) {
         error = e.what();
     }
@@ -73,15 +104,42 @@ awaitable<void> startup(const command& cmd,
         co_return;
     }
     runner.set_store(store.get());
+    const bool restored = co_await start_limiter_persistence(limits, *store, log);
+    if (!restored) {
+        result = exit_code::failure;
+        signals.cancel();
+        co_return;
+    }
     // A stop requested while the store was opening must not be missed: the
     // signal was emitted before the waits below began.
     auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    events = std::make_unique<events_runtime>(settings, registry, limits.engine, *store, storage,
+                                              log.with_component("events"));
+    const bool events_once =
+        cmd.once_job && settings.jobs.at(*cmd.once_job).type == config::job_type::events;
+    if (events_once || (!cmd.once_job && events->needed())) {
+        // Destinations, senders and (for the daemon) the ingest listener: a bad listen address or
+        // destination stops the start with the error, before READY.
+        auto error = co_await events->prepare(!cmd.once_job);
+        if (!error.empty()) {
+            log.error("events.unavailable", {{"error", error}});
+            result = exit_code::failure;
+            signals.cancel();
+            co_return;
+        }
+    }
+    if (events_once) {
+        result = co_await events->run_once(*cmd.once_job);
+        signals.cancel();
+        co_return;
+    }
     if (cmd.once_job) {
         result = co_await runner.run_once(*cmd.once_job);
         signals.cancel();
         co_return;
     }
+    if (events->needed()) events->start(limits.tasks);
     sd_notify("READY=1\nSTATUS=running");
     co_await runner.run_schedules();
 }
@@ -111,6 +169,8 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     http::engine engine(ioc.get_executor(), {}, log.with_component("http"));
     job_runner runner(settings, *registry, engine, log.with_component("jobs"));
     std::unique_ptr<state::sqlite_store> store;
+    limiter_persistence limits{engine, tasks, nullptr};
+    std::unique_ptr<events_runtime> events;
     loop_monitor monitor(log.with_component("loop"));
 
     if (cmd.once_job && !settings.jobs.contains(*cmd.once_job)) {
@@ -134,7 +194,7 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     tasks.spawn("loop-monitor", monitor_task(monitor));
     result = cmd.once_job ? exit_code::failure : exit_code::ok;  // until the run reports otherwise
     tasks.spawn(cmd.once_job ? "job:" + *cmd.once_job : "scheduler",
-                startup(cmd, settings, storage, store, runner, result, signals, log));
+                startup(cmd, settings, storage, store, runner, limits, *registry, events, result, signals, log));
     asio::co_spawn(ioc, wait_for_stop(signals, tasks, log, received), [&](std::exception_ptr ep) {
         if (ep) log.error("daemon.stop_failed");
     });

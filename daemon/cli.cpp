@@ -1,5 +1,6 @@
 #include "daemon/cli.hpp"
 
+#include <charconv>
 #include <cstdlib>
 
 namespace tributary::daemon {
@@ -15,8 +16,26 @@ std::string help_text() {
 Usage:
   tributary run [-c FILE]               run the daemon: scheduled jobs, until SIGINT/SIGTERM
   tributary run --once JOB [-c FILE]    run one job once, then exit
-  tributary validate [-c FILE]
-                                        check a config file; print every error with line:col
+  tributary validate [--online] [-c FILE]
+                                        check a config file and its mappings; print every
+                                        problem with line:col. Offline: mappings are checked
+                                        against the schemas cached in the state store;
+                                        --online fetches them from the connections first
+                                        (and caches them)
+  tributary plan JOB [--sample N] [--json] [-c FILE]
+                                        dry run: what a run of JOB would create, update, skip
+                                        or reject, and the requests the destination would
+                                        receive (secrets redacted); reads at most N source
+                                        records (default 100); writes nothing
+  tributary state show JOB [--limit N] [--json] [-c FILE]
+                                        the job's checkpoint, its history, recent runs and
+                                        dead letters (N entries per list, default 5)
+  tributary state rewind JOB --to WHEN [--mark] [-c FILE]
+                                        move the job's checkpoint back so the next run sends
+                                        again what changed since. WHEN: an RFC 3339 time,
+                                        `beginning`, or a duration ago (`2h`, `7d`). Default:
+                                        the checkpoint the job had at WHEN; --mark: WHEN
+                                        itself becomes the low-water mark
   tributary connectors [--json]         list the built-in connectors
   tributary --help | --version
 
@@ -25,9 +44,13 @@ Options:
       --log-format FMT   json | text (overrides log.format)
       --log-level LEVEL  trace | debug | info | warn | error | critical | off (overrides log.level)
 
+The daemon (and run --once) holds the state directory exclusively. state show,
+plan and offline validate read it while a daemon runs; state rewind and
+validate --online refuse while another process holds it.
+
 Exit codes:
   0  success
-  1  failure (invalid config, missing file, a job failed)
+  1  failure (invalid config or mapping, missing file, a job failed, state directory in use)
   2  usage error (unknown command or option, unknown job)
   3  partial success (some items were dead-lettered)
 )";
@@ -36,16 +59,30 @@ Exit codes:
 namespace {
 
 bool takes_value(const std::string& a) {
-    return a == "-c" || a == "--config" || a == "--once" || a == "--log-format" || a == "--log-level";
+    return a == "-c" || a == "--config" || a == "--once" || a == "--log-format" || a == "--log-level" ||
+           a == "--to" || a == "--sample" || a == "--limit";
 }
+
+std::optional<std::size_t> parse_count(const std::string& v, std::size_t max) {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n == 0 || n > max) return std::nullopt;
+    return n;
+}
+
+// Which command each option belongs to, for "--x is an option of y" errors.
+struct option_use {
+    bool once = false, json = false, online = false, to = false, mark = false, sample = false, limit = false;
+};
 
 }  // namespace
 
 parse_result parse_command_line(const std::vector<std::string>& args) {
     command cmd;
     cmd.config_path = default_config_path();
-    std::optional<std::string> verb;
+    std::vector<std::string> words;
     bool saw_help = false, saw_version = false;
+    option_use used;
 
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string a = args[i];
@@ -61,35 +98,52 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
             if (i + 1 < args.size()) return args[++i];
             return std::nullopt;
         };
-        if (a == "-h" || a == "--help" || a == "help") {
+        if (a == "-h" || a == "--help" || (a == "help" && words.empty())) {
             saw_help = true;
         } else if (a == "-V" || a == "--version") {
             saw_version = true;
         } else if (takes_value(a)) {
             auto v = value();
             if (!v || v->empty()) return {std::nullopt, "option " + a + " needs a value"};
-            if (a == "-c" || a == "--config")
+            if (a == "-c" || a == "--config") {
                 cmd.config_path = *v;
-            else if (a == "--once")
+            } else if (a == "--once") {
                 cmd.once_job = *v;
-            else if (a == "--log-format") {
+                used.once = true;
+            } else if (a == "--log-format") {
                 if (*v != "json" && *v != "text") return {std::nullopt, "--log-format takes json or text"};
                 cmd.log_format = *v;
-            } else if (a == "--log-level")
+            } else if (a == "--log-level") {
                 cmd.log_level = *v;
+            } else if (a == "--to") {
+                cmd.rewind_to = *v;
+                used.to = true;
+            } else if (a == "--sample") {
+                auto n = parse_count(*v, 100000);
+                if (!n) return {std::nullopt, "--sample takes a number of records from 1 to 100000"};
+                cmd.sample = *n;
+                used.sample = true;
+            } else if (a == "--limit") {
+                auto n = parse_count(*v, 1000);
+                if (!n) return {std::nullopt, "--limit takes a number from 1 to 1000"};
+                cmd.limit = *n;
+                used.limit = true;
+            }
+        } else if (inline_value) {
+            return {std::nullopt, "option " + a + " takes no value"};
         } else if (a == "--online") {
-            // Fetching live schemas needs the vendor connectors; refuse rather than
-            // pretend to have checked them.
-            return {std::nullopt,
-                    "validate --online is not available yet: no connector fetches live schemas"};
+            cmd.online = true;
+            used.online = true;
+        } else if (a == "--mark") {
+            cmd.rewind_mark = true;
+            used.mark = true;
         } else if (a == "--json") {
             cmd.json = true;
+            used.json = true;
         } else if (!a.empty() && a[0] == '-') {
             return {std::nullopt, "unknown option " + a};
-        } else if (!verb) {
-            verb = a;
         } else {
-            return {std::nullopt, "unexpected argument " + a};
+            words.push_back(a);
         }
     }
 
@@ -101,19 +155,54 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         cmd.kind = command_kind::version;
         return {cmd, {}};
     }
-    if (!verb) return {std::nullopt, "no command given"};
-    if (*verb == "run")
-        cmd.kind = command_kind::run;
-    else if (*verb == "validate")
-        cmd.kind = command_kind::validate;
-    else if (*verb == "connectors")
-        cmd.kind = command_kind::connectors;
-    else
-        return {std::nullopt, "unknown command " + *verb};
+    if (words.empty()) return {std::nullopt, "no command given"};
 
-    if (cmd.once_job && cmd.kind != command_kind::run) return {std::nullopt, "--once is an option of run"};
-    if (cmd.json && cmd.kind != command_kind::connectors)
-        return {std::nullopt, "--json is an option of connectors"};
+    // The words after the verb: none, or the subcommand and/or the job.
+    std::size_t operands = 0;
+    const std::string& verb = words[0];
+    if (verb == "run") {
+        cmd.kind = command_kind::run;
+    } else if (verb == "validate") {
+        cmd.kind = command_kind::validate;
+    } else if (verb == "connectors") {
+        cmd.kind = command_kind::connectors;
+    } else if (verb == "plan") {
+        cmd.kind = command_kind::plan;
+        if (words.size() < 2) return {std::nullopt, "plan needs a job: tributary plan JOB"};
+        cmd.job = words[1];
+        operands = 1;
+    } else if (verb == "state") {
+        if (words.size() < 2) return {std::nullopt, "state needs a subcommand: show or rewind"};
+        if (words[1] == "show") {
+            cmd.kind = command_kind::state_show;
+        } else if (words[1] == "rewind") {
+            cmd.kind = command_kind::state_rewind;
+        } else {
+            return {std::nullopt, "unknown state subcommand " + words[1] + " (show or rewind)"};
+        }
+        if (words.size() < 3) return {std::nullopt, "state " + words[1] + " needs a job"};
+        cmd.job = words[2];
+        operands = 2;
+    } else {
+        return {std::nullopt, "unknown command " + verb};
+    }
+    if (words.size() > operands + 1) return {std::nullopt, "unexpected argument " + words[operands + 1]};
+
+    const auto kind = cmd.kind;
+    if (used.once && kind != command_kind::run) return {std::nullopt, "--once is an option of run"};
+    if (used.json && kind != command_kind::connectors && kind != command_kind::plan &&
+        kind != command_kind::state_show)
+        return {std::nullopt, "--json is an option of connectors, plan and state show"};
+    if (used.online && kind != command_kind::validate)
+        return {std::nullopt, "--online is an option of validate"};
+    if ((used.to || used.mark) && kind != command_kind::state_rewind)
+        return {std::nullopt, std::string(used.to ? "--to" : "--mark") + " is an option of state rewind"};
+    if (used.sample && kind != command_kind::plan) return {std::nullopt, "--sample is an option of plan"};
+    if (used.limit && kind != command_kind::state_show)
+        return {std::nullopt, "--limit is an option of state show"};
+    if (kind == command_kind::state_rewind && !cmd.rewind_to)
+        return {std::nullopt,
+                "state rewind needs --to WHEN (an RFC 3339 time, beginning, or a duration ago)"};
     return {cmd, {}};
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Command-line parsing: argv → one command. Pure; errors are values.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,18 +10,24 @@ namespace tributary::daemon {
 
 enum class exit_code : int {
     ok = 0,       ///< success
-    failure = 1,  ///< config invalid, missing file, runtime failure
-    usage = 2,    ///< bad command line
+    failure = 1,  ///< config invalid, missing file, runtime failure, state directory in use
+    usage = 2,    ///< bad command line, unknown job
     partial = 3,  ///< run finished but some items were dead-lettered
 };
 
-enum class command_kind { help, version, validate, run, connectors };
+enum class command_kind { help, version, validate, run, connectors, plan, state_show, state_rewind };
 
 struct command {
     command_kind kind = command_kind::help;
     std::string config_path;                ///< -c/--config; default below
     std::optional<std::string> once_job;    ///< run --once JOB
-    bool json = false;                      ///< connectors --json
+    std::string job;                        ///< plan JOB, state show|rewind JOB
+    bool json = false;                      ///< --json (connectors, plan, state show)
+    bool online = false;                    ///< validate --online
+    std::optional<std::string> rewind_to;   ///< state rewind --to WHEN (required there)
+    bool rewind_mark = false;               ///< state rewind --mark: WHEN is the mark itself
+    std::size_t sample = 100;               ///< plan --sample N: source records read (1..100000)
+    std::size_t limit = 5;                  ///< state show --limit N: entries per list (1..1000)
     std::optional<std::string> log_format;  ///< --log-format json|text overrides the config
     std::optional<std::string> log_level;   ///< --log-level LEVEL overrides the config
 };

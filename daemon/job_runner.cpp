@@ -6,84 +6,34 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "core/async/task_group.hpp"
+#include "daemon/connector_factory.hpp"
+#include "daemon/job_settings.hpp"
 #include "pipelines/users_job.hpp"
 
 namespace tributary::daemon {
 
 namespace asio = boost::asio;
 
-std::unique_ptr<connectors::connector> job_runner::make_connector(const std::string& connection,
-                                                                  std::string& error) {
-    const auto& c = settings_.connections.at(connection);
-    const auto* reg = registry_.find(c.connector);
-    connectors::connector_env env;
-    env.settings = c.settings;
-    env.log = log_.with_component(connection);
-    env.connection_name = connection;
-    if (reg && !reg->spec.endpoint_groups.empty()) {
-        http::client_options o;
-        o.connector = c.connector;
-        o.scope = c.rate_limit_scope.value_or(connection);
-        o.base_url = c.base_url;
-        if (c.ca_file) o.ca_file = c.ca_file->string();
-        for (const auto& [group, ov] : c.limits) {
-            http::group_overrides g;
-            for (const auto& l : ov.limits) {
-                auto kind = http::parse_limit_kind(l.kind).value_or(http::limit_kind::token_bucket);
-                g.limits.push_back({kind, l.requests, l.per, l.burst});
-            }
-            g.max_concurrent = ov.max_concurrent;
-            o.overrides.emplace(group, std::move(g));
-        }
-        auto client = engine_.make_client(reg->spec.endpoint_groups, std::move(o));
-        if (!client) {
-            error = client.error();
-            return nullptr;
-        }
-        env.http = *client;
-    }
-    auto created = registry_.create(c.connector, std::move(env));
-    if (!created) {
-        error = created.error().message;
-        return nullptr;
-    }
-    return std::move(*created);
-}
-
 awaitable<exit_code> job_runner::run_once(std::string job) {
     const auto& j = settings_.jobs.at(job);
     if (j.type == config::job_type::events) {
-        log_.error("job.unsupported", {{"job", job}, {"reason", "the events pipeline is not built yet"}});
+        log_.error("job.unsupported", {{"job", job}, {"reason", "events jobs run through events_runtime"}});
         co_return exit_code::failure;
     }
-    std::string error;
-    auto source = make_connector(j.source.connection, error);
-    auto destination = source ? make_connector(j.destination.connection, error) : nullptr;
-    if (!source || !destination) {
-        log_.error("job.failed", {{"job", job}, {"error", error}});
+    auto source = make_connector(settings_, registry_, engine_, log_, j.source.connection);
+    if (!source) {
+        log_.error("job.failed",
+                   {{"job", job}, {"connection", j.source.connection}, {"error", source.error()}});
         co_return exit_code::failure;
     }
-    pipelines::users_job_settings s;
-    s.name = job;
-    s.max_items = j.batch.max_items;
-    s.max_bytes = j.batch.max_bytes;
-    s.lookback = j.lookback;
-    s.max_bytes_in_flight = j.max_bytes_in_flight;
-    for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
-    switch (j.destination.mode) {
-        case config::write_mode::create:
-            s.mode = pipelines::write_mode::create;
-            break;
-        case config::write_mode::update:
-            s.mode = pipelines::write_mode::update;
-            break;
-        case config::write_mode::upsert:
-            s.mode = pipelines::write_mode::upsert;
-            break;
+    auto destination = make_connector(settings_, registry_, engine_, log_, j.destination.connection);
+    if (!destination) {
+        log_.error("job.failed",
+                   {{"job", job}, {"connection", j.destination.connection}, {"error", destination.error()}});
+        co_return exit_code::failure;
     }
-    if (const auto* reg = registry_.find(settings_.connections.at(j.source.connection).connector))
-        s.source_layouts = reg->spec.layouts;
-    auto report = co_await pipelines::run_users_job(std::move(s), *source, *destination, *store_, log_);
+    auto s = users_settings_of(settings_, job, registry_);
+    auto report = co_await pipelines::run_users_job(std::move(s), **source, **destination, *store_, log_);
     co_return static_cast<exit_code>(pipelines::once_exit_code(report));
 }
 
@@ -133,6 +83,7 @@ awaitable<void> job_runner::run_schedules() {
     co_await asio::this_coro::throw_if_cancelled(false);
     task_group jobs(co_await asio::this_coro::executor, log_);
     for (const auto& [name, j] : settings_.jobs) {
+        if (j.type == config::job_type::events) continue;  // senders run continuously (events_runtime)
         if (!j.schedule) {
             log_.info("job.on_demand", {{"job", name}});
             continue;

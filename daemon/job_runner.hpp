@@ -1,8 +1,7 @@
 #pragma once
-// Runs configured jobs: once on demand (`run --once JOB`) or on their
-// schedules (`run`). Users jobs run the users pipeline (pipelines/); the
-// events pipeline is not built yet, so an events job run fails with a clear
-// message.
+// Runs configured users jobs: once on demand (`run --once JOB`) or on their
+// schedules (`run`), through the users pipeline (pipelines/). Events jobs are
+// not scheduled: their senders run continuously (daemon/events_runtime.hpp).
 
 #include <memory>
 #include <string>
@@ -39,7 +38,6 @@ public:
 private:
     awaitable<void> run_every(std::string job, std::chrono::milliseconds interval);
     awaitable<void> run_cron(std::string job, schedule::cron_fields fields);
-    std::unique_ptr<connectors::connector> make_connector(const std::string& connection, std::string& error);
 
     const config::settings& settings_;
     const connectors::registry& registry_;

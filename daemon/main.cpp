@@ -16,6 +16,9 @@
 #include "core/log/sinks.hpp"
 #include "daemon/app.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/commands_plan.hpp"
+#include "daemon/commands_state.hpp"
+#include "daemon/commands_validate.hpp"
 #include "daemon/connection_check.hpp"
 
 namespace td = tributary::daemon;
@@ -29,8 +32,9 @@ int code(td::exit_code c) {
 }
 
 // Logging before the config is read: text on a terminal, JSON otherwise,
-// unless the command line says which.
-tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_config) {
+// unless the command line says which. The one-shot commands print their own
+// output; their logs start at warn unless --log-level says otherwise.
+tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_config, bool quiet = false) {
     tl::logger_settings s;
     s.fmt = isatty(STDERR_FILENO) ? tl::format::text : tl::format::json;
     if (from_config) {
@@ -39,6 +43,7 @@ tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_conf
         s.suppression.window = from_config->suppress_window;
         s.suppression.burst = from_config->suppress_burst;
     }
+    if (quiet && s.min_level < tl::level::warn) s.min_level = tl::level::warn;
     if (cmd.log_format) {
         if (auto f = tl::parse_format(*cmd.log_format)) s.fmt = *f;
     }
@@ -96,6 +101,9 @@ int main(int argc, char** argv) {
             return print_connectors(cmd);
         case td::command_kind::validate:
         case td::command_kind::run:
+        case td::command_kind::plan:
+        case td::command_kind::state_show:
+        case td::command_kind::state_rewind:
             break;
     }
 
@@ -117,7 +125,8 @@ int main(int argc, char** argv) {
         }
     }
 
-    if (cmd.kind == td::command_kind::validate) {
+    if (cmd.kind != td::command_kind::run) {
+        // The one-shot commands talk to a terminal: config errors as validate prints them.
         if (!loaded.ok()) {
             std::cerr << path.string() << ": " << loaded.errors.size()
                       << (loaded.errors.size() == 1 ? " error\n" : " errors\n");
@@ -125,9 +134,33 @@ int main(int argc, char** argv) {
             return code(td::exit_code::failure);
         }
         const auto& s = *loaded.value;
-        std::cout << path.string() << ": ok (" << s.connections.size() << " connections, " << s.jobs.size()
-                  << " jobs)\n";
-        return code(td::exit_code::ok);
+        auto log = make_logger(cmd, &s.log, true);
+        td::exit_code result = td::exit_code::failure;
+        // The commands report expected failures themselves; anything else is a bug, said in
+        // one line rather than by std::terminate.
+        try {
+            switch (cmd.kind) {
+                case td::command_kind::validate:
+                    result = td::validate_command(cmd, s, path, log, std::cout, std::cerr);
+                    break;
+                case td::command_kind::plan:
+                    result = td::plan_command(cmd, s, log, std::cout, std::cerr);
+                    break;
+                case td::command_kind::state_show:
+                    result = td::state_show_command(cmd, s, log, std::cout, std::cerr);
+                    break;
+                case td::command_kind::state_rewind:
+                    result = td::state_rewind_command(cmd, s, log, std::cout, std::cerr);
+                    break;
+                default:
+                    break;
+            }
+        } catch (const std::exception& e) {
+            std::cerr << "tributary: unexpected error: " << e.what() << "\n";
+            result = td::exit_code::failure;
+        }
+        log.flush();
+        return code(result);
     }
 
     if (!loaded.ok()) {

@@ -2,13 +2,15 @@
 // The users job (DESIGN §4): reads records from a source connection and upserts them into a
 // destination. One run is one sequential coroutine:
 //
-//   records() page → skip versions already acknowledged (store overlap set, one query per page)
-//   → normalize against the source schema → mapping → normalize against the destination schema
-//   → queue → upsert() in batches (one in flight) → acknowledge / dead-letter → checkpoint.
+//   dead letters due → matching table refresh (lookup matching only)
+//   → records() page → skip versions already acknowledged (store overlap set, one query per page)
+//   → users_transform (normalize, mapping, match value, normalize; users_transform.hpp)
+//   → queue → upsert() in batches (one in flight; lookup matching: one get_matches per batch)
+//   → acknowledge / dead-letter → checkpoint.
 //
 // Backpressure: no further page is read while the serialized bytes queued for the destination
-// exceed `max_bytes_in_flight` (or a full batch is waiting), so memory is bounded by the budget
-// plus one page, never by the dataset.
+// (estimated: approx_json_size) exceed `max_bytes_in_flight` (or a full batch is waiting), so
+// memory is bounded by the budget plus one page, never by the dataset.
 //
 // Checkpoint: pipeline::checkpoint_tracker decides; the run resumes from resume_point(mark,
 // lookback), skips acknowledged versions, and saves (overlap versions, mark, prune) whenever the
@@ -16,12 +18,46 @@
 // passes a record that was not resolved, so a failed or cancelled run leaves it in place for what
 // is still queued.
 //
+// Page cursors: each save also stores the tracker's safe cursor, in the checkpoint's cursor
+// field as pipeline::encode_cursor's "<since_us>|<cursor>" (the `since` the reading started
+// from, which a source may tie its cursors to; one field, so one write keeps them together),
+// with cursor_resumable and cursor_saved_at_us (when its page was fetched). The next run reads
+// from that cursor with that `since` when it is resumable and younger than cursor_max_age
+// (pipeline::resume_from); else from resume_point(mark, lookback). Either way records updated
+// before resume_point(mark, lookback) count as resolved (the mark says they are), so a cursor
+// whose `since` is older re-sends no more than reading from the mark would. When the source refuses the
+// stored cursor (a rejected, not_found or contract error on the first call) the run logs
+// `job.cursor_discarded` (field kind) and reads from the mark instead — once, not a failure.
+//
+// Dead letters: at the start of a run, up to dead_letter_retry_limit entries with fewer than
+// dead_letter_max_attempts attempts (due_dead_letters: least recently failed first) are offered
+// again ahead of the source's records: their payload goes through the path again (what it holds
+// depends on where the record was refused: users_transform.hpp). A success clears the entry, a
+// refusal counts one more attempt, a skip by the matching rule clears it, and an entry whose
+// version is older than one delivered since is cleared unsent. Entries first refused longer than
+// dead_letter_max_age ago are not offered: their reason becomes `expired` (once) and they stay
+// for the operator (`dlq`). Logs `dlq.retry` with counts (due, retried, refused, expired,
+// obsolete, unreadable) — never ids or values. Retried items are outside the checkpoint tracker.
+//
+// Matching (destination.match; users_transform.hpp has the rules): native matching hands the
+// property to the connector. Lookup matching keeps key → destination id in the store: before
+// the first batch the run reads the destination's records() changed since meta
+// `match_mark:<job>` minus the lookback (schema pruned to the match property; one put_matches
+// per page; the mark is the newest updated_at read, stored after the last page; logs
+// `match.refresh`); each batch asks get_matches once for its keys (a key appears at most once per
+// batch) and decides create / update / skip; the ids a connector reports for the users it
+// created (record_batch::created) are put back with one put_matches per batch, so the next record
+// with that key updates it. A connector that does not report them gets `match.no_created_id`
+// (warn, once per run): until a refresh finds the new users, later records with their keys
+// create more. The table is never held in memory.
+//
 // Failures:
 //   - a retryable error (network, or `cancelled` while the run itself was not cancelled) from
-//     records() or upsert() keeps everything queued, logs `job.backoff` and retries after a
-//     bounded exponential delay; after `max_attempts` consecutive failures the run ends `failed`.
-//   - per-record refusals (normalization or mapping errors, `discarded`/`rejected` items, a
-//     whole request `rejected`) go to the dead-letter store with the reason, count as rejected
+//     records(), upsert() or the refresh's records() keeps everything queued, logs
+//     `job.backoff` and retries after a bounded exponential delay; after `max_attempts`
+//     consecutive failures the run ends `failed`.
+//   - per-record refusals (normalization, mapping or match errors, `discarded`/`rejected` items,
+//     a whole request `rejected`) go to the dead-letter store with the reason, count as rejected
 //     and resolve the record; the run ends `partial`.
 //   - other connector errors (auth, contract, unsupported, …) end the run `failed` at once.
 //   - store errors end the run `failed` (the error names them).
@@ -36,6 +72,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +101,16 @@ enum class write_mode {
 /// "upsert", "create", "update".
 std::string_view to_string(write_mode m) noexcept;
 
+/// `destination.match`: the destination user of a record is the one whose `destination`
+/// property equals the record's `source` value (users_transform.hpp has the rules).
+struct match_rule {
+    /// Source property path ("email", "location.city"). Required.
+    std::string source{};
+    /// Destination property ("email"; dotted for a nested one). Required; must be in the
+    /// destination schema.
+    std::string destination{};
+};
+
 struct users_job_settings {
     /// The job's name: the key of its checkpoint, runs, overlap ids and dead letters. Required.
     std::string name{};
@@ -81,10 +128,22 @@ struct users_job_settings {
     std::vector<pipeline::mapping_entry> mapping{};
     /// Default upsert.
     write_mode mode = write_mode::upsert;
+    /// How records find their destination user; nullopt = by the source id (upsert, update) or
+    /// never (create).
+    std::optional<match_rule> match{};
+    /// The destination connector's spec as_destination::match_properties: matching on one of
+    /// them in mode upsert is left to the connector (native); otherwise the job keeps a lookup
+    /// table in the store, refreshed from the destination's records() at the start of each run.
+    std::vector<std::string> destination_match_properties{};
 
-    /// What the source promises about order across pages. Default unordered (the mark moves only
-    /// after the last page); ascending lets it advance page by page during the run.
+    /// What the source promises about order across pages: the source connector's spec
+    /// (as_source::order). Default unordered (the mark moves only after the last page);
+    /// ascending lets it advance page by page during the run.
     pipeline::source_order order = pipeline::source_order::unordered;
+    /// A stored page cursor is reused (instead of reading from the mark minus the lookback) only
+    /// when the source said it is resumable and it was obtained less than this long ago.
+    /// Default 1 h; 0 = never reuse cursors.
+    std::chrono::milliseconds cursor_max_age{std::chrono::hours{1}};
     /// Save the checkpoint after this many resolved records. Default 1000; 0 = never by count.
     std::uint64_t save_every_records = 1000;
     /// Save the checkpoint after this long. Default 5 s; 0 = never by time.
@@ -99,6 +158,15 @@ struct users_job_settings {
     std::chrono::milliseconds backoff_initial{1000};
     /// Longest delay between attempts. Default 1 min.
     std::chrono::milliseconds backoff_max{std::chrono::minutes{1}};
+
+    /// Dead letters are offered again at the start of each run while they were dead-lettered
+    /// fewer times than this. Default 5; 0 = no automatic retries.
+    std::uint32_t dead_letter_max_attempts = 5;
+    /// Dead letters first refused longer ago than this are not retried: their reason becomes
+    /// `expired` (once) and they stay for the operator. Default 7 days; 0 = they never expire.
+    std::chrono::milliseconds dead_letter_max_age{std::chrono::hours{7 * 24}};
+    /// Most dead letters offered again per run (oldest attempt first). Default 1000; 0 counts as 1.
+    std::size_t dead_letter_retry_limit = 1000;
 };
 
 struct run_report {
@@ -112,8 +180,14 @@ struct run_report {
     std::uint64_t written = 0;
     /// Records dead-lettered (normalization, mapping or destination refusals).
     std::uint64_t rejected = 0;
-    /// Records not sent: already acknowledged (overlap set) or repeated within the run.
+    /// Records not sent: already acknowledged (overlap set), repeated within the run, or left
+    /// alone by the mode's matching rule (update: no user matched; create: one did).
     std::uint64_t skipped = 0;
+    /// Dead letters offered again at the start of the run (their outcomes count in written,
+    /// rejected and skipped; they are not in `read`).
+    std::uint64_t retried = 0;
+    /// Dead letters that expired in this run (reason set to `expired`).
+    std::uint64_t expired = 0;
     /// Some records were dead-lettered.
     bool partial = false;
     /// Why the run failed; empty unless status is failed.
@@ -133,6 +207,9 @@ awaitable<run_report> run_users_job(users_job_settings settings,
                                     state::store& store,
                                     log::logger log,
                                     const clock& clk = real_clock::instance());
+
+/// The meta key of the lookup matching table's destination read mark: "match_mark:<job>".
+std::string match_mark_key(std::string_view job);
 
 /// The exit code of `tributary run --once` for `r` (DESIGN §6): 0 succeeded, 3 partial (some
 /// records dead-lettered), 1 failed or cancelled.

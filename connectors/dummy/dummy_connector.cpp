@@ -70,7 +70,7 @@ generator_settings parse_settings(const boost::json::value& settings, std::vecto
     return s;
 }
 
-dummy_connector::dummy_connector(connector_env env) : generator_(make_generator(env)) {}
+dummy_connector::dummy_connector(connector_env env) : generator_(make_generator(env)), log_(env.log) {}
 
 std::vector<settings_error> dummy_connector::validate_settings(const boost::json::value& settings) {
     std::vector<settings_error> errors;
@@ -99,6 +99,21 @@ awaitable<outcome_of<page>> dummy_connector::records(target t,
     auto fetched = generator_.fetch(since, cursor);
     if (!fetched) co_return make_error(error_kind::rejected, fetched.error());
 
+    if (log_.enabled(log::level::debug)) {
+        if (updated_at) {
+            log_.debug("dummy.page", {{"since_us", since},
+                                      {"cursor", cursor},
+                                      {"next_cursor", fetched->next_cursor},
+                                      {"records", fetched->records.size()},
+                                      {"last", fetched->last}});
+        } else {
+            log_.debug("dummy.page", {{"cursor", cursor},
+                                      {"next_cursor", fetched->next_cursor},
+                                      {"records", fetched->records.size()},
+                                      {"last", fetched->last}});
+        }
+    }
+
     page out;
     out.records.reserve(fetched->records.size());
     for (auto& u : fetched->records) {
@@ -121,7 +136,10 @@ application_spec dummy_spec() {
     spec.source =
         as_source{.targets = {.users = true},
                   .has_settings = true,
-                  .summary = "Generate realistic users, deterministic from a seed, optionally misbehaving"};
+                  .summary = "Generate realistic users, deterministic from a seed, optionally misbehaving",
+                  // Pages come in updated_at order; late records and repeated pages are the
+                  // exceptions the ascending promise allows (README: Order).
+                  .order = pipeline::source_order::ascending};
     return spec;
 }
 

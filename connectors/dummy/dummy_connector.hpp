@@ -13,7 +13,9 @@
 // Cursors are resumable: they stay valid across restarts while the settings and `updated_at`
 // stay the same. A cursor the generator did not make fails with error_kind::rejected. The
 // `schema` argument is not used to prune: every record carries the full shape (the pipeline
-// drops what it does not need, and benchmarks measure the full work).
+// drops what it does not need, and benchmarks measure the full work). Each page served is
+// logged at debug level (`dummy.page`: since_us, absent for a full read; cursor; next_cursor;
+// records; last), so a test can regenerate exactly what a run read.
 
 #include <boost/json/value.hpp>
 
@@ -51,9 +53,10 @@ public:
 
 private:
     generator generator_;
+    log::logger log_;
 };
 
-/// code "dummy", label "Dummy", category testing, source of users with settings.
+/// code "dummy", label "Dummy", category testing, source of users with settings, ascending order.
 application_spec dummy_spec();
 
 /// The registration for the built-in list.

@@ -217,11 +217,19 @@ awaitable<outcome_of<void>> jsonl_connector::upsert(target t, record_batch& batc
         co_return make_error(error_kind::invalid_settings,
                              "jsonl: the connection's mode is events, not users");
     }
-    const std::int64_t now = micros_of(real_clock::instance().wall_now());
+    // One written_at for the batch, formatted once.
+    const std::string now = types::format_datetime(micros_of(real_clock::instance().wall_now()));
     std::vector<std::string> lines;
     lines.reserve(batch.size());
     for (const auto& [index, rec] : batch.all()) {
-        lines.push_back(user_line(rec.id.empty() ? new_id() : rec.id, rec.properties, now));
+        if (rec.id.empty()) {
+            std::string id = new_id();
+            lines.push_back(user_line_at(id, rec.properties, now));
+            // Kept only if the append below succeeds (the batch drops ids of items not sent).
+            batch.created(index, std::move(id));
+        } else {
+            lines.push_back(user_line_at(rec.id, rec.properties, now));
+        }
     }
     co_return co_await append(std::move(lines));
 }

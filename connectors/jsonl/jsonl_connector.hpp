@@ -12,7 +12,8 @@
 //
 // Destination (upsert for mode users, send_events for mode events): each call takes every
 // pending item of the batch, appends one line per item and fsyncs before it completes, so a
-// successful call is durable. Records without an id (creates) get a new id "jsonl-<32 hex>".
+// successful call is durable. Records without an id (creates) get a new id "jsonl-<32 hex>",
+// reported with batch.created(). No native matching (as_destination::match_properties is empty).
 // The file is opened on the first write: a torn trailing line left by a crash is truncated
 // then and logged as `jsonl.torn_line` (warn; fields path, offset, bytes, reason). Write
 // failures are error_kind::network (transient: the items stay queued and the job retries; the

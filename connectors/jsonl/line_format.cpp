@@ -2,6 +2,9 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
+
+#include <algorithm>
 
 #include "core/types/time_layout.hpp"
 
@@ -9,15 +12,39 @@ namespace tributary::connectors::jsonl {
 
 namespace json = boost::json;
 
+namespace {
+
+// Appends what `sr` serializes to `out`, straight into its buffer.
+void drain(json::serializer& sr, std::string& out) {
+    while (!sr.done()) {
+        const std::size_t at = out.size();
+        const std::size_t room = std::max<std::size_t>(out.capacity() - at, 256);
+        out.resize(at + room);
+        const auto written = sr.read(out.data() + at, room);
+        out.resize(at + written.size());
+    }
+}
+
+}  // namespace
+
 std::string user_line(std::string_view id, const json::object& properties, std::int64_t written_at) {
-    // Serialized piecewise: copying the properties into a wrapper object would cost more than
-    // writing them.
-    std::string line = "{\"id\":";
-    line += json::serialize(json::string_view{id.data(), id.size()});
+    return user_line_at(id, properties, types::format_datetime(written_at));
+}
+
+std::string user_line_at(std::string_view id, const json::object& properties, std::string_view written_at) {
+    // Serialized piecewise, into one buffer sized for a typical record: copying the properties
+    // into a wrapper object, or serializing them apart and appending, would cost more.
+    std::string line;
+    line.reserve(id.size() + written_at.size() + 1024);
+    line += "{\"id\":";
+    json::serializer sr;
+    sr.reset(json::string_view{id.data(), id.size()});
+    drain(sr, line);
     line += ",\"op\":\"upsert\",\"properties\":";
-    line += json::serialize(properties);
+    sr.reset(&properties);
+    drain(sr, line);
     line += ",\"written_at\":\"";
-    line += types::format_datetime(written_at);
+    line += written_at;
     line += "\"}";
     return line;
 }

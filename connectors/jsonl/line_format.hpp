@@ -30,6 +30,10 @@ namespace tributary::connectors::jsonl {
 /// The destination line of one user record (no trailing newline). `written_at` in µs since the
 /// epoch, within years 1..9999.
 std::string user_line(std::string_view id, const boost::json::object& properties, std::int64_t written_at);
+/// The same line with `written_at` already in canonical datetime form (format it once per batch).
+std::string user_line_at(std::string_view id,
+                         const boost::json::object& properties,
+                         std::string_view written_at);
 
 /// The destination line of one event object (no trailing newline).
 std::string event_line(const boost::json::object& event);

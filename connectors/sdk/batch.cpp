@@ -180,6 +180,25 @@ void batch_core::mark_sent(std::size_t index) {
     o.state = item_state::sent;
 }
 
+void batch_core::set_id(std::size_t index, std::string id) {
+    if (!check_index(index, "created")) return;
+    if (settled_) {
+        violate("created() after the call ended");
+        return;
+    }
+    auto& o = outcomes_[index];
+    if (o.state != item_state::consumed && o.state != item_state::sent) {
+        violate("created() on " + noun_ + " " + std::to_string(index) + " which is " +
+                std::string{to_string(o.state)});
+        return;
+    }
+    if (id.empty()) {
+        violate("created() without an id");
+        return;
+    }
+    o.id = std::move(id);
+}
+
 std::vector<std::size_t> batch_core::consumed() const {
     std::vector<std::size_t> out;
     for (auto i : yield_order_)
@@ -206,15 +225,20 @@ outcome_of<void> batch_core::settle(outcome_of<void> result) {
         effective = make_error(error_kind::contract, "the call succeeded without consuming any " + noun_);
     }
     for (auto& o : outcomes_) {
-        if (o.state != item_state::consumed) continue;
+        if (o.state != item_state::consumed) {
+            if (o.state != item_state::sent) o.id.clear();
+            continue;
+        }
         if (effective) {
             o.state = item_state::sent;
         } else if (effective.error().kind == error_kind::rejected) {
             o.state = item_state::rejected;
             o.reason = effective.error().message;
+            o.id.clear();
         } else {
             o.state = item_state::failed;
             o.reason = effective.error().message;
+            o.id.clear();
         }
     }
     phase_ = phase::done;
@@ -249,6 +273,14 @@ record_batch::record_batch(std::vector<record> records)
 const record* record_batch::peek() {
     auto i = core_.peek();
     return i ? &items_[*i] : nullptr;
+}
+
+void record_batch::created(std::size_t index, std::string id) {
+    if (index < items_.size() && !items_[index].id.empty()) {
+        core_.violate("created() on record " + std::to_string(index) + " which was sent with an id");
+        return;
+    }
+    core_.set_id(index, std::move(id));
 }
 
 const record& record_batch::at(std::size_t index) {

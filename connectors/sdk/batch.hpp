@@ -25,7 +25,8 @@
 // - discard(reason): refuse it before sending (local validation); permanent.
 // At any time during the call, by batch index: reject(index, reason) for a per-item refusal
 // reported by the vendor (e.g. a 207 multi-status entry), mark_sent(index) for an item the
-// vendor accepted (when the call makes several requests and a later one fails).
+// vendor accepted (when the call makes several requests and a later one fails), and, for
+// records sent without an id, created(index, id) to report the id the vendor gave the user.
 // peek() shows the item the iteration would yield next, without consuming it; allowed before
 // and during the iteration.
 //
@@ -68,6 +69,10 @@ std::string_view to_string(item_state s) noexcept;
 struct item_outcome {
     item_state state = item_state::pending;
     std::string reason{};
+    /// Records only: the destination id of a record sent without one (a create, or a native
+    /// match), when the connector reported it with record_batch::created; kept only for items
+    /// that end `sent`.
+    std::string id{};
 
     friend bool operator==(const item_outcome&, const item_outcome&) = default;
 };
@@ -94,6 +99,7 @@ public:
     void discard(std::string reason);
     void reject(std::size_t index, std::string reason);
     void mark_sent(std::size_t index);
+    void set_id(std::size_t index, std::string id);
     bool check_index(std::size_t index, std::string_view what);
     void violate(std::string message);
 
@@ -219,6 +225,12 @@ public:
     void discard(std::string reason) { core_.discard(std::move(reason)); }
     void reject(std::size_t index, std::string reason) { core_.reject(index, std::move(reason)); }
     void mark_sent(std::size_t index) { core_.mark_sent(index); }
+    /// Reports the id the destination gave the record at `index`, which was sent without an id
+    /// (a create, or a native match): the pipeline keeps it to update that user next time
+    /// instead of creating another. Allowed on a consumed or sent item during the call; it does
+    /// not decide the item (an item that does not end `sent` loses the id). A violation: an
+    /// empty id, a record that has an id, an item not consumed, after the call ended.
+    void created(std::size_t index, std::string id);
     /// Indices yielded and still consumed (not postponed, discarded, rejected or sent), in yield
     /// order: the records a request built from this iteration carries.
     std::vector<std::size_t> consumed() const { return core_.consumed(); }

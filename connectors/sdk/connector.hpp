@@ -88,7 +88,11 @@ public:
     /// conform to `schema`, a subset of the destination schema. The connector takes as many as
     /// it wants (see batch.hpp), postpones what does not fit, discards what it cannot send,
     /// rejects per item what the vendor refused. Success = every consumed record was accepted;
-    /// an error applies to every consumed record not decided otherwise.
+    /// an error applies to every consumed record not decided otherwise. A record with a
+    /// `match_property` (only one the spec lists in as_destination::match_properties) is matched
+    /// by the connector (record.hpp). For records sent without an id, the connector should report
+    /// the id the vendor gave them with batch.created(index, id): a users job that matches
+    /// through its lookup table relies on it to update, not duplicate, those users next time.
     virtual awaitable<outcome_of<void>> upsert(target t, record_batch& batch, types::type schema);
 
     /// The requests upsert() would send for `batch`, without sending them, secrets redacted.
@@ -114,6 +118,11 @@ public:
     /// A stable identifier of the vendor account the OAuth credentials belong to. Required when
     /// the spec has oauth.
     virtual awaitable<outcome_of<std::string>> oauth_account();
+
+    /// How long a send_events request made now would wait in the HTTP engine's limiter (see
+    /// http::client::estimated_wait), so the events sender can keep filling a batch instead of
+    /// queuing a partial one; nullopt when unknown or not metered (the default).
+    virtual std::optional<std::chrono::nanoseconds> estimated_wait() const { return std::nullopt; }
 };
 
 /// The value that replaces secrets in previews.

@@ -21,10 +21,17 @@ enum class record_operation { create, update };
 ///   schema asked for, `updated_at` when the vendor says it was last changed (nullopt if unknown).
 /// - To a destination (in a record_batch): empty `id` = create, otherwise update that user; the
 ///   connector must not validate the id's shape. `updated_at` is not used.
+/// - Native matching: a record with an empty `id` and a non-empty `match_property` (only one of
+///   the destination spec's as_destination::match_properties) asks the connector to update the
+///   user whose `match_property` equals `properties[match_property]` (always present), and to
+///   create it when there is none. Its operation() is `create` (it has no id); the connector does
+///   the lookup, and may report the id with record_batch::created.
 struct record {
     std::string id{};
     boost::json::object properties{};
     std::optional<wall_micros> updated_at{};
+    /// Destinations only: see above. Empty: no native matching.
+    std::string match_property{};
 
     record_operation operation() const noexcept {
         return id.empty() ? record_operation::create : record_operation::update;

@@ -5,6 +5,8 @@
 
 #include <exception>
 
+#include "core/http/router.hpp"
+
 namespace tributary::connectors {
 
 types::result<registry> registry::build(std::vector<registration> registrations) {
@@ -15,6 +17,12 @@ types::result<registry> registry::build(std::vector<registration> registrations)
         r.caps.validate_settings = static_cast<bool>(r.validate_settings);
         for (auto& e : validate_spec(r.spec, r.caps)) errors.push_back(std::move(e));
         if (!r.factory) errors.push_back("spec '" + r.spec.code + "': no factory");
+        if (r.endpoint_groups_from_settings && !r.spec.endpoint_groups.empty())
+            errors.push_back("spec '" + r.spec.code +
+                             "': declares endpoint groups and also builds them from settings");
+        if (r.endpoint_groups_from_settings && !r.validate_settings)
+            errors.push_back("spec '" + r.spec.code +
+                             "': builds endpoint groups from settings but has no validate_settings");
         for (std::size_t j = 0; j < i; ++j) {
             if (!r.spec.code.empty() && registrations[j].spec.code == r.spec.code) {
                 errors.push_back("spec '" + r.spec.code + "': code is registered twice");
@@ -125,6 +133,38 @@ std::vector<settings_error> registry::validate_settings(std::string_view code,
         // A validator that throws is a connector bug; the user still gets an answer.
         return {{"", "the connector failed to check its settings: " + std::string{e.what()}}};
     }
+}
+
+types::result<std::vector<http::endpoint_group>> registry::endpoint_groups(
+    std::string_view code, const boost::json::value& settings) const {
+    const auto* r = find(code);
+    if (!r) return types::unexpected{"unknown connector '" + std::string{code} + "'"};
+    if (!r->endpoint_groups_from_settings) return r->spec.endpoint_groups;
+    auto errors = validate_settings(code, settings);
+    if (!errors.empty()) {
+        std::string message = "invalid settings:";
+        for (const auto& e : errors)
+            message += " " + (e.path.empty() ? std::string{"settings"} : e.path) + ": " + e.message + ";";
+        message.pop_back();
+        return types::unexpected{std::move(message)};
+    }
+    std::vector<http::endpoint_group> groups;
+    try {
+        auto built = r->endpoint_groups_from_settings(settings);
+        if (!built) return types::unexpected{"endpoint groups: " + built.error()};
+        groups = std::move(*built);
+    } catch (const std::exception& e) {
+        return types::unexpected{"connector '" + std::string{code} +
+                                 "' failed to build its endpoint groups: " + e.what()};
+    }
+    // The spec's rules for groups (spec.hpp rule 9), applied to what the settings produced: fail
+    // closed on an unmetered group, and let the router judge the table.
+    if (groups.empty()) return types::unexpected{"endpoint groups: none were built from the settings"};
+    for (const auto& g : groups)
+        if (g.limits.empty()) return types::unexpected{"endpoint group '" + g.name + "' has no limits"};
+    auto routes = http::router::build(groups);
+    if (!routes) return types::unexpected{"endpoint groups: " + routes.error()};
+    return groups;
 }
 
 outcome_of<std::unique_ptr<connector>> registry::create(std::string_view code, connector_env env) const {

@@ -13,6 +13,8 @@
 
 #include "connectors/sdk/connector.hpp"
 #include "connectors/sdk/spec.hpp"
+#include "core/http/endpoint_group.hpp"
+#include "core/result.hpp"
 #include "core/types/result.hpp"
 
 namespace tributary::connectors {
@@ -27,6 +29,12 @@ struct registration {
     /// Checks settings offline (`tributary validate`); errors name paths inside settings. Set iff
     /// the spec has settings in some role.
     std::function<std::vector<settings_error>(const boost::json::value&)> validate_settings{};
+    /// For connectors whose endpoints are user-defined (webhook, http; DESIGN §2): builds the
+    /// connection's endpoint groups from its settings, which validate_settings has accepted.
+    /// Errors name the setting. When set, the spec declares no endpoint groups and has settings.
+    /// Read through registry::endpoint_groups, which validates settings and groups first.
+    std::function<result<std::vector<http::endpoint_group>>(const boost::json::value&)>
+        endpoint_groups_from_settings{};
 };
 
 /// The registration of connector class `C`: capabilities_of<C>(), a factory calling
@@ -65,6 +73,14 @@ public:
     /// only null or an empty object. Unknown code → one error at path "".
     std::vector<settings_error> validate_settings(std::string_view code,
                                                   const boost::json::value& settings) const;
+
+    /// The endpoint groups of a connection of `code` with `settings`, for the HTTP client its
+    /// connector gets: the spec's, or those endpoint_groups_from_settings builds once
+    /// validate_settings accepted `settings`, checked as spec groups are (at least one, each
+    /// with a limit, a table the router compiles). Errors: unknown code, settings errors
+    /// ("path: message" entries), a builder that failed or threw, groups that do not check.
+    types::result<std::vector<http::endpoint_group>> endpoint_groups(
+        std::string_view code, const boost::json::value& settings) const;
 
     /// Makes a connector: validates env.settings first, then calls the factory with a sink that
     /// collects settings errors. Errors: unknown code (contract), settings errors

@@ -312,6 +312,7 @@ boost::json::value to_json(const application_spec& spec) {
         s["targets"] = target_json(spec.source->targets);
         s["hasSettings"] = spec.source->has_settings;
         s["summary"] = spec.source->summary;
+        s["order"] = pipeline::to_string(spec.source->order);
         o["source"] = std::move(s);
     }
     if (spec.destination) {
@@ -320,6 +321,9 @@ boost::json::value to_json(const application_spec& spec) {
         d["hasSettings"] = spec.destination->has_settings;
         d["sendingMode"] = to_string(spec.destination->sending_mode);
         d["summary"] = spec.destination->summary;
+        boost::json::array match;
+        for (const auto& p : spec.destination->match_properties) match.emplace_back(p);
+        d["matchProperties"] = std::move(match);
         o["destination"] = std::move(d);
     }
     o["terms"] = {{"user", spec.terms.user}, {"users", spec.terms.users}, {"userId", spec.terms.user_id}};

@@ -16,6 +16,7 @@
 #include "connectors/sdk/connector.hpp"
 #include "connectors/sdk/target.hpp"
 #include "core/http/endpoint_group.hpp"
+#include "core/pipeline/checkpoint.hpp"
 #include "core/types/time_layout.hpp"
 
 namespace tributary::connectors {
@@ -55,6 +56,10 @@ struct as_source {
     bool has_settings = false;
     /// One line for `tributary connectors`: "Import profiles as users from Klaviyo".
     std::string summary{};
+    /// What records() promises about the order of records across pages (pipeline::source_order):
+    /// ascending lets a users job's checkpoint advance page by page during a run; unordered
+    /// (the default, always safe) moves it only after the last page.
+    pipeline::source_order order = pipeline::source_order::unordered;
 };
 
 struct as_destination {
@@ -64,6 +69,11 @@ struct as_destination {
     /// How events are sent; not `none` iff targets has events.
     connectors::sending_mode sending_mode = sending_mode::none;
     std::string summary{};
+    /// Destination properties upsert() can match users by natively (e.g. Klaviyo's email): a
+    /// record sent with an empty id and `match_property` set to one of them (record.hpp) updates
+    /// the user whose property equals the record's value, or creates one. Empty: none; a users
+    /// job matching on another property looks the ids up in the state store instead.
+    std::vector<std::string> match_properties{};
 };
 
 /// What the vendor calls a user. Only for connectors that support users in some role.
@@ -99,7 +109,9 @@ struct application_spec {
     std::optional<oauth_spec> oauth{};
     /// The vendor endpoints and how they are metered and retried. A saas connector declares at
     /// least one; every group has a unique non-empty name and at least one limit (fail closed:
-    /// an unmetered group is a spec error). Others may declare none.
+    /// an unmetered group is a spec error). Others may declare none. Connectors whose endpoints
+    /// are user-defined declare none here and build them from the connection's settings
+    /// (registration::endpoint_groups_from_settings).
     std::vector<http::endpoint_group> endpoint_groups{};
     /// Layouts of the time strings the vendor uses (empty = ISO 8601).
     types::time_layouts layouts{};

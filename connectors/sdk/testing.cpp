@@ -34,12 +34,16 @@ connector_harness::connector_harness(registration reg, kit::fake_server& server,
     auto built = registry::build({reg});
     if (!built) throw std::runtime_error(built.error());
     const auto& spec = reg.spec;
-    if (!spec.endpoint_groups.empty() || has(spec.categories, category::saas)) {
+    if (!spec.endpoint_groups.empty() || has(spec.categories, category::saas) ||
+        reg.endpoint_groups_from_settings) {
+        // As the daemon does: the spec's groups, or those built from the connection's settings.
+        auto groups = built->endpoint_groups(spec.code, impl_->options.settings);
+        if (!groups) throw std::runtime_error("cannot build the endpoint groups: " + groups.error());
         http::client_options co;
         co.connector = spec.code;
         co.scope = "test";
         co.base_url = server.base_url();
-        auto client = impl_->engine.make_client(spec.endpoint_groups, std::move(co));
+        auto client = impl_->engine.make_client(std::move(groups).value(), std::move(co));
         if (!client) throw std::runtime_error("cannot make the HTTP client: " + client.error());
         impl_->client = std::move(client).value();
     }

@@ -52,7 +52,8 @@ struct harness_options {
 class connector_harness {
 public:
     /// Validates the registration (as registry::build does), makes an engine client for its
-    /// endpoint groups redirected to `server`, and creates the connector with `options.settings`.
+    /// endpoint groups (registry::endpoint_groups: the spec's, or built from the settings)
+    /// redirected to `server`, and creates the connector with `options.settings`.
     /// Throws std::runtime_error naming the problem when any step fails: that is a broken test.
     connector_harness(registration reg, kit::fake_server& server, harness_options options = {});
     ~connector_harness();

@@ -55,6 +55,22 @@ void async_limiter::observe_headers(std::uint32_t remaining, std::chrono::nanose
     pump();
 }
 
+void async_limiter::commit_lease() {
+    core_.commit_lease();
+    pump();
+}
+
+void async_limiter::abandon_lease() {
+    core_.abandon_lease();
+}
+
+void async_limiter::restore_after(const group_usage& usage,
+                                  std::uint32_t unrecorded,
+                                  std::chrono::nanoseconds elapsed) {
+    core_.restore_after(usage, unrecorded, elapsed, clock_.now());
+    pump();
+}
+
 // Hands out every grant the core allows now, then arms the one timer for the
 // next instant anything could change.
 void async_limiter::pump() {
@@ -84,6 +100,7 @@ void async_limiter::pump() {
             });
         } else {
             timer_.cancel();
+            if (d.what == grant_decision::kind::lease && lease_listener_) lease_listener_();
         }
         return;
     }

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,20 @@ public:
     void on_success();
     void observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in);
 
+    // --- persistence (see group_limiter's send lease) ------------------------
+
+    /// Called (on the loop) whenever a waiter could go but the send lease is used
+    /// up, so the owner saves a snapshot now instead of at its next tick.
+    void set_lease_listener(std::function<void()> listener) { lease_listener_ = std::move(listener); }
+    /// group_limiter::begin_lease at the clock's now.
+    group_usage begin_lease(std::uint32_t lease) { return core_.begin_lease(lease, clock_.now()); }
+    /// group_limiter::commit_lease, then grants what the new lease allows.
+    void commit_lease();
+    /// group_limiter::abandon_lease.
+    void abandon_lease();
+    /// group_limiter::restore_after at the clock's now, then grants what it allows.
+    void restore_after(const group_usage& usage, std::uint32_t unrecorded, std::chrono::nanoseconds elapsed);
+
     std::chrono::nanoseconds estimated_wait(priority p) const {
         return core_.estimated_wait(p, clock_.now());
     }
@@ -82,6 +97,7 @@ private:
     const clock& clock_;
     boost::asio::steady_timer timer_;  // armed at the core's next instant
     std::map<ticket_id, waiter> waiters_;
+    std::function<void()> lease_listener_;
     std::shared_ptr<bool> alive_;
 };
 

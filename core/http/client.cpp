@@ -1,9 +1,12 @@
 #include "core/http/client.hpp"
 
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <random>
+#include <stdexcept>
 
 #include "core/http/retry_after.hpp"
 #include "core/http/retry_policy.hpp"
@@ -56,7 +59,8 @@ engine::engine(asio::any_io_executor ex,
       clock_(clk),
       rng_(std::move(rng)),
       margin_(margin),
-      transport_(ex, std::move(ts), log_.with_component("http")) {
+      transport_(ex, std::move(ts), log_.with_component("http")),
+      persist_wake_(ex) {
     if (!rng_) {
         auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
         rng_ = [gen] { return (*gen)(); };
@@ -86,6 +90,8 @@ result<std::shared_ptr<client>> engine::make_client(std::vector<endpoint_group> 
             group_limiter core(with_margin(g.limits, margin_), ls);
             it = limiters_.emplace(key, std::make_unique<async_limiter>(ex_, key, std::move(core), clock_))
                      .first;
+            if (usage_store_) enable_persistence(key, *it->second);
+            apply_stored(key, *it->second);
         }
         if (auto o = opts.overrides.find(g.name); o != opts.overrides.end()) {
             group_overrides lowered = o->second;
@@ -102,6 +108,163 @@ result<std::shared_ptr<client>> engine::make_client(std::vector<endpoint_group> 
     }
     return std::shared_ptr<client>(
         new client(*this, std::move(r), std::move(limiters), std::move(opts), std::move(base)));
+}
+
+// --- persistence ---------------------------------------------------------------
+
+namespace {
+
+// Log fields for a limiter key "connector|scope|group": the scope may name a
+// credential, so it stays out of the logs.
+std::string connector_of(const std::string& key) {
+    return key.substr(0, key.find('|'));
+}
+std::string group_of(const std::string& key) {
+    const auto p = key.rfind('|');
+    return p == std::string::npos ? key : key.substr(p + 1);
+}
+
+}  // namespace
+
+void engine::attach_usage_store(usage_store& store, persistence_settings s) {
+    if (s.interval.count() <= 0) throw std::invalid_argument("persistence interval must be > 0");
+    s.lease_intervals = std::max<std::uint32_t>(s.lease_intervals, 1);
+    usage_store_ = &store;
+    persistence_ = s;
+    for (auto& [key, l] : limiters_) enable_persistence(key, *l);
+}
+
+void engine::enable_persistence(const std::string& key, async_limiter& l) {
+    l.core().require_lease();
+    l.set_lease_listener([this] { request_save(); });
+    persisted_.try_emplace(key);
+}
+
+void engine::request_save() {
+    save_requested_ = true;
+    persist_wake_.cancel();
+}
+
+void engine::apply_stored(const std::string& key, async_limiter& l) {
+    const auto it = stored_.find(key);
+    if (it == stored_.end()) return;
+    const stored_group& g = it->second;
+    const auto age = wall_elapsed(g.saved_wall_us, clock_.wall_now(), group_limiter::max_restore_age);
+    l.restore_after(g.usage.usage, g.usage.lease, age);
+    const auto pause = l.core().pause(clock_.now());
+    log_.info("ratelimit.restored",
+              {{"connector", connector_of(key)},
+               {"group", group_of(key)},
+               {"age", std::chrono::duration_cast<std::chrono::milliseconds>(age)},
+               {"lease_charged", g.usage.lease},
+               {"paused_for",
+                pause ? std::chrono::duration_cast<std::chrono::milliseconds>(pause->until - clock_.now())
+                      : std::chrono::milliseconds{0}}});
+    stored_.erase(it);
+}
+
+awaitable<void> engine::restore_usage() {
+    if (!usage_store_) throw std::logic_error("engine::restore_usage without attach_usage_store");
+    auto records = co_await usage_store_->load();
+    for (auto& [key, rec] : records) {
+        auto decoded = decode_usage(rec.json);
+        if (!decoded) {
+            log_.warn(
+                "ratelimit.usage_ignored",
+                {{"connector", connector_of(key)}, {"group", group_of(key)}, {"error", decoded.error()}});
+            continue;
+        }
+        stored_[key] = stored_group{std::move(decoded).value(), rec.saved_wall_us};
+    }
+    for (auto& [key, l] : limiters_) apply_stored(key, *l);
+}
+
+awaitable<void> engine::run_persistence() {
+    if (!usage_store_) throw std::logic_error("engine::run_persistence without attach_usage_store");
+    // A graceful stop (total) ends the loop too; the cleanup below must still await.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    for (;;) {
+        co_await save_round(false);
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) break;
+        if (!save_requested_) {
+            persist_wake_.expires_after(persistence_.interval);
+            co_await persist_wake_.async_wait(use_nothrow);  // expiry, request_save() or cancellation
+        }
+        cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) break;
+    }
+    co_await save_round(true);
+}
+
+// One batch of snapshots: taken together, written together (one commit on
+// SQLite), each lease extended only once its write is durable.
+awaitable<void> engine::save_round(bool final) {
+    save_requested_ = false;
+    const auto horizon = std::chrono::duration_cast<std::chrono::nanoseconds>(persistence_.interval) *
+                         static_cast<std::int64_t>(persistence_.lease_intervals);
+    struct entry {
+        std::string key;
+        async_limiter* limiter;
+        std::uint64_t revision;
+        std::uint32_t lease;
+    };
+    std::vector<entry> entries;
+    std::vector<usage_record> records;
+    for (auto& [key, l] : limiters_) {
+        group_limiter& core = l->core();
+        if (core.lease_pending()) continue;
+        persisted_group& st = persisted_[key];
+        const bool applies = core.lease_applies();
+        const bool changed = core.revision() != st.revision || (applies && !st.saved);
+        const bool starving = applies && core.lease_left() == 0 && core.pending() > 0;
+        if (!(changed || starving || (final && st.lease > 0))) continue;
+        std::uint32_t lease = 0;
+        if (applies && !final) {
+            const auto now = clock_.now();
+            lease = core.sendable_within(now, horizon, lease_size(core.limits(), horizon));
+        }
+        const std::uint64_t revision = core.revision();
+        stored_usage snapshot{l->begin_lease(lease), lease};
+        records.push_back(usage_record{key, encode_usage(snapshot), 0});
+        entries.push_back(entry{key, l.get(), revision, lease});
+    }
+    if (entries.empty()) co_return;
+    // Stamped after the snapshots: a later stamp makes a restart age them less,
+    // which is the safe direction.
+    const std::int64_t wall_us = to_unix_us(clock_.wall_now());
+    for (auto& r : records) r.saved_wall_us = wall_us;
+
+    std::vector<std::optional<std::string>> errors;
+    try {
+        errors = co_await usage_store_->save(std::move(records));
+    } catch (const std::exception& e) {
+        errors.assign(entries.size(), std::string{e.what()});
+    }
+    errors.resize(entries.size(), std::string{"no result from the store"});
+    std::size_t failed = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        persisted_group& st = persisted_[entries[i].key];
+        if (!errors[i]) {
+            entries[i].limiter->commit_lease();
+            st.revision = entries[i].revision;
+            st.saved = true;
+            st.lease = entries[i].lease;
+            continue;
+        }
+        entries[i].limiter->abandon_lease();
+        st.lease = std::max(st.lease, entries[i].lease);
+        if (failed++ == 0) {
+            log_.error("ratelimit.persist_failed", {{"connector", connector_of(entries[i].key)},
+                                                    {"group", group_of(entries[i].key)},
+                                                    {"groups", entries.size()},
+                                                    {"error", *errors[i]}});
+        }
+    }
+    if (failed == 0 && persist_failing_)
+        log_.info("ratelimit.persist_recovered", {{"groups", entries.size()}});
+    persist_failing_ = failed > 0;
 }
 
 std::optional<std::chrono::nanoseconds> client::estimated_wait(std::string_view method,

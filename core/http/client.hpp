@@ -11,10 +11,17 @@
 // headers may only lower the allowance. Exhausting the retry budget fails the
 // request, not the data: the caller keeps its items queued.
 //
+// Window usage and pauses survive restarts (kill -9 included) when a
+// usage_store is attached: restore_usage() at startup, run_persistence() while
+// the engine runs. The rule that makes a crash safe is the send lease
+// (group_limiter.hpp): every saved snapshot says how many grants may follow it
+// before the next one is durable, and a restart charges that many as just sent.
+//
 // Single-threaded: all calls on the engine's executor. The engine outlives
 // its clients and every send() in flight.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <map>
 #include <memory>
@@ -30,6 +37,8 @@
 #include "core/http/oauth.hpp"
 #include "core/http/router.hpp"
 #include "core/http/transport.hpp"
+#include "core/http/usage_json.hpp"
+#include "core/http/usage_store.hpp"
 #include "core/log/logger.hpp"
 
 namespace tributary::http {
@@ -150,6 +159,30 @@ public:
     /// Every limiter, by key "connector|scope|group" (for persistence of window usage).
     const std::map<std::string, std::unique_ptr<async_limiter>>& limiters() const { return limiters_; }
 
+    // --- persistence of window usage and pauses --------------------------------
+
+    /// Persists usage in `store`, which must outlive the engine's persistence
+    /// calls. From then on every group with limits grants only under a send lease,
+    /// so run_persistence() must be running for its requests to go. Call once,
+    /// before the first request (limiters that exist already are included).
+    void attach_usage_store(usage_store& store, persistence_settings s = {});
+    /// Loads the stored usage. A group's usage is applied when its limiter exists
+    /// — now, or when make_client creates it: windows and caps aged by the wall
+    /// time since it was saved (a clock that went back counts as none), its lease
+    /// charged as sent at that moment, its pause kept until it ends. A record that
+    /// does not decode is ignored and logged (`ratelimit.usage_ignored`). Call after
+    /// attach_usage_store and before the first request. Throws what the store's
+    /// load throws (nothing is applied then).
+    awaitable<void> restore_usage();
+    /// Long-lived: saves every group that changed since its last save, each
+    /// `interval` (a group whose waiters are held by a used-up lease at once),
+    /// extending its lease once the save is durable. A failed save is logged
+    /// (`ratelimit.persist_failed`) and extends no lease: sending pauses rather
+    /// than risk an overrun. On cancellation (total or terminal) it makes a final
+    /// save with lease 0 (no grant follows it in this process), then completes.
+    /// Throws std::logic_error without attach_usage_store.
+    awaitable<void> run_persistence();
+
     http::transport& transport() { return transport_; }
     const clock& time() const { return clock_; }
 
@@ -162,6 +195,28 @@ private:
     limiter_margin margin_;
     http::transport transport_;
     std::map<std::string, std::unique_ptr<async_limiter>> limiters_;
+
+    struct persisted_group {
+        std::uint64_t revision = 0;  // group_limiter::revision() of the last durable snapshot
+        bool saved = false;          // a snapshot of this process is durable
+        std::uint32_t lease = 0;     // the lease on disk (an upper bound after a failed save)
+    };
+    struct stored_group {
+        stored_usage usage;
+        std::int64_t saved_wall_us = 0;
+    };
+    void enable_persistence(const std::string& key, async_limiter& l);
+    void apply_stored(const std::string& key, async_limiter& l);
+    void request_save();
+    awaitable<void> save_round(bool final);
+
+    usage_store* usage_store_ = nullptr;
+    persistence_settings persistence_;
+    std::map<std::string, persisted_group> persisted_;
+    std::map<std::string, stored_group> stored_;  // loaded, limiter not created yet
+    boost::asio::steady_timer persist_wake_;
+    bool save_requested_ = false;
+    bool persist_failing_ = false;
 };
 
 }  // namespace tributary::http

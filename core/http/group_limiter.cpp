@@ -111,6 +111,7 @@ std::optional<std::string> group_limiter::apply_overrides(const group_overrides&
     for (const auto& l : limits_) windows_.emplace_back(l);
     restore_windows(usage.windows, now);
     apply_scale(now);
+    ++revision_;
     return std::nullopt;
 }
 
@@ -177,6 +178,10 @@ grant_decision group_limiter::next_grant(steady_time now) {
         d.at = t;
         return d;
     }
+    if (lease_applies() && lease_left() == 0) {
+        d.what = grant_decision::kind::lease;
+        return d;
+    }
     const std::size_t c = pick_class();
     auto& q = classes_[c];
     while (!waiting_.contains(q.fifo.front())) q.fifo.pop_front();
@@ -196,6 +201,9 @@ grant_decision group_limiter::next_grant(steady_time now) {
     ++in_flight_;
     ++counters_.granted[c];
     ++counters_.total_granted;
+    ++revision_;
+    ++committed_lease_.used;
+    if (pending_lease_) ++pending_lease_->used;
     return d;
 }
 
@@ -209,6 +217,7 @@ void group_limiter::pause_until(steady_time until, std::string reason) {
     pause_until_ = until;
     pause_reason_ = std::move(reason);
     ++counters_.pauses;
+    ++revision_;
 }
 
 void group_limiter::apply_scale(steady_time now) {
@@ -224,6 +233,7 @@ void group_limiter::on_429(steady_time now) {
     last_decrease_ = now;
     last_change_ = now;
     ++counters_.rate_decreases;
+    ++revision_;
     apply_scale(now);
 }
 
@@ -235,6 +245,7 @@ void group_limiter::on_success(steady_time now) {
     scale_ = static_cast<rate_scale>(std::min<std::uint64_t>(raised, full_scale));
     // Advance by whole steps so partial progress toward the next one is kept.
     last_change_ += steps * step_;
+    ++revision_;
     apply_scale(now);
 }
 
@@ -242,6 +253,7 @@ void group_limiter::observe_headers(std::uint32_t remaining, nanoseconds reset_i
     if (reset_in.count() <= 0) return;
     const std::uint32_t left = remaining > in_flight_ ? remaining - in_flight_ : 0;
     caps_.lower(left, now + reset_in, now);
+    ++revision_;
 }
 
 nanoseconds group_limiter::estimated_wait(priority p, steady_time now) const {
@@ -335,6 +347,72 @@ void group_limiter::restore(const group_usage& usage, steady_time now) {
         last_change_ = now;
     }
     apply_scale(now);
+    ++revision_;
+}
+
+void group_limiter::require_lease() {
+    lease_required_ = true;
+}
+
+std::uint32_t group_limiter::lease_left() const {
+    if (!lease_applies()) return std::numeric_limits<std::uint32_t>::max();
+    std::uint32_t left = committed_lease_.left();
+    if (pending_lease_) left = std::min(left, pending_lease_->left());
+    return left;
+}
+
+group_usage group_limiter::begin_lease(std::uint32_t lease, steady_time now) {
+    if (pending_lease_) throw std::logic_error("group_limiter::begin_lease while another lease is pending");
+    pending_lease_ = lease_state{lease, 0};
+    return usage_snapshot(now);
+}
+
+void group_limiter::commit_lease() {
+    if (!pending_lease_) throw std::logic_error("group_limiter::commit_lease without a pending lease");
+    committed_lease_ = *pending_lease_;
+    pending_lease_.reset();
+}
+
+void group_limiter::abandon_lease() {
+    if (!pending_lease_) return;
+    // Either snapshot may be the one on disk: room only where both allow it.
+    committed_lease_ = lease_state{std::min(committed_lease_.left(), pending_lease_->left()), 0};
+    pending_lease_.reset();
+}
+
+std::uint32_t group_limiter::sendable_within(steady_time now, nanoseconds horizon, std::uint32_t max) const {
+    if (max == 0) return 0;
+    const steady_time end = now + std::max(horizon, nanoseconds{0});
+    std::vector<rate_window> windows = windows_;
+    vendor_allowance caps = caps_;
+    steady_time t = std::max(now, pause_until_);
+    std::uint32_t n = 0;
+    while (n < max) {
+        t = std::max(t, caps.earliest(t));
+        for (const auto& w : windows) t = std::max(t, w.earliest(t));
+        if (t > end) break;
+        for (auto& w : windows) w.commit(t);
+        caps.commit(t);
+        ++n;
+    }
+    return n;
+}
+
+void group_limiter::restore_after(const group_usage& usage,
+                                  std::uint32_t unrecorded,
+                                  nanoseconds elapsed,
+                                  steady_time now) {
+    elapsed = std::clamp<nanoseconds>(elapsed, nanoseconds{0}, max_restore_age);
+    // Our own grants so far are replaced by the snapshot's history: charge them again.
+    const std::uint64_t own = counters_.total_granted;
+    restore(usage, now - elapsed);
+    // Bounded so a corrupt count cannot stall the loop; far beyond any real lease.
+    constexpr std::uint64_t max_charge = 1u << 22;
+    const std::uint64_t charge = std::min<std::uint64_t>(std::uint64_t{unrecorded} + own, max_charge);
+    for (std::uint64_t i = 0; i < charge; ++i) {
+        for (auto& w : windows_) w.commit(now);
+        caps_.commit(now);
+    }
 }
 
 std::optional<pause_info> group_limiter::pause(steady_time now) const {

@@ -10,11 +10,27 @@
 //   loop { d = next_grant(now);
 //          grant -> wake d.ticket (already charged and counted in flight);
 //          wait  -> arm ONE timer for exactly d.at, call next_grant then;
-//          idle  -> nothing changes with time alone; call again after the next
-//                   enqueue / release / pause / header / override / restore. }
+//          idle, lease -> nothing changes with time alone; call again after the
+//                   next enqueue / release / pause / header / override / restore /
+//                   commit_lease. }
 //   on the waiter's cancellation before its grant: cancel(ticket);
 //   when a granted request ends, on every exit path (success, error,
 //   cancellation after the grant): release(), then next_grant again.
+//
+// Send lease (crash safety of persisted usage; off until require_lease()).
+// A persisted snapshot only knows the sends made before it was taken; a process
+// killed later has made sends nobody recorded. So each snapshot carries a
+// `lease`: how many grants may follow it before the next snapshot is durable.
+//   usage = begin_lease(L, now)   // snapshot at `now`; grants from now count against L
+//   write usage + L durably, then commit_lease()  (or abandon_lease() on failure)
+// Rule: while a lease applies, a grant needs room under EVERY lease that could
+// be the one on disk at a crash — the last committed one (grants since its
+// snapshot < its L) and, while a save is in flight, the pending one too. So the
+// grants made after the snapshot a restart reads never exceed that snapshot's
+// lease, and restore_after() charges the lease as sent at restart (worst case).
+// A fresh limiter with a lease holds lease 0: its very first grant waits for a
+// first durable snapshot. When the lease is used up, next_grant answers `lease`.
+// Groups with no limits have nothing a lost send could overrun: no lease applies.
 //
 // Guarantees (given the calls above):
 // - No interval of a limit's length holds more grants than the limit, for
@@ -35,6 +51,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -77,6 +94,7 @@ struct grant_decision {
         grant,  ///< `ticket` may send now; already charged to every window, counted in flight
         wait,   ///< nothing may go before `at` (exact); re-ask then
         idle,   ///< no waiter, or the in-flight cap is full: time alone changes nothing
+        lease,  ///< a waiter could go, but the send lease is used up: only commit_lease() unblocks
     };
     kind what = kind::idle;
     ticket_id ticket = 0;               ///< grant only
@@ -157,6 +175,47 @@ public:
 
     /// Window usage, vendor caps, pause and scale at `now`.
     group_usage usage_snapshot(steady_time now) const;
+    // --- send lease (see the top of this file) --------------------------------
+
+    /// From now on grants need a lease; the limiter starts with none (lease 0).
+    void require_lease();
+    /// Whether a lease constrains grants now: required and the group has limits.
+    bool lease_applies() const { return lease_required_ && !limits_.empty(); }
+    /// Grants still allowed before the next commit_lease(): the least room under
+    /// the committed and the pending lease. UINT32_MAX when no lease applies.
+    std::uint32_t lease_left() const;
+    /// Takes the snapshot to persist with lease `lease` and starts counting grants
+    /// against it. Throws std::logic_error while another lease is pending.
+    group_usage begin_lease(std::uint32_t lease, steady_time now);
+    /// The pending snapshot is durable: its lease becomes the committed one.
+    /// Throws std::logic_error if none is pending.
+    void commit_lease();
+    /// The pending snapshot's save failed (it may or may not be on disk): keep
+    /// room only under both leases, i.e. the stricter of the two. No-op if none pending.
+    void abandon_lease();
+    /// Whether a snapshot is being saved (begin_lease without commit/abandon yet).
+    bool lease_pending() const { return pending_lease_.has_value(); }
+    /// How many grants the limits, caps and pause would allow during
+    /// [now, now + horizon] if every one were taken as early as possible, at most
+    /// `max`. Ignores the in-flight cap. O(result x limits) plus copying the windows.
+    std::uint32_t sendable_within(steady_time now, std::chrono::nanoseconds horizon, std::uint32_t max) const;
+
+    /// Restart: loads `usage`, snapshotted `elapsed` ago (>= 0; clamped to
+    /// max_restore_age), so windows, pause and caps are aged by it; then charges
+    /// `unrecorded` sends (the snapshot's lease) at `now`, as if all had just
+    /// happened — later than they did, which only ever delays later grants. On a
+    /// limiter that already granted (misuse) its own grants are charged too.
+    void restore_after(const group_usage& usage,
+                       std::uint32_t unrecorded,
+                       std::chrono::nanoseconds elapsed,
+                       steady_time now);
+    /// Ages beyond this treat the snapshot as this old (every window is shorter).
+    static constexpr std::chrono::hours max_restore_age{24 * 400};
+
+    /// Increases on every change a snapshot would show (grant, pause, caps,
+    /// scale, overrides, restore); persistence saves a group when it moved.
+    std::uint64_t revision() const { return revision_; }
+
     /// Loads usage into a limiter (meant for a fresh one after restart). Each
     /// window takes the snapshot of the same kind and per; failing that, a window
     /// takes the send history of the longest-per window snapshot and a bucket
@@ -211,6 +270,16 @@ private:
     std::uint64_t virtual_time_ = 0;  // pass of the last class granted
     std::uint32_t in_flight_ = 0;
     limiter_counters counters_;
+    std::uint64_t revision_ = 0;
+
+    struct lease_state {
+        std::uint32_t lease = 0;
+        std::uint32_t used = 0;
+        std::uint32_t left() const { return used < lease ? lease - used : 0; }
+    };
+    bool lease_required_ = false;
+    lease_state committed_lease_;
+    std::optional<lease_state> pending_lease_;
 };
 
 }  // namespace tributary::http

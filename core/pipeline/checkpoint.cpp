@@ -1,8 +1,10 @@
 #include "core/pipeline/checkpoint.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <tuple>
+#include <utility>
 
 #include "core/types/time_layout.hpp"
 
@@ -28,14 +30,21 @@ std::int64_t minus(std::int64_t a, std::int64_t b) {
 
 }  // namespace
 
+std::string_view to_string(source_order o) noexcept {
+    return o == source_order::ascending ? "ascending" : "unordered";
+}
+
 checkpoint_tracker::checkpoint_tracker(checkpoint_settings settings,
                                        std::int64_t stored_mark_us,
-                                       steady_time now)
+                                       steady_time now,
+                                       page_cursor start)
     : settings_(settings),
       mark_(stored_mark_us),
       max_read_(int64_min),
       unread_floor_(int64_min),
+      safe_cursor_(start),
       saved_mark_(stored_mark_us),
+      saved_cursor_(std::move(start)),
       last_save_(now) {}
 
 bool checkpoint_tracker::on_read(std::string_view id, std::int64_t updated_at_us, bool already_acknowledged) {
@@ -222,6 +231,42 @@ bool cursor_usable(std::string_view cursor,
                    std::chrono::microseconds max_age) {
     if (cursor.empty() || !resumable || max_age.count() <= 0 || saved_at_us > now_us) return false;
     return minus(now_us, saved_at_us) <= max_age.count();
+}
+
+std::string encode_cursor(const stored_cursor& c) {
+    if (c.cursor.empty()) return {};
+    std::string out = c.since_us ? std::to_string(*c.since_us) : std::string{};
+    out += '|';
+    out += c.cursor;
+    return out;
+}
+
+std::optional<stored_cursor> decode_cursor(std::string_view text) {
+    const auto bar = text.find('|');
+    if (bar == std::string_view::npos || bar + 1 == text.size()) return std::nullopt;
+    stored_cursor c;
+    if (bar > 0) {
+        std::int64_t since = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + bar, since);
+        if (ec != std::errc{} || end != text.data() + bar) return std::nullopt;
+        c.since_us = since;
+    }
+    c.cursor.assign(text.substr(bar + 1));
+    return c;
+}
+
+read_start resume_from(std::int64_t stored_mark_us,
+                       std::chrono::microseconds lookback,
+                       std::string_view stored_cursor_text,
+                       bool resumable,
+                       std::int64_t cursor_saved_at_us,
+                       std::int64_t now_us,
+                       std::chrono::microseconds max_age) {
+    if (cursor_usable(stored_cursor_text, resumable, cursor_saved_at_us, now_us, max_age)) {
+        if (auto c = decode_cursor(stored_cursor_text))
+            return read_start{.since_us = c->since_us, .cursor = std::move(c->cursor), .from_cursor = true};
+    }
+    return read_start{.since_us = resume_point(stored_mark_us, lookback)};
 }
 
 }  // namespace tributary::pipeline

@@ -57,6 +57,9 @@ enum class source_order {
     ascending,
 };
 
+/// "unordered", "ascending".
+std::string_view to_string(source_order o) noexcept;
+
 struct checkpoint_settings {
     /// How far before the mark a run starts reading. Default 5 min (the config's default);
     /// 0 = no overlap; negative values count as 0.
@@ -110,8 +113,13 @@ public:
     using steady_time = std::chrono::steady_clock::time_point;
 
     /// A run starting from the stored mark (0 = none: the beginning). `now` starts the save
-    /// interval.
-    checkpoint_tracker(checkpoint_settings settings, std::int64_t stored_mark_us, steady_time now);
+    /// interval. `start`: the stored cursor the run reads from (resume_from said so), empty when it
+    /// reads from the first page; it stays the safe cursor (what a save stores) until a page read
+    /// after it is resolved.
+    checkpoint_tracker(checkpoint_settings settings,
+                       std::int64_t stored_mark_us,
+                       steady_time now,
+                       page_cursor start = {});
 
     /// A record of the current page was read. `already_acknowledged`: the store's overlap set
     /// holds this version or a newer one (ask the store for every record: once saved, resolved
@@ -219,5 +227,47 @@ bool cursor_usable(std::string_view cursor,
                    std::int64_t saved_at_us,
                    std::int64_t now_us,
                    std::chrono::microseconds max_age);
+
+/// A page cursor as the checkpoint stores it. A source may tie its cursors to the `updated_at`
+/// its reading started from, so the cursor is stored with it, in one text (one write, so a crash
+/// can never pair a cursor with another reading's start): "<since_us>|<cursor>", with since_us
+/// empty for a reading that started from the beginning (no updated_at).
+struct stored_cursor {
+    /// The `updated_at` (unix µs) the reading that produced the cursor started from; nullopt = all.
+    std::optional<std::int64_t> since_us{};
+    /// The source's cursor, opaque; non-empty.
+    std::string cursor{};
+
+    friend bool operator==(const stored_cursor&, const stored_cursor&) = default;
+};
+
+/// "<since_us>|<cursor>"; "" when the cursor is empty (nothing to store).
+std::string encode_cursor(const stored_cursor& c);
+/// The inverse of encode_cursor; nullopt for "" and for text not in that form (a cursor stored by
+/// an older version, or a since that is not a decimal int64), which must then not be used.
+std::optional<stored_cursor> decode_cursor(std::string_view text);
+
+/// Where a run reads from.
+struct read_start {
+    /// The `updated_at` to pass to records(); nullopt = everything.
+    std::optional<std::int64_t> since_us{};
+    /// The cursor for the first records() call; "" = the first page.
+    std::string cursor{};
+    /// The cursor is a stored one (the tracker's `start`); when the source rejects it, read from
+    /// resume_point(mark, lookback) instead.
+    bool from_cursor = false;
+
+    friend bool operator==(const read_start&, const read_start&) = default;
+};
+
+/// The stored cursor (encode_cursor's text) with the `since` it belongs to when cursor_usable
+/// accepts it and it decodes; otherwise resume_point(mark, lookback) without a cursor.
+read_start resume_from(std::int64_t stored_mark_us,
+                       std::chrono::microseconds lookback,
+                       std::string_view stored_cursor_text,
+                       bool resumable,
+                       std::int64_t cursor_saved_at_us,
+                       std::int64_t now_us,
+                       std::chrono::microseconds max_age);
 
 }  // namespace tributary::pipeline

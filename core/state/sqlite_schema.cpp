@@ -100,7 +100,49 @@ CREATE TABLE schemas (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 1> scripts{schema_v1};
+// Version 2: the events queue (issue 6). Queue rows stay in a rowid table
+// (payloads are often larger than a WITHOUT ROWID leaf keeps inline) found
+// through the one (job_id, seq) index; jobs are small integers so that index
+// and the dedup keys stay short. event_jobs carries each job's last seq (never
+// reused, so a sender's position stays valid after its queue drained) and its
+// count and payload bytes, updated in the same transaction as the rows.
+constexpr std::string_view schema_v2 = R"sql(
+CREATE TABLE event_jobs (
+    id       INTEGER PRIMARY KEY,
+    job      TEXT NOT NULL UNIQUE,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    count    INTEGER NOT NULL DEFAULT 0,
+    bytes    INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE event_queue (
+    job_id         INTEGER NOT NULL,
+    seq            INTEGER NOT NULL,
+    message_id     TEXT NOT NULL,
+    user_key       TEXT NOT NULL,
+    type           TEXT NOT NULL,
+    received_at_us INTEGER NOT NULL,
+    payload        BLOB NOT NULL
+);
+CREATE UNIQUE INDEX event_queue_by_seq ON event_queue (job_id, seq);
+
+CREATE TABLE event_dedup (
+    job_id     INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    seen_at_us INTEGER NOT NULL,
+    PRIMARY KEY (job_id, message_id)
+) WITHOUT ROWID;
+CREATE INDEX event_dedup_by_time ON event_dedup (job_id, seen_at_us);
+
+CREATE TABLE spool_progress (
+    path          TEXT PRIMARY KEY,
+    inode         INTEGER NOT NULL,
+    offset        INTEGER NOT NULL,
+    saved_at_us   INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 2> scripts{schema_v1, schema_v2};
 
 void exec(sqlite3* db, const std::string& sql, std::string_view what) {
     int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);

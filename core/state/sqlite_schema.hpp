@@ -3,9 +3,9 @@
 // tests drive `migrate` with their own scripts.
 //
 // The schema version is `PRAGMA user_version`. Script i takes a database from
-// version i to i + 1. Scripts are only ever appended (the events queue will be
-// version 2): a released script never changes, since databases in the field
-// already ran it.
+// version i to i + 1. Scripts are only ever appended (version 2 added the
+// events queue): a released script never changes, since databases in the
+// field already ran it.
 
 #include <sqlite3.h>
 

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <concepts>
@@ -29,6 +30,11 @@ struct batch_outcome {
 };
 
 enum class access { read, write };
+
+// A parameter bound as a BLOB rather than TEXT (so SQL's length() counts bytes).
+struct blob_param {
+    std::string_view bytes;
+};
 
 template <class R>
 struct item_result {
@@ -73,6 +79,10 @@ public:
         auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
         return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
     }
+    std::string blob(int col) const {
+        auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+    }
 
 private:
     template <class T>
@@ -80,6 +90,11 @@ private:
         int rc;
         if constexpr (std::same_as<T, bool>) {
             rc = sqlite3_bind_int(stmt_, i, v ? 1 : 0);
+        } else if constexpr (std::same_as<T, blob_param>) {
+            // A null pointer would bind NULL: an empty payload is a zero-length blob.
+            rc = v.bytes.empty()
+                     ? sqlite3_bind_zeroblob(stmt_, i, 0)
+                     : sqlite3_bind_blob64(stmt_, i, v.bytes.data(), v.bytes.size(), SQLITE_STATIC);
         } else if constexpr (std::integral<T>) {
             if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
                 // Counts and limits: clamp rather than wrap to a negative number.
@@ -298,6 +313,10 @@ void sqlite_connection::open(std::int64_t now_us) {
         }
         exec(settings_.sync == sync_mode::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
         exec("PRAGMA foreign_keys = ON");
+        // Each write's SAVEPOINT keeps a statement journal of the pages it changed, and RETURNING
+        // buffers its rows; as temp files these cost one pwrite per page (most of an ack's time).
+        // In memory they hold one write's pages at most, released when it ends.
+        exec("PRAGMA temp_store = MEMORY");
         auto migrated = migrate(db_, sqlite_migrations());
         if (migrated.from != migrated.to) {
             log_.info("state.migrated",
@@ -424,6 +443,7 @@ void sqlite_connection::after_failed_read(std::exception_ptr cause) noexcept {
 namespace {
 
 using detail::access;
+using detail::blob_param;
 using detail::sqlite_connection;
 using detail::statement;
 
@@ -479,6 +499,15 @@ void write_checkpoint(sqlite_connection& c, const checkpoint& cp) {
         c.prepare(prune).bind(cp.job, keep).run();
 }
 
+// (job, item_id, payload_json, reason, now) → the entry, see store::add_dead_letter.
+constexpr std::string_view upsert_dead_letter_sql =
+    "INSERT INTO dead_letters (job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+    "last_failed_at_us) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) "
+    "ON CONFLICT (job, item_id) DO UPDATE SET payload_json = excluded.payload_json, "
+    "reason = excluded.reason, attempts = attempts + 1, last_failed_at_us = "
+    "excluded.last_failed_at_us "
+    "RETURNING job, item_id, payload_json, reason, attempts, first_failed_at_us, last_failed_at_us";
+
 dead_letter read_dead_letter(const statement& s) {
     dead_letter d;
     d.job = s.text(0);
@@ -489,6 +518,38 @@ dead_letter read_dead_letter(const statement& s) {
     d.first_failed_at_us = s.int64(5);
     d.last_failed_at_us = s.int64(6);
     return d;
+}
+
+struct event_job {
+    std::int64_t id = 0;
+    std::uint64_t last_seq = 0;
+};
+
+std::optional<event_job> find_event_job(sqlite_connection& c, const std::string& job) {
+    auto s = c.prepare("SELECT id, last_seq FROM event_jobs WHERE job = ?");
+    s.bind(job);
+    if (!s.step()) return std::nullopt;
+    return event_job{s.int64(0), static_cast<std::uint64_t>(s.int64(1))};
+}
+
+event_job event_job_for_write(sqlite_connection& c, const std::string& job) {
+    if (auto found = find_event_job(c, job)) return *found;
+    c.prepare("INSERT INTO event_jobs (job) VALUES (?)").bind(job).run();
+    return event_job{c.last_insert_id(), 0};
+}
+
+void adjust_event_job(sqlite_connection& c, std::int64_t job_id, std::int64_t count, std::int64_t bytes) {
+    c.prepare("UPDATE event_jobs SET count = count + ?, bytes = bytes + ? WHERE id = ?")
+        .bind(count, bytes, job_id)
+        .run();
+}
+
+// Inodes are unsigned 64-bit; SQLite integers are signed: stored bit for bit.
+std::int64_t inode_to_db(std::uint64_t inode) {
+    return static_cast<std::int64_t>(inode);
+}
+std::uint64_t inode_from_db(std::int64_t v) {
+    return static_cast<std::uint64_t>(v);
 }
 
 }  // namespace
@@ -757,13 +818,7 @@ awaitable<dead_letter> sqlite_store::add_dead_letter(std::string job,
     const auto now = now_us();
     auto work = [job = std::move(job), item_id = std::move(item_id), payload = std::move(payload_json),
                  reason = std::move(reason), now](sqlite_connection& c) {
-        auto s = c.prepare(
-            "INSERT INTO dead_letters (job, item_id, payload_json, reason, attempts, first_failed_at_us, "
-            "last_failed_at_us) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) "
-            "ON CONFLICT (job, item_id) DO UPDATE SET payload_json = excluded.payload_json, "
-            "reason = excluded.reason, attempts = attempts + 1, last_failed_at_us = "
-            "excluded.last_failed_at_us "
-            "RETURNING job, item_id, payload_json, reason, attempts, first_failed_at_us, last_failed_at_us");
+        auto s = c.prepare(upsert_dead_letter_sql);
         s.bind(job, item_id, payload, reason, now);
         if (!s.step()) throw store_error(error_kind::misuse, "add_dead_letter: no row returned");
         auto d = read_dead_letter(s);
@@ -887,6 +942,240 @@ awaitable<std::optional<cached_schema>> sqlite_store::get_schema(std::string con
         return cached_schema{s.text(0), s.int64(1)};
     };
     co_return co_await submit(storage_, conn_, "get_schema", access::read, std::move(work));
+}
+
+// --- events queue ----------------------------------------------------------------------------
+
+awaitable<std::vector<enqueue_outcome>> sqlite_store::enqueue_events(std::vector<std::string> jobs,
+                                                                     std::vector<queued_event> events,
+                                                                     std::optional<spool_progress> progress) {
+    if (!events.empty() && jobs.empty())
+        throw store_error(error_kind::misuse, "enqueue_events: events without a job to queue them for");
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (std::find(jobs.begin() + static_cast<std::ptrdiff_t>(i) + 1, jobs.end(), jobs[i]) != jobs.end())
+            throw store_error(error_kind::misuse, "enqueue_events: job " + jobs[i] + " is named twice");
+    }
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (events[i].message_id.empty()) {
+            throw store_error(error_kind::misuse,
+                              "enqueue_events: event " + std::to_string(i) + " has an empty message_id");
+        }
+    }
+    if (progress && progress->path.empty())
+        throw store_error(error_kind::misuse, "enqueue_events: spool progress without a path");
+    const auto now = now_us();
+    auto work = [jobs = std::move(jobs), events = std::move(events), progress = std::move(progress),
+                 now](sqlite_connection& c) {
+        const auto& settings = c.settings();
+        const std::int64_t window =
+            std::chrono::duration_cast<std::chrono::microseconds>(settings.dedup_window).count();
+        // Entries stamped before this are outside the window: absent for dedup, and pruned.
+        const std::int64_t expired_before = now - window;
+        std::vector<enqueue_outcome> outcomes(events.size(), enqueue_outcome::duplicate);
+        // Decide first: the dedup upsert claims each message_id (its WHERE leaves a fresh entry
+        // alone, so no change means a duplicate, also of an earlier event of this call). The
+        // queue rows follow only once the budget allows them; a throw rolls the claims back.
+        std::vector<event_job> rows;
+        std::vector<std::vector<bool>> accepted(jobs.size());
+        std::uint64_t added_bytes = 0;
+        for (std::size_t j = 0; j < jobs.size(); ++j) {
+            rows.push_back(event_job_for_write(c, jobs[j]));
+            accepted[j].assign(events.size(), false);
+            for (std::size_t i = 0; i < events.size(); ++i) {
+                const auto& e = events[i];
+                if (window > 0) {
+                    c.prepare(
+                         "INSERT INTO event_dedup (job_id, message_id, seen_at_us) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT (job_id, message_id) DO UPDATE SET seen_at_us = excluded.seen_at_us "
+                         "WHERE event_dedup.seen_at_us < ?4")
+                        .bind(rows[j].id, e.message_id, now, expired_before)
+                        .run();
+                    if (c.changes() == 0) continue;
+                }
+                accepted[j][i] = true;
+                outcomes[i] = enqueue_outcome::accepted;
+                added_bytes += e.payload_json.size();
+            }
+        }
+        if (settings.queue_max_bytes > 0 && added_bytes > 0) {
+            auto s = c.prepare("SELECT coalesce(sum(bytes), 0) FROM event_jobs");
+            const auto queued = s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
+            if (queued + added_bytes > settings.queue_max_bytes) {
+                throw store_error(error_kind::queue_full, "enqueue_events: the events queue holds " +
+                                                              std::to_string(queued) + " payload bytes; " +
+                                                              std::to_string(added_bytes) +
+                                                              " more would exceed its budget of " +
+                                                              std::to_string(settings.queue_max_bytes));
+            }
+        }
+        for (std::size_t j = 0; j < jobs.size(); ++j) {
+            const auto job_id = rows[j].id;
+            auto seq = rows[j].last_seq;
+            std::int64_t count = 0;
+            std::int64_t bytes = 0;
+            for (std::size_t i = 0; i < events.size(); ++i) {
+                if (!accepted[j][i]) continue;
+                const auto& e = events[i];
+                ++seq;
+                c.prepare(
+                     "INSERT INTO event_queue (job_id, seq, message_id, user_key, type, received_at_us, "
+                     "payload) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    .bind(job_id, seq, e.message_id, e.user_key, e.type, e.received_at_us,
+                          blob_param{e.payload_json})
+                    .run();
+                ++count;
+                bytes += static_cast<std::int64_t>(e.payload_json.size());
+            }
+            if (count > 0) {
+                c.prepare(
+                     "UPDATE event_jobs SET last_seq = ?, count = count + ?, bytes = bytes + ? WHERE id = ?")
+                    .bind(seq, count, bytes, job_id)
+                    .run();
+            }
+            if (window > 0) {
+                // Bounded, so one call never pays for a long idle period's backlog at once.
+                const std::int64_t prune_limit = 2 * count + 64;
+                c.prepare(
+                     "DELETE FROM event_dedup WHERE job_id = ?1 AND message_id IN (SELECT message_id FROM "
+                     "event_dedup WHERE job_id = ?1 AND seen_at_us < ?2 LIMIT ?3)")
+                    .bind(job_id, expired_before, prune_limit)
+                    .run();
+            }
+        }
+        if (progress) {
+            c.prepare(
+                 "INSERT OR REPLACE INTO spool_progress (path, inode, offset, saved_at_us) VALUES (?, ?, ?, "
+                 "?)")
+                .bind(progress->path, inode_to_db(progress->position.inode), progress->position.offset, now)
+                .run();
+        }
+        return outcomes;
+    };
+    co_return co_await submit(storage_, conn_, "enqueue_events", access::write, std::move(work));
+}
+
+awaitable<std::vector<queued_event_row>> sqlite_store::peek_events(std::string job,
+                                                                   std::uint64_t after_seq,
+                                                                   std::size_t limit,
+                                                                   std::uint64_t max_bytes) {
+    auto work = [job = std::move(job), after_seq, limit, max_bytes](sqlite_connection& c) {
+        std::vector<queued_event_row> out;
+        if (limit == 0) return out;
+        auto id = find_event_job(c, job);
+        if (!id) return out;
+        auto s = c.prepare(
+            "SELECT seq, message_id, user_key, type, received_at_us, payload FROM event_queue "
+            "WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+        s.bind(id->id, after_seq, limit);
+        std::uint64_t bytes = 0;
+        while (s.step()) {
+            queued_event_row r;
+            r.seq = static_cast<std::uint64_t>(s.int64(0));
+            r.message_id = s.text(1);
+            r.user_key = s.text(2);
+            r.type = s.text(3);
+            r.received_at_us = s.int64(4);
+            r.payload_json = s.blob(5);
+            if (!out.empty() && bytes + r.payload_json.size() > max_bytes) break;
+            bytes += r.payload_json.size();
+            out.push_back(std::move(r));
+        }
+        return out;
+    };
+    co_return co_await submit(storage_, conn_, "peek_events", access::read, std::move(work));
+}
+
+awaitable<std::uint64_t> sqlite_store::ack_events(std::string job, std::vector<std::uint64_t> seqs) {
+    auto work = [job = std::move(job), seqs = std::move(seqs)](sqlite_connection& c) -> std::uint64_t {
+        auto id = find_event_job(c, job);
+        if (!id) return 0;
+        std::int64_t removed = 0;
+        std::int64_t bytes = 0;
+        // A SELECT and a DELETE per row: DELETE … RETURNING costs more (it buffers its rows in
+        // an ephemeral table).
+        for (auto seq : seqs) {
+            {
+                auto s = c.prepare("SELECT length(payload) FROM event_queue WHERE job_id = ? AND seq = ?");
+                s.bind(id->id, seq);
+                if (!s.step()) continue;
+                bytes += s.int64(0);
+            }
+            c.prepare("DELETE FROM event_queue WHERE job_id = ? AND seq = ?").bind(id->id, seq).run();
+            ++removed;
+        }
+        if (removed > 0) adjust_event_job(c, id->id, -removed, -bytes);
+        return static_cast<std::uint64_t>(removed);
+    };
+    co_return co_await submit(storage_, conn_, "ack_events", access::write, std::move(work));
+}
+
+awaitable<std::uint64_t> sqlite_store::dead_letter_events(
+    std::string job, std::vector<std::pair<std::uint64_t, std::string>> rejections) {
+    const auto now = now_us();
+    auto work = [job = std::move(job), rejections = std::move(rejections),
+                 now](sqlite_connection& c) -> std::uint64_t {
+        auto id = find_event_job(c, job);
+        if (!id) return 0;
+        std::int64_t moved = 0;
+        std::int64_t bytes = 0;
+        for (const auto& [seq, reason] : rejections) {
+            std::string message_id;
+            std::string payload;
+            {
+                auto s =
+                    c.prepare("SELECT message_id, payload FROM event_queue WHERE job_id = ? AND seq = ?");
+                s.bind(id->id, seq);
+                if (!s.step()) continue;
+                message_id = s.text(0);
+                payload = s.blob(1);
+            }
+            c.prepare("DELETE FROM event_queue WHERE job_id = ? AND seq = ?").bind(id->id, seq).run();
+            auto s = c.prepare(upsert_dead_letter_sql);
+            s.bind(job, message_id, payload, reason, now);
+            while (s.step()) {
+            }
+            ++moved;
+            bytes += static_cast<std::int64_t>(payload.size());
+        }
+        if (moved > 0) adjust_event_job(c, id->id, -moved, -bytes);
+        return static_cast<std::uint64_t>(moved);
+    };
+    co_return co_await submit(storage_, conn_, "dead_letter_events", access::write, std::move(work));
+}
+
+awaitable<event_queue_stats> sqlite_store::queue_stats(std::string job) {
+    auto work = [job = std::move(job)](sqlite_connection& c) {
+        event_queue_stats out;
+        auto s = c.prepare("SELECT id, count, bytes FROM event_jobs WHERE job = ?");
+        s.bind(job);
+        if (!s.step()) return out;
+        const auto id = s.int64(0);
+        out.count = static_cast<std::uint64_t>(s.int64(1));
+        out.bytes = static_cast<std::uint64_t>(s.int64(2));
+        auto head = c.prepare("SELECT received_at_us FROM event_queue WHERE job_id = ? ORDER BY seq LIMIT 1");
+        head.bind(id);
+        if (head.step()) out.oldest_received_at_us = head.int64(0);
+        return out;
+    };
+    co_return co_await submit(storage_, conn_, "queue_stats", access::read, std::move(work));
+}
+
+awaitable<std::optional<spool_position>> sqlite_store::load_spool_progress(std::string path) {
+    auto work = [path = std::move(path)](sqlite_connection& c) -> std::optional<spool_position> {
+        auto s = c.prepare("SELECT inode, offset FROM spool_progress WHERE path = ?");
+        s.bind(path);
+        if (!s.step()) return std::nullopt;
+        return spool_position{inode_from_db(s.int64(0)), static_cast<std::uint64_t>(s.int64(1))};
+    };
+    co_return co_await submit(storage_, conn_, "load_spool_progress", access::read, std::move(work));
+}
+
+awaitable<bool> sqlite_store::remove_spool_progress(std::string path) {
+    auto work = [path = std::move(path)](sqlite_connection& c) {
+        c.prepare("DELETE FROM spool_progress WHERE path = ?").bind(path).run();
+        return c.changes() > 0;
+    };
+    co_return co_await submit(storage_, conn_, "remove_spool_progress", access::write, std::move(work));
 }
 
 // --- meta ------------------------------------------------------------------------------------------

@@ -28,6 +28,15 @@
 // version, and write access to the directory or existing `-wal`/`-shm` files
 // (SQLite's rule for reading a WAL database). Writes throw store_error{misuse}.
 //
+// Events queue. Rows keep the payload as a BLOB and are found through one
+// index on (job, seq); each job's count, bytes and last seq are a row that
+// every enqueue/ack/dead-letter updates in the same transaction, so the byte
+// budget never needs a scan and a rolled-back write leaves it exact. Dedup
+// entries are a WITHOUT ROWID table keyed (job, message_id) stamped with the
+// store clock's time of the enqueue; an entry older than the window counts as
+// absent, and each enqueue deletes up to 2 × its accepted events + 64 expired
+// entries of each of its jobs, so the table stays about one window long.
+//
 // Durability. `sync_mode::full` (default): a completed write survives an OS crash
 // or power loss. `sync_mode::normal`: it survives a process crash (kill -9), but
 // the last commits may be lost on an OS crash.
@@ -63,6 +72,10 @@ struct sqlite_settings {
     std::uint32_t checkpoint_history_limit = 1000;
     /// Runs kept per job. Default 1000; 0 = keep all.
     std::uint32_t run_history_limit = 1000;
+    /// Most payload bytes the events queue holds, all jobs together. Default 1 GiB; 0 = no limit.
+    std::uint64_t queue_max_bytes = std::uint64_t{1} << 30;
+    /// How long each events job remembers a message_id it queued. Default 24 h; 0 = no dedup.
+    std::chrono::milliseconds dedup_window{24 * 60 * 60 * 1000};
 };
 
 namespace detail {
@@ -134,6 +147,20 @@ public:
     awaitable<std::optional<cached_schema>> get_schema(std::string connection,
                                                        std::string target,
                                                        std::string role) override;
+
+    awaitable<std::vector<enqueue_outcome>> enqueue_events(std::vector<std::string> jobs,
+                                                           std::vector<queued_event> events,
+                                                           std::optional<spool_progress> progress) override;
+    awaitable<std::vector<queued_event_row>> peek_events(std::string job,
+                                                         std::uint64_t after_seq,
+                                                         std::size_t limit,
+                                                         std::uint64_t max_bytes) override;
+    awaitable<std::uint64_t> ack_events(std::string job, std::vector<std::uint64_t> seqs) override;
+    awaitable<std::uint64_t> dead_letter_events(
+        std::string job, std::vector<std::pair<std::uint64_t, std::string>> rejections) override;
+    awaitable<event_queue_stats> queue_stats(std::string job) override;
+    awaitable<std::optional<spool_position>> load_spool_progress(std::string path) override;
+    awaitable<bool> remove_spool_progress(std::string path) override;
 
     awaitable<std::optional<std::string>> meta(std::string key) override;
     awaitable<void> set_meta(std::string key, std::string value) override;

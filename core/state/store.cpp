@@ -8,6 +8,8 @@ std::string_view to_string(error_kind k) {
     switch (k) {
         case error_kind::disk_full:
             return "disk_full";
+        case error_kind::queue_full:
+            return "queue_full";
         case error_kind::io:
             return "io";
         case error_kind::corrupt:

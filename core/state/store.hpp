@@ -2,7 +2,8 @@
 // The state store: everything tributary must remember across restarts —
 // checkpoints with history, acknowledged ids of the overlap window, rate-limit
 // window usage and pauses, run history, dead letters, matching lookups, cached
-// connector schemas and a small key/value meta table.
+// connector schemas, the events queue with its messageId dedup window and the
+// spool source's progress, and a small key/value meta table.
 //
 // This is the interface; `sqlite_store` (core/state/sqlite_store.hpp) is the
 // embedded implementation and a PostgreSQL backend can implement it later.
@@ -32,6 +33,7 @@ namespace tributary::state {
 /// What went wrong, for retry decisions, metrics and log levels.
 enum class error_kind {
     disk_full,     ///< The disk (or a size cap) is full; retry after space is freed.
+    queue_full,    ///< The events queue is over its byte budget; retry after the senders drained it.
     io,            ///< Read/write/open failure of the files, or a missing database.
     corrupt,       ///< The database is damaged or is not a database.
     busy,          ///< Another connection held a lock longer than the busy timeout.
@@ -40,7 +42,7 @@ enum class error_kind {
     misuse,        ///< A broken contract: write on a read-only store, unknown run id, closed store.
 };
 
-/// "disk_full", "io", "corrupt", "busy", "locked", "incompatible", "misuse".
+/// "disk_full", "queue_full", "io", "corrupt", "busy", "locked", "incompatible", "misuse".
 std::string_view to_string(error_kind k);
 
 /// The one exception type the store throws (besides std::bad_alloc). `what()`
@@ -155,6 +157,68 @@ struct cached_schema {
     bool operator==(const cached_schema&) const = default;
 };
 
+/// One event to queue, as the ingest endpoint or the spool source accepted it.
+struct queued_event {
+    /// The dedup key (Segment `messageId`). Must not be empty.
+    std::string message_id;
+    /// `userId`, else `anonymousId`: the key the sender keeps order by.
+    std::string user_key;
+    /// "track", "identify", "page", "screen", "group", "alias".
+    std::string type;
+    /// When tributary received it.
+    std::int64_t received_at_us = 0;
+    /// The message as JSON text; its size is what the queue's byte budget counts.
+    std::string payload_json;
+
+    bool operator==(const queued_event&) const = default;
+};
+
+/// One queued event as the sender reads it.
+struct queued_event_row {
+    /// Its position in the job's queue: > 0, increasing in enqueue order, never reused by the job.
+    std::uint64_t seq = 0;
+    std::string message_id;
+    std::string user_key;
+    std::string type;
+    std::int64_t received_at_us = 0;
+    std::string payload_json;
+
+    bool operator==(const queued_event_row&) const = default;
+};
+
+/// What enqueue_events did with one event.
+enum class enqueue_outcome {
+    accepted,   ///< Queued for at least one of the jobs.
+    duplicate,  ///< Every job already had its message_id in its dedup window (or earlier in the call).
+};
+
+/// How far the spool source read one file: everything before `offset` is queued.
+struct spool_position {
+    /// The file's inode, so a new file renamed to the same path starts over.
+    std::uint64_t inode = 0;
+    /// Bytes from the start of the file.
+    std::uint64_t offset = 0;
+
+    bool operator==(const spool_position&) const = default;
+};
+
+/// A spool file's progress, saved together with the events read up to it.
+struct spool_progress {
+    std::string path;
+    spool_position position;
+};
+
+/// One job's queue.
+struct event_queue_stats {
+    std::uint64_t count = 0;
+    /// Payload bytes queued.
+    std::uint64_t bytes = 0;
+    /// received_at_us of the queue's head (lowest seq; the oldest in arrival order); 0 when empty.
+    std::int64_t oldest_received_at_us = 0;
+
+    bool operator==(const event_queue_stats&) const = default;
+};
+
 class store {
 public:
     virtual ~store() = default;
@@ -262,6 +326,52 @@ public:
     virtual awaitable<std::optional<cached_schema>> get_schema(std::string connection,
                                                                std::string target,
                                                                std::string role) = 0;
+
+    // --- events queue ----------------------------------------------------------
+    //
+    // One queue per events job. Each job also remembers the message_ids it
+    // queued for the backend's dedup window (default 24 h, kept in the store,
+    // expired entries pruned a bounded number at a time by later enqueues).
+    // The queue has one byte budget for all jobs together (the sum of the
+    // queued payload sizes; a payload fanned out to two jobs counts twice).
+
+    /// In one transaction: for each job, queues the events whose message_id
+    /// that job has not seen within the dedup window (nor earlier in this
+    /// call), in the order given, each with the job's next seq; and, when
+    /// `progress` is given, saves it — so events and the spool position that
+    /// follows them are durable together or not at all. result[i] is
+    /// events[i]'s outcome. Throws store_error: queue_full when the accepted
+    /// payloads would take the queue over its budget (nothing is stored, not
+    /// even `progress`); disk_full; misuse when `events` is not empty and
+    /// `jobs` is, when a job is named twice, or a message_id is empty.
+    virtual awaitable<std::vector<enqueue_outcome>> enqueue_events(
+        std::vector<std::string> jobs,
+        std::vector<queued_event> events,
+        std::optional<spool_progress> progress) = 0;
+    /// Up to `limit` of the job's events with seq > after_seq, in seq order,
+    /// stopping before the event that would take the payload total over
+    /// `max_bytes` — but the first one is always returned, whatever its size.
+    /// Reading removes nothing. Unknown job: empty.
+    virtual awaitable<std::vector<queued_event_row>> peek_events(std::string job,
+                                                                 std::uint64_t after_seq,
+                                                                 std::size_t limit,
+                                                                 std::uint64_t max_bytes) = 0;
+    /// Removes the events (the destination accepted them, or they were
+    /// filtered out). Seqs not queued are ignored. Returns how many were removed.
+    virtual awaitable<std::uint64_t> ack_events(std::string job, std::vector<std::uint64_t> seqs) = 0;
+    /// Moves each (seq, reason) event to the dead-letter store (as
+    /// add_dead_letter(job, message_id, payload, reason) would) and removes it
+    /// from the queue, all in one transaction. Seqs not queued are ignored.
+    /// Returns how many were moved.
+    virtual awaitable<std::uint64_t> dead_letter_events(
+        std::string job, std::vector<std::pair<std::uint64_t, std::string>> rejections) = 0;
+    /// The job's queue size; zeros for an unknown job.
+    virtual awaitable<event_queue_stats> queue_stats(std::string job) = 0;
+
+    /// The position saved for the spool file at `path` by enqueue_events; nullopt when none.
+    virtual awaitable<std::optional<spool_position>> load_spool_progress(std::string path) = 0;
+    /// Forgets the position of `path` (the file is done and moved aside). Returns whether one existed.
+    virtual awaitable<bool> remove_spool_progress(std::string path) = 0;
 
     // --- meta ----------------------------------------------------------------
 

@@ -644,6 +644,214 @@ private:
     bool stopped_ = false;
 };
 
+// Whether `s` has the canonical shape "YYYY-MM-DD" (digits where digits go; ranges are left to the
+// parser).
+bool date_shape(std::string_view s) {
+    if (s.size() < 10 || s[4] != '-' || s[7] != '-') return false;
+    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+// "HH:MM:SS.ffffff" at `s`, with hours below 24 and minutes and seconds below 60 (a leap second or
+// hour 24 would be carried by the parser, so the canonical text would differ).
+bool time_shape(std::string_view s) {
+    if (s.size() != 15 || s[2] != ':' || s[5] != ':' || s[8] != '.') return false;
+    for (std::size_t i : {0, 1, 3, 4, 6, 7, 9, 10, 11, 12, 13, 14})
+        if (s[i] < '0' || s[i] > '9') return false;
+    return (s[0] - '0') * 10 + (s[1] - '0') < 24 && s[3] < '6' && s[6] < '6';
+}
+
+// The canonical-input fast path: whether the normalizer above would return `in` itself, unchanged
+// and without errors. Read-only and allocation-free for the common kinds, so records that are
+// already canonical (as most records a connector reads, and every record a mapping built from
+// normalized values, are) cost one walk instead of a rebuilt copy. It may say no when unsure:
+// the normalizer then decides, so results never depend on it.
+class canonical_check {
+public:
+    explicit canonical_check(const normalize_options& options) : options_(options) {}
+
+    bool value(const type& t, const json::value& in, bool nullable, std::size_t depth) const {
+        if (in.is_null()) return nullable;
+        if (depth > options_.max_depth) return false;
+        switch (t.kind()) {
+            case kind::string:
+                return string_value(t, in);
+            case kind::boolean:
+                return in.is_bool();
+            case kind::integer:
+                return integer_value(t, in);
+            case kind::floating:
+                return float_value(t, in);
+            case kind::decimal:
+                return decimal_value(t, in);
+            case kind::datetime:
+                return datetime_value(in);
+            case kind::date:
+                return in.is_string() && options_.layouts.date.empty() && in.get_string().size() == 10 &&
+                       date_shape(in.get_string()) && parse_date(in.get_string(), {}).has_value();
+            case kind::time:
+                return in.is_string() && options_.layouts.time.empty() && time_shape(in.get_string()) &&
+                       parse_time(in.get_string(), {}).has_value();
+            case kind::year:
+                return in.is_int64() && in.get_int64() >= min_year && in.get_int64() <= max_year;
+            case kind::uuid: {
+                if (!in.is_string()) return false;
+                const auto u = canonical_uuid(in.get_string());
+                return u && *u == std::string_view(in.get_string());
+            }
+            case kind::ip: {
+                if (!in.is_string()) return false;
+                const auto ip = canonical_ip(in.get_string());
+                return ip && *ip == std::string_view(in.get_string());
+            }
+            case kind::json:
+                return within_depth(in, options_.max_depth - depth + 1);
+            case kind::array:
+                return array_value(t, in, depth);
+            case kind::object:
+                return object_value(t, in, depth);
+            case kind::map:
+                return map_value(t, in, depth);
+            case kind::invalid:
+                break;
+        }
+        return false;
+    }
+
+private:
+    bool string_value(const type& t, const json::value& in) const {
+        if (!in.is_string()) return false;
+        const std::string_view s = in.get_string();
+        const auto chars = count_code_points(s);
+        if (!chars) return false;
+        if (!t.values().empty())
+            return std::find(t.values().begin(), t.values().end(), s) != t.values().end();
+        if (!t.pattern().empty() && !t.pattern_matches(s)) return false;
+        if (t.max_bytes() && s.size() > *t.max_bytes()) return false;
+        if (t.max_length() && *chars > *t.max_length()) return false;
+        if (t.min_length() && *chars < *t.min_length()) return false;
+        return true;
+    }
+
+    static bool integer_value(const type& t, const json::value& in) {
+        if (t.is_unsigned()) {
+            const auto [lo, hi] = t.uint_range();
+            // Values up to INT64_MAX are canonical as int64 (what JSON parsers produce).
+            if (in.is_int64()) {
+                const std::int64_t v = in.get_int64();
+                return v >= 0 && static_cast<std::uint64_t>(v) >= lo && static_cast<std::uint64_t>(v) <= hi;
+            }
+            return in.is_uint64() &&
+                   in.get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) &&
+                   in.get_uint64() >= lo && in.get_uint64() <= hi;
+        }
+        if (!in.is_int64()) return false;
+        const auto [lo, hi] = t.int_range();
+        return in.get_int64() >= lo && in.get_int64() <= hi;
+    }
+
+    static bool float_value(const type& t, const json::value& in) {
+        if (!in.is_double()) return false;
+        const double v = in.get_double();
+        if (!std::isfinite(v) || (v == 0 && std::signbit(v))) return false;
+        if (t.bit_size() == 32) {
+            const double rounded = round_to_float32(v);
+            if (std::memcmp(&rounded, &v, sizeof v) != 0) return false;
+        }
+        const auto [lo, hi] = t.float_range();
+        return v >= lo && v <= hi;
+    }
+
+    static bool decimal_value(const type& t, const json::value& in) {
+        if (!in.is_string() || in.get_string().empty()) return false;
+        const std::string_view text = in.get_string();
+        const auto canonical = canonical_decimal(text, t.precision(), t.scale());
+        if (!canonical || *canonical != text) return false;
+        const auto [lo, hi] = t.decimal_range();
+        return compare_decimals(text, lo) >= 0 && compare_decimals(text, hi) <= 0;
+    }
+
+    bool datetime_value(const json::value& in) const {
+        // Other layouts read other text: the normalizer decides.
+        if (!in.is_string() || !options_.layouts.datetime.empty()) return false;
+        const std::string_view s = in.get_string();
+        return s.size() == 27 && date_shape(s) && s[10] == 'T' && s[26] == 'Z' &&
+               time_shape(s.substr(11, 15)) && parse_datetime(s, {}).has_value();
+    }
+
+    bool array_value(const type& t, const json::value& in, std::size_t depth) const {
+        const json::array* a = in.if_array();
+        if (!a || a->size() < t.min_elements() || a->size() > t.max_elements()) return false;
+        bool strings = true;
+        for (const auto& e : *a) {
+            if (!value(t.element(), e, false, depth + 1)) return false;
+            strings = strings && e.is_string();
+        }
+        if (!t.unique_elements() || a->size() < 2) return true;
+        if (strings) {
+            std::vector<std::string_view> seen;
+            seen.reserve(a->size());
+            for (const auto& e : *a) seen.emplace_back(e.get_string());
+            std::sort(seen.begin(), seen.end());
+            return std::adjacent_find(seen.begin(), seen.end()) == seen.end();
+        }
+        std::vector<std::string> seen;
+        seen.reserve(a->size());
+        for (const auto& e : *a) seen.push_back(json::serialize(e));
+        std::sort(seen.begin(), seen.end());
+        return std::adjacent_find(seen.begin(), seen.end()) == seen.end();
+    }
+
+    bool required(const property& p) const {
+        switch (options_.required) {
+            case presence::read:
+                return !p.read_optional;
+            case presence::create:
+                return p.create_required;
+            case presence::update:
+                return p.update_required;
+            case presence::none:
+                return false;
+        }
+        return false;
+    }
+
+    // Canonical objects hold only schema properties, in schema order.
+    bool object_value(const type& t, const json::value& in, std::size_t depth) const {
+        const json::object* o = in.if_object();
+        if (!o) return false;
+        auto at = o->begin();
+        for (const property& p : t.properties()) {
+            if (at == o->end() || at->key() != p.name) {
+                if (required(p)) return false;
+                continue;
+            }
+            if (!value(p.type, at->value(), p.nullable, depth + 1)) return false;
+            ++at;
+        }
+        return at == o->end();
+    }
+
+    // Canonical maps have their keys in byte order.
+    bool map_value(const type& t, const json::value& in, std::size_t depth) const {
+        const json::object* o = in.if_object();
+        if (!o) return false;
+        std::string_view previous;
+        bool first = true;
+        for (const auto& kv : *o) {
+            const std::string_view key = kv.key();
+            if (!valid_utf8(key) || (!first && !(previous < key))) return false;
+            if (!value(t.element(), kv.value(), false, depth + 1)) return false;
+            previous = key;
+            first = false;
+        }
+        return true;
+    }
+
+    const normalize_options& options_;
+};
+
 }  // namespace
 
 std::string to_string(const value_error& error) {
@@ -658,6 +866,18 @@ normalized normalize(const type& t, const boost::json::value& in, const time_lay
 }
 
 normalized normalize(const type& t, const boost::json::value& in, const normalize_options& options) {
+    if (canonical_check(options).value(t, in, false, 1)) return normalized{in, {}};
+    return normalizer(options).run(t, in);
+}
+
+normalized normalize(const type& t, boost::json::value&& in, const time_layouts& layouts) {
+    normalize_options options;
+    options.layouts = layouts;
+    return normalize(t, std::move(in), options);
+}
+
+normalized normalize(const type& t, boost::json::value&& in, const normalize_options& options) {
+    if (canonical_check(options).value(t, in, false, 1)) return normalized{std::move(in), {}};
     return normalizer(options).run(t, in);
 }
 

@@ -95,6 +95,11 @@ struct normalize_options {
 /// Normalizes `in` against `t` (presence::read, default limits).
 normalized normalize(const type& t, const boost::json::value& in, const time_layouts& layouts);
 normalized normalize(const type& t, const boost::json::value& in, const normalize_options& options);
+/// The same result; when `in` is already canonical (the common case: records of well-behaved
+/// sources, values built from normalized ones) it is moved to `out` instead of rebuilt, so the
+/// call allocates nothing. Otherwise `in` is left as it was.
+normalized normalize(const type& t, boost::json::value&& in, const time_layouts& layouts);
+normalized normalize(const type& t, boost::json::value&& in, const normalize_options& options);
 
 /// Renders a canonical datetime, date or time value (as output by normalize) for a connector
 /// that declared `layouts` (krenalis-model §6.4, export side): Unix layouts give JSON integers

@@ -66,6 +66,21 @@ TEST(Cli_Help, PrintsUsageAndExitCodes) {
     EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
 }
 
+TEST(Cli_Help, ListsTheStateAndPlanCommands) {
+    auto r = run(bin, {"--help"});
+    EXPECT_EQ(r.code, 0);
+    for (const char* s : {"validate [--online]", "plan JOB [--sample N] [--json]", "state show JOB",
+                          "state rewind JOB --to WHEN [--mark]", "in use"}) {
+        EXPECT_NE(r.out.find(s), std::string::npos) << s;
+    }
+}
+
+TEST(Cli_StateWithoutJob, ExitsTwo) {
+    auto r = run(bin, {"state", "rewind"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("state rewind needs a job"), std::string::npos) << r.err;
+}
+
 TEST(Cli_UnknownOption, ExitsTwo) {
     auto r = run(bin, {"run", "--frobnicate"});
     EXPECT_EQ(r.code, 2);
@@ -192,5 +207,5 @@ TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {
     auto v = boost::json::parse(json.out, ec);
     ASSERT_FALSE(ec) << json.out;
     ASSERT_TRUE(v.is_array());
-    EXPECT_EQ(v.as_array().size(), 2u);
+    EXPECT_EQ(v.as_array().size(), 3u);  // dummy, jsonl, webhook
 }

@@ -630,3 +630,75 @@ TEST(TypesFormatTimeValue_Layouts, RendersCanonicalValuesForTheConnector) {
     EXPECT_FALSE(format_time_value(make_int(8).value(), dt, {}));
     EXPECT_FALSE(format_time_value(make_date(), json::value(5), {}));
 }
+
+// The canonical-input fast path: an rvalue that is already canonical is moved, not rebuilt.
+TEST(TypesNormalize_CanonicalRvalue, IsMovedWithItsStorage) {
+    const auto t =
+        make_object({property{.name = "email", .type = make_string().value()},
+                     property{.name = "at", .type = make_datetime()},
+                     property{.name = "tags",
+                              .type = make_array(make_string().value(), {.unique_elements = true}).value()}})
+            .value();
+    json::value in = json::parse(
+        R"({"email":"someone.with.a.long.address@example.com","at":"2025-01-01T00:00:00.908602Z",)"
+        R"("tags":["vip","beta"]})");
+    const char* email = in.as_object().at("email").as_string().data();
+    const auto r = normalize(t, std::move(in), time_layouts{});
+    ASSERT_TRUE(r.ok()) << to_string(r.errors.front());
+    EXPECT_EQ(r.out.as_object().at("email").as_string().data(), email) << "rebuilt instead of moved";
+    EXPECT_EQ(json::serialize(r.out),
+              R"({"email":"someone.with.a.long.address@example.com","at":"2025-01-01T00:00:00.908602Z",)"
+              R"("tags":["vip","beta"]})");
+}
+
+// Inputs that look canonical but are not: each must still come out rewritten (or refused), by
+// the rvalue and the const& overloads alike.
+TEST(TypesNormalize_CanonicalLookalikes, AreRewrittenOrRefused) {
+    struct lookalike {
+        type t;
+        std::string in, out;  // out "" = refused
+    };
+    const std::vector<lookalike> cases{
+        {make_float(64).value(), "-0.0", "0E0"},
+        {make_float(32).value(), "1.00000001", "1E0"},
+        {make_datetime(), R"("2025-01-01T24:00:00.000000Z")", ""},
+        {make_datetime(), R"("2025-02-30T00:00:00.000000Z")", ""},
+        {make_datetime(), R"("2025-01-01T00:00:00.000000+00:00")", R"("2025-01-01T00:00:00.000000Z")"},
+        {make_datetime(), R"("2025-01-01 00:00:00.000000Z")", R"("2025-01-01T00:00:00.000000Z")"},
+        {make_date(), R"("2025-13-01")", ""},
+        {make_time(), R"("23:59:60.000000")", ""},
+        {make_decimal(5, 2).value(), R"("1.5")", R"("1.50")"},
+        {make_decimal(5, 2).value(), R"("-0.00")", R"("0.00")"},
+        {make_decimal(5, 2, std::string{"0.00"}).value(), R"("-1.00")", ""},
+        {make_uuid(), R"("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11")",
+         R"("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")"},
+        {make_array(make_string().value(), {.unique_elements = true}).value(), R"(["a","a"])", ""},
+        {make_map(make_int(64).value()).value(), R"({"b":1,"a":2})", R"({"a":2,"b":1})"},
+        {make_string({.values = {"x", "y"}}).value(), R"("z")", ""},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(to_string(c.t) + " " + c.in);
+        const type object = wrap(c.t);
+        const json::value in = json::parse(wrapped(c.in));
+        for (const bool rvalue : {false, true}) {
+            const auto r = rvalue ? normalize(object, json::value(in), time_layouts{})
+                                  : normalize(object, in, time_layouts{});
+            if (c.out.empty()) {
+                EXPECT_FALSE(r.ok()) << json::serialize(r.out);
+            } else {
+                ASSERT_TRUE(r.ok()) << to_string(r.errors.front());
+                EXPECT_EQ(json::serialize(r.out), wrapped(c.out));
+            }
+        }
+    }
+    // A uint64 JSON value that fits int64 is written as int64, as parsers produce it.
+    json::object o;
+    o["v"] = std::uint64_t{5};
+    const auto r = normalize(wrap(make_uint(64).value()), json::value(std::move(o)), time_layouts{});
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r.out.as_object().at("v").is_int64());
+    // Object properties come out in schema order, without unknown keys.
+    const auto p = normalize(person(), json::parse(R"({"name":"A","id":7,"extra":1})"), time_layouts{});
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(json::serialize(p.out), R"({"id":7,"name":"A"})");
+}

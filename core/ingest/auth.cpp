@@ -1,0 +1,97 @@
+#include "core/ingest/auth.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
+namespace tributary::ingest {
+
+namespace {
+
+int base64_value(char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+// Standard base64 (RFC 4648 §4); padding optional, nothing else allowed.
+std::optional<std::string> base64_decode(std::string_view in) {
+    while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+    if (in.size() % 4 == 1) return std::nullopt;
+    std::string out;
+    out.reserve(in.size() * 3 / 4);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        const int v = base64_value(c);
+        if (v < 0) return std::nullopt;
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+        }
+    }
+    return out;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+std::array<std::uint8_t, 32> sha256(std::string_view data) {
+    std::array<std::uint8_t, 32> out{};
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+        len != out.size())
+        throw std::runtime_error("SHA-256 failed");
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> basic_auth_user(std::string_view authorization) {
+    std::string_view v = trim(authorization);
+    const auto space = v.find(' ');
+    if (space == std::string_view::npos || !iequals(v.substr(0, space), "basic")) return std::nullopt;
+    auto decoded = base64_decode(trim(v.substr(space + 1)));
+    if (!decoded) return std::nullopt;
+    const auto colon = decoded->find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    decoded->resize(colon);
+    return decoded;
+}
+
+write_key_checker::write_key_checker(const std::vector<std::string>& keys) {
+    for (const auto& k : keys)
+        if (!k.empty()) digests_.push_back(sha256(k));
+}
+
+bool write_key_checker::check(std::string_view authorization) const {
+    const auto user = basic_auth_user(authorization);
+    if (!user || user->empty()) return false;
+    const auto candidate = sha256(*user);
+    // Every key is compared, whatever matched earlier.
+    bool found = false;
+    for (const auto& d : digests_) found |= CRYPTO_memcmp(d.data(), candidate.data(), d.size()) == 0;
+    return found;
+}
+
+}  // namespace tributary::ingest

@@ -1,0 +1,152 @@
+#pragma once
+// Segment-compatible event messages: parsing, validation and normalization of the bodies of
+// `POST /v1/track|identify|page|screen|group|alias|batch`. Pure: no I/O, no Asio; time and
+// randomness are passed in. The ingest server and the spool source both use it.
+//
+// Rules (Segment HTTP Tracking API and Spec: Common Fields):
+// - The body is one JSON object, at most `max_request_bytes`, nested at most `max_depth` deep,
+//   valid UTF-8. Duplicate keys: the last one wins (as JSON.parse does).
+// - A JSON null counts as an absent field, everywhere below.
+// - Every message needs `userId` or `anonymousId`. Each, when present, is a non-empty string or
+//   an integer. The Spec types them as strings, but Segment's libraries accept numeric database
+//   ids and send them on as strings, so an integer is converted to its decimal string; any other
+//   type (fractional number, bool, object) is an error.
+// - track needs `event` (non-empty string); alias needs `previousId` and group needs `groupId`
+//   (same rules as userId); page and screen may have a `name` string.
+// - `properties`, `traits`, `context`, `integrations` are objects; `timestamp`, `sentAt`,
+//   `originalTimestamp` are ISO-8601 date-time strings (core/types/time_layout.hpp), kept as sent.
+// - `messageId` (Segment's dedup key), when present, is a non-empty string of at most
+//   `max_message_id_chars` characters; when absent a random UUID v4 is assigned.
+// - On a single-message route `type` may be omitted; when present it must name the route.
+//   Each element of a batch must carry its own `type`.
+// - Batch envelope: `{"batch":[...], "context"?, "integrations"?, "sentAt"?}`; 1..max_batch_events
+//   elements; other envelope keys are ignored. The envelope's `context` and `integrations` are
+//   merged into each message key by key, the message's own keys winning (a shallow merge); the
+//   envelope's `sentAt` is copied into messages that have none.
+// - Anything else in a message is kept as sent.
+// One invalid element rejects the whole request: the result is either every message or one
+// error, never a part.
+//
+// Normalized message (what the queue stores): the message's keys in their original order, with
+// integer ids turned into strings, `context`/`integrations` merged, `writeKey` (a secret some
+// clients put in bodies) and any client `receivedAt` dropped; then, appended in this order when
+// the message lacked them: `type`, `messageId`, `context`, `integrations`, `sentAt`; and last
+// `receivedAt`, the server's time in canonical form ("YYYY-MM-DDTHH:MM:SS.ffffffZ"). No
+// `timestamp` is invented: consumers fall back to `receivedAt`.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+
+namespace tributary::ingest {
+
+enum class message_type { track, identify, page, screen, group, alias };
+
+/// "track", "identify", …
+std::string_view to_string(message_type t);
+/// Exactly one of the six names (case-sensitive); anything else → nullopt.
+std::optional<message_type> parse_message_type(std::string_view s);
+
+/// The seven routes.
+enum class endpoint { track, identify, page, screen, group, alias, batch };
+
+/// "/v1/track", …, "/v1/batch".
+std::string_view path_of(endpoint e);
+/// The route for a request path (query already removed), matched exactly; nullopt otherwise.
+std::optional<endpoint> endpoint_for_path(std::string_view path);
+
+/// One accepted message, ready for the queue.
+struct message {
+    message_type type = message_type::track;
+    /// The client's messageId, or the assigned UUID v4.
+    std::string message_id;
+    /// userId (as a string), else anonymousId: the key the sender orders by.
+    std::string user_key;
+    /// When the server received the request, µs since the Unix epoch (the injected clock's wall time).
+    std::int64_t received_at_us = 0;
+    /// The normalized message, serialized (see the header comment).
+    std::string json;
+
+    friend bool operator==(const message&, const message&) = default;
+};
+
+/// Why a request was rejected. Each maps to one stable code (code_of) that clients see.
+enum class error_kind {
+    malformed_json,   ///< "malformed_json": empty, not JSON, not UTF-8, too deep, trailing data
+    invalid_body,     ///< "invalid_body": the body is not a JSON object
+    missing_field,    ///< "missing_field": a required field is absent (or null)
+    invalid_field,    ///< "invalid_field": a field has the wrong type or value
+    no_user_anon_id,  ///< "no_user_anon_id": neither userId nor anonymousId (Segment's code)
+    too_large,        ///< "request_too_large": more than max_request_bytes
+    too_many_events,  ///< "too_many_events": a batch with more than max_batch_events messages
+};
+
+/// The stable code of a kind, e.g. "missing_field".
+std::string_view code_of(error_kind k);
+
+struct parse_error {
+    error_kind kind = error_kind::malformed_json;
+    /// "<where>: <problem>": where is `body`, a field (`userId`), or `batch[3]` / `batch[3].userId`.
+    /// Never quotes the client's data.
+    std::string message;
+
+    std::string_view code() const { return code_of(kind); }
+    friend bool operator==(const parse_error&, const parse_error&) = default;
+};
+
+/// Either the request's messages (in request order) or the first error found.
+struct parse_outcome {
+    std::vector<message> messages;
+    std::optional<parse_error> error;
+
+    bool ok() const { return !error.has_value(); }
+};
+
+struct parse_limits {
+    /// Largest body accepted, in bytes (after any decompression). Default 512 KiB.
+    std::size_t max_request_bytes = 512 * 1024;
+    /// Most messages in one batch. Default 500.
+    std::uint32_t max_batch_events = 500;
+    /// Deepest nesting of arrays and objects. Default 64.
+    std::size_t max_depth = 64;
+    /// Longest messageId, in Unicode characters. Default 100 (Segment's documented bound).
+    std::size_t max_message_id_chars = 100;
+};
+
+/// Uniform random 64-bit words (message ids). E.g. `std::ref(some_mt19937_64)`.
+using random_source = std::function<std::uint64_t()>;
+
+/// A UUID v4 in lowercase 8-4-4-4-12 form made from two words of `rng`.
+std::string make_uuid_v4(const random_source& rng);
+
+/// Parses request bodies. Stateless apart from the injected clock and random source: `clk` must
+/// outlive the parser; `rng` is called twice per message without a messageId.
+class parser {
+public:
+    /// Throws std::invalid_argument when `rng` is empty.
+    parser(parse_limits limits, const clock& clk, random_source rng);
+    parser(parse_limits limits, const clock&& clk, random_source rng) = delete;
+
+    /// The body of a request to `route`. Never throws for bad input.
+    parse_outcome parse(endpoint route, std::string_view body) const;
+
+    /// One message that names its own `type` (a spool line): the rules of a batch element, with
+    /// paths named as on a single-message route.
+    parse_outcome parse_typed(std::string_view body) const;
+
+    const parse_limits& limits() const { return limits_; }
+
+private:
+    parse_limits limits_;
+    const clock* clock_;
+    random_source rng_;
+};
+
+}  // namespace tributary::ingest

@@ -1,0 +1,58 @@
+#include "daemon/commands_common.hpp"
+
+#include <system_error>
+
+#include "core/state/state_dir.hpp"
+#include "core/types/time_layout.hpp"
+
+namespace tributary::daemon {
+
+std::string in_use_message(const std::filesystem::path& dir) {
+    auto pid = state::directory_lock::recorded_pid(dir);
+    return "state directory " + dir.string() + " is in use by " +
+           (pid ? "tributary (pid " + std::to_string(*pid) + ")" : std::string("another tributary process")) +
+           "; stop it or use the control socket (not built yet)";
+}
+
+std::string describe_store_error(const state::store_error& e, const std::filesystem::path& dir) {
+    if (e.kind() == state::error_kind::locked) return in_use_message(dir);
+    return e.what();
+}
+
+bool state_database_exists(const std::filesystem::path& dir) {
+    std::error_code ec;
+    return std::filesystem::exists(dir / "state.db", ec);
+}
+
+state::sqlite_settings store_settings(const config::settings& settings, state::open_mode mode) {
+    state::sqlite_settings ss;
+    ss.dir = settings.state.dir;
+    ss.mode = mode;
+    ss.sync =
+        settings.state.sync == config::sync_mode::full ? state::sync_mode::full : state::sync_mode::normal;
+    ss.queue_max_bytes = settings.state.queue_max_bytes;
+    ss.dedup_window = settings.state.dedup_window;
+    return ss;
+}
+
+awaitable<std::unique_ptr<state::sqlite_store>> open_store(const config::settings& settings,
+                                                           state::open_mode mode,
+                                                           storage_thread& storage,
+                                                           log::logger log) {
+    auto store = co_await state::sqlite_store::open(store_settings(settings, mode), storage,
+                                                    log.with_component("state"));
+    co_return store;
+}
+
+std::string format_time_us(std::int64_t us) {
+    if (us < types::min_datetime_micros || us > types::max_datetime_micros) return std::to_string(us);
+    return types::format_datetime(us);
+}
+
+std::string unknown_job_message(const config::settings& settings, const std::string& job) {
+    std::string known;
+    for (const auto& [name, _] : settings.jobs) known += (known.empty() ? "" : ", ") + name;
+    return "unknown job " + job + (known.empty() ? "; no jobs are configured" : "; jobs: " + known);
+}
+
+}  // namespace tributary::daemon

@@ -1,0 +1,231 @@
+#include "daemon/commands_plan.hpp"
+
+#include <stdlib.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <ostream>
+
+#include "connectors/builtin.hpp"
+#include "core/http/client.hpp"
+#include "daemon/commands_common.hpp"
+#include "daemon/connector_factory.hpp"
+#include "daemon/job_settings.hpp"
+#include "pipelines/users_plan.hpp"
+
+namespace tributary::daemon {
+
+namespace json = boost::json;
+
+namespace {
+
+struct plan_outcome {
+    pipelines::plan_report report;
+    /// A connector that could not be made, naming its connection; the plan did not run.
+    std::string error;
+    /// The job has no state yet: planned against an empty store, as its first run.
+    bool first_run = false;
+};
+
+// A private, empty state directory for planning a job that never ran: the real one is left
+// untouched (a read-only open needs an existing database), and this one is removed afterwards.
+class scratch_state_dir {
+public:
+    scratch_state_dir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "tributary-plan-XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr)
+            throw state::store_error(state::error_kind::io, "cannot create a temporary state directory");
+        path_ = tmpl;
+    }
+    ~scratch_state_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    scratch_state_dir(const scratch_state_dir&) = delete;
+    scratch_state_dir& operator=(const scratch_state_dir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+awaitable<plan_outcome> plan_job(const config::settings& settings,
+                                 const connectors::registry& registry,
+                                 http::engine& engine,
+                                 storage_thread& storage,
+                                 std::string job,
+                                 std::size_t sample,
+                                 std::optional<std::filesystem::path> scratch_dir,
+                                 log::logger log) {
+    plan_outcome out;
+    const auto& j = settings.jobs.at(job);
+    auto source = make_connector(settings, registry, engine, log, j.source.connection);
+    if (!source) {
+        out.error = "connection " + j.source.connection + ": " + source.error();
+        co_return out;
+    }
+    auto destination = make_connector(settings, registry, engine, log, j.destination.connection);
+    if (!destination) {
+        out.error = "connection " + j.destination.connection + ": " + destination.error();
+        co_return out;
+    }
+    std::unique_ptr<state::sqlite_store> store;
+    if (scratch_dir) {
+        auto ss = store_settings(settings, state::open_mode::read_write);
+        ss.dir = *scratch_dir;
+        ss.sync = state::sync_mode::normal;
+        store = co_await state::sqlite_store::open(std::move(ss), storage, log.with_component("state"));
+        out.first_run = true;
+    } else {
+        store = co_await open_store(settings, state::open_mode::read_only, storage, log);
+    }
+    auto job_settings = users_settings_of(settings, job, registry);
+    out.report = co_await pipelines::plan_users_job(std::move(job_settings), **source, **destination, *store,
+                                                    sample, log);
+    co_await store->close();
+    co_return out;
+}
+
+// At most `max` bytes of `body`, not cutting a UTF-8 sequence.
+std::string_view head_of(std::string_view body, std::size_t max) {
+    if (body.size() <= max) return body;
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
+    return body.substr(0, n);
+}
+
+json::object report_json(const std::string& job, std::size_t sample, const plan_outcome& o) {
+    const auto& r = o.report;
+    json::object out;
+    out["job"] = job;
+    out["sample"] = sample;
+    out["first_run"] = o.first_run;
+    out["counts"] = json::object{
+        {"read", r.read}, {"create", r.create}, {"update", r.update}, {"skip", r.skip}, {"reject", r.reject}};
+    json::array items;
+    for (const auto& i : r.items) {
+        items.push_back(json::object{{"id", i.source_id},
+                                     {"action", i.action},
+                                     {"reason", i.reason},
+                                     {"destination_id", i.destination_id},
+                                     {"dead_letter_retry", i.dead_letter_retry},
+                                     {"properties", i.properties}});
+    }
+    out["items"] = std::move(items);
+    json::array requests;
+    for (const auto& q : r.requests) {
+        json::array headers;
+        for (const auto& h : q.headers) headers.push_back(json::object{{"name", h.name}, {"value", h.value}});
+        requests.push_back(json::object{
+            {"method", q.method}, {"url", q.url}, {"headers", std::move(headers)}, {"body", q.body}});
+    }
+    out["requests"] = std::move(requests);
+    out["preview_supported"] = r.preview_supported;
+    json::array notes;
+    for (const auto& n : r.notes) notes.push_back(json::string(n));
+    out["notes"] = std::move(notes);
+    out["error"] = r.error.empty() ? json::value(nullptr) : json::value(r.error);
+    return out;
+}
+
+void print_text(std::ostream& out,
+                const config::settings& settings,
+                const std::string& job,
+                std::size_t sample,
+                const plan_outcome& o) {
+    const auto& j = settings.jobs.at(job);
+    const auto& r = o.report;
+    out << "plan for job " << job << " (users: " << j.source.connection << " -> " << j.destination.connection
+        << ", mode " << config::to_string(j.destination.mode) << "), at most " << sample
+        << " source records; nothing is written\n";
+    if (o.first_run) out << "no state yet: planned as the job's first run\n";
+    out << "read " << r.read << ": create " << r.create << ", update " << r.update << ", skip " << r.skip
+        << ", reject " << r.reject << "\n";
+    if (!r.items.empty()) {
+        out << "items\n";
+        for (const auto& i : r.items) {
+            out << "  " << i.action << "  " << i.source_id;
+            if (!i.destination_id.empty()) out << " -> " << i.destination_id;
+            if (i.dead_letter_retry) out << "  (dead letter, offered again)";
+            if (!i.reason.empty()) out << "  " << i.reason;
+            out << "\n";
+        }
+    }
+    if (!r.preview_supported) {
+        out << "requests: the destination's connector cannot preview them (no preview_upsert)\n";
+    } else {
+        out << "requests the destination would receive: " << r.requests.size() << "\n";
+    }
+    std::size_t n = 0;
+    for (const auto& q : r.requests) {
+        out << "  #" << ++n << " " << q.method << " " << q.url << "\n";
+        for (const auto& h : q.headers) out << "     " << h.name << ": " << h.value << "\n";
+        if (q.body.empty()) continue;
+        const auto head = head_of(q.body, max_body_text);
+        out << "     body (" << q.body.size() << " bytes";
+        if (head.size() < q.body.size()) out << ", first " << head.size() << " shown; --json shows all";
+        out << "):\n     " << head << "\n";
+    }
+    for (const auto& n : r.notes) out << "note: " << n << "\n";
+}
+
+}  // namespace
+
+exit_code plan_command(const command& cmd,
+                       const config::settings& settings,
+                       log::logger log,
+                       std::ostream& out,
+                       std::ostream& err) {
+    if (!settings.jobs.contains(cmd.job)) {
+        err << "tributary: " << unknown_job_message(settings, cmd.job) << "\n";
+        return exit_code::usage;
+    }
+    if (settings.jobs.at(cmd.job).type != config::job_type::users) {
+        err << "tributary: plan for events jobs is not built yet\n";
+        return exit_code::failure;
+    }
+    boost::asio::io_context ioc{1};
+    storage_thread storage;
+    storage.start();
+    auto registry = connectors::builtin_registry(&storage);
+    if (!registry) {
+        err << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";
+        return exit_code::failure;
+    }
+    plan_outcome o;
+    {
+        std::optional<scratch_state_dir> scratch;
+        http::engine engine(ioc.get_executor(), {}, log.with_component("http"));
+        try {
+            std::optional<std::filesystem::path> scratch_path;
+            if (!state_database_exists(settings.state.dir)) {
+                scratch.emplace();
+                scratch_path = scratch->path();
+            }
+            o = run_to_completion(
+                ioc, plan_job(settings, *registry, engine, storage, cmd.job, cmd.sample, scratch_path, log));
+        } catch (const state::store_error& e) {
+            err << "tributary: " << describe_store_error(e, settings.state.dir) << "\n";
+            return exit_code::failure;
+        }
+        storage.stop();
+    }
+    if (!o.error.empty()) {
+        err << "tributary: " << o.error << "\n";
+        return exit_code::failure;
+    }
+    if (cmd.json) {
+        out << json::serialize(report_json(cmd.job, cmd.sample, o)) << "\n";
+    } else {
+        print_text(out, settings, cmd.job, cmd.sample, o);
+    }
+    if (!o.report.error.empty()) {
+        err << "tributary: plan failed: " << o.report.error << "\n";
+        return exit_code::failure;
+    }
+    return exit_code::ok;
+}
+
+}  // namespace tributary::daemon

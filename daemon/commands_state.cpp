@@ -1,0 +1,331 @@
+#include "daemon/commands_state.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <ostream>
+
+#include "config/units.hpp"
+#include "core/state/sqlite_store.hpp"
+#include "daemon/commands_common.hpp"
+#include "daemon/rewind_target.hpp"
+
+namespace tributary::daemon {
+
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t wall_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// --- state show ------------------------------------------------------------------------------
+
+struct job_state {
+    std::optional<state::checkpoint> current;
+    std::vector<state::checkpoint> history;
+    std::vector<state::run_record> runs;
+    std::uint64_t dead_letter_count = 0;
+    std::vector<state::dead_letter> oldest_dead_letters;
+
+    bool never_ran() const { return !current && runs.empty() && dead_letter_count == 0; }
+};
+
+awaitable<job_state> read_job_state(const config::settings& settings,
+                                    storage_thread& storage,
+                                    std::string job,
+                                    std::size_t limit,
+                                    log::logger log) {
+    auto store = co_await open_store(settings, state::open_mode::read_only, storage, log);
+    job_state st;
+    st.current = co_await store->load_checkpoint(job);
+    st.history = co_await store->checkpoint_history(job, limit);
+    st.runs = co_await store->recent_runs(job, limit);
+    st.dead_letter_count = co_await store->count_dead_letters(job);
+    st.oldest_dead_letters = co_await store->dead_letters(job, limit);
+    co_await store->close();
+    co_return st;
+}
+
+std::string mark_text(std::int64_t us) {
+    return us <= 0 ? std::string("beginning") : format_time_us(us);
+}
+
+std::string saved_by(const state::checkpoint& cp) {
+    return cp.run_id == 0 ? std::string("rewind") : "run " + std::to_string(cp.run_id);
+}
+
+std::string age_text(std::int64_t from_us, std::int64_t now_us) {
+    if (from_us > now_us) return "in the future";
+    auto ms = std::chrono::milliseconds{(now_us - from_us) / 1000};
+    // Whole seconds read better than config's exact form for an age.
+    if (ms >= std::chrono::seconds{1}) ms = std::chrono::duration_cast<std::chrono::seconds>(ms);
+    return config::format_duration(ms) + " ago";
+}
+
+std::string cursor_text(const state::checkpoint& cp, std::int64_t now_us) {
+    if (cp.cursor.empty()) return "none";
+    std::string s = cp.cursor_resumable ? "present, resumable" : "present, not resumable";
+    if (cp.cursor_saved_at_us > 0) {
+        s += ", obtained " + format_time_us(cp.cursor_saved_at_us) + " (" +
+             age_text(cp.cursor_saved_at_us, now_us) + ")";
+    }
+    return s;
+}
+
+json::value time_json(std::int64_t us) {
+    return us == 0 ? json::value(nullptr) : json::value(format_time_us(us));
+}
+
+json::object checkpoint_json(const state::checkpoint& cp, std::int64_t now_us) {
+    json::object o;
+    o["mark"] =
+        cp.low_water_mark_us <= 0 ? json::value(nullptr) : json::value(format_time_us(cp.low_water_mark_us));
+    o["mark_us"] = cp.low_water_mark_us;
+    o["cursor_present"] = !cp.cursor.empty();
+    o["cursor_resumable"] = cp.cursor_resumable;
+    o["cursor_saved_at"] = time_json(cp.cursor_saved_at_us);
+    o["cursor_age_ms"] = cp.cursor.empty() || cp.cursor_saved_at_us == 0 || cp.cursor_saved_at_us > now_us
+                             ? json::value(nullptr)
+                             : json::value((now_us - cp.cursor_saved_at_us) / 1000);
+    o["saved_at"] = time_json(cp.saved_at_us);
+    o["run_id"] = cp.run_id;
+    return o;
+}
+
+json::object state_json(const std::string& job,
+                        const config::settings& settings,
+                        const job_state& st,
+                        std::int64_t now_us) {
+    json::object o;
+    o["job"] = job;
+    o["state_dir"] = settings.state.dir.string();
+    o["never_ran"] = st.never_ran();
+    o["checkpoint"] = st.current ? json::value(checkpoint_json(*st.current, now_us)) : json::value(nullptr);
+    json::array history;
+    for (const auto& cp : st.history) history.push_back(checkpoint_json(cp, now_us));
+    o["history"] = std::move(history);
+    json::array runs;
+    for (const auto& r : st.runs) {
+        json::object ro;
+        ro["id"] = r.id;
+        ro["status"] = state::to_string(r.status);
+        ro["started_at"] = time_json(r.started_at_us);
+        ro["ended_at"] = time_json(r.ended_at_us);
+        ro["read"] = r.counts.read;
+        ro["written"] = r.counts.written;
+        ro["rejected"] = r.counts.rejected;
+        ro["skipped"] = r.counts.skipped;
+        ro["message"] = r.message;
+        runs.push_back(std::move(ro));
+    }
+    o["runs"] = std::move(runs);
+    json::object dl;
+    dl["count"] = st.dead_letter_count;
+    json::array oldest;
+    for (const auto& d : st.oldest_dead_letters) {
+        json::object e;
+        e["id"] = d.item_id;
+        e["reason"] = d.reason;
+        e["attempts"] = d.attempts;
+        e["first_failed_at"] = time_json(d.first_failed_at_us);
+        e["last_failed_at"] = time_json(d.last_failed_at_us);
+        oldest.push_back(std::move(e));
+    }
+    dl["oldest"] = std::move(oldest);
+    o["dead_letters"] = std::move(dl);
+    return o;
+}
+
+std::string duration_text(std::int64_t from_us, std::int64_t to_us) {
+    if (to_us < from_us) return "?";
+    return config::format_duration(std::chrono::milliseconds{(to_us - from_us) / 1000});
+}
+
+void print_state_text(std::ostream& out,
+                      const std::string& job,
+                      const config::settings& settings,
+                      const job_state& st,
+                      std::size_t limit,
+                      std::int64_t now_us) {
+    const auto& j = settings.jobs.at(job);
+    out << "job " << job << " (" << config::to_string(j.type) << ": "
+        << (j.source.connection.empty() ? std::string("ingest") : j.source.connection) << " -> "
+        << j.destination.connection << "), state " << settings.state.dir.string() << "\n";
+    if (st.never_ran()) {
+        out << "never run: no checkpoint, no runs, no dead letters\n";
+        return;
+    }
+    if (st.current) {
+        const auto& cp = *st.current;
+        out << "checkpoint\n";
+        out << "  mark      " << mark_text(cp.low_water_mark_us) << "  (" << cp.low_water_mark_us << " us)\n";
+        out << "  cursor    " << cursor_text(cp, now_us) << "\n";
+        out << "  saved     " << format_time_us(cp.saved_at_us) << " by " << saved_by(cp) << "\n";
+    } else {
+        out << "checkpoint: none yet (the next run reads from the beginning)\n";
+    }
+    if (!st.history.empty()) {
+        out << "history (newest first, up to " << limit << ")\n";
+        for (const auto& cp : st.history) {
+            out << "  saved " << format_time_us(cp.saved_at_us) << "  mark "
+                << mark_text(cp.low_water_mark_us) << "  " << saved_by(cp) << "\n";
+        }
+    }
+    if (st.runs.empty()) {
+        out << "runs: none\n";
+    } else {
+        out << "runs (newest first, up to " << limit << ")\n";
+        for (const auto& r : st.runs) {
+            out << "  #" << r.id << " " << state::to_string(r.status) << "  started "
+                << format_time_us(r.started_at_us);
+            if (r.ended_at_us != 0) out << "  took " << duration_text(r.started_at_us, r.ended_at_us);
+            out << "  read " << r.counts.read << ", written " << r.counts.written << ", rejected "
+                << r.counts.rejected << ", skipped " << r.counts.skipped << "\n";
+            if (!r.message.empty()) out << "     " << r.message << "\n";
+        }
+    }
+    out << "dead letters: " << st.dead_letter_count;
+    if (st.oldest_dead_letters.empty()) {
+        out << "\n";
+        return;
+    }
+    out << " (oldest first, up to " << limit << ")\n";
+    for (const auto& d : st.oldest_dead_letters) {
+        out << "  " << d.item_id << "  attempts " << d.attempts << "  first "
+            << format_time_us(d.first_failed_at_us) << "  last " << format_time_us(d.last_failed_at_us)
+            << "\n     " << d.reason << "\n";
+    }
+}
+
+// --- state rewind ----------------------------------------------------------------------------
+
+struct rewind_outcome {
+    std::optional<state::checkpoint> before;
+    std::optional<state::checkpoint> after;
+    /// Set when the rewind was refused after looking at the current checkpoint.
+    std::string refused;
+};
+
+awaitable<rewind_outcome> rewind_job(const config::settings& settings,
+                                     storage_thread& storage,
+                                     std::string job,
+                                     std::int64_t to_us,
+                                     state::rewind_mode mode,
+                                     log::logger log) {
+    auto store = co_await open_store(settings, state::open_mode::read_write, storage, log);
+    rewind_outcome r;
+    r.before = co_await store->load_checkpoint(job);
+    const std::int64_t current_mark = r.before ? r.before->low_water_mark_us : 0;
+    if (mode == state::rewind_mode::mark && to_us > current_mark) {
+        // A mark after the current one would skip records that were never sent.
+        r.refused = "--mark " + mark_text(to_us) + " is after the job's current mark " +
+                    mark_text(current_mark) + "; rewind only moves the mark back";
+    } else {
+        r.after = co_await store->rewind(job, to_us, mode);
+    }
+    co_await store->close();
+    co_return r;
+}
+
+std::string checkpoint_line(const state::checkpoint& cp) {
+    return "mark " + mark_text(cp.low_water_mark_us) + " (saved " + format_time_us(cp.saved_at_us) + " by " +
+           saved_by(cp) + (cp.cursor.empty() ? std::string() : ", with a cursor") + ")";
+}
+
+}  // namespace
+
+exit_code state_show_command(const command& cmd,
+                             const config::settings& settings,
+                             log::logger log,
+                             std::ostream& out,
+                             std::ostream& err) {
+    if (!settings.jobs.contains(cmd.job)) {
+        err << "tributary: " << unknown_job_message(settings, cmd.job) << "\n";
+        return exit_code::usage;
+    }
+    job_state st;
+    // No database yet: nothing ever ran here; a read-only open would fail on the missing file.
+    if (state_database_exists(settings.state.dir)) {
+        boost::asio::io_context ioc{1};
+        storage_thread storage;
+        storage.start();
+        try {
+            st = run_to_completion(ioc, read_job_state(settings, storage, cmd.job, cmd.limit, log));
+        } catch (const state::store_error& e) {
+            err << "tributary: " << describe_store_error(e, settings.state.dir) << "\n";
+            return exit_code::failure;
+        }
+        storage.stop();
+    }
+    const auto now = wall_now_us();
+    if (cmd.json) {
+        out << json::serialize(state_json(cmd.job, settings, st, now)) << "\n";
+    } else {
+        print_state_text(out, cmd.job, settings, st, cmd.limit, now);
+    }
+    return exit_code::ok;
+}
+
+exit_code state_rewind_command(const command& cmd,
+                               const config::settings& settings,
+                               log::logger log,
+                               std::ostream& out,
+                               std::ostream& err) {
+    if (!settings.jobs.contains(cmd.job)) {
+        err << "tributary: " << unknown_job_message(settings, cmd.job) << "\n";
+        return exit_code::usage;
+    }
+    const auto& j = settings.jobs.at(cmd.job);
+    if (j.type != config::job_type::users) {
+        err << "tributary: state rewind for events jobs is not built yet\n";
+        return exit_code::failure;
+    }
+    auto to = parse_rewind_target(cmd.rewind_to.value_or(""), wall_now_us());
+    if (!to) {
+        err << "tributary: " << to.error() << "\n";
+        return exit_code::usage;
+    }
+    // Opening read-write would create the directory and the database as whoever runs this
+    // command; a job that never ran has nothing to rewind.
+    if (!state_database_exists(settings.state.dir)) {
+        err << "tributary: nothing to rewind: job " << cmd.job << " has not run yet (no state database in "
+            << settings.state.dir.string() << ")\n";
+        return exit_code::failure;
+    }
+    const auto mode = cmd.rewind_mark ? state::rewind_mode::mark : state::rewind_mode::as_of;
+    rewind_outcome r;
+    {
+        boost::asio::io_context ioc{1};
+        storage_thread storage;
+        storage.start();
+        try {
+            r = run_to_completion(ioc, rewind_job(settings, storage, cmd.job, *to, mode, log));
+        } catch (const state::store_error& e) {
+            err << "tributary: " << describe_store_error(e, settings.state.dir) << "\n";
+            return exit_code::failure;
+        }
+        storage.stop();
+    }
+    if (!r.refused.empty()) {
+        err << "tributary: " << r.refused << "\n";
+        return exit_code::usage;
+    }
+    out << "job " << cmd.job << ": checkpoint rewound\n";
+    out << "  old: " << (r.before ? checkpoint_line(*r.before) : std::string("none")) << "\n";
+    out << "  new: " << checkpoint_line(*r.after) << "\n";
+    out << "The next run reads from "
+        << (r.after->low_water_mark_us > 0 ? mark_text(r.after->low_water_mark_us)
+                                           : std::string("the beginning"));
+    if (r.after->low_water_mark_us > 0 && j.lookback.count() > 0)
+        out << " minus the lookback (" << config::format_duration(j.lookback) << ")";
+    out << " and sends again what changed since.\n";
+    return exit_code::ok;
+}
+
+}  // namespace tributary::daemon

@@ -1,0 +1,137 @@
+#include "daemon/events_runtime.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+#include <exception>
+#include <utility>
+
+#include "core/ingest/server.hpp"
+#include "daemon/connector_factory.hpp"
+#include "pipelines/event_intake.hpp"
+#include "pipelines/events_job.hpp"
+#include "pipelines/spool_source.hpp"
+
+namespace tributary::daemon {
+
+namespace asio = boost::asio;
+
+struct events_runtime::job_parts {
+    std::unique_ptr<connectors::connector> destination;
+    std::unique_ptr<pipelines::events_sender> sender;
+};
+
+namespace {
+
+pipelines::events_job_settings sender_settings(const config::job_settings& j) {
+    pipelines::events_job_settings s;
+    s.name = j.name;
+    s.batch.max_items = j.batch.max_items;
+    s.batch.max_bytes = j.batch.max_bytes;
+    s.batch.max_wait = j.batch.max_wait;
+    s.window_bytes = std::max<std::uint64_t>(j.max_bytes_in_flight, j.batch.max_bytes);
+    s.filter_types = j.filter.types;
+    s.filter_events = j.filter.events;
+    for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
+    return s;
+}
+
+awaitable<void> sender_task(pipelines::events_sender& s) {
+    co_await s.run();
+}
+
+awaitable<void> server_task(ingest::server& s) {
+    co_await s.run();
+}
+
+}  // namespace
+
+events_runtime::events_runtime(const config::settings& settings,
+                               const connectors::registry& registry,
+                               http::engine& engine,
+                               state::store& store,
+                               storage_thread& storage,
+                               log::logger log)
+    : settings_(settings),
+      registry_(registry),
+      engine_(engine),
+      store_(store),
+      storage_(storage),
+      log_(std::move(log)) {}
+
+events_runtime::~events_runtime() = default;
+
+bool events_runtime::needed() const {
+    if (settings_.ingest.enabled) return true;
+    for (const auto& [_, j] : settings_.jobs) {
+        if (j.type == config::job_type::events) return true;
+    }
+    return false;
+}
+
+std::uint16_t events_runtime::ingest_port() const { return server_ ? server_->port() : 0; }
+
+awaitable<std::string> events_runtime::prepare(bool serve) {
+    std::vector<std::string> names;
+    for (const auto& [name, j] : settings_.jobs) {
+        if (j.type != config::job_type::events) continue;
+        auto dest = make_connector(settings_, registry_, engine_, log_, j.destination.connection);
+        if (!dest) co_return "job " + name + ": connection " + j.destination.connection + ": " + dest.error();
+        auto parts = std::make_unique<job_parts>();
+        parts->destination = std::move(*dest);
+        parts->sender = std::make_unique<pipelines::events_sender>(
+            sender_settings(j), *parts->destination, store_, log_.with_component("job:" + name));
+        auto error = co_await parts->sender->prepare();
+        if (!error.empty()) co_return "job " + name + ": " + error;
+        names.push_back(name);
+        jobs_.emplace(name, std::move(parts));
+    }
+    if (!serve) co_return std::string{};
+
+    intake_ = std::make_unique<pipelines::event_intake>(store_, names, log_.with_component("intake"));
+    for (auto& [_, parts] : jobs_) {
+        pipelines::events_sender* sender = parts->sender.get();
+        intake_->on_queued([sender] { sender->notify(); });
+    }
+    if (settings_.ingest.enabled) {
+        ingest::server_settings ss;
+        ss.listen_host = settings_.ingest.listen_host;
+        ss.port = settings_.ingest.port;
+        for (const auto& k : settings_.ingest.write_keys) ss.write_keys.push_back(k.reveal());
+        ss.max_request_bytes = settings_.ingest.max_request_bytes;
+        ss.max_batch_events = settings_.ingest.max_batch_events;
+        std::string error;
+        try {
+            server_ = std::make_unique<ingest::server>(co_await asio::this_coro::executor, std::move(ss), *intake_,
+                                                       log_.with_component("ingest"));
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        if (!server_) {
+            co_return "ingest.listen " + settings_.ingest.listen_host + ":" +
+                std::to_string(settings_.ingest.port) + ": " + error;
+        }
+    }
+    co_return std::string{};
+}
+
+void events_runtime::start(task_group& tasks) {
+    if (server_) tasks.spawn("ingest", server_task(*server_));
+    for (auto& [name, parts] : jobs_) tasks.spawn("job:" + name, sender_task(*parts->sender));
+}
+
+awaitable<exit_code> events_runtime::run_once(std::string job) {
+    auto it = jobs_.find(job);
+    if (it == jobs_.end()) co_return exit_code::failure;
+    auto report = co_await it->second->sender->drain();
+    log_.log(report.error.empty() ? log::level::info : log::level::error, "job.done",
+             {{"job", job},
+              {"sent", report.sent},
+              {"skipped", report.skipped},
+              {"rejected", report.rejected},
+              {"queued", report.queued},
+              {"error", report.error}});
+    if (!report.error.empty()) co_return exit_code::failure;
+    co_return report.rejected > 0 ? exit_code::partial : exit_code::ok;
+}
+
+}  // namespace tributary::daemon

@@ -1,0 +1,81 @@
+#pragma once
+// The events pipeline inside the daemon (DESIGN §4): the intake over the state store, the ingest
+// endpoint (when `ingest:` is on), and one sender per events job. `tributary run` starts them all;
+// `run --once JOB` on an events job only drains that job's queue to its destination.
+//
+// Every events job reads from ingest (the config's events jobs have no other source yet), so an
+// accepted event is queued once per events job.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/settings.hpp"
+#include "connectors/sdk/registry.hpp"
+#include "core/async/storage_thread.hpp"
+#include "core/async/task_group.hpp"
+#include "core/async/use_nothrow.hpp"
+#include "core/http/client.hpp"
+#include "core/log/logger.hpp"
+#include "core/state/store.hpp"
+#include "daemon/cli.hpp"
+
+namespace tributary::ingest {
+class server;
+}
+namespace tributary::pipelines {
+class event_intake;
+class events_sender;
+class spool_source;
+}  // namespace tributary::pipelines
+
+namespace tributary::daemon {
+
+class events_runtime {
+public:
+    /// Everything passed by reference outlives the runtime.
+    events_runtime(const config::settings& settings,
+                   const connectors::registry& registry,
+                   http::engine& engine,
+                   state::store& store,
+                   storage_thread& storage,
+                   log::logger log);
+    ~events_runtime();
+    events_runtime(const events_runtime&) = delete;
+    events_runtime& operator=(const events_runtime&) = delete;
+
+    /// Whether the config has anything for this runtime to do in `run`.
+    bool needed() const;
+
+    /// Builds each events job's destination and sender and, for `serve`, the intake, the ingest
+    /// server (bound on return: port() is known) and the spool source. Returns "" or the first
+    /// error, naming the job or the listen address.
+    awaitable<std::string> prepare(bool serve);
+
+    /// Spawns the ingest server, the spool source and every sender into `tasks` (after prepare(true)).
+    void start(task_group& tasks);
+
+    /// Delivers what `job`'s queue holds, then completes: 0 all sent, 3 some dead-lettered,
+    /// 1 the destination kept failing (the rest stays queued). After prepare(false).
+    awaitable<exit_code> run_once(std::string job);
+
+    /// The ingest port (0 when not serving).
+    std::uint16_t ingest_port() const;
+
+private:
+    struct job_parts;
+
+    const config::settings& settings_;
+    const connectors::registry& registry_;
+    http::engine& engine_;
+    state::store& store_;
+    storage_thread& storage_;
+    log::logger log_;
+    std::map<std::string, std::unique_ptr<job_parts>> jobs_;
+    std::unique_ptr<pipelines::event_intake> intake_;
+    std::unique_ptr<ingest::server> server_;
+    std::unique_ptr<pipelines::spool_source> spool_;
+};
+
+}  // namespace tributary::daemon

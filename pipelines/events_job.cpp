@@ -1,0 +1,376 @@
+#include "pipelines/events_job.hpp"
+
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <utility>
+
+#include "connectors/sdk/checked_calls.hpp"
+#include "core/types/time_layout.hpp"
+
+namespace tributary::pipelines {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using connectors::item_state;
+
+namespace {
+
+constexpr std::size_t max_payload_depth = 64;
+
+std::string string_field(const json::object& o, std::string_view key) {
+    if (auto it = o.find(key); it != o.end() && it->value().is_string())
+        return std::string(it->value().as_string());
+    return {};
+}
+
+json::object object_field(const json::object& o, std::string_view key) {
+    if (auto it = o.find(key); it != o.end() && it->value().is_object()) return it->value().as_object();
+    return {};
+}
+
+std::chrono::system_clock::time_point time_field(const json::object& o, std::string_view key) {
+    auto s = string_field(o, key);
+    if (s.empty()) return {};
+    auto t = types::parse_datetime(s, {});
+    if (!t) return {};
+    return std::chrono::system_clock::time_point{std::chrono::microseconds{*t}};
+}
+
+bool cancelled_state(asio::cancellation_state cs) {
+    return cs.cancelled() != asio::cancellation_type::none;
+}
+
+}  // namespace
+
+std::optional<connectors::event> event_from_payload(std::string_view payload_json, std::string& error) {
+    json::parse_options opts;
+    opts.max_depth = max_payload_depth;
+    boost::system::error_code ec;
+    json::value v = json::parse(payload_json, ec, {}, opts);
+    if (ec || !v.is_object()) {
+        error = "stored event is not a JSON object";
+        return std::nullopt;
+    }
+    const auto& o = v.as_object();
+    connectors::event e;
+    e.type = string_field(o, "type");
+    if (e.type.empty()) {
+        error = "stored event has no type";
+        return std::nullopt;
+    }
+    e.message_id = string_field(o, "messageId");
+    e.user_id = string_field(o, "userId");
+    e.anonymous_id = string_field(o, "anonymousId");
+    e.name = string_field(o, e.type == "track" ? "event" : "name");
+    e.properties = object_field(o, "properties");
+    e.traits = object_field(o, "traits");
+    e.context = object_field(o, "context");
+    e.timestamp = time_field(o, "timestamp");
+    e.received_at = time_field(o, "receivedAt");
+    if (e.timestamp == std::chrono::system_clock::time_point{}) e.timestamp = e.received_at;
+    return e;
+}
+
+events_sender::events_sender(events_job_settings s,
+                             connectors::connector& destination,
+                             state::store& store,
+                             log::logger log,
+                             const clock& clk)
+    : s_(std::move(s)), dest_(destination), store_(store), log_(std::move(log)), clk_(clk) {
+    if (s_.batch.max_items == 0) s_.batch.max_items = 1;
+    if (s_.window_events == 0) s_.window_events = s_.batch.max_items;
+    s_.window_events = std::max<std::size_t>(s_.window_events, s_.batch.max_items);
+    if (s_.window_bytes == 0) s_.window_bytes = s_.batch.max_bytes;
+}
+
+awaitable<std::string> events_sender::prepare() {
+    auto types = co_await connectors::checked_event_types(dest_);
+    if (!types) co_return "event types: " + types.error().message;
+    if (types->empty()) co_return std::string{"the destination accepts no event type"};
+    // One event type per job: `all` when the connector has it, else its first.
+    destination_type_ = types->front().id;
+    for (const auto& t : *types) {
+        if (t.id == "all") destination_type_ = t.id;
+    }
+    auto schema = co_await connectors::checked_event_type_schema(dest_, destination_type_);
+    if (!schema) co_return "event type schema: " + schema.error().message;
+    type_schema_ = std::move(*schema);
+    if (!s_.mapping.empty()) {
+        auto compiled = pipeline::compile_mapping(s_.mapping);
+        if (!compiled) {
+            std::string msg = "invalid mapping";
+            for (const auto& p : compiled.error()) msg += "; " + p.property + ": " + p.message;
+            co_return msg;
+        }
+        mapping_ = std::move(*compiled);
+    }
+    wake_.emplace(co_await asio::this_coro::executor);
+    co_return std::string{};
+}
+
+void events_sender::notify() {
+    notified_ = true;
+    if (wake_) wake_->cancel();
+}
+
+awaitable<void> events_sender::sleep(std::chrono::milliseconds d) {
+    if (notified_) {
+        notified_ = false;
+        co_return;
+    }
+    wake_->expires_after(d);
+    [[maybe_unused]] auto [ec] = co_await wake_->async_wait(use_nothrow);
+    notified_ = false;
+}
+
+std::chrono::milliseconds events_sender::backoff_delay() const {
+    auto delay = s_.backoff_initial;
+    for (std::uint32_t i = 1; i < consecutive_failures_ && delay < s_.backoff_max; ++i) delay *= 2;
+    return std::min(delay, s_.backoff_max);
+}
+
+bool events_sender::passes_filter(const state::queued_event_row& row, const connectors::event& e) const {
+    if (!s_.filter_types.empty() &&
+        std::find(s_.filter_types.begin(), s_.filter_types.end(), row.type) == s_.filter_types.end())
+        return false;
+    if (!s_.filter_events.empty()) {
+        if (e.type != "track") return true;
+        return std::find(s_.filter_events.begin(), s_.filter_events.end(), e.name) != s_.filter_events.end();
+    }
+    return true;
+}
+
+awaitable<void> events_sender::refill() {
+    while (window_.size() < s_.window_events && window_bytes_ < s_.window_bytes) {
+        const std::size_t want = std::min<std::size_t>(s_.window_events - window_.size(), 1000);
+        auto rows = co_await store_.peek_events(s_.name, next_seq_, want, s_.window_bytes - window_bytes_);
+        for (auto& r : rows) {
+            next_seq_ = std::max(next_seq_, r.seq);
+            window_bytes_ += r.payload_json.size();
+            window_.push_back(held{std::move(r)});
+        }
+        queue_exhausted_ = rows.size() < want;
+        if (rows.empty() || queue_exhausted_) break;
+    }
+}
+
+awaitable<events_sender::step> events_sender::send_one() {
+    co_await refill();
+    const auto now = clk_.wall_now();
+    pipeline::pending_summary p;
+    p.events = window_.size();
+    p.bytes = window_bytes_;
+    if (!window_.empty()) {
+        const auto received = std::chrono::system_clock::time_point{
+            std::chrono::microseconds{window_.front().row.received_at_us}};
+        p.oldest_age = std::chrono::duration_cast<std::chrono::milliseconds>(now - received);
+    }
+    p.window_full = !queue_exhausted_;
+    std::optional<std::chrono::milliseconds> limiter;
+    if (auto w = dest_.estimated_wait()) limiter = std::chrono::duration_cast<std::chrono::milliseconds>(*w);
+    const auto decision = pipeline::decide_batch(p, s_.batch, limiter);
+    if (decision.what == pipeline::batch_decision::kind::idle) co_return step::idle;
+    if (decision.what == pipeline::batch_decision::kind::wait) {
+        co_await sleep(decision.delay);
+        co_return step::idle;
+    }
+
+    // The batch: the head of the window, within the limits. Filtered-out and unmappable events
+    // are resolved here without being sent.
+    std::vector<std::uint64_t> resolved_skip;
+    std::vector<std::pair<std::uint64_t, std::string>> refused;
+    std::vector<connectors::event> events;
+    std::vector<std::uint64_t> event_seq;
+    std::uint64_t bytes = 0;
+    std::size_t taken = 0;
+    for (; taken < window_.size() && events.size() < s_.batch.max_items; ++taken) {
+        const auto& row = window_[taken].row;
+        if (!events.empty() && s_.batch.max_bytes > 0 && bytes + row.payload_json.size() > s_.batch.max_bytes)
+            break;
+        std::string error;
+        auto e = event_from_payload(row.payload_json, error);
+        if (!e) {
+            refused.emplace_back(row.seq, "queue: " + error);
+            continue;
+        }
+        if (!passes_filter(row, *e)) {
+            resolved_skip.push_back(row.seq);
+            continue;
+        }
+        if (mapping_) {
+            json::object source;
+            source["type"] = e->type;
+            source["event"] = e->name;
+            source["userId"] = e->user_id;
+            source["anonymousId"] = e->anonymous_id;
+            source["messageId"] = e->message_id;
+            source["properties"] = e->properties;
+            source["traits"] = e->traits;
+            source["context"] = e->context;
+            auto mapped = pipeline::apply(*mapping_, source);
+            if (!mapped.errors.empty()) {
+                std::string reason = "mapping: ";
+                for (std::size_t i = 0; i < mapped.errors.size(); ++i) {
+                    if (i > 0) reason += "; ";
+                    reason += types::to_string(mapped.errors[i]);
+                }
+                refused.emplace_back(row.seq, std::move(reason));
+                continue;
+            }
+            if (type_schema_.valid()) {
+                const json::value mapped_value(std::move(mapped.out));
+                auto normalized = types::normalize(type_schema_, mapped_value, types::normalize_options{});
+                if (!normalized.ok()) {
+                    std::string reason = "destination: ";
+                    for (std::size_t i = 0; i < normalized.errors.size(); ++i) {
+                        if (i > 0) reason += "; ";
+                        reason += types::to_string(normalized.errors[i]);
+                    }
+                    refused.emplace_back(row.seq, std::move(reason));
+                    continue;
+                }
+                e->values = std::move(normalized.out.as_object());
+            } else {
+                // No schema for the type: the mapped object replaces the properties sent.
+                e->properties = std::move(mapped.out);
+            }
+        }
+        e->destination_type = destination_type_;
+        bytes += row.payload_json.size();
+        events.push_back(std::move(*e));
+        event_seq.push_back(row.seq);
+    }
+
+    std::vector<std::uint64_t> acked = resolved_skip;
+    connectors::outcome_of<void> result{};
+    bool sent_request = false;
+    if (!events.empty()) {
+        connectors::event_batch batch{std::move(events)};
+        result = co_await connectors::checked_send_events(dest_, batch);
+        sent_request = true;
+        ++report_.batches;
+        const auto& outcomes = batch.outcomes();
+        for (std::size_t i = 0; i < outcomes.size(); ++i) {
+            switch (outcomes[i].state) {
+                case item_state::sent:
+                    acked.push_back(event_seq[i]);
+                    ++report_.sent;
+                    break;
+                case item_state::discarded:
+                case item_state::rejected:
+                    refused.emplace_back(event_seq[i], outcomes[i].reason.empty() ? std::string{"rejected"}
+                                                                                  : outcomes[i].reason);
+                    break;
+                default:  // failed, postponed, pending: stays in the window, offered again first
+                    break;
+            }
+        }
+    }
+    report_.skipped += resolved_skip.size();
+    report_.rejected += refused.size();
+
+    // Durable first, then forget: a crash between the two re-sends, never loses.
+    if (!acked.empty()) co_await store_.ack_events(s_.name, acked);
+    if (!refused.empty()) {
+        log_.warn("dlq.add", {{"job", s_.name}, {"events", static_cast<std::uint64_t>(refused.size())}});
+        co_await store_.dead_letter_events(s_.name, refused);
+    }
+    std::vector<std::uint64_t> gone = std::move(acked);
+    for (const auto& r : refused) gone.push_back(r.first);
+    std::sort(gone.begin(), gone.end());
+    std::deque<held> kept;
+    for (std::size_t i = 0; i < window_.size(); ++i) {
+        auto& h = window_[i];
+        if (i < taken && std::binary_search(gone.begin(), gone.end(), h.row.seq)) {
+            window_bytes_ -= h.row.payload_json.size();
+            continue;
+        }
+        kept.push_back(std::move(h));
+    }
+    window_ = std::move(kept);
+
+    if (!sent_request || result || result.error().kind == connectors::error_kind::rejected) {
+        consecutive_failures_ = 0;
+        co_return step::sent;
+    }
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    if (cancelled_state(cs)) co_return step::sent;
+    ++consecutive_failures_;
+    ++report_.failures;
+    const auto& err = result.error();
+    const auto delay = err.retryable() ? backoff_delay() : s_.backoff_max;
+    log_.log(err.retryable() ? log::level::warn : log::level::error,
+             err.retryable() ? "job.backoff" : "job.failed",
+             {{"job", s_.name},
+              {"call", "send_events"},
+              {"attempt", consecutive_failures_},
+              {"delay", delay},
+              {"kind", connectors::to_string(err.kind)},
+              {"error", err.message}});
+    co_return err.retryable() ? step::retry : step::failed;
+}
+
+awaitable<void> events_sender::run() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    log_.info("job.start", {{"job", s_.name}, {"destination_type", destination_type_}});
+    for (;;) {
+        const auto cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled_state(cs)) break;
+        step st = step::idle;
+        std::string error;
+        try {
+            st = co_await send_one();
+        } catch (const std::exception& e) {
+            // A store error: nothing was forgotten; try again later.
+            error = e.what();
+        }
+        if (!error.empty()) {
+            ++consecutive_failures_;
+            log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
+            co_await sleep(backoff_delay());
+            continue;
+        }
+        if (st == step::retry || st == step::failed) {
+            co_await sleep(backoff_delay());
+            continue;
+        }
+        if (st == step::idle && window_.empty()) co_await sleep(s_.idle_poll);
+    }
+    log_.info("job.stop", {{"job", s_.name},
+                           {"sent", report_.sent},
+                           {"skipped", report_.skipped},
+                           {"rejected", report_.rejected},
+                           {"held", static_cast<std::uint64_t>(window_.size())}});
+}
+
+awaitable<events_report> events_sender::drain(std::uint32_t max_failures) {
+    if (max_failures == 0) max_failures = 1;
+    // Everything queued goes out now: no waiting for fuller batches.
+    s_.batch.max_wait = std::chrono::milliseconds{0};
+    for (;;) {
+        const auto cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled_state(cs)) {
+            report_.error = "cancelled";
+            break;
+        }
+        const step st = co_await send_one();
+        if (st == step::idle && window_.empty()) break;
+        if (st == step::retry || st == step::failed) {
+            if (consecutive_failures_ >= max_failures) {
+                report_.error =
+                    "send_events failed " + std::to_string(consecutive_failures_) + " times in a row";
+                break;
+            }
+            co_await sleep(backoff_delay());
+        }
+    }
+    auto stats = co_await store_.queue_stats(s_.name);
+    report_.queued = stats.count;
+    co_return report_;
+}
+
+}  // namespace tributary::pipelines

@@ -1,0 +1,148 @@
+#pragma once
+// The events job's sender (DESIGN §4): delivers one job's durable queue (state store) to its
+// destination connector, in batches, in per-user order, at least once.
+//
+//   store queue ─peek─► window (oldest unresolved events, bounded) ─► filter ─► mapping
+//     ─► event_batch ─► send_events ─► ack (sent) / dead-letter (refused) / keep (the rest)
+//
+// Order: the window holds the oldest unresolved events of the job in queue order and one batch is
+// in flight at a time, built from the head of the window. An event that is not resolved (failed,
+// postponed, not consumed) stays at its place, so a later event of the same user is never
+// delivered before it: within a batch the event_batch keeps per-user order (a postponed event
+// blocks the user's later events), across batches the kept event is offered again first.
+// Resolved = sent (removed from the queue), filtered out (removed, counted skipped), or refused
+// for good (mapping error, `discarded`, `rejected`: moved to the dead-letter store with the
+// reason), which releases the user's later events.
+//
+// Batching: pipeline::decide_batch — by count and bytes, a partial batch waits up to max_wait
+// for more events; overdue partial batches keep filling while the destination's limiter would
+// hold them anyway (connector::estimated_wait).
+//
+// Failures: a retryable error (network, 5xx/429 after the engine's retries) keeps the batch
+// queued and backs off exponentially (job.backoff) — forever in run(), the queue is durable.
+// Other errors (auth, contract, …) are logged as `job.failed` and backed off at the longest
+// delay: events are never dropped for a destination problem.
+//
+// Memory: the window holds at most window_events events and window_bytes payload bytes; the
+// queue itself stays in the store.
+//
+// Lifetimes: destination, store and clock outlive the sender. Single loop thread.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/sdk/connector.hpp"
+#include "core/async/use_nothrow.hpp"
+#include "core/clock.hpp"
+#include "core/log/logger.hpp"
+#include "core/pipeline/batch_timing.hpp"
+#include "core/pipeline/mapping.hpp"
+#include "core/state/store.hpp"
+
+namespace tributary::pipelines {
+
+struct events_job_settings {
+    /// The job's name: the key of its queue and dead letters. Required.
+    std::string name{};
+    /// Batch size and timing (config `batch:`).
+    pipeline::batch_limits batch{};
+    /// Most events held in memory. Default 10000; 0 counts as batch.max_items.
+    std::size_t window_events = 10000;
+    /// Most payload bytes held in memory. Default 8 MiB; 0 counts as batch.max_bytes.
+    std::uint64_t window_bytes = 8 * 1024 * 1024;
+    /// Event types passed (track, identify, …); empty = all.
+    std::vector<std::string> filter_types{};
+    /// Track event names passed; empty = all.
+    std::vector<std::string> filter_events{};
+    /// Property ← expression over the event object (type, event, userId, anonymousId,
+    /// properties, traits, context, …); empty = the event is sent as received.
+    std::vector<pipeline::mapping_entry> mapping{};
+    /// Delay after the first failure, doubled after each further one. Default 1 s.
+    std::chrono::milliseconds backoff_initial{1000};
+    /// Longest delay between attempts. Default 1 min.
+    std::chrono::milliseconds backoff_max{std::chrono::minutes{1}};
+    /// How often an idle sender looks at the queue without being notified. Default 1 s.
+    std::chrono::milliseconds idle_poll{1000};
+};
+
+struct events_report {
+    std::uint64_t sent = 0;
+    std::uint64_t skipped = 0;
+    std::uint64_t rejected = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t failures = 0;
+    /// Events still queued at the end (drain only).
+    std::uint64_t queued = 0;
+    /// Why drain() gave up; empty otherwise.
+    std::string error{};
+};
+
+class events_sender {
+public:
+    events_sender(events_job_settings s,
+                  connectors::connector& destination,
+                  state::store& store,
+                  log::logger log,
+                  const clock& clk = real_clock::instance());
+
+    /// Resolves the destination's event type and compiles the mapping. Must complete before
+    /// run()/drain(); returns an error message or empty.
+    awaitable<std::string> prepare();
+
+    /// Sends until cancelled (terminal or total). Completes normally after cancellation; what is
+    /// unresolved stays queued.
+    awaitable<void> run();
+
+    /// Sends until the queue of the job is empty, or a call failed `max_failures` times in a row.
+    /// For `run --once`.
+    awaitable<events_report> drain(std::uint32_t max_failures = 5);
+
+    /// New events were committed to the queue: wake an idle or accumulating sender.
+    void notify();
+
+    const events_report& report() const { return report_; }
+
+private:
+    struct held {
+        state::queued_event_row row;
+    };
+    enum class step { sent, retry, failed, idle };
+
+    awaitable<void> refill();
+    awaitable<step> send_one();
+    awaitable<void> sleep(std::chrono::milliseconds d);
+    std::chrono::milliseconds backoff_delay() const;
+    bool passes_filter(const state::queued_event_row& row, const connectors::event& e) const;
+
+    events_job_settings s_;
+    connectors::connector& dest_;
+    state::store& store_;
+    log::logger log_;
+    const clock& clk_;
+
+    std::string destination_type_{};
+    types::type type_schema_{};
+    std::optional<pipeline::mapping> mapping_{};
+
+    std::deque<held> window_{};
+    std::uint64_t window_bytes_ = 0;
+    std::uint64_t next_seq_ = 0;  // peek after this
+    bool queue_exhausted_ = false;
+    std::uint32_t consecutive_failures_ = 0;
+    std::optional<boost::asio::steady_timer> wake_{};
+    bool notified_ = false;
+    events_report report_{};
+};
+
+/// The event a destination receives, from the queue's stored message (Segment JSON). Unknown
+/// fields are ignored; a payload that is not an object, or without a type, is an error message.
+std::optional<connectors::event> event_from_payload(std::string_view payload_json, std::string& error);
+
+}  // namespace tributary::pipelines

@@ -1,0 +1,373 @@
+// End-to-end tests of `state show`, `state rewind`, `validate` (mappings, --online) and `plan`
+// on the real binary, with a real state directory, including one held by a running daemon.
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+using tributary::test::child_process;
+using tributary::test::run;
+using tributary::test::run_result;
+using tributary::test::temp_dir;
+
+namespace {
+
+const std::string bin = TRIBUTARY_BINARY;
+
+struct job_options {
+    std::string mapping;  // lines under `mapping:`, already indented by 6
+    std::string schedule = "every 1h";
+    int count = 10;
+};
+
+// A dummy → jsonl users job named demo; the state and output live in `dir`.
+std::string config(const temp_dir& dir, const job_options& o = {}) {
+    std::string s = "state:\n  dir: " + (dir.path() / "state").string() +
+                    "\n"
+                    "log:\n  format: json\n"
+                    "connections:\n"
+                    "  people:\n    connector: dummy\n    settings: { seed: 7, count: " +
+                    std::to_string(o.count) +
+                    " }\n"
+                    "  out:\n    connector: jsonl\n    settings: { path: " +
+                    (dir.path() / "out.jsonl").string() +
+                    " }\n"
+                    "jobs:\n"
+                    "  demo:\n    type: users\n    source: { connection: people }\n"
+                    "    destination: { connection: out }\n"
+                    "    schedule: " +
+                    o.schedule + "\n";
+    if (!o.mapping.empty()) s += "    mapping:\n" + o.mapping;
+    return s;
+}
+
+std::size_t count_lines(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::size_t n = 0;
+    std::string line;
+    while (std::getline(in, line)) n += !line.empty();
+    return n;
+}
+
+// Every regular file under `dir` with its bytes.
+std::map<std::string, std::string> snapshot(const std::filesystem::path& dir) {
+    std::map<std::string, std::string> files;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+        if (!e.is_regular_file()) continue;
+        std::ifstream in(e.path(), std::ios::binary);
+        std::ostringstream bytes;
+        bytes << in.rdbuf();
+        files[e.path().string()] = bytes.str();
+    }
+    return files;
+}
+
+// Every file of `before` is byte for byte the same in `after`. The only files allowed to appear
+// are SQLite's shared-memory index and an empty write-ahead log, which a read-only open of a WAL
+// database creates when no daemon has them open (core/state/sqlite_store.hpp).
+void expect_unchanged(const std::map<std::string, std::string>& before,
+                      const std::map<std::string, std::string>& after) {
+    for (const auto& [path, bytes] : before) {
+        auto it = after.find(path);
+        ASSERT_NE(it, after.end()) << path << " was removed";
+        EXPECT_TRUE(it->second == bytes)
+            << path << " changed: " << bytes.size() << " -> " << it->second.size() << " bytes";
+    }
+    for (const auto& [path, bytes] : after) {
+        if (before.contains(path)) continue;
+        if (path.ends_with("/state.db-shm")) continue;
+        EXPECT_TRUE(path.ends_with("/state.db-wal") && bytes.empty())
+            << path << " appeared (" << bytes.size() << " bytes)";
+    }
+}
+
+boost::json::object parse_object(const std::string& text) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(text, ec);
+    EXPECT_FALSE(ec) << text;
+    if (ec || !v.is_object()) return {};
+    return v.as_object();
+}
+
+run_result cli(const std::filesystem::path& cfg, std::vector<std::string> args) {
+    args.push_back("-c");
+    args.push_back(cfg.string());
+    return run(bin, args);
+}
+
+}  // namespace
+
+// --- state show ----------------------------------------------------------------------------------
+
+TEST(CliStateShow_FreshDirectory, SaysNeverRunAndCreatesNothing) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto r = cli(cfg, {"state", "show", "demo"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("never run"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));
+    auto j = cli(cfg, {"state", "show", "demo", "--json"});
+    EXPECT_EQ(j.code, 0) << j.err;
+    auto o = parse_object(j.out);
+    EXPECT_EQ(o["never_ran"], true);
+    EXPECT_TRUE(o["checkpoint"].is_null());
+}
+
+TEST(CliStateShow_UnknownJob, ExitsTwoListingTheJobs) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto r = cli(cfg, {"state", "show", "nope"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("unknown job nope; jobs: demo"), std::string::npos) << r.err;
+}
+
+TEST(CliStateShow_AfterRun, CountsMatchTheRun) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir, {.mapping = {}, .count = 25}));
+    auto once = cli(cfg, {"run", "--once", "demo"});
+    ASSERT_EQ(once.code, 0) << once.err;
+    ASSERT_EQ(count_lines(dir.path() / "out.jsonl"), 25u);
+
+    auto j = cli(cfg, {"state", "show", "demo", "--json"});
+    ASSERT_EQ(j.code, 0) << j.err;
+    auto o = parse_object(j.out);
+    EXPECT_EQ(o["never_ran"], false);
+    ASSERT_TRUE(o["checkpoint"].is_object()) << j.out;
+    const auto& cp = o["checkpoint"].as_object();
+    EXPECT_GT(cp.at("mark_us").as_int64(), 0);
+    EXPECT_TRUE(cp.at("mark").as_string().ends_with("Z")) << j.out;
+    ASSERT_EQ(o["runs"].as_array().size(), 1u) << j.out;
+    const auto& run0 = o["runs"].as_array()[0].as_object();
+    EXPECT_EQ(run0.at("status"), "succeeded");
+    EXPECT_EQ(run0.at("read"), 25);
+    EXPECT_EQ(run0.at("written"), 25);
+    EXPECT_EQ(run0.at("rejected"), 0);
+    EXPECT_EQ(cp.at("run_id"), run0.at("id"));
+    EXPECT_EQ(o["dead_letters"].as_object().at("count"), 0);
+
+    auto t = cli(cfg, {"state", "show", "demo"});
+    ASSERT_EQ(t.code, 0) << t.err;
+    EXPECT_NE(t.out.find("succeeded"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("read 25, written 25, rejected 0"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("dead letters: 0"), std::string::npos) << t.out;
+}
+
+// --- state rewind --------------------------------------------------------------------------------
+
+TEST(CliStateRewind_ToBeginning, NextRunSendsEverythingAgain) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    const auto out = dir.path() / "out.jsonl";
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    ASSERT_EQ(count_lines(out), 10u) << "a second run must find everything acknowledged";
+
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("old: mark 20"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("new: mark beginning"), std::string::npos) << r.out;
+
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    EXPECT_EQ(count_lines(out), 20u);
+
+    auto show = cli(cfg, {"state", "show", "demo", "--json"});
+    auto o = parse_object(show.out);
+    bool saw_rewind = false;
+    for (const auto& h : o["history"].as_array()) saw_rewind |= h.as_object().at("run_id") == 0;
+    EXPECT_TRUE(saw_rewind) << show.out;
+}
+
+TEST(CliStateRewind_AsOfBeforeFirstRun, GoesBackToTheBeginning) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    // No checkpoint was saved 30 days ago: as_of falls back to the beginning.
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "30d"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("new: mark beginning"), std::string::npos) << r.out;
+}
+
+TEST(CliStateRewind_MarkAfterCurrent, IsRefused) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "1s", "--mark"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("only moves the mark back"), std::string::npos) << r.err;
+}
+
+TEST(CliStateRewind_BadWhen, ExitsTwo) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "yesterday"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("RFC 3339"), std::string::npos) << r.err;
+}
+
+TEST(CliStateRewind_NeverRun, FailsWithoutCreatingState) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("has not run yet"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));
+}
+
+// While a daemon holds the state directory: inspection works, changes are refused by name.
+TEST(CliStateDirectory_HeldByDaemon, InspectionWorksAndChangesAreRefused) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    child_process daemon(bin, {"run", "-c", cfg.string()});
+    ASSERT_TRUE(daemon.wait_for_output("job.scheduled", 20s)) << daemon.err();
+    const std::string holder = "is in use by tributary (pid " + std::to_string(daemon.pid()) + ")";
+
+    auto rewind = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    EXPECT_EQ(rewind.code, 1);
+    EXPECT_NE(rewind.err.find(holder), std::string::npos) << rewind.err;
+    EXPECT_NE(rewind.err.find("stop it or use the control socket"), std::string::npos) << rewind.err;
+    EXPECT_EQ(std::count(rewind.err.begin(), rewind.err.end(), '\n'), 1) << rewind.err;
+
+    auto online = cli(cfg, {"validate", "--online"});
+    EXPECT_EQ(online.code, 1);
+    EXPECT_NE(online.err.find(holder), std::string::npos) << online.err;
+
+    auto once = cli(cfg, {"run", "--once", "demo"});
+    EXPECT_EQ(once.code, 1);
+    EXPECT_NE(once.err.find(holder), std::string::npos) << once.err;
+
+    auto show = cli(cfg, {"state", "show", "demo", "--json"});
+    EXPECT_EQ(show.code, 0) << show.err;
+    EXPECT_EQ(parse_object(show.out)["runs"].as_array().size(), 1u) << show.out;
+
+    auto offline = cli(cfg, {"validate"});
+    EXPECT_EQ(offline.code, 0) << offline.err;
+
+    daemon.signal(SIGTERM);
+    ASSERT_EQ(daemon.wait(10s), 0) << daemon.err();
+    // The checkpoint was not touched by the refused rewind.
+    auto after = cli(cfg, {"state", "show", "demo", "--json"});
+    EXPECT_GT(parse_object(after.out)["checkpoint"].as_object().at("mark_us").as_int64(), 0) << after.out;
+}
+
+// --- validate ------------------------------------------------------------------------------------
+
+TEST(CliValidate_MappingTypeError, PrintsPathAndPositionAgainstCachedSchema) {
+    temp_dir dir;
+    // Line 20 is `      first_name: lower(location)`; the value starts at column 19 and lower()'s
+    // argument — an object, not a string — 6 bytes further.
+    auto cfg = dir.write("c.yaml", config(dir, {.mapping = "      email: email\n"
+                                                           "      first_name: lower(location)\n"}));
+    // Without cached schemas only the expressions' syntax can be checked: it passes, with a note.
+    auto before = cli(cfg, {"validate"});
+    EXPECT_EQ(before.code, 0) << before.err;
+    EXPECT_NE(before.out.find("(no cached schema for connection out; run `tributary validate --online`)"),
+              std::string::npos)
+        << before.out;
+    EXPECT_NE(before.out.find("(no cached schema for connection people;"), std::string::npos) << before.out;
+
+    auto online = cli(cfg, {"validate", "--online"});
+    EXPECT_EQ(online.code, 1) << online.out;
+    EXPECT_NE(online.err.find("jobs.demo.mapping.first_name (20:25): "), std::string::npos) << online.err;
+
+    auto offline = cli(cfg, {"validate"});
+    EXPECT_EQ(offline.code, 1);
+    EXPECT_NE(offline.err.find("1 error"), std::string::npos) << offline.err;
+    EXPECT_NE(offline.err.find("jobs.demo.mapping.first_name (20:25): "), std::string::npos) << offline.err;
+    EXPECT_EQ(offline.out.find("no cached schema"), std::string::npos) << offline.out;
+}
+
+TEST(CliValidate_UnknownDestinationProperty, IsAnErrorAtItsEntry) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir, {.mapping = "      email: email\n"
+                                                           "      nickname: first_name\n"}));
+    auto r = cli(cfg, {"validate", "--online"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("jobs.demo.mapping.nickname (20:17): "), std::string::npos) << r.err;
+}
+
+TEST(CliValidate_SyntaxErrorInMapping, IsReportedOffline) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir, {.mapping = "      email: lowr(email)\n"}));
+    auto r = cli(cfg, {"validate"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("jobs.demo.mapping.email (19:14): "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("lowr"), std::string::npos) << r.err;
+}
+
+TEST(CliValidateOnline_Demo, CachesSchemasSoOfflineValidatePasses) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir, {.mapping = "      email: email\n"
+                                                           "      first_name: first_name\n"
+                                                           "      last_name: upper(last_name)\n"
+                                                           "      location.country: location.country\n"}));
+    auto online = cli(cfg, {"validate", "--online"});
+    EXPECT_EQ(online.code, 0) << online.err;
+    EXPECT_NE(online.out.find("fetched and cached the users source schema of connection people"),
+              std::string::npos)
+        << online.out;
+    EXPECT_NE(online.out.find("fetched and cached the users destination schema of connection out"),
+              std::string::npos)
+        << online.out;
+    auto offline = cli(cfg, {"validate"});
+    EXPECT_EQ(offline.code, 0) << offline.err;
+    EXPECT_NE(offline.out.find("checked against the schemas cached in the state store"), std::string::npos)
+        << offline.out;
+    EXPECT_EQ(offline.out.find("no cached schema"), std::string::npos) << offline.out;
+}
+
+// --- plan ----------------------------------------------------------------------------------------
+
+TEST(CliPlan_AfterRun, WritesNothingAndPrintsCounts) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir, {.mapping = {}, .count = 10}));
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    // More users at the source than were synced: the plan has something to send.
+    auto bigger = dir.write("bigger.yaml", config(dir, {.mapping = {}, .count = 30}));
+    const auto before = snapshot(dir.path());
+
+    auto r = cli(bigger, {"plan", "demo", "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    expect_unchanged(before, snapshot(dir.path()));
+    auto o = parse_object(r.out);
+    const auto& c = o["counts"].as_object();
+    EXPECT_EQ(c.at("read").to_number<std::uint64_t>(), 30u) << r.out;
+    EXPECT_EQ(c.at("read").to_number<std::uint64_t>(),
+              c.at("create").to_number<std::uint64_t>() + c.at("update").to_number<std::uint64_t>() +
+                  c.at("skip").to_number<std::uint64_t>() + c.at("reject").to_number<std::uint64_t>())
+        << r.out;
+    EXPECT_GT(c.at("create").to_number<std::uint64_t>() + c.at("update").to_number<std::uint64_t>(), 0u)
+        << r.out;
+    EXPECT_EQ(o["items"].as_array().size(), 30u) << r.out;
+
+    auto text = cli(bigger, {"plan", "demo", "--sample", "5"});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("read 5: create "), std::string::npos) << text.out;
+    expect_unchanged(before, snapshot(dir.path()));
+}
+
+TEST(CliPlan_NeverRun, PlansAFirstRunWithoutCreatingState) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto r = cli(cfg, {"plan", "demo"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("planned as the job's first run"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("read 10: "), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "out.jsonl"));
+}
+
+TEST(CliPlan_UnknownJob, ExitsTwo) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto r = cli(cfg, {"plan", "nope"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("unknown job nope; jobs: demo"), std::string::npos) << r.err;
+}

@@ -1,0 +1,119 @@
+// The command line (daemon/cli.hpp) and `state rewind --to WHEN` (daemon/rewind_target.hpp):
+// pure parsing, no process started.
+
+#include <gtest/gtest.h>
+
+#include "core/types/time_layout.hpp"
+#include "daemon/cli.hpp"
+#include "daemon/rewind_target.hpp"
+
+using tributary::daemon::command_kind;
+using tributary::daemon::parse_command_line;
+using tributary::daemon::parse_rewind_target;
+
+namespace {
+
+std::string usage_error(std::vector<std::string> args) {
+    auto r = parse_command_line(args);
+    EXPECT_FALSE(r.cmd.has_value());
+    return r.error;
+}
+
+std::int64_t at(std::string_view iso) {
+    return tributary::types::parse_datetime(iso, "").value();
+}
+
+}  // namespace
+
+TEST(CliParse_StateShow, TakesJobLimitAndJson) {
+    auto r = parse_command_line({"state", "show", "demo", "--limit", "7", "--json", "-c", "x.yaml"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_EQ(r.cmd->kind, command_kind::state_show);
+    EXPECT_EQ(r.cmd->job, "demo");
+    EXPECT_EQ(r.cmd->limit, 7u);
+    EXPECT_TRUE(r.cmd->json);
+    EXPECT_EQ(r.cmd->config_path, "x.yaml");
+}
+
+TEST(CliParse_StateRewind, TakesToAndMark) {
+    auto r = parse_command_line({"state", "rewind", "demo", "--to=2h", "--mark"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_EQ(r.cmd->kind, command_kind::state_rewind);
+    EXPECT_EQ(r.cmd->rewind_to, "2h");
+    EXPECT_TRUE(r.cmd->rewind_mark);
+}
+
+TEST(CliParse_StateRewind, WithoutToIsAUsageError) {
+    EXPECT_NE(usage_error({"state", "rewind", "demo"}).find("needs --to"), std::string::npos);
+}
+
+TEST(CliParse_State, NeedsAKnownSubcommandAndAJob) {
+    EXPECT_NE(usage_error({"state"}).find("show or rewind"), std::string::npos);
+    EXPECT_NE(usage_error({"state", "erase", "demo"}).find("unknown state subcommand erase"),
+              std::string::npos);
+    EXPECT_NE(usage_error({"state", "show"}).find("needs a job"), std::string::npos);
+    EXPECT_NE(usage_error({"state", "show", "a", "b"}).find("unexpected argument b"), std::string::npos);
+}
+
+TEST(CliParse_Plan, TakesJobSampleAndJson) {
+    auto r = parse_command_line({"plan", "demo", "--sample", "10", "--json"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_EQ(r.cmd->kind, command_kind::plan);
+    EXPECT_EQ(r.cmd->job, "demo");
+    EXPECT_EQ(r.cmd->sample, 10u);
+    EXPECT_TRUE(r.cmd->json);
+    EXPECT_NE(usage_error({"plan"}).find("needs a job"), std::string::npos);
+    EXPECT_NE(usage_error({"plan", "demo", "--sample", "0"}).find("--sample"), std::string::npos);
+    EXPECT_NE(usage_error({"plan", "demo", "--sample", "ten"}).find("--sample"), std::string::npos);
+}
+
+TEST(CliParse_ValidateOnline, IsAcceptedOnlyByValidate) {
+    auto r = parse_command_line({"validate", "--online"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_TRUE(r.cmd->online);
+    EXPECT_NE(usage_error({"run", "--online"}).find("--online is an option of validate"), std::string::npos);
+}
+
+TEST(CliParse_OptionOfAnotherCommand, IsAUsageError) {
+    EXPECT_NE(usage_error({"run", "--json"}).find("--json"), std::string::npos);
+    EXPECT_NE(usage_error({"plan", "demo", "--to", "2h"}).find("--to is an option of state rewind"),
+              std::string::npos);
+    EXPECT_NE(usage_error({"state", "show", "demo", "--sample", "3"}).find("--sample is an option of plan"),
+              std::string::npos);
+    EXPECT_NE(usage_error({"validate", "--mark"}).find("--mark is an option of state rewind"),
+              std::string::npos);
+    EXPECT_NE(usage_error({"validate", "--online=yes"}).find("takes no value"), std::string::npos);
+}
+
+TEST(RewindTarget_Beginning, IsZero) {
+    EXPECT_EQ(parse_rewind_target("beginning", at("2026-01-01T00:00:00Z")).value(), 0);
+}
+
+TEST(RewindTarget_Rfc3339, IsThatInstantInUtc) {
+    const auto now = at("2026-06-01T00:00:00Z");
+    EXPECT_EQ(parse_rewind_target("2026-01-01T12:00:00Z", now).value(), at("2026-01-01T12:00:00Z"));
+    EXPECT_EQ(parse_rewind_target("2026-01-01T14:00:00.25+02:00", now).value(),
+              at("2026-01-01T12:00:00Z") + 250000);
+    EXPECT_EQ(parse_rewind_target("2026-01-01", now).value(), at("2026-01-01T00:00:00Z"));
+}
+
+TEST(RewindTarget_DurationAgo, IsNowMinusIt) {
+    const auto now = at("2026-06-01T00:00:00Z");
+    EXPECT_EQ(parse_rewind_target("2h", now).value(), at("2026-05-31T22:00:00Z"));
+    EXPECT_EQ(parse_rewind_target("1h30m", now).value(), at("2026-05-31T22:30:00Z"));
+    EXPECT_EQ(parse_rewind_target("7d", now).value(), at("2026-05-25T00:00:00Z"));
+}
+
+TEST(RewindTarget_Invalid, ErrorsSayWhatIsAccepted) {
+    const auto now = at("2026-06-01T00:00:00Z");
+    for (std::string_view bad :
+         {"", "yesterday", "2", "2h ago", "2026-13-01T00:00:00Z", "-2h", "2026-06-01T25:00"}) {
+        auto r = parse_rewind_target(bad, now);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_NE(r.error().find("--to"), std::string::npos) << r.error();
+    }
+    auto future = parse_rewind_target("2026-06-02T00:00:00Z", now);
+    ASSERT_FALSE(future);
+    EXPECT_NE(future.error().find("in the future"), std::string::npos) << future.error();
+    EXPECT_FALSE(parse_rewind_target("3650000d", now));  // before year 1
+}

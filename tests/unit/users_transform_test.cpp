@@ -1,0 +1,222 @@
+// The record path shared by the users job and `plan`: ids by mode, match values and keys, native
+// versus lookup matching, the lookup decision table, refusals with their stage, dead-letter
+// payloads, and the size estimate used for batches.
+
+#include "pipelines/users_transform.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "connectors/dummy/generator.hpp"
+
+using namespace tributary;
+using namespace tributary::pipelines;
+namespace json = boost::json;
+
+namespace {
+
+types::type source_schema() {
+    return types::make_object({
+                                  {.name = "id", .type = types::make_string().value()},
+                                  {.name = "email", .type = types::make_string().value(), .nullable = true},
+                                  {.name = "age", .type = types::make_int(32).value(), .read_optional = true},
+                                  {.name = "tags", .type = types::make_json(), .read_optional = true},
+                              })
+        .value();
+}
+
+types::type destination_schema() {
+    return types::make_object({
+                                  {.name = "email", .type = types::make_string({.max_length = 40}).value()},
+                                  {.name = "age", .type = types::make_int(32).value()},
+                                  {.name = "contact", .type = types::make_string().value()},
+                              })
+        .value();
+}
+
+users_job_settings with(write_mode mode, std::optional<match_rule> match = std::nullopt) {
+    users_job_settings s;
+    s.name = "t";
+    s.mode = mode;
+    s.match = std::move(match);
+    return s;
+}
+
+users_transform make(const users_job_settings& s) {
+    auto t = users_transform::make(s, source_schema(), destination_schema());
+    if (!t) throw std::runtime_error(t.error());
+    return std::move(*t);
+}
+
+json::value user(std::string email) {
+    json::object o{{"id", "s-1"}, {"age", 30}};
+    if (email.empty())
+        o["email"] = nullptr;
+    else
+        o["email"] = email;
+    return o;
+}
+
+}  // namespace
+
+TEST(UsersTransform_Ids, WithoutMatch_UpsertAndUpdateSendTheSourceId_CreateSendsNone) {
+    EXPECT_EQ(make(with(write_mode::upsert)).from_source("s-1", user("a@example.com")).rec.id, "s-1");
+    EXPECT_EQ(make(with(write_mode::update)).from_source("s-1", user("a@example.com")).rec.id, "s-1");
+    auto created = make(with(write_mode::create)).from_source("s-1", user("a@example.com"));
+    ASSERT_TRUE(created.ok()) << created.error;
+    EXPECT_EQ(created.rec.id, "");
+    EXPECT_EQ(created.rec.match_property, "");
+    EXPECT_EQ(created.match_key, "");
+    // The identity mapping writes only what the destination has.
+    EXPECT_EQ(json::serialize(created.rec.properties), R"({"email":"a@example.com","age":30})");
+}
+
+TEST(UsersTransform_Match, Lookup_KeyIsTheSourceValue_WrittenIntoTheMatchProperty) {
+    auto t = make(with(write_mode::upsert, match_rule{"email", "contact"}));
+    EXPECT_EQ(t.matching(), match_kind::lookup);
+    auto r = t.from_source("s-1", user("a@example.com"));
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.match_key, "a@example.com");
+    EXPECT_EQ(r.rec.id, "");  // decided per batch
+    EXPECT_EQ(r.rec.properties.at("contact"), "a@example.com");
+}
+
+TEST(UsersTransform_Match, NumbersMatchTheirText) {
+    auto t = make(with(write_mode::upsert, match_rule{"age", "contact"}));
+    auto r = t.from_source("s-1", user("a@example.com"));
+    ASSERT_FALSE(r.ok());  // the number 30 does not fit the string property "contact"
+    EXPECT_TRUE(r.error.starts_with("destination: ")) << r.error;
+    auto by_age = make(with(write_mode::upsert, match_rule{"age", "age"}));
+    auto ok = by_age.from_source("s-1", user("a@example.com"));
+    ASSERT_TRUE(ok.ok()) << ok.error;
+    EXPECT_EQ(ok.match_key, "30");
+    EXPECT_EQ(by_age.destination_key(json::object{{"age", 30}}), "30");
+    EXPECT_EQ(by_age.destination_key(json::object{{"age", "30"}}), "30");
+    EXPECT_EQ(by_age.destination_key(json::object{{"age", nullptr}}), std::nullopt);
+    EXPECT_EQ(by_age.destination_key(json::object{}), std::nullopt);
+}
+
+TEST(UsersTransform_Match, NoValue_RefusedWithThePath) {
+    auto t = make(with(write_mode::upsert, match_rule{"email", "email"}));
+    auto null_email = t.from_source("s-1", user(""));
+    EXPECT_EQ(null_email.error, "match: no value for email");
+    auto missing = t.from_source("s-1", json::object{{"id", "s-1"}, {"age", 1}, {"email", nullptr}});
+    EXPECT_EQ(missing.error, "match: no value for email");
+    auto tags = make(with(write_mode::upsert, match_rule{"tags", "contact"}));
+    auto object =
+        tags.from_source("s-1", json::object{{"id", "s-1"}, {"email", nullptr}, {"tags", json::array{1}}});
+    EXPECT_TRUE(object.error.starts_with("match: the value of tags")) << object.error;
+}
+
+TEST(UsersTransform_Match, Native_OnlyForAListedPropertyInUpsertMode) {
+    auto s = with(write_mode::upsert, match_rule{"email", "email"});
+    s.destination_match_properties = {"email"};
+    auto native = make(s);
+    EXPECT_EQ(native.matching(), match_kind::native);
+    auto r = native.from_source("s-1", user("a@example.com"));
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.rec.id, "");
+    EXPECT_EQ(r.rec.match_property, "email");
+    EXPECT_EQ(r.match_key, "");
+
+    s.mode = write_mode::update;
+    EXPECT_EQ(make(s).matching(), match_kind::lookup);
+    s.mode = write_mode::upsert;
+    s.destination_match_properties = {"contact"};
+    EXPECT_EQ(make(s).matching(), match_kind::lookup);
+}
+
+TEST(UsersTransform_Match, Decide_TableOfModes) {
+    const std::string id = "d-9";
+    auto upsert = make(with(write_mode::upsert, match_rule{"email", "email"}));
+    auto update = make(with(write_mode::update, match_rule{"email", "email"}));
+    auto create = make(with(write_mode::create, match_rule{"email", "email"}));
+    EXPECT_EQ(upsert.decide(&id).what, action::update);
+    EXPECT_EQ(upsert.decide(&id).id, "d-9");
+    EXPECT_EQ(upsert.decide(nullptr).what, action::create);
+    EXPECT_EQ(update.decide(&id).what, action::update);
+    EXPECT_EQ(update.decide(nullptr).what, action::skip);
+    EXPECT_FALSE(update.decide(nullptr).reason.empty());
+    EXPECT_EQ(create.decide(&id).what, action::skip);
+    EXPECT_EQ(create.decide(nullptr).what, action::create);
+}
+
+TEST(UsersTransform_Make, BadMatchOrMapping_IsAnError) {
+    EXPECT_FALSE(users_transform::make(with(write_mode::upsert, match_rule{"email", "nope"}), source_schema(),
+                                       destination_schema()));
+    EXPECT_FALSE(users_transform::make(with(write_mode::upsert, match_rule{"email(", "email"}),
+                                       source_schema(), destination_schema()));
+    EXPECT_FALSE(users_transform::make(with(write_mode::upsert, match_rule{"", "email"}), source_schema(),
+                                       destination_schema()));
+    auto s = with(write_mode::upsert);
+    s.mapping = {{"email", "lowr(email)"}};
+    auto bad = users_transform::make(s, source_schema(), destination_schema());
+    ASSERT_FALSE(bad);
+    EXPECT_TRUE(bad.error().starts_with("invalid mapping")) << bad.error();
+}
+
+TEST(UsersTransform_Stages, Refusals_NameTheirStage) {
+    auto s = with(write_mode::upsert);
+    s.mapping = {{"email", "email"}, {"age", "int(email)"}};
+    auto t = make(s);
+    EXPECT_TRUE(t.from_source("s-1", json::object{{"id", 5}}).error.starts_with("source: "));
+    EXPECT_TRUE(t.from_source("s-1", user("a@example.com")).error.starts_with("mapping: "));
+    auto plain = make(with(write_mode::upsert));
+    auto too_long = plain.from_source("s-1", user(std::string(50, 'a') + "@example.com"));
+    EXPECT_TRUE(too_long.error.starts_with("destination: ")) << too_long.error;
+    auto sent = plain.from_sent("s-1", json::object{{"email", std::string(50, 'a')}}, "");
+    EXPECT_TRUE(sent.error.starts_with("destination: ")) << sent.error;
+}
+
+TEST(UsersTransform_Stages, FromSent_KeepsThePropertiesAndMatchesAgain) {
+    auto t = make(with(write_mode::upsert, match_rule{"email", "email"}));
+    auto r = t.from_sent("s-1", json::object{{"email", "a@example.com"}, {"age", 3}}, "a@example.com");
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.match_key, "a@example.com");
+    EXPECT_EQ(r.rec.id, "");
+    EXPECT_EQ(t.from_sent("s-1", json::object{{"age", 3}}, "").error, "match: no value for email");
+    auto plain = make(with(write_mode::update));
+    EXPECT_EQ(plain.from_sent("s-1", json::object{{"email", "a@example.com"}}, "").rec.id, "s-1");
+}
+
+TEST(UsersTransform_Payload, EncodeDecode_RoundTrips) {
+    const json::value props = json::object{{"email", "a\"b@example.com"}};
+    const auto text = encode_payload("s-1", 42, dead_letter_payload::stage::destination, props, "k\n1");
+    auto p = decode_payload(text);
+    ASSERT_TRUE(p.has_value()) << text;
+    EXPECT_EQ(p->id, "s-1");
+    EXPECT_EQ(p->updated_at_us, 42);
+    EXPECT_EQ(p->at, dead_letter_payload::stage::destination);
+    EXPECT_EQ(json::value(p->properties), props);
+    EXPECT_EQ(p->match_key, "k\n1");
+
+    auto legacy = decode_payload(R"({"id":"s-2","updated_at_us":7,"properties":{"a":1}})");
+    ASSERT_TRUE(legacy.has_value());
+    EXPECT_EQ(legacy->at, dead_letter_payload::stage::source);
+    EXPECT_EQ(legacy->match_key, "");
+}
+
+TEST(UsersTransform_Payload, Garbage_IsNotAPayload) {
+    for (const char* text : {"", "not json", "[]", R"({"id":"s","updated_at_us":1})",
+                             R"({"id":"","updated_at_us":1,"properties":{}})",
+                             R"({"id":"s","updated_at_us":"1","properties":{}})",
+                             R"({"id":"s","updated_at_us":1,"properties":{},"stage":"elsewhere"})",
+                             R"({"id":"s","updated_at_us":1,"properties":[]})"}) {
+        EXPECT_FALSE(decode_payload(text).has_value()) << text;
+    }
+}
+
+TEST(UsersTransform_Size, Estimate_IsCloseToTheSerializedSize) {
+    const connectors::dummy::generator gen{connectors::dummy::generator_settings{.count = 200}};
+    for (std::uint64_t i = 0; i < 200; i += 7) {
+        const auto u = gen.user(i);
+        const double exact = static_cast<double>(json::serialize(u.properties).size());
+        const double estimate = static_cast<double>(approx_json_size(u.properties));
+        EXPECT_NEAR(estimate / exact, 1.0, 0.1) << json::serialize(u.properties);
+    }
+    EXPECT_EQ(approx_json_size(json::object{}), 2u);
+    EXPECT_EQ(approx_json_size(json::object{{"a", -12}, {"b", json::array{true, nullptr}}}),
+              json::serialize(json::object{{"a", -12}, {"b", json::array{true, nullptr}}}).size());
+}
