@@ -7,6 +7,7 @@
 
 #include "core/ingest/server.hpp"
 #include "daemon/connector_factory.hpp"
+#include "daemon/job_settings.hpp"
 #include "pipelines/event_intake.hpp"
 #include "pipelines/events_job.hpp"
 #include "pipelines/spool_source.hpp"
@@ -22,24 +23,15 @@ struct events_runtime::job_parts {
 
 namespace {
 
-pipelines::events_job_settings sender_settings(const config::job_settings& j) {
-    pipelines::events_job_settings s;
-    s.name = j.name;
-    s.batch.max_items = j.batch.max_items;
-    s.batch.max_bytes = j.batch.max_bytes;
-    s.batch.max_wait = j.batch.max_wait;
-    s.window_bytes = std::max<std::uint64_t>(j.max_bytes_in_flight, j.batch.max_bytes);
-    s.filter_types = j.filter.types;
-    s.filter_events = j.filter.events;
-    for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
-    return s;
-}
-
 awaitable<void> sender_task(pipelines::events_sender& s) {
     co_await s.run();
 }
 
 awaitable<void> server_task(ingest::server& s) {
+    co_await s.run();
+}
+
+awaitable<void> spool_task(pipelines::spool_source& s) {
     co_await s.run();
 }
 
@@ -68,7 +60,9 @@ bool events_runtime::needed() const {
     return false;
 }
 
-std::uint16_t events_runtime::ingest_port() const { return server_ ? server_->port() : 0; }
+std::uint16_t events_runtime::ingest_port() const {
+    return server_ ? server_->port() : 0;
+}
 
 awaitable<std::string> events_runtime::prepare(bool serve) {
     std::vector<std::string> names;
@@ -79,19 +73,33 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
         auto parts = std::make_unique<job_parts>();
         parts->destination = std::move(*dest);
         parts->sender = std::make_unique<pipelines::events_sender>(
-            sender_settings(j), *parts->destination, store_, log_.with_component("job:" + name));
+            events_settings_of(j), *parts->destination, store_, log_.with_component("job:" + name));
         auto error = co_await parts->sender->prepare();
         if (!error.empty()) co_return "job " + name + ": " + error;
         names.push_back(name);
         jobs_.emplace(name, std::move(parts));
     }
-    if (!serve) co_return std::string{};
-
     intake_ = std::make_unique<pipelines::event_intake>(store_, names, log_.with_component("intake"));
     for (auto& [_, parts] : jobs_) {
         pipelines::events_sender* sender = parts->sender.get();
         intake_->on_queued([sender] { sender->notify(); });
     }
+    if (settings_.ingest.spool_dir) {
+        pipelines::spool_settings sp;
+        sp.dir = *settings_.ingest.spool_dir;
+        sp.poll = settings_.ingest.spool_poll;
+        sp.max_line_bytes = settings_.ingest.max_request_bytes;
+        std::string error;
+        try {
+            spool_ = std::make_unique<pipelines::spool_source>(std::move(sp), *intake_, store_, storage_,
+                                                               log_.with_component("spool"));
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        if (!spool_) co_return "ingest.spool_dir " + settings_.ingest.spool_dir->string() + ": " + error;
+    }
+    if (!serve) co_return std::string{};
+
     if (settings_.ingest.enabled) {
         ingest::server_settings ss;
         ss.listen_host = settings_.ingest.listen_host;
@@ -101,8 +109,8 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
         ss.max_batch_events = settings_.ingest.max_batch_events;
         std::string error;
         try {
-            server_ = std::make_unique<ingest::server>(co_await asio::this_coro::executor, std::move(ss), *intake_,
-                                                       log_.with_component("ingest"));
+            server_ = std::make_unique<ingest::server>(co_await asio::this_coro::executor, std::move(ss),
+                                                       *intake_, log_.with_component("ingest"));
         } catch (const std::exception& e) {
             error = e.what();
         }
@@ -116,12 +124,18 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
 
 void events_runtime::start(task_group& tasks) {
     if (server_) tasks.spawn("ingest", server_task(*server_));
+    if (spool_) tasks.spawn("spool", spool_task(*spool_));
     for (auto& [name, parts] : jobs_) tasks.spawn("job:" + name, sender_task(*parts->sender));
 }
 
 awaitable<exit_code> events_runtime::run_once(std::string job) {
     auto it = jobs_.find(job);
     if (it == jobs_.end()) co_return exit_code::failure;
+    if (spool_) {
+        // What producers left in the spool directory is part of the queue to deliver.
+        auto scan = co_await spool_->scan_once();
+        log_.info("spool.scanned", {{"accepted", scan.accepted}, {"rejected", scan.rejected}});
+    }
     auto report = co_await it->second->sender->drain();
     log_.log(report.error.empty() ? log::level::info : log::level::error, "job.done",
              {{"job", job},

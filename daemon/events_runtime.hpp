@@ -48,15 +48,17 @@ public:
     /// Whether the config has anything for this runtime to do in `run`.
     bool needed() const;
 
-    /// Builds each events job's destination and sender and, for `serve`, the intake, the ingest
-    /// server (bound on return: port() is known) and the spool source. Returns "" or the first
+    /// Builds each events job's destination and sender, the intake and the spool source (when
+    /// `ingest.spool_dir` is set) and, for `serve`, the ingest server (bound on return: port() is
+    /// known). Returns "" or the first
     /// error, naming the job or the listen address.
     awaitable<std::string> prepare(bool serve);
 
     /// Spawns the ingest server, the spool source and every sender into `tasks` (after prepare(true)).
     void start(task_group& tasks);
 
-    /// Delivers what `job`'s queue holds, then completes: 0 all sent, 3 some dead-lettered,
+    /// Scans the spool directory once (when configured), delivers what `job`'s queue holds, then
+    /// completes: 0 all sent, 3 some dead-lettered,
     /// 1 the destination kept failing (the rest stays queued). After prepare(false).
     awaitable<exit_code> run_once(std::string job);
 

@@ -5,6 +5,7 @@
 
 #include "config/settings.hpp"
 #include "connectors/sdk/registry.hpp"
+#include "pipelines/events_job.hpp"
 #include "pipelines/users_job.hpp"
 
 namespace tributary::daemon {
@@ -14,5 +15,8 @@ namespace tributary::daemon {
 pipelines::users_job_settings users_settings_of(const config::settings& settings,
                                                 const std::string& job,
                                                 const connectors::registry& registry);
+
+/// The events sender's settings of an events job: batch limits, window budget, filter, mapping.
+pipelines::events_job_settings events_settings_of(const config::job_settings& j);
 
 }  // namespace tributary::daemon

@@ -1,5 +1,6 @@
 #include "pipelines/events_job.hpp"
 
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
@@ -75,6 +76,105 @@ std::optional<connectors::event> event_from_payload(std::string_view payload_jso
     return e;
 }
 
+awaitable<pipeline::expected<event_rules, std::string>> event_rules::make(
+    const events_job_settings& s, connectors::connector& destination) {
+    using out = pipeline::expected<event_rules, std::string>;
+    event_rules r;
+    r.filter_types_ = s.filter_types;
+    r.filter_events_ = s.filter_events;
+    auto types = co_await connectors::checked_event_types(destination);
+    if (!types) co_return out{"event types: " + types.error().message};
+    if (types->empty()) co_return out{std::string{"the destination accepts no event type"}};
+    // One event type per job: `all` when the connector has it, else its first.
+    r.destination_type_ = types->front().id;
+    for (const auto& t : *types) {
+        if (t.id == "all") r.destination_type_ = t.id;
+    }
+    auto schema = co_await connectors::checked_event_type_schema(destination, r.destination_type_);
+    if (!schema) co_return out{"event type schema: " + schema.error().message};
+    r.type_schema_ = std::move(*schema);
+    if (!s.mapping.empty()) {
+        auto compiled = pipeline::compile_mapping(s.mapping);
+        if (!compiled) {
+            std::string msg = "invalid mapping";
+            for (const auto& p : compiled.error()) msg += "; " + p.property + ": " + p.message;
+            co_return out{std::move(msg)};
+        }
+        r.mapping_ = std::move(*compiled);
+    }
+    co_return out{std::move(r)};
+}
+
+event_decision event_rules::decide(const state::queued_event_row& row) const {
+    using kind = event_decision::kind;
+    std::string error;
+    auto e = event_from_payload(row.payload_json, error);
+    if (!e) return {kind::reject, "queue: " + error, std::nullopt};
+    if (!filter_types_.empty() &&
+        std::find(filter_types_.begin(), filter_types_.end(), row.type) == filter_types_.end())
+        return {kind::skip, "filter.types: type " + row.type + " is not listed", std::nullopt};
+    if (!filter_events_.empty() && e->type == "track" &&
+        std::find(filter_events_.begin(), filter_events_.end(), e->name) == filter_events_.end())
+        return {kind::skip, "filter.events: event \"" + e->name + "\" is not listed", std::nullopt};
+    if (mapping_) {
+        json::object source;
+        source["type"] = e->type;
+        source["event"] = e->name;
+        source["userId"] = e->user_id;
+        source["anonymousId"] = e->anonymous_id;
+        source["messageId"] = e->message_id;
+        source["properties"] = e->properties;
+        source["traits"] = e->traits;
+        source["context"] = e->context;
+        auto mapped = pipeline::apply(*mapping_, source);
+        if (!mapped.errors.empty()) {
+            std::string reason = "mapping: ";
+            for (std::size_t i = 0; i < mapped.errors.size(); ++i) {
+                if (i > 0) reason += "; ";
+                reason += types::to_string(mapped.errors[i]);
+            }
+            return {kind::reject, std::move(reason), std::nullopt};
+        }
+        if (type_schema_.valid()) {
+            const json::value mapped_value(std::move(mapped.out));
+            auto normalized = types::normalize(type_schema_, mapped_value, types::normalize_options{});
+            if (!normalized.ok()) {
+                std::string reason = "destination: ";
+                for (std::size_t i = 0; i < normalized.errors.size(); ++i) {
+                    if (i > 0) reason += "; ";
+                    reason += types::to_string(normalized.errors[i]);
+                }
+                return {kind::reject, std::move(reason), std::nullopt};
+            }
+            e->values = std::move(normalized.out.as_object());
+        } else {
+            // No schema for the type: the mapped object replaces the properties sent.
+            e->properties = std::move(mapped.out);
+        }
+    }
+    e->destination_type = destination_type_;
+    return {kind::send, {}, std::move(e)};
+}
+
+batch_cut cut_batch(const event_rules& rules,
+                    const std::deque<state::queued_event_row>& window,
+                    const pipeline::batch_limits& limits) {
+    batch_cut cut;
+    std::size_t events = 0;
+    std::uint64_t bytes = 0;
+    for (; cut.taken < window.size() && events < std::max<std::size_t>(limits.max_items, 1); ++cut.taken) {
+        const auto& row = window[cut.taken];
+        if (events > 0 && limits.max_bytes > 0 && bytes + row.payload_json.size() > limits.max_bytes) break;
+        auto d = rules.decide(row);
+        if (d.what == event_decision::kind::send) {
+            ++events;
+            bytes += row.payload_json.size();
+        }
+        cut.decisions.push_back(std::move(d));
+    }
+    return cut;
+}
+
 events_sender::events_sender(events_job_settings s,
                              connectors::connector& destination,
                              state::store& store,
@@ -88,26 +188,9 @@ events_sender::events_sender(events_job_settings s,
 }
 
 awaitable<std::string> events_sender::prepare() {
-    auto types = co_await connectors::checked_event_types(dest_);
-    if (!types) co_return "event types: " + types.error().message;
-    if (types->empty()) co_return std::string{"the destination accepts no event type"};
-    // One event type per job: `all` when the connector has it, else its first.
-    destination_type_ = types->front().id;
-    for (const auto& t : *types) {
-        if (t.id == "all") destination_type_ = t.id;
-    }
-    auto schema = co_await connectors::checked_event_type_schema(dest_, destination_type_);
-    if (!schema) co_return "event type schema: " + schema.error().message;
-    type_schema_ = std::move(*schema);
-    if (!s_.mapping.empty()) {
-        auto compiled = pipeline::compile_mapping(s_.mapping);
-        if (!compiled) {
-            std::string msg = "invalid mapping";
-            for (const auto& p : compiled.error()) msg += "; " + p.property + ": " + p.message;
-            co_return msg;
-        }
-        mapping_ = std::move(*compiled);
-    }
+    auto rules = co_await event_rules::make(s_, dest_);
+    if (!rules) co_return rules.error();
+    rules_.emplace(std::move(*rules));
     wake_.emplace(co_await asio::this_coro::executor);
     co_return std::string{};
 }
@@ -133,17 +216,6 @@ std::chrono::milliseconds events_sender::backoff_delay() const {
     return std::min(delay, s_.backoff_max);
 }
 
-bool events_sender::passes_filter(const state::queued_event_row& row, const connectors::event& e) const {
-    if (!s_.filter_types.empty() &&
-        std::find(s_.filter_types.begin(), s_.filter_types.end(), row.type) == s_.filter_types.end())
-        return false;
-    if (!s_.filter_events.empty()) {
-        if (e.type != "track") return true;
-        return std::find(s_.filter_events.begin(), s_.filter_events.end(), e.name) != s_.filter_events.end();
-    }
-    return true;
-}
-
 awaitable<void> events_sender::refill() {
     while (window_.size() < s_.window_events && window_bytes_ < s_.window_bytes) {
         const std::size_t want = std::min<std::size_t>(s_.window_events - window_.size(), 1000);
@@ -151,7 +223,7 @@ awaitable<void> events_sender::refill() {
         for (auto& r : rows) {
             next_seq_ = std::max(next_seq_, r.seq);
             window_bytes_ += r.payload_json.size();
-            window_.push_back(held{std::move(r)});
+            window_.push_back(std::move(r));
         }
         queue_exhausted_ = rows.size() < want;
         if (rows.empty() || queue_exhausted_) break;
@@ -165,8 +237,8 @@ awaitable<events_sender::step> events_sender::send_one() {
     p.events = window_.size();
     p.bytes = window_bytes_;
     if (!window_.empty()) {
-        const auto received = std::chrono::system_clock::time_point{
-            std::chrono::microseconds{window_.front().row.received_at_us}};
+        const auto received =
+            std::chrono::system_clock::time_point{std::chrono::microseconds{window_.front().received_at_us}};
         p.oldest_age = std::chrono::duration_cast<std::chrono::milliseconds>(now - received);
     }
     p.window_full = !queue_exhausted_;
@@ -185,64 +257,23 @@ awaitable<events_sender::step> events_sender::send_one() {
     std::vector<std::pair<std::uint64_t, std::string>> refused;
     std::vector<connectors::event> events;
     std::vector<std::uint64_t> event_seq;
-    std::uint64_t bytes = 0;
-    std::size_t taken = 0;
-    for (; taken < window_.size() && events.size() < s_.batch.max_items; ++taken) {
-        const auto& row = window_[taken].row;
-        if (!events.empty() && s_.batch.max_bytes > 0 && bytes + row.payload_json.size() > s_.batch.max_bytes)
-            break;
-        std::string error;
-        auto e = event_from_payload(row.payload_json, error);
-        if (!e) {
-            refused.emplace_back(row.seq, "queue: " + error);
-            continue;
+    auto cut = cut_batch(*rules_, window_, s_.batch);
+    const std::size_t taken = cut.taken;
+    for (std::size_t i = 0; i < taken; ++i) {
+        const std::uint64_t seq = window_[i].seq;
+        auto& d = cut.decisions[i];
+        switch (d.what) {
+            case event_decision::kind::skip:
+                resolved_skip.push_back(seq);
+                break;
+            case event_decision::kind::reject:
+                refused.emplace_back(seq, std::move(d.reason));
+                break;
+            case event_decision::kind::send:
+                events.push_back(std::move(*d.event));
+                event_seq.push_back(seq);
+                break;
         }
-        if (!passes_filter(row, *e)) {
-            resolved_skip.push_back(row.seq);
-            continue;
-        }
-        if (mapping_) {
-            json::object source;
-            source["type"] = e->type;
-            source["event"] = e->name;
-            source["userId"] = e->user_id;
-            source["anonymousId"] = e->anonymous_id;
-            source["messageId"] = e->message_id;
-            source["properties"] = e->properties;
-            source["traits"] = e->traits;
-            source["context"] = e->context;
-            auto mapped = pipeline::apply(*mapping_, source);
-            if (!mapped.errors.empty()) {
-                std::string reason = "mapping: ";
-                for (std::size_t i = 0; i < mapped.errors.size(); ++i) {
-                    if (i > 0) reason += "; ";
-                    reason += types::to_string(mapped.errors[i]);
-                }
-                refused.emplace_back(row.seq, std::move(reason));
-                continue;
-            }
-            if (type_schema_.valid()) {
-                const json::value mapped_value(std::move(mapped.out));
-                auto normalized = types::normalize(type_schema_, mapped_value, types::normalize_options{});
-                if (!normalized.ok()) {
-                    std::string reason = "destination: ";
-                    for (std::size_t i = 0; i < normalized.errors.size(); ++i) {
-                        if (i > 0) reason += "; ";
-                        reason += types::to_string(normalized.errors[i]);
-                    }
-                    refused.emplace_back(row.seq, std::move(reason));
-                    continue;
-                }
-                e->values = std::move(normalized.out.as_object());
-            } else {
-                // No schema for the type: the mapped object replaces the properties sent.
-                e->properties = std::move(mapped.out);
-            }
-        }
-        e->destination_type = destination_type_;
-        bytes += row.payload_json.size();
-        events.push_back(std::move(*e));
-        event_seq.push_back(row.seq);
     }
 
     std::vector<std::uint64_t> acked = resolved_skip;
@@ -282,11 +313,11 @@ awaitable<events_sender::step> events_sender::send_one() {
     std::vector<std::uint64_t> gone = std::move(acked);
     for (const auto& r : refused) gone.push_back(r.first);
     std::sort(gone.begin(), gone.end());
-    std::deque<held> kept;
+    std::deque<state::queued_event_row> kept;
     for (std::size_t i = 0; i < window_.size(); ++i) {
         auto& h = window_[i];
-        if (i < taken && std::binary_search(gone.begin(), gone.end(), h.row.seq)) {
-            window_bytes_ -= h.row.payload_json.size();
+        if (i < taken && std::binary_search(gone.begin(), gone.end(), h.seq)) {
+            window_bytes_ -= h.payload_json.size();
             continue;
         }
         kept.push_back(std::move(h));
@@ -315,8 +346,11 @@ awaitable<events_sender::step> events_sender::send_one() {
 }
 
 awaitable<void> events_sender::run() {
+    // Total cancellation (the task group's graceful stop) wakes the idle, accumulating and
+    // backing-off waits too; what is unresolved stays queued.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
-    log_.info("job.start", {{"job", s_.name}, {"destination_type", destination_type_}});
+    log_.info("job.start", {{"job", s_.name}, {"destination_type", rules_->destination_type()}});
     for (;;) {
         const auto cs = co_await asio::this_coro::cancellation_state;
         if (cancelled_state(cs)) break;

@@ -23,6 +23,11 @@
 // Other errors (auth, contract, …) are logged as `job.failed` and backed off at the longest
 // delay: events are never dropped for a destination problem.
 //
+// The per-event decision (parse the stored payload → filter → mapping → normalize against the
+// destination's event type) and the cut of a batch from the head of the window are event_rules
+// and cut_batch below: `tributary plan` (events_plan.hpp) uses the same code, so a plan shows what
+// a run does.
+//
 // Memory: the window holds at most window_events events and window_bytes payload bytes; the
 // queue itself stays in the store.
 //
@@ -84,6 +89,55 @@ struct events_report {
     std::string error{};
 };
 
+/// What the job does with one queued event before the destination sees it.
+struct event_decision {
+    enum class kind { send, skip, reject };
+    kind what = kind::send;
+    /// skip: the filter rule that drops it; reject: the dead-letter reason the run stores
+    /// ("queue: …", "mapping: …", "destination: …").
+    std::string reason{};
+    /// send: the event as the destination receives it (mapped, normalized, destination_type set).
+    std::optional<connectors::event> event{};
+};
+
+/// The per-event part of an events job, shared by the sender and the plan. No I/O after make().
+class event_rules {
+public:
+    /// Asks the destination for its event types (one per job: `all` when it has it, else its
+    /// first) and that type's schema, and compiles the mapping; an error message otherwise
+    /// ("event types: …", "invalid mapping; …"). `destination` is used only during the call.
+    static awaitable<pipeline::expected<event_rules, std::string>> make(const events_job_settings& s,
+                                                                        connectors::connector& destination);
+
+    /// Parse, filter (types on the queue's type column, events on track names), mapping, normalize.
+    event_decision decide(const state::queued_event_row& row) const;
+
+    const std::string& destination_type() const { return destination_type_; }
+
+private:
+    event_rules() = default;
+
+    std::vector<std::string> filter_types_{};
+    std::vector<std::string> filter_events_{};
+    std::string destination_type_{};
+    types::type type_schema_{};
+    std::optional<pipeline::mapping> mapping_{};
+};
+
+/// One batch cut from `window` as the sender cuts it: rows are decided in order until
+/// limits.max_items events are to be sent, or the next row would take the payload bytes of those
+/// events over limits.max_bytes (0 = no byte limit; a first event always goes). Skipped and
+/// rejected rows on the way are part of the cut.
+struct batch_cut {
+    /// Rows decided: window[0, taken).
+    std::size_t taken = 0;
+    /// One per taken row, in order.
+    std::vector<event_decision> decisions{};
+};
+batch_cut cut_batch(const event_rules& rules,
+                    const std::deque<state::queued_event_row>& window,
+                    const pipeline::batch_limits& limits);
+
 class events_sender {
 public:
     events_sender(events_job_settings s,
@@ -110,16 +164,12 @@ public:
     const events_report& report() const { return report_; }
 
 private:
-    struct held {
-        state::queued_event_row row;
-    };
     enum class step { sent, retry, failed, idle };
 
     awaitable<void> refill();
     awaitable<step> send_one();
     awaitable<void> sleep(std::chrono::milliseconds d);
     std::chrono::milliseconds backoff_delay() const;
-    bool passes_filter(const state::queued_event_row& row, const connectors::event& e) const;
 
     events_job_settings s_;
     connectors::connector& dest_;
@@ -127,11 +177,9 @@ private:
     log::logger log_;
     const clock& clk_;
 
-    std::string destination_type_{};
-    types::type type_schema_{};
-    std::optional<pipeline::mapping> mapping_{};
+    std::optional<event_rules> rules_{};
 
-    std::deque<held> window_{};
+    std::deque<state::queued_event_row> window_{};
     std::uint64_t window_bytes_ = 0;
     std::uint64_t next_seq_ = 0;  // peek after this
     bool queue_exhausted_ = false;

@@ -28,8 +28,10 @@
 // progress was removed) thus gets the same id and is dropped as a duplicate by the queue's
 // messageId dedup window (store setting, default 24 h); another file never shares ids with it
 // (barring a 60-bit hash collision, or a new file with the same name, inode, mtime to the
-// nanosecond and size). Random ids would also cost throughput: the dedup index takes sequential
-// keys ~4x faster.
+// nanosecond and size). Ids of one file sort by offset: the store's dedup index takes such keys
+// about 4x faster than random ones (measured: 28k vs 6.6k lines/s). Past the dedup window, a
+// re-read file's events are queued again (at least once, never lost).
+//
 // Bad lines (invalid JSON, failed validation, longer than max_line_bytes, and a last line
 // without a newline — a producer bug, judged only once the rest of the file is read) are
 // appended to `<dir>/<rejected_subdir>/NAME.jsonl.rejects` as one JSON object per line:
@@ -48,7 +50,8 @@
 // ones queued (same derived or client ids) and only its rejects are written again. The other
 // order could, after a crash between the two, leave a stale position that a later file with the
 // same name and a reused inode would resume from. A file that cannot be moved (`spool.move_failed`)
-// is not read again by this process; the move is retried at each scan.
+// is not read again by this process; the move is retried at each scan. The rename is not
+// fsynced: an OS crash that undoes it is the same case as a crash before it.
 //
 // Backpressure and failures: the store's queue_full or disk_full stops the file where it is
 // (everything before the last committed chunk stays committed, nothing after it is skipped),
@@ -66,7 +69,6 @@
 // runs on the loop except file I/O, which runs on `storage`. intake, store, storage and clock
 // outlive the source. Not copyable or movable (the parser refers to it).
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -202,4 +202,9 @@ registration webhook_registration(const clock& clk) {
     return r;
 }
 
+std::optional<std::chrono::nanoseconds> webhook_connector::estimated_wait() const {
+    if (!http_) return std::nullopt;
+    return http_->estimated_wait("POST", settings_.url, http::priority::events);
+}
+
 }  // namespace tributary::connectors::webhook

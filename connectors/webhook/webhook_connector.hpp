@@ -63,6 +63,8 @@ public:
     /// The request send_events() would send; webhook-signature, the configured headers' values
     /// and the URL's query values are "[REDACTED]".
     awaitable<outcome_of<std::optional<http::request>>> preview_send_events(event_batch& batch) override;
+    /// The limiter's wait for a POST to `url` at events priority, so the sender fills batches.
+    std::optional<std::chrono::nanoseconds> estimated_wait() const override;
 
 private:
     std::optional<http::request> build(event_batch& batch) const;

@@ -7,8 +7,10 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
+#include "tests/kit/test_client.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
@@ -362,6 +364,100 @@ TEST(CliPlan_NeverRun, PlansAFirstRunWithoutCreatingState) {
     EXPECT_NE(r.out.find("read 10: "), std::string::npos) << r.out;
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "out.jsonl"));
+}
+
+// An events job forwarding ingest to a webhook on a port where nothing listens: what ingest
+// accepts stays queued. `filter`: the job passes track events only.
+std::string events_config(const temp_dir& dir, bool filter) {
+    return "state:\n  dir: " + (dir.path() / "state").string() +
+           "\n"
+           "log:\n  format: json\n"
+           "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [wk1]\n"
+           "connections:\n"
+           "  hook:\n    connector: webhook\n    settings:\n"
+           "      url: http://127.0.0.1:1/in\n"
+           "      secrets: [whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=]\n"
+           "      headers: { X-Token: sekrit }\n"
+           "jobs:\n"
+           "  ev:\n    type: events\n    destination: { connection: hook }\n"
+           "    batch: { max_items: 2 }\n" +
+           (filter ? "    filter: { types: [track] }\n" : "");
+}
+
+TEST(CliPlan_EventsJobWithQueuedEvents, PrintsCountsAndRedactedRequestsWritingNothing) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", events_config(dir, false));
+    {
+        child_process daemon(bin, {"run", "-c", cfg.string()});
+        ASSERT_TRUE(daemon.wait_for_output("ingest.listen", 20s)) << daemon.err();
+        std::smatch m;
+        const std::string log = daemon.err();
+        ASSERT_TRUE(std::regex_search(log, m, std::regex(R"re("event":"ingest.listen".*"port":(\d+))re")))
+            << log;
+        tributary::kit::test_client client("127.0.0.1", static_cast<std::uint16_t>(std::stoi(m[1])));
+        const std::string batch =
+            R"({"batch":[)"
+            R"({"type":"track","event":"Order Completed","userId":"u1","messageId":"m1"},)"
+            R"({"type":"identify","userId":"u1","messageId":"m2","traits":{"plan":"pro"}},)"
+            R"({"type":"track","event":"Signed Up","userId":"u2","messageId":"m3"},)"
+            R"({"type":"track","event":"Order Completed","userId":"u3","messageId":"m4"}]})";
+        // Basic auth with the write key as user name: base64("wk1:").
+        auto res =
+            client.request("POST", "/v1/batch", batch,
+                           {{"Content-Type", "application/json"}, {"Authorization", "Basic d2sxOg=="}});
+        ASSERT_TRUE(res.ok()) << res.ec.message();
+        ASSERT_EQ(res.status, 200u) << res.body;
+        daemon.signal(SIGTERM);
+        ASSERT_EQ(daemon.wait(20s), 0) << daemon.err();
+    }
+    const auto before = snapshot(dir.path() / "state");
+
+    // The plan of the job with a filter added: what the next run would do with the queued events.
+    auto filtered = dir.write("filtered.yaml", events_config(dir, true));
+    auto r = cli(filtered, {"plan", "ev", "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    expect_unchanged(before, snapshot(dir.path() / "state"));
+    auto o = parse_object(r.out);
+    const auto& c = o["counts"].as_object();
+    EXPECT_EQ(c.at("queued").to_number<std::uint64_t>(), 4u) << r.out;
+    EXPECT_EQ(c.at("send").to_number<std::uint64_t>(), 3u) << r.out;
+    EXPECT_EQ(c.at("skip").to_number<std::uint64_t>(), 1u) << r.out;
+    EXPECT_EQ(c.at("reject").to_number<std::uint64_t>(), 0u) << r.out;
+    const auto& items = o["items"].as_array();
+    ASSERT_EQ(items.size(), 4u) << r.out;
+    EXPECT_EQ(items[1].as_object().at("action").as_string(), "skip");
+    EXPECT_EQ(items[1].as_object().at("message_id").as_string(), "m2");
+    // Batches of 2 as the sender cuts them: m1 + m3, then m4.
+    const auto& requests = o["requests"].as_array();
+    ASSERT_EQ(requests.size(), 2u) << r.out;
+    std::map<std::string, std::string> headers;
+    for (const auto& h : requests[0].as_object().at("headers").as_array())
+        headers[std::string(h.as_object().at("name").as_string())] =
+            std::string(h.as_object().at("value").as_string());
+    EXPECT_EQ(headers["webhook-signature"], "[REDACTED]") << r.out;
+    EXPECT_EQ(headers["X-Token"], "[REDACTED]") << r.out;
+    EXPECT_EQ(requests[0].as_object().at("url").as_string(), "http://127.0.0.1:1/in");
+    const std::string body0(requests[0].as_object().at("body").as_string());
+    EXPECT_NE(body0.find("\"m1\""), std::string::npos) << body0;
+    EXPECT_NE(body0.find("\"m3\""), std::string::npos) << body0;
+    EXPECT_EQ(r.out.find("sekrit"), std::string::npos) << r.out;
+
+    auto text = cli(filtered, {"plan", "ev"});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("queued 4, planned 4: send 3, skip 1, reject 0"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("webhook-signature: [REDACTED]"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("skip  #2 m2 identify"), std::string::npos) << text.out;
+    expect_unchanged(before, snapshot(dir.path() / "state"));
+}
+
+TEST(CliPlan_EventsJobNeverRun, SaysTheQueueIsEmptyWithoutCreatingState) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", events_config(dir, true));
+    auto r = cli(cfg, {"plan", "ev"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("queued 0, planned 0"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("note: the queue is empty"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));
 }
 
 TEST(CliPlan_UnknownJob, ExitsTwo) {

@@ -1,6 +1,8 @@
 // The events sender on a real sqlite_store (real storage thread): per-user order with postponed,
 // discarded, rejected and failed events in the middle of a user's stream, filters, mapping
-// errors, batch limits, and run() woken by the intake.
+// errors, batch limits, and run() woken by the intake. The events plan (`tributary plan`) on the
+// same queue: its classification, its previewed batches matching what the sender then sends, and
+// a store it leaves untouched.
 
 #include "pipelines/events_job.hpp"
 
@@ -13,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -26,6 +29,7 @@
 #include "core/async/storage_thread.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "pipelines/event_intake.hpp"
+#include "pipelines/events_plan.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -89,6 +93,57 @@ public:
     std::map<std::string, std::string> properties{};
     std::size_t max_batch = 0;
     int calls = 0;
+};
+
+// An events destination that previews: one request per call carrying at most `per_request`
+// events (the rest postponed, as a full webhook body does), discarding the ids in `discard_ids`.
+// send_events records the same bodies, so a plan can be compared with the run.
+class previewing_destination final : public connector {
+public:
+    awaitable<outcome_of<std::vector<event_type>>> event_types() override {
+        co_return std::vector<event_type>{{"all", "All", ""}};
+    }
+    awaitable<outcome_of<types::type>> event_type_schema(std::string) override { co_return types::type{}; }
+    awaitable<outcome_of<void>> send_events(event_batch& batch) override {
+        auto body = cut(batch);
+        if (!body.empty()) sent.push_back(std::move(body));
+        co_return outcome_of<void>{};
+    }
+    awaitable<outcome_of<std::optional<http::request>>> preview_send_events(event_batch& batch) override {
+        ++previews;
+        auto body = cut(batch);
+        if (body.empty()) co_return std::optional<http::request>{};
+        http::request r;
+        r.method = "POST";
+        r.url = "https://hooks.test/in";
+        r.headers.push_back({"authorization", std::string{redacted}});
+        r.body = std::move(body);
+        co_return r;
+    }
+
+    std::size_t per_request = 100;
+    std::set<std::string> discard_ids{};
+    std::vector<std::string> sent{};
+    int previews = 0;
+
+private:
+    std::string cut(event_batch& batch) {
+        std::string body;
+        std::size_t n = 0;
+        for (const auto& [index, e] : batch.all()) {
+            if (discard_ids.count(e.message_id)) {
+                batch.discard("no consent");
+                continue;
+            }
+            if (n == per_request) {
+                batch.postpone();
+                break;
+            }
+            ++n;
+            body += (body.empty() ? "" : ",") + e.message_id + "=" + json::serialize(e.properties);
+        }
+        return body;
+    }
 };
 
 template <class T>
@@ -316,6 +371,140 @@ TEST_F(events_job_test, EventsSender_Run_WokenByIntakeDeliversThenStopsOnCancel)
     EXPECT_EQ((std::vector<std::string>{"x1", "x2"}), dest.delivered["u"]);
     auto stats = wait(store_->queue_stats("ev"));
     EXPECT_EQ(stats.count, 0u);
+}
+
+TEST_F(events_job_test, EventsSender_RunBackingOff_TotalCancellationStopsItKeepingEventsQueued) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 1, 2);
+    fake_events_destination dest;
+    for (int i = 1; i <= 100; ++i) dest.fail_calls.insert(i);
+    auto s = settings();
+    s.backoff_initial = std::chrono::minutes{1};  // only the cancellation can end the wait
+    s.backoff_max = std::chrono::minutes{1};
+    pipelines::events_sender sender(s, dest, *store_, log::logger::null());
+    ASSERT_EQ(wait(sender.prepare()), "");
+
+    // The task group's graceful stop: total, not terminal.
+    asio::cancellation_signal stop;
+    bool done = false;
+    asio::co_spawn(io_, sender.run(),
+                   asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr) { done = true; }));
+    asio::steady_timer t(io_, std::chrono::milliseconds{100});
+    t.async_wait([&](boost::system::error_code) { stop.emit(asio::cancellation_type::total); });
+    const auto started = std::chrono::steady_clock::now();
+    io_.restart();
+    io_.run_for(std::chrono::seconds{5});
+    EXPECT_TRUE(done);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{3});
+    EXPECT_GE(dest.calls, 1);
+    EXPECT_EQ(wait(store_->queue_stats("ev")).count, 2u);
+}
+
+// --- plan ------------------------------------------------------------------------------------------
+
+TEST_F(events_job_test, EventsPlan_FilterMappingAndDiscard_ClassifiesEachEventAndWritesNothing) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    auto signed_up = msg("2026-01-04", "u2");
+    signed_up.json = R"({"type":"track","messageId":"2026-01-04","userId":"u2","event":"Signed Up"})";
+    std::vector<ingest::message> all{msg("2026-01-01", "u1"), msg("2026-01-02", "u1", "identify"),
+                                     msg("not-a-date", "u2"), std::move(signed_up), msg("2026-01-05", "u3")};
+    ASSERT_EQ(wait(intake.append(std::move(all))).outcome, ingest::sink_result::status::ok);
+    previewing_destination dest;
+    dest.discard_ids = {"2026-01-05"};
+    auto s = settings();
+    s.filter_types = {"track"};
+    s.filter_events = {"Order Completed"};
+    s.mapping = {{"day", "parse_date(messageId)"}};
+
+    auto r = wait(pipelines::plan_events_job(s, dest, *store_, 0, log::logger::null()));
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.queued, 5u);
+    EXPECT_EQ(r.destination_type, "all");
+    ASSERT_EQ(r.items.size(), 5u);
+    std::vector<std::string> actions;
+    for (const auto& i : r.items) actions.push_back(i.message_id + ":" + i.action);
+    EXPECT_EQ(actions, (std::vector<std::string>{"2026-01-01:send", "2026-01-02:skip", "not-a-date:reject",
+                                                 "2026-01-04:skip", "2026-01-05:reject"}));
+    EXPECT_EQ(r.items[1].reason, "filter.types: type identify is not listed");
+    EXPECT_EQ(r.items[2].reason.substr(0, 9), "mapping: ") << r.items[2].reason;
+    EXPECT_EQ(r.items[3].reason, "filter.events: event \"Signed Up\" is not listed");
+    EXPECT_EQ(r.items[4].reason, "no consent");
+    EXPECT_EQ(r.items[0].name, "Order Completed");
+    EXPECT_TRUE(r.items[0].values.contains("day")) << json::serialize(r.items[0].values);
+    EXPECT_EQ(r.send, 1u);
+    EXPECT_EQ(r.skip, 2u);
+    EXPECT_EQ(r.reject, 2u);
+    ASSERT_EQ(r.requests.size(), 1u);
+    EXPECT_EQ(r.requests[0].body.substr(0, 11), "2026-01-01=");
+    EXPECT_EQ(r.requests[0].headers.at(0).value, "[REDACTED]");
+
+    // Nothing was acknowledged or dead-lettered.
+    EXPECT_EQ(wait(store_->queue_stats("ev")).count, 5u);
+    EXPECT_TRUE(wait(store_->dead_letters("ev", 10)).empty());
+    EXPECT_TRUE(dest.sent.empty());
+}
+
+TEST_F(events_job_test, EventsPlan_BatchesAndPostpones_PreviewsExactlyWhatTheSenderThenSends) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 2, 4);  // 8 events, e-0-0, e-1-0, e-0-1, …
+    previewing_destination dest;
+    dest.per_request = 2;  // batches of 3 are cut, the connector takes 2 per request
+    auto s = settings();
+    s.batch.max_items = 3;
+
+    auto plan = wait(pipelines::plan_events_job(s, dest, *store_, 100, log::logger::null()));
+    ASSERT_EQ(plan.error, "");
+    EXPECT_EQ(plan.send, 8u);
+    std::vector<std::string> planned;
+    for (const auto& q : plan.requests) planned.push_back(q.body);
+    ASSERT_EQ(planned.size(), 4u);
+    EXPECT_EQ(planned[0], R"(e-0-0={"n":"e-0-0"},e-1-0={"n":"e-1-0"})");
+    EXPECT_EQ(plan.queued, 8u);
+
+    pipelines::events_sender sender(s, dest, *store_, log::logger::null());
+    auto r = drain(sender);
+    EXPECT_EQ(r.sent, 8u);
+    EXPECT_EQ(dest.sent, planned);
+}
+
+TEST_F(events_job_test, EventsPlan_MaxItemsWithoutPostpone_OneRequestPerBatchAndSampleLimit) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 1, 7);
+    previewing_destination dest;
+    auto s = settings();
+    s.batch.max_items = 3;
+    auto r = wait(pipelines::plan_events_job(s, dest, *store_, 5, log::logger::null()));
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.queued, 7u);
+    EXPECT_EQ(r.items.size(), 5u);
+    ASSERT_EQ(r.requests.size(), 2u);  // e-0-0..2, then e-0-3..4 (the sample ends the window)
+    EXPECT_EQ(std::count(r.requests[0].body.begin(), r.requests[0].body.end(), '='), 3);
+    EXPECT_EQ(std::count(r.requests[1].body.begin(), r.requests[1].body.end(), '='), 2);
+    ASSERT_FALSE(r.notes.empty());
+    EXPECT_NE(r.notes[0].find("first 5 of 7"), std::string::npos) << r.notes[0];
+}
+
+TEST_F(events_job_test, EventsPlan_EmptyQueue_SaysSoWithoutPreviewing) {
+    previewing_destination dest;
+    auto r = wait(pipelines::plan_events_job(settings(), dest, *store_, 10, log::logger::null()));
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.queued, 0u);
+    EXPECT_TRUE(r.items.empty());
+    EXPECT_TRUE(r.requests.empty());
+    EXPECT_EQ(dest.previews, 0);
+    ASSERT_EQ(r.notes.size(), 1u);
+    EXPECT_NE(r.notes[0].find("the queue is empty"), std::string::npos);
+}
+
+TEST_F(events_job_test, EventsPlan_InvalidMapping_IsThePlansError) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 1, 1);
+    previewing_destination dest;
+    auto s = settings();
+    s.mapping = {{"x", "lowr(userId)"}};
+    auto r = wait(pipelines::plan_events_job(s, dest, *store_, 10, log::logger::null()));
+    EXPECT_EQ(r.error.substr(0, 15), "invalid mapping") << r.error;
+    EXPECT_TRUE(r.items.empty());
 }
 
 TEST(EventPayload_Parse, SegmentMessage_FieldsAndBadInput) {

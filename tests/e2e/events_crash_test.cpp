@@ -1,0 +1,379 @@
+// End-to-end crash test of the events pipeline on the real binary (issue #6): `tributary run`
+// serves ingest and forwards to a webhook receiver running in this process. Four clients post
+// 100k track events (1000 users, a per-user sequence number in `properties.seq`, a unique
+// `messageId`) over keep-alive connections while a killer thread SIGKILLs the daemon at random
+// moments (fixed seed) and restarts it on the same state directory. A client retries a request
+// that got no answer or a 503 with the same body (same messageIds) until it gets a 200: only a
+// 200 acknowledges its events. Then the daemon drains and is stopped with SIGTERM. Asserted:
+//
+//   (a) every acknowledged event reaches the receiver at least once;
+//   (b) per user, the first deliveries arrive in sequence order;
+//   (c) the duplicates the receiver sees after kill k (events it already had) are at most the
+//       events the sender may have in flight: one batch (batch.max_items). A client's retry of a
+//       request the daemon had committed before the kill is dropped by the store's dedup window,
+//       so it adds no duplicate.
+//
+// Each client owns a quarter of the users and sends its events in sequence order, retrying a
+// request before moving on: the order in which a user's events are acknowledged is their
+// sequence order, which is the order the queue must keep.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "tests/kit/fake_server.hpp"
+#include "tests/kit/test_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+namespace kit = tributary::kit;
+using namespace std::chrono_literals;
+using tributary::test::child_process;
+using tributary::test::temp_dir;
+
+namespace {
+
+const std::string bin = TRIBUTARY_BINARY;
+
+constexpr std::uint32_t users = 1000;
+constexpr std::uint32_t per_user = 100;
+constexpr std::uint32_t events_total = users * per_user;  // 100k
+constexpr std::uint32_t clients = 4;
+constexpr std::uint32_t events_per_request = 80;
+constexpr std::uint32_t max_items = 500;  // batch.max_items: the sender's events in flight
+constexpr int kills_wanted = 12;
+constexpr std::uint32_t kill_seed = 20'261'127;
+const std::string write_key = "wk_crash_test_key_0123456789";
+// A client's Authorization header: Basic base64("<write_key>:").
+const std::string authorization = "Basic d2tfY3Jhc2hfdGVzdF9rZXlfMDEyMzQ1Njc4OTo=";
+const std::string secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+// A port nobody listens on now (the kernel's pick, released at once): the daemon binds it at every
+// start so the clients find it again after a restart.
+std::uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    std::uint16_t port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
+}
+
+std::string config_text(const fs::path& dir, std::uint16_t ingest_port, const std::string& hook_url) {
+    std::ostringstream c;
+    // sync: normal survives a process crash (kill -9), which is all this test does.
+    c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
+      << "log:\n  format: json\n  level: info\n"
+      << "ingest:\n  listen: 127.0.0.1:" << ingest_port << "\n  write_keys: [" << write_key << "]\n"
+      << "connections:\n  hook:\n    connector: webhook\n    settings:\n"
+      << "      url: " << hook_url << "\n      secrets: [\"" << secret << "\"]\n"
+      << "      max_events: " << max_items << "\n"
+      << "      limits: { requests: 500, per: 1s }\n"
+      << "      retry: { max_attempts: 3, backoff: 50ms, max_backoff: 200ms }\n"
+      << "jobs:\n  forward:\n    type: events\n    destination: { connection: hook }\n"
+      << "    batch: { max_items: " << max_items << ", max_wait: 20ms }\n";
+    return c.str();
+}
+
+std::uint32_t event_id(std::uint32_t user, std::uint32_t seq) {
+    return user * per_user + seq;
+}
+
+std::optional<std::uint32_t> id_of(std::string_view message_id) {
+    if (!message_id.starts_with("m-")) return std::nullopt;
+    std::uint32_t n = 0;
+    const auto [end, ec] = std::from_chars(message_id.data() + 2, message_id.data() + message_id.size(), n);
+    if (ec != std::errc{} || end != message_id.data() + message_id.size() || n >= events_total)
+        return std::nullopt;
+    return n;
+}
+
+// What the webhook receiver saw, updated on the fake server's thread.
+class receiver_log {
+public:
+    receiver_log() : deliveries_(events_total, 0), last_seq_(users, -1) {}
+
+    // Records one request body; returns an error text for a body that is not a batch of our events.
+    std::string record(const std::string& body, int generation) {
+        json::error_code ec;
+        auto v = json::parse(body, ec);
+        if (ec || !v.is_object() || !v.as_object().contains("batch") || !v.at("batch").is_array())
+            return "not a {\"batch\":[...]} body";
+        std::lock_guard lock(mutex_);
+        for (const auto& e : v.at("batch").as_array()) {
+            const auto* o = e.if_object();
+            const auto* mid = o ? o->if_contains("messageId") : nullptr;
+            const auto id = mid && mid->is_string() ? id_of(mid->get_string()) : std::nullopt;
+            if (!id) {
+                note("an event with an unknown messageId: " + json::serialize(e));
+                continue;
+            }
+            const std::uint32_t user = *id / per_user, seq = *id % per_user;
+            const auto* uid = o->if_contains("userId");
+            const auto* props = o->if_contains("properties");
+            const auto* s = props && props->is_object() ? props->as_object().if_contains("seq") : nullptr;
+            if (!uid || !uid->is_string() || uid->get_string() != "u-" + std::to_string(user) || !s ||
+                !s->is_int64() || s->get_int64() != seq) {
+                note("an event that does not match its messageId: " + json::serialize(e));
+                continue;
+            }
+            if (deliveries_[*id]++ > 0) {
+                ++duplicates_[static_cast<std::size_t>(generation)];
+                continue;
+            }
+            ++distinct_;
+            if (static_cast<std::int64_t>(seq) <= last_seq_[user])
+                note("user u-" + std::to_string(user) + ": seq " + std::to_string(seq) +
+                     " first arrived after seq " + std::to_string(last_seq_[user]));
+            last_seq_[user] = std::max<std::int64_t>(last_seq_[user], seq);
+        }
+        return {};
+    }
+
+    std::uint32_t distinct() const {
+        std::lock_guard lock(mutex_);
+        return distinct_;
+    }
+    bool delivered(std::uint32_t id) const {
+        std::lock_guard lock(mutex_);
+        return deliveries_[id] > 0;
+    }
+    std::vector<std::uint64_t> duplicates() const {
+        std::lock_guard lock(mutex_);
+        return {duplicates_.begin(), duplicates_.end()};
+    }
+    std::uint64_t problem_count() const {
+        std::lock_guard lock(mutex_);
+        return problems_;
+    }
+    std::string first_problem() const {
+        std::lock_guard lock(mutex_);
+        return first_problem_;
+    }
+
+private:
+    void note(std::string p) {
+        if (problems_++ == 0) first_problem_ = std::move(p);
+    }
+
+    mutable std::mutex mutex_;
+    std::vector<std::uint32_t> deliveries_;
+    std::vector<std::int64_t> last_seq_;
+    // Indexed by the number of kills before the delivery arrived.
+    std::array<std::uint64_t, kills_wanted + 1> duplicates_{};
+    std::uint32_t distinct_ = 0;
+    std::uint64_t problems_ = 0;
+    std::string first_problem_;
+};
+
+// The request bodies of client `c`, in order: its users' events, sequence-major.
+std::vector<std::pair<std::string, std::vector<std::uint32_t>>> client_requests(std::uint32_t c) {
+    std::vector<std::pair<std::string, std::vector<std::uint32_t>>> out;
+    std::vector<std::uint32_t> ids;
+    for (std::uint32_t seq = 0; seq < per_user; ++seq)
+        for (std::uint32_t u = c; u < users; u += clients) ids.push_back(event_id(u, seq));
+    for (std::size_t at = 0; at < ids.size(); at += events_per_request) {
+        const auto end = std::min(ids.size(), at + events_per_request);
+        json::array batch;
+        std::vector<std::uint32_t> part(ids.begin() + static_cast<std::ptrdiff_t>(at),
+                                        ids.begin() + static_cast<std::ptrdiff_t>(end));
+        for (auto id : part) {
+            batch.push_back(json::object{{"type", "track"},
+                                         {"userId", "u-" + std::to_string(id / per_user)},
+                                         {"event", "Tick"},
+                                         {"messageId", "m-" + std::to_string(id)},
+                                         {"properties", json::object{{"seq", id % per_user}}}});
+        }
+        out.emplace_back(json::serialize(json::object{{"batch", std::move(batch)}}), std::move(part));
+    }
+    return out;
+}
+
+struct client_figures {
+    std::uint64_t requests = 0;
+    std::uint64_t retried = 0;  // requests sent again after no answer or a 503
+    double finished_s = 0;      // since the test started
+    std::string error;          // an answer that is neither 200 nor 503
+};
+
+std::string tail(const std::string& text, std::size_t lines = 15) {
+    std::size_t at = text.size();
+    for (std::size_t n = 0; n <= lines && at > 0; ++n) at = text.rfind('\n', at - 1);
+    return at == std::string::npos ? text : text.substr(at + 1);
+}
+
+}  // namespace
+
+TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewDuplicates) {
+    const auto started = std::chrono::steady_clock::now();
+    temp_dir dir;
+    std::atomic<int> generation{0};
+    receiver_log received;
+    kit::fake_server receiver;
+    std::atomic<std::uint64_t> bad_bodies{0};
+    receiver.handle("POST", "/hook", [&](const kit::request& r) {
+        if (!received.record(r.body, generation.load()).empty()) ++bad_bodies;
+        return kit::response{};
+    });
+    const std::uint16_t port = free_port();
+    ASSERT_NE(port, 0);
+    const auto cfg = dir.write("events.yaml", config_text(dir.path(), port, receiver.base_url() + "/hook"));
+
+    auto daemon = std::make_unique<child_process>(bin, std::vector<std::string>{"run", "-c", cfg.string()});
+    ASSERT_TRUE(daemon->wait_for_output("\"ingest.listen\"", 60s)) << tail(daemon->err());
+
+    const auto deadline = started + 200s;
+    std::atomic<bool> give_up{false};
+    std::vector<char> acked(events_total, 0);  // each client writes only its own events
+    std::vector<client_figures> figures(clients);
+    std::vector<std::thread> threads;
+    std::atomic<std::uint32_t> clients_done{0};
+    for (std::uint32_t c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            kit::client_options o;
+            o.timeout = 10s;
+            kit::test_client client("127.0.0.1", port, o);
+            const kit::header_list headers{{"Content-Type", "application/json"},
+                                           {"Authorization", authorization}};
+            auto& f = figures[c];
+            for (const auto& [body, ids] : client_requests(c)) {
+                for (bool first = true;; first = false) {
+                    if (give_up || std::chrono::steady_clock::now() > deadline) {
+                        give_up = true;
+                        f.error = "gave up: the 200 s deadline passed while posting";
+                        ++clients_done;
+                        return;
+                    }
+                    if (!first) ++f.retried;
+                    ++f.requests;
+                    const auto r = client.request("POST", "/v1/batch", body, headers);
+                    if (r.ok() && r.status == 200) break;
+                    if (r.ok() && r.status != 503) {
+                        f.error = "status " + std::to_string(r.status) + ": " + r.body;
+                        give_up = true;
+                        ++clients_done;
+                        return;
+                    }
+                    std::this_thread::sleep_for(r.ok() ? 50ms : 10ms);  // 503, or down: a restart is near
+                }
+                for (auto id : ids) acked[id] = 1;
+            }
+            f.finished_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            ++clients_done;
+        });
+    }
+
+    // The killer: a random moment after each (re)start, SIGKILL, restart on the same directory.
+    std::mt19937 rng{kill_seed};
+    std::uniform_int_distribution<int> delay_ms{300, 2500};
+    int kills = 0;
+    std::string failure;
+    while (kills < kills_wanted && !give_up) {
+        const auto code = daemon->wait(std::chrono::milliseconds{delay_ms(rng)});
+        if (code) {
+            failure =
+                "the daemon exited by itself with " + std::to_string(*code) + "\n" + tail(daemon->err());
+            break;
+        }
+        daemon->signal(SIGKILL);
+        const auto killed = daemon->wait(20s);
+        if (killed != -SIGKILL) {
+            failure = "the killed daemon did not end with SIGKILL\n" + tail(daemon->err());
+            break;
+        }
+        ++kills;
+        generation = kills;
+        daemon = std::make_unique<child_process>(bin, std::vector<std::string>{"run", "-c", cfg.string()});
+        if (!daemon->wait_for_output("\"ingest.listen\"", 60s)) {
+            failure =
+                "the restart after kill " + std::to_string(kills) + " did not listen\n" + tail(daemon->err());
+            break;
+        }
+    }
+    if (!failure.empty()) give_up = true;
+    for (auto& t : threads) t.join();
+    ASSERT_TRUE(failure.empty()) << failure;
+    for (const auto& f : figures) ASSERT_TRUE(f.error.empty()) << f.error << "\n" << tail(daemon->err());
+
+    // Drain: the receiver gets every acknowledged event (all of them: the clients retried to a 200).
+    const auto acked_count = static_cast<std::uint32_t>(std::count(acked.begin(), acked.end(), 1));
+    ASSERT_EQ(acked_count, events_total);
+    while (received.distinct() < acked_count && std::chrono::steady_clock::now() < started + 230s) {
+        if (daemon->wait(100ms)) break;
+    }
+    daemon->signal(SIGTERM);
+    const auto stopped = daemon->wait(30s);
+    EXPECT_EQ(stopped, 0) << "SIGTERM did not stop the daemon cleanly\n" << tail(daemon->err());
+
+    // (a) every acknowledged event delivered.
+    std::uint32_t missing = 0;
+    std::string first_missing;
+    for (std::uint32_t id = 0; id < events_total; ++id) {
+        if (acked[id] && !received.delivered(id) && missing++ == 0)
+            first_missing = "u-" + std::to_string(id / per_user) + " seq " + std::to_string(id % per_user);
+    }
+    EXPECT_EQ(missing, 0u) << "acknowledged but never delivered, first: " << first_missing << "\n"
+                           << tail(daemon->err());
+    // (b) in order per user, and every delivered event is one of ours.
+    EXPECT_EQ(bad_bodies.load(), 0u);
+    EXPECT_EQ(received.problem_count(), 0u) << received.first_problem();
+    // (c) duplicates after each kill at most one batch in flight.
+    const auto dups = received.duplicates();
+    std::uint64_t total_dups = 0, max_dups = 0;
+    std::string per_kill;
+    for (std::size_t g = 0; g < dups.size(); ++g) {
+        total_dups += dups[g];
+        max_dups = std::max(max_dups, dups[g]);
+        per_kill += " " + std::to_string(dups[g]);
+        EXPECT_LE(dups[g], max_items)
+            << (g == 0 ? std::string{"before the first kill"} : "after kill " + std::to_string(g));
+    }
+    EXPECT_GE(kills, kills_wanted);
+
+    std::uint64_t requests = 0, retried = 0;
+    double ingest_s = 0;
+    for (const auto& f : figures) {
+        requests += f.requests;
+        retried += f.retried;
+        ingest_s = std::max(ingest_s, f.finished_s);
+    }
+    const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::printf(
+        "events crash: %u events acked, %u delivered, %llu duplicates (max %llu after one kill, bound %u), "
+        "%d kills, %llu client requests (%llu re-posted after no answer/503, deduplicated by messageId), "
+        "posting done at %.1f s, total %.1f s\n",
+        acked_count, received.distinct(), static_cast<unsigned long long>(total_dups),
+        static_cast<unsigned long long>(max_dups), max_items, kills,
+        static_cast<unsigned long long>(requests), static_cast<unsigned long long>(retried), ingest_s,
+        seconds);
+    std::printf("duplicates by generation (before kill 1, after kill 1..%d):%s\n", kills, per_kill.c_str());
+}
