@@ -313,16 +313,20 @@ awaitable<events_sender::step> events_sender::send_one() {
     std::vector<std::uint64_t> gone = std::move(acked);
     for (const auto& r : refused) gone.push_back(r.first);
     std::sort(gone.begin(), gone.end());
-    std::deque<state::queued_event_row> kept;
-    for (std::size_t i = 0; i < window_.size(); ++i) {
-        auto& h = window_[i];
-        if (i < taken && std::binary_search(gone.begin(), gone.end(), h.seq)) {
-            window_bytes_ -= h.payload_json.size();
+    // Only the batch's part of the window (its head) changes: O(batch), not O(window).
+    std::vector<state::queued_event_row> head;
+    head.reserve(taken);
+    for (std::size_t i = 0; i < taken && !window_.empty(); ++i) {
+        head.push_back(std::move(window_.front()));
+        window_.pop_front();
+    }
+    for (auto it = head.rbegin(); it != head.rend(); ++it) {
+        if (std::binary_search(gone.begin(), gone.end(), it->seq)) {
+            window_bytes_ -= it->payload_json.size();
             continue;
         }
-        kept.push_back(std::move(h));
+        window_.push_front(std::move(*it));
     }
-    window_ = std::move(kept);
 
     if (!sent_request || result || result.error().kind == connectors::error_kind::rejected) {
         consecutive_failures_ = 0;

@@ -1,7 +1,9 @@
 #include "pipelines/events_plan.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -130,11 +132,11 @@ awaitable<void> planner::replay() {
                 co_return;
             } else {
                 if (request->has_value()) report_.requests.push_back(std::move(**request));
-                const auto consumed = batch.consumed();
                 const auto& outcomes = batch.outcomes();
+                std::vector<bool> sent(outcomes.size(), false);
+                for (auto k : batch.consumed()) sent[k] = true;
                 for (std::size_t k = 0; k < outcomes.size(); ++k) {
-                    const bool sent = std::find(consumed.begin(), consumed.end(), k) != consumed.end();
-                    if (sent) {
+                    if (sent[k]) {
                         resolve(event_seq[k], "send", {});
                     } else if (outcomes[k].state == item_state::discarded ||
                                outcomes[k].state == item_state::rejected) {
@@ -154,12 +156,18 @@ awaitable<void> planner::replay() {
             report_.error = "preview_send_events took no event of the batch";
             co_return;
         }
-        std::deque<state::queued_event_row> rest;
-        for (std::size_t i = 0; i < window_.size(); ++i) {
-            if (i >= cut.taken || std::find(kept.begin(), kept.end(), window_[i].seq) != kept.end())
-                rest.push_back(std::move(window_[i]));
+        // kept is in seq order, a subsequence of the cut: put those rows back at the head.
+        std::vector<state::queued_event_row> head;
+        head.reserve(kept.size());
+        for (std::size_t i = 0, k = 0; i < cut.taken; ++i) {
+            if (k < kept.size() && window_[i].seq == kept[k]) {
+                head.push_back(std::move(window_[i]));
+                ++k;
+            }
         }
-        window_ = std::move(rest);
+        window_.erase(window_.begin(), window_.begin() + static_cast<std::ptrdiff_t>(cut.taken));
+        window_.insert(window_.begin(), std::make_move_iterator(head.begin()),
+                       std::make_move_iterator(head.end()));
     }
 }
 

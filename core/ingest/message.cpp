@@ -382,7 +382,8 @@ std::optional<parse_error> parse_json(std::string_view body,
     if (body.empty()) return parse_error{error_kind::malformed_json, "body: empty"};
     json::parse_options options;
     options.max_depth = limits.max_depth;
-    json::stream_parser p(sp, options);
+    json::stream_parser p({}, options);
+    p.reset(sp);  // the parsed value lives in `sp` (the constructor's resource is only scratch space)
     json::error_code ec;
     const std::size_t consumed = p.write(body.data(), body.size(), ec);
     if (!ec) p.finish(ec);
@@ -406,7 +407,7 @@ std::int64_t micros_since_epoch(clock::wall_time t) {
 parse_outcome parser::parse(endpoint route, std::string_view body) const {
     json::monotonic_resource mr;
     json::storage_ptr sp(&mr);
-    json::value root;
+    json::value root(sp);  // same resource as the parsed value: the move below takes it without a copy
     if (auto e = parse_json(body, limits_, sp, root)) return fail(e->kind, std::move(e->message));
     json::object* top = root.if_object();
     if (top == nullptr) return fail(error_kind::invalid_body, "body: must be a JSON object");
@@ -463,7 +464,7 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
 parse_outcome parser::parse_typed(std::string_view body) const {
     json::monotonic_resource mr;
     json::storage_ptr sp(&mr);
-    json::value root;
+    json::value root(sp);  // same resource as the parsed value: the move below takes it without a copy
     if (auto e = parse_json(body, limits_, sp, root)) return fail(e->kind, std::move(e->message));
     json::object* top = root.if_object();
     if (top == nullptr) return fail(error_kind::invalid_body, "body: must be a JSON object");

@@ -120,7 +120,7 @@ std::optional<std::uint32_t> id_of(std::string_view message_id) {
 // What the webhook receiver saw, updated on the fake server's thread.
 class receiver_log {
 public:
-    receiver_log() : deliveries_(events_total, 0), last_seq_(users, -1) {}
+    receiver_log() : deliveries_(events_total, 0), first_generation_(events_total, 0), last_seq_(users, -1) {}
 
     // Records one request body; returns an error text for a body that is not a batch of our events.
     std::string record(const std::string& body, int generation) {
@@ -148,8 +148,12 @@ public:
             }
             if (deliveries_[*id]++ > 0) {
                 ++duplicates_[static_cast<std::size_t>(generation)];
+                // Within one run the sender never sends an event twice (the receiver answered
+                // 200), so a repeat without a kill in between was queued twice: dedup failed.
+                if (first_generation_[*id] == generation) ++same_run_duplicates_;
                 continue;
             }
+            first_generation_[*id] = generation;
             ++distinct_;
             if (static_cast<std::int64_t>(seq) <= last_seq_[user])
                 note("user u-" + std::to_string(user) + ": seq " + std::to_string(seq) +
@@ -171,6 +175,10 @@ public:
         std::lock_guard lock(mutex_);
         return {duplicates_.begin(), duplicates_.end()};
     }
+    std::uint64_t same_run_duplicates() const {
+        std::lock_guard lock(mutex_);
+        return same_run_duplicates_;
+    }
     std::uint64_t problem_count() const {
         std::lock_guard lock(mutex_);
         return problems_;
@@ -187,10 +195,12 @@ private:
 
     mutable std::mutex mutex_;
     std::vector<std::uint32_t> deliveries_;
+    std::vector<int> first_generation_;
     std::vector<std::int64_t> last_seq_;
     // Indexed by the number of kills before the delivery arrived.
     std::array<std::uint64_t, kills_wanted + 1> duplicates_{};
     std::uint32_t distinct_ = 0;
+    std::uint64_t same_run_duplicates_ = 0;
     std::uint64_t problems_ = 0;
     std::string first_problem_;
 };
@@ -220,7 +230,7 @@ std::vector<std::pair<std::string, std::vector<std::uint32_t>>> client_requests(
 
 struct client_figures {
     std::uint64_t requests = 0;
-    std::uint64_t retried = 0;  // requests sent again after no answer or a 503
+    std::uint64_t retried = 0;  // requests sent again after no answer (daemon down) or a 503
     double finished_s = 0;      // since the test started
     std::string error;          // an answer that is neither 200 nor 503
 };
@@ -256,7 +266,6 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
     std::vector<char> acked(events_total, 0);  // each client writes only its own events
     std::vector<client_figures> figures(clients);
     std::vector<std::thread> threads;
-    std::atomic<std::uint32_t> clients_done{0};
     for (std::uint32_t c = 0; c < clients; ++c) {
         threads.emplace_back([&, c] {
             kit::client_options o;
@@ -270,7 +279,6 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
                     if (give_up || std::chrono::steady_clock::now() > deadline) {
                         give_up = true;
                         f.error = "gave up: the 200 s deadline passed while posting";
-                        ++clients_done;
                         return;
                     }
                     if (!first) ++f.retried;
@@ -280,7 +288,6 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
                     if (r.ok() && r.status != 503) {
                         f.error = "status " + std::to_string(r.status) + ": " + r.body;
                         give_up = true;
-                        ++clients_done;
                         return;
                     }
                     std::this_thread::sleep_for(r.ok() ? 50ms : 10ms);  // 503, or down: a restart is near
@@ -288,7 +295,6 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
                 for (auto id : ids) acked[id] = 1;
             }
             f.finished_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            ++clients_done;
         });
     }
 
@@ -357,6 +363,8 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
         EXPECT_LE(dups[g], max_items)
             << (g == 0 ? std::string{"before the first kill"} : "after kill " + std::to_string(g));
     }
+    EXPECT_EQ(received.same_run_duplicates(), 0u)
+        << "events delivered twice within one run: queued twice (the messageId dedup failed)";
     EXPECT_GE(kills, kills_wanted);
 
     std::uint64_t requests = 0, retried = 0;
@@ -369,11 +377,12 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
     const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf(
         "events crash: %u events acked, %u delivered, %llu duplicates (max %llu after one kill, bound %u), "
-        "%d kills, %llu client requests (%llu re-posted after no answer/503, deduplicated by messageId), "
+        "%d kills, %llu client requests (%llu re-posts after no answer or 503; same messageIds, %llu "
+        "duplicates within a run), "
         "posting done at %.1f s, total %.1f s\n",
         acked_count, received.distinct(), static_cast<unsigned long long>(total_dups),
         static_cast<unsigned long long>(max_dups), max_items, kills,
-        static_cast<unsigned long long>(requests), static_cast<unsigned long long>(retried), ingest_s,
-        seconds);
+        static_cast<unsigned long long>(requests), static_cast<unsigned long long>(retried),
+        static_cast<unsigned long long>(received.same_run_duplicates()), ingest_s, seconds);
     std::printf("duplicates by generation (before kill 1, after kill 1..%d):%s\n", kills, per_kill.c_str());
 }

@@ -496,6 +496,19 @@ TEST_F(events_job_test, EventsPlan_EmptyQueue_SaysSoWithoutPreviewing) {
     EXPECT_NE(r.notes[0].find("the queue is empty"), std::string::npos);
 }
 
+TEST_F(events_job_test, EventsPlan_DestinationWithoutPreview_ListsSendsWithoutRequests) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 2, 2);
+    fake_events_destination dest;  // no preview_send_events
+    auto r = wait(pipelines::plan_events_job(settings(), dest, *store_, 10, log::logger::null()));
+    EXPECT_EQ(r.error, "");
+    EXPECT_FALSE(r.preview_supported);
+    EXPECT_EQ(r.send, 4u);
+    EXPECT_TRUE(r.requests.empty());
+    EXPECT_EQ(dest.calls, 0);
+    EXPECT_EQ(wait(store_->queue_stats("ev")).count, 4u);
+}
+
 TEST_F(events_job_test, EventsPlan_InvalidMapping_IsThePlansError) {
     pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 1, 1);
