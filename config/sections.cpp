@@ -88,6 +88,7 @@ void read_state(reader& r, const cursor& at, const std::filesystem::path& base, 
     }
     if (auto c = m.get("queue_max_bytes")) assign(out.queue_max_bytes, r.read_size(*c, MiB, 1024 * GiB));
     if (auto c = m.get("dedup_window")) assign(out.dedup_window, r.read_duration(*c, 0ms, 30 * 24h));
+    if (auto c = m.get("disk_reserve")) assign(out.disk_reserve, r.read_size(*c, 0, GiB));
     m.finish();
 }
 

@@ -47,6 +47,9 @@ struct state_settings {
     /// `dedup_window`: how long a `messageId` is remembered per events job to drop repeats.
     /// Default 24h; 0..30d; 0 disables deduplication.
     std::chrono::milliseconds dedup_window{24 * 60 * 60 * 1000};
+    /// `disk_reserve`: free space kept for draining the events queue (deletes and WAL
+    /// checkpoints); ingest answers 503 once less would remain. Default 16MiB; 0..1GiB; 0 = none.
+    std::uint64_t disk_reserve = 16 * 1024 * 1024;
 };
 
 /// `log:`. Values stay strings (checked against the lists below) so config/ needs no core/.

@@ -32,6 +32,7 @@ state::sqlite_settings store_settings(const config::settings& settings, state::o
         settings.state.sync == config::sync_mode::full ? state::sync_mode::full : state::sync_mode::normal;
     ss.queue_max_bytes = settings.state.queue_max_bytes;
     ss.dedup_window = settings.state.dedup_window;
+    ss.disk_reserve = settings.state.disk_reserve;
     return ss;
 }
 

@@ -1,6 +1,7 @@
 #include "core/state/sqlite_store.hpp"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <atomic>
@@ -317,6 +318,19 @@ void sqlite_connection::open(std::int64_t now_us) {
         // buffers its rows; as temp files these cost one pwrite per page (most of an ack's time).
         // In memory they hold one write's pages at most, released when it ends.
         exec("PRAGMA temp_store = MEMORY");
+        if (settings_.disk_reserve > 0) {
+            // A checkpoint copies the WAL into the database, which may grow by as much: keep the
+            // WAL well under the reserve so the drain can always checkpoint on a full disk.
+            std::int64_t page = 4096;
+            {
+                auto ps = prepare("PRAGMA page_size");
+                if (ps.step()) page = std::max<std::int64_t>(ps.int64(0), 512);
+            }
+            const auto wal_bytes = static_cast<std::int64_t>(settings_.disk_reserve / 4);
+            const auto pages = std::max<std::int64_t>(16, wal_bytes / page);
+            exec("PRAGMA wal_autocheckpoint = " + std::to_string(pages));
+            exec("PRAGMA journal_size_limit = " + std::to_string(std::max<std::int64_t>(wal_bytes, 16 * page)));
+        }
         auto migrated = migrate(db_, sqlite_migrations());
         if (migrated.from != migrated.to) {
             log_.info("state.migrated",
@@ -995,6 +1009,22 @@ awaitable<std::vector<enqueue_outcome>> sqlite_store::enqueue_events(std::vector
                 accepted[j][i] = true;
                 outcomes[i] = enqueue_outcome::accepted;
                 added_bytes += e.payload_json.size();
+            }
+        }
+        if (settings.disk_reserve > 0 && added_bytes > 0) {
+            // Refuse growth, never the drain: acks and checkpoints live on the reserve.
+            struct statvfs fs {};
+            if (::statvfs(settings.dir.c_str(), &fs) == 0) {
+                std::uint64_t available = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+                auto fl = c.prepare("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size");
+                if (fl.step()) available += static_cast<std::uint64_t>(std::max<std::int64_t>(fl.int64(0), 0));
+                if (available < settings.disk_reserve + 2 * added_bytes) {
+                    throw store_error(error_kind::disk_full,
+                                      "enqueue_events: " + std::to_string(available) + " bytes available under " +
+                                          settings.dir.string() + ", less than the reserve of " +
+                                          std::to_string(settings.disk_reserve) +
+                                          " bytes kept for draining the queue");
+                }
             }
         }
         if (settings.queue_max_bytes > 0 && added_bytes > 0) {

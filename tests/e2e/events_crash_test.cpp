@@ -230,9 +230,10 @@ std::vector<std::pair<std::string, std::vector<std::uint32_t>>> client_requests(
 
 struct client_figures {
     std::uint64_t requests = 0;
-    std::uint64_t retried = 0;  // requests sent again after no answer (daemon down) or a 503
-    double finished_s = 0;      // since the test started
-    std::string error;          // an answer that is neither 200 nor 503
+    std::uint64_t retried = 0;     // attempts again after no answer (daemon down) or a 503
+    std::uint64_t unanswered = 0;  // requests sent whose answer never came (the kill)
+    double finished_s = 0;         // since the test started
+    std::string error;             // an answer that is neither 200 nor 503
 };
 
 std::string tail(const std::string& text, std::size_t lines = 15) {
@@ -284,6 +285,8 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
                     if (!first) ++f.retried;
                     ++f.requests;
                     const auto r = client.request("POST", "/v1/batch", body, headers);
+                    // Sent but unanswered: the daemon may have committed it before dying.
+                    if (!r.ok() && r.failed_phase != "connect") ++f.unanswered;
                     if (r.ok() && r.status == 200) break;
                     if (r.ok() && r.status != 503) {
                         f.error = "status " + std::to_string(r.status) + ": " + r.body;
@@ -367,22 +370,24 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
         << "events delivered twice within one run: queued twice (the messageId dedup failed)";
     EXPECT_GE(kills, kills_wanted);
 
-    std::uint64_t requests = 0, retried = 0;
+    std::uint64_t requests = 0, retried = 0, unanswered = 0;
     double ingest_s = 0;
     for (const auto& f : figures) {
         requests += f.requests;
         retried += f.retried;
+        unanswered += f.unanswered;
         ingest_s = std::max(ingest_s, f.finished_s);
     }
     const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf(
         "events crash: %u events acked, %u delivered, %llu duplicates (max %llu after one kill, bound %u), "
-        "%d kills, %llu client requests (%llu re-posts after no answer or 503; same messageIds, %llu "
-        "duplicates within a run), "
+        "%d kills, %llu client requests (%llu retries after no answer or 503; %llu sent but unanswered at a "
+        "kill, re-posted with the same messageIds; duplicates within a run: %llu), "
         "posting done at %.1f s, total %.1f s\n",
         acked_count, received.distinct(), static_cast<unsigned long long>(total_dups),
         static_cast<unsigned long long>(max_dups), max_items, kills,
         static_cast<unsigned long long>(requests), static_cast<unsigned long long>(retried),
+        static_cast<unsigned long long>(unanswered),
         static_cast<unsigned long long>(received.same_run_duplicates()), ingest_s, seconds);
     std::printf("duplicates by generation (before kill 1, after kill 1..%d):%s\n", kills, per_kill.c_str());
 }

@@ -74,7 +74,7 @@ std::string listing(const fs::path& dir) {
 
 std::string config_text(const fs::path& state_dir, const std::string& hook_url) {
     std::ostringstream c;
-    c << "state:\n  dir: " << state_dir.string() << "\n  queue_max_bytes: 1GiB\n"
+    c << "state:\n  dir: " << state_dir.string() << "\n  queue_max_bytes: 1GiB\n  disk_reserve: 1MiB\n"
       << "log:\n  format: json\n  level: info\n"
       << "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [" << write_key << "]\n"
       << "connections:\n  hook:\n    connector: webhook\n    settings:\n"

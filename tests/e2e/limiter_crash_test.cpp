@@ -32,15 +32,7 @@ struct vendor {
     kit::fake_server server;
 
     vendor() {
-        kit::enforcer_settings es;
-        es.limits = {kit::fixed_window(20, 1s), kit::fixed_window(60, 10s)};
-        server.set_limit_group("g", es);
-        kit::route r;
-        r.method = "GET";
-        r.path = "/x";
-        r.script = {kit::response::json(200, "{}")};
-        r.limit_group = "g";
-        server.add_route(r);
+        server.limited_get("/x", "g", {.limits = {kit::fixed_window(20, 1s), kit::fixed_window(60, 10s)}});
     }
 };
 

@@ -192,13 +192,7 @@ TEST(HttpEngine_Limiter, FixedWindowsAreNeverOverrun) {
     kit::fake_server server;
     kit::enforcer_settings es;
     es.limits = {kit::fixed_window(5, 1s), kit::fixed_window(8, 2s)};
-    server.set_limit_group("g", es);
-    kit::route r;
-    r.method = "GET";
-    r.path = "/x";
-    r.script = {kit::response::json(200, "{}")};
-    r.limit_group = "g";
-    server.add_route(r);
+    server.limited_get("/x", "g", es);
     fixture f;
     auto c = f.client(
         {group("x", {"/x"},
@@ -356,13 +350,7 @@ TEST(HttpEngine_Limiter, ForeignClientSpendingIsRespected) {
     kit::enforcer_settings es;
     es.limits = {kit::fixed_window(10, 1s)};
     es.headers = kit::rate_headers::ietf;
-    server.set_limit_group("g", es);
-    kit::route r;
-    r.method = "GET";
-    r.path = "/f";
-    r.script = {kit::response::json(200, "{}")};
-    r.limit_group = "g";
-    server.add_route(r);
+    server.limited_get("/f", "g", es);
     fixture f;
     auto c = f.client({group("f", {"/f"}, {{http::limit_kind::fixed_window, 10, 1000ms}})}, server);
     // Warm up so the server's headers reach the limiter, then another client

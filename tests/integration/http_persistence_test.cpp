@@ -153,18 +153,6 @@ struct process {
     }
 };
 
-void route_with_limit(kit::fake_server& server, std::vector<kit::limit> limits) {
-    kit::enforcer_settings es;
-    es.limits = std::move(limits);
-    server.set_limit_group("g", es);
-    kit::route r;
-    r.method = "GET";
-    r.path = "/x";
-    r.script = {kit::response::json(200, "{}")};
-    r.limit_group = "g";
-    server.add_route(r);
-}
-
 std::vector<http::rate_limit> fixed(std::uint32_t n, std::chrono::milliseconds per) {
     return {{http::limit_kind::fixed_window, n, per}};
 }
@@ -173,7 +161,7 @@ std::vector<http::rate_limit> fixed(std::uint32_t n, std::chrono::milliseconds p
 
 TEST(HttpPersistence_FirstRequest, WaitsForAFirstDurableSnapshot) {
     kit::fake_server server;
-    route_with_limit(server, {kit::fixed_window(10, 1s)});
+    server.limited_get("/x", "g", {.limits = {kit::fixed_window(10, 1s)}});
     memory_usage_store store;
     process p(store, server, fixed(10, 1000ms));
     auto out = p.send(1);
@@ -192,7 +180,7 @@ TEST(HttpPersistence_FirstRequest, WaitsForAFirstDurableSnapshot) {
 
 TEST(HttpPersistence_Restart, NoWindowOverrunAfterAnAbruptEnd) {
     kit::fake_server server;
-    route_with_limit(server, {kit::fixed_window(6, 3s)});
+    server.limited_get("/x", "g", {.limits = {kit::fixed_window(6, 3s)}});
     memory_usage_store store;
     {
         // Sends a full window, then vanishes without a final save (kill -9).
@@ -240,7 +228,7 @@ TEST(HttpPersistence_Restart, APausedGroupStaysPaused) {
 
 TEST(HttpPersistence_SaveFails, SendingPausesAndResumesWhenTheStoreRecovers) {
     kit::fake_server server;
-    route_with_limit(server, {kit::fixed_window(10, 1s)});
+    server.limited_get("/x", "g", {.limits = {kit::fixed_window(10, 1s)}});
     memory_usage_store store;
     store.fail = true;
     process p(store, server, fixed(10, 1000ms));
@@ -260,7 +248,7 @@ TEST(HttpPersistence_SaveFails, SendingPausesAndResumesWhenTheStoreRecovers) {
 
 TEST(HttpPersistence_MalformedRecord, IgnoredWithAWarning) {
     kit::fake_server server;
-    route_with_limit(server, {kit::fixed_window(10, 1s)});
+    server.limited_get("/x", "g", {.limits = {kit::fixed_window(10, 1s)}});
     memory_usage_store store;
     store.records[key] = http::usage_record{key, R"({"format":"something else"})", 0};
     process p(store, server, fixed(10, 1000ms));
@@ -273,7 +261,7 @@ TEST(HttpPersistence_MalformedRecord, IgnoredWithAWarning) {
 
 TEST(HttpPersistence_Stop, FinalSaveHasLeaseZeroAndNothingIsChargedAfterIt) {
     kit::fake_server server;
-    route_with_limit(server, {kit::fixed_window(10, 2s)});
+    server.limited_get("/x", "g", {.limits = {kit::fixed_window(10, 2s)}});
     memory_usage_store store;
     {
         process a(store, server, fixed(10, 2000ms));

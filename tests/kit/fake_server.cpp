@@ -674,6 +674,14 @@ void fake_server::handle(std::string method, std::string path, handler h, path_m
         route{.method = std::move(method), .path = std::move(path), .match = m, .handle = std::move(h)});
 }
 
+void fake_server::limited_get(std::string path, const std::string& group, enforcer_settings s) {
+    set_limit_group(group, std::move(s));
+    add_route(route{.method = "GET",
+                    .path = std::move(path),
+                    .script = {response::json(200, "{}")},
+                    .limit_group = group});
+}
+
 void fake_server::set_limit_group(const std::string& name, enforcer_settings s, rejection reject) {
     impl& m = *impl_;
     if (!s.origin) s.origin = m.started;

@@ -218,6 +218,8 @@ public:
                 path_match m = path_match::exact);
     /// add_route with a handler.
     void handle(std::string method, std::string path, handler h, path_match m = path_match::exact);
+    /// set_limit_group(`group`, `s`), then a GET `path` behind that group answering 200 `{}`.
+    void limited_get(std::string path, const std::string& group, enforcer_settings s);
 
     /// Creates or replaces a limit group. `s.origin` unset: windows align to started().
     /// `reject` unset: 429 with {"error":"rate_limited","retry_after":N}.

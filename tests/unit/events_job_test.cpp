@@ -30,6 +30,7 @@
 #include "core/state/sqlite_store.hpp"
 #include "pipelines/event_intake.hpp"
 #include "pipelines/events_plan.hpp"
+#include "tests/support/store_fixture.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -146,46 +147,12 @@ private:
     }
 };
 
-template <class T>
-awaitable<void> into(awaitable<T> task, std::optional<T>& out) {
-    out.emplace(co_await std::move(task));
-}
-
-class events_job_test : public ::testing::Test {
+class events_job_test : public test::store_fixture {
 protected:
-    events_job_test() {
-        std::string pattern = (fs::temp_directory_path() / "events_job_test_XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        dir_ = pattern;
-        storage_.start();
+    events_job_test() : store_fixture("events_job_test_") {
         state::sqlite_settings s;
-        s.dir = dir_ / "state";
         s.sync = state::sync_mode::normal;
-        store_ = wait(state::sqlite_store::open(s, storage_, log::logger::null()));
-    }
-    ~events_job_test() override {
-        if (store_) wait_void(store_->close());
-        storage_.stop();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
-    template <class T>
-    T wait(awaitable<T> task) {
-        std::optional<T> out;
-        std::exception_ptr error;
-        asio::co_spawn(io_, into(std::move(task), out), [&](std::exception_ptr e) { error = e; });
-        io_.restart();
-        io_.run();
-        if (error) std::rethrow_exception(error);
-        return std::move(*out);
-    }
-    void wait_void(awaitable<void> task) {
-        std::exception_ptr error;
-        asio::co_spawn(io_, std::move(task), [&](std::exception_ptr e) { error = e; });
-        io_.restart();
-        io_.run();
-        if (error) std::rethrow_exception(error);
+        open_store(s);
     }
 
     static ingest::message msg(std::string id, std::string user, std::string type = "track") {
@@ -232,11 +199,6 @@ protected:
         EXPECT_EQ(err, "");
         return wait(sender.drain(20));
     }
-
-    fs::path dir_;
-    asio::io_context io_{1};
-    storage_thread storage_{};
-    std::unique_ptr<state::sqlite_store> store_;
 };
 
 TEST_F(events_job_test, EventsSender_PostponeDiscardRejectAndOutageMidStream_KeepsPerUserOrder) {

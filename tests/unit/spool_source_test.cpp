@@ -33,6 +33,7 @@
 #include "core/log/sinks.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "pipelines/event_intake.hpp"
+#include "tests/support/store_fixture.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -40,11 +41,6 @@ namespace fs = std::filesystem;
 using namespace tributary;
 
 namespace {
-
-template <class T>
-awaitable<void> into(awaitable<T> task, std::optional<T>& out) {
-    out.emplace(co_await std::move(task));
-}
 
 std::string track(const std::string& user, int n, std::optional<std::string> id = std::nullopt) {
     json::object o;
@@ -70,33 +66,19 @@ std::vector<std::string> split_lines(const std::string& text) {
     return out;
 }
 
-class spool_source_test : public ::testing::Test {
+class spool_source_test : public test::store_fixture {
 protected:
-    spool_source_test() {
-        std::string pattern = (fs::temp_directory_path() / "spool_source_test_XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        dir_ = pattern;
-        spool_ = dir_ / "spool";
+    spool_source_test() : store_fixture("spool_source_test_") {
         fs::create_directories(spool_);
-        fs::create_directories(dir_ / "staging");
-        storage_.start();
-        open_store();
-    }
-    ~spool_source_test() override {
-        source_.reset();
-        intake_.reset();
-        if (store_) wait_void(store_->close());
-        storage_.stop();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
+        fs::create_directories(dir_.path() / "staging");
+        open_store_and_intake();
     }
 
-    void open_store(std::uint64_t queue_max_bytes = std::uint64_t{1} << 30) {
+    void open_store_and_intake(std::uint64_t queue_max_bytes = std::uint64_t{1} << 30) {
         state::sqlite_settings s;
-        s.dir = dir_ / "state";
         s.sync = state::sync_mode::normal;
         s.queue_max_bytes = queue_max_bytes;
-        store_ = wait(state::sqlite_store::open(s, storage_, log::logger::null()));
+        open_store(s);
         intake_ = std::make_unique<pipelines::event_intake>(*store_, std::vector<std::string>{"ev"},
                                                             log::logger::null());
     }
@@ -105,9 +87,8 @@ protected:
     void restart(std::uint64_t queue_max_bytes = std::uint64_t{1} << 30) {
         source_.reset();
         intake_.reset();
-        wait_void(store_->close());
-        store_.reset();
-        open_store(queue_max_bytes);
+        close_store();
+        open_store_and_intake(queue_max_bytes);
     }
 
     pipelines::spool_settings settings() const {
@@ -128,30 +109,12 @@ protected:
 
     // Writes the file elsewhere, then renames it into the spool (the producer contract).
     void drop(const std::string& name, const std::string& content) {
-        const fs::path staged = dir_ / "staging" / name;
+        const fs::path staged = dir_.path() / "staging" / name;
         {
             std::ofstream out(staged, std::ios::binary);
             out << content;
         }
         fs::rename(staged, spool_ / name);
-    }
-
-    template <class T>
-    T wait(awaitable<T> task) {
-        std::optional<T> out;
-        std::exception_ptr error;
-        asio::co_spawn(io_, into(std::move(task), out), [&](std::exception_ptr e) { error = e; });
-        io_.restart();
-        io_.run();
-        if (error) std::rethrow_exception(error);
-        return std::move(*out);
-    }
-    void wait_void(awaitable<void> task) {
-        std::exception_ptr error;
-        asio::co_spawn(io_, std::move(task), [&](std::exception_ptr e) { error = e; });
-        io_.restart();
-        io_.run();
-        if (error) std::rethrow_exception(error);
     }
 
     // A scan that is cancelled (terminal) right after its first commit: the state a crash after
@@ -164,7 +127,7 @@ protected:
         });
         std::optional<pipelines::spool_scan_report> out;
         std::exception_ptr error;
-        asio::co_spawn(io_, into(source.scan_once(), out),
+        asio::co_spawn(io_, test::into(source.scan_once(), out),
                        asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e) { error = e; }));
         io_.restart();
         io_.run();
@@ -194,12 +157,7 @@ protected:
         return n;
     }
 
-    fs::path dir_;
-    fs::path spool_;
-    asio::io_context io_{1};
-    storage_thread storage_{};
-    manual_clock clock_{};
-    std::unique_ptr<state::sqlite_store> store_;
+    fs::path spool_ = dir_.path() / "spool";
     std::unique_ptr<pipelines::event_intake> intake_;
     std::unique_ptr<pipelines::spool_source> source_;
     std::shared_ptr<log::memory_sink> sink_ = std::make_shared<log::memory_sink>();
@@ -508,7 +466,7 @@ TEST_F(spool_source_test, SpoolSource_SeveralFiles_TakenInNameOrderOtherEntriesI
     drop("x.txt", track("u1", 91) + "\n");
     drop("d.jsonl.tmp", track("u1", 92) + "\n");
     fs::create_directories(spool_ / "sub.jsonl");
-    fs::create_symlink(dir_ / "staging" / "nowhere.jsonl", spool_ / "link.jsonl");
+    fs::create_symlink(dir_.path() / "staging" / "nowhere.jsonl", spool_ / "link.jsonl");
 
     auto r = wait(make_source().scan_once());
     EXPECT_EQ(queued_ns(), (std::vector<std::int64_t>{1, 2, 3}));

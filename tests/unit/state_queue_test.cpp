@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,38 +20,18 @@
 #include "core/log/logger.hpp"
 #include "core/state/sqlite_schema.hpp"
 #include "core/state/sqlite_store.hpp"
+#include "tests/support/store_fixture.hpp"
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using tributary::awaitable;
-using tributary::manual_clock;
 using tributary::storage_thread;
+using tributary::test::run_sync;
+using tributary::test::temp_dir;
 using namespace tributary::state;
 
 namespace {
-
-template <class T>
-T await_in(asio::io_context& ioc, awaitable<T> task) {
-    std::exception_ptr error;
-    std::optional<T> value;
-    asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T v) {
-        error = e;
-        if (!e) value.emplace(std::move(v));
-    });
-    ioc.restart();
-    ioc.run();
-    if (error) std::rethrow_exception(error);
-    return std::move(*value);
-}
-
-void await_in(asio::io_context& ioc, awaitable<void> task) {
-    std::exception_ptr error;
-    asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e) { error = e; });
-    ioc.restart();
-    ioc.run();
-    if (error) std::rethrow_exception(error);
-}
 
 // The store_error an expression throws; fails the test when it throws nothing.
 template <class F>
@@ -129,41 +108,21 @@ awaitable<void> enqueue_and_record(sqlite_store& s,
     }
 }
 
-class queue_fixture : public ::testing::Test {
+class queue_fixture : public tributary::test::store_fixture {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "tributary-queue-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        root_ = pattern;
-        dir_ = root_ / "state";
-        storage_.start();
-        open();
-    }
-    void TearDown() override {
-        close();
-        storage_.stop();
-        std::error_code ec;
-        fs::remove_all(root_, ec);
-    }
+    queue_fixture() : store_fixture("tributary-queue-") {}
+    void SetUp() override { open(); }
 
     void open() {
         auto s = settings_;
-        s.dir = dir_;
-        store_ = await_in(ioc_, sqlite_store::open(s, storage_, tributary::log::logger::null(), clock_));
+        s.dir = db_dir_;
+        open_store(s, clock_);
     }
-    void close() {
-        if (store_) await_in(ioc_, store_->close());
-        store_.reset();
-    }
+    void close() { close_store(); }
     void reopen() {
         close();
         open();
     }
-    template <class T>
-    T wait(awaitable<T> task) {
-        return await_in(ioc_, std::move(task));
-    }
-    void wait(awaitable<void> task) { await_in(ioc_, std::move(task)); }
 
     outcomes enqueue(std::vector<std::string> jobs,
                      std::vector<queued_event> events,
@@ -177,13 +136,8 @@ protected:
         return count_rows(store_->database_path(), "SELECT count(*) FROM event_dedup");
     }
 
-    fs::path root_;
-    fs::path dir_;
+    fs::path db_dir_ = state_dir();  // a test may move it (to a tmpfs) before open()
     sqlite_settings settings_;
-    manual_clock clock_;
-    asio::io_context ioc_{1};
-    storage_thread storage_;
-    std::unique_ptr<sqlite_store> store_;
 };
 
 using StateQueue_Enqueue = queue_fixture;
@@ -508,10 +462,8 @@ TEST_F(StateQueue_Durability, Reopen_QueueDedupProgressAndSeqsKept) {
 }
 
 TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
-    std::string pattern = (fs::temp_directory_path() / "tributary-queue-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    const fs::path root = pattern;
-    const fs::path dir = root / "state";
+    const temp_dir root{"tributary-queue-"};
+    const fs::path dir = root.path() / "state";
     fs::create_directories(dir);
     {
         sqlite3* db = nullptr;
@@ -534,12 +486,12 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
     {
         sqlite_settings s;
         s.dir = dir;
-        auto store = await_in(ioc, sqlite_store::open(s, storage, tributary::log::logger::null()));
-        EXPECT_EQ(await_in(ioc, store->meta("k")), std::optional<std::string>("v"));
-        auto got = await_in(ioc, store->enqueue_events({"a"}, make_events({"m1"}), std::nullopt));
+        auto store = run_sync(ioc, sqlite_store::open(s, storage, tributary::log::logger::null()));
+        EXPECT_EQ(run_sync(ioc, store->meta("k")), std::optional<std::string>("v"));
+        auto got = run_sync(ioc, store->enqueue_events({"a"}, make_events({"m1"}), std::nullopt));
         EXPECT_EQ(got, (outcomes{accepted}));
-        EXPECT_EQ(await_in(ioc, store->queue_stats("a")).count, 1u);
-        await_in(ioc, store->close());
+        EXPECT_EQ(run_sync(ioc, store->queue_stats("a")).count, 1u);
+        run_sync(ioc, store->close());
     }
     storage.stop();
     EXPECT_EQ(count_rows(dir / "state.db", "PRAGMA user_version"), sqlite_store::schema_version());
@@ -550,8 +502,6 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
                   1)
             << table;
     }
-    std::error_code ec;
-    fs::remove_all(root, ec);
 }
 
 // --- group commit ----------------------------------------------------------------------------
@@ -564,11 +514,11 @@ TEST_F(StateQueue_GroupCommit, TwoHundredConcurrentEnqueues_FarFewerCommits) {
         std::vector<queued_event> batch;
         for (int k = 0; k < 10; ++k)
             batch.push_back(make_event("m" + std::to_string(i * 10 + k), "u" + std::to_string(k)));
-        asio::co_spawn(ioc_, enqueue_and_record(*store_, {"a"}, std::move(batch), done, failed),
+        asio::co_spawn(io_, enqueue_and_record(*store_, {"a"}, std::move(batch), done, failed),
                        [](std::exception_ptr) {});
     }
-    ioc_.restart();
-    ioc_.run();
+    io_.restart();
+    io_.run();
     const auto commits = store_->commits() - before;
     RecordProperty("commits", static_cast<int>(commits));
     EXPECT_EQ(done, 200);
@@ -607,8 +557,8 @@ TEST_F(StateQueue_DiskFull, RealTmpfs_DiskFullThenIntactAfterReopenAndSpaceFreed
     const char* mount = std::getenv("TRIBUTARY_TEST_TMPFS");
     if (!mount || !*mount) GTEST_SKIP() << "TRIBUTARY_TEST_TMPFS is not set";
     close();
-    dir_ = fs::path(mount) / "state";
-    fs::remove_all(dir_);
+    db_dir_ = fs::path(mount) / "state";
+    fs::remove_all(db_dir_);
     open();
     // Ballast, freed at the end to make room again.
     const auto ballast = fs::path(mount) / "ballast";
@@ -648,5 +598,5 @@ TEST_F(StateQueue_DiskFull, RealTmpfs_DiskFullThenIntactAfterReopenAndSpaceFreed
     EXPECT_EQ(enqueue({"a"}, after), (outcomes{accepted, duplicate}));
     EXPECT_EQ(wait(store_->queue_stats("a")).count, acknowledged + 1);
     close();
-    fs::remove_all(dir_);
+    fs::remove_all(db_dir_);
 }

@@ -30,6 +30,7 @@
 #include "core/state/sqlite_schema.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "core/state/state_dir.hpp"
+#include "tests/support/store_fixture.hpp"
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -40,19 +41,10 @@ using namespace tributary::state;
 
 namespace {
 
-// A temporary directory, removed at the end of the test.
-struct temp_dir {
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "tributary-sqlite-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        root = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(root, ec);
-    }
-    fs::path state() const { return root / "state"; }
-    fs::path root;
+// A temporary directory, removed at the end of the test; the store goes in state().
+struct temp_dir : tributary::test::temp_dir {
+    temp_dir() : tributary::test::temp_dir("tributary-sqlite-") {}
+    fs::path state() const { return path() / "state"; }
 };
 
 // An event loop and a started storage thread, created after any fork.
@@ -61,23 +53,7 @@ struct loop_env {
 
     template <class T>
     T wait(awaitable<T> task) {
-        std::exception_ptr error;
-        std::optional<T> value;
-        asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T v) {
-            error = e;
-            if (!e) value.emplace(std::move(v));
-        });
-        ioc.restart();
-        ioc.run();
-        if (error) std::rethrow_exception(error);
-        return std::move(*value);
-    }
-    void wait(awaitable<void> task) {
-        std::exception_ptr error;
-        asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e) { error = e; });
-        ioc.restart();
-        ioc.run();
-        if (error) std::rethrow_exception(error);
+        return tributary::test::run_sync(ioc, std::move(task));
     }
     std::unique_ptr<sqlite_store> open(const fs::path& dir, open_mode mode = open_mode::read_write) {
         sqlite_settings s;
@@ -215,7 +191,7 @@ TEST(StateDir_Default, StateDirectoryVariable_FirstEntryElseVarLib) {
 
 TEST(SqliteStore_Open, MissingDirectory_CreatedPrivateWithPidInLock) {
     temp_dir tmp;
-    auto dir = tmp.root / "nested" / "state";
+    auto dir = tmp.path() / "nested" / "state";
     loop_env env;
     auto store = env.open(dir);
 

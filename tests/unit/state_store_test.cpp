@@ -2,7 +2,6 @@
 // directory, through a real storage thread and io_context.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
@@ -17,45 +16,16 @@
 #include "core/clock.hpp"
 #include "core/log/logger.hpp"
 #include "core/state/sqlite_store.hpp"
+#include "tests/support/store_fixture.hpp"
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using tributary::awaitable;
-using tributary::manual_clock;
 using tributary::storage_thread;
 using namespace tributary::state;
 
 namespace {
-
-fs::path make_temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "tributary-state-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    return fs::path(pattern) / "state";  // not created yet: open() creates it
-}
-
-// Runs `task` on `ioc` to completion and returns its result (or rethrows).
-template <class T>
-T await_in(asio::io_context& ioc, awaitable<T> task) {
-    std::exception_ptr error;
-    std::optional<T> value;
-    asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T v) {
-        error = e;
-        if (!e) value.emplace(std::move(v));
-    });
-    ioc.restart();
-    ioc.run();
-    if (error) std::rethrow_exception(error);
-    return std::move(*value);
-}
-
-void await_in(asio::io_context& ioc, awaitable<void> task) {
-    std::exception_ptr error;
-    asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e) { error = e; });
-    ioc.restart();
-    ioc.run();
-    if (error) std::rethrow_exception(error);
-}
 
 checkpoint make_checkpoint(std::string job, std::int64_t mark, std::int64_t saved_at) {
     checkpoint cp;
@@ -69,41 +39,21 @@ checkpoint make_checkpoint(std::string job, std::int64_t mark, std::int64_t save
     return cp;
 }
 
-class store_fixture : public ::testing::Test {
+class state_store_fixture : public tributary::test::store_fixture {
 protected:
-    void SetUp() override {
-        dir_ = make_temp_dir();
-        storage_.start();
-        open({});
-    }
-    void TearDown() override {
-        close();
-        storage_.stop();
-        fs::remove_all(dir_.parent_path());
-    }
+    state_store_fixture() : store_fixture("tributary-state-") { open({}); }
 
-    void open(sqlite_settings s) {
-        s.dir = dir_;
-        store_ = await_in(ioc_, sqlite_store::open(s, storage_, tributary::log::logger::null(), clock_));
-    }
-    void close() {
-        if (store_) await_in(ioc_, store_->close());
-        store_.reset();
-    }
-    template <class T>
-    T wait(awaitable<T> task) {
-        return await_in(ioc_, std::move(task));
-    }
-    void wait(awaitable<void> task) { await_in(ioc_, std::move(task)); }
+    void open(sqlite_settings s) { open_store(std::move(s), clock_); }
+    void close() { close_store(); }
 
     // Blocks the storage thread inside a batch of its own until `release`:
     // everything submitted meanwhile is drained as the next batch.
     void hold_storage_thread(std::shared_future<void> release) {
         held_ = false;
-        asio::co_spawn(ioc_, hold(storage_, release, held_), [](std::exception_ptr) {});
+        asio::co_spawn(io_, hold(storage_, release, held_), [](std::exception_ptr) {});
         while (!held_) {
-            ioc_.restart();
-            ioc_.poll();
+            io_.restart();
+            io_.poll();
             std::this_thread::sleep_for(1ms);
         }
     }
@@ -122,24 +72,19 @@ protected:
             .count();
     }
 
-    fs::path dir_;
-    manual_clock clock_;
-    asio::io_context ioc_{1};
-    storage_thread storage_;
-    std::unique_ptr<sqlite_store> store_;
     std::atomic<bool> held_{false};
 };
 
-using StateStore_Checkpoints = store_fixture;
-using StateStore_Overlap = store_fixture;
-using StateStore_Limiter = store_fixture;
-using StateStore_Runs = store_fixture;
-using StateStore_DeadLetters = store_fixture;
-using StateStore_Matches = store_fixture;
-using StateStore_Schemas = store_fixture;
-using StateStore_Meta = store_fixture;
-using StateStore_GroupCommit = store_fixture;
-using StateStore_Errors = store_fixture;
+using StateStore_Checkpoints = state_store_fixture;
+using StateStore_Overlap = state_store_fixture;
+using StateStore_Limiter = state_store_fixture;
+using StateStore_Runs = state_store_fixture;
+using StateStore_DeadLetters = state_store_fixture;
+using StateStore_Matches = state_store_fixture;
+using StateStore_Schemas = state_store_fixture;
+using StateStore_Meta = state_store_fixture;
+using StateStore_GroupCommit = state_store_fixture;
+using StateStore_Errors = state_store_fixture;
 
 // Coroutines spawned many at a time by the tests below.
 awaitable<void> save_job(sqlite_store& s, int i, std::atomic<int>& done) {
@@ -450,10 +395,10 @@ TEST_F(StateStore_GroupCommit, ThousandConcurrentWrites_FarFewerCommits) {
     std::atomic<int> done{0};
     int failed = 0;
     for (int i = 0; i < 1000; ++i) {
-        asio::co_spawn(ioc_, save_job(*store_, i, done), [&](std::exception_ptr e) { failed += e ? 1 : 0; });
+        asio::co_spawn(io_, save_job(*store_, i, done), [&](std::exception_ptr e) { failed += e ? 1 : 0; });
     }
-    ioc_.restart();
-    ioc_.run();
+    io_.restart();
+    io_.run();
 
     const auto commits = store_->commits() - before;
     RecordProperty("commits", static_cast<int>(commits));
@@ -480,12 +425,12 @@ TEST_F(StateStore_GroupCommit, FailingItemInBatch_RollsBackOnlyItself) {
     for (int i = 0; i < 10; ++i) {
         // "bad" fails on its second statement, after its first one wrote.
         auto job = i == 4 ? std::string("bad") : "good-" + std::to_string(i);
-        asio::co_spawn(ioc_, save_and_record(*store_, make_checkpoint(job, i + 1, i + 1), failures[i]),
+        asio::co_spawn(io_, save_and_record(*store_, make_checkpoint(job, i + 1, i + 1), failures[i]),
                        [](std::exception_ptr) {});
     }
-    asio::co_spawn(ioc_, open_gate(gate), [](std::exception_ptr) {});
-    ioc_.restart();
-    ioc_.run();
+    asio::co_spawn(io_, open_gate(gate), [](std::exception_ptr) {});
+    io_.restart();
+    io_.run();
     wait(store_->set_fault_injector({}));
 
     EXPECT_EQ(store_->commits() - before, 1u) << "the ten writes shared one transaction";
@@ -512,13 +457,13 @@ TEST_F(StateStore_GroupCommit, TransactionAbortedMidBatch_EarlierCallersFailLate
     std::promise<void> gate;
     hold_storage_thread(gate.get_future().share());
     std::optional<store_error> first, second, aborter, third;
-    asio::co_spawn(ioc_, set_meta_and_record(*store_, "first", "1", first), [](std::exception_ptr) {});
-    asio::co_spawn(ioc_, set_meta_and_record(*store_, "second", "2", second), [](std::exception_ptr) {});
-    asio::co_spawn(ioc_, execute_and_record(*store_, "ROLLBACK", aborter), [](std::exception_ptr) {});
-    asio::co_spawn(ioc_, set_meta_and_record(*store_, "third", "3", third), [](std::exception_ptr) {});
-    asio::co_spawn(ioc_, open_gate(gate), [](std::exception_ptr) {});
-    ioc_.restart();
-    ioc_.run();
+    asio::co_spawn(io_, set_meta_and_record(*store_, "first", "1", first), [](std::exception_ptr) {});
+    asio::co_spawn(io_, set_meta_and_record(*store_, "second", "2", second), [](std::exception_ptr) {});
+    asio::co_spawn(io_, execute_and_record(*store_, "ROLLBACK", aborter), [](std::exception_ptr) {});
+    asio::co_spawn(io_, set_meta_and_record(*store_, "third", "3", third), [](std::exception_ptr) {});
+    asio::co_spawn(io_, open_gate(gate), [](std::exception_ptr) {});
+    io_.restart();
+    io_.run();
 
     ASSERT_TRUE(first.has_value());
     ASSERT_TRUE(second.has_value());
@@ -539,13 +484,13 @@ TEST_F(StateStore_Errors, DiskFull_TypedErrorOthersInBatchDurable) {
     std::promise<void> gate;
     hold_storage_thread(gate.get_future().share());
     std::optional<store_error> small_before, big, small_after;
-    asio::co_spawn(ioc_, set_meta_and_record(*store_, "a", "1", small_before), [](std::exception_ptr) {});
-    asio::co_spawn(ioc_, dead_letter_and_record(*store_, std::string(256 * 1024, 'x'), big),
+    asio::co_spawn(io_, set_meta_and_record(*store_, "a", "1", small_before), [](std::exception_ptr) {});
+    asio::co_spawn(io_, dead_letter_and_record(*store_, std::string(256 * 1024, 'x'), big),
                    [](std::exception_ptr) {});
-    asio::co_spawn(ioc_, set_meta_and_record(*store_, "c", "3", small_after), [](std::exception_ptr) {});
-    asio::co_spawn(ioc_, open_gate(gate), [](std::exception_ptr) {});
-    ioc_.restart();
-    ioc_.run();
+    asio::co_spawn(io_, set_meta_and_record(*store_, "c", "3", small_after), [](std::exception_ptr) {});
+    asio::co_spawn(io_, open_gate(gate), [](std::exception_ptr) {});
+    io_.restart();
+    io_.run();
 
     ASSERT_TRUE(big.has_value());
     EXPECT_EQ(big->kind(), error_kind::disk_full) << big->what();

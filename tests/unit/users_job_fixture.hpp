@@ -1,7 +1,8 @@
 #pragma once
-// What the users job tests share: a temp dir with a real sqlite_store on a real storage thread,
-// the built-in registry (dummy, jsonl), an io_context to run coroutines to completion, a memory
-// log, and small in-memory connectors whose behaviour each test sets.
+// What the users job tests share: a temp dir with a real sqlite_store on a real storage thread and
+// an io_context to run coroutines to completion (tests/support/store_fixture.hpp), the built-in
+// registry (dummy, jsonl), a memory log, and small in-memory connectors whose behaviour each test
+// sets.
 
 #include <gtest/gtest.h>
 
@@ -32,6 +33,7 @@
 #include "core/log/sinks.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "pipelines/users_job.hpp"
+#include "tests/support/store_fixture.hpp"
 
 namespace users_job_testing {
 
@@ -40,23 +42,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace tributary;
 using namespace tributary::connectors;
-
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "users_job_test_XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 // Forwards to an inner destination, failing the first `fail_first` upsert() calls with a network
 // error (or every call with `always_fail`), and calls `after_call` after each forwarded call.
@@ -228,48 +213,19 @@ public:
     std::size_t page_size = 10;
 };
 
-template <class T>
-awaitable<void> into(awaitable<T> task, std::optional<T>& out) {
-    out.emplace(co_await std::move(task));
-}
-
 inline wall_micros at_us(std::int64_t us) {
     return wall_micros{std::chrono::microseconds{us}};
 }
 
-class users_job_fixture : public ::testing::Test {
+class users_job_fixture : public test::store_fixture {
 protected:
-    users_job_fixture() {
-        storage_.start();
+    users_job_fixture() : store_fixture("users_job_test_") {
         state::sqlite_settings s;
-        s.dir = dir_.path() / "state";
         s.sync = state::sync_mode::normal;
-        store_ = wait(state::sqlite_store::open(s, storage_, log::logger::null()));
+        open_store(s);
         auto reg = builtin_registry(&storage_);
         if (!reg) throw std::runtime_error(reg.error());
         registry_.emplace(std::move(*reg));
-    }
-    ~users_job_fixture() override {
-        if (store_) wait_void(store_->close());
-        storage_.stop();
-    }
-
-    template <class T>
-    T wait(awaitable<T> task) {
-        std::optional<T> out;
-        std::exception_ptr error;
-        asio::co_spawn(io_, into(std::move(task), out), [&](std::exception_ptr e) { error = e; });
-        io_.restart();
-        io_.run();
-        if (error) std::rethrow_exception(error);
-        return std::move(*out);
-    }
-    void wait_void(awaitable<void> task) {
-        std::exception_ptr error;
-        asio::co_spawn(io_, std::move(task), [&](std::exception_ptr e) { error = e; });
-        io_.restart();
-        io_.run();
-        if (error) std::rethrow_exception(error);
     }
 
     std::unique_ptr<connector> make(std::string_view code, json::object settings) {
@@ -357,10 +313,6 @@ protected:
         return n;
     }
 
-    temp_dir dir_;
-    asio::io_context io_{1};
-    storage_thread storage_;
-    std::unique_ptr<state::sqlite_store> store_;
     std::optional<registry> registry_;
     std::shared_ptr<log::memory_sink> sink_ = std::make_shared<log::memory_sink>();
     log::logger logger_{sink_};

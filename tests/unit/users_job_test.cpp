@@ -544,7 +544,7 @@ TEST_F(users_job_test, DeadLetters_NewerVersionDeliveredSince_ClearedUnsent) {
         pipelines::encode_payload("u-000003", 100, pipelines::dead_letter_payload::stage::source,
                                   json::value(json::object{{"id", "u-000003"}}), "");
     wait(store_->add_dead_letter("users", "u-000003", payload, "refused"));
-    wait_void(store_->add_acknowledged("users", {{"u-000003", 200}}));
+    wait(store_->add_acknowledged("users", {{"u-000003", 200}}));
 
     memory_source source{dummy::user_schema()};  // empty
     memory_destination destination;

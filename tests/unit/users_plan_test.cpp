@@ -149,7 +149,7 @@ TEST_F(users_plan_test, Plan_DecidesExactlyAsTheRunThenDoes) {
         r.properties = std::move(p);
         source.data.push_back(std::move(r));
     }
-    wait_void(store_->put_matches("users", {{"e1", "d-1"}, {"e2", "d-2"}}));
+    wait(store_->put_matches("users", {{"e1", "d-1"}, {"e2", "d-2"}}));
     memory_destination destination;
     destination.schema = email_schema();
     destination.preview = true;

@@ -1,0 +1,110 @@
+#pragma once
+// What the tests on a real state store share: a temporary directory, coroutines run to completion
+// on an io_context, and a fixture with a started storage thread and a sqlite_store opened in
+// <temp dir>/state. Header-only: the test targets that use it link tributary_core already.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "core/async/storage_thread.hpp"
+#include "core/clock.hpp"
+#include "core/log/logger.hpp"
+#include "core/state/sqlite_store.hpp"
+
+namespace tributary::test {
+
+/// A fresh directory `<system temp>/<prefix>XXXXXX`, removed with everything in it on destruction.
+class temp_dir {
+public:
+    explicit temp_dir(std::string_view prefix = "tributary-test-") {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / (std::string{prefix} + "XXXXXX")).string();
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Completes with `task`'s value in `out` (which needs no default-constructible T).
+template <class T>
+awaitable<void> into(awaitable<T> task, std::optional<T>& out) {
+    out.emplace(co_await std::move(task));
+}
+
+/// Runs `task` on `ioc` until the context runs out of work; returns its value or rethrows.
+template <class T>
+T run_sync(boost::asio::io_context& ioc, awaitable<T> task) {
+    std::optional<T> out;
+    std::exception_ptr error;
+    boost::asio::co_spawn(ioc, into(std::move(task), out), [&](std::exception_ptr e) { error = e; });
+    ioc.restart();
+    ioc.run();
+    if (error) std::rethrow_exception(error);
+    return std::move(*out);
+}
+
+inline void run_sync(boost::asio::io_context& ioc, awaitable<void> task) {
+    std::exception_ptr error;
+    boost::asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e) { error = e; });
+    ioc.restart();
+    ioc.run();
+    if (error) std::rethrow_exception(error);
+}
+
+/// A temp dir, an io_context, a started storage thread and, after open_store(), a sqlite_store.
+/// Destruction closes the store, stops the thread and removes the directory; members of a derived
+/// fixture are destroyed first, so they may refer to the store.
+class store_fixture : public ::testing::Test {
+protected:
+    explicit store_fixture(std::string_view prefix) : dir_{prefix} { storage_.start(); }
+    ~store_fixture() override {
+        close_store();
+        storage_.stop();
+    }
+
+    /// Opens the store in `s.dir`, or in state_dir() when `s.dir` is empty.
+    void open_store(state::sqlite_settings s, const clock& clk = real_clock::instance()) {
+        if (s.dir.empty()) s.dir = state_dir();
+        store_ = wait(state::sqlite_store::open(std::move(s), storage_, log::logger::null(), clk));
+    }
+    void close_store() {
+        if (store_) wait(store_->close());
+        store_.reset();
+    }
+    std::filesystem::path state_dir() const { return dir_.path() / "state"; }
+
+    template <class T>
+    T wait(awaitable<T> task) {
+        return run_sync(io_, std::move(task));
+    }
+
+    temp_dir dir_;
+    manual_clock clock_{};  // for the tests that pass it on: outlives the store
+    boost::asio::io_context io_{1};
+    storage_thread storage_{};
+    std::unique_ptr<state::sqlite_store> store_;
+};
+
+}  // namespace tributary::test
