@@ -559,6 +559,7 @@ TEST_F(StateQueue_DiskFull, RealTmpfs_DiskFullThenIntactAfterReopenAndSpaceFreed
     close();
     db_dir_ = fs::path(mount) / "state";
     fs::remove_all(db_dir_);
+    settings_.disk_reserve = 256 * 1024;  // the mount is tiny; the reserve must fit in it
     open();
     // Ballast, freed at the end to make room again.
     const auto ballast = fs::path(mount) / "ballast";
