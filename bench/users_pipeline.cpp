@@ -7,7 +7,8 @@
 //                        [--max-items N] [--keep DIR]
 //
 //   --records N     users to copy (default 1000000)
-//   --match         destination.match email → email (a lookup per record in the store)
+//   --match         destination.match email → email (jsonl has no native matching: the job keeps
+//                   the lookup table in the store, one get_matches and one put_matches per batch)
 //   --sync MODE     the state store's synchronous mode (default full, the daemon's default)
 //   --page-size N   dummy page size (default 1000)
 //   --max-items N   batch.max_items (default 500, the config's default)
@@ -178,13 +179,15 @@ awaitable<void> bench(const options& o, const fs::path& dir, storage_thread& sto
         registry->create("jsonl", connectors::connector_env{.settings = std::move(dest_settings)});
     if (!destination) throw std::runtime_error("jsonl: " + destination.error().message);
 
-    // As daemon/job_runner.cpp builds them from a config with these values.
+    // As daemon/job_settings.cpp builds them from a config with these values.
     pipelines::users_job_settings s;
     s.name = "bench";
     s.max_items = o.max_items;
     s.max_bytes_in_flight = 16 * 1024 * 1024;
-    s.order = pipeline::source_order::ascending;  // what the dummy promises
-    if (o.match) throw std::runtime_error("--match: destination.match is not in this tree yet");
+    if (const auto* reg = registry->find("dummy"); reg && reg->spec.source) s.order = reg->spec.source->order;
+    if (const auto* reg = registry->find("jsonl"); reg && reg->spec.destination)
+        s.destination_match_properties = reg->spec.destination->match_properties;
+    if (o.match) s.match = pipelines::match_rule{"email", "email"};
 
     const double cpu0 = thread_cpu_seconds();
     out.report =

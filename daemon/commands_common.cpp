@@ -56,4 +56,10 @@ std::string unknown_job_message(const config::settings& settings, const std::str
     return "unknown job " + job + (known.empty() ? "; no jobs are configured" : "; jobs: " + known);
 }
 
+bool check_job_configured(const config::settings& settings, const std::string& job, std::ostream& err) {
+    if (settings.jobs.contains(job)) return true;
+    err << "tributary: " << unknown_job_message(settings, job) << "\n";
+    return false;
+}
+
 }  // namespace tributary::daemon

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "config/settings.hpp"
@@ -71,5 +72,8 @@ std::string format_time_us(std::int64_t us);
 
 /// "unknown job NAME; jobs: a, b" (or "; no jobs are configured").
 std::string unknown_job_message(const config::settings& settings, const std::string& job);
+
+/// Whether `job` is configured; when not, writes "tributary: " + unknown_job_message() to `err`.
+bool check_job_configured(const config::settings& settings, const std::string& job, std::ostream& err);
 
 }  // namespace tributary::daemon

@@ -133,6 +133,17 @@ json::array requests_json(const std::vector<http::request>& requests) {
     return out;
 }
 
+// What users and events plans share: the previewed requests, the notes and the error.
+template <class Report>
+void add_requests_notes_error(json::object& out, const Report& r) {
+    out["requests"] = requests_json(r.requests);
+    out["preview_supported"] = r.preview_supported;
+    json::array notes;
+    for (const auto& n : r.notes) notes.push_back(json::string(n));
+    out["notes"] = std::move(notes);
+    out["error"] = r.error.empty() ? json::value(nullptr) : json::value(r.error);
+}
+
 json::object report_json(const std::string& job, std::size_t sample, const plan_outcome& o) {
     const auto& r = o.report;
     json::object out;
@@ -151,12 +162,7 @@ json::object report_json(const std::string& job, std::size_t sample, const plan_
                                      {"properties", i.properties}});
     }
     out["items"] = std::move(items);
-    out["requests"] = requests_json(r.requests);
-    out["preview_supported"] = r.preview_supported;
-    json::array notes;
-    for (const auto& n : r.notes) notes.push_back(json::string(n));
-    out["notes"] = std::move(notes);
-    out["error"] = r.error.empty() ? json::value(nullptr) : json::value(r.error);
+    add_requests_notes_error(out, r);
     return out;
 }
 
@@ -185,12 +191,7 @@ json::object events_report_json(const std::string& job, std::size_t sample, cons
                                      {"values", i.values}});
     }
     out["items"] = std::move(items);
-    out["requests"] = requests_json(r.requests);
-    out["preview_supported"] = r.preview_supported;
-    json::array notes;
-    for (const auto& n : r.notes) notes.push_back(json::string(n));
-    out["notes"] = std::move(notes);
-    out["error"] = r.error.empty() ? json::value(nullptr) : json::value(r.error);
+    add_requests_notes_error(out, r);
     return out;
 }
 
@@ -205,6 +206,18 @@ void print_requests(std::ostream& out, const std::vector<http::request>& request
         if (head.size() < q.body.size()) out << ", first " << head.size() << " shown; --json shows all";
         out << "):\n     " << head << "\n";
     }
+}
+
+// The previewed requests (or why there are none: the connector lacks `preview_hook`), then the notes.
+template <class Report>
+void print_requests_and_notes(std::ostream& out, const Report& r, const char* preview_hook) {
+    if (!r.preview_supported) {
+        out << "requests: the destination's connector cannot preview them (no " << preview_hook << ")\n";
+    } else {
+        out << "requests the destination would receive: " << r.requests.size() << "\n";
+    }
+    print_requests(out, r.requests);
+    for (const auto& n : r.notes) out << "note: " << n << "\n";
 }
 
 void print_events_text(std::ostream& out,
@@ -230,13 +243,7 @@ void print_events_text(std::ostream& out,
             out << "\n";
         }
     }
-    if (!r.preview_supported) {
-        out << "requests: the destination's connector cannot preview them (no preview_send_events)\n";
-    } else {
-        out << "requests the destination would receive: " << r.requests.size() << "\n";
-    }
-    print_requests(out, r.requests);
-    for (const auto& n : r.notes) out << "note: " << n << "\n";
+    print_requests_and_notes(out, r, "preview_send_events");
 }
 
 void print_text(std::ostream& out,
@@ -262,13 +269,7 @@ void print_text(std::ostream& out,
             out << "\n";
         }
     }
-    if (!r.preview_supported) {
-        out << "requests: the destination's connector cannot preview them (no preview_upsert)\n";
-    } else {
-        out << "requests the destination would receive: " << r.requests.size() << "\n";
-    }
-    print_requests(out, r.requests);
-    for (const auto& n : r.notes) out << "note: " << n << "\n";
+    print_requests_and_notes(out, r, "preview_upsert");
 }
 
 }  // namespace
@@ -278,10 +279,7 @@ exit_code plan_command(const command& cmd,
                        log::logger log,
                        std::ostream& out,
                        std::ostream& err) {
-    if (!settings.jobs.contains(cmd.job)) {
-        err << "tributary: " << unknown_job_message(settings, cmd.job) << "\n";
-        return exit_code::usage;
-    }
+    if (!check_job_configured(settings, cmd.job, err)) return exit_code::usage;
     boost::asio::io_context ioc{1};
     storage_thread storage;
     storage.start();

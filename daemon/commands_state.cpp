@@ -245,10 +245,7 @@ exit_code state_show_command(const command& cmd,
                              log::logger log,
                              std::ostream& out,
                              std::ostream& err) {
-    if (!settings.jobs.contains(cmd.job)) {
-        err << "tributary: " << unknown_job_message(settings, cmd.job) << "\n";
-        return exit_code::usage;
-    }
+    if (!check_job_configured(settings, cmd.job, err)) return exit_code::usage;
     job_state st;
     // No database yet: nothing ever ran here; a read-only open would fail on the missing file.
     if (state_database_exists(settings.state.dir)) {
@@ -277,10 +274,7 @@ exit_code state_rewind_command(const command& cmd,
                                log::logger log,
                                std::ostream& out,
                                std::ostream& err) {
-    if (!settings.jobs.contains(cmd.job)) {
-        err << "tributary: " << unknown_job_message(settings, cmd.job) << "\n";
-        return exit_code::usage;
-    }
+    if (!check_job_configured(settings, cmd.job, err)) return exit_code::usage;
     const auto& j = settings.jobs.at(cmd.job);
     if (j.type != config::job_type::users) {
         err << "tributary: state rewind for events jobs is not built yet\n";

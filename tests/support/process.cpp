@@ -129,18 +129,4 @@ run_result run(const std::string& program,
     return r;
 }
 
-temp_dir::temp_dir() : path_(make_temp_dir()) {}
-
-temp_dir::~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-}
-
-fs::path temp_dir::write(const std::string& name, const std::string& content) const {
-    auto p = path_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-}
-
 }  // namespace tributary::test

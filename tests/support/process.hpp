@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/temp_dir.hpp"  // temp_dir, which the end-to-end tests use with these
+
 namespace tributary::test {
 
 class child_process {
@@ -53,17 +55,5 @@ run_result run(const std::string& program,
                const std::vector<std::string>& args,
                const std::vector<std::string>& env = {},
                std::chrono::milliseconds timeout = std::chrono::seconds{60});
-
-/// A fresh temporary directory, removed when the object dies.
-class temp_dir {
-public:
-    temp_dir();
-    ~temp_dir();
-    const std::filesystem::path& path() const { return path_; }
-    std::filesystem::path write(const std::string& name, const std::string& content) const;
-
-private:
-    std::filesystem::path path_;
-};
 
 }  // namespace tributary::test

@@ -1,10 +1,9 @@
 #pragma once
 // What the tests on a real state store share: a temporary directory, coroutines run to completion
 // on an io_context, and a fixture with a started storage thread and a sqlite_store opened in
-// <temp dir>/state. Header-only: the test targets that use it link tributary_core already.
+// <temp dir>/state. Link tributary_test_support (temp_dir).
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,40 +11,16 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <stdexcept>
-#include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 #include "core/async/storage_thread.hpp"
 #include "core/clock.hpp"
 #include "core/log/logger.hpp"
 #include "core/state/sqlite_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace tributary::test {
-
-/// A fresh directory `<system temp>/<prefix>XXXXXX`, removed with everything in it on destruction.
-class temp_dir {
-public:
-    explicit temp_dir(std::string_view prefix = "tributary-test-") {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / (std::string{prefix} + "XXXXXX")).string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 /// Completes with `task`'s value in `out` (which needs no default-constructible T).
 template <class T>
