@@ -2,6 +2,7 @@
 
 #include <system_error>
 
+#include "connectors/builtin.hpp"
 #include "core/state/state_dir.hpp"
 #include "core/types/time_layout.hpp"
 
@@ -54,6 +55,15 @@ std::string unknown_job_message(const config::settings& settings, const std::str
     std::string known;
     for (const auto& [name, _] : settings.jobs) known += (known.empty() ? "" : ", ") + name;
     return "unknown job " + job + (known.empty() ? "; no jobs are configured" : "; jobs: " + known);
+}
+
+std::optional<connectors::registry> builtin_registry_or_report(storage_thread& storage, std::ostream& err) {
+    auto registry = connectors::builtin_registry(&storage);
+    if (!registry) {
+        err << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";
+        return std::nullopt;
+    }
+    return std::move(*registry);
 }
 
 bool check_job_configured(const config::settings& settings, const std::string& job, std::ostream& err) {

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "config/settings.hpp"
+#include "connectors/sdk/registry.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/async/use_nothrow.hpp"
 #include "core/log/logger.hpp"
@@ -72,6 +73,10 @@ std::string format_time_us(std::int64_t us);
 
 /// "unknown job NAME; jobs: a, b" (or "; no jobs are configured").
 std::string unknown_job_message(const config::settings& settings, const std::string& job);
+
+/// The built-in connectors, their file I/O on `storage` (see connectors::builtin_registry);
+/// nullopt after writing "tributary: invalid built-in connector specs: …" to `err`.
+std::optional<connectors::registry> builtin_registry_or_report(storage_thread& storage, std::ostream& err);
 
 /// Whether `job` is configured; when not, writes "tributary: " + unknown_job_message() to `err`.
 bool check_job_configured(const config::settings& settings, const std::string& job, std::ostream& err);

@@ -8,7 +8,6 @@
 
 #include <ostream>
 
-#include "connectors/builtin.hpp"
 #include "core/http/client.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/connector_factory.hpp"
@@ -283,11 +282,8 @@ exit_code plan_command(const command& cmd,
     boost::asio::io_context ioc{1};
     storage_thread storage;
     storage.start();
-    auto registry = connectors::builtin_registry(&storage);
-    if (!registry) {
-        err << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";
-        return exit_code::failure;
-    }
+    auto registry = builtin_registry_or_report(storage, err);
+    if (!registry) return exit_code::failure;
     plan_outcome o;
     {
         std::optional<scratch_state_dir> scratch;

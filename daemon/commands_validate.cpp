@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "config/source_map.hpp"
-#include "connectors/builtin.hpp"
 #include "connectors/sdk/checked_calls.hpp"
 #include "core/http/client.hpp"
 #include "core/pipeline/mapping.hpp"
@@ -212,11 +211,8 @@ exit_code validate_command(const command& cmd,
         boost::asio::io_context ioc{1};
         storage_thread storage;
         storage.start();
-        auto registry = connectors::builtin_registry(&storage);
-        if (!registry) {
-            err << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";
-            return exit_code::failure;
-        }
+        auto registry = builtin_registry_or_report(storage, err);
+        if (!registry) return exit_code::failure;
         fetched_schemas fetched;
         {
             http::engine engine(ioc.get_executor(), {}, log.with_component("http"));

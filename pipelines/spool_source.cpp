@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/io/posix_file.hpp"
 #include "core/types/text.hpp"
 
 namespace tributary::pipelines {
@@ -32,6 +33,9 @@ namespace json = boost::json;
 
 namespace {
 
+using io::system_message;
+using io::write_full;
+
 // One storage-thread call reads at most this much, so the state database never waits long
 // behind a spool read.
 constexpr std::size_t read_block_bytes = 256 * 1024;
@@ -40,10 +44,6 @@ constexpr std::size_t reject_text_bytes = 1024;
 // Parsing yields to the loop after about this many bytes (a line counts 64 more), so one turn
 // of the loop stays well under the 20 ms of a loop.stall.
 constexpr std::size_t parse_slice_bytes = 128 * 1024;
-
-std::string system_message(int error) {
-    return std::system_category().message(error);
-}
 
 bool is_plain_name(const std::string& s) {
     return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos;
@@ -148,33 +148,14 @@ struct block {
 block read_block(int fd, std::uint64_t offset, std::size_t n, const std::string& name) {
     block out;
     out.bytes.resize(n);
-    std::size_t done = 0;
-    while (done < n) {
-        const ssize_t r = ::pread(fd, out.bytes.data() + done, n - done, static_cast<off_t>(offset + done));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            out.error = "cannot read " + name + ": " + system_message(errno);
-            out.bytes.clear();
-            return out;
-        }
-        if (r == 0) break;
-        done += static_cast<std::size_t>(r);
+    const ssize_t r = io::pread_full(fd, out.bytes.data(), n, offset);
+    if (r < 0) {
+        out.error = "cannot read " + name + ": " + system_message(static_cast<int>(-r));
+        out.bytes.clear();
+        return out;
     }
-    out.bytes.resize(done);
+    out.bytes.resize(static_cast<std::size_t>(r));
     return out;
-}
-
-// 0 or errno.
-int write_full(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t w = ::write(fd, data.data(), data.size());
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        data.remove_prefix(static_cast<std::size_t>(w));
-    }
-    return 0;
 }
 
 int fsync_directory(const fs::path& dir) {

@@ -32,10 +32,11 @@ std::string user_line(std::string_view id, const json::object& properties, std::
 }
 
 std::string user_line_at(std::string_view id, const json::object& properties, std::string_view written_at) {
-    // Serialized piecewise, into one buffer sized for a typical record: copying the properties
-    // into a wrapper object, or serializing them apart and appending, would cost more.
+    // Serialized piecewise, into one buffer sized for a typical record (and small enough for
+    // malloc's per-thread cache): copying the properties into a wrapper object, or serializing
+    // them apart and appending, would cost more.
     std::string line;
-    line.reserve(id.size() + written_at.size() + 1024);
+    line.reserve(id.size() + written_at.size() + 768);
     line += "{\"id\":";
     json::serializer sr;
     sr.reset(json::string_view{id.data(), id.size()});

@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 
+#include "core/http/message.hpp"
+
 namespace tributary::ingest {
 
 namespace {
@@ -45,17 +47,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
 std::array<std::uint8_t, 32> sha256(std::string_view data) {
     std::array<std::uint8_t, 32> out{};
     unsigned int len = 0;
@@ -70,7 +61,7 @@ std::array<std::uint8_t, 32> sha256(std::string_view data) {
 std::optional<std::string> basic_auth_user(std::string_view authorization) {
     std::string_view v = trim(authorization);
     const auto space = v.find(' ');
-    if (space == std::string_view::npos || !iequals(v.substr(0, space), "basic")) return std::nullopt;
+    if (space == std::string_view::npos || !http::iequals(v.substr(0, space), "basic")) return std::nullopt;
     auto decoded = base64_decode(trim(v.substr(space + 1)));
     if (!decoded) return std::nullopt;
     const auto colon = decoded->find(':');

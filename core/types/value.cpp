@@ -723,10 +723,11 @@ private:
     bool string_value(const type& t, const json::value& in) const {
         if (!in.is_string()) return false;
         const std::string_view s = in.get_string();
+        // Allowed values are valid UTF-8 (make_string checks them).
+        const auto& values = t.values();
+        if (!values.empty()) return std::find(values.begin(), values.end(), s) != values.end();
         const auto chars = count_code_points(s);
         if (!chars) return false;
-        if (!t.values().empty())
-            return std::find(t.values().begin(), t.values().end(), s) != t.values().end();
         if (!t.pattern().empty() && !t.pattern_matches(s)) return false;
         if (t.max_bytes() && s.size() > *t.max_bytes()) return false;
         if (t.max_length() && *chars > *t.max_length()) return false;

@@ -48,6 +48,18 @@ inline void run_sync(boost::asio::io_context& ioc, awaitable<void> task) {
     if (error) std::rethrow_exception(error);
 }
 
+/// The store_error `f()` throws; fails the test (ADD_FAILURE) when it throws none.
+template <class F>
+state::store_error error_of(F&& f) {
+    try {
+        f();
+    } catch (const state::store_error& e) {
+        return e;
+    }
+    ADD_FAILURE() << "expected a store_error";
+    return state::store_error(state::error_kind::misuse, "<none>");
+}
+
 /// A temp dir, an io_context, a started storage thread and, after open_store(), a sqlite_store.
 /// Destruction closes the store, stops the thread and removes the directory; members of a derived
 /// fixture are destroyed first, so they may refer to the store.

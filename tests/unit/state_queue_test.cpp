@@ -27,23 +27,12 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using tributary::awaitable;
 using tributary::storage_thread;
+using tributary::test::error_of;
 using tributary::test::run_sync;
 using tributary::test::temp_dir;
 using namespace tributary::state;
 
 namespace {
-
-// The store_error an expression throws; fails the test when it throws nothing.
-template <class F>
-store_error error_of(F&& f) {
-    try {
-        f();
-    } catch (const store_error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected a store_error";
-    return store_error(error_kind::misuse, "<none>");
-}
 
 queued_event make_event(std::string id, std::string user = "u1", std::size_t payload_bytes = 0) {
     queued_event e;

@@ -37,6 +37,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using tributary::awaitable;
 using tributary::storage_thread;
+using tributary::test::error_of;
 using namespace tributary::state;
 
 namespace {
@@ -65,18 +66,6 @@ struct loop_env {
     asio::io_context ioc{1};
     storage_thread storage;
 };
-
-// The store_error an expression throws; fails the test when it throws nothing.
-template <class F>
-store_error error_of(F&& f) {
-    try {
-        f();
-    } catch (const store_error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected a store_error";
-    return store_error(error_kind::misuse, "<none>");
-}
 
 // Raw SQLite access, to build and inspect databases behind the store's back.
 struct raw_db {
