@@ -116,8 +116,7 @@ awaitable<void> startup(const command& cmd,
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
     events = std::make_unique<events_runtime>(settings, registry, limits.engine, *store, storage,
                                               log.with_component("events"));
-    const bool events_once =
-        cmd.once_job && settings.jobs.at(*cmd.once_job).type == config::job_type::events;
+    const bool events_once = cmd.once_job && settings.jobs.at(*cmd.once_job).type == config::job_type::events;
     if (events_once || (!cmd.once_job && events->needed())) {
         // Destinations, senders and (for the daemon) the ingest listener: a bad listen address or
         // destination stops the start with the error, before READY.
@@ -193,8 +192,9 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
 
     tasks.spawn("loop-monitor", monitor_task(monitor));
     result = cmd.once_job ? exit_code::failure : exit_code::ok;  // until the run reports otherwise
-    tasks.spawn(cmd.once_job ? "job:" + *cmd.once_job : "scheduler",
-                startup(cmd, settings, storage, store, runner, limits, *registry, events, result, signals, log));
+    tasks.spawn(
+        cmd.once_job ? "job:" + *cmd.once_job : "scheduler",
+        startup(cmd, settings, storage, store, runner, limits, *registry, events, result, signals, log));
     asio::co_spawn(ioc, wait_for_stop(signals, tasks, log, received), [&](std::exception_ptr ep) {
         if (ep) log.error("daemon.stop_failed");
     });

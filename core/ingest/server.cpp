@@ -409,8 +409,8 @@ awaitable<void> server::serve(tcp::socket socket) {
             // Drop what the client still sends (a body far over the limit, written before it
             // reads the answer) for up to 2 s; closing earlier would reset the connection under
             // a client still writing and lose the 413.
-            co_await lingering_close(c.stream, std::max<std::uint64_t>(4 * settings_.max_request_bytes,
-                                                                       std::uint64_t{16} << 20));
+            co_await lingering_close(
+                c.stream, std::max<std::uint64_t>(4 * settings_.max_request_bytes, std::uint64_t{16} << 20));
             co_return;
         }
         if (!keep) {
