@@ -338,7 +338,8 @@ void sqlite_connection::open(std::int64_t now_us) {
             const auto wal_bytes = static_cast<std::int64_t>(settings_.disk_reserve / 4);
             const auto pages = std::max<std::int64_t>(16, wal_bytes / page);
             exec("PRAGMA wal_autocheckpoint = " + std::to_string(pages));
-            exec("PRAGMA journal_size_limit = " + std::to_string(std::max<std::int64_t>(wal_bytes, 16 * page)));
+            exec("PRAGMA journal_size_limit = " +
+                 std::to_string(std::max<std::int64_t>(wal_bytes, 16 * page)));
         }
         auto migrated = migrate(db_, sqlite_migrations());
         if (migrated.from != migrated.to) {
@@ -1025,14 +1026,16 @@ awaitable<std::vector<enqueue_outcome>> sqlite_store::enqueue_events(std::vector
             struct statvfs fs {};
             if (::statvfs(settings.dir.c_str(), &fs) == 0) {
                 std::uint64_t available = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
-                auto fl = c.prepare("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size");
-                if (fl.step()) available += static_cast<std::uint64_t>(std::max<std::int64_t>(fl.int64(0), 0));
+                auto fl = c.prepare(
+                    "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size");
+                if (fl.step())
+                    available += static_cast<std::uint64_t>(std::max<std::int64_t>(fl.int64(0), 0));
                 if (available < settings.disk_reserve + 2 * added_bytes) {
-                    throw store_error(error_kind::disk_full,
-                                      "enqueue_events: " + std::to_string(available) + " bytes available under " +
-                                          settings.dir.string() + ", less than the reserve of " +
-                                          std::to_string(settings.disk_reserve) +
-                                          " bytes kept for draining the queue");
+                    throw store_error(
+                        error_kind::disk_full,
+                        "enqueue_events: " + std::to_string(available) + " bytes available under " +
+                            settings.dir.string() + ", less than the reserve of " +
+                            std::to_string(settings.disk_reserve) + " bytes kept for draining the queue");
                 }
             }
         }
