@@ -12,6 +12,7 @@
 #include "connectors/dummy/generator.hpp"
 #include "connectors/jsonl/file_store.hpp"
 #include "connectors/jsonl/line_format.hpp"
+#include "connectors/sdk/event_json.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/clock.hpp"
 #include "core/types/time_layout.hpp"
@@ -79,22 +80,6 @@ jsonl_settings parse_settings(const json::value& settings, std::vector<settings_
     if (!s.schema.valid()) s.schema = dummy::user_schema();
     r.reject_unknown({"path", "mode", "page_size", "schema"});
     return s;
-}
-
-json::object event_object(const event& e) {
-    json::object o;
-    o.reserve(10);
-    o.emplace("messageId", e.message_id);
-    o.emplace("type", e.type);
-    if (!e.user_id.empty()) o.emplace("userId", e.user_id);
-    if (!e.anonymous_id.empty()) o.emplace("anonymousId", e.anonymous_id);
-    if (!e.name.empty()) o.emplace("event", e.name);
-    o.emplace("properties", e.properties);
-    o.emplace("traits", e.traits);
-    o.emplace("context", e.context);
-    o.emplace("timestamp", types::format_datetime(micros_of(e.timestamp)));
-    o.emplace("receivedAt", types::format_datetime(micros_of(e.received_at)));
-    return o;
 }
 
 jsonl_connector::jsonl_connector(connector_env env, storage_thread* storage)
@@ -251,7 +236,7 @@ awaitable<outcome_of<void>> jsonl_connector::send_events(event_batch& batch) {
     }
     std::vector<std::string> lines;
     lines.reserve(batch.size());
-    for (const auto& [index, e] : batch.all()) lines.push_back(event_line(event_object(e)));
+    for (const auto& [index, e] : batch.all()) lines.push_back(event_line(segment_object(e)));
     co_return co_await append(std::move(lines));
 }
 

@@ -63,10 +63,6 @@ struct jsonl_settings {
 /// Reads connection settings, appending an error per bad or unknown setting.
 jsonl_settings parse_settings(const boost::json::value& settings, std::vector<settings_error>& errors);
 
-/// The JSON object written for an event: messageId, type, userId / anonymousId / event (when
-/// not empty), properties, traits, context, timestamp, receivedAt (canonical datetimes).
-boost::json::object event_object(const event& e);
-
 class jsonl_connector final : public connector {
 public:
     /// `storage` null: I/O runs inline (see the top of this file). It must outlive the connector.

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "connectors/sdk/body_builder.hpp"
+#include "connectors/sdk/event_json.hpp"
 #include "connectors/webhook/signing.hpp"
 #include "core/http/client.hpp"
 #include "core/types/time_layout.hpp"
@@ -14,10 +15,6 @@ namespace tributary::connectors::webhook {
 namespace json = boost::json;
 
 namespace {
-
-std::int64_t micros_of(std::chrono::system_clock::time_point t) {
-    return std::chrono::floor<std::chrono::microseconds>(t).time_since_epoch().count();
-}
 
 // Every query value of `url` replaced (webhook URLs often carry a token there); the rest of the
 // URL is kept as written.
@@ -50,22 +47,6 @@ std::string status_text(const http::outcome& o) {
 }
 
 }  // namespace
-
-json::object event_object(const event& e) {
-    json::object o;
-    o.reserve(10);
-    o.emplace("messageId", e.message_id);
-    o.emplace("type", e.type);
-    if (!e.user_id.empty()) o.emplace("userId", e.user_id);
-    if (!e.anonymous_id.empty()) o.emplace("anonymousId", e.anonymous_id);
-    if (!e.name.empty()) o.emplace("event", e.name);
-    o.emplace("properties", e.properties);
-    o.emplace("traits", e.traits);
-    o.emplace("context", e.context);
-    o.emplace("timestamp", types::format_datetime(micros_of(e.timestamp)));
-    o.emplace("receivedAt", types::format_datetime(micros_of(e.received_at)));
-    return o;
-}
 
 outcome_of<void> delivery_result(const http::outcome& o) {
     if (o.ok()) return outcome_of<void>{};
@@ -122,7 +103,7 @@ std::optional<http::request> webhook_connector::build(event_batch& batch) const 
     body.begin(R"({"batch":[)", "]}");
     std::vector<std::string_view> ids;
     for (const auto& [index, e] : batch.all()) {
-        const auto added = body.add(json::serialize(event_object(e)));
+        const auto added = body.add(json::serialize(segment_object(e)));
         if (added == add_result::full) {
             batch.postpone();
             break;

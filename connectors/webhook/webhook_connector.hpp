@@ -41,11 +41,6 @@
 
 namespace tributary::connectors::webhook {
 
-/// The JSON object sent for an event (Segment style): messageId, type, userId / anonymousId /
-/// event (when not empty), properties, traits, context, timestamp, receivedAt (ISO 8601, UTC,
-/// microseconds).
-boost::json::object event_object(const event& e);
-
 /// The connector's result for the engine's outcome of its request (see the top of this file).
 outcome_of<void> delivery_result(const http::outcome& o);
 
