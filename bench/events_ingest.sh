@@ -56,8 +56,6 @@ log:
   level: info
   suppress_window: 0s
   suppress_burst: 0
-control:
-  socket: $dir/$1/control.sock
 ingest:
   listen: 127.0.0.1:$4
   write_keys: [$key]

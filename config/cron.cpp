@@ -171,4 +171,17 @@ parse_result<cron_expression> parse_cron(std::string_view text) {
     return out;
 }
 
+bool can_fire(const cron_expression& c) {
+    if (!c.day_of_month_star && !c.day_of_week_star) return true;
+    // The longest each month gets; a weekday restriction only delays a listed date by years.
+    static constexpr int longest[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (std::size_t m = 1; m <= 12; ++m) {
+        if (!c.months.test(m)) continue;
+        for (std::size_t d = 1; d <= static_cast<std::size_t>(longest[m]); ++d) {
+            if (c.days_of_month.test(d)) return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace tributary::config

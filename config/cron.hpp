@@ -31,4 +31,8 @@ struct cron_expression {
 /// never the text.
 parse_result<cron_expression> parse_cron(std::string_view text);
 
+/// Whether `c` ever fires: some listed day of a listed month exists (Feb 29 does), or both day
+/// fields are restricted (a listed weekday always comes). `0 0 30 2 *` never fires.
+bool can_fire(const cron_expression& c);
+
 }  // namespace tributary::config

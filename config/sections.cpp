@@ -112,8 +112,20 @@ void read_ingest(reader& r, const cursor& at, const std::filesystem::path& base,
     if (auto c = m.require("write_keys")) {
         if (auto items = r.read_list(*c)) {
             if (items->empty()) r.error(*c, "list at least one write key");
-            for (const auto& item : *items) {
-                if (auto k = r.read_secret(item)) out.write_keys.push_back(std::move(*k));
+            std::vector<std::size_t> item_of_key;
+            for (std::size_t i = 0; i < items->size(); ++i) {
+                auto k = r.read_secret((*items)[i]);
+                if (!k) continue;
+                // Never quote the key: it is a secret.
+                auto same = std::find(out.write_keys.begin(), out.write_keys.end(), *k);
+                if (same != out.write_keys.end()) {
+                    const auto first = item_of_key[static_cast<std::size_t>(same - out.write_keys.begin())];
+                    r.error((*items)[i],
+                            "duplicate write key (the same as write_keys[" + std::to_string(first) + "])");
+                    continue;
+                }
+                out.write_keys.push_back(std::move(*k));
+                item_of_key.push_back(i);
             }
         }
     }
@@ -275,6 +287,11 @@ std::optional<schedule_settings> read_schedule(reader& r, const cursor& at) {
         } else {
             r.error(at, "invalid cron expression " + reader::show(*s) + ": " + c.error());
         }
+        return std::nullopt;
+    }
+    if (!can_fire(*c)) {
+        r.error(at, "invalid cron expression " + reader::show(*s) +
+                        ": it never fires (no listed month has the listed days of the month)");
         return std::nullopt;
     }
     out.cron = *c;

@@ -3,8 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <ostream>
 #include <set>
@@ -17,6 +17,7 @@
 #include "core/types/type_json.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/connector_factory.hpp"
+#include "daemon/mapping_report.hpp"
 
 namespace tributary::daemon {
 
@@ -30,15 +31,38 @@ using schema_map = std::map<schema_key, types::type>;
 
 constexpr std::string_view users_target = "users";
 
-// The schemas the users jobs need, each once.
-std::vector<schema_key> needed_schemas(const config::settings& settings) {
+// The schemas the users jobs `checked` need, each once.
+std::vector<schema_key> needed_schemas(const config::settings& settings,
+                                       const std::set<std::string>& checked) {
     std::set<schema_key> keys;
-    for (const auto& [_, j] : settings.jobs) {
-        if (j.type != config::job_type::users) continue;
+    for (const auto& name : checked) {
+        const auto& j = settings.jobs.at(name);
         keys.insert({j.source.connection, "source"});
         keys.insert({j.destination.connection, "destination"});
     }
     return {keys.begin(), keys.end()};
+}
+
+// Users jobs whose mapping can be checked: neither the job nor its connections have a config
+// problem (a wrong role or unknown connector would only repeat it).
+std::set<std::string> checkable_jobs(const config::settings& settings,
+                                     const std::vector<config::diagnostic>& problems) {
+    auto has_problem = [&problems](const std::string& prefix) {
+        for (const auto& d : problems) {
+            if (d.path == prefix || d.path.starts_with(prefix + ".") || d.path.starts_with(prefix + "["))
+                return true;
+        }
+        return false;
+    };
+    std::set<std::string> out;
+    for (const auto& [name, j] : settings.jobs) {
+        if (j.type != config::job_type::users) continue;
+        if (has_problem(j.locations.prefix())) continue;
+        if (has_problem(settings.connections.at(j.source.connection).locations.prefix())) continue;
+        if (has_problem(settings.connections.at(j.destination.connection).locations.prefix())) continue;
+        out.insert(name);
+    }
+    return out;
 }
 
 struct cached_schemas {
@@ -84,14 +108,13 @@ std::string describe(const connectors::connector_error& e) {
     return s;
 }
 
-awaitable<fetched_schemas> fetch_schemas(const config::settings& settings,
-                                         const connectors::registry& registry,
-                                         http::engine& engine,
-                                         storage_thread& storage,
-                                         std::vector<schema_key> keys,
-                                         log::logger log) {
-    // Read-write first: a daemon holding the directory refuses us before any vendor is asked.
-    auto store = co_await open_store(settings, state::open_mode::read_write, storage, log);
+// Asks each connection of `keys` for its users schema in that role (a connection that cannot be
+// made is asked nothing more).
+awaitable<fetched_schemas> ask_schemas(const config::settings& settings,
+                                       const connectors::registry& registry,
+                                       http::engine& engine,
+                                       std::vector<schema_key> keys,
+                                       log::logger log) {
     fetched_schemas out;
     std::map<std::string, std::unique_ptr<connectors::connector>> made;
     std::set<std::string> failed;
@@ -115,16 +138,37 @@ awaitable<fetched_schemas> fetch_schemas(const config::settings& settings,
                                  role + " schema: " + describe(schema.error()));
             continue;
         }
-        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-        co_await store->put_schema(connection, std::string(users_target), role,
-                                   json::serialize(types::to_json(*schema)), now);
         out.schemas.emplace(schema_key{connection, role}, std::move(*schema));
     }
-    made.clear();
+    co_return out;
+}
+
+awaitable<fetched_schemas> fetch_schemas(const config::settings& settings,
+                                         const connectors::registry& registry,
+                                         http::engine& engine,
+                                         storage_thread& storage,
+                                         std::vector<schema_key> keys,
+                                         log::logger log) {
+    // Read-write first: a daemon holding the directory refuses us before any vendor is asked.
+    auto store = co_await open_store(settings, state::open_mode::read_write, storage, log);
+    auto out = co_await ask_schemas(settings, registry, engine, std::move(keys), log);
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    for (const auto& [key, schema] : out.schemas) {
+        co_await store->put_schema(key.first, std::string(users_target), key.second,
+                                   json::serialize(types::to_json(schema)), now);
+    }
     co_await store->close();
     co_return out;
+}
+
+// Connections whose connector answers schemas without the network (registration::offline_schemas).
+bool offline_schema(const config::settings& settings,
+                    const connectors::registry& registry,
+                    const std::string& c) {
+    const auto* reg = registry.find(settings.connections.at(c).connector);
+    return reg && reg->offline_schemas;
 }
 
 types::alignment_mode alignment_of(config::write_mode m) {
@@ -139,60 +183,72 @@ types::alignment_mode alignment_of(config::write_mode m) {
     return types::alignment_mode::create_or_update;
 }
 
-// The 1-based column of byte `offset` of a scalar that starts at `column` of `line`, when that
-// can be told from the line alone: a plain scalar, or a quoted one without escapes before the
-// offset. Otherwise nothing (the scalar's own column is used).
-std::optional<int> column_at_offset(std::string_view line, int column, std::size_t offset) {
-    if (column < 1 || static_cast<std::size_t>(column - 1) >= line.size()) return std::nullopt;
-    const std::size_t start = static_cast<std::size_t>(column - 1);
-    const char first = line[start];
-    if (first == '|' || first == '>') return std::nullopt;
-    if (first == '"' || first == '\'') {
-        const std::size_t body = start + 1;
-        if (body + offset >= line.size()) return std::nullopt;
-        for (std::size_t i = body; i < body + offset; ++i) {
-            if (line[i] == first || (first == '"' && line[i] == '\\')) return std::nullopt;
-        }
-        return column + 1 + static_cast<int>(offset);
-    }
-    if (start + offset >= line.size()) return std::nullopt;
-    return column + static_cast<int>(offset);
-}
-
-class file_lines {
-public:
-    explicit file_lines(const std::filesystem::path& path) {
-        std::ifstream in(path);
-        std::string line;
-        while (std::getline(in, line)) lines_.push_back(line);
-    }
-    std::string_view line(int n) const {
-        if (n < 1 || static_cast<std::size_t>(n) > lines_.size()) return {};
-        return lines_[static_cast<std::size_t>(n - 1)];
-    }
-
-private:
-    std::vector<std::string> lines_;
-};
-
 struct printed_problem {
     config::diagnostic where;
     types::severity level;
 };
 
-printed_problem locate(const config::job_settings& job,
-                       const pipeline::mapping_problem& p,
-                       const file_lines& lines) {
-    const auto pointer =
-        p.property.empty() ? std::string("/mapping") : config::pointer_append("/mapping", p.property);
-    auto d =
-        job.locations.locate(pointer, (p.level == types::severity::warning ? "warning: " : "") + p.message);
-    // Only an entry's own value gets shifted; locate() falls back to an ancestor when the
-    // entry was not recorded.
-    if (p.offset && job.locations.find(pointer) && d.pos.known()) {
-        if (auto col = column_at_offset(lines.line(d.pos.line), d.pos.column, *p.offset)) d.pos.column = *col;
+}  // namespace
+
+namespace {
+
+// Offline: what local connectors answer (always fresh), the rest from the store's cache.
+struct offline_result {
+    schema_map schemas;
+    std::vector<std::string> notes;
+    std::vector<std::string> errors;
+    std::size_t local = 0;
+};
+
+offline_result offline_schemas(const config::settings& settings,
+                               const std::vector<schema_key>& keys,
+                               log::logger log,
+                               std::ostream& err) {
+    offline_result out;
+    std::vector<schema_key> local, cached;
+    boost::asio::io_context ioc{1};
+    storage_thread storage;
+    storage.start();
+    auto registry = builtin_registry_or_report(storage, err);
+    if (!registry) {
+        storage.stop();
+        out.errors.push_back("the built-in connectors cannot be loaded");
+        return out;
     }
-    return {std::move(d), p.level};
+    for (const auto& key : keys)
+        (offline_schema(settings, *registry, key.first) ? local : cached).push_back(key);
+    if (!local.empty()) {
+        http::engine engine(ioc.get_executor(), {}, log.with_component("http"));
+        auto asked = run_to_completion(ioc, ask_schemas(settings, *registry, engine, local, log));
+        out.local = asked.schemas.size();
+        out.schemas = std::move(asked.schemas);
+        out.errors = std::move(asked.errors);
+    }
+    if (!cached.empty() && state_database_exists(settings.state.dir)) {
+        try {
+            auto found = run_to_completion(ioc, read_cached(settings, storage, cached, log));
+            out.schemas.merge(found.schemas);
+            out.notes = std::move(found.unreadable);
+        } catch (const state::store_error& e) {
+            // The config was checked; only the mapping types go unchecked.
+            out.notes.push_back(
+                "(cannot read the schema cache: " + describe_store_error(e, settings.state.dir) + ")");
+        }
+    }
+    storage.stop();
+    return out;
+}
+
+// "; mappings checked against the schemas …" of the ok line.
+std::string checked_against(bool online, std::size_t needed, std::size_t found, std::size_t local) {
+    std::string out = "; mappings checked against ";
+    out += found == needed ? "the" : found == 0 ? "no" : "some";
+    out += " schemas";
+    if (online) return out + " fetched now";
+    if (found == 0) return out + " cached in the state store";
+    if (local == found) return out + " the connectors give offline";
+    if (local == 0) return out + " cached in the state store";
+    return out + " cached in the state store or given offline by the connectors";
 }
 
 }  // namespace
@@ -200,14 +256,17 @@ printed_problem locate(const config::job_settings& job,
 exit_code validate_command(const command& cmd,
                            const config::settings& settings,
                            const std::filesystem::path& path,
+                           std::vector<config::diagnostic> config_problems,
                            log::logger log,
                            std::ostream& out,
                            std::ostream& err) {
-    const auto keys = needed_schemas(settings);
+    const auto checked = checkable_jobs(settings, config_problems);
+    const auto keys = needed_schemas(settings, checked);
     schema_map schemas;
     std::vector<std::string> notes;
+    std::size_t local = 0;
 
-    if (cmd.online && !keys.empty()) {
+    if (cmd.online && !keys.empty() && config_problems.empty()) {
         boost::asio::io_context ioc{1};
         storage_thread storage;
         storage.start();
@@ -233,20 +292,16 @@ exit_code validate_command(const command& cmd,
         for (const auto& [key, _] : schemas)
             out << "fetched and cached the users " << key.second << " schema of connection " << key.first
                 << "\n";
-    } else if (!keys.empty() && state_database_exists(settings.state.dir)) {
-        boost::asio::io_context ioc{1};
-        storage_thread storage;
-        storage.start();
-        try {
-            auto cached = run_to_completion(ioc, read_cached(settings, storage, keys, log));
-            schemas = std::move(cached.schemas);
-            notes = std::move(cached.unreadable);
-        } catch (const state::store_error& e) {
-            // The config was checked; only the mapping types go unchecked.
-            notes.push_back("(cannot read the schema cache: " + describe_store_error(e, settings.state.dir) +
-                            ")");
+    } else if (!keys.empty()) {
+        // With config problems --online asks nothing: the file is refused whatever the vendors say.
+        auto found = offline_schemas(settings, keys, log, err);
+        if (!found.errors.empty()) {
+            for (const auto& e : found.errors) err << "tributary: " << e << "\n";
+            return exit_code::failure;
         }
-        storage.stop();
+        schemas = std::move(found.schemas);
+        notes = std::move(found.notes);
+        local = found.local;
     }
 
     std::set<std::string> missing;
@@ -264,8 +319,9 @@ exit_code validate_command(const command& cmd,
 
     const file_lines lines(settings.source_file);
     std::vector<printed_problem> problems;
-    for (const auto& [name, j] : settings.jobs) {
-        if (j.type != config::job_type::users) continue;
+    for (auto& d : config_problems) problems.push_back({std::move(d), types::severity::error});
+    for (const auto& name : checked) {
+        const auto& j = settings.jobs.at(name);
         std::vector<pipeline::mapping_entry> entries;
         for (const auto& m : j.mapping) entries.push_back({m.property, m.expression});
         auto compiled = pipeline::compile_mapping(entries);
@@ -281,8 +337,14 @@ exit_code validate_command(const command& cmd,
                                             schema_of(j.destination.connection, "destination"),
                                             alignment_of(j.destination.mode));
         }
-        for (const auto& p : found) problems.push_back(locate(j, p, lines));
+        for (const auto& p : found) problems.push_back({locate_mapping_problem(j, p, lines), p.level});
     }
+    // One list in file order, whatever check found what.
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const printed_problem& a, const printed_problem& b) {
+                         if (a.where.pos.known() != b.where.pos.known()) return a.where.pos.known();
+                         return a.where.pos < b.where.pos;
+                     });
 
     std::size_t errors = 0, warnings = 0;
     for (const auto& p : problems) (p.level == types::severity::error ? errors : warnings)++;
@@ -298,13 +360,7 @@ exit_code validate_command(const command& cmd,
     if (errors > 0) return exit_code::failure;
     out << path.string() << ": ok (" << settings.connections.size() << " connections, "
         << settings.jobs.size() << " jobs";
-    if (!keys.empty()) {
-        out << "; mappings checked against "
-            << (found_schemas == keys.size() ? "the"
-                : found_schemas == 0         ? "no"
-                                             : "some")
-            << " schemas" << (cmd.online ? " fetched now" : " cached in the state store");
-    }
+    if (!keys.empty()) out << checked_against(cmd.online, keys.size(), found_schemas, local);
     out << ")\n";
     return exit_code::ok;
 }

@@ -137,6 +137,10 @@ awaitable<exit_code> events_runtime::run_once(std::string job) {
         log_.info("spool.scanned", {{"accepted", scan.accepted}, {"rejected", scan.rejected}});
     }
     auto report = co_await it->second->sender->drain();
+    // As for users jobs: partial when some events got through, failed when every one was refused.
+    if (report.error.empty() && report.rejected > 0 && report.sent == 0 && report.skipped == 0) {
+        report.error = "every event was refused (" + std::to_string(report.rejected) + " dead-lettered)";
+    }
     log_.log(report.error.empty() ? log::level::info : log::level::error, "job.done",
              {{"job", job},
               {"sent", report.sent},

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "daemon/mapping_report.hpp"
+
 namespace tributary::daemon {
 
 pipelines::users_job_settings users_settings_of(const config::settings& settings,
@@ -15,6 +17,7 @@ pipelines::users_job_settings users_settings_of(const config::settings& settings
     s.lookback = j.lookback;
     s.max_bytes_in_flight = j.max_bytes_in_flight;
     for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
+    s.describe_mapping_problem = mapping_problem_teller(j, settings.source_file);
     switch (j.destination.mode) {
         case config::write_mode::create:
             s.mode = pipelines::write_mode::create;

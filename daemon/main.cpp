@@ -19,7 +19,7 @@
 #include "daemon/commands_plan.hpp"
 #include "daemon/commands_state.hpp"
 #include "daemon/commands_validate.hpp"
-#include "daemon/connection_check.hpp"
+#include "daemon/config_check.hpp"
 
 namespace td = tributary::daemon;
 namespace tl = tributary::log;
@@ -115,10 +115,24 @@ int main(int argc, char** argv) {
         std::cerr << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";
         return code(td::exit_code::failure);
     }
+    if (loaded.ok() && cmd.kind == td::command_kind::validate) {
+        // validate prints these with the mapping problems, in one list.
+        auto log = make_logger(cmd, &loaded.value->log, true);
+        td::exit_code result = td::exit_code::failure;
+        try {
+            result =
+                td::validate_command(cmd, *loaded.value, path, td::check_config(*loaded.value, *registry),
+                                     log, std::cout, std::cerr);
+        } catch (const std::exception& e) {
+            std::cerr << "tributary: unexpected error: " << e.what() << "\n";
+        }
+        log.flush();
+        return code(result);
+    }
     if (loaded.ok()) {
-        // Connector settings are checked by the connectors themselves; their
-        // errors join the file's, each with its line:col.
-        auto more = td::check_connections(*loaded.value, *registry);
+        // What needs the connectors (their settings, limits, roles, files) and what is not built
+        // yet: the same checks as validate's, each with its line:col.
+        auto more = td::check_config(*loaded.value, *registry);
         if (!more.empty()) {
             loaded.errors.insert(loaded.errors.end(), more.begin(), more.end());
             loaded.value.reset();
@@ -140,9 +154,6 @@ int main(int argc, char** argv) {
         // one line rather than by std::terminate.
         try {
             switch (cmd.kind) {
-                case td::command_kind::validate:
-                    result = td::validate_command(cmd, s, path, log, std::cout, std::cerr);
-                    break;
                 case td::command_kind::plan:
                     result = td::plan_command(cmd, s, log, std::cout, std::cerr);
                     break;

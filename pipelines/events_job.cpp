@@ -101,6 +101,16 @@ awaitable<pipeline::expected<event_rules, std::string>> event_rules::make(
             co_return out{std::move(msg)};
         }
         r.mapping_ = std::move(*compiled);
+        // A typed event would lose, on every event, a property its type does not have
+        // (normalize drops unknown keys): refuse the mapping at the start instead.
+        std::string misfit;
+        for (const auto& p : pipeline::check_mapping(*r.mapping_, types::type{}, r.type_schema_,
+                                                     types::alignment_mode::read)) {
+            if (p.level != types::severity::error) continue;
+            misfit += misfit.empty() ? "the mapping does not fit the destination's event type: " : "; ";
+            misfit += "mapping." + p.property + ": " + p.message;
+        }
+        if (!misfit.empty()) co_return out{std::move(misfit)};
     }
     co_return out{std::move(r)};
 }

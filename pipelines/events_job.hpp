@@ -105,7 +105,10 @@ class event_rules {
 public:
     /// Asks the destination for its event types (one per job: `all` when it has it, else its
     /// first) and that type's schema, and compiles the mapping; an error message otherwise
-    /// ("event types: …", "invalid mapping; …"). `destination` is used only during the call.
+    /// ("event types: …", "invalid mapping; …", and when the type has a schema, the errors
+    /// pipeline::check_mapping finds against it: "the mapping does not fit the destination's event
+    /// type: mapping.PROP: …" — a property the type lacks would be dropped from every event).
+    /// `destination` is used only during the call.
     static awaitable<pipeline::expected<event_rules, std::string>> make(const events_job_settings& s,
                                                                         connectors::connector& destination);
 

@@ -672,7 +672,16 @@ awaitable<void> users_run::finish() {
     }
     switch (outcome_) {
         case stop::none:
-            report_.status = report_.rejected > 0 ? state::run_status::partial : state::run_status::succeeded;
+            if (report_.rejected > 0 && report_.written == 0 && report_.skipped == 0) {
+                // Nothing got through: the records are safe in the dead-letter store, but the
+                // run did not do its job.
+                report_.status = state::run_status::failed;
+                report_.error = "every record was refused (" + std::to_string(report_.rejected) +
+                                " dead-lettered; `tributary state show " + s_.name + "` lists them)";
+            } else {
+                report_.status =
+                    report_.rejected > 0 ? state::run_status::partial : state::run_status::succeeded;
+            }
             break;
         case stop::failed:
             report_.status = state::run_status::failed;

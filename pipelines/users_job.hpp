@@ -56,9 +56,14 @@
 //     records(), upsert() or the refresh's records() keeps everything queued, logs
 //     `job.backoff` and retries after a bounded exponential delay; after `max_attempts`
 //     consecutive failures the run ends `failed`.
+//   - a mapping that does not fit the schemas the connectors give at the start of the run
+//     (pipeline::check_mapping errors: a destination property the destination does not have, a
+//     type that cannot be converted, …) fails the run before any record is read: a mapped value
+//     is never dropped silently.
 //   - per-record refusals (normalization, mapping or match errors, `discarded`/`rejected` items,
 //     a whole request `rejected`) go to the dead-letter store with the reason, count as rejected
-//     and resolve the record; the run ends `partial`.
+//     and resolve the record; the run ends `partial` when some records were written or skipped,
+//     `failed` when every record it handled was refused.
 //   - other connector errors (auth, contract, unsupported, …) end the run `failed` at once.
 //   - store errors end the run `failed` (the error names them).
 //
@@ -72,6 +77,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -126,6 +132,10 @@ struct users_job_settings {
     std::uint64_t max_bytes_in_flight = 8 * 1024 * 1024;
     /// Destination property ← expression; empty = the identity mapping.
     std::vector<pipeline::mapping_entry> mapping{};
+    /// How a mapping error against the live schemas (pipeline::check_mapping) is told in the
+    /// run's error: `tributary validate` and `run` print the same line (the daemon passes the
+    /// `path (line:col): message` of the config file). Unset: "mapping.PROP: message".
+    std::function<std::string(const pipeline::mapping_problem&)> describe_mapping_problem{};
     /// Default upsert.
     write_mode mode = write_mode::upsert;
     /// How records find their destination user; nullopt = by the source id (upsert, update) or
@@ -212,7 +222,8 @@ awaitable<run_report> run_users_job(users_job_settings settings,
 std::string match_mark_key(std::string_view job);
 
 /// The exit code of `tributary run --once` for `r` (DESIGN §6): 0 succeeded, 3 partial (some
-/// records dead-lettered), 1 failed or cancelled.
+/// records dead-lettered, others written or skipped), 1 failed (every record refused included)
+/// or cancelled.
 int once_exit_code(const run_report& r) noexcept;
 
 }  // namespace tributary::pipelines

@@ -129,6 +129,35 @@ std::uint64_t approx_value_size(const json::value& v) noexcept {
     return 0;
 }
 
+types::alignment_mode alignment_of(write_mode m) {
+    switch (m) {
+        case write_mode::create:
+            return types::alignment_mode::create_only;
+        case write_mode::update:
+            return types::alignment_mode::update_only;
+        case write_mode::upsert:
+            break;
+    }
+    return types::alignment_mode::create_or_update;
+}
+
+// The errors `tributary validate --online` reports for this mapping and these schemas, told as
+// the settings say; warnings (some values may be refused) do not stop a run.
+std::optional<std::string> schema_errors(const users_job_settings& s,
+                                         const pipeline::mapping& m,
+                                         const types::type& source,
+                                         const types::type& destination) {
+    std::string out;
+    for (const auto& p : pipeline::check_mapping(m, source, destination, alignment_of(s.mode))) {
+        if (p.level != types::severity::error) continue;
+        out += out.empty() ? "the mapping does not fit the connectors' schemas: " : "; ";
+        out += s.describe_mapping_problem ? s.describe_mapping_problem(p)
+                                          : "mapping." + p.property + ": " + p.message;
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+}
+
 }  // namespace
 
 std::uint64_t approx_json_size(const json::object& o) noexcept {
@@ -148,6 +177,8 @@ pipeline::expected<users_transform, std::string> users_transform::make(
         return msg;
     }
     t.mapping_ = std::move(*compiled);
+    if (auto error = schema_errors(s, t.mapping_, source_schema, destination_schema))
+        return std::move(*error);
     t.source_schema_ = source_schema;
     t.source_layouts_ = s.source_layouts;
     t.mode_ = s.mode;

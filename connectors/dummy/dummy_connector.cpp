@@ -144,7 +144,9 @@ application_spec dummy_spec() {
 }
 
 registration dummy_registration() {
-    return make_registration<dummy_connector>(dummy_spec());
+    registration r = make_registration<dummy_connector>(dummy_spec());
+    r.offline_schemas = true;
+    return r;
 }
 
 }  // namespace tributary::connectors::dummy

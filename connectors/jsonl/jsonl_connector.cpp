@@ -296,6 +296,16 @@ registration jsonl_registration(storage_thread* storage) {
     r.factory = [storage](connector_env env) -> std::unique_ptr<connector> {
         return std::make_unique<jsonl_connector>(std::move(env), storage);
     };
+    r.offline_schemas = true;
+    r.profile = [](const json::value& v) {
+        std::vector<settings_error> errors;
+        const jsonl_settings s = parse_settings(v, errors);
+        connection_profile p;
+        p.destination_targets =
+            target_set{.users = s.mode == write_mode::users, .events = s.mode == write_mode::events};
+        p.written_files.push_back({"path", s.path});
+        return p;
+    };
     return r;
 }
 

@@ -135,6 +135,16 @@ std::vector<settings_error> registry::validate_settings(std::string_view code,
     }
 }
 
+connection_profile registry::profile(std::string_view code, const boost::json::value& settings) const {
+    connection_profile out;
+    const auto* r = find(code);
+    if (!r) return out;
+    if (r->profile && validate_settings(code, settings).empty()) out = r->profile(settings);
+    if (!out.destination_targets && r->spec.destination)
+        out.destination_targets = r->spec.destination->targets;
+    return out;
+}
+
 types::result<std::vector<http::endpoint_group>> registry::endpoint_groups(
     std::string_view code, const boost::json::value& settings) const {
     const auto* r = find(code);

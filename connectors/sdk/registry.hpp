@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,20 @@
 namespace tributary::connectors {
 
 /// One connector: its spec, what its class implements, how to make one, how to check settings.
+/// What one connection does, beyond its connector's spec, for checks before any run.
+struct connection_profile {
+    /// The targets it accepts as a destination; nullopt: the spec's.
+    std::optional<target_set> destination_targets{};
+    struct written_file {
+        /// The setting that names it ("path"; nested settings dotted).
+        std::string setting{};
+        /// As the setting says; relative to the working directory.
+        std::string path{};
+    };
+    /// Files it writes as a destination (only one connection may write a file).
+    std::vector<written_file> written_files{};
+};
+
 struct registration {
     application_spec spec{};
     capabilities caps{};
@@ -35,6 +50,12 @@ struct registration {
     /// Read through registry::endpoint_groups, which validates settings and groups first.
     std::function<result<std::vector<http::endpoint_group>>(const boost::json::value&)>
         endpoint_groups_from_settings{};
+    /// record_schema and event_type_schema answer from the code or the connection's settings,
+    /// without the network: `tributary validate` asks them offline.
+    bool offline_schemas = false;
+    /// For connectors whose role depends on their settings: what a connection with `settings`
+    /// (validate_settings accepted them) does. Unset: what the spec says, writing no file.
+    std::function<connection_profile(const boost::json::value&)> profile{};
 };
 
 /// The registration of connector class `C`: capabilities_of<C>(), a factory calling
@@ -81,6 +102,10 @@ public:
     /// ("path: message" entries), a builder that failed or threw, groups that do not check.
     types::result<std::vector<http::endpoint_group>> endpoint_groups(
         std::string_view code, const boost::json::value& settings) const;
+
+    /// What a connection of `code` with `settings` does: registration::profile's answer when the
+    /// connector has one and accepts the settings, else the spec's destination targets and no file.
+    connection_profile profile(std::string_view code, const boost::json::value& settings) const;
 
     /// Makes a connector: validates env.settings first, then calls the factory with a sink that
     /// collects settings errors. Errors: unknown code (contract), settings errors

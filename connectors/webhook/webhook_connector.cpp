@@ -180,6 +180,7 @@ registration webhook_registration(const clock& clk) {
         if (!group) return unexpected{group.error()};
         return std::vector<http::endpoint_group>{std::move(*group)};
     };
+    r.offline_schemas = true;
     return r;
 }
 

@@ -64,44 +64,59 @@ group_limiter::group_limiter(std::vector<rate_limit> spec, group_limiter_setting
     for (const auto& l : limits_) windows_.emplace_back(l);
 }
 
-std::optional<std::string> group_limiter::apply_overrides(const group_overrides& overrides, steady_time now) {
-    // Validate everything before touching state: a rejected set changes nothing.
-    std::vector<rate_limit> next = spec_;
+std::vector<override_problem> check_overrides(const std::vector<rate_limit>& published,
+                                              std::uint32_t published_max_concurrent,
+                                              const group_overrides& overrides) {
+    std::vector<override_problem> out;
     for (std::size_t i = 0; i < overrides.limits.size(); ++i) {
         const rate_limit& o = overrides.limits[i];
         if (o.requests == 0 || o.per.count() <= 0) {
-            return "override " + describe(o) + ": requests and per must be > 0";
-        }
-        for (std::size_t j = 0; j < i; ++j) {
-            if (overrides.limits[j].kind == o.kind && overrides.limits[j].per == o.per) {
-                return "override " + describe(o) + ": duplicate kind and per";
-            }
-        }
-        auto it = std::find_if(spec_.begin(), spec_.end(),
-                               [&](const rate_limit& s) { return s.kind == o.kind && s.per == o.per; });
-        if (it == spec_.end()) {
-            next.push_back(o);
+            out.push_back({i, "requests and per must be > 0"});
             continue;
         }
+        bool repeated = false;
+        for (std::size_t j = 0; j < i; ++j)
+            repeated |= overrides.limits[j].kind == o.kind && overrides.limits[j].per == o.per;
+        if (repeated) {
+            out.push_back({i, "duplicate kind and per"});
+            continue;
+        }
+        auto it = std::find_if(published.begin(), published.end(),
+                               [&](const rate_limit& s) { return s.kind == o.kind && s.per == o.per; });
+        if (it == published.end()) continue;
         if (o.requests > it->requests) {
-            return "override " + describe(o) + ": raises requests above the published " + describe(*it);
+            out.push_back({i, "raises requests above the published " + describe(*it)});
+        } else if (o.kind == limit_kind::token_bucket && bucket_capacity(o) > bucket_capacity(*it)) {
+            out.push_back({i, "burst " + std::to_string(bucket_capacity(o)) + " raises the published burst " +
+                                  std::to_string(bucket_capacity(*it))});
         }
-        if (o.kind == limit_kind::token_bucket && bucket_capacity(o) > bucket_capacity(*it)) {
-            return "override " + describe(o) + ": burst " + std::to_string(bucket_capacity(o)) +
-                   " raises the published burst " + std::to_string(bucket_capacity(*it));
-        }
-        const auto k = static_cast<std::size_t>(it - spec_.begin());
-        next[k] = o;
     }
-    std::uint32_t cap = spec_max_concurrent_;
-    if (overrides.max_concurrent) {
+    if (overrides.max_concurrent && published_max_concurrent != 0) {
         const std::uint32_t v = *overrides.max_concurrent;
-        if (spec_max_concurrent_ != 0 && (v == 0 || v > spec_max_concurrent_)) {
-            return "override max_concurrent " + std::to_string(v) + ": raises the published " +
-                   std::to_string(spec_max_concurrent_);
-        }
-        cap = v;
+        if (v == 0 || v > published_max_concurrent)
+            out.push_back({std::nullopt, "raises the published " + std::to_string(published_max_concurrent)});
     }
+    return out;
+}
+
+std::optional<std::string> group_limiter::apply_overrides(const group_overrides& overrides, steady_time now) {
+    // Validate everything before touching state: a rejected set changes nothing.
+    const auto problems = check_overrides(spec_, spec_max_concurrent_, overrides);
+    if (!problems.empty()) {
+        const auto& p = problems.front();
+        if (p.limit) return "override " + describe(overrides.limits[*p.limit]) + ": " + p.message;
+        return "override max_concurrent " + std::to_string(*overrides.max_concurrent) + ": " + p.message;
+    }
+    std::vector<rate_limit> next = spec_;
+    for (const rate_limit& o : overrides.limits) {
+        auto it = std::find_if(spec_.begin(), spec_.end(),
+                               [&](const rate_limit& s) { return s.kind == o.kind && s.per == o.per; });
+        if (it == spec_.end())
+            next.push_back(o);
+        else
+            next[static_cast<std::size_t>(it - spec_.begin())] = o;
+    }
+    const std::uint32_t cap = overrides.max_concurrent ? *overrides.max_concurrent : spec_max_concurrent_;
 
     const group_usage usage = usage_snapshot(now);
     limits_ = std::move(next);

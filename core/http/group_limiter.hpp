@@ -89,6 +89,24 @@ struct group_overrides {
     std::optional<std::uint32_t> max_concurrent;
 };
 
+/// One problem of a group_overrides against the group's published limits.
+struct override_problem {
+    /// Index into group_overrides::limits; nullopt for max_concurrent.
+    std::optional<std::size_t> limit;
+    /// A sentence fragment without the override: "raises requests above the published fixed_window
+    /// 10/1000ms".
+    std::string message;
+};
+
+/// Every way `overrides` would raise (or malform) a group whose published limits are `published`
+/// and cap `published_max_concurrent` (0 = no cap), in order: a limit with requests or per of 0,
+/// a second limit of the same kind and per, requests or a token bucket's burst above the published
+/// limit of the same kind and per, a max_concurrent above the cap. Pure; apply_overrides refuses
+/// the first, config checks (`tributary validate`) report them all.
+std::vector<override_problem> check_overrides(const std::vector<rate_limit>& published,
+                                              std::uint32_t published_max_concurrent,
+                                              const group_overrides& overrides);
+
 struct grant_decision {
     enum class kind {
         grant,  ///< `ticket` may send now; already charged to every window, counted in flight

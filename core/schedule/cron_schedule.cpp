@@ -18,7 +18,9 @@ bool day_matches(const cron_fields& f, const year_month_day& ymd) {
 
 std::optional<system_clock::time_point> next_fire(const cron_fields& f, system_clock::time_point after) {
     auto t = floor<minutes>(after) + minutes{1};
-    const auto limit = t + days{5 * 366};
+    // Every (month, day, weekday) combination, Feb 29 included, recurs within 28 years (between
+    // 1901 and 2099): what config::can_fire() accepts fires within this horizon.
+    const auto limit = t + days{29 * 366};
     while (t < limit) {
         auto day = floor<days>(t);
         year_month_day ymd{day};

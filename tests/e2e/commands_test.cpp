@@ -261,19 +261,17 @@ TEST(CliStateDirectory_HeldByDaemon, InspectionWorksAndChangesAreRefused) {
 
 // --- validate ------------------------------------------------------------------------------------
 
-TEST(CliValidate_MappingTypeError, PrintsPathAndPositionAgainstCachedSchema) {
+TEST(CliValidate_MappingTypeError, PrintsPathAndPositionOfflineAndOnline) {
     temp_dir dir;
     // Line 20 is `      first_name: lower(location)`; the value starts at column 19 and lower()'s
     // argument — an object, not a string — 6 bytes further.
     auto cfg = dir.write("c.yaml", config(dir, {.mapping = "      email: email\n"
                                                            "      first_name: lower(location)\n"}));
-    // Without cached schemas only the expressions' syntax can be checked: it passes, with a note.
+    // Nothing cached: dummy and jsonl give their schemas without the network, so offline finds it.
     auto before = cli(cfg, {"validate"});
-    EXPECT_EQ(before.code, 0) << before.err;
-    EXPECT_NE(before.out.find("(no cached schema for connection out; run `tributary validate --online`)"),
-              std::string::npos)
-        << before.out;
-    EXPECT_NE(before.out.find("(no cached schema for connection people;"), std::string::npos) << before.out;
+    EXPECT_EQ(before.code, 1) << before.out;
+    EXPECT_NE(before.err.find("jobs.demo.mapping.first_name (20:25): "), std::string::npos) << before.err;
+    EXPECT_EQ(before.out.find("no cached schema"), std::string::npos) << before.out;
 
     auto online = cli(cfg, {"validate", "--online"});
     EXPECT_EQ(online.code, 1) << online.out;
@@ -320,9 +318,126 @@ TEST(CliValidateOnline_Demo, CachesSchemasSoOfflineValidatePasses) {
         << online.out;
     auto offline = cli(cfg, {"validate"});
     EXPECT_EQ(offline.code, 0) << offline.err;
-    EXPECT_NE(offline.out.find("checked against the schemas cached in the state store"), std::string::npos)
+    EXPECT_NE(offline.out.find("checked against the schemas the connectors give offline"), std::string::npos)
         << offline.out;
     EXPECT_EQ(offline.out.find("no cached schema"), std::string::npos) << offline.out;
+}
+
+// --- validate refuses what run refuses -----------------------------------------------------------
+
+// What run used to accept or refuse only later (a second writer of one file retrying forever, a
+// users job failing at its destination's schema, a raised limit at the job's start, metrics
+// silently ignored): validate lists it all at once, and run refuses the file with the same lines.
+TEST(CliValidateAndRun_ConfigProblems, SameProblemsListedAtOnceAndRunRefuses) {
+    temp_dir dir;
+    const std::string out = (dir.path() / "out.jsonl").string();
+    auto cfg = dir.write("c.yaml",
+                         "state:\n  dir: " + (dir.path() / "state").string() +
+                             "\n"                                 // 1-2
+                             "log:\n  format: json\n"             // 3-4
+                             "metrics:\n  listen: 127.0.0.1:0\n"  // 5-6
+                             "connections:\n"                     // 7
+                             "  people:\n    connector: dummy\n"  // 8-9
+                             "  a:\n    connector: jsonl\n    settings: { path: " +
+                             out +
+                             " }\n"  // 10-12
+                             "  b:\n    connector: jsonl\n    settings: { path: " +
+                             (dir.path() / "." / "out.jsonl").string() +
+                             " }\n"                                                                   // 13-15
+                             "  hook:\n    connector: webhook\n    settings:\n"                       // 16-18
+                             "      url: http://127.0.0.1:1/in\n"                                     // 19
+                             "      secrets: [whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=]\n"  // 20
+                             "    limits:\n      webhook:\n        limits: [{ kind: token_bucket, requests: "
+                             "11, per: 1s }]\n"                                                 // 21-23
+                             "jobs:\n"                                                          // 24
+                             "  one:\n    type: users\n    source: { connection: people }\n"    // 25-27
+                             "    destination: { connection: a }\n"                             // 28
+                             "  two:\n    type: users\n    source: { connection: people }\n"    // 29-31
+                             "    destination: { connection: b }\n"                             // 32
+                             "  three:\n    type: users\n    source: { connection: people }\n"  // 33-35
+                             "    destination: { connection: hook }\n");                        // 36
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"metrics (5:1)", "metrics is not implemented yet; remove the section (it would do nothing)"},
+        {"connections.b.settings.path (15:23)",
+         "connection a writes the same file; only one connection may write a file"},
+        {"connections.hook.limits.webhook.limits[0] (23:18)",
+         "raises requests above the published token_bucket 10/1000ms"},
+        {"jobs.three.destination.connection (36:32)",
+         "connection hook (webhook) is an events-only destination; a users job needs a destination that "
+         "takes users"},
+    };
+    auto v = cli(cfg, {"validate"});
+    EXPECT_EQ(v.code, 1) << v.out;
+    std::string listed = cfg.string() + ": 4 errors\n";
+    for (const auto& [where, message] : expected) listed += "  " + where + ": " + message + "\n";
+    EXPECT_EQ(v.err, listed);
+
+    auto r = cli(cfg, {"run", "--once", "one"});
+    EXPECT_EQ(r.code, 1) << r.err;
+    for (const auto& [where, message] : expected) {
+        EXPECT_NE(r.err.find("\"message\":\"" + message + "\""), std::string::npos) << message << "\n"
+                                                                                    << r.err;
+    }
+    EXPECT_EQ(r.err.find("\"job.start\""), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// A mapping to a property the destination lacks: before, validate passed without a cached schema
+// and the run exited 0 with the property missing from every record.
+TEST(CliRunOnce_MappingToUnknownProperty, FailsAtStartWithValidatesLine) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir, {.mapping = "      email: email\n"
+                                                           "      nickname: first_name\n"}));
+    auto v = cli(cfg, {"validate"});
+    EXPECT_EQ(v.code, 1) << v.out;
+    const std::string prefix = "  jobs.demo.mapping.nickname (20:17): ";
+    const auto at = v.err.find(prefix);
+    ASSERT_NE(at, std::string::npos) << v.err;
+    const std::string line = v.err.substr(at + 2, v.err.find('\n', at) - at - 2);
+
+    auto r = cli(cfg, {"run", "--once", "demo"});
+    EXPECT_EQ(r.code, 1) << r.err;
+    // The line as a JSON string inside job.done's error, quotes escaped.
+    std::string escaped = boost::json::serialize(boost::json::value(line));
+    escaped = escaped.substr(1, escaped.size() - 2);
+    EXPECT_NE(r.err.find(escaped), std::string::npos) << escaped << "\n" << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "out.jsonl"));
+}
+
+// A dummy → jsonl job whose destination schema takes first names of at most `max_length`
+// characters: longer ones are refused one by one.
+std::string narrow_config(const temp_dir& dir, int max_length) {
+    return "state:\n  dir: " + (dir.path() / "state").string() +
+           "\n"
+           "log:\n  format: json\n"
+           "connections:\n"
+           "  people:\n    connector: dummy\n    settings: { seed: 7, count: 10 }\n"
+           "  out:\n    connector: jsonl\n    settings:\n      path: " +
+           (dir.path() / "out.jsonl").string() +
+           "\n      schema: {kind: object, properties: [{name: first_name, type: {kind: string, maxLength: " +
+           std::to_string(max_length) +
+           "}}]}\n"
+           "jobs:\n"
+           "  demo:\n    type: users\n    source: { connection: people }\n"
+           "    destination: { connection: out }\n"
+           "    mapping:\n      first_name: first_name\n";
+}
+
+TEST(CliRunOnce_EveryRecordRejected, ExitsOneAndSomeRejectedExitsThree) {
+    temp_dir all;
+    auto none_fit = cli(all.write("c.yaml", narrow_config(all, 1)), {"run", "--once", "demo"});
+    EXPECT_EQ(none_fit.code, 1) << none_fit.err;
+    EXPECT_NE(none_fit.err.find("every record was refused (10 dead-lettered"), std::string::npos)
+        << none_fit.err;
+    EXPECT_NE(none_fit.err.find("\"status\":\"failed\""), std::string::npos) << none_fit.err;
+
+    temp_dir some;
+    auto some_fit = cli(some.write("c.yaml", narrow_config(some, 5)), {"run", "--once", "demo"});
+    EXPECT_EQ(some_fit.code, 3) << some_fit.err;
+    EXPECT_NE(some_fit.err.find("\"status\":\"partial\""), std::string::npos) << some_fit.err;
+    const auto written = count_lines(some.path() / "out.jsonl");
+    EXPECT_GT(written, 0u);
+    EXPECT_LT(written, 10u);
 }
 
 // --- plan ----------------------------------------------------------------------------------------

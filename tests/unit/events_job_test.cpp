@@ -49,7 +49,7 @@ public:
     awaitable<outcome_of<std::vector<event_type>>> event_types() override {
         co_return std::vector<event_type>{{"all", "All", ""}};
     }
-    awaitable<outcome_of<types::type>> event_type_schema(std::string) override { co_return types::type{}; }
+    awaitable<outcome_of<types::type>> event_type_schema(std::string) override { co_return schema; }
     awaitable<outcome_of<void>> send_events(event_batch& batch) override {
         ++calls;
         if (fail_calls.count(calls)) {
@@ -94,6 +94,8 @@ public:
     std::map<std::string, std::string> properties{};
     std::size_t max_batch = 0;
     int calls = 0;
+    // The schema of its one event type; invalid = untyped (the mapped object replaces properties).
+    types::type schema{};
 };
 
 // An events destination that previews: one request per call carrying at most `per_request`
@@ -480,6 +482,22 @@ TEST_F(events_job_test, EventsPlan_InvalidMapping_IsThePlansError) {
     auto r = wait(pipelines::plan_events_job(s, dest, *store_, 10, log::logger::null()));
     EXPECT_EQ(r.error.substr(0, 15), "invalid mapping") << r.error;
     EXPECT_TRUE(r.items.empty());
+}
+
+TEST_F(events_job_test, EventsSender_MappingToAPropertyTheTypeLacks_RefusedAtPrepare) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 1, 1);
+    fake_events_destination dest;
+    dest.schema = types::make_object({types::property{.name = "total", .type = types::make_string({}).value()}})
+                      .value();
+    auto s = settings();
+    s.mapping = {{"total", "properties.n"}, {"nickname", "userId"}};
+    pipelines::events_sender sender(s, dest, *store_, log::logger::null());
+    const auto error = wait(sender.prepare());
+    EXPECT_EQ(error.rfind("the mapping does not fit the destination's event type: mapping.nickname: ", 0), 0u)
+        << error;
+    EXPECT_EQ(error.find("mapping.total"), std::string::npos) << error;
+    EXPECT_EQ(dest.calls, 0);
 }
 
 TEST(EventPayload_Parse, SegmentMessage_FieldsAndBadInput) {

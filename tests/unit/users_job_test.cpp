@@ -416,6 +416,39 @@ TEST_F(users_job_test, DeadLetters_NextRunRetriesThem_SuccessClears) {
     EXPECT_EQ(line.find("u-0"), std::string::npos) << "no ids in logs";
 }
 
+TEST_F(users_job_test, Rejections_EveryRecordRefused_RunFailsExitOne) {
+    auto source = make_source();
+    memory_destination destination;
+    destination.refuse = [](const record&) { return true; };
+    auto r = run(settings(), *source, destination);
+
+    EXPECT_EQ(r.status, state::run_status::failed) << r.error;
+    EXPECT_EQ(pipelines::once_exit_code(r), 1);
+    EXPECT_EQ(r.rejected, 2000u);
+    EXPECT_EQ(r.written, 0u);
+    EXPECT_EQ(r.error,
+              "every record was refused (2000 dead-lettered; `tributary state show users` lists them)");
+    // Nothing is lost: every record waits in the dead-letter store.
+    EXPECT_EQ(wait(store_->count_dead_letters("users")), 2000u);
+}
+
+TEST_F(users_job_test, Mapping_UnknownDestinationProperty_FailsBeforeReadingWithTheToldProblem) {
+    auto s = settings();
+    s.mapping = {{"email", "email"}, {"nickname", "first_name"}};
+    s.describe_mapping_problem = [](const pipeline::mapping_problem& p) {
+        return "at " + p.property + ": " + p.message;
+    };
+    auto source = make_source();
+    memory_destination destination;
+    auto r = run(s, *source, destination);
+
+    EXPECT_EQ(r.status, state::run_status::failed);
+    EXPECT_EQ(r.read, 0u);
+    EXPECT_EQ(destination.calls, 0);
+    EXPECT_EQ(r.error.rfind("the mapping does not fit the connectors' schemas: at nickname: ", 0), 0u)
+        << r.error;
+}
+
 TEST_F(users_job_test, DeadLetters_RefusedAgain_CountAttemptsUpToTheBound) {
     auto s = settings();
     s.dead_letter_max_attempts = 2;

@@ -1,0 +1,164 @@
+#include "daemon/config_check.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <system_error>
+
+#include "config/source_map.hpp"
+#include "core/http/group_limiter.hpp"
+#include "daemon/connection_check.hpp"
+#include "daemon/connector_factory.hpp"
+
+namespace tributary::daemon {
+
+namespace {
+
+using config::diagnostic;
+
+std::string names_of(const std::vector<http::endpoint_group>& groups) {
+    std::string out;
+    for (const auto& g : groups) out += (out.empty() ? "" : ", ") + g.name;
+    return out;
+}
+
+void check_limits(const config::connection_settings& c,
+                  const connectors::registry& r,
+                  std::vector<diagnostic>& out) {
+    if (c.limits.empty()) return;
+    auto groups = r.endpoint_groups(c.connector, c.settings);
+    if (!groups) return;  // the settings' own errors are reported by check_connections
+    for (const auto& [name, wanted] : c.limits) {
+        const std::string at = config::pointer_append("/limits", name);
+        auto g = std::find_if(groups->begin(), groups->end(), [&](const auto& e) { return e.name == name; });
+        if (g == groups->end()) {
+            out.push_back(c.locations.locate(
+                at, "unknown endpoint group \"" + name + "\" of connector " + c.connector +
+                        (groups->empty() ? std::string(" (it has none: it makes no HTTP requests)")
+                                         : " (groups: " + names_of(*groups) + ")")));
+            continue;
+        }
+        for (const auto& p :
+             http::check_overrides(g->limits, g->max_concurrent, to_group_overrides(wanted))) {
+            const std::string where = p.limit
+                                          ? config::pointer_append(at + "/limits", std::to_string(*p.limit))
+                                          : at + "/max_concurrent";
+            out.push_back(c.locations.locate(where, p.message));
+        }
+    }
+}
+
+// The connections that are fine so far: known connector, settings accepted.
+std::set<std::string> usable_connections(const config::settings& s, const std::vector<diagnostic>& found) {
+    std::set<std::string> out;
+    for (const auto& [name, c] : s.connections) {
+        const std::string prefix = c.locations.prefix();
+        const bool bad = std::any_of(found.begin(), found.end(), [&](const diagnostic& d) {
+            return d.path == prefix || d.path.starts_with(prefix + ".");
+        });
+        if (!bad) out.insert(name);
+    }
+    return out;
+}
+
+void check_roles(const config::job_settings& j,
+                 const config::settings& s,
+                 const connectors::registry& r,
+                 const std::set<std::string>& usable,
+                 std::vector<diagnostic>& out) {
+    const bool users = j.type == config::job_type::users;
+    if (!j.source.connection.empty()) {
+        if (!users) {
+            out.push_back(j.locations.locate(
+                "/source",
+                "an events job reads from ingest (no connector is an events source); remove source"));
+        } else if (usable.contains(j.source.connection)) {
+            const auto& c = s.connections.at(j.source.connection);
+            if (!r.find(c.connector)->spec.source) {
+                out.push_back(
+                    j.locations.locate("/source/connection",
+                                       "connection " + c.name + " (" + c.connector + ") cannot be a source"));
+            }
+        }
+    }
+    if (j.destination.connection.empty() || !usable.contains(j.destination.connection)) return;
+    const auto& c = s.connections.at(j.destination.connection);
+    const auto targets = r.profile(c.connector, c.settings).destination_targets;
+    const std::string what = "connection " + c.name + " (" + c.connector + ")";
+    std::string problem;
+    if (!targets || targets->empty()) {
+        problem = what + " cannot be a destination";
+    } else if (users && !targets->users) {
+        problem = what + " is an events-only destination; a users job needs a destination that takes users";
+    } else if (!users && !targets->events) {
+        problem = what + " is a users-only destination; an events job needs a destination that takes events";
+    }
+    if (!problem.empty()) out.push_back(j.locations.locate("/destination/connection", problem));
+}
+
+// The file as the process would open it: relative to the working directory, symbolic links of the
+// existing part resolved.
+std::filesystem::path file_identity(const std::string& path) {
+    std::error_code ec;
+    auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+    return ec ? std::filesystem::path(path).lexically_normal() : p;
+}
+
+void check_written_files(const config::settings& s,
+                         const connectors::registry& r,
+                         const std::set<std::string>& usable,
+                         std::vector<diagnostic>& out) {
+    std::set<std::string> destinations;
+    for (const auto& [_, j] : s.jobs) {
+        if (usable.contains(j.destination.connection)) destinations.insert(j.destination.connection);
+    }
+    std::map<std::filesystem::path, std::string> writer;  // file → first connection (name order)
+    for (const auto& name : destinations) {
+        const auto& c = s.connections.at(name);
+        for (const auto& f : r.profile(c.connector, c.settings).written_files) {
+            auto [it, first] = writer.emplace(file_identity(f.path), name);
+            if (first) continue;
+            out.push_back(c.settings_locations.locate(
+                dotted_to_pointer(f.setting),
+                "connection " + it->second + " writes the same file; only one connection may write a file"));
+        }
+    }
+}
+
+void check_sections(const config::settings& s, std::vector<diagnostic>& out) {
+    if (s.ingest.enabled) {
+        const bool read = std::any_of(s.jobs.begin(), s.jobs.end(), [](const auto& j) {
+            return j.second.type == config::job_type::events;
+        });
+        if (!read) {
+            out.push_back(s.locations.locate(
+                "/ingest", "no events job reads what ingest accepts; add an events job or remove ingest"));
+        }
+    }
+    for (const char* section : {"metrics", "control"}) {
+        const std::string pointer = config::pointer_append("", section);
+        if (!s.locations.find(pointer)) continue;
+        out.push_back(s.locations.locate(pointer, std::string(section) +
+                                                      " is not implemented yet; remove the section (it would "
+                                                      "do nothing)"));
+    }
+}
+
+}  // namespace
+
+std::vector<diagnostic> check_config(const config::settings& s, const connectors::registry& r) {
+    std::vector<diagnostic> out = check_connections(s, r);
+    const auto usable = usable_connections(s, out);
+    for (const auto& name : usable) check_limits(s.connections.at(name), r, out);
+    for (const auto& [_, j] : s.jobs) check_roles(j, s, r, usable, out);
+    check_written_files(s, r, usable, out);
+    check_sections(s, out);
+    std::stable_sort(out.begin(), out.end(), [](const diagnostic& a, const diagnostic& b) {
+        if (a.pos.known() != b.pos.known()) return a.pos.known();
+        return a.pos < b.pos;
+    });
+    return out;
+}
+
+}  // namespace tributary::daemon

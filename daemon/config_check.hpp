@@ -1,0 +1,28 @@
+#pragma once
+// The checks of a loaded config that need the built-in connectors, shared by `validate` and
+// `run` (and the other commands) so that what one refuses the other refuses too, with the same
+// `path (line:col): message`. All of them run in one pass:
+//   - connectors exist and accept their settings (check_connections);
+//   - `limits:` name endpoint groups the connection has and only lower their published limits;
+//   - each job's connections can play their role: a users job's source is a source, its
+//     destination takes users (a webhook, or a jsonl connection in mode events, does not); an
+//     events job's destination takes events; an events job reads from ingest, never a source;
+//   - at most one connection writes a file (jsonl paths resolving to the same file);
+//   - `ingest` is read by some events job;
+//   - sections that are parsed but not implemented yet (`metrics`, `control`) are refused rather
+//     than silently ignored.
+// Mapping checks need schemas: commands_validate.hpp (offline and --online) and the pipelines'
+// start (users_transform) share pipeline::check_mapping.
+
+#include <vector>
+
+#include "config/diagnostic.hpp"
+#include "config/settings.hpp"
+#include "connectors/sdk/registry.hpp"
+
+namespace tributary::daemon {
+
+/// Every problem above, in file order (positions ascending; those without one last).
+std::vector<config::diagnostic> check_config(const config::settings& s, const connectors::registry& r);
+
+}  // namespace tributary::daemon
