@@ -207,6 +207,9 @@ private:
     std::uint64_t queued_bytes_ = 0;
     std::uint32_t failures_ = 0;
     std::optional<connector_error> last_error_{};
+    // Skipped records that are not refusals: delivered by an earlier run, or left alone by the
+    // matching rule (a repeat within the run is not counted: its first reading decided).
+    std::uint64_t settled_ = 0;
     bool warned_no_created_id_ = false;
     stop outcome_ = stop::none;
     run_report report_{};
@@ -360,6 +363,7 @@ awaitable<void> users_run::process_page(connectors::page p) {
             (i < acknowledged.size() && acknowledged[i]) || (r.updated_at && floor_us_ && ts < *floor_us_);
         if (!tracker_->on_read(r.id, ts, resolved)) {
             ++report_.skipped;
+            if (resolved) ++settled_;
             continue;
         }
         const json::value in(std::move(r.properties));
@@ -439,6 +443,7 @@ awaitable<users_run::step> users_run::send_batch() {
             if (d.what == action::skip) {
                 resolve_sent(q);
                 ++report_.skipped;
+                ++settled_;
                 continue;
             }
             q.rec.id = std::move(d.id);
@@ -672,7 +677,7 @@ awaitable<void> users_run::finish() {
     }
     switch (outcome_) {
         case stop::none:
-            if (report_.rejected > 0 && report_.written == 0 && report_.skipped == 0) {
+            if (report_.rejected > 0 && report_.written == 0 && settled_ == 0) {
                 // Nothing got through: the records are safe in the dead-letter store, but the
                 // run did not do its job.
                 report_.status = state::run_status::failed;

@@ -62,8 +62,8 @@
 //     is never dropped silently.
 //   - per-record refusals (normalization, mapping or match errors, `discarded`/`rejected` items,
 //     a whole request `rejected`) go to the dead-letter store with the reason, count as rejected
-//     and resolve the record; the run ends `partial` when some records were written or skipped,
-//     `failed` when every record it handled was refused.
+//     and resolve the record; the run ends `partial` when some records got through (written,
+//     delivered by an earlier run, or left alone by the matching rule), `failed` when none did.
 //   - other connector errors (auth, contract, unsupported, …) end the run `failed` at once.
 //   - store errors end the run `failed` (the error names them).
 //

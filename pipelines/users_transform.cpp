@@ -177,8 +177,12 @@ pipeline::expected<users_transform, std::string> users_transform::make(
         return msg;
     }
     t.mapping_ = std::move(*compiled);
-    if (auto error = schema_errors(s, t.mapping_, source_schema, destination_schema))
-        return std::move(*error);
+    // The identity mapping copies what the destination has, by definition; a written mapping
+    // must fit as a whole.
+    if (!t.mapping_.identity()) {
+        if (auto error = schema_errors(s, t.mapping_, source_schema, destination_schema))
+            return std::move(*error);
+    }
     t.source_schema_ = source_schema;
     t.source_layouts_ = s.source_layouts;
     t.mode_ = s.mode;

@@ -90,7 +90,8 @@ public:
     /// destination has, plus match.destination). Errors (a message): an invalid mapping, a match
     /// path that does not parse or a match property absent from the destination schema, a
     /// mapping that writes no destination property, and the errors pipeline::check_mapping finds
-    /// between the mapping and the two schemas (each told by s.describe_mapping_problem).
+    /// between a written (not identity) mapping and the two schemas (each told by
+    /// s.describe_mapping_problem).
     static pipeline::expected<users_transform, std::string> make(const users_job_settings& s,
                                                                  const types::type& source_schema,
                                                                  const types::type& destination_schema);
