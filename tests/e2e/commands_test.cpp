@@ -28,6 +28,7 @@ struct job_options {
     std::string mapping;  // lines under `mapping:`, already indented by 6
     std::string schedule = "every 1h";
     int count = 10;
+    std::string out_schema{};  // the jsonl destination's `schema` setting (flow YAML); empty: its default
 };
 
 // A dummy → jsonl users job named demo; the state and output live in `dir`.
@@ -41,6 +42,7 @@ std::string config(const temp_dir& dir, const job_options& o = {}) {
                     " }\n"
                     "  out:\n    connector: jsonl\n    settings: { path: " +
                     (dir.path() / "out.jsonl").string() +
+                    (o.out_schema.empty() ? "" : ", schema: " + o.out_schema) +
                     " }\n"
                     "jobs:\n"
                     "  demo:\n    type: users\n    source: { connection: people }\n"
@@ -405,23 +407,13 @@ TEST(CliRunOnce_MappingToUnknownProperty, FailsAtStartWithValidatesLine) {
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "out.jsonl"));
 }
 
-// A dummy → jsonl job whose destination schema takes first names of at most `max_length`
+// The demo job with a destination schema that takes first names of at most `max_length`
 // characters: longer ones are refused one by one.
 std::string narrow_config(const temp_dir& dir, int max_length) {
-    return "state:\n  dir: " + (dir.path() / "state").string() +
-           "\n"
-           "log:\n  format: json\n"
-           "connections:\n"
-           "  people:\n    connector: dummy\n    settings: { seed: 7, count: 10 }\n"
-           "  out:\n    connector: jsonl\n    settings:\n      path: " +
-           (dir.path() / "out.jsonl").string() +
-           "\n      schema: {kind: object, properties: [{name: first_name, type: {kind: string, maxLength: " +
-           std::to_string(max_length) +
-           "}}]}\n"
-           "jobs:\n"
-           "  demo:\n    type: users\n    source: { connection: people }\n"
-           "    destination: { connection: out }\n"
-           "    mapping:\n      first_name: first_name\n";
+    return config(dir, {.mapping = "      first_name: first_name\n",
+                        .out_schema = "{kind: object, properties: [{name: first_name, type: {kind: string, "
+                                      "maxLength: " +
+                                      std::to_string(max_length) + "}}]}"});
 }
 
 TEST(CliRunOnce_EveryRecordRejected, ExitsOneAndSomeRejectedExitsThree) {
