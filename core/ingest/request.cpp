@@ -116,13 +116,19 @@ routing route_request(const request_head& head, const write_key_checker& keys) {
     r.route = route;
     if (!trim(head.authorization).empty()) {
         // A client that sets the header means it: a wrong key there is not rescued by the body.
-        if (!keys.check(head.authorization)) return refuse(error(401, "unauthorized", auth_help));
+        if (!keys.check(head.authorization)) {
+            auto refused = refuse(error(401, "unauthorized", auth_help));
+            refused.route = route;  // the answer carries CORS headers: a page may read why
+            return refused;
+        }
         r.authorized = true;
     }
     r.encoding = parse_content_encoding(head.content_encoding);
-    if (r.encoding == body_encoding::unsupported)
-        return refuse(
-            error(415, "unsupported_encoding", "Content-Encoding must be identity, gzip or deflate"));
+    if (r.encoding == body_encoding::unsupported) {
+        auto refused = refuse(error(415, "unsupported_encoding", "Content-Encoding must be identity, gzip or deflate"));
+        refused.route = route;
+        return refused;
+    }
     return r;
 }
 

@@ -62,7 +62,7 @@ enum class request_kind { health, preflight, ingest, refused };
 /// The header-level decision.
 struct routing {
     request_kind kind = request_kind::refused;
-    /// ingest/preflight: the route.
+    /// ingest/preflight, and refused 401/415: the route (its answers carry CORS headers).
     std::optional<endpoint> route;
     /// refused: what to answer (404, 405 with `allow`, 401, 415).
     answer refusal{};
