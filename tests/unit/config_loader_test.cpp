@@ -67,6 +67,7 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_TRUE(s.ingest.write_keys.empty());
     EXPECT_EQ(s.ingest.max_request_bytes, 512u * 1024);
     EXPECT_EQ(s.ingest.max_batch_events, 500u);
+    EXPECT_EQ(s.ingest.reject_store_max_bytes, 16u * 1024 * 1024);
 
     EXPECT_EQ(s.control.socket, fs::path("/run/tributary/control.sock"));
 
@@ -147,6 +148,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_TRUE(s.ingest.enabled);
     ASSERT_EQ(s.ingest.write_keys.size(), 1u);
     EXPECT_EQ(s.ingest.write_keys[0].reveal(), "wk_test_abcdef");
+    EXPECT_EQ(s.ingest.reject_store_max_bytes, 16u * 1024 * 1024);
     EXPECT_TRUE(s.metrics.enabled);
     EXPECT_EQ(s.metrics.port, 9464);
 
