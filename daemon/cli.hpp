@@ -15,7 +15,17 @@ enum class exit_code : int {
     partial = 3,  ///< run finished but some items were dead-lettered
 };
 
-enum class command_kind { help, version, validate, run, connectors, plan, state_show, state_rewind, dlq_list };
+enum class command_kind {
+    help,
+    version,
+    validate,
+    run,
+    connectors,
+    plan,
+    state_show,
+    state_rewind,
+    dlq_list
+};
 
 struct command {
     command_kind kind = command_kind::help;

@@ -43,7 +43,8 @@ std::string printable(std::string_view s) {
         const auto c = static_cast<unsigned char>(s[i]);
         std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
         bool ok = len > 0 && i + len <= s.size();
-        for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+        for (std::size_t k = 1; ok && k < len; ++k)
+            ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
         if (ok && len == 1 && c < 0x20 && c != '\t') ok = false;  // control characters
         if (ok) {
             out.append(s.substr(i, len));
@@ -69,10 +70,12 @@ json::object reject_json(const state::ingest_reject& r) {
     return o;
 }
 
-void print_text(std::ostream& out, const config::settings& settings, const ingest_rejects_view& v,
+void print_text(std::ostream& out,
+                const config::settings& settings,
+                const ingest_rejects_view& v,
                 std::size_t limit) {
-    out << "ingest rejects: " << v.totals.count << " kept (" << config::format_size(v.totals.bytes)
-        << " of " << config::format_size(settings.ingest.reject_store_max_bytes) << "), " << v.totals.dropped
+    out << "ingest rejects: " << v.totals.count << " kept (" << config::format_size(v.totals.bytes) << " of "
+        << config::format_size(settings.ingest.reject_store_max_bytes) << "), " << v.totals.dropped
         << " dropped (oldest first), state " << settings.state.dir.string() << "\n";
     if (v.newest.empty()) return;
     out << "newest first, up to " << limit << "\n";

@@ -72,9 +72,9 @@ awaitable<void> event_intake::reject(std::vector<ingest::rejected_payload> rejec
     dropped_seen_ = stats.dropped;
     // Known only from the second call on (the first learns the count a previous process left).
     if (before && stats.dropped > *before)
-        log_.warn("ingest.rejects_dropped", {{"dropped", stats.dropped - *before},
-                                             {"kept", stats.count},
-                                             {"max_bytes", reject_max_bytes_}});
+        log_.warn(
+            "ingest.rejects_dropped",
+            {{"dropped", stats.dropped - *before}, {"kept", stats.count}, {"max_bytes", reject_max_bytes_}});
 }
 
 awaitable<ingest::sink_health> event_intake::health() {

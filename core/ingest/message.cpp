@@ -447,7 +447,8 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
         out.error = parse_error{kind, std::move(message)};
         return std::move(out);
     };
-    if (elements->empty()) return failed(error_kind::invalid_field, "batch: must contain at least one message");
+    if (elements->empty())
+        return failed(error_kind::invalid_field, "batch: must contain at least one message");
     if (elements->size() > limits_.max_batch_events)
         return failed(error_kind::too_many_events, "batch: " + std::to_string(elements->size()) +
                                                        " messages, more than the limit of " +
@@ -455,7 +456,8 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
     for (std::string_view key : {"context", "integrations"}) {
         const json::value* v = present(*top, key);
         if (v == nullptr) continue;
-        if (!v->is_object()) return failed(error_kind::invalid_field, std::string(key) + ": must be an object");
+        if (!v->is_object())
+            return failed(error_kind::invalid_field, std::string(key) + ": must be an object");
         (key == "context" ? env.context : env.integrations) = &v->get_object();
     }
     if (const json::value* v = present(*top, "sentAt")) {

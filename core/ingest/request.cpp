@@ -66,7 +66,8 @@ std::string without_write_key(std::string body, const parse_limits& limits) {
     return boost::json::serialize(v);
 }
 
-constexpr const char* auth_help = "a valid write key is required (HTTP Basic, the key as user name; or writeKey in the body)";
+constexpr const char* auth_help =
+    "a valid write key is required (HTTP Basic, the key as user name; or writeKey in the body)";
 
 }  // namespace
 
@@ -96,8 +97,7 @@ body_encoding parse_content_encoding(std::string_view value) {
 routing route_request(const request_head& head, const write_key_checker& keys) {
     const std::string_view path = head.target.substr(0, head.target.find('?'));
     if (path == "/health") {
-        if (head.method != "GET" && head.method != "HEAD")
-            return refuse(error(405, "method_not_allowed", "use GET"), "GET, HEAD");
+        if (head.method != "GET") return refuse(error(405, "method_not_allowed", "use GET"), "GET");
         routing r;
         r.kind = request_kind::health;
         return r;
@@ -125,7 +125,8 @@ routing route_request(const request_head& head, const write_key_checker& keys) {
     }
     r.encoding = parse_content_encoding(head.content_encoding);
     if (r.encoding == body_encoding::unsupported) {
-        auto refused = refuse(error(415, "unsupported_encoding", "Content-Encoding must be identity, gzip or deflate"));
+        auto refused =
+            refuse(error(415, "unsupported_encoding", "Content-Encoding must be identity, gzip or deflate"));
         refused.route = route;
         return refused;
     }

@@ -4,7 +4,7 @@
 // told to, asks evaluate_body() what to store and answer, then writes answer_body().
 //
 // Rules (README "Ingest endpoint"):
-// - GET|HEAD /health: the health check, no auth. OPTIONS on an ingest route: a CORS preflight,
+// - GET /health: the health check, no auth. OPTIONS on an ingest route: a CORS preflight,
 //   no auth. Other methods: 405.
 // - Auth: an `Authorization` header, when present, decides (HTTP Basic, the write key as user
 //   name); without one, the body's `writeKey` (parse_outcome::write_key) must be an accepted key.

@@ -21,7 +21,6 @@
 #include <array>
 #include <stdexcept>
 
-
 namespace tributary::ingest {
 
 namespace asio = boost::asio;
@@ -416,12 +415,13 @@ awaitable<server_reply> server::ingest(routing routed, std::string body) {
             if (full)
                 log_.warn("ingest.sink_full", {{"route", route_name(routed.route)}, {"events", events}});
             else
-                log_.warn("ingest.sink_failed", {{"route", route_name(routed.route)},
-                                                 {"events", events},
-                                                 {"error", stored->message}});
+                log_.warn(
+                    "ingest.sink_failed",
+                    {{"route", route_name(routed.route)}, {"events", events}, {"error", stored->message}});
             // The client retries the whole request: its rejects are kept then, not twice.
-            answer = full ? error_reply(503, "queue_full", "the event queue is full; retry later")
-                          : error_reply(503, "storage_unavailable", "events could not be stored; retry later");
+            answer = full
+                         ? error_reply(503, "queue_full", "the event queue is full; retry later")
+                         : error_reply(503, "storage_unavailable", "events could not be stored; retry later");
             answer.retry_after =
                 stored->retry_after.count() >= 1 ? stored->retry_after : settings_.failure_retry_after;
             co_return answer;

@@ -4,7 +4,7 @@
 // Routes: POST /v1/track, /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias, /v1/batch
 // (bodies: core/ingest/message.hpp; the decisions: core/ingest/request.hpp), OPTIONS on those
 // (CORS preflight: 204 with Access-Control-Allow-Origin/-Methods/-Headers/-Max-Age, no auth), and
-// GET|HEAD /health (no auth: 200 `{"status":"ok"}`, 503 `{"status":"unavailable","reason":...}`
+// GET /health (no auth: 200 `{"status":"ok"}`, 503 `{"status":"unavailable","reason":...}`
 // while the sink refuses writes or the server stops). Errors are answered with
 // `{"success":false,"error":{"code":"...","message":"..."}}`:
 //   404 not_found (other paths), 405 method_not_allowed (+ Allow),

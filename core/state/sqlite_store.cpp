@@ -584,13 +584,14 @@ std::optional<store_error> enqueue_refusal_of(sqlite_connection& c, std::uint64_
         struct statvfs fs {};
         if (::statvfs(settings.dir.c_str(), &fs) == 0) {
             std::uint64_t available = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
-            auto fl = c.prepare("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size");
+            auto fl =
+                c.prepare("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size");
             if (fl.step()) available += static_cast<std::uint64_t>(std::max<std::int64_t>(fl.int64(0), 0));
             if (available < settings.disk_reserve + 2 * added_bytes) {
                 return store_error(error_kind::disk_full,
-                                   "enqueue_events: " + std::to_string(available) + " bytes available under " +
-                                       settings.dir.string() + ", less than the reserve of " +
-                                       std::to_string(settings.disk_reserve) +
+                                   "enqueue_events: " + std::to_string(available) +
+                                       " bytes available under " + settings.dir.string() +
+                                       ", less than the reserve of " + std::to_string(settings.disk_reserve) +
                                        " bytes kept for draining the queue");
             }
         }
@@ -599,11 +600,11 @@ std::optional<store_error> enqueue_refusal_of(sqlite_connection& c, std::uint64_
         auto s = c.prepare("SELECT coalesce(sum(bytes), 0) FROM event_jobs");
         const auto queued = s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
         if (queued + added_bytes > settings.queue_max_bytes) {
-            return store_error(error_kind::queue_full,
-                               "enqueue_events: the events queue holds " + std::to_string(queued) +
-                                   " payload bytes; " + std::to_string(added_bytes) +
-                                   " more would exceed its budget of " +
-                                   std::to_string(settings.queue_max_bytes));
+            return store_error(error_kind::queue_full, "enqueue_events: the events queue holds " +
+                                                           std::to_string(queued) + " payload bytes; " +
+                                                           std::to_string(added_bytes) +
+                                                           " more would exceed its budget of " +
+                                                           std::to_string(settings.queue_max_bytes));
         }
     }
     return std::nullopt;
@@ -1273,14 +1274,16 @@ awaitable<ingest_reject_stats> sqlite_store::add_ingest_rejects(std::vector<inge
             std::int64_t seq = 0;
             std::int64_t size = 0;
             {
-                auto oldest = c.prepare("SELECT seq, length(payload) FROM ingest_rejects ORDER BY seq LIMIT 1");
+                auto oldest =
+                    c.prepare("SELECT seq, length(payload) FROM ingest_rejects ORDER BY seq LIMIT 1");
                 if (!oldest.step()) break;
                 seq = oldest.int64(0);
                 size = oldest.int64(1);
             }  // reset before the DELETE
             c.prepare("DELETE FROM ingest_rejects WHERE seq = ?").bind(seq).run();
             c.prepare(
-                 "UPDATE ingest_reject_totals SET count = count - 1, bytes = bytes - ?, dropped = dropped + 1 "
+                 "UPDATE ingest_reject_totals SET count = count - 1, bytes = bytes - ?, dropped = dropped + "
+                 "1 "
                  "WHERE id = 1")
                 .bind(size)
                 .run();

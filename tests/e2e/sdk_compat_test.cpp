@@ -85,8 +85,9 @@ TEST(SdkCompat, EveryCallOfBothNodeSdksArrivesAndRejectsAreListed) {
     const bool installed = fs::exists(sdk_dir / "node_modules" / "@segment" / "analytics-node") &&
                            fs::exists(sdk_dir / "node_modules" / "@rudderstack" / "rudder-sdk-node");
     if (!node || !installed) {
-        const std::string why = !node ? "node is not on PATH (apt-get install nodejs npm)"
-                                      : "the SDKs are not installed (npm ci --prefix " + sdk_dir.string() + ")";
+        const std::string why = !node
+                                    ? "node is not on PATH (apt-get install nodejs npm)"
+                                    : "the SDKs are not installed (npm ci --prefix " + sdk_dir.string() + ")";
         if (may_skip) GTEST_SKIP() << "TRIBUTARY_SKIP_SDK_TESTS=1: " << why;
         FAIL() << why << "; scripts/setup.sh installs both";
     }
@@ -109,9 +110,12 @@ TEST(SdkCompat, EveryCallOfBothNodeSdksArrivesAndRejectsAreListed) {
     const std::uint16_t port = listen_port(daemon.err());
     ASSERT_NE(port, 0) << daemon.err();
 
-    const auto sent = tributary::test::run(node->string(), {(sdk_dir / "send.js").string(), std::to_string(port), write_key},
-                                           {}, 60s);
-    ASSERT_EQ(sent.code, 0) << "stdout:\n" << sent.out << "\nstderr:\n" << sent.err << "\ndaemon:\n" << daemon.err();
+    const auto sent = tributary::test::run(
+        node->string(), {(sdk_dir / "send.js").string(), std::to_string(port), write_key}, {}, 60s);
+    ASSERT_EQ(sent.code, 0) << "stdout:\n"
+                            << sent.out << "\nstderr:\n"
+                            << sent.err << "\ndaemon:\n"
+                            << daemon.err();
 
     // A batch with two invalid events among valid ones, as a client could send it.
     kit::test_client client("127.0.0.1", port);
@@ -131,7 +135,8 @@ TEST(SdkCompat, EveryCallOfBothNodeSdksArrivesAndRejectsAreListed) {
 
     // Every call arrives: 6 per SDK, plus the valid event of the partial batch.
     std::vector<json::object> lines;
-    for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
+    for (auto deadline = std::chrono::steady_clock::now() + 20s;
+         std::chrono::steady_clock::now() < deadline;) {
         lines = read_lines(out_file);
         if (lines.size() >= 13) break;
         std::this_thread::sleep_for(50ms);

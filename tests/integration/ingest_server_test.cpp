@@ -697,12 +697,14 @@ TEST(IngestServer_RealClients, RudderStackGzippedFormLabelledBatchIsAccepted) {
         R"("sentAt":"2026-12-06T03:14:56.501Z"}],"timestamp":"2026-12-06T03:14:56.501Z",)"
         R"("sentAt":"2026-12-06T03:14:56.501Z"})";
     const std::string body = tributary::http::gzip_compress(json);
-    raw.send("POST /v1/batch HTTP/1.1\r\nAccept: application/json, text/plain, */*\r\n"
-             "Content-Type: application/x-www-form-urlencoded\r\nUser-Agent: analytics-node/3.0.13\r\n"
-             "Content-Encoding: gzip\r\nContent-Length: " +
-             std::to_string(body.size()) +
-             "\r\nAccept-Encoding: gzip, compress, deflate, br\r\nHost: 127.0.0.1\r\n"
-             "Authorization: Basic " + base64("key-1:") + "\r\nConnection: keep-alive\r\n\r\n" + body);
+    raw.send(
+        "POST /v1/batch HTTP/1.1\r\nAccept: application/json, text/plain, */*\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nUser-Agent: analytics-node/3.0.13\r\n"
+        "Content-Encoding: gzip\r\nContent-Length: " +
+        std::to_string(body.size()) +
+        "\r\nAccept-Encoding: gzip, compress, deflate, br\r\nHost: 127.0.0.1\r\n"
+        "Authorization: Basic " +
+        base64("key-1:") + "\r\nConnection: keep-alive\r\n\r\n" + body);
     const auto answer = raw.read_until("}");
     EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
     const auto batches = h.sink.batches();
@@ -716,8 +718,8 @@ TEST(IngestServer_ContentType, AnyLabelIsAcceptedWhenTheBodyIsJson) {
     harness h;
     auto c = h.client();
     const std::string key = "Basic " + base64("key-1:");
-    for (const std::string type : {"application/json; charset=utf-8", "text/plain",
-                                   "application/x-www-form-urlencoded", ""}) {
+    for (const std::string type :
+         {"application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", ""}) {
         SCOPED_TRACE(type);
         kit::header_list headers = {{"Authorization", key}};
         if (!type.empty()) headers.emplace_back("Content-Type", type);
@@ -737,14 +739,16 @@ TEST(IngestServer_ContentType, AnyLabelIsAcceptedWhenTheBodyIsJson) {
         zlib_body.resize(zs.total_out);
         deflateEnd(&zs);
     }
-    EXPECT_EQ(c.request("POST", "/v1/track", zlib_body,
-                        {{"Authorization", key}, {"Content-Type", "text/plain"}, {"Content-Encoding", "deflate"}})
-                  .status,
-              200u);
+    EXPECT_EQ(
+        c.request("POST", "/v1/track", zlib_body,
+                  {{"Authorization", key}, {"Content-Type", "text/plain"}, {"Content-Encoding", "deflate"}})
+            .status,
+        200u);
     EXPECT_EQ(h.sink.messages(), 5u);
     // A label does not make a non-JSON body acceptable.
-    const auto form = c.request("POST", "/v1/track", "userId=u&event=e",
-                                {{"Authorization", key}, {"Content-Type", "application/x-www-form-urlencoded"}});
+    const auto form =
+        c.request("POST", "/v1/track", "userId=u&event=e",
+                  {{"Authorization", key}, {"Content-Type", "application/x-www-form-urlencoded"}});
     EXPECT_EQ(form.status, 400u);
     EXPECT_EQ(error_of(form).code, "malformed_json");
 }
@@ -753,12 +757,15 @@ TEST(IngestServer_ContentType, AnyLabelIsAcceptedWhenTheBodyIsJson) {
 TEST(IngestServer_Beacon, WriteKeyInTheBodyIsCheckedAndNotStored) {
     harness h;
     auto c = h.client();
-    const kit::header_list beacon = {{"Content-Type", "text/plain;charset=UTF-8"}, {"Origin", "https://shop.example"}};
-    const auto ok = c.request("POST", "/v1/track", R"({"writeKey":"key-2","userId":"u","event":"e"})", beacon);
+    const kit::header_list beacon = {{"Content-Type", "text/plain;charset=UTF-8"},
+                                     {"Origin", "https://shop.example"}};
+    const auto ok =
+        c.request("POST", "/v1/track", R"({"writeKey":"key-2","userId":"u","event":"e"})", beacon);
     EXPECT_EQ(ok.status, 200u) << ok.body;
     EXPECT_EQ(ok.header("Access-Control-Allow-Origin"), "https://shop.example");
     EXPECT_EQ(ok.header("Access-Control-Allow-Credentials"), "true");
-    const auto wrong = c.request("POST", "/v1/track", R"({"writeKey":"key-3","userId":"u","event":"e"})", beacon);
+    const auto wrong =
+        c.request("POST", "/v1/track", R"({"writeKey":"key-3","userId":"u","event":"e"})", beacon);
     EXPECT_EQ(wrong.status, 401u);
     const auto invalid = c.request("POST", "/v1/track", R"({"writeKey":"key-3","userId":"u"})", beacon);
     EXPECT_EQ(invalid.status, 401u) << "an unauthenticated request learns nothing about its body";
@@ -792,11 +799,11 @@ TEST(IngestServer_Cors, PreflightIsAnsweredWithoutAuthAndPostsCarryTheHeaders) {
 TEST(IngestServer_PartialBatch, ValidEventsStoredRejectsAnsweredAndKept) {
     harness h;
     auto c = h.client();
-    const auto r = c.request(
-        "POST", "/v1/batch",
-        R"({"batch":[{"type":"identify","userId":"u1"},{"type":"track","anonymousId":"a1"},)"
-        R"({"type":"track","event":"no ids"},{"type":"track","userId":"u2","event":"Bought"}]})",
-        auth("key-1"));
+    const auto r =
+        c.request("POST", "/v1/batch",
+                  R"({"batch":[{"type":"identify","userId":"u1"},{"type":"track","anonymousId":"a1"},)"
+                  R"({"type":"track","event":"no ids"},{"type":"track","userId":"u2","event":"Bought"}]})",
+                  auth("key-1"));
     ASSERT_EQ(r.status, 200u) << r.body;
     const auto body = boost::json::parse(r.body).as_object();
     EXPECT_EQ(body.at("success").as_bool(), true);

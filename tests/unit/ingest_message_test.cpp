@@ -391,7 +391,8 @@ TEST(IngestMessage_PartialBatch, ValidElementsKeptInvalidOnesListedWithTheirPayl
 
 TEST(IngestMessage_PartialBatch, EveryElementInvalidFailsWithTheFirstErrorAndListsAll) {
     fixture f;
-    const auto out = f.make().parse(endpoint::batch, R"({"batch":[{"type":"track","userId":"u"},{"type":"alias"}]})");
+    const auto out =
+        f.make().parse(endpoint::batch, R"({"batch":[{"type":"track","userId":"u"},{"type":"alias"}]})");
     ASSERT_FALSE(out.ok());
     EXPECT_EQ(out.error->message, "batch[0].event: required");
     EXPECT_TRUE(out.messages.empty());
@@ -408,9 +409,11 @@ TEST(IngestMessage_WriteKey, BodyKeyIsReportedButNeverStored) {
     EXPECT_EQ(single.messages[0].json.find("writeKey"), std::string::npos);
 
     // analytics.js batches: the envelope's key, else the first element's.
-    auto envelope = p.parse(endpoint::batch, R"({"writeKey":"wk2","batch":[{"type":"identify","userId":"u"}]})");
+    auto envelope =
+        p.parse(endpoint::batch, R"({"writeKey":"wk2","batch":[{"type":"identify","userId":"u"}]})");
     EXPECT_EQ(envelope.write_key, "wk2");
-    auto element = p.parse(endpoint::batch, R"({"batch":[{"type":"identify","userId":"u","writeKey":"wk3"}]})");
+    auto element =
+        p.parse(endpoint::batch, R"({"batch":[{"type":"identify","userId":"u","writeKey":"wk3"}]})");
     EXPECT_EQ(element.write_key, "wk3");
     EXPECT_EQ(element.messages.at(0).json.find("writeKey"), std::string::npos);
 
