@@ -485,7 +485,7 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
     }
     storage.stop();
     EXPECT_EQ(count_rows(dir / "state.db", "PRAGMA user_version"), sqlite_store::schema_version());
-    EXPECT_EQ(sqlite_store::schema_version(), 2);
+    EXPECT_EQ(sqlite_store::schema_version(), 3);
     for (const char* table : {"event_jobs", "event_queue", "event_dedup", "spool_progress"}) {
         EXPECT_EQ(count_rows(dir / "state.db",
                              std::string("SELECT count(*) FROM sqlite_master WHERE name = '") + table + "'"),
