@@ -135,6 +135,7 @@ void read_ingest(reader& r, const cursor& at, const std::filesystem::path& base,
     }
     if (auto c = m.get("spool_dir")) assign(out.spool_dir, read_path(r, *c, base));
     if (auto c = m.get("spool_poll")) assign(out.spool_poll, r.read_duration(*c, 10ms, 1h));
+    if (auto c = m.get("reject_store_max")) assign(out.reject_store_max_bytes, r.read_size(*c, 0, GiB));
     m.finish();
 }
 

@@ -85,6 +85,9 @@ struct ingest_settings {
     std::optional<std::filesystem::path> spool_dir;
     /// `spool_poll`: how often the spool directory is scanned. Default 1s; 10ms..1h.
     std::chrono::milliseconds spool_poll{1000};
+    /// `reject_store_max`: payload bytes the ingest reject store keeps (oldest dropped first).
+    /// Default 16MiB; 0..1GiB; 0 keeps none (rejects are only counted).
+    std::uint64_t reject_store_max_bytes = 16 * 1024 * 1024;
 };
 
 /// `control:` — the control socket `tributary reload|status|...` talk to.

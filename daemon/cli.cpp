@@ -36,6 +36,9 @@ Usage:
                                         `beginning`, or a duration ago (`2h`, `7d`). Default:
                                         the checkpoint the job had at WHEN; --mark: WHEN
                                         itself becomes the low-water mark
+  tributary dlq list ingest [--limit N] [--json] [-c FILE]
+                                        payloads the ingest endpoint refused (newest first,
+                                        N entries, default 20), with the reason for each
   tributary connectors [--json]         list the built-in connectors
   tributary --help | --version
 
@@ -45,7 +48,7 @@ Options:
       --log-level LEVEL  trace | debug | info | warn | error | critical | off (overrides log.level)
 
 The daemon (and run --once) holds the state directory exclusively. state show,
-plan and offline validate read it while a daemon runs; state rewind and
+dlq list, plan and offline validate read it while a daemon runs; state rewind and
 validate --online refuse while another process holds it.
 
 Exit codes:
@@ -183,6 +186,14 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         if (words.size() < 3) return {std::nullopt, "state " + words[1] + " needs a job"};
         cmd.job = words[2];
         operands = 2;
+    } else if (verb == "dlq") {
+        if (words.size() < 2) return {std::nullopt, "dlq needs a subcommand: list"};
+        if (words[1] != "list") return {std::nullopt, "unknown dlq subcommand " + words[1] + " (list)"};
+        cmd.kind = command_kind::dlq_list;
+        if (words.size() < 3) return {std::nullopt, "dlq list needs what to list: tributary dlq list ingest"};
+        cmd.job = words[2];
+        operands = 2;
+        if (!used.limit) cmd.limit = 20;
     } else {
         return {std::nullopt, "unknown command " + verb};
     }
@@ -191,15 +202,15 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
     const auto kind = cmd.kind;
     if (used.once && kind != command_kind::run) return {std::nullopt, "--once is an option of run"};
     if (used.json && kind != command_kind::connectors && kind != command_kind::plan &&
-        kind != command_kind::state_show)
-        return {std::nullopt, "--json is an option of connectors, plan and state show"};
+        kind != command_kind::state_show && kind != command_kind::dlq_list)
+        return {std::nullopt, "--json is an option of connectors, plan, state show and dlq list"};
     if (used.online && kind != command_kind::validate)
         return {std::nullopt, "--online is an option of validate"};
     if ((used.to || used.mark) && kind != command_kind::state_rewind)
         return {std::nullopt, std::string(used.to ? "--to" : "--mark") + " is an option of state rewind"};
     if (used.sample && kind != command_kind::plan) return {std::nullopt, "--sample is an option of plan"};
-    if (used.limit && kind != command_kind::state_show)
-        return {std::nullopt, "--limit is an option of state show"};
+    if (used.limit && kind != command_kind::state_show && kind != command_kind::dlq_list)
+        return {std::nullopt, "--limit is an option of state show and dlq list"};
     if (kind == command_kind::state_rewind && !cmd.rewind_to)
         return {std::nullopt,
                 "state rewind needs --to WHEN (an RFC 3339 time, beginning, or a duration ago)"};

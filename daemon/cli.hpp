@@ -15,19 +15,30 @@ enum class exit_code : int {
     partial = 3,  ///< run finished but some items were dead-lettered
 };
 
-enum class command_kind { help, version, validate, run, connectors, plan, state_show, state_rewind };
+enum class command_kind {
+    help,
+    version,
+    validate,
+    run,
+    connectors,
+    plan,
+    state_show,
+    state_rewind,
+    dlq_list
+};
 
 struct command {
     command_kind kind = command_kind::help;
     std::string config_path;                ///< -c/--config; default below
     std::optional<std::string> once_job;    ///< run --once JOB
-    std::string job;                        ///< plan JOB, state show|rewind JOB
-    bool json = false;                      ///< --json (connectors, plan, state show)
+    std::string job;                        ///< plan JOB, state show|rewind JOB, dlq list SOURCE
+    bool json = false;                      ///< --json (connectors, plan, state show, dlq list)
     bool online = false;                    ///< validate --online
     std::optional<std::string> rewind_to;   ///< state rewind --to WHEN (required there)
     bool rewind_mark = false;               ///< state rewind --mark: WHEN is the mark itself
     std::size_t sample = 100;               ///< plan --sample N: source records read (1..100000)
-    std::size_t limit = 5;                  ///< state show --limit N: entries per list (1..1000)
+    std::size_t limit = 5;                  ///< --limit N (1..1000): state show entries per list (default 5),
+                                            ///< dlq list entries (default 20)
     std::optional<std::string> log_format;  ///< --log-format json|text overrides the config
     std::optional<std::string> log_level;   ///< --log-level LEVEL overrides the config
 };

@@ -80,6 +80,7 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
         jobs_.emplace(name, std::move(parts));
     }
     intake_ = std::make_unique<pipelines::event_intake>(store_, names, log_.with_component("intake"));
+    intake_->set_reject_store_max_bytes(settings_.ingest.reject_store_max_bytes);
     for (auto& [_, parts] : jobs_) {
         pipelines::events_sender* sender = parts->sender.get();
         intake_->on_queued([sender] { sender->notify(); });

@@ -16,6 +16,7 @@
 #include "core/log/sinks.hpp"
 #include "daemon/app.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/commands_dlq.hpp"
 #include "daemon/commands_plan.hpp"
 #include "daemon/commands_state.hpp"
 #include "daemon/commands_validate.hpp"
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
         case td::command_kind::plan:
         case td::command_kind::state_show:
         case td::command_kind::state_rewind:
+        case td::command_kind::dlq_list:
             break;
     }
 
@@ -162,6 +164,9 @@ int main(int argc, char** argv) {
                     break;
                 case td::command_kind::state_rewind:
                     result = td::state_rewind_command(cmd, s, log, std::cout, std::cerr);
+                    break;
+                case td::command_kind::dlq_list:
+                    result = td::dlq_list_command(cmd, s, log, std::cout, std::cerr);
                     break;
                 default:
                     break;

@@ -53,4 +53,41 @@ awaitable<ingest::sink_result> event_intake::append(std::vector<ingest::message>
                                           failure->what());
 }
 
+awaitable<void> event_intake::reject(std::vector<ingest::rejected_payload> rejected) {
+    std::vector<state::ingest_reject> rows;
+    rows.reserve(rejected.size());
+    for (auto& r : rejected) {
+        state::ingest_reject row;
+        row.received_at_us = r.received_at_us;
+        row.route = std::move(r.route);
+        row.batch_index = r.index ? static_cast<std::int64_t>(*r.index) : -1;
+        row.code = std::move(r.code);
+        row.reason = std::move(r.reason);
+        row.payload = std::move(r.payload);
+        row.truncated = r.truncated;
+        rows.push_back(std::move(row));
+    }
+    const auto before = dropped_seen_;
+    auto stats = co_await store_.add_ingest_rejects(std::move(rows), reject_max_bytes_);
+    dropped_seen_ = stats.dropped;
+    // Known only from the second call on (the first learns the count a previous process left).
+    if (before && stats.dropped > *before)
+        log_.warn(
+            "ingest.rejects_dropped",
+            {{"dropped", stats.dropped - *before}, {"kept", stats.count}, {"max_bytes", reject_max_bytes_}});
+}
+
+awaitable<ingest::sink_health> event_intake::health() {
+    std::optional<state::error_kind> refused;
+    try {
+        refused = co_await store_.enqueue_refusal(1);
+    } catch (const state::store_error&) {
+        refused = state::error_kind::io;
+    }
+    if (!refused) co_return ingest::sink_health{};
+    if (*refused == state::error_kind::queue_full) co_return ingest::sink_health{false, "queue_full"};
+    if (*refused == state::error_kind::disk_full) co_return ingest::sink_health{false, "disk_reserve"};
+    co_return ingest::sink_health{false, "storage_unavailable"};
+}
+
 }  // namespace tributary::pipelines

@@ -33,7 +33,19 @@ public:
     /// Retry-After answered when the queue is over its byte budget. Default 5 s.
     void set_full_retry_after(std::chrono::seconds s) { full_retry_after_ = s; }
 
+    /// Most payload bytes the ingest reject store keeps (oldest dropped first). Default 16 MiB;
+    /// 0 keeps none (rejects are only counted as dropped).
+    void set_reject_store_max_bytes(std::uint64_t max_bytes) { reject_max_bytes_ = max_bytes; }
+
     awaitable<ingest::sink_result> append(std::vector<ingest::message> msgs) override;
+
+    /// Adds the rejects to the store's ingest reject store. Throws state::store_error.
+    awaitable<void> reject(std::vector<ingest::rejected_payload> rejected) override;
+
+    /// Not accepting while the store would refuse an enqueue: reason "queue_full" (over the
+    /// queue's byte budget), "disk_reserve" (under the disk reserve), "storage_unavailable"
+    /// (the store fails).
+    awaitable<ingest::sink_health> health() override;
 
     /// As append, for the spool source: the events and the file position after them are
     /// committed together. Throws state::store_error.
@@ -51,6 +63,8 @@ private:
     log::logger log_;
     std::vector<std::function<void()>> listeners_;
     std::chrono::seconds full_retry_after_{5};
+    std::uint64_t reject_max_bytes_ = 16 * 1024 * 1024;
+    std::optional<std::uint64_t> dropped_seen_;
     std::uint64_t accepted_ = 0;
     std::uint64_t duplicates_ = 0;
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs exactly the Debian 12 packages tributary needs to build and test,
-# then configures and builds. Non-interactive and idempotent.
+# Installs exactly the Debian 12 packages tributary needs to build and test (and,
+# with npm ci, the Node SDKs the real-client test runs), then configures and
+# builds. Non-interactive and idempotent.
 #   scripts/setup.sh            # packages + release build in build/
 #   scripts/setup.sh --deps     # packages only
 #   scripts/setup.sh --asan     # packages + sanitizer build in build-asan/
@@ -22,6 +23,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The real-client test (tests/sdk_compat) runs the official Node SDKs: node and npm, from Debian
+# unless the machine has them already.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
@@ -32,6 +37,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${sudo_cmd[@]}" apt-get remove -y -q libboost1.74-dev
   fi
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The SDKs at the versions pinned in package-lock.json; again only when the lock file changed.
+sdk_dir=tests/sdk_compat
+if [ ! -f "$sdk_dir/node_modules/.package-lock.json" ] ||
+   [ "$sdk_dir/package-lock.json" -nt "$sdk_dir/node_modules/.package-lock.json" ]; then
+  npm ci --prefix "$sdk_dir" --no-audit --no-fund --loglevel=error
 fi
 
 case "$mode" in

@@ -77,8 +77,12 @@ write_key_checker::write_key_checker(const std::vector<std::string>& keys) {
 
 bool write_key_checker::check(std::string_view authorization) const {
     const auto user = basic_auth_user(authorization);
-    if (!user || user->empty()) return false;
-    const auto candidate = sha256(*user);
+    return user && check_key(*user);
+}
+
+bool write_key_checker::check_key(std::string_view key) const {
+    if (key.empty()) return false;
+    const auto candidate = sha256(key);
     // Every key is compared, whatever matched earlier.
     bool found = false;
     for (const auto& d : digests_) found |= CRYPTO_memcmp(d.data(), candidate.data(), d.size()) == 0;

@@ -1,6 +1,7 @@
 #pragma once
 // Write-key checks for the ingest endpoint (Segment convention): HTTP Basic authentication with
-// the write key as the user name and an empty password. Pure; no I/O.
+// the write key as the user name and an empty password, or the key itself (a body's `writeKey`,
+// for browsers' sendBeacon, which cannot set headers). Pure; no I/O.
 
 #include <array>
 #include <cstdint>
@@ -27,6 +28,9 @@ public:
 
     /// Whether `authorization` (the header value) names an accepted key.
     bool check(std::string_view authorization) const;
+
+    /// Whether `key` itself (e.g. a body's `writeKey`) is an accepted key; same comparison.
+    bool check_key(std::string_view key) const;
 
     std::size_t size() const { return digests_.size(); }
 

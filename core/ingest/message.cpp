@@ -202,7 +202,9 @@ public:
     message_builder(const parse_limits& limits, const random_source& rng, std::int64_t received_at_us)
         : limits_(limits), rng_(rng), received_at_us_(received_at_us) {}
 
-    std::optional<parse_error> build(json::object in,
+    // Leaves `in` untouched when it returns an error (the caller may keep it as the rejected
+    // payload); on success `in` is moved from.
+    std::optional<parse_error> build(json::object& in,
                                      std::optional<message_type> route,
                                      const location& at,
                                      const envelope& env,
@@ -398,6 +400,13 @@ std::optional<parse_error> parse_json(std::string_view body,
     return std::nullopt;
 }
 
+std::optional<std::string> write_key_of(const json::object& o) {
+    const json::value* v = o.if_contains("writeKey");
+    const json::string* s = v != nullptr ? v->if_string() : nullptr;
+    if (s == nullptr) return std::nullopt;
+    return std::string(s->data(), s->size());
+}
+
 std::int64_t micros_since_epoch(clock::wall_time t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
@@ -414,11 +423,12 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
 
     const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
     parse_outcome out;
+    out.write_key = write_key_of(*top);
     if (route != endpoint::batch) {
         message m;
         // The six single-message routes are declared in message_type's order.
         const auto type = static_cast<message_type>(static_cast<int>(route));
-        if (auto e = builder.build(std::move(*top), type, location{}, envelope{}, m)) {
+        if (auto e = builder.build(*top, type, location{}, envelope{}, m)) {
             out.error = std::move(e);
             return out;
         }
@@ -431,33 +441,50 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
     if (batch == nullptr || batch->is_null()) return fail(error_kind::missing_field, "batch: required");
     json::array* elements = batch->if_array();
     if (elements == nullptr) return fail(error_kind::invalid_field, "batch: must be an array");
-    if (elements->empty()) return fail(error_kind::invalid_field, "batch: must contain at least one message");
+    if (!out.write_key && !elements->empty())
+        if (const json::object* first = elements->front().if_object()) out.write_key = write_key_of(*first);
+    const auto failed = [&out](error_kind kind, std::string message) {
+        out.error = parse_error{kind, std::move(message)};
+        return std::move(out);
+    };
+    if (elements->empty())
+        return failed(error_kind::invalid_field, "batch: must contain at least one message");
     if (elements->size() > limits_.max_batch_events)
-        return fail(error_kind::too_many_events, "batch: " + std::to_string(elements->size()) +
-                                                     " messages, more than the limit of " +
-                                                     std::to_string(limits_.max_batch_events));
+        return failed(error_kind::too_many_events, "batch: " + std::to_string(elements->size()) +
+                                                       " messages, more than the limit of " +
+                                                       std::to_string(limits_.max_batch_events));
     for (std::string_view key : {"context", "integrations"}) {
         const json::value* v = present(*top, key);
         if (v == nullptr) continue;
-        if (!v->is_object()) return fail(error_kind::invalid_field, std::string(key) + ": must be an object");
+        if (!v->is_object())
+            return failed(error_kind::invalid_field, std::string(key) + ": must be an object");
         (key == "context" ? env.context : env.integrations) = &v->get_object();
     }
     if (const json::value* v = present(*top, "sentAt")) {
         if (!is_datetime(*v))
-            return fail(error_kind::invalid_field, "sentAt: must be an ISO-8601 date-time string");
+            return failed(error_kind::invalid_field, "sentAt: must be an ISO-8601 date-time string");
         env.sent_at = v;
     }
 
     out.messages.reserve(elements->size());
     for (std::size_t i = 0; i < elements->size(); ++i) {
         location at{"batch[" + std::to_string(i) + "]"};
-        json::object* element = (*elements)[i].if_object();
-        if (element == nullptr) return fail(error_kind::invalid_field, at.prefix + ": must be a JSON object");
+        json::value& element = (*elements)[i];
+        json::object* object = element.if_object();
+        std::optional<parse_error> e;
         message m;
-        if (auto e = builder.build(std::move(*element), std::nullopt, at, env, m))
-            return fail(e->kind, std::move(e->message));
+        if (object == nullptr)
+            e = parse_error{error_kind::invalid_field, at.prefix + ": must be a JSON object"};
+        else
+            e = builder.build(*object, std::nullopt, at, env, m);
+        if (e) {
+            if (object != nullptr) object->erase("writeKey");
+            out.rejected.push_back({i, std::move(*e), json::serialize(element)});
+            continue;
+        }
         out.messages.push_back(std::move(m));
     }
+    if (out.messages.empty()) out.error = out.rejected.front().error;
     return out;
 }
 
@@ -471,7 +498,7 @@ parse_outcome parser::parse_typed(std::string_view body) const {
     const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
     parse_outcome out;
     message m;
-    if (auto e = builder.build(std::move(*top), std::nullopt, location{}, envelope{}, m))
+    if (auto e = builder.build(*top, std::nullopt, location{}, envelope{}, m))
         return fail(e->kind, std::move(e->message));
     out.messages.push_back(std::move(m));
     return out;

@@ -24,8 +24,16 @@
 //   merged into each message key by key, the message's own keys winning (a shallow merge); the
 //   envelope's `sentAt` is copied into messages that have none.
 // - Anything else in a message is kept as sent.
-// One invalid element rejects the whole request: the result is either every message or one
-// error, never a part.
+// Partial batches: an invalid element of a batch rejects that element only (parse_outcome::
+// rejected, with its index, error and payload); the valid ones are returned. The request fails
+// as a whole (parse_outcome::error) when the body is not JSON, the envelope is invalid, the batch
+// has too many elements, or every element is invalid (the error is then the first element's).
+// A single-message route has one message: it is valid or the request fails.
+//
+// Write key in the body: browsers' `navigator.sendBeacon` cannot set `Authorization`, so clients
+// (analytics.js) put the key in the body as `writeKey`. The parser reports the body's top-level
+// `writeKey` string (in a batch without one: the first element's) in parse_outcome::write_key,
+// for the server to check; it is never stored.
 //
 // Normalized message (what the queue stores): the message's keys in their original order, with
 // integer ids turned into strings, `context`/`integrations` merged, `writeKey` (a secret some
@@ -101,10 +109,27 @@ struct parse_error {
     friend bool operator==(const parse_error&, const parse_error&) = default;
 };
 
-/// Either the request's messages (in request order) or the first error found.
+/// A batch element that was refused while the others were accepted.
+struct rejected_message {
+    /// Its position in the batch (0-based).
+    std::size_t index = 0;
+    parse_error error;
+    /// The element as the client sent it, re-serialized, without `writeKey`.
+    std::string payload;
+
+    friend bool operator==(const rejected_message&, const rejected_message&) = default;
+};
+
+/// The request's valid messages (in request order) and refused batch elements, or the error that
+/// fails the whole request (then `messages` is empty; `rejected` still lists every refused element
+/// when the failure is that all of them were refused).
 struct parse_outcome {
     std::vector<message> messages;
+    std::vector<rejected_message> rejected;
     std::optional<parse_error> error;
+    /// The body's `writeKey` (see the header comment); nullopt when absent or not a string, or
+    /// when the body is not a JSON object.
+    std::optional<std::string> write_key;
 
     bool ok() const { return !error.has_value(); }
 };

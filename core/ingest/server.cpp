@@ -21,14 +21,26 @@
 #include <array>
 #include <stdexcept>
 
-#include "core/http/gzip.hpp"
-
 namespace tributary::ingest {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+
+// What to answer: the decision (status, code, rejected elements) plus what only HTTP knows.
+struct server_reply {
+    answer a{};
+    /// 405: the Allow header.
+    std::string allow{};
+    /// When set, sent instead of answer_body(a) (the health check's own shape).
+    std::string body{};
+    std::chrono::seconds retry_after{0};
+    /// Close the connection after answering, whatever the client asked.
+    bool close = false;
+    /// A CORS preflight: 204 with the Access-Control-Allow-* headers.
+    bool preflight = false;
+};
 
 struct server::connection {
     explicit connection(tcp::socket s) : stream(std::move(s)) {}
@@ -37,6 +49,8 @@ struct server::connection {
 };
 
 namespace {
+
+using reply = server_reply;
 
 // Membership of a value in a set for a scope (a connection in the idle set during one header wait).
 template <class Set>
@@ -56,45 +70,38 @@ private:
     typename Set::value_type v_;
 };
 
-// What to answer. status 200 with an empty code is success.
-struct reply {
-    unsigned status = 200;
-    std::string code{};
-    std::string message{};
-    std::chrono::seconds retry_after{0};
-    /// Close the connection after answering, whatever the client asked.
-    bool close = false;
-};
-
 reply error_reply(unsigned status, std::string code, std::string message, bool close = false) {
-    return reply{status, std::move(code), std::move(message), std::chrono::seconds{0}, close};
+    reply r;
+    r.a.status = status;
+    r.a.code = std::move(code);
+    r.a.message = std::move(message);
+    r.close = close;
+    return r;
 }
 
-std::string body_of(const reply& r) {
-    if (r.code.empty()) return R"({"success":true})";
-    boost::json::object error{{"code", r.code}, {"message", r.message}};
-    boost::json::object body{{"success", false}, {"error", std::move(error)}};
-    return boost::json::serialize(body);
+// CORS (browsers' analytics.js and sendBeacon): any origin may send, since the write key is the
+// credential. The origin is echoed (with credentials allowed: sendBeacon sends cookies) rather
+// than `*`, which browsers refuse for credentialed requests.
+void set_cors_headers(bhttp::response<bhttp::string_body>& res,
+                      const std::string& origin,
+                      bool preflight,
+                      const std::string& requested_headers) {
+    if (origin.empty()) {
+        res.set(bhttp::field::access_control_allow_origin, "*");
+    } else {
+        res.set(bhttp::field::access_control_allow_origin, origin);
+        res.set(bhttp::field::access_control_allow_credentials, "true");
+        res.set(bhttp::field::vary, "Origin");
+    }
+    if (!preflight) return;
+    res.set(bhttp::field::access_control_allow_methods, "POST, OPTIONS");
+    res.set(bhttp::field::access_control_allow_headers,
+            requested_headers.empty() ? "Authorization, Content-Type, Content-Encoding" : requested_headers);
+    res.set(bhttp::field::access_control_max_age, "86400");
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-// `application/json`, any case, parameters (charset) allowed.
-bool is_json_media_type(std::string_view content_type) {
-    return beast::iequals(trim(content_type.substr(0, content_type.find(';'))), "application/json");
-}
-
-enum class encoding { identity, gzip, unsupported };
-
-encoding content_encoding(std::string_view value) {
-    const std::string_view v = trim(value);
-    if (v.empty() || beast::iequals(v, "identity")) return encoding::identity;
-    if (beast::iequals(v, "gzip") || beast::iequals(v, "x-gzip")) return encoding::gzip;
-    return encoding::unsupported;
+std::int64_t micros_now(const clock& clk) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(clk.wall_now().time_since_epoch()).count();
 }
 
 std::string_view route_name(std::optional<endpoint> route) {
@@ -273,26 +280,22 @@ awaitable<void> server::serve(tcp::socket socket) {
         }
 
         const auto started = clock_.now();
-        std::optional<endpoint> route;
-        std::size_t events = 0;
-        std::size_t bytes = 0;
+        routing routed;
         bool keep_alive = false;
+        std::string origin;
+        std::string preflight_headers;
         if (!early) {
             const auto& req = p.get();
-            const std::string_view target = req.target();
-            route = endpoint_for_path(target.substr(0, target.find('?')));
             keep_alive = req.keep_alive();
-            if (!route) {
-                early = error_reply(404, "not_found", "no such endpoint");
-            } else if (req.method() != bhttp::verb::post) {
-                early = error_reply(405, "method_not_allowed", "use POST");
-            } else if (!keys_.check(req[bhttp::field::authorization])) {
-                early = error_reply(401, "unauthorized",
-                                    "a valid write key is required (HTTP Basic, the key as user name)");
-            } else if (!is_json_media_type(req[bhttp::field::content_type])) {
-                early = error_reply(415, "unsupported_media_type", "Content-Type must be application/json");
-            } else if (content_encoding(req[bhttp::field::content_encoding]) == encoding::unsupported) {
-                early = error_reply(415, "unsupported_encoding", "Content-Encoding must be identity or gzip");
+            origin = std::string(req[bhttp::field::origin]);
+            preflight_headers = std::string(req[bhttp::field::access_control_request_headers]);
+            routed = route_request({req.method_string(), req.target(), req[bhttp::field::authorization],
+                                    req[bhttp::field::content_encoding]},
+                                   keys_);
+            if (routed.kind == request_kind::refused) {
+                early.emplace();
+                early->a = std::move(routed.refusal);
+                early->allow = std::move(routed.allow);
             }
             const bool expects_continue = beast::iequals(req[bhttp::field::expect], "100-continue");
             if (early && expects_continue) {
@@ -323,81 +326,45 @@ awaitable<void> server::serve(tcp::socket socket) {
         }
 
         reply answer;
+        std::size_t bytes = 0;
         if (early) {
             answer = std::move(*early);
+        } else if (routed.kind == request_kind::health) {
+            answer = co_await health_reply();
+        } else if (routed.kind == request_kind::preflight) {
+            answer.a.status = 204;
+            answer.preflight = true;
         } else {
-            std::string& body = p.get().body();
-            bytes = body.size();
-            if (content_encoding(p.get()[bhttp::field::content_encoding]) == encoding::gzip) {
-                auto inflated = http::gzip_decompress(body, settings_.max_request_bytes);
-                if (inflated.data) {
-                    body = std::move(*inflated.data);
-                } else if (inflated.error.rfind("decompressed body exceeds", 0) == 0) {
-                    answer = error_reply(413, "request_too_large",
-                                         "decompressed body exceeds " +
-                                             std::to_string(settings_.max_request_bytes) + " bytes");
-                } else {
-                    answer = error_reply(400, "invalid_encoding", "the gzip body does not decompress");
-                }
-            }
-            if (answer.code.empty()) {
-                parse_outcome parsed = parser_.parse(*route, body);
-                if (!parsed.ok()) {
-                    const auto& e = *parsed.error;
-                    answer = error_reply(e.kind == error_kind::too_large ? 413 : 400, std::string(e.code()),
-                                         e.message);
-                } else {
-                    events = parsed.messages.size();
-                    std::optional<sink_result> stored;
-                    std::string failure;
-                    try {
-                        stored = co_await sink_.append(std::move(parsed.messages));
-                    } catch (const std::exception& ex) {
-                        failure = ex.what();
-                    }
-                    if (!stored) {
-                        auto cs = co_await asio::this_coro::cancellation_state;
-                        if (cs.cancelled() != asio::cancellation_type::none)
-                            throw boost::system::system_error(asio::error::operation_aborted);
-                        log_.error("ingest.error", {{"route", route_name(route)}, {"error", failure}});
-                        answer = error_reply(500, "internal", "internal error");
-                    } else if (stored->outcome == sink_result::status::full) {
-                        log_.warn("ingest.sink_full", {{"route", route_name(route)}, {"events", events}});
-                        answer = error_reply(503, "queue_full", "the event queue is full; retry later");
-                        answer.retry_after = stored->retry_after;
-                    } else if (stored->outcome == sink_result::status::failed) {
-                        log_.warn(
-                            "ingest.sink_failed",
-                            {{"route", route_name(route)}, {"events", events}, {"error", stored->message}});
-                        answer = error_reply(503, "storage_unavailable",
-                                             "events could not be stored; retry later");
-                        answer.retry_after = stored->retry_after;
-                    }
-                    if (answer.status == 503 && answer.retry_after.count() < 1)
-                        answer.retry_after = settings_.failure_retry_after;
-                }
-            }
+            bytes = p.get().body().size();
+            answer = co_await ingest(routed, std::move(p.get().body()));
         }
+        const unsigned status = answer.a.status;
 
         const bool keep = keep_alive && !answer.close && !stopping_;
-        bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(answer.status), 11};
-        res.set(bhttp::field::content_type, "application/json");
-        if (answer.status == 401) res.set(bhttp::field::www_authenticate, "Basic realm=\"tributary\"");
-        if (answer.status == 405) res.set(bhttp::field::allow, "POST");
+        bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+        if (status != 204) res.set(bhttp::field::content_type, "application/json");
+        if (status == 401) res.set(bhttp::field::www_authenticate, "Basic realm=\"tributary\"");
+        if (status == 405) res.set(bhttp::field::allow, answer.allow);
         if (answer.retry_after.count() > 0)
             res.set(bhttp::field::retry_after, std::to_string(answer.retry_after.count()));
+        if (routed.route) set_cors_headers(res, origin, answer.preflight, preflight_headers);
         res.keep_alive(keep);
-        res.body() = body_of(answer);
+        if (status != 204) res.body() = answer.body.empty() ? answer_body(answer.a) : answer.body;
         res.prepare_payload();
 
         const auto elapsed_us =
             std::chrono::duration_cast<std::chrono::microseconds>(clock_.now() - started).count();
-        if (!answer.code.empty() && answer.status < 500)
+        if (!answer.a.code.empty() && status < 500)
             log_.info("ingest.rejected",
-                      {{"route", route_name(route)}, {"status", answer.status}, {"code", answer.code}});
-        log_.debug("ingest.request", {{"route", route_name(route)},
-                                      {"status", answer.status},
-                                      {"events", events},
+                      {{"route", route_name(routed.route)}, {"status", status}, {"code", answer.a.code}});
+        if (answer.a.code.empty() && !answer.a.rejected.empty())
+            log_.info("ingest.partial", {{"route", route_name(routed.route)},
+                                         {"accepted", answer.a.accepted},
+                                         {"rejected", answer.a.rejected.size()},
+                                         {"code", answer.a.rejected.front().code}});
+        log_.debug("ingest.request", {{"route", route_name(routed.route)},
+                                      {"status", status},
+                                      {"events", answer.a.accepted},
                                       {"bytes", bytes},
                                       {"elapsed_us", elapsed_us}});
 
@@ -421,6 +388,78 @@ awaitable<void> server::serve(tcp::socket socket) {
     }
     boost::system::error_code ignored;
     c.stream.socket().close(ignored);
+}
+
+awaitable<server_reply> server::ingest(routing routed, std::string body) {
+    verdict v = evaluate_body(parser_, keys_, routed, std::move(body), micros_now(clock_));
+    reply answer;
+    answer.a = std::move(v.reply);
+    if (answer.a.status == 200) {
+        const std::size_t events = v.messages.size();
+        std::optional<sink_result> stored;
+        std::string failure;
+        try {
+            stored = co_await sink_.append(std::move(v.messages));
+        } catch (const std::exception& ex) {
+            failure = ex.what();
+        }
+        if (!stored) {
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none)
+                throw boost::system::system_error(asio::error::operation_aborted);
+            log_.error("ingest.error", {{"route", route_name(routed.route)}, {"error", failure}});
+            co_return error_reply(500, "internal", "internal error");
+        }
+        if (stored->outcome != sink_result::status::ok) {
+            const bool full = stored->outcome == sink_result::status::full;
+            if (full)
+                log_.warn("ingest.sink_full", {{"route", route_name(routed.route)}, {"events", events}});
+            else
+                log_.warn(
+                    "ingest.sink_failed",
+                    {{"route", route_name(routed.route)}, {"events", events}, {"error", stored->message}});
+            // The client retries the whole request: its rejects are kept then, not twice.
+            answer = full
+                         ? error_reply(503, "queue_full", "the event queue is full; retry later")
+                         : error_reply(503, "storage_unavailable", "events could not be stored; retry later");
+            answer.retry_after =
+                stored->retry_after.count() >= 1 ? stored->retry_after : settings_.failure_retry_after;
+            co_return answer;
+        }
+    }
+    if (!v.rejects.empty()) {
+        const std::size_t count = v.rejects.size();
+        std::string failure;
+        try {
+            co_await sink_.reject(std::move(v.rejects));
+        } catch (const std::exception& ex) {
+            failure = ex.what();
+        }
+        if (!failure.empty())
+            log_.warn("ingest.reject_failed",
+                      {{"route", route_name(routed.route)}, {"rejected", count}, {"error", failure}});
+    }
+    co_return answer;
+}
+
+awaitable<server_reply> server::health_reply() {
+    sink_health h;
+    if (stopping_) {
+        h.accepting = false;
+        h.reason = "stopping";
+    } else {
+        try {
+            h = co_await sink_.health();
+        } catch (const std::exception&) {
+            h = sink_health{false, "storage_unavailable"};
+        }
+    }
+    reply r;
+    r.a.status = h.accepting ? 200 : 503;
+    boost::json::object body{{"status", h.accepting ? "ok" : "unavailable"}};
+    if (!h.accepting) body["reason"] = h.reason;
+    r.body = boost::json::serialize(body);
+    co_return r;
 }
 
 }  // namespace tributary::ingest

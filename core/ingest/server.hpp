@@ -2,21 +2,27 @@
 // The Segment-compatible ingest endpoint: an HTTP/1.1 server (Boost.Beast) on the event loop.
 //
 // Routes: POST /v1/track, /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias, /v1/batch
-// (bodies: core/ingest/message.hpp). Checks, in order, each answered with
+// (bodies: core/ingest/message.hpp; the decisions: core/ingest/request.hpp), OPTIONS on those
+// (CORS preflight: 204 with Access-Control-Allow-Origin/-Methods/-Headers/-Max-Age, no auth), and
+// GET /health (no auth: 200 `{"status":"ok"}`, 503 `{"status":"unavailable","reason":...}`
+// while the sink refuses writes or the server stops). Errors are answered with
 // `{"success":false,"error":{"code":"...","message":"..."}}`:
-//   404 not_found (other paths), 405 method_not_allowed (+ Allow: POST),
-//   401 unauthorized (HTTP Basic, the write key as user name; + WWW-Authenticate),
-//   415 unsupported_media_type (Content-Type other than application/json, parameters allowed),
-//   415 unsupported_encoding (Content-Encoding other than identity or gzip),
-//   413 request_too_large (body over max_request_bytes on the wire or once gunzipped),
-//   431 headers_too_large, 400 bad_request (unparsable HTTP), 400 invalid_encoding (corrupt gzip),
+//   404 not_found (other paths), 405 method_not_allowed (+ Allow),
+//   401 unauthorized (HTTP Basic with the write key as user name, or `writeKey` in the body;
+//   + WWW-Authenticate),
+//   415 unsupported_encoding (Content-Encoding other than identity, gzip or deflate),
+//   413 request_too_large (body over max_request_bytes on the wire or once decompressed),
+//   431 headers_too_large, 400 bad_request (unparsable HTTP), 400 invalid_encoding (corrupt body),
 //   400 with the parser's codes (malformed_json, invalid_body, missing_field, invalid_field,
-//   no_user_anon_id, too_many_events),
+//   no_user_anon_id, too_many_events) when nothing in the request is valid,
 //   503 queue_full / storage_unavailable with Retry-After when the sink refuses,
 //   500 internal when the sink throws (logged as ingest.error).
-// 200 `{"success":true}` only after the sink reported the messages committed. A rejected request
-// never reaches the sink. Requests rejected before their body was read close the connection
-// (after draining what the client sends for a short while, so it can read the answer).
+// 200 `{"success":true}` only after the sink reported the messages committed; a batch with
+// refused elements adds `"accepted":N,"rejected":[{"index","code","message"}]`. Refused payloads
+// of authenticated requests go to message_sink::reject. Answers on ingest routes carry CORS
+// headers (the request's Origin echoed, with credentials; `*` without one). Requests rejected
+// before their body was read close the connection (after draining what the client sends for a
+// short while, so it can read the answer).
 //
 // Connections: keep-alive; one coroutine each, spawned in the server's task_group (no detached
 // tasks). Timeouts: `idle_timeout` for a request's header to arrive (also the keep-alive idle
@@ -26,6 +32,7 @@
 // Logs: ingest.listen (info), ingest.insecure_listen (warn: bound to a non-loopback address;
 // this server has no TLS, so put a TLS proxy in front), ingest.request (debug: route, status,
 // events, bytes), ingest.rejected (info: route, status, code; never payload text),
+// ingest.partial (info: route, accepted, rejected, first code), ingest.reject_failed (warn),
 // ingest.sink_full / ingest.sink_failed (warn), ingest.error (error), ingest.stopped (info).
 //
 // Single-threaded: construct, run and destroy on the loop's thread.
@@ -45,6 +52,7 @@
 #include "core/clock.hpp"
 #include "core/ingest/auth.hpp"
 #include "core/ingest/message.hpp"
+#include "core/ingest/request.hpp"
 #include "core/ingest/sink.hpp"
 #include "core/log/logger.hpp"
 
@@ -81,6 +89,9 @@ struct server_settings {
     std::chrono::seconds failure_retry_after{5};
 };
 
+/// What the server answers to one request (defined in server.cpp).
+struct server_reply;
+
 class server {
 public:
     /// Binds and listens (the port is known on return). Throws std::invalid_argument for bad
@@ -113,6 +124,9 @@ public:
 private:
     struct connection;
     awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+    /// Decides on an ingest request's body, appends what is valid, keeps the rejects.
+    awaitable<server_reply> ingest(routing routed, std::string body);
+    awaitable<server_reply> health_reply();
     awaitable<void> drain();
 
     server_settings settings_;

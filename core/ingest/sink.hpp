@@ -4,6 +4,9 @@
 // committed.
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,34 @@ struct sink_result {
     }
 };
 
+/// A request body or batch element the server refused, for the ingest reject store.
+struct rejected_payload {
+    /// When the request arrived, µs since the Unix epoch.
+    std::int64_t received_at_us = 0;
+    /// The route, e.g. "/v1/batch".
+    std::string route;
+    /// The batch element's index; nullopt when the whole body was refused.
+    std::optional<std::uint32_t> index;
+    /// The stable code (parse_error::code()), e.g. "no_user_anon_id".
+    std::string code;
+    /// The parser's message ("batch[3].event: required"); never quotes the payload.
+    std::string reason;
+    /// The element without `writeKey`, or the body as received (decompressed) when it is not a
+    /// JSON object; at most reject_payload_max_bytes (then `truncated`).
+    std::string payload;
+    bool truncated = false;
+};
+
+/// Longest payload kept for one rejection; the rest is cut (rejected_payload::truncated).
+inline constexpr std::size_t reject_payload_max_bytes = 64 * 1024;
+
+/// Whether the sink accepts writes now (the health endpoint's answer).
+struct sink_health {
+    bool accepting = true;
+    /// When not accepting: "queue_full", "disk_reserve", "storage_unavailable".
+    std::string reason{};
+};
+
 class message_sink {
 public:
     virtual ~message_sink() = default;
@@ -49,6 +80,17 @@ public:
     /// terminal cancellation; the client then gets no answer (it retries), so a commit that
     /// completes anyway only risks a duplicate, never a loss.
     virtual awaitable<sink_result> append(std::vector<message> msgs) = 0;
+
+    /// Keeps what an authenticated request had refused (the ingest reject store). Best effort:
+    /// the answer to the client does not depend on it; a throw is logged (ingest.reject_failed).
+    /// The default keeps nothing.
+    virtual awaitable<void> reject(std::vector<rejected_payload> rejected) {
+        (void)rejected;
+        co_return;
+    }
+
+    /// Whether an append would be accepted now (GET /health). Must not write. The default: always.
+    virtual awaitable<sink_health> health() { co_return sink_health{}; }
 };
 
 }  // namespace tributary::ingest

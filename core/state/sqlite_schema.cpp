@@ -142,7 +142,31 @@ CREATE TABLE spool_progress (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 2> scripts{schema_v1, schema_v2};
+// Version 3: the ingest reject store (issue 11). Refused payloads in arrival order (seq), the
+// oldest dropped first past the byte cap; one totals row keeps the kept count and payload bytes
+// (so the cap needs no scan) and how many were dropped. batch_index -1: the whole body.
+constexpr std::string_view schema_v3 = R"sql(
+CREATE TABLE ingest_rejects (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at_us INTEGER NOT NULL,
+    route          TEXT NOT NULL,
+    batch_index    INTEGER NOT NULL,
+    code           TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    payload        BLOB NOT NULL,
+    truncated      INTEGER NOT NULL
+);
+
+CREATE TABLE ingest_reject_totals (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    count   INTEGER NOT NULL,
+    bytes   INTEGER NOT NULL,
+    dropped INTEGER NOT NULL
+);
+INSERT INTO ingest_reject_totals (id, count, bytes, dropped) VALUES (1, 0, 0, 0);
+)sql";
+
+constexpr std::array<std::string_view, 3> scripts{schema_v1, schema_v2, schema_v3};
 
 void exec(sqlite3* db, const std::string& sql, std::string_view what) {
     int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);

@@ -576,6 +576,51 @@ std::uint64_t inode_from_db(std::int64_t v) {
     return static_cast<std::uint64_t>(v);
 }
 
+// What enqueueing `added_bytes` more payload bytes would hit now: the disk reserve (refuse growth,
+// never the drain: acks and checkpoints live on the reserve) or the queue's byte budget.
+std::optional<store_error> enqueue_refusal_of(sqlite_connection& c, std::uint64_t added_bytes) {
+    const auto& settings = c.settings();
+    if (settings.disk_reserve > 0) {
+        struct statvfs fs {};
+        if (::statvfs(settings.dir.c_str(), &fs) == 0) {
+            std::uint64_t available = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+            auto fl =
+                c.prepare("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size");
+            if (fl.step()) available += static_cast<std::uint64_t>(std::max<std::int64_t>(fl.int64(0), 0));
+            if (available < settings.disk_reserve + 2 * added_bytes) {
+                return store_error(error_kind::disk_full,
+                                   "enqueue_events: " + std::to_string(available) +
+                                       " bytes available under " + settings.dir.string() +
+                                       ", less than the reserve of " + std::to_string(settings.disk_reserve) +
+                                       " bytes kept for draining the queue");
+            }
+        }
+    }
+    if (settings.queue_max_bytes > 0) {
+        auto s = c.prepare("SELECT coalesce(sum(bytes), 0) FROM event_jobs");
+        const auto queued = s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
+        if (queued + added_bytes > settings.queue_max_bytes) {
+            return store_error(error_kind::queue_full, "enqueue_events: the events queue holds " +
+                                                           std::to_string(queued) + " payload bytes; " +
+                                                           std::to_string(added_bytes) +
+                                                           " more would exceed its budget of " +
+                                                           std::to_string(settings.queue_max_bytes));
+        }
+    }
+    return std::nullopt;
+}
+
+ingest_reject_stats read_reject_totals(sqlite_connection& c) {
+    auto s = c.prepare("SELECT count, bytes, dropped FROM ingest_reject_totals WHERE id = 1");
+    ingest_reject_stats out;
+    if (s.step()) {
+        out.count = static_cast<std::uint64_t>(s.int64(0));
+        out.bytes = static_cast<std::uint64_t>(s.int64(1));
+        out.dropped = static_cast<std::uint64_t>(s.int64(2));
+    }
+    return out;
+}
+
 }  // namespace
 
 sqlite_store::sqlite_store(storage_thread& storage,
@@ -1021,35 +1066,8 @@ awaitable<std::vector<enqueue_outcome>> sqlite_store::enqueue_events(std::vector
                 added_bytes += e.payload_json.size();
             }
         }
-        if (settings.disk_reserve > 0 && added_bytes > 0) {
-            // Refuse growth, never the drain: acks and checkpoints live on the reserve.
-            struct statvfs fs {};
-            if (::statvfs(settings.dir.c_str(), &fs) == 0) {
-                std::uint64_t available = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
-                auto fl = c.prepare(
-                    "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size");
-                if (fl.step())
-                    available += static_cast<std::uint64_t>(std::max<std::int64_t>(fl.int64(0), 0));
-                if (available < settings.disk_reserve + 2 * added_bytes) {
-                    throw store_error(
-                        error_kind::disk_full,
-                        "enqueue_events: " + std::to_string(available) + " bytes available under " +
-                            settings.dir.string() + ", less than the reserve of " +
-                            std::to_string(settings.disk_reserve) + " bytes kept for draining the queue");
-                }
-            }
-        }
-        if (settings.queue_max_bytes > 0 && added_bytes > 0) {
-            auto s = c.prepare("SELECT coalesce(sum(bytes), 0) FROM event_jobs");
-            const auto queued = s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
-            if (queued + added_bytes > settings.queue_max_bytes) {
-                throw store_error(error_kind::queue_full, "enqueue_events: the events queue holds " +
-                                                              std::to_string(queued) + " payload bytes; " +
-                                                              std::to_string(added_bytes) +
-                                                              " more would exceed its budget of " +
-                                                              std::to_string(settings.queue_max_bytes));
-            }
-        }
+        if (added_bytes > 0)
+            if (auto refused = enqueue_refusal_of(c, added_bytes)) throw *refused;
         for (std::size_t j = 0; j < jobs.size(); ++j) {
             const auto job_id = rows[j].id;
             auto seq = rows[j].last_seq;
@@ -1221,6 +1239,91 @@ awaitable<bool> sqlite_store::remove_spool_progress(std::string path) {
 }
 
 // --- meta ------------------------------------------------------------------------------------------
+
+awaitable<std::optional<error_kind>> sqlite_store::enqueue_refusal(std::uint64_t bytes) {
+    auto work = [bytes](sqlite_connection& c) -> std::optional<error_kind> {
+        if (auto refused = enqueue_refusal_of(c, bytes)) return refused->kind();
+        return std::nullopt;
+    };
+    co_return co_await submit(storage_, conn_, "enqueue_refusal", access::read, std::move(work));
+}
+
+// --- ingest reject store ----------------------------------------------------------
+
+awaitable<ingest_reject_stats> sqlite_store::add_ingest_rejects(std::vector<ingest_reject> rejects,
+                                                                std::uint64_t max_bytes) {
+    auto work = [rejects = std::move(rejects), max_bytes](sqlite_connection& c) {
+        std::int64_t added = 0;
+        std::int64_t added_bytes = 0;
+        for (const auto& r : rejects) {
+            c.prepare(
+                 "INSERT INTO ingest_rejects (received_at_us, route, batch_index, code, reason, payload, "
+                 "truncated) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(r.received_at_us, r.route, r.batch_index, r.code, r.reason, blob_param{r.payload},
+                      r.truncated)
+                .run();
+            ++added;
+            added_bytes += static_cast<std::int64_t>(r.payload.size());
+        }
+        c.prepare("UPDATE ingest_reject_totals SET count = count + ?, bytes = bytes + ? WHERE id = 1")
+            .bind(added, added_bytes)
+            .run();
+        auto totals = read_reject_totals(c);
+        // Oldest first, one row at a time: a call adds at most one request's rejects.
+        while (totals.count > 0 && (totals.bytes > max_bytes || max_bytes == 0)) {
+            std::int64_t seq = 0;
+            std::int64_t size = 0;
+            {
+                auto oldest =
+                    c.prepare("SELECT seq, length(payload) FROM ingest_rejects ORDER BY seq LIMIT 1");
+                if (!oldest.step()) break;
+                seq = oldest.int64(0);
+                size = oldest.int64(1);
+            }  // reset before the DELETE
+            c.prepare("DELETE FROM ingest_rejects WHERE seq = ?").bind(seq).run();
+            c.prepare(
+                 "UPDATE ingest_reject_totals SET count = count - 1, bytes = bytes - ?, dropped = dropped + "
+                 "1 "
+                 "WHERE id = 1")
+                .bind(size)
+                .run();
+            --totals.count;
+            totals.bytes -= static_cast<std::uint64_t>(size);
+            ++totals.dropped;
+        }
+        return totals;
+    };
+    co_return co_await submit(storage_, conn_, "add_ingest_rejects", access::write, std::move(work));
+}
+
+awaitable<std::vector<ingest_reject>> sqlite_store::ingest_rejects(std::size_t limit) {
+    auto work = [limit](sqlite_connection& c) {
+        auto s = c.prepare(
+            "SELECT seq, received_at_us, route, batch_index, code, reason, payload, truncated "
+            "FROM ingest_rejects ORDER BY seq DESC LIMIT ?");
+        s.bind(limit);
+        std::vector<ingest_reject> out;
+        while (s.step()) {
+            ingest_reject r;
+            r.seq = static_cast<std::uint64_t>(s.int64(0));
+            r.received_at_us = s.int64(1);
+            r.route = s.text(2);
+            r.batch_index = s.int64(3);
+            r.code = s.text(4);
+            r.reason = s.text(5);
+            r.payload = s.blob(6);
+            r.truncated = s.int64(7) != 0;
+            out.push_back(std::move(r));
+        }
+        return out;
+    };
+    co_return co_await submit(storage_, conn_, "ingest_rejects", access::read, std::move(work));
+}
+
+awaitable<ingest_reject_stats> sqlite_store::ingest_reject_totals() {
+    auto work = [](sqlite_connection& c) { return read_reject_totals(c); };
+    co_return co_await submit(storage_, conn_, "ingest_reject_totals", access::read, std::move(work));
+}
 
 awaitable<std::optional<std::string>> sqlite_store::meta(std::string key) {
     auto work = [key = std::move(key)](sqlite_connection& c) -> std::optional<std::string> {

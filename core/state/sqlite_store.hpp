@@ -168,6 +168,13 @@ public:
     awaitable<std::optional<spool_position>> load_spool_progress(std::string path) override;
     awaitable<bool> remove_spool_progress(std::string path) override;
 
+    awaitable<std::optional<error_kind>> enqueue_refusal(std::uint64_t bytes) override;
+
+    awaitable<ingest_reject_stats> add_ingest_rejects(std::vector<ingest_reject> rejects,
+                                                      std::uint64_t max_bytes) override;
+    awaitable<std::vector<ingest_reject>> ingest_rejects(std::size_t limit) override;
+    awaitable<ingest_reject_stats> ingest_reject_totals() override;
+
     awaitable<std::optional<std::string>> meta(std::string key) override;
     awaitable<void> set_meta(std::string key, std::string value) override;
 

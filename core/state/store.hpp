@@ -219,6 +219,38 @@ struct event_queue_stats {
     bool operator==(const event_queue_stats&) const = default;
 };
 
+/// A payload the ingest endpoint refused (kept for operators: `tributary dlq list ingest`).
+struct ingest_reject {
+    /// Its position in the reject store: > 0, increasing in arrival order. Set by the store.
+    std::uint64_t seq = 0;
+    std::int64_t received_at_us = 0;
+    /// "/v1/batch", …
+    std::string route;
+    /// The batch element's index; -1 when the whole body was refused.
+    std::int64_t batch_index = -1;
+    /// The stable error code, e.g. "no_user_anon_id".
+    std::string code;
+    /// Why, e.g. "batch[2]: userId or anonymousId is required".
+    std::string reason;
+    /// The refused element or body (possibly cut: `truncated`); what the byte cap counts.
+    std::string payload;
+    bool truncated = false;
+
+    bool operator==(const ingest_reject&) const = default;
+};
+
+/// The reject store's size.
+struct ingest_reject_stats {
+    /// Entries kept.
+    std::uint64_t count = 0;
+    /// Payload bytes kept.
+    std::uint64_t bytes = 0;
+    /// Entries dropped (oldest first) to stay under the byte cap, ever.
+    std::uint64_t dropped = 0;
+
+    bool operator==(const ingest_reject_stats&) const = default;
+};
+
 class store {
 public:
     virtual ~store() = default;
@@ -372,6 +404,22 @@ public:
     virtual awaitable<std::optional<spool_position>> load_spool_progress(std::string path) = 0;
     /// Forgets the position of `path` (the file is done and moved aside). Returns whether one existed.
     virtual awaitable<bool> remove_spool_progress(std::string path) = 0;
+
+    /// What enqueue_events would refuse now for `bytes` more payload bytes: queue_full (over the
+    /// queue's byte budget) or disk_full (under the disk reserve); nullopt when it fits. Reads
+    /// only (the health check).
+    virtual awaitable<std::optional<error_kind>> enqueue_refusal(std::uint64_t bytes) = 0;
+
+    // --- ingest reject store ---------------------------------------------------
+
+    /// Appends `rejects` (their seq is assigned), then drops the oldest entries until the kept
+    /// payload bytes are at most `max_bytes` (0 keeps nothing: every entry is only counted as
+    /// dropped), in one transaction. Returns the stats after the call.
+    virtual awaitable<ingest_reject_stats> add_ingest_rejects(std::vector<ingest_reject> rejects,
+                                                              std::uint64_t max_bytes) = 0;
+    /// Up to `limit` entries, newest first.
+    virtual awaitable<std::vector<ingest_reject>> ingest_rejects(std::size_t limit) = 0;
+    virtual awaitable<ingest_reject_stats> ingest_reject_totals() = 0;
 
     // --- meta ----------------------------------------------------------------
 

@@ -67,6 +67,7 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_TRUE(s.ingest.write_keys.empty());
     EXPECT_EQ(s.ingest.max_request_bytes, 512u * 1024);
     EXPECT_EQ(s.ingest.max_batch_events, 500u);
+    EXPECT_EQ(s.ingest.reject_store_max_bytes, 16u * 1024 * 1024);
 
     EXPECT_EQ(s.control.socket, fs::path("/run/tributary/control.sock"));
 
@@ -147,6 +148,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_TRUE(s.ingest.enabled);
     ASSERT_EQ(s.ingest.write_keys.size(), 1u);
     EXPECT_EQ(s.ingest.write_keys[0].reveal(), "wk_test_abcdef");
+    EXPECT_EQ(s.ingest.reject_store_max_bytes, 16u * 1024 * 1024);
     EXPECT_TRUE(s.metrics.enabled);
     EXPECT_EQ(s.metrics.port, 9464);
 
@@ -168,7 +170,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(profiles.max_concurrent, 2u);
     EXPECT_EQ(
         kl.locations.locate("/limits/profiles/limits/1/requests", "above the published limit").to_string(),
-        "connections.klaviyo.limits.profiles.limits[1].requests (66:45): above the published limit");
+        "connections.klaviyo.limits.profiles.limits[1].requests (67:45): above the published limit");
 
     const auto& users = s.jobs.at("profiles_to_klaviyo");
     ASSERT_TRUE(users.schedule);
@@ -180,7 +182,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(users.mapping[2].expression, "plan");
     EXPECT_EQ(
         users.locations.locate(pointer_append("/mapping", "properties.plan"), "unknown property").to_string(),
-        "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (92:24): unknown property");
+        "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (93:24): unknown property");
 
     const auto& events = s.jobs.at("events_to_klaviyo");
     EXPECT_EQ(events.type, job_type::events);

@@ -35,6 +35,21 @@ TEST(CliParse_StateShow, TakesJobLimitAndJson) {
     EXPECT_EQ(r.cmd->config_path, "x.yaml");
 }
 
+TEST(CliParse_DlqList, TakesTheSourceLimitAndJson) {
+    auto r = parse_command_line({"dlq", "list", "ingest", "--json", "-c", "x.yaml"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_EQ(r.cmd->kind, command_kind::dlq_list);
+    EXPECT_EQ(r.cmd->job, "ingest");
+    EXPECT_TRUE(r.cmd->json);
+    EXPECT_EQ(r.cmd->limit, 20u) << "dlq list's own default";
+    EXPECT_EQ(parse_command_line({"dlq", "list", "ingest", "--limit", "3"}).cmd->limit, 3u);
+    EXPECT_EQ(usage_error({"dlq"}), "dlq needs a subcommand: list");
+    EXPECT_EQ(usage_error({"dlq", "show", "ingest"}), "unknown dlq subcommand show (list)");
+    EXPECT_EQ(usage_error({"dlq", "list"}), "dlq list needs what to list: tributary dlq list ingest");
+    EXPECT_EQ(usage_error({"dlq", "list", "ingest", "more"}), "unexpected argument more");
+    EXPECT_EQ(usage_error({"dlq", "list", "ingest", "--online"}), "--online is an option of validate");
+}
+
 TEST(CliParse_StateRewind, TakesToAndMark) {
     auto r = parse_command_line({"state", "rewind", "demo", "--to=2h", "--mark"});
     ASSERT_TRUE(r.cmd) << r.error;

@@ -39,3 +39,11 @@ TEST(IngestAuth_Checker, WithoutKeysEverythingFails) {
     EXPECT_FALSE(keys.check("Basic a2V5LTE6"));
     EXPECT_FALSE(keys.check("Basic Og=="));
 }
+
+TEST(IngestAuth_Checker, BodyKeyUsesTheSameList) {
+    const ingest::write_key_checker keys({"key-1"});
+    EXPECT_TRUE(keys.check_key("key-1"));
+    EXPECT_FALSE(keys.check_key("key-"));
+    EXPECT_FALSE(keys.check_key("key-1 "));
+    EXPECT_FALSE(keys.check_key(""));
+}

@@ -127,14 +127,11 @@ TEST(IngestMessage_BadInput, EachCaseHasItsExactCodeAndMessage) {
         {endpoint::batch, R"({"batch":[1]})", error_kind::invalid_field, "batch[0]: must be a JSON object"},
         {endpoint::batch, R"({"batch":[{"userId":"u"}]})", error_kind::missing_field,
          "batch[0].type: required"},
-        {endpoint::batch, R"({"batch":[{"type":"identify","userId":"u"},{"type":"purchase","userId":"u"}]})",
+        {endpoint::batch, R"({"batch":[{"type":"purchase","userId":"u"},{"type":"track","userId":"u"}]})",
          error_kind::invalid_field,
-         "batch[1].type: must be one of track, identify, page, screen, group, alias"},
-        {endpoint::batch, R"({"batch":[{"type":"identify","userId":"u"},{"type":"track","userId":"u"}]})",
-         error_kind::missing_field, "batch[1].event: required"},
-        {endpoint::batch,
-         R"({"batch":[{"type":"identify","userId":"u"},{"type":"page","userId":"u"},{"type":"page"}]})",
-         error_kind::no_user_anon_id, "batch[2]: userId or anonymousId is required"},
+         "batch[0].type: must be one of track, identify, page, screen, group, alias"},
+        {endpoint::batch, R"({"batch":[{"type":"page"},{"type":"track","userId":"u"}]})",
+         error_kind::no_user_anon_id, "batch[0]: userId or anonymousId is required"},
         {endpoint::batch, R"({"batch":[{"type":"identify","userId":"u","timestamp":"noon"}]})",
          error_kind::invalid_field, "batch[0].timestamp: must be an ISO-8601 date-time string"},
         {endpoint::batch, R"({"batch":[{"type":"identify","userId":"u"}],"context":"web"})",
@@ -366,4 +363,62 @@ TEST(IngestMessage_Routes, PathsMapBothWays) {
 TEST(IngestMessage_Parser, EmptyRandomSourceIsRefused) {
     tributary::manual_clock clock;
     EXPECT_THROW(ingest::parser({}, clock, ingest::random_source{}), std::invalid_argument);
+}
+
+TEST(IngestMessage_PartialBatch, ValidElementsKeptInvalidOnesListedWithTheirPayload) {
+    fixture f;
+    const auto out = f.make().parse(
+        endpoint::batch,
+        R"({"batch":[{"type":"identify","userId":"u1"},{"type":"track","userId":"u2","writeKey":"wk"},)"
+        R"(7,{"type":"page","name":"Home"},{"type":"track","anonymousId":"a","event":"Bought"}]})");
+    ASSERT_TRUE(out.ok()) << out.error->message;
+    ASSERT_EQ(out.messages.size(), 2u);
+    EXPECT_EQ(out.messages[0].user_key, "u1");
+    EXPECT_EQ(out.messages[1].user_key, "a");
+    ASSERT_EQ(out.rejected.size(), 3u);
+    EXPECT_EQ(out.rejected[0].index, 1u);
+    EXPECT_EQ(out.rejected[0].error,
+              (ingest::parse_error{error_kind::missing_field, "batch[1].event: required"}));
+    // The refused element as sent, less the secret.
+    EXPECT_EQ(out.rejected[0].payload, R"({"type":"track","userId":"u2"})");
+    EXPECT_EQ(out.rejected[1].index, 2u);
+    EXPECT_EQ(out.rejected[1].error.message, "batch[2]: must be a JSON object");
+    EXPECT_EQ(out.rejected[1].payload, "7");
+    EXPECT_EQ(out.rejected[2].index, 3u);
+    EXPECT_EQ(out.rejected[2].error.kind, error_kind::no_user_anon_id);
+    EXPECT_EQ(out.rejected[2].payload, R"({"type":"page","name":"Home"})");
+}
+
+TEST(IngestMessage_PartialBatch, EveryElementInvalidFailsWithTheFirstErrorAndListsAll) {
+    fixture f;
+    const auto out =
+        f.make().parse(endpoint::batch, R"({"batch":[{"type":"track","userId":"u"},{"type":"alias"}]})");
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.error->message, "batch[0].event: required");
+    EXPECT_TRUE(out.messages.empty());
+    ASSERT_EQ(out.rejected.size(), 2u);
+    EXPECT_EQ(out.rejected[1].error.message, "batch[1]: userId or anonymousId is required");
+}
+
+TEST(IngestMessage_WriteKey, BodyKeyIsReportedButNeverStored) {
+    fixture f;
+    const auto p = f.make();
+    auto single = p.parse(endpoint::track, R"({"writeKey":"wk1","userId":"u","event":"e"})");
+    ASSERT_TRUE(single.ok());
+    EXPECT_EQ(single.write_key, "wk1");
+    EXPECT_EQ(single.messages[0].json.find("writeKey"), std::string::npos);
+
+    // analytics.js batches: the envelope's key, else the first element's.
+    auto envelope =
+        p.parse(endpoint::batch, R"({"writeKey":"wk2","batch":[{"type":"identify","userId":"u"}]})");
+    EXPECT_EQ(envelope.write_key, "wk2");
+    auto element =
+        p.parse(endpoint::batch, R"({"batch":[{"type":"identify","userId":"u","writeKey":"wk3"}]})");
+    EXPECT_EQ(element.write_key, "wk3");
+    EXPECT_EQ(element.messages.at(0).json.find("writeKey"), std::string::npos);
+
+    EXPECT_FALSE(p.parse(endpoint::track, R"({"writeKey":5,"userId":"u","event":"e"})").write_key);
+    EXPECT_FALSE(p.parse(endpoint::track, R"({"userId":"u","event":"e"})").write_key);
+    // Invalid messages still report the key, so the server can tell 401 from 400.
+    EXPECT_EQ(p.parse(endpoint::track, R"({"writeKey":"wk4","userId":"u"})").write_key, "wk4");
 }

@@ -139,6 +139,7 @@ using StateQueue_Spool = queue_fixture;
 using StateQueue_Durability = queue_fixture;
 using StateQueue_GroupCommit = queue_fixture;
 using StateQueue_DiskFull = queue_fixture;
+using StateIngestRejects = queue_fixture;
 
 }  // namespace
 
@@ -484,7 +485,7 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
     }
     storage.stop();
     EXPECT_EQ(count_rows(dir / "state.db", "PRAGMA user_version"), sqlite_store::schema_version());
-    EXPECT_EQ(sqlite_store::schema_version(), 2);
+    EXPECT_EQ(sqlite_store::schema_version(), 3);
     for (const char* table : {"event_jobs", "event_queue", "event_dedup", "spool_progress"}) {
         EXPECT_EQ(count_rows(dir / "state.db",
                              std::string("SELECT count(*) FROM sqlite_master WHERE name = '") + table + "'"),
@@ -589,4 +590,86 @@ TEST_F(StateQueue_DiskFull, RealTmpfs_DiskFullThenIntactAfterReopenAndSpaceFreed
     EXPECT_EQ(wait(store_->queue_stats("a")).count, acknowledged + 1);
     close();
     fs::remove_all(db_dir_);
+}
+
+// --- ingest reject store and the health probe ------------------------------------------------
+
+namespace {
+
+ingest_reject make_reject(std::string reason, std::size_t payload_bytes, std::int64_t index = -1) {
+    ingest_reject r;
+    r.received_at_us = 1'700'000'000'000'000;
+    r.route = "/v1/batch";
+    r.batch_index = index;
+    r.code = "missing_field";
+    r.reason = std::move(reason);
+    r.payload = std::string(payload_bytes, 'p');
+    return r;
+}
+
+std::vector<std::string> reasons_of(const std::vector<ingest_reject>& rs) {
+    std::vector<std::string> out;
+    for (const auto& r : rs) out.push_back(r.reason);
+    return out;
+}
+
+}  // namespace
+
+TEST_F(StateIngestRejects, OverTheCap_OldestDroppedFirstAndCounted) {
+    std::vector<ingest_reject> first{make_reject("r1", 400, 0), make_reject("r2", 400, 3)};
+    auto stats = wait(store_->add_ingest_rejects(first, 1000));
+    EXPECT_EQ(stats, (ingest_reject_stats{2, 800, 0}));
+    std::vector<ingest_reject> second{make_reject("r3", 400)};
+    stats = wait(store_->add_ingest_rejects(second, 1000));
+    EXPECT_EQ(stats, (ingest_reject_stats{2, 800, 1}));
+
+    const auto listed = wait(store_->ingest_rejects(10));
+    EXPECT_EQ(reasons_of(listed), (std::vector<std::string>{"r3", "r2"})) << "newest first";
+    EXPECT_EQ(listed[1].batch_index, 3);
+    EXPECT_EQ(listed[1].payload, std::string(400, 'p'));
+    EXPECT_GT(listed[0].seq, listed[1].seq);
+    EXPECT_EQ(reasons_of(wait(store_->ingest_rejects(1))), (std::vector<std::string>{"r3"}));
+
+    // Larger than the whole cap: kept by nobody, counted.
+    std::vector<ingest_reject> huge{make_reject("r4", 2000)};
+    stats = wait(store_->add_ingest_rejects(huge, 1000));
+    EXPECT_EQ(stats, (ingest_reject_stats{0, 0, 4}));
+    std::vector<ingest_reject> none_kept{make_reject("r5", 1)};
+    EXPECT_EQ(wait(store_->add_ingest_rejects(none_kept, 0)), (ingest_reject_stats{0, 0, 5}));
+
+    reopen();
+    EXPECT_EQ(wait(store_->ingest_reject_totals()), (ingest_reject_stats{0, 0, 5}));
+}
+
+TEST_F(StateIngestRejects, ReadOnlyStoreListsWhatTheWriterKept) {
+    std::vector<ingest_reject> one{make_reject("kept", 10)};
+    wait(store_->add_ingest_rejects(one, 1000));
+    auto s = settings_;
+    s.dir = db_dir_;
+    s.mode = open_mode::read_only;
+    tributary::storage_thread storage;
+    storage.start();
+    auto reader = wait(sqlite_store::open(s, storage, tributary::log::logger::null()));
+    EXPECT_EQ(reasons_of(wait(reader->ingest_rejects(5))), (std::vector<std::string>{"kept"}));
+    wait(reader->close());
+    storage.stop();
+}
+
+TEST_F(StateQueue_Budget, EnqueueRefusal_SaysQueueFullWithoutWriting) {
+    settings_.queue_max_bytes = 1000;
+    settings_.disk_reserve = 0;
+    reopen();
+    EXPECT_EQ(wait(store_->enqueue_refusal(1)), std::nullopt);
+    std::vector<queued_event> big{make_event("m1", "u", 990)};
+    enqueue({"a"}, big);
+    EXPECT_EQ(wait(store_->enqueue_refusal(1)), std::nullopt);
+    EXPECT_EQ(wait(store_->enqueue_refusal(100)), error_kind::queue_full);
+    wait(store_->ack_events("a", {1}));
+    EXPECT_EQ(wait(store_->enqueue_refusal(100)), std::nullopt);
+}
+
+TEST_F(StateQueue_Budget, EnqueueRefusal_SaysDiskFullUnderTheReserve) {
+    settings_.disk_reserve = std::uint64_t{1} << 60;  // more than any disk has
+    reopen();
+    EXPECT_EQ(wait(store_->enqueue_refusal(1)), error_kind::disk_full);
 }

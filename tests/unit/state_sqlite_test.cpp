@@ -465,3 +465,26 @@ TEST(SqliteStore_Durability, WriterKilledWithSigkill_EveryAcknowledgedWritePrese
     raw_db db(tmp.state() / "state.db", SQLITE_OPEN_READONLY);
     EXPECT_EQ(db.text("PRAGMA integrity_check"), "ok");
 }
+
+TEST(SqliteStore_Migrations, VersionTwoDatabase_GainsTheIngestRejectStoreKeepingTheQueue) {
+    temp_dir tmp;
+    fs::create_directories(tmp.state());
+    {
+        raw_db db(tmp.state() / "state.db");
+        auto v2 = sqlite_migrations().first(2);
+        migrate(db.db, v2);
+        db.exec("INSERT INTO event_jobs (id, job, last_seq, count, bytes) VALUES (1, 'forward', 7, 1, 2)");
+        db.exec("INSERT INTO event_queue VALUES (1, 7, 'm7', 'u', 'track', 1, x'7b7d')");
+    }
+    loop_env env;
+    auto store = env.open(tmp.state());
+    EXPECT_EQ(env.wait(store->queue_stats("forward")).count, 1u);
+    std::vector<ingest_reject> one(1);
+    one[0].route = "/v1/track";
+    one[0].code = "malformed_json";
+    one[0].payload = "{";
+    EXPECT_EQ(env.wait(store->add_ingest_rejects(one, 100)).count, 1u);
+    env.wait(store->close());
+    raw_db db(tmp.state() / "state.db");
+    EXPECT_EQ(db.text("PRAGMA user_version"), "3");
+}

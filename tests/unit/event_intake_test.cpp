@@ -1,0 +1,68 @@
+// The event intake as the ingest server's sink: its health answer follows the store's queue
+// budget, and refused payloads reach the ingest reject store under the configured cap.
+
+#include <gtest/gtest.h>
+
+#include "core/state/sqlite_store.hpp"
+#include "pipelines/event_intake.hpp"
+#include "tests/support/store_fixture.hpp"
+
+namespace tributary {
+namespace {
+
+class event_intake_test : public test::store_fixture {
+protected:
+    event_intake_test() : store_fixture("event_intake_test_") {
+        state::sqlite_settings s;
+        s.sync = state::sync_mode::normal;
+        s.queue_max_bytes = 300;
+        s.disk_reserve = 0;
+        open_store(s);
+    }
+
+    static ingest::message msg(std::string id, std::size_t bytes) {
+        ingest::message m;
+        m.type = ingest::message_type::track;
+        m.message_id = std::move(id);
+        m.user_key = "u";
+        m.json = std::string(bytes, 'x');
+        return m;
+    }
+};
+
+TEST_F(event_intake_test, EventIntake_Health_UnavailableWhileTheQueueIsFullThenOkAgain) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    EXPECT_TRUE(wait(intake.health()).accepting);
+    std::vector<ingest::message> fill{msg("m1", 300)};
+    EXPECT_EQ(wait(intake.append(std::move(fill))).outcome, ingest::sink_result::status::ok);
+    const auto full = wait(intake.health());
+    EXPECT_FALSE(full.accepting);
+    EXPECT_EQ(full.reason, "queue_full");
+    wait(store_->ack_events("ev", {1}));
+    EXPECT_TRUE(wait(intake.health()).accepting);
+}
+
+TEST_F(event_intake_test, EventIntake_Reject_KeptUnderTheCapWithIndexAndReason) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    intake.set_reject_store_max_bytes(10);
+    std::vector<ingest::rejected_payload> rejected(2);
+    rejected[0].route = "/v1/batch";
+    rejected[0].index = 4;
+    rejected[0].code = "missing_field";
+    rejected[0].reason = "batch[4].event: required";
+    rejected[0].payload = "0123456789";
+    rejected[1].route = "/v1/track";
+    rejected[1].code = "malformed_json";
+    rejected[1].payload = "{";
+    rejected[1].truncated = true;
+    wait(intake.reject(std::move(rejected)));
+    const auto kept = wait(store_->ingest_rejects(10));
+    ASSERT_EQ(kept.size(), 1u) << "the older one was dropped to stay under 10 bytes";
+    EXPECT_EQ(kept[0].route, "/v1/track");
+    EXPECT_EQ(kept[0].batch_index, -1);
+    EXPECT_TRUE(kept[0].truncated);
+    EXPECT_EQ(wait(store_->ingest_reject_totals()).dropped, 1u);
+}
+
+}  // namespace
+}  // namespace tributary
