@@ -28,42 +28,57 @@ std::string strip_one_newline(std::string s) {
     return s;
 }
 
-// One `${scheme:arg}` reference: its value, or why not (naming `reference`, never a value).
+// What is wrong with one `${scheme:arg}` reference as written (naming `reference`), if anything.
+std::optional<std::string> check_reference(std::string_view reference,
+                                           std::string_view scheme,
+                                           std::string_view arg) {
+    const std::string ref(reference);
+    if (scheme == "env") {
+        if (!valid_env_name(arg)) return ref + ": invalid environment variable name";
+        return std::nullopt;
+    }
+    if (scheme == "file") {
+        if (arg.empty()) return ref + ": a path is required";
+        return std::nullopt;
+    }
+    if (scheme == "cred") {
+        if (arg.empty() || arg == "." || arg == ".." || arg.find('/') != std::string_view::npos) {
+            return ref + ": a credential name is a file name, without /";
+        }
+        return std::nullopt;
+    }
+    return "unknown reference scheme \"" + std::string(scheme) + "\"; " + std::string(schemes_help);
+}
+
+// One well-formed `${scheme:arg}` reference: its value, or why not (naming `reference`, never a
+// value).
 parse_result<std::string> resolve(std::string_view reference,
                                   std::string_view scheme,
                                   std::string_view arg,
                                   const environment& env) {
     const std::string ref(reference);
     if (scheme == "env") {
-        if (!valid_env_name(arg)) return parse_error{ref + ": invalid environment variable name"};
         std::optional<std::string> v;
         if (env.getenv) v = env.getenv(std::string(arg));
         if (!v) return parse_error{"environment variable " + std::string(arg) + " is not set"};
         return std::move(*v);
     }
     if (scheme == "file") {
-        if (arg.empty()) return parse_error{ref + ": a path is required"};
         std::filesystem::path p(arg);
         if (p.is_relative() && !env.base_dir.empty()) p = env.base_dir / p;
         auto content = detail::read_file(p.lexically_normal(), max_reference_file_bytes);
         if (!content) return parse_error{ref + ": " + content.error()};
         return strip_one_newline(std::move(content).value());
     }
-    if (scheme == "cred") {
-        if (arg.empty() || arg == "." || arg == ".." || arg.find('/') != std::string_view::npos) {
-            return parse_error{ref + ": a credential name is a file name, without /"};
-        }
-        if (!env.credentials_dir) {
-            return parse_error{ref +
-                               ": $CREDENTIALS_DIRECTORY is unset (credentials come from systemd "
-                               "LoadCredential= or SetCredential=)"};
-        }
-        auto content = detail::read_file(*env.credentials_dir / arg, max_reference_file_bytes);
-        if (!content) return parse_error{ref + ": " + content.error()};
-        return strip_one_newline(std::move(content).value());
+    // "cred", the only other scheme check_reference() lets through.
+    if (!env.credentials_dir) {
+        return parse_error{ref +
+                           ": $CREDENTIALS_DIRECTORY is unset (credentials come from systemd "
+                           "LoadCredential= or SetCredential=)"};
     }
-    return parse_error{"unknown reference scheme \"" + std::string(scheme) + "\"; " +
-                       std::string(schemes_help)};
+    auto content = detail::read_file(*env.credentials_dir / arg, max_reference_file_bytes);
+    if (!content) return parse_error{ref + ": " + content.error()};
+    return strip_one_newline(std::move(content).value());
 }
 
 }  // namespace
@@ -80,7 +95,7 @@ environment environment::from_process(std::filesystem::path base_dir) {
     return env;
 }
 
-parse_result<interpolated> interpolate(std::string_view text, const environment& env) {
+parse_result<interpolated> interpolate(std::string_view text, const environment& env, reference_mode mode) {
     interpolated out;
     std::vector<std::string> errors;
     std::size_t i = 0;
@@ -115,13 +130,23 @@ parse_result<interpolated> interpolate(std::string_view text, const environment&
                              std::string(schemes_help) + " (write $${ for a literal ${)");
             continue;
         }
-        auto v = resolve(reference, body.substr(0, colon), body.substr(colon + 1), env);
+        const auto scheme = body.substr(0, colon);
+        const auto arg = body.substr(colon + 1);
+        if (auto wrong = check_reference(reference, scheme, arg)) {
+            errors.push_back(std::move(*wrong));
+            continue;
+        }
+        out.secret = true;
+        if (mode == reference_mode::check_only) {
+            out.unresolved = true;
+            continue;
+        }
+        auto v = resolve(reference, scheme, arg, env);
         if (!v) {
             errors.push_back(v.error());
             continue;
         }
         out.value += *v;
-        out.secret = true;
     }
     if (!errors.empty()) {
         std::string joined;

@@ -32,7 +32,14 @@ struct environment {
 /// A value after interpolation.
 struct interpolated {
     std::string value;
-    bool secret = false;  ///< true iff at least one `${...}` reference was substituted
+    bool secret = false;      ///< true iff the text has at least one `${...}` reference
+    bool unresolved = false;  ///< reference_mode::check_only and secret: `value` is meaningless
+};
+
+/// What interpolate() does with references.
+enum class reference_mode {
+    resolve,     ///< substitute each reference's value
+    check_only,  ///< check how each is written (scheme, name), read nothing, substitute nothing
 };
 
 /// Largest file a `${file:}` or `${cred:}` reference reads.
@@ -48,6 +55,10 @@ inline constexpr std::size_t max_reference_file_bytes = std::size_t{1} << 20;
 /// Errors (all of the text's problems, joined by "; "): unset variable, unreadable file or
 /// credential, `$CREDENTIALS_DIRECTORY` unset, unknown scheme, missing scheme or name, an
 /// unterminated `${`. Messages name the variable, path or credential, never a value.
-parse_result<interpolated> interpolate(std::string_view text, const environment& env);
+/// With reference_mode::check_only only the errors of how references are written remain (unknown
+/// scheme, missing scheme, invalid name or path, unterminated `${`); nothing is looked up.
+parse_result<interpolated> interpolate(std::string_view text,
+                                       const environment& env,
+                                       reference_mode mode = reference_mode::resolve);
 
 }  // namespace tributary::config

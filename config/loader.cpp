@@ -11,7 +11,8 @@ namespace tributary::config {
 
 load_result load_string(std::string_view yaml,
                         const std::filesystem::path& pretend_file,
-                        const environment& env) {
+                        const environment& env,
+                        const load_options& options) {
     std::error_code ec;
     auto source_file = std::filesystem::absolute(pretend_file, ec);
     if (ec) source_file = pretend_file;
@@ -27,6 +28,7 @@ load_result load_string(std::string_view yaml,
     if (!document.errors.empty()) return {std::nullopt, std::move(document.errors)};
 
     detail::reader r(local, text);
+    if (options.resolve_only) r.resolve_only(*options.resolve_only);
     auto root = r.root(document.root);
     settings s = detail::read_settings(r, root, local, base_dir);
     // After the walk: the map needs every secret the walk met.
@@ -40,6 +42,7 @@ load_result load_string(std::string_view yaml,
     }
 
     s.source_file = source_file;
+    s.unresolved = r.unresolved();
     s.locations = std::move(locations);
     for (auto& [name, c] : s.connections) {
         c.locations = s.locations.section(pointer_append("/connections", name));
@@ -49,10 +52,12 @@ load_result load_string(std::string_view yaml,
     return {std::move(s), {}};
 }
 
-load_result load_file(const std::filesystem::path& file, const environment& env) {
+load_result load_file(const std::filesystem::path& file,
+                      const environment& env,
+                      const load_options& options) {
     auto text = detail::read_file(file, max_config_file_bytes);
     if (!text) return {std::nullopt, {diagnostic{std::string(file_path), {}, text.error()}}};
-    return load_string(*text, file, env);
+    return load_string(*text, file, env, options);
 }
 
 }  // namespace tributary::config

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,9 +25,22 @@ struct load_result {
     bool ok() const { return value.has_value(); }
 };
 
+/// How much of the file's `${...}` references a load resolves.
+struct load_options {
+    /// JSON Pointer prefixes (`/state`, `/connections/crm`) of the values whose references are
+    /// resolved; nullopt (the default): every value's. A reference elsewhere is checked as
+    /// written (scheme, name: errors as usual) but never looked up: its value is left unset —
+    /// the field keeps its default, connector settings get null, a write key is left out — and
+    /// its pointer is listed in settings::unresolved. For the commands that read only part of
+    /// the config, so that a secret they do not use cannot make them fail.
+    std::optional<std::vector<std::string>> resolve_only;
+};
+
 /// Reads and loads `file`. A file that cannot be read yields one diagnostic with path `(file)`
 /// naming the path and the OS's reason. See load_string().
-load_result load_file(const std::filesystem::path& file, const environment& env);
+load_result load_file(const std::filesystem::path& file,
+                      const environment& env,
+                      const load_options& options = {});
 
 /// Loads `yaml` as if read from `pretend_file`, whose directory is the base of every relative
 /// path: `${file:}` references (this replaces `env.base_dir`), state.dir, control.socket and
@@ -46,7 +60,8 @@ load_result load_file(const std::filesystem::path& file, const environment& env)
 /// written but aliases (`*name`) and merge keys (`<<`) are errors; one document per file.
 load_result load_string(std::string_view yaml,
                         const std::filesystem::path& pretend_file,
-                        const environment& env);
+                        const environment& env,
+                        const load_options& options = {});
 
 /// Largest config file load_file() reads.
 inline constexpr std::size_t max_config_file_bytes = std::size_t{4} << 20;

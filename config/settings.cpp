@@ -1,5 +1,7 @@
 #include "config/settings.hpp"
 
+#include <algorithm>
+
 namespace tributary::config {
 
 std::string_view to_string(sync_mode m) {
@@ -20,6 +22,11 @@ std::string_view to_string(write_mode m) {
             return "upsert";
     }
     return "upsert";
+}
+
+bool settings::unresolved_within(std::string_view pointer) const {
+    return std::any_of(unresolved.begin(), unresolved.end(),
+                       [&](const std::string& p) { return pointer_within(p, pointer); });
 }
 
 }  // namespace tributary::config

@@ -274,6 +274,12 @@ struct settings {
     std::filesystem::path source_file;
     /// Positions of every value of the file (prefix "").
     source_map locations;
+    /// JSON Pointers of the values whose `${...}` references were not resolved
+    /// (load_options::resolve_only): those fields hold their defaults. Empty after a full load.
+    std::vector<std::string> unresolved;
+
+    /// Whether some value at or under `pointer` was left unresolved.
+    bool unresolved_within(std::string_view pointer) const;
 };
 
 }  // namespace tributary::config

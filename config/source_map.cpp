@@ -155,4 +155,9 @@ std::string pointer_append(std::string_view pointer, std::size_t index) {
     return std::string(pointer) + "/" + std::to_string(index);
 }
 
+bool pointer_within(std::string_view pointer, std::string_view prefix) {
+    if (!pointer.starts_with(prefix)) return false;
+    return pointer.size() == prefix.size() || pointer[prefix.size()] == '/';
+}
+
 }  // namespace tributary::config

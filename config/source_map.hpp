@@ -84,4 +84,8 @@ std::string pointer_append(std::string_view pointer, std::string_view key);
 /// `pointer` + "/" + `index`.
 std::string pointer_append(std::string_view pointer, std::size_t index);
 
+/// Whether `pointer` is `prefix` or inside it (`/jobs/a/mapping` is within `/jobs/a`, not within
+/// `/jobs/ab`). The empty prefix (the document root) holds every pointer.
+bool pointer_within(std::string_view pointer, std::string_view prefix);
+
 }  // namespace tributary::config

@@ -288,9 +288,17 @@ std::optional<scalar> reader::interpolate_scalar(const cursor& at) {
         error(at, "unsupported YAML tag " + quote_for_message(tag) + " (only !!str is accepted)");
         return std::nullopt;
     }
-    auto v = interpolate(n.Scalar(), env_);
+    const bool resolve = !scope_ || std::any_of(scope_->begin(), scope_->end(), [&](const std::string& p) {
+        return pointer_within(at.pointer(), p);
+    });
+    auto v = interpolate(n.Scalar(), env_, resolve ? reference_mode::resolve : reference_mode::check_only);
     if (!v) {
         error(at, v.error());
+        return std::nullopt;
+    }
+    if (v->unresolved) {
+        unresolved_.push_back(at.pointer());
+        secret_pointers_.push_back(at.pointer());
         return std::nullopt;
     }
     s.text = std::move(v->value);

@@ -76,11 +76,19 @@ struct scalar {
 };
 
 /// Reads typed values, reporting problems into its diagnostics. Every read_* returns nullopt
-/// after reporting; callers keep their defaults and go on, so one pass finds every problem.
+/// after reporting (or for a value left unresolved, see resolve_only()); callers keep their
+/// defaults and go on, so one pass finds every problem.
 class reader {
 public:
     /// `source` is the parsed text (to tell `key:` from `key: ~`); both must outlive the reader.
     reader(const environment& env, std::string_view source) : env_(env), source_(source) {}
+
+    /// From now on, `${...}` references are resolved only in values within one of `prefixes`
+    /// (JSON Pointers); elsewhere they are checked as written but not resolved: the read
+    /// returns nullopt without an error and the value's pointer joins unresolved().
+    void resolve_only(std::vector<std::string> prefixes) { scope_ = std::move(prefixes); }
+    /// Pointers of the values left unresolved, in reading order.
+    const std::vector<std::string>& unresolved() const { return unresolved_; }
 
     cursor root(const YAML::Node& document) const;
     /// The cursor of a mapping value whose key is at `key_pos`. An empty value's yaml-cpp mark
@@ -154,6 +162,8 @@ private:
     std::vector<diagnostic> diagnostics_;
     std::vector<std::string> secrets_;
     std::vector<std::string> secret_pointers_;
+    std::optional<std::vector<std::string>> scope_;
+    std::vector<std::string> unresolved_;
 };
 
 /// The keys of one mapping. Reports, when constructed, a value that is not a mapping and

@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <optional>
+#include <string_view>
 
 #include "connectors/builtin.hpp"
 #include "core/async/loop_monitor.hpp"
@@ -20,6 +21,7 @@
 #include "daemon/events_runtime.hpp"
 #include "daemon/job_runner.hpp"
 #include "daemon/sd_notify.hpp"
+#include "daemon/version.hpp"
 
 namespace tributary::daemon {
 
@@ -30,16 +32,39 @@ namespace {
 constexpr std::chrono::milliseconds shutdown_grace{10000};
 constexpr std::chrono::milliseconds shutdown_force{5000};
 
+std::string_view signal_name(int sig) {
+    switch (sig) {
+        case SIGINT:
+            return "SIGINT";
+        case SIGTERM:
+            return "SIGTERM";
+        case SIGHUP:
+            return "SIGHUP";
+        default:
+            return "other";
+    }
+}
+
 // Waits for SIGINT/SIGTERM — or for the signal set to be cancelled, which is
-// how the process asks itself to stop — then stops the task group.
+// how the process asks itself to stop — then stops the task group. SIGHUP is
+// caught so that it does not kill the process (its default action): there is
+// no reload yet, so it is logged and the wait goes on.
 awaitable<void> wait_for_stop(asio::signal_set& signals,
                               task_group& tasks,
                               log::logger log,
                               std::optional<int>& received) {
-    auto [ec, sig] = co_await signals.async_wait(use_nothrow);
-    if (!ec) {
+    for (;;) {
+        auto [ec, sig] = co_await signals.async_wait(use_nothrow);
+        if (ec) break;
+        if (sig == SIGHUP) {
+            log.warn("daemon.signal", {{"signal", signal_name(sig)},
+                                       {"action", "ignored"},
+                                       {"reason", "reload is not supported yet"}});
+            continue;
+        }
         received = sig;
-        log.info("daemon.signal", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+        log.info("daemon.signal", {{"signal", signal_name(sig)}, {"action", "stop"}});
+        break;
     }
     sd_notify("STOPPING=1");
     co_await tasks.shutdown(shutdown_grace, shutdown_force);
@@ -179,9 +204,10 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
         return exit_code::usage;
     }
 
-    // Installed before daemon.start is logged: from then on SIGTERM is ours.
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    log.info("daemon.start", {{"version", TRIBUTARY_VERSION},
+    // Installed before daemon.start is logged: from then on SIGTERM (and SIGHUP) are ours.
+    asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
+    log.info("daemon.start", {{"version", version()},
+                              {"commit", commit()},
                               {"config", settings.source_file.string()},
                               {"jobs", settings.jobs.size()},
                               {"connections", settings.connections.size()},

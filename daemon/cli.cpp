@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "core/result.hpp"
+
 namespace tributary::daemon {
 
 std::string default_config_path() {
@@ -10,8 +12,23 @@ std::string default_config_path() {
     return "/etc/tributary/tributary.yaml";
 }
 
-std::string help_text() {
-    return R"(tributary — sync daemon for customer data
+namespace {
+
+constexpr const char* common_options = R"(
+  -c, --config FILE      config file (default: $TRIBUTARY_CONFIG, else /etc/tributary/tributary.yaml)
+      --log-format FMT   json | text (overrides log.format)
+      --log-level LEVEL  trace | debug | info | warn | error | critical | off (overrides log.level)
+)";
+
+constexpr const char* exit_codes = R"(
+Exit codes:
+  0  success
+  1  failure (invalid config or mapping, missing file, a job failed, state directory in use)
+  2  usage error (unknown command or option, unknown job)
+  3  partial success (some items were dead-lettered)
+)";
+
+constexpr const char* overview = R"(tributary — sync daemon for customer data
 
 Usage:
   tributary run [-c FILE]               run the daemon: scheduled jobs, until SIGINT/SIGTERM
@@ -40,23 +57,142 @@ Usage:
                                         payloads the ingest endpoint refused (newest first,
                                         N entries, default 20), with the reason for each
   tributary connectors [--json]         list the built-in connectors
+  tributary COMMAND --help              the usage of one command (also: tributary help COMMAND)
   tributary --help | --version
 
-Options:
-  -c, --config FILE      config file (default: $TRIBUTARY_CONFIG, else /etc/tributary/tributary.yaml)
-      --log-format FMT   json | text (overrides log.format)
-      --log-level LEVEL  trace | debug | info | warn | error | critical | off (overrides log.level)
+Options:)";
 
+constexpr const char* overview_notes = R"(
 The daemon (and run --once) holds the state directory exclusively. state show,
 dlq list, plan and offline validate read it while a daemon runs; state rewind and
 validate --online refuse while another process holds it.
-
-Exit codes:
-  0  success
-  1  failure (invalid config or mapping, missing file, a job failed, state directory in use)
-  2  usage error (unknown command or option, unknown job)
-  3  partial success (some items were dead-lettered)
 )";
+
+constexpr const char* run_usage = R"(Usage:
+  tributary run [-c FILE]
+  tributary run --once JOB [-c FILE]
+
+Runs the daemon: every job on its schedule, and the ingest endpoint and spool
+directory when the config has an ingest section, until SIGINT or SIGTERM (a
+graceful stop: exit 0). SIGHUP is logged and ignored (there is no reload yet).
+With --once JOB, runs that one job once and exits; for an events job, delivers
+what its queue (and the spool directory) holds. The process holds the state
+directory exclusively: a second run refuses while one is running.
+
+Options:
+      --once JOB         run JOB once, then exit (interrupted by a signal: exit 1))";
+
+constexpr const char* validate_usage = R"(Usage:
+  tributary validate [--online] [-c FILE]
+
+Checks the config file and prints every problem at once, each with its
+line:col; then checks each users job's mapping against the source and
+destination schemas. Offline (the default), the schemas come from the cache in
+the state store. Errors exit 1; warnings alone exit 0.
+
+Options:
+      --online           ask each connection for its schemas first (this also tests
+                         its credentials) and cache them; refuses while a daemon runs)";
+
+constexpr const char* plan_usage = R"(Usage:
+  tributary plan JOB [--sample N] [--json] [-c FILE]
+
+Dry run of JOB: what its next run would create, update, skip or reject, and the
+requests the destination would receive (secrets redacted). A users job reads at
+most N source records; an events job takes at most N events from the head of
+its queue. Writes nothing; works while a daemon runs. Only the secrets of the
+job's own connections are resolved.
+
+Options:
+      --sample N         records or events to plan, 1..100000 (default 100)
+      --json             print the whole plan as one JSON object)";
+
+constexpr const char* state_show_usage = R"(Usage:
+  tributary state show JOB [--limit N] [--json] [-c FILE]
+
+Prints JOB's checkpoint, its history, its recent runs and its dead letters.
+Reads the state directory without locking it: works while a daemon runs.
+
+Options:
+      --limit N          entries per list, 1..1000 (default 5)
+      --json             print one JSON object)";
+
+constexpr const char* state_rewind_usage = R"(Usage:
+  tributary state rewind JOB --to WHEN [--mark] [-c FILE]
+
+Moves JOB's checkpoint back so that its next run sends again what changed
+since. WHEN is an RFC 3339 time (2026-01-01T00:00:00Z), `beginning`, or a
+duration ago (2h, 7d). Prints the old and the new checkpoint. Needs the daemon
+stopped.
+
+Options:
+      --to WHEN          where to go back to (required)
+      --mark             WHEN itself becomes the low-water mark (default: the
+                         checkpoint the job had at WHEN))";
+
+constexpr const char* state_usage = R"(Usage:
+  tributary state show JOB [--limit N] [--json] [-c FILE]
+  tributary state rewind JOB --to WHEN [--mark] [-c FILE]
+
+show: JOB's checkpoint, history, recent runs and dead letters.
+rewind: move JOB's checkpoint back so its next run sends again.
+Run 'tributary state show --help' or 'tributary state rewind --help' for their options.
+
+Options:)";
+
+constexpr const char* dlq_list_usage = R"(Usage:
+  tributary dlq list ingest [--limit N] [--json] [-c FILE]
+
+Lists the payloads the ingest endpoint refused (its reject store), newest first,
+with the reason for each. Reads the state directory without locking it: works
+while a daemon runs.
+
+Options:
+      --limit N          entries, 1..1000 (default 20)
+      --json             print one JSON object)";
+
+constexpr const char* connectors_usage = R"(Usage:
+  tributary connectors [--json]
+
+Lists the built-in connectors: code, roles and what each is.
+
+Options:
+      --json             print their full specs (roles, targets, endpoint groups with
+                         their rate limits and retry rules)
+)";
+
+}  // namespace
+
+std::string help_text(help_topic topic) {
+    const char* usage = nullptr;
+    switch (topic) {
+        case help_topic::overview:
+            return std::string(overview) + common_options + overview_notes + exit_codes;
+        case help_topic::connectors:
+            return std::string(connectors_usage) + "\nRun 'tributary --help' for every command.\n";
+        case help_topic::run:
+            usage = run_usage;
+            break;
+        case help_topic::validate:
+            usage = validate_usage;
+            break;
+        case help_topic::plan:
+            usage = plan_usage;
+            break;
+        case help_topic::state:
+            usage = state_usage;
+            break;
+        case help_topic::state_show:
+            usage = state_show_usage;
+            break;
+        case help_topic::state_rewind:
+            usage = state_rewind_usage;
+            break;
+        case help_topic::dlq_list:
+            usage = dlq_list_usage;
+            break;
+    }
+    return std::string(usage) + common_options + exit_codes + "\nRun 'tributary --help' for every command.\n";
 }
 
 namespace {
@@ -71,6 +207,25 @@ std::optional<std::size_t> parse_count(const std::string& v, std::size_t max) {
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc{} || end != v.data() + v.size() || n == 0 || n > max) return std::nullopt;
     return n;
+}
+
+// `run --help`, `help state show`: whose usage the words before or after --help name.
+result<help_topic> help_topic_of(const std::vector<std::string>& words) {
+    if (words.empty()) return help_topic::overview;
+    const std::string& verb = words[0];
+    if (verb == "run") return help_topic::run;
+    if (verb == "validate") return help_topic::validate;
+    if (verb == "plan") return help_topic::plan;
+    if (verb == "connectors") return help_topic::connectors;
+    if (verb == "dlq") {
+        if (words.size() < 2 || words[1] == "list") return help_topic::dlq_list;
+        return unexpected{"unknown dlq subcommand " + words[1] + " (list)"};
+    }
+    if (verb != "state") return unexpected{"unknown command " + verb};
+    if (words.size() < 2) return help_topic::state;
+    if (words[1] == "show") return help_topic::state_show;
+    if (words[1] == "rewind") return help_topic::state_rewind;
+    return unexpected{"unknown state subcommand " + words[1] + " (show or rewind)"};
 }
 
 // Which command each option belongs to, for "--x is an option of y" errors.
@@ -152,6 +307,9 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
 
     if (saw_help) {
         cmd.kind = command_kind::help;
+        auto topic = help_topic_of(words);
+        if (!topic) return {std::nullopt, topic.error()};
+        cmd.topic = *topic;
         return {cmd, {}};
     }
     if (saw_version) {

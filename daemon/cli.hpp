@@ -27,16 +27,31 @@ enum class command_kind {
     dlq_list
 };
 
+/// Whose usage `help` prints: every command (`--help` alone), or one command
+/// (`run --help`, `state show -h`, `help plan`); `state` covers show and rewind, `dlq` its list.
+enum class help_topic {
+    overview,
+    run,
+    validate,
+    plan,
+    state,
+    state_show,
+    state_rewind,
+    connectors,
+    dlq_list
+};
+
 struct command {
     command_kind kind = command_kind::help;
-    std::string config_path;                ///< -c/--config; default below
-    std::optional<std::string> once_job;    ///< run --once JOB
-    std::string job;                        ///< plan JOB, state show|rewind JOB, dlq list SOURCE
-    bool json = false;                      ///< --json (connectors, plan, state show, dlq list)
-    bool online = false;                    ///< validate --online
-    std::optional<std::string> rewind_to;   ///< state rewind --to WHEN (required there)
-    bool rewind_mark = false;               ///< state rewind --mark: WHEN is the mark itself
-    std::size_t sample = 100;               ///< plan --sample N: source records read (1..100000)
+    help_topic topic = help_topic::overview;  ///< for kind == help
+    std::string config_path;                  ///< -c/--config; default below
+    std::optional<std::string> once_job;      ///< run --once JOB
+    std::string job;                          ///< plan JOB, state show|rewind JOB, dlq list SOURCE
+    bool json = false;                        ///< --json (connectors, plan, state show, dlq list)
+    bool online = false;                      ///< validate --online
+    std::optional<std::string> rewind_to;     ///< state rewind --to WHEN (required there)
+    bool rewind_mark = false;                 ///< state rewind --mark: WHEN is the mark itself
+    std::size_t sample = 100;                 ///< plan --sample N: source records read (1..100000)
     std::size_t limit = 5;                  ///< --limit N (1..1000): state show entries per list (default 5),
                                             ///< dlq list entries (default 20)
     std::optional<std::string> log_format;  ///< --log-format json|text overrides the config
@@ -53,7 +68,7 @@ std::string default_config_path();
 
 parse_result parse_command_line(const std::vector<std::string>& args);
 
-/// The text of `tributary --help`.
-std::string help_text();
+/// The text of `tributary --help` (overview) or of one command's `--help`.
+std::string help_text(help_topic topic = help_topic::overview);
 
 }  // namespace tributary::daemon

@@ -57,7 +57,10 @@ std::set<std::string> usable_connections(const config::settings& s, const std::v
         const bool bad = std::any_of(found.begin(), found.end(), [&](const diagnostic& d) {
             return d.path == prefix || d.path.starts_with(prefix + ".");
         });
-        if (!bad) out.insert(name);
+        // A connection loaded without its secrets (config::load_options::resolve_only) was not
+        // checked and is not used by the command: nothing to check further either.
+        const bool unresolved = s.unresolved_within(config::pointer_append("/connections", name));
+        if (!bad && !unresolved) out.insert(name);
     }
     return out;
 }

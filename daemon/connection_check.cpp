@@ -25,6 +25,8 @@ std::string dotted_to_pointer(std::string_view dotted) {
 std::vector<config::diagnostic> check_connections(const config::settings& s, const connectors::registry& r) {
     std::vector<config::diagnostic> out;
     for (const auto& [name, conn] : s.connections) {
+        // Loaded without its secrets (a command that does not use it): not checkable, not needed.
+        if (s.unresolved_within(config::pointer_append("/connections", name))) continue;
         if (!r.find(conn.connector)) {
             std::string known;
             for (const auto& reg : r.list()) known += (known.empty() ? "" : ", ") + reg.spec.code;

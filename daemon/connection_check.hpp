@@ -1,7 +1,8 @@
 #pragma once
 // Checks every configured connection against the built-in connectors: the
 // connector code exists, and its settings pass the connector's own
-// validation. Errors carry the YAML position of the offending value.
+// validation. Errors carry the YAML position of the offending value. A connection
+// with a value left unresolved (config::load_options::resolve_only) is skipped.
 
 #include <vector>
 

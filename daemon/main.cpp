@@ -21,6 +21,8 @@
 #include "daemon/commands_state.hpp"
 #include "daemon/commands_validate.hpp"
 #include "daemon/config_check.hpp"
+#include "daemon/config_scope.hpp"
+#include "daemon/version.hpp"
 
 namespace td = tributary::daemon;
 namespace tl = tributary::log;
@@ -66,6 +68,21 @@ tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_conf
     return log;
 }
 
+// The config as `cmd` needs it: the one-shot commands resolve only the secrets they use (plan
+// learns its job's connections from a first, narrower load).
+tc::load_result load_config(const td::command& cmd,
+                            const std::filesystem::path& path,
+                            const tc::environment& env) {
+    tc::load_options options;
+    options.resolve_only = td::config_scope(cmd, nullptr);
+    auto loaded = tc::load_file(path, env, options);
+    if (!loaded.ok()) return loaded;
+    auto wider = td::config_scope(cmd, &*loaded.value);
+    if (wider == options.resolve_only) return loaded;
+    options.resolve_only = std::move(wider);
+    return tc::load_file(path, env, options);
+}
+
 int print_connectors(const td::command& cmd) {
     auto reg = tributary::connectors::builtin_registry(nullptr);
     if (!reg) {
@@ -93,11 +110,11 @@ int main(int argc, char** argv) {
 
     switch (cmd.kind) {
         case td::command_kind::help:
-            std::cout << td::help_text();
+            std::cout << td::help_text(cmd.topic);
             return code(td::exit_code::ok);
         case td::command_kind::version:
-            std::cout << "tributary " << TRIBUTARY_VERSION << "\n";
-            return 0;
+            std::cout << "tributary " << td::version() << " (commit " << td::commit() << ")\n";
+            return code(td::exit_code::ok);
         case td::command_kind::connectors:
             return print_connectors(cmd);
         case td::command_kind::validate:
@@ -111,7 +128,7 @@ int main(int argc, char** argv) {
 
     std::filesystem::path path = cmd.config_path;
     auto env = tc::environment::from_process(std::filesystem::absolute(path).parent_path());
-    auto loaded = tc::load_file(path, env);
+    auto loaded = load_config(cmd, path, env);
     auto registry = tributary::connectors::builtin_registry(nullptr);
     if (!registry) {
         std::cerr << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";

@@ -771,6 +771,11 @@ awaitable<spool_scan_report> spool_source::scan_once() {
 }
 
 awaitable<void> spool_source::run() {
+    // The task group asks for a graceful stop with a total cancellation; the default filter
+    // (terminal only) would let the poll timer sleep through it until the group forces a
+    // terminal one after its grace period. Storage work is not cancellable, so a chunk being
+    // committed still completes.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
     asio::steady_timer timer(co_await asio::this_coro::executor);
     log_.info("spool.start", {{"dir", dir_.string()}, {"poll", s_.poll}});

@@ -205,8 +205,9 @@ public:
     spool_source(const spool_source&) = delete;
     spool_source& operator=(const spool_source&) = delete;
 
-    /// Scans at once, then every `poll`, until cancelled. On cancellation the chunk being
-    /// committed completes; then run() completes normally (store positions are kept). Errors are
+    /// Scans at once, then every `poll`, until cancelled. A total or terminal cancellation (the
+    /// task group's graceful stop) ends the wait between scans at once; during a scan the chunk
+    /// being committed completes; then run() completes normally (store positions are kept). Errors are
     /// logged, never thrown (except std::bad_alloc).
     awaitable<void> run();
 

@@ -49,7 +49,7 @@ fi
 case "$mode" in
   --deps) exit 0 ;;
   --asan)
-    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTRIBUTARY_SANITIZE=ON
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTRIBUTARY_SANITIZE=ON -DTRIBUTARY_WERROR=ON
     cmake --build build-asan
     ;;
   release|--release|--bench)

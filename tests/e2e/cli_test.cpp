@@ -51,6 +51,29 @@ void expect_json_lines(const std::string& err) {
     EXPECT_GT(n, 0);
 }
 
+// Ingest on an ephemeral loopback port with a spool directory polled every `poll`, and one events
+// job into a jsonl file.
+std::string spool_config(const temp_dir& dir, const std::string& poll) {
+    return "state:\n  dir: " + (dir.path() / "state").string() +
+           "\n"
+           "log:\n  format: json\n"
+           "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [wk_signals_test]\n  spool_dir: " +
+           (dir.path() / "spool").string() + "\n  spool_poll: " + poll +
+           "\n"
+           "connections:\n"
+           "  out:\n    connector: jsonl\n    settings: { path: " +
+           (dir.path() / "events.jsonl").string() +
+           " }\n"
+           "jobs:\n"
+           "  forward:\n    type: events\n    destination: { connection: out }\n";
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
 }  // namespace
 
 TEST(Cli_Version, PrintsVersionAndExitsZero) {
@@ -177,6 +200,49 @@ TEST_P(Cli_RunSignal, DaemonExitsZeroPromptly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, Cli_RunSignal, ::testing::Values(SIGTERM, SIGINT));
+
+// SIGHUP's default action would kill the daemon with status 129; there is no reload yet, so it is
+// logged and ignored.
+TEST(Daemon_Sighup, LoggedAndIgnoredThenSigtermStopsWithZero) {
+    temp_dir dir;
+    auto cfg = dir.write("ok.yaml", valid_config(dir));
+    child_process p(bin, {"run", "-c", cfg.string()});
+    ASSERT_TRUE(p.wait_for_output("job.scheduled", 20s)) << p.err();
+    p.signal(SIGHUP);
+    ASSERT_TRUE(p.wait_for_output("\"signal\":\"SIGHUP\"", 5s)) << p.err();
+    // A second one too: the wait for signals goes on after each SIGHUP.
+    p.signal(SIGHUP);
+    EXPECT_FALSE(p.wait(500ms).has_value()) << "the daemon exited on SIGHUP:\n" << p.err();
+    EXPECT_EQ(count_of(p.err(), "\"signal\":\"SIGHUP\""), 2u) << p.err();
+    EXPECT_NE(p.err().find("\"action\":\"ignored\""), std::string::npos) << p.err();
+    EXPECT_EQ(p.err().find("tasks.stopping"), std::string::npos) << p.err();
+
+    p.signal(SIGTERM);
+    auto code = p.wait(10s);
+    ASSERT_TRUE(code.has_value()) << "did not exit on SIGTERM:\n" << p.err();
+    EXPECT_EQ(*code, 0) << p.err();
+    EXPECT_NE(p.err().find("\"signal\":\"SIGTERM\""), std::string::npos) << p.err();
+    EXPECT_NE(p.err().find("daemon.stop"), std::string::npos) << p.err();
+}
+
+// The spool poller once slept through the graceful stop: SIGTERM took the task group's whole
+// 10 s grace period whenever ingest.spool_dir was set.
+TEST(Daemon_SpoolDir, SigtermStopsWithinTwoSeconds) {
+    temp_dir dir;
+    auto cfg = dir.write("spool.yaml", spool_config(dir, "1h"));
+    child_process p(bin, {"run", "-c", cfg.string()});
+    ASSERT_TRUE(p.wait_for_output("spool.start", 20s)) << p.err();
+    ASSERT_TRUE(p.wait_for_output("ingest.listen", 20s)) << p.err();
+    const auto t0 = std::chrono::steady_clock::now();
+    p.signal(SIGTERM);
+    auto code = p.wait(20s);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(code.has_value()) << "did not exit:\n" << p.err();
+    EXPECT_EQ(*code, 0) << p.err();
+    EXPECT_LT(took, 2s) << p.err();
+    EXPECT_NE(p.err().find("spool.stop"), std::string::npos) << p.err();
+    EXPECT_EQ(p.err().find("tasks.forcing"), std::string::npos) << p.err();
+}
 
 TEST(Cli_ValidateConnectorSettings, ErrorsCarryTheirYamlPosition) {
     temp_dir dir;

@@ -212,3 +212,27 @@ TEST(Interpolate_FromProcess, ReadsTheProcessEnvironment) {
     ::unsetenv("CREDENTIALS_DIRECTORY");
     ::unsetenv("TRIBUTARY_INTERPOLATE_TEST");
 }
+
+TEST(Interpolate_CheckOnly, LooksNothingUpButMarksTheValueUnresolved) {
+    scratch_dir dir;
+    environment env = env_with({});  // MISSING is unset, no credentials directory, no such file
+    auto r = interpolate("Bearer ${env:MISSING} ${file:nope.txt} ${cred:key}", env,
+                         tributary::config::reference_mode::check_only);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_TRUE(r->secret);
+    EXPECT_TRUE(r->unresolved);
+
+    auto plain =
+        interpolate("no reference, $${env:X} escaped", env, tributary::config::reference_mode::check_only);
+    ASSERT_TRUE(plain.ok()) << plain.error();
+    EXPECT_FALSE(plain->unresolved);
+    EXPECT_EQ(plain->value, "no reference, ${env:X} escaped");
+}
+
+TEST(Interpolate_CheckOnly, BadlyWrittenReferencesAreStillErrors) {
+    for (const char* text :
+         {"${env:1BAD}", "${vault:x}", "${nothing}", "${file:}", "${cred:a/b}", "${env:X"}) {
+        auto r = interpolate(text, env_with({}), tributary::config::reference_mode::check_only);
+        EXPECT_FALSE(r.ok()) << text;
+    }
+}

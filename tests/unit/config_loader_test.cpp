@@ -317,6 +317,52 @@ TEST(Loader_SecretsInMessages, NeverShownWhereverTheyAre) {
     }
 }
 
+// What `plan` and `state` load: secrets only where they read. Elsewhere a reference is not
+// looked up (a missing variable is no error), its value is left unset and listed.
+TEST(Loader_ResolveOnly, ReferencesElsewhereLeftUnresolvedWithoutError) {
+    load_options o;
+    o.resolve_only = std::vector<std::string>{"/state", "/connections/src"};
+    auto r = load_string(
+        "state: { dir: \"${env:TRIBUTARY_TEST_TEN}\" }\n"
+        "ingest: { write_keys: [literal-key, \"${env:MISSING_KEY}\"] }\n"
+        "connections:\n"
+        "  src: { connector: dummy, settings: { token: \"${env:TRIBUTARY_TEST_KEY}\" } }\n"
+        "  srcx: { connector: jsonl, settings: { token: \"${env:MISSING_TOKEN}\", path: out.jsonl } }\n",
+        "/etc/tributary/tributary.yaml", test::test_environment(), o);
+    for (const auto& d : r.errors) ADD_FAILURE() << d;
+    ASSERT_TRUE(r.ok());
+    const settings& s = *r.value;
+    EXPECT_EQ(s.state.dir, "/etc/tributary/ten");
+    EXPECT_EQ(s.connections.at("src").settings.at("token"), "s3cr3t-test-value");
+    EXPECT_TRUE(s.connections.at("srcx").settings.at("token").is_null());
+    EXPECT_EQ(s.connections.at("srcx").settings.at("path"), "out.jsonl");
+    ASSERT_EQ(s.ingest.write_keys.size(), 1u);
+    EXPECT_EQ(s.ingest.write_keys[0].reveal(), "literal-key");
+    EXPECT_EQ(s.unresolved,
+              (std::vector<std::string>{"/ingest/write_keys/1", "/connections/srcx/settings/token"}));
+    EXPECT_TRUE(s.unresolved_within("/connections/srcx"));
+    EXPECT_FALSE(s.unresolved_within("/connections/src"));
+    EXPECT_TRUE(s.locations.is_secret("/connections/srcx/settings/token"));
+}
+
+TEST(Loader_ResolveOnly, BadlyWrittenReferenceElsewhereStillAnError) {
+    load_options o;
+    o.resolve_only = std::vector<std::string>{"/state"};
+    auto r = load_string("connections:\n  a: { connector: dummy, settings: { token: \"${vault:x}\" } }\n",
+                         "/etc/tributary/tributary.yaml", test::test_environment(), o);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].to_string().find("unknown reference scheme \"vault\""), std::string::npos)
+        << r.errors[0];
+}
+
+TEST(Loader_ResolveEverything, MissingVariableAnywhereIsAnError) {
+    auto errors =
+        errors_of("connections:\n  a: { connector: dummy, settings: { token: \"${env:MISSING_TOKEN}\" } }\n");
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("environment variable MISSING_TOKEN is not set"), std::string::npos)
+        << errors[0];
+}
+
 TEST(Loader_SettingsJson, YamlScalarRules) {
     auto r = load_file(test::config_test_dir() / "good" / "quoting.yaml", test::test_environment());
     ASSERT_TRUE(r.ok()) << r.errors.front();

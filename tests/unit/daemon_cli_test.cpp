@@ -5,9 +5,13 @@
 
 #include "core/types/time_layout.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/config_scope.hpp"
 #include "daemon/rewind_target.hpp"
 
 using tributary::daemon::command_kind;
+using tributary::daemon::config_scope;
+using tributary::daemon::help_text;
+using tributary::daemon::help_topic;
 using tributary::daemon::parse_command_line;
 using tributary::daemon::parse_rewind_target;
 
@@ -98,6 +102,82 @@ TEST(CliParse_OptionOfAnotherCommand, IsAUsageError) {
     EXPECT_NE(usage_error({"validate", "--mark"}).find("--mark is an option of state rewind"),
               std::string::npos);
     EXPECT_NE(usage_error({"validate", "--online=yes"}).find("takes no value"), std::string::npos);
+}
+
+// `COMMAND --help`, `help COMMAND`: that command's usage, before any check of its operands.
+TEST(CliParse_HelpAfterACommand, IsThatCommandsUsage) {
+    const std::vector<std::pair<std::vector<std::string>, help_topic>> cases = {
+        {{"--help"}, help_topic::overview},
+        {{"help"}, help_topic::overview},
+        {{"run", "--help"}, help_topic::run},
+        {{"run", "--once", "demo", "-h"}, help_topic::run},
+        {{"validate", "--help"}, help_topic::validate},
+        {{"plan", "--help"}, help_topic::plan},
+        {{"help", "plan"}, help_topic::plan},
+        {{"state", "--help"}, help_topic::state},
+        {{"state", "show", "--help"}, help_topic::state_show},
+        {{"state", "rewind", "-h"}, help_topic::state_rewind},
+        {{"help", "state", "rewind"}, help_topic::state_rewind},
+        {{"connectors", "--help"}, help_topic::connectors},
+        {{"dlq", "list", "ingest", "--help"}, help_topic::dlq_list},
+    };
+    for (const auto& [args, topic] : cases) {
+        auto r = parse_command_line(args);
+        ASSERT_TRUE(r.cmd) << args.front() << ": " << r.error;
+        EXPECT_EQ(r.cmd->kind, command_kind::help) << args.front();
+        EXPECT_EQ(r.cmd->topic, topic) << args.front() << " " << (args.size() > 1 ? args[1] : "");
+    }
+}
+
+TEST(CliParse_HelpForAnUnknownCommand, IsAUsageError) {
+    EXPECT_EQ(usage_error({"explode", "--help"}), "unknown command explode");
+    EXPECT_EQ(usage_error({"state", "drop", "--help"}), "unknown state subcommand drop (show or rewind)");
+}
+
+TEST(CliHelp_EachTopic, ShowsItsOwnUsageOnly) {
+    EXPECT_NE(help_text(help_topic::run).find("tributary run --once JOB"), std::string::npos);
+    EXPECT_EQ(help_text(help_topic::run).find("state rewind"), std::string::npos);
+    EXPECT_NE(help_text(help_topic::plan).find("--sample N"), std::string::npos);
+    EXPECT_EQ(help_text(help_topic::plan).find("--limit"), std::string::npos);
+    EXPECT_NE(help_text(help_topic::state_rewind).find("--to WHEN"), std::string::npos);
+    EXPECT_EQ(help_text(help_topic::state_rewind).find("--limit"), std::string::npos);
+    EXPECT_NE(help_text(help_topic::state).find("state show JOB"), std::string::npos);
+    EXPECT_NE(help_text(help_topic::state).find("state rewind JOB"), std::string::npos);
+    EXPECT_EQ(help_text(help_topic::connectors).find("--config"), std::string::npos);
+}
+
+// Which secrets a command resolves (config::load_options::resolve_only).
+TEST(ConfigScope_RunAndValidate, ResolveEverything) {
+    for (auto args :
+         std::vector<std::vector<std::string>>{{"run"}, {"run", "--once", "demo"}, {"validate"}}) {
+        auto cmd = parse_command_line(args).cmd;
+        ASSERT_TRUE(cmd);
+        EXPECT_FALSE(config_scope(*cmd, nullptr).has_value()) << args.front();
+    }
+}
+
+TEST(ConfigScope_State, StateLogAndTheJob) {
+    auto cmd = parse_command_line({"state", "show", "demo"}).cmd;
+    ASSERT_TRUE(cmd);
+    tributary::config::settings s;
+    s.jobs["demo"].source.connection = "people";
+    EXPECT_EQ(config_scope(*cmd, &s), (std::vector<std::string>{"/state", "/log", "/jobs/demo"}));
+}
+
+TEST(ConfigScope_Plan, AddsTheJobsConnectionsOnceKnown) {
+    auto cmd = parse_command_line({"plan", "demo"}).cmd;
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(config_scope(*cmd, nullptr), (std::vector<std::string>{"/state", "/log", "/jobs/demo"}));
+    tributary::config::settings s;
+    s.jobs["demo"].source.connection = "people";
+    s.jobs["demo"].destination.connection = "out";
+    s.jobs["other"].destination.connection = "hook";
+    EXPECT_EQ(config_scope(*cmd, &s), (std::vector<std::string>{"/state", "/log", "/jobs/demo",
+                                                                "/connections/people", "/connections/out"}));
+    tributary::config::settings events;
+    events.jobs["demo"].destination.connection = "hook";
+    EXPECT_EQ(config_scope(*cmd, &events),
+              (std::vector<std::string>{"/state", "/log", "/jobs/demo", "/connections/hook"}));
 }
 
 TEST(RewindTarget_Beginning, IsZero) {

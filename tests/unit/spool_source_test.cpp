@@ -136,6 +136,20 @@ protected:
         return *out;
     }
 
+    // Starts source.run() on io_ with `signal`'s slot; `finished` and `error` tell how it ended.
+    struct run_watch {
+        asio::cancellation_signal signal;
+        bool finished = false;
+        std::exception_ptr error;
+    };
+    void spawn_run(pipelines::spool_source& source, run_watch& w) {
+        asio::co_spawn(io_, source.run(),
+                       asio::bind_cancellation_slot(w.signal.slot(), [&w](std::exception_ptr e) {
+                           w.error = e;
+                           w.finished = true;
+                       }));
+    }
+
     std::vector<state::queued_event_row> queued() {
         return wait(store_->peek_events("ev", 0, 100000, std::uint64_t{1} << 40));
     }
@@ -481,13 +495,8 @@ TEST_F(spool_source_test, SpoolSource_SeveralFiles_TakenInNameOrderOtherEntriesI
 
 TEST_F(spool_source_test, SpoolSource_Run_PicksUpFileRenamedInLaterAndStopsWhenCancelled) {
     auto& source = make_source();
-    asio::cancellation_signal signal;
-    bool finished = false;
-    std::exception_ptr error;
-    asio::co_spawn(io_, source.run(), asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e) {
-                       error = e;
-                       finished = true;
-                   }));
+    run_watch run;
+    spawn_run(source, run);
     auto driver = [&]() -> awaitable<void> {
         asio::steady_timer t(io_);
         t.expires_after(std::chrono::milliseconds{30});
@@ -497,16 +506,46 @@ TEST_F(spool_source_test, SpoolSource_Run_PicksUpFileRenamedInLaterAndStopsWhenC
             t.expires_after(std::chrono::milliseconds{5});
             co_await t.async_wait(use_nothrow);
         }
-        signal.emit(asio::cancellation_type::terminal);
+        run.signal.emit(asio::cancellation_type::terminal);
     };
     asio::co_spawn(io_, driver, [](std::exception_ptr) {});
     io_.restart();
     io_.run();
-    EXPECT_TRUE(finished);
-    EXPECT_FALSE(error);
+    EXPECT_TRUE(run.finished);
+    EXPECT_FALSE(run.error);
     EXPECT_EQ(queued_ns(), (std::vector<std::int64_t>{1, 2}));
     EXPECT_TRUE(fs::exists(spool_ / "done" / "late.jsonl"));
     EXPECT_GE(source.totals().files_done, 1u);
+    EXPECT_EQ(log_count("\"spool.stop\""), 1u);
+}
+
+// The task group's graceful stop is a total cancellation: it must end the wait between scans at
+// once, not after the poll interval (nor after the group's grace period, as it once did).
+TEST_F(spool_source_test, SpoolSource_Run_TotalCancellationDuringPollWait_StopsAtOnce) {
+    auto s = settings();
+    s.poll = std::chrono::hours{1};
+    auto& source = make_source(std::move(s));
+    run_watch run;
+    spawn_run(source, run);
+    asio::steady_timer stop(io_);
+    stop.expires_after(std::chrono::milliseconds{50});
+    stop.async_wait([&](boost::system::error_code) { run.signal.emit(asio::cancellation_type::total); });
+    // A run() that ignores the total cancellation would sleep for its hour: bound the test.
+    asio::steady_timer guard(io_);
+    guard.expires_after(std::chrono::seconds{5});
+    guard.async_wait([&](boost::system::error_code) {
+        if (!run.finished) run.signal.emit(asio::cancellation_type::terminal);
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    io_.restart();
+    while (!run.finished && io_.run_one()) {
+    }
+    const auto took = std::chrono::steady_clock::now() - t0;
+    guard.cancel();
+    io_.run();
+    EXPECT_TRUE(run.finished);
+    EXPECT_FALSE(run.error);
+    EXPECT_LT(took, std::chrono::seconds{2});
     EXPECT_EQ(log_count("\"spool.stop\""), 1u);
 }
 
