@@ -63,7 +63,7 @@ std::string spool_config(const temp_dir& dir, const std::string& poll) {
            "connections:\n"
            "  out:\n    connector: jsonl\n    settings: { path: " +
            (dir.path() / "events.jsonl").string() +
-           " }\n"
+           ", mode: events }\n"
            "jobs:\n"
            "  forward:\n    type: events\n    destination: { connection: out }\n";
 }
