@@ -39,7 +39,6 @@
 #include <limits>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -89,26 +88,6 @@ dummy::generator_settings source_settings() {
     return s;
 }
 
-std::string config_text(const fs::path& dir) {
-    const auto s = source_settings();
-    std::ostringstream c;
-    // sync: normal survives a process crash (kill -9), which is all this test does, and spends
-    // less of the run in fsync.
-    c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
-      << "log:\n  format: json\n  level: debug\n  suppress_burst: 0\n"  // every dummy.page line
-      << "connections:\n"
-      << "  people:\n    connector: dummy\n    settings:\n"
-      << "      seed: " << s.seed << "\n      count: " << s.count << "\n      page_size: " << s.page_size
-      << "\n      tie_groups: " << s.tie_groups << "\n      late_records: true\n      duplicate_pages: true\n"
-      << "      page_delay: " << s.page_delay.count() << "ms\n"
-      << "  out:\n    connector: jsonl\n    settings:\n      path: " << (dir / "users.jsonl").string() << "\n"
-      << "jobs:\n  crash:\n    type: users\n    source: { connection: people }\n"
-      << "    destination: { connection: out, mode: upsert }\n"
-      << "    batch: { max_items: " << max_items << " }\n"
-      << "    lookback: " << lookback.count() << "m\n";
-    return c.str();
-}
-
 template <class T>
 T median(std::vector<T> v) {
     if (v.empty()) return T{};
@@ -127,7 +106,9 @@ struct restart_figures {
 TEST(UsersCrash_KillNineAtRandomMoments, EveryRecordArrivesCheckpointAdvancesRestartsRereadLittle) {
     const auto started = std::chrono::steady_clock::now();
     temp_dir dir;
-    const auto cfg = dir.write("crash.yaml", config_text(dir.path()));
+    const auto cfg =
+        dir.write("crash.yaml", dummy_to_jsonl_config(dir.path(), "crash", source_settings(), max_items,
+                                                      std::to_string(lookback.count()) + "m"));
     const fs::path output = dir.path() / "users.jsonl";
 
     // The expected dataset, from the generator itself, read page by page as the source serves it:
@@ -167,16 +148,7 @@ TEST(UsersCrash_KillNineAtRandomMoments, EveryRecordArrivesCheckpointAdvancesRes
                 code = p.wait(std::chrono::milliseconds{early_delay_ms(rng)});
             } else {
                 // Wait until the run saved a checkpoint past the previous one, then a random moment.
-                const auto deadline = std::chrono::steady_clock::now() + 90s;
-                bool advanced = false;
-                while (!code && !advanced && std::chrono::steady_clock::now() < deadline) {
-                    code = p.wait(200ms);
-                    try {
-                        advanced = checkpoints.mark() > mark;
-                    } catch (const state::store_error&) {
-                        // Not created yet, or being migrated: keep waiting.
-                    }
-                }
+                const bool advanced = wait_for_mark_past(p, checkpoints, mark, 200ms, 90s, code);
                 ASSERT_TRUE(advanced) << "run " << runs << ": the stored checkpoint stayed at " << mark
                                       << (code ? " until the run ended (exit " + std::to_string(*code) + ")"
                                                : std::string{" for 90 s"})
@@ -202,8 +174,9 @@ TEST(UsersCrash_KillNineAtRandomMoments, EveryRecordArrivesCheckpointAdvancesRes
             restart_figures f;
             f.reread = records_reread(gen, p.err(), follower, users);
             f.allowed =
-                max_items +
-                (newest_at_kill == none ? 0 : dataset.between(newest_at_kill - reread_window_us, newest_at_kill));
+                max_items + (newest_at_kill == none
+                                 ? 0
+                                 : dataset.between(newest_at_kill - reread_window_us, newest_at_kill));
             EXPECT_LE(f.reread, f.allowed) << "restart " << restarts.size() + 1;
             restarts.push_back(f);
         }
@@ -262,7 +235,8 @@ TEST(UsersCrash_KillNineAtRandomMoments, EveryRecordArrivesCheckpointAdvancesRes
     std::printf(
         "users crash: %d kills, %zu restarts, checkpoint advanced at %d kills; duplicates per restart max "
         "%llu median %llu, %llu in all (bound %llu per kill); re-read per restart max %llu median %llu "
-        "(smallest margin to lookback + lateness + batch: %llu); total %.1f s (setup %.1f s, verification %.1f s; %llu "
+        "(smallest margin to lookback + lateness + batch: %llu); total %.1f s (setup %.1f s, verification "
+        "%.1f s; %llu "
         "pages at %lld ms)\n",
         kills, restarts.size(), advances, max_of(dups), static_cast<unsigned long long>(median(dups)),
         static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(max_items),

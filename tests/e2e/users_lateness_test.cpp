@@ -23,11 +23,9 @@
 #include <filesystem>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include "connectors/dummy/generator.hpp"
-#include "core/state/store.hpp"
 #include "tests/e2e/users_run_watch.hpp"
 #include "tests/support/process.hpp"
 
@@ -35,7 +33,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using namespace tributary::test;
 namespace dummy = tributary::connectors::dummy;
-namespace state = tributary::state;
 
 namespace {
 
@@ -45,9 +42,9 @@ const std::string bin = TRIBUTARY_BINARY;
 constexpr std::uint64_t users = 20'000;
 constexpr std::uint32_t page_size = 100;
 constexpr std::chrono::milliseconds page_delay{40};
-constexpr std::uint64_t max_items = 200;        // batch.max_items
-constexpr std::uint64_t save_every = 1000;      // the users job's save_every_records
-constexpr std::chrono::minutes lateness{15};    // the dummy's spec (as_source.lateness)
+constexpr std::uint64_t max_items = 200;      // batch.max_items
+constexpr std::uint64_t save_every = 1000;    // the users job's save_every_records
+constexpr std::chrono::minutes lateness{15};  // the dummy's spec (as_source.lateness)
 constexpr int kills_wanted = 5;
 constexpr std::uint32_t kill_seed = 20'261'206;
 
@@ -63,30 +60,13 @@ dummy::generator_settings source_settings() {
     return s;
 }
 
-std::string config_text(const fs::path& dir) {
-    const auto s = source_settings();
-    std::ostringstream c;
-    // sync: normal survives a process crash (kill -9), which is all this test does.
-    c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
-      << "log:\n  format: json\n  level: debug\n  suppress_burst: 0\n"  // every dummy.page line
-      << "connections:\n"
-      << "  people:\n    connector: dummy\n    settings:\n"
-      << "      seed: " << s.seed << "\n      count: " << s.count << "\n      page_size: " << s.page_size
-      << "\n      late_records: true\n      page_delay: " << s.page_delay.count() << "ms\n"
-      << "  out:\n    connector: jsonl\n    settings:\n      path: " << (dir / "users.jsonl").string() << "\n"
-      << "jobs:\n  late:\n    type: users\n    source: { connection: people }\n"
-      << "    destination: { connection: out, mode: upsert }\n"
-      << "    batch: { max_items: " << max_items << " }\n"
-      << "    lookback: 0s\n";
-    return c.str();
-}
-
 }  // namespace
 
 TEST(UsersLateness_KillNineWithZeroLookback, NoLateRecordIsLost) {
     const auto started = std::chrono::steady_clock::now();
     temp_dir dir;
-    const auto cfg = dir.write("late.yaml", config_text(dir.path()));
+    const auto cfg =
+        dir.write("late.yaml", dummy_to_jsonl_config(dir.path(), "late", source_settings(), max_items, "0s"));
     const fs::path output = dir.path() / "users.jsonl";
 
     const dummy::generator gen{source_settings()};
@@ -110,16 +90,7 @@ TEST(UsersLateness_KillNineWithZeroLookback, NoLateRecordIsLost) {
         std::optional<int> code;
         if (kills < kills_wanted) {
             // Wait until the run saved a checkpoint past the previous one, then a random moment.
-            const auto deadline = std::chrono::steady_clock::now() + 30s;
-            bool advanced = false;
-            while (!code && !advanced && std::chrono::steady_clock::now() < deadline) {
-                code = p.wait(100ms);
-                try {
-                    advanced = checkpoints.mark() > mark;
-                } catch (const state::store_error&) {
-                    // Not created yet, or being migrated: keep waiting.
-                }
-            }
+            const bool advanced = wait_for_mark_past(p, checkpoints, mark, 100ms, 30s, code);
             ASSERT_TRUE(advanced) << "run " << runs << ": the stored checkpoint stayed at " << mark << "\n"
                                   << tail(p.err());
             if (!code) code = p.wait(std::chrono::milliseconds{delay_ms(rng)});
@@ -160,7 +131,8 @@ TEST(UsersLateness_KillNineWithZeroLookback, NoLateRecordIsLost) {
     EXPECT_EQ(verdict.missing, 0u) << verdict.first_problem;
     EXPECT_EQ(verdict.different, 0u) << verdict.first_problem;
     std::printf(
-        "users lateness: %d kills, %llu late records of %llu, %llu missing, %llu duplicates, re-read per restart "
+        "users lateness: %d kills, %llu late records of %llu, %llu missing, %llu duplicates, re-read per "
+        "restart "
         "max %llu; %.1f s\n",
         kills, static_cast<unsigned long long>(dataset.late), static_cast<unsigned long long>(users),
         static_cast<unsigned long long>(verdict.missing), static_cast<unsigned long long>(duplicates),

@@ -67,7 +67,10 @@ expected_users read_dataset(const dummy::generator& gen) {
 
 namespace {
 
-awaitable<void> load_mark(std::filesystem::path dir, std::string job, storage_thread& storage, std::int64_t& out) {
+awaitable<void> load_mark(std::filesystem::path dir,
+                          std::string job,
+                          storage_thread& storage,
+                          std::int64_t& out) {
     state::sqlite_settings s;
     s.dir = std::move(dir);
     s.mode = state::open_mode::read_only;
@@ -121,7 +124,8 @@ output_follower::segment output_follower::advance() {
             break;
         }
         const auto* id = v.as_object().if_contains("id");
-        const auto index = id && id->is_string() ? user_index(id->get_string(), last_line_.size()) : std::nullopt;
+        const auto index =
+            id && id->is_string() ? user_index(id->get_string(), last_line_.size()) : std::nullopt;
         if (!index) {
             bad_.push_back("a line with an unknown id at byte " + std::to_string(offset_ + at));
         } else {
@@ -155,15 +159,18 @@ output_follower::verdict output_follower::verify() const {
         constexpr std::string_view key = "\"properties\":";
         const auto from = line.find(key);
         const auto to = line.rfind(",\"written_at\":");
-        const bool same_text = from != std::string_view::npos && to != std::string_view::npos && to > from &&
-                               line.substr(from + key.size(), to - from - key.size()) == expected_.properties[i];
+        const bool same_text =
+            from != std::string_view::npos && to != std::string_view::npos && to > from &&
+            line.substr(from + key.size(), to - from - key.size()) == expected_.properties[i];
         if (same_text) continue;
         json::error_code ec;
         auto parsed = json::parse(line, ec);
-        const auto* props = !ec && parsed.is_object() ? parsed.as_object().if_contains("properties") : nullptr;
+        const auto* props =
+            !ec && parsed.is_object() ? parsed.as_object().if_contains("properties") : nullptr;
         if (props == nullptr || *props != json::parse(expected_.properties[i])) {
             if (v.different++ == 0 && v.first_problem.empty())
-                v.first_problem = "the last line of user " + std::to_string(i + 1) + " is " + std::string{line};
+                v.first_problem =
+                    "the last line of user " + std::to_string(i + 1) + " is " + std::string{line};
         }
     }
     return v;
@@ -206,6 +213,48 @@ std::uint64_t records_reread(const dummy::generator& gen,
         }
     }
     return reread;
+}
+
+std::string dummy_to_jsonl_config(const std::filesystem::path& dir,
+                                  std::string_view job,
+                                  const dummy::generator_settings& source,
+                                  std::uint64_t max_items,
+                                  std::string_view lookback) {
+    const auto flag = [](bool b) { return b ? "true" : "false"; };
+    std::ostringstream c;
+    c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
+      << "log:\n  format: json\n  level: debug\n  suppress_burst: 0\n"
+      << "connections:\n"
+      << "  people:\n    connector: dummy\n    settings:\n"
+      << "      seed: " << source.seed << "\n      count: " << source.count
+      << "\n      page_size: " << source.page_size << "\n      tie_groups: " << source.tie_groups
+      << "\n      late_records: " << flag(source.late_records)
+      << "\n      duplicate_pages: " << flag(source.duplicate_pages)
+      << "\n      page_delay: " << source.page_delay.count() << "ms\n"
+      << "  out:\n    connector: jsonl\n    settings:\n      path: " << (dir / "users.jsonl").string() << "\n"
+      << "jobs:\n  " << job << ":\n    type: users\n    source: { connection: people }\n"
+      << "    destination: { connection: out, mode: upsert }\n"
+      << "    batch: { max_items: " << max_items << " }\n"
+      << "    lookback: " << lookback << "\n";
+    return c.str();
+}
+
+bool wait_for_mark_past(child_process& p,
+                        checkpoint_reader& mark,
+                        std::int64_t previous,
+                        std::chrono::milliseconds poll,
+                        std::chrono::milliseconds timeout,
+                        std::optional<int>& code) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!code && std::chrono::steady_clock::now() < deadline) {
+        code = p.wait(poll);
+        try {
+            if (mark.mark() > previous) return true;
+        } catch (const state::store_error&) {
+            // Not created yet, or being migrated: keep waiting.
+        }
+    }
+    return false;
 }
 
 std::string tail(const std::string& text, std::size_t lines) {

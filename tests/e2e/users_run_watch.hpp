@@ -3,6 +3,7 @@
 // deliver, the checkpoint stored in the state directory (read-only, as `state show` reads it), the
 // `jsonl` output as runs append to it, and the pages a run logged (`dummy.page` at debug level).
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include "connectors/dummy/generator.hpp"
 #include "core/async/storage_thread.hpp"
+#include "tests/support/process.hpp"
 
 namespace tributary::test {
 
@@ -114,6 +116,26 @@ std::uint64_t records_reread(const connectors::dummy::generator& gen,
                              const std::string& err,
                              const output_follower& output,
                              std::uint64_t users);
+
+/// A config for the crash tests: the state under `dir` (sync: normal, which survives kill -9),
+/// debug JSON logs with every `dummy.page` line, a `dummy` connection `people` with `source`'s
+/// settings, a `jsonl` connection `out` writing dir/users.jsonl, and the users job `job` from
+/// people to out (mode upsert) with batch.max_items and `lookback` (a duration as YAML takes it).
+std::string dummy_to_jsonl_config(const std::filesystem::path& dir,
+                                  std::string_view job,
+                                  const connectors::dummy::generator_settings& source,
+                                  std::uint64_t max_items,
+                                  std::string_view lookback);
+
+/// Polls `mark` every `poll` until it passes `previous`, the child exits (its code is stored in
+/// `code`) or `timeout` passes. Returns whether it passed. A store that cannot be read yet (not
+/// created, being migrated) counts as not passed.
+bool wait_for_mark_past(child_process& p,
+                        checkpoint_reader& mark,
+                        std::int64_t previous,
+                        std::chrono::milliseconds poll,
+                        std::chrono::milliseconds timeout,
+                        std::optional<int>& code);
 
 /// The last `lines` lines of `text`.
 std::string tail(const std::string& text, std::size_t lines = 15);
