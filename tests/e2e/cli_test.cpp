@@ -243,8 +243,9 @@ TEST(Cli_ValidateLookback, ShorterThanTheSourceLateness_WarnsAtTheLookbackOrTheJ
                          "source declares (15m, connector dummy)"),
               std::string::npos)
         << r.err;
-    // Not set: the job itself.
-    EXPECT_NE(r.err.find("jobs.defaulted (20:5): warning: lookback 5m is shorter"), std::string::npos)
+    // Not set: at the job itself.
+    EXPECT_NE(r.err.find("jobs.defaulted.lookback (19:3): warning: lookback 5m is shorter"),
+              std::string::npos)
         << r.err;
     EXPECT_EQ(r.err.find("jobs.enough"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("jobs.from_file"), std::string::npos) << r.err;  // jsonl declares no lateness
@@ -263,7 +264,11 @@ TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {
     ASSERT_TRUE(v.is_array());
     EXPECT_EQ(v.as_array().size(), 3u);  // dummy, jsonl, webhook
     for (const auto& c : v.as_array()) {
-        if (c.at("code") == "dummy") EXPECT_EQ(c.at("source").at("latenessMs"), 15 * 60 * 1000);
-        if (c.at("code") == "jsonl") EXPECT_EQ(c.at("source").at("latenessMs"), 0);
+        if (c.at("code") == "dummy") {
+            EXPECT_EQ(c.at("source").at("latenessMs"), 15 * 60 * 1000);
+        }
+        if (c.at("code") == "jsonl") {
+            EXPECT_EQ(c.at("source").at("latenessMs"), 0);
+        }
     }
 }

@@ -12,7 +12,7 @@
 //       updated_at in [F - lateness, F] + save_every_records (1000) + batch.max_items, F being the
 //       newest updated_at in the output at the kill; duplicates stay within one batch per kill.
 //
-// About 15 s; 25 s under the sanitizers on a busy machine.
+// About 40 s under the sanitizers on a busy machine, most of it waiting for fsync.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -42,7 +42,7 @@ const std::string bin = TRIBUTARY_BINARY;
 constexpr std::uint64_t users = 20'000;
 constexpr std::uint32_t page_size = 100;
 constexpr std::chrono::milliseconds page_delay{40};
-constexpr std::uint64_t max_items = 200;      // batch.max_items
+constexpr std::uint64_t max_items = 1000;     // batch.max_items (the output fsyncs per batch)
 constexpr std::uint64_t save_every = 1000;    // the users job's save_every_records
 constexpr std::chrono::minutes lateness{15};  // the dummy's spec (as_source.lateness)
 constexpr int kills_wanted = 5;
