@@ -19,7 +19,8 @@
 //                    (the restart logs each page at debug level, `dummy.page` with its since and
 //                    cursor, and the test regenerates the page with the generator);
 //         allowed  = dataset records with updated_at in [F - lookback - lateness, F]
-//                    + batch.max_items;
+//                    + batch.max_items + save_every_records (the stored mark trails the newest
+//                    record read by the lateness and up to one save interval);
 //       and duplicates (lines written for records the output already held) stay within one batch
 //       per kill: a kill can leave at most the batch in flight written but not acknowledged, so
 //       after restart k the duplicates so far are at most k * batch.max_items.
@@ -63,7 +64,8 @@ constexpr std::uint64_t users = 100'000;
 constexpr std::uint32_t page_size = 500;
 constexpr std::uint32_t tie_groups = 750;  // > page_size: every tie group straddles a page boundary
 constexpr std::chrono::milliseconds page_delay{130};
-constexpr std::uint64_t max_items = 1000;  // batch.max_items
+constexpr std::uint64_t max_items = 1000;   // batch.max_items
+constexpr std::uint64_t save_every = 1000;  // the users job's save_every_records
 // Late records are less than 15 min behind the records served before them: the dummy's spec
 // declares that lateness, and the checkpoint stays that far behind the newest record read. The
 // lookback adds a margin on top of it.
@@ -174,9 +176,9 @@ TEST(UsersCrash_KillNineAtRandomMoments, EveryRecordArrivesCheckpointAdvancesRes
             restart_figures f;
             f.reread = records_reread(gen, p.err(), follower, users);
             f.allowed =
-                max_items + (newest_at_kill == none
-                                 ? 0
-                                 : dataset.between(newest_at_kill - reread_window_us, newest_at_kill));
+                max_items + save_every +
+                (newest_at_kill == none ? 0
+                                        : dataset.between(newest_at_kill - reread_window_us, newest_at_kill));
             EXPECT_LE(f.reread, f.allowed) << "restart " << restarts.size() + 1;
             restarts.push_back(f);
         }
@@ -235,7 +237,8 @@ TEST(UsersCrash_KillNineAtRandomMoments, EveryRecordArrivesCheckpointAdvancesRes
     std::printf(
         "users crash: %d kills, %zu restarts, checkpoint advanced at %d kills; duplicates per restart max "
         "%llu median %llu, %llu in all (bound %llu per kill); re-read per restart max %llu median %llu "
-        "(smallest margin to lookback + lateness + batch: %llu); total %.1f s (setup %.1f s, verification "
+        "(smallest margin to lookback + lateness + batch + save interval: %llu); total %.1f s (setup %.1f s, "
+        "verification "
         "%.1f s; %llu "
         "pages at %lld ms)\n",
         kills, restarts.size(), advances, max_of(dups), static_cast<unsigned long long>(median(dups)),
