@@ -17,6 +17,7 @@
 #include "core/types/type_json.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/connector_factory.hpp"
+#include "daemon/lookback_check.hpp"
 #include "daemon/mapping_report.hpp"
 
 namespace tributary::daemon {
@@ -257,6 +258,7 @@ exit_code validate_command(const command& cmd,
                            const config::settings& settings,
                            const std::filesystem::path& path,
                            std::vector<config::diagnostic> config_problems,
+                           const connectors::registry& registry,
                            log::logger log,
                            std::ostream& out,
                            std::ostream& err) {
@@ -270,14 +272,14 @@ exit_code validate_command(const command& cmd,
         boost::asio::io_context ioc{1};
         storage_thread storage;
         storage.start();
-        auto registry = builtin_registry_or_report(storage, err);
-        if (!registry) return exit_code::failure;
+        auto online_registry = builtin_registry_or_report(storage, err);
+        if (!online_registry) return exit_code::failure;
         fetched_schemas fetched;
         {
             http::engine engine(ioc.get_executor(), {}, log.with_component("http"));
             try {
-                fetched =
-                    run_to_completion(ioc, fetch_schemas(settings, *registry, engine, storage, keys, log));
+                fetched = run_to_completion(
+                    ioc, fetch_schemas(settings, *online_registry, engine, storage, keys, log));
             } catch (const state::store_error& e) {
                 err << "tributary: " << describe_store_error(e, settings.state.dir) << "\n";
                 return exit_code::failure;
@@ -339,6 +341,8 @@ exit_code validate_command(const command& cmd,
         }
         for (const auto& p : found) problems.push_back({locate_mapping_problem(j, p, lines), p.level});
     }
+    for (auto& w : lookback_warnings(settings, registry))
+        problems.push_back({std::move(w), types::severity::warning});
     // One list in file order, whatever check found what.
     std::stable_sort(problems.begin(), problems.end(),
                      [](const printed_problem& a, const printed_problem& b) {

@@ -14,6 +14,9 @@
 // Problems print as `jobs.NAME.mapping.PROP (line:col): message` (warnings with `warning: `),
 // the position being the expression's value in the file (shifted to the offending part of it
 // when the expression is a one-line scalar). Errors → failure; warnings alone → ok.
+//
+// It also warns when a users job's lookback is shorter than its source's declared lateness
+// (daemon/lookback_check.hpp), at `jobs.NAME.lookback` or the job.
 
 #include <filesystem>
 #include <iosfwd>
@@ -21,6 +24,7 @@
 
 #include "config/diagnostic.hpp"
 #include "config/settings.hpp"
+#include "connectors/sdk/registry.hpp"
 #include "core/log/logger.hpp"
 #include "daemon/cli.hpp"
 
@@ -28,10 +32,12 @@ namespace tributary::daemon {
 
 /// `config_problems`: what check_config() found (config_check.hpp); they are printed with the
 /// mapping problems, in file order, and the mappings of the jobs they concern are not checked.
+/// `registry`: the built-in connectors, for the sources' declared lateness (lookback warnings).
 exit_code validate_command(const command& cmd,
                            const config::settings& settings,
                            const std::filesystem::path& path,
                            std::vector<config::diagnostic> config_problems,
+                           const connectors::registry& registry,
                            log::logger log,
                            std::ostream& out,
                            std::ostream& err);

@@ -31,7 +31,10 @@ pipelines::users_job_settings users_settings_of(const config::settings& settings
     }
     if (const auto* reg = registry.find(settings.connections.at(j.source.connection).connector)) {
         s.source_layouts = reg->spec.layouts;
-        if (reg->spec.source) s.order = reg->spec.source->order;
+        if (reg->spec.source) {
+            s.order = reg->spec.source->order;
+            s.lateness = reg->spec.source->lateness;
+        }
     }
     if (const auto* reg = registry.find(settings.connections.at(j.destination.connection).connector)) {
         if (reg->spec.destination) s.destination_match_properties = reg->spec.destination->match_properties;

@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
         try {
             result =
                 td::validate_command(cmd, *loaded.value, path, td::check_config(*loaded.value, *registry),
-                                     log, std::cout, std::cerr);
+                                     *registry, log, std::cout, std::cerr);
         } catch (const std::exception& e) {
             std::cerr << "tributary: unexpected error: " << e.what() << "\n";
         }

@@ -588,13 +588,14 @@ awaitable<void> users_run::execute() {
     pipeline::checkpoint_settings cs;
     cs.lookback = s_.lookback;
     cs.order = s_.order;
+    cs.lateness = s_.lateness;
     cs.save_every_records = s_.save_every_records;
     cs.save_every = s_.save_every;
 
-    const auto start =
-        stored ? pipeline::resume_from(mark, cs.lookback, stored->cursor, stored->cursor_resumable,
-                                       stored->cursor_saved_at_us, to_us(clk_.wall_now()), s_.cursor_max_age)
-               : pipeline::read_start{};
+    const auto start = stored ? pipeline::resume_from(mark, cs.lookback, stored->cursor,
+                                                      stored->cursor_resumable, stored->cursor_saved_at_us,
+                                                      to_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
+                              : pipeline::read_start{};
     since_us_ = start.since_us;
     floor_us_ = pipeline::resume_point(mark, cs.lookback);
     pipeline::page_cursor start_cursor;

@@ -23,7 +23,8 @@
 // from, which a source may tie its cursors to; one field, so one write keeps them together),
 // with cursor_resumable and cursor_saved_at_us (when its page was fetched). The next run reads
 // from that cursor with that `since` when it is resumable and younger than cursor_max_age
-// (pipeline::resume_from); else from resume_point(mark, lookback). Either way records updated
+// (pipeline::resume_from) and the source declares no lateness; else from resume_point(mark,
+// lookback). Either way records updated
 // before resume_point(mark, lookback) count as resolved (the mark says they are), so a cursor
 // whose `since` is older re-sends no more than reading from the mark would. When the source refuses the
 // stored cursor (a rejected, not_found or contract error on the first call) the run logs
@@ -150,6 +151,10 @@ struct users_job_settings {
     /// (as_source::order). Default unordered (the mark moves only after the last page);
     /// ascending lets it advance page by page during the run.
     pipeline::source_order order = pipeline::source_order::unordered;
+    /// The source connector's declared lateness (as_source::lateness): the checkpoint's mark stays
+    /// this far behind the newest updated_at read, and stored cursors are not reused when it is
+    /// above 0 (pipeline::resume_from). Default 0.
+    std::chrono::milliseconds lateness{0};
     /// A stored page cursor is reused (instead of reading from the mark minus the lookback) only
     /// when the source said it is resumable and it was obtained less than this long ago.
     /// Default 1 h; 0 = never reuse cursors.

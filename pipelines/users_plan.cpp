@@ -175,9 +175,10 @@ awaitable<void> planner::read_source() {
     pipeline::checkpoint_settings cs;
     cs.lookback = s_.lookback;
     cs.order = s_.order;
+    cs.lateness = s_.lateness;
     auto start = stored_ ? pipeline::resume_from(mark, cs.lookback, stored_->cursor,
                                                  stored_->cursor_resumable, stored_->cursor_saved_at_us,
-                                                 to_us(clk_.wall_now()), s_.cursor_max_age)
+                                                 to_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
                          : pipeline::read_start{};
     // The tracker decides repeats exactly as in the run; nothing it holds is ever saved.
     pipeline::checkpoint_tracker tracker{cs, mark, clk_.now()};

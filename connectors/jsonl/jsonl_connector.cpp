@@ -281,6 +281,9 @@ application_spec jsonl_spec() {
     spec.code = "jsonl";
     spec.label = "JSON Lines";
     spec.categories = category::file;
+    // Lines come in file order, which promises nothing about updated_at (unordered), and the
+    // file has no lag to declare (lateness 0): the checkpoint moves only after the last line, and
+    // a line appended later with an older updated_at is read only within a job's lookback.
     spec.source = as_source{
         .targets = {.users = true}, .has_settings = true, .summary = "Import users from a JSON-lines file"};
     spec.destination =

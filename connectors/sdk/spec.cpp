@@ -92,6 +92,8 @@ struct checker {
                 require(caps.record_schema, "record_schema", "as a source of users");
                 require(caps.records, "records", "as a source of users");
             }
+            if (s.lateness.count() < 0 || s.lateness > max_source_lateness)
+                fail("source lateness must be between 0 and 30 days");
         }
         if (spec.destination) {
             const auto& d = *spec.destination;
@@ -313,6 +315,7 @@ boost::json::value to_json(const application_spec& spec) {
         s["hasSettings"] = spec.source->has_settings;
         s["summary"] = spec.source->summary;
         s["order"] = pipeline::to_string(spec.source->order);
+        s["latenessMs"] = spec.source->lateness.count();
         o["source"] = std::move(s);
     }
     if (spec.destination) {

@@ -60,7 +60,15 @@ struct as_source {
     /// ascending lets a users job's checkpoint advance page by page during a run; unordered
     /// (the default, always safe) moves it only after the last page.
     pipeline::source_order order = pipeline::source_order::unordered;
+    /// How far behind the newest record already served a record may still be served (a replica's
+    /// lag, a search index catching up): a users job's checkpoint never passes the newest
+    /// updated_at it read minus this, and stored page cursors are not resumed when it is above 0
+    /// (core/pipeline/checkpoint.hpp). Default 0 (records come in order); 0..max_source_lateness.
+    std::chrono::milliseconds lateness{0};
 };
+
+/// The largest lateness a spec may declare: 30 days, the largest job lookback.
+inline constexpr std::chrono::milliseconds max_source_lateness{30LL * 24 * 60 * 60 * 1000};
 
 struct as_destination {
     /// A non-empty subset of {users, events}.
@@ -122,7 +130,8 @@ struct application_spec {
 ///  1. code format; label non-empty;
 ///  2. categories non-zero, known bits only;
 ///  3. at least one role;
-///  4. source targets exactly users, and the class implements record_schema + records;
+///  4. source targets exactly users, and the class implements record_schema + records; lateness
+///     within 0..max_source_lateness;
 ///  5. destination targets non-empty; users ⇒ record_schema + records + upsert (+ preview_upsert
 ///     for saas); events ⇒ event_types + event_type_schema + send_events (+ preview_send_events
 ///     for saas) and a sending mode; a sending mode ⇒ events;
@@ -137,9 +146,10 @@ struct application_spec {
 /// 11. time layouts valid.
 std::vector<std::string> validate_spec(const application_spec& spec, const capabilities& caps);
 
-/// The spec as JSON for `tributary connectors --json`: code, label, categories, source,
-/// destination, terms, oauth (URLs and scopes), endpointGroups (name, patterns, limits,
-/// maxConcurrent, requireOAuth, retry summarized as status sets → strategy names), layouts.
+/// The spec as JSON for `tributary connectors --json`: code, label, categories, source (targets,
+/// hasSettings, summary, order, latenessMs), destination, terms, oauth (URLs and scopes), endpointGroups
+/// (name, patterns, limits, maxConcurrent, requireOAuth, retry summarized as status sets → strategy names),
+/// layouts.
 boost::json::value to_json(const application_spec& spec);
 
 }  // namespace tributary::connectors

@@ -15,8 +15,12 @@ namespace {
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t int64_min = std::numeric_limits<std::int64_t>::min();
 
+std::int64_t non_negative_us(std::chrono::microseconds d) {
+    return std::max<std::int64_t>(d.count(), 0);
+}
+
 std::int64_t lookback_us(std::chrono::microseconds lookback) {
-    return std::max<std::int64_t>(lookback.count(), 0);
+    return non_negative_us(lookback);
 }
 
 // Saturating: marks come from vendor data and the lookback from config, so neither is trusted
@@ -84,15 +88,13 @@ void checkpoint_tracker::on_page_end(std::string_view next_cursor,
     page.resumable = cursor_resumable;
     page.cursor.assign(next_cursor);
     page.fetched_at_us = fetched_at_us;
-    // Records not read yet are at or after every record of the pages that ended when the source
-    // reads in ascending order (a page's own order is free, so only whole pages count); without
-    // that promise they may be anywhere until there are none.
-    if (last) {
-        reading_done_ = true;
-        unread_floor_ = int64_max;
-    } else if (settings_.order == source_order::ascending) {
-        unread_floor_ = max_read_;
-    }
+    // Records not read yet are at or after every record of the pages that ended, minus the
+    // lateness, when the source reads in ascending order (a page's own order is free, so only
+    // whole pages count); without that promise they may be anywhere until there are none. After
+    // the last page, records may still come late for the next run, which reads from the mark.
+    if (last) reading_done_ = true;
+    if (last || settings_.order == source_order::ascending)
+        unread_floor_ = minus(max_read_, non_negative_us(settings_.lateness));
     advance_pages();
     update_mark();
 }
@@ -261,8 +263,10 @@ read_start resume_from(std::int64_t stored_mark_us,
                        bool resumable,
                        std::int64_t cursor_saved_at_us,
                        std::int64_t now_us,
-                       std::chrono::microseconds max_age) {
-    if (cursor_usable(stored_cursor_text, resumable, cursor_saved_at_us, now_us, max_age)) {
+                       std::chrono::microseconds max_age,
+                       std::chrono::microseconds lateness) {
+    if (lateness.count() <= 0 &&
+        cursor_usable(stored_cursor_text, resumable, cursor_saved_at_us, now_us, max_age)) {
         if (auto c = decode_cursor(stored_cursor_text))
             return read_start{.since_us = c->since_us, .cursor = std::move(c->cursor), .from_cursor = true};
     }

@@ -12,13 +12,15 @@
 //     updated_at read. A record unresolved at exactly T keeps the mark at T. Ties are not
 //     assumed to come in any order.
 //   - T must also not pass records not read yet. With an ascending source those are at or after
-//     every record of the pages that ended (on_page_end), so the mark moves at page ends and
-//     with acknowledgements, never on a partly read page; with an unordered source it moves only
-//     after the last page.
-//   - The mark never moves backwards, with one exception: a late record read more than the
-//     lookback below the mark pulls it back to updated_at + lookback while it is unresolved, so
-//     that a restart from the saved checkpoint still reads it. Late records within the lookback
-//     only hold the mark where it is: the lookback re-reads them after a crash.
+//     every record of the pages that ended (on_page_end) minus the source's declared lateness, so
+//     the mark moves at page ends and with acknowledgements, never on a partly read page, and
+//     never past (the newest updated_at read - lateness); with an unordered source it moves only
+//     after the last page. After the last page the mark still stays lateness behind the newest
+//     record read: what the source serves late belongs to the next run, which reads from it.
+//   - The mark never moves backwards, with one exception: a record later than the source
+//     declared, read more than the lookback below the mark, pulls it back to updated_at +
+//     lookback while it is unresolved, so that a restart from the saved checkpoint still reads
+//     it. Records within the declared lateness are never below the mark.
 //   - Saving: store the plan's overlap versions (before or with the mark), then the mark, then
 //     prune overlap versions older than the plan's prune_before. After a crash a run starting
 //     from resume_point(mark) re-sends only what was unresolved when the plan was made.
@@ -51,9 +53,9 @@ namespace tributary::pipeline {
 enum class source_order {
     /// Nothing: a record on a later page may be older than any record read before.
     unordered,
-    /// Every record on a later page is updated at or after every record of earlier pages, except
-    /// late records (committed after newer ones), which the lookback covers. Order within a page
-    /// and among ties is free.
+    /// Every record on a later page is updated at or after every record of earlier pages minus
+    /// the source's declared lateness (checkpoint_settings::lateness: records committed after
+    /// newer ones). Order within a page and among ties is free.
     ascending,
 };
 
@@ -66,6 +68,9 @@ struct checkpoint_settings {
     std::chrono::microseconds lookback{std::chrono::minutes{5}};
     /// What the source promises. Default unordered (safe: the mark moves only after the last page).
     source_order order = source_order::unordered;
+    /// The source's declared lateness (connectors' as_source::lateness): the mark never passes the
+    /// newest updated_at read minus this. Default 0; negative values count as 0.
+    std::chrono::microseconds lateness{0};
     /// Save once this many versions were resolved since the last save. Default 1000; 0 = never by
     /// count.
     std::uint64_t save_every_records = 1000;
@@ -261,13 +266,18 @@ struct read_start {
 };
 
 /// The stored cursor (encode_cursor's text) with the `since` it belongs to when cursor_usable
-/// accepts it and it decodes; otherwise resume_point(mark, lookback) without a cursor.
+/// accepts it, it decodes and the source declares no lateness; otherwise resume_point(mark,
+/// lookback) without a cursor. A source with lateness > 0 serves records behind a cursor that
+/// already passed their place (a search index catching up while the daemon was down): reading
+/// again from the mark, which stays lateness behind the newest record read, finds them; a stored
+/// cursor never would.
 read_start resume_from(std::int64_t stored_mark_us,
                        std::chrono::microseconds lookback,
                        std::string_view stored_cursor_text,
                        bool resumable,
                        std::int64_t cursor_saved_at_us,
                        std::int64_t now_us,
-                       std::chrono::microseconds max_age);
+                       std::chrono::microseconds max_age,
+                       std::chrono::microseconds lateness);
 
 }  // namespace tributary::pipeline

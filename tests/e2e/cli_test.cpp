@@ -262,6 +262,61 @@ TEST(Cli_ValidateConnectorSettings, ErrorsCarryTheirYamlPosition) {
         << r.err;
 }
 
+TEST(Cli_ValidateLookback, ShorterThanTheSourceLateness_WarnsAtTheLookbackOrTheJobAndExitsZero) {
+    temp_dir dir;
+    const std::string text = "state:\n  dir: " + (dir.path() / "state").string() +
+                             "\n"
+                             "connections:\n"
+                             "  people:\n"
+                             "    connector: dummy\n"
+                             "    settings: { count: 10 }\n"
+                             "  in:\n"
+                             "    connector: jsonl\n"
+                             "    settings: { path: " +
+                             (dir.path() / "in.jsonl").string() +
+                             " }\n"
+                             "  out:\n"
+                             "    connector: jsonl\n"
+                             "    settings: { path: " +
+                             (dir.path() / "out.jsonl").string() +
+                             " }\n"
+                             "jobs:\n"
+                             "  zero:\n"
+                             "    type: users\n"
+                             "    source: { connection: people }\n"
+                             "    destination: { connection: out }\n"
+                             "    lookback: 0s\n"
+                             "  defaulted:\n"
+                             "    type: users\n"
+                             "    source: { connection: people }\n"
+                             "    destination: { connection: out }\n"
+                             "  enough:\n"
+                             "    type: users\n"
+                             "    source: { connection: people }\n"
+                             "    destination: { connection: out }\n"
+                             "    lookback: 15m\n"
+                             "  from_file:\n"
+                             "    type: users\n"
+                             "    source: { connection: in }\n"
+                             "    destination: { connection: out }\n"
+                             "    lookback: 0s\n";
+    auto cfg = dir.write("late.yaml", text);
+    auto r = run(bin, {"validate", "-c", cfg.string()});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("ok"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("2 warnings"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("jobs.zero.lookback (18:15): warning: lookback 0s is shorter than the lateness the "
+                         "source declares (15m, connector dummy)"),
+              std::string::npos)
+        << r.err;
+    // Not set: at the job itself.
+    EXPECT_NE(r.err.find("jobs.defaulted.lookback (19:3): warning: lookback 5m is shorter"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("jobs.enough"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("jobs.from_file"), std::string::npos) << r.err;  // jsonl declares no lateness
+}
+
 TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {
     auto text = run(bin, {"connectors"});
     EXPECT_EQ(text.code, 0);
@@ -274,4 +329,12 @@ TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {
     ASSERT_FALSE(ec) << json.out;
     ASSERT_TRUE(v.is_array());
     EXPECT_EQ(v.as_array().size(), 3u);  // dummy, jsonl, webhook
+    for (const auto& c : v.as_array()) {
+        if (c.at("code") == "dummy") {
+            EXPECT_EQ(c.at("source").at("latenessMs"), 15 * 60 * 1000);
+        }
+        if (c.at("code") == "jsonl") {
+            EXPECT_EQ(c.at("source").at("latenessMs"), 0);
+        }
+    }
 }

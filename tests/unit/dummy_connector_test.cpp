@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -71,6 +72,37 @@ std::vector<std::string> paths_of(const std::vector<settings_error>& errors) {
 }
 
 }  // namespace
+
+TEST(DummyConnector_Registration, DeclaredLatenessCoversEveryLateRecord) {
+    // How far each record is behind the newest record served before it, over whole reads with
+    // late records (with and without ties): the declared lateness must exceed every such gap.
+    const auto lateness_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 dummy::dummy_registration().spec.source->lateness)
+                                 .count();
+    EXPECT_EQ(lateness_us, 15LL * 60 * 1'000'000);
+    for (std::uint32_t ties : {0u, 150u}) {
+        const dummy::generator g{
+            {.seed = 3, .count = 5'000, .page_size = 100, .tie_groups = ties, .late_records = true}};
+        std::int64_t newest = dummy::full_read, worst = 0;
+        std::uint64_t late = 0;
+        for (std::string cursor;;) {
+            auto page = g.fetch(dummy::full_read, cursor);
+            ASSERT_TRUE(page.has_value()) << page.error();
+            for (const auto& r : page->records) {
+                if (r.updated_at < newest) {
+                    ++late;
+                    worst = std::max(worst, newest - r.updated_at);
+                }
+                newest = std::max(newest, r.updated_at);
+            }
+            if (page->last) break;
+            cursor = page->next_cursor;
+        }
+        EXPECT_GT(late, 50u) << ties;
+        EXPECT_GT(worst, 10LL * 60 * 1'000'000) << ties;  // the declared value is not far above
+        EXPECT_LT(worst, lateness_us) << ties;
+    }
+}
 
 TEST(DummyConnector_Registration, SpecIsValidAndTheRegistryBuilds) {
     const auto r = dummy::dummy_registration();

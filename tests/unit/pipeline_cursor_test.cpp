@@ -35,20 +35,30 @@ TEST(StoredCursor_Text, Malformed_DoesNotDecode) {
 }
 
 TEST(StoredCursor_ResumeFrom, FreshResumableCursor_UsesItWithItsSince) {
-    const auto start = resume_from(2'000, 100us, "1500|c-9", true, now_us - 1'000'000, now_us, 1h);
+    const auto start = resume_from(2'000, 100us, "1500|c-9", true, now_us - 1'000'000, now_us, 1h, 0us);
     EXPECT_EQ(start, (read_start{.since_us = 1500, .cursor = "c-9", .from_cursor = true}));
-    const auto full = resume_from(2'000, 100us, "|c-9", true, now_us, now_us, 1h);
+    const auto full = resume_from(2'000, 100us, "|c-9", true, now_us, now_us, 1h, 0us);
     EXPECT_EQ(full, (read_start{.since_us = std::nullopt, .cursor = "c-9", .from_cursor = true}));
 }
 
 TEST(StoredCursor_ResumeFrom, StaleNotResumableOrUnreadable_UsesTheMark) {
     const read_start from_mark{.since_us = 1'900, .cursor = "", .from_cursor = false};
-    EXPECT_EQ(resume_from(2'000, 100us, "1500|c", true, now_us - 3'600'000'001, now_us, 1h), from_mark);
-    EXPECT_EQ(resume_from(2'000, 100us, "1500|c", false, now_us, now_us, 1h), from_mark);
-    EXPECT_EQ(resume_from(2'000, 100us, "1500|c", true, now_us, now_us, 0us), from_mark);
-    EXPECT_EQ(resume_from(2'000, 100us, "c-without-since", true, now_us, now_us, 1h), from_mark);
-    EXPECT_EQ(resume_from(2'000, 100us, "", true, now_us, now_us, 1h), from_mark);
-    EXPECT_EQ(resume_from(0, 100us, "", false, 0, now_us, 1h), read_start{});
+    EXPECT_EQ(resume_from(2'000, 100us, "1500|c", true, now_us - 3'600'000'001, now_us, 1h, 0us), from_mark);
+    EXPECT_EQ(resume_from(2'000, 100us, "1500|c", false, now_us, now_us, 1h, 0us), from_mark);
+    EXPECT_EQ(resume_from(2'000, 100us, "1500|c", true, now_us, now_us, 0us, 0us), from_mark);
+    EXPECT_EQ(resume_from(2'000, 100us, "c-without-since", true, now_us, now_us, 1h, 0us), from_mark);
+    EXPECT_EQ(resume_from(2'000, 100us, "", true, now_us, now_us, 1h, 0us), from_mark);
+    EXPECT_EQ(resume_from(0, 100us, "", false, 0, now_us, 1h, 0us), read_start{});
+}
+
+TEST(StoredCursor_ResumeFrom, SourceWithLateness_ReadsFromTheMarkNotTheCursor) {
+    // A late record may have appeared behind the stored cursor while the daemon was down; only a
+    // reading from the mark (which stays the lateness behind the newest read) finds it.
+    const read_start from_mark{.since_us = 1'900, .cursor = "", .from_cursor = false};
+    EXPECT_EQ(resume_from(2'000, 100us, "1500|c-9", true, now_us - 1'000'000, now_us, 1h, 1us), from_mark);
+    EXPECT_EQ(resume_from(2'000, 100us, "|c-9", true, now_us, now_us, 1h, 15min), from_mark);
+    // Zero (or a negative value, counted as zero) keeps the cursor.
+    EXPECT_TRUE(resume_from(2'000, 100us, "1500|c-9", true, now_us, now_us, 1h, -5us).from_cursor);
 }
 
 TEST(StoredCursor_Tracker, StartCursor_StaysSafeUntilALaterPageIsResolved) {

@@ -317,6 +317,32 @@ TEST(SdkSpec_Layouts, BadLayout_IsRejected) {
     expect_one_error(s, all_caps(), "layouts:");
 }
 
+TEST(SdkSpec_Source, LatenessOutOfRange_IsRejected) {
+    for (auto lateness : {std::chrono::milliseconds{-1}, max_source_lateness + 1ms}) {
+        auto s = valid_spec();
+        s.source->lateness = lateness;
+        expect_one_error(s, all_caps(), "source lateness must be between 0 and 30 days");
+    }
+}
+
+TEST(SdkSpec_Source, LatenessWithinRange_IsAccepted) {
+    for (auto lateness : {0ms, std::chrono::milliseconds{15min}, max_source_lateness}) {
+        auto s = valid_spec();
+        s.source->lateness = lateness;
+        EXPECT_THAT(validate_spec(s, all_caps()), IsEmpty()) << lateness.count();
+    }
+}
+
+TEST(SdkSpec_Json, Source_CarriesOrderAndLatenessInMilliseconds) {
+    auto s = valid_spec();
+    s.source->order = pipeline::source_order::ascending;
+    s.source->lateness = 90s;
+    const auto j = to_json(s);
+    EXPECT_EQ(j.at("source").at("order"), "ascending");
+    EXPECT_EQ(j.at("source").at("latenessMs"), 90'000);
+    EXPECT_EQ(to_json(valid_spec()).at("source").at("latenessMs"), 0);
+}
+
 TEST(SdkSpec_Validate, SeveralViolations_AreAllReported) {
     auto s = valid_spec();
     s.code = "Bad";
