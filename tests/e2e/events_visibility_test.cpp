@@ -7,10 +7,7 @@
 // queued.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 
@@ -29,22 +26,6 @@ namespace {
 
 const std::string bin = TRIBUTARY_BINARY;
 
-// A loopback port nobody listens on (the kernel's pick, released at once).
-std::uint16_t closed_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return 0;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    std::uint16_t port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    ::close(fd);
-    return port;
-}
-
 std::string config(const temp_dir& dir, const std::string& progress_interval = "30s") {
     const auto d = dir.path().string();
     return "state:\n  dir: " + d + "/state\n  sync: normal\n" +
@@ -56,7 +37,7 @@ std::string config(const temp_dir& dir, const std::string& progress_interval = "
            d + "/events.jsonl }\n" +
            "  hook:\n    connector: webhook\n    settings:\n"
            "      url: http://127.0.0.1:" +
-           std::to_string(closed_port()) + "/in\n" +
+           std::to_string(tributary::test::free_loopback_port()) + "/in\n" +
            "      secrets: [\"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"]\n"
            "      retry: { max_attempts: 1 }\n"
            "jobs:\n"
