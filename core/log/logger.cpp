@@ -71,8 +71,12 @@ std::string exception_text(const std::exception& e) {
 std::string_view source_path(std::string_view file) {
     constexpr std::string_view root = TRIBUTARY_SOURCE_ROOT "/";
     if (file.starts_with(root)) return file.substr(root.size());
-    // Built elsewhere (or relocated): never an absolute path in a log line.
-    if (auto slash = file.rfind('/'); slash != std::string_view::npos) return file.substr(slash + 1);
+    if (file.starts_with('/')) {
+        // Built elsewhere (or relocated): never an absolute path in a log line.
+        return file.substr(file.rfind('/') + 1);
+    }
+    // Generators such as Ninja compile with paths relative to the build directory.
+    while (file.starts_with("../") || file.starts_with("./")) file.remove_prefix(file.find('/') + 1);
     return file;
 }
 

@@ -628,8 +628,10 @@ std::uint64_t json_count(const boost::json::object& o, std::string_view key) {
 
 events_job_counters load_counters(sqlite_connection& c, const std::string& job) {
     events_job_counters out;
+    // Bound without a copy: the key must outlive the statement's steps.
+    const std::string key = counters_key(job);
     auto s = c.prepare("SELECT value FROM meta WHERE key = ?");
-    s.bind(counters_key(job));
+    s.bind(key);
     if (!s.step()) return out;
     boost::system::error_code ec;
     auto v = boost::json::parse(s.text(0), ec);

@@ -119,7 +119,8 @@ TEST(Daemon_EventsJob, LogsPeriodicProgressWithQueueDepth) {
     spool_four_events(dir);
     child_process daemon(bin, {"run", "-c", cfg.string()});
     // to_hook cannot deliver: its four events stay queued, so it reports every period.
-    const bool seen = daemon.wait_for_output("\"queued\":4", 20s);
+    const bool seen = daemon.wait_for_output(
+        R"("event":"job.progress","component":"events.job:to_hook","job":"to_hook","queued":4)", 20s);
     daemon.signal(SIGTERM);
     const auto code = daemon.wait(20s);
     const auto err = daemon.err();

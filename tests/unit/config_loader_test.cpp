@@ -434,5 +434,5 @@ TEST(Loader_LogTimings, StallThresholdAndProgressInterval) {
     EXPECT_EQ(s.log.stall_threshold, 1s);
     EXPECT_EQ(s.log.progress_interval, 0ms);
     EXPECT_EQ(errors_of("log:\n  stall_threshold: 0ms\n"),
-              (std::vector<std::string>{"log.stall_threshold (2:20): must be between 1ms and 1h, got 0ms"}));
+              (std::vector<std::string>{"log.stall_threshold (2:20): must be between 1ms and 1h, got 0s"}));
 }

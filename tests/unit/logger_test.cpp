@@ -362,6 +362,8 @@ TEST(Logger_QuietSite, SummaryNamesTheSourceFileRelatively) {
 TEST(Logger_SourcePath, NeverAbsolute) {
     EXPECT_EQ(tributary::log::source_path("/somewhere/else/core/x.cpp"), "x.cpp");
     EXPECT_EQ(tributary::log::source_path("core/x.cpp"), "core/x.cpp");
+    EXPECT_EQ(tributary::log::source_path("../../core/x.cpp"), "core/x.cpp");
+    EXPECT_EQ(tributary::log::source_path(TRIBUTARY_TEST_SOURCE_ROOT "/core/x.cpp"), "core/x.cpp");
 }
 
 TEST(Logger_ExceptionText, DropsBoostSourceLocation) {
