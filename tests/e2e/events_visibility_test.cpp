@@ -34,7 +34,7 @@ std::string config(const temp_dir& dir, const std::string& progress_interval = "
            "  spool_dir: " + d + "/spool\n  spool_poll: 50ms\n" +
            "connections:\n"
            "  file:\n    connector: jsonl\n    settings: { path: " +
-           d + "/events.jsonl }\n" +
+           d + "/events.jsonl, mode: events }\n" +
            "  hook:\n    connector: webhook\n    settings:\n"
            "      url: http://127.0.0.1:" +
            std::to_string(tributary::test::free_loopback_port()) + "/in\n" +
