@@ -188,7 +188,7 @@ void print_events_text(std::ostream& out,
                        std::int64_t now_us) {
     out << "queue      " << q.count << (q.count == 1 ? " event" : " events");
     if (q.count > 0) {
-        out << " (" << config::format_size(q.bytes) << ")";
+        out << " (" << q.bytes << " payload bytes)";
         if (q.oldest_received_at_us > 0)
             out << ", oldest received " << format_time_us(q.oldest_received_at_us) << " ("
                 << age_text(q.oldest_received_at_us, now_us) << ")";
