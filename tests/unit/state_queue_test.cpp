@@ -672,6 +672,7 @@ TEST_F(StateQueue_Budget, EnqueueRefusal_SaysDiskFullUnderTheReserve) {
     settings_.disk_reserve = std::uint64_t{1} << 60;  // more than any disk has
     reopen();
     EXPECT_EQ(wait(store_->enqueue_refusal(1)), error_kind::disk_full);
+}
 
 // --- events job counters (issue #11) -----------------------------------------------------------
 
