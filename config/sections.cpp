@@ -102,6 +102,8 @@ void read_log(reader& r, const cursor& at, log_settings& out) {
     if (auto c = m.get("suppress_window")) assign(out.suppress_window, r.read_duration(*c, 0ms, 1h));
     if (auto c = m.get("suppress_burst"))
         assign(out.suppress_burst, r.read_integer<std::uint32_t>(*c, 0, 1'000'000));
+    if (auto c = m.get("stall_threshold")) assign(out.stall_threshold, r.read_duration(*c, 1ms, 1h));
+    if (auto c = m.get("progress_interval")) assign(out.progress_interval, r.read_duration(*c, 0ms, 24h));
     m.finish();
 }
 

@@ -64,6 +64,11 @@ struct log_settings {
     std::chrono::milliseconds suppress_window{10'000};
     /// Repeats written in full per window before suppression starts. Default 5; 0..1000000; 0 disables.
     std::uint32_t suppress_burst = 5;
+    /// `stall_threshold`: a loop turn later than this logs `loop.stall`. Default 250ms; 1ms..1h.
+    std::chrono::milliseconds stall_threshold{250};
+    /// `progress_interval`: how often a daemon logs `job.progress` for each events job (only
+    /// when its figures changed or events are queued). Default 30s; 0..1d; 0 = never.
+    std::chrono::milliseconds progress_interval{30'000};
 };
 
 /// `ingest:` — the Segment-compatible HTTP endpoint.

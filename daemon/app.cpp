@@ -89,7 +89,7 @@ awaitable<bool> start_limiter_persistence(limiter_persistence& p, state::store& 
     try {
         co_await p.engine.restore_usage();
     } catch (const std::exception& e) {
-        log.error("ratelimit.restore_failed", {{"error", e.what()}});
+        log.error("ratelimit.restore_failed", {{"error", log::exception_text(e)}});
         co_return false;
     }
     p.tasks.spawn("ratelimit-persistence", persist_task(p.engine));
@@ -120,7 +120,7 @@ awaitable<void> startup(const command& cmd,
     } catch (const state::store_error& e) {
         error = describe_store_error(e, settings.state.dir);
     } catch (const std::exception& e) {
-        error = e.what();
+        error = log::exception_text(e);
     }
     if (!store) {
         log.error("state.unavailable", {{"dir", settings.state.dir.string()}, {"error", error}});
@@ -195,7 +195,9 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     std::unique_ptr<state::sqlite_store> store;
     limiter_persistence limits{engine, tasks, nullptr};
     std::unique_ptr<events_runtime> events;
-    loop_monitor monitor(log.with_component("loop"));
+    loop_monitor_settings monitor_settings;
+    monitor_settings.threshold = settings.log.stall_threshold;
+    loop_monitor monitor(log.with_component("loop"), monitor_settings);
 
     if (cmd.once_job && !settings.jobs.contains(*cmd.once_job)) {
         std::string known;

@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ostream>
 
@@ -32,8 +33,14 @@ struct job_state {
     std::vector<state::run_record> runs;
     std::uint64_t dead_letter_count = 0;
     std::vector<state::dead_letter> oldest_dead_letters;
+    /// Events jobs only.
+    std::optional<state::event_queue_stats> queue;
+    state::events_job_counters counters;
 
-    bool never_ran() const { return !current && runs.empty() && dead_letter_count == 0; }
+    bool never_ran() const {
+        return !current && runs.empty() && dead_letter_count == 0 && (!queue || queue->count == 0) &&
+               counters == state::events_job_counters{};
+    }
 };
 
 awaitable<job_state> read_job_state(const config::settings& settings,
@@ -43,6 +50,10 @@ awaitable<job_state> read_job_state(const config::settings& settings,
                                     log::logger log) {
     auto store = co_await open_store(settings, state::open_mode::read_only, storage, log);
     job_state st;
+    if (settings.jobs.at(job).type == config::job_type::events) {
+        st.queue = co_await store->queue_stats(job);
+        st.counters = co_await store->events_counters(job);
+    }
     st.current = co_await store->load_checkpoint(job);
     st.history = co_await store->checkpoint_history(job, limit);
     st.runs = co_await store->recent_runs(job, limit);
@@ -98,6 +109,29 @@ json::object checkpoint_json(const state::checkpoint& cp, std::int64_t now_us) {
     return o;
 }
 
+json::object events_json(const state::event_queue_stats& q,
+                         const state::events_job_counters& k,
+                         std::int64_t now_us) {
+    json::object o;
+    o["queued"] = q.count;
+    o["queued_bytes"] = q.bytes;
+    const bool has_oldest = q.count > 0 && q.oldest_received_at_us > 0;
+    o["oldest_received_at"] = has_oldest ? time_json(q.oldest_received_at_us) : json::value(nullptr);
+    o["oldest_age_ms"] = has_oldest
+                             ? json::value(std::max<std::int64_t>(now_us - q.oldest_received_at_us, 0) / 1000)
+                             : json::value(nullptr);
+    o["sent"] = k.sent;
+    o["skipped"] = k.skipped;
+    o["dead_lettered"] = k.dead_lettered();
+    o["rejected"] = k.rejected;
+    o["mapping"] = k.mapping;
+    o["unreadable"] = k.unreadable;
+    o["last_sent_at"] = time_json(k.last_sent_at_us);
+    o["last_error"] = k.last_error.empty() ? json::value(nullptr) : json::value(k.last_error);
+    o["last_error_at"] = time_json(k.last_error_at_us);
+    return o;
+}
+
 json::object state_json(const std::string& job,
                         const config::settings& settings,
                         const job_state& st,
@@ -139,12 +173,41 @@ json::object state_json(const std::string& job,
     }
     dl["oldest"] = std::move(oldest);
     o["dead_letters"] = std::move(dl);
+    if (st.queue) o["events"] = events_json(*st.queue, st.counters, now_us);
     return o;
 }
 
 std::string duration_text(std::int64_t from_us, std::int64_t to_us) {
     if (to_us < from_us) return "?";
     return config::format_duration(std::chrono::milliseconds{(to_us - from_us) / 1000});
+}
+
+void print_events_text(std::ostream& out,
+                       const state::event_queue_stats& q,
+                       const state::events_job_counters& k,
+                       std::int64_t now_us) {
+    out << "queue      " << q.count << (q.count == 1 ? " event" : " events");
+    if (q.count > 0) {
+        out << " (" << q.bytes << " payload bytes)";
+        if (q.oldest_received_at_us > 0)
+            out << ", oldest received " << format_time_us(q.oldest_received_at_us) << " ("
+                << age_text(q.oldest_received_at_us, now_us) << ")";
+    }
+    out << "\n";
+    out << "sent       " << k.sent << ", skipped " << k.skipped << ", dead-lettered " << k.dead_lettered()
+        << " (rejected " << k.rejected << ", mapping " << k.mapping << ", unreadable " << k.unreadable
+        << ")\n";
+    out << "last send  ";
+    if (k.last_sent_at_us > 0)
+        out << format_time_us(k.last_sent_at_us) << " (" << age_text(k.last_sent_at_us, now_us) << ")\n";
+    else
+        out << "never\n";
+    out << "last error ";
+    if (k.last_error.empty())
+        out << "none\n";
+    else
+        out << format_time_us(k.last_error_at_us) << " (" << age_text(k.last_error_at_us, now_us)
+            << "): " << k.last_error << "\n";
 }
 
 void print_state_text(std::ostream& out,
@@ -158,10 +221,13 @@ void print_state_text(std::ostream& out,
         << (j.source.connection.empty() ? std::string("ingest") : j.source.connection) << " -> "
         << j.destination.connection << "), state " << settings.state.dir.string() << "\n";
     if (st.never_ran()) {
-        out << "never run: no checkpoint, no runs, no dead letters\n";
+        out << (st.queue ? "never run: no queued events, nothing sent, no dead letters\n"
+                         : "never run: no checkpoint, no runs, no dead letters\n");
         return;
     }
-    if (st.current) {
+    if (st.queue) {
+        print_events_text(out, *st.queue, st.counters, now_us);
+    } else if (st.current) {
         const auto& cp = *st.current;
         out << "checkpoint\n";
         out << "  mark      " << mark_text(cp.low_water_mark_us) << "  (" << cp.low_water_mark_us << " us)\n";
@@ -178,7 +244,7 @@ void print_state_text(std::ostream& out,
         }
     }
     if (st.runs.empty()) {
-        out << "runs: none\n";
+        if (!st.queue) out << "runs: none\n";
     } else {
         out << "runs (newest first, up to " << limit << ")\n";
         for (const auto& r : st.runs) {

@@ -16,7 +16,8 @@ result<std::unique_ptr<connectors::connector>> make_connector(const config::sett
                                                               const connectors::registry& registry,
                                                               http::engine& engine,
                                                               const log::logger& log,
-                                                              const std::string& connection) {
+                                                              const std::string& connection,
+                                                              const std::string& job) {
     const auto& c = settings.connections.at(connection);
     const auto* reg = registry.find(c.connector);
     connectors::connector_env env;
@@ -30,6 +31,8 @@ result<std::unique_ptr<connectors::connector>> make_connector(const config::sett
         if (!groups) return unexpected{groups.error()};
         http::client_options o;
         o.connector = c.connector;
+        o.connection = connection;
+        o.job = job;
         o.scope = c.rate_limit_scope.value_or(connection);
         o.base_url = c.base_url;
         if (c.ca_file) o.ca_file = c.ca_file->string();

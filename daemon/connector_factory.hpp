@@ -20,11 +20,13 @@ http::group_overrides to_group_overrides(const config::group_override& o);
 /// The connector of `connection` (which must be in `settings.connections`). Errors — the engine
 /// refused the connection's overrides or base_url, the connector refused its settings — come
 /// back as a message naming what was wrong (not the connection: callers add it). `engine` must
-/// outlive the connector.
+/// outlive the connector. `job` (empty for commands that serve no job) and `connection` name
+/// the HTTP engine's log lines (`http.retry`, `ratelimit.pause`, …).
 result<std::unique_ptr<connectors::connector>> make_connector(const config::settings& settings,
                                                               const connectors::registry& registry,
                                                               http::engine& engine,
                                                               const log::logger& log,
-                                                              const std::string& connection);
+                                                              const std::string& connection,
+                                                              const std::string& job = {});
 
 }  // namespace tributary::daemon

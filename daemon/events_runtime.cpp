@@ -27,6 +27,10 @@ awaitable<void> sender_task(pipelines::events_sender& s) {
     co_await s.run();
 }
 
+awaitable<void> progress_task(pipelines::events_sender& s, std::chrono::milliseconds every) {
+    co_await s.report_progress(every);
+}
+
 awaitable<void> server_task(ingest::server& s) {
     co_await s.run();
 }
@@ -68,7 +72,7 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
     std::vector<std::string> names;
     for (const auto& [name, j] : settings_.jobs) {
         if (j.type != config::job_type::events) continue;
-        auto dest = make_connector(settings_, registry_, engine_, log_, j.destination.connection);
+        auto dest = make_connector(settings_, registry_, engine_, log_, j.destination.connection, name);
         if (!dest) co_return "job " + name + ": connection " + j.destination.connection + ": " + dest.error();
         auto parts = std::make_unique<job_parts>();
         parts->destination = std::move(*dest);
@@ -95,7 +99,7 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
             spool_ = std::make_unique<pipelines::spool_source>(std::move(sp), *intake_, store_, storage_,
                                                                log_.with_component("spool"));
         } catch (const std::exception& e) {
-            error = e.what();
+            error = log::exception_text(e);
         }
         if (!spool_) co_return "ingest.spool_dir " + settings_.ingest.spool_dir->string() + ": " + error;
     }
@@ -113,7 +117,7 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
             server_ = std::make_unique<ingest::server>(co_await asio::this_coro::executor, std::move(ss),
                                                        *intake_, log_.with_component("ingest"));
         } catch (const std::exception& e) {
-            error = e.what();
+            error = log::exception_text(e);
         }
         if (!server_) {
             co_return "ingest.listen " + settings_.ingest.listen_host + ":" +
@@ -126,7 +130,11 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
 void events_runtime::start(task_group& tasks) {
     if (server_) tasks.spawn("ingest", server_task(*server_));
     if (spool_) tasks.spawn("spool", spool_task(*spool_));
-    for (auto& [name, parts] : jobs_) tasks.spawn("job:" + name, sender_task(*parts->sender));
+    for (auto& [name, parts] : jobs_) {
+        tasks.spawn("job:" + name, sender_task(*parts->sender));
+        if (settings_.log.progress_interval.count() > 0)
+            tasks.spawn("progress:" + name, progress_task(*parts->sender, settings_.log.progress_interval));
+    }
 }
 
 awaitable<exit_code> events_runtime::run_once(std::string job) {
@@ -137,6 +145,7 @@ awaitable<exit_code> events_runtime::run_once(std::string job) {
         auto scan = co_await spool_->scan_once();
         log_.info("spool.scanned", {{"accepted", scan.accepted}, {"rejected", scan.rejected}});
     }
+    const auto started = std::chrono::steady_clock::now();
     auto report = co_await it->second->sender->drain();
     // As for users jobs: partial when some events got through, failed when every one was refused.
     if (report.error.empty() && report.rejected > 0 && report.sent == 0 && report.skipped == 0) {
@@ -144,6 +153,7 @@ awaitable<exit_code> events_runtime::run_once(std::string job) {
     }
     log_.log(report.error.empty() ? log::level::info : log::level::error, "job.done",
              {{"job", job},
+              {"duration", std::chrono::steady_clock::now() - started},
               {"sent", report.sent},
               {"skipped", report.skipped},
               {"rejected", report.rejected},

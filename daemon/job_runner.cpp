@@ -20,13 +20,13 @@ awaitable<exit_code> job_runner::run_once(std::string job) {
         log_.error("job.unsupported", {{"job", job}, {"reason", "events jobs run through events_runtime"}});
         co_return exit_code::failure;
     }
-    auto source = make_connector(settings_, registry_, engine_, log_, j.source.connection);
+    auto source = make_connector(settings_, registry_, engine_, log_, j.source.connection, job);
     if (!source) {
         log_.error("job.failed",
                    {{"job", job}, {"connection", j.source.connection}, {"error", source.error()}});
         co_return exit_code::failure;
     }
-    auto destination = make_connector(settings_, registry_, engine_, log_, j.destination.connection);
+    auto destination = make_connector(settings_, registry_, engine_, log_, j.destination.connection, job);
     if (!destination) {
         log_.error("job.failed",
                    {{"job", job}, {"connection", j.destination.connection}, {"error", destination.error()}});

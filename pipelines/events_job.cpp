@@ -119,7 +119,7 @@ event_decision event_rules::decide(const state::queued_event_row& row) const {
     using kind = event_decision::kind;
     std::string error;
     auto e = event_from_payload(row.payload_json, error);
-    if (!e) return {kind::reject, "queue: " + error, std::nullopt};
+    if (!e) return {kind::reject, "queue: " + error, std::nullopt, state::dead_letter_class::unreadable};
     if (!filter_types_.empty() &&
         std::find(filter_types_.begin(), filter_types_.end(), row.type) == filter_types_.end())
         return {kind::skip, "filter.types: type " + row.type + " is not listed", std::nullopt};
@@ -143,7 +143,7 @@ event_decision event_rules::decide(const state::queued_event_row& row) const {
                 if (i > 0) reason += "; ";
                 reason += types::to_string(mapped.errors[i]);
             }
-            return {kind::reject, std::move(reason), std::nullopt};
+            return {kind::reject, std::move(reason), std::nullopt, state::dead_letter_class::mapping};
         }
         if (type_schema_.valid()) {
             const json::value mapped_value(std::move(mapped.out));
@@ -154,7 +154,7 @@ event_decision event_rules::decide(const state::queued_event_row& row) const {
                     if (i > 0) reason += "; ";
                     reason += types::to_string(normalized.errors[i]);
                 }
-                return {kind::reject, std::move(reason), std::nullopt};
+                return {kind::reject, std::move(reason), std::nullopt, state::dead_letter_class::mapping};
             }
             e->values = std::move(normalized.out.as_object());
         } else {
@@ -201,6 +201,7 @@ awaitable<std::string> events_sender::prepare() {
     auto rules = co_await event_rules::make(s_, dest_);
     if (!rules) co_return rules.error();
     rules_.emplace(std::move(*rules));
+    counters_ = co_await store_.events_counters(s_.name);
     wake_.emplace(co_await asio::this_coro::executor);
     co_return std::string{};
 }
@@ -263,8 +264,7 @@ awaitable<events_sender::step> events_sender::send_one() {
 
     // The batch: the head of the window, within the limits. Filtered-out and unmappable events
     // are resolved here without being sent.
-    std::vector<std::uint64_t> resolved_skip;
-    std::vector<std::pair<std::uint64_t, std::string>> refused;
+    state::events_resolution res;
     std::vector<connectors::event> events;
     std::vector<std::uint64_t> event_seq;
     auto cut = cut_batch(*rules_, window_, s_.batch);
@@ -274,10 +274,10 @@ awaitable<events_sender::step> events_sender::send_one() {
         auto& d = cut.decisions[i];
         switch (d.what) {
             case event_decision::kind::skip:
-                resolved_skip.push_back(seq);
+                res.skipped.push_back(seq);
                 break;
             case event_decision::kind::reject:
-                refused.emplace_back(seq, std::move(d.reason));
+                res.rejected.push_back({seq, std::move(d.reason), d.cls});
                 break;
             case event_decision::kind::send:
                 events.push_back(std::move(*d.event));
@@ -286,7 +286,6 @@ awaitable<events_sender::step> events_sender::send_one() {
         }
     }
 
-    std::vector<std::uint64_t> acked = resolved_skip;
     connectors::outcome_of<void> result{};
     bool sent_request = false;
     if (!events.empty()) {
@@ -298,30 +297,38 @@ awaitable<events_sender::step> events_sender::send_one() {
         for (std::size_t i = 0; i < outcomes.size(); ++i) {
             switch (outcomes[i].state) {
                 case item_state::sent:
-                    acked.push_back(event_seq[i]);
+                    res.sent.push_back(event_seq[i]);
                     ++report_.sent;
                     break;
                 case item_state::discarded:
                 case item_state::rejected:
-                    refused.emplace_back(event_seq[i], outcomes[i].reason.empty() ? std::string{"rejected"}
-                                                                                  : outcomes[i].reason);
+                    res.rejected.push_back(
+                        {event_seq[i],
+                         outcomes[i].reason.empty() ? std::string{"rejected"} : outcomes[i].reason,
+                         state::dead_letter_class::rejected});
                     break;
                 default:  // failed, postponed, pending: stays in the window, offered again first
                     break;
             }
         }
     }
-    report_.skipped += resolved_skip.size();
-    report_.rejected += refused.size();
+    report_.skipped += res.skipped.size();
+    report_.rejected += res.rejected.size();
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    const bool cancelled = cancelled_state(cs);
+    if (sent_request && !result && !cancelled) res.error = result.error().message;
 
-    // Durable first, then forget: a crash between the two re-sends, never loses.
-    if (!acked.empty()) co_await store_.ack_events(s_.name, acked);
-    if (!refused.empty()) {
-        log_.warn("dlq.add", {{"job", s_.name}, {"events", static_cast<std::uint64_t>(refused.size())}});
-        co_await store_.dead_letter_events(s_.name, refused);
-    }
+    // Durable first, then forget: a crash between the two re-sends, never loses. One write for
+    // the whole step: the acks, the dead letters and the job's counters commit together.
+    log_dead_letters(res.rejected);
+    std::vector<std::uint64_t> acked = res.sent;
+    acked.insert(acked.end(), res.skipped.begin(), res.skipped.end());
+    std::vector<std::uint64_t> refused;
+    for (const auto& r : res.rejected) refused.push_back(r.seq);
+    if (!acked.empty() || !refused.empty() || !res.error.empty())
+        counters_ = co_await store_.resolve_events(s_.name, std::move(res));
     std::vector<std::uint64_t> gone = std::move(acked);
-    for (const auto& r : refused) gone.push_back(r.first);
+    gone.insert(gone.end(), refused.begin(), refused.end());
     std::sort(gone.begin(), gone.end());
     // Only the batch's part of the window (its head) changes: O(batch), not O(window).
     std::vector<state::queued_event_row> head;
@@ -342,8 +349,7 @@ awaitable<events_sender::step> events_sender::send_one() {
         consecutive_failures_ = 0;
         co_return step::sent;
     }
-    const auto cs = co_await asio::this_coro::cancellation_state;
-    if (cancelled_state(cs)) co_return step::sent;
+    if (cancelled) co_return step::sent;
     ++consecutive_failures_;
     ++report_.failures;
     const auto& err = result.error();
@@ -357,6 +363,64 @@ awaitable<events_sender::step> events_sender::send_one() {
               {"kind", connectors::to_string(err.kind)},
               {"error", err.message}});
     co_return err.retryable() ? step::retry : step::failed;
+}
+
+// One dlq.add line per reason class of the step (the reasons themselves stay in the store).
+void events_sender::log_dead_letters(const std::vector<state::event_rejection>& rejected) {
+    for (auto cls : {state::dead_letter_class::rejected, state::dead_letter_class::mapping,
+                     state::dead_letter_class::unreadable}) {
+        const auto n = static_cast<std::uint64_t>(
+            std::count_if(rejected.begin(), rejected.end(), [cls](const auto& r) { return r.cls == cls; }));
+        if (n > 0) log_.warn("dlq.add", {{"job", s_.name}, {"reason", state::to_string(cls)}, {"events", n}});
+    }
+}
+
+bool events_progress_gate::due(const events_progress& now) {
+    const bool changed = !last_ || *last_ != now;
+    last_ = now;
+    return changed || now.queue.count > 0;
+}
+
+awaitable<void> events_sender::report_progress(std::chrono::milliseconds every) {
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    events_progress_gate gate;
+    for (;;) {
+        timer.expires_after(every);
+        auto [ec] = co_await timer.async_wait(use_nothrow);
+        const auto cs = co_await asio::this_coro::cancellation_state;
+        if (ec || cancelled_state(cs)) co_return;
+        events_progress p;
+        std::string error;
+        try {
+            p.queue = co_await store_.queue_stats(s_.name);
+        } catch (const std::exception& e) {
+            error = log::exception_text(e);
+        }
+        if (!error.empty()) {
+            log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
+            continue;
+        }
+        p.counters = counters_;
+        if (!gate.due(p)) continue;
+        const auto now_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(clk_.wall_now().time_since_epoch()).count();
+        const auto age =
+            p.queue.count > 0 && p.queue.oldest_received_at_us > 0
+                ? std::chrono::microseconds{std::max<std::int64_t>(now_us - p.queue.oldest_received_at_us, 0)}
+                : std::chrono::microseconds{0};
+        log_.info("job.progress", {{"job", s_.name},
+                                   {"queued", p.queue.count},
+                                   {"queued_bytes", p.queue.bytes},
+                                   {"oldest_age", age},
+                                   {"sent", p.counters.sent},
+                                   {"skipped", p.counters.skipped},
+                                   {"rejected", p.counters.rejected},
+                                   {"dead_lettered", p.counters.dead_lettered()},
+                                   {"last_sent_at_us", p.counters.last_sent_at_us},
+                                   {"last_error_at_us", p.counters.last_error_at_us}});
+    }
 }
 
 awaitable<void> events_sender::run() {
@@ -374,7 +438,7 @@ awaitable<void> events_sender::run() {
             st = co_await send_one();
         } catch (const std::exception& e) {
             // A store error: nothing was forgotten; try again later.
-            error = e.what();
+            error = log::exception_text(e);
         }
         if (!error.empty()) {
             ++consecutive_failures_;

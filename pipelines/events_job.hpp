@@ -98,6 +98,8 @@ struct event_decision {
     std::string reason{};
     /// send: the event as the destination receives it (mapped, normalized, destination_type set).
     std::optional<connectors::event> event{};
+    /// reject: the class of the reason (unreadable payload, mapping or conversion).
+    state::dead_letter_class cls = state::dead_letter_class::rejected;
 };
 
 /// The per-event part of an events job, shared by the sender and the plan. No I/O after make().
@@ -164,7 +166,15 @@ public:
     /// New events were committed to the queue: wake an idle or accumulating sender.
     void notify();
 
+    /// Logs `job.progress` every `every` while something changed since the last line or events
+    /// are queued: queue depth and bytes, the oldest queued event's age, the job's counters (as
+    /// state show prints them). Runs until cancelled (terminal or total), then completes
+    /// normally. After prepare(); concurrently with run().
+    awaitable<void> report_progress(std::chrono::milliseconds every);
+
     const events_report& report() const { return report_; }
+    /// The job's counters as last committed (loaded by prepare(), then updated by each step).
+    const state::events_job_counters& counters() const { return counters_; }
 
 private:
     enum class step { sent, retry, failed, idle };
@@ -173,6 +183,7 @@ private:
     awaitable<step> send_one();
     awaitable<void> sleep(std::chrono::milliseconds d);
     std::chrono::milliseconds backoff_delay() const;
+    void log_dead_letters(const std::vector<state::event_rejection>& rejected);
 
     events_job_settings s_;
     connectors::connector& dest_;
@@ -190,6 +201,26 @@ private:
     std::optional<boost::asio::steady_timer> wake_{};
     bool notified_ = false;
     events_report report_{};
+    state::events_job_counters counters_{};
+};
+
+/// What a periodic job.progress line of an events job shows.
+struct events_progress {
+    state::event_queue_stats queue{};
+    state::events_job_counters counters{};
+
+    bool operator==(const events_progress&) const = default;
+};
+
+/// Decides whether a periodic job.progress line is worth writing: the first one, one whose
+/// figures changed since the previous check, and any while events are queued (their age grows).
+/// An idle job with nothing new stays quiet.
+class events_progress_gate {
+public:
+    bool due(const events_progress& now);
+
+private:
+    std::optional<events_progress> last_{};
 };
 
 /// The event a destination receives, from the queue's stored message (Segment JSON). Unknown

@@ -114,7 +114,10 @@ public:
         if (s_.dead_letter_retry_limit == 0) s_.dead_letter_retry_limit = 1;
     }
 
-    awaitable<void> begin() { report_.run_id = co_await store_.begin_run(s_.name); }
+    awaitable<void> begin() {
+        started_ = clk_.now();
+        report_.run_id = co_await store_.begin_run(s_.name);
+    }
 
     awaitable<void> execute();
     awaitable<void> finish();
@@ -180,6 +183,7 @@ private:
                                 const json::value& properties,
                                 std::string_view match_key,
                                 std::string reason,
+                                state::dead_letter_class cls,
                                 bool tracked);
     awaitable<step> send_batch();
     awaitable<step> classify(const connector_error& e, std::string_view call);
@@ -193,6 +197,7 @@ private:
     state::store& store_;
     log::logger log_;
     const clock& clk_;
+    clock::steady_time started_{};
 
     std::optional<users_transform> transform_{};
     std::optional<pipeline::checkpoint_tracker> tracker_{};
@@ -241,9 +246,10 @@ awaitable<void> users_run::dead_letter(const std::string& id,
                                        const json::value& properties,
                                        std::string_view match_key,
                                        std::string reason,
+                                       state::dead_letter_class cls,
                                        bool tracked) {
     // The reason stays in the store only: a vendor's text may quote personal data.
-    log_.warn("dlq.add", {{"job", s_.name}, {"stage", stage_of(reason)}});
+    log_.warn("dlq.add", {{"job", s_.name}, {"reason", state::to_string(cls)}, {"stage", stage_of(reason)}});
     co_await store_.add_dead_letter(s_.name, id, encode_payload(id, updated_at_us, at, properties, match_key),
                                     std::move(reason));
     if (tracked) tracker_->on_rejected(id, updated_at_us);
@@ -262,6 +268,16 @@ awaitable<void> users_run::retry_dead_letters() {
         co_await store_.add_dead_letter(s_.name, d.item_id, std::move(d.payload_json),
                                         "dead letter: the payload cannot be read");
     }
+    if (!letters.expiring.empty()) {
+        log_.warn("dlq.add", {{"job", s_.name},
+                              {"reason", state::to_string(state::dead_letter_class::expired)},
+                              {"items", static_cast<std::uint64_t>(letters.expiring.size())}});
+    }
+    if (!letters.unreadable.empty()) {
+        log_.warn("dlq.add", {{"job", s_.name},
+                              {"reason", state::to_string(state::dead_letter_class::unreadable)},
+                              {"items", static_cast<std::uint64_t>(letters.unreadable.size())}});
+    }
     if (!letters.obsolete.empty()) co_await store_.clear_dead_letters(s_.name, letters.obsolete);
 
     const std::uint64_t rejected_before = report_.rejected;
@@ -272,7 +288,7 @@ awaitable<void> users_run::retry_dead_letters() {
                                                       : transform_->from_sent(p.id, properties, p.match_key);
         if (!t.ok()) {
             co_await dead_letter(p.id, p.updated_at_us, p.at, properties, p.match_key, std::move(t.error),
-                                 false);
+                                 state::dead_letter_class::mapping, false);
             continue;
         }
         enqueue(std::move(t), std::move(p.id), p.updated_at_us, true);
@@ -369,7 +385,8 @@ awaitable<void> users_run::process_page(connectors::page p) {
         const json::value in(std::move(r.properties));
         transformed t = transform_->from_source(r.id, in);
         if (!t.ok()) {
-            co_await dead_letter(r.id, ts, payload_stage::source, in, {}, std::move(t.error), true);
+            co_await dead_letter(r.id, ts, payload_stage::source, in, {}, std::move(t.error),
+                                 state::dead_letter_class::mapping, true);
             continue;
         }
         enqueue(std::move(t), std::move(r.id), ts, false);
@@ -510,7 +527,7 @@ awaitable<users_run::step> users_run::send_batch() {
         const queued& q = meta[sent_index[b]];
         const json::value sent(batch.records()[b].properties);
         co_await dead_letter(q.source_id, q.updated_at_us, payload_stage::destination, sent, q.match_key,
-                             outcomes[b].reason, !q.retry);
+                             outcomes[b].reason, state::dead_letter_class::rejected, !q.retry);
     }
 
     if (result || result.error().kind == error_kind::rejected) {
@@ -709,6 +726,7 @@ awaitable<void> users_run::finish() {
              {{"job", s_.name},
               {"run_id", report_.run_id},
               {"status", state::to_string(report_.status)},
+              {"duration", clk_.now() - started_},
               {"read", report_.read},
               {"written", report_.written},
               {"rejected", report_.rejected},

@@ -20,7 +20,8 @@ awaitable<void> loop_monitor::run() {
         auto late = std::chrono::steady_clock::now() - due;
         if (late > settings_.threshold) {
             ++stalls_;
-            log_.warn("loop.stall", {{"lag", std::chrono::duration_cast<std::chrono::nanoseconds>(late)}});
+            log_.warn("loop.stall", {{"lag", std::chrono::duration_cast<std::chrono::nanoseconds>(late)},
+                                     {"threshold", settings_.threshold}});
         }
         auto cs = co_await asio::this_coro::cancellation_state;
         if (cs.cancelled() != asio::cancellation_type::none) co_return;

@@ -14,8 +14,9 @@ namespace tributary {
 struct loop_monitor_settings {
     /// How often the probe timer fires. Default 50 ms; > 0.
     std::chrono::milliseconds interval{50};
-    /// Lateness above which a turn counts as a stall. Default 20 ms (DESIGN §1).
-    std::chrono::milliseconds threshold{20};
+    /// Lateness above which a turn counts as a stall. Default 250 ms (DESIGN §1: lower values
+    /// fire on an ordinary busy machine); config `log.stall_threshold`.
+    std::chrono::milliseconds threshold{250};
 };
 
 class loop_monitor {

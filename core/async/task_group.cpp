@@ -58,10 +58,10 @@ void task_group::finished(std::list<std::shared_ptr<entry>>::iterator it, std::e
             if (e.code() == asio::error::operation_aborted) {
                 log_.debug("task.cancelled", {{"task", name}});
             } else {
-                log_.error("task.failed", {{"task", name}, {"error", e.what()}});
+                log_.error("task.failed", {{"task", name}, {"error", log::exception_text(e)}});
             }
         } catch (const std::exception& e) {
-            log_.error("task.failed", {{"task", name}, {"error", e.what()}});
+            log_.error("task.failed", {{"task", name}, {"error", log::exception_text(e)}});
         } catch (...) {
             log_.error("task.failed", {{"task", name}, {"error", "unknown exception"}});
         }

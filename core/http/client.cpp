@@ -397,7 +397,10 @@ awaitable<outcome> client::send(request req, priority p) {
             // with a fresh one. A second 401 is the retry policy's business.
             reauthorized = true;
             oauth_->invalidate(bearer);
-            log.info("oauth.reauthorize", {{"connector", options_.connector}, {"group", group.name}});
+            log.info("oauth.reauthorize", {{"job", options_.job},
+                                           {"connection", options_.connection},
+                                           {"connector", options_.connector},
+                                           {"group", group.name}});
             continue;
         }
         if (r.resp) {
@@ -429,7 +432,9 @@ awaitable<outcome> client::send(request req, priority p) {
 
         if (d.group_pause_until) {
             limiter.pause_until(*d.group_pause_until, d.reason);
-            log.warn("ratelimit.pause", {{"connector", options_.connector},
+            log.warn("ratelimit.pause", {{"job", options_.job},
+                                         {"connection", options_.connection},
+                                         {"connector", options_.connector},
                                          {"group", group.name},
                                          {"pause", std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                        *d.group_pause_until - clk.now())},
@@ -457,7 +462,9 @@ awaitable<outcome> client::send(request req, priority p) {
             case verdict::retry:
                 break;
         }
-        log.info("http.retry", {{"connector", options_.connector},
+        log.info("http.retry", {{"job", options_.job},
+                                {"connection", options_.connection},
+                                {"connector", options_.connector},
                                 {"group", group.name},
                                 {"status", out.resp ? out.resp->status : 0},
                                 {"attempt", d.attempt},

@@ -72,6 +72,10 @@ struct outcome {
 struct client_options {
     /// Connector code: part of the limiter key and of log lines.
     std::string connector;
+    /// The configured connection this client serves: log lines only ("" = unnamed).
+    std::string connection;
+    /// The job this client serves: log lines only ("" = none, e.g. `validate --online`).
+    std::string job;
     /// Rate-limit scope: connections with the same scope share every budget
     /// (vendors meter per account). Usually the credential's identity.
     std::string scope;

@@ -4,10 +4,12 @@
 // Only daemon/ decides the sink and settings; everything else takes a logger
 // (or `logger::null()`) and never touches process-wide state.
 
+#include <exception>
 #include <initializer_list>
 #include <memory>
 #include <optional>
 #include <source_location>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +21,21 @@
 namespace tributary::log {
 
 class sink;  // core/log/sinks.hpp
+
+/// The part of a suppression key that comes from a line's fields: `key=value` of each field
+/// named job, connection, connector, group, status, kind, code, route, call, stage, reason,
+/// signal, task, file or path, in order, space separated. Free text (error, message), counts,
+/// times and durations are not part of it.
+std::string site_detail(std::span<const field> fields);
+
+/// `e.what()` fit for a log line: a boost::system::system_error's text without the source
+/// location Boost appends to it (`[system:98 at /usr/include/boost/…:161 in function …]`
+/// becomes `[system:98]`); other exceptions unchanged.
+std::string exception_text(const std::exception& e);
+
+/// `file` (a std::source_location file name) relative to the source tree; outside it, the
+/// base name. Never absolute.
+std::string_view source_path(std::string_view file);
 
 enum class format { json, text };
 
@@ -40,11 +57,13 @@ struct logger_settings {
 /// Copies and `with_component` results share that state; copying costs a
 /// shared_ptr copy and the component string. All members are thread-safe.
 ///
-/// Repeats: each call site (file, line, event, component, level) writes at most
-/// `burst` lines per window; the next line written after drops carries
-/// `"suppressed": N`. Sites that stop logging get a `log.suppressed` line (with
-/// `suppressed_event`, `file`, `line` and `suppressed`) from a later log call
-/// (swept at most once a second) or from `flush()`.
+/// Repeats: each call site (file, line, event, component, level, and the values
+/// of the fields that tell cases apart — see site_detail) writes at most `burst`
+/// lines per window; the next line written after drops carries `"suppressed": N`.
+/// Sites that stop logging get a `log.suppressed` line (with `suppressed_event`,
+/// `file` — relative to the source tree, never absolute —, `line`, `cases` and
+/// `suppressed`) from a later log call (swept at most once a second) or from
+/// `flush()`. `config.invalid` is never suppressed.
 class logger {
 public:
     /// `clk` must outlive every copy of the logger. Throws std::invalid_argument if `out` is null.

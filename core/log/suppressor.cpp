@@ -13,11 +13,12 @@ std::size_t suppressor::key_hash::operator()(const site_key& k) const {
     mix(std::hash<std::string_view>{}(k.event));
     mix(std::hash<std::string_view>{}(k.component));
     mix(static_cast<std::size_t>(k.lvl));
+    mix(std::hash<std::string_view>{}(k.detail));
     return h;
 }
 
 suppressor::pending suppressor::entry::take_pending() {
-    pending p{file, line, event, component, lvl, dropped};
+    pending p{file, line, event, component, lvl, dropped, detail};
     dropped = 0;
     return p;
 }
@@ -33,7 +34,7 @@ suppressor::decision suppressor::check(const site_key& site, steady_time now) {
     if (found == index_.end()) {
         if (index_.size() >= settings_.max_sites) evict_least_recent();
         lru_.push_front(entry{std::string{site.file}, std::string{site.event}, std::string{site.component},
-                              site.line, site.lvl, now, 1, 0});
+                              site.line, site.lvl, now, 1, 0, std::string{site.detail}});
         index_.emplace(lru_.front().key(), lru_.begin());
         return {};
     }

@@ -27,13 +27,17 @@ struct suppressor_settings {
 
 /// Identifies a call site. The views are only read during the call; the
 /// suppressor keeps its own copies. Component and level are part of the site so
-/// that shared code logging for several components is counted per component.
+/// that shared code logging for several components is counted per component;
+/// `detail` holds the values of the fields that tell cases apart (the logger
+/// builds it, e.g. `job=a status=401`), so a 401 and a 415 of one line of code
+/// are two sites, not repeats.
 struct site_key {
     std::string_view file;
     std::uint32_t line = 0;
     std::string_view event;
     std::string_view component;
     level lvl = level::info;
+    std::string_view detail{};
 
     friend bool operator==(const site_key&, const site_key&) = default;
 };
@@ -58,6 +62,7 @@ public:
         std::string component;
         level lvl = level::info;
         std::uint64_t suppressed = 0;
+        std::string detail{};
     };
 
     explicit suppressor(suppressor_settings s = {});
@@ -86,8 +91,9 @@ private:
         steady_time window_start;
         std::uint32_t emitted;
         std::uint64_t dropped;
+        std::string detail;
 
-        site_key key() const { return {file, line, event, component, lvl}; }
+        site_key key() const { return {file, line, event, component, lvl, detail}; }
         pending take_pending();
     };
     struct key_hash {

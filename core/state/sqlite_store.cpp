@@ -3,6 +3,10 @@
 #include <sqlite3.h>
 #include <sys/statvfs.h>
 
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cassert>
@@ -565,6 +569,99 @@ event_job event_job_for_write(sqlite_connection& c, const std::string& job) {
 void adjust_event_job(sqlite_connection& c, std::int64_t job_id, std::int64_t count, std::int64_t bytes) {
     c.prepare("UPDATE event_jobs SET count = count + ?, bytes = bytes + ? WHERE id = ?")
         .bind(count, bytes, job_id)
+        .run();
+}
+
+// Removes one queued event of the job; its payload bytes, or nullopt when it is not queued. A
+// SELECT and a DELETE: DELETE … RETURNING costs more (it buffers its rows in an ephemeral table).
+std::optional<std::int64_t> remove_queued(sqlite_connection& c, std::int64_t job_id, std::uint64_t seq) {
+    std::int64_t bytes = 0;
+    {
+        auto s = c.prepare("SELECT length(payload) FROM event_queue WHERE job_id = ? AND seq = ?");
+        s.bind(job_id, seq);
+        if (!s.step()) return std::nullopt;
+        bytes = s.int64(0);
+    }
+    c.prepare("DELETE FROM event_queue WHERE job_id = ? AND seq = ?").bind(job_id, seq).run();
+    return bytes;
+}
+
+// Moves one queued event to the dead letters (keyed by its message_id); its payload bytes, or
+// nullopt when it is not queued.
+std::optional<std::int64_t> dead_letter_queued(sqlite_connection& c,
+                                               const std::string& job,
+                                               std::int64_t job_id,
+                                               std::uint64_t seq,
+                                               const std::string& reason,
+                                               std::int64_t now) {
+    std::string message_id;
+    std::string payload;
+    {
+        auto s = c.prepare("SELECT message_id, payload FROM event_queue WHERE job_id = ? AND seq = ?");
+        s.bind(job_id, seq);
+        if (!s.step()) return std::nullopt;
+        message_id = s.text(0);
+        payload = s.blob(1);
+    }
+    c.prepare("DELETE FROM event_queue WHERE job_id = ? AND seq = ?").bind(job_id, seq).run();
+    auto s = c.prepare(upsert_dead_letter_sql);
+    s.bind(job, message_id, payload, reason, now);
+    while (s.step()) {
+    }
+    return static_cast<std::int64_t>(payload.size());
+}
+
+// An events job's counters live in the meta table as one JSON object (no schema change): they
+// are read and rewritten in the transaction of the step they count, so they commit with it.
+std::string counters_key(const std::string& job) {
+    return "events_counters:" + job;
+}
+
+std::uint64_t json_count(const boost::json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end()) return 0;
+    if (it->value().is_uint64()) return it->value().as_uint64();
+    if (it->value().is_int64())
+        return static_cast<std::uint64_t>(std::max<std::int64_t>(it->value().as_int64(), 0));
+    return 0;
+}
+
+events_job_counters load_counters(sqlite_connection& c, const std::string& job) {
+    events_job_counters out;
+    // Bound without a copy: the key must outlive the statement's steps.
+    const std::string key = counters_key(job);
+    auto s = c.prepare("SELECT value FROM meta WHERE key = ?");
+    s.bind(key);
+    if (!s.step()) return out;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(s.text(0), ec);
+    // Written only by store_counters: anything else is corruption, counted again from zero.
+    if (ec || !v.is_object()) return out;
+    const auto& o = v.as_object();
+    out.sent = json_count(o, "sent");
+    out.skipped = json_count(o, "skipped");
+    out.rejected = json_count(o, "rejected");
+    out.mapping = json_count(o, "mapping");
+    out.unreadable = json_count(o, "unreadable");
+    out.last_sent_at_us = static_cast<std::int64_t>(json_count(o, "last_sent_at_us"));
+    out.last_error_at_us = static_cast<std::int64_t>(json_count(o, "last_error_at_us"));
+    if (auto it = o.find("last_error"); it != o.end() && it->value().is_string())
+        out.last_error = std::string(it->value().as_string());
+    return out;
+}
+
+void store_counters(sqlite_connection& c, const std::string& job, const events_job_counters& k) {
+    boost::json::object o;
+    o["sent"] = k.sent;
+    o["skipped"] = k.skipped;
+    o["rejected"] = k.rejected;
+    o["mapping"] = k.mapping;
+    o["unreadable"] = k.unreadable;
+    o["last_sent_at_us"] = k.last_sent_at_us;
+    o["last_error"] = k.last_error;
+    o["last_error_at_us"] = k.last_error_at_us;
+    c.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
+        .bind(counters_key(job), boost::json::serialize(o))
         .run();
 }
 
@@ -1151,17 +1248,11 @@ awaitable<std::uint64_t> sqlite_store::ack_events(std::string job, std::vector<s
         if (!id) return 0;
         std::int64_t removed = 0;
         std::int64_t bytes = 0;
-        // A SELECT and a DELETE per row: DELETE … RETURNING costs more (it buffers its rows in
-        // an ephemeral table).
         for (auto seq : seqs) {
-            {
-                auto s = c.prepare("SELECT length(payload) FROM event_queue WHERE job_id = ? AND seq = ?");
-                s.bind(id->id, seq);
-                if (!s.step()) continue;
-                bytes += s.int64(0);
+            if (auto b = remove_queued(c, id->id, seq)) {
+                ++removed;
+                bytes += *b;
             }
-            c.prepare("DELETE FROM event_queue WHERE job_id = ? AND seq = ?").bind(id->id, seq).run();
-            ++removed;
         }
         if (removed > 0) adjust_event_job(c, id->id, -removed, -bytes);
         return static_cast<std::uint64_t>(removed);
@@ -1179,28 +1270,70 @@ awaitable<std::uint64_t> sqlite_store::dead_letter_events(
         std::int64_t moved = 0;
         std::int64_t bytes = 0;
         for (const auto& [seq, reason] : rejections) {
-            std::string message_id;
-            std::string payload;
-            {
-                auto s =
-                    c.prepare("SELECT message_id, payload FROM event_queue WHERE job_id = ? AND seq = ?");
-                s.bind(id->id, seq);
-                if (!s.step()) continue;
-                message_id = s.text(0);
-                payload = s.blob(1);
+            if (auto b = dead_letter_queued(c, job, id->id, seq, reason, now)) {
+                ++moved;
+                bytes += *b;
             }
-            c.prepare("DELETE FROM event_queue WHERE job_id = ? AND seq = ?").bind(id->id, seq).run();
-            auto s = c.prepare(upsert_dead_letter_sql);
-            s.bind(job, message_id, payload, reason, now);
-            while (s.step()) {
-            }
-            ++moved;
-            bytes += static_cast<std::int64_t>(payload.size());
         }
         if (moved > 0) adjust_event_job(c, id->id, -moved, -bytes);
         return static_cast<std::uint64_t>(moved);
     };
     co_return co_await submit(storage_, conn_, "dead_letter_events", access::write, std::move(work));
+}
+
+awaitable<events_job_counters> sqlite_store::resolve_events(std::string job, events_resolution r) {
+    const auto now = now_us();
+    auto work = [job = std::move(job), r = std::move(r), now](sqlite_connection& c) {
+        events_job_counters k = load_counters(c, job);
+        if (auto id = find_event_job(c, job)) {
+            std::int64_t removed = 0;
+            std::int64_t bytes = 0;
+            auto remove_all = [&](const std::vector<std::uint64_t>& seqs, std::uint64_t& counter) {
+                for (auto seq : seqs) {
+                    if (auto b = remove_queued(c, id->id, seq)) {
+                        ++removed;
+                        bytes += *b;
+                        ++counter;
+                    }
+                }
+            };
+            const auto sent_before = k.sent;
+            remove_all(r.sent, k.sent);
+            remove_all(r.skipped, k.skipped);
+            if (k.sent > sent_before) k.last_sent_at_us = now;
+            for (const auto& rej : r.rejected) {
+                auto b = dead_letter_queued(c, job, id->id, rej.seq, rej.reason, now);
+                if (!b) continue;
+                ++removed;
+                bytes += *b;
+                switch (rej.cls) {
+                    case dead_letter_class::mapping:
+                        ++k.mapping;
+                        break;
+                    case dead_letter_class::unreadable:
+                        ++k.unreadable;
+                        break;
+                    case dead_letter_class::rejected:
+                    case dead_letter_class::expired:
+                        ++k.rejected;
+                        break;
+                }
+            }
+            if (removed > 0) adjust_event_job(c, id->id, -removed, -bytes);
+        }
+        if (!r.error.empty()) {
+            k.last_error = r.error;
+            k.last_error_at_us = now;
+        }
+        store_counters(c, job, k);
+        return k;
+    };
+    co_return co_await submit(storage_, conn_, "resolve_events", access::write, std::move(work));
+}
+
+awaitable<events_job_counters> sqlite_store::events_counters(std::string job) {
+    auto work = [job = std::move(job)](sqlite_connection& c) { return load_counters(c, job); };
+    co_return co_await submit(storage_, conn_, "events_counters", access::read, std::move(work));
 }
 
 awaitable<event_queue_stats> sqlite_store::queue_stats(std::string job) {

@@ -36,6 +36,9 @@
 // store clock's time of the enqueue; an entry older than the window counts as
 // absent, and each enqueue deletes up to 2 × its accepted events + 64 expired
 // entries of each of its jobs, so the table stays about one window long.
+// Each events job's counters (resolve_events) are one JSON object in the meta
+// table under `events_counters:JOB`, read and rewritten inside the transaction
+// of the step they count: no schema change, no extra commit.
 //
 // Durability. `sync_mode::full` (default): a completed write survives an OS crash
 // or power loss. `sync_mode::normal`: it survives a process crash (kill -9), but
@@ -165,6 +168,8 @@ public:
     awaitable<std::uint64_t> dead_letter_events(
         std::string job, std::vector<std::pair<std::uint64_t, std::string>> rejections) override;
     awaitable<event_queue_stats> queue_stats(std::string job) override;
+    awaitable<events_job_counters> resolve_events(std::string job, events_resolution r) override;
+    awaitable<events_job_counters> events_counters(std::string job) override;
     awaitable<std::optional<spool_position>> load_spool_progress(std::string path) override;
     awaitable<bool> remove_spool_progress(std::string path) override;
 

@@ -26,6 +26,20 @@ std::string_view to_string(error_kind k) {
     return "misuse";
 }
 
+std::string_view to_string(dead_letter_class c) {
+    switch (c) {
+        case dead_letter_class::rejected:
+            return "rejected";
+        case dead_letter_class::expired:
+            return "expired";
+        case dead_letter_class::unreadable:
+            return "unreadable";
+        case dead_letter_class::mapping:
+            return "mapping";
+    }
+    return "rejected";
+}
+
 namespace {
 // The stored spelling of each status; the database keeps these names, so they never change.
 constexpr std::array<std::pair<run_status, std::string_view>, 6> run_status_names{{

@@ -251,6 +251,62 @@ struct ingest_reject_stats {
     bool operator==(const ingest_reject_stats&) const = default;
 };
 
+/// Why an item went to the dead-letter store: the class logs (`dlq.add`) and counters use; the
+/// full reason text stays in the store (it may quote a vendor's text about a record).
+enum class dead_letter_class {
+    rejected,    ///< The destination refused (or discarded) it.
+    expired,     ///< It stayed undelivered longer than the job's dead_letter.max_age.
+    unreadable,  ///< Its stored payload cannot be read back.
+    mapping,     ///< It could not be mapped to (or converted for) the destination.
+};
+
+/// "rejected", "expired", "unreadable", "mapping".
+std::string_view to_string(dead_letter_class c);
+
+/// One queued event refused for good.
+struct event_rejection {
+    std::uint64_t seq = 0;
+    /// The dead letter's reason.
+    std::string reason;
+    dead_letter_class cls = dead_letter_class::rejected;
+
+    bool operator==(const event_rejection&) const = default;
+};
+
+/// What one step of an events sender resolved; resolve_events commits it as one write.
+struct events_resolution {
+    /// Accepted by the destination: removed from the queue, counted as sent.
+    std::vector<std::uint64_t> sent;
+    /// Dropped by the job's filter: removed, counted as skipped.
+    std::vector<std::uint64_t> skipped;
+    /// Moved to the dead-letter store, counted per class.
+    std::vector<event_rejection> rejected;
+    /// Non-empty: the destination call of this step failed with this message (the job's last error).
+    std::string error;
+};
+
+/// An events job's figures since its first event, kept across restarts. Counts are of events
+/// actually removed from the queue (a seq resolved twice counts once).
+struct events_job_counters {
+    std::uint64_t sent = 0;
+    std::uint64_t skipped = 0;
+    /// Dead-lettered because the destination refused them.
+    std::uint64_t rejected = 0;
+    /// Dead-lettered because they could not be mapped or converted.
+    std::uint64_t mapping = 0;
+    /// Dead-lettered because their stored payload could not be read.
+    std::uint64_t unreadable = 0;
+    /// When events were last accepted by the destination; 0 = never.
+    std::int64_t last_sent_at_us = 0;
+    /// The last failed destination call; empty = none yet.
+    std::string last_error;
+    std::int64_t last_error_at_us = 0;
+
+    /// Every event moved to the dead-letter store.
+    std::uint64_t dead_lettered() const { return rejected + mapping + unreadable; }
+    bool operator==(const events_job_counters&) const = default;
+};
+
 class store {
 public:
     virtual ~store() = default;
@@ -390,6 +446,7 @@ public:
                                                                  std::uint64_t max_bytes) = 0;
     /// Removes the events (the destination accepted them, or they were
     /// filtered out). Seqs not queued are ignored. Returns how many were removed.
+    /// Counts nothing: senders use resolve_events.
     virtual awaitable<std::uint64_t> ack_events(std::string job, std::vector<std::uint64_t> seqs) = 0;
     /// Moves each (seq, reason) event to the dead-letter store (as
     /// add_dead_letter(job, message_id, payload, reason) would) and removes it
@@ -399,6 +456,14 @@ public:
         std::string job, std::vector<std::pair<std::uint64_t, std::string>> rejections) = 0;
     /// The job's queue size; zeros for an unknown job.
     virtual awaitable<event_queue_stats> queue_stats(std::string job) = 0;
+    /// In one transaction: removes `r.sent` and `r.skipped` from the job's queue, moves
+    /// `r.rejected` to the dead-letter store (as dead_letter_events does), and adds what was
+    /// actually removed to the job's counters; stamps last_sent_at when a sent event was removed,
+    /// and records `r.error` (when not empty) as the last error, both at the store clock's now.
+    /// Seqs not queued are ignored and not counted. Returns the counters after the step.
+    virtual awaitable<events_job_counters> resolve_events(std::string job, events_resolution r) = 0;
+    /// The job's counters; zeros for a job that never resolved an event.
+    virtual awaitable<events_job_counters> events_counters(std::string job) = 0;
 
     /// The position saved for the spool file at `path` by enqueue_events; nullopt when none.
     virtual awaitable<std::optional<spool_position>> load_spool_progress(std::string path) = 0;

@@ -179,6 +179,8 @@ TEST(Cli_RunOnce, RunsTheJobAndExitsZero) {
     auto r = run(bin, {"run", "--once", "demo", "-c", cfg.string()});
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.err.find("\"event\":\"job.done\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("\"status\":\"succeeded\",\"duration\":"), std::string::npos)
+        << "job.done carries the run's duration: " << r.err;
     expect_json_lines(r.err);
 }
 

@@ -70,24 +70,6 @@ const std::string write_key = "wk_crash_test_key_0123456789";
 const std::string authorization = "Basic d2tfY3Jhc2hfdGVzdF9rZXlfMDEyMzQ1Njc4OTo=";
 const std::string secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
-// A port nobody listens on now (the kernel's pick, released at once): the daemon binds it at every
-// start so the clients find it again after a restart.
-std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return 0;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    std::uint16_t port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    ::close(fd);
-    return port;
-}
-
 std::string config_text(const fs::path& dir, std::uint16_t ingest_port, const std::string& hook_url) {
     std::ostringstream c;
     // sync: normal survives a process crash (kill -9), which is all this test does.
@@ -255,7 +237,7 @@ TEST(EventsCrash_KillNineWhileIngesting, EveryAckedEventDeliveredInUserOrderFewD
         if (!received.record(r.body, generation.load()).empty()) ++bad_bodies;
         return kit::response{};
     });
-    const std::uint16_t port = free_port();
+    const std::uint16_t port = tributary::test::free_loopback_port();
     ASSERT_NE(port, 0);
     const auto cfg = dir.write("events.yaml", config_text(dir.path(), port, receiver.base_url() + "/hook"));
 

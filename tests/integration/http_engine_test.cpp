@@ -69,6 +69,8 @@ struct fixture {
                                          std::string ca_file = {}) {
         http::client_options o;
         o.connector = "test";
+        o.connection = "vendor_main";
+        o.job = "nightly";
         o.scope = "acct";
         o.base_url = server.base_url();
         o.ca_file = std::move(ca_file);
@@ -95,6 +97,15 @@ struct fixture {
                                     http::priority p,
                                     std::vector<http::outcome>& out) {
         for (auto& r : reqs) out.push_back(co_await c->send(std::move(r), p));
+    }
+
+    // A line of `event` that names the job and the connection the client serves.
+    bool logged_for_job(const std::string& event) const {
+        for (const auto& l : sink->lines())
+            if (l.find("\"event\":\"" + event + "\"") != std::string::npos &&
+                l.find("\"job\":\"nightly\",\"connection\":\"vendor_main\"") != std::string::npos)
+                return true;
+        return false;
     }
 
     bool logged(const std::string& needle) const {
@@ -135,6 +146,7 @@ TEST(HttpEngine_Retry, ScriptedFailuresThenSuccess) {
     EXPECT_EQ(out[0].resp->body, R"({"ok":true})");
     EXPECT_EQ(server.request_count(), 3u);
     EXPECT_TRUE(f.logged("http.retry"));
+    EXPECT_TRUE(f.logged_for_job("http.retry")) << "HTTP lines name the job and the connection";
 }
 
 TEST(HttpEngine_Retry, PermanentStatusIsNotRetried) {
@@ -186,6 +198,7 @@ TEST(HttpEngine_Pause, RetryAfterPausesTheWholeGroup) {
     // Nothing of the group was sent within the second after the 429.
     EXPECT_GE(reqs[1].arrival - reqs[0].arrival, 950ms);
     EXPECT_TRUE(f.logged("ratelimit.pause"));
+    EXPECT_TRUE(f.logged_for_job("ratelimit.pause"));
 }
 
 TEST(HttpEngine_Limiter, FixedWindowsAreNeverOverrun) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -44,6 +45,10 @@ private:
     std::optional<int> status_;
     std::filesystem::path dir_;
 };
+
+/// A loopback TCP port nobody listens on now (the kernel's pick, released at once), for a child
+/// that must bind the same port again after a restart; 0 if none could be had.
+std::uint16_t free_loopback_port();
 
 struct run_result {
     int code = -1000;  ///< exit code, -signal, or -1000 on timeout

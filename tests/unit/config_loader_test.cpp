@@ -170,7 +170,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(profiles.max_concurrent, 2u);
     EXPECT_EQ(
         kl.locations.locate("/limits/profiles/limits/1/requests", "above the published limit").to_string(),
-        "connections.klaviyo.limits.profiles.limits[1].requests (67:45): above the published limit");
+        "connections.klaviyo.limits.profiles.limits[1].requests (69:45): above the published limit");
 
     const auto& users = s.jobs.at("profiles_to_klaviyo");
     ASSERT_TRUE(users.schedule);
@@ -182,7 +182,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(users.mapping[2].expression, "plan");
     EXPECT_EQ(
         users.locations.locate(pointer_append("/mapping", "properties.plan"), "unknown property").to_string(),
-        "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (93:24): unknown property");
+        "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (95:24): unknown property");
 
     const auto& events = s.jobs.at("events_to_klaviyo");
     EXPECT_EQ(events.type, job_type::events);
@@ -470,4 +470,15 @@ TEST(Loader_TheCliTestConfig, Loads) {
         "    destination: { connection: out }\n"
         "    schedule: every 1h\n");
     EXPECT_EQ(s.jobs.at("demo").schedule->interval, 1h);
+}
+
+TEST(Loader_LogTimings, StallThresholdAndProgressInterval) {
+    const auto defaults = load_ok("{}");
+    EXPECT_EQ(defaults.log.stall_threshold, 250ms);
+    EXPECT_EQ(defaults.log.progress_interval, 30s);
+    const auto s = load_ok("log:\n  stall_threshold: 1s\n  progress_interval: 0s\n");
+    EXPECT_EQ(s.log.stall_threshold, 1s);
+    EXPECT_EQ(s.log.progress_interval, 0ms);
+    EXPECT_EQ(errors_of("log:\n  stall_threshold: 0ms\n"),
+              (std::vector<std::string>{"log.stall_threshold (2:20): must be between 1ms and 1h, got 0s"}));
 }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/async/storage_thread.hpp"
+#include "core/log/sinks.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "pipelines/event_intake.hpp"
 #include "pipelines/events_plan.hpp"
@@ -362,6 +363,104 @@ TEST_F(events_job_test, EventsSender_RunBackingOff_TotalCancellationStopsItKeepi
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{3});
     EXPECT_GE(dest.calls, 1);
     EXPECT_EQ(wait(store_->queue_stats("ev")).count, 2u);
+}
+
+// --- counters, dlq.add classes, job.progress (issue #11) ----------------------------------------------
+
+TEST_F(events_job_test, EventsSender_Counters_ByClassAndLoadedByTheNextSender) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    std::vector<ingest::message> all{msg("a", "u1"), msg("b", "u1", "identify"), msg("c", "u2"),
+                                     msg("d", "u3")};
+    ASSERT_EQ(wait(intake.append(std::move(all))).outcome, ingest::sink_result::status::ok);
+    fake_events_destination dest;
+    dest.script["c"] = {act::reject};
+    dest.fail_calls = {1};
+    auto s = settings();
+    s.filter_types = {"track"};
+    auto sink = std::make_shared<log::memory_sink>();
+    pipelines::events_sender sender(s, dest, *store_, log::logger{sink});
+    auto r = drain(sender);
+    EXPECT_EQ(r.queued, 0u);
+    const auto k = sender.counters();
+    EXPECT_EQ(k.sent, 2u);
+    EXPECT_EQ(k.skipped, 1u);
+    EXPECT_EQ(k.rejected, 1u);
+    EXPECT_EQ(k.dead_lettered(), 1u);
+    EXPECT_GT(k.last_sent_at_us, 0);
+    EXPECT_EQ(k.last_error, "injected outage");
+    EXPECT_GT(k.last_error_at_us, 0);
+    EXPECT_EQ(wait(store_->events_counters("ev")), k);
+
+    bool logged_class = false;
+    for (const auto& line : sink->lines()) {
+        if (line.find("\"dlq.add\"") != std::string::npos)
+            logged_class = line.find("\"reason\":\"rejected\"") != std::string::npos;
+    }
+    EXPECT_TRUE(logged_class) << "dlq.add carries the reason class";
+
+    // A restarted daemon's sender starts from the stored figures.
+    pipelines::events_sender next(s, dest, *store_, log::logger::null());
+    ASSERT_EQ(wait(next.prepare()), "");
+    EXPECT_EQ(next.counters(), k);
+}
+
+TEST_F(events_job_test, EventsSender_MappingError_CountedAndLoggedAsMapping) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    std::vector<ingest::message> all{msg("a", "u1")};
+    ASSERT_EQ(wait(intake.append(std::move(all))).outcome, ingest::sink_result::status::ok);
+    fake_events_destination dest;
+    auto s = settings();
+    s.mapping = {{"day", "parse_date(properties.n)"}};
+    auto sink = std::make_shared<log::memory_sink>();
+    pipelines::events_sender sender(s, dest, *store_, log::logger{sink});
+    drain(sender);
+    EXPECT_EQ(sender.counters().mapping, 1u);
+    EXPECT_EQ(sender.counters().rejected, 0u);
+    bool found = false;
+    for (const auto& line : sink->lines())
+        found |= line.find("\"dlq.add\"") != std::string::npos &&
+                 line.find("\"reason\":\"mapping\"") != std::string::npos;
+    EXPECT_TRUE(found);
+}
+
+TEST(EventsProgressGate, QuietWhileIdleAndUnchanged_LogsChangesAndWaitingEvents) {
+    pipelines::events_progress_gate gate;
+    pipelines::events_progress idle;
+    EXPECT_TRUE(gate.due(idle)) << "the first check reports the starting figures";
+    EXPECT_FALSE(gate.due(idle));
+    auto sent = idle;
+    sent.counters.sent = 3;
+    EXPECT_TRUE(gate.due(sent));
+    EXPECT_FALSE(gate.due(sent));
+    auto waiting = sent;
+    waiting.queue.count = 1;
+    EXPECT_TRUE(gate.due(waiting));
+    EXPECT_TRUE(gate.due(waiting)) << "queued events: reported every period, their age grows";
+}
+
+TEST_F(events_job_test, EventsSender_ReportProgress_LogsQueueDepthAndCounters) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 1, 3);
+    fake_events_destination dest;
+    auto sink = std::make_shared<log::memory_sink>();
+    pipelines::events_sender sender(settings(), dest, *store_, log::logger{sink});
+    ASSERT_EQ(wait(sender.prepare()), "");
+    asio::cancellation_signal stop;
+    bool done = false;
+    asio::co_spawn(io_, sender.report_progress(std::chrono::milliseconds{10}),
+                   asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr) { done = true; }));
+    asio::steady_timer t(io_, std::chrono::milliseconds{100});
+    t.async_wait([&](boost::system::error_code) { stop.emit(asio::cancellation_type::total); });
+    io_.restart();
+    io_.run_for(std::chrono::seconds{5});
+    EXPECT_TRUE(done);
+    std::string progress;
+    for (const auto& line : sink->lines())
+        if (line.find("\"job.progress\"") != std::string::npos) progress = line;
+    ASSERT_FALSE(progress.empty());
+    EXPECT_NE(progress.find("\"queued\":3"), std::string::npos) << progress;
+    EXPECT_NE(progress.find("\"sent\":0"), std::string::npos) << progress;
+    EXPECT_NE(progress.find("\"oldest_age\":"), std::string::npos) << progress;
 }
 
 // --- plan ------------------------------------------------------------------------------------------

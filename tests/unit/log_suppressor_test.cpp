@@ -203,3 +203,20 @@ TEST(Suppressor_SiteCap, EvictsLeastRecentlySeenAndKeepsItsCount) {
 }
 
 }  // namespace
+
+TEST(Suppressor_Detail, SameLineDifferentCases_CountedApartAndReportedWithTheirCase) {
+    manual_clock clock;
+    suppressor s;
+    site_key unauthorized = site_a;
+    unauthorized.detail = "job=a status=401";
+    site_key unsupported = site_a;
+    unsupported.detail = "job=a status=415";
+    EXPECT_EQ(emitted(s, unauthorized, clock, 7), 5);
+    EXPECT_EQ(emitted(s, unsupported, clock, 7), 5) << "a 415 is not a repeat of a 401";
+    auto pending = s.flush_pending(suppressor::steady_time::max());
+    ASSERT_EQ(pending.size(), 2u);
+    EXPECT_EQ(pending[0].suppressed, 2u);
+    EXPECT_EQ(pending[1].suppressed, 2u);
+    EXPECT_NE(pending[0].detail, pending[1].detail);
+    EXPECT_TRUE(pending[0].detail == "job=a status=401" || pending[0].detail == "job=a status=415");
+}

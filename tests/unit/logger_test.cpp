@@ -3,6 +3,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <boost/system/system_error.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -301,3 +302,78 @@ TEST(StderrSink_Write, EmitsExactlyTheLineAndANewline) {
 }
 
 }  // namespace
+
+// --- suppression keys, never-suppressed events, source paths (issue #11) ---------------------------
+
+namespace {
+
+std::size_t count_with(const std::vector<json::object>& lines, std::string_view key, std::int64_t v) {
+    std::size_t n = 0;
+    for (const auto& l : lines) n += l.contains(key) && l.at(key).as_int64() == v;
+    return n;
+}
+
+}  // namespace
+
+TEST(Logger_SuppressionKey, DifferentStatusesAreNotRepeats) {
+    fixture f;
+    auto log = f.make();
+    // One call site, two cases: a 401 and a 415 are two problems, each with its own budget.
+    for (int i = 0; i < 16; ++i)
+        log.info("http.retry", {{"job", "j"}, {"status", i % 2 == 0 ? 401 : 415}, {"attempt", i}});
+    const auto lines = parse_all(*f.sink);
+    EXPECT_EQ(count_with(lines, "status", 401), 5u);
+    EXPECT_EQ(count_with(lines, "status", 415), 5u);
+}
+
+TEST(Logger_SuppressionKey, ChangingCountsAndMessagesStillRepeat) {
+    fixture f;
+    auto log = f.make();
+    for (int i = 0; i < 10; ++i)
+        log.warn("job.backoff", {{"job", "j"}, {"attempt", i}, {"error", "timeout " + std::to_string(i)}});
+    EXPECT_EQ(f.sink->lines().size(), 5u);
+}
+
+TEST(Logger_SuppressionKey, SiteDetailNamesOnlyDistinguishingFields) {
+    using tributary::log::field;
+    const field fields[] = {{"job", "orders"}, {"connection", "hook"}, {"status", 415},      {"attempt", 3},
+                            {"error", "boom"}, {"delay", 250ms},       {"reason", "mapping"}};
+    EXPECT_EQ(tributary::log::site_detail(fields), "job=orders connection=hook status=415 reason=mapping");
+}
+
+TEST(Logger_ConfigInvalid, NeverSuppressed) {
+    fixture f;
+    auto log = f.make();
+    for (int i = 0; i < 40; ++i) log.error("config.invalid", {{"path", "jobs.a"}, {"line", i}});
+    EXPECT_EQ(f.sink->lines().size(), 40u);
+}
+
+TEST(Logger_QuietSite, SummaryNamesTheSourceFileRelatively) {
+    fixture f;
+    auto log = f.make();
+    for (int i = 0; i < 8; ++i) log.warn("http.retry", {{"status", 503}});
+    log.flush();
+    const auto lines = parse_all(*f.sink);
+    ASSERT_EQ(lines.size(), 6u);
+    EXPECT_EQ(lines[5].at("file").as_string(), "tests/unit/logger_test.cpp");
+    EXPECT_EQ(lines[5].at("cases").as_string(), "status=503");
+}
+
+TEST(Logger_SourcePath, NeverAbsolute) {
+    EXPECT_EQ(tributary::log::source_path("/somewhere/else/core/x.cpp"), "x.cpp");
+    EXPECT_EQ(tributary::log::source_path("core/x.cpp"), "core/x.cpp");
+    EXPECT_EQ(tributary::log::source_path("../../core/x.cpp"), "core/x.cpp");
+    EXPECT_EQ(tributary::log::source_path(TRIBUTARY_TEST_SOURCE_ROOT "/core/x.cpp"), "core/x.cpp");
+}
+
+TEST(Logger_ExceptionText, DropsBoostSourceLocation) {
+    static constexpr boost::source_location loc{"/usr/include/boost/asio/impl/x.ipp", 42, "bind"};
+    boost::system::error_code ec(98, boost::system::system_category(), &loc);
+    const boost::system::system_error e(ec, "bind");
+    ASSERT_NE(std::string(e.what()).find("/usr/include"), std::string::npos) << e.what();
+    const auto text = tributary::log::exception_text(e);
+    EXPECT_EQ(text.find('/'), std::string::npos) << text;
+    EXPECT_EQ(text, "bind: " + ec.message() + " [system:98]");
+    const std::runtime_error plain("plain / text");
+    EXPECT_EQ(tributary::log::exception_text(plain), "plain / text");
+}

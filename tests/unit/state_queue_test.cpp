@@ -673,3 +673,74 @@ TEST_F(StateQueue_Budget, EnqueueRefusal_SaysDiskFullUnderTheReserve) {
     reopen();
     EXPECT_EQ(wait(store_->enqueue_refusal(1)), error_kind::disk_full);
 }
+
+// --- events job counters (issue #11) -----------------------------------------------------------
+
+using StateQueue_Counters = queue_fixture;
+
+TEST_F(StateQueue_Counters, ResolveEvents_RemovesCountsByClassAndSurvivesReopen) {
+    clock_.set_wall(std::chrono::sys_days{std::chrono::year{2026} / 12 / 1});
+    const std::int64_t t0 =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock_.wall_now().time_since_epoch()).count();
+    enqueue({"a", "b"}, make_events({"m1", "m2", "m3", "m4", "m5", "m6"}));
+    EXPECT_EQ(wait(store_->events_counters("a")), events_job_counters{});
+
+    events_resolution r;
+    r.sent = {1, 2, 99};  // 99 is not queued: not counted
+    r.skipped = {3};
+    r.rejected = {{4, "422 invalid email", dead_letter_class::rejected},
+                  {5, "mapping: no value", dead_letter_class::mapping},
+                  {6, "queue: not JSON", dead_letter_class::unreadable}};
+    const auto k = wait(store_->resolve_events("a", r));
+    EXPECT_EQ(k.sent, 2u);
+    EXPECT_EQ(k.skipped, 1u);
+    EXPECT_EQ(k.rejected, 1u);
+    EXPECT_EQ(k.mapping, 1u);
+    EXPECT_EQ(k.unreadable, 1u);
+    EXPECT_EQ(k.dead_lettered(), 3u);
+    EXPECT_EQ(k.last_sent_at_us, t0);
+    EXPECT_TRUE(k.last_error.empty());
+    EXPECT_EQ(wait(store_->queue_stats("a")).count, 0u);
+    EXPECT_EQ(wait(store_->count_dead_letters("a")), 3u);
+    EXPECT_EQ(wait(store_->queue_stats("b")).count, 6u) << "another job's queue is untouched";
+    EXPECT_EQ(wait(store_->events_counters("b")), events_job_counters{});
+
+    // Resolving the same seqs again (a re-sent batch after a crash) counts nothing more.
+    EXPECT_EQ(wait(store_->resolve_events("a", r)).sent, 2u);
+
+    clock_.advance(5s);
+    events_resolution failed;
+    failed.error = "send_events: status 503 is not retryable";
+    const auto after_error = wait(store_->resolve_events("a", failed));
+    EXPECT_EQ(after_error.last_error, "send_events: status 503 is not retryable");
+    EXPECT_EQ(after_error.last_error_at_us, t0 + 5'000'000);
+    EXPECT_EQ(after_error.last_sent_at_us, t0) << "a failure does not move the last send";
+
+    reopen();
+    EXPECT_EQ(wait(store_->events_counters("a")), after_error);
+}
+
+TEST_F(StateQueue_Counters, ResolveEvents_OneCommitForAcksDeadLettersAndCounters) {
+    enqueue({"a"}, make_events({"m1", "m2", "m3"}));
+    const auto before = store_->commits();
+    events_resolution r;
+    r.sent = {1, 2};
+    r.rejected = {{3, "bad", dead_letter_class::rejected}};
+    wait(store_->resolve_events("a", r));
+    EXPECT_EQ(store_->commits() - before, 1u);
+}
+
+TEST_F(StateQueue_Counters, ResolveEvents_FailureMidway_NothingCounted) {
+    enqueue({"a"}, make_events({"m1", "m2"}));
+    wait(store_->set_fault_injector([](std::string_view sql) {
+        if (sql.find("INSERT INTO dead_letters") != std::string_view::npos)
+            throw store_error(error_kind::io, "injected failure");
+    }));
+    events_resolution r;
+    r.sent = {1};
+    r.rejected = {{2, "bad", dead_letter_class::rejected}};
+    EXPECT_EQ(error_of([&] { wait(store_->resolve_events("a", r)); }).kind(), error_kind::io);
+    wait(store_->set_fault_injector({}));
+    EXPECT_EQ(wait(store_->queue_stats("a")).count, 2u);
+    EXPECT_EQ(wait(store_->events_counters("a")), events_job_counters{});
+}
