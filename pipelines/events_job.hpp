@@ -66,8 +66,8 @@ struct events_job_settings {
     std::vector<std::string> filter_types{};
     /// Track event names passed; empty = all.
     std::vector<std::string> filter_events{};
-    /// Property ← expression over the event object (type, event, userId, anonymousId,
-    /// properties, traits, context, …); empty = the event is sent as received.
+    /// Property ← expression over the event object as received (any member: type, event, name,
+    /// userId, properties.…, traits.…, context.…); empty = the event is sent as received.
     std::vector<pipeline::mapping_entry> mapping{};
     /// Delay after the first failure, doubled after each further one. Default 1 s.
     std::chrono::milliseconds backoff_initial{1000};
@@ -112,7 +112,8 @@ public:
     static awaitable<pipeline::expected<event_rules, std::string>> make(const events_job_settings& s,
                                                                         connectors::connector& destination);
 
-    /// Parse, filter (types on the queue's type column, events on track names), mapping, normalize.
+    /// Filter on types (the queue's type column), parse the stored message (once), filter on track
+    /// event names, mapping, normalize. Without a mapping the event goes as received.
     event_decision decide(const state::queued_event_row& row) const;
 
     const std::string& destination_type() const { return destination_type_; }
@@ -191,9 +192,5 @@ private:
     bool notified_ = false;
     events_report report_{};
 };
-
-/// The event a destination receives, from the queue's stored message (Segment JSON). Unknown
-/// fields are ignored; a payload that is not an object, or without a type, is an error message.
-std::optional<connectors::event> event_from_payload(std::string_view payload_json, std::string& error);
 
 }  // namespace tributary::pipelines
