@@ -6,6 +6,7 @@
 #include <boost/json/string.hpp>
 #include <boost/json/value_stack.hpp>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -28,6 +29,9 @@ public:
     static constexpr std::size_t max_string_size = json::string::max_size();
 
     json::value_stack st;
+
+    /// `temp`: scratch space for the stack before it needs the heap (as boost::json::parse does).
+    precise_handler(unsigned char* temp, std::size_t size) : st(json::storage_ptr(), temp, size) {}
 
     bool on_document_begin(json::error_code&) { return true; }
     bool on_document_end(json::error_code&) { return true; }
@@ -101,9 +105,17 @@ private:
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
-// A byte that cannot appear raw inside a JSON string.
+// The bytes that cannot appear raw inside a JSON string: C0 controls, '"' and '\\'.
+constexpr std::array<bool, 256> escaped_bytes = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
+    t['"'] = true;
+    t['\\'] = true;
+    return t;
+}();
+
 bool needs_escape(unsigned char c) {
-    return c < 0x20 || c == '"' || c == '\\';
+    return escaped_bytes[c];
 }
 
 void append_string(std::string& out, std::string_view s) {
@@ -220,7 +232,8 @@ json::value parse_json_text(std::string_view text,
                             json::storage_ptr sp,
                             boost::system::error_code& ec,
                             std::size_t& consumed) {
-    json::basic_parser<precise_handler> p(options);
+    unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+    json::basic_parser<precise_handler> p(options, temp, sizeof temp);
     p.handler().st.reset(std::move(sp));
     consumed = p.write_some(false, text.data(), text.size(), ec);
     if (!ec && consumed < text.size()) ec = json::error::extra_data;
@@ -238,14 +251,14 @@ void append_json_text(std::string& out, const json::object& o) {
 
 std::string to_json_text(const json::value& v) {
     std::string out;
-    out.reserve(256);
+    out.reserve(1024);
     append_value(out, v);
     return out;
 }
 
 std::string to_json_text(const json::object& o) {
     std::string out;
-    out.reserve(256);
+    out.reserve(1024);
     append_object(out, o);
     return out;
 }
