@@ -23,8 +23,9 @@
 // Other errors (auth, contract, …) are logged as `job.failed` and backed off at the longest
 // delay: events are never dropped for a destination problem.
 //
-// The per-event decision (parse the stored payload → filter → mapping → normalize against the
-// destination's event type) and the cut of a batch from the head of the window are event_rules
+// The per-event decision (filter on type → parse the stored message, once → filter on track name
+// → mapping → normalize against the destination's event type; without a mapping the event goes
+// as received, connectors::event) and the cut of a batch from the head of the window are event_rules
 // and cut_batch below: `tributary plan` (events_plan.hpp) uses the same code, so a plan shows what
 // a run does.
 //

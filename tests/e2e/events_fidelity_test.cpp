@@ -102,16 +102,6 @@ std::string config_text(const fs::path& dir, const std::string& hook_url) {
     return c.str();
 }
 
-std::uint16_t listen_port(const std::string& err) {
-    const auto at = err.find("\"ingest.listen\"");
-    if (at == std::string::npos) return 0;
-    const auto key = err.find("\"port\":", at);
-    if (key == std::string::npos) return 0;
-    std::uint16_t port = 0;
-    std::from_chars(err.data() + key + 7, err.data() + err.size(), port);
-    return port;
-}
-
 std::vector<std::string> lines_of(const fs::path& p) {
     std::ifstream in(p);
     std::vector<std::string> out;
@@ -180,7 +170,7 @@ TEST_F(EventsFidelity, AllSixTypesWithEverySpecField_ArriveAsSentAtJsonlAndWebho
     const auto cfg = dir_.write("fidelity.yaml", config_text(dir_.path(), receiver.base_url() + "/hook"));
     child_process daemon(bin, {"run", "-c", cfg.string()});
     ASSERT_TRUE(daemon.wait_for_output("\"ingest.listen\"", 30s)) << tail(daemon.err());
-    const auto port = listen_port(daemon.err());
+    const auto port = tributary::test::ingest_listen_port(daemon.err());
     ASSERT_NE(port, 0) << tail(daemon.err());
 
     const kit::header_list headers{{"Content-Type", "application/json"}, {"Authorization", authorization}};

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -127,6 +128,16 @@ run_result run(const std::string& program,
     r.out = p.out();
     r.err = p.err();
     return r;
+}
+
+std::uint16_t ingest_listen_port(const std::string& log) {
+    const auto at = log.find("\"ingest.listen\"");
+    if (at == std::string::npos) return 0;
+    const auto key = log.find("\"port\":", at);
+    if (key == std::string::npos) return 0;
+    std::uint16_t port = 0;
+    std::from_chars(log.data() + key + 7, log.data() + log.size(), port);
+    return port;
 }
 
 }  // namespace tributary::test
