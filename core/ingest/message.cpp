@@ -467,7 +467,7 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
             e = builder.build(*object, std::nullopt, at, env, m);
         if (e) {
             if (object != nullptr) object->erase("writeKey");
-            out.rejected.push_back({i, std::move(*e), json::serialize(element)});
+            out.rejected.push_back({i, std::move(*e), types::to_json_text(element)});
             continue;
         }
         out.messages.push_back(std::move(m));
