@@ -3,14 +3,11 @@
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <utility>
 
 #include "connectors/sdk/checked_calls.hpp"
-#include "core/types/time_layout.hpp"
 
 namespace tributary::pipelines {
 
@@ -20,61 +17,11 @@ using connectors::item_state;
 
 namespace {
 
-constexpr std::size_t max_payload_depth = 64;
-
-std::string string_field(const json::object& o, std::string_view key) {
-    if (auto it = o.find(key); it != o.end() && it->value().is_string())
-        return std::string(it->value().as_string());
-    return {};
-}
-
-json::object object_field(const json::object& o, std::string_view key) {
-    if (auto it = o.find(key); it != o.end() && it->value().is_object()) return it->value().as_object();
-    return {};
-}
-
-std::chrono::system_clock::time_point time_field(const json::object& o, std::string_view key) {
-    auto s = string_field(o, key);
-    if (s.empty()) return {};
-    auto t = types::parse_datetime(s, {});
-    if (!t) return {};
-    return std::chrono::system_clock::time_point{std::chrono::microseconds{*t}};
-}
-
 bool cancelled_state(asio::cancellation_state cs) {
     return cs.cancelled() != asio::cancellation_type::none;
 }
 
 }  // namespace
-
-std::optional<connectors::event> event_from_payload(std::string_view payload_json, std::string& error) {
-    json::parse_options opts;
-    opts.max_depth = max_payload_depth;
-    boost::system::error_code ec;
-    json::value v = json::parse(payload_json, ec, {}, opts);
-    if (ec || !v.is_object()) {
-        error = "stored event is not a JSON object";
-        return std::nullopt;
-    }
-    const auto& o = v.as_object();
-    connectors::event e;
-    e.type = string_field(o, "type");
-    if (e.type.empty()) {
-        error = "stored event has no type";
-        return std::nullopt;
-    }
-    e.message_id = string_field(o, "messageId");
-    e.user_id = string_field(o, "userId");
-    e.anonymous_id = string_field(o, "anonymousId");
-    e.name = string_field(o, e.type == "track" ? "event" : "name");
-    e.properties = object_field(o, "properties");
-    e.traits = object_field(o, "traits");
-    e.context = object_field(o, "context");
-    e.timestamp = time_field(o, "timestamp");
-    e.received_at = time_field(o, "receivedAt");
-    if (e.timestamp == std::chrono::system_clock::time_point{}) e.timestamp = e.received_at;
-    return e;
-}
 
 awaitable<pipeline::expected<event_rules, std::string>> event_rules::make(
     const events_job_settings& s, connectors::connector& destination) {
@@ -117,26 +64,21 @@ awaitable<pipeline::expected<event_rules, std::string>> event_rules::make(
 
 event_decision event_rules::decide(const state::queued_event_row& row) const {
     using kind = event_decision::kind;
-    std::string error;
-    auto e = event_from_payload(row.payload_json, error);
-    if (!e) return {kind::reject, "queue: " + error, std::nullopt, state::dead_letter_class::unreadable};
     if (!filter_types_.empty() &&
         std::find(filter_types_.begin(), filter_types_.end(), row.type) == filter_types_.end())
         return {kind::skip, "filter.types: type " + row.type + " is not listed", std::nullopt};
-    if (!filter_events_.empty() && e->type == "track" &&
-        std::find(filter_events_.begin(), filter_events_.end(), e->name) == filter_events_.end())
-        return {kind::skip, "filter.events: event \"" + e->name + "\" is not listed", std::nullopt};
+    // The one parse of the stored message in the sender; the event keeps the text for forwarding.
+    auto e = connectors::event::parse(row.payload_json);
+    if (!e)
+        return {kind::reject, "queue: stored " + e.error(), std::nullopt,
+                state::dead_letter_class::unreadable};
+    if (!filter_events_.empty() && e->type() == "track" &&
+        std::find(filter_events_.begin(), filter_events_.end(), e->event_name()) == filter_events_.end())
+        return {kind::skip, "filter.events: event \"" + std::string(e->event_name()) + "\" is not listed",
+                std::nullopt};
+    json::object values;
     if (mapping_) {
-        json::object source;
-        source["type"] = e->type;
-        source["event"] = e->name;
-        source["userId"] = e->user_id;
-        source["anonymousId"] = e->anonymous_id;
-        source["messageId"] = e->message_id;
-        source["properties"] = e->properties;
-        source["traits"] = e->traits;
-        source["context"] = e->context;
-        auto mapped = pipeline::apply(*mapping_, source);
+        auto mapped = pipeline::apply(*mapping_, e->object());
         if (!mapped.errors.empty()) {
             std::string reason = "mapping: ";
             for (std::size_t i = 0; i < mapped.errors.size(); ++i) {
@@ -156,14 +98,14 @@ event_decision event_rules::decide(const state::queued_event_row& row) const {
                 }
                 return {kind::reject, std::move(reason), std::nullopt, state::dead_letter_class::mapping};
             }
-            e->values = std::move(normalized.out.as_object());
+            values = std::move(normalized.out.as_object());
         } else {
             // No schema for the type: the mapped object replaces the properties sent.
-            e->properties = std::move(mapped.out);
+            e->replace_properties(std::move(mapped.out));
         }
     }
-    e->destination_type = destination_type_;
-    return {kind::send, {}, std::move(e)};
+    e->set_destination(destination_type_, std::move(values));
+    return {kind::send, {}, std::move(*e)};
 }
 
 batch_cut cut_batch(const event_rules& rules,

@@ -23,8 +23,9 @@
 // Other errors (auth, contract, …) are logged as `job.failed` and backed off at the longest
 // delay: events are never dropped for a destination problem.
 //
-// The per-event decision (parse the stored payload → filter → mapping → normalize against the
-// destination's event type) and the cut of a batch from the head of the window are event_rules
+// The per-event decision (filter on type → parse the stored message, once → filter on track name
+// → mapping → normalize against the destination's event type; without a mapping the event goes
+// as received, connectors::event) and the cut of a batch from the head of the window are event_rules
 // and cut_batch below: `tributary plan` (events_plan.hpp) uses the same code, so a plan shows what
 // a run does.
 //
@@ -66,8 +67,8 @@ struct events_job_settings {
     std::vector<std::string> filter_types{};
     /// Track event names passed; empty = all.
     std::vector<std::string> filter_events{};
-    /// Property ← expression over the event object (type, event, userId, anonymousId,
-    /// properties, traits, context, …); empty = the event is sent as received.
+    /// Property ← expression over the event object as received (any member: type, event, name,
+    /// userId, properties.…, traits.…, context.…); empty = the event is sent as received.
     std::vector<pipeline::mapping_entry> mapping{};
     /// Delay after the first failure, doubled after each further one. Default 1 s.
     std::chrono::milliseconds backoff_initial{1000};
@@ -114,7 +115,8 @@ public:
     static awaitable<pipeline::expected<event_rules, std::string>> make(const events_job_settings& s,
                                                                         connectors::connector& destination);
 
-    /// Parse, filter (types on the queue's type column, events on track names), mapping, normalize.
+    /// Filter on types (the queue's type column), parse the stored message (once), filter on track
+    /// event names, mapping, normalize. Without a mapping the event goes as received.
     event_decision decide(const state::queued_event_row& row) const;
 
     const std::string& destination_type() const { return destination_type_; }
@@ -222,9 +224,5 @@ public:
 private:
     std::optional<events_progress> last_{};
 };
-
-/// The event a destination receives, from the queue's stored message (Segment JSON). Unknown
-/// fields are ignored; a payload that is not an object, or without a type, is an error message.
-std::optional<connectors::event> event_from_payload(std::string_view payload_json, std::string& error);
 
 }  // namespace tributary::pipelines

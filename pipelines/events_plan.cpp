@@ -110,8 +110,8 @@ awaitable<void> planner::replay() {
                 resolve(seq, "reject", std::move(d.reason));
             } else {
                 auto& item = report_.items[index_of(seq)];
-                item.name = d.event->type == "track" ? d.event->name : std::string{};
-                item.values = d.event->values.empty() ? d.event->properties : d.event->values;
+                item.name = d.event->event_name();
+                item.values = d.event->values().empty() ? d.event->properties() : d.event->values();
                 events.push_back(std::move(*d.event));
                 event_seq.push_back(seq);
             }

@@ -12,7 +12,6 @@
 #include "connectors/dummy/generator.hpp"
 #include "connectors/jsonl/file_store.hpp"
 #include "connectors/jsonl/line_format.hpp"
-#include "connectors/sdk/event_json.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/clock.hpp"
 #include "core/types/time_layout.hpp"
@@ -236,7 +235,7 @@ awaitable<outcome_of<void>> jsonl_connector::send_events(event_batch& batch) {
     }
     std::vector<std::string> lines;
     lines.reserve(batch.size());
-    for (const auto& [index, e] : batch.all()) lines.push_back(event_line(segment_object(e)));
+    for (const auto& [index, e] : batch.all()) lines.push_back(e.json_text());
     co_return co_await append(std::move(lines));
 }
 

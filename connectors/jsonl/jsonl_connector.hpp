@@ -11,7 +11,8 @@
 //              so dummy → jsonl works without configuration.
 //
 // Destination (upsert for mode users, send_events for mode events): each call takes every
-// pending item of the batch, appends one line per item and fsyncs before it completes, so a
+// pending item of the batch, appends one line per item (an event's line is the event as
+// received, event::json_text()) and fsyncs before it completes, so a
 // successful call is durable. Records without an id (creates) get a new id "jsonl-<32 hex>",
 // reported with batch.created(). No native matching (as_destination::match_properties is empty).
 // The file is opened on the first write: a torn trailing line left by a crash is truncated

@@ -1,7 +1,6 @@
 #include "connectors/jsonl/line_format.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 
 #include <algorithm>
@@ -48,10 +47,6 @@ std::string user_line_at(std::string_view id, const json::object& properties, st
     line += written_at;
     line += "\"}";
     return line;
-}
-
-std::string event_line(const json::object& event) {
-    return json::serialize(event);
 }
 
 namespace {

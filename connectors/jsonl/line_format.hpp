@@ -6,7 +6,7 @@
 // `properties` are the record's properties as the pipeline passed them; `written_at` is when the
 // line was written (canonical datetime). Lines are only appended: the last line of an id wins.
 //
-// Events destination lines are the event objects themselves (see jsonl_connector.hpp for the keys).
+// Events destination lines are the events as received, their connectors::event::json_text().
 //
 // Users source lines come in two shapes:
 //   - destination lines as above (an object with a string "op" and an object "properties"):
@@ -34,9 +34,6 @@ std::string user_line(std::string_view id, const boost::json::object& properties
 std::string user_line_at(std::string_view id,
                          const boost::json::object& properties,
                          std::string_view written_at);
-
-/// The destination line of one event object (no trailing newline).
-std::string event_line(const boost::json::object& event);
 
 /// A user read from a users file.
 struct source_user {

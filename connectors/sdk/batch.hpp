@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "connectors/sdk/error.hpp"
+#include "connectors/sdk/event.hpp"
 #include "connectors/sdk/record.hpp"
 
 namespace tributary::connectors {

@@ -34,6 +34,7 @@
 
 #include "connectors/sdk/batch.hpp"
 #include "connectors/sdk/error.hpp"
+#include "connectors/sdk/event.hpp"
 #include "connectors/sdk/record.hpp"
 #include "connectors/sdk/settings.hpp"
 #include "connectors/sdk/target.hpp"

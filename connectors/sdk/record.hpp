@@ -1,5 +1,6 @@
 #pragma once
-// The data a connector reads and writes: user records (pages of them) and events.
+// The data a connector reads and writes: user records (pages of them) and event types. Events
+// themselves are connectors/sdk/event.hpp.
 
 #include <boost/json/object.hpp>
 
@@ -56,30 +57,6 @@ struct event_type {
     std::string id{};
     std::string name{};
     std::string description{};
-};
-
-/// One event, as accepted by the ingest endpoint (Segment-compatible).
-struct event {
-    std::string message_id{};
-    /// track, identify, page, screen, group, alias.
-    std::string type{};
-    std::string user_id{};
-    std::string anonymous_id{};
-    /// The event name of a track call.
-    std::string name{};
-    boost::json::object properties{};
-    boost::json::object traits{};
-    boost::json::object context{};
-    std::chrono::system_clock::time_point timestamp{};
-    std::chrono::system_clock::time_point received_at{};
-    /// Destinations only, set by the pipeline: the connector's event type (event_type::id) this
-    /// event is sent as, and the mapped values, conforming to event_type_schema(destination_type)
-    /// (empty when that type has no schema).
-    std::string destination_type{};
-    boost::json::object values{};
-
-    /// Whose event this is, for ordering: `user_id`, else `anonymous_id`.
-    const std::string& user_key() const noexcept { return user_id.empty() ? anonymous_id : user_id; }
 };
 
 }  // namespace tributary::connectors

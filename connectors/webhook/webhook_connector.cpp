@@ -1,11 +1,8 @@
 #include "connectors/webhook/webhook_connector.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <chrono>
 
 #include "connectors/sdk/body_builder.hpp"
-#include "connectors/sdk/event_json.hpp"
 #include "connectors/webhook/signing.hpp"
 #include "core/http/client.hpp"
 #include "core/types/time_layout.hpp"
@@ -103,7 +100,7 @@ std::optional<http::request> webhook_connector::build(event_batch& batch) const 
     body.begin(R"({"batch":[)", "]}");
     std::vector<std::string_view> ids;
     for (const auto& [index, e] : batch.all()) {
-        const auto added = body.add(json::serialize(segment_object(e)));
+        const auto added = body.add(e.json_text());
         if (added == add_result::full) {
             batch.postpone();
             break;
@@ -113,7 +110,7 @@ std::optional<http::request> webhook_connector::build(event_batch& batch) const 
                           std::to_string(settings_.max_bytes) + " bytes with the batch envelope)");
             continue;
         }
-        ids.push_back(e.message_id);
+        ids.push_back(e.message_id());
     }
     if (body.items() == 0) return std::nullopt;
 

@@ -10,7 +10,7 @@
 // send_events: takes pending events in batch order (batch.all()) up to max_events and max_bytes
 // and postpones the first that does not fit (which blocks that user's later events for this
 // call); an event too large for an empty body is discarded. One POST per call:
-//     {"batch":[<event object>,...]}
+//     {"batch":[<event as received: event::json_text()>,...]}
 // with headers webhook-id (message_id_for the events' message ids: a request the job sends
 // again carries the same id), webhook-timestamp (unix seconds, from the clock), webhook-signature
 // (one v1 entry per secret), the configured headers, and Idempotency-Key = webhook-id, which

@@ -1,13 +1,13 @@
 #include "core/ingest/message.hpp"
 
+#include <boost/json/error.hpp>
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 
 #include <array>
 #include <stdexcept>
 
+#include "core/types/json_text.hpp"
 #include "core/types/time_layout.hpp"
 
 namespace tributary::ingest {
@@ -118,13 +118,6 @@ json::value merge_over(const json::value* own, const json::object& shared, json:
 
 endpoint route_of(message_type t) {
     return static_cast<endpoint>(static_cast<int>(t));
-}
-
-bool is_converted_id(std::string_view key, message_type type) {
-    if (key == "userId" || key == "anonymousId") return true;
-    if (key == "previousId") return type == message_type::alias;
-    if (key == "groupId") return type == message_type::group;
-    return false;
 }
 
 }  // namespace
@@ -301,7 +294,7 @@ public:
         out.message_id = message_id;
         out.user_key = user_state == id_state::ok ? user_id : anonymous_id;
         out.received_at_us = received_at_us_;
-        out.json = json::serialize(normalize(std::move(in), type, message_id, env));
+        out.json = types::to_json_text(normalize(std::move(in), type, message_id, env));
         return std::nullopt;
     }
 
@@ -341,10 +334,6 @@ private:
             } else if (key == "sentAt" && sent_at) {
                 had_sent_at = true;
                 out.emplace(key, std::move(*sent_at));
-            } else if (is_converted_id(key, type) && kv.value().is_int64()) {
-                out.emplace(key, std::to_string(kv.value().get_int64()));
-            } else if (is_converted_id(key, type) && kv.value().is_uint64()) {
-                out.emplace(key, std::to_string(kv.value().get_uint64()));
             } else {
                 out.emplace(key, std::move(kv.value()));
             }
@@ -384,11 +373,10 @@ std::optional<parse_error> parse_json(std::string_view body,
     if (body.empty()) return parse_error{error_kind::malformed_json, "body: empty"};
     json::parse_options options;
     options.max_depth = limits.max_depth;
-    json::stream_parser p({}, options);
-    p.reset(sp);  // the parsed value lives in `sp` (the constructor's resource is only scratch space)
     json::error_code ec;
-    const std::size_t consumed = p.write(body.data(), body.size(), ec);
-    if (!ec) p.finish(ec);
+    std::size_t consumed = 0;
+    // Numbers are read exactly, so they are stored as the client wrote them (json_text.hpp).
+    json::value parsed = types::parse_json_text(body, options, sp, ec, consumed);
     if (ec == json::error::too_deep)
         return parse_error{error_kind::malformed_json,
                            "body: JSON nested deeper than " + std::to_string(limits.max_depth) + " levels"};
@@ -396,7 +384,7 @@ std::optional<parse_error> parse_json(std::string_view body,
         return parse_error{
             error_kind::malformed_json,
             "body: invalid JSON at byte " + std::to_string(consumed) + " (" + ec.message() + ")"};
-    out = p.release();
+    out = std::move(parsed);
     return std::nullopt;
 }
 
@@ -479,7 +467,7 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
             e = builder.build(*object, std::nullopt, at, env, m);
         if (e) {
             if (object != nullptr) object->erase("writeKey");
-            out.rejected.push_back({i, std::move(*e), json::serialize(element)});
+            out.rejected.push_back({i, std::move(*e), types::to_json_text(element)});
             continue;
         }
         out.messages.push_back(std::move(m));

@@ -8,9 +8,9 @@
 //   valid UTF-8. Duplicate keys: the last one wins (as JSON.parse does).
 // - A JSON null counts as an absent field, everywhere below.
 // - Every message needs `userId` or `anonymousId`. Each, when present, is a non-empty string or
-//   an integer. The Spec types them as strings, but Segment's libraries accept numeric database
-//   ids and send them on as strings, so an integer is converted to its decimal string; any other
-//   type (fractional number, bool, object) is an error.
+//   an integer. The Spec types them as strings, but clients send numeric database ids, so an
+//   integer is accepted (and stored as sent; `message::user_key` holds its decimal text); any
+//   other type (fractional number, bool, object) is an error.
 // - track needs `event` (non-empty string); alias needs `previousId` and group needs `groupId`
 //   (same rules as userId); page and screen may have a `name` string.
 // - `properties`, `traits`, `context`, `integrations` are objects; `timestamp`, `sentAt`,
@@ -35,12 +35,15 @@
 // `writeKey` string (in a batch without one: the first element's) in parse_outcome::write_key,
 // for the server to check; it is never stored.
 //
-// Normalized message (what the queue stores): the message's keys in their original order, with
-// integer ids turned into strings, `context`/`integrations` merged, `writeKey` (a secret some
-// clients put in bodies) and any client `receivedAt` dropped; then, appended in this order when
-// the message lacked them: `type`, `messageId`, `context`, `integrations`, `sentAt`; and last
-// `receivedAt`, the server's time in canonical form ("YYYY-MM-DDTHH:MM:SS.ffffffZ"). No
-// `timestamp` is invented: consumers fall back to `receivedAt`.
+// Normalized message (what the queue stores, and what destinations receive as
+// connectors::event): the message's keys in their original order, each with the JSON value the
+// client sent (ids, `timestamp`, `sentAt` … are not re-formatted), `context`/`integrations`
+// merged with a batch envelope's, `writeKey` (a secret some clients put in bodies) and any client
+// `receivedAt` dropped; then, appended in this order when the message lacked them: `type`,
+// `messageId`, `context`, `integrations`, `sentAt` (the last three only from a batch envelope);
+// and last `receivedAt`, the server's time in canonical form ("YYYY-MM-DDTHH:MM:SS.ffffffZ"). No
+// `timestamp` is invented: consumers fall back to `receivedAt`. Serialized by
+// core/types/json_text.hpp (numbers keep their usual spelling: 9.99, not 9.99E0).
 
 #include <chrono>
 #include <cstddef>

@@ -86,18 +86,6 @@ std::string config_text(const fs::path& state_dir, const std::string& hook_url) 
     return c.str();
 }
 
-// The port from the daemon's `ingest.listen` line (0 when absent).
-std::uint16_t listen_port(const std::string& err) {
-    const auto at = err.find("\"ingest.listen\"");
-    if (at == std::string::npos) return 0;
-    const auto key = err.find("\"port\":", at);
-    if (key == std::string::npos) return 0;
-    std::uint16_t port = 0;
-    const char* begin = err.data() + key + 7;
-    std::from_chars(begin, err.data() + err.size(), port);
-    return port;
-}
-
 std::string batch_body(std::uint32_t first, std::uint32_t count) {
     json::array batch;
     for (std::uint32_t i = first; i < first + count; ++i) {
@@ -134,7 +122,7 @@ protected:
     std::uint16_t start(const fs::path& cfg) {
         daemon_ = std::make_unique<child_process>(bin, std::vector<std::string>{"run", "-c", cfg.string()});
         if (!daemon_->wait_for_output("\"ingest.listen\"", 60s)) return 0;
-        return listen_port(daemon_->err());
+        return tributary::test::ingest_listen_port(daemon_->err());
     }
 
     temp_dir dir_;

@@ -34,16 +34,16 @@ const std::string new_key(32, 'n');
 constexpr std::int64_t clock_seconds = 1767225600;
 
 event make_event(std::string id, std::string user, std::size_t pad = 0) {
-    event e;
-    e.message_id = std::move(id);
-    e.type = "track";
-    e.user_id = std::move(user);
-    e.name = "Order Completed";
-    e.properties["total"] = 12.5;
-    if (pad > 0) e.properties["pad"] = std::string(pad, 'x');
-    e.timestamp = std::chrono::sys_days{std::chrono::year{2026} / 1 / 2};
-    e.received_at = e.timestamp + 120ms;
-    return e;
+    boost::json::object properties{{"total", 12.5}};
+    if (pad > 0) properties["pad"] = std::string(pad, 'x');
+    return event::from_object({{"messageId", id},
+                               {"type", "track"},
+                               {"userId", user},
+                               {"event", "Order Completed"},
+                               {"properties", std::move(properties)},
+                               {"timestamp", "2026-01-02T00:00:00.000000Z"},
+                               {"receivedAt", "2026-01-02T00:00:00.120000Z"}})
+        .value();
 }
 
 std::vector<event> events_of_users(int n) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -144,6 +145,16 @@ std::uint16_t free_loopback_port() {
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
         port = ntohs(a.sin_port);
     ::close(fd);
+    return port;
+}
+
+std::uint16_t ingest_listen_port(const std::string& log) {
+    const auto at = log.find("\"ingest.listen\"");
+    if (at == std::string::npos) return 0;
+    const auto key = log.find("\"port\":", at);
+    if (key == std::string::npos) return 0;
+    std::uint16_t port = 0;
+    std::from_chars(log.data() + key + 7, log.data() + log.size(), port);
     return port;
 }
 

@@ -61,4 +61,7 @@ run_result run(const std::string& program,
                const std::vector<std::string>& env = {},
                std::chrono::milliseconds timeout = std::chrono::seconds{60});
 
+/// The port of the daemon's `ingest.listen` line in `log` (log.format json); 0 when absent.
+std::uint16_t ingest_listen_port(const std::string& log);
+
 }  // namespace tributary::test

@@ -221,7 +221,7 @@ TEST(IngestMessage_Good, TrackIsNormalizedExactly) {
                   R"(","receivedAt":"2026-01-01T00:00:01.234567Z"})");
 }
 
-TEST(IngestMessage_Good, ClientFieldsAreKeptSecretsDroppedIdsConverted) {
+TEST(IngestMessage_Good, ClientFieldsAreKeptAsSentSecretsDropped) {
     fixture f;
     const auto out = f.make().parse(endpoint::identify,
                                     R"({"type":"identify","writeKey":"k","userId":42,"anonymousId":"a-1",)"
@@ -233,10 +233,26 @@ TEST(IngestMessage_Good, ClientFieldsAreKeptSecretsDroppedIdsConverted) {
     EXPECT_EQ(m.message_id, "m-1");
     EXPECT_EQ(m.user_key, "42");
     EXPECT_EQ(m.json,
-              std::string(R"({"type":"identify","userId":"42","anonymousId":"a-1","messageId":"m-1",)") +
+              std::string(R"({"type":"identify","userId":42,"anonymousId":"a-1","messageId":"m-1",)") +
                   R"("timestamp":"2025-12-31T23:59:59.5+01:00","traits":{"email":"x@y.z"},"extra":null,)" +
                   R"("receivedAt":")" + received + R"("})");
     EXPECT_EQ(f.rng->next, 0u) << "no id was generated";
+}
+
+TEST(IngestMessage_Good, NumbersKeepTheirSpelling) {
+    fixture f;
+    const auto out = f.make().parse(
+        endpoint::track,
+        R"({"userId":"u","event":"e","messageId":"n","properties":{"price":9.99,"total":12.5,"qty":3,)"
+        R"("neg":-0.25,"tiny":1e-7,"huge":1e21,"list":[1.5,2],"random":0.9303381542885225}})");
+    ASSERT_TRUE(out.ok()) << out.error->message;
+    // Boost.JSON would write 9.99 as 9.99E0 and read the random number an ulp off: the stored
+    // text keeps what clients wrote (in shortest form: 1e-7 is the same double as 1e-07).
+    EXPECT_NE(out.messages[0].json.find(
+                  R"("properties":{"price":9.99,"total":12.5,"qty":3,"neg":-0.25,"tiny":1e-07,"huge":1e+21,)"
+                  R"("list":[1.5,2],"random":0.9303381542885225})"),
+              std::string::npos)
+        << out.messages[0].json;
 }
 
 TEST(IngestMessage_Good, AnonymousOnlyKeysByAnonymousIdAndNullUserIdIsAbsent) {
@@ -248,20 +264,19 @@ TEST(IngestMessage_Good, AnonymousOnlyKeysByAnonymousIdAndNullUserIdIsAbsent) {
     EXPECT_EQ(out.messages[0].type, ingest::message_type::page);
 }
 
-TEST(IngestMessage_Good, AliasAndGroupConvertTheirIntegerIds) {
+TEST(IngestMessage_Good, AliasAndGroupKeepTheirIntegerIdsAsSent) {
     fixture f;
     const auto p = f.make();
     auto alias = p.parse(endpoint::alias, R"({"userId":"new","previousId":17,"messageId":"a"})");
     ASSERT_TRUE(alias.ok()) << alias.error->message;
-    EXPECT_EQ(alias.messages[0].json, std::string(R"({"userId":"new","previousId":"17","messageId":"a",)") +
+    EXPECT_EQ(alias.messages[0].json, std::string(R"({"userId":"new","previousId":17,"messageId":"a",)") +
                                           R"("type":"alias","receivedAt":")" + received + R"("})");
     auto group = p.parse(endpoint::group, R"({"userId":"u","groupId":18446744073709551615,"messageId":"g"})");
     ASSERT_TRUE(group.ok()) << group.error->message;
-    EXPECT_EQ(
-        group.messages[0].json,
-        std::string(R"({"userId":"u","groupId":"18446744073709551615","messageId":"g","type":"group",)") +
-            R"("receivedAt":")" + received + R"("})");
-    // Only the id the type requires is converted: a track's groupId is the client's business.
+    EXPECT_EQ(group.messages[0].json,
+              std::string(R"({"userId":"u","groupId":18446744073709551615,"messageId":"g","type":"group",)") +
+                  R"("receivedAt":")" + received + R"("})");
+    // A track's groupId is the client's business too.
     auto track = p.parse(endpoint::track, R"({"userId":"u","event":"e","groupId":5,"messageId":"t"})");
     ASSERT_TRUE(track.ok());
     EXPECT_NE(track.messages[0].json.find(R"("groupId":5)"), std::string::npos);

@@ -407,8 +407,3 @@ TEST(JsonlLineFormat_ParseBadLines, SayWhyWithoutQuotingThem) {
         EXPECT_EQ(r.error().find("secret"), std::string::npos);
     }
 }
-
-TEST(JsonlLineFormat_EventLine, IsTheEventObject) {
-    const json::object event{{"type", "track"}, {"event", "Order Completed"}, {"userId", "u-1"}};
-    EXPECT_EQ(json::parse(event_line(event)), json::value(event));
-}

@@ -26,11 +26,13 @@ record_batch records(std::initializer_list<const char*> ids) {
 }
 
 event ev(std::string user, std::string name) {
-    event e;
-    e.user_id = std::move(user);
-    e.name = std::move(name);
-    e.type = "track";
-    return e;
+    return event::from_object({{"type", "track"}, {"messageId", name}, {"userId", user}, {"event", name}})
+        .value();
+}
+
+event anonymous(std::string anonymous_id, std::string id) {
+    return event::from_object({{"type", "identify"}, {"messageId", id}, {"anonymousId", anonymous_id}})
+        .value();
 }
 
 event_batch events(std::initializer_list<std::pair<const char*, const char*>> items) {
@@ -307,16 +309,12 @@ TEST(SdkRecordBatch_Empty, AllYieldsNothing_SettleKeepsResult) {
 TEST(SdkEventBatch_SameUser, YieldsOnlyTheFirstUsersEvents) {
     auto b = events({{"ann", "a1"}, {"bob", "b1"}, {"ann", "a2"}});
     std::vector<std::string> names;
-    for (const auto& [index, e] : b.same_user()) names.push_back(e.name);
+    for (const auto& [index, e] : b.same_user()) names.push_back(std::string(e.event_name()));
     EXPECT_THAT(names, ElementsAre("a1", "a2"));
 }
 
 TEST(SdkEventBatch_SameUser, AnonymousIdIsTheKeyWithoutUserId) {
-    std::vector<event> v(3);
-    v[0].anonymous_id = "anon-1";
-    v[1].anonymous_id = "anon-2";
-    v[2].anonymous_id = "anon-1";
-    event_batch b{std::move(v)};
+    event_batch b{{anonymous("anon-1", "m0"), anonymous("anon-2", "m1"), anonymous("anon-1", "m2")}};
     std::vector<std::size_t> seen;
     for (const auto& [index, e] : b.same_user()) seen.push_back(index);
     EXPECT_THAT(seen, ElementsAre(0, 2));
@@ -339,8 +337,8 @@ TEST(SdkEventBatch_Postpone, BlocksThatUsersLaterEvents) {
     auto b = events({{"ann", "a1"}, {"bob", "b1"}, {"bob", "b2"}, {"ann", "a2"}, {"cid", "c1"}});
     std::vector<std::string> names;
     for (const auto& [index, e] : b.all()) {
-        names.push_back(e.name);
-        if (e.name == "b1") b.postpone();
+        names.push_back(std::string(e.event_name()));
+        if (e.event_name() == "b1") b.postpone();
     }
     EXPECT_THAT(names, ElementsAre("a1", "b1", "a2", "c1"));
     EXPECT_TRUE(b.settle({}));
@@ -351,8 +349,8 @@ TEST(SdkEventBatch_Postpone, InSameUser_EndsTheIteration) {
     auto b = events({{"ann", "a1"}, {"ann", "a2"}, {"ann", "a3"}});
     std::vector<std::string> names;
     for (const auto& [index, e] : b.same_user()) {
-        names.push_back(e.name);
-        if (e.name == "a2") b.postpone();
+        names.push_back(std::string(e.event_name()));
+        if (e.event_name() == "a2") b.postpone();
     }
     EXPECT_THAT(names, ElementsAre("a1", "a2"));
     b.settle({});
@@ -373,7 +371,7 @@ TEST(SdkEventBatch_Peek, SkipsBlockedUsers) {
     for (const auto& [index, e] : b.all()) {
         if (index == 1) {
             b.postpone();
-            peeked = b.peek() ? b.peek()->name : "end";
+            peeked = b.peek() ? b.peek()->event_name() : "end";
             break;
         }
     }

@@ -132,7 +132,7 @@ public:
     awaitable<outcome_of<std::vector<event_type>>> event_types() override { co_return types_list; }
     awaitable<outcome_of<std::optional<http::request>>> preview_send_events(event_batch& batch) override {
         for (const auto& [index, e] : batch.all())
-            if (e.name.empty()) batch.discard("track without a name");
+            if (e.event_name().empty()) batch.discard("track without a name");
         if (!preview_request) co_return std::optional<http::request>{};
         co_return std::optional<http::request>{http::request{}};
     }
@@ -240,9 +240,9 @@ TEST(SdkChecked_PreviewSendEvents, AllDiscarded_NoRequestIsFine) {
 TEST(SdkChecked_PreviewSendEvents, ConsumedButNoRequest_IsAContractError) {
     scripted_connector c;
     c.preview_request = false;
-    std::vector<event> v(1);
-    v[0].name = "Ordered";
-    event_batch b{std::move(v)};
+    event_batch b{
+        {event::from_object({{"type", "track"}, {"messageId", "m"}, {"userId", "u"}, {"event", "Ordered"}})
+             .value()}};
     auto r = run(checked_preview_send_events(c, b));
     ASSERT_FALSE(r);
     EXPECT_THAT(r.error().message, HasSubstr("no request"));

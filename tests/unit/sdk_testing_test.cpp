@@ -109,7 +109,8 @@ private:
         body.begin("[", "]");
         for (const auto& [index, e] : batch.same_user()) {
             body.checkpoint();
-            body.add(boost::json::serialize(boost::json::object{{"user", e.user_key()}, {"name", e.name}}));
+            body.add(boost::json::serialize(
+                boost::json::object{{"user", e.user_key()}, {"name", e.event_name()}}));
         }
         if (body.items() == 0) return std::nullopt;
         return sign(body.to_request("POST", "https://api.acme.example/v1/events"));
@@ -118,6 +119,10 @@ private:
     std::shared_ptr<http::client> http_;
     std::string key_;
 };
+
+event track(const char* user, const char* name) {
+    return event::from_object({{"type", "track"}, {"messageId", name}, {"userId", user}, {"event", name}}).value();
+}
 
 registration acme() {
     application_spec s;
@@ -198,14 +203,7 @@ TEST(SdkHarness_SendEvents, SameUserInOneRequest) {
     kit::fake_server server;
     server.script("POST", "/v1/events", {kit::response::json(200, "{}")});
     testing::connector_harness h{acme(), server, settings()};
-    std::vector<event> v(3);
-    v[0].user_id = "ann";
-    v[0].name = "a1";
-    v[1].user_id = "bob";
-    v[1].name = "b1";
-    v[2].user_id = "ann";
-    v[2].name = "a2";
-    event_batch batch{std::move(v)};
+    event_batch batch{{track("ann", "a1"), track("bob", "b1"), track("ann", "a2")}};
 
     auto run = h.send_events(batch);
 
@@ -219,9 +217,7 @@ TEST(SdkHarness_SendEvents, SameUserInOneRequest) {
 TEST(SdkHarness_PreviewSendEvents, RedactsTheKeyAndSendsNothing) {
     kit::fake_server server;
     testing::connector_harness h{acme(), server, settings()};
-    std::vector<event> v(1);
-    v[0].user_id = "ann";
-    event_batch batch{std::move(v)};
+    event_batch batch{{track("ann", "a1")}};
 
     auto run = h.preview_send_events(batch);
 
