@@ -25,8 +25,13 @@ for p in "${packages[@]}"; do
 done
 # The real-client test (tests/sdk_compat) runs the official Node SDKs: node and npm, from Debian
 # unless the machine has them already.
-command -v node >/dev/null 2>&1 || missing+=(nodejs)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Only the test modes need them: the demo and a release build do not.
+test_mode=false
+case "$mode" in --deps|--asan) test_mode=true ;; esac
+if $test_mode; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
@@ -41,8 +46,8 @@ fi
 
 # The SDKs at the versions pinned in package-lock.json; again only when the lock file changed.
 sdk_dir=tests/sdk_compat
-if [ ! -f "$sdk_dir/node_modules/.package-lock.json" ] ||
-   [ "$sdk_dir/package-lock.json" -nt "$sdk_dir/node_modules/.package-lock.json" ]; then
+if $test_mode && { [ ! -f "$sdk_dir/node_modules/.package-lock.json" ] ||
+   [ "$sdk_dir/package-lock.json" -nt "$sdk_dir/node_modules/.package-lock.json" ]; }; then
   npm ci --prefix "$sdk_dir" --no-audit --no-fund --loglevel=error
 fi
 
