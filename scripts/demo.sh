@@ -6,7 +6,7 @@
 # already delivered and writes nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --deps
+bash scripts/setup.sh --build-deps
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build --target tributary
 mkdir -p /tmp/tributary-demo

@@ -3,7 +3,8 @@
 # with npm ci, the Node SDKs the real-client test runs), then configures and
 # builds. Non-interactive and idempotent.
 #   scripts/setup.sh            # packages + release build in build/
-#   scripts/setup.sh --deps     # packages only
+#   scripts/setup.sh --deps     # packages only (build and test: also node, npm and the SDKs)
+#   scripts/setup.sh --build-deps  # packages the build needs, nothing for the tests
 #   scripts/setup.sh --asan     # packages + sanitizer build in build-asan/
 #   scripts/setup.sh --bench    # packages + benchmark tools (wrk, bc) + release build
 set -euo pipefail
@@ -52,7 +53,7 @@ if $test_mode && { [ ! -f "$sdk_dir/node_modules/.package-lock.json" ] ||
 fi
 
 case "$mode" in
-  --deps) exit 0 ;;
+  --deps|--build-deps) exit 0 ;;
   --asan)
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTRIBUTARY_SANITIZE=ON -DTRIBUTARY_WERROR=ON
     cmake --build build-asan
@@ -61,5 +62,5 @@ case "$mode" in
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
     cmake --build build
     ;;
-  *) echo "usage: scripts/setup.sh [--deps|--asan|--release]" >&2; exit 2 ;;
+  *) echo "usage: scripts/setup.sh [--deps|--build-deps|--asan|--release|--bench]" >&2; exit 2 ;;
 esac
