@@ -21,6 +21,10 @@ struct load_result {
     /// exactly one diagnostic (the walk stops there); otherwise every unknown key, duplicate
     /// key, type and range error, failed `${...}` reference and semantic error is listed.
     std::vector<diagnostic> errors;
+    /// Only with errors, and only when the file parsed as YAML: the settings as far as the walk
+    /// could read them (a value in error keeps its field's default). For `validate`, so that the
+    /// checks that need the connectors still run in the same pass; nothing runs from it.
+    std::optional<settings> partial;
 
     bool ok() const { return value.has_value(); }
 };

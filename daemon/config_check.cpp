@@ -150,6 +150,48 @@ void check_sections(const config::settings& s, std::vector<diagnostic>& out) {
 
 }  // namespace
 
+namespace {
+
+bool before(const diagnostic& a, const diagnostic& b) {
+    if (a.pos.known() != b.pos.known()) return a.pos.known();
+    return a.pos < b.pos;
+}
+
+// What a diagnostic's path belongs to: `connections.NAME`, `jobs.NAME`, else its first segment.
+std::string owner_of(const std::string& path) {
+    const auto first = path.find_first_of(".[");
+    if (first == std::string::npos) return path;
+    const std::string head = path.substr(0, first);
+    if ((head != "connections" && head != "jobs") || path[first] != '.') return head;
+    return path.substr(0, path.find_first_of(".[", first + 1));
+}
+
+}  // namespace
+
+void add_checks_of_partial(config::load_result& loaded, const connectors::registry& r) {
+    if (loaded.ok() || !loaded.partial) return;
+    config::settings s = std::move(*loaded.partial);
+    loaded.partial.reset();
+    // A job is judged on its type and connections only, so an error elsewhere in it (a schedule,
+    // a lookback) does not hide its role problems.
+    std::set<std::string> tainted;
+    for (const auto& d : loaded.errors) {
+        const std::string owner = owner_of(d.path);
+        if (!owner.starts_with("jobs.") || d.path.size() == owner.size()) {
+            tainted.insert(owner);
+            continue;
+        }
+        const std::string field = owner_of(d.path.substr(owner.size() + 1));
+        if (field == "type" || field == "source" || field == "destination") tainted.insert(owner);
+    }
+    std::erase_if(s.connections, [&](const auto& c) { return tainted.contains("connections." + c.first); });
+    std::erase_if(s.jobs, [&](const auto& j) { return tainted.contains("jobs." + j.first); });
+    for (auto& d : check_config(s, r)) {
+        if (!tainted.contains(owner_of(d.path))) loaded.errors.push_back(std::move(d));
+    }
+    std::stable_sort(loaded.errors.begin(), loaded.errors.end(), before);
+}
+
 std::vector<diagnostic> check_config(const config::settings& s, const connectors::registry& r) {
     std::vector<diagnostic> out = check_connections(s, r);
     const auto usable = usable_connections(s, out);
@@ -157,10 +199,7 @@ std::vector<diagnostic> check_config(const config::settings& s, const connectors
     for (const auto& [_, j] : s.jobs) check_roles(j, s, r, usable, out);
     check_written_files(s, r, usable, out);
     check_sections(s, out);
-    std::stable_sort(out.begin(), out.end(), [](const diagnostic& a, const diagnostic& b) {
-        if (a.pos.known() != b.pos.known()) return a.pos.known();
-        return a.pos < b.pos;
-    });
+    std::stable_sort(out.begin(), out.end(), before);
     return out;
 }
 

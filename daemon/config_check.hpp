@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/diagnostic.hpp"
+#include "config/loader.hpp"
 #include "config/settings.hpp"
 #include "connectors/sdk/registry.hpp"
 
@@ -24,5 +25,13 @@ namespace tributary::daemon {
 
 /// Every problem above, in file order (positions ascending; those without one last).
 std::vector<config::diagnostic> check_config(const config::settings& s, const connectors::registry& r);
+
+/// A file the loader refused (`loaded.partial` set): adds to `loaded.errors` what check_config()
+/// finds in what the walk could read, so that one pass lists every problem of the file. A
+/// connection, job or top-level section with an error of its own is left out of those checks (they
+/// would restate that error, or judge a value the walk could not read); a job whose connection is
+/// left out is not checked against it. Then sorts the list as check_config() does. Nothing
+/// happens when the load succeeded or the file did not parse as YAML.
+void add_checks_of_partial(config::load_result& loaded, const connectors::registry& r);
 
 }  // namespace tributary::daemon

@@ -148,6 +148,8 @@ int main(int argc, char** argv) {
         log.flush();
         return code(result);
     }
+    // A refused file still gets the checks that need the connectors: every problem in one pass.
+    td::add_checks_of_partial(loaded, *registry);
     if (loaded.ok()) {
         // What needs the connectors (their settings, limits, roles, files) and what is not built
         // yet: the same checks as validate's, each with its line:col.

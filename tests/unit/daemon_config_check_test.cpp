@@ -152,3 +152,64 @@ TEST(ConfigCheck_ConnectorSettings, StillReportedWithTheRest) {
             "metrics (4:1): metrics is not implemented yet; remove the section (it would do nothing)",
         }));
 }
+
+namespace {
+
+std::vector<std::string> all_problems_of(const std::string& yaml) {
+    auto loaded =
+        config::load_string(yaml, "/etc/tributary/tributary.yaml", config::test::test_environment());
+    auto registry = connectors::builtin_registry(nullptr);
+    if (!registry) throw std::runtime_error(registry.error());
+    daemon::add_checks_of_partial(loaded, *registry);
+    std::vector<std::string> out;
+    for (const auto& d : loaded.errors) out.push_back(d.to_string());
+    return out;
+}
+
+}  // namespace
+
+// The loader's own errors (a cron that never fires, a bad duration, a duplicate write key) and the
+// checks that need the connectors come in one list, in file order: a fix does not reveal the next.
+TEST(ConfigCheck_WithLoaderErrors, EveryProblemInOnePass) {
+    EXPECT_EQ(
+        all_problems_of("ingest: { write_keys: [k, k] }\n"
+                        "connections:\n" +
+                        webhook +
+                        "    limits: { hooks: { max_concurrent: 1 } }\n"
+                        "  people: { connector: dummy }\n"
+                        "jobs:\n"
+                        "  copy:\n"
+                        "    type: users\n"
+                        "    source: { connection: people }\n"
+                        "    destination: { connection: hook }\n"
+                        "    schedule: \"0 0 30 2 *\"\n"
+                        "metrics: { listen: 127.0.0.1:9464 }\n"),
+        (std::vector<std::string>{
+            "ingest.write_keys[1] (1:27): duplicate write key (the same as write_keys[0])",
+            "connections.hook.limits.hooks (8:15): unknown endpoint group \"hooks\" of connector webhook "
+            "(groups: webhook)",
+            "jobs.copy.destination.connection (14:32): connection hook (webhook) is an events-only "
+            "destination; a users job needs a destination that takes users",
+            "jobs.copy.schedule (15:15): invalid cron expression \"0 0 30 2 *\": it never fires (no listed "
+            "month has the listed days of the month)",
+            "metrics (16:1): metrics is not implemented yet; remove the section (it would do nothing)",
+        }));
+}
+
+// A connection or a job's type/connections that the walk could not read are not judged further:
+// their checks would restate the loader's error or judge a default.
+TEST(ConfigCheck_WithLoaderErrors, WhatCouldNotBeReadIsNotJudgedAgain) {
+    EXPECT_EQ(
+        all_problems_of("connections:\n" + webhook +
+                        "    limits: { hooks: { max_concurrent: -1 } }\n"
+                        "  people: { connector: dummy }\n"
+                        "jobs:\n"
+                        "  copy:\n"
+                        "    type: userz\n"
+                        "    source: { connection: people }\n"
+                        "    destination: { connection: hook }\n"),
+        (std::vector<std::string>{
+            "connections.hook.limits.hooks.max_concurrent (7:40): must be between 1 and 4294967295, got -1",
+            "jobs.copy.type (11:11): unknown value \"userz\"; did you mean \"users\"?",
+        }));
+}
