@@ -296,6 +296,8 @@ awaitable<events_sender::step> events_sender::send_one() {
     ++report_.failures;
     const auto& err = result.error();
     const auto delay = err.retryable() ? backoff_delay() : s_.backoff_max;
+    failure_delay_ = delay;
+    last_failure_ = std::string(connectors::to_string(err.kind)) + ": " + err.message;
     log_.log(err.retryable() ? log::level::warn : log::level::error,
              err.retryable() ? "job.backoff" : "job.failed",
              {{"job", s_.name},
@@ -389,7 +391,7 @@ awaitable<void> events_sender::run() {
             continue;
         }
         if (st == step::retry || st == step::failed) {
-            co_await sleep(backoff_delay());
+            co_await sleep(failure_delay_);
             continue;
         }
         if (st == step::idle && window_.empty()) co_await sleep(s_.idle_poll);
@@ -413,13 +415,19 @@ awaitable<events_report> events_sender::drain(std::uint32_t max_failures) {
         }
         const step st = co_await send_one();
         if (st == step::idle && window_.empty()) break;
-        if (st == step::retry || st == step::failed) {
+        if (st == step::failed) {
+            // Not retryable (refused credentials, a wrong URL): another try cannot succeed, and
+            // waiting backoff_max for it would only hold up the exit.
+            report_.error = "send_events failed and cannot be retried (" + last_failure_ + ")";
+            break;
+        }
+        if (st == step::retry) {
             if (consecutive_failures_ >= max_failures) {
                 report_.error =
                     "send_events failed " + std::to_string(consecutive_failures_) + " times in a row";
                 break;
             }
-            co_await sleep(backoff_delay());
+            co_await sleep(failure_delay_);
         }
     }
     auto stats = co_await store_.queue_stats(s_.name);

@@ -200,6 +200,11 @@ private:
     std::uint64_t next_seq_ = 0;  // peek after this
     bool queue_exhausted_ = false;
     std::uint32_t consecutive_failures_ = 0;
+    /// The wait after the last failed call, as its job.backoff / job.failed line said: the growing
+    /// backoff when it may be retried, backoff_max when it may not.
+    std::chrono::milliseconds failure_delay_{0};
+    /// The last failed call's error kind and message (drain reports a call that cannot succeed).
+    std::string last_failure_{};
     std::optional<boost::asio::steady_timer> wake_{};
     bool notified_ = false;
     events_report report_{};

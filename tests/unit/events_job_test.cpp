@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "core/async/storage_thread.hpp"
-#include "core/log/sinks.hpp"
 #include "core/clock.hpp"
 #include "core/ingest/message.hpp"
+#include "core/log/sinks.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "pipelines/event_intake.hpp"
 #include "pipelines/events_plan.hpp"
@@ -60,7 +60,7 @@ public:
             // Consume everything, then fail the request: every consumed event becomes `failed`.
             for ([[maybe_unused]] const auto& item : batch.all()) {
             }
-            co_return make_error(error_kind::network, "injected outage");
+            co_return make_error(fail_kind, "injected outage");
         }
         std::size_t n = 0;
         bool first = true;
@@ -95,6 +95,8 @@ public:
 
     std::map<std::string, std::vector<act>> script{};
     std::set<int> fail_calls{};
+    /// What an injected failure is: network (retryable) or, e.g., auth (not).
+    error_kind fail_kind = error_kind::network;
     std::map<std::string, std::vector<std::string>> delivered{};
     std::map<std::string, std::string> properties{};
     std::map<std::string, std::string> texts{};
@@ -358,6 +360,28 @@ TEST_F(events_job_test, EventsSender_DestinationAlwaysDown_DrainGivesUpAndKeepsE
     ASSERT_EQ(wait(sender.prepare()), "");
     auto r = wait(sender.drain(3));
     EXPECT_NE(r.error, "");
+    EXPECT_EQ(r.queued, 6u);
+    EXPECT_EQ(r.sent, 0u);
+}
+
+// A call that cannot succeed (refused credentials) ends run --once at once, with the reason, and
+// keeps every event queued; it is tried once, not max_failures times after backoff_max waits.
+TEST_F(events_job_test, EventsSender_NotRetryableFailure_DrainStopsAtOnceKeepingEverythingQueued) {
+    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 2, 3);
+    fake_events_destination dest;
+    for (int i = 1; i <= 100; ++i) dest.fail_calls.insert(i);
+    dest.fail_kind = error_kind::auth;
+    auto s = settings();
+    s.backoff_initial = std::chrono::minutes{1};
+    s.backoff_max = std::chrono::minutes{1};
+    pipelines::events_sender sender(s, dest, *store_, log::logger::null());
+    ASSERT_EQ(wait(sender.prepare()), "");
+    const auto started = std::chrono::steady_clock::now();
+    auto r = wait(sender.drain(5));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{10});
+    EXPECT_EQ(dest.calls, 1);
+    EXPECT_EQ(r.error, "send_events failed and cannot be retried (auth: injected outage)");
     EXPECT_EQ(r.queued, 6u);
     EXPECT_EQ(r.sent, 0u);
 }
@@ -648,8 +672,9 @@ TEST_F(events_job_test, EventsSender_MappingToAPropertyTheTypeLacks_RefusedAtPre
     pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 1, 1);
     fake_events_destination dest;
-    dest.schema = types::make_object({types::property{.name = "total", .type = types::make_string({}).value()}})
-                      .value();
+    dest.schema =
+        types::make_object({types::property{.name = "total", .type = types::make_string({}).value()}})
+            .value();
     auto s = settings();
     s.mapping = {{"total", "properties.n"}, {"nickname", "userId"}};
     pipelines::events_sender sender(s, dest, *store_, log::logger::null());
