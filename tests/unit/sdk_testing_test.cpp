@@ -121,7 +121,8 @@ private:
 };
 
 event track(const char* user, const char* name) {
-    return event::from_object({{"type", "track"}, {"messageId", name}, {"userId", user}, {"event", name}}).value();
+    return event::from_object({{"type", "track"}, {"messageId", name}, {"userId", user}, {"event", name}})
+        .value();
 }
 
 registration acme() {
