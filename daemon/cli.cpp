@@ -23,9 +23,10 @@ constexpr const char* common_options = R"(
 constexpr const char* exit_codes = R"(
 Exit codes:
   0  success
-  1  failure (invalid config or mapping, missing file, a job failed, state directory in use)
+  1  failure (invalid config or mapping, missing file, a job failed or had every item
+     refused, state directory in use)
   2  usage error (unknown command or option, unknown job)
-  3  partial success (some items were dead-lettered)
+  3  partial success (some items were dead-lettered, others got through)
 )";
 
 constexpr const char* overview = R"(tributary — sync daemon for customer data
@@ -36,9 +37,10 @@ Usage:
   tributary validate [--online] [-c FILE]
                                         check a config file and its mappings; print every
                                         problem with line:col. Offline: mappings are checked
-                                        against the schemas cached in the state store;
-                                        --online fetches them from the connections first
-                                        (and caches them)
+                                        against the schemas dummy, jsonl and webhook give
+                                        without the network, else those cached in the state
+                                        store; --online fetches them from the connections
+                                        first (and caches them)
   tributary plan JOB [--sample N] [--json] [-c FILE]
                                         dry run: what a run of JOB would create, update, skip
                                         or reject, and the requests the destination would
@@ -86,9 +88,12 @@ constexpr const char* validate_usage = R"(Usage:
   tributary validate [--online] [-c FILE]
 
 Checks the config file and prints every problem at once, each with its
-line:col; then checks each users job's mapping against the source and
-destination schemas. Offline (the default), the schemas come from the cache in
-the state store. Errors exit 1; warnings alone exit 0.
+line:col: what `run` would refuse (the same checks), then each users job's
+mapping against the source and destination schemas. Offline (the default),
+connectors that know their schemas without the network (dummy, jsonl, webhook)
+give them; the others come from the cache in the state store. Warns when a
+job's lookback is shorter than its source's declared lateness. Errors exit 1;
+warnings alone exit 0.
 
 Options:
       --online           ask each connection for its schemas first (this also tests
