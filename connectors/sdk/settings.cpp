@@ -242,19 +242,25 @@ std::optional<settings_reader> settings_reader::object(std::string_view key, boo
     return settings_reader{*v, *errors_, join_path(path_, key)};
 }
 
-std::vector<settings_reader> settings_reader::objects(std::string_view key, bool required) {
-    std::vector<settings_reader> out;
+const boost::json::array* settings_reader::array_at(std::string_view key, bool required) {
     const auto* v = find(key);
     if (!v || v->is_null()) {
         if (required) error(key, "is required");
-        return out;
+        return nullptr;
     }
     if (!v->is_array()) {
         error(key, "must be an array, not " + std::string{json_kind_name(*v)});
-        return out;
+        return nullptr;
     }
+    return &v->get_array();
+}
+
+std::vector<settings_reader> settings_reader::objects(std::string_view key, bool required) {
+    std::vector<settings_reader> out;
+    const auto* arr_ptr = array_at(key, required);
+    if (!arr_ptr) return out;
     auto base = join_path(path_, key);
-    const auto& arr = v->get_array();
+    const auto& arr = *arr_ptr;
     for (std::size_t i = 0; i < arr.size(); ++i) {
         auto path = join_index(base, i);
         if (!arr[i].is_object()) {
@@ -268,16 +274,9 @@ std::vector<settings_reader> settings_reader::objects(std::string_view key, bool
 
 std::vector<std::string> settings_reader::strings(std::string_view key, bool required, string_rules rules) {
     std::vector<std::string> out;
-    const auto* v = find(key);
-    if (!v || v->is_null()) {
-        if (required) error(key, "is required");
-        return out;
-    }
-    if (!v->is_array()) {
-        error(key, "must be an array, not " + std::string{json_kind_name(*v)});
-        return out;
-    }
-    const auto& arr = v->get_array();
+    const auto* arr_ptr = array_at(key, required);
+    if (!arr_ptr) return out;
+    const auto& arr = *arr_ptr;
     for (std::size_t i = 0; i < arr.size(); ++i) {
         auto s = check_string(join_index(key, i), arr[i], rules);
         if (s) out.push_back(std::move(*s));

@@ -99,6 +99,8 @@ public:
     const boost::json::value* find(std::string_view key) const;
 
 private:
+    /// The array at `key`; nullptr when absent (error when `required`) or not an array (error).
+    const boost::json::array* array_at(std::string_view key, bool required);
     std::optional<std::string> check_string(std::string_view key,
                                             const boost::json::value& v,
                                             const string_rules& rules);

@@ -116,6 +116,14 @@ json::value merge_over(const json::value* own, const json::object& shared, json:
     return out;
 }
 
+// The enumerator whose entry in `names` (indexed by the enumerator's value) is `s`.
+template <class E, std::size_t N>
+std::optional<E> enum_named(const std::array<std::string_view, N>& names, std::string_view s) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (names[i] == s) return static_cast<E>(i);
+    return std::nullopt;
+}
+
 endpoint route_of(message_type t) {
     return static_cast<endpoint>(static_cast<int>(t));
 }
@@ -127,9 +135,7 @@ std::string_view to_string(message_type t) {
 }
 
 std::optional<message_type> parse_message_type(std::string_view s) {
-    for (std::size_t i = 0; i < type_names.size(); ++i)
-        if (type_names[i] == s) return static_cast<message_type>(i);
-    return std::nullopt;
+    return enum_named<message_type>(type_names, s);
 }
 
 std::string_view path_of(endpoint e) {
@@ -137,9 +143,7 @@ std::string_view path_of(endpoint e) {
 }
 
 std::optional<endpoint> endpoint_for_path(std::string_view path) {
-    for (std::size_t i = 0; i < route_paths.size(); ++i)
-        if (route_paths[i] == path) return static_cast<endpoint>(i);
-    return std::nullopt;
+    return enum_named<endpoint>(route_paths, path);
 }
 
 std::string_view code_of(error_kind k) {

@@ -176,6 +176,22 @@ std::optional<std::string> canonical_ip(std::string_view s) {
     return std::string(buf);
 }
 
+// Whether `p` must be present under `required` (the normalizer reports its absence; the
+// canonical check refuses the fast path).
+bool is_required(presence required, const property& p) {
+    switch (required) {
+        case presence::read:
+            return !p.read_optional;
+        case presence::create:
+            return p.create_required;
+        case presence::update:
+            return p.update_required;
+        case presence::none:
+            return false;
+    }
+    return false;
+}
+
 class normalizer {
 public:
     explicit normalizer(const normalize_options& options) : options_(options) {}
@@ -319,30 +335,42 @@ private:
         return error("is not in the range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
     }
 
-    std::optional<json::value> int_value(const type& t, const json::value& in) {
+    // A signed integer from a JSON integer, an integral double or a decimal string, within
+    // [lo, hi]; `what` names the kind in the error for a string that is not one ("an integer").
+    template <class OutOfRange>
+    std::optional<json::value> signed_value(const type& t,
+                                            const json::value& in,
+                                            std::int64_t lo,
+                                            std::int64_t hi,
+                                            std::string_view what,
+                                            OutOfRange out_of_range) {
         std::int64_t v = 0;
         if (in.is_int64()) {
             v = in.get_int64();
         } else if (in.is_uint64()) {
-            return out_of_int_range(t);
+            return out_of_range();
         } else if (in.is_double()) {
             const double d = in.get_double();
             if (!std::isfinite(d) || d != std::trunc(d)) return error("is a number that is not an integer");
-            if (d < -two_pow_63 || d >= two_pow_63) return out_of_int_range(t);
+            if (d < -two_pow_63 || d >= two_pow_63) return out_of_range();
             v = static_cast<std::int64_t>(d);
         } else if (in.is_string()) {
             const auto parsed = parse_int64(in.get_string());
             if (!parsed) {
-                if (is_big_integer(in.get_string())) return out_of_int_range(t);
-                return error("is a string that does not represent an integer");
+                if (is_big_integer(in.get_string())) return out_of_range();
+                return error("is a string that does not represent " + std::string(what));
             }
             v = *parsed;
         } else {
             return wrong_type(t, in);
         }
-        const auto [lo, hi] = t.int_range();
-        if (v < lo || v > hi) return out_of_int_range(t);
+        if (v < lo || v > hi) return out_of_range();
         return json::value(v);
+    }
+
+    std::optional<json::value> int_value(const type& t, const json::value& in) {
+        const auto [lo, hi] = t.int_range();
+        return signed_value(t, in, lo, hi, "an integer", [&] { return out_of_int_range(t); });
     }
 
     std::optional<json::value> uint_value(const type& t, const json::value& in) {
@@ -478,30 +506,10 @@ private:
     }
 
     std::optional<json::value> year_value(const type& t, const json::value& in) {
-        std::int64_t v = 0;
-        const std::string range =
-            "is not in the range [" + std::to_string(min_year) + ", " + std::to_string(max_year) + "]";
-        if (in.is_int64()) {
-            v = in.get_int64();
-        } else if (in.is_uint64()) {
-            return error(range);
-        } else if (in.is_double()) {
-            const double d = in.get_double();
-            if (!std::isfinite(d) || d != std::trunc(d)) return error("is a number that is not an integer");
-            if (d < static_cast<double>(min_year) || d > static_cast<double>(max_year)) return error(range);
-            v = static_cast<std::int64_t>(d);
-        } else if (in.is_string()) {
-            const auto parsed = parse_int64(in.get_string());
-            if (!parsed) {
-                if (is_big_integer(in.get_string())) return error(range);
-                return error("is a string that does not represent a year");
-            }
-            v = *parsed;
-        } else {
-            return wrong_type(t, in);
-        }
-        if (v < min_year || v > max_year) return error(range);
-        return json::value(v);
+        return signed_value(t, in, min_year, max_year, "a year", [&] {
+            return error("is not in the range [" + std::to_string(min_year) + ", " +
+                         std::to_string(max_year) + "]");
+        });
     }
 
     std::optional<json::value> uuid_or_ip_value(const type& t, const json::value& in) {
@@ -551,20 +559,6 @@ private:
         return json::value(std::move(out));
     }
 
-    bool required(const property& p) const {
-        switch (options_.required) {
-            case presence::read:
-                return !p.read_optional;
-            case presence::create:
-                return p.create_required;
-            case presence::update:
-                return p.update_required;
-            case presence::none:
-                return false;
-        }
-        return false;
-    }
-
     std::string_view missing_message() const {
         switch (options_.required) {
             case presence::read:
@@ -590,7 +584,7 @@ private:
             segment s(path_, p.name, true);
             const json::value* v = o->if_contains(p.name);
             if (!v) {
-                if (required(p)) {
+                if (is_required(options_.required, p)) {
                     fail(std::string(missing_message()));
                     ok = false;
                 }
@@ -804,20 +798,6 @@ private:
         return std::adjacent_find(seen.begin(), seen.end()) == seen.end();
     }
 
-    bool required(const property& p) const {
-        switch (options_.required) {
-            case presence::read:
-                return !p.read_optional;
-            case presence::create:
-                return p.create_required;
-            case presence::update:
-                return p.update_required;
-            case presence::none:
-                return false;
-        }
-        return false;
-    }
-
     // Canonical objects hold only schema properties, in schema order.
     bool object_value(const type& t, const json::value& in, std::size_t depth) const {
         const json::object* o = in.if_object();
@@ -825,7 +805,7 @@ private:
         auto at = o->begin();
         for (const property& p : t.properties()) {
             if (at == o->end() || at->key() != p.name) {
-                if (required(p)) return false;
+                if (is_required(options_.required, p)) return false;
                 continue;
             }
             if (!value(p.type, at->value(), p.nullable, depth + 1)) return false;
