@@ -6,7 +6,7 @@
 //       user) until EVENTS events were sent. Each client first sends one untimed warm-up
 //       request (its events count towards EVENTS). Prints one line: events acknowledged (200),
 //       requests by outcome, seconds, events/s acknowledged, request latency p50/p90/p99/max.
-//       A 200 means the events were committed (core/ingest/server.hpp). Exit 1 when any
+//       A 200 means the events were committed (pipelines/ingest/server.hpp). Exit 1 when any
 //       request failed or was answered other than 200.
 //   bench_events_ingest receive STATUS
 //       A loopback HTTP/1.1 receiver for the webhook destination: answers every request with

@@ -13,7 +13,7 @@
 #include "config/source_map.hpp"
 #include "connectors/sdk/checked_calls.hpp"
 #include "core/http/client.hpp"
-#include "core/pipeline/mapping.hpp"
+#include "core/mapping/mapping.hpp"
 #include "core/types/type_json.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/connector_factory.hpp"
@@ -324,10 +324,10 @@ exit_code validate_command(const command& cmd,
     for (auto& d : config_problems) problems.push_back({std::move(d), types::severity::error});
     for (const auto& name : checked) {
         const auto& j = settings.jobs.at(name);
-        std::vector<pipeline::mapping_entry> entries;
+        std::vector<mapping::mapping_entry> entries;
         for (const auto& m : j.mapping) entries.push_back({m.property, m.expression});
-        auto compiled = pipeline::compile_mapping(entries);
-        std::vector<pipeline::mapping_problem> found;
+        auto compiled = mapping::compile_mapping(entries);
+        std::vector<mapping::mapping_problem> found;
         if (!compiled) {
             found = compiled.error();
         } else {
@@ -335,9 +335,9 @@ exit_code validate_command(const command& cmd,
                 auto it = schemas.find({connection, role});
                 return it == schemas.end() ? types::type{} : it->second;
             };
-            found = pipeline::check_mapping(*compiled, schema_of(j.source.connection, "source"),
-                                            schema_of(j.destination.connection, "destination"),
-                                            alignment_of(j.destination.mode));
+            found = mapping::check_mapping(*compiled, schema_of(j.source.connection, "source"),
+                                           schema_of(j.destination.connection, "destination"),
+                                           alignment_of(j.destination.mode));
         }
         for (const auto& p : found) problems.push_back({locate_mapping_problem(j, p, lines), p.level});
     }

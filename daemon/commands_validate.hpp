@@ -1,6 +1,6 @@
 #pragma once
 // `tributary validate [--online]` once the config file itself loaded without errors: prints what
-// check_config() found, and checks each users job's mapping (core/pipeline/mapping.hpp:
+// check_config() found, and checks each users job's mapping (core/mapping/mapping.hpp:
 // compile_mapping, then check_mapping) against the source and destination schemas of its
 // connections — the check a run makes when it starts (users_transform), with the same messages.
 //

@@ -12,7 +12,7 @@
 //   - sections that are parsed but not implemented yet (`metrics`, `control`) are refused rather
 //     than silently ignored.
 // Mapping checks need schemas: commands_validate.hpp (offline and --online) and the pipelines'
-// start (users_transform) share pipeline::check_mapping.
+// start (users_transform) share mapping::check_mapping.
 
 #include <vector>
 

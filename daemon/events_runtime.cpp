@@ -5,12 +5,12 @@
 #include <exception>
 #include <utility>
 
-#include "core/ingest/server.hpp"
 #include "daemon/connector_factory.hpp"
 #include "daemon/job_settings.hpp"
-#include "pipelines/event_intake.hpp"
 #include "pipelines/events_job.hpp"
-#include "pipelines/spool_source.hpp"
+#include "pipelines/ingest/event_intake.hpp"
+#include "pipelines/ingest/server.hpp"
+#include "pipelines/ingest/spool_source.hpp"
 
 namespace tributary::daemon {
 
@@ -35,7 +35,7 @@ awaitable<void> server_task(ingest::server& s) {
     co_await s.run();
 }
 
-awaitable<void> spool_task(pipelines::spool_source& s) {
+awaitable<void> spool_task(ingest::spool_source& s) {
     co_await s.run();
 }
 
@@ -83,21 +83,21 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
         names.push_back(name);
         jobs_.emplace(name, std::move(parts));
     }
-    intake_ = std::make_unique<pipelines::event_intake>(store_, names, log_.with_component("intake"));
+    intake_ = std::make_unique<ingest::event_intake>(store_, names, log_.with_component("intake"));
     intake_->set_reject_store_max_bytes(settings_.ingest.reject_store_max_bytes);
     for (auto& [_, parts] : jobs_) {
         pipelines::events_sender* sender = parts->sender.get();
         intake_->on_queued([sender] { sender->notify(); });
     }
     if (settings_.ingest.spool_dir) {
-        pipelines::spool_settings sp;
+        ingest::spool_settings sp;
         sp.dir = *settings_.ingest.spool_dir;
         sp.poll = settings_.ingest.spool_poll;
         sp.max_line_bytes = settings_.ingest.max_request_bytes;
         std::string error;
         try {
-            spool_ = std::make_unique<pipelines::spool_source>(std::move(sp), *intake_, store_, storage_,
-                                                               log_.with_component("spool"));
+            spool_ = std::make_unique<ingest::spool_source>(std::move(sp), *intake_, store_, storage_,
+                                                            log_.with_component("spool"));
         } catch (const std::exception& e) {
             error = log::exception_text(e);
         }

@@ -22,12 +22,12 @@
 #include "daemon/cli.hpp"
 
 namespace tributary::ingest {
-class server;
-}
-namespace tributary::pipelines {
 class event_intake;
-class events_sender;
+class server;
 class spool_source;
+}  // namespace tributary::ingest
+namespace tributary::pipelines {
+class events_sender;
 }  // namespace tributary::pipelines
 
 namespace tributary::daemon {
@@ -75,9 +75,9 @@ private:
     storage_thread& storage_;
     log::logger log_;
     std::map<std::string, std::unique_ptr<job_parts>> jobs_;
-    std::unique_ptr<pipelines::event_intake> intake_;
+    std::unique_ptr<ingest::event_intake> intake_;
     std::unique_ptr<ingest::server> server_;
-    std::unique_ptr<pipelines::spool_source> spool_;
+    std::unique_ptr<ingest::spool_source> spool_;
 };
 
 }  // namespace tributary::daemon

@@ -35,7 +35,7 @@ std::optional<int> column_at_offset(std::string_view line, int column, std::size
 }
 
 config::diagnostic locate_mapping_problem(const config::job_settings& job,
-                                          const pipeline::mapping_problem& p,
+                                          const mapping::mapping_problem& p,
                                           const file_lines& lines) {
     const auto pointer =
         p.property.empty() ? std::string("/mapping") : config::pointer_append("/mapping", p.property);
@@ -49,9 +49,9 @@ config::diagnostic locate_mapping_problem(const config::job_settings& job,
     return d;
 }
 
-std::function<std::string(const pipeline::mapping_problem&)> mapping_problem_teller(
+std::function<std::string(const mapping::mapping_problem&)> mapping_problem_teller(
     const config::job_settings& job, std::filesystem::path file) {
-    return [&job, file = std::move(file)](const pipeline::mapping_problem& p) {
+    return [&job, file = std::move(file)](const mapping::mapping_problem& p) {
         return locate_mapping_problem(job, p, file_lines(file)).to_string();
     };
 }

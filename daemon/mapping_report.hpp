@@ -13,7 +13,7 @@
 
 #include "config/diagnostic.hpp"
 #include "config/settings.hpp"
-#include "core/pipeline/mapping.hpp"
+#include "core/mapping/mapping.hpp"
 
 namespace tributary::daemon {
 
@@ -35,12 +35,12 @@ std::optional<int> column_at_offset(std::string_view line, int column, std::size
 
 /// `p` of `job`'s mapping as a diagnostic; warnings get "warning: " before the message.
 config::diagnostic locate_mapping_problem(const config::job_settings& job,
-                                          const pipeline::mapping_problem& p,
+                                          const mapping::mapping_problem& p,
                                           const file_lines& lines);
 
 /// For users_job_settings::describe_mapping_problem: locate_mapping_problem(...).to_string(),
 /// reading `file` when a problem is told. `job` must outlive the function.
-std::function<std::string(const pipeline::mapping_problem&)> mapping_problem_teller(
+std::function<std::string(const mapping::mapping_problem&)> mapping_problem_teller(
     const config::job_settings& job, std::filesystem::path file);
 
 }  // namespace tributary::daemon

@@ -23,9 +23,9 @@ bool cancelled_state(asio::cancellation_state cs) {
 
 }  // namespace
 
-awaitable<pipeline::expected<event_rules, std::string>> event_rules::make(
-    const events_job_settings& s, connectors::connector& destination) {
-    using out = pipeline::expected<event_rules, std::string>;
+awaitable<mapping::expected<event_rules, std::string>> event_rules::make(const events_job_settings& s,
+                                                                         connectors::connector& destination) {
+    using out = mapping::expected<event_rules, std::string>;
     event_rules r;
     r.filter_types_ = s.filter_types;
     r.filter_events_ = s.filter_events;
@@ -41,7 +41,7 @@ awaitable<pipeline::expected<event_rules, std::string>> event_rules::make(
     if (!schema) co_return out{"event type schema: " + schema.error().message};
     r.type_schema_ = std::move(*schema);
     if (!s.mapping.empty()) {
-        auto compiled = pipeline::compile_mapping(s.mapping);
+        auto compiled = mapping::compile_mapping(s.mapping);
         if (!compiled) {
             std::string msg = "invalid mapping";
             for (const auto& p : compiled.error()) msg += "; " + p.property + ": " + p.message;
@@ -51,8 +51,8 @@ awaitable<pipeline::expected<event_rules, std::string>> event_rules::make(
         // A typed event would lose, on every event, a property its type does not have
         // (normalize drops unknown keys): refuse the mapping at the start instead.
         std::string misfit;
-        for (const auto& p : pipeline::check_mapping(*r.mapping_, types::type{}, r.type_schema_,
-                                                     types::alignment_mode::read)) {
+        for (const auto& p : mapping::check_mapping(*r.mapping_, types::type{}, r.type_schema_,
+                                                    types::alignment_mode::read)) {
             if (p.level != types::severity::error) continue;
             misfit += misfit.empty() ? "the mapping does not fit the destination's event type: " : "; ";
             misfit += "mapping." + p.property + ": " + p.message;
@@ -78,7 +78,7 @@ event_decision event_rules::decide(const state::queued_event_row& row) const {
                 std::nullopt};
     json::object values;
     if (mapping_) {
-        auto mapped = pipeline::apply(*mapping_, e->object());
+        auto mapped = mapping::apply(*mapping_, e->object());
         if (!mapped.errors.empty()) {
             std::string reason = "mapping: ";
             for (std::size_t i = 0; i < mapped.errors.size(); ++i) {
@@ -110,7 +110,7 @@ event_decision event_rules::decide(const state::queued_event_row& row) const {
 
 batch_cut cut_batch(const event_rules& rules,
                     const std::deque<state::queued_event_row>& window,
-                    const pipeline::batch_limits& limits) {
+                    const pipelines::batch_limits& limits) {
     batch_cut cut;
     std::size_t events = 0;
     std::uint64_t bytes = 0;
@@ -186,7 +186,7 @@ awaitable<void> events_sender::refill() {
 awaitable<events_sender::step> events_sender::send_one() {
     co_await refill();
     const auto now = clk_.wall_now();
-    pipeline::pending_summary p;
+    pipelines::pending_summary p;
     p.events = window_.size();
     p.bytes = window_bytes_;
     if (!window_.empty()) {
@@ -197,9 +197,9 @@ awaitable<events_sender::step> events_sender::send_one() {
     p.window_full = !queue_exhausted_;
     std::optional<std::chrono::milliseconds> limiter;
     if (auto w = dest_.estimated_wait()) limiter = std::chrono::duration_cast<std::chrono::milliseconds>(*w);
-    const auto decision = pipeline::decide_batch(p, s_.batch, limiter);
-    if (decision.what == pipeline::batch_decision::kind::idle) co_return step::idle;
-    if (decision.what == pipeline::batch_decision::kind::wait) {
+    const auto decision = pipelines::decide_batch(p, s_.batch, limiter);
+    if (decision.what == pipelines::batch_decision::kind::idle) co_return step::idle;
+    if (decision.what == pipelines::batch_decision::kind::wait) {
         co_await sleep(decision.delay);
         co_return step::idle;
     }

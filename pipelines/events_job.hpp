@@ -14,7 +14,7 @@
 // for good (mapping error, `discarded`, `rejected`: moved to the dead-letter store with the
 // reason), which releases the user's later events.
 //
-// Batching: pipeline::decide_batch — by count and bytes, a partial batch waits up to max_wait
+// Batching: pipelines::decide_batch — by count and bytes, a partial batch waits up to max_wait
 // for more events; overdue partial batches keep filling while the destination's limiter would
 // hold them anyway (connector::estimated_wait).
 //
@@ -48,9 +48,9 @@
 #include "core/async/use_nothrow.hpp"
 #include "core/clock.hpp"
 #include "core/log/logger.hpp"
-#include "core/pipeline/batch_timing.hpp"
-#include "core/pipeline/mapping.hpp"
+#include "core/mapping/mapping.hpp"
 #include "core/state/store.hpp"
+#include "pipelines/batch_timing.hpp"
 
 namespace tributary::pipelines {
 
@@ -58,7 +58,7 @@ struct events_job_settings {
     /// The job's name: the key of its queue and dead letters. Required.
     std::string name{};
     /// Batch size and timing (config `batch:`).
-    pipeline::batch_limits batch{};
+    pipelines::batch_limits batch{};
     /// Most events held in memory. Default 10000; 0 counts as batch.max_items.
     std::size_t window_events = 10000;
     /// Most payload bytes held in memory. Default 8 MiB; 0 counts as batch.max_bytes.
@@ -69,7 +69,7 @@ struct events_job_settings {
     std::vector<std::string> filter_events{};
     /// Property ← expression over the event object as received (any member: type, event, name,
     /// userId, properties.…, traits.…, context.…); empty = the event is sent as received.
-    std::vector<pipeline::mapping_entry> mapping{};
+    std::vector<mapping::mapping_entry> mapping{};
     /// Delay after the first failure, doubled after each further one. Default 1 s.
     std::chrono::milliseconds backoff_initial{1000};
     /// Longest delay between attempts. Default 1 min.
@@ -109,11 +109,11 @@ public:
     /// Asks the destination for its event types (one per job: `all` when it has it, else its
     /// first) and that type's schema, and compiles the mapping; an error message otherwise
     /// ("event types: …", "invalid mapping; …", and when the type has a schema, the errors
-    /// pipeline::check_mapping finds against it: "the mapping does not fit the destination's event
+    /// mapping::check_mapping finds against it: "the mapping does not fit the destination's event
     /// type: mapping.PROP: …" — a property the type lacks would be dropped from every event).
     /// `destination` is used only during the call.
-    static awaitable<pipeline::expected<event_rules, std::string>> make(const events_job_settings& s,
-                                                                        connectors::connector& destination);
+    static awaitable<mapping::expected<event_rules, std::string>> make(const events_job_settings& s,
+                                                                       connectors::connector& destination);
 
     /// Filter on types (the queue's type column), parse the stored message (once), filter on track
     /// event names, mapping, normalize. Without a mapping the event goes as received.
@@ -128,7 +128,7 @@ private:
     std::vector<std::string> filter_events_{};
     std::string destination_type_{};
     types::type type_schema_{};
-    std::optional<pipeline::mapping> mapping_{};
+    std::optional<mapping::mapping> mapping_{};
 };
 
 /// One batch cut from `window` as the sender cuts it: rows are decided in order until
@@ -143,7 +143,7 @@ struct batch_cut {
 };
 batch_cut cut_batch(const event_rules& rules,
                     const std::deque<state::queued_event_row>& window,
-                    const pipeline::batch_limits& limits);
+                    const pipelines::batch_limits& limits);
 
 class events_sender {
 public:

@@ -31,18 +31,6 @@ using connectors::item_state;
 using connectors::role;
 using connectors::target;
 
-std::string_view to_string(write_mode m) noexcept {
-    switch (m) {
-        case write_mode::upsert:
-            return "upsert";
-        case write_mode::create:
-            return "create";
-        case write_mode::update:
-            return "update";
-    }
-    return "upsert";
-}
-
 int once_exit_code(const run_report& r) noexcept {
     switch (r.status) {
         case state::run_status::succeeded:
@@ -200,7 +188,7 @@ private:
     clock::steady_time started_{};
 
     std::optional<users_transform> transform_{};
-    std::optional<pipeline::checkpoint_tracker> tracker_{};
+    std::optional<pipelines::checkpoint_tracker> tracker_{};
     // The `updated_at` this run reads from: stored cursors are tied to it.
     std::optional<std::int64_t> since_us_{};
     // resume_point(mark, lookback): records updated before it are resolved by the mark's
@@ -310,7 +298,7 @@ awaitable<void> users_run::retry_dead_letters() {
 awaitable<bool> users_run::refresh_matches() {
     const std::string mark_key = match_mark_key(s_.name);
     const auto mark = parse_int64(co_await store_.meta(mark_key));
-    const auto since = mark ? pipeline::resume_point(*mark, s_.lookback) : std::nullopt;
+    const auto since = mark ? pipelines::resume_point(*mark, s_.lookback) : std::nullopt;
 
     auto schema = co_await connectors::checked_record_schema(dest_, target::users, role::source);
     if (!schema) {
@@ -576,8 +564,8 @@ awaitable<void> users_run::save() {
     state::checkpoint cp;
     cp.job = s_.name;
     cp.low_water_mark_us = plan.low_water_mark_us;
-    // The cursor is stored with the `since` it belongs to (pipeline::encode_cursor).
-    cp.cursor = pipeline::encode_cursor({since_us_, plan.cursor.cursor});
+    // The cursor is stored with the `since` it belongs to (pipelines::encode_cursor).
+    cp.cursor = pipelines::encode_cursor({since_us_, plan.cursor.cursor});
     cp.cursor_resumable = !cp.cursor.empty();
     cp.cursor_saved_at_us = cp.cursor.empty() ? 0 : plan.cursor.fetched_at_us;
     cp.run_id = report_.run_id;
@@ -602,20 +590,20 @@ awaitable<void> users_run::execute() {
     auto stored = co_await store_.load_checkpoint(s_.name);
     const std::int64_t mark = stored ? stored->low_water_mark_us : 0;
     report_.low_water_mark_us = mark;
-    pipeline::checkpoint_settings cs;
+    pipelines::checkpoint_settings cs;
     cs.lookback = s_.lookback;
     cs.order = s_.order;
     cs.lateness = s_.lateness;
     cs.save_every_records = s_.save_every_records;
     cs.save_every = s_.save_every;
 
-    const auto start = stored ? pipeline::resume_from(mark, cs.lookback, stored->cursor,
-                                                      stored->cursor_resumable, stored->cursor_saved_at_us,
-                                                      to_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
-                              : pipeline::read_start{};
+    const auto start = stored ? pipelines::resume_from(mark, cs.lookback, stored->cursor,
+                                                       stored->cursor_resumable, stored->cursor_saved_at_us,
+                                                       to_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
+                              : pipelines::read_start{};
     since_us_ = start.since_us;
-    floor_us_ = pipeline::resume_point(mark, cs.lookback);
-    pipeline::page_cursor start_cursor;
+    floor_us_ = pipelines::resume_point(mark, cs.lookback);
+    pipelines::page_cursor start_cursor;
     if (start.from_cursor) start_cursor = {start.cursor, stored->cursor_saved_at_us};
     tracker_.emplace(cs, mark, clk_.now(), start_cursor);
 
@@ -663,7 +651,7 @@ awaitable<void> users_run::execute() {
                 stored_cursor = false;
                 log_.warn("job.cursor_discarded",
                           {{"job", s_.name}, {"kind", connectors::to_string(page.error().kind)}});
-                since_us_ = pipeline::resume_point(mark, cs.lookback);
+                since_us_ = pipelines::resume_point(mark, cs.lookback);
                 cursor.clear();
                 tracker_.emplace(cs, mark, clk_.now());
                 continue;

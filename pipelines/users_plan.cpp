@@ -172,18 +172,18 @@ awaitable<void> planner::offer_dead_letters() {
 
 awaitable<void> planner::read_source() {
     const std::int64_t mark = stored_ ? stored_->low_water_mark_us : 0;
-    pipeline::checkpoint_settings cs;
+    pipelines::checkpoint_settings cs;
     cs.lookback = s_.lookback;
     cs.order = s_.order;
     cs.lateness = s_.lateness;
-    auto start = stored_ ? pipeline::resume_from(mark, cs.lookback, stored_->cursor,
-                                                 stored_->cursor_resumable, stored_->cursor_saved_at_us,
-                                                 to_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
-                         : pipeline::read_start{};
+    auto start = stored_ ? pipelines::resume_from(mark, cs.lookback, stored_->cursor,
+                                                  stored_->cursor_resumable, stored_->cursor_saved_at_us,
+                                                  to_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
+                         : pipelines::read_start{};
     // The tracker decides repeats exactly as in the run; nothing it holds is ever saved.
-    pipeline::checkpoint_tracker tracker{cs, mark, clk_.now()};
+    pipelines::checkpoint_tracker tracker{cs, mark, clk_.now()};
     std::optional<std::int64_t> since = start.since_us;
-    const auto floor = pipeline::resume_point(mark, cs.lookback);  // as in the run
+    const auto floor = pipelines::resume_point(mark, cs.lookback);  // as in the run
     std::string cursor = start.cursor;
     bool stored_cursor = start.from_cursor;
     while (report_.read < sample_) {
@@ -196,7 +196,7 @@ awaitable<void> planner::read_source() {
                     "the source refused the stored page cursor: the next run reads from the checkpoint's "
                     "mark "
                     "minus the lookback, as this plan did");
-                since = pipeline::resume_point(mark, cs.lookback);
+                since = pipelines::resume_point(mark, cs.lookback);
                 cursor.clear();
                 continue;
             }

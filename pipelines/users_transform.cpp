@@ -144,11 +144,11 @@ types::alignment_mode alignment_of(write_mode m) {
 // The errors `tributary validate --online` reports for this mapping and these schemas, told as
 // the settings say; warnings (some values may be refused) do not stop a run.
 std::optional<std::string> schema_errors(const users_job_settings& s,
-                                         const pipeline::mapping& m,
+                                         const mapping::mapping& m,
                                          const types::type& source,
                                          const types::type& destination) {
     std::string out;
-    for (const auto& p : pipeline::check_mapping(m, source, destination, alignment_of(s.mode))) {
+    for (const auto& p : mapping::check_mapping(m, source, destination, alignment_of(s.mode))) {
         if (p.level != types::severity::error) continue;
         out += out.empty() ? "the mapping does not fit the connectors' schemas: " : "; ";
         out += s.describe_mapping_problem ? s.describe_mapping_problem(p)
@@ -167,10 +167,11 @@ std::uint64_t approx_json_size(const json::object& o) noexcept {
     return n;
 }
 
-pipeline::expected<users_transform, std::string> users_transform::make(
-    const users_job_settings& s, const types::type& source_schema, const types::type& destination_schema) {
+mapping::expected<users_transform, std::string> users_transform::make(const users_job_settings& s,
+                                                                      const types::type& source_schema,
+                                                                      const types::type& destination_schema) {
     users_transform t;
-    auto compiled = pipeline::compile_mapping(s.mapping);
+    auto compiled = mapping::compile_mapping(s.mapping);
     if (!compiled) {
         std::string msg = "invalid mapping";
         for (const auto& p : compiled.error()) msg += "; " + p.property + ": " + p.message;
@@ -193,9 +194,9 @@ pipeline::expected<users_transform, std::string> users_transform::make(
     if (s.match) {
         if (s.match->source.empty() || s.match->destination.empty())
             return std::string{"match: source and destination are required"};
-        auto source = pipeline::parse_expression(s.match->source);
+        auto source = mapping::parse_expression(s.match->source);
         if (!source) return "match: source \"" + s.match->source + "\": " + source.error().message;
-        auto dest = pipeline::parse_expression(s.match->destination);
+        auto dest = mapping::parse_expression(s.match->destination);
         if (!dest) return "match: destination \"" + s.match->destination + "\": " + dest.error().message;
         if (types::find_path(destination_schema, s.match->destination) == nullptr)
             return "match: the destination schema has no property \"" + s.match->destination + "\"";
@@ -233,7 +234,7 @@ pipeline::expected<users_transform, std::string> users_transform::make(
 }
 
 bool users_transform::set_match(json::object& out, const json::object& source, transformed& t) const {
-    auto value = pipeline::evaluate(*match_source_, source);
+    auto value = mapping::evaluate(*match_source_, source);
     if (!value) {
         t.error = "match: " + value.error();
         return false;
@@ -269,7 +270,7 @@ transformed users_transform::from_source(std::string_view source_id, const json:
         }
         mapped = std::move(source_side.out.as_object());
     } else {
-        auto m = pipeline::apply(mapping_, source_side.out.as_object());
+        auto m = mapping::apply(mapping_, source_side.out.as_object());
         if (!m.errors.empty()) {
             t.error = join_errors("mapping: ", m.errors);
             return t;
@@ -342,7 +343,7 @@ decision users_transform::decide(const std::string* found) const {
 
 std::optional<std::string> users_transform::destination_key(const json::object& properties) const {
     if (!match_dest_) return std::nullopt;
-    auto value = pipeline::evaluate(*match_dest_, properties);
+    auto value = mapping::evaluate(*match_dest_, properties);
     if (!value || !value->has_value()) return std::nullopt;
     std::string key;
     if (key_of(**value, key) != key_state::ok) return std::nullopt;

@@ -41,10 +41,10 @@
 #include <string_view>
 
 #include "connectors/sdk/record.hpp"
-#include "core/pipeline/mapping.hpp"
+#include "core/mapping/mapping.hpp"
 #include "core/types/time_layout.hpp"
 #include "core/types/type.hpp"
-#include "pipelines/users_job.hpp"
+#include "pipelines/users_job_settings.hpp"
 
 namespace tributary::pipelines {
 
@@ -89,12 +89,12 @@ public:
     /// written (the mapping's, or with the identity mapping the top-level source properties the
     /// destination has, plus match.destination). Errors (a message): an invalid mapping, a match
     /// path that does not parse or a match property absent from the destination schema, a
-    /// mapping that writes no destination property, and the errors pipeline::check_mapping finds
+    /// mapping that writes no destination property, and the errors mapping::check_mapping finds
     /// between a written (not identity) mapping and the two schemas (each told by
     /// s.describe_mapping_problem).
-    static pipeline::expected<users_transform, std::string> make(const users_job_settings& s,
-                                                                 const types::type& source_schema,
-                                                                 const types::type& destination_schema);
+    static mapping::expected<users_transform, std::string> make(const users_job_settings& s,
+                                                                const types::type& source_schema,
+                                                                const types::type& destination_schema);
 
     const types::type& source_schema() const noexcept { return source_schema_; }
     /// The schema upsert() receives.
@@ -132,11 +132,11 @@ private:
     types::type dest_schema_{};
     types::time_layouts source_layouts_{};
     types::normalize_options dest_options_{};
-    pipeline::mapping mapping_{};
+    mapping::mapping mapping_{};
     write_mode mode_ = write_mode::upsert;
     match_kind kind_ = match_kind::none;
-    std::optional<pipeline::expression> match_source_{};
-    std::optional<pipeline::expression> match_dest_{};
+    std::optional<mapping::expression> match_source_{};
+    std::optional<mapping::expression> match_dest_{};
     std::string match_source_path_{};
     std::string match_destination_{};
 };

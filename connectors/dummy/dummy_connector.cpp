@@ -139,7 +139,7 @@ application_spec dummy_spec() {
                   .summary = "Generate realistic users, deterministic from a seed, optionally misbehaving",
                   // Pages come in updated_at order; late records and repeated pages are the
                   // exceptions the ascending promise allows (README: Order).
-                  .order = pipeline::source_order::ascending,
+                  .order = connectors::source_order::ascending,
                   // A late record is 5 to 15 minutes (exclusive) older than its place in the
                   // order (generator.cpp, slot_at), so never more than 15 minutes behind a record
                   // served before it. Declared whether or not late_records is on: a spec is static.

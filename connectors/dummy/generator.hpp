@@ -136,8 +136,8 @@ user_record make_user(std::uint64_t seed,
                       std::uint32_t version,
                       std::int64_t updated_at);
 
-/// The schema of the records: an object type with the documented properties (README.md).
-/// Built once; copies share it.
+/// The schema of the records: the SDK's users shape (connectors/sdk/default_schemas.hpp), whose
+/// values README.md documents.
 const types::type& user_schema();
 
 }  // namespace tributary::connectors::dummy

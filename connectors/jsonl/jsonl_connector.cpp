@@ -9,9 +9,9 @@
 
 #include <unistd.h>
 
-#include "connectors/dummy/generator.hpp"
 #include "connectors/jsonl/file_store.hpp"
 #include "connectors/jsonl/line_format.hpp"
+#include "connectors/sdk/default_schemas.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/clock.hpp"
 #include "core/types/time_layout.hpp"
@@ -76,7 +76,7 @@ jsonl_settings parse_settings(const json::value& settings, std::vector<settings_
             s.schema = *t;
         }
     }
-    if (!s.schema.valid()) s.schema = dummy::user_schema();
+    if (!s.schema.valid()) s.schema = default_schemas::users();
     r.reject_unknown({"path", "mode", "page_size", "schema"});
     return s;
 }

@@ -7,8 +7,9 @@
 //   mode       "users" (default) or "events": what a destination connection writes.
 //   page_size  source lines per records() call, 1..100000, default 1000.
 //   schema     optional object type in the JSON form of core/types/type_json.hpp: the record
-//              schema in both roles. Default: the dummy users shape (connectors/dummy/README.md),
-//              so dummy → jsonl works without configuration.
+//              schema in both roles. Default: the SDK's users shape
+//              (connectors/sdk/default_schemas.hpp), the one dummy generates, so dummy → jsonl
+//              works without configuration.
 //
 // Destination (upsert for mode users, send_events for mode events): each call takes every
 // pending item of the batch, appends one line per item (an event's line is the event as
@@ -57,7 +58,7 @@ struct jsonl_settings {
     write_mode mode = write_mode::users;
     /// Default 1000; 1..100000.
     std::size_t page_size = 1000;
-    /// Default: the dummy users schema.
+    /// Default: the users shape (default_schemas::users()).
     types::type schema{};
 };
 

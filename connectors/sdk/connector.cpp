@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "connectors/sdk/source_order.hpp"
 #include "core/http/client.hpp"
 
 namespace tributary::connectors {
@@ -30,6 +31,10 @@ std::string_view to_string(error_kind k) noexcept {
 
 connector_error make_error(error_kind kind, std::string message) {
     return connector_error{.kind = kind, .message = std::move(message)};
+}
+
+std::string_view to_string(source_order o) noexcept {
+    return o == source_order::ascending ? "ascending" : "unordered";
 }
 
 std::string_view to_string(target t) noexcept {

@@ -6,7 +6,7 @@
 // The object keeps every field the client sent with the JSON value it sent — `timestamp`,
 // `sentAt`, `originalTimestamp`, `integrations`, `groupId`, `previousId`, `name`, `category`,
 // keys the Segment Spec does not know — in the client's key order. Ingest adds `receivedAt`, and
-// `messageId` when the client sent none (core/ingest/message.hpp lists the other normalizations:
+// `messageId` when the client sent none (pipelines/ingest/message.hpp lists the other normalizations:
 // a batch envelope's shared fields, `type` on a single-message route, `writeKey` removed).
 // Forwarding destinations (jsonl, webhook) write json_text() as it is; vendor connectors read the
 // accessors and build their own payloads.

@@ -314,7 +314,7 @@ boost::json::value to_json(const application_spec& spec) {
         s["targets"] = target_json(spec.source->targets);
         s["hasSettings"] = spec.source->has_settings;
         s["summary"] = spec.source->summary;
-        s["order"] = pipeline::to_string(spec.source->order);
+        s["order"] = to_string(spec.source->order);
         s["latenessMs"] = spec.source->lateness.count();
         o["source"] = std::move(s);
     }

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "connectors/sdk/connector.hpp"
+#include "connectors/sdk/source_order.hpp"
 #include "connectors/sdk/target.hpp"
 #include "core/http/endpoint_group.hpp"
-#include "core/pipeline/checkpoint.hpp"
 #include "core/types/time_layout.hpp"
 
 namespace tributary::connectors {
@@ -56,14 +56,14 @@ struct as_source {
     bool has_settings = false;
     /// One line for `tributary connectors`: "Import profiles as users from Klaviyo".
     std::string summary{};
-    /// What records() promises about the order of records across pages (pipeline::source_order):
+    /// What records() promises about the order of records across pages (source_order.hpp):
     /// ascending lets a users job's checkpoint advance page by page during a run; unordered
     /// (the default, always safe) moves it only after the last page.
-    pipeline::source_order order = pipeline::source_order::unordered;
+    source_order order = source_order::unordered;
     /// How far behind the newest record already served a record may still be served (a replica's
     /// lag, a search index catching up): a users job's checkpoint never passes the newest
     /// updated_at it read minus this, and stored page cursors are not resumed when it is above 0
-    /// (core/pipeline/checkpoint.hpp). Default 0 (records come in order); 0..max_source_lateness.
+    /// (pipelines/checkpoint.hpp). Default 0 (records come in order); 0..max_source_lateness.
     std::chrono::milliseconds lateness{0};
 };
 

@@ -28,8 +28,8 @@
 #include <zlib.h>
 
 #include "core/http/gzip.hpp"
-#include "core/ingest/server.hpp"
 #include "core/log/sinks.hpp"
+#include "pipelines/ingest/server.hpp"
 #include "tests/kit/test_client.hpp"
 
 namespace asio = boost::asio;

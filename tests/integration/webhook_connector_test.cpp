@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "connectors/builtin.hpp"
-#include "connectors/sdk/testing.hpp"
 #include "connectors/webhook/signing.hpp"
 #include "connectors/webhook/webhook_connector.hpp"
 #include "core/clock.hpp"
 #include "core/http/message.hpp"
+#include "tests/kit/connector_harness.hpp"
 
 namespace tributary::connectors::webhook {
 namespace {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/state/sqlite_store.hpp"
-#include "pipelines/event_intake.hpp"
+#include "pipelines/ingest/event_intake.hpp"
 #include "tests/support/store_fixture.hpp"
 
 namespace tributary {
@@ -31,7 +31,7 @@ protected:
 };
 
 TEST_F(event_intake_test, EventIntake_Health_UnavailableWhileTheQueueIsFullThenOkAgain) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     EXPECT_TRUE(wait(intake.health()).accepting);
     std::vector<ingest::message> fill{msg("m1", 300)};
     EXPECT_EQ(wait(intake.append(std::move(fill))).outcome, ingest::sink_result::status::ok);
@@ -43,7 +43,7 @@ TEST_F(event_intake_test, EventIntake_Health_UnavailableWhileTheQueueIsFullThenO
 }
 
 TEST_F(event_intake_test, EventIntake_Reject_KeptUnderTheCapWithIndexAndReason) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     intake.set_reject_store_max_bytes(10);
     std::vector<ingest::rejected_payload> rejected(2);
     rejected[0].route = "/v1/batch";

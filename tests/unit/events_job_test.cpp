@@ -29,11 +29,11 @@
 
 #include "core/async/storage_thread.hpp"
 #include "core/clock.hpp"
-#include "core/ingest/message.hpp"
 #include "core/log/sinks.hpp"
 #include "core/state/sqlite_store.hpp"
-#include "pipelines/event_intake.hpp"
 #include "pipelines/events_plan.hpp"
+#include "pipelines/ingest/event_intake.hpp"
+#include "pipelines/ingest/message.hpp"
 #include "tests/support/store_fixture.hpp"
 
 namespace asio = boost::asio;
@@ -184,7 +184,7 @@ protected:
     }
 
     // Queues `per_user` events for each of `users`, interleaved: e-<user>-<k>.
-    void enqueue_interleaved(pipelines::event_intake& intake, int users, int per_user) {
+    void enqueue_interleaved(ingest::event_intake& intake, int users, int per_user) {
         std::vector<ingest::message> all;
         for (int k = 0; k < per_user; ++k)
             for (int u = 0; u < users; ++u)
@@ -213,7 +213,7 @@ protected:
 };
 
 TEST_F(events_job_test, EventsSender_PostponeDiscardRejectAndOutageMidStream_KeepsPerUserOrder) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 3, 20);
     fake_events_destination dest;
     dest.script["e-0-4"] = {act::postpone, act::postpone};
@@ -246,7 +246,7 @@ TEST_F(events_job_test, EventsSender_PostponeDiscardRejectAndOutageMidStream_Kee
 }
 
 TEST_F(events_job_test, EventsSender_PostponedEvent_BlocksOnlyItsUsersLaterEvents) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 2, 5);
     fake_events_destination dest;
     dest.script["e-0-1"] = {act::postpone};
@@ -262,7 +262,7 @@ TEST_F(events_job_test, EventsSender_PostponedEvent_BlocksOnlyItsUsersLaterEvent
 }
 
 TEST_F(events_job_test, EventsSender_FilterAndMappingErrors_SkipAndDeadLetterWithoutSending) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     std::vector<ingest::message> all{msg("a", "u1"), msg("b", "u1", "identify"), msg("c", "u2")};
     auto w = wait(intake.append(std::move(all)));
     ASSERT_EQ(w.outcome, ingest::sink_result::status::ok);
@@ -283,7 +283,7 @@ TEST_F(events_job_test, EventsSender_FilterAndMappingErrors_SkipAndDeadLetterWit
 }
 
 TEST_F(events_job_test, EventsSender_Mapping_ReplacesPropertiesSent) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     std::vector<ingest::message> all{msg("a", "u1")};
     auto w = wait(intake.append(std::move(all)));
     ASSERT_EQ(w.outcome, ingest::sink_result::status::ok);
@@ -308,7 +308,7 @@ TEST_F(events_job_test, EventsSender_NoMapping_DestinationGetsTheStoredMessageAs
     ASSERT_TRUE(parsed.ok()) << parsed.error->message;
     const std::string stored = parsed.messages[0].json;
     const std::string id = parsed.messages[0].message_id;
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     ASSERT_EQ(wait(intake.append(parsed.messages)).outcome, ingest::sink_result::status::ok);
     fake_events_destination dest;
     pipelines::events_sender sender(settings(), dest, *store_, log::logger::null());
@@ -339,7 +339,7 @@ TEST_F(events_job_test, EventsSender_MappingWithoutSchema_ReplacesOnlyProperties
     m.user_key = "a-1";
     m.received_at_us = 1'767'315'846'000'000;
     m.json = json::serialize(page);
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     ASSERT_EQ(wait(intake.append({m})).outcome, ingest::sink_result::status::ok);
     fake_events_destination dest;
     auto s = settings();
@@ -352,7 +352,7 @@ TEST_F(events_job_test, EventsSender_MappingWithoutSchema_ReplacesOnlyProperties
 }
 
 TEST_F(events_job_test, EventsSender_DestinationAlwaysDown_DrainGivesUpAndKeepsEverythingQueued) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 2, 3);
     fake_events_destination dest;
     for (int i = 1; i <= 100; ++i) dest.fail_calls.insert(i);
@@ -367,7 +367,7 @@ TEST_F(events_job_test, EventsSender_DestinationAlwaysDown_DrainGivesUpAndKeepsE
 // A call that cannot succeed (refused credentials) ends run --once at once, with the reason, and
 // keeps every event queued; it is tried once, not max_failures times after backoff_max waits.
 TEST_F(events_job_test, EventsSender_NotRetryableFailure_DrainStopsAtOnceKeepingEverythingQueued) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 2, 3);
     fake_events_destination dest;
     for (int i = 1; i <= 100; ++i) dest.fail_calls.insert(i);
@@ -387,7 +387,7 @@ TEST_F(events_job_test, EventsSender_NotRetryableFailure_DrainStopsAtOnceKeeping
 }
 
 TEST_F(events_job_test, EventsSender_Run_WokenByIntakeDeliversThenStopsOnCancel) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     fake_events_destination dest;
     auto s = settings();
     s.idle_poll = std::chrono::hours{1};  // only the notification can wake it
@@ -424,7 +424,7 @@ TEST_F(events_job_test, EventsSender_Run_WokenByIntakeDeliversThenStopsOnCancel)
 }
 
 TEST_F(events_job_test, EventsSender_RunBackingOff_TotalCancellationStopsItKeepingEventsQueued) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 1, 2);
     fake_events_destination dest;
     for (int i = 1; i <= 100; ++i) dest.fail_calls.insert(i);
@@ -453,7 +453,7 @@ TEST_F(events_job_test, EventsSender_RunBackingOff_TotalCancellationStopsItKeepi
 // --- counters, dlq.add classes, job.progress (issue #11) ----------------------------------------------
 
 TEST_F(events_job_test, EventsSender_Counters_ByClassAndLoadedByTheNextSender) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     std::vector<ingest::message> all{msg("a", "u1"), msg("b", "u1", "identify"), msg("c", "u2"),
                                      msg("d", "u3")};
     ASSERT_EQ(wait(intake.append(std::move(all))).outcome, ingest::sink_result::status::ok);
@@ -490,7 +490,7 @@ TEST_F(events_job_test, EventsSender_Counters_ByClassAndLoadedByTheNextSender) {
 }
 
 TEST_F(events_job_test, EventsSender_MappingError_CountedAndLoggedAsMapping) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     std::vector<ingest::message> all{msg("a", "u1")};
     ASSERT_EQ(wait(intake.append(std::move(all))).outcome, ingest::sink_result::status::ok);
     fake_events_destination dest;
@@ -524,7 +524,7 @@ TEST(EventsProgressGate, QuietWhileIdleAndUnchanged_LogsChangesAndWaitingEvents)
 }
 
 TEST_F(events_job_test, EventsSender_ReportProgress_LogsQueueDepthAndCounters) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 1, 3);
     fake_events_destination dest;
     auto sink = std::make_shared<log::memory_sink>();
@@ -551,7 +551,7 @@ TEST_F(events_job_test, EventsSender_ReportProgress_LogsQueueDepthAndCounters) {
 // --- plan ------------------------------------------------------------------------------------------
 
 TEST_F(events_job_test, EventsPlan_FilterMappingAndDiscard_ClassifiesEachEventAndWritesNothing) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     auto signed_up = msg("2026-01-04", "u2");
     signed_up.json = R"({"type":"track","messageId":"2026-01-04","userId":"u2","event":"Signed Up"})";
     std::vector<ingest::message> all{msg("2026-01-01", "u1"), msg("2026-01-02", "u1", "identify"),
@@ -593,7 +593,7 @@ TEST_F(events_job_test, EventsPlan_FilterMappingAndDiscard_ClassifiesEachEventAn
 }
 
 TEST_F(events_job_test, EventsPlan_BatchesAndPostpones_PreviewsExactlyWhatTheSenderThenSends) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 2, 4);  // 8 events, e-0-0, e-1-0, e-0-1, …
     previewing_destination dest;
     dest.per_request = 2;  // batches of 3 are cut, the connector takes 2 per request
@@ -616,7 +616,7 @@ TEST_F(events_job_test, EventsPlan_BatchesAndPostpones_PreviewsExactlyWhatTheSen
 }
 
 TEST_F(events_job_test, EventsPlan_MaxItemsWithoutPostpone_OneRequestPerBatchAndSampleLimit) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 1, 7);
     previewing_destination dest;
     auto s = settings();
@@ -645,7 +645,7 @@ TEST_F(events_job_test, EventsPlan_EmptyQueue_SaysSoWithoutPreviewing) {
 }
 
 TEST_F(events_job_test, EventsPlan_DestinationWithoutPreview_ListsSendsWithoutRequests) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 2, 2);
     fake_events_destination dest;  // no preview_send_events
     auto r = wait(pipelines::plan_events_job(settings(), dest, *store_, 10, log::logger::null()));
@@ -658,7 +658,7 @@ TEST_F(events_job_test, EventsPlan_DestinationWithoutPreview_ListsSendsWithoutRe
 }
 
 TEST_F(events_job_test, EventsPlan_InvalidMapping_IsThePlansError) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 1, 1);
     previewing_destination dest;
     auto s = settings();
@@ -669,7 +669,7 @@ TEST_F(events_job_test, EventsPlan_InvalidMapping_IsThePlansError) {
 }
 
 TEST_F(events_job_test, EventsSender_MappingToAPropertyTheTypeLacks_RefusedAtPrepare) {
-    pipelines::event_intake intake(*store_, {"ev"}, log::logger::null());
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     enqueue_interleaved(intake, 1, 1);
     fake_events_destination dest;
     dest.schema =

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/ingest/auth.hpp"
+#include "pipelines/ingest/auth.hpp"
 
 namespace ingest = tributary::ingest;
 

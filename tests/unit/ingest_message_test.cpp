@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/ingest/message.hpp"
+#include "pipelines/ingest/message.hpp"
 
 namespace ingest = tributary::ingest;
 using ingest::endpoint;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/http/gzip.hpp"
-#include "core/ingest/request.hpp"
+#include "pipelines/ingest/request.hpp"
 
 namespace ingest = tributary::ingest;
 using ingest::request_kind;

@@ -1,8 +1,8 @@
-#include "core/pipeline/batch_timing.hpp"
+#include "pipelines/batch_timing.hpp"
 
 #include <gtest/gtest.h>
 
-namespace tributary::pipeline {
+namespace tributary::pipelines {
 namespace {
 
 using std::chrono::milliseconds;
@@ -60,4 +60,4 @@ TEST(BatchTiming_Limits, ZeroMaxItemsCountsAsOneAndZeroBytesIsUnlimited) {
 }
 
 }  // namespace
-}  // namespace tributary::pipeline
+}  // namespace tributary::pipelines

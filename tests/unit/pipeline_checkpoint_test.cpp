@@ -2,7 +2,7 @@
 // duplicates, out-of-order acknowledgements and rejections; save plans and safe cursors; and a
 // property test over random streams that restarts from every save and counts what is re-sent.
 
-#include "core/pipeline/checkpoint.hpp"
+#include "pipelines/checkpoint.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +17,8 @@
 
 #include "core/types/time_layout.hpp"
 
-using namespace tributary::pipeline;
+using namespace tributary::pipelines;
+using tributary::connectors::source_order;
 using namespace std::chrono_literals;
 
 namespace {

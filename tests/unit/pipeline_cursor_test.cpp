@@ -3,9 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include "core/pipeline/checkpoint.hpp"
+#include "pipelines/checkpoint.hpp"
 
-using namespace tributary::pipeline;
+using namespace tributary::pipelines;
+using tributary::connectors::source_order;
 using namespace std::chrono_literals;
 
 namespace {

@@ -1,7 +1,7 @@
 // Mapping expressions: parsing with located errors, type checking against source and destination
 // schemas (the mapping type errors `validate` reports), evaluation and whole-record application.
 
-#include "core/pipeline/mapping.hpp"
+#include "core/mapping/mapping.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-using namespace tributary;
-using namespace tributary::pipeline;
+namespace types = tributary::types;
+using namespace tributary::mapping;
 namespace json = boost::json;
 
 namespace {

@@ -335,7 +335,7 @@ TEST(SdkSpec_Source, LatenessWithinRange_IsAccepted) {
 
 TEST(SdkSpec_Json, Source_CarriesOrderAndLatenessInMilliseconds) {
     auto s = valid_spec();
-    s.source->order = pipeline::source_order::ascending;
+    s.source->order = connectors::source_order::ascending;
     s.source->lateness = 90s;
     const auto j = to_json(s);
     EXPECT_EQ(j.at("source").at("order"), "ascending");

@@ -8,8 +8,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "connectors/sdk/body_builder.hpp"
-#include "connectors/sdk/testing.hpp"
 #include "core/http/client.hpp"
+#include "tests/kit/connector_harness.hpp"
 
 namespace tributary::connectors {
 namespace {

@@ -3,7 +3,7 @@
 // re-reads deduplicated by derived message ids, run() until cancelled. The line splitter and the
 // derived ids are checked directly.
 
-#include "pipelines/spool_source.hpp"
+#include "pipelines/ingest/spool_source.hpp"
 
 #include <gtest/gtest.h>
 
@@ -32,7 +32,7 @@
 #include "core/async/storage_thread.hpp"
 #include "core/log/sinks.hpp"
 #include "core/state/sqlite_store.hpp"
-#include "pipelines/event_intake.hpp"
+#include "pipelines/ingest/event_intake.hpp"
 #include "tests/support/store_fixture.hpp"
 
 namespace asio = boost::asio;
@@ -79,8 +79,8 @@ protected:
         s.sync = state::sync_mode::normal;
         s.queue_max_bytes = queue_max_bytes;
         open_store(s);
-        intake_ = std::make_unique<pipelines::event_intake>(*store_, std::vector<std::string>{"ev"},
-                                                            log::logger::null());
+        intake_ = std::make_unique<ingest::event_intake>(*store_, std::vector<std::string>{"ev"},
+                                                         log::logger::null());
     }
 
     // What a crash leaves: the store's durable state, nothing in memory.
@@ -91,8 +91,8 @@ protected:
         open_store_and_intake(queue_max_bytes);
     }
 
-    pipelines::spool_settings settings() const {
-        pipelines::spool_settings s;
+    ingest::spool_settings settings() const {
+        ingest::spool_settings s;
         s.dir = spool_;
         s.poll = std::chrono::milliseconds{10};
         s.chunk_lines = 3;
@@ -100,12 +100,12 @@ protected:
         return s;
     }
 
-    pipelines::spool_source& make_source(pipelines::spool_settings s) {
-        source_ = std::make_unique<pipelines::spool_source>(std::move(s), *intake_, *store_, storage_,
-                                                            logger_, clock_);
+    ingest::spool_source& make_source(ingest::spool_settings s) {
+        source_ = std::make_unique<ingest::spool_source>(std::move(s), *intake_, *store_, storage_, logger_,
+                                                         clock_);
         return *source_;
     }
-    pipelines::spool_source& make_source() { return make_source(settings()); }
+    ingest::spool_source& make_source() { return make_source(settings()); }
 
     // Writes the file elsewhere, then renames it into the spool (the producer contract).
     void drop(const std::string& name, const std::string& content) {
@@ -119,13 +119,13 @@ protected:
 
     // A scan that is cancelled (terminal) right after its first commit: the state a crash after
     // that commit leaves in the store.
-    pipelines::spool_scan_report scan_cancelled_after_first_commit(pipelines::spool_source& source) {
+    ingest::spool_scan_report scan_cancelled_after_first_commit(ingest::spool_source& source) {
         asio::cancellation_signal signal;
         bool emitted = false;
         intake_->on_queued([&] {
             if (!std::exchange(emitted, true)) signal.emit(asio::cancellation_type::terminal);
         });
-        std::optional<pipelines::spool_scan_report> out;
+        std::optional<ingest::spool_scan_report> out;
         std::exception_ptr error;
         asio::co_spawn(io_, test::into(source.scan_once(), out),
                        asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e) { error = e; }));
@@ -142,7 +142,7 @@ protected:
         bool finished = false;
         std::exception_ptr error;
     };
-    void spawn_run(pipelines::spool_source& source, run_watch& w) {
+    void spawn_run(ingest::spool_source& source, run_watch& w) {
         asio::co_spawn(io_, source.run(),
                        asio::bind_cancellation_slot(w.signal.slot(), [&w](std::exception_ptr e) {
                            w.error = e;
@@ -172,8 +172,8 @@ protected:
     }
 
     fs::path spool_ = dir_.path() / "spool";
-    std::unique_ptr<pipelines::event_intake> intake_;
-    std::unique_ptr<pipelines::spool_source> source_;
+    std::unique_ptr<ingest::event_intake> intake_;
+    std::unique_ptr<ingest::spool_source> source_;
     std::shared_ptr<log::memory_sink> sink_ = std::make_shared<log::memory_sink>();
     log::logger logger_{sink_};
 };
@@ -181,8 +181,8 @@ protected:
 // --- pure parts ------------------------------------------------------------------------------
 
 TEST(SpoolLineSplitter, FragmentedInput_CutsLinesWithOffsetsNumbersAndTornTail) {
-    pipelines::spool_line_splitter sp(100, 7, 64);
-    std::deque<pipelines::spool_line> out;
+    ingest::spool_line_splitter sp(100, 7, 64);
+    std::deque<ingest::spool_line> out;
     sp.feed("ab", out);
     EXPECT_TRUE(out.empty());
     sp.feed("c\nde\n\nf", out);
@@ -209,8 +209,8 @@ TEST(SpoolLineSplitter, FragmentedInput_CutsLinesWithOffsetsNumbersAndTornTail) 
 }
 
 TEST(SpoolLineSplitter, LineOverLimit_KeepsHeadAndFullLengthThenContinues) {
-    pipelines::spool_line_splitter sp(0, 1, 10, 4);
-    std::deque<pipelines::spool_line> out;
+    ingest::spool_line_splitter sp(0, 1, 10, 4);
+    std::deque<ingest::spool_line> out;
     const std::string data = "0123456789ABCDEF\nok\n";
     for (std::size_t i = 0; i < data.size(); i += 3) sp.feed(std::string_view(data).substr(i, 3), out);
     ASSERT_EQ(out.size(), 2u);
@@ -225,19 +225,19 @@ TEST(SpoolLineSplitter, LineOverLimit_KeepsHeadAndFullLengthThenContinues) {
 }
 
 TEST(SpoolMessageId, SameFileAndOffset_SameUuidShapedIdOrderedByOffset) {
-    const std::uint64_t h = pipelines::spool_file_hash("a.jsonl", 42, 1000, 77);
-    EXPECT_EQ(h, pipelines::spool_file_hash("a.jsonl", 42, 1000, 77));
-    EXPECT_NE(h, pipelines::spool_file_hash("b.jsonl", 42, 1000, 77));
-    EXPECT_NE(h, pipelines::spool_file_hash("a.jsonl", 43, 1000, 77));
-    EXPECT_NE(h, pipelines::spool_file_hash("a.jsonl", 42, 1001, 77));
-    EXPECT_NE(h, pipelines::spool_file_hash("a.jsonl", 42, 1000, 78));
-    const std::string a = pipelines::spool_message_id(h, 0);
-    EXPECT_EQ(a, pipelines::spool_message_id(h, 0));
+    const std::uint64_t h = ingest::spool_file_hash("a.jsonl", 42, 1000, 77);
+    EXPECT_EQ(h, ingest::spool_file_hash("a.jsonl", 42, 1000, 77));
+    EXPECT_NE(h, ingest::spool_file_hash("b.jsonl", 42, 1000, 77));
+    EXPECT_NE(h, ingest::spool_file_hash("a.jsonl", 43, 1000, 77));
+    EXPECT_NE(h, ingest::spool_file_hash("a.jsonl", 42, 1001, 77));
+    EXPECT_NE(h, ingest::spool_file_hash("a.jsonl", 42, 1000, 78));
+    const std::string a = ingest::spool_message_id(h, 0);
+    EXPECT_EQ(a, ingest::spool_message_id(h, 0));
     ASSERT_EQ(a.size(), 36u);
     EXPECT_EQ(a[8], '-');
     EXPECT_EQ(a[14], '4');
-    const std::string b = pipelines::spool_message_id(h, 90);
-    const std::string c = pipelines::spool_message_id(h, 4096);
+    const std::string b = ingest::spool_message_id(h, 90);
+    const std::string c = ingest::spool_message_id(h, 4096);
     EXPECT_NE(a, b);
     EXPECT_EQ(a.substr(0, 18), b.substr(0, 18));
     EXPECT_LT(a, b);
@@ -245,18 +245,18 @@ TEST(SpoolMessageId, SameFileAndOffset_SameUuidShapedIdOrderedByOffset) {
 }
 
 TEST(SpoolPrintablePrefix, InvalidUtf8AndCut_ReplacedAndBounded) {
-    EXPECT_EQ(pipelines::printable_prefix("h\xC3\xA9llo", 100), "h\xC3\xA9llo");
-    EXPECT_EQ(pipelines::printable_prefix("a\xFF"
-                                          "b",
-                                          100),
+    EXPECT_EQ(ingest::printable_prefix("h\xC3\xA9llo", 100), "h\xC3\xA9llo");
+    EXPECT_EQ(ingest::printable_prefix("a\xFF"
+                                       "b",
+                                       100),
               "a\xEF\xBF\xBD"
               "b");
     // Cut inside the two-byte é: the lone lead byte becomes U+FFFD.
-    EXPECT_EQ(pipelines::printable_prefix("h\xC3\xA9llo", 2), "h\xEF\xBF\xBD");
-    EXPECT_TRUE(pipelines::is_spool_file_name("a.jsonl"));
-    EXPECT_FALSE(pipelines::is_spool_file_name(".a.jsonl"));
-    EXPECT_FALSE(pipelines::is_spool_file_name("a.jsonl.tmp"));
-    EXPECT_FALSE(pipelines::is_spool_file_name("a.json"));
+    EXPECT_EQ(ingest::printable_prefix("h\xC3\xA9llo", 2), "h\xEF\xBF\xBD");
+    EXPECT_TRUE(ingest::is_spool_file_name("a.jsonl"));
+    EXPECT_FALSE(ingest::is_spool_file_name(".a.jsonl"));
+    EXPECT_FALSE(ingest::is_spool_file_name("a.jsonl.tmp"));
+    EXPECT_FALSE(ingest::is_spool_file_name("a.json"));
 }
 
 // --- the source on a real store ----------------------------------------------------------------
@@ -280,8 +280,8 @@ TEST_F(spool_source_test, SpoolSource_GoodAndBadLines_QueuesInOrderRejectsWithLi
     const std::int64_t mtime_ns =
         static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     const std::uint64_t line4_offset = content.find(no_id);
-    const std::string derived = pipelines::spool_message_id(
-        pipelines::spool_file_hash("a.jsonl", st.st_ino, mtime_ns, content.size()), line4_offset);
+    const std::string derived = ingest::spool_message_id(
+        ingest::spool_file_hash("a.jsonl", st.st_ino, mtime_ns, content.size()), line4_offset);
 
     auto& source = make_source();
     auto r = wait(source.scan_once());

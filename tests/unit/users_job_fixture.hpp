@@ -249,7 +249,7 @@ protected:
         s.name = "users";
         s.max_items = 250;
         s.lookback = std::chrono::minutes{20};
-        s.order = pipeline::source_order::ascending;
+        s.order = connectors::source_order::ascending;
         s.save_every_records = 300;
         s.backoff_initial = std::chrono::milliseconds{1};
         s.backoff_max = std::chrono::milliseconds{4};

@@ -20,7 +20,7 @@
 #include "connectors/jsonl/jsonl_connector.hpp"
 #include "connectors/jsonl/line_format.hpp"
 #include "connectors/sdk/checked_calls.hpp"
-#include "core/pipeline/checkpoint.hpp"
+#include "pipelines/checkpoint.hpp"
 #include "pipelines/users_transform.hpp"
 #include "tests/unit/users_job_fixture.hpp"
 
@@ -246,7 +246,7 @@ TEST_F(users_job_test, Cursor_CancelledRun_StoresResumableCursorWithItsSince) {
     ASSERT_TRUE(cp.has_value());
     EXPECT_TRUE(cp->cursor_resumable);
     EXPECT_GT(cp->cursor_saved_at_us, 0);
-    auto decoded = pipeline::decode_cursor(cp->cursor);
+    auto decoded = pipelines::decode_cursor(cp->cursor);
     ASSERT_TRUE(decoded.has_value()) << cp->cursor;
     EXPECT_FALSE(decoded->since_us.has_value());  // the first run read everything
     EXPECT_FALSE(decoded->cursor.empty());
@@ -259,7 +259,7 @@ TEST_F(users_job_test, Cursor_NextRun_ResumesFromTheStoredCursor) {
     ASSERT_EQ(first.status, state::run_status::cancelled) << first.error;
     const auto cp = wait(store_->load_checkpoint("users"));
     ASSERT_TRUE(cp.has_value());
-    const auto stored = pipeline::decode_cursor(cp->cursor);
+    const auto stored = pipelines::decode_cursor(cp->cursor);
     ASSERT_TRUE(stored.has_value());
 
     auto again = make_source();
@@ -293,7 +293,7 @@ TEST_F(users_job_test, Cursor_Stale_ReadsFromMarkMinusLookback) {
     EXPECT_EQ(second.status, state::run_status::succeeded) << second.error;
     ASSERT_FALSE(source2.calls.empty());
     EXPECT_EQ(source2.calls[0].cursor, "");
-    EXPECT_EQ(source2.calls[0].since_us, pipeline::resume_point(cp->low_water_mark_us, settings().lookback));
+    EXPECT_EQ(source2.calls[0].since_us, pipelines::resume_point(cp->low_water_mark_us, settings().lookback));
     EXPECT_EQ(output_ids(), expected_ids());
 }
 
@@ -321,7 +321,7 @@ TEST_F(users_job_test, Cursor_RefusedBySource_DiscardedOnceThenReadFromMark) {
     ASSERT_EQ(first.status, state::run_status::cancelled) << first.error;
     const auto cp = wait(store_->load_checkpoint("users"));
     ASSERT_TRUE(cp.has_value());
-    const auto stored = pipeline::decode_cursor(cp->cursor);
+    const auto stored = pipelines::decode_cursor(cp->cursor);
     ASSERT_TRUE(stored.has_value());
 
     auto again = make_source();
@@ -338,7 +338,7 @@ TEST_F(users_job_test, Cursor_RefusedBySource_DiscardedOnceThenReadFromMark) {
     EXPECT_EQ(log_count("job.backoff"), 0u);
     ASSERT_GE(source2.calls.size(), 2u);
     EXPECT_EQ(source2.calls[1].cursor, "");
-    EXPECT_EQ(source2.calls[1].since_us, pipeline::resume_point(cp->low_water_mark_us, settings().lookback));
+    EXPECT_EQ(source2.calls[1].since_us, pipelines::resume_point(cp->low_water_mark_us, settings().lookback));
     EXPECT_EQ(output_ids(), expected_ids());
 }
 
@@ -364,7 +364,7 @@ TEST_F(users_job_test, Cursor_ResumedReading_DoesNotResendRecordsBelowTheMarkWin
     ASSERT_EQ(first.status, state::run_status::cancelled) << first.error;
     const auto cp = wait(store_->load_checkpoint("users"));
     ASSERT_TRUE(cp.has_value());
-    ASSERT_EQ(pipeline::decode_cursor(cp->cursor).value_or(pipeline::stored_cursor{}).cursor, "4");
+    ASSERT_EQ(pipelines::decode_cursor(cp->cursor).value_or(pipelines::stored_cursor{}).cursor, "4");
     ASSERT_EQ(cp->low_water_mark_us, 700'000);
 
     auto second = run(s, source, inner);
@@ -378,10 +378,10 @@ TEST_F(users_job_test, Cursor_ResumedReading_DoesNotResendRecordsBelowTheMarkWin
 TEST(UsersJobSpecs, SourceOrder_DummyAscendingJsonlUnordered) {
     const auto dummy_spec = dummy::dummy_spec();
     ASSERT_TRUE(dummy_spec.source.has_value());
-    EXPECT_EQ(dummy_spec.source->order, pipeline::source_order::ascending);
+    EXPECT_EQ(dummy_spec.source->order, connectors::source_order::ascending);
     const auto jsonl_spec = jsonl::jsonl_spec();
     ASSERT_TRUE(jsonl_spec.source.has_value());
-    EXPECT_EQ(jsonl_spec.source->order, pipeline::source_order::unordered);
+    EXPECT_EQ(jsonl_spec.source->order, connectors::source_order::unordered);
     EXPECT_TRUE(jsonl_spec.destination->match_properties.empty());
     const auto j = to_json(dummy_spec);
     EXPECT_EQ(j.at("source").at("order"), "ascending");
@@ -435,7 +435,7 @@ TEST_F(users_job_test, Rejections_EveryRecordRefused_RunFailsExitOne) {
 TEST_F(users_job_test, Mapping_UnknownDestinationProperty_FailsBeforeReadingWithTheToldProblem) {
     auto s = settings();
     s.mapping = {{"email", "email"}, {"nickname", "first_name"}};
-    s.describe_mapping_problem = [](const pipeline::mapping_problem& p) {
+    s.describe_mapping_problem = [](const mapping::mapping_problem& p) {
         return "at " + p.property + ": " + p.message;
     };
     auto source = make_source();

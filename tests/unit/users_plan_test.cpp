@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <iterator>
 
-#include "core/pipeline/checkpoint.hpp"
+#include "pipelines/checkpoint.hpp"
 #include "tests/unit/users_job_fixture.hpp"
 
 using namespace users_job_testing;
@@ -237,7 +237,7 @@ TEST_F(users_plan_test, Plan_ReadsFromTheStoredCursorLikeTheNextRun) {
     ASSERT_EQ(first.status, state::run_status::cancelled);
     const auto cp = wait(store_->load_checkpoint("users"));
     ASSERT_TRUE(cp.has_value());
-    const auto stored = pipeline::decode_cursor(cp->cursor);
+    const auto stored = pipelines::decode_cursor(cp->cursor);
     ASSERT_TRUE(stored.has_value());
 
     auto inner = make_source();

@@ -14,20 +14,45 @@
 //   (RudderStack's Node SDK labels gzipped JSON application/x-www-form-urlencoded; sendBeacon
 //   sends text/plain to avoid a preflight). Content-Encoding: identity, gzip/x-gzip or deflate
 //   (zlib, RFC 9110), decompressed up to max_request_bytes; anything else is 415.
-// - Body: see core/ingest/message.hpp. Invalid batch elements are refused one by one (200 with
+// - Body: see pipelines/ingest/message.hpp. Invalid batch elements are refused one by one (200 with
 //   `accepted` and `rejected`), the request is 400 only when nothing in it is valid.
+//
+// Includes nothing of Asio or Beast (nor do auth.hpp and message.hpp): a fuzz target compiles
+// these three with their .cpp files alone. The server (server.hpp) and the sink seam (sink.hpp)
+// are the Asio side.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/ingest/auth.hpp"
-#include "core/ingest/message.hpp"
-#include "core/ingest/sink.hpp"
+#include "pipelines/ingest/auth.hpp"
+#include "pipelines/ingest/message.hpp"
 
 namespace tributary::ingest {
+
+/// A request body or batch element the server refused, for the ingest reject store.
+struct rejected_payload {
+    /// When the request arrived, µs since the Unix epoch.
+    std::int64_t received_at_us = 0;
+    /// The route, e.g. "/v1/batch".
+    std::string route;
+    /// The batch element's index; nullopt when the whole body was refused.
+    std::optional<std::uint32_t> index;
+    /// The stable code (parse_error::code()), e.g. "no_user_anon_id".
+    std::string code;
+    /// The parser's message ("batch[3].event: required"); never quotes the payload.
+    std::string reason;
+    /// The element without `writeKey`, or the body as received (decompressed) when it is not a
+    /// JSON object; at most reject_payload_max_bytes (then `truncated`).
+    std::string payload;
+    bool truncated = false;
+};
+
+/// Longest payload kept for one rejection; the rest is cut (rejected_payload::truncated).
+inline constexpr std::size_t reject_payload_max_bytes = 64 * 1024;
 
 /// One batch element refused in an answer.
 struct refused_element {

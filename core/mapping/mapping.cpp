@@ -1,4 +1,4 @@
-#include "core/pipeline/mapping.hpp"
+#include "core/mapping/mapping.hpp"
 
 #include <algorithm>
 #include <array>
@@ -14,7 +14,7 @@
 #include "core/types/text.hpp"
 #include "core/types/time_layout.hpp"
 
-namespace tributary::pipeline {
+namespace tributary::mapping {
 
 namespace json = boost::json;
 
@@ -1298,4 +1298,4 @@ mapped_record apply(const mapping& m, const json::object& record) {
     return result;
 }
 
-}  // namespace tributary::pipeline
+}  // namespace tributary::mapping

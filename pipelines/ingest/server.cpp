@@ -1,4 +1,4 @@
-#include "core/ingest/server.hpp"
+#include "pipelines/ingest/server.hpp"
 
 #include <openssl/rand.h>
 

@@ -1,4 +1,4 @@
-#include "core/pipeline/checkpoint.hpp"
+#include "pipelines/checkpoint.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -8,7 +8,7 @@
 
 #include "core/types/time_layout.hpp"
 
-namespace tributary::pipeline {
+namespace tributary::pipelines {
 
 namespace {
 
@@ -33,10 +33,6 @@ std::int64_t minus(std::int64_t a, std::int64_t b) {
 }
 
 }  // namespace
-
-std::string_view to_string(source_order o) noexcept {
-    return o == source_order::ascending ? "ascending" : "unordered";
-}
 
 checkpoint_tracker::checkpoint_tracker(checkpoint_settings settings,
                                        std::int64_t stored_mark_us,
@@ -93,7 +89,7 @@ void checkpoint_tracker::on_page_end(std::string_view next_cursor,
     // whole pages count); without that promise they may be anywhere until there are none. After
     // the last page, records may still come late for the next run, which reads from the mark.
     if (last) reading_done_ = true;
-    if (last || settings_.order == source_order::ascending)
+    if (last || settings_.order == connectors::source_order::ascending)
         unread_floor_ = minus(max_read_, non_negative_us(settings_.lateness));
     advance_pages();
     update_mark();
@@ -273,4 +269,4 @@ read_start resume_from(std::int64_t stored_mark_us,
     return read_start{.since_us = resume_point(stored_mark_us, lookback)};
 }
 
-}  // namespace tributary::pipeline
+}  // namespace tributary::pipelines

@@ -1,4 +1,4 @@
-#include "core/ingest/auth.hpp"
+#include "pipelines/ingest/auth.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "core/ingest/sink.hpp"
 #include "core/log/logger.hpp"
 #include "core/state/store.hpp"
+#include "pipelines/ingest/sink.hpp"
 
-namespace tributary::pipelines {
+namespace tributary::ingest {
 
 class event_intake final : public ingest::message_sink {
 public:
@@ -69,4 +69,4 @@ private:
     std::uint64_t duplicates_ = 0;
 };
 
-}  // namespace tributary::pipelines
+}  // namespace tributary::ingest

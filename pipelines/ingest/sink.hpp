@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "core/async/use_nothrow.hpp"
-#include "core/ingest/message.hpp"
+#include "pipelines/ingest/message.hpp"
+#include "pipelines/ingest/request.hpp"
 
 namespace tributary::ingest {
 
@@ -37,27 +38,6 @@ struct sink_result {
         return {status::failed, retry_after, std::move(message)};
     }
 };
-
-/// A request body or batch element the server refused, for the ingest reject store.
-struct rejected_payload {
-    /// When the request arrived, µs since the Unix epoch.
-    std::int64_t received_at_us = 0;
-    /// The route, e.g. "/v1/batch".
-    std::string route;
-    /// The batch element's index; nullopt when the whole body was refused.
-    std::optional<std::uint32_t> index;
-    /// The stable code (parse_error::code()), e.g. "no_user_anon_id".
-    std::string code;
-    /// The parser's message ("batch[3].event: required"); never quotes the payload.
-    std::string reason;
-    /// The element without `writeKey`, or the body as received (decompressed) when it is not a
-    /// JSON object; at most reject_payload_max_bytes (then `truncated`).
-    std::string payload;
-    bool truncated = false;
-};
-
-/// Longest payload kept for one rejection; the rest is cut (rejected_payload::truncated).
-inline constexpr std::size_t reject_payload_max_bytes = 64 * 1024;
 
 /// Whether the sink accepts writes now (the health endpoint's answer).
 struct sink_health {

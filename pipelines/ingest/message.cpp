@@ -1,4 +1,4 @@
-#include "core/ingest/message.hpp"
+#include "pipelines/ingest/message.hpp"
 
 #include <boost/json/error.hpp>
 #include <boost/json/monotonic_resource.hpp>

@@ -1,4 +1,4 @@
-#include "connectors/sdk/testing.hpp"
+#include "tests/kit/connector_harness.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>

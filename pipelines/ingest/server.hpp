@@ -2,7 +2,7 @@
 // The Segment-compatible ingest endpoint: an HTTP/1.1 server (Boost.Beast) on the event loop.
 //
 // Routes: POST /v1/track, /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias, /v1/batch
-// (bodies: core/ingest/message.hpp; the decisions: core/ingest/request.hpp), OPTIONS on those
+// (bodies: pipelines/ingest/message.hpp; the decisions: pipelines/ingest/request.hpp), OPTIONS on those
 // (CORS preflight: 204 with Access-Control-Allow-Origin/-Methods/-Headers/-Max-Age, no auth), and
 // GET /health (no auth: 200 `{"status":"ok"}`, 503 `{"status":"unavailable","reason":...}`
 // while the sink refuses writes or the server stops). Errors are answered with
@@ -50,11 +50,11 @@
 #include "core/async/task_group.hpp"
 #include "core/async/use_nothrow.hpp"
 #include "core/clock.hpp"
-#include "core/ingest/auth.hpp"
-#include "core/ingest/message.hpp"
-#include "core/ingest/request.hpp"
-#include "core/ingest/sink.hpp"
 #include "core/log/logger.hpp"
+#include "pipelines/ingest/auth.hpp"
+#include "pipelines/ingest/message.hpp"
+#include "pipelines/ingest/request.hpp"
+#include "pipelines/ingest/sink.hpp"
 
 namespace tributary::ingest {
 

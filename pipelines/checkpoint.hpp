@@ -47,27 +47,16 @@
 #include <unordered_map>
 #include <vector>
 
-namespace tributary::pipeline {
+#include "connectors/sdk/source_order.hpp"
 
-/// What the source promises about the order of records across pages.
-enum class source_order {
-    /// Nothing: a record on a later page may be older than any record read before.
-    unordered,
-    /// Every record on a later page is updated at or after every record of earlier pages minus
-    /// the source's declared lateness (checkpoint_settings::lateness: records committed after
-    /// newer ones). Order within a page and among ties is free.
-    ascending,
-};
-
-/// "unordered", "ascending".
-std::string_view to_string(source_order o) noexcept;
+namespace tributary::pipelines {
 
 struct checkpoint_settings {
     /// How far before the mark a run starts reading. Default 5 min (the config's default);
     /// 0 = no overlap; negative values count as 0.
     std::chrono::microseconds lookback{std::chrono::minutes{5}};
     /// What the source promises. Default unordered (safe: the mark moves only after the last page).
-    source_order order = source_order::unordered;
+    connectors::source_order order = connectors::source_order::unordered;
     /// The source's declared lateness (connectors' as_source::lateness): the mark never passes the
     /// newest updated_at read minus this. Default 0; negative values count as 0.
     std::chrono::microseconds lateness{0};
@@ -280,4 +269,4 @@ read_start resume_from(std::int64_t stored_mark_us,
                        std::chrono::microseconds max_age,
                        std::chrono::microseconds lateness);
 
-}  // namespace tributary::pipeline
+}  // namespace tributary::pipelines

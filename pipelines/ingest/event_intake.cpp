@@ -1,9 +1,9 @@
-#include "pipelines/event_intake.hpp"
+#include "pipelines/ingest/event_intake.hpp"
 
 #include <exception>
 #include <utility>
 
-namespace tributary::pipelines {
+namespace tributary::ingest {
 
 event_intake::event_intake(state::store& store, std::vector<std::string> jobs, log::logger log)
     : store_(store), jobs_(std::move(jobs)), log_(std::move(log)) {}
@@ -90,4 +90,4 @@ awaitable<ingest::sink_health> event_intake::health() {
     co_return ingest::sink_health{false, "storage_unavailable"};
 }
 
-}  // namespace tributary::pipelines
+}  // namespace tributary::ingest

@@ -67,7 +67,7 @@
 #include "core/types/type.hpp"
 #include "core/types/value.hpp"
 
-namespace tributary::pipeline {
+namespace tributary::mapping {
 
 /// A value or an error (a minimal std::expected). Asking for the side that is not there is a bug
 /// in the caller: throws std::logic_error.
@@ -204,7 +204,7 @@ public:
         std::string property{};
         /// Split at the dots: {"location", "city"}.
         std::vector<std::string> path{};
-        pipeline::expression value;
+        expression value;
     };
 
     /// The identity mapping.
@@ -251,4 +251,4 @@ struct mapped_record {
 /// Runs `m` on `record`. The record is copied only where a value is taken whole.
 mapped_record apply(const mapping& m, const boost::json::object& record);
 
-}  // namespace tributary::pipeline
+}  // namespace tributary::mapping

@@ -1,4 +1,4 @@
-#include "core/ingest/request.hpp"
+#include "pipelines/ingest/request.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

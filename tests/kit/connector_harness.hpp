@@ -1,6 +1,7 @@
 #pragma once
 // Connector tests on top of the test kit: a connector built from its registration, talking
-// through the real HTTP engine to a kit::fake_server, one call at a time.
+// through the real HTTP engine to a kit::fake_server, one call at a time. Part of the kit
+// library (tributary_test_kit): test code, which no product file includes.
 //
 //     kit::fake_server server;
 //     server.script("POST", "/api/profile-bulk-import-jobs", {kit::response::json(202, "{}")});

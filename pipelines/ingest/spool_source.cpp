@@ -1,4 +1,4 @@
-#include "pipelines/spool_source.hpp"
+#include "pipelines/ingest/spool_source.hpp"
 
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/post.hpp>
@@ -25,7 +25,7 @@
 #include "core/io/posix_file.hpp"
 #include "core/types/text.hpp"
 
-namespace tributary::pipelines {
+namespace tributary::ingest {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -801,4 +801,4 @@ awaitable<void> spool_source::run() {
                              {"rejected", totals_.rejected}});
 }
 
-}  // namespace tributary::pipelines
+}  // namespace tributary::ingest

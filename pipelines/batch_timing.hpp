@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace tributary::pipeline {
+namespace tributary::pipelines {
 
 struct batch_limits {
     /// Events per batch; 0 counts as 1.
@@ -55,4 +55,4 @@ batch_decision decide_batch(const pending_summary& p,
                             const batch_limits& limits,
                             std::optional<std::chrono::milliseconds> estimated_wait = std::nullopt);
 
-}  // namespace tributary::pipeline
+}  // namespace tributary::pipelines

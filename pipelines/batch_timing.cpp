@@ -1,8 +1,8 @@
-#include "core/pipeline/batch_timing.hpp"
+#include "pipelines/batch_timing.hpp"
 
 #include <algorithm>
 
-namespace tributary::pipeline {
+namespace tributary::pipelines {
 
 batch_decision decide_batch(const pending_summary& p,
                             const batch_limits& limits,
@@ -26,4 +26,4 @@ batch_decision decide_batch(const pending_summary& p,
     return {batch_decision::kind::send, milliseconds{0}};
 }
 
-}  // namespace tributary::pipeline
+}  // namespace tributary::pipelines

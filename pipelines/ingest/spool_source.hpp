@@ -84,12 +84,12 @@
 #include "core/async/storage_thread.hpp"
 #include "core/async/use_nothrow.hpp"
 #include "core/clock.hpp"
-#include "core/ingest/message.hpp"
 #include "core/log/logger.hpp"
 #include "core/state/store.hpp"
-#include "pipelines/event_intake.hpp"
+#include "pipelines/ingest/event_intake.hpp"
+#include "pipelines/ingest/message.hpp"
 
-namespace tributary::pipelines {
+namespace tributary::ingest {
 
 struct spool_settings {
     /// The spool directory (config `ingest.spool_dir`). Required; created when missing.
@@ -258,4 +258,4 @@ private:
     std::set<std::pair<std::string, std::uint64_t>> unmoved_{};
 };
 
-}  // namespace tributary::pipelines
+}  // namespace tributary::ingest
