@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
                                          {"message", d.message}});
         }
         log.flush();
-        return code(td::exit_code::failure);
+        return code(td::exit_code::config);
     }
     auto log = make_logger(cmd, &loaded.value->log);
     return code(td::run(cmd, *loaded.value, log));

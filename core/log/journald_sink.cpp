@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <variant>
+
+#include "core/log/journal_ids.hpp"
 
 namespace tributary::log {
 
@@ -80,9 +83,32 @@ std::string journald_sink::encode(level lvl, std::string_view line) {
     return out;
 }
 
+std::string journald_sink::encode(level lvl,
+                                  std::string_view event,
+                                  std::span<const field> fields,
+                                  std::string_view line) {
+    std::string out = encode(lvl, line);
+    if (auto id = journal_message_id(event, lvl)) append_field(out, "MESSAGE_ID", *id);
+    append_field(out, "TRIBUTARY_EVENT", event);
+    for (const auto& f : fields) {
+        if (f.key != "job") continue;
+        if (const auto* job = std::get_if<std::string>(&f.val)) append_field(out, "TRIBUTARY_JOB", *job);
+        break;
+    }
+    return out;
+}
+
 void journald_sink::write(level lvl, std::string_view line) {
     auto d = encode(lvl, line);
     // A lost log line must never stop the daemon: errors are ignored.
+    (void)::send(fd_, d.data(), d.size(), MSG_NOSIGNAL);
+}
+
+void journald_sink::write_record(level lvl,
+                                 std::string_view event,
+                                 std::span<const field> fields,
+                                 std::string_view line) {
+    auto d = encode(lvl, event, fields, line);
     (void)::send(fd_, d.data(), d.size(), MSG_NOSIGNAL);
 }
 
