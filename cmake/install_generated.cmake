@@ -31,6 +31,8 @@ set(TRIBUTARY_SYSCONFDIR "${sysconfdir}")
 set(generated "${TRIBUTARY_GENERATED_DIR}")
 configure_file("${TRIBUTARY_SOURCE_DIR}/systemd/tributary.service.in" "${generated}/tributary.service" @ONLY)
 configure_file("${TRIBUTARY_SOURCE_DIR}/systemd/tributary.tmpfiles.in" "${generated}/tributary.conf" @ONLY)
+# The catalog's @TRIBUTARY_JOB@ is the journal's (a field of the line), not ours: kept as is.
+set(TRIBUTARY_JOB "@TRIBUTARY_JOB@")
 configure_file("${TRIBUTARY_SOURCE_DIR}/systemd/tributary.catalog.in" "${generated}/tributary.catalog" @ONLY)
 
 file(INSTALL DESTINATION "${prefix}/${TRIBUTARY_UNITDIR}" TYPE FILE FILES "${generated}/tributary.service")

@@ -17,6 +17,8 @@ losing data. It runs as a hardened systemd service (not enabled on install), is 
 set(CPACK_PACKAGE_CONTACT "tributary maintainers <maintainers@users.noreply.r-seed-603bdfdc.example>"
     CACHE STRING "Maintainer field of the .deb")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
+# DESTDIR staging: the install sees prefix /usr, so the generated unit names /usr/bin and /etc.
+set(CPACK_SET_DESTDIR ON)
 set(CPACK_STRIP_FILES ON)
 
 set(CPACK_DEBIAN_FILE_NAME "DEB-DEFAULT")

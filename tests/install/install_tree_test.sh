@@ -31,8 +31,10 @@ grep -qx "Documentation=file://$prefix/share/doc/tributary/README.md" "$unit" ||
   fail "Documentation= does not name the installed README: $(grep Documentation= "$unit")"
 grep -qx "RestartPreventExitStatus=78" "$unit" || fail "the unit restarts on exit 78 (EX_CONFIG)"
 ! grep -q "ExecStartPre" "$unit" || fail "the unit has an ExecStartPre= (restart loop on a bad file)"
-! grep -rq "@[A-Z_]*@" "$unit" "$prefix/lib/systemd/catalog/tributary.catalog" "$prefix/lib/tmpfiles.d/tributary.conf" ||
-  fail "an @VARIABLE@ was left unsubstituted"
+! grep -Eq "@TRIBUTARY_(BINDIR|DOCDIR|SYSCONFDIR|SPOOLDIR)@" "$unit" "$prefix/lib/systemd/catalog/tributary.catalog" "$prefix/lib/tmpfiles.d/tributary.conf" ||
+  fail "an install directory was left unsubstituted"
+grep -q "@TRIBUTARY_JOB@" "$prefix/lib/systemd/catalog/tributary.catalog" ||
+  fail "the catalog lost the journal's @TRIBUTARY_JOB@"
 STATE_DIRECTORY="$scratch/state" "$prefix/bin/tributary" validate --log-level error \
   -c "$prefix/etc/tributary/tributary.yaml.example" >/dev/null || fail "the example config does not validate"
 

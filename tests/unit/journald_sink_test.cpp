@@ -31,26 +31,52 @@ TEST(JournaldSink_Encode, NewlinesUseTheBinaryForm) {
     EXPECT_EQ(d, expected);
 }
 
+namespace {
+
+// A datagram socket standing in for the journal's, bound to a fresh temp path.
+class fake_journal {
+public:
+    explicit fake_journal(const std::string& name)
+        : path_{std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))} {
+        std::filesystem::remove(path_);
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+        bound_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    }
+    ~fake_journal() {
+        if (fd_ >= 0) ::close(fd_);
+        std::filesystem::remove(path_);
+    }
+    fake_journal(const fake_journal&) = delete;
+    fake_journal& operator=(const fake_journal&) = delete;
+
+    bool bound() const { return bound_; }
+    std::string path() const { return path_.string(); }
+    /// The next datagram; empty on error.
+    std::string receive() {
+        char buf[2048];
+        auto n = ::recv(fd_, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string{};
+    }
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+    bool bound_ = false;
+};
+
+}  // namespace
+
 TEST(JournaldSink_Socket, DeliversOneDatagramPerLine) {
-    auto path = std::filesystem::temp_directory_path() / ("journal-test-" + std::to_string(::getpid()));
-    std::filesystem::remove(path);
-    int srv = ::socket(AF_UNIX, SOCK_DGRAM, 0);
-    ASSERT_GE(srv, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-    ASSERT_EQ(::bind(srv, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    fake_journal journal("journal-test");
+    ASSERT_TRUE(journal.bound());
     {
-        journald_sink sink(path.string());
+        journald_sink sink(journal.path());
         sink.write(level::warn, "hello");
     }
-    char buf[256];
-    auto n = ::recv(srv, buf, sizeof buf, 0);
-    ASSERT_GT(n, 0);
-    EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n)),
-              "PRIORITY=4\nSYSLOG_IDENTIFIER=tributary\nMESSAGE=hello\n");
-    ::close(srv);
-    std::filesystem::remove(path);
+    EXPECT_EQ(journal.receive(), "PRIORITY=4\nSYSLOG_IDENTIFIER=tributary\nMESSAGE=hello\n");
 }
 
 TEST(JournaldSink_Socket, MissingJournalThrows) {
@@ -103,25 +129,14 @@ TEST(JournalIds_Catalog, EveryIdIsWellFormedUniqueAndExplainedByTheCatalog) {
 }
 
 TEST(JournaldSink_Socket, TheLoggerSendsEventFieldsThroughTheSink) {
-    auto path = std::filesystem::temp_directory_path() / ("journal-log-test-" + std::to_string(::getpid()));
-    std::filesystem::remove(path);
-    int srv = ::socket(AF_UNIX, SOCK_DGRAM, 0);
-    ASSERT_GE(srv, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-    ASSERT_EQ(::bind(srv, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    fake_journal journal("journal-log-test");
+    ASSERT_TRUE(journal.bound());
     {
-        tributary::log::logger log(std::make_shared<journald_sink>(path.string()));
+        tributary::log::logger log(std::make_shared<journald_sink>(journal.path()));
         log.warn("dlq.add", {{"job", "nightly"}, {"reason", "rejected"}});
     }
-    char buf[1024];
-    auto n = ::recv(srv, buf, sizeof buf, 0);
-    ASSERT_GT(n, 0);
-    const std::string d(buf, static_cast<std::size_t>(n));
+    const std::string d = journal.receive();
     EXPECT_NE(d.find("\nMESSAGE_ID=d3a9e9052aa0473294df4120b984ff76\n"), std::string::npos) << d;
     EXPECT_NE(d.find("\nTRIBUTARY_EVENT=dlq.add\nTRIBUTARY_JOB=nightly\n"), std::string::npos) << d;
     EXPECT_NE(d.find("\"event\":\"dlq.add\""), std::string::npos) << d;
-    ::close(srv);
-    std::filesystem::remove(path);
 }
