@@ -1,10 +1,13 @@
 #include "core/log/journald_sink.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <variant>
@@ -110,6 +113,27 @@ void journald_sink::write_record(level lvl,
                                  std::string_view line) {
     auto d = encode(lvl, event, fields, line);
     (void)::send(fd_, d.data(), d.size(), MSG_NOSIGNAL);
+}
+
+bool names_journal_stream(std::string_view journal_stream, std::uint64_t dev, std::uint64_t ino) {
+    const auto colon = journal_stream.find(':');
+    if (colon == std::string_view::npos) return false;
+    auto number = [](std::string_view text, std::uint64_t& out) {
+        const char* end = text.data() + text.size();
+        auto [p, ec] = std::from_chars(text.data(), end, out);
+        return !text.empty() && ec == std::errc{} && p == end;
+    };
+    std::uint64_t d = 0, i = 0;
+    return number(journal_stream.substr(0, colon), d) && number(journal_stream.substr(colon + 1), i) &&
+           d == dev && i == ino;
+}
+
+bool stderr_is_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    struct stat st {};
+    if (!stream || ::fstat(STDERR_FILENO, &st) != 0) return false;
+    return names_journal_stream(stream, static_cast<std::uint64_t>(st.st_dev),
+                                static_cast<std::uint64_t>(st.st_ino));
 }
 
 }  // namespace tributary::log

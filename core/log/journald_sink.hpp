@@ -7,9 +7,11 @@
 // field, when there is one) and, for key events, a stable MESSAGE_ID
 // (core/log/journal_ids.hpp) explained by the journal catalog.
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/log/sinks.hpp"
 
@@ -42,5 +44,14 @@ public:
 private:
     int fd_ = -1;
 };
+
+/// Whether `journal_stream` — systemd's $JOURNAL_STREAM, "DEVICE:INODE" in decimal — names the
+/// file with device `dev` and inode `ino` (pure; tested).
+bool names_journal_stream(std::string_view journal_stream, std::uint64_t dev, std::uint64_t ino);
+
+/// Whether standard error is connected to the journal: $JOURNAL_STREAM names fd 2 (systemd.exec(5)
+/// sets it for services; a child whose stderr was redirected inherits it but no longer matches).
+/// Lines written before the config is read may then go natively, with their MESSAGE_ID.
+bool stderr_is_journal();
 
 }  // namespace tributary::log

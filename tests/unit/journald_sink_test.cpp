@@ -140,3 +140,12 @@ TEST(JournaldSink_Socket, TheLoggerSendsEventFieldsThroughTheSink) {
     EXPECT_NE(d.find("\nTRIBUTARY_EVENT=dlq.add\nTRIBUTARY_JOB=nightly\n"), std::string::npos) << d;
     EXPECT_NE(d.find("\"event\":\"dlq.add\""), std::string::npos) << d;
 }
+
+TEST(JournaldSink_JournalStream, MatchesOnlyTheSameDeviceAndInode) {
+    using tributary::log::names_journal_stream;
+    EXPECT_TRUE(names_journal_stream("8:12345", 8, 12345));
+    EXPECT_FALSE(names_journal_stream("8:12345", 8, 12346));
+    EXPECT_FALSE(names_journal_stream("9:12345", 8, 12345));
+    for (const char* bad : {"", "8", "8:", ":12345", "8:12345x", "-8:12345", "8 :12345"})
+        EXPECT_FALSE(names_journal_stream(bad, 8, 12345)) << bad;
+}
