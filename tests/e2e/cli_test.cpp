@@ -87,6 +87,7 @@ TEST(Cli_Help, PrintsUsageAndExitCodes) {
     EXPECT_EQ(r.code, 0);
     EXPECT_NE(r.out.find("validate"), std::string::npos);
     EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
+    EXPECT_NE(r.out.find("78 run refused its config file"), std::string::npos) << r.out;
 }
 
 TEST(Cli_Help, ListsTheStateAndPlanCommands) {
