@@ -123,7 +123,9 @@ TEST(JournalIds_Catalog, EveryIdIsWellFormedUniqueAndExplainedByTheCatalog) {
     ASSERT_TRUE(catalog) << "systemd/tributary.catalog.in";
     std::set<std::string> entries;
     for (std::string line; std::getline(catalog, line);) {
-        if (line.rfind("-- ", 0) == 0) EXPECT_TRUE(entries.insert(line.substr(3)).second) << line;
+        if (line.rfind("-- ", 0) == 0) {
+            EXPECT_TRUE(entries.insert(line.substr(3)).second) << line;
+        }
     }
     EXPECT_EQ(entries, ids);
 }
@@ -146,6 +148,7 @@ TEST(JournaldSink_JournalStream, MatchesOnlyTheSameDeviceAndInode) {
     EXPECT_TRUE(names_journal_stream("8:12345", 8, 12345));
     EXPECT_FALSE(names_journal_stream("8:12345", 8, 12346));
     EXPECT_FALSE(names_journal_stream("9:12345", 8, 12345));
-    for (const char* bad : {"", "8", "8:", ":12345", "8:12345x", "-8:12345", "8 :12345"})
+    for (const char* bad : {"", "8", "8:", ":12345", "8:12345x", "-8:12345", "8 :12345"}) {
         EXPECT_FALSE(names_journal_stream(bad, 8, 12345)) << bad;
+    }
 }
