@@ -17,8 +17,10 @@ losing data. It runs as a hardened systemd service (not enabled on install), is 
 set(CPACK_PACKAGE_CONTACT "tributary maintainers <maintainers@users.noreply.r-seed-603bdfdc.example>"
     CACHE STRING "Maintainer field of the .deb")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
-# DESTDIR staging: the install sees prefix /usr, so the generated unit names /usr/bin and /etc.
+# DESTDIR staging with prefix /usr, whatever the build's CMAKE_INSTALL_PREFIX: the install sees
+# /usr, so the generated unit names /usr/bin and /etc (cmake/install_generated.cmake).
 set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX "/usr")
 set(CPACK_STRIP_FILES ON)
 
 set(CPACK_DEBIAN_FILE_NAME "DEB-DEFAULT")
@@ -26,7 +28,6 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE "1")
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "file:///usr/share/doc/tributary/README.md")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${PROJECT_SOURCE_DIR}/packaging/debian/conffiles"
     "${PROJECT_SOURCE_DIR}/packaging/debian/postinst"

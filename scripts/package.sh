@@ -53,7 +53,9 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [ -n "$(field Maintainer)" ] || fail "no Maintainer"
 [ -n "$(field Description)" ] || fail "no Description"
 depends=$(field Depends)
-# Every library the binary links comes from a package the .deb depends on.
+# Every library the binary links (its NEEDED entries, found with ldd) is shipped by a package that
+# Depends names, itself or by a name it Provides (libspdlog1.10 provides libspdlog1.10-fmt9). The
+# libraries those pull in (libfmt9 for spdlog) come with them.
 owner() {  # the package shipping library $1 (merged /usr: /lib/X is /usr/lib/X)
   local p out
   for p in "$1" "$(readlink -f "$1")" "/usr$1" "${1#/usr}"; do
@@ -61,12 +63,21 @@ owner() {  # the package shipping library $1 (merged /usr: /lib/X is /usr/lib/X)
   done
   return 1
 }
+depends_on() {  # whether Depends names $1
+  [[ ", $depends," == *", $1 "* || ", $depends," == *", $1,"* ]]
+}
 binary="$build_dir/daemon/tributary"
-while read -r lib; do
+resolved=$(ldd "$binary")
+for name in $(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+  lib=$(awk -v n="$name" '$1 == n && $3 ~ /^\// { print $3 }' <<<"$resolved")
+  [ -n "$lib" ] || fail "ldd does not resolve $name"
   pkg=$(owner "$lib") || fail "no package ships $lib (dpkg -S)"
-  [[ ", $depends," == *", $pkg "* || ", $depends," == *", $pkg,"* ]] ||
-    fail "Depends lacks $pkg (for $lib): $depends"
-done < <(ldd "$binary" | awk '$3 ~ /^\// { print $3 }')
+  ok=false
+  for candidate in "$pkg" $(dpkg-query -W -f='${Provides}' "$pkg" | sed 's/([^)]*)//g; s/,/ /g'); do
+    depends_on "$candidate" && ok=true
+  done
+  $ok || fail "Depends lacks $pkg (for $lib): $depends"
+done
 
 # Contents.
 contents=$(dpkg-deb --contents "$deb" | awk '{ print $6 }')
