@@ -23,10 +23,12 @@ constexpr const char* common_options = R"(
 constexpr const char* exit_codes = R"(
 Exit codes:
   0  success
-  1  failure (invalid config or mapping, missing file, a job failed or had every item
-     refused, state directory in use)
+  1  failure (invalid config or mapping, missing file — run exits 78 for those —, a job
+     failed or had every item refused, state directory in use)
   2  usage error (unknown command or option, unknown job)
   3  partial success (some items were dead-lettered, others got through)
+  78 run refused its config file: missing, unreadable or invalid (EX_CONFIG; the
+     systemd unit does not restart on it)
 )";
 
 constexpr const char* overview = R"(tributary — sync daemon for customer data

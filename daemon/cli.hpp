@@ -10,9 +10,10 @@ namespace tributary::daemon {
 
 enum class exit_code : int {
     ok = 0,       ///< success
-    failure = 1,  ///< config invalid, missing file, runtime failure, state directory in use
+    failure = 1,  ///< config invalid or missing (not run: config), runtime failure, state dir in use
     usage = 2,    ///< bad command line, unknown job
     partial = 3,  ///< run finished but some items were dead-lettered
+    config = 78,  ///< `run` refused its config file (EX_CONFIG: systemd must not restart it)
 };
 
 enum class command_kind {

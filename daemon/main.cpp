@@ -55,7 +55,8 @@ tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_conf
     }
     std::shared_ptr<tl::sink> out;
     std::string fallback;
-    if (from_config && from_config->target == "journald") {
+    // Before the config is read (run's config.invalid), a service's stderr may be the journal.
+    if (from_config ? from_config->target == "journald" : tl::stderr_is_journal()) {
         try {
             out = std::make_shared<tl::journald_sink>();
         } catch (const std::exception& e) {
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
                                          {"message", d.message}});
         }
         log.flush();
-        return code(td::exit_code::failure);
+        return code(td::exit_code::config);
     }
     auto log = make_logger(cmd, &loaded.value->log);
     return code(td::run(cmd, *loaded.value, log));

@@ -3,7 +3,8 @@
 # with npm ci, the Node SDKs the real-client test runs), then configures and
 # builds. Non-interactive and idempotent.
 #   scripts/setup.sh            # packages + release build in build/
-#   scripts/setup.sh --deps     # packages only (build and test: also node, npm and the SDKs)
+#   scripts/setup.sh --deps     # packages only (build and test: also node, npm and the SDKs,
+#                               # dpkg-dev and systemd for the package checks)
 #   scripts/setup.sh --build-deps  # packages the build needs, nothing for the tests
 #   scripts/setup.sh --asan     # packages + sanitizer build in build-asan/
 #   scripts/setup.sh --bench    # packages + benchmark tools (wrk, bc) + release build
@@ -32,6 +33,11 @@ case "$mode" in --deps|--asan) test_mode=true ;; esac
 if $test_mode; then
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+  # The package checks (the Install.Tree test, scripts/package.sh in CI): dpkg-shlibdeps for
+  # the .deb's Depends, systemd-analyze and journalctl for the unit and the journal catalog.
+  for p in dpkg-dev systemd; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=()

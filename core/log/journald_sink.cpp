@@ -1,12 +1,18 @@
 #include "core/log/journald_sink.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <variant>
+
+#include "core/log/journal_ids.hpp"
 
 namespace tributary::log {
 
@@ -80,10 +86,54 @@ std::string journald_sink::encode(level lvl, std::string_view line) {
     return out;
 }
 
+std::string journald_sink::encode(level lvl,
+                                  std::string_view event,
+                                  std::span<const field> fields,
+                                  std::string_view line) {
+    std::string out = encode(lvl, line);
+    if (auto id = journal_message_id(event, lvl)) append_field(out, "MESSAGE_ID", *id);
+    append_field(out, "TRIBUTARY_EVENT", event);
+    for (const auto& f : fields) {
+        if (f.key != "job") continue;
+        if (const auto* job = std::get_if<std::string>(&f.val)) append_field(out, "TRIBUTARY_JOB", *job);
+        break;
+    }
+    return out;
+}
+
 void journald_sink::write(level lvl, std::string_view line) {
     auto d = encode(lvl, line);
     // A lost log line must never stop the daemon: errors are ignored.
     (void)::send(fd_, d.data(), d.size(), MSG_NOSIGNAL);
+}
+
+void journald_sink::write_record(level lvl,
+                                 std::string_view event,
+                                 std::span<const field> fields,
+                                 std::string_view line) {
+    auto d = encode(lvl, event, fields, line);
+    (void)::send(fd_, d.data(), d.size(), MSG_NOSIGNAL);
+}
+
+bool names_journal_stream(std::string_view journal_stream, std::uint64_t dev, std::uint64_t ino) {
+    const auto colon = journal_stream.find(':');
+    if (colon == std::string_view::npos) return false;
+    auto number = [](std::string_view text, std::uint64_t& out) {
+        const char* end = text.data() + text.size();
+        auto [p, ec] = std::from_chars(text.data(), end, out);
+        return !text.empty() && ec == std::errc{} && p == end;
+    };
+    std::uint64_t d = 0, i = 0;
+    return number(journal_stream.substr(0, colon), d) && number(journal_stream.substr(colon + 1), i) &&
+           d == dev && i == ino;
+}
+
+bool stderr_is_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    struct stat st {};
+    if (!stream || ::fstat(STDERR_FILENO, &st) != 0) return false;
+    return names_journal_stream(stream, static_cast<std::uint64_t>(st.st_dev),
+                                static_cast<std::uint64_t>(st.st_ino));
 }
 
 }  // namespace tributary::log

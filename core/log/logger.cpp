@@ -111,7 +111,7 @@ struct logger::state {
         const std::string line = settings.fmt == format::json
                                      ? format_json_line(ts, lvl, event, component, fields, suppressed)
                                      : format_text_line(ts, lvl, event, component, fields, suppressed);
-        out->write(lvl, line);
+        out->write_record(lvl, event, fields, line);
     }
 
     const std::shared_ptr<sink> out;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,16 @@ public:
     virtual ~sink() = default;
     /// Writes `line` as one line; the sink adds the line terminator.
     virtual void write(level lvl, std::string_view line) = 0;
+    /// The logger's call: `line` is `event` with `fields` formatted. Sinks that store fields
+    /// natively (journald) override it; the default writes `line`.
+    virtual void write_record(level lvl,
+                              std::string_view event,
+                              std::span<const field> fields,
+                              std::string_view line) {
+        (void)event;
+        (void)fields;
+        write(lvl, line);
+    }
     /// Pushes buffered lines to their destination. Default: nothing buffered.
     virtual void flush() {}
 };

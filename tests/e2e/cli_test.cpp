@@ -87,6 +87,7 @@ TEST(Cli_Help, PrintsUsageAndExitCodes) {
     EXPECT_EQ(r.code, 0);
     EXPECT_NE(r.out.find("validate"), std::string::npos);
     EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
+    EXPECT_NE(r.out.find("78 run refused its config file"), std::string::npos) << r.out;
 }
 
 TEST(Cli_Help, ListsTheStateAndPlanCommands) {
@@ -148,18 +149,18 @@ TEST(Cli_ValidateMissingFile, ExitsOneNamingThePath) {
     EXPECT_NE(r.err.find("/nonexistent/tributary.yaml"), std::string::npos) << r.err;
 }
 
-TEST(Cli_RunMissingFile, ExitsOneNamingThePath) {
+TEST(Cli_RunMissingFile, ExitsConfigNamingThePath) {
     auto r = run(bin, {"run", "-c", "/nonexistent/x.yaml", "--log-format", "json"});
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 78) << "EX_CONFIG: the unit's RestartPreventExitStatus";
     EXPECT_NE(r.err.find("/nonexistent/x.yaml"), std::string::npos) << r.err;
     expect_json_lines(r.err);
 }
 
-TEST(Cli_RunInvalidConfig, LogsConfigInvalidAsJson) {
+TEST(Cli_RunInvalidConfig, LogsConfigInvalidAsJsonAndExitsConfig) {
     temp_dir dir;
     auto cfg = dir.write("bad.yaml", valid_config(dir) + "    priority: urgent\n");
     auto r = run(bin, {"run", "-c", cfg.string(), "--log-format", "json"});
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 78) << "EX_CONFIG: the unit's RestartPreventExitStatus";
     EXPECT_NE(r.err.find("\"event\":\"config.invalid\""), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("\"line\":18"), std::string::npos) << r.err;
     expect_json_lines(r.err);

@@ -382,7 +382,7 @@ TEST(CliValidateAndRun_ConfigProblems, SameProblemsListedAtOnceAndRunRefuses) {
     EXPECT_EQ(errors_only, listed);
 
     auto r = cli(cfg, {"run", "--once", "one"});
-    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_EQ(r.code, 78) << r.err;
     for (const auto& [where, message] : expected) {
         EXPECT_NE(r.err.find("\"message\":\"" + message + "\""), std::string::npos) << message << "\n"
                                                                                     << r.err;

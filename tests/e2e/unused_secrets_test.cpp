@@ -85,6 +85,6 @@ TEST(UnusedSecrets_ValidateAndRun, StillResolveEverySecret) {
     EXPECT_NE(v.err.find("environment variable " + secret_var + " is not set"), std::string::npos) << v.err;
 
     auto once = run(bin, {"run", "--once", "demo", "-c", cfg});
-    EXPECT_EQ(once.code, 1) << once.err;
+    EXPECT_EQ(once.code, 78) << once.err;
     EXPECT_NE(once.err.find("config.invalid"), std::string::npos) << once.err;
 }
