@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "connectors/sdk/checked_calls.hpp"
+#include "core/async/task_group.hpp"
 
 namespace tributary::pipelines {
 
@@ -108,36 +109,12 @@ event_decision event_rules::decide(const state::queued_event_row& row) const {
     return {kind::send, {}, std::move(*e)};
 }
 
-batch_cut cut_batch(const event_rules& rules,
-                    const std::deque<state::queued_event_row>& window,
-                    const pipelines::batch_limits& limits) {
-    batch_cut cut;
-    std::size_t events = 0;
-    std::uint64_t bytes = 0;
-    for (; cut.taken < window.size() && events < std::max<std::size_t>(limits.max_items, 1); ++cut.taken) {
-        const auto& row = window[cut.taken];
-        if (events > 0 && limits.max_bytes > 0 && bytes + row.payload_json.size() > limits.max_bytes) break;
-        auto d = rules.decide(row);
-        if (d.what == event_decision::kind::send) {
-            ++events;
-            bytes += row.payload_json.size();
-        }
-        cut.decisions.push_back(std::move(d));
-    }
-    return cut;
-}
-
 events_sender::events_sender(events_job_settings s,
                              connectors::connector& destination,
                              state::store& store,
                              log::logger log,
                              const clock& clk)
-    : s_(std::move(s)), dest_(destination), store_(store), log_(std::move(log)), clk_(clk) {
-    if (s_.batch.max_items == 0) s_.batch.max_items = 1;
-    if (s_.window_events == 0) s_.window_events = s_.batch.max_items;
-    s_.window_events = std::max<std::size_t>(s_.window_events, s_.batch.max_items);
-    if (s_.window_bytes == 0) s_.window_bytes = s_.batch.max_bytes;
-}
+    : s_(std::move(s)), dest_(destination), store_(store), log_(std::move(log)), clk_(clk) {}
 
 awaitable<std::string> events_sender::prepare() {
     auto rules = co_await event_rules::make(s_, dest_);
@@ -149,164 +126,157 @@ awaitable<std::string> events_sender::prepare() {
 }
 
 void events_sender::notify() {
-    notified_ = true;
+    if (machine_) machine_->wake();
     if (wake_) wake_->cancel();
 }
 
-awaitable<void> events_sender::sleep(std::chrono::milliseconds d) {
-    if (notified_) {
-        notified_ = false;
-        co_return;
-    }
-    wake_->expires_after(d);
-    [[maybe_unused]] auto [ec] = co_await wake_->async_wait(use_nothrow);
-    notified_ = false;
+events_machine::context events_sender::context() const {
+    events_machine::context c{clk_.now(), clk_.wall_now(), std::nullopt};
+    if (auto w = dest_.estimated_wait())
+        c.limiter_wait = std::chrono::duration_cast<std::chrono::milliseconds>(*w);
+    return c;
 }
 
-std::chrono::milliseconds events_sender::backoff_delay() const {
-    auto delay = s_.backoff_initial;
-    for (std::uint32_t i = 1; i < consecutive_failures_ && delay < s_.backoff_max; ++i) delay *= 2;
-    return std::min(delay, s_.backoff_max);
+awaitable<std::string> events_sender::drive(events_machine_settings m) {
+    using kind = events_machine::action::kind;
+    machine_.emplace(s_, m, *rules_);
+    completions_.clear();
+    cancel_forwarded_ = false;
+    task_group sends(co_await asio::this_coro::executor, log_);
+    const bool store_errors_are_values = !m.drain;  // drain (run --once) lets them end the run
+    events_machine::input in = events_machine::proceed{};
+    for (;;) {
+        const auto cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled_state(cs)) forward_cancellation(cs.cancelled(), sends);
+        auto a = machine_->resume(std::move(in), context());
+        report_ = machine_->report();
+        switch (a.what) {
+            case kind::peek:
+                in = co_await peek(a, store_errors_are_values);
+                break;
+            case kind::send:
+                sends.spawn("send:" + s_.name, send_batch(a.batch, std::move(a.events)));
+                in = events_machine::proceed{};
+                break;
+            case kind::resolve:
+                in = co_await resolve(std::move(a), store_errors_are_values);
+                break;
+            case kind::report_failure:
+                log_failure(a.failed);
+                in = events_machine::proceed{};
+                break;
+            case kind::wait:
+                in = co_await wait(a.until, sends);
+                break;
+            case kind::stop:
+                co_return a.reason;
+        }
+    }
 }
 
-awaitable<void> events_sender::refill() {
-    while (window_.size() < s_.window_events && window_bytes_ < s_.window_bytes) {
-        const std::size_t want = std::min<std::size_t>(s_.window_events - window_.size(), 1000);
-        auto rows = co_await store_.peek_events(s_.name, next_seq_, want, s_.window_bytes - window_bytes_);
-        for (auto& r : rows) {
-            next_seq_ = std::max(next_seq_, r.seq);
-            window_bytes_ += r.payload_json.size();
-            window_.push_back(std::move(r));
+void events_sender::forward_cancellation(asio::cancellation_type type, task_group& sends) {
+    if (std::exchange(cancel_forwarded_, true)) return;
+    machine_->cancel();
+    sends.emit(type);
+}
+
+awaitable<events_machine::input> events_sender::peek(const events_machine::action& a,
+                                                     bool store_errors_are_values) {
+    std::string error;
+    try {
+        // GCC 12: no co_await inside a co_return expression (its temporary dies early).
+        auto rows = co_await store_.peek_events(s_.name, a.after_seq, a.limit, a.max_bytes);
+        co_return events_machine::peeked{std::move(rows)};
+    } catch (const std::exception& e) {
+        if (!store_errors_are_values) throw;
+        error = log::exception_text(e);
+    }
+    log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
+    co_return events_machine::store_failed{};
+}
+
+// Durable first, then forget: a crash between the two re-sends, never loses. One write for the
+// whole batch: the acks, the dead letters and the job's counters commit together.
+awaitable<events_machine::input> events_sender::resolve(events_machine::action a,
+                                                        bool store_errors_are_values) {
+    log_dead_letters(a.resolution.rejected);
+    std::string error;
+    try {
+        counters_ = co_await store_.resolve_events(s_.name, std::move(a.resolution));
+        co_return events_machine::resolved{};
+    } catch (const std::exception& e) {
+        if (!store_errors_are_values) throw;
+        error = log::exception_text(e);
+    }
+    log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
+    co_return events_machine::store_failed{};
+}
+
+// Returns a completion as soon as one is there; otherwise waits until `until`, a notify(), a
+// completion or a cancellation, and tells the machine the wait ended.
+awaitable<events_machine::input> events_sender::wait(std::optional<clock::steady_time> until,
+                                                     task_group& sends) {
+    for (bool waited = false;; waited = true) {
+        const auto cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled_state(cs) && !cancel_forwarded_) {
+            forward_cancellation(cs.cancelled(), sends);
+            co_return events_machine::timer{};
         }
-        queue_exhausted_ = rows.size() < want;
-        if (rows.empty() || queue_exhausted_) break;
+        if (!completions_.empty()) {
+            auto c = std::move(completions_.front());
+            completions_.pop_front();
+            co_return c;
+        }
+        if (waited) co_return events_machine::timer{};
+        const auto now = clk_.now();
+        if (until && now >= *until) co_return events_machine::timer{};
+        if (until)
+            wake_->expires_after(*until - now);
+        else
+            wake_->expires_at(asio::steady_timer::time_point::max());
+        [[maybe_unused]] auto [ec] = co_await wake_->async_wait(use_nothrow);
     }
 }
 
-awaitable<events_sender::step> events_sender::send_one() {
-    co_await refill();
-    const auto now = clk_.wall_now();
-    pipelines::pending_summary p;
-    p.events = window_.size();
-    p.bytes = window_bytes_;
-    if (!window_.empty()) {
-        const auto received =
-            std::chrono::system_clock::time_point{std::chrono::microseconds{window_.front().received_at_us}};
-        p.oldest_age = std::chrono::duration_cast<std::chrono::milliseconds>(now - received);
-    }
-    p.window_full = !queue_exhausted_;
-    std::optional<std::chrono::milliseconds> limiter;
-    if (auto w = dest_.estimated_wait()) limiter = std::chrono::duration_cast<std::chrono::milliseconds>(*w);
-    const auto decision = pipelines::decide_batch(p, s_.batch, limiter);
-    if (decision.what == pipelines::batch_decision::kind::idle) co_return step::idle;
-    if (decision.what == pipelines::batch_decision::kind::wait) {
-        co_await sleep(decision.delay);
-        co_return step::idle;
-    }
-
-    // The batch: the head of the window, within the limits. Filtered-out and unmappable events
-    // are resolved here without being sent.
-    state::events_resolution res;
-    std::vector<connectors::event> events;
-    std::vector<std::uint64_t> event_seq;
-    auto cut = cut_batch(*rules_, window_, s_.batch);
-    const std::size_t taken = cut.taken;
-    for (std::size_t i = 0; i < taken; ++i) {
-        const std::uint64_t seq = window_[i].seq;
-        auto& d = cut.decisions[i];
-        switch (d.what) {
-            case event_decision::kind::skip:
-                res.skipped.push_back(seq);
-                break;
-            case event_decision::kind::reject:
-                res.rejected.push_back({seq, std::move(d.reason), d.cls});
-                break;
-            case event_decision::kind::send:
-                events.push_back(std::move(*d.event));
-                event_seq.push_back(seq);
-                break;
-        }
-    }
-
-    connectors::outcome_of<void> result{};
-    bool sent_request = false;
-    if (!events.empty()) {
-        connectors::event_batch batch{std::move(events)};
-        result = co_await connectors::checked_send_events(dest_, batch);
-        sent_request = true;
-        ++report_.batches;
-        const auto& outcomes = batch.outcomes();
-        for (std::size_t i = 0; i < outcomes.size(); ++i) {
-            switch (outcomes[i].state) {
-                case item_state::sent:
-                    res.sent.push_back(event_seq[i]);
-                    ++report_.sent;
-                    break;
-                case item_state::discarded:
-                case item_state::rejected:
-                    res.rejected.push_back(
-                        {event_seq[i],
-                         outcomes[i].reason.empty() ? std::string{"rejected"} : outcomes[i].reason,
-                         state::dead_letter_class::rejected});
-                    break;
-                default:  // failed, postponed, pending: stays in the window, offered again first
-                    break;
-            }
-        }
-    }
-    report_.skipped += res.skipped.size();
-    report_.rejected += res.rejected.size();
+awaitable<void> events_sender::send_batch(std::uint64_t batch_id, std::vector<connectors::event> events) {
+    // The driver hands its cancellation on (graceful stop included): the request is abandoned and
+    // its events stay queued.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    connectors::event_batch batch{std::move(events)};
+    auto result = co_await connectors::checked_send_events(dest_, batch);
     const auto cs = co_await asio::this_coro::cancellation_state;
-    const bool cancelled = cancelled_state(cs);
-    if (sent_request && !result && !cancelled) res.error = result.error().message;
-
-    // Durable first, then forget: a crash between the two re-sends, never loses. One write for
-    // the whole step: the acks, the dead letters and the job's counters commit together.
-    log_dead_letters(res.rejected);
-    std::vector<std::uint64_t> acked = res.sent;
-    acked.insert(acked.end(), res.skipped.begin(), res.skipped.end());
-    std::vector<std::uint64_t> refused;
-    for (const auto& r : res.rejected) refused.push_back(r.seq);
-    if (!acked.empty() || !refused.empty() || !res.error.empty())
-        counters_ = co_await store_.resolve_events(s_.name, std::move(res));
-    std::vector<std::uint64_t> gone = std::move(acked);
-    gone.insert(gone.end(), refused.begin(), refused.end());
-    std::sort(gone.begin(), gone.end());
-    // Only the batch's part of the window (its head) changes: O(batch), not O(window).
-    std::vector<state::queued_event_row> head;
-    head.reserve(taken);
-    for (std::size_t i = 0; i < taken && !window_.empty(); ++i) {
-        head.push_back(std::move(window_.front()));
-        window_.pop_front();
-    }
-    for (auto it = head.rbegin(); it != head.rend(); ++it) {
-        if (std::binary_search(gone.begin(), gone.end(), it->seq)) {
-            window_bytes_ -= it->payload_json.size();
-            continue;
+    events_machine::completed c;
+    c.batch = batch_id;
+    c.cancelled = cancelled_state(cs);
+    if (!result) c.error = result.error();
+    using result_kind = events_machine::event_result::kind;
+    for (const auto& o : batch.outcomes()) {
+        switch (o.state) {
+            case item_state::sent:
+                c.results.push_back({result_kind::sent, {}});
+                break;
+            case item_state::discarded:
+            case item_state::rejected:
+                c.results.push_back({result_kind::refused, o.reason});
+                break;
+            default:  // failed, postponed, pending: stays in the window, offered again first
+                c.results.push_back({result_kind::kept, {}});
+                break;
         }
-        window_.push_front(std::move(*it));
     }
+    completions_.push_back(std::move(c));
+    if (wake_) wake_->cancel();
+}
 
-    if (!sent_request || result || result.error().kind == connectors::error_kind::rejected) {
-        consecutive_failures_ = 0;
-        co_return step::sent;
-    }
-    if (cancelled) co_return step::sent;
-    ++consecutive_failures_;
-    ++report_.failures;
-    const auto& err = result.error();
-    const auto delay = err.retryable() ? backoff_delay() : s_.backoff_max;
-    failure_delay_ = delay;
-    last_failure_ = std::string(connectors::to_string(err.kind)) + ": " + err.message;
-    log_.log(err.retryable() ? log::level::warn : log::level::error,
-             err.retryable() ? "job.backoff" : "job.failed",
+void events_sender::log_failure(const events_machine::failure& f) {
+    log_.log(f.retryable ? log::level::warn : log::level::error, f.retryable ? "job.backoff" : "job.failed",
              {{"job", s_.name},
               {"call", "send_events"},
-              {"attempt", consecutive_failures_},
-              {"delay", delay},
-              {"kind", connectors::to_string(err.kind)},
-              {"error", err.message}});
-    co_return err.retryable() ? step::retry : step::failed;
+              {"attempt", f.attempt},
+              {"delay", f.delay},
+              {"kind", connectors::to_string(f.kind)},
+              {"error", f.message}});
 }
 
 // One dlq.add line per reason class of the step (the reasons themselves stay in the store).
@@ -373,63 +343,19 @@ awaitable<void> events_sender::run() {
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
     log_.info("job.start", {{"job", s_.name}, {"destination_type", rules_->destination_type()}});
-    for (;;) {
-        const auto cs = co_await asio::this_coro::cancellation_state;
-        if (cancelled_state(cs)) break;
-        step st = step::idle;
-        std::string error;
-        try {
-            st = co_await send_one();
-        } catch (const std::exception& e) {
-            // A store error: nothing was forgotten; try again later.
-            error = log::exception_text(e);
-        }
-        if (!error.empty()) {
-            ++consecutive_failures_;
-            log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
-            co_await sleep(backoff_delay());
-            continue;
-        }
-        if (st == step::retry || st == step::failed) {
-            co_await sleep(failure_delay_);
-            continue;
-        }
-        if (st == step::idle && window_.empty()) co_await sleep(s_.idle_poll);
-    }
+    co_await drive(events_machine_settings{});
     log_.info("job.stop", {{"job", s_.name},
                            {"sent", report_.sent},
                            {"skipped", report_.skipped},
                            {"rejected", report_.rejected},
-                           {"held", static_cast<std::uint64_t>(window_.size())}});
+                           {"held", static_cast<std::uint64_t>(machine_->window_size())}});
 }
 
 awaitable<events_report> events_sender::drain(std::uint32_t max_failures) {
-    if (max_failures == 0) max_failures = 1;
-    // Everything queued goes out now: no waiting for fuller batches.
-    s_.batch.max_wait = std::chrono::milliseconds{0};
-    for (;;) {
-        const auto cs = co_await asio::this_coro::cancellation_state;
-        if (cancelled_state(cs)) {
-            report_.error = "cancelled";
-            break;
-        }
-        const step st = co_await send_one();
-        if (st == step::idle && window_.empty()) break;
-        if (st == step::failed) {
-            // Not retryable (refused credentials, a wrong URL): another try cannot succeed, and
-            // waiting backoff_max for it would only hold up the exit.
-            report_.error = "send_events failed and cannot be retried (" + last_failure_ + ")";
-            break;
-        }
-        if (st == step::retry) {
-            if (consecutive_failures_ >= max_failures) {
-                report_.error =
-                    "send_events failed " + std::to_string(consecutive_failures_) + " times in a row";
-                break;
-            }
-            co_await sleep(failure_delay_);
-        }
-    }
+    events_machine_settings m;
+    m.drain = true;
+    m.max_failures = max_failures;
+    report_.error = co_await drive(m);
     auto stats = co_await store_.queue_stats(s_.name);
     report_.queued = stats.count;
     co_return report_;

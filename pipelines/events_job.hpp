@@ -5,14 +5,17 @@
 //   store queue ─peek─► window (oldest unresolved events, bounded) ─► filter ─► mapping
 //     ─► event_batch ─► send_events ─► ack (sent) / dead-letter (refused) / keep (the rest)
 //
-// Order: the window holds the oldest unresolved events of the job in queue order and one batch is
-// in flight at a time, built from the head of the window. An event that is not resolved (failed,
-// postponed, not consumed) stays at its place, so a later event of the same user is never
-// delivered before it: within a batch the event_batch keeps per-user order (a postponed event
-// blocks the user's later events), across batches the kept event is offered again first.
-// Resolved = sent (removed from the queue), filtered out (removed, counted skipped), or refused
-// for good (mapping error, `discarded`, `rejected`: moved to the dead-letter store with the
-// reason), which releases the user's later events.
+// The decisions are events_machine's (events_machine.hpp); the sender is the coroutine that
+// performs them: store reads and commits, one child task per request (max_in_flight 1 for now:
+// one request in flight, every failure pauses the job), timers, wake-ups and cancellation.
+//
+// Order: the window holds the oldest unresolved events of the job in queue order; a batch is
+// built from the head of the window, passing over users with a batch in flight. An event that is not resolved
+// (failed, postponed, not consumed) stays at its place, so a later event of the same user is never delivered
+// before it: within a batch the event_batch keeps per-user order (a postponed event blocks the user's later
+// events), across batches the kept event is offered again first. Resolved = sent (removed from the queue),
+// filtered out (removed, counted skipped), or refused for good (mapping error, `discarded`, `rejected`: moved
+// to the dead-letter store with the reason), which releases the user's later events.
 //
 // Batching: pipelines::decide_batch — by count and bytes, a partial batch waits up to max_wait
 // for more events; overdue partial batches keep filling while the destination's limiter would
@@ -26,8 +29,8 @@
 // The per-event decision (filter on type → parse the stored message, once → filter on track name
 // → mapping → normalize against the destination's event type; without a mapping the event goes
 // as received, connectors::event) and the cut of a batch from the head of the window are event_rules
-// and cut_batch below: `tributary plan` (events_plan.hpp) uses the same code, so a plan shows what
-// a run does.
+// below and cut_batch (event_decision.hpp): `tributary plan` (events_plan.hpp) uses the same code, so a plan
+// shows what a run does.
 //
 // Memory: the window holds at most window_events events and window_bytes payload bytes; the
 // queue itself stays in the store.
@@ -35,6 +38,7 @@
 // Lifetimes: destination, store and clock outlive the sender. Single loop thread.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -51,60 +55,18 @@
 #include "core/mapping/mapping.hpp"
 #include "core/state/store.hpp"
 #include "pipelines/batch_timing.hpp"
+#include "pipelines/event_decision.hpp"
+#include "pipelines/events_job_settings.hpp"
+#include "pipelines/events_machine.hpp"
+
+namespace tributary {
+class task_group;
+}  // namespace tributary
 
 namespace tributary::pipelines {
 
-struct events_job_settings {
-    /// The job's name: the key of its queue and dead letters. Required.
-    std::string name{};
-    /// Batch size and timing (config `batch:`).
-    pipelines::batch_limits batch{};
-    /// Most events held in memory. Default 10000; 0 counts as batch.max_items.
-    std::size_t window_events = 10000;
-    /// Most payload bytes held in memory. Default 8 MiB; 0 counts as batch.max_bytes.
-    std::uint64_t window_bytes = 8 * 1024 * 1024;
-    /// Event types passed (track, identify, …); empty = all.
-    std::vector<std::string> filter_types{};
-    /// Track event names passed; empty = all.
-    std::vector<std::string> filter_events{};
-    /// Property ← expression over the event object as received (any member: type, event, name,
-    /// userId, properties.…, traits.…, context.…); empty = the event is sent as received.
-    std::vector<mapping::mapping_entry> mapping{};
-    /// Delay after the first failure, doubled after each further one. Default 1 s.
-    std::chrono::milliseconds backoff_initial{1000};
-    /// Longest delay between attempts. Default 1 min.
-    std::chrono::milliseconds backoff_max{std::chrono::minutes{1}};
-    /// How often an idle sender looks at the queue without being notified. Default 1 s.
-    std::chrono::milliseconds idle_poll{1000};
-};
-
-struct events_report {
-    std::uint64_t sent = 0;
-    std::uint64_t skipped = 0;
-    std::uint64_t rejected = 0;
-    std::uint64_t batches = 0;
-    std::uint64_t failures = 0;
-    /// Events still queued at the end (drain only).
-    std::uint64_t queued = 0;
-    /// Why drain() gave up; empty otherwise.
-    std::string error{};
-};
-
-/// What the job does with one queued event before the destination sees it.
-struct event_decision {
-    enum class kind { send, skip, reject };
-    kind what = kind::send;
-    /// skip: the filter rule that drops it; reject: the dead-letter reason the run stores
-    /// ("queue: …", "mapping: …", "destination: …").
-    std::string reason{};
-    /// send: the event as the destination receives it (mapped, normalized, destination_type set).
-    std::optional<connectors::event> event{};
-    /// reject: the class of the reason (unreadable payload, mapping or conversion).
-    state::dead_letter_class cls = state::dead_letter_class::rejected;
-};
-
 /// The per-event part of an events job, shared by the sender and the plan. No I/O after make().
-class event_rules {
+class event_rules final : public event_classifier {
 public:
     /// Asks the destination for its event types (one per job: `all` when it has it, else its
     /// first) and that type's schema, and compiles the mapping; an error message otherwise
@@ -117,7 +79,7 @@ public:
 
     /// Filter on types (the queue's type column), parse the stored message (once), filter on track
     /// event names, mapping, normalize. Without a mapping the event goes as received.
-    event_decision decide(const state::queued_event_row& row) const;
+    event_decision decide(const state::queued_event_row& row) const override;
 
     const std::string& destination_type() const { return destination_type_; }
 
@@ -130,20 +92,6 @@ private:
     types::type type_schema_{};
     std::optional<mapping::mapping> mapping_{};
 };
-
-/// One batch cut from `window` as the sender cuts it: rows are decided in order until
-/// limits.max_items events are to be sent, or the next row would take the payload bytes of those
-/// events over limits.max_bytes (0 = no byte limit; a first event always goes). Skipped and
-/// rejected rows on the way are part of the cut.
-struct batch_cut {
-    /// Rows decided: window[0, taken).
-    std::size_t taken = 0;
-    /// One per taken row, in order.
-    std::vector<event_decision> decisions{};
-};
-batch_cut cut_batch(const event_rules& rules,
-                    const std::deque<state::queued_event_row>& window,
-                    const pipelines::batch_limits& limits);
 
 class events_sender {
 public:
@@ -179,12 +127,17 @@ public:
     const state::events_job_counters& counters() const { return counters_; }
 
 private:
-    enum class step { sent, retry, failed, idle };
-
-    awaitable<void> refill();
-    awaitable<step> send_one();
-    awaitable<void> sleep(std::chrono::milliseconds d);
-    std::chrono::milliseconds backoff_delay() const;
+    /// Performs the machine's actions until it stops; returns its reason.
+    awaitable<std::string> drive(events_machine_settings m);
+    awaitable<events_machine::input> peek(const events_machine::action& a, bool store_errors_are_values);
+    awaitable<events_machine::input> resolve(events_machine::action a, bool store_errors_are_values);
+    awaitable<events_machine::input> wait(std::optional<clock::steady_time> until, task_group& sends);
+    /// One request: a child task of drive(); its answer goes to completions_.
+    awaitable<void> send_batch(std::uint64_t batch, std::vector<connectors::event> events);
+    /// Hands a cancellation of drive() on to the machine and the requests in flight, once.
+    void forward_cancellation(boost::asio::cancellation_type type, task_group& sends);
+    events_machine::context context() const;
+    void log_failure(const events_machine::failure& f);
     void log_dead_letters(const std::vector<state::event_rejection>& rejected);
 
     events_job_settings s_;
@@ -194,19 +147,11 @@ private:
     const clock& clk_;
 
     std::optional<event_rules> rules_{};
-
-    std::deque<state::queued_event_row> window_{};
-    std::uint64_t window_bytes_ = 0;
-    std::uint64_t next_seq_ = 0;  // peek after this
-    bool queue_exhausted_ = false;
-    std::uint32_t consecutive_failures_ = 0;
-    /// The wait after the last failed call, as its job.backoff / job.failed line said: the growing
-    /// backoff when it may be retried, backoff_max when it may not.
-    std::chrono::milliseconds failure_delay_{0};
-    /// The last failed call's error kind and message (drain reports a call that cannot succeed).
-    std::string last_failure_{};
+    std::optional<events_machine> machine_{};
+    std::deque<events_machine::completed> completions_{};
+    bool cancel_forwarded_ = false;
+    /// Wakes drive()'s waits: notify(), a completion.
     std::optional<boost::asio::steady_timer> wake_{};
-    bool notified_ = false;
     events_report report_{};
     state::events_job_counters counters_{};
 };

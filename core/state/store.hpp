@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/async/use_nothrow.hpp"
+#include "core/state/event_rows.hpp"
 
 namespace tributary::state {
 
@@ -173,19 +174,6 @@ struct queued_event {
     bool operator==(const queued_event&) const = default;
 };
 
-/// One queued event as the sender reads it.
-struct queued_event_row {
-    /// Its position in the job's queue: > 0, increasing in enqueue order, never reused by the job.
-    std::uint64_t seq = 0;
-    std::string message_id;
-    std::string user_key;
-    std::string type;
-    std::int64_t received_at_us = 0;
-    std::string payload_json;
-
-    bool operator==(const queued_event_row&) const = default;
-};
-
 /// What enqueue_events did with one event.
 enum class enqueue_outcome {
     accepted,   ///< Queued for at least one of the jobs.
@@ -249,40 +237,6 @@ struct ingest_reject_stats {
     std::uint64_t dropped = 0;
 
     bool operator==(const ingest_reject_stats&) const = default;
-};
-
-/// Why an item went to the dead-letter store: the class logs (`dlq.add`) and counters use; the
-/// full reason text stays in the store (it may quote a vendor's text about a record).
-enum class dead_letter_class {
-    rejected,    ///< The destination refused (or discarded) it.
-    expired,     ///< It stayed undelivered longer than the job's dead_letter.max_age.
-    unreadable,  ///< Its stored payload cannot be read back.
-    mapping,     ///< It could not be mapped to (or converted for) the destination.
-};
-
-/// "rejected", "expired", "unreadable", "mapping".
-std::string_view to_string(dead_letter_class c);
-
-/// One queued event refused for good.
-struct event_rejection {
-    std::uint64_t seq = 0;
-    /// The dead letter's reason.
-    std::string reason;
-    dead_letter_class cls = dead_letter_class::rejected;
-
-    bool operator==(const event_rejection&) const = default;
-};
-
-/// What one step of an events sender resolved; resolve_events commits it as one write.
-struct events_resolution {
-    /// Accepted by the destination: removed from the queue, counted as sent.
-    std::vector<std::uint64_t> sent;
-    /// Dropped by the job's filter: removed, counted as skipped.
-    std::vector<std::uint64_t> skipped;
-    /// Moved to the dead-letter store, counted per class.
-    std::vector<event_rejection> rejected;
-    /// Non-empty: the destination call of this step failed with this message (the job's last error).
-    std::string error;
 };
 
 /// An events job's figures since its first event, kept across restarts. Counts are of events

@@ -1,0 +1,327 @@
+#include "pipelines/events_machine.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+namespace tributary::pipelines {
+
+using std::chrono::milliseconds;
+using kind = events_machine::action::kind;
+
+namespace {
+
+events_machine::action make(kind what) {
+    events_machine::action a;
+    a.what = what;
+    return a;
+}
+
+events_machine::action wait_until(std::optional<clock::steady_time> until) {
+    auto a = make(kind::wait);
+    a.until = until;
+    return a;
+}
+
+}  // namespace
+
+events_machine::events_machine(events_job_settings job,
+                               events_machine_settings m,
+                               const event_classifier& rules)
+    : s_(std::move(job)), m_(m), rules_(rules) {
+    if (s_.batch.max_items == 0) s_.batch.max_items = 1;
+    if (s_.window_events == 0) s_.window_events = s_.batch.max_items;
+    s_.window_events = std::max<std::size_t>(s_.window_events, s_.batch.max_items);
+    if (s_.window_bytes == 0) s_.window_bytes = s_.batch.max_bytes;
+    if (m_.max_in_flight == 0) m_.max_in_flight = 1;
+    if (m_.pause_after_failures == 0) m_.pause_after_failures = 1;
+    if (m_.max_failures == 0) m_.max_failures = 1;
+    // Everything queued goes out now: no waiting for fuller batches.
+    if (m_.drain) s_.batch.max_wait = milliseconds{0};
+}
+
+bool events_machine::held(std::string_view user, clock::steady_time now) const {
+    const auto it = held_.find(user);
+    return it != held_.end() && it->second > now;
+}
+
+events_machine::action events_machine::resume(input in, const context& ctx) {
+    take(in, ctx);
+    return next(ctx);
+}
+
+void events_machine::take(input& in, const context& ctx) {
+    const bool peek_answer = std::holds_alternative<peeked>(in);
+    const bool resolve_answer = std::holds_alternative<resolved>(in);
+    if (std::holds_alternative<store_failed>(in)) {
+        if (!peek_out_ && !resolving_)
+            throw std::logic_error("events_machine: store_failed without a store call");
+    } else if (peek_answer != peek_out_.has_value() || resolve_answer != resolving_.has_value()) {
+        throw std::logic_error("events_machine: not the answer to the last action");
+    }
+    if (auto* p = std::get_if<peeked>(&in)) {
+        take_peeked(*p);
+    } else if (auto* c = std::get_if<completed>(&in)) {
+        take_completed(*c);
+    } else if (resolve_answer) {
+        const auto id = *resolving_;
+        resolving_.reset();
+        finish(id, ctx);
+    } else if (std::holds_alternative<store_failed>(in)) {
+        // The read or the commit did not happen: the batch's rows stay in the window, its users
+        // are free again; the whole job waits (the store is shared by every user).
+        peek_out_.reset();
+        refill_due_ = false;
+        if (resolving_) {
+            for (const auto& u : batches_.at(*resolving_).users) busy_.erase(u);
+            batches_.erase(*resolving_);
+            resolving_.reset();
+        }
+        ++consecutive_failures_;
+        pause_until_ = ctx.now + backoff_delay();
+    } else if (std::holds_alternative<timer>(in)) {
+        // A wait ended: the next step reads the queue again.
+        refill_due_ = true;
+    }
+}
+
+void events_machine::take_peeked(peeked& p) {
+    const std::size_t asked = *peek_out_;
+    peek_out_.reset();
+    for (auto& r : p.rows) {
+        next_seq_ = std::max(next_seq_, r.seq);
+        window_bytes_ += r.payload_json.size();
+        window_.push_back(std::move(r));
+    }
+    queue_exhausted_ = p.rows.size() < asked;
+    if (p.rows.empty() || queue_exhausted_) refill_due_ = false;
+}
+
+void events_machine::take_completed(completed& c) {
+    const auto it = batches_.find(c.batch);
+    if (it == batches_.end() || !it->second.request || c.results.size() > it->second.sent_seqs.size())
+        throw std::logic_error("events_machine: completion of an unknown batch");
+    auto& b = it->second;
+    b.request = false;
+    --requests_out_;
+    ++report_.batches;
+    auto& res = b.resolution;
+    for (std::size_t i = 0; i < c.results.size(); ++i) {
+        auto& r = c.results[i];
+        if (r.what == event_result::kind::sent) {
+            res.sent.push_back(b.sent_seqs[i]);
+            ++report_.sent;
+        } else if (r.what == event_result::kind::refused) {
+            res.rejected.push_back({b.sent_seqs[i],
+                                    r.reason.empty() ? std::string{"rejected"} : std::move(r.reason),
+                                    state::dead_letter_class::rejected});
+        }
+    }
+    b.error = std::move(c.error);
+    b.cancelled = c.cancelled;
+    if (b.error && !b.cancelled) res.error = b.error->message;
+    queue_resolution(c.batch);
+}
+
+void events_machine::queue_resolution(std::uint64_t id) {
+    const auto& res = batches_.at(id).resolution;
+    report_.skipped += res.skipped.size();
+    report_.rejected += res.rejected.size();
+    to_resolve_.push_back(id);
+}
+
+void events_machine::finish(std::uint64_t id, const context& ctx) {
+    auto node = batches_.extract(id);
+    auto& b = node.mapped();
+    std::vector<std::uint64_t> gone = b.resolution.sent;
+    gone.insert(gone.end(), b.resolution.skipped.begin(), b.resolution.skipped.end());
+    for (const auto& r : b.resolution.rejected) gone.push_back(r.seq);
+    std::sort(gone.begin(), gone.end());
+    std::erase_if(window_, [&](const state::queued_event_row& row) {
+        if (!std::binary_search(gone.begin(), gone.end(), row.seq)) return false;
+        window_bytes_ -= row.payload_json.size();
+        return true;
+    });
+    for (const auto& u : b.users) busy_.erase(u);
+    refill_due_ = true;
+    count_failure(b, ctx);
+}
+
+// A batch without a request, an answer, or a refusal of the whole request (its events are
+// dead-lettered) is a success; a cancelled call is neither.
+void events_machine::count_failure(const batch& b, const context& ctx) {
+    if (!b.error || b.error->kind == connectors::error_kind::rejected) {
+        consecutive_failures_ = 0;
+        return;
+    }
+    if (b.cancelled) return;
+    ++consecutive_failures_;
+    ++report_.failures;
+    const auto& err = *b.error;
+    failure f{consecutive_failures_, err.retryable() ? backoff_delay() : s_.backoff_max, err.kind,
+              err.message, err.retryable()};
+    const auto until = ctx.now + f.delay;
+    if (m_.drain && !f.retryable) {
+        // Refused credentials, a wrong URL: another try cannot succeed, and waiting backoff_max
+        // for it would only hold up the exit.
+        stop_reason_ = "send_events failed and cannot be retried (" +
+                       std::string(connectors::to_string(err.kind)) + ": " + err.message + ")";
+    } else if (m_.drain && consecutive_failures_ >= m_.max_failures) {
+        stop_reason_ = "send_events failed " + std::to_string(consecutive_failures_) + " times in a row";
+    } else if (!f.retryable || consecutive_failures_ >= m_.pause_after_failures) {
+        pause_until_ = until;
+    } else {
+        for (const auto& u : b.users) held_[u] = until;
+    }
+    report_pending_ = std::move(f);
+}
+
+events_machine::action events_machine::next(const context& ctx) {
+    for (;;) {
+        if (report_pending_) {
+            auto a = make(kind::report_failure);
+            a.failed = std::move(*report_pending_);
+            report_pending_.reset();
+            return a;
+        }
+        if (!to_resolve_.empty()) {
+            const auto id = to_resolve_.front();
+            to_resolve_.pop_front();
+            auto& res = batches_.at(id).resolution;
+            if (res.sent.empty() && res.skipped.empty() && res.rejected.empty() && res.error.empty()) {
+                finish(id, ctx);  // nothing to commit
+                continue;
+            }
+            resolving_ = id;
+            auto a = make(kind::resolve);
+            a.batch = id;
+            a.resolution = res;
+            return a;
+        }
+        if (stop_reason_ || cancelled_) {
+            if (requests_out_ > 0) return wait_until(std::nullopt);
+            auto a = make(kind::stop);
+            a.reason = stop_reason_ ? *stop_reason_ : std::string{"cancelled"};
+            return a;
+        }
+        if (pause_until_ && ctx.now < *pause_until_) return wait_until(pause_until_);
+        pause_until_.reset();
+        if (requests_out_ >= m_.max_in_flight) return wait_until(std::nullopt);
+        if (refill_due_ && !window_full()) {
+            auto a = make(kind::peek);
+            a.after_seq = next_seq_;
+            a.limit = std::min<std::size_t>(s_.window_events - window_.size(), 1000);
+            a.max_bytes = s_.window_bytes - window_bytes_;
+            peek_out_ = a.limit;
+            return a;
+        }
+        refill_due_ = false;
+        if (auto a = cut(ctx)) return std::move(*a);
+    }
+}
+
+// Decides the next batch: send one now (an action), resolve one without a request (nullopt, the
+// caller loops), or wait.
+std::optional<events_machine::action> events_machine::cut(const context& ctx) {
+    std::erase_if(held_, [&](const auto& h) { return h.second <= ctx.now; });
+    const auto decision = decide_batch(eligible(ctx), s_.batch, ctx.limiter_wait);
+    if (decision.what == batch_decision::kind::idle && m_.drain && window_.empty() && batches_.empty()) {
+        stop_reason_ = std::string{};
+        return std::nullopt;
+    }
+    if (decision.what != batch_decision::kind::send) {
+        if (woken_) {
+            woken_ = false;
+            refill_due_ = true;
+            return std::nullopt;
+        }
+        if (decision.what == batch_decision::kind::wait)
+            return wait_until(wait_end(ctx.now + decision.delay));
+        // Idle: nothing to send; what is held in memory waits for an answer or a hold to end.
+        if (!window_.empty() && requests_out_ > 0) return wait_until(earliest_hold());
+        return wait_until(wait_end(ctx.now + s_.idle_poll));
+    }
+
+    auto c =
+        cut_batch(rules_, window_, s_.batch, [this](std::string_view user) { return passed_over(user); });
+    const auto id = next_batch_++;
+    auto& b = batches_[id];
+    std::vector<connectors::event> events;
+    for (std::size_t i = 0; i < c.rows.size(); ++i) {
+        const auto& row = window_[c.rows[i]];
+        auto& d = c.decisions[i];
+        if (std::find(b.users.begin(), b.users.end(), row.user_key) == b.users.end())
+            b.users.push_back(row.user_key);
+        switch (d.what) {
+            case event_decision::kind::skip:
+                b.resolution.skipped.push_back(row.seq);
+                break;
+            case event_decision::kind::reject:
+                b.resolution.rejected.push_back({row.seq, std::move(d.reason), d.cls});
+                break;
+            case event_decision::kind::send:
+                events.push_back(std::move(*d.event));
+                b.sent_seqs.push_back(row.seq);
+                break;
+        }
+    }
+    for (const auto& u : b.users) busy_.insert(u);
+    if (events.empty()) {
+        // Filtered-out and unmappable events only: resolved without a request.
+        queue_resolution(id);
+        return std::nullopt;
+    }
+    b.request = true;
+    ++requests_out_;
+    auto a = make(kind::send);
+    a.batch = id;
+    a.events = std::move(events);
+    return a;
+}
+
+pending_summary events_machine::eligible(const context& ctx) const {
+    pending_summary p;
+    bool first = true;
+    for (const auto& row : window_) {
+        if (passed_over(row.user_key)) continue;
+        if (first) {
+            const auto received = clock::wall_time{std::chrono::duration_cast<clock::wall_time::duration>(
+                std::chrono::microseconds{row.received_at_us})};
+            p.oldest_age = std::chrono::duration_cast<milliseconds>(ctx.wall_now - received);
+            first = false;
+        }
+        ++p.events;
+        p.bytes += row.payload_json.size();
+    }
+    p.window_full = !queue_exhausted_;
+    return p;
+}
+
+bool events_machine::passed_over(std::string_view user) const {
+    return busy_.find(user) != busy_.end() || held_.find(user) != held_.end();
+}
+
+std::optional<clock::steady_time> events_machine::earliest_hold() const {
+    std::optional<clock::steady_time> t;
+    for (const auto& [_, until] : held_) {
+        if (!t || until < *t) t = until;
+    }
+    return t;
+}
+
+clock::steady_time events_machine::wait_end(clock::steady_time candidate) const {
+    const auto hold = earliest_hold();
+    return hold ? std::min(candidate, *hold) : candidate;
+}
+
+std::chrono::milliseconds events_machine::backoff_delay() const {
+    auto delay = s_.backoff_initial;
+    for (std::uint32_t i = 1; i < consecutive_failures_ && delay < s_.backoff_max; ++i) delay *= 2;
+    return std::min(delay, s_.backoff_max);
+}
+
+bool events_machine::window_full() const {
+    return window_.size() >= s_.window_events || window_bytes_ >= s_.window_bytes;
+}
+
+}  // namespace tributary::pipelines

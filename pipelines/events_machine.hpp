@@ -1,0 +1,223 @@
+#pragma once
+// The events sender's run as a step machine (DESIGN §4, issue #12 item 4): every decision of the
+// send loop — when to read the queue, when a batch is full enough, what goes in it, what a
+// completed batch resolves, when to back off, when to stop — with no I/O and no Asio. A thin
+// coroutine (events_sender, events_job.hpp) performs the actions and feeds back what they gave,
+// in the manner of Boost.MySQL's sansio_connection_node and Boost.Redis's run_fsm.
+//
+//   driver:  in = proceed{}; loop { a = m.resume(in, now); perform a; in = its answer }
+//
+// Actions and the answer each expects:
+//   peek{after_seq, limit, max_bytes}  → peeked{rows} (store.peek_events), or store_failed
+//   send{batch, events}                → proceed{} at once; completed{batch, …} later, through a
+//                                        wait, in any order when several are in flight
+//   resolve{batch, resolution}         → resolved{} (store.resolve_events: acks and dead letters in
+//                                        one commit), or store_failed
+//   report_failure{failure}            → proceed{} (the driver logs job.backoff / job.failed)
+//   wait{until}                        → completed{…} when a send answered, else timer{} when
+//                                        `until` passed (nullopt: never) or wake()/cancel() ran
+//   stop{reason}                       → none: the run is over
+//
+// Rules (issue #12 item 1):
+//   - the window holds the oldest unresolved events in queue order; a batch is cut from its head
+//     (cut_batch), passing over users that have a batch in flight or are held back: a user's
+//     events are never in two batches at once, and an unresolved event keeps its place ahead of
+//     the user's later events;
+//   - at most max_in_flight batches are out; completions may come in any order; only what a
+//     batch's answer (or the classifier) resolved leaves the window, after its commit;
+//   - a retryable failure holds back only the batch's users (for the backoff delay); after
+//     pause_after_failures consecutive failures, or a failure that cannot be retried, the whole
+//     job pauses. A wake does not cut a pause short;
+//   - cancel(): no new peek or send; batches in flight are awaited (the driver cancels them) and
+//     resolved, then stop.
+// With max_in_flight = 1 and pause_after_failures = 1 this is the one-request loop the sender had.
+//
+// Time is passed in (context); the classifier must outlive the machine. Not thread-safe.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "connectors/sdk/error.hpp"
+#include "core/clock.hpp"
+#include "pipelines/event_decision.hpp"
+#include "pipelines/events_job_settings.hpp"
+
+namespace tributary::pipelines {
+
+struct events_machine_settings {
+    /// Batches in flight at once. Default 1; 0 counts as 1.
+    std::size_t max_in_flight = 1;
+    /// Consecutive failed batches after which the whole job pauses; before that a retryable
+    /// failure holds back only the batch's users. Default 1 (every failure pauses); 0 counts as 1.
+    std::uint32_t pause_after_failures = 1;
+    /// `run --once`: no waiting for fuller batches; stops when the queue is empty, at a failure
+    /// that cannot be retried, or after max_failures consecutive failures. Default false.
+    bool drain = false;
+    /// Drain only: consecutive failures that end it. Default 5; 0 counts as 1.
+    std::uint32_t max_failures = 5;
+};
+
+class events_machine {
+public:
+    /// The answer of one event of a completed batch, in the order of the batch's events.
+    struct event_result {
+        enum class kind {
+            sent,     ///< accepted: acknowledged
+            refused,  ///< discarded or rejected by the destination: dead-lettered with `reason`
+            kept,     ///< failed, postponed or not consumed: stays queued at its place
+        };
+        kind what = kind::kept;
+        std::string reason{};
+    };
+
+    /// The first resume, and the answer to send and report_failure (nothing to tell).
+    struct proceed {};
+    /// A wait ended without a completion: its deadline passed, or wake()/cancel() interrupted it.
+    struct timer {};
+    struct peeked {
+        std::vector<state::queued_event_row> rows{};
+    };
+    struct completed {
+        std::uint64_t batch = 0;
+        /// One per event sent, in order.
+        std::vector<event_result> results{};
+        /// The call's error; nullopt when it succeeded.
+        std::optional<connectors::connector_error> error{};
+        /// The call was cancelled (shutdown): its error is not a failure of the job.
+        bool cancelled = false;
+    };
+    struct resolved {};
+    /// The peek or resolve asked for threw; nothing was forgotten.
+    struct store_failed {};
+    using input = std::variant<proceed, timer, peeked, completed, resolved, store_failed>;
+
+    /// A failed call, as the job.backoff (retryable) / job.failed line shows it.
+    struct failure {
+        std::uint32_t attempt = 0;
+        std::chrono::milliseconds delay{0};
+        connectors::error_kind kind = connectors::error_kind::network;
+        std::string message{};
+        bool retryable = true;
+    };
+
+    struct action {
+        enum class kind { peek, send, resolve, report_failure, wait, stop };
+        kind what = kind::wait;
+        /// peek: the rows after this seq, at most `limit` of them and `max_bytes` of payload.
+        std::uint64_t after_seq = 0;
+        std::size_t limit = 0;
+        std::uint64_t max_bytes = 0;
+        /// send, resolve: the batch.
+        std::uint64_t batch = 0;
+        /// send: its events, in order.
+        std::vector<connectors::event> events{};
+        /// resolve: what to commit (acks, dead letters, the call's error).
+        state::events_resolution resolution{};
+        /// report_failure.
+        failure failed{};
+        /// wait: until then at the latest; nullopt = until a completion, wake() or cancel().
+        std::optional<clock::steady_time> until{};
+        /// stop: drain's reason to give up ("cancelled", …); empty when the queue is done.
+        std::string reason{};
+    };
+
+    /// What resume() needs to know of the world now.
+    struct context {
+        clock::steady_time now{};
+        /// For the age of queued events (their received_at is wall time).
+        clock::wall_time wall_now{};
+        /// How long a request sent now would wait in the destination's limiter; nullopt = unknown.
+        std::optional<std::chrono::milliseconds> limiter_wait{};
+    };
+
+    events_machine(events_job_settings job, events_machine_settings m, const event_classifier& rules);
+
+    /// Takes the answer to the previous action and returns the next. Throws std::logic_error when
+    /// `in` is not an answer the machine waits for.
+    action resume(input in, const context& ctx);
+
+    /// New events were committed to the queue: an idle or accumulating run reads it again.
+    void wake() { woken_ = true; }
+    /// Stop: no new peek or send; what is in flight is awaited and resolved.
+    void cancel() { cancelled_ = true; }
+
+    const events_report& report() const { return report_; }
+    /// Events held in memory, in flight or not.
+    std::size_t window_size() const { return window_.size(); }
+    /// Requests out now.
+    std::size_t in_flight() const { return requests_out_; }
+    std::uint32_t consecutive_failures() const { return consecutive_failures_; }
+    /// Whether `user` has a batch in flight (or awaiting its commit).
+    bool busy(std::string_view user) const { return busy_.find(user) != busy_.end(); }
+    /// Whether `user` is held back after a failure at `now`.
+    bool held(std::string_view user, clock::steady_time now) const;
+    /// The pause of the whole job, while it lasts.
+    std::optional<clock::steady_time> paused_until() const { return pause_until_; }
+
+private:
+    struct batch {
+        /// The seqs of the events sent, in order.
+        std::vector<std::uint64_t> sent_seqs{};
+        /// Every user of the cut.
+        std::vector<std::string> users{};
+        /// Filled by the cut (skipped, rejected), then by the answer.
+        state::events_resolution resolution{};
+        bool request = false;
+        std::optional<connectors::connector_error> error{};
+        bool cancelled = false;
+    };
+
+    void take(input& in, const context& ctx);
+    void take_peeked(peeked& p);
+    void take_completed(completed& c);
+    void queue_resolution(std::uint64_t id);
+    void finish(std::uint64_t id, const context& ctx);
+    void count_failure(const batch& b, const context& ctx);
+    action next(const context& ctx);
+    std::optional<action> cut(const context& ctx);
+    pending_summary eligible(const context& ctx) const;
+    bool passed_over(std::string_view user) const;
+    std::optional<clock::steady_time> earliest_hold() const;
+    clock::steady_time wait_end(clock::steady_time candidate) const;
+    std::chrono::milliseconds backoff_delay() const;
+    bool window_full() const;
+
+    events_job_settings s_;
+    events_machine_settings m_;
+    const event_classifier& rules_;
+
+    std::deque<state::queued_event_row> window_{};
+    std::uint64_t window_bytes_ = 0;
+    std::uint64_t next_seq_ = 0;  // peek after this
+    bool queue_exhausted_ = false;
+    /// A step starts by reading the queue until the window is full or the queue has no more.
+    bool refill_due_ = true;
+    std::optional<std::size_t> peek_out_{};  // the limit of the peek asked for
+    std::optional<std::uint64_t> resolving_{};
+
+    std::uint64_t next_batch_ = 1;
+    std::map<std::uint64_t, batch> batches_{};
+    std::size_t requests_out_ = 0;
+    std::deque<std::uint64_t> to_resolve_{};
+    std::set<std::string, std::less<>> busy_{};
+    std::map<std::string, clock::steady_time, std::less<>> held_{};
+
+    std::uint32_t consecutive_failures_ = 0;
+    std::optional<clock::steady_time> pause_until_{};
+    std::optional<failure> report_pending_{};
+    std::optional<std::string> stop_reason_{};
+    bool woken_ = false;
+    bool cancelled_ = false;
+    events_report report_{};
+};
+
+}  // namespace tributary::pipelines
