@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -178,6 +181,103 @@ TEST_F(events_machine_test, EventsMachine_Drain_StopsWhenTheQueueIsEmpty) {
     auto s = m.resume(machine::peeked{}, ctx());
     EXPECT_EQ(s.what, kind::stop);
     EXPECT_EQ(s.reason, "");
+}
+
+// Several in flight, answered in a random order (fixed seed), some batches failing: every user's
+// events are sent in queue order and each is acknowledged once.
+TEST_F(events_machine_test, EventsMachine_RandomCompletions_NeverBreakPerUserOrder) {
+    std::mt19937 rng(12);
+    machine m(job(), {4, 3, false, 5}, rules_);
+    std::vector<state::queued_event_row> rows;
+    for (std::uint64_t seq = 1; seq <= 200; ++seq) rows.push_back(row(seq, "u" + std::to_string(rng() % 7)));
+    std::map<std::string, std::vector<std::uint64_t>> expected, acked;
+    for (const auto& r : rows) expected[r.user_key].push_back(r.seq);
+    std::map<std::uint64_t, std::vector<std::uint64_t>> out;  // batch → seqs
+    std::map<std::string, std::uint64_t> last_sent;
+    std::map<std::uint64_t, std::string> user_of;
+    for (const auto& r : rows) user_of[r.seq] = r.user_key;
+    machine::input in = machine::proceed{};
+    std::size_t resolved_events = 0;
+    for (int step = 0; step < 20000 && resolved_events < rows.size(); ++step) {
+        auto a = m.resume(std::move(in), ctx());
+        in = machine::proceed{};
+        if (a.what == kind::peek) {
+            std::vector<state::queued_event_row> page;
+            for (const auto& r : rows)
+                if (r.seq > a.after_seq && page.size() < a.limit) page.push_back(r);
+            in = machine::peeked{std::move(page)};
+        } else if (a.what == kind::send) {
+            for (const auto& e : a.events) {
+                const auto seq = std::stoull(std::string(e.message_id()).substr(1));
+                out[a.batch].push_back(seq);
+            }
+        } else if (a.what == kind::resolve) {
+            for (auto seq : a.resolution.sent) {
+                acked[user_of[seq]].push_back(seq);
+                ++resolved_events;
+            }
+            in = machine::resolved{};
+        } else if (a.what == kind::wait) {
+            if (!out.empty()) {
+                auto it = std::next(out.begin(), static_cast<long>(rng() % out.size()));
+                auto c = all(it->first, it->second.size());
+                if (rng() % 4 == 0) {
+                    for (auto& r : c.results) r.what = result_kind::kept;
+                    c.error = connectors::make_error(connectors::error_kind::network, "down");
+                }
+                out.erase(it);
+                in = std::move(c);
+            } else {
+                clk_.advance(std::chrono::seconds{1});
+                in = machine::timer{};
+            }
+        }
+        EXPECT_LE(m.in_flight(), 4u);
+    }
+    ASSERT_EQ(resolved_events, rows.size());
+    for (const auto& [user, seqs] : expected) EXPECT_EQ(acked[user], seqs) << user;
+}
+
+TEST_F(events_machine_test, EventsMachine_NotRetryable_PausesForBackoffMax) {
+    machine m(job(), {}, rules_);
+    m.resume(machine::proceed{}, ctx());
+    auto a = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    m.resume(machine::proceed{}, ctx());
+    auto c = all(a.batch, 1, result_kind::kept);
+    c.error = connectors::make_error(connectors::error_kind::auth, "refused");
+    m.resume(std::move(c), ctx());
+    auto f = m.resume(machine::resolved{}, ctx());
+    ASSERT_EQ(f.what, kind::report_failure);
+    EXPECT_FALSE(f.failed.retryable);
+    EXPECT_EQ(f.failed.delay, std::chrono::milliseconds{800});
+    EXPECT_EQ(*m.resume(machine::proceed{}, ctx()).until, clk_.now() + std::chrono::milliseconds{800});
+}
+
+TEST_F(events_machine_test, EventsMachine_DrainNotRetryable_StopsWithTheReason) {
+    machine m(job(), {1, 1, true, 5}, rules_);
+    m.resume(machine::proceed{}, ctx());
+    auto a = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    m.resume(machine::proceed{}, ctx());
+    auto c = all(a.batch, 1, result_kind::kept);
+    c.error = connectors::make_error(connectors::error_kind::auth, "refused");
+    m.resume(std::move(c), ctx());
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::report_failure);
+    auto s = m.resume(machine::proceed{}, ctx());
+    EXPECT_EQ(s.what, kind::stop);
+    EXPECT_EQ(s.reason, "send_events failed and cannot be retried (auth: refused)");
+}
+
+TEST_F(events_machine_test, EventsMachine_StoreFailedOnResolve_KeepsRowsAndPauses) {
+    machine m(job(), {}, rules_);
+    m.resume(machine::proceed{}, ctx());
+    auto a = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    m.resume(machine::proceed{}, ctx());
+    EXPECT_EQ(m.resume(all(a.batch, 1), ctx()).what, kind::resolve);
+    auto w = m.resume(machine::store_failed{}, ctx());
+    EXPECT_EQ(w.what, kind::wait);
+    EXPECT_EQ(m.window_size(), 1u);
+    EXPECT_FALSE(m.busy("a"));
+    EXPECT_EQ(m.consecutive_failures(), 1u);
 }
 
 }  // namespace
