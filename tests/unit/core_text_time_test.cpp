@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/text/hex.hpp"
+#include "core/text/trim.hpp"
 #include "core/time.hpp"
 
 namespace tributary {
@@ -21,6 +22,15 @@ TEST(TextHex_Value, DecodesDigitsOfBothCases) {
 TEST(TextHex_Value, MinusOneForNonDigits) {
     for (char c : {'g', 'G', '/', ':', '@', '`', ' ', '\0', '-', 'x'}) EXPECT_EQ(text::hex_value(c), -1) << c;
     EXPECT_EQ(text::hex_value(static_cast<char>(0xC3)), -1);
+}
+
+TEST(TextTrim_Ows, StripsSpacesAndTabsOnly) {
+    EXPECT_EQ(text::trim(""), "");
+    EXPECT_EQ(text::trim(" \t "), "");
+    EXPECT_EQ(text::trim("\t a b \t"), "a b");
+    EXPECT_EQ(text::trim("x"), "x");
+    EXPECT_EQ(text::trim("\r\nx\n"), "\r\nx\n");
+    EXPECT_EQ(text::trim("\xC2\xA0x "), "\xC2\xA0x");
 }
 
 TEST(Time_FloorDiv, RoundsTowardNegativeInfinity) {
