@@ -4,6 +4,7 @@
 
 #include "connectors/sdk/source_order.hpp"
 #include "core/http/client.hpp"
+#include "core/text/hex.hpp"
 
 namespace tributary::connectors {
 
@@ -84,12 +85,7 @@ std::string escape_excerpt(std::string_view text, std::size_t max_bytes) {
     return out;
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+using ::tributary::text::hex_value;
 
 // application/x-www-form-urlencoded decoding; a bad escape is kept as written.
 std::string decode_query_component(std::string_view s) {

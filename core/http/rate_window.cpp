@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/time.hpp"
+
 namespace tributary::http {
 
 namespace {
@@ -22,12 +24,6 @@ std::int64_t ticks(steady_time t) {
 
 steady_time from_ticks(std::int64_t v) {
     return steady_time{std::chrono::duration_cast<steady_time::duration>(nanoseconds{v})};
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    std::int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-    return q;
 }
 
 wide floor_div_wide(wide a, wide b) {

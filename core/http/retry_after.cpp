@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/text/trim.hpp"
+
 namespace tributary::http {
 
 namespace {
@@ -19,12 +21,7 @@ constexpr std::array<std::string_view, 12> month_names{"Jan", "Feb", "Mar", "Apr
 
 constexpr std::uint64_t saturated = std::numeric_limits<std::uint64_t>::max();
 
-std::string_view trim(std::string_view s) {
-    const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
+using ::tributary::text::trim;
 
 bool is_digit(char c) {
     return c >= '0' && c <= '9';

@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "core/text/hex.hpp"
+
 namespace tributary::http {
 
 namespace {
@@ -58,12 +60,7 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-int hex_value(char c) {
-    if (is_digit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+using ::tributary::text::hex_value;
 
 std::optional<std::string> percent_decode(std::string_view s) {
     std::string out;

@@ -11,6 +11,7 @@
 
 #include <boost/json/string.hpp>
 
+#include "core/time.hpp"
 #include "core/types/text.hpp"
 #include "core/types/time_layout.hpp"
 
@@ -769,11 +770,6 @@ void move_into(operand& from, operand& to) {
     } else {
         to.ptr = from.ptr;
     }
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    const std::int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 // The text of a scalar appended to `out`; false for arrays and objects.

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/time.hpp"
+
 namespace tributary::types {
 
 namespace {
@@ -26,12 +28,6 @@ bool iequals_prefix(std::string_view text, std::size_t at, std::string_view word
     for (std::size_t i = 0; i < word.size(); ++i)
         if (lower(text[at + i]) != lower(word[i])) return false;
     return true;
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
-    std::int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-    return q;
 }
 
 // The fields a layout or ISO string fills in, before conversion to a count.

@@ -17,6 +17,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include "core/text/hex.hpp"
+#include "core/time.hpp"
 #include "core/types/decimal.hpp"
 #include "core/types/text.hpp"
 
@@ -104,23 +106,13 @@ double round_to_float32(double v) {
     return out;
 }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    const std::int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 std::string shortest(double v) {
     char buf[64];
     const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
     return ec == std::errc{} ? std::string(buf, end) : std::string();
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+using ::tributary::text::hex_value;
 
 std::optional<std::string> canonical_uuid(std::string_view s) {
     std::string hex;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/http/message.hpp"
+#include "core/text/trim.hpp"
 
 namespace tributary::ingest {
 
@@ -41,11 +42,7 @@ std::optional<std::string> base64_decode(std::string_view in) {
     return out;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using ::tributary::text::trim;
 
 std::array<std::uint8_t, 32> sha256(std::string_view data) {
     std::array<std::uint8_t, 32> out{};

@@ -6,16 +6,13 @@
 
 #include "core/http/gzip.hpp"
 #include "core/http/message.hpp"
+#include "core/text/trim.hpp"
 
 namespace tributary::ingest {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using ::tributary::text::trim;
 
 answer error(unsigned status, std::string code, std::string message) {
     answer a;

@@ -11,6 +11,6 @@ add_executable(test_config
   ${CMAKE_CURRENT_LIST_DIR}/../unit/config_source_map_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../unit/config_units_test.cpp
 )
-target_link_libraries(test_config PRIVATE tributary_config GTest::gtest_main tributary_warnings)
+target_link_libraries(test_config PRIVATE tributary_config tributary_test_support GTest::gtest_main tributary_warnings)
 target_compile_definitions(test_config PRIVATE TRIBUTARY_TEST_CONFIG_DIR="${CMAKE_CURRENT_LIST_DIR}")
 gtest_discover_tests(test_config DISCOVERY_TIMEOUT 60)

@@ -33,6 +33,7 @@
 #include <type_traits>
 
 #include "core/async/use_nothrow.hpp"
+#include "core/text/trim.hpp"
 #include "tests/kit/gzip_codec.hpp"
 
 namespace tributary::kit {
@@ -47,11 +48,7 @@ namespace {
 
 using tls_stream = ssl::stream<beast::tcp_stream>;
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using ::tributary::text::trim;
 
 std::optional<std::string> find_header(const header_list& headers, std::string_view name) {
     for (const auto& [n, v] : headers)

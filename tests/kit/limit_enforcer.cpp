@@ -5,6 +5,8 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "core/time.hpp"
+
 namespace tributary::kit {
 
 namespace {
@@ -14,12 +16,6 @@ namespace {
 __extension__ typedef __int128 wide;
 
 constexpr std::uint64_t unlimited = std::numeric_limits<std::uint64_t>::max();
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    std::int64_t q = a / b;
-    if (a % b != 0 && ((a < 0) != (b < 0))) --q;
-    return q;
-}
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
     return -floor_div(-a, b);

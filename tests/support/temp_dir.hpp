@@ -16,6 +16,8 @@ public:
     temp_dir& operator=(const temp_dir&) = delete;
 
     const std::filesystem::path& path() const { return path_; }
+    /// `path()/name` as a string; creates nothing.
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
     /// Writes `content` to `path()/name` (creating parent directories) and returns that path.
     std::filesystem::path write(const std::string& name, const std::string& content) const;
 

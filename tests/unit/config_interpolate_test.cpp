@@ -9,6 +9,7 @@
 
 #include "config/interpolate.hpp"
 #include "tests/config/test_environment.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using tributary::config::environment;
@@ -16,31 +17,6 @@ using tributary::config::interpolate;
 using tributary::config::test::test_environment;
 
 namespace {
-
-// A directory removed with its content when the test ends.
-class scratch_dir {
-public:
-    scratch_dir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() /
-                ("tributary-config-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~scratch_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-    fs::path write(const std::string& name, const std::string& content) const {
-        auto p = path_ / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << content;
-        return p;
-    }
-
-private:
-    fs::path path_;
-};
 
 environment env_with(std::map<std::string, std::string> vars) {
     return test_environment(std::move(vars));
@@ -106,7 +82,7 @@ TEST(Interpolate_NoGetenv, EveryVariableUnset) {
 }
 
 TEST(Interpolate_File, ContentWithOneTrailingNewlineStripped) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     dir.write("key.txt", "s3cret\n\n");
     dir.write("crlf.txt", "win\r\n");
     dir.write("sub/plain.txt", "no newline");
@@ -123,7 +99,7 @@ TEST(Interpolate_File, ContentWithOneTrailingNewlineStripped) {
 }
 
 TEST(Interpolate_FileMissing, ErrorNamesTheReferenceAndResolvedPath) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     auto env = env_with({});
     env.base_dir = dir.path();
     auto r = interpolate("${file:missing.txt}", env);
@@ -133,7 +109,7 @@ TEST(Interpolate_FileMissing, ErrorNamesTheReferenceAndResolvedPath) {
 }
 
 TEST(Interpolate_FileIsDirectory, Rejected) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     auto env = env_with({});
     env.base_dir = dir.path();
     dir.write("d/x", "");
@@ -143,7 +119,7 @@ TEST(Interpolate_FileIsDirectory, Rejected) {
 }
 
 TEST(Interpolate_FileTooLarge, Rejected) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     auto env = env_with({});
     env.base_dir = dir.path();
     dir.write("big", std::string(tributary::config::max_reference_file_bytes + 1, 'x'));
@@ -153,7 +129,7 @@ TEST(Interpolate_FileTooLarge, Rejected) {
 }
 
 TEST(Interpolate_Cred, ReadsFromTheCredentialsDirectory) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     dir.write("klaviyo_key", "pk_live_123\n");
     auto env = env_with({});
     env.credentials_dir = dir.path();
@@ -175,7 +151,7 @@ TEST(Interpolate_CredWithoutDirectory, SaysCredentialsDirectoryIsUnset) {
 }
 
 TEST(Interpolate_CredName, MustBeAFileName) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     auto env = env_with({});
     env.credentials_dir = dir.path();
     for (std::string_view ref : {"${cred:../etc/passwd}", "${cred:a/b}", "${cred:..}", "${cred:}"}) {
@@ -214,7 +190,7 @@ TEST(Interpolate_FromProcess, ReadsTheProcessEnvironment) {
 }
 
 TEST(Interpolate_CheckOnly, LooksNothingUpButMarksTheValueUnresolved) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     environment env = env_with({});  // MISSING is unset, no credentials directory, no such file
     auto r = interpolate("Bearer ${env:MISSING} ${file:nope.txt} ${cred:key}", env,
                          tributary::config::reference_mode::check_only);

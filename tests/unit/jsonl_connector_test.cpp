@@ -26,6 +26,7 @@
 #include "core/async/storage_thread.hpp"
 #include "core/log/sinks.hpp"
 #include "core/types/value.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -51,23 +52,6 @@ T run(awaitable<T> task) {
     io.run();
     return std::move(*out);
 }
-
-class scratch_dir {
-public:
-    scratch_dir() {
-        std::string pattern = (fs::temp_directory_path() / "jsonl_connector_test_XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~scratch_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
 
 struct fixture {
     std::shared_ptr<log::memory_sink> sink = std::make_shared<log::memory_sink>();
@@ -136,7 +120,7 @@ TEST(JsonlConnector_Settings, PathIsRequiredAndEverythingElseChecked) {
 }
 
 TEST(JsonlConnector_UsersDestination, OneLinePerRecordFsyncedAndTheLastLinePerIdWins) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     const auto path = dir.file("users.jsonl");
     auto c = f.make({{"path", path}});
@@ -164,7 +148,7 @@ TEST(JsonlConnector_UsersDestination, OneLinePerRecordFsyncedAndTheLastLinePerId
 }
 
 TEST(JsonlConnector_UsersDestination, TornLineIsTruncatedAndLoggedOnOpen) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     const auto path = dir.file("users.jsonl");
     {
@@ -190,7 +174,7 @@ TEST(JsonlConnector_UsersDestination, TornLineIsTruncatedAndLoggedOnOpen) {
 }
 
 TEST(JsonlConnector_UsersDestination, WritesOnTheStorageThread) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     storage_thread storage;
     storage.start();
@@ -209,7 +193,7 @@ TEST(JsonlConnector_UsersDestination, WritesOnTheStorageThread) {
 }
 
 TEST(JsonlConnector_UsersDestination, WriteFailureIsTransientAndLosesNothing) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     auto c = f.make({{"path", dir.file("missing-dir/users.jsonl")}});
     record_batch batch{{user("u-1", {{"n", 1}})}};
@@ -221,7 +205,7 @@ TEST(JsonlConnector_UsersDestination, WriteFailureIsTransientAndLosesNothing) {
 }
 
 TEST(JsonlConnector_EventsDestination, WritesEachEventAsStored) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     const auto path = dir.file("events.jsonl");
     auto c = f.make({{"path", path}, {"mode", "events"}});
@@ -247,7 +231,7 @@ TEST(JsonlConnector_EventsDestination, WritesEachEventAsStored) {
 }
 
 TEST(JsonlConnector_ModeMismatch, IsAnInvalidSettingsError) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     auto users = f.make({{"path", dir.file("u.jsonl")}});
     event_batch events{
@@ -260,7 +244,7 @@ TEST(JsonlConnector_ModeMismatch, IsAnInvalidSettingsError) {
 }
 
 TEST(JsonlConnector_Source, PagesByByteOffsetAndResumesInAnotherConnector) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     const auto path = dir.file("users.jsonl");
     {
@@ -294,7 +278,7 @@ TEST(JsonlConnector_Source, PagesByByteOffsetAndResumesInAnotherConnector) {
 }
 
 TEST(JsonlConnector_Source, MissingFileIsEmptyAndBadLinesNameTheirOffset) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     auto missing = f.make({{"path", dir.file("none.jsonl")}});
     const auto empty = read_all(*missing);
@@ -319,7 +303,7 @@ TEST(JsonlConnector_Source, MissingFileIsEmptyAndBadLinesNameTheirOffset) {
 }
 
 TEST(JsonlConnector_RoundTrip, DummyUsersWrittenAndReadBackNormalizeUnchanged) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     fixture f;
     const auto path = dir.file("users.jsonl");
     auto reg = registry::build({dummy::dummy_registration()});

@@ -3,6 +3,7 @@
 
 #include "connectors/jsonl/file_store.hpp"
 #include "connectors/jsonl/line_format.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,23 +21,6 @@ namespace fs = std::filesystem;
 using namespace tributary::connectors::jsonl;
 
 namespace {
-
-class scratch_dir {
-public:
-    scratch_dir() {
-        std::string pattern = (fs::temp_directory_path() / "jsonl_test_XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~scratch_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
 
 std::string contents(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -73,7 +57,7 @@ std::vector<std::string> read_everything(const std::string& path) {
 }  // namespace
 
 TEST(JsonlFileStore_NewFile, CreatedThenFileAndDirectoryFsyncedByTheFirstBatch) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     file_store store;
     auto opened = store.open(path, open_mode::append);
@@ -99,7 +83,7 @@ TEST(JsonlFileStore_NewFile, CreatedThenFileAndDirectoryFsyncedByTheFirstBatch) 
 }
 
 TEST(JsonlFileStore_ExistingFile, NotCreatedAndDirectoryNotSynced) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     append_raw(path, "{\"id\":\"a\"}\n");
     file_store store;
@@ -114,7 +98,7 @@ TEST(JsonlFileStore_ExistingFile, NotCreatedAndDirectoryNotSynced) {
 }
 
 TEST(JsonlFileStore_TornLineWithoutNewline, TruncatedReportedAndEarlierLinesIntact) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     std::uint64_t intact_size = 0;
     {
@@ -147,7 +131,7 @@ TEST(JsonlFileStore_TornLineWithoutNewline, TruncatedReportedAndEarlierLinesInta
 }
 
 TEST(JsonlFileStore_TornLineOfZeros, InvalidJsonLastLineTruncated) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     append_raw(path, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n");
     append_raw(path, std::string(40, '\0') + "\n");  // size persisted before the data
@@ -162,7 +146,7 @@ TEST(JsonlFileStore_TornLineOfZeros, InvalidJsonLastLineTruncated) {
 }
 
 TEST(JsonlFileStore_TornOnlyLine, TruncatedToEmpty) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     append_raw(path, "{\"id\":");
     file_store store;
@@ -175,7 +159,7 @@ TEST(JsonlFileStore_TornOnlyLine, TruncatedToEmpty) {
 }
 
 TEST(JsonlFileStore_TornLongLine, FoundAcrossReadChunks) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     append_raw(path, "{\"id\":\"a\"}\n");
     const std::string long_half = "{\"id\":\"b\",\"blob\":\"" + std::string(300 * 1024, 'x');
@@ -189,7 +173,7 @@ TEST(JsonlFileStore_TornLongLine, FoundAcrossReadChunks) {
 }
 
 TEST(JsonlFileStore_DamagedLineInTheMiddle, IsLeftAlone) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     const std::string text = "{\"id\":\"a\"}\nnot json\n{\"id\":\"b\"}\n";
     append_raw(path, text);
@@ -201,7 +185,7 @@ TEST(JsonlFileStore_DamagedLineInTheMiddle, IsLeftAlone) {
 }
 
 TEST(JsonlFileStore_ReadMode, NeverRepairsAndSkipsAnUnfinishedLine) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     append_raw(path, "{\"id\":\"a\"}\n{\"id\":\"b");
     file_store reader;
@@ -223,7 +207,7 @@ TEST(JsonlFileStore_ReadMode, NeverRepairsAndSkipsAnUnfinishedLine) {
 }
 
 TEST(JsonlFileStore_ReadMode, MissingFileIsAnErrorNamingThePath) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     file_store store;
     auto opened = store.open(dir.file("missing.jsonl"), open_mode::read);
     ASSERT_FALSE(opened);
@@ -232,7 +216,7 @@ TEST(JsonlFileStore_ReadMode, MissingFileIsAnErrorNamingThePath) {
 }
 
 TEST(JsonlFileStore_ReadMode, AppendIsRefused) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     append_raw(path, "{\"id\":\"a\"}\n");
     file_store store;
@@ -242,7 +226,7 @@ TEST(JsonlFileStore_ReadMode, AppendIsRefused) {
 }
 
 TEST(JsonlFileStore_SecondWriter, IsRefusedWhileTheFirstHoldsTheFile) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     file_store first;
     ASSERT_TRUE(first.open(path, open_mode::append));
@@ -255,7 +239,7 @@ TEST(JsonlFileStore_SecondWriter, IsRefusedWhileTheFirstHoldsTheFile) {
 }
 
 TEST(JsonlFileStore_LineWithNewline, RefusesTheWholeBatch) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     file_store store;
     ASSERT_TRUE(store.open(path, open_mode::append));
@@ -267,7 +251,7 @@ TEST(JsonlFileStore_LineWithNewline, RefusesTheWholeBatch) {
 }
 
 TEST(JsonlFileStore_ReadPage, PagesByOffsetAndResumesInAnotherInstance) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     {
         file_store writer;
@@ -302,7 +286,7 @@ TEST(JsonlFileStore_ReadPage, PagesByOffsetAndResumesInAnotherInstance) {
 }
 
 TEST(JsonlFileStore_ReadPage, ExactlyFullLastPageSaysEnd) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     append_raw(path, "{\"a\":1}\n{\"a\":2}\n");
     file_store reader;
@@ -317,7 +301,7 @@ TEST(JsonlFileStore_ReadPage, ExactlyFullLastPageSaysEnd) {
 }
 
 TEST(JsonlFileStore_ReadPage, BadOffsetsAreErrors) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     append_raw(path, "{\"a\":1}\n{\"a\":2}\n");
     file_store reader;
@@ -331,7 +315,7 @@ TEST(JsonlFileStore_ReadPage, BadOffsetsAreErrors) {
 }
 
 TEST(JsonlFileStore_ReadPage, LinesLongerThanAReadChunk) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     const std::string big = "{\"blob\":\"" + std::string(700 * 1024, 'y') + "\"}";
     append_raw(path, big + "\n{\"a\":1}\n" + big + "\n");
@@ -346,7 +330,7 @@ TEST(JsonlFileStore_ReadPage, LinesLongerThanAReadChunk) {
 }
 
 TEST(JsonlFileStore_LastById, TheLastLineOfEachIdWins) {
-    scratch_dir dir;
+    tributary::test::temp_dir dir;
     const auto path = dir.file("users.jsonl");
     file_store store;
     ASSERT_TRUE(store.open(path, open_mode::append));
