@@ -35,6 +35,7 @@
 #include "tests/kit/fake_server.hpp"
 #include "tests/kit/test_client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/tmpfs_mount.hpp"
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -101,21 +102,14 @@ std::string batch_body(std::uint32_t first, std::uint32_t count) {
 class EventsDiskFull : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "mounting the 3 MiB tmpfs needs root";
         state_dir_ = dir_.path() / "state";
-        fs::create_directories(state_dir_);
-        const auto r = tributary::test::run("/usr/bin/mount",
-                                            {"-t", "tmpfs", "-o", "size=3m", "tmpfs", state_dir_.string()});
-        if (r.code != 0) GTEST_SKIP() << "cannot mount a tmpfs here (" << r.code << "): " << r.err;
-        mounted_ = true;
+        std::string why_not;
+        mount_ = tributary::test::tmpfs_mount::mount(state_dir_, 3 * 1024 * 1024, why_not);
+        if (!mount_) GTEST_SKIP() << "no 3 MiB tmpfs for the state directory: " << why_not;
     }
     void TearDown() override {
         daemon_.reset();  // the daemon holds files on the mount
-        if (mounted_) {
-            auto r = tributary::test::run("/usr/bin/umount", {state_dir_.string()});
-            if (r.code != 0) r = tributary::test::run("/usr/bin/umount", {"-l", state_dir_.string()});
-            EXPECT_EQ(r.code, 0) << "umount " << state_dir_ << ": " << r.err;
-        }
+        if (mount_) EXPECT_EQ(mount_->unmount(), "");
     }
 
     // Starts the daemon and returns its ingest port (0 when it did not listen).
@@ -127,7 +121,7 @@ protected:
 
     temp_dir dir_;
     fs::path state_dir_;
-    bool mounted_ = false;
+    std::unique_ptr<tributary::test::tmpfs_mount> mount_;
     std::unique_ptr<child_process> daemon_;
 };
 
