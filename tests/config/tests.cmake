@@ -3,14 +3,12 @@
 # tests/config/bad (each NN-name.yaml with its NN-name.expected diagnostics) and
 # tests/config/good. TRIBUTARY_TEST_CONFIG_DIR tells the tests where those live;
 # without it they look next to their own sources.
-add_executable(test_config
-  ${CMAKE_CURRENT_LIST_DIR}/../unit/config_cron_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/../unit/config_files_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/../unit/config_interpolate_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/../unit/config_loader_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/../unit/config_source_map_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/../unit/config_units_test.cpp
-)
-target_link_libraries(test_config PRIVATE tributary_config tributary_test_support GTest::gtest_main tributary_warnings)
-target_compile_definitions(test_config PRIVATE TRIBUTARY_TEST_CONFIG_DIR="${CMAKE_CURRENT_LIST_DIR}")
-gtest_discover_tests(test_config DISCOVERY_TIMEOUT 60)
+# The unit tests (cron, units, source maps) are in test_config (tests/CMakeLists.txt); these read
+# and write files.
+tributary_test(test_config_files integration
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/../integration/config/files_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/../integration/config/interpolate_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/../integration/config/loader_test.cpp
+  LIBS tributary_config tributary_test_support)
+target_compile_definitions(test_config_files PRIVATE TRIBUTARY_TEST_CONFIG_DIR="${CMAKE_CURRENT_LIST_DIR}")

@@ -109,7 +109,9 @@ protected:
     }
     void TearDown() override {
         daemon_.reset();  // the daemon holds files on the mount
-        if (mount_) EXPECT_EQ(mount_->unmount(), "");
+        if (mount_) {
+            EXPECT_EQ(mount_->unmount(), "");
+        }
     }
 
     // Starts the daemon and returns its ingest port (0 when it did not listen).

@@ -355,7 +355,7 @@ TEST(Logger_QuietSite, SummaryNamesTheSourceFileRelatively) {
     log.flush();
     const auto lines = parse_all(*f.sink);
     ASSERT_EQ(lines.size(), 6u);
-    EXPECT_EQ(lines[5].at("file").as_string(), "tests/unit/logger_test.cpp");
+    EXPECT_EQ(lines[5].at("file").as_string(), "tests/unit/core/log/logger_test.cpp");
     EXPECT_EQ(lines[5].at("cases").as_string(), "status=503");
 }
 

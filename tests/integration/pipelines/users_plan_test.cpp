@@ -14,7 +14,7 @@
 #include <iterator>
 
 #include "pipelines/checkpoint.hpp"
-#include "tests/unit/users_job_fixture.hpp"
+#include "tests/integration/pipelines/users_job_fixture.hpp"
 
 using namespace users_job_testing;
 using tributary::pipelines::plan_report;

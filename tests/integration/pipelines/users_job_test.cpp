@@ -22,7 +22,7 @@
 #include "connectors/sdk/checked_calls.hpp"
 #include "pipelines/checkpoint.hpp"
 #include "pipelines/users_transform.hpp"
-#include "tests/unit/users_job_fixture.hpp"
+#include "tests/integration/pipelines/users_job_fixture.hpp"
 
 using namespace users_job_testing;
 using tributary::pipelines::run_report;
