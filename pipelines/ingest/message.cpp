@@ -403,97 +403,102 @@ std::int64_t micros_since_epoch(clock::wall_time t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
+/// Parses `body` (within `limits`) into a monotonic arena and calls `f` with its top-level object;
+/// a body that is not JSON or not an object fails here, the same way for every route.
+template <class F>
+parse_outcome with_top_object(std::string_view body, const parse_limits& limits, F&& f) {
+    json::monotonic_resource mr;
+    json::storage_ptr sp(&mr);
+    json::value root(sp);  // same resource as the parsed value: the move below takes it without a copy
+    if (auto e = parse_json(body, limits, sp, root)) return fail(e->kind, std::move(e->message));
+    json::object* top = root.if_object();
+    if (top == nullptr) return fail(error_kind::invalid_body, "body: must be a JSON object");
+    return std::forward<F>(f)(*top);
+}
+
 }  // namespace
 
 parse_outcome parser::parse(endpoint route, std::string_view body) const {
-    json::monotonic_resource mr;
-    json::storage_ptr sp(&mr);
-    json::value root(sp);  // same resource as the parsed value: the move below takes it without a copy
-    if (auto e = parse_json(body, limits_, sp, root)) return fail(e->kind, std::move(e->message));
-    json::object* top = root.if_object();
-    if (top == nullptr) return fail(error_kind::invalid_body, "body: must be a JSON object");
-
-    const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
-    parse_outcome out;
-    out.write_key = write_key_of(*top);
-    if (route != endpoint::batch) {
-        message m;
-        // The six single-message routes are declared in message_type's order.
-        const auto type = static_cast<message_type>(static_cast<int>(route));
-        if (auto e = builder.build(*top, type, location{}, envelope{}, m)) {
-            out.error = std::move(e);
+    return with_top_object(body, limits_, [&](json::object& top) {
+        const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
+        parse_outcome out;
+        out.write_key = write_key_of(top);
+        if (route != endpoint::batch) {
+            message m;
+            // The six single-message routes are declared in message_type's order.
+            const auto type = static_cast<message_type>(static_cast<int>(route));
+            if (auto e = builder.build(top, type, location{}, envelope{}, m)) {
+                out.error = std::move(e);
+                return out;
+            }
+            out.messages.push_back(std::move(m));
             return out;
         }
-        out.messages.push_back(std::move(m));
-        return out;
-    }
 
-    envelope env;
-    json::value* batch = top->if_contains("batch");
-    if (batch == nullptr || batch->is_null()) return fail(error_kind::missing_field, "batch: required");
-    json::array* elements = batch->if_array();
-    if (elements == nullptr) return fail(error_kind::invalid_field, "batch: must be an array");
-    if (!out.write_key && !elements->empty())
-        if (const json::object* first = elements->front().if_object()) out.write_key = write_key_of(*first);
-    const auto failed = [&out](error_kind kind, std::string message) {
-        out.error = parse_error{kind, std::move(message)};
-        return std::move(out);
-    };
-    if (elements->empty())
-        return failed(error_kind::invalid_field, "batch: must contain at least one message");
-    if (elements->size() > limits_.max_batch_events)
-        return failed(error_kind::too_many_events, "batch: " + std::to_string(elements->size()) +
-                                                       " messages, more than the limit of " +
-                                                       std::to_string(limits_.max_batch_events));
-    for (std::string_view key : {"context", "integrations"}) {
-        const json::value* v = present(*top, key);
-        if (v == nullptr) continue;
-        if (!v->is_object())
-            return failed(error_kind::invalid_field, std::string(key) + ": must be an object");
-        (key == "context" ? env.context : env.integrations) = &v->get_object();
-    }
-    if (const json::value* v = present(*top, "sentAt")) {
-        if (!is_datetime(*v))
-            return failed(error_kind::invalid_field, "sentAt: must be an ISO-8601 date-time string");
-        env.sent_at = v;
-    }
-
-    out.messages.reserve(elements->size());
-    for (std::size_t i = 0; i < elements->size(); ++i) {
-        location at{"batch[" + std::to_string(i) + "]"};
-        json::value& element = (*elements)[i];
-        json::object* object = element.if_object();
-        std::optional<parse_error> e;
-        message m;
-        if (object == nullptr)
-            e = parse_error{error_kind::invalid_field, at.prefix + ": must be a JSON object"};
-        else
-            e = builder.build(*object, std::nullopt, at, env, m);
-        if (e) {
-            if (object != nullptr) object->erase("writeKey");
-            out.rejected.push_back({i, std::move(*e), types::to_json_text(element)});
-            continue;
+        envelope env;
+        json::value* batch = top.if_contains("batch");
+        if (batch == nullptr || batch->is_null()) return fail(error_kind::missing_field, "batch: required");
+        json::array* elements = batch->if_array();
+        if (elements == nullptr) return fail(error_kind::invalid_field, "batch: must be an array");
+        if (!out.write_key && !elements->empty())
+            if (const json::object* first = elements->front().if_object())
+                out.write_key = write_key_of(*first);
+        const auto failed = [&out](error_kind kind, std::string message) {
+            out.error = parse_error{kind, std::move(message)};
+            return std::move(out);
+        };
+        if (elements->empty())
+            return failed(error_kind::invalid_field, "batch: must contain at least one message");
+        if (elements->size() > limits_.max_batch_events)
+            return failed(error_kind::too_many_events, "batch: " + std::to_string(elements->size()) +
+                                                           " messages, more than the limit of " +
+                                                           std::to_string(limits_.max_batch_events));
+        for (std::string_view key : {"context", "integrations"}) {
+            const json::value* v = present(top, key);
+            if (v == nullptr) continue;
+            if (!v->is_object())
+                return failed(error_kind::invalid_field, std::string(key) + ": must be an object");
+            (key == "context" ? env.context : env.integrations) = &v->get_object();
         }
-        out.messages.push_back(std::move(m));
-    }
-    if (out.messages.empty()) out.error = out.rejected.front().error;
-    return out;
+        if (const json::value* v = present(top, "sentAt")) {
+            if (!is_datetime(*v))
+                return failed(error_kind::invalid_field, "sentAt: must be an ISO-8601 date-time string");
+            env.sent_at = v;
+        }
+
+        out.messages.reserve(elements->size());
+        for (std::size_t i = 0; i < elements->size(); ++i) {
+            location at{"batch[" + std::to_string(i) + "]"};
+            json::value& element = (*elements)[i];
+            json::object* object = element.if_object();
+            std::optional<parse_error> e;
+            message m;
+            if (object == nullptr)
+                e = parse_error{error_kind::invalid_field, at.prefix + ": must be a JSON object"};
+            else
+                e = builder.build(*object, std::nullopt, at, env, m);
+            if (e) {
+                if (object != nullptr) object->erase("writeKey");
+                out.rejected.push_back({i, std::move(*e), types::to_json_text(element)});
+                continue;
+            }
+            out.messages.push_back(std::move(m));
+        }
+        if (out.messages.empty()) out.error = out.rejected.front().error;
+        return out;
+    });
 }
 
 parse_outcome parser::parse_typed(std::string_view body) const {
-    json::monotonic_resource mr;
-    json::storage_ptr sp(&mr);
-    json::value root(sp);  // same resource as the parsed value: the move below takes it without a copy
-    if (auto e = parse_json(body, limits_, sp, root)) return fail(e->kind, std::move(e->message));
-    json::object* top = root.if_object();
-    if (top == nullptr) return fail(error_kind::invalid_body, "body: must be a JSON object");
-    const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
-    parse_outcome out;
-    message m;
-    if (auto e = builder.build(*top, std::nullopt, location{}, envelope{}, m))
-        return fail(e->kind, std::move(e->message));
-    out.messages.push_back(std::move(m));
-    return out;
+    return with_top_object(body, limits_, [&](json::object& top) {
+        const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
+        parse_outcome out;
+        message m;
+        if (auto e = builder.build(top, std::nullopt, location{}, envelope{}, m))
+            return fail(e->kind, std::move(e->message));
+        out.messages.push_back(std::move(m));
+        return out;
+    });
 }
 
 }  // namespace tributary::ingest
