@@ -18,6 +18,7 @@
 #include "config/cron.hpp"
 #include "config/secret_string.hpp"
 #include "config/source_map.hpp"
+#include "core/mapping/mapping.hpp"
 
 namespace tributary::config {
 
@@ -196,14 +197,6 @@ struct schedule_settings {
     std::optional<cron_expression> cron;
 };
 
-/// One `mapping:` entry, in file order.
-struct mapping_entry {
-    /// The key: destination property.
-    std::string property;
-    /// The value: an expression over the source (checked by the pipeline).
-    std::string expression;
-};
-
 /// `filter:` — events jobs only.
 struct filter_settings {
     /// Event types passed: track | identify | page | screen | group | alias. Empty: all.
@@ -246,9 +239,9 @@ struct job_settings {
     std::optional<schedule_settings> schedule;
     /// events | incremental | backfill. Default: `events` for events jobs, else `incremental`.
     std::string priority = "incremental";
-    /// Destination property ← expression, in file order. Positions: locations, at
-    /// pointer_append("/mapping", property).
-    std::vector<mapping_entry> mapping;
+    /// Destination property ← expression (checked by the pipeline), in file order. Positions:
+    /// locations, at pointer_append("/mapping", property).
+    std::vector<mapping::mapping_entry> mapping;
     /// An error on a users job.
     filter_settings filter;
     batch_settings batch;

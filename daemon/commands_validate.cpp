@@ -324,9 +324,7 @@ exit_code validate_command(const command& cmd,
     for (auto& d : config_problems) problems.push_back({std::move(d), types::severity::error});
     for (const auto& name : checked) {
         const auto& j = settings.jobs.at(name);
-        std::vector<mapping::mapping_entry> entries;
-        for (const auto& m : j.mapping) entries.push_back({m.property, m.expression});
-        auto compiled = mapping::compile_mapping(entries);
+        auto compiled = mapping::compile_mapping(j.mapping);
         std::vector<mapping::mapping_problem> found;
         if (!compiled) {
             found = compiled.error();

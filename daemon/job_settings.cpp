@@ -16,7 +16,7 @@ pipelines::users_job_settings users_settings_of(const config::settings& settings
     s.max_bytes = j.batch.max_bytes;
     s.lookback = j.lookback;
     s.max_bytes_in_flight = j.max_bytes_in_flight;
-    for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
+    s.mapping = j.mapping;
     s.describe_mapping_problem = mapping_problem_teller(j, settings.source_file);
     switch (j.destination.mode) {
         case config::write_mode::create:
@@ -57,7 +57,7 @@ pipelines::events_job_settings events_settings_of(const config::job_settings& j)
     s.window_bytes = std::max<std::uint64_t>(j.max_bytes_in_flight, j.batch.max_bytes);
     s.filter_types = j.filter.types;
     s.filter_events = j.filter.events;
-    for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
+    s.mapping = j.mapping;
     return s;
 }
 
