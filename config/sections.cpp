@@ -164,12 +164,14 @@ void read_metrics(reader& r, const cursor& at, metrics_settings& out) {
     m.finish();
 }
 
-std::optional<limit_override> read_limit(reader& r, const cursor& at) {
+std::optional<http::rate_limit> read_limit(reader& r, const cursor& at) {
     mapping m(r, at);
     if (!m.ok()) return std::nullopt;
-    limit_override out;
-    if (auto c = m.require("kind"))
-        assign(out.kind, r.read_choice(*c, {"token_bucket", "fixed_window", "sliding_window"}));
+    http::rate_limit out;
+    if (auto c = m.require("kind")) {
+        if (auto v = r.read_choice(*c, {"token_bucket", "fixed_window", "sliding_window"}))
+            assign(out.kind, http::parse_limit_kind(*v));
+    }
     if (auto c = m.require("requests")) assign(out.requests, r.read_integer<std::uint32_t>(*c, 1, u32_max));
     if (auto c = m.require("per")) assign(out.per, r.read_duration(*c, 1ms, 24h));
     if (auto c = m.get("burst")) assign(out.burst, r.read_integer<std::uint32_t>(*c, 0, u32_max));
@@ -177,8 +179,8 @@ std::optional<limit_override> read_limit(reader& r, const cursor& at) {
     return out;
 }
 
-group_override read_group(reader& r, const cursor& at) {
-    group_override out;
+http::group_overrides read_group(reader& r, const cursor& at) {
+    http::group_overrides out;
     mapping m(r, at);
     if (auto c = m.get("limits")) {
         if (auto items = r.read_list(*c)) {
@@ -368,15 +370,15 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
         }
         if (auto d = dm.get("mode")) {
             if (auto v = r.read_choice(*d, {"create", "update", "upsert"})) {
-                out.destination.mode = *v == "create"   ? write_mode::create
-                                       : *v == "update" ? write_mode::update
-                                                        : write_mode::upsert;
+                out.destination.mode = *v == "create"   ? pipelines::write_mode::create
+                                       : *v == "update" ? pipelines::write_mode::update
+                                                        : pipelines::write_mode::upsert;
             }
         }
         if (auto d = dm.get("match")) {
             mapping mm(r, *d);
             if (mm.ok()) {
-                match_rule rule;
+                pipelines::match_rule rule;
                 if (auto e = mm.require("source")) assign(rule.source, r.read_string(*e));
                 if (auto e = mm.require("destination")) assign(rule.destination, r.read_string(*e));
                 out.destination.match = rule;

@@ -12,18 +12,6 @@ std::string_view to_string(job_type t) {
     return t == job_type::users ? "users" : "events";
 }
 
-std::string_view to_string(write_mode m) {
-    switch (m) {
-        case write_mode::create:
-            return "create";
-        case write_mode::update:
-            return "update";
-        case write_mode::upsert:
-            return "upsert";
-    }
-    return "upsert";
-}
-
 bool settings::unresolved_within(std::string_view pointer) const {
     return std::any_of(unresolved.begin(), unresolved.end(),
                        [&](const std::string& p) { return pointer_within(p, pointer); });

@@ -18,7 +18,9 @@
 #include "config/cron.hpp"
 #include "config/secret_string.hpp"
 #include "config/source_map.hpp"
+#include "core/http/group_limiter.hpp"
 #include "core/mapping/mapping.hpp"
+#include "pipelines/users_job_settings.hpp"
 
 namespace tributary::config {
 
@@ -27,12 +29,8 @@ enum class sync_mode { full, normal };
 
 enum class job_type { users, events };
 
-/// How a users job writes to its destination.
-enum class write_mode { create, update, upsert };
-
 std::string_view to_string(sync_mode m);
 std::string_view to_string(job_type t);
-std::string_view to_string(write_mode m);
 
 /// `state:`
 struct state_settings {
@@ -113,27 +111,6 @@ struct metrics_settings {
     std::uint16_t port = 9464;
 };
 
-/// One entry of `limits: { GROUP: { limits: [...] } }`. It may only lower the connector's
-/// published limits; that is checked where the spec is known.
-struct limit_override {
-    /// Required: token_bucket | fixed_window | sliding_window.
-    std::string kind;
-    /// Required: requests per `per`; 1..4294967295.
-    std::uint32_t requests = 1;
-    /// Required: window length or refill period; 1ms..1d.
-    std::chrono::milliseconds per{1000};
-    /// Token-bucket capacity. Default 0 = `requests`.
-    std::uint32_t burst = 0;
-};
-
-/// `limits: { GROUP: ... }` of a connection.
-struct group_override {
-    /// Replaces the group's limits when not empty.
-    std::vector<limit_override> limits;
-    /// Most requests in flight in the group; 1..4294967295. Absent: the connector's.
-    std::optional<std::uint32_t> max_concurrent;
-};
-
 /// `connections: { NAME: ... }`.
 struct connection_settings {
     /// The key: 1..64 of [a-z0-9_-].
@@ -157,8 +134,12 @@ struct connection_settings {
     std::optional<std::filesystem::path> ca_file;
     /// Connections with the same scope share rate-limit budgets. Absent: the credential's own.
     std::optional<std::string> rate_limit_scope;
-    /// Per endpoint group overrides, by group name.
-    std::map<std::string, group_override> limits;
+    /// `limits: { GROUP: { limits: [...], max_concurrent: N } }`: per endpoint group overrides,
+    /// by group name, as the HTTP engine takes them. Each limit needs `kind` (token_bucket |
+    /// fixed_window | sliding_window), `requests` (1..4294967295) and `per` (1ms..1d); `burst`
+    /// defaults to 0 = `requests`. max_concurrent: 1..4294967295; absent = the connector's. They may
+    /// only lower the connector's published limits; that is checked where the spec is known.
+    std::map<std::string, http::group_overrides> limits;
 };
 
 /// `source:` of a job.
@@ -170,21 +151,14 @@ struct endpoint_ref {
     std::string target = "users";
 };
 
-/// `destination.match:` — how source records find existing destination records.
-struct match_rule {
-    /// Required: source property path.
-    std::string source;
-    /// Required: destination property.
-    std::string destination;
-};
-
 /// `destination:` of a job.
 struct destination_ref {
     /// Required: name of a defined connection.
     std::string connection;
     /// create | update | upsert (default).
-    write_mode mode = write_mode::upsert;
-    std::optional<match_rule> match;
+    pipelines::write_mode mode = pipelines::write_mode::upsert;
+    /// `match: { source: PATH, destination: PROPERTY }`, both required. Absent: match by id.
+    std::optional<pipelines::match_rule> match;
 };
 
 /// `schedule:` — `every 15m` or a five-field cron expression.

@@ -253,7 +253,7 @@ void print_text(std::ostream& out,
     const auto& j = settings.jobs.at(job);
     const auto& r = o.report;
     out << "plan for job " << job << " (users: " << j.source.connection << " -> " << j.destination.connection
-        << ", mode " << config::to_string(j.destination.mode) << "), at most " << sample
+        << ", mode " << pipelines::to_string(j.destination.mode) << "), at most " << sample
         << " source records; nothing is written\n";
     if (o.first_run) out << "no state yet: planned as the job's first run\n";
     out << "read " << r.read << ": create " << r.create << ", update " << r.update << ", skip " << r.skip

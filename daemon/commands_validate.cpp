@@ -172,13 +172,13 @@ bool offline_schema(const config::settings& settings,
     return reg && reg->offline_schemas;
 }
 
-types::alignment_mode alignment_of(config::write_mode m) {
+types::alignment_mode alignment_of(pipelines::write_mode m) {
     switch (m) {
-        case config::write_mode::create:
+        case pipelines::write_mode::create:
             return types::alignment_mode::create_only;
-        case config::write_mode::update:
+        case pipelines::write_mode::update:
             return types::alignment_mode::update_only;
-        case config::write_mode::upsert:
+        case pipelines::write_mode::upsert:
             break;
     }
     return types::alignment_mode::create_or_update;

@@ -18,17 +18,7 @@ pipelines::users_job_settings users_settings_of(const config::settings& settings
     s.max_bytes_in_flight = j.max_bytes_in_flight;
     s.mapping = j.mapping;
     s.describe_mapping_problem = mapping_problem_teller(j, settings.source_file);
-    switch (j.destination.mode) {
-        case config::write_mode::create:
-            s.mode = pipelines::write_mode::create;
-            break;
-        case config::write_mode::update:
-            s.mode = pipelines::write_mode::update;
-            break;
-        case config::write_mode::upsert:
-            s.mode = pipelines::write_mode::upsert;
-            break;
-    }
+    s.mode = j.destination.mode;
     if (const auto* reg = registry.find(settings.connections.at(j.source.connection).connector)) {
         s.source_layouts = reg->spec.layouts;
         if (reg->spec.source) {
@@ -39,8 +29,7 @@ pipelines::users_job_settings users_settings_of(const config::settings& settings
     if (const auto* reg = registry.find(settings.connections.at(j.destination.connection).connector)) {
         if (reg->spec.destination) s.destination_match_properties = reg->spec.destination->match_properties;
     }
-    if (j.destination.match)
-        s.match = pipelines::match_rule{j.destination.match->source, j.destination.match->destination};
+    s.match = j.destination.match;
     s.cursor_max_age = j.cursor_max_age;
     // The config counts retries; the store counts every refusal, the first one included.
     s.dead_letter_max_attempts = j.dead_letter.max_attempts + 1;

@@ -95,7 +95,7 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_EQ(j.source.connection, "src");
     EXPECT_EQ(j.source.target, "users");
     EXPECT_EQ(j.destination.connection, "dst");
-    EXPECT_EQ(j.destination.mode, write_mode::upsert);
+    EXPECT_EQ(j.destination.mode, tributary::pipelines::write_mode::upsert);
     EXPECT_FALSE(j.destination.match);
     EXPECT_FALSE(j.schedule);
     EXPECT_EQ(j.priority, "incremental");
@@ -133,7 +133,7 @@ TEST(Loader_Demo, ReadsWhatTheReadmeRuns) {
     EXPECT_EQ(demo.type, job_type::users);
     EXPECT_EQ(demo.source.connection, "people");
     EXPECT_EQ(demo.destination.connection, "out");
-    EXPECT_EQ(demo.destination.mode, write_mode::upsert);
+    EXPECT_EQ(demo.destination.mode, tributary::pipelines::write_mode::upsert);
     ASSERT_TRUE(demo.destination.match);
     EXPECT_EQ(demo.destination.match->source, "email");
     EXPECT_EQ(demo.destination.match->destination, "email");
@@ -160,12 +160,12 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(kl.rate_limit_scope, "acme-klaviyo");
     const auto& profiles = kl.limits.at("profiles");
     ASSERT_EQ(profiles.limits.size(), 3u);
-    EXPECT_EQ(profiles.limits[0].kind, "fixed_window");
+    EXPECT_EQ(profiles.limits[0].kind, tributary::http::limit_kind::fixed_window);
     EXPECT_EQ(profiles.limits[0].requests, 10u);
     EXPECT_EQ(profiles.limits[0].per, 1s);
     EXPECT_EQ(profiles.limits[0].burst, 0u);
     EXPECT_EQ(profiles.limits[1].per, 1min);
-    EXPECT_EQ(profiles.limits[2].kind, "token_bucket");
+    EXPECT_EQ(profiles.limits[2].kind, tributary::http::limit_kind::token_bucket);
     EXPECT_EQ(profiles.limits[2].burst, 10u);
     EXPECT_EQ(profiles.max_concurrent, 2u);
     EXPECT_EQ(
@@ -384,7 +384,7 @@ TEST(Loader_SettingsJson, YamlScalarRules) {
     EXPECT_TRUE(r.value->metrics.enabled);
     EXPECT_EQ(r.value->log.level, "info");
     EXPECT_EQ(r.value->state.sync, sync_mode::normal);
-    EXPECT_EQ(r.value->jobs.at("copy").destination.mode, write_mode::create);
+    EXPECT_EQ(r.value->jobs.at("copy").destination.mode, tributary::pipelines::write_mode::create);
     ASSERT_TRUE(r.value->jobs.at("copy").schedule->cron);
     EXPECT_TRUE(r.value->jobs.at("copy").schedule->cron->days_of_week[0]);
 }
