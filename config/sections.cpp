@@ -79,12 +79,15 @@ std::optional<std::filesystem::path> read_path(reader& r,
     return resolve(base, *s);
 }
 
-void read_state(reader& r, const cursor& at, const std::filesystem::path& base, state_settings& out) {
+void read_state(reader& r,
+                const cursor& at,
+                const std::filesystem::path& base,
+                tributary::state::sqlite_settings& out) {
     mapping m(r, at, true);
     if (auto c = m.get("dir")) assign(out.dir, read_path(r, *c, base));
     if (auto c = m.get("sync")) {
         if (auto v = r.read_choice(*c, {"full", "normal"}))
-            out.sync = *v == "full" ? sync_mode::full : sync_mode::normal;
+            out.sync = *v == "full" ? tributary::state::sync_mode::full : tributary::state::sync_mode::normal;
     }
     if (auto c = m.get("queue_max_bytes")) assign(out.queue_max_bytes, r.read_size(*c, MiB, 1024 * GiB));
     if (auto c = m.get("dedup_window")) assign(out.dedup_window, r.read_duration(*c, 0ms, 30 * 24h));
@@ -94,14 +97,19 @@ void read_state(reader& r, const cursor& at, const std::filesystem::path& base, 
 
 void read_log(reader& r, const cursor& at, log_settings& out) {
     mapping m(r, at, true);
-    if (auto c = m.get("format")) assign(out.format, r.read_choice(*c, {"json", "text"}));
+    if (auto c = m.get("format")) {
+        if (auto v = r.read_choice(*c, {"json", "text"}))
+            assign(out.logger.fmt, tributary::log::parse_format(*v));
+    }
     if (auto c = m.get("level")) {
-        assign(out.level, r.read_choice(*c, {"trace", "debug", "info", "warn", "error", "critical", "off"}));
+        if (auto v = r.read_choice(*c, {"trace", "debug", "info", "warn", "error", "critical", "off"}))
+            assign(out.logger.min_level, tributary::log::parse_level(*v));
     }
     if (auto c = m.get("target")) assign(out.target, r.read_choice(*c, {"stderr", "journald"}));
-    if (auto c = m.get("suppress_window")) assign(out.suppress_window, r.read_duration(*c, 0ms, 1h));
+    if (auto c = m.get("suppress_window"))
+        assign(out.logger.suppression.window, r.read_duration(*c, 0ms, 1h));
     if (auto c = m.get("suppress_burst"))
-        assign(out.suppress_burst, r.read_integer<std::uint32_t>(*c, 0, 1'000'000));
+        assign(out.logger.suppression.burst, r.read_integer<std::uint32_t>(*c, 0, 1'000'000));
     if (auto c = m.get("stall_threshold")) assign(out.stall_threshold, r.read_duration(*c, 1ms, 1h));
     if (auto c = m.get("progress_interval")) assign(out.progress_interval, r.read_duration(*c, 0ms, 24h));
     m.finish();

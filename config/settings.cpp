@@ -4,10 +4,6 @@
 
 namespace tributary::config {
 
-std::string_view to_string(sync_mode m) {
-    return m == sync_mode::full ? "full" : "normal";
-}
-
 std::string_view to_string(job_type t) {
     return t == job_type::users ? "users" : "events";
 }

@@ -19,50 +19,27 @@
 #include "config/secret_string.hpp"
 #include "config/source_map.hpp"
 #include "core/http/group_limiter.hpp"
+#include "core/log/logger.hpp"
 #include "core/mapping/mapping.hpp"
+#include "core/state/sqlite_settings.hpp"
 #include "pipelines/users_job_settings.hpp"
 
 namespace tributary::config {
 
-/// SQLite `synchronous` mode of the state database.
-enum class sync_mode { full, normal };
-
 enum class job_type { users, events };
 
-std::string_view to_string(sync_mode m);
 std::string_view to_string(job_type t);
 
-/// `state:`
-struct state_settings {
-    /// State directory. Default: the first entry of $STATE_DIRECTORY when set, else
-    /// /var/lib/tributary. A relative path is resolved against the config file's directory.
-    std::filesystem::path dir{"/var/lib/tributary"};
-    /// `full` (default: an acknowledged event survives an OS crash) or `normal` (faster; may lose
-    /// the last transactions on an OS crash, never on a process crash).
-    sync_mode sync = sync_mode::full;
-    /// `queue_max_bytes`: most payload bytes the events queue holds; ingest answers 503 beyond it.
-    /// Default 1GiB; 1MiB..1TiB.
-    std::uint64_t queue_max_bytes = std::uint64_t{1} << 30;
-    /// `dedup_window`: how long a `messageId` is remembered per events job to drop repeats.
-    /// Default 24h; 0..30d; 0 disables deduplication.
-    std::chrono::milliseconds dedup_window{24 * 60 * 60 * 1000};
-    /// `disk_reserve`: free space kept for draining the events queue (deletes and WAL
-    /// checkpoints); ingest answers 503 once less would remain. Default 16MiB; 0..1GiB; 0 = none.
-    std::uint64_t disk_reserve = 16 * 1024 * 1024;
-};
-
-/// `log:`. Values stay strings (checked against the lists below) so config/ needs no core/.
+/// `log:`
 struct log_settings {
-    /// `json` (default: one JSON object per line) or `text`.
-    std::string format = "json";
-    /// trace | debug | info (default) | warn | error | critical | off.
-    std::string level = "info";
+    /// As the logger takes them. `format`: json (default: one JSON object per line) or text.
+    /// `level`: trace | debug | info (default) | warn | error | critical | off. `suppress_window`:
+    /// window in which repeats of one message are counted, not written; default 10s; 0..1h; 0
+    /// disables. `suppress_burst`: repeats written in full per window before suppression starts;
+    /// default 5; 0..1000000; 0 disables.
+    tributary::log::logger_settings logger;
     /// `stderr` (default) or `journald` (native journal fields).
     std::string target = "stderr";
-    /// Window in which repeats of one message are counted, not written. Default 10s; 0..1h; 0 disables.
-    std::chrono::milliseconds suppress_window{10'000};
-    /// Repeats written in full per window before suppression starts. Default 5; 0..1000000; 0 disables.
-    std::uint32_t suppress_burst = 5;
     /// `stall_threshold`: a loop turn later than this logs `loop.stall`. Default 250ms; 1ms..1h.
     std::chrono::milliseconds stall_threshold{250};
     /// `progress_interval`: how often a daemon logs `job.progress` for each events job (only
@@ -235,7 +212,14 @@ struct job_settings {
 
 /// The whole file.
 struct settings {
-    state_settings state;
+    /// `state:`, as the store takes it (mode is the command's). `dir`: default the first entry of
+    /// $STATE_DIRECTORY when set, else /var/lib/tributary; a relative path is resolved against the
+    /// config file's directory. `sync`: `full` (default: an acknowledged event survives an OS
+    /// crash) or `normal` (faster; may lose the last transactions on an OS crash, never on a process
+    /// crash). `queue_max_bytes`: default 1GiB; 1MiB..1TiB; ingest answers 503 beyond it.
+    /// `dedup_window`: default 24h; 0..30d; 0 disables deduplication. `disk_reserve`: default
+    /// 16MiB; 0..1GiB; 0 = none; ingest answers 503 once less would remain.
+    tributary::state::sqlite_settings state{.dir{"/var/lib/tributary"}};
     log_settings log;
     ingest_settings ingest;
     control_settings control;

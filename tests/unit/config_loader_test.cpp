@@ -53,13 +53,13 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_EQ(s.source_file, (test::config_test_dir() / "good" / "minimal.yaml").lexically_normal());
 
     EXPECT_EQ(s.state.dir, fs::path("/var/lib/tributary"));
-    EXPECT_EQ(s.state.sync, sync_mode::full);
+    EXPECT_EQ(s.state.sync, tributary::state::sync_mode::full);
 
-    EXPECT_EQ(s.log.format, "json");
-    EXPECT_EQ(s.log.level, "info");
+    EXPECT_EQ(s.log.logger.fmt, tributary::log::format::json);
+    EXPECT_EQ(s.log.logger.min_level, tributary::log::level::info);
     EXPECT_EQ(s.log.target, "stderr");
-    EXPECT_EQ(s.log.suppress_window, 10s);
-    EXPECT_EQ(s.log.suppress_burst, 5u);
+    EXPECT_EQ(s.log.logger.suppression.window, 10s);
+    EXPECT_EQ(s.log.logger.suppression.burst, 5u);
 
     EXPECT_FALSE(s.ingest.enabled);
     EXPECT_EQ(s.ingest.listen_host, "127.0.0.1");
@@ -114,7 +114,7 @@ TEST(Loader_EmptyMapping, IsAValidConfigWithDefaults) {
     auto s = load_ok("{}");
     EXPECT_TRUE(s.connections.empty());
     EXPECT_TRUE(s.jobs.empty());
-    EXPECT_EQ(s.log.level, "info");
+    EXPECT_EQ(s.log.logger.min_level, tributary::log::level::info);
 }
 
 TEST(Loader_Demo, ReadsWhatTheReadmeRuns) {
@@ -122,7 +122,7 @@ TEST(Loader_Demo, ReadsWhatTheReadmeRuns) {
     ASSERT_TRUE(r.ok()) << r.errors.front();
     const settings& s = *r.value;
     EXPECT_EQ(s.state.dir, fs::path("/tmp/tributary-demo/state"));
-    EXPECT_EQ(s.log.format, "text");
+    EXPECT_EQ(s.log.logger.fmt, tributary::log::format::text);
     const auto& people = s.connections.at("people");
     EXPECT_EQ(people.connector, "dummy");
     EXPECT_EQ(people.settings, json::parse(R"({"seed":42,"count":1000,"page_size":200})"));
@@ -382,8 +382,8 @@ TEST(Loader_SettingsJson, YamlScalarRules) {
     EXPECT_EQ(keys[0].reveal(), "key with ${literal} braces");
     EXPECT_EQ(keys[1].reveal(), "tab\tand unicode \xc3\xa9");
     EXPECT_TRUE(r.value->metrics.enabled);
-    EXPECT_EQ(r.value->log.level, "info");
-    EXPECT_EQ(r.value->state.sync, sync_mode::normal);
+    EXPECT_EQ(r.value->log.logger.min_level, tributary::log::level::info);
+    EXPECT_EQ(r.value->state.sync, tributary::state::sync_mode::normal);
     EXPECT_EQ(r.value->jobs.at("copy").destination.mode, tributary::pipelines::write_mode::create);
     ASSERT_TRUE(r.value->jobs.at("copy").schedule->cron);
     EXPECT_TRUE(r.value->jobs.at("copy").schedule->cron->days_of_week[0]);
