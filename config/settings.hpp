@@ -145,7 +145,7 @@ struct schedule_settings {
     /// Set for `every DURATION`: the interval, 1s..30d.
     std::optional<std::chrono::milliseconds> interval;
     /// Set for a cron expression (exactly one of interval and cron is set).
-    std::optional<cron_expression> cron;
+    std::optional<schedule::cron_fields> cron;
 };
 
 /// `filter:` — events jobs only.
