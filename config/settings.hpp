@@ -22,6 +22,7 @@
 #include "core/log/logger.hpp"
 #include "core/mapping/mapping.hpp"
 #include "core/state/sqlite_settings.hpp"
+#include "pipelines/events_job_settings.hpp"
 #include "pipelines/users_job_settings.hpp"
 
 namespace tributary::config {
@@ -128,14 +129,11 @@ struct endpoint_ref {
     std::string target = "users";
 };
 
-/// `destination:` of a job.
+/// `destination:` of a job. Its `mode` and `match` are the users pipeline's
+/// (job_settings::users).
 struct destination_ref {
     /// Required: name of a defined connection.
     std::string connection;
-    /// create | update | upsert (default).
-    pipelines::write_mode mode = pipelines::write_mode::upsert;
-    /// `match: { source: PATH, destination: PROPERTY }`, both required. Absent: match by id.
-    std::optional<pipelines::match_rule> match;
 };
 
 /// `schedule:` — `every 15m` or a five-field cron expression.
@@ -146,34 +144,6 @@ struct schedule_settings {
     std::optional<std::chrono::milliseconds> interval;
     /// Set for a cron expression (exactly one of interval and cron is set).
     std::optional<schedule::cron_fields> cron;
-};
-
-/// `filter:` — events jobs only.
-struct filter_settings {
-    /// Event types passed: track | identify | page | screen | group | alias. Empty: all.
-    std::vector<std::string> types;
-    /// Event names passed (track events). Empty: all.
-    std::vector<std::string> events;
-};
-
-/// `batch:`
-struct batch_settings {
-    /// Most items per batch. Default 500; 1..100000.
-    std::uint32_t max_items = 500;
-    /// Most bytes per batch. Default 4MiB; 1KiB..1GiB.
-    std::uint64_t max_bytes = 4 * 1024 * 1024;
-    /// Longest a partial batch waits for more items. Default 1s; 0..1h; 0 sends at once.
-    std::chrono::milliseconds max_wait{1000};
-};
-
-/// `dead_letter:` of a job.
-struct dead_letter_settings {
-    /// Runs that retry a dead-lettered item before it is left to the operator. Default 5; 0..1000;
-    /// 0 = never retried automatically.
-    std::uint32_t max_attempts = 5;
-    /// Items first refused longer ago than this are not retried (reason `expired`). Default 7d;
-    /// 0..365d; 0 = no age limit.
-    std::chrono::milliseconds max_age{7LL * 24 * 60 * 60 * 1000};
 };
 
 /// `jobs: { NAME: ... }`.
@@ -190,24 +160,40 @@ struct job_settings {
     std::optional<schedule_settings> schedule;
     /// events | incremental | backfill. Default: `events` for events jobs, else `incremental`.
     std::string priority = "incremental";
-    /// Destination property ← expression (checked by the pipeline), in file order. Positions:
-    /// locations, at pointer_append("/mapping", property).
-    std::vector<mapping::mapping_entry> mapping;
-    /// An error on a users job.
-    filter_settings filter;
-    batch_settings batch;
-    /// How far before the checkpoint a run re-reads. Default 5m; 0..30d.
-    std::chrono::milliseconds lookback{5 * 60 * 1000};
-    /// Backpressure: most bytes read but not acknowledged. Default 16MiB; at least batch.max_bytes,
-    /// at most 16GiB.
-    std::uint64_t max_bytes_in_flight = 16 * 1024 * 1024;
-    /// `cursor_max_age`: a stored page cursor older than this is not resumed (the run restarts
-    /// from the checkpoint's mark). Default 1h; 0..30d; 0 = never resume a stored cursor.
-    std::chrono::milliseconds cursor_max_age{60 * 60 * 1000};
-    dead_letter_settings dead_letter;
+    /// A users job's pipeline settings as the file gives them; the daemon adds what the
+    /// connectors' specs say (time layouts, order, lateness, match properties) and how mapping
+    /// problems are told. The keys, with the file's defaults where they differ from the pipeline's:
+    /// `batch.max_items` → max_items, default 500, 1..100000; `batch.max_bytes` → max_bytes,
+    /// default 4MiB, 1KiB..1GiB; `lookback`, 0..30d; `max_bytes_in_flight`, default 16MiB, at
+    /// least batch.max_bytes, at most 16GiB; `mapping` (destination property ← expression, in file
+    /// order); `destination.mode`: create | update | upsert; `destination.match: { source,
+    /// destination }`, both required; `cursor_max_age`, 0..30d; `dead_letter.max_attempts`, the
+    /// retries: default 5, 0..1000, kept + 1 (the pipeline counts every refusal, the first one
+    /// included); `dead_letter.max_age`, 0..365d. Used by users jobs; an events job's copy holds the
+    /// shared keys (name, batch) and is never read.
+    pipelines::users_job_settings users{.max_items = 500,
+                                        .max_bytes = 4 * 1024 * 1024,
+                                        .max_bytes_in_flight = 16 * 1024 * 1024,
+                                        .dead_letter_max_attempts = 5 + 1};
+    /// An events job's sender settings as the file gives them: `batch` (max_items default 500,
+    /// 1..100000; max_bytes default 4MiB, 1KiB..1GiB; max_wait default 1s, 0..1h),
+    /// `max_bytes_in_flight` → window_bytes (default 16MiB), `filter.types` (track | identify |
+    /// page | screen | group | alias) → filter_types, `filter.events` → filter_events, `mapping`.
+    /// `filter` is an error on a users job. Used by events jobs; a users job's copy holds the shared
+    /// keys (name, batch, window) and is never read.
+    pipelines::events_job_settings events{.batch = {.max_items = 500,
+                                                    .max_bytes = 4 * 1024 * 1024,
+                                                    .max_wait = std::chrono::milliseconds{1000}},
+                                          .window_bytes = 16 * 1024 * 1024};
     /// Positions of the whole entry (prefix `jobs.NAME`), for later checks (mapping types, match
     /// properties).
     source_map locations;
+
+    /// The job's mapping: users.mapping or events.mapping. Positions: locations, at
+    /// pointer_append("/mapping", property).
+    const std::vector<mapping::mapping_entry>& mapping_entries() const {
+        return type == job_type::events ? events.mapping : users.mapping;
+    }
 };
 
 /// The whole file.

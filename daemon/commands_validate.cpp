@@ -324,7 +324,7 @@ exit_code validate_command(const command& cmd,
     for (auto& d : config_problems) problems.push_back({std::move(d), types::severity::error});
     for (const auto& name : checked) {
         const auto& j = settings.jobs.at(name);
-        auto compiled = mapping::compile_mapping(j.mapping);
+        auto compiled = mapping::compile_mapping(j.mapping_entries());
         std::vector<mapping::mapping_problem> found;
         if (!compiled) {
             found = compiled.error();
@@ -335,7 +335,7 @@ exit_code validate_command(const command& cmd,
             };
             found = mapping::check_mapping(*compiled, schema_of(j.source.connection, "source"),
                                            schema_of(j.destination.connection, "destination"),
-                                           alignment_of(j.destination.mode));
+                                           alignment_of(j.users.mode));
         }
         for (const auto& p : found) problems.push_back({locate_mapping_problem(j, p, lines), p.level});
     }

@@ -95,18 +95,19 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_EQ(j.source.connection, "src");
     EXPECT_EQ(j.source.target, "users");
     EXPECT_EQ(j.destination.connection, "dst");
-    EXPECT_EQ(j.destination.mode, tributary::pipelines::write_mode::upsert);
-    EXPECT_FALSE(j.destination.match);
+    EXPECT_EQ(j.users.mode, tributary::pipelines::write_mode::upsert);
+    EXPECT_FALSE(j.users.match);
     EXPECT_FALSE(j.schedule);
     EXPECT_EQ(j.priority, "incremental");
-    EXPECT_TRUE(j.mapping.empty());
-    EXPECT_TRUE(j.filter.types.empty());
-    EXPECT_TRUE(j.filter.events.empty());
-    EXPECT_EQ(j.batch.max_items, 500u);
-    EXPECT_EQ(j.batch.max_bytes, 4u * 1024 * 1024);
-    EXPECT_EQ(j.batch.max_wait, 1s);
-    EXPECT_EQ(j.lookback, 5min);
-    EXPECT_EQ(j.max_bytes_in_flight, 16u * 1024 * 1024);
+    EXPECT_EQ(j.users.name, "copy");
+    EXPECT_TRUE(j.users.mapping.empty());
+    EXPECT_EQ(j.users.max_items, 500u);
+    EXPECT_EQ(j.users.max_bytes, 4u * 1024 * 1024);
+    EXPECT_EQ(j.users.lookback, 5min);
+    EXPECT_EQ(j.users.max_bytes_in_flight, 16u * 1024 * 1024);
+    EXPECT_EQ(j.users.cursor_max_age, 1h);
+    EXPECT_EQ(j.users.dead_letter_max_attempts, 6u);
+    EXPECT_EQ(j.users.dead_letter_max_age, 7 * 24h);
     EXPECT_EQ(j.locations.prefix(), "jobs.copy");
 }
 
@@ -133,12 +134,12 @@ TEST(Loader_Demo, ReadsWhatTheReadmeRuns) {
     EXPECT_EQ(demo.type, job_type::users);
     EXPECT_EQ(demo.source.connection, "people");
     EXPECT_EQ(demo.destination.connection, "out");
-    EXPECT_EQ(demo.destination.mode, tributary::pipelines::write_mode::upsert);
-    ASSERT_TRUE(demo.destination.match);
-    EXPECT_EQ(demo.destination.match->source, "email");
-    EXPECT_EQ(demo.destination.match->destination, "email");
-    ASSERT_FALSE(demo.mapping.empty());
-    EXPECT_EQ(demo.mapping.front().property, "email");
+    EXPECT_EQ(demo.users.mode, tributary::pipelines::write_mode::upsert);
+    ASSERT_TRUE(demo.users.match);
+    EXPECT_EQ(demo.users.match->source, "email");
+    EXPECT_EQ(demo.users.match->destination, "email");
+    ASSERT_FALSE(demo.users.mapping.empty());
+    EXPECT_EQ(demo.users.mapping.front().property, "email");
 }
 
 TEST(Loader_Full, ReadsEverySection) {
@@ -177,9 +178,9 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(users.schedule->text, "every 15m");
     EXPECT_EQ(users.schedule->interval, 15min);
     EXPECT_FALSE(users.schedule->cron);
-    ASSERT_EQ(users.mapping.size(), 3u);
-    EXPECT_EQ(users.mapping[2].property, "properties.plan");
-    EXPECT_EQ(users.mapping[2].expression, "plan");
+    ASSERT_EQ(users.users.mapping.size(), 3u);
+    EXPECT_EQ(users.users.mapping[2].property, "properties.plan");
+    EXPECT_EQ(users.users.mapping[2].expression, "plan");
     EXPECT_EQ(
         users.locations.locate(pointer_append("/mapping", "properties.plan"), "unknown property").to_string(),
         "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (95:24): unknown property");
@@ -193,9 +194,11 @@ TEST(Loader_Full, ReadsEverySection) {
     ASSERT_TRUE(events.schedule->cron);
     EXPECT_FALSE(events.schedule->interval);
     EXPECT_EQ(events.schedule->cron->minutes.count(), 12u);
-    EXPECT_EQ(events.filter.types, (std::vector<std::string>{"track", "identify"}));
-    EXPECT_EQ(events.filter.events, (std::vector<std::string>{"Order Completed", "Signed Up"}));
-    EXPECT_EQ(events.batch.max_wait, 250ms);
+    EXPECT_EQ(events.events.filter_types, (std::vector<std::string>{"track", "identify"}));
+    EXPECT_EQ(events.events.filter_events, (std::vector<std::string>{"Order Completed", "Signed Up"}));
+    EXPECT_EQ(events.events.batch.max_wait, 250ms);
+    EXPECT_EQ(events.events.batch.max_items, 100u);
+    EXPECT_EQ(events.events.window_bytes, 16u * 1024 * 1024);
 }
 
 TEST(Loader_MappingOrder, KeptAsWritten) {
@@ -209,7 +212,7 @@ TEST(Loader_MappingOrder, KeptAsWritten) {
                      "      zeta: a\n"
                      "      alpha: coalesce(b, \"x\")\n"
                      "      mid: 42\n");
-    const auto& m = s.jobs.at("copy").mapping;
+    const auto& m = s.jobs.at("copy").mapping_entries();
     ASSERT_EQ(m.size(), 3u);
     EXPECT_EQ(m[0].property, "zeta");
     EXPECT_EQ(m[1].property, "alpha");
@@ -384,7 +387,7 @@ TEST(Loader_SettingsJson, YamlScalarRules) {
     EXPECT_TRUE(r.value->metrics.enabled);
     EXPECT_EQ(r.value->log.logger.min_level, tributary::log::level::info);
     EXPECT_EQ(r.value->state.sync, tributary::state::sync_mode::normal);
-    EXPECT_EQ(r.value->jobs.at("copy").destination.mode, tributary::pipelines::write_mode::create);
+    EXPECT_EQ(r.value->jobs.at("copy").users.mode, tributary::pipelines::write_mode::create);
     ASSERT_TRUE(r.value->jobs.at("copy").schedule->cron);
     EXPECT_TRUE(r.value->jobs.at("copy").schedule->cron->days_of_week[0]);
 }
