@@ -128,7 +128,7 @@ void copy_bits(const std::vector<bool>& from, std::bitset<N>& to) {
 
 }  // namespace
 
-parse_result<cron_expression> parse_cron(std::string_view text) {
+parse_result<schedule::cron_fields> parse_cron(std::string_view text) {
     std::vector<std::string_view> parts;
     std::size_t i = 0;
     while (i < text.size()) {
@@ -143,7 +143,7 @@ parse_result<cron_expression> parse_cron(std::string_view text) {
         return parse_error{"expected 5 fields (minute hour day-of-month month day-of-week), got " +
                            std::to_string(parts.size())};
     }
-    cron_expression out;
+    schedule::cron_fields out;
     std::vector<bool> bits;
     for (std::size_t f = 0; f < fields.size(); ++f) {
         if (auto e = parse_field(parts[f], fields[f], bits)) return *e;
@@ -171,7 +171,7 @@ parse_result<cron_expression> parse_cron(std::string_view text) {
     return out;
 }
 
-bool can_fire(const cron_expression& c) {
+bool can_fire(const schedule::cron_fields& c) {
     if (!c.day_of_month_star && !c.day_of_week_star) return true;
     // The longest each month gets; a weekday restriction only delays a listed date by years.
     static constexpr int longest[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -79,12 +79,15 @@ std::optional<std::filesystem::path> read_path(reader& r,
     return resolve(base, *s);
 }
 
-void read_state(reader& r, const cursor& at, const std::filesystem::path& base, state_settings& out) {
+void read_state(reader& r,
+                const cursor& at,
+                const std::filesystem::path& base,
+                tributary::state::sqlite_settings& out) {
     mapping m(r, at, true);
     if (auto c = m.get("dir")) assign(out.dir, read_path(r, *c, base));
     if (auto c = m.get("sync")) {
         if (auto v = r.read_choice(*c, {"full", "normal"}))
-            out.sync = *v == "full" ? sync_mode::full : sync_mode::normal;
+            out.sync = *v == "full" ? tributary::state::sync_mode::full : tributary::state::sync_mode::normal;
     }
     if (auto c = m.get("queue_max_bytes")) assign(out.queue_max_bytes, r.read_size(*c, MiB, 1024 * GiB));
     if (auto c = m.get("dedup_window")) assign(out.dedup_window, r.read_duration(*c, 0ms, 30 * 24h));
@@ -94,14 +97,19 @@ void read_state(reader& r, const cursor& at, const std::filesystem::path& base, 
 
 void read_log(reader& r, const cursor& at, log_settings& out) {
     mapping m(r, at, true);
-    if (auto c = m.get("format")) assign(out.format, r.read_choice(*c, {"json", "text"}));
+    if (auto c = m.get("format")) {
+        if (auto v = r.read_choice(*c, {"json", "text"}))
+            assign(out.logger.fmt, tributary::log::parse_format(*v));
+    }
     if (auto c = m.get("level")) {
-        assign(out.level, r.read_choice(*c, {"trace", "debug", "info", "warn", "error", "critical", "off"}));
+        if (auto v = r.read_choice(*c, {"trace", "debug", "info", "warn", "error", "critical", "off"}))
+            assign(out.logger.min_level, tributary::log::parse_level(*v));
     }
     if (auto c = m.get("target")) assign(out.target, r.read_choice(*c, {"stderr", "journald"}));
-    if (auto c = m.get("suppress_window")) assign(out.suppress_window, r.read_duration(*c, 0ms, 1h));
+    if (auto c = m.get("suppress_window"))
+        assign(out.logger.suppression.window, r.read_duration(*c, 0ms, 1h));
     if (auto c = m.get("suppress_burst"))
-        assign(out.suppress_burst, r.read_integer<std::uint32_t>(*c, 0, 1'000'000));
+        assign(out.logger.suppression.burst, r.read_integer<std::uint32_t>(*c, 0, 1'000'000));
     if (auto c = m.get("stall_threshold")) assign(out.stall_threshold, r.read_duration(*c, 1ms, 1h));
     if (auto c = m.get("progress_interval")) assign(out.progress_interval, r.read_duration(*c, 0ms, 24h));
     m.finish();
@@ -164,12 +172,14 @@ void read_metrics(reader& r, const cursor& at, metrics_settings& out) {
     m.finish();
 }
 
-std::optional<limit_override> read_limit(reader& r, const cursor& at) {
+std::optional<http::rate_limit> read_limit(reader& r, const cursor& at) {
     mapping m(r, at);
     if (!m.ok()) return std::nullopt;
-    limit_override out;
-    if (auto c = m.require("kind"))
-        assign(out.kind, r.read_choice(*c, {"token_bucket", "fixed_window", "sliding_window"}));
+    http::rate_limit out;
+    if (auto c = m.require("kind")) {
+        if (auto v = r.read_choice(*c, {"token_bucket", "fixed_window", "sliding_window"}))
+            assign(out.kind, http::parse_limit_kind(*v));
+    }
     if (auto c = m.require("requests")) assign(out.requests, r.read_integer<std::uint32_t>(*c, 1, u32_max));
     if (auto c = m.require("per")) assign(out.per, r.read_duration(*c, 1ms, 24h));
     if (auto c = m.get("burst")) assign(out.burst, r.read_integer<std::uint32_t>(*c, 0, u32_max));
@@ -177,8 +187,8 @@ std::optional<limit_override> read_limit(reader& r, const cursor& at) {
     return out;
 }
 
-group_override read_group(reader& r, const cursor& at) {
-    group_override out;
+http::group_overrides read_group(reader& r, const cursor& at) {
+    http::group_overrides out;
     mapping m(r, at);
     if (auto c = m.get("limits")) {
         if (auto items = r.read_list(*c)) {
@@ -331,6 +341,8 @@ struct job_context {
 job_settings read_job(reader& r, const std::string& name, const cursor& at, const job_context& ctx) {
     job_settings out;
     out.name = name;
+    out.users.name = name;
+    out.events.name = name;
     check_name(r, at, name, "job");
     mapping m(r, at);
     if (!m.ok()) return out;
@@ -368,18 +380,18 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
         }
         if (auto d = dm.get("mode")) {
             if (auto v = r.read_choice(*d, {"create", "update", "upsert"})) {
-                out.destination.mode = *v == "create"   ? write_mode::create
-                                       : *v == "update" ? write_mode::update
-                                                        : write_mode::upsert;
+                out.users.mode = *v == "create"   ? pipelines::write_mode::create
+                                 : *v == "update" ? pipelines::write_mode::update
+                                                  : pipelines::write_mode::upsert;
             }
         }
         if (auto d = dm.get("match")) {
             mapping mm(r, *d);
             if (mm.ok()) {
-                match_rule rule;
+                pipelines::match_rule rule;
                 if (auto e = mm.require("source")) assign(rule.source, r.read_string(*e));
                 if (auto e = mm.require("destination")) assign(rule.destination, r.read_string(*e));
-                out.destination.match = rule;
+                out.users.match = rule;
             }
             mm.finish();
         }
@@ -390,6 +402,7 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
     if (auto c = m.get("priority"))
         assign(out.priority, r.read_choice(*c, {"events", "incremental", "backfill"}));
 
+    auto& job_mapping = type == job_type::events ? out.events.mapping : out.users.mapping;
     if (auto c = m.get("mapping")) {
         mapping mm(r, *c, true);
         for (auto& [property, value] : mm.entries()) {
@@ -397,7 +410,7 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
                 r.error_at_key(value, "empty destination property name");
                 continue;
             }
-            if (auto e = r.read_string(value)) out.mapping.push_back({property, *e});
+            if (auto e = r.read_string(value)) job_mapping.push_back({property, *e});
         }
     }
 
@@ -411,7 +424,7 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
                     for (const auto& item : *items) {
                         if (auto v = r.read_choice(
                                 item, {"track", "identify", "page", "screen", "group", "alias"})) {
-                            out.filter.types.push_back(*v);
+                            out.events.filter_types.push_back(*v);
                         }
                     }
                 }
@@ -419,7 +432,7 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
             if (auto f = fm.get("events")) {
                 if (auto items = r.read_list(*f)) {
                     for (const auto& item : *items) {
-                        if (auto v = r.read_string(item)) out.filter.events.push_back(*v);
+                        if (auto v = r.read_string(item)) out.events.filter_events.push_back(*v);
                     }
                 }
             }
@@ -427,38 +440,51 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
         }
     }
 
+    // Read once, then given to both pipelines' structs (only the job type's one is used).
+    auto& batch = out.events.batch;
     std::optional<cursor> batch_max_bytes;
     if (auto c = m.get("batch")) {
         mapping bm(r, *c, true);
         if (auto b = bm.get("max_items"))
-            assign(out.batch.max_items, r.read_integer<std::uint32_t>(*b, 1, 100'000));
+            assign(batch.max_items, r.read_integer<std::uint32_t>(*b, 1, 100'000));
         if (auto b = bm.get("max_bytes")) {
-            assign(out.batch.max_bytes, r.read_size(*b, KiB, GiB));
+            assign(batch.max_bytes, r.read_size(*b, KiB, GiB));
             batch_max_bytes = b;
         }
-        if (auto b = bm.get("max_wait")) assign(out.batch.max_wait, r.read_duration(*b, 0ms, 1h));
+        if (auto b = bm.get("max_wait")) assign(batch.max_wait, r.read_duration(*b, 0ms, 1h));
         bm.finish();
     }
-    if (auto c = m.get("lookback")) assign(out.lookback, r.read_duration(*c, 0ms, 30 * 24h));
-    if (auto c = m.get("cursor_max_age")) assign(out.cursor_max_age, r.read_duration(*c, 0ms, 30 * 24h));
+    out.users.max_items = batch.max_items;
+    out.users.max_bytes = batch.max_bytes;
+    if (auto c = m.get("lookback")) assign(out.users.lookback, r.read_duration(*c, 0ms, 30 * 24h));
+    if (auto c = m.get("cursor_max_age"))
+        assign(out.users.cursor_max_age, r.read_duration(*c, 0ms, 30 * 24h));
     if (auto c = m.get("dead_letter")) {
         mapping dm(r, *c, true);
-        if (auto d = dm.get("max_attempts"))
-            assign(out.dead_letter.max_attempts, r.read_integer<std::uint32_t>(*d, 0, 1000));
-        if (auto d = dm.get("max_age")) assign(out.dead_letter.max_age, r.read_duration(*d, 0ms, 365 * 24h));
+        if (auto d = dm.get("max_attempts")) {
+            // The file counts retries; the store counts every refusal, the first one included.
+            if (auto v = r.read_integer<std::uint32_t>(*d, 0, 1000))
+                out.users.dead_letter_max_attempts = *v + 1;
+        }
+        if (auto d = dm.get("max_age")) {
+            assign(out.users.dead_letter_max_age, r.read_duration(*d, 0ms, 365 * 24h));
+        }
         dm.finish();
     }
+    auto& max_bytes_in_flight = out.users.max_bytes_in_flight;
     std::optional<cursor> in_flight = m.get("max_bytes_in_flight");
-    if (in_flight) assign(out.max_bytes_in_flight, r.read_size(*in_flight, KiB, 16 * GiB));
-    if (out.batch.max_bytes > out.max_bytes_in_flight) {
+    if (in_flight) assign(max_bytes_in_flight, r.read_size(*in_flight, KiB, 16 * GiB));
+    if (batch.max_bytes > max_bytes_in_flight) {
         if (in_flight) {
-            r.error(*in_flight,
-                    "must be at least batch.max_bytes (" + format_size(out.batch.max_bytes) + ")");
+            r.error(*in_flight, "must be at least batch.max_bytes (" + format_size(batch.max_bytes) + ")");
         } else if (batch_max_bytes) {
             r.error(*batch_max_bytes,
-                    "must not exceed max_bytes_in_flight (" + format_size(out.max_bytes_in_flight) + ")");
+                    "must not exceed max_bytes_in_flight (" + format_size(max_bytes_in_flight) + ")");
         }
     }
+    // The sender's window holds at least one full batch (the check above already refuses a file
+    // where it would not).
+    out.events.window_bytes = std::max<std::uint64_t>(max_bytes_in_flight, batch.max_bytes);
     m.finish();
     return out;
 }

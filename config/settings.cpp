@@ -4,24 +4,8 @@
 
 namespace tributary::config {
 
-std::string_view to_string(sync_mode m) {
-    return m == sync_mode::full ? "full" : "normal";
-}
-
 std::string_view to_string(job_type t) {
     return t == job_type::users ? "users" : "events";
-}
-
-std::string_view to_string(write_mode m) {
-    switch (m) {
-        case write_mode::create:
-            return "create";
-        case write_mode::update:
-            return "update";
-        case write_mode::upsert:
-            return "upsert";
-    }
-    return "upsert";
 }
 
 bool settings::unresolved_within(std::string_view pointer) const {

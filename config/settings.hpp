@@ -18,52 +18,29 @@
 #include "config/cron.hpp"
 #include "config/secret_string.hpp"
 #include "config/source_map.hpp"
+#include "core/http/group_limiter.hpp"
+#include "core/log/logger.hpp"
+#include "core/mapping/mapping.hpp"
+#include "core/state/sqlite_settings.hpp"
+#include "pipelines/events_job_settings.hpp"
+#include "pipelines/users_job_settings.hpp"
 
 namespace tributary::config {
 
-/// SQLite `synchronous` mode of the state database.
-enum class sync_mode { full, normal };
-
 enum class job_type { users, events };
 
-/// How a users job writes to its destination.
-enum class write_mode { create, update, upsert };
-
-std::string_view to_string(sync_mode m);
 std::string_view to_string(job_type t);
-std::string_view to_string(write_mode m);
 
-/// `state:`
-struct state_settings {
-    /// State directory. Default: the first entry of $STATE_DIRECTORY when set, else
-    /// /var/lib/tributary. A relative path is resolved against the config file's directory.
-    std::filesystem::path dir{"/var/lib/tributary"};
-    /// `full` (default: an acknowledged event survives an OS crash) or `normal` (faster; may lose
-    /// the last transactions on an OS crash, never on a process crash).
-    sync_mode sync = sync_mode::full;
-    /// `queue_max_bytes`: most payload bytes the events queue holds; ingest answers 503 beyond it.
-    /// Default 1GiB; 1MiB..1TiB.
-    std::uint64_t queue_max_bytes = std::uint64_t{1} << 30;
-    /// `dedup_window`: how long a `messageId` is remembered per events job to drop repeats.
-    /// Default 24h; 0..30d; 0 disables deduplication.
-    std::chrono::milliseconds dedup_window{24 * 60 * 60 * 1000};
-    /// `disk_reserve`: free space kept for draining the events queue (deletes and WAL
-    /// checkpoints); ingest answers 503 once less would remain. Default 16MiB; 0..1GiB; 0 = none.
-    std::uint64_t disk_reserve = 16 * 1024 * 1024;
-};
-
-/// `log:`. Values stay strings (checked against the lists below) so config/ needs no core/.
+/// `log:`
 struct log_settings {
-    /// `json` (default: one JSON object per line) or `text`.
-    std::string format = "json";
-    /// trace | debug | info (default) | warn | error | critical | off.
-    std::string level = "info";
+    /// As the logger takes them. `format`: json (default: one JSON object per line) or text.
+    /// `level`: trace | debug | info (default) | warn | error | critical | off. `suppress_window`:
+    /// window in which repeats of one message are counted, not written; default 10s; 0..1h; 0
+    /// disables. `suppress_burst`: repeats written in full per window before suppression starts;
+    /// default 5; 0..1000000; 0 disables.
+    tributary::log::logger_settings logger;
     /// `stderr` (default) or `journald` (native journal fields).
     std::string target = "stderr";
-    /// Window in which repeats of one message are counted, not written. Default 10s; 0..1h; 0 disables.
-    std::chrono::milliseconds suppress_window{10'000};
-    /// Repeats written in full per window before suppression starts. Default 5; 0..1000000; 0 disables.
-    std::uint32_t suppress_burst = 5;
     /// `stall_threshold`: a loop turn later than this logs `loop.stall`. Default 250ms; 1ms..1h.
     std::chrono::milliseconds stall_threshold{250};
     /// `progress_interval`: how often a daemon logs `job.progress` for each events job (only
@@ -112,27 +89,6 @@ struct metrics_settings {
     std::uint16_t port = 9464;
 };
 
-/// One entry of `limits: { GROUP: { limits: [...] } }`. It may only lower the connector's
-/// published limits; that is checked where the spec is known.
-struct limit_override {
-    /// Required: token_bucket | fixed_window | sliding_window.
-    std::string kind;
-    /// Required: requests per `per`; 1..4294967295.
-    std::uint32_t requests = 1;
-    /// Required: window length or refill period; 1ms..1d.
-    std::chrono::milliseconds per{1000};
-    /// Token-bucket capacity. Default 0 = `requests`.
-    std::uint32_t burst = 0;
-};
-
-/// `limits: { GROUP: ... }` of a connection.
-struct group_override {
-    /// Replaces the group's limits when not empty.
-    std::vector<limit_override> limits;
-    /// Most requests in flight in the group; 1..4294967295. Absent: the connector's.
-    std::optional<std::uint32_t> max_concurrent;
-};
-
 /// `connections: { NAME: ... }`.
 struct connection_settings {
     /// The key: 1..64 of [a-z0-9_-].
@@ -156,8 +112,12 @@ struct connection_settings {
     std::optional<std::filesystem::path> ca_file;
     /// Connections with the same scope share rate-limit budgets. Absent: the credential's own.
     std::optional<std::string> rate_limit_scope;
-    /// Per endpoint group overrides, by group name.
-    std::map<std::string, group_override> limits;
+    /// `limits: { GROUP: { limits: [...], max_concurrent: N } }`: per endpoint group overrides,
+    /// by group name, as the HTTP engine takes them. Each limit needs `kind` (token_bucket |
+    /// fixed_window | sliding_window), `requests` (1..4294967295) and `per` (1ms..1d); `burst`
+    /// defaults to 0 = `requests`. max_concurrent: 1..4294967295; absent = the connector's. They may
+    /// only lower the connector's published limits; that is checked where the spec is known.
+    std::map<std::string, http::group_overrides> limits;
 };
 
 /// `source:` of a job.
@@ -169,21 +129,11 @@ struct endpoint_ref {
     std::string target = "users";
 };
 
-/// `destination.match:` — how source records find existing destination records.
-struct match_rule {
-    /// Required: source property path.
-    std::string source;
-    /// Required: destination property.
-    std::string destination;
-};
-
-/// `destination:` of a job.
+/// `destination:` of a job. Its `mode` and `match` are the users pipeline's
+/// (job_settings::users).
 struct destination_ref {
     /// Required: name of a defined connection.
     std::string connection;
-    /// create | update | upsert (default).
-    write_mode mode = write_mode::upsert;
-    std::optional<match_rule> match;
 };
 
 /// `schedule:` — `every 15m` or a five-field cron expression.
@@ -193,43 +143,7 @@ struct schedule_settings {
     /// Set for `every DURATION`: the interval, 1s..30d.
     std::optional<std::chrono::milliseconds> interval;
     /// Set for a cron expression (exactly one of interval and cron is set).
-    std::optional<cron_expression> cron;
-};
-
-/// One `mapping:` entry, in file order.
-struct mapping_entry {
-    /// The key: destination property.
-    std::string property;
-    /// The value: an expression over the source (checked by the pipeline).
-    std::string expression;
-};
-
-/// `filter:` — events jobs only.
-struct filter_settings {
-    /// Event types passed: track | identify | page | screen | group | alias. Empty: all.
-    std::vector<std::string> types;
-    /// Event names passed (track events). Empty: all.
-    std::vector<std::string> events;
-};
-
-/// `batch:`
-struct batch_settings {
-    /// Most items per batch. Default 500; 1..100000.
-    std::uint32_t max_items = 500;
-    /// Most bytes per batch. Default 4MiB; 1KiB..1GiB.
-    std::uint64_t max_bytes = 4 * 1024 * 1024;
-    /// Longest a partial batch waits for more items. Default 1s; 0..1h; 0 sends at once.
-    std::chrono::milliseconds max_wait{1000};
-};
-
-/// `dead_letter:` of a job.
-struct dead_letter_settings {
-    /// Runs that retry a dead-lettered item before it is left to the operator. Default 5; 0..1000;
-    /// 0 = never retried automatically.
-    std::uint32_t max_attempts = 5;
-    /// Items first refused longer ago than this are not retried (reason `expired`). Default 7d;
-    /// 0..365d; 0 = no age limit.
-    std::chrono::milliseconds max_age{7LL * 24 * 60 * 60 * 1000};
+    std::optional<schedule::cron_fields> cron;
 };
 
 /// `jobs: { NAME: ... }`.
@@ -246,29 +160,52 @@ struct job_settings {
     std::optional<schedule_settings> schedule;
     /// events | incremental | backfill. Default: `events` for events jobs, else `incremental`.
     std::string priority = "incremental";
-    /// Destination property ← expression, in file order. Positions: locations, at
-    /// pointer_append("/mapping", property).
-    std::vector<mapping_entry> mapping;
-    /// An error on a users job.
-    filter_settings filter;
-    batch_settings batch;
-    /// How far before the checkpoint a run re-reads. Default 5m; 0..30d.
-    std::chrono::milliseconds lookback{5 * 60 * 1000};
-    /// Backpressure: most bytes read but not acknowledged. Default 16MiB; at least batch.max_bytes,
-    /// at most 16GiB.
-    std::uint64_t max_bytes_in_flight = 16 * 1024 * 1024;
-    /// `cursor_max_age`: a stored page cursor older than this is not resumed (the run restarts
-    /// from the checkpoint's mark). Default 1h; 0..30d; 0 = never resume a stored cursor.
-    std::chrono::milliseconds cursor_max_age{60 * 60 * 1000};
-    dead_letter_settings dead_letter;
+    /// A users job's pipeline settings as the file gives them; the daemon adds what the
+    /// connectors' specs say (time layouts, order, lateness, match properties) and how mapping
+    /// problems are told. The keys, with the file's defaults where they differ from the pipeline's:
+    /// `batch.max_items` → max_items, default 500, 1..100000; `batch.max_bytes` → max_bytes,
+    /// default 4MiB, 1KiB..1GiB; `lookback`, 0..30d; `max_bytes_in_flight`, default 16MiB, at
+    /// least batch.max_bytes, at most 16GiB; `mapping` (destination property ← expression, in file
+    /// order); `destination.mode`: create | update | upsert; `destination.match: { source,
+    /// destination }`, both required; `cursor_max_age`, 0..30d; `dead_letter.max_attempts`, the
+    /// retries: default 5, 0..1000, kept + 1 (the pipeline counts every refusal, the first one
+    /// included); `dead_letter.max_age`, 0..365d. Used by users jobs; an events job's copy holds the
+    /// shared keys (name, batch) and is never read.
+    pipelines::users_job_settings users{.max_items = 500,
+                                        .max_bytes = 4 * 1024 * 1024,
+                                        .max_bytes_in_flight = 16 * 1024 * 1024,
+                                        .dead_letter_max_attempts = 5 + 1};
+    /// An events job's sender settings as the file gives them: `batch` (max_items default 500,
+    /// 1..100000; max_bytes default 4MiB, 1KiB..1GiB; max_wait default 1s, 0..1h),
+    /// `max_bytes_in_flight` → window_bytes (default 16MiB), `filter.types` (track | identify |
+    /// page | screen | group | alias) → filter_types, `filter.events` → filter_events, `mapping`.
+    /// `filter` is an error on a users job. Used by events jobs; a users job's copy holds the shared
+    /// keys (name, batch, window) and is never read.
+    pipelines::events_job_settings events{.batch = {.max_items = 500,
+                                                    .max_bytes = 4 * 1024 * 1024,
+                                                    .max_wait = std::chrono::milliseconds{1000}},
+                                          .window_bytes = 16 * 1024 * 1024};
     /// Positions of the whole entry (prefix `jobs.NAME`), for later checks (mapping types, match
     /// properties).
     source_map locations;
+
+    /// The job's mapping: users.mapping or events.mapping. Positions: locations, at
+    /// pointer_append("/mapping", property).
+    const std::vector<mapping::mapping_entry>& mapping_entries() const {
+        return type == job_type::events ? events.mapping : users.mapping;
+    }
 };
 
 /// The whole file.
 struct settings {
-    state_settings state;
+    /// `state:`, as the store takes it (mode is the command's). `dir`: default the first entry of
+    /// $STATE_DIRECTORY when set, else /var/lib/tributary; a relative path is resolved against the
+    /// config file's directory. `sync`: `full` (default: an acknowledged event survives an OS
+    /// crash) or `normal` (faster; may lose the last transactions on an OS crash, never on a process
+    /// crash). `queue_max_bytes`: default 1GiB; 1MiB..1TiB; ingest answers 503 beyond it.
+    /// `dedup_window`: default 24h; 0..30d; 0 disables deduplication. `disk_reserve`: default
+    /// 16MiB; 0..1GiB; 0 = none; ingest answers 503 once less would remain.
+    tributary::state::sqlite_settings state{.dir{"/var/lib/tributary"}};
     log_settings log;
     ingest_settings ingest;
     control_settings control;

@@ -96,19 +96,54 @@ awaitable<bool> start_limiter_persistence(limiter_persistence& p, state::store& 
     co_return true;
 }
 
+// What the startup task works with. Everything is owned by run() and outlives the task.
+struct startup_context {
+    const command& cmd;
+    const config::settings& settings;
+    const connectors::registry& registry;
+    storage_thread& storage;
+    job_runner& runner;
+    limiter_persistence& limits;
+    // Cancelled to stop the process: after a one-shot run, or when startup fails.
+    asio::signal_set& signals;
+    log::logger log;
+};
+
 // Opens the state store (the daemon's exclusive lock on the directory), then
 // starts the one-shot run or the scheduler. Any failure stops the process.
-awaitable<void> startup(const command& cmd,
-                        const config::settings& settings,
-                        storage_thread& storage,
-                        std::unique_ptr<state::sqlite_store>& store,
-                        job_runner& runner,
-                        limiter_persistence& limits,
-                        const connectors::registry& registry,
-                        std::unique_ptr<events_runtime>& events,
-                        exit_code& result,
-                        asio::signal_set& signals,
-                        log::logger log) {
+//
+// A class rather than a coroutine returning its results: the store and the
+// events runtime must outlive the task (the events senders run in the task
+// group, the store is closed after the loop stops), and a stop request can end
+// the task at any co_await, so run() reads what it left behind from here.
+class daemon_startup {
+public:
+    explicit daemon_startup(startup_context ctx) : ctx_(std::move(ctx)) {}
+
+    // Completes when a one-shot run ends, startup fails, or the scheduler is cancelled.
+    awaitable<void> run();
+
+    // failure until a one-shot run reports otherwise; ok for the daemon unless startup fails.
+    exit_code result() const { return result_; }
+    // The open store, or null when opening failed or never started.
+    std::unique_ptr<state::sqlite_store>& store() { return store_; }
+
+private:
+    void fail() {
+        result_ = exit_code::failure;
+        ctx_.signals.cancel();
+    }
+
+    startup_context ctx_;
+    exit_code result_ = ctx_.cmd.once_job ? exit_code::failure : exit_code::ok;
+    std::unique_ptr<state::sqlite_store> store_;
+    std::unique_ptr<events_runtime> events_;
+};
+
+awaitable<void> daemon_startup::run() {
+    const auto& cmd = ctx_.cmd;
+    const auto& settings = ctx_.settings;
+    auto& log = ctx_.log;
     // A graceful stop (total cancellation) reaches the job: it saves its
     // checkpoint and ends as cancelled.
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
@@ -116,56 +151,53 @@ awaitable<void> startup(const command& cmd,
     const state::sqlite_settings ss = store_settings(settings, state::open_mode::read_write);
     std::string error;
     try {
-        store = co_await state::sqlite_store::open(ss, storage, log.with_component("state"));
+        store_ = co_await state::sqlite_store::open(ss, ctx_.storage, log.with_component("state"));
     } catch (const state::store_error& e) {
         error = describe_store_error(e, settings.state.dir);
     } catch (const std::exception& e) {
         error = log::exception_text(e);
     }
-    if (!store) {
+    if (!store_) {
         log.error("state.unavailable", {{"dir", settings.state.dir.string()}, {"error", error}});
-        result = exit_code::failure;
-        signals.cancel();
+        fail();
         co_return;
     }
-    runner.set_store(store.get());
-    const bool restored = co_await start_limiter_persistence(limits, *store, log);
+    ctx_.runner.set_store(store_.get());
+    const bool restored = co_await start_limiter_persistence(ctx_.limits, *store_, log);
     if (!restored) {
-        result = exit_code::failure;
-        signals.cancel();
+        fail();
         co_return;
     }
     // A stop requested while the store was opening must not be missed: the
     // signal was emitted before the waits below began.
     auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    events = std::make_unique<events_runtime>(settings, registry, limits.engine, *store, storage,
-                                              log.with_component("events"));
+    events_ = std::make_unique<events_runtime>(settings, ctx_.registry, ctx_.limits.engine, *store_,
+                                               ctx_.storage, log.with_component("events"));
     const bool events_once = cmd.once_job && settings.jobs.at(*cmd.once_job).type == config::job_type::events;
-    if (events_once || (!cmd.once_job && events->needed())) {
+    if (events_once || (!cmd.once_job && events_->needed())) {
         // Destinations, senders and (for the daemon) the ingest listener: a bad listen address or
         // destination stops the start with the error, before READY.
-        auto error = co_await events->prepare(!cmd.once_job);
-        if (!error.empty()) {
-            log.error("events.unavailable", {{"error", error}});
-            result = exit_code::failure;
-            signals.cancel();
+        auto prepare_error = co_await events_->prepare(!cmd.once_job);
+        if (!prepare_error.empty()) {
+            log.error("events.unavailable", {{"error", prepare_error}});
+            fail();
             co_return;
         }
     }
     if (events_once) {
-        result = co_await events->run_once(*cmd.once_job);
-        signals.cancel();
+        result_ = co_await events_->run_once(*cmd.once_job);
+        ctx_.signals.cancel();
         co_return;
     }
     if (cmd.once_job) {
-        result = co_await runner.run_once(*cmd.once_job);
-        signals.cancel();
+        result_ = co_await ctx_.runner.run_once(*cmd.once_job);
+        ctx_.signals.cancel();
         co_return;
     }
-    if (events->needed()) events->start(limits.tasks);
+    if (events_->needed()) events_->start(ctx_.limits.tasks);
     sd_notify("READY=1\nSTATUS=running");
-    co_await runner.run_schedules();
+    co_await ctx_.runner.run_schedules();
 }
 
 awaitable<void> close_store(std::unique_ptr<state::sqlite_store>& store) {
@@ -192,9 +224,7 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     }
     http::engine engine(ioc.get_executor(), {}, log.with_component("http"));
     job_runner runner(settings, *registry, engine, log.with_component("jobs"));
-    std::unique_ptr<state::sqlite_store> store;
     limiter_persistence limits{engine, tasks, nullptr};
-    std::unique_ptr<events_runtime> events;
     loop_monitor_settings monitor_settings;
     monitor_settings.threshold = settings.log.stall_threshold;
     loop_monitor monitor(log.with_component("loop"), monitor_settings);
@@ -216,13 +246,10 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
                               {"mode", cmd.once_job ? "once" : "daemon"}});
 
     std::optional<int> received;
-    exit_code result = exit_code::ok;
 
     tasks.spawn("loop-monitor", monitor_task(monitor));
-    result = cmd.once_job ? exit_code::failure : exit_code::ok;  // until the run reports otherwise
-    tasks.spawn(
-        cmd.once_job ? "job:" + *cmd.once_job : "scheduler",
-        startup(cmd, settings, storage, store, runner, limits, *registry, events, result, signals, log));
+    daemon_startup startup({cmd, settings, *registry, storage, runner, limits, signals, log});
+    tasks.spawn(cmd.once_job ? "job:" + *cmd.once_job : "scheduler", startup.run());
     asio::co_spawn(ioc, wait_for_stop(signals, tasks, log, received), [&](std::exception_ptr ep) {
         if (ep) log.error("daemon.stop_failed");
     });
@@ -230,12 +257,13 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     ioc.run();
     // Close the store on the storage thread (final commit, lock released).
     ioc.restart();
-    asio::co_spawn(ioc, close_store(store), [&](std::exception_ptr ep) {
+    asio::co_spawn(ioc, close_store(startup.store()), [&](std::exception_ptr ep) {
         if (ep) log.error("state.close_failed");
     });
     ioc.run();
     storage.stop();
 
+    exit_code result = startup.result();
     if (cmd.once_job && received) {
         log.warn("job.interrupted", {{"job", *cmd.once_job}});
         result = exit_code::failure;

@@ -40,12 +40,7 @@ int code(td::exit_code c) {
 tl::logger make_logger(const td::command& cmd, const tc::log_settings* from_config, bool quiet = false) {
     tl::logger_settings s;
     s.fmt = isatty(STDERR_FILENO) ? tl::format::text : tl::format::json;
-    if (from_config) {
-        if (auto f = tl::parse_format(from_config->format)) s.fmt = *f;
-        if (auto l = tl::parse_level(from_config->level)) s.min_level = *l;
-        s.suppression.window = from_config->suppress_window;
-        s.suppression.burst = from_config->suppress_burst;
-    }
+    if (from_config) s = from_config->logger;
     if (quiet && s.min_level < tl::level::warn) s.min_level = tl::level::warn;
     if (cmd.log_format) {
         if (auto f = tl::parse_format(*cmd.log_format)) s.fmt = *f;

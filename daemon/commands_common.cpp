@@ -26,14 +26,8 @@ bool state_database_exists(const std::filesystem::path& dir) {
 }
 
 state::sqlite_settings store_settings(const config::settings& settings, state::open_mode mode) {
-    state::sqlite_settings ss;
-    ss.dir = settings.state.dir;
+    state::sqlite_settings ss = settings.state;
     ss.mode = mode;
-    ss.sync =
-        settings.state.sync == config::sync_mode::full ? state::sync_mode::full : state::sync_mode::normal;
-    ss.queue_max_bytes = settings.state.queue_max_bytes;
-    ss.dedup_window = settings.state.dedup_window;
-    ss.disk_reserve = settings.state.disk_reserve;
     return ss;
 }
 

@@ -88,8 +88,7 @@ awaitable<plan_outcome> plan_job(const config::settings& settings,
         std::unique_ptr<state::sqlite_store> store =
             co_await open_plan_store(settings, storage, scratch_dir, log);
         out.first_run = scratch_dir.has_value();
-        out.events =
-            co_await pipelines::plan_events_job(events_settings_of(j), **destination, *store, sample, log);
+        out.events = co_await pipelines::plan_events_job(j.events, **destination, *store, sample, log);
         co_await store->close();
         co_return out;
     }
@@ -253,7 +252,7 @@ void print_text(std::ostream& out,
     const auto& j = settings.jobs.at(job);
     const auto& r = o.report;
     out << "plan for job " << job << " (users: " << j.source.connection << " -> " << j.destination.connection
-        << ", mode " << config::to_string(j.destination.mode) << "), at most " << sample
+        << ", mode " << pipelines::to_string(j.users.mode) << "), at most " << sample
         << " source records; nothing is written\n";
     if (o.first_run) out << "no state yet: planned as the job's first run\n";
     out << "read " << r.read << ": create " << r.create << ", update " << r.update << ", skip " << r.skip

@@ -382,8 +382,8 @@ exit_code state_rewind_command(const command& cmd,
     out << "The next run reads from "
         << (r.after->low_water_mark_us > 0 ? mark_text(r.after->low_water_mark_us)
                                            : std::string("the beginning"));
-    if (r.after->low_water_mark_us > 0 && j.lookback.count() > 0)
-        out << " minus the lookback (" << config::format_duration(j.lookback) << ")";
+    if (r.after->low_water_mark_us > 0 && j.users.lookback.count() > 0)
+        out << " minus the lookback (" << config::format_duration(j.users.lookback) << ")";
     out << " and sends again what changed since.\n";
     return exit_code::ok;
 }

@@ -172,13 +172,13 @@ bool offline_schema(const config::settings& settings,
     return reg && reg->offline_schemas;
 }
 
-types::alignment_mode alignment_of(config::write_mode m) {
+types::alignment_mode alignment_of(pipelines::write_mode m) {
     switch (m) {
-        case config::write_mode::create:
+        case pipelines::write_mode::create:
             return types::alignment_mode::create_only;
-        case config::write_mode::update:
+        case pipelines::write_mode::update:
             return types::alignment_mode::update_only;
-        case config::write_mode::upsert:
+        case pipelines::write_mode::upsert:
             break;
     }
     return types::alignment_mode::create_or_update;
@@ -324,9 +324,7 @@ exit_code validate_command(const command& cmd,
     for (auto& d : config_problems) problems.push_back({std::move(d), types::severity::error});
     for (const auto& name : checked) {
         const auto& j = settings.jobs.at(name);
-        std::vector<mapping::mapping_entry> entries;
-        for (const auto& m : j.mapping) entries.push_back({m.property, m.expression});
-        auto compiled = mapping::compile_mapping(entries);
+        auto compiled = mapping::compile_mapping(j.mapping_entries());
         std::vector<mapping::mapping_problem> found;
         if (!compiled) {
             found = compiled.error();
@@ -337,7 +335,7 @@ exit_code validate_command(const command& cmd,
             };
             found = mapping::check_mapping(*compiled, schema_of(j.source.connection, "source"),
                                            schema_of(j.destination.connection, "destination"),
-                                           alignment_of(j.destination.mode));
+                                           alignment_of(j.users.mode));
         }
         for (const auto& p : found) problems.push_back({locate_mapping_problem(j, p, lines), p.level});
     }

@@ -39,8 +39,7 @@ void check_limits(const config::connection_settings& c,
                                          : " (groups: " + names_of(*groups) + ")")));
             continue;
         }
-        for (const auto& p :
-             http::check_overrides(g->limits, g->max_concurrent, to_group_overrides(wanted))) {
+        for (const auto& p : http::check_overrides(g->limits, g->max_concurrent, wanted)) {
             const std::string where = p.limit
                                           ? config::pointer_append(at + "/limits", std::to_string(*p.limit))
                                           : at + "/max_concurrent";

@@ -2,16 +2,6 @@
 
 namespace tributary::daemon {
 
-http::group_overrides to_group_overrides(const config::group_override& o) {
-    http::group_overrides g;
-    for (const auto& l : o.limits) {
-        auto kind = http::parse_limit_kind(l.kind).value_or(http::limit_kind::token_bucket);
-        g.limits.push_back({kind, l.requests, l.per, l.burst});
-    }
-    g.max_concurrent = o.max_concurrent;
-    return g;
-}
-
 result<std::unique_ptr<connectors::connector>> make_connector(const config::settings& settings,
                                                               const connectors::registry& registry,
                                                               http::engine& engine,
@@ -36,7 +26,7 @@ result<std::unique_ptr<connectors::connector>> make_connector(const config::sett
         o.scope = c.rate_limit_scope.value_or(connection);
         o.base_url = c.base_url;
         if (c.ca_file) o.ca_file = c.ca_file->string();
-        for (const auto& [group, ov] : c.limits) o.overrides.emplace(group, to_group_overrides(ov));
+        o.overrides.insert(c.limits.begin(), c.limits.end());
         auto client = engine.make_client(std::move(*groups), std::move(o));
         if (!client) return unexpected{client.error()};
         env.http = *client;

@@ -14,9 +14,6 @@
 
 namespace tributary::daemon {
 
-/// A connection's `limits.GROUP` as the HTTP engine takes it.
-http::group_overrides to_group_overrides(const config::group_override& o);
-
 /// The connector of `connection` (which must be in `settings.connections`). Errors — the engine
 /// refused the connection's overrides or base_url, the connector refused its settings — come
 /// back as a message naming what was wrong (not the connection: callers add it). `engine` must

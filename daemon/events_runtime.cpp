@@ -76,8 +76,8 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
         if (!dest) co_return "job " + name + ": connection " + j.destination.connection + ": " + dest.error();
         auto parts = std::make_unique<job_parts>();
         parts->destination = std::move(*dest);
-        parts->sender = std::make_unique<pipelines::events_sender>(
-            events_settings_of(j), *parts->destination, store_, log_.with_component("job:" + name));
+        parts->sender = std::make_unique<pipelines::events_sender>(j.events, *parts->destination, store_,
+                                                                   log_.with_component("job:" + name));
         auto error = co_await parts->sender->prepare();
         if (!error.empty()) co_return "job " + name + ": " + error;
         names.push_back(name);

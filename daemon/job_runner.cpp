@@ -92,12 +92,8 @@ awaitable<void> job_runner::run_schedules() {
             log_.info("job.scheduled", {{"job", name}, {"every", *j.schedule->interval}});
             jobs.spawn("job:" + name, run_every(name, *j.schedule->interval));
         } else if (j.schedule->cron) {
-            const auto& c = *j.schedule->cron;
-            schedule::cron_fields f{c.minutes,         c.hours,        c.days_of_month,
-                                    c.months,          c.days_of_week, c.day_of_month_star,
-                                    c.day_of_week_star};
             log_.info("job.scheduled", {{"job", name}, {"cron", j.schedule->text}});
-            jobs.spawn("job:" + name, run_cron(name, f));
+            jobs.spawn("job:" + name, run_cron(name, *j.schedule->cron));
         }
     }
     // Idle until cancelled, then stop the jobs with the same two phases.

@@ -1,7 +1,5 @@
 #include "daemon/job_settings.hpp"
 
-#include <algorithm>
-
 #include "daemon/mapping_report.hpp"
 
 namespace tributary::daemon {
@@ -10,25 +8,8 @@ pipelines::users_job_settings users_settings_of(const config::settings& settings
                                                 const std::string& job,
                                                 const connectors::registry& registry) {
     const auto& j = settings.jobs.at(job);
-    pipelines::users_job_settings s;
-    s.name = job;
-    s.max_items = j.batch.max_items;
-    s.max_bytes = j.batch.max_bytes;
-    s.lookback = j.lookback;
-    s.max_bytes_in_flight = j.max_bytes_in_flight;
-    for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
+    pipelines::users_job_settings s = j.users;
     s.describe_mapping_problem = mapping_problem_teller(j, settings.source_file);
-    switch (j.destination.mode) {
-        case config::write_mode::create:
-            s.mode = pipelines::write_mode::create;
-            break;
-        case config::write_mode::update:
-            s.mode = pipelines::write_mode::update;
-            break;
-        case config::write_mode::upsert:
-            s.mode = pipelines::write_mode::upsert;
-            break;
-    }
     if (const auto* reg = registry.find(settings.connections.at(j.source.connection).connector)) {
         s.source_layouts = reg->spec.layouts;
         if (reg->spec.source) {
@@ -39,25 +20,6 @@ pipelines::users_job_settings users_settings_of(const config::settings& settings
     if (const auto* reg = registry.find(settings.connections.at(j.destination.connection).connector)) {
         if (reg->spec.destination) s.destination_match_properties = reg->spec.destination->match_properties;
     }
-    if (j.destination.match)
-        s.match = pipelines::match_rule{j.destination.match->source, j.destination.match->destination};
-    s.cursor_max_age = j.cursor_max_age;
-    // The config counts retries; the store counts every refusal, the first one included.
-    s.dead_letter_max_attempts = j.dead_letter.max_attempts + 1;
-    s.dead_letter_max_age = j.dead_letter.max_age;
-    return s;
-}
-
-pipelines::events_job_settings events_settings_of(const config::job_settings& j) {
-    pipelines::events_job_settings s;
-    s.name = j.name;
-    s.batch.max_items = j.batch.max_items;
-    s.batch.max_bytes = j.batch.max_bytes;
-    s.batch.max_wait = j.batch.max_wait;
-    s.window_bytes = std::max<std::uint64_t>(j.max_bytes_in_flight, j.batch.max_bytes);
-    s.filter_types = j.filter.types;
-    s.filter_events = j.filter.events;
-    for (const auto& m : j.mapping) s.mapping.push_back({m.property, m.expression});
     return s;
 }
 

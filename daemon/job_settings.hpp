@@ -10,13 +10,12 @@
 
 namespace tributary::daemon {
 
-/// The pipeline settings of `job` (which must be in `settings.jobs`): batch limits, lookback,
-/// backpressure budget, mapping, write mode, and the source connector's time layouts.
+/// The pipeline settings of `job` (which must be in `settings.jobs`): the file's (job_settings::
+/// users), how its mapping problems are told, and what the two connectors' specs say (time
+/// layouts, order, lateness, match properties). An events job's settings need nothing more than
+/// the file's: job_settings::events.
 pipelines::users_job_settings users_settings_of(const config::settings& settings,
                                                 const std::string& job,
                                                 const connectors::registry& registry);
-
-/// The events sender's settings of an events job: batch limits, window budget, filter, mapping.
-pipelines::events_job_settings events_settings_of(const config::job_settings& j);
 
 }  // namespace tributary::daemon

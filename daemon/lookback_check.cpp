@@ -15,9 +15,9 @@ std::vector<config::diagnostic> lookback_warnings(const config::settings& s, con
         const auto* reg = r.find(conn->second.connector);
         if (reg == nullptr || !reg->spec.source) continue;
         const auto lateness = reg->spec.source->lateness;
-        if (j.lookback >= lateness) continue;
+        if (j.users.lookback >= lateness) continue;
         out.push_back(j.locations.locate(
-            "/lookback", "warning: lookback " + config::format_duration(j.lookback) +
+            "/lookback", "warning: lookback " + config::format_duration(j.users.lookback) +
                              " is shorter than the lateness the source declares (" +
                              config::format_duration(lateness) + ", connector " + conn->second.connector +
                              "): records that appear behind a run that already passed them are not read "

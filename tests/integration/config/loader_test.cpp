@@ -53,13 +53,13 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_EQ(s.source_file, (test::config_test_dir() / "good" / "minimal.yaml").lexically_normal());
 
     EXPECT_EQ(s.state.dir, fs::path("/var/lib/tributary"));
-    EXPECT_EQ(s.state.sync, sync_mode::full);
+    EXPECT_EQ(s.state.sync, tributary::state::sync_mode::full);
 
-    EXPECT_EQ(s.log.format, "json");
-    EXPECT_EQ(s.log.level, "info");
+    EXPECT_EQ(s.log.logger.fmt, tributary::log::format::json);
+    EXPECT_EQ(s.log.logger.min_level, tributary::log::level::info);
     EXPECT_EQ(s.log.target, "stderr");
-    EXPECT_EQ(s.log.suppress_window, 10s);
-    EXPECT_EQ(s.log.suppress_burst, 5u);
+    EXPECT_EQ(s.log.logger.suppression.window, 10s);
+    EXPECT_EQ(s.log.logger.suppression.burst, 5u);
 
     EXPECT_FALSE(s.ingest.enabled);
     EXPECT_EQ(s.ingest.listen_host, "127.0.0.1");
@@ -95,18 +95,19 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_EQ(j.source.connection, "src");
     EXPECT_EQ(j.source.target, "users");
     EXPECT_EQ(j.destination.connection, "dst");
-    EXPECT_EQ(j.destination.mode, write_mode::upsert);
-    EXPECT_FALSE(j.destination.match);
+    EXPECT_EQ(j.users.mode, tributary::pipelines::write_mode::upsert);
+    EXPECT_FALSE(j.users.match);
     EXPECT_FALSE(j.schedule);
     EXPECT_EQ(j.priority, "incremental");
-    EXPECT_TRUE(j.mapping.empty());
-    EXPECT_TRUE(j.filter.types.empty());
-    EXPECT_TRUE(j.filter.events.empty());
-    EXPECT_EQ(j.batch.max_items, 500u);
-    EXPECT_EQ(j.batch.max_bytes, 4u * 1024 * 1024);
-    EXPECT_EQ(j.batch.max_wait, 1s);
-    EXPECT_EQ(j.lookback, 5min);
-    EXPECT_EQ(j.max_bytes_in_flight, 16u * 1024 * 1024);
+    EXPECT_EQ(j.users.name, "copy");
+    EXPECT_TRUE(j.users.mapping.empty());
+    EXPECT_EQ(j.users.max_items, 500u);
+    EXPECT_EQ(j.users.max_bytes, 4u * 1024 * 1024);
+    EXPECT_EQ(j.users.lookback, 5min);
+    EXPECT_EQ(j.users.max_bytes_in_flight, 16u * 1024 * 1024);
+    EXPECT_EQ(j.users.cursor_max_age, 1h);
+    EXPECT_EQ(j.users.dead_letter_max_attempts, 6u);
+    EXPECT_EQ(j.users.dead_letter_max_age, 7 * 24h);
     EXPECT_EQ(j.locations.prefix(), "jobs.copy");
 }
 
@@ -114,7 +115,7 @@ TEST(Loader_EmptyMapping, IsAValidConfigWithDefaults) {
     auto s = load_ok("{}");
     EXPECT_TRUE(s.connections.empty());
     EXPECT_TRUE(s.jobs.empty());
-    EXPECT_EQ(s.log.level, "info");
+    EXPECT_EQ(s.log.logger.min_level, tributary::log::level::info);
 }
 
 TEST(Loader_Demo, ReadsWhatTheReadmeRuns) {
@@ -122,7 +123,7 @@ TEST(Loader_Demo, ReadsWhatTheReadmeRuns) {
     ASSERT_TRUE(r.ok()) << r.errors.front();
     const settings& s = *r.value;
     EXPECT_EQ(s.state.dir, fs::path("/tmp/tributary-demo/state"));
-    EXPECT_EQ(s.log.format, "text");
+    EXPECT_EQ(s.log.logger.fmt, tributary::log::format::text);
     const auto& people = s.connections.at("people");
     EXPECT_EQ(people.connector, "dummy");
     EXPECT_EQ(people.settings, json::parse(R"({"seed":42,"count":1000,"page_size":200})"));
@@ -133,12 +134,12 @@ TEST(Loader_Demo, ReadsWhatTheReadmeRuns) {
     EXPECT_EQ(demo.type, job_type::users);
     EXPECT_EQ(demo.source.connection, "people");
     EXPECT_EQ(demo.destination.connection, "out");
-    EXPECT_EQ(demo.destination.mode, write_mode::upsert);
-    ASSERT_TRUE(demo.destination.match);
-    EXPECT_EQ(demo.destination.match->source, "email");
-    EXPECT_EQ(demo.destination.match->destination, "email");
-    ASSERT_FALSE(demo.mapping.empty());
-    EXPECT_EQ(demo.mapping.front().property, "email");
+    EXPECT_EQ(demo.users.mode, tributary::pipelines::write_mode::upsert);
+    ASSERT_TRUE(demo.users.match);
+    EXPECT_EQ(demo.users.match->source, "email");
+    EXPECT_EQ(demo.users.match->destination, "email");
+    ASSERT_FALSE(demo.users.mapping.empty());
+    EXPECT_EQ(demo.users.mapping.front().property, "email");
 }
 
 TEST(Loader_Full, ReadsEverySection) {
@@ -160,12 +161,12 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(kl.rate_limit_scope, "acme-klaviyo");
     const auto& profiles = kl.limits.at("profiles");
     ASSERT_EQ(profiles.limits.size(), 3u);
-    EXPECT_EQ(profiles.limits[0].kind, "fixed_window");
+    EXPECT_EQ(profiles.limits[0].kind, tributary::http::limit_kind::fixed_window);
     EXPECT_EQ(profiles.limits[0].requests, 10u);
     EXPECT_EQ(profiles.limits[0].per, 1s);
     EXPECT_EQ(profiles.limits[0].burst, 0u);
     EXPECT_EQ(profiles.limits[1].per, 1min);
-    EXPECT_EQ(profiles.limits[2].kind, "token_bucket");
+    EXPECT_EQ(profiles.limits[2].kind, tributary::http::limit_kind::token_bucket);
     EXPECT_EQ(profiles.limits[2].burst, 10u);
     EXPECT_EQ(profiles.max_concurrent, 2u);
     EXPECT_EQ(
@@ -177,9 +178,9 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(users.schedule->text, "every 15m");
     EXPECT_EQ(users.schedule->interval, 15min);
     EXPECT_FALSE(users.schedule->cron);
-    ASSERT_EQ(users.mapping.size(), 3u);
-    EXPECT_EQ(users.mapping[2].property, "properties.plan");
-    EXPECT_EQ(users.mapping[2].expression, "plan");
+    ASSERT_EQ(users.users.mapping.size(), 3u);
+    EXPECT_EQ(users.users.mapping[2].property, "properties.plan");
+    EXPECT_EQ(users.users.mapping[2].expression, "plan");
     EXPECT_EQ(
         users.locations.locate(pointer_append("/mapping", "properties.plan"), "unknown property").to_string(),
         "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (95:24): unknown property");
@@ -193,9 +194,11 @@ TEST(Loader_Full, ReadsEverySection) {
     ASSERT_TRUE(events.schedule->cron);
     EXPECT_FALSE(events.schedule->interval);
     EXPECT_EQ(events.schedule->cron->minutes.count(), 12u);
-    EXPECT_EQ(events.filter.types, (std::vector<std::string>{"track", "identify"}));
-    EXPECT_EQ(events.filter.events, (std::vector<std::string>{"Order Completed", "Signed Up"}));
-    EXPECT_EQ(events.batch.max_wait, 250ms);
+    EXPECT_EQ(events.events.filter_types, (std::vector<std::string>{"track", "identify"}));
+    EXPECT_EQ(events.events.filter_events, (std::vector<std::string>{"Order Completed", "Signed Up"}));
+    EXPECT_EQ(events.events.batch.max_wait, 250ms);
+    EXPECT_EQ(events.events.batch.max_items, 100u);
+    EXPECT_EQ(events.events.window_bytes, 16u * 1024 * 1024);
 }
 
 TEST(Loader_MappingOrder, KeptAsWritten) {
@@ -209,7 +212,7 @@ TEST(Loader_MappingOrder, KeptAsWritten) {
                      "      zeta: a\n"
                      "      alpha: coalesce(b, \"x\")\n"
                      "      mid: 42\n");
-    const auto& m = s.jobs.at("copy").mapping;
+    const auto& m = s.jobs.at("copy").mapping_entries();
     ASSERT_EQ(m.size(), 3u);
     EXPECT_EQ(m[0].property, "zeta");
     EXPECT_EQ(m[1].property, "alpha");
@@ -382,9 +385,9 @@ TEST(Loader_SettingsJson, YamlScalarRules) {
     EXPECT_EQ(keys[0].reveal(), "key with ${literal} braces");
     EXPECT_EQ(keys[1].reveal(), "tab\tand unicode \xc3\xa9");
     EXPECT_TRUE(r.value->metrics.enabled);
-    EXPECT_EQ(r.value->log.level, "info");
-    EXPECT_EQ(r.value->state.sync, sync_mode::normal);
-    EXPECT_EQ(r.value->jobs.at("copy").destination.mode, write_mode::create);
+    EXPECT_EQ(r.value->log.logger.min_level, tributary::log::level::info);
+    EXPECT_EQ(r.value->state.sync, tributary::state::sync_mode::normal);
+    EXPECT_EQ(r.value->jobs.at("copy").users.mode, tributary::pipelines::write_mode::create);
     ASSERT_TRUE(r.value->jobs.at("copy").schedule->cron);
     EXPECT_TRUE(r.value->jobs.at("copy").schedule->cron->days_of_week[0]);
 }

@@ -6,9 +6,9 @@
 #include "config/listen_address.hpp"
 
 using tributary::config::check_base_url;
-using tributary::config::cron_expression;
 using tributary::config::parse_cron;
 using tributary::config::parse_listen_address;
+using tributary::schedule::cron_fields;
 
 namespace {
 
