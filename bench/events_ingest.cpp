@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "core/async/use_nothrow.hpp"
+#include "core/text/base64.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -49,34 +50,6 @@ using tributary::use_nothrow;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-constexpr std::string_view b64_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64(std::string_view in) {
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        auto n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) |
-                 std::uint8_t(in[i + 2]);
-        out += b64_chars[(n >> 18) & 63];
-        out += b64_chars[(n >> 12) & 63];
-        out += b64_chars[(n >> 6) & 63];
-        out += b64_chars[n & 63];
-    }
-    if (i + 1 == in.size()) {
-        auto n = std::uint32_t(std::uint8_t(in[i])) << 16;
-        out += b64_chars[(n >> 18) & 63];
-        out += b64_chars[(n >> 12) & 63];
-        out += "==";
-    } else if (i + 2 == in.size()) {
-        auto n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8);
-        out += b64_chars[(n >> 18) & 63];
-        out += b64_chars[(n >> 12) & 63];
-        out += b64_chars[(n >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
 
 /// A /v1/batch body of `count` track events; messageIds are unique per (client, request, index).
 std::string batch_body(int client, std::uint64_t request, int count) {
@@ -231,7 +204,7 @@ int load(std::uint16_t port, const std::string& key, int conns, std::uint64_t ev
     load_stats s;
     s.remaining_events = events;
     s.latency_ms.reserve(events / static_cast<std::uint64_t>(batch) + 16);
-    client_settings cs{port, "Basic " + base64(key + ":"), batch};
+    client_settings cs{port, "Basic " + tributary::text::base64_encode(key + ":"), batch};
     int warming = conns;
     asio::steady_timer all_warm(ioc, steady::time_point::max());
     auto start = steady::now();

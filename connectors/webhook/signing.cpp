@@ -7,20 +7,11 @@
 #include <array>
 #include <stdexcept>
 
+#include "core/text/base64.hpp"
+
 namespace tributary::connectors::webhook {
 
 namespace {
-
-constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int value_of(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
 
 std::array<unsigned char, 32> hmac_sha256(std::string_view key, std::string_view data) {
     std::array<unsigned char, 32> out{};
@@ -46,68 +37,10 @@ std::string signed_content(std::string_view id, std::int64_t timestamp, std::str
 
 }  // namespace
 
-std::string base64_encode(std::string_view bytes) {
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        std::uint32_t n = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16) |
-                          (std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8) |
-                          std::uint32_t(static_cast<unsigned char>(bytes[i + 2]));
-        out += alphabet[(n >> 18) & 63];
-        out += alphabet[(n >> 12) & 63];
-        out += alphabet[(n >> 6) & 63];
-        out += alphabet[n & 63];
-    }
-    const std::size_t rest = bytes.size() - i;
-    if (rest == 1) {
-        std::uint32_t n = std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16;
-        out += alphabet[(n >> 18) & 63];
-        out += alphabet[(n >> 12) & 63];
-        out += "==";
-    } else if (rest == 2) {
-        std::uint32_t n = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16) |
-                          (std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8);
-        out += alphabet[(n >> 18) & 63];
-        out += alphabet[(n >> 12) & 63];
-        out += alphabet[(n >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-    std::size_t padding = 0;
-    while (!text.empty() && text.back() == '=' && padding < 2) {
-        text.remove_suffix(1);
-        ++padding;
-    }
-    // Padding, when present, must complete the last quantum exactly.
-    if (padding > 0 && (text.size() + padding) % 4 != 0) return std::nullopt;
-    if (text.size() % 4 == 1) return std::nullopt;
-    std::string out;
-    out.reserve(text.size() * 3 / 4);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        const int v = value_of(c);
-        if (v < 0) return std::nullopt;
-        acc = ((acc << 6) | static_cast<std::uint32_t>(v)) & 0xFFFFFF;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-        }
-    }
-    // Left-over bits must be zero: otherwise two texts would decode to the same key.
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-    return out;
-}
-
 result<std::string> decode_secret(std::string_view secret) {
     if (secret.substr(0, secret_prefix.size()) != secret_prefix)
         return unexpected{"must start with \"whsec_\" (a Standard Webhooks secret)"};
-    auto key = base64_decode(secret.substr(secret_prefix.size()));
+    auto key = text::base64_decode(secret.substr(secret_prefix.size()), text::base64_strictness::canonical);
     if (!key) return unexpected{"the part after \"whsec_\" is not valid base64"};
     if (key->size() < min_secret_bytes || key->size() > max_secret_bytes)
         return unexpected{"must decode to " + std::to_string(min_secret_bytes) + " to " +
@@ -120,7 +53,7 @@ std::string signature(std::string_view key,
                       std::int64_t timestamp,
                       std::string_view body) {
     auto mac = hmac_sha256(key, signed_content(id, timestamp, body));
-    return base64_encode({reinterpret_cast<const char*>(mac.data()), mac.size()});
+    return text::base64_encode({reinterpret_cast<const char*>(mac.data()), mac.size()});
 }
 
 std::string signature_header(const std::vector<std::string>& keys,
@@ -133,7 +66,7 @@ std::string signature_header(const std::vector<std::string>& keys,
         if (!out.empty()) out += ' ';
         auto mac = hmac_sha256(key, content);
         out += "v1,";
-        out += base64_encode({reinterpret_cast<const char*>(mac.data()), mac.size()});
+        out += text::base64_encode({reinterpret_cast<const char*>(mac.data()), mac.size()});
     }
     return out;
 }
@@ -153,7 +86,7 @@ bool verify(std::string_view header,
         std::string_view entry = header.substr(0, space);
         header = space == std::string_view::npos ? std::string_view{} : header.substr(space + 1);
         if (entry.substr(0, 3) != "v1,") continue;
-        auto sig = base64_decode(entry.substr(3));
+        auto sig = text::base64_decode(entry.substr(3), text::base64_strictness::canonical);
         if (!sig || sig->size() != 32) continue;
         for (const auto& e : expected) found |= CRYPTO_memcmp(e.data(), sig->data(), e.size()) == 0;
     }

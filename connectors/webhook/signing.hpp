@@ -26,12 +26,6 @@ inline constexpr std::string_view secret_prefix = "whsec_";
 inline constexpr std::size_t min_secret_bytes = 24;
 inline constexpr std::size_t max_secret_bytes = 64;
 
-/// Standard base64 (RFC 4648 §4) with padding.
-std::string base64_encode(std::string_view bytes);
-/// Standard base64; padding optional but, when present, complete. nullopt for any other
-/// character, a bad length, or non-zero bits left over after the last byte.
-std::optional<std::string> base64_decode(std::string_view text);
-
 /// The HMAC key of a "whsec_<base64>" secret. Errors (never quoting the secret): a missing
 /// prefix, invalid base64, a decoded length outside [min_secret_bytes, max_secret_bytes].
 result<std::string> decode_secret(std::string_view secret);

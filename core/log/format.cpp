@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "core/text/json_escape.hpp"
+#include "core/text/utf8.hpp"
+
 namespace tributary::log {
 
 std::string_view to_string(level l) {
@@ -39,111 +42,7 @@ std::optional<level> parse_level(std::string_view s) {
 
 namespace {
 
-struct utf8_step {
-    std::size_t length;  ///< bytes of the sequence, or of the maximal ill-formed subpart
-    bool valid;
-};
-
-// Table 3-7 of the Unicode standard (well-formed UTF-8 byte sequences). The
-// second byte's range depends on the lead byte; that is what excludes
-// overlongs (E0, F0), surrogates (ED) and code points above U+10FFFF (F4). On
-// failure the bytes consumed so far form the maximal subpart: one U+FFFD each,
-// which is what browsers, Python and ICU produce.
-utf8_step next_utf8(std::string_view s, std::size_t i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) return {1, true};
-    std::size_t trailing = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) {
-        trailing = 1;
-    } else if (b == 0xE0) {
-        trailing = 2;
-        lo = 0xA0;
-    } else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
-        trailing = 2;
-    } else if (b == 0xED) {
-        trailing = 2;
-        hi = 0x9F;
-    } else if (b == 0xF0) {
-        trailing = 3;
-        lo = 0x90;
-    } else if (b >= 0xF1 && b <= 0xF3) {
-        trailing = 3;
-    } else if (b == 0xF4) {
-        trailing = 3;
-        hi = 0x8F;
-    } else {
-        return {1, false};
-    }
-    for (std::size_t k = 1; k <= trailing; ++k) {
-        if (i + k >= s.size()) return {k, false};
-        const auto c = static_cast<unsigned char>(s[i + k]);
-        if (c < lo || c > hi) return {k, false};
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return {trailing + 1, true};
-}
-
-constexpr char hex_digits[] = "0123456789abcdef";
-
-void append_escaped(std::string& out, std::string_view s) {
-    // Bytes that need nothing are copied in runs: most values are plain ASCII.
-    std::size_t run = 0;
-    std::size_t i = 0;
-    auto flush_run = [&] { out.append(s.data() + run, i - run); };
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-            ++i;
-            continue;
-        }
-        if (c >= 0x80) {
-            const auto step = next_utf8(s, i);
-            if (step.valid) {
-                i += step.length;
-                continue;
-            }
-            flush_run();
-            out += "\\ufffd";
-            i += step.length;
-            run = i;
-            continue;
-        }
-        flush_run();
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            default:
-                out += "\\u00";
-                out += hex_digits[c >> 4];
-                out += hex_digits[c & 0xF];
-        }
-        ++i;
-        run = i;
-    }
-    flush_run();
-}
+using ::tributary::text::next_utf8;
 
 template <class T>
 void append_number(std::string& out, T v) {
@@ -321,15 +220,12 @@ std::string_view text_label(level l) {
 
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
-    append_escaped(out, s);
+    ::tributary::text::append_json_escaped(out, s, ::tributary::text::json_escape_mode::valid_utf8);
     out += '"';
 }
 
 std::string json_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    append_escaped(out, s);
-    return out;
+    return ::tributary::text::json_escape(s, ::tributary::text::json_escape_mode::valid_utf8);
 }
 
 void append_timestamp(std::string& out, std::chrono::system_clock::time_point ts) {

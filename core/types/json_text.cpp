@@ -13,6 +13,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/text/json_escape.hpp"
+
 namespace tributary::types {
 
 namespace json = boost::json;
@@ -103,58 +105,9 @@ private:
     std::string number_;
 };
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
-// The bytes that cannot appear raw inside a JSON string: C0 controls, '"' and '\\'.
-constexpr std::array<bool, 256> escaped_bytes = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
-    t['"'] = true;
-    t['\\'] = true;
-    return t;
-}();
-
-bool needs_escape(unsigned char c) {
-    return escaped_bytes[c];
-}
-
 void append_string(std::string& out, std::string_view s) {
     out += '"';
-    std::size_t run = 0;  // start of the bytes not yet copied
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (!needs_escape(c)) continue;
-        out.append(s.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                out += "\\u00";
-                out += hex_digits[c >> 4];
-                out += hex_digits[c & 0xF];
-        }
-    }
-    out.append(s.data() + run, s.size() - run);
+    ::tributary::text::append_json_escaped(out, s, ::tributary::text::json_escape_mode::minimal);
     out += '"';
 }
 

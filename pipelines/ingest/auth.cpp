@@ -6,41 +6,12 @@
 #include <stdexcept>
 
 #include "core/http/message.hpp"
+#include "core/text/base64.hpp"
 #include "core/text/trim.hpp"
 
 namespace tributary::ingest {
 
 namespace {
-
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-// Standard base64 (RFC 4648 §4); padding optional, nothing else allowed.
-std::optional<std::string> base64_decode(std::string_view in) {
-    while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-    if (in.size() % 4 == 1) return std::nullopt;
-    std::string out;
-    out.reserve(in.size() * 3 / 4);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        const int v = base64_value(c);
-        if (v < 0) return std::nullopt;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-        }
-    }
-    return out;
-}
 
 using ::tributary::text::trim;
 
@@ -59,7 +30,7 @@ std::optional<std::string> basic_auth_user(std::string_view authorization) {
     std::string_view v = trim(authorization);
     const auto space = v.find(' ');
     if (space == std::string_view::npos || !http::iequals(v.substr(0, space), "basic")) return std::nullopt;
-    auto decoded = base64_decode(trim(v.substr(space + 1)));
+    auto decoded = text::base64_decode(trim(v.substr(space + 1)), text::base64_strictness::lenient);
     if (!decoded) return std::nullopt;
     const auto colon = decoded->find(':');
     if (colon == std::string::npos) return std::nullopt;

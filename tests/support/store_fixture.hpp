@@ -18,35 +18,10 @@
 #include "core/clock.hpp"
 #include "core/log/logger.hpp"
 #include "core/state/sqlite_store.hpp"
+#include "tests/support/run_awaitable.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace tributary::test {
-
-/// Completes with `task`'s value in `out` (which needs no default-constructible T).
-template <class T>
-awaitable<void> into(awaitable<T> task, std::optional<T>& out) {
-    out.emplace(co_await std::move(task));
-}
-
-/// Runs `task` on `ioc` until the context runs out of work; returns its value or rethrows.
-template <class T>
-T run_sync(boost::asio::io_context& ioc, awaitable<T> task) {
-    std::optional<T> out;
-    std::exception_ptr error;
-    boost::asio::co_spawn(ioc, into(std::move(task), out), [&](std::exception_ptr e) { error = e; });
-    ioc.restart();
-    ioc.run();
-    if (error) std::rethrow_exception(error);
-    return std::move(*out);
-}
-
-inline void run_sync(boost::asio::io_context& ioc, awaitable<void> task) {
-    std::exception_ptr error;
-    boost::asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e) { error = e; });
-    ioc.restart();
-    ioc.run();
-    if (error) std::rethrow_exception(error);
-}
 
 /// The store_error `f()` throws; fails the test (ADD_FAILURE) when it throws none.
 template <class F>
@@ -84,7 +59,7 @@ protected:
 
     template <class T>
     T wait(awaitable<T> task) {
-        return run_sync(io_, std::move(task));
+        return run_awaitable(io_, std::move(task));
     }
 
     temp_dir dir_;

@@ -26,6 +26,7 @@
 #include "core/async/storage_thread.hpp"
 #include "core/log/sinks.hpp"
 #include "core/types/value.hpp"
+#include "tests/support/run_awaitable.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace asio = boost::asio;
@@ -36,22 +37,7 @@ using namespace tributary::connectors;
 
 namespace {
 
-template <class T>
-awaitable<void> store(awaitable<T> task, std::optional<T>& out) {
-    out.emplace(co_await std::move(task));
-}
-
-/// Runs `task` to completion on a private io_context{1}.
-template <class T>
-T run(awaitable<T> task) {
-    asio::io_context io{1};
-    std::optional<T> out;
-    asio::co_spawn(io, store(std::move(task), out), [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-    });
-    io.run();
-    return std::move(*out);
-}
+using tributary::test::run_awaitable;
 
 struct fixture {
     std::shared_ptr<log::memory_sink> sink = std::make_shared<log::memory_sink>();
@@ -80,7 +66,7 @@ record user(std::string id, json::object properties) {
 std::vector<page> read_all(connector& c, std::optional<wall_micros> since = {}, std::string cursor = {}) {
     std::vector<page> pages;
     for (;;) {
-        auto p = run(checked_records(c, target::users, since, cursor, dummy::user_schema()));
+        auto p = run_awaitable(checked_records(c, target::users, since, cursor, dummy::user_schema()));
         if (!p) throw std::runtime_error(p.error().message);
         pages.push_back(std::move(*p));
         if (pages.back().last) return pages;
@@ -126,7 +112,7 @@ TEST(JsonlConnector_UsersDestination, OneLinePerRecordFsyncedAndTheLastLinePerId
     auto c = f.make({{"path", path}});
 
     record_batch first{{user("u-1", {{"plan", "free"}}), user("", {{"plan", "pro"}})}};
-    auto r = run(checked_upsert(*c, target::users, first, dummy::user_schema()));
+    auto r = run_awaitable(checked_upsert(*c, target::users, first, dummy::user_schema()));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(first.outcomes()[0].state, item_state::sent);
     EXPECT_EQ(first.outcomes()[1].state, item_state::sent);
@@ -139,7 +125,7 @@ TEST(JsonlConnector_UsersDestination, OneLinePerRecordFsyncedAndTheLastLinePerId
     EXPECT_TRUE(created.contains("written_at"));
 
     record_batch second{{user("u-1", {{"plan", "enterprise"}})}};
-    ASSERT_TRUE(run(checked_upsert(*c, target::users, second, dummy::user_schema())));
+    ASSERT_TRUE(run_awaitable(checked_upsert(*c, target::users, second, dummy::user_schema())));
     auto last = jsonl::last_by_id(path);
     ASSERT_TRUE(last) << last.error();
     EXPECT_EQ(last->size(), 2u);
@@ -159,7 +145,7 @@ TEST(JsonlConnector_UsersDestination, TornLineIsTruncatedAndLoggedOnOpen) {
     const auto intact = jsonl::user_line("u-1", {{"n", 1}}, 0).size() + 1;
     auto c = f.make({{"path", path}});
     record_batch batch{{user("u-3", {{"n", 3}})}};
-    ASSERT_TRUE(run(checked_upsert(*c, target::users, batch, dummy::user_schema())));
+    ASSERT_TRUE(run_awaitable(checked_upsert(*c, target::users, batch, dummy::user_schema())));
 
     const auto lines = f.sink->lines();
     ASSERT_EQ(lines.size(), 1u);
@@ -182,7 +168,7 @@ TEST(JsonlConnector_UsersDestination, WritesOnTheStorageThread) {
     auto c = f.make({{"path", path}}, &storage);
     const auto before = storage.completed();
     record_batch batch{{user("u-1", {{"n", 1}}), user("u-2", {{"n", 2}})}};
-    ASSERT_TRUE(run(checked_upsert(*c, target::users, batch, dummy::user_schema())));
+    ASSERT_TRUE(run_awaitable(checked_upsert(*c, target::users, batch, dummy::user_schema())));
     EXPECT_EQ(storage.completed(), before + 1) << "one storage job per batch";
     EXPECT_EQ(lines_of(path).size(), 2u);
     const auto pages = read_all(*c);
@@ -197,7 +183,7 @@ TEST(JsonlConnector_UsersDestination, WriteFailureIsTransientAndLosesNothing) {
     fixture f;
     auto c = f.make({{"path", dir.file("missing-dir/users.jsonl")}});
     record_batch batch{{user("u-1", {{"n", 1}})}};
-    auto r = run(checked_upsert(*c, target::users, batch, dummy::user_schema()));
+    auto r = run_awaitable(checked_upsert(*c, target::users, batch, dummy::user_schema()));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, error_kind::network);
     EXPECT_TRUE(r.error().retryable());
@@ -209,14 +195,14 @@ TEST(JsonlConnector_EventsDestination, WritesEachEventAsStored) {
     fixture f;
     const auto path = dir.file("events.jsonl");
     auto c = f.make({{"path", path}, {"mode", "events"}});
-    auto types = run(checked_event_types(*c));
+    auto types = run_awaitable(checked_event_types(*c));
     ASSERT_TRUE(types);
     ASSERT_EQ(types->size(), 1u);
     EXPECT_EQ((*types)[0].id, "all");
-    auto schema = run(checked_event_type_schema(*c, "all"));
+    auto schema = run_awaitable(checked_event_type_schema(*c, "all"));
     ASSERT_TRUE(schema);
     EXPECT_FALSE(schema->valid());
-    EXPECT_EQ(run(checked_event_type_schema(*c, "other")).error().kind, error_kind::not_found);
+    EXPECT_EQ(run_awaitable(checked_event_type_schema(*c, "other")).error().kind, error_kind::not_found);
 
     // The line is the stored message as it is: no key added, dropped or re-formatted.
     const std::string stored =
@@ -224,7 +210,7 @@ TEST(JsonlConnector_EventsDestination, WritesEachEventAsStored) {
         R"("properties":{"total":12.5},"timestamp":"2026-01-02T03:04:05.123+02:00","x-extra":[1,null],)"
         R"("receivedAt":"2026-01-02T01:04:06.000000Z"})";
     event_batch batch{{event::parse(stored).value()}};
-    ASSERT_TRUE(run(checked_send_events(*c, batch)));
+    ASSERT_TRUE(run_awaitable(checked_send_events(*c, batch)));
     const auto lines = lines_of(path);
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0], stored);
@@ -236,10 +222,10 @@ TEST(JsonlConnector_ModeMismatch, IsAnInvalidSettingsError) {
     auto users = f.make({{"path", dir.file("u.jsonl")}});
     event_batch events{
         {event::from_object({{"messageId", "m"}, {"type", "identify"}, {"userId", "u"}}).value()}};
-    EXPECT_EQ(run(checked_send_events(*users, events)).error().kind, error_kind::invalid_settings);
+    EXPECT_EQ(run_awaitable(checked_send_events(*users, events)).error().kind, error_kind::invalid_settings);
     auto ev = f.make({{"path", dir.file("e.jsonl")}, {"mode", "events"}});
     record_batch records{{user("u-1", {})}};
-    EXPECT_EQ(run(checked_upsert(*ev, target::users, records, dummy::user_schema())).error().kind,
+    EXPECT_EQ(run_awaitable(checked_upsert(*ev, target::users, records, dummy::user_schema())).error().kind,
               error_kind::invalid_settings);
 }
 
@@ -291,14 +277,18 @@ TEST(JsonlConnector_Source, MissingFileIsEmptyAndBadLinesNameTheirOffset) {
         out << "{\"id\":\"a\"}\n{\"name\":\"no id\"}\n";
     }
     auto bad = f.make({{"path", path}});
-    auto p = run(checked_records(*bad, target::users, std::nullopt, "", dummy::user_schema()));
+    auto p = run_awaitable(checked_records(*bad, target::users, std::nullopt, "", dummy::user_schema()));
     ASSERT_FALSE(p);
     EXPECT_EQ(p.error().kind, error_kind::rejected);
     EXPECT_NE(p.error().message.find("byte 11"), std::string::npos) << p.error().message;
-    EXPECT_EQ(run(checked_records(*bad, target::users, std::nullopt, "5", dummy::user_schema())).error().kind,
+    EXPECT_EQ(run_awaitable(checked_records(*bad, target::users, std::nullopt, "5", dummy::user_schema()))
+                  .error()
+                  .kind,
               error_kind::rejected)
         << "a cursor that is not at a line start";
-    EXPECT_EQ(run(checked_records(*bad, target::users, std::nullopt, "x", dummy::user_schema())).error().kind,
+    EXPECT_EQ(run_awaitable(checked_records(*bad, target::users, std::nullopt, "x", dummy::user_schema()))
+                  .error()
+                  .kind,
               error_kind::rejected);
 }
 
@@ -315,11 +305,12 @@ TEST(JsonlConnector_RoundTrip, DummyUsersWrittenAndReadBackNormalizeUnchanged) {
     std::vector<record> sent;
     std::string cursor;
     for (;;) {
-        auto p = run(checked_records(*source, target::users, std::nullopt, cursor, dummy::user_schema()));
+        auto p = run_awaitable(
+            checked_records(*source, target::users, std::nullopt, cursor, dummy::user_schema()));
         ASSERT_TRUE(p);
         sent.insert(sent.end(), p->records.begin(), p->records.end());
         record_batch batch{p->records};
-        ASSERT_TRUE(run(checked_upsert(*destination, target::users, batch, dummy::user_schema())));
+        ASSERT_TRUE(run_awaitable(checked_upsert(*destination, target::users, batch, dummy::user_schema())));
         if (p->last) break;
         cursor = p->next_cursor;
     }

@@ -16,6 +16,7 @@
 #include "connectors/webhook/webhook_connector.hpp"
 #include "core/clock.hpp"
 #include "core/http/message.hpp"
+#include "core/text/base64.hpp"
 #include "tests/kit/connector_harness.hpp"
 
 namespace tributary::connectors::webhook {
@@ -25,8 +26,8 @@ using namespace std::chrono_literals;
 using testing::connector_harness;
 using testing::harness_options;
 
-const std::string old_secret = "whsec_" + base64_encode(std::string(32, 'o'));
-const std::string new_secret = "whsec_" + base64_encode(std::string(32, 'n'));
+const std::string old_secret = "whsec_" + text::base64_encode(std::string(32, 'o'));
+const std::string new_secret = "whsec_" + text::base64_encode(std::string(32, 'n'));
 const std::string old_key(32, 'o');
 const std::string new_key(32, 'n');
 

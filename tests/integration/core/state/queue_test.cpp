@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 using tributary::awaitable;
 using tributary::storage_thread;
 using tributary::test::error_of;
-using tributary::test::run_sync;
+using tributary::test::run_awaitable;
 using tributary::test::temp_dir;
 using namespace tributary::state;
 
@@ -478,12 +478,12 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
     {
         sqlite_settings s;
         s.dir = dir;
-        auto store = run_sync(ioc, sqlite_store::open(s, storage, tributary::log::logger::null()));
-        EXPECT_EQ(run_sync(ioc, store->meta("k")), std::optional<std::string>("v"));
-        auto got = run_sync(ioc, store->enqueue_events({"a"}, make_events({"m1"}), std::nullopt));
+        auto store = run_awaitable(ioc, sqlite_store::open(s, storage, tributary::log::logger::null()));
+        EXPECT_EQ(run_awaitable(ioc, store->meta("k")), std::optional<std::string>("v"));
+        auto got = run_awaitable(ioc, store->enqueue_events({"a"}, make_events({"m1"}), std::nullopt));
         EXPECT_EQ(got, (outcomes{accepted}));
-        EXPECT_EQ(run_sync(ioc, store->queue_stats("a")).count, 1u);
-        run_sync(ioc, store->close());
+        EXPECT_EQ(run_awaitable(ioc, store->queue_stats("a")).count, 1u);
+        run_awaitable(ioc, store->close());
     }
     storage.stop();
     EXPECT_EQ(count_rows(dir / "state.db", "PRAGMA user_version"), sqlite_store::schema_version());

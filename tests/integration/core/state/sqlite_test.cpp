@@ -54,7 +54,7 @@ struct loop_env {
 
     template <class T>
     T wait(awaitable<T> task) {
-        return tributary::test::run_sync(ioc, std::move(task));
+        return tributary::test::run_awaitable(ioc, std::move(task));
     }
     std::unique_ptr<sqlite_store> open(const fs::path& dir, open_mode mode = open_mode::read_write) {
         sqlite_settings s;

@@ -29,6 +29,7 @@
 
 #include "core/http/gzip.hpp"
 #include "core/log/sinks.hpp"
+#include "core/text/base64.hpp"
 #include "pipelines/ingest/server.hpp"
 #include "tests/kit/test_client.hpp"
 
@@ -134,26 +135,9 @@ private:
     ingest::sink_health health_;
 };
 
-std::string base64(std::string_view in) {
-    static constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (unsigned char c : in) {
-        acc = (acc << 8) | c;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out.push_back(a[(acc >> bits) & 63]);
-        }
-    }
-    if (bits > 0) out.push_back(a[(acc << (6 - bits)) & 63]);
-    while (out.size() % 4) out.push_back('=');
-    return out;
-}
-
 kit::header_list auth(std::string_view key, std::string_view password = "") {
-    return {{"Authorization", "Basic " + base64(std::string(key) + ":" + std::string(password))},
+    return {{"Authorization",
+             "Basic " + tributary::text::base64_encode(std::string(key) + ":" + std::string(password))},
             {"Content-Type", "application/json"}};
 }
 
@@ -422,7 +406,8 @@ TEST(IngestServer_Oversize, ChunkedBodyOverTheLimitIs413) {
     s.max_request_bytes = 1024;
     harness h(s);
     raw_connection raw(h.server->port());
-    std::string req = "POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + base64("key-1:") +
+    std::string req = "POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
+                      tributary::text::base64_encode("key-1:") +
                       "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     const std::string chunk(800, 'a');
     req += "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n";
@@ -460,7 +445,8 @@ TEST(IngestServer_Http, GarbageIs400AndClosed) {
 TEST(IngestServer_Http, Expect100ContinueIsHonoured) {
     harness h;
     raw_connection raw(h.server->port());
-    raw.send("POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + base64("key-1:") +
+    raw.send("POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
+             tributary::text::base64_encode("key-1:") +
              "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
              std::to_string(track_body.size()) + "\r\n\r\n");
     const auto go_on = raw.read_until("\r\n\r\n");
@@ -704,7 +690,7 @@ TEST(IngestServer_RealClients, RudderStackGzippedFormLabelledBatchIsAccepted) {
         std::to_string(body.size()) +
         "\r\nAccept-Encoding: gzip, compress, deflate, br\r\nHost: 127.0.0.1\r\n"
         "Authorization: Basic " +
-        base64("key-1:") + "\r\nConnection: keep-alive\r\n\r\n" + body);
+        tributary::text::base64_encode("key-1:") + "\r\nConnection: keep-alive\r\n\r\n" + body);
     const auto answer = raw.read_until("}");
     EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
     const auto batches = h.sink.batches();
@@ -717,7 +703,7 @@ TEST(IngestServer_RealClients, RudderStackGzippedFormLabelledBatchIsAccepted) {
 TEST(IngestServer_ContentType, AnyLabelIsAcceptedWhenTheBodyIsJson) {
     harness h;
     auto c = h.client();
-    const std::string key = "Basic " + base64("key-1:");
+    const std::string key = "Basic " + tributary::text::base64_encode("key-1:");
     for (const std::string type :
          {"application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", ""}) {
         SCOPED_TRACE(type);

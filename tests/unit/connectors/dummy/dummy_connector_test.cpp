@@ -20,6 +20,7 @@
 
 #include "connectors/sdk/checked_calls.hpp"
 #include "connectors/sdk/registry.hpp"
+#include "tests/support/run_awaitable.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -28,22 +29,7 @@ using namespace tributary::connectors;
 
 namespace {
 
-template <class T>
-awaitable<void> store(awaitable<T> task, std::optional<T>& out) {
-    out.emplace(co_await std::move(task));
-}
-
-/// Runs `task` to completion on a private io_context{1}.
-template <class T>
-T run(awaitable<T> task) {
-    asio::io_context io{1};
-    std::optional<T> out;
-    asio::co_spawn(io, store(std::move(task), out), [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-    });
-    io.run();
-    return std::move(*out);
-}
+using tributary::test::run_awaitable;
 
 std::unique_ptr<connector> make(const char* settings) {
     auto reg = registry::build({dummy::dummy_registration()});
@@ -57,7 +43,7 @@ std::vector<page> read_all(connector& c, std::optional<wall_micros> since = {}) 
     std::vector<page> pages;
     std::string cursor;
     for (;;) {
-        auto p = run(checked_records(c, target::users, since, cursor, dummy::user_schema()));
+        auto p = run_awaitable(checked_records(c, target::users, since, cursor, dummy::user_schema()));
         if (!p) throw std::runtime_error(p.error().message);
         pages.push_back(std::move(*p));
         if (pages.back().last) return pages;
@@ -214,7 +200,7 @@ TEST(DummyConnector_Records, UpdatedAtFiltersInclusively) {
 
 TEST(DummyConnector_Records, ForeignCursorIsRejected) {
     auto c = make(R"({"count": 10})");
-    auto p = run(
+    auto p = run_awaitable(
         checked_records(*c, target::users, std::nullopt, "https://example.com/next", dummy::user_schema()));
     ASSERT_FALSE(p);
     EXPECT_EQ(p.error().kind, error_kind::rejected);
@@ -222,10 +208,10 @@ TEST(DummyConnector_Records, ForeignCursorIsRejected) {
 
 TEST(DummyConnector_Events, AreUnsupported) {
     auto c = make("{}");
-    auto s = run(c->record_schema(target::events, role::source));
+    auto s = run_awaitable(c->record_schema(target::events, role::source));
     ASSERT_FALSE(s);
     EXPECT_EQ(s.error().kind, error_kind::unsupported);
-    auto users = run(checked_record_schema(*c, target::users, role::source));
+    auto users = run_awaitable(checked_record_schema(*c, target::users, role::source));
     ASSERT_TRUE(users);
     EXPECT_EQ(*users, dummy::user_schema());
 }
@@ -243,10 +229,11 @@ TEST(DummyConnector_PageDelay, CancellingTheCallCancelsTheWait) {
     asio::io_context io{1};
     asio::cancellation_signal signal;
     std::optional<outcome_of<page>> out;
-    asio::co_spawn(io, store(c->records(target::users, std::nullopt, "", dummy::user_schema()), out),
-                   asio::bind_cancellation_slot(signal.slot(), [](std::exception_ptr e) {
-                       if (e) std::rethrow_exception(e);
-                   }));
+    asio::co_spawn(
+        io, tributary::test::into(c->records(target::users, std::nullopt, "", dummy::user_schema()), out),
+        asio::bind_cancellation_slot(signal.slot(), [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+        }));
     asio::steady_timer later{io, std::chrono::milliseconds{20}};
     later.async_wait([&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
     const auto start = std::chrono::steady_clock::now();

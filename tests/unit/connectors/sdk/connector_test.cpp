@@ -12,6 +12,7 @@
 #include "connectors/sdk/checked_calls.hpp"
 #include "connectors/sdk/connector.hpp"
 #include "core/http/client.hpp"
+#include "tests/support/run_awaitable.hpp"
 
 namespace tributary::connectors {
 namespace {
@@ -19,20 +20,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// Runs one coroutine to completion on a private loop (no sockets involved).
-template <class T>
-T run(awaitable<T> task) {
-    boost::asio::io_context ioc{1};
-    std::optional<T> out;
-    std::exception_ptr failure;
-    boost::asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr ep, T value) {
-        failure = ep;
-        if (!ep) out.emplace(std::move(value));
-    });
-    ioc.run();
-    if (failure) std::rethrow_exception(failure);
-    return std::move(*out);
-}
+using tributary::test::run_awaitable;
 
 class empty_connector final : public connector {};
 
@@ -40,15 +28,16 @@ TEST(SdkConnector_Defaults, EveryCall_IsUnsupported) {
     empty_connector c;
     record_batch rb{{}};
     event_batch eb{{}};
-    EXPECT_EQ(run(c.record_schema(target::users, role::source)).error().kind, error_kind::unsupported);
-    EXPECT_EQ(run(c.records(target::users, {}, "", {})).error().kind, error_kind::unsupported);
-    EXPECT_EQ(run(c.upsert(target::users, rb, {})).error().kind, error_kind::unsupported);
-    EXPECT_EQ(run(c.preview_upsert(target::users, rb, {})).error().kind, error_kind::unsupported);
-    EXPECT_EQ(run(c.event_types()).error().kind, error_kind::unsupported);
-    EXPECT_EQ(run(c.event_type_schema("x")).error().kind, error_kind::unsupported);
-    EXPECT_EQ(run(c.send_events(eb)).error().kind, error_kind::unsupported);
-    EXPECT_EQ(run(c.preview_send_events(eb)).error().kind, error_kind::unsupported);
-    EXPECT_EQ(run(c.oauth_account()).error().kind, error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.record_schema(target::users, role::source)).error().kind,
+              error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.records(target::users, {}, "", {})).error().kind, error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.upsert(target::users, rb, {})).error().kind, error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.preview_upsert(target::users, rb, {})).error().kind, error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.event_types()).error().kind, error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.event_type_schema("x")).error().kind, error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.send_events(eb)).error().kind, error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.preview_send_events(eb)).error().kind, error_kind::unsupported);
+    EXPECT_EQ(run_awaitable(c.oauth_account()).error().kind, error_kind::unsupported);
     EXPECT_EQ(capabilities_of<empty_connector>(), capabilities{});
 }
 
@@ -148,7 +137,7 @@ record with_id(std::string id, std::optional<wall_micros> at = {}) {
 TEST(SdkChecked_Records, RecordWithoutId_IsAContractError) {
     scripted_connector c;
     c.next_page = page{{with_id("1"), with_id("")}, "", true, false};
-    auto r = run(checked_records(c, target::users, {}, "", {}));
+    auto r = run_awaitable(checked_records(c, target::users, {}, "", {}));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, error_kind::contract);
     EXPECT_THAT(r.error().message, HasSubstr("without an id (position 1)"));
@@ -158,7 +147,7 @@ TEST(SdkChecked_Records, RecordOlderThanAsked_IsAContractError) {
     scripted_connector c;
     wall_micros t{std::chrono::microseconds{1'000'000}};
     c.next_page = page{{with_id("1", t - std::chrono::microseconds{1})}, "", true, false};
-    auto r = run(checked_records(c, target::users, t, "", {}));
+    auto r = run_awaitable(checked_records(c, target::users, t, "", {}));
     ASSERT_FALSE(r);
     EXPECT_THAT(r.error().message, HasSubstr("updated before the requested time"));
 }
@@ -166,16 +155,17 @@ TEST(SdkChecked_Records, RecordOlderThanAsked_IsAContractError) {
 TEST(SdkChecked_Records, NotLastWithoutCursorOrRecords_IsAContractError) {
     scripted_connector c;
     c.next_page = page{{with_id("1")}, "", false, false};
-    EXPECT_THAT(run(checked_records(c, target::users, {}, "", {})).error().message,
+    EXPECT_THAT(run_awaitable(checked_records(c, target::users, {}, "", {})).error().message,
                 HasSubstr("without a cursor"));
     c.next_page = page{{}, "next", false, false};
-    EXPECT_THAT(run(checked_records(c, target::users, {}, "", {})).error().message, HasSubstr("empty page"));
+    EXPECT_THAT(run_awaitable(checked_records(c, target::users, {}, "", {})).error().message,
+                HasSubstr("empty page"));
 }
 
 TEST(SdkChecked_Records, LastPage_ClearsCursor) {
     scripted_connector c;
     c.next_page = page{{with_id("1")}, "stale", true, true};
-    auto r = run(checked_records(c, target::users, {}, "", {}));
+    auto r = run_awaitable(checked_records(c, target::users, {}, "", {}));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->next_cursor, "");
     EXPECT_FALSE(r->cursor_resumable);
@@ -184,7 +174,7 @@ TEST(SdkChecked_Records, LastPage_ClearsCursor) {
 TEST(SdkChecked_RecordSchema, NonObject_IsAContractError) {
     scripted_connector c;
     c.schema = types::make_boolean();
-    auto r = run(checked_record_schema(c, target::users, role::source));
+    auto r = run_awaitable(checked_record_schema(c, target::users, role::source));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, error_kind::contract);
 }
@@ -193,7 +183,7 @@ TEST(SdkChecked_Upsert, ThrowingConnector_IsAContractErrorAndItemsStayQueued) {
     scripted_connector c;
     c.throw_in_upsert = true;
     record_batch b{{with_id("1")}};
-    auto r = run(checked_upsert(c, target::users, b, {}));
+    auto r = run_awaitable(checked_upsert(c, target::users, b, {}));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, error_kind::contract);
     EXPECT_THAT(r.error().message, HasSubstr("upsert threw: index out of range"));
@@ -204,7 +194,7 @@ TEST(SdkChecked_Upsert, BatchMisuse_BecomesTheResult) {
     scripted_connector c;
     c.postpone_first = true;
     record_batch b{{with_id("1"), with_id("2")}};
-    auto r = run(checked_upsert(c, target::users, b, {}));
+    auto r = run_awaitable(checked_upsert(c, target::users, b, {}));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, error_kind::contract);
     EXPECT_THAT(r.error().message, HasSubstr("postpone() on the first record"));
@@ -213,18 +203,18 @@ TEST(SdkChecked_Upsert, BatchMisuse_BecomesTheResult) {
 TEST(SdkChecked_Upsert, Success_SettlesTheBatch) {
     scripted_connector c;
     record_batch b{{with_id("1"), with_id("2")}};
-    ASSERT_TRUE(run(checked_upsert(c, target::users, b, {})));
+    ASSERT_TRUE(run_awaitable(checked_upsert(c, target::users, b, {})));
     EXPECT_EQ(b.outcomes()[1].state, item_state::sent);
 }
 
 TEST(SdkChecked_EventTypes, DuplicateOrOverlongIds_AreContractErrors) {
     scripted_connector c;
     c.types_list = {{"order", "Order", ""}, {"order", "Order again", ""}};
-    EXPECT_THAT(run(checked_event_types(c)).error().message, HasSubstr("'order' twice"));
+    EXPECT_THAT(run_awaitable(checked_event_types(c)).error().message, HasSubstr("'order' twice"));
     c.types_list = {{std::string(101, 'x'), "Long", ""}};
-    EXPECT_EQ(run(checked_event_types(c)).error().kind, error_kind::contract);
+    EXPECT_EQ(run_awaitable(checked_event_types(c)).error().kind, error_kind::contract);
     c.types_list = {{std::string(100, 'x'), "Long", ""}};
-    EXPECT_TRUE(run(checked_event_types(c)));
+    EXPECT_TRUE(run_awaitable(checked_event_types(c)));
 }
 
 TEST(SdkChecked_PreviewSendEvents, AllDiscarded_NoRequestIsFine) {
@@ -232,7 +222,7 @@ TEST(SdkChecked_PreviewSendEvents, AllDiscarded_NoRequestIsFine) {
     c.preview_request = false;
     std::vector<event> v(2);
     event_batch b{std::move(v)};
-    auto r = run(checked_preview_send_events(c, b));
+    auto r = run_awaitable(checked_preview_send_events(c, b));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_FALSE(r->has_value());
 }
@@ -243,7 +233,7 @@ TEST(SdkChecked_PreviewSendEvents, ConsumedButNoRequest_IsAContractError) {
     event_batch b{
         {event::from_object({{"type", "track"}, {"messageId", "m"}, {"userId", "u"}, {"event", "Ordered"}})
              .value()}};
-    auto r = run(checked_preview_send_events(c, b));
+    auto r = run_awaitable(checked_preview_send_events(c, b));
     ASSERT_FALSE(r);
     EXPECT_THAT(r.error().message, HasSubstr("no request"));
 }

@@ -14,14 +14,15 @@
 #include "connectors/webhook/webhook_connector.hpp"
 #include "connectors/webhook/webhook_settings.hpp"
 #include "core/http/client.hpp"
+#include "core/text/base64.hpp"
 
 namespace tributary::connectors::webhook {
 namespace {
 
 using namespace std::chrono_literals;
 
-const std::string secret_a = "whsec_" + base64_encode(std::string(32, 'a'));
-const std::string secret_b = "whsec_" + base64_encode(std::string(32, 'b'));
+const std::string secret_a = "whsec_" + text::base64_encode(std::string(32, 'a'));
+const std::string secret_b = "whsec_" + text::base64_encode(std::string(32, 'b'));
 
 // Minimal valid settings with `extra` members merged in (JSON text without braces).
 boost::json::value settings_with(const std::string& extra) {
@@ -99,7 +100,7 @@ std::string with_secret(const std::string& extra) {
 }
 
 TEST(WebhookSettings_Invalid, Table_EachCaseNamesItsPathAndProblem) {
-    const std::string short_secret = "whsec_" + base64_encode(std::string(16, 's'));
+    const std::string short_secret = "whsec_" + text::base64_encode(std::string(16, 's'));
     const std::vector<bad_case> cases{
         {R"({"secrets":[")" + secret_a + R"("]})", "url", "is required"},
         {R"({"url":"https://h.example/x"})", "secrets", "is required"},
