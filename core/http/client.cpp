@@ -303,6 +303,11 @@ void client::observe_rate_headers(async_limiter& l, const response& r) {
 
 namespace {
 
+// "protocol in decode: corrupt gzip data": the text of outcome::message.
+std::string describe(const network_failure& f) {
+    return std::string(to_string(f.kind)) + " in " + std::string(to_string(f.phase)) + ": " + f.message;
+}
+
 network_outcome to_retry_outcome(const network_failure& f) {
     network_outcome o;
     o.request_bytes_written = f.request_written;
@@ -417,17 +422,17 @@ awaitable<outcome> client::send(request req, priority p) {
             const auto& f = *r.failure;
             if (f.kind == failure_kind::cancelled) {
                 out.error = error_kind::cancelled;
-                out.message = "cancelled during " + f.phase;
+                out.message = "cancelled during " + std::string(to_string(f.phase));
                 co_return out;
             }
             if (f.kind == failure_kind::body_too_large ||
-                (f.kind == failure_kind::protocol && f.phase == "decode")) {
+                (f.kind == failure_kind::protocol && f.phase == attempt_phase::decode)) {
                 out.error = error_kind::network;
-                out.message = std::string(to_string(f.kind)) + " in " + f.phase + ": " + f.message;
+                out.message = describe(f);
                 co_return out;
             }
             d = rs.next(to_retry_outcome(f), clk.now(), clk.wall_now(), engine_.rng_);
-            out.message = std::string(to_string(f.kind)) + " in " + f.phase + ": " + f.message;
+            out.message = describe(f);
         }
 
         if (d.group_pause_until) {

@@ -4,7 +4,32 @@
 
 #include <stdexcept>
 
+#include "core/error_category.hpp"
+
 namespace tributary::http {
+
+std::string_view to_string(gzip_errc e) noexcept {
+    switch (e) {
+        case gzip_errc::init_failed:
+            return "init_failed";
+        case gzip_errc::corrupt:
+            return "corrupt";
+        case gzip_errc::truncated:
+            return "truncated";
+        case gzip_errc::too_large:
+            return "too_large";
+    }
+    return "corrupt";
+}
+
+const std::error_category& gzip_category() noexcept {
+    static const enum_category<gzip_errc> category{"gzip"};
+    return category;
+}
+
+std::error_code make_error_code(gzip_errc e) noexcept {
+    return {static_cast<int>(e), gzip_category()};
+}
 
 std::string gzip_compress(std::string_view data, int level) {
     z_stream zs{};
@@ -27,7 +52,8 @@ std::string gzip_compress(std::string_view data, int level) {
 gunzip_result gzip_decompress(std::string_view data, std::size_t max_bytes) {
     z_stream zs{};
     // 15 + 32: detect gzip or zlib headers automatically.
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) return {std::nullopt, "inflateInit2 failed"};
+    if (inflateInit2(&zs, 15 + 32) != Z_OK)
+        return {std::nullopt, gzip_errc::init_failed, "inflateInit2 failed"};
     std::string out;
     char chunk[16384];
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -39,21 +65,23 @@ gunzip_result gzip_decompress(std::string_view data, std::size_t max_bytes) {
         rc = inflate(&zs, Z_NO_FLUSH);
         if (rc != Z_OK && rc != Z_STREAM_END) {
             inflateEnd(&zs);
-            return {std::nullopt, rc == Z_BUF_ERROR ? "truncated gzip data" : "corrupt gzip data"};
+            if (rc == Z_BUF_ERROR) return {std::nullopt, gzip_errc::truncated, "truncated gzip data"};
+            return {std::nullopt, gzip_errc::corrupt, "corrupt gzip data"};
         }
         std::size_t produced = sizeof chunk - zs.avail_out;
         if (out.size() + produced > max_bytes) {
             inflateEnd(&zs);
-            return {std::nullopt, "decompressed body exceeds " + std::to_string(max_bytes) + " bytes"};
+            return {std::nullopt, gzip_errc::too_large,
+                    "decompressed body exceeds " + std::to_string(max_bytes) + " bytes"};
         }
         out.append(chunk, produced);
         if (rc == Z_OK && zs.avail_in == 0 && produced == 0) {
             inflateEnd(&zs);
-            return {std::nullopt, "truncated gzip data"};
+            return {std::nullopt, gzip_errc::truncated, "truncated gzip data"};
         }
     }
     inflateEnd(&zs);
-    return {std::move(out), {}};
+    return {std::move(out), {}, {}};
 }
 
 }  // namespace tributary::http

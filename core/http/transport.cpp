@@ -48,6 +48,26 @@ std::string_view to_string(failure_kind k) {
     return "unknown";
 }
 
+std::string_view to_string(attempt_phase p) {
+    switch (p) {
+        case attempt_phase::resolve:
+            return "resolve";
+        case attempt_phase::connect:
+            return "connect";
+        case attempt_phase::handshake:
+            return "handshake";
+        case attempt_phase::write:
+            return "write";
+        case attempt_phase::read_headers:
+            return "read_headers";
+        case attempt_phase::read_body:
+            return "read_body";
+        case attempt_phase::decode:
+            return "decode";
+    }
+    return "unknown";
+}
+
 std::string endpoint::key() const {
     return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port) + "|" + ca_file;
 }
@@ -103,9 +123,9 @@ struct connection {
     }
 };
 
-network_failure classify(boost::system::error_code ec, std::string phase, bool written) {
+network_failure classify(boost::system::error_code ec, attempt_phase phase, bool written) {
     network_failure f;
-    f.phase = std::move(phase);
+    f.phase = phase;
     f.message = ec.message();
     f.request_written = written;
     if (ec == beast::error::timeout)
@@ -120,9 +140,9 @@ network_failure classify(boost::system::error_code ec, std::string phase, bool w
         f.kind = failure_kind::reset;
     else if (ec.category() == asio::error::get_ssl_category())
         f.kind = failure_kind::tls;
-    else if (f.phase == "connect")
+    else if (f.phase == attempt_phase::connect)
         f.kind = failure_kind::connect;
-    else if (f.phase == "handshake")
+    else if (f.phase == attempt_phase::handshake)
         f.kind = failure_kind::tls;
     else
         f.kind = failure_kind::protocol;
@@ -202,9 +222,9 @@ struct transport::impl {
     awaitable<std::pair<std::unique_ptr<connection>, std::optional<network_failure>>> open(
         const endpoint& ep) {
         std::unique_ptr<connection> c;
-        auto fail = [&](failure_kind k, std::string phase, std::string msg) {
+        auto fail = [&](failure_kind k, attempt_phase phase, std::string msg) {
             return std::pair<std::unique_ptr<connection>, std::optional<network_failure>>{
-                nullptr, network_failure{k, std::move(phase), std::move(msg), false}};
+                nullptr, network_failure{k, phase, std::move(msg), false}};
         };
         // Resolution: cached, since getaddrinfo cannot be interrupted.
         std::string dns_key = ep.host + ":" + std::to_string(ep.port);
@@ -218,7 +238,7 @@ struct transport::impl {
             if (ec)
                 co_return fail(
                     ec == asio::error::operation_aborted ? failure_kind::cancelled : failure_kind::resolve,
-                    "resolve", ec.message());
+                    attempt_phase::resolve, ec.message());
             results = r;
             dns[dns_key] = {results, now + settings.dns_ttl};
         }
@@ -227,7 +247,7 @@ struct transport::impl {
         if (ep.tls) {
             std::string error;
             ctx = tls_context(ep.ca_file, error);
-            if (!ctx) co_return fail(failure_kind::tls, "handshake", error);
+            if (!ctx) co_return fail(failure_kind::tls, attempt_phase::handshake, error);
         }
         c = std::make_unique<connection>();
         if (ep.tls)
@@ -240,7 +260,7 @@ struct transport::impl {
         (void)connected;
         if (cec) {
             dns.erase(dns_key);  // the address may have moved
-            auto f = classify(cec, "connect", false);
+            auto f = classify(cec, attempt_phase::connect, false);
             if (f.kind != failure_kind::timeout && f.kind != failure_kind::cancelled)
                 f.kind = failure_kind::connect;
             co_return std::pair<std::unique_ptr<connection>, std::optional<network_failure>>{nullptr, f};
@@ -252,12 +272,12 @@ struct transport::impl {
             auto* ssl_handle = c->secure->native_handle();
             // SNI only for host names (RFC 6066 §3 forbids IP literals).
             if (!is_ip_literal(ep.host) && !SSL_set_tlsext_host_name(ssl_handle, ep.host.c_str()))
-                co_return fail(failure_kind::tls, "handshake", "cannot set SNI");
+                co_return fail(failure_kind::tls, attempt_phase::handshake, "cannot set SNI");
             c->secure->set_verify_callback(ssl::host_name_verification(ep.host));
             c->lowest().expires_after(settings.handshake_timeout);
             auto [hec] = co_await c->secure->async_handshake(ssl::stream_base::client, use_nothrow);
             if (hec) {
-                auto f = classify(hec, "handshake", false);
+                auto f = classify(hec, attempt_phase::handshake, false);
                 if (f.kind != failure_kind::timeout && f.kind != failure_kind::cancelled)
                     f.kind = failure_kind::tls;
                 co_return std::pair<std::unique_ptr<connection>, std::optional<network_failure>>{nullptr, f};
@@ -281,7 +301,7 @@ struct transport::impl {
         c.lowest().expires_after(settings.write_timeout);
         auto [wec, written] = co_await bhttp::async_write(s, req, use_nothrow);
         if (wec) {
-            out.result.failure = classify(wec, "write", written > 0);
+            out.result.failure = classify(wec, attempt_phase::write, written > 0);
             co_return out;
         }
         bhttp::response_parser<bhttp::string_body> parser;
@@ -292,7 +312,7 @@ struct transport::impl {
         auto [hec, hn] = co_await bhttp::async_read_header(s, c.buffer, parser, use_nothrow);
         out.response_bytes = hn > 0 || c.buffer.size() > before;
         if (hec) {
-            out.result.failure = classify(hec, "read_headers", true);
+            out.result.failure = classify(hec, attempt_phase::read_headers, true);
             co_return out;
         }
         out.response_bytes = true;
@@ -300,7 +320,7 @@ struct transport::impl {
         auto [bec, bn] = co_await bhttp::async_read(s, c.buffer, parser, use_nothrow);
         (void)bn;
         if (bec) {
-            out.result.failure = classify(bec, "read_body", true);
+            out.result.failure = classify(bec, attempt_phase::read_body, true);
             co_return out;
         }
         auto msg = parser.release();
@@ -311,10 +331,9 @@ struct transport::impl {
         if (const auto* enc = r.find_header("Content-Encoding"); enc && iequals(*enc, "gzip")) {
             auto g = gzip_decompress(r.body, settings.max_body_bytes);
             if (!g.data) {
-                out.result.failure = network_failure{g.error.find("exceeds") != std::string::npos
-                                                         ? failure_kind::body_too_large
-                                                         : failure_kind::protocol,
-                                                     "decode", g.error, true};
+                const auto kind =
+                    g.code == gzip_errc::too_large ? failure_kind::body_too_large : failure_kind::protocol;
+                out.result.failure = network_failure{kind, attempt_phase::decode, g.error, true};
                 co_return out;
             }
             r.body = std::move(*g.data);
@@ -425,7 +444,7 @@ awaitable<attempt_result> transport::send(endpoint ep, std::string target, reque
         bool stale = reused && !ex.response_bytes && f.kind == failure_kind::reset;
         bool safe = !f.request_written || req.idempotent() || req.idempotency_key.has_value();
         if (round == 0 && stale && safe) {
-            m.log.debug("http.stale_connection", {{"endpoint", key}, {"phase", f.phase}});
+            m.log.debug("http.stale_connection", {{"endpoint", key}, {"phase", to_string(f.phase)}});
             continue;
         }
         co_return std::move(ex.result);

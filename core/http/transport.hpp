@@ -71,10 +71,14 @@ struct transport_settings {
 enum class failure_kind { resolve, connect, tls, timeout, reset, protocol, body_too_large, cancelled };
 std::string_view to_string(failure_kind k);
 
+/// Where in an attempt it failed.
+enum class attempt_phase { resolve, connect, handshake, write, read_headers, read_body, decode };
+/// "resolve", "connect", "handshake", "write", "read_headers", "read_body", "decode" (log text).
+std::string_view to_string(attempt_phase p);
+
 struct network_failure {
     failure_kind kind = failure_kind::protocol;
-    /// resolve | connect | handshake | write | read_headers | read_body | decode
-    std::string phase;
+    attempt_phase phase = attempt_phase::connect;
     std::string message;
     /// Whether any byte of the request reached the socket (retry safety).
     bool request_written = false;

@@ -1112,9 +1112,8 @@ awaitable<std::optional<cached_schema>> sqlite_store::get_schema(std::string con
 
 // --- events queue ----------------------------------------------------------------------------
 
-awaitable<std::vector<enqueue_outcome>> sqlite_store::enqueue_events(std::vector<std::string> jobs,
-                                                                     std::vector<queued_event> events,
-                                                                     std::optional<spool_progress> progress) {
+awaitable<store_result<std::vector<enqueue_outcome>>> sqlite_store::enqueue_events(
+    std::vector<std::string> jobs, std::vector<queued_event> events, std::optional<spool_progress> progress) {
     if (!events.empty() && jobs.empty())
         throw store_error(error_kind::misuse, "enqueue_events: events without a job to queue them for");
     for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -1208,7 +1207,18 @@ awaitable<std::vector<enqueue_outcome>> sqlite_store::enqueue_events(std::vector
         }
         return outcomes;
     };
-    co_return co_await submit(storage_, conn_, "enqueue_events", access::write, std::move(work));
+    // A refusal is thrown inside the work item on purpose: that is how run_item rolls back the
+    // item's savepoint (the dedup claims already made). Out here it becomes the value the
+    // interface promises; so does a full disk or a busy lock met by the commit of the batch.
+    std::optional<store_refusal> refused;
+    try {
+        auto outcomes = co_await submit(storage_, conn_, "enqueue_events", access::write, std::move(work));
+        co_return outcomes;
+    } catch (const store_error& e) {
+        if (!is_expected_refusal(e.kind())) throw;
+        refused.emplace(store_refusal{e.kind(), e.what()});
+    }
+    co_return std::move(*refused);
 }
 
 awaitable<std::vector<queued_event_row>> sqlite_store::peek_events(std::string job,

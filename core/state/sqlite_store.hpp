@@ -130,9 +130,10 @@ public:
                                                        std::string target,
                                                        std::string role) override;
 
-    awaitable<std::vector<enqueue_outcome>> enqueue_events(std::vector<std::string> jobs,
-                                                           std::vector<queued_event> events,
-                                                           std::optional<spool_progress> progress) override;
+    awaitable<store_result<std::vector<enqueue_outcome>>> enqueue_events(
+        std::vector<std::string> jobs,
+        std::vector<queued_event> events,
+        std::optional<spool_progress> progress) override;
     awaitable<std::vector<queued_event_row>> peek_events(std::string job,
                                                          std::uint64_t after_seq,
                                                          std::size_t limit,

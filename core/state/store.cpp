@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/error_category.hpp"
+
 namespace tributary::state {
 
 std::string_view to_string(error_kind k) {
@@ -24,6 +26,15 @@ std::string_view to_string(error_kind k) {
             return "misuse";
     }
     return "misuse";
+}
+
+const std::error_category& store_category() noexcept {
+    static const enum_category<error_kind> category{"state"};
+    return category;
+}
+
+std::error_code make_error_code(error_kind k) noexcept {
+    return {static_cast<int>(k), store_category()};
 }
 
 std::string_view to_string(dead_letter_class c) {

@@ -11,7 +11,10 @@
 //
 // Every member is a coroutine meant for the event loop. It completes on the
 // awaiting coroutine's executor once the work is durable (for writes: its
-// transaction committed), or throws `store_error`. Calls complete in the
+// transaction committed), or throws `store_error` for a fault. Expected
+// outcomes a caller must handle (a full queue, a full disk, a busy database)
+// are values instead: the calls that can meet them return a `store_result`.
+// Calls complete in the
 // order they were made. Once started, a call is not cancellable: cancelling
 // the awaiting coroutine does not undo a write that already began. The store
 // must outlive every call. Times are unix microseconds (`_us`); ids and names
@@ -23,28 +26,55 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "core/async/use_nothrow.hpp"
+#include "core/result.hpp"
 #include "core/state/event_rows.hpp"
 
 namespace tributary::state {
 
-/// What went wrong, for retry decisions, metrics and log levels.
+/// What went wrong, for retry decisions, metrics and log levels. Also an error code enum
+/// (category "state"): `std::error_code ec = error_kind::busy;`. Starts at 1: 0 means success.
 enum class error_kind {
-    disk_full,     ///< The disk (or a size cap) is full; retry after space is freed.
-    queue_full,    ///< The events queue is over its byte budget; retry after the senders drained it.
-    io,            ///< Read/write/open failure of the files, or a missing database.
-    corrupt,       ///< The database is damaged or is not a database.
-    busy,          ///< Another connection held a lock longer than the busy timeout.
-    locked,        ///< The state directory is held by another tributary process, or a table lock.
-    incompatible,  ///< The schema version is newer (or, read-only, older) than this binary's.
-    misuse,        ///< A broken contract: write on a read-only store, unknown run id, closed store.
+    disk_full = 1,  ///< The disk (or a size cap) is full; retry after space is freed.
+    queue_full,     ///< The events queue is over its byte budget; retry after the senders drained it.
+    io,             ///< Read/write/open failure of the files, or a missing database.
+    corrupt,        ///< The database is damaged or is not a database.
+    busy,           ///< Another connection held a lock longer than the busy timeout.
+    locked,         ///< The state directory is held by another tributary process, or a table lock.
+    incompatible,   ///< The schema version is newer (or, read-only, older) than this binary's.
+    misuse,         ///< A broken contract: write on a read-only store, unknown run id, closed store.
 };
 
 /// "disk_full", "queue_full", "io", "corrupt", "busy", "locked", "incompatible", "misuse".
 std::string_view to_string(error_kind k);
+
+/// The category of error_kind codes: name "state", message() = to_string(kind).
+const std::error_category& store_category() noexcept;
+std::error_code make_error_code(error_kind k) noexcept;
+
+/// Whether `k` is an outcome a caller of a write is expected to handle (wait, back off, answer
+/// 503) rather than a fault: disk_full, queue_full, busy.
+constexpr bool is_expected_refusal(error_kind k) noexcept {
+    return k == error_kind::disk_full || k == error_kind::queue_full || k == error_kind::busy;
+}
+
+/// An expected outcome returned as a value (see is_expected_refusal): its kind and the same text
+/// a store_error would carry (our message first, then the backend's text in parentheses).
+struct store_refusal {
+    error_kind kind = error_kind::misuse;
+    std::string message;
+
+    std::error_code code() const noexcept { return make_error_code(kind); }
+};
+
+/// A value, or an expected refusal. Faults (io, corrupt, misuse, …) still throw store_error.
+template <class T>
+using store_result = tributary::result<T, store_refusal>;
 
 /// The one exception type the store throws (besides std::bad_alloc). `what()`
 /// is our message first, then the backend's text in parentheses.
@@ -382,11 +412,13 @@ public:
     /// call), in the order given, each with the job's next seq; and, when
     /// `progress` is given, saves it — so events and the spool position that
     /// follows them are durable together or not at all. result[i] is
-    /// events[i]'s outcome. Throws store_error: queue_full when the accepted
-    /// payloads would take the queue over its budget (nothing is stored, not
-    /// even `progress`); disk_full; misuse when `events` is not empty and
-    /// `jobs` is, when a job is named twice, or a message_id is empty.
-    virtual awaitable<std::vector<enqueue_outcome>> enqueue_events(
+    /// events[i]'s outcome. Returns a store_refusal, with nothing stored (not
+    /// even `progress`): queue_full when the accepted payloads would take the
+    /// queue over its budget; disk_full (under the disk reserve, or the disk
+    /// filled up); busy. Throws store_error for faults: misuse when `events`
+    /// is not empty and `jobs` is, when a job is named twice, or a message_id
+    /// is empty; io, corrupt, ….
+    virtual awaitable<store_result<std::vector<enqueue_outcome>>> enqueue_events(
         std::vector<std::string> jobs,
         std::vector<queued_event> events,
         std::optional<spool_progress> progress) = 0;
@@ -451,3 +483,6 @@ public:
 };
 
 }  // namespace tributary::state
+
+template <>
+struct std::is_error_code_enum<tributary::state::error_kind> : std::true_type {};

@@ -8,7 +8,7 @@ namespace tributary::ingest {
 event_intake::event_intake(state::store& store, std::vector<std::string> jobs, log::logger log)
     : store_(store), jobs_(std::move(jobs)), log_(std::move(log)) {}
 
-awaitable<std::vector<state::enqueue_outcome>> event_intake::append_with_progress(
+awaitable<state::store_result<std::vector<state::enqueue_outcome>>> event_intake::append_with_progress(
     std::vector<ingest::message> msgs, std::optional<state::spool_progress> p) {
     std::vector<state::queued_event> events;
     events.reserve(msgs.size());
@@ -20,37 +20,41 @@ awaitable<std::vector<state::enqueue_outcome>> event_intake::append_with_progres
         // Nothing reads these events; the spool position still advances.
         if (p) {
             std::vector<state::queued_event> none;
-            co_await store_.enqueue_events({}, std::move(none), std::move(p));
+            auto saved = co_await store_.enqueue_events({}, std::move(none), std::move(p));
+            if (!saved) co_return saved.error();
         }
         log_.warn("ingest.no_job", {{"events", static_cast<std::uint64_t>(events.size())}});
         co_return std::vector<state::enqueue_outcome>(events.size(), state::enqueue_outcome::duplicate);
     }
-    auto outcomes = co_await store_.enqueue_events(jobs_, std::move(events), std::move(p));
+    auto queued = co_await store_.enqueue_events(jobs_, std::move(events), std::move(p));
+    if (!queued) co_return queued;
     std::uint64_t fresh = 0;
-    for (auto o : outcomes) fresh += o == state::enqueue_outcome::accepted ? 1 : 0;
+    for (auto o : *queued) fresh += o == state::enqueue_outcome::accepted ? 1 : 0;
     accepted_ += fresh;
-    duplicates_ += outcomes.size() - fresh;
+    duplicates_ += queued->size() - fresh;
     if (fresh > 0) {
         for (const auto& l : listeners_) l();
     }
-    co_return outcomes;
+    co_return queued;
 }
 
 awaitable<ingest::sink_result> event_intake::append(std::vector<ingest::message> msgs) {
-    std::optional<state::store_error> failure;
+    std::optional<state::store_refusal> failure;
     try {
-        co_await append_with_progress(std::move(msgs), std::nullopt);
+        auto queued = co_await append_with_progress(std::move(msgs), std::nullopt);
+        if (queued) co_return ingest::sink_result::ok();
+        failure = queued.error();
     } catch (const state::store_error& e) {
-        failure = e;
+        // A fault is answered like a refusal the client cannot wait out here: failed (503).
+        failure = state::store_refusal{e.kind(), e.what()};
     }
-    if (!failure) co_return ingest::sink_result::ok();
-    if (failure->kind() == state::error_kind::queue_full) {
+    if (failure->kind == state::error_kind::queue_full) {
         log_.warn("ingest.queue_full",
                   {{"retry_after_s", static_cast<std::int64_t>(full_retry_after_.count())}});
         co_return ingest::sink_result::full(full_retry_after_);
     }
-    co_return ingest::sink_result::failed(std::string(state::to_string(failure->kind())) + ": " +
-                                          failure->what());
+    co_return ingest::sink_result::failed(std::string(state::to_string(failure->kind)) + ": " +
+                                          failure->message);
 }
 
 awaitable<void> event_intake::reject(std::vector<ingest::rejected_payload> rejected) {

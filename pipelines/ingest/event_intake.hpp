@@ -48,8 +48,9 @@ public:
     awaitable<ingest::sink_health> health() override;
 
     /// As append, for the spool source: the events and the file position after them are
-    /// committed together. Throws state::store_error.
-    awaitable<std::vector<state::enqueue_outcome>> append_with_progress(
+    /// committed together, or neither. The store's refusals (queue_full, disk_full, busy) are
+    /// the error value; a fault throws state::store_error.
+    awaitable<state::store_result<std::vector<state::enqueue_outcome>>> append_with_progress(
         std::vector<ingest::message> msgs, std::optional<state::spool_progress> p);
 
     /// Events accepted (not duplicates) since start.

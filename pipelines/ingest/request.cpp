@@ -141,8 +141,7 @@ verdict evaluate_body(const parser& p,
     if (r.encoding == body_encoding::gzip || r.encoding == body_encoding::deflate) {
         auto inflated = http::gzip_decompress(body, max_bytes);
         if (!inflated.data) {
-            const bool too_large = inflated.error.rfind("decompressed body exceeds", 0) == 0;
-            if (too_large)
+            if (inflated.code == http::gzip_errc::too_large)
                 v.reply = error(413, "request_too_large",
                                 "decompressed body exceeds " + std::to_string(max_bytes) + " bytes");
             else

@@ -685,28 +685,34 @@ awaitable<spool_source::file_end> spool_source::ingest_file(std::string name, sp
         }
 
         const std::uint64_t end = chunk.back().end;
-        std::vector<state::enqueue_outcome> outcomes;
-        std::optional<state::store_error> failure;
+        state::store_result<std::vector<state::enqueue_outcome>> queued;
+        std::optional<std::string> fault;
         // Named, not a temporary of the co_await expression: GCC 12 destroys those twice.
         state::spool_progress progress{key, {inode, end}};
         try {
-            outcomes = co_await intake_.append_with_progress(std::move(messages), std::move(progress));
+            queued = co_await intake_.append_with_progress(std::move(messages), std::move(progress));
         } catch (const state::store_error& e) {
-            failure = e;
+            fault = e.what();
         }
-        if (failure) {
-            const auto kind = failure->kind();
+        if (!fault && !queued) {
+            const auto kind = queued.error().kind;
             if (kind == state::error_kind::queue_full || kind == state::error_kind::disk_full) {
                 log_.warn("spool.backoff", {{"file", name},
                                             {"reason", state::to_string(kind)},
                                             {"offset", committed},
                                             {"retry_in", s_.poll}});
-            } else {
-                log_.error("spool.store_failed", {{"file", name}, {"error", failure->what()}});
+                report.backoff = true;
+                co_return file_end::stop_scan;
             }
+            // busy: waited out by the next scan too, but worth an error line like a fault.
+            fault = queued.error().message;
+        }
+        if (fault) {
+            log_.error("spool.store_failed", {{"file", name}, {"error", *fault}});
             report.backoff = true;
             co_return file_end::stop_scan;
         }
+        const std::vector<state::enqueue_outcome>& outcomes = *queued;
         committed = end;
         memo.committed_offset = end;
         memo.committed_next_line = chunk.back().number + 1;

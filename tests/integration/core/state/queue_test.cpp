@@ -92,8 +92,8 @@ awaitable<void> enqueue_and_record(sqlite_store& s,
                                    int& done,
                                    int& failed) {
     try {
-        co_await s.enqueue_events(std::move(jobs), std::move(events), std::nullopt);
-        ++done;
+        auto queued = co_await s.enqueue_events(std::move(jobs), std::move(events), std::nullopt);
+        ++(queued ? done : failed);
     } catch (const store_error&) {
         ++failed;
     }
@@ -115,10 +115,21 @@ protected:
         open();
     }
 
+    /// The outcomes of an enqueue expected to succeed (a refusal fails the test).
     outcomes enqueue(std::vector<std::string> jobs,
                      std::vector<queued_event> events,
                      std::optional<spool_progress> progress = std::nullopt) {
-        return wait(store_->enqueue_events(std::move(jobs), std::move(events), std::move(progress)));
+        auto queued = wait(store_->enqueue_events(std::move(jobs), std::move(events), std::move(progress)));
+        EXPECT_TRUE(queued) << "refused: " << queued.error().message;
+        return queued ? *queued : outcomes{};
+    }
+    /// The refusal of an enqueue expected to be refused (outcomes fail the test).
+    store_refusal refusal_of(std::vector<std::string> jobs,
+                             std::vector<queued_event> events,
+                             std::optional<spool_progress> progress = std::nullopt) {
+        auto queued = wait(store_->enqueue_events(std::move(jobs), std::move(events), std::move(progress)));
+        EXPECT_FALSE(queued) << "expected a refusal";
+        return queued.error();
     }
     std::vector<queued_event_row> peek_all(const std::string& job, std::uint64_t after = 0) {
         return wait(store_->peek_events(job, after, 100000, std::uint64_t{1} << 40));
@@ -361,17 +372,18 @@ TEST_F(StateQueue_Budget, OverBudget_QueueFullNothingStoredThenFitsAfterAck) {
     std::vector<queued_event> first{make_event("m1", "u", 600)};
     enqueue({"a"}, first);
     std::vector<queued_event> more{make_event("m2", "u", 300), make_event("m3", "u", 300)};
-    auto err = error_of([&] { enqueue({"a"}, more, spool_progress{"/spool/f.jsonl", {1, 900}}); });
-    EXPECT_EQ(err.kind(), error_kind::queue_full);
-    EXPECT_EQ(to_string(err.kind()), "queue_full");
-    EXPECT_NE(std::string(err.what()).find("budget of 1000"), std::string::npos) << err.what();
+    auto refused = refusal_of({"a"}, more, spool_progress{"/spool/f.jsonl", {1, 900}});
+    EXPECT_EQ(refused.kind, error_kind::queue_full);
+    EXPECT_EQ(refused.code(), error_kind::queue_full);
+    EXPECT_EQ(refused.code().message(), "queue_full");
+    EXPECT_NE(refused.message.find("budget of 1000"), std::string::npos) << refused.message;
     EXPECT_EQ(ids_of(peek_all("a")), (std::vector<std::string>{"m1"}));
     EXPECT_FALSE(wait(store_->load_spool_progress("/spool/f.jsonl")).has_value());
     EXPECT_EQ(enqueue({"a"}, {make_event("m2")}), (outcomes{accepted})) << "m2 was not remembered either";
 
     // Fan-out counts each job's copy; duplicates count nothing.
     std::vector<queued_event> two_jobs{make_event("m4", "u", 200)};
-    EXPECT_EQ(error_of([&] { enqueue({"a", "b"}, two_jobs); }).kind(), error_kind::queue_full);
+    EXPECT_EQ(refusal_of({"a", "b"}, two_jobs).kind, error_kind::queue_full);
     EXPECT_EQ(wait(store_->queue_stats("b")).count, 0u);
     std::vector<queued_event> dup{first[0], make_event("m5", "u", 100)};
     EXPECT_EQ(enqueue({"a"}, dup), (outcomes{duplicate, accepted}));
@@ -481,7 +493,8 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
         auto store = run_awaitable(ioc, sqlite_store::open(s, storage, tributary::log::logger::null()));
         EXPECT_EQ(run_awaitable(ioc, store->meta("k")), std::optional<std::string>("v"));
         auto got = run_awaitable(ioc, store->enqueue_events({"a"}, make_events({"m1"}), std::nullopt));
-        EXPECT_EQ(got, (outcomes{accepted}));
+        ASSERT_TRUE(got) << got.error().message;
+        EXPECT_EQ(*got, (outcomes{accepted}));
         EXPECT_EQ(run_awaitable(ioc, store->queue_stats("a")).count, 1u);
         run_awaitable(ioc, store->close());
     }
@@ -529,8 +542,8 @@ TEST_F(StateQueue_DiskFull, PageCapReached_DiskFullNothingPartialThenWorksAgain)
     wait(store_->execute("PRAGMA max_page_count = 1"));  // the database cannot grow any more
     std::vector<queued_event> big;
     for (int i = 0; i < 50; ++i) big.push_back(make_event("big-" + std::to_string(i), "u", 8 * 1024));
-    auto err = error_of([&] { enqueue({"a"}, big, spool_progress{"/spool/f.jsonl", {1, 999}}); });
-    EXPECT_EQ(err.kind(), error_kind::disk_full) << err.what();
+    auto refused = refusal_of({"a"}, big, spool_progress{"/spool/f.jsonl", {1, 999}});
+    EXPECT_EQ(refused.kind, error_kind::disk_full) << refused.message;
     EXPECT_EQ(ids_of(peek_all("a")), (std::vector<std::string>{"m1", "m2"}));
     EXPECT_EQ(wait(store_->queue_stats("a")).count, 2u);
     EXPECT_EQ(wait(store_->load_spool_progress("/spool/f.jsonl")), (spool_position{1, 10}));
@@ -568,21 +581,20 @@ TEST_F(StateQueue_DiskFull, RealTmpfs_DiskFullThenIntactAfterReopenAndSpaceFreed
         ASSERT_TRUE(out.good());
     }
     std::uint64_t acknowledged = 0;
-    std::optional<store_error> failure;
+    std::optional<store_refusal> failure;
     for (int call = 0; call < 10'000 && !failure; ++call) {
         std::vector<queued_event> batch;
         for (int k = 0; k < 20; ++k)
             batch.push_back(make_event("c" + std::to_string(call) + "-" + std::to_string(k), "u", 1024));
-        try {
-            enqueue({"a"}, batch,
-                    spool_progress{"/spool/f.jsonl", {1, static_cast<std::uint64_t>(call + 1)}});
+        auto queued = wait(store_->enqueue_events(
+            {"a"}, batch, spool_progress{"/spool/f.jsonl", {1, static_cast<std::uint64_t>(call + 1)}}));
+        if (queued)
             acknowledged += batch.size();
-        } catch (const store_error& e) {
-            failure.emplace(e);
-        }
+        else
+            failure = queued.error();
     }
     ASSERT_TRUE(failure.has_value()) << "the tmpfs never filled up";
-    EXPECT_EQ(failure->kind(), error_kind::disk_full) << failure->what();
+    EXPECT_EQ(failure->kind, error_kind::disk_full) << failure->message;
     RecordProperty("events_before_full", static_cast<int>(acknowledged));
     const auto progress_before = *wait(store_->load_spool_progress("/spool/f.jsonl"));
     EXPECT_EQ(progress_before.offset, acknowledged / 20) << "progress matches the last acknowledged call";

@@ -380,6 +380,16 @@ TEST(SqliteStore_Errors, SqliteCodes_ClassifiedOnce) {
     EXPECT_EQ(classify_sqlite(SQLITE_LOCKED), error_kind::locked);
     EXPECT_EQ(classify_sqlite(SQLITE_CONSTRAINT_PRIMARYKEY), error_kind::misuse);
     EXPECT_EQ(to_string(error_kind::disk_full), "disk_full");
+    const std::error_code busy = error_kind::busy;
+    EXPECT_STREQ(busy.category().name(), "state");
+    EXPECT_EQ(busy.message(), "busy");
+    EXPECT_EQ(busy, error_kind::busy);
+    EXPECT_NE(busy, error_kind::io);
+    EXPECT_TRUE(is_expected_refusal(error_kind::busy));
+    EXPECT_TRUE(is_expected_refusal(error_kind::queue_full));
+    EXPECT_TRUE(is_expected_refusal(error_kind::disk_full));
+    EXPECT_FALSE(is_expected_refusal(error_kind::io));
+    EXPECT_FALSE(is_expected_refusal(error_kind::misuse));
 }
 
 // --- durability ----------------------------------------------------------------------------
