@@ -163,7 +163,7 @@ struct job_settings {
     /// Absent: the job runs only on demand.
     std::optional<schedule_settings> schedule;
     /// events | incremental | backfill. Default: `events` for events jobs, else `incremental`.
-    std::string priority = "incremental";
+    http::priority priority = http::priority::incremental;
     /// A users job's pipeline settings as the file gives them; the daemon adds what the
     /// connectors' specs say (time layouts, order, lateness, match properties) and how mapping
     /// problems are told. The keys, with the file's defaults where they differ from the pipeline's:
