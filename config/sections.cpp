@@ -355,7 +355,7 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
     if (type) {
         out.type = *type;
         out.source.target = std::string(to_string(*type));
-        if (*type == job_type::events) out.priority = "events";
+        if (*type == job_type::events) out.priority = http::priority::events;
     }
 
     std::optional<cursor> source = m.get("source");
@@ -399,8 +399,10 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
     }
 
     if (auto c = m.get("schedule")) out.schedule = read_schedule(r, *c);
-    if (auto c = m.get("priority"))
-        assign(out.priority, r.read_choice(*c, {"events", "incremental", "backfill"}));
+    if (auto c = m.get("priority")) {
+        if (auto v = r.read_choice(*c, {"events", "incremental", "backfill"}))
+            assign(out.priority, http::parse_priority(*v));
+    }
 
     auto& job_mapping = type == job_type::events ? out.events.mapping : out.users.mapping;
     if (auto c = m.get("mapping")) {

@@ -2,7 +2,11 @@
 // The typed configuration of tributary, as loaded from one YAML file
 // (loader.hpp). One struct per section; every field has its default in-class
 // and one line of doc: default, range, what zero means. The file's keys are
-// the field names unless noted. daemon/ is the only reader.
+// the field names unless noted. Where a component has its own settings struct
+// (the store, the logger, the HTTP engine's limit overrides, the pipelines'
+// jobs), the file fills that struct directly, with the file's defaults given
+// in-class here where they differ from the component's; the daemon adds only
+// what the file does not say. daemon/ is the only reader.
 
 #include <boost/json/value.hpp>
 
@@ -159,7 +163,7 @@ struct job_settings {
     /// Absent: the job runs only on demand.
     std::optional<schedule_settings> schedule;
     /// events | incremental | backfill. Default: `events` for events jobs, else `incremental`.
-    std::string priority = "incremental";
+    http::priority priority = http::priority::incremental;
     /// A users job's pipeline settings as the file gives them; the daemon adds what the
     /// connectors' specs say (time layouts, order, lateness, match properties) and how mapping
     /// problems are told. The keys, with the file's defaults where they differ from the pipeline's:

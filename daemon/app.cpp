@@ -115,7 +115,7 @@ struct startup_context {
 // A class rather than a coroutine returning its results: the store and the
 // events runtime must outlive the task (the events senders run in the task
 // group, the store is closed after the loop stops), and a stop request can end
-// the task at any co_await, so run() reads what it left behind from here.
+// the task at any co_await; daemon::run() reads what it left behind from here.
 class daemon_startup {
 public:
     explicit daemon_startup(startup_context ctx) : ctx_(std::move(ctx)) {}

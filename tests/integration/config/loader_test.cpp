@@ -98,7 +98,7 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_EQ(j.users.mode, tributary::pipelines::write_mode::upsert);
     EXPECT_FALSE(j.users.match);
     EXPECT_FALSE(j.schedule);
-    EXPECT_EQ(j.priority, "incremental");
+    EXPECT_EQ(j.priority, tributary::http::priority::incremental);
     EXPECT_EQ(j.users.name, "copy");
     EXPECT_TRUE(j.users.mapping.empty());
     EXPECT_EQ(j.users.max_items, 500u);
@@ -189,7 +189,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(events.type, job_type::events);
     EXPECT_TRUE(events.source.connection.empty());
     EXPECT_EQ(events.source.target, "events");
-    EXPECT_EQ(events.priority, "events");
+    EXPECT_EQ(events.priority, tributary::http::priority::events);
     ASSERT_TRUE(events.schedule);
     ASSERT_TRUE(events.schedule->cron);
     EXPECT_FALSE(events.schedule->interval);
@@ -438,9 +438,9 @@ TEST(Loader_EventsJobWithIngest, NeedsNoSource) {
                      "    source: { connection: src }\n"
                      "    destination: { connection: dst }\n"
                      "    priority: backfill\n");
-    EXPECT_EQ(s.jobs.at("fwd").priority, "events");
+    EXPECT_EQ(s.jobs.at("fwd").priority, tributary::http::priority::events);
     EXPECT_EQ(s.jobs.at("spool").source.connection, "src");
-    EXPECT_EQ(s.jobs.at("spool").priority, "backfill");
+    EXPECT_EQ(s.jobs.at("spool").priority, tributary::http::priority::backfill);
 }
 
 TEST(Loader_LimitsAndScheduleErrors, ReportedTogether) {
