@@ -2,9 +2,10 @@
 // The result of the pure parsers of this library (units, cron, listen
 // addresses, interpolation): a value, or a message saying what is wrong.
 
-#include <optional>
 #include <string>
 #include <utility>
+
+#include "core/result.hpp"
 
 namespace tributary::config {
 
@@ -14,27 +15,15 @@ struct parse_error {
     std::string message;
 };
 
+/// tributary::result<T> (the error is the message) that also takes a parse_error, with the
+/// `ok()` spelling the parsers' callers use. error() is empty when ok().
 template <class T>
-class parse_result {
+class parse_result : public tributary::result<T> {
 public:
-    parse_result(T value) : value_(std::move(value)) {}
-    parse_result(parse_error e) : error_(std::move(e.message)) {}
+    using tributary::result<T>::result;
+    parse_result(parse_error e) : tributary::result<T>(unexpected{std::move(e.message)}) {}
 
-    bool ok() const { return value_.has_value(); }
-    explicit operator bool() const { return ok(); }
-
-    /// Precondition: ok().
-    const T& value() const& { return *value_; }
-    T&& value() && { return std::move(*value_); }
-    const T& operator*() const& { return *value_; }
-    const T* operator->() const { return &*value_; }
-
-    /// Empty when ok().
-    const std::string& error() const { return error_; }
-
-private:
-    std::optional<T> value_;
-    std::string error_;
+    bool ok() const { return this->has_value(); }
 };
 
 }  // namespace tributary::config

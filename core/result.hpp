@@ -86,6 +86,9 @@ private:
         if (has_value()) return;
         if constexpr (std::is_same_v<E, std::string>) {
             throw std::logic_error("result has no value: " + std::get<1>(state_));
+        } else if constexpr (requires(const E& e) { std::string(e.message); }) {
+            // Typed errors that carry a message (connector_error, parse errors) keep it here too.
+            throw std::logic_error("result has no value: " + std::string(std::get<1>(state_).message));
         } else {
             throw std::logic_error("result has no value");
         }

@@ -24,29 +24,28 @@ bool cancelled_state(asio::cancellation_state cs) {
 
 }  // namespace
 
-awaitable<mapping::expected<event_rules, std::string>> event_rules::make(const events_job_settings& s,
-                                                                         connectors::connector& destination) {
-    using out = mapping::expected<event_rules, std::string>;
+awaitable<result<event_rules>> event_rules::make(const events_job_settings& s,
+                                                 connectors::connector& destination) {
     event_rules r;
     r.filter_types_ = s.filter_types;
     r.filter_events_ = s.filter_events;
     auto types = co_await connectors::checked_event_types(destination);
-    if (!types) co_return out{"event types: " + types.error().message};
-    if (types->empty()) co_return out{std::string{"the destination accepts no event type"}};
+    if (!types) co_return unexpected{"event types: " + types.error().message};
+    if (types->empty()) co_return unexpected{"the destination accepts no event type"};
     // One event type per job: `all` when the connector has it, else its first.
     r.destination_type_ = types->front().id;
     for (const auto& t : *types) {
         if (t.id == "all") r.destination_type_ = t.id;
     }
     auto schema = co_await connectors::checked_event_type_schema(destination, r.destination_type_);
-    if (!schema) co_return out{"event type schema: " + schema.error().message};
+    if (!schema) co_return unexpected{"event type schema: " + schema.error().message};
     r.type_schema_ = std::move(*schema);
     if (!s.mapping.empty()) {
         auto compiled = mapping::compile_mapping(s.mapping);
         if (!compiled) {
             std::string msg = "invalid mapping";
             for (const auto& p : compiled.error()) msg += "; " + p.property + ": " + p.message;
-            co_return out{std::move(msg)};
+            co_return unexpected{std::move(msg)};
         }
         r.mapping_ = std::move(*compiled);
         // A typed event would lose, on every event, a property its type does not have
@@ -58,9 +57,9 @@ awaitable<mapping::expected<event_rules, std::string>> event_rules::make(const e
             misfit += misfit.empty() ? "the mapping does not fit the destination's event type: " : "; ";
             misfit += "mapping." + p.property + ": " + p.message;
         }
-        if (!misfit.empty()) co_return out{std::move(misfit)};
+        if (!misfit.empty()) co_return unexpected{std::move(misfit)};
     }
-    co_return out{std::move(r)};
+    co_return r;
 }
 
 event_decision event_rules::decide(const state::queued_event_row& row) const {

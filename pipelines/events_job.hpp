@@ -53,6 +53,7 @@
 #include "core/clock.hpp"
 #include "core/log/logger.hpp"
 #include "core/mapping/mapping.hpp"
+#include "core/result.hpp"
 #include "core/state/store.hpp"
 #include "pipelines/batch_timing.hpp"
 #include "pipelines/event_decision.hpp"
@@ -74,8 +75,8 @@ public:
     /// mapping::check_mapping finds against it: "the mapping does not fit the destination's event
     /// type: mapping.PROP: …" — a property the type lacks would be dropped from every event).
     /// `destination` is used only during the call.
-    static awaitable<mapping::expected<event_rules, std::string>> make(const events_job_settings& s,
-                                                                       connectors::connector& destination);
+    static awaitable<result<event_rules>> make(const events_job_settings& s,
+                                               connectors::connector& destination);
 
     /// Filter on types (the queue's type column), parse the stored message (once), filter on track
     /// event names, mapping, normalize. Without a mapping the event goes as received.

@@ -167,22 +167,22 @@ std::uint64_t approx_json_size(const json::object& o) noexcept {
     return n;
 }
 
-mapping::expected<users_transform, std::string> users_transform::make(const users_job_settings& s,
-                                                                      const types::type& source_schema,
-                                                                      const types::type& destination_schema) {
+result<users_transform> users_transform::make(const users_job_settings& s,
+                                              const types::type& source_schema,
+                                              const types::type& destination_schema) {
     users_transform t;
     auto compiled = mapping::compile_mapping(s.mapping);
     if (!compiled) {
         std::string msg = "invalid mapping";
         for (const auto& p : compiled.error()) msg += "; " + p.property + ": " + p.message;
-        return msg;
+        return unexpected{std::move(msg)};
     }
     t.mapping_ = std::move(*compiled);
     // The identity mapping copies what the destination has, by definition; a written mapping
     // must fit as a whole.
     if (!t.mapping_.identity()) {
         if (auto error = schema_errors(s, t.mapping_, source_schema, destination_schema))
-            return std::move(*error);
+            return unexpected{std::move(*error)};
     }
     t.source_schema_ = source_schema;
     t.source_layouts_ = s.source_layouts;
@@ -193,13 +193,16 @@ mapping::expected<users_transform, std::string> users_transform::make(const user
 
     if (s.match) {
         if (s.match->source.empty() || s.match->destination.empty())
-            return std::string{"match: source and destination are required"};
+            return unexpected{"match: source and destination are required"};
         auto source = mapping::parse_expression(s.match->source);
-        if (!source) return "match: source \"" + s.match->source + "\": " + source.error().message;
+        if (!source)
+            return unexpected{"match: source \"" + s.match->source + "\": " + source.error().message};
         auto dest = mapping::parse_expression(s.match->destination);
-        if (!dest) return "match: destination \"" + s.match->destination + "\": " + dest.error().message;
+        if (!dest)
+            return unexpected{"match: destination \"" + s.match->destination + "\": " + dest.error().message};
         if (types::find_path(destination_schema, s.match->destination) == nullptr)
-            return "match: the destination schema has no property \"" + s.match->destination + "\"";
+            return unexpected{"match: the destination schema has no property \"" + s.match->destination +
+                              "\""};
         t.match_source_ = std::move(*source);
         t.match_dest_ = std::move(*dest);
         t.match_source_path_ = s.match->source;
@@ -229,7 +232,7 @@ mapping::expected<users_transform, std::string> users_transform::make(const user
             });
     }
     if (!t.dest_schema_.valid())
-        return std::string{"the mapping writes no property of the destination schema"};
+        return unexpected{"the mapping writes no property of the destination schema"};
     return t;
 }
 

@@ -42,6 +42,7 @@
 
 #include "connectors/sdk/record.hpp"
 #include "core/mapping/mapping.hpp"
+#include "core/result.hpp"
 #include "core/types/time_layout.hpp"
 #include "core/types/type.hpp"
 #include "pipelines/users_job_settings.hpp"
@@ -92,9 +93,9 @@ public:
     /// mapping that writes no destination property, and the errors mapping::check_mapping finds
     /// between a written (not identity) mapping and the two schemas (each told by
     /// s.describe_mapping_problem).
-    static mapping::expected<users_transform, std::string> make(const users_job_settings& s,
-                                                                const types::type& source_schema,
-                                                                const types::type& destination_schema);
+    static result<users_transform> make(const users_job_settings& s,
+                                        const types::type& source_schema,
+                                        const types::type& destination_schema);
 
     const types::type& source_schema() const noexcept { return source_schema_; }
     /// The schema upsert() receives.

@@ -3,11 +3,10 @@
 // metrics switch on the error's kind; nothing sniffs error types or message text.
 
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
+
+#include "core/result.hpp"
 
 namespace tributary::connectors {
 
@@ -44,69 +43,16 @@ struct connector_error {
 /// Shorthands for connectors: `co_return unsupported("...")` etc.
 connector_error make_error(error_kind kind, std::string message);
 
-/// A value or a connector_error (a minimal `std::expected<T, connector_error>`, same shape as
-/// `types::result`). `outcome_of<void>` is default-constructed as success; any other
-/// default-constructed outcome is a `contract` error "no outcome" (never a fake success; Asio's
-/// co_spawn needs the default constructor for the exception path).
+/// A value or a connector_error: the project's result type under the name connectors use.
+/// `outcome_of<void>` is default-constructed as success; any other default-constructed outcome
+/// is a `contract` error "no outcome" (never a fake success; Asio's co_spawn needs the default
+/// constructor for the exception path). Asking an error for its value throws std::logic_error.
 template <class T>
-class outcome_of {
-public:
-    outcome_of() : state_{std::in_place_index<1>, connector_error{error_kind::contract, "no outcome"}} {}
-    outcome_of(T value) : state_{std::in_place_index<0>, std::move(value)} {}
-    outcome_of(connector_error error) : state_{std::in_place_index<1>, std::move(error)} {}
-
-    bool has_value() const noexcept { return state_.index() == 0; }
-    explicit operator bool() const noexcept { return has_value(); }
-
-    /// The value. Asking an error for its value is a bug in the caller: throws std::logic_error.
-    T& value() & {
-        check();
-        return std::get<0>(state_);
-    }
-    const T& value() const& {
-        check();
-        return std::get<0>(state_);
-    }
-    T&& value() && {
-        check();
-        return std::get<0>(std::move(state_));
-    }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-
-    /// The error. Asking a value for its error is a bug in the caller: throws std::logic_error.
-    const connector_error& error() const {
-        if (has_value()) throw std::logic_error("outcome holds a value, not an error");
-        return std::get<1>(state_);
-    }
-
-private:
-    void check() const {
-        if (!has_value()) throw std::logic_error("outcome has no value: " + std::get<1>(state_).message);
-    }
-
-    std::variant<T, connector_error> state_;
-};
-
-template <>
-class outcome_of<void> {
-public:
-    outcome_of() = default;
-    outcome_of(connector_error error) : error_{std::move(error)} {}
-
-    bool has_value() const noexcept { return !error_.has_value(); }
-    explicit operator bool() const noexcept { return has_value(); }
-
-    /// The error. Asking a success for its error is a bug in the caller: throws std::logic_error.
-    const connector_error& error() const {
-        if (!error_) throw std::logic_error("outcome holds success, not an error");
-        return *error_;
-    }
-
-private:
-    std::optional<connector_error> error_{};
-};
+using outcome_of = tributary::result<T, connector_error>;
 
 }  // namespace tributary::connectors
+
+template <>
+struct tributary::no_value_error<tributary::connectors::connector_error> {
+    static connectors::connector_error make() { return {connectors::error_kind::contract, "no outcome"}; }
+};

@@ -69,39 +69,9 @@
 
 namespace tributary::mapping {
 
-/// A value or an error (a minimal std::expected). Asking for the side that is not there is a bug
-/// in the caller: throws std::logic_error.
+/// A value or an error: the project's result type under the name this module's callers use.
 template <class T, class E>
-class expected {
-public:
-    expected(T value) : state_{std::in_place_index<0>, std::move(value)} {}
-    expected(E error) : state_{std::in_place_index<1>, std::move(error)} {}
-
-    bool has_value() const noexcept { return state_.index() == 0; }
-    explicit operator bool() const noexcept { return has_value(); }
-
-    T& value() & { return std::get<0>(checked(true)); }
-    const T& value() const& { return std::get<0>(checked(true)); }
-    T&& value() && { return std::get<0>(std::move(checked(true))); }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-
-    const E& error() const { return std::get<1>(checked(false)); }
-
-private:
-    std::variant<T, E>& checked(bool want_value) {
-        if (has_value() != want_value) throw std::logic_error("expected: no such alternative");
-        return state_;
-    }
-    const std::variant<T, E>& checked(bool want_value) const {
-        if (has_value() != want_value) throw std::logic_error("expected: no such alternative");
-        return state_;
-    }
-
-    std::variant<T, E> state_;
-};
+using expected = tributary::result<T, E>;
 
 /// Longest expression text, in bytes.
 inline constexpr std::size_t max_expression_bytes = 4096;

@@ -70,6 +70,16 @@ TEST(ResultTest, MessageError_ValueThrowsWithMessage) {
     }
 }
 
+TEST(ResultTest, TypedErrorWithMessage_ValueThrowsWithItsMessage) {
+    result<int, test_error> r = test_error{5, "five"};
+    try {
+        (void)r.value();
+        ADD_FAILURE() << "value() of an error must throw";
+    } catch (const std::logic_error& e) {
+        EXPECT_EQ(std::string(e.what()), "result has no value: five");
+    }
+}
+
 TEST(ResultTest, StringValue_IsNeverAnError) {
     result<std::string> r = std::string("text");
     ASSERT_TRUE(r.has_value());

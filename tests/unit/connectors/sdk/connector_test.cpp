@@ -24,6 +24,16 @@ using tributary::test::run_awaitable;
 
 class empty_connector final : public connector {};
 
+TEST(SdkOutcome_Default, NonVoidIsContractErrorVoidIsSuccess) {
+    const outcome_of<std::string> none;
+    ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().kind, error_kind::contract);
+    EXPECT_EQ(none.error().message, "no outcome");
+    EXPECT_TRUE(outcome_of<void>{});
+    const outcome_of<int> failed = make_error(error_kind::auth, "401");
+    EXPECT_EQ(failed.error().kind, error_kind::auth);
+}
+
 TEST(SdkConnector_Defaults, EveryCall_IsUnsupported) {
     empty_connector c;
     record_batch rb{{}};
