@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/time.hpp"
+
 namespace tributary::pipelines {
 
 using std::chrono::milliseconds;
@@ -285,8 +287,7 @@ pending_summary events_machine::eligible(const context& ctx) const {
     for (const auto& row : window_) {
         if (passed_over(row.user_key)) continue;
         if (first) {
-            const auto received = clock::wall_time{std::chrono::duration_cast<clock::wall_time::duration>(
-                std::chrono::microseconds{row.received_at_us})};
+            const clock::wall_time received{from_unix_us(row.received_at_us)};
             p.oldest_age = std::chrono::duration_cast<milliseconds>(ctx.wall_now - received);
             first = false;
         }

@@ -7,6 +7,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "core/time.hpp"
 #include "core/types/json_text.hpp"
 #include "core/types/time_layout.hpp"
 
@@ -399,10 +400,6 @@ std::optional<std::string> write_key_of(const json::object& o) {
     return std::string(s->data(), s->size());
 }
 
-std::int64_t micros_since_epoch(clock::wall_time t) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 parse_outcome parser::parse(endpoint route, std::string_view body) const {
@@ -413,7 +410,7 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
     json::object* top = root.if_object();
     if (top == nullptr) return fail(error_kind::invalid_body, "body: must be a JSON object");
 
-    const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
+    const message_builder builder(limits_, rng_, to_unix_us(clock_->wall_now()));
     parse_outcome out;
     out.write_key = write_key_of(*top);
     if (route != endpoint::batch) {
@@ -487,7 +484,7 @@ parse_outcome parser::parse_typed(std::string_view body) const {
     if (auto e = parse_json(body, limits_, sp, root)) return fail(e->kind, std::move(e->message));
     json::object* top = root.if_object();
     if (top == nullptr) return fail(error_kind::invalid_body, "body: must be a JSON object");
-    const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
+    const message_builder builder(limits_, rng_, to_unix_us(clock_->wall_now()));
     parse_outcome out;
     message m;
     if (auto e = builder.build(*top, std::nullopt, location{}, envelope{}, m))
