@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/backoff.hpp"
 #include "core/time.hpp"
 
 namespace tributary::pipelines {
@@ -316,9 +317,7 @@ clock::steady_time events_machine::wait_end(clock::steady_time candidate) const 
 }
 
 std::chrono::milliseconds events_machine::backoff_delay() const {
-    auto delay = s_.backoff_initial;
-    for (std::uint32_t i = 1; i < consecutive_failures_ && delay < s_.backoff_max; ++i) delay *= 2;
-    return std::min(delay, s_.backoff_max);
+    return backoff{s_.backoff_initial, s_.backoff_max}.delay(consecutive_failures_);
 }
 
 bool events_machine::window_full() const {

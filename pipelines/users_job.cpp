@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "connectors/sdk/checked_calls.hpp"
+#include "core/backoff.hpp"
 #include "core/time.hpp"
 #include "core/types/prune.hpp"
 #include "pipelines/dead_letter_retry.hpp"
@@ -527,9 +528,7 @@ awaitable<bool> users_run::back_off(std::string_view call) {
         fail(std::string{call} + " failed after " + std::to_string(failures_) + " attempts: " + detail);
         co_return false;
     }
-    auto delay = s_.backoff_initial;
-    for (std::uint32_t i = 1; i < failures_ && delay < s_.backoff_max; ++i) delay *= 2;
-    delay = std::min(delay, s_.backoff_max);
+    const auto delay = backoff{s_.backoff_initial, s_.backoff_max}.delay(failures_);
     log_.warn(
         "job.backoff",
         {{"job", s_.name}, {"call", call}, {"attempt", failures_}, {"delay", delay}, {"error", detail}});
