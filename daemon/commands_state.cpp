@@ -10,6 +10,7 @@
 
 #include "config/units.hpp"
 #include "core/state/sqlite_store.hpp"
+#include "core/time.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/rewind_target.hpp"
 
@@ -20,9 +21,7 @@ namespace json = boost::json;
 namespace {
 
 std::int64_t wall_now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return to_unix_us(std::chrono::system_clock::now());
 }
 
 // --- state show ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include "connectors/sdk/checked_calls.hpp"
 #include "core/http/client.hpp"
 #include "core/mapping/mapping.hpp"
+#include "core/time.hpp"
 #include "core/types/type_json.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/connector_factory.hpp"
@@ -153,9 +154,7 @@ awaitable<fetched_schemas> fetch_schemas(const config::settings& settings,
     // Read-write first: a daemon holding the directory refuses us before any vendor is asked.
     auto store = co_await open_store(settings, state::open_mode::read_write, storage, log);
     auto out = co_await ask_schemas(settings, registry, engine, std::move(keys), log);
-    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = to_unix_us(std::chrono::system_clock::now());
     for (const auto& [key, schema] : out.schemas) {
         co_await store->put_schema(key.first, std::string(users_target), key.second,
                                    json::serialize(types::to_json(schema)), now);

@@ -9,6 +9,7 @@
 
 #include "connectors/sdk/checked_calls.hpp"
 #include "core/async/task_group.hpp"
+#include "core/time.hpp"
 
 namespace tributary::pipelines {
 
@@ -317,8 +318,7 @@ awaitable<void> events_sender::report_progress(std::chrono::milliseconds every) 
         }
         p.counters = counters_;
         if (!gate.due(p)) continue;
-        const auto now_us =
-            std::chrono::duration_cast<std::chrono::microseconds>(clk_.wall_now().time_since_epoch()).count();
+        const auto now_us = to_unix_us(clk_.wall_now());
         const auto age =
             p.queue.count > 0 && p.queue.oldest_received_at_us > 0
                 ? std::chrono::microseconds{std::max<std::int64_t>(now_us - p.queue.oldest_received_at_us, 0)}

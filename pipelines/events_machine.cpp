@@ -4,6 +4,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/backoff.hpp"
+#include "core/time.hpp"
+
 namespace tributary::pipelines {
 
 using std::chrono::milliseconds;
@@ -285,8 +288,7 @@ pending_summary events_machine::eligible(const context& ctx) const {
     for (const auto& row : window_) {
         if (passed_over(row.user_key)) continue;
         if (first) {
-            const auto received = clock::wall_time{std::chrono::duration_cast<clock::wall_time::duration>(
-                std::chrono::microseconds{row.received_at_us})};
+            const clock::wall_time received{from_unix_us(row.received_at_us)};
             p.oldest_age = std::chrono::duration_cast<milliseconds>(ctx.wall_now - received);
             first = false;
         }
@@ -315,9 +317,7 @@ clock::steady_time events_machine::wait_end(clock::steady_time candidate) const 
 }
 
 std::chrono::milliseconds events_machine::backoff_delay() const {
-    auto delay = s_.backoff_initial;
-    for (std::uint32_t i = 1; i < consecutive_failures_ && delay < s_.backoff_max; ++i) delay *= 2;
-    return std::min(delay, s_.backoff_max);
+    return backoff{s_.backoff_initial, s_.backoff_max}.delay(consecutive_failures_);
 }
 
 bool events_machine::window_full() const {

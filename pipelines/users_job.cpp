@@ -17,6 +17,8 @@
 #include <utility>
 
 #include "connectors/sdk/checked_calls.hpp"
+#include "core/backoff.hpp"
+#include "core/time.hpp"
 #include "core/types/prune.hpp"
 #include "pipelines/dead_letter_retry.hpp"
 #include "pipelines/users_transform.hpp"
@@ -50,13 +52,9 @@ namespace {
 
 using payload_stage = dead_letter_payload::stage;
 
-std::int64_t to_us(std::chrono::system_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
 std::optional<connectors::wall_micros> as_wall(std::optional<std::int64_t> us) {
     if (!us) return std::nullopt;
-    return connectors::wall_micros{std::chrono::microseconds{*us}};
+    return from_unix_us(*us);
 }
 
 std::optional<std::int64_t> parse_int64(const std::optional<std::string>& text) {
@@ -246,7 +244,7 @@ awaitable<void> users_run::dead_letter(const std::string& id,
 
 // Dead letters due for another attempt go through the path again, ahead of the source's records.
 awaitable<void> users_run::retry_dead_letters() {
-    auto letters = co_await load_due_letters(store_, s_, to_us(clk_.wall_now()));
+    auto letters = co_await load_due_letters(store_, s_, to_unix_us(clk_.wall_now()));
     for (auto& d : letters.expiring) {
         co_await store_.add_dead_letter(s_.name, d.item_id, std::move(d.payload_json),
                                         std::string{expired_reason});
@@ -335,8 +333,7 @@ awaitable<bool> users_run::refresh_matches() {
         matches.reserve(page->records.size());
         for (auto& r : page->records) {
             ++read;
-            if (r.updated_at)
-                newest = std::max<std::int64_t>(newest, r.updated_at->time_since_epoch().count());
+            if (r.updated_at) newest = std::max<std::int64_t>(newest, to_unix_us(*r.updated_at));
             if (auto key = transform_->destination_key(r.properties))
                 matches.push_back({std::move(*key), std::move(r.id)});
         }
@@ -354,8 +351,7 @@ awaitable<bool> users_run::refresh_matches() {
 awaitable<void> users_run::process_page(connectors::page p) {
     std::vector<state::overlap_id> versions;
     versions.reserve(p.records.size());
-    for (const auto& r : p.records)
-        versions.push_back({r.id, r.updated_at ? r.updated_at->time_since_epoch().count() : 0});
+    for (const auto& r : p.records) versions.push_back({r.id, r.updated_at ? to_unix_us(*r.updated_at) : 0});
     std::vector<bool> acknowledged;
     if (!versions.empty()) acknowledged = co_await store_.filter_acknowledged(s_.name, versions);
 
@@ -379,7 +375,7 @@ awaitable<void> users_run::process_page(connectors::page p) {
         }
         enqueue(std::move(t), std::move(r.id), ts, false);
     }
-    tracker_->on_page_end(p.next_cursor, p.cursor_resumable, to_us(clk_.wall_now()), p.last);
+    tracker_->on_page_end(p.next_cursor, p.cursor_resumable, to_unix_us(clk_.wall_now()), p.last);
 }
 
 awaitable<users_run::step> users_run::classify(const connector_error& e, std::string_view call) {
@@ -532,9 +528,7 @@ awaitable<bool> users_run::back_off(std::string_view call) {
         fail(std::string{call} + " failed after " + std::to_string(failures_) + " attempts: " + detail);
         co_return false;
     }
-    auto delay = s_.backoff_initial;
-    for (std::uint32_t i = 1; i < failures_ && delay < s_.backoff_max; ++i) delay *= 2;
-    delay = std::min(delay, s_.backoff_max);
+    const auto delay = backoff{s_.backoff_initial, s_.backoff_max}.delay(failures_);
     log_.warn(
         "job.backoff",
         {{"job", s_.name}, {"call", call}, {"attempt", failures_}, {"delay", delay}, {"error", detail}});
@@ -569,7 +563,7 @@ awaitable<void> users_run::save() {
     cp.cursor_resumable = !cp.cursor.empty();
     cp.cursor_saved_at_us = cp.cursor.empty() ? 0 : plan.cursor.fetched_at_us;
     cp.run_id = report_.run_id;
-    cp.saved_at_us = to_us(clk_.wall_now());
+    cp.saved_at_us = to_unix_us(clk_.wall_now());
     co_await store_.save_checkpoint(std::move(cp));
     co_await store_.prune_overlap(s_.name, plan.prune_before_us);
     tracker_->on_saved(plan, clk_.now());
@@ -597,10 +591,11 @@ awaitable<void> users_run::execute() {
     cs.save_every_records = s_.save_every_records;
     cs.save_every = s_.save_every;
 
-    const auto start = stored ? pipelines::resume_from(mark, cs.lookback, stored->cursor,
-                                                       stored->cursor_resumable, stored->cursor_saved_at_us,
-                                                       to_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
-                              : pipelines::read_start{};
+    const auto start =
+        stored ? pipelines::resume_from(mark, cs.lookback, stored->cursor, stored->cursor_resumable,
+                                        stored->cursor_saved_at_us, to_unix_us(clk_.wall_now()),
+                                        s_.cursor_max_age, cs.lateness)
+               : pipelines::read_start{};
     since_us_ = start.since_us;
     floor_us_ = pipelines::resume_point(mark, cs.lookback);
     pipelines::page_cursor start_cursor;

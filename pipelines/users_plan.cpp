@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "connectors/sdk/checked_calls.hpp"
+#include "core/time.hpp"
 #include "pipelines/dead_letter_retry.hpp"
 #include "pipelines/users_transform.hpp"
 
@@ -19,13 +20,9 @@ using connectors::target;
 
 namespace {
 
-std::int64_t to_us(std::chrono::system_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
 std::optional<connectors::wall_micros> as_wall(std::optional<std::int64_t> us) {
     if (!us) return std::nullopt;
-    return connectors::wall_micros{std::chrono::microseconds{*us}};
+    return from_unix_us(*us);
 }
 
 bool refuses_cursor(const connectors::connector_error& e) {
@@ -148,7 +145,7 @@ awaitable<bool> planner::prepare() {
 awaitable<void> planner::offer_dead_letters() {
     users_job_settings limited = s_;
     limited.dead_letter_retry_limit = std::min(std::max<std::size_t>(s_.dead_letter_retry_limit, 1), sample_);
-    auto letters = co_await load_due_letters(store_, limited, to_us(clk_.wall_now()));
+    auto letters = co_await load_due_letters(store_, limited, to_unix_us(clk_.wall_now()));
     for (auto& d : letters.expiring) {
         add(std::move(d.item_id), "skip", true).reason = "dead letter: expires (left for the operator)";
     }
@@ -178,7 +175,7 @@ awaitable<void> planner::read_source() {
     cs.lateness = s_.lateness;
     auto start = stored_ ? pipelines::resume_from(mark, cs.lookback, stored_->cursor,
                                                   stored_->cursor_resumable, stored_->cursor_saved_at_us,
-                                                  to_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
+                                                  to_unix_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
                          : pipelines::read_start{};
     // The tracker decides repeats exactly as in the run; nothing it holds is ever saved.
     pipelines::checkpoint_tracker tracker{cs, mark, clk_.now()};
@@ -209,9 +206,8 @@ awaitable<void> planner::read_source() {
         std::vector<state::overlap_id> versions;
         versions.reserve(n);
         for (std::size_t i = 0; i < n; ++i)
-            versions.push_back({records[i].id, records[i].updated_at
-                                                   ? records[i].updated_at->time_since_epoch().count()
-                                                   : 0});
+            versions.push_back(
+                {records[i].id, records[i].updated_at ? to_unix_us(*records[i].updated_at) : 0});
         std::vector<bool> acknowledged;
         if (!versions.empty()) acknowledged = co_await store_.filter_acknowledged(s_.name, versions);
         for (std::size_t i = 0; i < n; ++i) {

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "core/time.hpp"
+
 namespace tributary::connectors::dummy {
 
 namespace {
@@ -95,7 +97,7 @@ awaitable<outcome_of<page>> dummy_connector::records(target t,
         if (ec) co_return make_error(error_kind::cancelled, "dummy: page delay cancelled");
     }
 
-    const std::int64_t since = updated_at ? updated_at->time_since_epoch().count() : full_read;
+    const std::int64_t since = updated_at ? to_unix_us(*updated_at) : full_read;
     auto fetched = generator_.fetch(since, cursor);
     if (!fetched) co_return make_error(error_kind::rejected, fetched.error());
 

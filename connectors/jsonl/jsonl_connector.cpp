@@ -14,6 +14,7 @@
 #include "connectors/sdk/default_schemas.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/clock.hpp"
+#include "core/time.hpp"
 #include "core/types/time_layout.hpp"
 #include "core/types/type_json.hpp"
 
@@ -33,10 +34,6 @@ struct jsonl_connector::state {
 namespace {
 
 constexpr std::size_t max_page_size = 100'000;
-
-std::int64_t micros_of(std::chrono::system_clock::time_point t) {
-    return std::chrono::floor<std::chrono::microseconds>(t).time_since_epoch().count();
-}
 
 /// Runs `fn` on the storage thread, or inline without one.
 template <class F>
@@ -202,7 +199,7 @@ awaitable<outcome_of<void>> jsonl_connector::upsert(target t, record_batch& batc
                              "jsonl: the connection's mode is events, not users");
     }
     // One written_at for the batch, formatted once.
-    const std::string now = types::format_datetime(micros_of(real_clock::instance().wall_now()));
+    const std::string now = types::format_datetime(to_unix_us(real_clock::instance().wall_now()));
     std::vector<std::string> lines;
     lines.reserve(batch.size());
     for (const auto& [index, rec] : batch.all()) {

@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "core/time.hpp"
+
 namespace tributary::connectors {
 
-/// Wall time with microsecond precision (the precision of datetime values).
-using wall_micros = std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>;
+/// Wall time with microsecond precision (the precision of datetime values): the connector SDK's
+/// name for core's unix_micros.
+using wall_micros = ::tributary::unix_micros;
 
 /// Whether writing a record creates a new user or updates an existing one.
 enum class record_operation { create, update };

@@ -10,6 +10,7 @@
 
 #include "core/http/retry_after.hpp"
 #include "core/http/retry_policy.hpp"
+#include "core/time.hpp"
 
 namespace tributary::http {
 

@@ -1,7 +1,10 @@
 #include "core/http/retry_policy.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
+
+#include "core/backoff.hpp"
 
 namespace tributary::http {
 
@@ -87,13 +90,10 @@ milliseconds uniform_up_to(milliseconds ceiling, const random_source& rng) {
 }
 
 milliseconds backoff_ceiling(const exponential& e, std::uint32_t retries_before) {
-    milliseconds ceiling = e.base;
-    // Doubling stops at the cap, so the loop is short and nothing overflows
-    // however large the attempt count.
-    for (std::uint32_t i = 0; i < retries_before && ceiling < e.cap; ++i) {
-        ceiling = ceiling > e.cap / 2 ? e.cap : ceiling * 2;
-    }
-    return std::min(ceiling, e.cap);
+    // Retry n follows failure n + 1 (saturating: by then the ceiling is the cap anyway).
+    const std::uint32_t failures =
+        retries_before == std::numeric_limits<std::uint32_t>::max() ? retries_before : retries_before + 1;
+    return backoff{e.base, e.cap}.delay(failures);
 }
 
 struct planned_wait {

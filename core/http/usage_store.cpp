@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/state/store.hpp"
+#include "core/time.hpp"
 
 namespace tributary::http {
 
@@ -91,10 +92,6 @@ std::chrono::nanoseconds wall_elapsed(std::int64_t saved_wall_us,
     const auto max_us = std::chrono::duration_cast<std::chrono::microseconds>(max_age).count();
     if (saved_wall_us < now_us - max_us) return max_age;
     return std::chrono::microseconds{now_us - saved_wall_us};
-}
-
-std::int64_t to_unix_us(clock::wall_time t) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace tributary::http

@@ -88,7 +88,4 @@ std::chrono::nanoseconds wall_elapsed(std::int64_t saved_wall_us,
                                       clock::wall_time now,
                                       std::chrono::nanoseconds max_age);
 
-/// The wall clock as unix microseconds.
-std::int64_t to_unix_us(clock::wall_time t);
-
 }  // namespace tributary::http

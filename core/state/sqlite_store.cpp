@@ -20,6 +20,7 @@
 #include "core/state/sqlite_error.hpp"
 #include "core/state/sqlite_schema.hpp"
 #include "core/state/state_dir.hpp"
+#include "core/time.hpp"
 
 namespace tributary::state {
 
@@ -738,8 +739,7 @@ awaitable<std::unique_ptr<sqlite_store>> sqlite_store::open(sqlite_settings sett
     const auto mode = settings.mode;
     auto conn =
         std::make_shared<sqlite_connection>(storage, logger.with_component("state"), std::move(settings));
-    const auto now =
-        std::chrono::duration_cast<std::chrono::microseconds>(clk.wall_now().time_since_epoch()).count();
+    const auto now = to_unix_us(clk.wall_now());
     auto work = [conn, now] { conn->open(now); };
     co_await storage.run(std::move(work));
     std::unique_ptr<sqlite_store> store(new sqlite_store(storage, conn, clk, mode, conn->database_path()));
@@ -757,8 +757,7 @@ sqlite_store::~sqlite_store() {
 }
 
 std::int64_t sqlite_store::now_us() const {
-    return std::chrono::duration_cast<std::chrono::microseconds>(clock_.wall_now().time_since_epoch())
-        .count();
+    return to_unix_us(clock_.wall_now());
 }
 
 int sqlite_store::schema_version() {

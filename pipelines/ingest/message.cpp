@@ -7,6 +7,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "core/time.hpp"
 #include "core/types/json_text.hpp"
 #include "core/types/time_layout.hpp"
 
@@ -399,10 +400,6 @@ std::optional<std::string> write_key_of(const json::object& o) {
     return std::string(s->data(), s->size());
 }
 
-std::int64_t micros_since_epoch(clock::wall_time t) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
 /// Parses `body` (within `limits`) into a monotonic arena and calls `f` with its top-level object;
 /// a body that is not JSON or not an object fails here, the same way for every route.
 template <class F>
@@ -420,7 +417,7 @@ parse_outcome with_top_object(std::string_view body, const parse_limits& limits,
 
 parse_outcome parser::parse(endpoint route, std::string_view body) const {
     return with_top_object(body, limits_, [&](json::object& top) {
-        const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
+        const message_builder builder(limits_, rng_, to_unix_us(clock_->wall_now()));
         parse_outcome out;
         out.write_key = write_key_of(top);
         if (route != endpoint::batch) {
@@ -491,7 +488,7 @@ parse_outcome parser::parse(endpoint route, std::string_view body) const {
 
 parse_outcome parser::parse_typed(std::string_view body) const {
     return with_top_object(body, limits_, [&](json::object& top) {
-        const message_builder builder(limits_, rng_, micros_since_epoch(clock_->wall_now()));
+        const message_builder builder(limits_, rng_, to_unix_us(clock_->wall_now()));
         parse_outcome out;
         message m;
         if (auto e = builder.build(top, std::nullopt, location{}, envelope{}, m))

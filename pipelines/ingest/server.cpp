@@ -21,6 +21,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "core/time.hpp"
+
 namespace tributary::ingest {
 
 namespace asio = boost::asio;
@@ -98,10 +100,6 @@ void set_cors_headers(bhttp::response<bhttp::string_body>& res,
     res.set(bhttp::field::access_control_allow_headers,
             requested_headers.empty() ? "Authorization, Content-Type, Content-Encoding" : requested_headers);
     res.set(bhttp::field::access_control_max_age, "86400");
-}
-
-std::int64_t micros_now(const clock& clk) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(clk.wall_now().time_since_epoch()).count();
 }
 
 std::string_view route_name(std::optional<endpoint> route) {
@@ -391,7 +389,7 @@ awaitable<void> server::serve(tcp::socket socket) {
 }
 
 awaitable<server_reply> server::ingest(routing routed, std::string body) {
-    verdict v = evaluate_body(parser_, keys_, routed, std::move(body), micros_now(clock_));
+    verdict v = evaluate_body(parser_, keys_, routed, std::move(body), to_unix_us(clock_.wall_now()));
     reply answer;
     answer.a = std::move(v.reply);
     if (answer.a.status == 200) {

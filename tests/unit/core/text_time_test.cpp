@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -138,6 +139,24 @@ TEST(TextJsonEscape, AppendKeepsWhatIsThere) {
     text::append_json_escaped(out, "x\"y", text::json_escape_mode::minimal);
     out += '"';
     EXPECT_EQ(out, R"("x\"y")");
+}
+
+TEST(TimeUnixMicros, ToAndFromUnixMicroseconds) {
+    using namespace std::chrono;
+    EXPECT_EQ(to_unix_us(system_clock::time_point{}), 0);
+    EXPECT_EQ(to_unix_us(system_clock::time_point{seconds{1700000000} + nanoseconds{123456789}}),
+              1700000000123456);
+    EXPECT_EQ(from_unix_us(1700000000123456).time_since_epoch(), microseconds{1700000000123456});
+    EXPECT_EQ(to_unix_us(from_unix_us(-5)), -5);
+    // Far outside system_clock::time_point's nanosecond range (years 1 and 9999).
+    EXPECT_EQ(to_unix_us(from_unix_us(-62135596800000000)), -62135596800000000);
+    EXPECT_EQ(to_unix_us(from_unix_us(253402300799999999)), 253402300799999999);
+}
+
+TEST(TimeUnixMicros, SubMicrosecondsRoundDown) {
+    using namespace std::chrono;
+    EXPECT_EQ(to_unix_us(system_clock::time_point{nanoseconds{1999}}), 1);
+    EXPECT_EQ(to_unix_us(system_clock::time_point{nanoseconds{-1}}), -1);
 }
 
 }  // namespace

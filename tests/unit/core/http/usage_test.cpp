@@ -13,12 +13,14 @@
 #include "core/http/group_limiter.hpp"
 #include "core/http/usage_json.hpp"
 #include "core/http/usage_store.hpp"
+#include "core/time.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
+using tributary::to_unix_us;
 using tributary::http::cap_snapshot;
 using tributary::http::decode_usage;
 using tributary::http::encode_usage;
@@ -33,7 +35,6 @@ using tributary::http::rate_limit;
 using tributary::http::send_mark;
 using tributary::http::steady_time;
 using tributary::http::stored_usage;
-using tributary::http::to_unix_us;
 using tributary::http::wall_elapsed;
 using tributary::http::window_snapshot;
 
