@@ -72,14 +72,6 @@ bool refuses_cursor(const connector_error& e) {
            e.kind == error_kind::contract;
 }
 
-std::string_view stage_of(std::string_view reason) {
-    for (std::string_view stage : {"source", "mapping", "match", "destination"}) {
-        if (reason.size() > stage.size() + 1 && reason.starts_with(stage) && reason[stage.size()] == ':')
-            return stage;
-    }
-    return "vendor";
-}
-
 // One run: the state of the coroutine, kept in the frame of run_users_job.
 class users_run {
 public:
@@ -169,6 +161,7 @@ private:
                                 const json::value& properties,
                                 std::string_view match_key,
                                 std::string reason,
+                                std::string_view stage,
                                 state::dead_letter_class cls,
                                 bool tracked);
     awaitable<step> send_batch();
@@ -232,10 +225,11 @@ awaitable<void> users_run::dead_letter(const std::string& id,
                                        const json::value& properties,
                                        std::string_view match_key,
                                        std::string reason,
+                                       std::string_view stage,
                                        state::dead_letter_class cls,
                                        bool tracked) {
     // The reason stays in the store only: a vendor's text may quote personal data.
-    log_.warn("dlq.add", {{"job", s_.name}, {"reason", state::to_string(cls)}, {"stage", stage_of(reason)}});
+    log_.warn("dlq.add", {{"job", s_.name}, {"reason", state::to_string(cls)}, {"stage", stage}});
     co_await store_.add_dead_letter(s_.name, id, encode_payload(id, updated_at_us, at, properties, match_key),
                                     std::move(reason));
     if (tracked) tracker_->on_rejected(id, updated_at_us);
@@ -274,7 +268,7 @@ awaitable<void> users_run::retry_dead_letters() {
                                                       : transform_->from_sent(p.id, properties, p.match_key);
         if (!t.ok()) {
             co_await dead_letter(p.id, p.updated_at_us, p.at, properties, p.match_key, std::move(t.error),
-                                 state::dead_letter_class::mapping, false);
+                                 to_string(t.stage), state::dead_letter_class::mapping, false);
             continue;
         }
         enqueue(std::move(t), std::move(p.id), p.updated_at_us, true);
@@ -370,7 +364,7 @@ awaitable<void> users_run::process_page(connectors::page p) {
         transformed t = transform_->from_source(r.id, in);
         if (!t.ok()) {
             co_await dead_letter(r.id, ts, payload_stage::source, in, {}, std::move(t.error),
-                                 state::dead_letter_class::mapping, true);
+                                 to_string(t.stage), state::dead_letter_class::mapping, true);
             continue;
         }
         enqueue(std::move(t), std::move(r.id), ts, false);
@@ -511,7 +505,7 @@ awaitable<users_run::step> users_run::send_batch() {
         const queued& q = meta[sent_index[b]];
         const json::value sent(batch.records()[b].properties);
         co_await dead_letter(q.source_id, q.updated_at_us, payload_stage::destination, sent, q.match_key,
-                             outcomes[b].reason, state::dead_letter_class::rejected, !q.retry);
+                             outcomes[b].reason, "vendor", state::dead_letter_class::rejected, !q.retry);
     }
 
     if (result || result.error().kind == error_kind::rejected) {

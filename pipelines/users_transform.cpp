@@ -28,6 +28,22 @@ std::string_view to_string(match_kind k) noexcept {
     return "none";
 }
 
+std::string_view to_string(failure_stage s) noexcept {
+    switch (s) {
+        case failure_stage::none:
+            return "none";
+        case failure_stage::source:
+            return "source";
+        case failure_stage::mapping:
+            return "mapping";
+        case failure_stage::match:
+            return "match";
+        case failure_stage::destination:
+            return "destination";
+    }
+    return "none";
+}
+
 std::string_view to_string(action a) noexcept {
     switch (a) {
         case action::create:
@@ -240,16 +256,19 @@ bool users_transform::set_match(json::object& out, const json::object& source, t
     auto value = mapping::evaluate(*match_source_, source);
     if (!value) {
         t.error = "match: " + value.error();
+        t.stage = failure_stage::match;
         return false;
     }
     std::string key;
     const key_state state = value->has_value() ? key_of(**value, key) : key_state::missing;
     if (state == key_state::missing) {
         t.error = "match: no value for " + match_source_path_;
+        t.stage = failure_stage::match;
         return false;
     }
     if (state == key_state::not_scalar) {
         t.error = "match: the value of " + match_source_path_ + " is not a string, number or boolean";
+        t.stage = failure_stage::match;
         return false;
     }
     set_path(out, match_destination_, std::move(**value));
@@ -262,6 +281,7 @@ transformed users_transform::from_source(std::string_view source_id, const json:
     auto source_side = types::normalize(source_schema_, raw, source_layouts_);
     if (!source_side.ok()) {
         t.error = join_errors("source: ", source_side.errors);
+        t.stage = failure_stage::source;
         return t;
     }
     json::object mapped;
@@ -276,6 +296,7 @@ transformed users_transform::from_source(std::string_view source_id, const json:
         auto m = mapping::apply(mapping_, source_side.out.as_object());
         if (!m.errors.empty()) {
             t.error = join_errors("mapping: ", m.errors);
+            t.stage = failure_stage::mapping;
             return t;
         }
         mapped = std::move(m.out);
@@ -284,6 +305,7 @@ transformed users_transform::from_source(std::string_view source_id, const json:
     auto dest_side = types::normalize(dest_schema_, json::value(std::move(mapped)), dest_options_);
     if (!dest_side.ok()) {
         t.error = join_errors("destination: ", dest_side.errors);
+        t.stage = failure_stage::destination;
         t.match_key.clear();
         return t;
     }
@@ -308,6 +330,7 @@ transformed users_transform::from_sent(std::string_view source_id,
     auto dest_side = types::normalize(dest_schema_, sent, dest_options_);
     if (!dest_side.ok()) {
         t.error = join_errors("destination: ", dest_side.errors);
+        t.stage = failure_stage::destination;
         return t;
     }
     t.rec.properties = std::move(dest_side.out.as_object());
@@ -318,6 +341,7 @@ transformed users_transform::from_sent(std::string_view source_id,
         case match_kind::native:
             if (!destination_key(t.rec.properties)) {
                 t.error = "match: no value for " + match_source_path_;
+                t.stage = failure_stage::match;
                 return t;
             }
             t.rec.match_property = match_destination_;
@@ -325,6 +349,7 @@ transformed users_transform::from_sent(std::string_view source_id,
         case match_kind::lookup:
             if (match_key.empty()) {
                 t.error = "match: no value for " + match_source_path_;
+                t.stage = failure_stage::match;
                 return t;
             }
             t.match_key.assign(match_key);

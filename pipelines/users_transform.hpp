@@ -70,11 +70,19 @@ struct decision {
     std::string_view reason{};
 };
 
+/// Where a record failed on the path: the `stage` of its `dlq.add` log line.
+enum class failure_stage { none, source, mapping, match, destination };
+
+/// "none", "source", "mapping", "match", "destination".
+std::string_view to_string(failure_stage s) noexcept;
+
 /// One record through the path.
 struct transformed {
     /// Empty on success; otherwise the dead-letter reason, starting with its stage: "source: ",
     /// "mapping: ", "match: " or "destination: ".
     std::string error{};
+    /// failure_stage::none on success; otherwise the stage `error` starts with.
+    failure_stage stage = failure_stage::none;
     /// On success: properties normalized against destination_schema(); id and match_property as
     /// the matching says (lookup: no id until decide()).
     connectors::record rec{};

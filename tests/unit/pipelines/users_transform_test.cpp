@@ -161,13 +161,24 @@ TEST(UsersTransform_Stages, Refusals_NameTheirStage) {
     auto s = with(write_mode::upsert);
     s.mapping = {{"email", "email"}, {"age", "int(email)"}};
     auto t = make(s);
-    EXPECT_TRUE(t.from_source("s-1", json::object{{"id", 5}}).error.starts_with("source: "));
-    EXPECT_TRUE(t.from_source("s-1", user("a@example.com")).error.starts_with("mapping: "));
+    const auto source = t.from_source("s-1", json::object{{"id", 5}});
+    EXPECT_TRUE(source.error.starts_with("source: ")) << source.error;
+    EXPECT_EQ(source.stage, failure_stage::source);
+    const auto mapping = t.from_source("s-1", user("a@example.com"));
+    EXPECT_TRUE(mapping.error.starts_with("mapping: ")) << mapping.error;
+    EXPECT_EQ(mapping.stage, failure_stage::mapping);
     auto plain = make(with(write_mode::upsert));
     auto too_long = plain.from_source("s-1", user(std::string(50, 'a') + "@example.com"));
     EXPECT_TRUE(too_long.error.starts_with("destination: ")) << too_long.error;
+    EXPECT_EQ(too_long.stage, failure_stage::destination);
     auto sent = plain.from_sent("s-1", json::object{{"email", std::string(50, 'a')}}, "");
     EXPECT_TRUE(sent.error.starts_with("destination: ")) << sent.error;
+    EXPECT_EQ(sent.stage, failure_stage::destination);
+    auto by_email = make(with(write_mode::upsert, match_rule{"email", "email"}));
+    const auto match = by_email.from_source("s-1", user(""));
+    EXPECT_EQ(match.stage, failure_stage::match);
+    EXPECT_EQ(to_string(match.stage), "match");
+    EXPECT_EQ(plain.from_source("s-1", user("a@example.com")).stage, failure_stage::none);
 }
 
 TEST(UsersTransform_Stages, FromSent_KeepsThePropertiesAndMatchesAgain) {
