@@ -200,13 +200,24 @@ awaitable<events_machine::input> events_sender::peek(const events_machine::actio
 awaitable<events_machine::input> events_sender::resolve(events_machine::action a,
                                                         bool store_errors_are_values) {
     log_dead_letters(a.resolution.rejected);
+    std::optional<state::store_refusal> refused;
     std::string error;
     try {
-        counters_ = co_await store_.resolve_events(s_.name, std::move(a.resolution));
-        co_return events_machine::resolved{};
+        auto resolved = co_await store_.resolve_events(s_.name, std::move(a.resolution));
+        if (resolved) {
+            counters_ = *resolved;
+            co_return events_machine::resolved{};
+        }
+        refused = resolved.error();
     } catch (const std::exception& e) {
         if (!store_errors_are_values) throw;
         error = log::exception_text(e);
+    }
+    if (refused) {
+        // A drain (run --once) ends on a full disk or a busy lock as on a fault, as it did when the
+        // store threw them; a running job retries them like any store failure.
+        if (!store_errors_are_values) throw state::store_error(refused->kind, refused->message);
+        error = refused->message;
     }
     log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
     co_return events_machine::store_failed{};

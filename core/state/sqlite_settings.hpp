@@ -29,7 +29,7 @@ struct sqlite_settings {
     /// How long each events job remembers a message_id it queued. Default 24 h; 0 = no dedup.
     std::chrono::milliseconds dedup_window{24 * 60 * 60 * 1000};
     /// Space kept free for what drains the queue: deleting acknowledged events and checkpointing
-    /// the WAL both need room on the disk. enqueue_events throws disk_full once less than this
+    /// the WAL both need room on the disk. enqueue_events refuses (disk_full) once less than this
     /// (free space of the file system plus free pages inside the database) would remain. The WAL
     /// is checkpointed every reserve/4 bytes so a checkpoint always fits. Default 16 MiB;
     /// 0 = no reserve (SQLite's own checkpoint size; a full disk can then block the drain).

@@ -494,6 +494,24 @@ awaitable<item_value_t<Fn>> submit(
     co_return std::move(result.value);
 }
 
+// As submit, for the writes whose interface returns a store_result: an expected refusal becomes
+// the value, faults still throw. The work item itself throws the refusal (or the batch's commit
+// meets it): that is how run_item rolls the item's savepoint back, so nothing of it is written.
+template <class Fn>
+awaitable<store_result<item_value_t<Fn>>> submit_refusable(
+    storage_thread& storage, std::shared_ptr<sqlite_connection> conn, const char* op, access a, Fn fn) {
+    std::optional<store_refusal> refused;
+    try {
+        // Named before it converts to the result: GCC 12 mishandles a co_await in a co_return.
+        auto value = co_await submit(storage, std::move(conn), op, a, std::move(fn));
+        co_return std::move(value);
+    } catch (const store_error& e) {
+        if (!is_expected_refusal(e.kind())) throw;
+        refused.emplace(store_refusal{e.kind(), e.what()});
+    }
+    co_return std::move(*refused);
+}
+
 checkpoint read_checkpoint(const statement& s) {
     checkpoint cp;
     cp.job = s.text(0);
@@ -1206,18 +1224,9 @@ awaitable<store_result<std::vector<enqueue_outcome>>> sqlite_store::enqueue_even
         }
         return outcomes;
     };
-    // A refusal is thrown inside the work item on purpose: that is how run_item rolls back the
-    // item's savepoint (the dedup claims already made). Out here it becomes the value the
-    // interface promises; so does a full disk or a busy lock met by the commit of the batch.
-    std::optional<store_refusal> refused;
-    try {
-        auto outcomes = co_await submit(storage_, conn_, "enqueue_events", access::write, std::move(work));
-        co_return outcomes;
-    } catch (const store_error& e) {
-        if (!is_expected_refusal(e.kind())) throw;
-        refused.emplace(store_refusal{e.kind(), e.what()});
-    }
-    co_return std::move(*refused);
+    // The work throws a queue_full or disk_full refusal (rolling back the dedup claims already
+    // made); submit_refusable turns it into the value the interface promises.
+    co_return co_await submit_refusable(storage_, conn_, "enqueue_events", access::write, std::move(work));
 }
 
 awaitable<std::vector<queued_event_row>> sqlite_store::peek_events(std::string job,
@@ -1290,7 +1299,8 @@ awaitable<std::uint64_t> sqlite_store::dead_letter_events(
     co_return co_await submit(storage_, conn_, "dead_letter_events", access::write, std::move(work));
 }
 
-awaitable<events_job_counters> sqlite_store::resolve_events(std::string job, events_resolution r) {
+awaitable<store_result<events_job_counters>> sqlite_store::resolve_events(std::string job,
+                                                                          events_resolution r) {
     const auto now = now_us();
     auto work = [job = std::move(job), r = std::move(r), now](sqlite_connection& c) {
         events_job_counters k = load_counters(c, job);
@@ -1337,7 +1347,7 @@ awaitable<events_job_counters> sqlite_store::resolve_events(std::string job, eve
         store_counters(c, job, k);
         return k;
     };
-    co_return co_await submit(storage_, conn_, "resolve_events", access::write, std::move(work));
+    co_return co_await submit_refusable(storage_, conn_, "resolve_events", access::write, std::move(work));
 }
 
 awaitable<events_job_counters> sqlite_store::events_counters(std::string job) {
@@ -1392,8 +1402,8 @@ awaitable<std::optional<error_kind>> sqlite_store::enqueue_refusal(std::uint64_t
 
 // --- ingest reject store ----------------------------------------------------------
 
-awaitable<ingest_reject_stats> sqlite_store::add_ingest_rejects(std::vector<ingest_reject> rejects,
-                                                                std::uint64_t max_bytes) {
+awaitable<store_result<ingest_reject_stats>> sqlite_store::add_ingest_rejects(
+    std::vector<ingest_reject> rejects, std::uint64_t max_bytes) {
     auto work = [rejects = std::move(rejects), max_bytes](sqlite_connection& c) {
         std::int64_t added = 0;
         std::int64_t added_bytes = 0;
@@ -1435,7 +1445,8 @@ awaitable<ingest_reject_stats> sqlite_store::add_ingest_rejects(std::vector<inge
         }
         return totals;
     };
-    co_return co_await submit(storage_, conn_, "add_ingest_rejects", access::write, std::move(work));
+    co_return co_await submit_refusable(storage_, conn_, "add_ingest_rejects", access::write,
+                                        std::move(work));
 }
 
 awaitable<std::vector<ingest_reject>> sqlite_store::ingest_rejects(std::size_t limit) {

@@ -142,15 +142,16 @@ public:
     awaitable<std::uint64_t> dead_letter_events(
         std::string job, std::vector<std::pair<std::uint64_t, std::string>> rejections) override;
     awaitable<event_queue_stats> queue_stats(std::string job) override;
-    awaitable<events_job_counters> resolve_events(std::string job, events_resolution r) override;
+    awaitable<store_result<events_job_counters>> resolve_events(std::string job,
+                                                                events_resolution r) override;
     awaitable<events_job_counters> events_counters(std::string job) override;
     awaitable<std::optional<spool_position>> load_spool_progress(std::string path) override;
     awaitable<bool> remove_spool_progress(std::string path) override;
 
     awaitable<std::optional<error_kind>> enqueue_refusal(std::uint64_t bytes) override;
 
-    awaitable<ingest_reject_stats> add_ingest_rejects(std::vector<ingest_reject> rejects,
-                                                      std::uint64_t max_bytes) override;
+    awaitable<store_result<ingest_reject_stats>> add_ingest_rejects(std::vector<ingest_reject> rejects,
+                                                                    std::uint64_t max_bytes) override;
     awaitable<std::vector<ingest_reject>> ingest_rejects(std::size_t limit) override;
     awaitable<ingest_reject_stats> ingest_reject_totals() override;
 

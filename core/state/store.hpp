@@ -446,8 +446,11 @@ public:
     /// `r.rejected` to the dead-letter store (as dead_letter_events does), and adds what was
     /// actually removed to the job's counters; stamps last_sent_at when a sent event was removed,
     /// and records `r.error` (when not empty) as the last error, both at the store clock's now.
-    /// Seqs not queued are ignored and not counted. Returns the counters after the step.
-    virtual awaitable<events_job_counters> resolve_events(std::string job, events_resolution r) = 0;
+    /// Seqs not queued are ignored and not counted. Returns the counters after the step, or a
+    /// store_refusal (disk_full, busy) with nothing of the step written. Throws store_error for
+    /// faults (io, corrupt, misuse, …).
+    virtual awaitable<store_result<events_job_counters>> resolve_events(std::string job,
+                                                                        events_resolution r) = 0;
     /// The job's counters; zeros for a job that never resolved an event.
     virtual awaitable<events_job_counters> events_counters(std::string job) = 0;
 
@@ -465,9 +468,10 @@ public:
 
     /// Appends `rejects` (their seq is assigned), then drops the oldest entries until the kept
     /// payload bytes are at most `max_bytes` (0 keeps nothing: every entry is only counted as
-    /// dropped), in one transaction. Returns the stats after the call.
-    virtual awaitable<ingest_reject_stats> add_ingest_rejects(std::vector<ingest_reject> rejects,
-                                                              std::uint64_t max_bytes) = 0;
+    /// dropped), in one transaction. Returns the stats after the call, or a store_refusal
+    /// (disk_full, busy) with nothing added or dropped. Throws store_error for faults.
+    virtual awaitable<store_result<ingest_reject_stats>> add_ingest_rejects(
+        std::vector<ingest_reject> rejects, std::uint64_t max_bytes) = 0;
     /// Up to `limit` entries, newest first.
     virtual awaitable<std::vector<ingest_reject>> ingest_rejects(std::size_t limit) = 0;
     virtual awaitable<ingest_reject_stats> ingest_reject_totals() = 0;

@@ -57,7 +57,7 @@ awaitable<ingest::sink_result> event_intake::append(std::vector<ingest::message>
                                           failure->message);
 }
 
-awaitable<void> event_intake::reject(std::vector<ingest::rejected_payload> rejected) {
+awaitable<result<void>> event_intake::reject(std::vector<ingest::rejected_payload> rejected) {
     std::vector<state::ingest_reject> rows;
     rows.reserve(rejected.size());
     for (auto& r : rejected) {
@@ -72,13 +72,17 @@ awaitable<void> event_intake::reject(std::vector<ingest::rejected_payload> rejec
         rows.push_back(std::move(row));
     }
     const auto before = dropped_seen_;
-    auto stats = co_await store_.add_ingest_rejects(std::move(rows), reject_max_bytes_);
+    auto added = co_await store_.add_ingest_rejects(std::move(rows), reject_max_bytes_);
+    // The same text the store_error used to carry, so ingest.reject_failed reads as before.
+    if (!added) co_return unexpected{added.error().message};
+    const auto& stats = *added;
     dropped_seen_ = stats.dropped;
     // Known only from the second call on (the first learns the count a previous process left).
     if (before && stats.dropped > *before)
         log_.warn(
             "ingest.rejects_dropped",
             {{"dropped", stats.dropped - *before}, {"kept", stats.count}, {"max_bytes", reject_max_bytes_}});
+    co_return result<void>{};
 }
 
 awaitable<ingest::sink_health> event_intake::health() {

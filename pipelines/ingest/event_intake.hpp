@@ -39,8 +39,10 @@ public:
 
     awaitable<ingest::sink_result> append(std::vector<ingest::message> msgs) override;
 
-    /// Adds the rejects to the store's ingest reject store. Throws state::store_error.
-    awaitable<void> reject(std::vector<ingest::rejected_payload> rejected) override;
+    /// Adds the rejects to the store's ingest reject store. The store's refusals (disk_full,
+    /// busy) are the error value (their message), with nothing kept; a fault throws
+    /// state::store_error.
+    awaitable<result<void>> reject(std::vector<ingest::rejected_payload> rejected) override;
 
     /// Not accepting while the store would refuse an enqueue: reason "queue_full" (over the
     /// queue's byte budget), "disk_reserve" (under the disk reserve), "storage_unavailable"

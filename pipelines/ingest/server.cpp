@@ -429,7 +429,8 @@ awaitable<server_reply> server::ingest(routing routed, std::string body) {
         const std::size_t count = v.rejects.size();
         std::string failure;
         try {
-            co_await sink_.reject(std::move(v.rejects));
+            auto kept = co_await sink_.reject(std::move(v.rejects));
+            if (!kept) failure = kept.error();
         } catch (const std::exception& ex) {
             failure = ex.what();
         }

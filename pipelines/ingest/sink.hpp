@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/async/use_nothrow.hpp"
+#include "core/result.hpp"
 #include "pipelines/ingest/message.hpp"
 #include "pipelines/ingest/request.hpp"
 
@@ -62,11 +63,12 @@ public:
     virtual awaitable<sink_result> append(std::vector<message> msgs) = 0;
 
     /// Keeps what an authenticated request had refused (the ingest reject store). Best effort:
-    /// the answer to the client does not depend on it; a throw is logged (ingest.reject_failed).
-    /// The default keeps nothing.
-    virtual awaitable<void> reject(std::vector<rejected_payload> rejected) {
+    /// the answer to the client does not depend on it. Completes with an error message when the
+    /// store refused them (disk full, busy); throws for a fault. Both are logged
+    /// (ingest.reject_failed). The default keeps nothing.
+    virtual awaitable<result<void>> reject(std::vector<rejected_payload> rejected) {
         (void)rejected;
-        co_return;
+        co_return result<void>{};
     }
 
     /// Whether an append would be accepted now (GET /health). Must not write. The default: always.

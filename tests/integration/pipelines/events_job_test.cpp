@@ -17,13 +17,17 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -448,6 +452,78 @@ TEST_F(events_job_test, EventsSender_RunBackingOff_TotalCancellationStopsItKeepi
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{3});
     EXPECT_GE(dest.calls, 1);
     EXPECT_EQ(wait(store_->queue_stats("ev")).count, 2u);
+}
+
+// --- the store refusing the resolve (#10 item 1) ------------------------------------------------------
+
+// A fault injector that fails the write of the job's counters (the last statement of
+// resolve_events) with a busy lock, `times` times: the store answers with a refusal value and
+// rolls the whole step back. Called on the storage thread.
+std::function<void(std::string_view)> refusing_resolves(int times) {
+    auto left = std::make_shared<std::atomic<int>>(times);
+    return [left](std::string_view sql) {
+        if (sql.find("INSERT OR REPLACE INTO meta") != std::string_view::npos && left->fetch_sub(1) > 0)
+            throw state::store_error(state::error_kind::busy, "injected lock timeout");
+    };
+}
+
+// run --once ends on the refusal as it did when the store threw it, with nothing resolved: the
+// events were sent but stay queued (a later run re-sends them, never loses them).
+TEST_F(events_job_test, EventsSender_ResolveRefused_DrainEndsWithTheStoreErrorKeepingEventsQueued) {
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 1, 2);
+    fake_events_destination dest;
+    pipelines::events_sender sender(settings(), dest, *store_, log::logger::null());
+    ASSERT_EQ(wait(sender.prepare()), "");
+    wait(store_->set_fault_injector(refusing_resolves(1000)));
+    const auto e = test::error_of([&] { wait(sender.drain(5)); });
+    wait(store_->set_fault_injector({}));
+    EXPECT_EQ(e.kind(), state::error_kind::busy);
+    EXPECT_STREQ(e.what(), "injected lock timeout");
+    EXPECT_EQ(dest.delivered["user-0"].size(), 2u);
+    EXPECT_EQ(wait(store_->queue_stats("ev")).count, 2u);
+    EXPECT_EQ(wait(store_->events_counters("ev")), state::events_job_counters{});
+}
+
+// A running sender logs job.store_failed with the store's text, backs off and resolves the
+// re-sent batch once the store accepts the write again.
+TEST_F(events_job_test, EventsSender_RunResolveRefusedOnce_LoggedThenRetriedAndResolved) {
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
+    enqueue_interleaved(intake, 1, 2);
+    fake_events_destination dest;
+    auto log_sink = std::make_shared<log::memory_sink>();
+    pipelines::events_sender sender(settings(), dest, *store_, log::logger{log_sink});
+    ASSERT_EQ(wait(sender.prepare()), "");
+    wait(store_->set_fault_injector(refusing_resolves(1)));
+
+    asio::cancellation_signal stop;
+    bool done = false;
+    asio::co_spawn(io_, sender.run(),
+                   asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr) { done = true; }));
+    asio::steady_timer poll(io_);
+    std::function<void()> check = [&] {
+        if (sender.counters().sent >= 2) {
+            stop.emit(asio::cancellation_type::terminal);
+            return;
+        }
+        poll.expires_after(std::chrono::milliseconds{5});
+        poll.async_wait([&](boost::system::error_code) { check(); });
+    };
+    check();
+    io_.restart();
+    io_.run_for(std::chrono::seconds{10});
+    wait(store_->set_fault_injector({}));
+    EXPECT_TRUE(done);
+    EXPECT_EQ(sender.counters().sent, 2u);
+    EXPECT_EQ(wait(store_->queue_stats("ev")).count, 0u);
+    EXPECT_EQ(dest.delivered["user-0"].size(), 4u) << "the unresolved batch is sent again";
+    int store_failed = 0;
+    for (const auto& line : log_sink->lines()) {
+        if (line.find("\"job.store_failed\"") == std::string::npos) continue;
+        ++store_failed;
+        EXPECT_NE(line.find("\"error\":\"injected lock timeout\""), std::string::npos) << line;
+    }
+    EXPECT_EQ(store_failed, 1);
 }
 
 // --- counters, dlq.add classes, job.progress (issue #11) ----------------------------------------------

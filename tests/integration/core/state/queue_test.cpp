@@ -131,6 +131,18 @@ protected:
         EXPECT_FALSE(queued) << "expected a refusal";
         return queued.error();
     }
+    /// The counters after a resolve expected to be written (a refusal fails the test).
+    events_job_counters resolve(const std::string& job, events_resolution r) {
+        auto resolved = wait(store_->resolve_events(job, std::move(r)));
+        EXPECT_TRUE(resolved) << "refused: " << resolved.error().message;
+        return resolved ? *resolved : events_job_counters{};
+    }
+    /// The stats after adding rejects expected to be written (a refusal fails the test).
+    ingest_reject_stats add_rejects(std::vector<ingest_reject> rejects, std::uint64_t max_bytes) {
+        auto added = wait(store_->add_ingest_rejects(std::move(rejects), max_bytes));
+        EXPECT_TRUE(added) << "refused: " << added.error().message;
+        return added ? *added : ingest_reject_stats{};
+    }
     std::vector<queued_event_row> peek_all(const std::string& job, std::uint64_t after = 0) {
         return wait(store_->peek_events(job, after, 100000, std::uint64_t{1} << 40));
     }
@@ -638,10 +650,10 @@ std::vector<std::string> reasons_of(const std::vector<ingest_reject>& rs) {
 
 TEST_F(StateIngestRejects, OverTheCap_OldestDroppedFirstAndCounted) {
     std::vector<ingest_reject> first{make_reject("r1", 400, 0), make_reject("r2", 400, 3)};
-    auto stats = wait(store_->add_ingest_rejects(first, 1000));
+    auto stats = add_rejects(first, 1000);
     EXPECT_EQ(stats, (ingest_reject_stats{2, 800, 0}));
     std::vector<ingest_reject> second{make_reject("r3", 400)};
-    stats = wait(store_->add_ingest_rejects(second, 1000));
+    stats = add_rejects(second, 1000);
     EXPECT_EQ(stats, (ingest_reject_stats{2, 800, 1}));
 
     const auto listed = wait(store_->ingest_rejects(10));
@@ -653,10 +665,10 @@ TEST_F(StateIngestRejects, OverTheCap_OldestDroppedFirstAndCounted) {
 
     // Larger than the whole cap: kept by nobody, counted.
     std::vector<ingest_reject> huge{make_reject("r4", 2000)};
-    stats = wait(store_->add_ingest_rejects(huge, 1000));
+    stats = add_rejects(huge, 1000);
     EXPECT_EQ(stats, (ingest_reject_stats{0, 0, 4}));
     std::vector<ingest_reject> none_kept{make_reject("r5", 1)};
-    EXPECT_EQ(wait(store_->add_ingest_rejects(none_kept, 0)), (ingest_reject_stats{0, 0, 5}));
+    EXPECT_EQ(add_rejects(none_kept, 0), (ingest_reject_stats{0, 0, 5}));
 
     reopen();
     EXPECT_EQ(wait(store_->ingest_reject_totals()), (ingest_reject_stats{0, 0, 5}));
@@ -664,7 +676,7 @@ TEST_F(StateIngestRejects, OverTheCap_OldestDroppedFirstAndCounted) {
 
 TEST_F(StateIngestRejects, ReadOnlyStoreListsWhatTheWriterKept) {
     std::vector<ingest_reject> one{make_reject("kept", 10)};
-    wait(store_->add_ingest_rejects(one, 1000));
+    add_rejects(one, 1000);
     auto s = settings_;
     s.dir = db_dir_;
     s.mode = open_mode::read_only;
@@ -712,7 +724,7 @@ TEST_F(StateQueue_Counters, ResolveEvents_RemovesCountsByClassAndSurvivesReopen)
     r.rejected = {{4, "422 invalid email", dead_letter_class::rejected},
                   {5, "mapping: no value", dead_letter_class::mapping},
                   {6, "queue: not JSON", dead_letter_class::unreadable}};
-    const auto k = wait(store_->resolve_events("a", r));
+    const auto k = resolve("a", r);
     EXPECT_EQ(k.sent, 2u);
     EXPECT_EQ(k.skipped, 1u);
     EXPECT_EQ(k.rejected, 1u);
@@ -727,12 +739,12 @@ TEST_F(StateQueue_Counters, ResolveEvents_RemovesCountsByClassAndSurvivesReopen)
     EXPECT_EQ(wait(store_->events_counters("b")), events_job_counters{});
 
     // Resolving the same seqs again (a re-sent batch after a crash) counts nothing more.
-    EXPECT_EQ(wait(store_->resolve_events("a", r)).sent, 2u);
+    EXPECT_EQ(resolve("a", r).sent, 2u);
 
     clock_.advance(5s);
     events_resolution failed;
     failed.error = "send_events: status 503 is not retryable";
-    const auto after_error = wait(store_->resolve_events("a", failed));
+    const auto after_error = resolve("a", failed);
     EXPECT_EQ(after_error.last_error, "send_events: status 503 is not retryable");
     EXPECT_EQ(after_error.last_error_at_us, t0 + 5'000'000);
     EXPECT_EQ(after_error.last_sent_at_us, t0) << "a failure does not move the last send";
@@ -747,7 +759,7 @@ TEST_F(StateQueue_Counters, ResolveEvents_OneCommitForAcksDeadLettersAndCounters
     events_resolution r;
     r.sent = {1, 2};
     r.rejected = {{3, "bad", dead_letter_class::rejected}};
-    wait(store_->resolve_events("a", r));
+    resolve("a", r);
     EXPECT_EQ(store_->commits() - before, 1u);
 }
 
@@ -764,4 +776,60 @@ TEST_F(StateQueue_Counters, ResolveEvents_FailureMidway_NothingCounted) {
     wait(store_->set_fault_injector({}));
     EXPECT_EQ(wait(store_->queue_stats("a")).count, 2u);
     EXPECT_EQ(wait(store_->events_counters("a")), events_job_counters{});
+}
+
+TEST_F(StateQueue_Counters, ResolveEvents_PageCapReached_DiskFullValueAndNothingWritten) {
+    enqueue({"a"}, make_events({"m1", "m2", "m3"}));
+    wait(store_->execute("PRAGMA max_page_count = 1"));  // the database cannot grow any more
+    events_resolution r;
+    r.sent = {1};
+    // A dead letter too large for the pages the removals free: the write has to grow the file.
+    r.rejected = {{2, std::string(64 * 1024, 'r'), dead_letter_class::rejected}};
+    r.error = "send_events: status 500";
+    auto refused = wait(store_->resolve_events("a", r));
+    ASSERT_FALSE(refused) << "expected a refusal";
+    EXPECT_EQ(refused.error().kind, error_kind::disk_full) << refused.error().message;
+    EXPECT_EQ(wait(store_->queue_stats("a")).count, 3u);
+    EXPECT_EQ(wait(store_->count_dead_letters("a")), 0u);
+    EXPECT_EQ(wait(store_->events_counters("a")), events_job_counters{}) << "no last_error either";
+
+    wait(store_->execute("PRAGMA max_page_count = 1073741823"));
+    const auto k = resolve("a", r);
+    EXPECT_EQ(k.sent, 1u);
+    EXPECT_EQ(k.rejected, 1u);
+    EXPECT_EQ(wait(store_->queue_stats("a")).count, 1u);
+}
+
+TEST_F(StateQueue_Counters, ResolveEvents_Busy_ValueAndNothingWritten) {
+    enqueue({"a"}, make_events({"m1", "m2"}));
+    wait(store_->set_fault_injector([](std::string_view sql) {
+        if (sql.find("INSERT INTO dead_letters") != std::string_view::npos)
+            throw store_error(error_kind::busy, "injected lock timeout");
+    }));
+    events_resolution r;
+    r.sent = {1};
+    r.rejected = {{2, "bad", dead_letter_class::rejected}};
+    auto refused = wait(store_->resolve_events("a", r));
+    wait(store_->set_fault_injector({}));
+    ASSERT_FALSE(refused) << "expected a refusal";
+    EXPECT_EQ(refused.error().kind, error_kind::busy);
+    EXPECT_EQ(refused.error().message, "injected lock timeout");
+    EXPECT_EQ(wait(store_->queue_stats("a")).count, 2u);
+    EXPECT_EQ(wait(store_->events_counters("a")), events_job_counters{});
+}
+
+TEST_F(StateIngestRejects, PageCapReached_DiskFullValueAndNothingAddedOrDropped) {
+    add_rejects({make_reject("kept", 10)}, 64 * 1024);
+    wait(store_->execute("PRAGMA max_page_count = 1"));  // the database cannot grow any more
+    // Would also drop "kept" to stay under the cap: that drop must not happen either.
+    auto refused = wait(store_->add_ingest_rejects({make_reject("big", 64 * 1024)}, 64 * 1024));
+    ASSERT_FALSE(refused) << "expected a refusal";
+    EXPECT_EQ(refused.error().kind, error_kind::disk_full) << refused.error().message;
+    EXPECT_EQ(wait(store_->ingest_reject_totals()), (ingest_reject_stats{1, 10, 0}));
+    EXPECT_EQ(reasons_of(wait(store_->ingest_rejects(10))), (std::vector<std::string>{"kept"}));
+
+    wait(store_->execute("PRAGMA max_page_count = 1073741823"));
+    EXPECT_EQ(add_rejects({make_reject("big", 64 * 1024)}, 64 * 1024),
+              (ingest_reject_stats{1, 64 * 1024, 1}));
+    EXPECT_EQ(reasons_of(wait(store_->ingest_rejects(10))), (std::vector<std::string>{"big"}));
 }

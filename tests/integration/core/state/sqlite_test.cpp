@@ -493,7 +493,9 @@ TEST(SqliteStore_Migrations, VersionTwoDatabase_GainsTheIngestRejectStoreKeeping
     one[0].route = "/v1/track";
     one[0].code = "malformed_json";
     one[0].payload = "{";
-    EXPECT_EQ(env.wait(store->add_ingest_rejects(one, 100)).count, 1u);
+    auto added = env.wait(store->add_ingest_rejects(one, 100));
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->count, 1u);
     env.wait(store->close());
     raw_db db(tmp.state() / "state.db");
     EXPECT_EQ(db.text("PRAGMA user_version"), "3");

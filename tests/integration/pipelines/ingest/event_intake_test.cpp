@@ -55,13 +55,37 @@ TEST_F(event_intake_test, EventIntake_Reject_KeptUnderTheCapWithIndexAndReason) 
     rejected[1].code = "malformed_json";
     rejected[1].payload = "{";
     rejected[1].truncated = true;
-    wait(intake.reject(std::move(rejected)));
+    auto kept_all = wait(intake.reject(std::move(rejected)));
+    ASSERT_TRUE(kept_all) << kept_all.error();
     const auto kept = wait(store_->ingest_rejects(10));
     ASSERT_EQ(kept.size(), 1u) << "the older one was dropped to stay under 10 bytes";
     EXPECT_EQ(kept[0].route, "/v1/track");
     EXPECT_EQ(kept[0].batch_index, -1);
     EXPECT_TRUE(kept[0].truncated);
     EXPECT_EQ(wait(store_->ingest_reject_totals()).dropped, 1u);
+}
+
+// A full disk is the error value (the store's own text, which ingest.reject_failed logs), with
+// nothing kept and nothing dropped; the next call, once there is room again, keeps its rejects.
+TEST_F(event_intake_test, EventIntake_RejectOnAFullDisk_ErrorValueAndNothingKept) {
+    ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
+    auto one_reject = [](std::size_t bytes) {
+        std::vector<ingest::rejected_payload> rejected(1);
+        rejected[0].route = "/v1/track";
+        rejected[0].code = "malformed_json";
+        rejected[0].payload = std::string(bytes, 'p');
+        return rejected;
+    };
+    ASSERT_TRUE(wait(intake.reject(one_reject(10))));
+    wait(store_->execute("PRAGMA max_page_count = 1"));  // the database cannot grow any more
+    auto refused = wait(intake.reject(one_reject(64 * 1024)));
+    ASSERT_FALSE(refused) << "expected the refusal as a value";
+    EXPECT_NE(refused.error().find("full"), std::string::npos) << refused.error();
+    EXPECT_EQ(wait(store_->ingest_reject_totals()), (state::ingest_reject_stats{1, 10, 0}));
+
+    wait(store_->execute("PRAGMA max_page_count = 1073741823"));
+    ASSERT_TRUE(wait(intake.reject(one_reject(64 * 1024))));
+    EXPECT_EQ(wait(store_->ingest_reject_totals()).count, 2u);
 }
 
 }  // namespace

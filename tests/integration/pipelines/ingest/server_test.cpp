@@ -90,10 +90,16 @@ public:
         std::lock_guard lock(mu_);
         return calls_;
     }
-    awaitable<void> reject(std::vector<ingest::rejected_payload> rejected) override {
+    awaitable<tributary::result<void>> reject(std::vector<ingest::rejected_payload> rejected) override {
         std::lock_guard lock(mu_);
+        if (!reject_refusal_.empty()) co_return tributary::unexpected{reject_refusal_};
         for (auto& r : rejected) rejects_.push_back(std::move(r));
-        co_return;
+        co_return tributary::result<void>{};
+    }
+    /// Non-empty: reject() keeps nothing and answers with this error (a store refusal).
+    void set_reject_refusal(std::string message) {
+        std::lock_guard lock(mu_);
+        reject_refusal_ = std::move(message);
     }
     awaitable<ingest::sink_health> health() override {
         std::lock_guard lock(mu_);
@@ -132,6 +138,7 @@ private:
     int pending_ = 0;
     std::vector<std::vector<ingest::message>> batches_;
     std::vector<ingest::rejected_payload> rejects_;
+    std::string reject_refusal_;
     ingest::sink_health health_;
 };
 
@@ -816,6 +823,22 @@ TEST(IngestServer_PartialBatch, ValidEventsStoredRejectsAnsweredAndKept) {
                   .status,
               503u);
     EXPECT_EQ(h.sink.rejects().size(), 2u);
+}
+
+// The reject store is best effort: a refusal (here a full disk) is logged, the answer stays 200.
+TEST(IngestServer_PartialBatch, RejectsRefusedByTheSink_LoggedAndTheAnswerUnchanged) {
+    harness h;
+    h.sink.set_reject_refusal("add_ingest_rejects: database or disk is full");
+    auto c = h.client();
+    const auto r = c.request(
+        "POST", "/v1/batch",
+        R"({"batch":[{"type":"track","event":"no ids"},{"type":"identify","userId":"u1"}]})", auth("key-1"));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(boost::json::parse(r.body).as_object().at("rejected").as_array().size(), 1u);
+    EXPECT_EQ(h.sink.messages(), 1u);
+    EXPECT_TRUE(h.sink.rejects().empty());
+    EXPECT_TRUE(h.logged("\"ingest.reject_failed\""));
+    EXPECT_TRUE(h.logged("\"error\":\"add_ingest_rejects: database or disk is full\""));
 }
 
 TEST(IngestServer_Health, OkWithoutAuthThen503WhileTheSinkRefuses) {
