@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "connectors/sdk/source_order.hpp"
+#include "core/error_category.hpp"
 #include "core/http/client.hpp"
 #include "core/text/hex.hpp"
 
@@ -28,6 +29,15 @@ std::string_view to_string(error_kind k) noexcept {
             return "cancelled";
     }
     return "contract";
+}
+
+const std::error_category& connector_category() noexcept {
+    static const enum_category<error_kind> category{"connector"};
+    return category;
+}
+
+std::error_code make_error_code(error_kind k) noexcept {
+    return {static_cast<int>(k), connector_category()};
 }
 
 connector_error make_error(error_kind kind, std::string message) {

@@ -5,13 +5,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "core/result.hpp"
 
 namespace tributary::connectors {
 
 enum class error_kind {
-    unsupported,       ///< the connector does not implement this call (the default implementations)
+    unsupported = 1,   ///< the connector does not implement this call (the default implementations)
     invalid_settings,  ///< the connection's settings are unusable (message names the setting)
     network,           ///< transient: the request did not get through (retry budget used up, reset, …);
                        ///< the items stay queued and the job retries later
@@ -26,6 +27,11 @@ enum class error_kind {
 /// "unsupported", "invalid_settings", "network", "rejected", "auth", "not_found", "contract",
 /// "cancelled".
 std::string_view to_string(error_kind k) noexcept;
+
+/// The "connector" error category: `std::error_code ec = error_kind::auth` compares with the enum
+/// and its message() is to_string() (the enum starts at 1: 0 is success in every category).
+const std::error_category& connector_category() noexcept;
+std::error_code make_error_code(error_kind k) noexcept;
 
 struct connector_error {
     error_kind kind = error_kind::contract;
@@ -56,3 +62,6 @@ template <>
 struct tributary::no_value_error<tributary::connectors::connector_error> {
     static connectors::connector_error make() { return {connectors::error_kind::contract, "no outcome"}; }
 };
+
+template <>
+struct std::is_error_code_enum<tributary::connectors::error_kind> : std::true_type {};

@@ -7,6 +7,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "core/error_category.hpp"
 #include "core/time.hpp"
 #include "core/types/json_text.hpp"
 #include "core/types/time_layout.hpp"
@@ -165,6 +166,19 @@ std::string_view code_of(error_kind k) {
             return "too_many_events";
     }
     return "invalid_body";
+}
+
+std::string_view to_string(error_kind k) noexcept {
+    return code_of(k);
+}
+
+const std::error_category& ingest_category() noexcept {
+    static const enum_category<error_kind> category{"ingest"};
+    return category;
+}
+
+std::error_code make_error_code(error_kind k) noexcept {
+    return {static_cast<int>(k), ingest_category()};
 }
 
 std::string make_uuid_v4(const random_source& rng) {

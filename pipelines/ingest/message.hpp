@@ -52,6 +52,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -90,17 +91,23 @@ struct message {
 
 /// Why a request was rejected. Each maps to one stable code (code_of) that clients see.
 enum class error_kind {
-    malformed_json,   ///< "malformed_json": empty, not JSON, not UTF-8, too deep, trailing data
-    invalid_body,     ///< "invalid_body": the body is not a JSON object
-    missing_field,    ///< "missing_field": a required field is absent (or null)
-    invalid_field,    ///< "invalid_field": a field has the wrong type or value
-    no_user_anon_id,  ///< "no_user_anon_id": neither userId nor anonymousId (Segment's code)
-    too_large,        ///< "request_too_large": more than max_request_bytes
-    too_many_events,  ///< "too_many_events": a batch with more than max_batch_events messages
+    malformed_json = 1,  ///< "malformed_json": empty, not JSON, not UTF-8, too deep, trailing data
+    invalid_body,        ///< "invalid_body": the body is not a JSON object
+    missing_field,       ///< "missing_field": a required field is absent (or null)
+    invalid_field,       ///< "invalid_field": a field has the wrong type or value
+    no_user_anon_id,     ///< "no_user_anon_id": neither userId nor anonymousId (Segment's code)
+    too_large,           ///< "request_too_large": more than max_request_bytes
+    too_many_events,     ///< "too_many_events": a batch with more than max_batch_events messages
 };
 
 /// The stable code of a kind, e.g. "missing_field".
 std::string_view code_of(error_kind k);
+/// code_of(k): the name error_code::message() gives.
+std::string_view to_string(error_kind k) noexcept;
+
+/// The "ingest" error category (the enum starts at 1: 0 is success in every category).
+const std::error_category& ingest_category() noexcept;
+std::error_code make_error_code(error_kind k) noexcept;
 
 struct parse_error {
     error_kind kind = error_kind::malformed_json;
@@ -178,3 +185,6 @@ private:
 };
 
 }  // namespace tributary::ingest
+
+template <>
+struct std::is_error_code_enum<tributary::ingest::error_kind> : std::true_type {};

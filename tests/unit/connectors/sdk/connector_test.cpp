@@ -248,5 +248,15 @@ TEST(SdkChecked_PreviewSendEvents, ConsumedButNoRequest_IsAContractError) {
     EXPECT_THAT(r.error().message, HasSubstr("no request"));
 }
 
+TEST(ConnectorError_Category, CodesCompareWithTheEnumAndNameTheKind) {
+    const std::error_code ec = make_error(error_kind::auth, "401 from the vendor").kind;
+    EXPECT_EQ(ec, error_kind::auth);
+    EXPECT_NE(ec, error_kind::rejected);
+    EXPECT_STREQ(ec.category().name(), "connector");
+    EXPECT_EQ(ec.message(), "auth");
+    EXPECT_TRUE(ec) << "every kind is an error: the enum starts at 1";
+    EXPECT_EQ(std::error_code(error_kind::unsupported).value(), 1);
+}
+
 }  // namespace
 }  // namespace tributary::connectors

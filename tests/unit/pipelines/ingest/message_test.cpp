@@ -437,3 +437,11 @@ TEST(IngestMessage_WriteKey, BodyKeyIsReportedButNeverStored) {
     // Invalid messages still report the key, so the server can tell 401 from 400.
     EXPECT_EQ(p.parse(endpoint::track, R"({"writeKey":"wk4","userId":"u"})").write_key, "wk4");
 }
+
+TEST(IngestError_Category, CodesCompareWithTheEnumAndUseTheStableCodes) {
+    const std::error_code ec = error_kind::too_large;
+    EXPECT_EQ(ec, error_kind::too_large);
+    EXPECT_STREQ(ec.category().name(), "ingest");
+    EXPECT_EQ(ec.message(), "request_too_large") << "message() is the code clients see";
+    EXPECT_TRUE(std::error_code(error_kind::malformed_json)) << "the enum starts at 1: 0 is success";
+}
