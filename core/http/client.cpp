@@ -468,6 +468,14 @@ awaitable<outcome> client::send(request req, priority p) {
             case verdict::retry:
                 break;
         }
+        // A cancellation that reached this request while no operation was waiting (between the
+        // transport's answer and here) is recorded in the state; the wait below would not see it,
+        // and the request would go on retrying after a stop.
+        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+            out.error = error_kind::cancelled;
+            out.message = "cancelled before retrying: " + (out.message.empty() ? d.reason : out.message);
+            co_return out;
+        }
         log.info("http.retry", {{"job", options_.job},
                                 {"connection", options_.connection},
                                 {"connector", options_.connector},
