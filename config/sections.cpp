@@ -484,6 +484,9 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
                     "must not exceed max_bytes_in_flight (" + format_size(max_bytes_in_flight) + ")");
         }
     }
+    if (auto c = m.get("max_in_flight"))
+        assign(out.users.max_in_flight, r.read_integer<std::uint32_t>(*c, 1, pipelines::max_max_in_flight));
+    out.events.max_in_flight = out.users.max_in_flight;
     // The sender's window holds at least one full batch (the check above already refuses a file
     // where it would not).
     out.events.window_bytes = std::max<std::uint64_t>(max_bytes_in_flight, batch.max_bytes);

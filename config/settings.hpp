@@ -169,7 +169,8 @@ struct job_settings {
     /// problems are told. The keys, with the file's defaults where they differ from the pipeline's:
     /// `batch.max_items` → max_items, default 500, 1..100000; `batch.max_bytes` → max_bytes,
     /// default 4MiB, 1KiB..1GiB; `lookback`, 0..30d; `max_bytes_in_flight`, default 16MiB, at
-    /// least batch.max_bytes, at most 16GiB; `mapping` (destination property ← expression, in file
+    /// least batch.max_bytes, at most 16GiB; `max_in_flight`, default 8, 1..64 (also copied to the
+    /// events settings); `mapping` (destination property ← expression, in file
     /// order); `destination.mode`: create | update | upsert; `destination.match: { source,
     /// destination }`, both required; `cursor_max_age`, 0..30d; `dead_letter.max_attempts`, the
     /// retries: default 5, 0..1000, kept + 1 (the pipeline counts every refusal, the first one

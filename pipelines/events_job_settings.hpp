@@ -9,6 +9,7 @@
 
 #include "core/mapping/mapping.hpp"
 #include "pipelines/batch_timing.hpp"
+#include "pipelines/in_flight.hpp"
 
 namespace tributary::pipelines {
 
@@ -21,6 +22,9 @@ struct events_job_settings {
     std::size_t window_events = 10000;
     /// Most payload bytes held in memory. Default 8 MiB; 0 counts as batch.max_bytes.
     std::uint64_t window_bytes = 8 * 1024 * 1024;
+    /// Most send_events() requests in flight at once, before the destination's cap
+    /// (in_flight_cap). Default 8 (default_max_in_flight); 0 counts as 1.
+    std::uint32_t max_in_flight = default_max_in_flight;
     /// Event types passed (track, identify, …); empty = all.
     std::vector<std::string> filter_types{};
     /// Track event names passed; empty = all.

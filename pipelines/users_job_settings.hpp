@@ -15,6 +15,7 @@
 #include "connectors/sdk/source_order.hpp"
 #include "core/mapping/mapping.hpp"
 #include "core/types/time_layout.hpp"
+#include "pipelines/in_flight.hpp"
 
 namespace tributary::pipelines {
 
@@ -54,6 +55,9 @@ struct users_job_settings {
     /// No further page is read while more than this many serialized bytes wait for the
     /// destination. Default 8 MiB; 0 = read a page only when nothing is queued.
     std::uint64_t max_bytes_in_flight = 8 * 1024 * 1024;
+    /// Most upsert() requests in flight at once, before the destination's cap (in_flight_cap).
+    /// Config default 8 (default_max_in_flight); 0 counts as 1.
+    std::uint32_t max_in_flight = default_max_in_flight;
     /// Destination property ← expression; empty = the identity mapping.
     std::vector<mapping::mapping_entry> mapping{};
     /// How a mapping error against the live schemas (mapping::check_mapping) is told in the

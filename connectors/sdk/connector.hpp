@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <concepts>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -124,6 +125,13 @@ public:
     /// http::client::estimated_wait), so the events sender can keep filling a batch instead of
     /// queuing a partial one; nullopt when unknown or not metered (the default).
     virtual std::optional<std::chrono::nanoseconds> estimated_wait() const { return std::nullopt; }
+
+    /// The most requests of one kind (`upsert` or `send_events`) this connector takes in flight at
+    /// once: the lower of what it declares and the max_concurrent of the endpoint group the call
+    /// goes through (after config overrides). nullopt = no cap (the default). A job sends at most
+    /// min(its max_in_flight, this) requests at once (pipelines::in_flight_cap).
+    enum class call { upsert, send_events };
+    virtual std::optional<std::uint32_t> max_in_flight(call) const { return std::nullopt; }
 };
 
 /// The value that replaces secrets in previews.

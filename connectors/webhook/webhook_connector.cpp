@@ -186,4 +186,12 @@ std::optional<std::chrono::nanoseconds> webhook_connector::estimated_wait() cons
     return http_->estimated_wait("POST", settings_.url, http::priority::events);
 }
 
+std::optional<std::uint32_t> webhook_connector::max_in_flight(call c) const {
+    if (c != call::send_events) return std::nullopt;
+    const auto cap =
+        http_ ? http_->max_concurrent("POST", settings_.url) : std::optional{settings_.max_concurrent};
+    if (!cap || *cap == 0) return std::nullopt;
+    return cap;
+}
+
 }  // namespace tributary::connectors::webhook

@@ -301,7 +301,7 @@ webhook_settings parse_settings(const json::value& settings, std::vector<setting
     }
     s.timeout = read_duration(r, "timeout", s.timeout, 1s, 1h);
     read_limits(r, s);
-    s.max_concurrent = static_cast<std::uint32_t>(r.optional_int("max_concurrent", 0, 0, 1000));
+    s.max_concurrent = static_cast<std::uint32_t>(r.optional_int("max_concurrent", 8, 0, 1000));
     read_retry(r, s);
     r.reject_unknown({"url", "secrets", "headers", "max_events", "max_bytes", "timeout", "limits",
                       "max_concurrent", "retry"});

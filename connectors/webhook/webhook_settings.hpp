@@ -53,8 +53,9 @@ struct webhook_settings {
     std::chrono::milliseconds timeout{std::chrono::minutes{2}};
     /// Published limits of the receiver, all enforced. Default: token bucket of 10 requests/s.
     std::vector<http::rate_limit> limits{};
-    /// Most requests in flight at once. Default 0 (unlimited); 0..1000.
-    std::uint32_t max_concurrent = 0;
+    /// Most requests in flight at once. Default 8; 0..1000; 0 = no cap (the job's max_in_flight
+    /// still applies).
+    std::uint32_t max_concurrent = 8;
     retry_settings retry{};
 };
 

@@ -99,6 +99,10 @@ public:
                                                            std::string_view url,
                                                            priority p) const;
 
+    /// The in-flight cap of the endpoint group a request to `url` goes through (its max_concurrent
+    /// after config overrides); 0 = no cap; nullopt when no group matches.
+    std::optional<std::uint32_t> max_concurrent(std::string_view method, std::string_view url) const;
+
     const router& routes() const { return router_; }
 
     /// Access tokens for groups with require_oauth. Set once after creation

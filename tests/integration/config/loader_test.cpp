@@ -105,6 +105,8 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_EQ(j.users.max_bytes, 4u * 1024 * 1024);
     EXPECT_EQ(j.users.lookback, 5min);
     EXPECT_EQ(j.users.max_bytes_in_flight, 16u * 1024 * 1024);
+    EXPECT_EQ(j.users.max_in_flight, 8u);
+    EXPECT_EQ(j.events.max_in_flight, 8u);
     EXPECT_EQ(j.users.cursor_max_age, 1h);
     EXPECT_EQ(j.users.dead_letter_max_attempts, 6u);
     EXPECT_EQ(j.users.dead_letter_max_age, 7 * 24h);
@@ -199,6 +201,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(events.events.batch.max_wait, 250ms);
     EXPECT_EQ(events.events.batch.max_items, 100u);
     EXPECT_EQ(events.events.window_bytes, 16u * 1024 * 1024);
+    EXPECT_EQ(events.events.max_in_flight, 4u);
 }
 
 TEST(Loader_MappingOrder, KeptAsWritten) {

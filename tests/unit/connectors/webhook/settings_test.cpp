@@ -49,7 +49,7 @@ TEST(WebhookSettings_Valid, MinimalSettings_GetTheDocumentedDefaults) {
     EXPECT_EQ(s.timeout, 2min);
     ASSERT_EQ(s.limits.size(), 1u);
     EXPECT_EQ(s.limits[0], (http::rate_limit{http::limit_kind::token_bucket, 10, 1s, 0}));
-    EXPECT_EQ(s.max_concurrent, 0u);
+    EXPECT_EQ(s.max_concurrent, 8u);
     EXPECT_EQ(s.retry.statuses, "408 409 429 5xx");
     EXPECT_EQ(s.retry.max_attempts, 6u);
 }
