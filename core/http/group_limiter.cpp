@@ -370,28 +370,26 @@ bool group_limiter::observe_reset(std::chrono::seconds reset,
         return l.kind == limit_kind::fixed_window && l.align != limit_align::clock &&
                l.per >= min_learned_window && reset <= l.per + std::chrono::seconds{1};
     };
+    // Which limit could the reset describe? Any whose length it does not exceed
+    // (by more than the rounding); with a hint, the learnable ones it names.
+    const auto fits = [&](const rate_limit& l) { return reset <= l.per + std::chrono::seconds{1}; };
     std::optional<std::size_t> pick;
     std::size_t candidates = 0;
     for (std::size_t i = 0; i < windows_.size(); ++i) {
         const rate_limit& l = windows_[i].limit();
-        if (!learnable(l)) continue;
         if (limit_hint) {
             const bool named = l.requests == *limit_hint ||
                                std::any_of(spec_.begin(), spec_.end(), [&](const rate_limit& s) {
                                    return s.kind == l.kind && s.per == l.per && s.requests == *limit_hint;
                                });
-            if (!named) continue;
-        } else {
-            // A reset no longer than a shorter limit's length may describe that one.
-            const bool ambiguous = std::any_of(limits_.begin(), limits_.end(), [&](const rate_limit& o) {
-                return o.per < l.per && reset <= o.per;
-            });
-            if (ambiguous) continue;
+            if (!named || !learnable(l)) continue;
+        } else if (!fits(l)) {
+            continue;
         }
         ++candidates;
         pick = i;
     }
-    if (candidates != 1) return false;
+    if (candidates != 1 || !learnable(windows_[*pick].limit())) return false;
     // The vendor answered somewhere in [sent_at, answered_at]; its whole seconds may
     // be rounded up or down, so the reset lies within one second either way.
     const nanoseconds spread = std::chrono::seconds{1} + std::max(extra, nanoseconds{0});

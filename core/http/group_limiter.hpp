@@ -226,10 +226,10 @@ public:
     /// A vendor said its window resets `reset` (whole seconds, rounded either way)
     /// after it answered a request written at `sent_at` and answered by `answered_at`
     /// (RateLimit-Reset, X-RateLimit-Reset, Retry-After). `limit_hint`: the vendor's
-    /// stated limit (RateLimit-Limit), if any. Applies to the one fixed window of
-    /// 60 s or longer without `align: clock` that it can only describe: the one
-    /// whose requests equal the hint, or else the only window >= 60 s whose length
-    /// is at least `reset` when `reset` exceeds every shorter limit's length.
+    /// stated limit (RateLimit-Limit), if any. Applies only to a fixed window of
+    /// 60 s or longer without `align: clock`, and only when the reset can describe
+    /// no other limit: the one window whose requests equal the hint, or else the
+    /// only limit of the group whose length is at least `reset` - 1 s.
     /// `extra` widens the learned phase (e.g. clock skew when the reset came from
     /// an HTTP-date compared with our wall clock). Returns whether a window learned.
     bool observe_reset(std::chrono::seconds reset,

@@ -572,7 +572,7 @@ bool rate_window::align(window_phase p, steady_time now, bool refine) {
         const window_phase q = shifted_near(p, *learned_, per_ticks(limit_));
         const window_phase both{std::max(q.earliest, learned_->earliest),
                                 std::min(q.latest, learned_->latest)};
-        p = both.earliest <= both.latest ? both : q;
+        if (both.earliest <= both.latest) p = both;
     }
     learned_ = p;
     if (usable(p)) {
