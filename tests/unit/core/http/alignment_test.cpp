@@ -14,28 +14,16 @@
 #include "core/http/rate_window.hpp"
 #include "core/http/send_timing.hpp"
 #include "core/http/usage_json.hpp"
+#include "tests/unit/core/http/limiter_helpers.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using namespace tributary::http;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using tributary::manual_clock;
-using tributary::http::aligned_window;
-using tributary::http::decode_usage;
-using tributary::http::delay_samples;
-using tributary::http::grant_decision;
-using tributary::http::group_limiter;
-using tributary::http::group_limiter_settings;
-using tributary::http::limit_align;
-using tributary::http::limit_kind;
-using tributary::http::priority;
-using tributary::http::rate_limit;
-using tributary::http::rate_window;
-using tributary::http::send_margin;
-using tributary::http::sliding_log;
-using tributary::http::steady_time;
-using tributary::http::window_phase;
+using tributary::http::testing::grants_at;
 
 const steady_time t0 = manual_clock{}.now();
 
@@ -69,16 +57,6 @@ std::vector<steady_time> greedy(Window& w, steady_time start, steady_time end, n
         w.commit(t);
         out.push_back(t);
     }
-}
-
-// Grants everything a limiter allows at `now`, releasing each.
-std::size_t grants_at(group_limiter& g, steady_time now) {
-    std::size_t n = 0;
-    while (g.next_grant(now).what == grant_decision::kind::grant) {
-        ++n;
-        g.release();
-    }
-    return n;
 }
 
 }  // namespace
