@@ -316,6 +316,10 @@ void group_limiter::observe_headers(std::uint32_t remaining, nanoseconds reset_i
 }
 
 void group_limiter::apply_margin(steady_time now) {
+    // Quantiles cost a pass over the samples: refresh every few samples only.
+    constexpr std::uint32_t refresh_every = 16;
+    if (++samples_since_margin_ < refresh_every) return;
+    samples_since_margin_ = 0;
     const nanoseconds m = margin_.margin(now);
     // Tiny moves are not worth a rule switch; growth always applies at once.
     if (m < applied_margin_ && applied_margin_ - m < std::chrono::microseconds{100}) return;

@@ -215,7 +215,8 @@ public:
     void on_written(steady_time granted_at, steady_time charged_at, steady_time written_at);
     /// The answer to a request written at `written_at` began at `now` (jitter sample).
     void on_answered(steady_time written_at, steady_time now);
-    /// The margin the windows keep now (see the top of this file).
+    /// The margin the windows keep now (see the top of this file); refreshed every
+    /// 16 samples.
     std::chrono::nanoseconds margin() const { return applied_margin_; }
 
     /// Aligns `align: clock` limits to UTC boundaries, given the wall clock's
@@ -339,6 +340,7 @@ private:
     vendor_allowance caps_;
     send_margin margin_;
     std::chrono::nanoseconds applied_margin_{0};
+    std::uint32_t samples_since_margin_ = 0;
     std::optional<clock::wall_time> last_wall_;
     std::optional<steady_time> last_wall_at_;
     steady_time pause_until_{};
