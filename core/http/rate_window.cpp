@@ -243,12 +243,12 @@ void sliding_log::scale(rate_scale s, steady_time /*now*/) {
     eff_requests_ = scaled_requests(requests_, s);
 }
 
-std::vector<send_mark> sliding_log::sends(steady_time now) const {
+std::vector<send_mark> sliding_log::sends(steady_time now, bool whole_ring) const {
     std::vector<send_mark> out;
     const std::int64_t from = ticks(now) - per_ns_ - margin_ns_;
     for (std::size_t k = count_; k >= 1; --k) {
         const std::int64_t t = ticks(kth_latest(k));
-        if (t <= from) continue;
+        if (t <= from && !whole_ring) continue;
         const nanoseconds age{ticks(now) - t};
         add_mark(out, age);
     }
@@ -594,7 +594,11 @@ std::optional<window_phase> rate_window::phase() const {
 }
 
 void rate_window::replace_impl(window_impl next, steady_time now) {
-    const window_snapshot kept = snapshot(now);
+    window_snapshot kept = snapshot(now);
+    // An aligned window's widened span reaches up to per + 2u back: hand it every
+    // recorded send. If the span holds more than the ring's `requests`, the latest
+    // `requests` of them already fill it.
+    if (const auto* l = std::get_if<sliding_log>(&impl_)) kept.sends = l->sends(now, true);
     impl_ = std::move(next);
     std::visit(
         [&](auto& w) {

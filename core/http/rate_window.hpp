@@ -199,8 +199,9 @@ public:
     void scale(rate_scale s, steady_time now);
     void set_margin(std::chrono::nanoseconds m) { margin_ns_ = m.count(); }
     std::uint32_t effective_requests() const { return eff_requests_; }
-    /// Sends within the last `per`, oldest first, equal instants merged.
-    std::vector<send_mark> sends(steady_time now) const;
+    /// Sends within the last `per` (plus the margin), oldest first, equal instants
+    /// merged; `whole_ring`: every recorded send (the latest `requests`), however old.
+    std::vector<send_mark> sends(steady_time now, bool whole_ring = false) const;
     /// Replaces the state with `marks` placed at now - age (keeps the latest `requests`).
     void restore_sends(const std::vector<send_mark>& marks, steady_time now);
 

@@ -457,3 +457,14 @@ TEST(GroupLimiterCharge_Jitter, StallsBetweenGrantAndWriteDrawNo429) {
                 static_cast<unsigned long long>(old_rejected));
     EXPECT_GT(old_rejected, 0u);
 }
+
+TEST(RateWindow_Align, SwitchingKeepsSendsOlderThanOneWindow) {
+    // 3 sends 60.5 s ago: outside the sliding minute, inside the aligned window whose
+    // widened span starts 61 s ago (boundary 60 s ago, +-1 s).
+    rate_window w{fixed(3, 60000ms)};
+    for (int i = 0; i < 3; ++i) w.commit(t0);
+    const steady_time now = t0 + 60500ms;
+    EXPECT_EQ(w.earliest(now), now);
+    ASSERT_TRUE(w.align(window_phase{t0 + 500ms - 1s, t0 + 500ms + 1s}, now, false));
+    EXPECT_EQ(w.earliest(now), t0 + 500ms + 60s + 1s);  // that span ends 1 s after the next boundary
+}
