@@ -188,6 +188,8 @@ std::optional<http::rate_limit> read_limit(reader& r, const cursor& at) {
             assign(out.align, http::parse_limit_align(*v));
             if (out.kind != http::limit_kind::fixed_window)
                 r.error(*c, "applies only to a fixed_window limit");
+            else if (std::chrono::milliseconds{24h} % out.per != 0ms)
+                r.error(*c, "clock needs a per that divides a day");
         }
     }
     m.finish();

@@ -195,6 +195,8 @@ http::rate_limit read_limit(settings_reader& l) {
     if (const auto* a = l.find("align"); a != nullptr && !a->is_null()) {
         if (limit.kind != http::limit_kind::fixed_window)
             l.error("align", "applies only to a fixed_window limit");
+        else if (std::chrono::milliseconds{24h} % limit.per != 0ms)
+            l.error("align", "clock needs a per that divides a day");
         else
             limit.align =
                 http::parse_limit_align(l.one_of("align", {"clock"}, "clock")).value_or(limit.align);
