@@ -249,6 +249,7 @@ boost::json::value group_json(const http::endpoint_group& g) {
         lj["requests"] = l.requests;
         lj["perMs"] = l.per.count();
         if (l.kind == http::limit_kind::token_bucket) lj["burst"] = l.burst == 0 ? l.requests : l.burst;
+        if (l.align == http::limit_align::clock) lj["align"] = http::to_string(l.align);
         limits.push_back(std::move(lj));
     }
     o["limits"] = std::move(limits);

@@ -375,21 +375,24 @@ bool group_limiter::observe_reset(std::chrono::seconds reset,
                l.per >= min_learned_window && reset <= l.per + std::chrono::seconds{1};
     };
     // Which limit could the reset describe? Any whose length it does not exceed
-    // (by more than the rounding); with a hint, the learnable ones it names.
+    // (by more than the rounding). A hint narrows that to the limits it names, unless
+    // it names none that fits (IETF lists such as "75, 75;w=1, 700;w=60" lead with
+    // the shortest window, not with the one the reset describes).
     const auto fits = [&](const rate_limit& l) { return reset <= l.per + std::chrono::seconds{1}; };
+    const auto named = [&](const rate_limit& l) {
+        return limit_hint && (l.requests == *limit_hint ||
+                              std::any_of(spec_.begin(), spec_.end(), [&](const rate_limit& s) {
+                                  return s.kind == l.kind && s.per == l.per && s.requests == *limit_hint;
+                              }));
+    };
+    const bool hint_fits = std::any_of(windows_.begin(), windows_.end(), [&](const rate_window& w) {
+        return fits(w.limit()) && named(w.limit());
+    });
     std::optional<std::size_t> pick;
     std::size_t candidates = 0;
     for (std::size_t i = 0; i < windows_.size(); ++i) {
         const rate_limit& l = windows_[i].limit();
-        if (limit_hint) {
-            const bool named = l.requests == *limit_hint ||
-                               std::any_of(spec_.begin(), spec_.end(), [&](const rate_limit& s) {
-                                   return s.kind == l.kind && s.per == l.per && s.requests == *limit_hint;
-                               });
-            if (!named || !learnable(l)) continue;
-        } else if (!fits(l)) {
-            continue;
-        }
+        if (!fits(l) || (hint_fits && !named(l))) continue;
         ++candidates;
         pick = i;
     }

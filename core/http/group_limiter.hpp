@@ -229,8 +229,8 @@ public:
     /// (RateLimit-Reset, X-RateLimit-Reset, Retry-After). `limit_hint`: the vendor's
     /// stated limit (RateLimit-Limit), if any. Applies only to a fixed window of
     /// 60 s or longer without `align: clock`, and only when the reset can describe
-    /// no other limit: the one window whose requests equal the hint, or else the
-    /// only limit of the group whose length is at least `reset` - 1 s.
+    /// no other limit: among the limits at least `reset` - 1 s long, the only one
+    /// (or, when the hint names some of them, the only one it names).
     /// `extra` widens the learned phase (e.g. clock skew when the reset came from
     /// an HTTP-date compared with our wall clock). Returns whether a window learned.
     bool observe_reset(std::chrono::seconds reset,

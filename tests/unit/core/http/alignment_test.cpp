@@ -220,6 +220,13 @@ TEST(GroupLimiterAlign_Headers, AmbiguousResetsTeachNothing) {
     EXPECT_TRUE(g.observe_reset(600s, std::nullopt, t0, t0));
 }
 
+TEST(GroupLimiterAlign_Headers, AHintNamingAShorterWindowIsIgnored) {
+    // Klaviyo-style "RateLimit-Limit: 75, 75;w=1, 700;w=60" leads with 75, the burst window.
+    group_limiter g{{fixed(75, 1000ms), fixed(700, 60000ms)}};
+    EXPECT_TRUE(g.observe_reset(44s, 75u, t0, t0));
+    EXPECT_TRUE(g.phase(1));
+}
+
 TEST(GroupLimiterAlign_Headers, ClockAlignedLimitsIgnoreHeaders) {
     group_limiter g{{fixed(750, 60000ms, limit_align::clock)}};
     EXPECT_FALSE(g.observe_reset(30s, std::nullopt, t0, t0));
