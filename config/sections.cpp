@@ -183,6 +183,15 @@ std::optional<http::rate_limit> read_limit(reader& r, const cursor& at) {
     if (auto c = m.require("requests")) assign(out.requests, r.read_integer<std::uint32_t>(*c, 1, u32_max));
     if (auto c = m.require("per")) assign(out.per, r.read_duration(*c, 1ms, 24h));
     if (auto c = m.get("burst")) assign(out.burst, r.read_integer<std::uint32_t>(*c, 0, u32_max));
+    if (auto c = m.get("align")) {
+        if (auto v = r.read_choice(*c, {"clock"})) {
+            assign(out.align, http::parse_limit_align(*v));
+            if (out.kind != http::limit_kind::fixed_window)
+                r.error(*c, "applies only to a fixed_window limit");
+            else if (std::chrono::milliseconds{24h} % out.per != 0ms)
+                r.error(*c, "clock needs a per that divides a day");
+        }
+    }
     m.finish();
     return out;
 }

@@ -119,8 +119,10 @@ struct connection_settings {
     /// `limits: { GROUP: { limits: [...], max_concurrent: N } }`: per endpoint group overrides,
     /// by group name, as the HTTP engine takes them. Each limit needs `kind` (token_bucket |
     /// fixed_window | sliding_window), `requests` (1..4294967295) and `per` (1ms..1d); `burst`
-    /// defaults to 0 = `requests`. max_concurrent: 1..4294967295; absent = the connector's. They may
-    /// only lower the connector's published limits; that is checked where the spec is known.
+    /// defaults to 0 = `requests`; `align: clock` (fixed_window only; `per` must divide a day)
+    /// says the vendor's windows start on UTC boundaries. max_concurrent: 1..4294967295; absent = the
+    /// connector's. They may only lower the connector's published limits; that is checked where the spec is
+    /// known.
     std::map<std::string, http::group_overrides> limits;
 };
 

@@ -182,6 +182,10 @@ struct checker {
             for (const auto& l : g.limits) {
                 if (l.requests == 0) fail(where + ": a limit has requests = 0");
                 if (l.per <= std::chrono::milliseconds::zero()) fail(where + ": a limit has per <= 0");
+                if (l.align == http::limit_align::clock &&
+                    (l.kind != http::limit_kind::fixed_window || l.per <= std::chrono::milliseconds::zero() ||
+                     std::chrono::hours{24} % l.per != std::chrono::milliseconds::zero()))
+                    fail(where + ": align clock needs a fixed_window whose per divides a day");
             }
             if (g.patterns.empty() && groups.size() > 1)
                 fail(where + " has no patterns; only a connector's single group may omit them");
@@ -245,6 +249,7 @@ boost::json::value group_json(const http::endpoint_group& g) {
         lj["requests"] = l.requests;
         lj["perMs"] = l.per.count();
         if (l.kind == http::limit_kind::token_bucket) lj["burst"] = l.burst == 0 ? l.requests : l.burst;
+        if (l.align == http::limit_align::clock) lj["align"] = http::to_string(l.align);
         limits.push_back(std::move(lj));
     }
     o["limits"] = std::move(limits);

@@ -192,7 +192,16 @@ http::rate_limit read_limit(settings_reader& l) {
         else
             limit.burst = static_cast<std::uint32_t>(l.optional_int("burst", 0, 1, max_limit_requests));
     }
-    l.reject_unknown({"kind", "requests", "per", "burst"});
+    if (const auto* a = l.find("align"); a != nullptr && !a->is_null()) {
+        if (limit.kind != http::limit_kind::fixed_window)
+            l.error("align", "applies only to a fixed_window limit");
+        else if (std::chrono::milliseconds{24h} % limit.per != 0ms)
+            l.error("align", "clock needs a per that divides a day");
+        else
+            limit.align =
+                http::parse_limit_align(l.one_of("align", {"clock"}, "clock")).value_or(limit.align);
+    }
+    l.reject_unknown({"kind", "requests", "per", "burst", "align"});
     return limit;
 }
 

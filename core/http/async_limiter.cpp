@@ -11,8 +11,25 @@ permit& permit::operator=(permit&& o) noexcept {
     if (this != &o) {
         reset();
         owner_ = std::exchange(o.owner_, nullptr);
+        granted_at_ = o.granted_at_;
+        charged_at_ = o.charged_at_;
+        was_written_ = o.was_written_;
     }
     return *this;
+}
+
+void permit::written() {
+    if (!owner_) return;
+    const auto now = owner_->clock_.now();
+    owner_->core_.on_written(granted_at_, charged_at_, now);
+    charged_at_ = std::max(charged_at_, now);
+    was_written_ = true;
+    // A later charge can only delay grants; the armed timer re-checks when it fires.
+}
+
+void permit::answered() {
+    if (!owner_ || !was_written_) return;
+    owner_->core_.on_answered(charged_at_, owner_->clock_.now());
 }
 
 void permit::reset() {
@@ -25,7 +42,9 @@ async_limiter::async_limiter(asio::any_io_executor ex, std::string name, group_l
       core_(std::move(core)),
       clock_(clk),
       timer_(ex),
-      alive_(std::make_shared<bool>(true)) {}
+      alive_(std::make_shared<bool>(true)) {
+    core_.align_to_clock(clock_.wall_now(), clock_.now());
+}
 
 async_limiter::~async_limiter() {
     *alive_ = false;
@@ -53,6 +72,13 @@ void async_limiter::on_success() {
 void async_limiter::observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in) {
     core_.observe_headers(remaining, reset_in, clock_.now());
     pump();
+}
+
+void async_limiter::observe_reset(std::chrono::seconds reset,
+                                  std::optional<std::uint32_t> limit_hint,
+                                  clock::steady_time sent_at,
+                                  std::chrono::nanoseconds extra) {
+    if (core_.observe_reset(reset, limit_hint, sent_at, clock_.now(), extra)) pump();
 }
 
 void async_limiter::commit_lease() {
@@ -85,6 +111,7 @@ void async_limiter::pump() {
                 continue;
             }
             it->second.granted = true;
+            it->second.granted_at = d.at;
             it->second.wake->cancel();
             continue;
         }
@@ -108,6 +135,7 @@ void async_limiter::pump() {
 
 awaitable<std::optional<permit>> async_limiter::acquire(priority p) {
     asio::steady_timer wake(ex_, asio::steady_timer::time_point::max());
+    core_.align_to_clock(clock_.wall_now(), clock_.now());
     ticket_id t = core_.enqueue(p);
     waiters_[t] = waiter{&wake, false};
     pump();
@@ -122,8 +150,9 @@ awaitable<std::optional<permit>> async_limiter::acquire(priority p) {
             co_return std::nullopt;
         }
     }
+    const clock::steady_time granted_at = waiters_[t].granted_at;
     waiters_.erase(t);
-    co_return permit(this);
+    co_return permit(this, granted_at);
 }
 
 }  // namespace tributary::http

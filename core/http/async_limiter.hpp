@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "core/async/use_nothrow.hpp"
 #include "core/clock.hpp"
@@ -29,16 +30,31 @@ class async_limiter;
 class permit {
 public:
     permit() = default;
-    explicit permit(async_limiter* owner) : owner_(owner) {}
-    permit(permit&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)) {}
+    permit(async_limiter* owner, clock::steady_time granted_at)
+        : owner_(owner), granted_at_(granted_at), charged_at_(granted_at) {}
+    permit(permit&& o) noexcept
+        : owner_(std::exchange(o.owner_, nullptr)), granted_at_(o.granted_at_), charged_at_(o.charged_at_) {}
     permit& operator=(permit&& o) noexcept;
     permit(const permit&) = delete;
     permit& operator=(const permit&) = delete;
     ~permit() { reset(); }
     void reset();
 
+    /// The request's bytes were written now: moves its charge here (see
+    /// group_limiter::on_written). Call after every completed write (a stale
+    /// keep-alive resend writes twice). No-op on an empty permit.
+    void written();
+    /// The answer to the last write began now (jitter sample). No-op before written().
+    void answered();
+    clock::steady_time granted_at() const { return granted_at_; }
+    /// The instant the request is charged at: the grant, then its latest write.
+    clock::steady_time charged_at() const { return charged_at_; }
+
 private:
     async_limiter* owner_ = nullptr;
+    clock::steady_time granted_at_{};
+    clock::steady_time charged_at_{};
+    bool was_written_ = false;
 };
 
 class async_limiter {
@@ -60,6 +76,11 @@ public:
     void on_429();
     void on_success();
     void observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in);
+    /// group_limiter::observe_reset, answered now.
+    void observe_reset(std::chrono::seconds reset,
+                       std::optional<std::uint32_t> limit_hint,
+                       clock::steady_time sent_at,
+                       std::chrono::nanoseconds extra = {});
 
     // --- persistence (see group_limiter's send lease) ------------------------
 
@@ -87,6 +108,7 @@ private:
     struct waiter {
         boost::asio::steady_timer* wake = nullptr;
         bool granted = false;
+        clock::steady_time granted_at{};
     };
     void release();
     void pump();

@@ -40,8 +40,7 @@ std::string_view to_string(error_kind k) {
 
 std::vector<rate_limit> with_margin(std::vector<rate_limit> limits, const limiter_margin& m) {
     for (auto& l : limits) {
-        l.per += m.period_guard;
-        if (l.kind == limit_kind::token_bucket) {
+        if (l.kind == limit_kind::token_bucket && m.bucket_reserve > 0) {
             std::uint32_t cap = l.burst ? l.burst : l.requests;
             l.burst = cap > m.bucket_reserve ? cap - m.bucket_reserve : 1;
         }
@@ -88,6 +87,7 @@ result<std::shared_ptr<client>> engine::make_client(std::vector<endpoint_group> 
         if (it == limiters_.end()) {
             group_limiter_settings ls;
             ls.max_concurrent = g.max_concurrent;
+            ls.margin_cap = margin_.window_margin_cap;
             group_limiter core(with_margin(g.limits, margin_), ls);
             it = limiters_.emplace(key, std::make_unique<async_limiter>(ex_, key, std::move(core), clock_))
                      .first;
@@ -282,18 +282,63 @@ std::optional<std::uint32_t> client::max_concurrent(std::string_view method, std
     return limiters_[m->index]->core().max_concurrent();
 }
 
+namespace {
+
+std::optional<std::uint32_t> to_u32(const std::string* v) {
+    if (!v || v->empty() || v->size() > 9) return std::nullopt;
+    std::uint32_t n = 0;
+    for (char c : *v) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::uint32_t>(c - '0');
+    }
+    return n;
+}
+
+// The leading number of a limit header: "750" or the IETF draft's "750, 750;w=60".
+std::optional<std::uint32_t> leading_u32(const std::string* v) {
+    if (!v) return std::nullopt;
+    const std::string digits = v->substr(0, v->find_first_not_of("0123456789"));
+    return to_u32(&digits);
+}
+
+// Unix-time resets (GitHub-style X-RateLimit-Reset) are not deltas: skip them.
+constexpr std::uint32_t max_reset_delta_s = 400 * 24 * 3600;
+
+}  // namespace
+
+// Where the vendor's fixed windows start: reset headers on any answer, and a
+// 429's Retry-After (seconds, or an HTTP-date read against the answer's Date).
+void client::observe_alignment(async_limiter& l, const response& r, clock::steady_time sent_at) {
+    for (const char* prefix : {"RateLimit-", "X-RateLimit-"}) {
+        const std::string p{prefix};
+        const auto reset = to_u32(r.find_header(p + "Reset"));
+        if (!reset || *reset > max_reset_delta_s) continue;
+        l.observe_reset(std::chrono::seconds{*reset}, leading_u32(r.find_header(p + "Limit")), sent_at);
+        return;
+    }
+    if (r.status != 429) return;
+    const std::string* ra = r.find_header("Retry-After");
+    if (!ra) return;
+    if (const auto secs = to_u32(ra)) {
+        l.observe_reset(std::chrono::seconds{*secs}, std::nullopt, sent_at);
+        return;
+    }
+    const clock::wall_time wall = engine_.clock_.wall_now();
+    const auto until = parse_http_date(*ra, wall);
+    if (!until) return;
+    const std::string* date = r.find_header("Date");
+    const auto said = date ? parse_http_date(*date, wall) : std::nullopt;
+    // Both dates on the vendor's clock: whole seconds apart, like a delta. Against our
+    // wall clock instead, the clocks' skew adds to the uncertainty.
+    const auto delta = std::chrono::duration_cast<std::chrono::seconds>(*until - (said ? *said : wall));
+    if (delta.count() < 0) return;
+    l.observe_reset(delta, std::nullopt, sent_at, said ? std::chrono::nanoseconds{0} : l.core().clock_skew());
+}
+
 // Vendor headers may only lower what the limiter allows.
-void client::observe_rate_headers(async_limiter& l, const response& r) {
+void client::observe_rate_headers(async_limiter& l, const response& r, clock::steady_time sent_at) {
     constexpr std::chrono::milliseconds max_reset{std::chrono::hours{24}};
-    auto to_u32 = [](const std::string* v) -> std::optional<std::uint32_t> {
-        if (!v || v->empty() || v->size() > 9) return std::nullopt;
-        std::uint32_t n = 0;
-        for (char c : *v) {
-            if (c < '0' || c > '9') return std::nullopt;
-            n = n * 10 + static_cast<std::uint32_t>(c - '0');
-        }
-        return n;
-    };
+    observe_alignment(l, r, sent_at);
     if (auto rem = to_u32(r.find_header("RateLimit-Remaining"))) {
         const auto* reset = r.find_header("RateLimit-Reset");
         if (auto in = reset ? parse_delta_seconds(*reset, max_reset) : std::nullopt)
@@ -399,7 +444,13 @@ awaitable<outcome> client::send(request req, priority p) {
             out.message = "cancelled while waiting for the rate limiter";
             co_return out;
         }
-        attempt_result r = co_await engine_.transport_.send(ep, target, req);
+        // The grant reserved the request's charge; the write moves it to when the
+        // bytes left (group_limiter.hpp). The permit lives in this frame, which
+        // outlives the transport call.
+        permit& charge = *granted;
+        attempt_result r = co_await engine_.transport_.send(
+            ep, target, req, [&charge] { charge.written(); }, [&charge] { charge.answered(); });
+        const clock::steady_time sent_at = granted->charged_at();
         granted->reset();
         ++out.attempts;
 
@@ -416,7 +467,7 @@ awaitable<outcome> client::send(request req, priority p) {
             continue;
         }
         if (r.resp) {
-            observe_rate_headers(limiter, *r.resp);
+            observe_rate_headers(limiter, *r.resp, sent_at);
             if (r.resp->status == 429) limiter.on_429();
             header_list headers;
             headers.reserve(r.resp->headers.size());

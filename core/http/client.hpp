@@ -122,7 +122,8 @@ private:
           options_(std::move(opts)),
           base_(std::move(base)) {}
 
-    void observe_rate_headers(async_limiter& l, const response& r);
+    void observe_rate_headers(async_limiter& l, const response& r, clock::steady_time sent_at);
+    void observe_alignment(async_limiter& l, const response& r, clock::steady_time sent_at);
 
     engine& engine_;
     router router_;
@@ -132,19 +133,19 @@ private:
     std::shared_ptr<token_source> oauth_;
 };
 
-/// Headroom the limiter keeps below a vendor's published limits. Our send
-/// instant is not the server's arrival stamp: loopback and the network add
-/// jitter that can bunch two requests closer than we spaced them. Without a
-/// margin, pacing exactly at the limit draws an occasional 429 (measured:
-/// 1 in ~9000 at 50/s), and a 429 costs a pause plus a rate cut.
+/// Headroom the limiter keeps below a vendor's token buckets. Windows need no
+/// fixed guard any more: requests are charged when they are written, and the
+/// windows keep a measured margin for the rest (grant-to-write delay and jitter,
+/// p99.9, capped at 1 % of the shortest window; see group_limiter.hpp).
 struct limiter_margin {
-    /// Added to every limit's period. Default 5 ms; 0 disables.
-    std::chrono::milliseconds period_guard{5};
-    /// Token-bucket capacity kept in reserve (never below 1). Default 1.
+    /// Token-bucket capacity kept in reserve (never below 1). Default 1; 0 disables.
     std::uint32_t bucket_reserve = 1;
+    /// Largest measured window margin, as a fraction of the group's shortest limit
+    /// (group_limiter_settings::margin_cap). Default 0.01; 0 disables; at most 0.1.
+    double window_margin_cap = 0.01;
 };
 
-/// The limits a limiter enforces for a published spec, after the margin.
+/// The limits a limiter enforces for a published spec, after the bucket reserve.
 std::vector<rate_limit> with_margin(std::vector<rate_limit> limits, const limiter_margin& m);
 
 class engine {

@@ -30,10 +30,30 @@ std::string describe(const rate_limit& l) {
            std::to_string(l.per.count()) + "ms";
 }
 
+bool clock_alignable(const rate_limit& l) {
+    constexpr std::chrono::milliseconds day{std::chrono::hours{24}};
+    return l.kind == limit_kind::fixed_window && l.per.count() > 0 &&
+           day % l.per == std::chrono::milliseconds{0};
+}
+
 void validate_limit(const rate_limit& l) {
     if (l.requests == 0) throw std::invalid_argument("rate limit " + describe(l) + ": requests must be > 0");
     if (l.per.count() <= 0) throw std::invalid_argument("rate limit " + describe(l) + ": per must be > 0");
+    if (l.align == limit_align::clock && !clock_alignable(l))
+        throw std::invalid_argument("rate limit " + describe(l) +
+                                    ": align clock needs a fixed_window whose per divides a day");
 }
+
+// A fraction of the shortest limit: the most an edge margin may cost.
+nanoseconds margin_cap(const std::vector<rate_limit>& limits, double fraction) {
+    nanoseconds shortest = nanoseconds::max();
+    for (const auto& l : limits) shortest = std::min<nanoseconds>(shortest, l.per);
+    if (limits.empty()) return nanoseconds{0};
+    const double f = std::clamp(fraction, 0.0, 0.1);
+    return nanoseconds{static_cast<std::int64_t>(static_cast<double>(shortest.count()) * f)};
+}
+
+constexpr std::chrono::minutes min_learned_window{1};
 
 nanoseconds step_for(const std::vector<rate_limit>& limits, std::chrono::milliseconds configured) {
     if (configured.count() > 0) return configured;
@@ -51,7 +71,8 @@ group_limiter::group_limiter(std::vector<rate_limit> spec, group_limiter_setting
       spec_max_concurrent_{settings.max_concurrent},
       max_concurrent_{settings.max_concurrent},
       settings_{settings},
-      step_{step_for(spec_, settings.recovery_step)} {
+      step_{step_for(spec_, settings.recovery_step)},
+      margin_{margin_cap(spec_, settings.margin_cap), settings.margin} {
     for (const auto& l : spec_) validate_limit(l);
     for (std::size_t c = 0; c < priority_count; ++c) {
         const std::uint32_t w = settings_.weights[c];
@@ -62,6 +83,9 @@ group_limiter::group_limiter(std::vector<rate_limit> spec, group_limiter_setting
     settings_.estimate_steps = std::max<std::size_t>(settings_.estimate_steps, 1);
     windows_.reserve(limits_.size());
     for (const auto& l : limits_) windows_.emplace_back(l);
+    // No time exists yet: margins and phases apply from the first call that has one.
+    applied_margin_ = margin_.cap();
+    for (auto& w : windows_) w.set_margin(applied_margin_, steady_time{});
 }
 
 std::vector<override_problem> check_overrides(const std::vector<rate_limit>& published,
@@ -72,6 +96,10 @@ std::vector<override_problem> check_overrides(const std::vector<rate_limit>& pub
         const rate_limit& o = overrides.limits[i];
         if (o.requests == 0 || o.per.count() <= 0) {
             out.push_back({i, "requests and per must be > 0"});
+            continue;
+        }
+        if (o.align == limit_align::clock && !clock_alignable(o)) {
+            out.push_back({i, "align clock needs a fixed_window whose per divides a day"});
             continue;
         }
         bool repeated = false;
@@ -119,12 +147,28 @@ std::optional<std::string> group_limiter::apply_overrides(const group_overrides&
     const std::uint32_t cap = overrides.max_concurrent ? *overrides.max_concurrent : spec_max_concurrent_;
 
     const group_usage usage = usage_snapshot(now);
+    std::vector<rate_window> old = std::move(windows_);
     limits_ = std::move(next);
     max_concurrent_ = cap;
     windows_.clear();
     windows_.reserve(limits_.size());
     for (const auto& l : limits_) windows_.emplace_back(l);
+    margin_.set_cap(margin_cap(limits_, settings_.margin_cap));
+    applied_margin_ = margin_.margin(now);
+    for (auto& w : windows_) w.set_margin(applied_margin_, now);
     restore_windows(usage.windows, now);
+    // Phases learned from headers stay with the window of the same length.
+    for (auto& w : windows_) {
+        if (w.limit().align == limit_align::clock) continue;
+        for (const auto& o : old)
+            if (o.limit().per == w.limit().per && o.phase() && o.limit().align != limit_align::clock)
+                w.align(*o.phase(), now, false);
+    }
+    if (last_wall_) {
+        const auto wall = *last_wall_;
+        last_wall_.reset();
+        align_to_clock(wall + (now - *last_wall_at_), now);
+    }
     apply_scale(now);
     ++revision_;
     return std::nullopt;
@@ -269,6 +313,97 @@ void group_limiter::observe_headers(std::uint32_t remaining, nanoseconds reset_i
     const std::uint32_t left = remaining > in_flight_ ? remaining - in_flight_ : 0;
     caps_.lower(left, now + reset_in, now);
     ++revision_;
+}
+
+void group_limiter::apply_margin(steady_time now) {
+    // Quantiles cost a pass over the samples: refresh every few samples only.
+    constexpr std::uint32_t refresh_every = 16;
+    if (++samples_since_margin_ < refresh_every) return;
+    samples_since_margin_ = 0;
+    const nanoseconds m = margin_.margin(now);
+    // Tiny moves are not worth a rule switch; growth always applies at once.
+    if (m < applied_margin_ && applied_margin_ - m < std::chrono::microseconds{100}) return;
+    if (m == applied_margin_) return;
+    applied_margin_ = m;
+    for (auto& w : windows_) w.set_margin(m, now);
+}
+
+void group_limiter::on_written(steady_time granted_at, steady_time charged_at, steady_time written_at) {
+    if (written_at > charged_at) {
+        for (auto& w : windows_) w.restamp(charged_at, written_at);
+        ++revision_;
+    }
+    margin_.grant_to_write(written_at - granted_at, written_at);
+    apply_margin(written_at);
+}
+
+void group_limiter::on_answered(steady_time written_at, steady_time now) {
+    margin_.round_trip(now - written_at, now);
+    apply_margin(now);
+}
+
+void group_limiter::align_to_clock(clock::wall_time wall_now, steady_time now) {
+    // The steady instant the wall clock read as a UTC boundary only moves when the
+    // wall clock is stepped or slewed: skip the work while it stays put (1 ms).
+    if (last_wall_ && last_wall_at_) {
+        const auto expected = *last_wall_ + (now - *last_wall_at_);
+        const auto drift = wall_now > expected ? wall_now - expected : expected - wall_now;
+        if (drift < std::chrono::milliseconds{1}) return;
+    }
+    last_wall_ = wall_now;
+    last_wall_at_ = now;
+    const auto since_epoch = std::chrono::duration_cast<nanoseconds>(wall_now.time_since_epoch());
+    for (auto& w : windows_) {
+        const rate_limit& l = w.limit();
+        if (l.align != limit_align::clock) continue;
+        const nanoseconds per = l.per;
+        const nanoseconds into = ((since_epoch % per) + per) % per;
+        const steady_time boundary = now - into;
+        w.align(window_phase{boundary - settings_.clock_skew, boundary + settings_.clock_skew}, now, false);
+    }
+    ++revision_;
+}
+
+bool group_limiter::observe_reset(std::chrono::seconds reset,
+                                  std::optional<std::uint32_t> limit_hint,
+                                  steady_time sent_at,
+                                  steady_time answered_at,
+                                  nanoseconds extra) {
+    if (reset.count() < 0) return false;
+    const auto learnable = [&](const rate_limit& l) {
+        return l.kind == limit_kind::fixed_window && l.align != limit_align::clock &&
+               l.per >= min_learned_window && reset <= l.per + std::chrono::seconds{1};
+    };
+    // Which limit could the reset describe? Any whose length it does not exceed
+    // (by more than the rounding). A hint narrows that to the limits it names, unless
+    // it names none that fits (IETF lists such as "75, 75;w=1, 700;w=60" lead with
+    // the shortest window, not with the one the reset describes).
+    const auto fits = [&](const rate_limit& l) { return reset <= l.per + std::chrono::seconds{1}; };
+    const auto named = [&](const rate_limit& l) {
+        return limit_hint && (l.requests == *limit_hint ||
+                              std::any_of(spec_.begin(), spec_.end(), [&](const rate_limit& s) {
+                                  return s.kind == l.kind && s.per == l.per && s.requests == *limit_hint;
+                              }));
+    };
+    const bool hint_fits = std::any_of(windows_.begin(), windows_.end(), [&](const rate_window& w) {
+        return fits(w.limit()) && named(w.limit());
+    });
+    std::optional<std::size_t> pick;
+    std::size_t candidates = 0;
+    for (std::size_t i = 0; i < windows_.size(); ++i) {
+        const rate_limit& l = windows_[i].limit();
+        if (!fits(l) || (hint_fits && !named(l))) continue;
+        ++candidates;
+        pick = i;
+    }
+    if (candidates != 1 || !learnable(windows_[*pick].limit())) return false;
+    // The vendor answered somewhere in [sent_at, answered_at]; its whole seconds may
+    // be rounded up or down, so the reset lies within one second either way.
+    const nanoseconds spread = std::chrono::seconds{1} + std::max(extra, nanoseconds{0});
+    const window_phase p{sent_at + reset - spread, answered_at + reset + spread};
+    windows_[*pick].align(p, answered_at, true);
+    ++revision_;
+    return true;
 }
 
 nanoseconds group_limiter::estimated_wait(priority p, steady_time now) const {

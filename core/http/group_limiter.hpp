@@ -14,8 +14,22 @@
 //                   next enqueue / release / pause / header / override / restore /
 //                   commit_lease. }
 //   on the waiter's cancellation before its grant: cancel(ticket);
+//   when the granted request's bytes are written: on_written(grant instant, write
+//   instant) — the charge moves from the grant to the write (never earlier);
+//   when its answer begins: on_answered(write instant, now) (jitter sample);
 //   when a granted request ends, on every exit path (success, error,
 //   cancellation after the grant): release(), then next_grant again.
+//
+// Window edges keep a margin for what charge-on-write leaves uncovered: the
+// grant-to-write delay and one-way jitter, measured (send_timing.hpp), capped at
+// settings.margin_cap of the shortest limit's `per` (the engine: 1 %).
+//
+// Fixed-window alignment (rate_window.hpp): limits declared `align: clock` take
+// their phase from align_to_clock() (UTC boundaries, +-clock_skew); other fixed
+// windows of 60 s and longer learn it from observe_reset() (vendor reset headers,
+// a 429's Retry-After). Nothing about alignment is persisted: it is re-learned
+// after a restart, and restored send history is counted under whichever rule
+// applies, which is exact for both.
 //
 // Send lease (crash safety of persisted usage; off until require_lease()).
 // A persisted snapshot only knows the sends made before it was taken; a process
@@ -34,8 +48,9 @@
 //
 // Guarantees (given the calls above):
 // - No interval of a limit's length holds more grants than the limit, for
-//   token buckets, fixed windows (enforced as sliding, see rate_window.hpp) and
-//   sliding windows, at the current AIMD scale and under any vendor caps.
+//   token buckets, sliding windows and fixed windows of unknown phase; no window
+//   of a known phase (widened by its uncertainty) holds more than the limit; at
+//   the current AIMD scale and under any vendor caps.
 // - No grant before the end of a pause; overlapping pauses: the later end wins.
 // - FIFO within a priority class. Between non-empty classes, stride scheduling
 //   by weight: over any run of grants while classes stay non-empty, each gets
@@ -59,6 +74,7 @@
 
 #include "core/http/rate_limit.hpp"
 #include "core/http/rate_window.hpp"
+#include "core/http/send_timing.hpp"
 
 namespace tributary::http {
 
@@ -77,6 +93,15 @@ struct group_limiter_settings {
     std::chrono::milliseconds recovery_step{0};
     /// estimated_wait simulates at most this many sends exactly, then extrapolates; default 256, >= 1.
     std::size_t estimate_steps = 256;
+    /// `align: clock` limits: how far the vendor's clock may be from ours. Default 350 ms;
+    /// a window is aligned only while this plus the margin stays below 0.4 of its length.
+    std::chrono::nanoseconds clock_skew{std::chrono::milliseconds{350}};
+    /// Largest edge margin as a fraction of the shortest limit's per; also the margin
+    /// until enough send timing is measured. Default 0 (exact windows, no margin: for
+    /// callers that report no writes); the engine uses 0.01. 0..0.1.
+    double margin_cap = 0.0;
+    /// Edge margin quantile and warm-up.
+    send_margin_settings margin{};
 };
 
 /// Lowering a group's published limits from config. Each limit replaces the
@@ -181,6 +206,41 @@ public:
     /// Call after release() of the response's own request. reset_in <= 0 is ignored.
     void observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in, steady_time now);
 
+    // --- charge on write, margin, alignment -----------------------------------
+
+    /// A request granted at `granted_at` (grant_decision::at) was written at
+    /// `written_at`: its charge moves from `charged_at` (the grant, or an earlier
+    /// write of the same request) to `written_at` in every window — later only —
+    /// and the delay is sampled for the margin. Never changes leases or counters.
+    void on_written(steady_time granted_at, steady_time charged_at, steady_time written_at);
+    /// The answer to a request written at `written_at` began at `now` (jitter sample).
+    void on_answered(steady_time written_at, steady_time now);
+    /// The margin the windows keep now (see the top of this file); refreshed every
+    /// 16 samples.
+    std::chrono::nanoseconds margin() const { return applied_margin_; }
+
+    /// Aligns `align: clock` limits to UTC boundaries, given the wall clock's
+    /// reading `wall_now` at steady `now`: a boundary lies where the wall clock
+    /// reads a whole multiple of `per`, within +-clock_skew. Cheap when nothing moved
+    /// (call it before each grant round).
+    void align_to_clock(clock::wall_time wall_now, steady_time now);
+    /// A vendor said its window resets `reset` (whole seconds, rounded either way)
+    /// after it answered a request written at `sent_at` and answered by `answered_at`
+    /// (RateLimit-Reset, X-RateLimit-Reset, Retry-After). `limit_hint`: the vendor's
+    /// stated limit (RateLimit-Limit), if any. Applies only to a fixed window of
+    /// 60 s or longer without `align: clock`, and only when the reset can describe
+    /// no other limit: among the limits at least `reset` - 1 s long, the only one
+    /// (or, when the hint names some of them, the only one it names).
+    /// `extra` widens the learned phase (e.g. clock skew when the reset came from
+    /// an HTTP-date compared with our wall clock). Returns whether a window learned.
+    bool observe_reset(std::chrono::seconds reset,
+                       std::optional<std::uint32_t> limit_hint,
+                       steady_time sent_at,
+                       steady_time answered_at,
+                       std::chrono::nanoseconds extra = {});
+    /// The phase of limit `i` (index into limits()) when aligned.
+    std::optional<window_phase> phase(std::size_t i) const { return windows_.at(i).phase(); }
+
     /// First instant every limit, cap and pause allows one send (>= now).
     steady_time earliest_send(steady_time now) const;
     /// How long a request enqueued now at `p` would wait for its grant: the
@@ -245,6 +305,7 @@ public:
     /// Limits in force: the spec with overrides applied.
     const std::vector<rate_limit>& limits() const { return limits_; }
     std::uint32_t max_concurrent() const { return max_concurrent_; }
+    std::chrono::nanoseconds clock_skew() const { return settings_.clock_skew; }
     std::uint32_t in_flight() const { return in_flight_; }
     std::size_t pending(priority p) const { return classes_[index(p)].live; }
     std::size_t pending() const { return waiting_.size(); }
@@ -265,6 +326,8 @@ private:
     std::size_t pick_class() const;
     void restore_windows(const std::vector<window_snapshot>& snaps, steady_time now);
     void apply_scale(steady_time now);
+    void apply_margin(steady_time now);
+    void rebuild_windows(steady_time now);
 
     std::vector<rate_limit> spec_;
     std::vector<rate_limit> limits_;
@@ -275,6 +338,11 @@ private:
 
     std::vector<rate_window> windows_;
     vendor_allowance caps_;
+    send_margin margin_;
+    std::chrono::nanoseconds applied_margin_{0};
+    std::uint32_t samples_since_margin_ = 0;
+    std::optional<clock::wall_time> last_wall_;
+    std::optional<steady_time> last_wall_at_;
     steady_time pause_until_{};
     std::string pause_reason_;
 

@@ -21,6 +21,16 @@ std::optional<limit_kind> parse_limit_kind(std::string_view s) {
     return std::nullopt;
 }
 
+std::string_view to_string(limit_align a) {
+    return a == limit_align::clock ? "clock" : "learn";
+}
+
+std::optional<limit_align> parse_limit_align(std::string_view s) {
+    if (s == "clock") return limit_align::clock;
+    if (s == "learn") return limit_align::learn;
+    return std::nullopt;
+}
+
 std::string_view to_string(priority p) {
     switch (p) {
         case priority::events:

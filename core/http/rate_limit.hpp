@@ -19,6 +19,18 @@ enum class limit_kind {
 std::string_view to_string(limit_kind k);
 std::optional<limit_kind> parse_limit_kind(std::string_view s);
 
+/// Where a fixed window's boundaries lie, as far as the declaration knows.
+enum class limit_align {
+    /// Unknown: learned from the vendor's reset headers for windows of 60 s and longer
+    /// (rate_window.hpp), enforced as a sliding window until then.
+    learn,
+    /// On UTC boundaries of the window length (second, minute, hour, day): `align: clock`.
+    clock,
+};
+
+std::string_view to_string(limit_align a);
+std::optional<limit_align> parse_limit_align(std::string_view s);
+
 /// One published limit. A group may have several; all are enforced.
 struct rate_limit {
     limit_kind kind = limit_kind::token_bucket;
@@ -28,6 +40,9 @@ struct rate_limit {
     std::chrono::milliseconds per{1000};
     /// Token-bucket capacity; 0 means `requests`. Ignored by windows.
     std::uint32_t burst = 0;
+    /// Fixed windows only: `clock` when the vendor aligns them to UTC boundaries; `per`
+    /// must then divide a day. Ignored by other kinds.
+    limit_align align = limit_align::learn;
 
     friend bool operator==(const rate_limit&, const rate_limit&) = default;
 };

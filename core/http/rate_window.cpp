@@ -57,6 +57,15 @@ std::vector<std::pair<std::int64_t, std::uint64_t>> marks_to_ticks(const std::ve
     return out;
 }
 
+// Appends one send of `age`, merged with the previous mark of the same age.
+void add_mark(std::vector<send_mark>& out, nanoseconds age) {
+    if (!out.empty() && out.back().age == age) {
+        ++out.back().count;
+    } else {
+        out.push_back(send_mark{age, 1});
+    }
+}
+
 }  // namespace
 
 std::uint32_t scaled_requests(std::uint32_t requests, rate_scale scale) {
@@ -200,7 +209,7 @@ steady_time sliding_log::kth_latest(std::size_t k) const {
 steady_time sliding_log::earliest(steady_time now) const {
     if (count_ < eff_requests_) return now;
     // The send that would be the (eff+1)-th in a window must come `per` after the eff-th latest.
-    const steady_time t = from_ticks(ticks(kth_latest(eff_requests_)) + per_ns_);
+    const steady_time t = from_ticks(ticks(kth_latest(eff_requests_)) + per_ns_ + margin_ns_);
     return std::max(now, t);
 }
 
@@ -211,22 +220,37 @@ void sliding_log::commit(steady_time now) {
     count_ = std::min(count_ + 1, ring_.size());
 }
 
+void sliding_log::restamp(steady_time from, steady_time to) {
+    if (to <= from || count_ == 0) return;
+    const std::size_t n = ring_.size();
+    const auto at = [&](std::size_t i) -> steady_time& { return ring_[(next_ + n - count_ + i) % n]; };
+    std::size_t i = 0;
+    while (i < count_ && at(i) < from) ++i;
+    if (i == count_) {
+        // Not recorded any more: evicted by later sends (the ring is full) or
+        // replaced by a restore. Evicted, it would be the newest now.
+        if (count_ == n) commit(to);
+        return;
+    }
+    // Lifting the oldest send at or after `from` keeps every recorded instant at or
+    // after the send it stands for; bubbling keeps the ring sorted.
+    const steady_time v = std::max(at(i), to);
+    for (; i + 1 < count_ && at(i + 1) < v; ++i) at(i) = at(i + 1);
+    at(i) = v;
+}
+
 void sliding_log::scale(rate_scale s, steady_time /*now*/) {
     eff_requests_ = scaled_requests(requests_, s);
 }
 
-std::vector<send_mark> sliding_log::sends(steady_time now) const {
+std::vector<send_mark> sliding_log::sends(steady_time now, bool whole_ring) const {
     std::vector<send_mark> out;
-    const std::int64_t from = ticks(now) - per_ns_;
+    const std::int64_t from = ticks(now) - per_ns_ - margin_ns_;
     for (std::size_t k = count_; k >= 1; --k) {
         const std::int64_t t = ticks(kth_latest(k));
-        if (t <= from) continue;
+        if (t <= from && !whole_ring) continue;
         const nanoseconds age{ticks(now) - t};
-        if (!out.empty() && out.back().age == age) {
-            ++out.back().count;
-        } else {
-            out.push_back(send_mark{age, 1});
-        }
+        add_mark(out, age);
     }
     return out;
 }
@@ -297,13 +321,14 @@ void sliding_counter::add(std::int64_t bucket, std::uint64_t count) {
 
 steady_time sliding_counter::earliest(steady_time now) const {
     if (!started_ || total_ < eff_requests_) return now;
-    const std::int64_t lo = std::max(floor_div(ticks(now) - per_ns_, width_ns_),
+    const std::int64_t span = per_ns_ + margin_ns_;
+    const std::int64_t lo = std::max(floor_div(ticks(now) - span, width_ns_),
                                      newest_ - static_cast<std::int64_t>(counts_.size()) + 1);
     std::uint64_t seen = 0;
     for (std::int64_t b = newest_; b >= lo; --b) {
         seen += counts_[slot(b)];
         // Bucket b must leave (now - per, now]: that happens once now - per >= end of b.
-        if (seen >= eff_requests_) return std::max(now, from_ticks((b + 1) * width_ns_ + per_ns_));
+        if (seen >= eff_requests_) return std::max(now, from_ticks((b + 1) * width_ns_ + span));
     }
     return now;
 }
@@ -315,6 +340,23 @@ void sliding_counter::commit(steady_time now) {
     add(floor_div(t, width_ns_), 1);
 }
 
+void sliding_counter::restamp(steady_time from, steady_time to) {
+    if (to <= from || !started_) return;
+    const std::int64_t target = floor_div(ticks(to), width_ns_);
+    const std::int64_t oldest = newest_ - static_cast<std::int64_t>(counts_.size()) + 1;
+    // The charge sits in the first non-empty bucket at or after `from`'s (commits
+    // never go back in time); none before `to`'s bucket means it is already there.
+    for (std::int64_t b = std::max(floor_div(ticks(from), width_ns_), oldest); b < target && b <= newest_;
+         ++b) {
+        if (counts_[slot(b)] == 0) continue;
+        --counts_[slot(b)];
+        --total_;
+        add(target, 1);
+        last_commit_ = std::max(last_commit_, ticks(to));
+        return;
+    }
+}
+
 void sliding_counter::scale(rate_scale s, steady_time /*now*/) {
     eff_requests_ = scaled_requests(requests_, s);
 }
@@ -322,7 +364,7 @@ void sliding_counter::scale(rate_scale s, steady_time /*now*/) {
 std::vector<send_mark> sliding_counter::sends(steady_time now) const {
     std::vector<send_mark> out;
     if (!started_) return out;
-    const std::int64_t lo = std::max(floor_div(ticks(now) - per_ns_, width_ns_),
+    const std::int64_t lo = std::max(floor_div(ticks(now) - per_ns_ - margin_ns_, width_ns_),
                                      newest_ - static_cast<std::int64_t>(counts_.size()) + 1);
     for (std::int64_t b = lo; b <= newest_; ++b) {
         const std::uint32_t c = counts_[slot(b)];
@@ -346,11 +388,111 @@ void sliding_counter::restore_sends(const std::vector<send_mark>& marks, steady_
     }
 }
 
+// ---------------------------------------------------------------- aligned_window
+
+aligned_window::aligned_window(const rate_limit& limit, window_phase phase, nanoseconds margin)
+    : per_ns_{per_ticks(limit)},
+      requests_{limit.requests},
+      eff_requests_{limit.requests},
+      phase_{phase},
+      origin_{ticks(phase.earliest) + (ticks(phase.latest) - ticks(phase.earliest)) / 2},
+      half_ns_{(ticks(phase.latest) - ticks(phase.earliest) + 1) / 2},
+      margin_ns_{std::max<std::int64_t>(margin.count(), 0)} {}
+
+nanoseconds aligned_window::uncertainty() const {
+    return nanoseconds{half_ns_ + margin_ns_};
+}
+
+std::int64_t aligned_window::window_of(std::int64_t t) const {
+    return floor_div(t - origin_, per_ns_);
+}
+
+std::uint64_t aligned_window::count_in(std::int64_t k) const {
+    const std::int64_t u = half_ns_ + margin_ns_;
+    const std::int64_t lo = origin_ + k * per_ns_ - u;
+    const std::int64_t hi = origin_ + (k + 1) * per_ns_ + u;
+    const auto first = std::lower_bound(times_.begin(), times_.end(), lo);
+    const auto last = std::lower_bound(first, times_.end(), hi);
+    return static_cast<std::uint64_t>(last - first);
+}
+
+steady_time aligned_window::earliest(steady_time now) const {
+    const std::int64_t u = half_ns_ + margin_ns_;
+    std::int64_t t = ticks(now);
+    // Each round either finds every window holding t open, or jumps past the end of
+    // a full one; full windows are finitely many (they hold recorded sends).
+    for (std::size_t round = 0; round <= times_.size(); ++round) {
+        std::int64_t next = t;
+        for (std::int64_t k = window_of(t - u); k <= window_of(t + u); ++k) {
+            if (count_in(k) >= eff_requests_) next = std::max(next, origin_ + (k + 1) * per_ns_ + u);
+        }
+        if (next == t) break;
+        t = next;
+    }
+    return from_ticks(t);
+}
+
+void aligned_window::prune(std::int64_t now) {
+    // Windows that can still hold a future send start at or after this; one more
+    // window of history keeps a later margin increase and snapshots honest.
+    const std::int64_t u = half_ns_ + margin_ns_;
+    const std::int64_t keep = origin_ + window_of(now - u) * per_ns_ - u - per_ns_;
+    const auto end = std::lower_bound(times_.begin(), times_.end(), keep);
+    times_.erase(times_.begin(), end);
+}
+
+void aligned_window::commit(steady_time now) {
+    std::int64_t t = ticks(now);
+    if (!times_.empty()) t = std::max(t, times_.back());
+    times_.push_back(t);
+    prune(t);
+}
+
+void aligned_window::restamp(steady_time from, steady_time to) {
+    if (to <= from) return;
+    const auto it = std::lower_bound(times_.begin(), times_.end(), ticks(from));
+    if (it == times_.end()) return;  // replaced by a restore
+    const std::int64_t v = std::max(*it, ticks(to));
+    times_.erase(it);
+    times_.insert(std::upper_bound(times_.begin(), times_.end(), v), v);
+}
+
+void aligned_window::scale(rate_scale s, steady_time /*now*/) {
+    eff_requests_ = scaled_requests(requests_, s);
+}
+
+std::vector<send_mark> aligned_window::sends(steady_time now) const {
+    std::vector<send_mark> out;
+    for (const std::int64_t t : times_) {
+        const nanoseconds age{ticks(now) - t};
+        add_mark(out, age);
+    }
+    return out;
+}
+
+void aligned_window::restore_sends(const std::vector<send_mark>& marks, steady_time now) {
+    times_.clear();
+    // A window never needs more than the sends of three windows; older ones are pruned anyway.
+    const std::uint64_t keep = 3ULL * requests_;
+    std::uint64_t total = 0;
+    const auto timed = marks_to_ticks(marks, now);
+    for (const auto& [t, n] : timed) total += n;
+    std::uint64_t skip = total > keep ? total - keep : 0;
+    for (const auto& [t, n] : timed) {
+        const std::uint64_t dropped = std::min(skip, n);
+        skip -= dropped;
+        times_.insert(times_.end(), n - dropped, t);
+    }
+    if (!times_.empty()) prune(std::max(ticks(now), times_.back()));
+}
+
 // ---------------------------------------------------------------- rate_window
 
 namespace {
 
-std::variant<token_bucket, sliding_log, sliding_counter> make_impl(const rate_limit& limit) {
+using window_impl = std::variant<token_bucket, sliding_log, sliding_counter, aligned_window>;
+
+window_impl make_impl(const rate_limit& limit) {
     if (limit.requests == 0) throw std::invalid_argument("rate limit: requests must be > 0");
     if (limit.per.count() <= 0) throw std::invalid_argument("rate limit: per must be > 0");
     if (limit.kind == limit_kind::token_bucket) return token_bucket{limit};
@@ -382,8 +524,89 @@ void rate_window::commit(steady_time now) {
     caps_.commit(now);
 }
 
+void rate_window::restamp(steady_time from, steady_time to) {
+    std::visit([from, to](auto& w) { w.restamp(from, to); }, impl_);
+}
+
 void rate_window::scale(rate_scale s, steady_time now) {
+    scale_ = s;
     std::visit([s, now](auto& w) { w.scale(s, now); }, impl_);
+}
+
+void rate_window::set_margin(nanoseconds m, steady_time now) {
+    margin_ = std::max(m, nanoseconds{0});
+    std::visit([this](auto& w) { w.set_margin(margin_); }, impl_);
+    // The margin widens the aligned rule's double-counted band: it may tip the
+    // choice between the two rules either way.
+    if (!learned_) return;
+    const bool aligned = std::holds_alternative<aligned_window>(impl_);
+    if (usable(*learned_) && !aligned) {
+        replace_impl(aligned_window{limit_, *learned_, margin_}, now);
+    } else if (!usable(*learned_) && aligned) {
+        unalign(now);
+    }
+}
+
+namespace {
+
+window_phase shifted_near(window_phase p, const window_phase& ref, std::int64_t per) {
+    const std::int64_t mid_p = ticks(p.earliest) + (ticks(p.latest) - ticks(p.earliest)) / 2;
+    const std::int64_t mid_r = ticks(ref.earliest) + (ticks(ref.latest) - ticks(ref.earliest)) / 2;
+    const std::int64_t k = floor_div(mid_r - mid_p + per / 2, per);
+    const nanoseconds shift{k * per};
+    return window_phase{p.earliest + shift, p.latest + shift};
+}
+
+}  // namespace
+
+bool rate_window::usable(const window_phase& p) const {
+    const std::int64_t half = (ticks(p.latest) - ticks(p.earliest) + 1) / 2;
+    // u < 0.4 x per: see the top of rate_window.hpp.
+    return 5 * (half + margin_.count()) < 2 * per_ticks(limit_);
+}
+
+bool rate_window::align(window_phase p, steady_time now, bool refine) {
+    if (limit_.kind != limit_kind::fixed_window || limit_.requests > exact_log_limit) return false;
+    if (p.latest < p.earliest) std::swap(p.earliest, p.latest);
+    if (refine && learned_) {
+        const window_phase q = shifted_near(p, *learned_, per_ticks(limit_));
+        const window_phase both{std::max(q.earliest, learned_->earliest),
+                                std::min(q.latest, learned_->latest)};
+        if (both.earliest <= both.latest) p = both;
+    }
+    learned_ = p;
+    if (usable(p)) {
+        replace_impl(aligned_window{limit_, p, margin_}, now);
+    } else if (std::holds_alternative<aligned_window>(impl_)) {
+        unalign(now);
+    }
+    return std::holds_alternative<aligned_window>(impl_);
+}
+
+void rate_window::unalign(steady_time now) {
+    if (!std::holds_alternative<aligned_window>(impl_)) return;
+    replace_impl(make_impl(limit_), now);
+}
+
+std::optional<window_phase> rate_window::phase() const {
+    if (const auto* a = std::get_if<aligned_window>(&impl_)) return a->phase();
+    return std::nullopt;
+}
+
+void rate_window::replace_impl(window_impl next, steady_time now) {
+    window_snapshot kept = snapshot(now);
+    // An aligned window's widened span reaches up to per + 2u back: hand it every
+    // recorded send. If the span holds more than the ring's `requests`, the latest
+    // `requests` of them already fill it.
+    if (const auto* l = std::get_if<sliding_log>(&impl_)) kept.sends = l->sends(now, true);
+    impl_ = std::move(next);
+    std::visit(
+        [&](auto& w) {
+            w.set_margin(margin_);
+            w.scale(scale_, now);
+        },
+        impl_);
+    restore(window_snapshot{limit_, kept.sends, std::nullopt, {}}, now);
 }
 
 void rate_window::lower(std::uint32_t remaining, steady_time reset_at, steady_time now) {
@@ -397,6 +620,8 @@ window_snapshot rate_window::snapshot(steady_time now) const {
         s.bucket_nanotokens = b->level_nanotokens(now);
     } else if (const auto* l = std::get_if<sliding_log>(&impl_)) {
         s.sends = l->sends(now);
+    } else if (const auto* a = std::get_if<aligned_window>(&impl_)) {
+        s.sends = a->sends(now);
     } else {
         s.sends = std::get<sliding_counter>(impl_).sends(now);
     }
@@ -415,6 +640,8 @@ void rate_window::restore(const window_snapshot& s, steady_time now) {
         }
     } else if (auto* l = std::get_if<sliding_log>(&impl_)) {
         l->restore_sends(s.sends, now);
+    } else if (auto* a = std::get_if<aligned_window>(&impl_)) {
+        a->restore_sends(s.sends, now);
     } else {
         std::get<sliding_counter>(impl_).restore_sends(s.sends, now);
     }

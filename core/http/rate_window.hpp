@@ -4,7 +4,8 @@
 // is allowed?" exactly (to the nanosecond), so the async layer arms one timer
 // for that instant instead of polling.
 //
-// Common contract of token_bucket, sliding_log, sliding_counter and rate_window:
+// Common contract of token_bucket, sliding_log, sliding_counter, aligned_window
+// and rate_window:
 // - `earliest(now)` returns `now` when a send is allowed now, otherwise the
 //   exact first instant it becomes allowed if nothing is committed meanwhile.
 //   Allowance only grows with time, so the max of several enforcers' answers is
@@ -22,16 +23,35 @@
 //   fuller than they are); passing an earlier instant that corresponds to the
 //   snapshot's moment is exact.
 //
-// Fixed windows are enforced as sliding windows. Vendors align fixed windows to
-// their own clock, which we cannot observe; every aligned window of length `per`
-// is also an interval of length `per`, so "no interval of length `per` holds
-// more than `requests`" implies the fixed-window rule for any alignment. Under
-// saturating demand the sliding rule sends `requests` per `per` at steady state,
-// i.e. the full fixed-window allowance (measured in http_limiter_test: Klaviyo
-// 75/s + 750/min reaches 100% over 3 minutes). What it gives up is the
-// "2x at the boundary" burst that only an exactly aligned client could use.
-// Network jitter can still make two sends `per` apart arrive in one server
-// window; a 429 from that is absorbed by the group's AIMD and pause logic.
+//   `restamp(from, to)` moves one charge made at `from` to `to` (later only): the
+//   grant reserves at its instant, the socket write re-stamps the charge then.
+//   `set_margin(m)` widens every window edge by `m` (measured send jitter, see
+//   send_timing.hpp): sliding windows count a send for `per + m`, aligned ones
+//   widen each window by `m` on both sides.
+//
+// Fixed windows: aligned when their phase is known, sliding otherwise.
+// - Unknown phase (the default): enforced as a sliding window. Every aligned
+//   window of length `per` is also an interval of length `per`, so "no interval of
+//   length `per` holds more than `requests`" implies the fixed-window rule for any
+//   alignment. It gives up the boundary burst an aligned client can use (measured
+//   0.93 of the acceptable budget for Klaviyo's 75/s + 750/min).
+// - Known phase (`window_phase`: some boundary lies in [earliest, latest]; learned
+//   from the vendor's reset headers for windows >= 60 s, or from the UTC clock for
+//   limits declared `align: clock`): enforced by `aligned_window`. Rule with
+//   uncertainty u = (latest - earliest) / 2 + margin and midpoint boundaries b_k:
+//   a send at t counts in EVERY window k whose widened span [b_k - u, b_k+1 + u)
+//   contains t, and no widened span holds more than `requests`. Whatever the true
+//   boundary B_k in [b_k - u, b_k + u] is, the vendor's window [B_k, B_k+1) lies
+//   inside the widened span, so it never holds more than `requests` either. Sends
+//   in the 2u band around a boundary count in both neighbours; a send in the
+//   certain middle [b_k + u, b_k+1 - u) counts once. Reset headers give whole
+//   seconds (rounded either way by vendors), so one header places the boundary
+//   within ±1 s plus the round trip; later headers narrow it by intersection.
+//   Under saturating demand both rules send `requests` per `per`; the aligned one
+//   also uses the boundary burst, but may start up to 2u later after an idle
+//   time, so it is used only while u < 0.4 x per (at u = per / 2 every instant
+//   counts twice), and only up to `exact_log_limit` requests (it keeps every
+//   counted send time).
 
 #include <chrono>
 #include <cstddef>
@@ -71,6 +91,15 @@ struct cap_snapshot {
     std::chrono::nanoseconds reset_in{0};
 
     friend bool operator==(const cap_snapshot&, const cap_snapshot&) = default;
+};
+
+/// Where a fixed window's boundaries lie on the steady clock: some boundary is
+/// in [earliest, latest]; every other one is a whole number of `per` away.
+struct window_phase {
+    steady_time earliest{};
+    steady_time latest{};
+
+    friend bool operator==(const window_phase&, const window_phase&) = default;
 };
 
 /// Persistable state of one rate_window. Plain data; no time points.
@@ -131,7 +160,9 @@ public:
 
     steady_time earliest(steady_time now) const;
     void commit(steady_time now);
+    void restamp(steady_time /*from*/, steady_time /*to*/) {}
     void scale(rate_scale s, steady_time now);
+    void set_margin(std::chrono::nanoseconds /*m*/) {}
     std::uint32_t effective_requests() const { return eff_requests_; }
     std::uint32_t effective_capacity() const { return eff_capacity_; }
     /// Level at `now` in 1e-9 tokens (floored; negative = debt).
@@ -163,10 +194,14 @@ public:
 
     steady_time earliest(steady_time now) const;
     void commit(steady_time now);
+    /// Lifts the oldest recorded send at or after `from` to `to` (kept sorted).
+    void restamp(steady_time from, steady_time to);
     void scale(rate_scale s, steady_time now);
+    void set_margin(std::chrono::nanoseconds m) { margin_ns_ = m.count(); }
     std::uint32_t effective_requests() const { return eff_requests_; }
-    /// Sends within the last `per`, oldest first, equal instants merged.
-    std::vector<send_mark> sends(steady_time now) const;
+    /// Sends within the last `per` (plus the margin), oldest first, equal instants
+    /// merged; `whole_ring`: every recorded send (the latest `requests`), however old.
+    std::vector<send_mark> sends(steady_time now, bool whole_ring = false) const;
     /// Replaces the state with `marks` placed at now - age (keeps the latest `requests`).
     void restore_sends(const std::vector<send_mark>& marks, steady_time now);
 
@@ -174,6 +209,7 @@ private:
     steady_time kth_latest(std::size_t k) const;  // k in [1, count_]
 
     std::int64_t per_ns_;
+    std::int64_t margin_ns_ = 0;
     std::uint32_t requests_;
     std::uint32_t eff_requests_;
     std::vector<steady_time> ring_;
@@ -198,7 +234,10 @@ public:
 
     steady_time earliest(steady_time now) const;
     void commit(steady_time now);
+    /// Moves one send from the sub-bucket of `from` to that of `to`.
+    void restamp(steady_time from, steady_time to);
     void scale(rate_scale s, steady_time now);
+    void set_margin(std::chrono::nanoseconds m) { margin_ns_ = m.count(); }
     std::uint32_t effective_requests() const { return eff_requests_; }
     /// One mark per non-empty sub-bucket overlapping the last `per`, placed at
     /// the bucket's last instant (or the last commit, if earlier): oldest first.
@@ -212,6 +251,7 @@ private:
     void add(std::int64_t bucket, std::uint64_t count);
 
     std::int64_t per_ns_;
+    std::int64_t margin_ns_ = 0;
     std::int64_t width_ns_;
     std::uint32_t requests_;
     std::uint32_t eff_requests_;
@@ -222,10 +262,50 @@ private:
     std::int64_t last_commit_ = 0;  // ticks of the latest commit
 };
 
+/// Fixed window with a known phase (see the top of this file for the rule and its
+/// proof). Keeps the send times of the windows still open (at most about
+/// 2 x requests entries); earliest/commit O(log n) plus one step per full window
+/// it skips; restamp O(n) worst case.
+class aligned_window {
+public:
+    /// Precondition: limit.requests > 0, limit.per > 0.
+    aligned_window(const rate_limit& limit, window_phase phase, std::chrono::nanoseconds margin);
+
+    const window_phase& phase() const { return phase_; }
+    void set_margin(std::chrono::nanoseconds m) { margin_ns_ = m.count(); }
+    std::uint32_t effective_requests() const { return eff_requests_; }
+    steady_time earliest(steady_time now) const;
+    /// Records a send at `now` (or at the latest recorded send, if later).
+    void commit(steady_time now);
+    /// Lifts the oldest recorded send at or after `from` to `to`.
+    void restamp(steady_time from, steady_time to);
+    void scale(rate_scale s, steady_time now);
+    /// Half the width of the band counted in two windows: half the phase's width plus the margin.
+    std::chrono::nanoseconds uncertainty() const;
+    /// Sends that can still count in an open window, oldest first.
+    std::vector<send_mark> sends(steady_time now) const;
+    void restore_sends(const std::vector<send_mark>& marks, steady_time now);
+
+private:
+    std::int64_t window_of(std::int64_t t) const;  // k with b_k <= t < b_k+1 (midpoint boundaries)
+    std::uint64_t count_in(std::int64_t k) const;
+    void prune(std::int64_t now);
+
+    std::int64_t per_ns_;
+    std::uint32_t requests_;
+    std::uint32_t eff_requests_;
+    window_phase phase_;
+    std::int64_t origin_;  // midpoint boundary, ticks
+    std::int64_t half_ns_;
+    std::int64_t margin_ns_;
+    std::vector<std::int64_t> times_;  // sorted send ticks
+};
+
 /// The enforcer for one published limit: a token bucket, or a sliding window
-/// (fixed windows included, see the top of this file) that is exact up to
-/// `exact_log_limit` requests and bounded-memory above. Also carries vendor caps
-/// set with lower(). Copyable (group_limiter::estimated_wait simulates on copies).
+/// (fixed windows with an unknown phase included) that is exact up to
+/// `exact_log_limit` requests and bounded-memory above, or an aligned window. Also
+/// carries vendor caps set with lower(). Copyable (group_limiter::estimated_wait
+/// simulates on copies).
 class rate_window {
 public:
     static constexpr std::uint32_t exact_log_limit = 8192;
@@ -240,9 +320,30 @@ public:
 
     steady_time earliest(steady_time now) const;
     void commit(steady_time now);
+    /// Moves one charge from `from` to `to`; nothing when `to <= from`. Buckets
+    /// ignore it (a charge's instant does not change a bucket's level once refilled;
+    /// the bucket reserve covers the difference).
+    void restamp(steady_time from, steady_time to);
     void scale(rate_scale s, steady_time now);
+    /// Edge margin for windows (>= 0); buckets ignore it. May switch between the
+    /// aligned and the sliding rule (see align()).
+    void set_margin(std::chrono::nanoseconds m, steady_time now);
+    std::chrono::nanoseconds margin() const { return margin_; }
     /// Vendor header: at most `remaining` more sends before `reset_at`; never raises.
     void lower(std::uint32_t remaining, steady_time reset_at, steady_time now);
+
+    /// Learns where a fixed window's boundaries lie (fixed windows only, up to
+    /// exact_log_limit requests; others ignore it). Intersected with what was known
+    /// (shifted by whole windows); an empty intersection replaces it (the vendor
+    /// moved its window). Switches to the aligned rule when the uncertainty allows
+    /// (see the top of this file), keeping every recorded send. Returns whether the
+    /// window is aligned afterwards. `refine` false replaces what was known (a clock
+    /// reading: steady and wall clocks drift apart, intersecting would shrink it).
+    bool align(window_phase p, steady_time now, bool refine = true);
+    /// Back to the sliding rule (keeps the sends).
+    void unalign(steady_time now);
+    /// The phase in force; nullopt while the sliding rule applies.
+    std::optional<window_phase> phase() const;
 
     window_snapshot snapshot(steady_time now) const;
     /// Replaces the state from `s` (any kind: a window takes `s.sends`; a bucket
@@ -251,9 +352,16 @@ public:
     void restore(const window_snapshot& s, steady_time now);
 
 private:
+    void replace_impl(std::variant<token_bucket, sliding_log, sliding_counter, aligned_window> next,
+                      steady_time now);
+    bool usable(const window_phase& p) const;
+
     rate_limit limit_;
-    std::variant<token_bucket, sliding_log, sliding_counter> impl_;
+    std::variant<token_bucket, sliding_log, sliding_counter, aligned_window> impl_;
     vendor_allowance caps_;
+    rate_scale scale_ = full_scale;
+    std::chrono::nanoseconds margin_{0};
+    std::optional<window_phase> learned_;  // last phase passed to align(), aligned or not
 };
 
 }  // namespace tributary::http

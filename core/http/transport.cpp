@@ -296,7 +296,9 @@ struct transport::impl {
     template <class Stream>
     awaitable<exchange_result> exchange(Stream& s,
                                         connection& c,
-                                        const bhttp::request<bhttp::string_body>& req) {
+                                        const bhttp::request<bhttp::string_body>& req,
+                                        const std::function<void()>& on_written,
+                                        const std::function<void()>& on_answered) {
         exchange_result out;
         c.lowest().expires_after(settings.write_timeout);
         auto [wec, written] = co_await bhttp::async_write(s, req, use_nothrow);
@@ -304,6 +306,7 @@ struct transport::impl {
             out.result.failure = classify(wec, attempt_phase::write, written > 0);
             co_return out;
         }
+        if (on_written) on_written();
         bhttp::response_parser<bhttp::string_body> parser;
         parser.body_limit(settings.max_body_bytes);
         parser.header_limit(64 * 1024);
@@ -315,6 +318,7 @@ struct transport::impl {
             out.result.failure = classify(hec, attempt_phase::read_headers, true);
             co_return out;
         }
+        if (on_answered) on_answered();
         out.response_bytes = true;
         c.lowest().expires_after(settings.read_body_timeout);
         auto [bec, bn] = co_await bhttp::async_read(s, c.buffer, parser, use_nothrow);
@@ -405,7 +409,11 @@ std::size_t transport::reap_idle() {
     return n;
 }
 
-awaitable<attempt_result> transport::send(endpoint ep, std::string target, request req) {
+awaitable<attempt_result> transport::send(endpoint ep,
+                                          std::string target,
+                                          request req,
+                                          std::function<void()> on_written,
+                                          std::function<void()> on_answered) {
     auto& m = *impl_;
     auto key = ep.key();
     auto wire = m.build(ep, target, req);
@@ -423,9 +431,9 @@ awaitable<attempt_result> transport::send(endpoint ep, std::string target, reque
         }
         impl::exchange_result ex;
         if (c->secure) {
-            ex = co_await m.exchange(*c->secure, *c, wire);
+            ex = co_await m.exchange(*c->secure, *c, wire, on_written, on_answered);
         } else {
-            ex = co_await m.exchange(*c->plain, *c, wire);
+            ex = co_await m.exchange(*c->plain, *c, wire, on_written, on_answered);
         }
         ex.result.reused = reused;
         if (ex.result.resp) {

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,7 +102,16 @@ public:
     /// One attempt of `req` to `ep`, request target `target`. Completes with a
     /// response (any status) or a classified failure. Terminal cancellation
     /// completes with failure_kind::cancelled and closes the connection.
-    awaitable<attempt_result> send(endpoint ep, std::string target, request req);
+    /// `on_written` (optional) runs on the loop each time the whole request has been
+    /// written to a socket — twice when a stale keep-alive connection is resent on —
+    /// and `on_answered` when the first bytes of an answer to that write arrived
+    /// (the limiter charges requests at their write; see group_limiter.hpp). Both
+    /// must outlive the call.
+    awaitable<attempt_result> send(endpoint ep,
+                                   std::string target,
+                                   request req,
+                                   std::function<void()> on_written = {},
+                                   std::function<void()> on_answered = {});
 
     /// Closes idle connections past their expiry; returns how many.
     std::size_t reap_idle();

@@ -114,6 +114,13 @@ window_snapshot decode_window(const json::value& v, const std::string& path) {
     w.limit.per = std::chrono::milliseconds{
         as_int(member(o, path, "per_ms"), at(path, "per_ms"), 1, lim::max_duration_ns / 1'000'000)};
     if (const auto* b = o.if_contains("burst")) w.limit.burst = as_u32(*b, at(path, "burst"), 0, u32_max);
+    // Absent in records written before alignment existed: the sends are the same either way.
+    if (const auto* a = o.if_contains("align")) {
+        const auto align =
+            a->is_string() ? parse_limit_align(std::string_view{a->get_string()}) : std::nullopt;
+        if (!align) fail(at(path, "align"), "must be learn or clock");
+        w.limit.align = *align;
+    }
     if (const auto* s = o.if_contains("sends")) {
         const std::string sp = at(path, "sends");
         const auto& a = as_array(*s, sp, lim::max_marks);
@@ -186,6 +193,7 @@ std::string encode_usage(const stored_usage& s) {
         jw["requests"] = w.limit.requests;
         jw["per_ms"] = w.limit.per.count();
         jw["burst"] = w.limit.burst;
+        if (w.limit.align != limit_align::learn) jw["align"] = to_string(w.limit.align);
         json::array sends;
         sends.reserve(w.sends.size());
         for (const auto& m : w.sends) {

@@ -7,7 +7,9 @@
 //   {"format":"tributary.limiter_usage","version":1,"lease":10,"scale":65536,
 //    "pause_ns":0,"pause_reason":"",
 //    "vendor_caps":[{"remaining":3,"reset_in_ns":900000000}],
-//    "windows":[{"kind":"fixed_window","requests":20,"per_ms":1005,"burst":0,
+//    "windows":[{"kind":"fixed_window","requests":20,"per_ms":1000,"burst":0,
+//                "align":"clock",                                           // optional
+//                (send ages are from the request's write, its grant before the write)
 //                "sends":[[age_ns,count],...],"bucket_nanotokens":123,   // buckets only
 //                "caps":[...]}]}
 //
@@ -15,6 +17,13 @@
 // and answers an error naming the offending path for anything else: a snapshot
 // that is malformed, from another program or from another format version. The
 // caller ignores such a snapshot (with a warning); it never throws for bad input.
+//
+// Records of older versions (no "align"; sends stamped at the grant; per_ms
+// widened by the old fixed 5 ms guard, e.g. 1005) load as they are and restore
+// conservatively: with no window of the same kind and per, a window takes the
+// longest stored window's send history (every send counts) and a token bucket
+// starts empty (group_limiter::restore). Alignment is never stored: it is
+// re-learned after a restart.
 
 #include <cstdint>
 #include <string>

@@ -60,7 +60,7 @@ TEST(WebhookSettings_Valid, EverySetting_IsRead) {
                                                secret_a + R"(",")" + secret_b + R"("],
             "headers":{"X-Team":"growth","Authorization":"Bearer t"},
             "max_events":250,"max_bytes":"512KiB","timeout":"90s","max_concurrent":4,
-            "limits":[{"requests":10,"per":"1s"},{"kind":"fixed_window","requests":1000,"per":"1h"},
+            "limits":[{"requests":10,"per":"1s"},{"kind":"fixed_window","requests":1000,"per":"1h","align":"clock"},
                       {"kind":"token_bucket","requests":5,"per":"250ms","burst":20}],
             "retry":{"statuses":"429 503","max_attempts":3,"backoff":"50ms","max_backoff":"2s"}})"),
                             errors);
@@ -73,7 +73,8 @@ TEST(WebhookSettings_Valid, EverySetting_IsRead) {
     EXPECT_EQ(s.timeout, 90s);
     EXPECT_EQ(s.max_concurrent, 4u);
     ASSERT_EQ(s.limits.size(), 3u);
-    EXPECT_EQ(s.limits[1], (http::rate_limit{http::limit_kind::fixed_window, 1000, 1h, 0}));
+    EXPECT_EQ(s.limits[1],
+              (http::rate_limit{http::limit_kind::fixed_window, 1000, 1h, 0, http::limit_align::clock}));
     EXPECT_EQ(s.limits[2], (http::rate_limit{http::limit_kind::token_bucket, 5, 250ms, 20}));
     EXPECT_EQ(s.retry.statuses, "429 503");
     EXPECT_EQ(s.retry.max_attempts, 3u);
@@ -156,6 +157,10 @@ TEST(WebhookSettings_Invalid, Table_EachCaseNamesItsPathAndProblem) {
          "limits[0].burst", "applies only to a token_bucket limit"},
         {with_secret(R"("limits":[{"requests":5,"per":"1s","window":3}])"), "limits[0].window",
          "is not a setting of this connector"},
+        {with_secret(R"("limits":[{"requests":5,"per":"1s","align":"clock"}])"), "limits[0].align",
+         "applies only to a fixed_window limit"},
+        {with_secret(R"("limits":[{"requests":5,"per":"7s","kind":"fixed_window","align":"clock"}])"),
+         "limits[0].align", "clock needs a per that divides a day"},
         {with_secret(R"("limits":[7])"), "limits[0]", "must be an object"},
         {with_secret(R"("max_concurrent":-1)"), "max_concurrent", "must be between 0 and 1000"},
         {with_secret(R"("retry":{"statuses":"200 500"})"), "retry.statuses",

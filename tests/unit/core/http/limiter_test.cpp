@@ -12,6 +12,7 @@
 #include "core/http/group_limiter.hpp"
 #include "core/http/rate_limit.hpp"
 #include "core/http/rate_window.hpp"
+#include "tests/unit/core/http/limiter_helpers.hpp"
 
 namespace {
 
@@ -119,14 +120,7 @@ std::vector<steady_time> saturate_group(group_limiter& g,
     return sends;
 }
 
-std::size_t grants_at(group_limiter& g, steady_time now) {
-    std::size_t n = 0;
-    while (g.next_grant(now).what == grant_decision::kind::grant) {
-        ++n;
-        g.release();
-    }
-    return n;
-}
+using tributary::http::testing::grants_at;
 
 // ------------------------------------------------------------------ token bucket
 

@@ -14,6 +14,7 @@
 #include "core/http/usage_json.hpp"
 #include "core/http/usage_store.hpp"
 #include "core/time.hpp"
+#include "tests/unit/core/http/limiter_helpers.hpp"
 
 namespace {
 
@@ -47,15 +48,7 @@ rate_limit bucket(std::uint32_t requests, milliseconds per, std::uint32_t burst 
     return rate_limit{limit_kind::token_bucket, requests, per, burst};
 }
 
-// Grants (and releases) everything the limiter allows at `now`.
-std::size_t grants_at(group_limiter& g, steady_time now) {
-    std::size_t n = 0;
-    while (g.next_grant(now).what == grant_decision::kind::grant) {
-        ++n;
-        g.release();
-    }
-    return n;
-}
+using tributary::http::testing::grants_at;
 
 // A limiter with a lease already committed, `waiters` queued.
 group_limiter leased(std::vector<rate_limit> limits, std::uint32_t lease, int waiters) {
