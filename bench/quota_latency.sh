@@ -82,7 +82,16 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-summary_of() { curl -sf "http://127.0.0.1:$1/summary"; }
+# summary_of PORT: the receiver's summary JSON (HTTP/1.0 over bash's /dev/tcp: no curl needed).
+summary_of() {
+    local reply
+    exec 3<> "/dev/tcp/127.0.0.1/$1" || return 1
+    printf 'GET /summary HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    reply=$(cat <&3)
+    exec 3>&-
+    [[ $reply == "HTTP/1.0 200"* || $reply == "HTTP/1.1 200"* ]] || return 1
+    echo "${reply##*$'\r\n\r\n'}"
+}
 # field JSON NAME: an integer member of the receiver's flat summary.
 field() { [[ $1 =~ \"$2\":([0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo 0; }
 
@@ -276,7 +285,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 scenario, latency, offset, kill, expected, before = sys.argv[2:8]
 lost = max(0, int(expected) - s["distinct"])
-after = s["rejected_429"] - int(before) if kill == "1" else ""
+after = s["rejected_429"] - int(before) if kill == "1" else "-"
 print("\t".join(map(str, [scenario, latency, offset, kill, "%.3f" % s.get("utilization", 0), s["rejected_429"], after,
                           s["order_breaks"], s["duplicates"], lost, s["max_in_flight"], "%.2f" % s.get("mean_in_flight", 0),
                           s["accepted"], "%.1f" % s.get("duration_s", 0), "%.1f" % s.get("optimal_s", 0)])))
@@ -334,12 +343,12 @@ bad = 0
 for (scenario, latency, kill), rs in sorted(groups.items(), key=lambda k: (k[0][0], k[0][2], k[0][1])):
     util = min(float(r[4]) for r in rs)
     total = lambda i: sum(int(r[i]) for r in rs)
-    after = sum(int(r[6]) for r in rs if r[6]) if kill == "1" else "-"
+    after = sum(int(r[6]) for r in rs) if kill == "1" else "-"
     print("%-15s %7d %6s %11.3f %5d %10s %12d %10d %5d %13d %14.2f" % (
         scenario, latency, "yes" if kill == "1" else "no", util, total(5), after, total(7), total(8), total(9),
         max(int(r[10]) for r in rs), max(float(r[11]) for r in rs)))
     bad += total(7) + total(9)
-print("utilization: min over %s start offsets; 429s, order breaks, duplicates, lost: summed over them" % "the")
+print("utilization: the minimum over the start offsets (kill runs: one); 429s, order breaks, duplicates, lost: summed")
 if sys.argv[2] == "1" and bad:
     print("FAIL: order breaks or lost items")
     sys.exit(1)
