@@ -19,13 +19,13 @@
 // An identity seen before in an accepted request is a duplicate; otherwise an item whose sequence
 // is lower than the highest already seen for its user is an order break.
 //
-// GET /summary answers the summary JSON (at once, outside the windows); SIGTERM or SIGINT writes
-// it to --summary (and stdout) and exits. Utilization there = the fastest duration the windows
-// allow for the accepted requests, sent greedily from the first request's arrival, plus the
-// latency of the last answer ÷ the actual duration, first arrival to last answer. Mean in flight
-// = the sum of every request's time in the receiver ÷ that duration. --log FILE gets one CSV line
-// per request at arrival: ms since the first arrival, status, requests in flight (itself
-// included), items.
+// GET /summary answers the summary JSON (at once, outside the windows); POST /summary also writes
+// it to --summary (and stdout); SIGTERM or SIGINT writes it there and exits. Utilization there = the fastest
+// duration the windows allow for the accepted requests, sent greedily from the first request's arrival, plus
+// the latency of the last answer ÷ the actual duration, first arrival to last answer. Mean in flight = the
+// sum of every request's time in the receiver ÷ that duration. --log FILE gets one CSV line per request at
+// arrival: Unix time in ms, ms since the first arrival, status, requests in flight (itself included), items,
+// distinct users among them (0 for a request not accepted).
 
 #include <signal.h>
 
@@ -40,6 +40,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -129,40 +130,50 @@ void note_identity(tally& t, const std::string& identity, bool& duplicate) {
     if (duplicate) ++t.duplicates;
 }
 
-void check_event(tally& t, const json::object& e) {
+/// Checks one event; returns its user ("" when it has none).
+std::string check_event(tally& t, const json::object& e) {
     const auto* id = e.if_contains("messageId");
     const auto* user = e.if_contains("userId");
     const json::value* seq = nullptr;
     if (const auto* props = e.if_contains("properties"); props && props->is_object())
         seq = props->as_object().if_contains("seq");
+    std::string key = user && user->is_string() ? std::string{user->as_string()} : std::string{};
     bool duplicate = false;
     if (id && id->is_string()) note_identity(t, std::string{id->as_string()}, duplicate);
-    if (duplicate || !user || !user->is_string() || !seq || !seq->is_int64()) return;
-    auto [it, fresh] = t.event_seq.try_emplace(std::string{user->as_string()}, seq->as_int64());
-    if (fresh) return;
+    if (duplicate || key.empty() || !seq || !seq->is_int64()) return key;
+    auto [it, fresh] = t.event_seq.try_emplace(key, seq->as_int64());
+    if (fresh) return key;
     if (seq->as_int64() < it->second) {
         ++t.order_breaks;
     } else {
         it->second = seq->as_int64();
     }
+    return key;
 }
 
-void check_user(tally& t, const json::object& u) {
+/// Checks one user record; returns its id ("" when it has none).
+std::string check_user(tally& t, const json::object& u) {
     const auto* props = u.if_contains("properties");
-    if (!props || !props->is_object()) return;
+    if (!props || !props->is_object()) return {};
     const auto* id = props->as_object().if_contains("id");
     const auto* at = props->as_object().if_contains("updated_at");
-    if (!id || !id->is_string()) return;
-    const std::string key{id->as_string()};
+    if (!id || !id->is_string()) return {};
+    std::string key{id->as_string()};
     bool duplicate = false;
     note_identity(t, key, duplicate);
-    if (duplicate || !at || !at->is_string()) return;
+    if (duplicate || !at || !at->is_string()) return key;
     auto [it, fresh] = t.user_seq.try_emplace(key, std::string{at->as_string()});
     if (!fresh && std::string_view{at->as_string()} < it->second) ++t.order_breaks;
+    return key;
 }
 
-/// The items of an accepted body; how many, or nullopt when it is neither shape.
-std::optional<std::uint64_t> check_body(tally& t, std::string_view body) {
+struct body_counts {
+    std::uint64_t items = 0;
+    std::uint64_t users = 0;  // distinct users in the body
+};
+
+/// Checks the items of an accepted body; nullopt when it is neither shape.
+std::optional<body_counts> check_body(tally& t, std::string_view body) {
     json::value v;
     try {
         v = json::parse(body);
@@ -171,22 +182,22 @@ std::optional<std::uint64_t> check_body(tally& t, std::string_view body) {
     }
     if (!v.is_object()) return std::nullopt;
     const auto& o = v.as_object();
-    std::uint64_t n = 0;
+    const json::array* items = nullptr;
+    bool events = false;
     if (const auto* batch = o.if_contains("batch"); batch && batch->is_array()) {
-        for (const auto& e : batch->as_array()) {
-            if (e.is_object()) check_event(t, e.as_object());
-            ++n;
-        }
-        return n;
+        items = &batch->as_array();
+        events = true;
+    } else if (const auto* users = o.if_contains("users"); users && users->is_array()) {
+        items = &users->as_array();
     }
-    if (const auto* users = o.if_contains("users"); users && users->is_array()) {
-        for (const auto& u : users->as_array()) {
-            if (u.is_object()) check_user(t, u.as_object());
-            ++n;
-        }
-        return n;
+    if (!items) return std::nullopt;
+    std::unordered_set<std::string> users;
+    for (const auto& item : *items) {
+        if (!item.is_object()) continue;
+        auto user = events ? check_event(t, item.as_object()) : check_user(t, item.as_object());
+        if (!user.empty()) users.insert(std::move(user));
     }
-    return std::nullopt;
+    return body_counts{.items = items->size(), .users = users.size()};
 }
 
 double seconds(std::chrono::nanoseconds d) {
@@ -272,7 +283,7 @@ bhttp::response<bhttp::string_body> admit(receiver& r, const bhttp::request<bhtt
     ++t.in_flight;
     t.max_in_flight = std::max(t.max_in_flight, t.in_flight);
     const kit::verdict v = r.enforcer.on_request(now);
-    std::uint64_t items = 0;
+    body_counts counts;
     bhttp::response<bhttp::string_body> res;
     if (!v.accepted) {
         ++t.rejected;
@@ -280,16 +291,17 @@ bhttp::response<bhttp::string_body> admit(receiver& r, const bhttp::request<bhtt
         res.set(bhttp::field::retry_after, std::to_string(v.retry_after_seconds));
     } else if (auto n = check_body(t, req.body())) {
         ++t.accepted;
-        items = *n;
-        t.items += items;
+        counts = *n;
+        t.items += counts.items;
         res = json_answer(bhttp::status::ok, R"({"ok":true})", req.keep_alive());
     } else {
         ++t.unreadable;
         res = json_answer(bhttp::status::bad_request, R"({"error":"unreadable body"})", req.keep_alive());
     }
     if (r.log.is_open()) {
-        r.log << std::chrono::duration<double, std::milli>(now - *t.first_arrival).count() << ','
-              << res.result_int() << ',' << t.in_flight << ',' << items << '\n';
+        r.log << std::fixed << unix_ms(now, r) << ','
+              << std::chrono::duration<double, std::milli>(now - *t.first_arrival).count() << ','
+              << res.result_int() << ',' << t.in_flight << ',' << counts.items << ',' << counts.users << '\n';
     }
     return res;
 }
@@ -304,7 +316,8 @@ awaitable<void> serve(tcp::socket socket, receiver& r) {
         auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
         if (rec) break;
         auto req = parser.release();
-        if (req.method() == bhttp::verb::get && req.target() == "/summary") {
+        if (req.target() == "/summary") {
+            if (req.method() == bhttp::verb::post) write_summary(r);
             auto res = json_answer(bhttp::status::ok, json::serialize(summary(r)), req.keep_alive());
             auto [wec, wn] = co_await bhttp::async_write(stream, res, use_nothrow);
             if (wec || !res.keep_alive()) break;
