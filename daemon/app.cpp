@@ -10,7 +10,6 @@
 #include <optional>
 #include <string_view>
 
-#include "connectors/builtin.hpp"
 #include "core/async/loop_monitor.hpp"
 #include "core/async/storage_thread.hpp"
 #include "core/async/task_group.hpp"
@@ -18,6 +17,7 @@
 #include "core/http/usage_store.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "daemon/commands_common.hpp"
+#include "daemon/connector_registry.hpp"
 #include "daemon/events_runtime.hpp"
 #include "daemon/job_runner.hpp"
 #include "daemon/sd_notify.hpp"
@@ -217,7 +217,7 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     storage.start();
 
     task_group tasks(ioc.get_executor(), log.with_component("tasks"));
-    auto registry = connectors::builtin_registry(&storage);
+    auto registry = connector_registry(&storage);
     if (!registry) {
         log.error("connectors.invalid", {{"error", registry.error()}});
         return exit_code::failure;

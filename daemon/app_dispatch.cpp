@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "config/loader.hpp"
-#include "connectors/builtin.hpp"
 #include "core/log/journald_sink.hpp"
 #include "core/log/logger.hpp"
 #include "core/log/sinks.hpp"
@@ -22,6 +21,7 @@
 #include "daemon/commands_validate.hpp"
 #include "daemon/config_check.hpp"
 #include "daemon/config_scope.hpp"
+#include "daemon/connector_registry.hpp"
 #include "daemon/version.hpp"
 
 namespace td = tributary::daemon;
@@ -80,7 +80,7 @@ tc::load_result load_config(const td::command& cmd,
 }
 
 int print_connectors(const td::command& cmd, std::ostream& out, std::ostream& err) {
-    auto reg = tributary::connectors::builtin_registry(nullptr);
+    auto reg = td::connector_registry(nullptr);
     if (!reg) {
         err << "tributary: invalid built-in connector specs:\n" << reg.error() << "\n";
         return code(td::exit_code::failure);
@@ -126,7 +126,7 @@ int td::app::execute(const std::vector<std::string>& args) {
     std::filesystem::path path = cmd.config_path;
     auto env = tc::environment::from_process(std::filesystem::absolute(path).parent_path());
     auto loaded = load_config(cmd, path, env);
-    auto registry = tributary::connectors::builtin_registry(nullptr);
+    auto registry = td::connector_registry(nullptr);
     if (!registry) {
         err_ << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";
         return code(td::exit_code::failure);

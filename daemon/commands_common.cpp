@@ -2,9 +2,9 @@
 
 #include <system_error>
 
-#include "connectors/builtin.hpp"
 #include "core/state/state_dir.hpp"
 #include "core/types/time_layout.hpp"
+#include "daemon/connector_registry.hpp"
 
 namespace tributary::daemon {
 
@@ -52,7 +52,7 @@ std::string unknown_job_message(const config::settings& settings, const std::str
 }
 
 std::optional<connectors::registry> builtin_registry_or_report(storage_thread& storage, std::ostream& err) {
-    auto registry = connectors::builtin_registry(&storage);
+    auto registry = connector_registry(&storage);
     if (!registry) {
         err << "tributary: invalid built-in connector specs:\n" << registry.error() << "\n";
         return std::nullopt;
