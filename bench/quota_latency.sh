@@ -10,7 +10,8 @@
 #                utilization goals are printed, not checked: they measure the code built)
 #
 # Each run has its own receiver (bench_quota_receiver: fixed windows of 20/s and 300/min aligned
-# to the wall clock, 429 + Retry-After beyond, answers after the latency), daemon
+# to the wall clock, 429 + Retry-After beyond, answers after the latency; the daemon's limits
+# declare both windows `align: clock`, as a vendor's documentation would), daemon
 # (tributary_bench_daemon: tributary plus the test kit's HTTP users connector), state directory
 # and ports. Scenarios:
 #   events-uniform  ingest -> webhook (50 events per request), users drawn uniformly from 10,000
@@ -146,8 +147,8 @@ connections:
       secrets: ["$secret"]
       max_events: $batch
       limits:
-        - { kind: fixed_window, requests: 20, per: 1s }
-        - { kind: fixed_window, requests: 300, per: 1m }
+        - { kind: fixed_window, requests: 20, per: 1s, align: clock }
+        - { kind: fixed_window, requests: 300, per: 1m, align: clock }
 jobs:
   events_job:
     type: events

@@ -53,8 +53,14 @@ application_spec http_users_spec() {
     group.name = "users";
     group.patterns = {"POST /v1/users"};
     group.limits = {
-        {.kind = http::limit_kind::fixed_window, .requests = 20, .per = std::chrono::seconds{1}},
-        {.kind = http::limit_kind::fixed_window, .requests = 300, .per = std::chrono::minutes{1}},
+        {.kind = http::limit_kind::fixed_window,
+         .requests = 20,
+         .per = std::chrono::seconds{1},
+         .align = http::limit_align::clock},
+        {.kind = http::limit_kind::fixed_window,
+         .requests = 300,
+         .per = std::chrono::minutes{1},
+         .align = http::limit_align::clock},
     };
     spec.endpoint_groups.push_back(std::move(group));
     return spec;
