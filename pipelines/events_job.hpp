@@ -130,13 +130,21 @@ public:
 private:
     /// Performs the machine's actions until it stops; returns its reason.
     awaitable<std::string> drive(events_machine_settings m);
+    awaitable<events_machine::input> load_batches(bool store_errors_are_values);
     awaitable<events_machine::input> peek(const events_machine::action& a, bool store_errors_are_values);
+    awaitable<events_machine::input> persist(events_machine::action a, bool store_errors_are_values);
     awaitable<events_machine::input> resolve(events_machine::action a, bool store_errors_are_values);
     awaitable<events_machine::input> wait(std::optional<clock::steady_time> until, task_group& sends);
     /// One request: a child task of drive(); its answer goes to completions_.
     awaitable<void> send_batch(std::uint64_t batch, std::vector<connectors::event> events);
-    /// Hands a cancellation of drive() on to the machine and the requests in flight, once.
+    events_machine::input store_failure(std::optional<state::store_refusal> refused,
+                                        std::string error,
+                                        bool store_errors_are_values);
+    /// Hands a cancellation of drive() on: any stops the machine's new batches, once; a terminal
+    /// one also abandons the requests in flight, once.
     void forward_cancellation(boost::asio::cancellation_type type, task_group& sends);
+    /// The job's cap (in_flight_cap with the destination's) and failure threshold.
+    events_machine_settings machine_settings() const;
     events_machine::context context() const;
     void log_failure(const events_machine::failure& f);
     void log_dead_letters(const std::vector<state::event_rejection>& rejected);
@@ -151,6 +159,7 @@ private:
     std::optional<events_machine> machine_{};
     std::deque<events_machine::completed> completions_{};
     bool cancel_forwarded_ = false;
+    bool abandon_forwarded_ = false;
     /// Wakes drive()'s waits: notify(), a completion.
     std::optional<boost::asio::steady_timer> wake_{};
     events_report report_{};
