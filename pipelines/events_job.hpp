@@ -6,8 +6,18 @@
 //     ─► event_batch ─► send_events ─► ack (sent) / dead-letter (refused) / keep (the rest)
 //
 // The decisions are events_machine's (events_machine.hpp); the sender is the coroutine that
-// performs them: store reads and commits, one child task per request (max_in_flight 1 for now:
-// one request in flight, every failure pauses the job), timers, wake-ups and cancellation.
+// performs them: store reads and commits, one child task per request, timers, wake-ups and
+// cancellation. Up to in_flight_cap(job max_in_flight, destination max_in_flight(send_events))
+// requests are out at once (issue #12 item 1); a user's events are never in two of them.
+//
+// Persisted batches: each batch's queue seqs are committed (store.persist_event_batch) before
+// its request goes, and forgotten by the commit that resolves it. A run first resends what an
+// earlier run left persisted (kill -9, or a forced stop), unchanged, logging `job.resend`.
+//
+// Stopping: total cancellation (the task group's graceful stop) cuts no new batch and awaits the
+// answers of the requests in flight, committing them; terminal cancellation (the shutdown
+// deadline) abandons them: their events stay queued and their batches persisted, resent first
+// by the next run. Either way the engine's limiter slots are released with the requests.
 //
 // Order: the window holds the oldest unresolved events of the job in queue order; a batch is
 // built from the head of the window, passing over users with a batch in flight. An event that is not resolved
@@ -22,7 +32,9 @@
 // hold them anyway (connector::estimated_wait).
 //
 // Failures: a retryable error (network, 5xx/429 after the engine's retries) keeps the batch
-// queued and backs off exponentially (job.backoff) — forever in run(), the queue is durable.
+// queued and holds back that batch's users for the backoff delay (job.backoff) while other users'
+// batches go on; after pause_after_failures failures in a row the whole job backs off
+// exponentially — forever in run(), the queue is durable.
 // Other errors (auth, contract, …) are logged as `job.failed` and backed off at the longest
 // delay: events are never dropped for a destination problem.
 //
@@ -106,8 +118,9 @@ public:
     /// run()/drain(); returns an error message or empty.
     awaitable<std::string> prepare();
 
-    /// Sends until cancelled (terminal or total). Completes normally after cancellation; what is
-    /// unresolved stays queued.
+    /// Sends until cancelled. Total cancellation: no new batch; completes once the requests in
+    /// flight are answered and committed. Terminal cancellation: abandons them. Completes normally
+    /// either way; what is unresolved stays queued (and abandoned batches persisted).
     awaitable<void> run();
 
     /// Sends until the queue of the job is empty, or a call failed `max_failures` times in a row.
