@@ -496,6 +496,12 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
     if (auto c = m.get("max_in_flight"))
         assign(out.users.max_in_flight, r.read_integer<std::uint32_t>(*c, 1, pipelines::max_max_in_flight));
     out.events.max_in_flight = out.users.max_in_flight;
+    if (auto c = m.get("pause_after_failures")) {
+        if (type == job_type::users)
+            r.error_at_key(*c, "pause_after_failures applies to events jobs only");
+        else
+            assign(out.events.pause_after_failures, r.read_integer<std::uint32_t>(*c, 1, 1000));
+    }
     // The sender's window holds at least one full batch (the check above already refuses a file
     // where it would not).
     out.events.window_bytes = std::max<std::uint64_t>(max_bytes_in_flight, batch.max_bytes);

@@ -185,8 +185,9 @@ struct job_settings {
     /// An events job's sender settings as the file gives them: `batch` (max_items default 500,
     /// 1..100000; max_bytes default 4MiB, 1KiB..1GiB; max_wait default 1s, 0..1h),
     /// `max_bytes_in_flight` → window_bytes (default 16MiB), `filter.types` (track | identify |
-    /// page | screen | group | alias) → filter_types, `filter.events` → filter_events, `mapping`.
-    /// `filter` is an error on a users job. Used by events jobs; a users job's copy holds the shared
+    /// page | screen | group | alias) → filter_types, `filter.events` → filter_events, `mapping`,
+    /// `pause_after_failures` (default 3, 1..1000). `filter` and `pause_after_failures` are errors
+    /// on a users job. Used by events jobs; a users job's copy holds the shared
     /// keys (name, batch, window) and is never read.
     pipelines::events_job_settings events{.batch = {.max_items = 500,
                                                     .max_bytes = 4 * 1024 * 1024,

@@ -130,6 +130,14 @@ void events_sender::notify() {
     if (wake_) wake_->cancel();
 }
 
+events_machine_settings events_sender::machine_settings() const {
+    events_machine_settings m;
+    m.max_in_flight =
+        in_flight_cap(s_.max_in_flight, dest_.max_in_flight(connectors::connector::call::send_events));
+    m.pause_after_failures = s_.pause_after_failures;
+    return m;
+}
+
 events_machine::context events_sender::context() const {
     events_machine::context c{clk_.now(), clk_.wall_now(), std::nullopt};
     if (auto w = dest_.estimated_wait())
@@ -142,6 +150,7 @@ awaitable<std::string> events_sender::drive(events_machine_settings m) {
     machine_.emplace(s_, m, *rules_);
     completions_.clear();
     cancel_forwarded_ = false;
+    abandon_forwarded_ = false;
     task_group sends(co_await asio::this_coro::executor, log_);
     const bool store_errors_are_values = !m.drain;  // drain (run --once) lets them end the run
     events_machine::input in = events_machine::proceed{};
@@ -151,8 +160,14 @@ awaitable<std::string> events_sender::drive(events_machine_settings m) {
         auto a = machine_->resume(std::move(in), context());
         report_ = machine_->report();
         switch (a.what) {
+            case kind::load_batches:
+                in = co_await load_batches(store_errors_are_values);
+                break;
             case kind::peek:
                 in = co_await peek(a, store_errors_are_values);
+                break;
+            case kind::persist:
+                in = co_await persist(std::move(a), store_errors_are_values);
                 break;
             case kind::send:
                 sends.spawn("send:" + s_.name, send_batch(a.batch, std::move(a.events)));
@@ -174,10 +189,62 @@ awaitable<std::string> events_sender::drive(events_machine_settings m) {
     }
 }
 
+// A graceful stop (total) stops new batches and awaits the requests in flight; a forced one
+// (terminal: the daemon's shutdown deadline) abandons them, their events stay queued and their
+// batches persisted.
 void events_sender::forward_cancellation(asio::cancellation_type type, task_group& sends) {
-    if (std::exchange(cancel_forwarded_, true)) return;
-    machine_->cancel();
-    sends.emit(type);
+    if (!std::exchange(cancel_forwarded_, true)) machine_->cancel();
+    if ((type & asio::cancellation_type::terminal) != asio::cancellation_type::none &&
+        !std::exchange(abandon_forwarded_, true))
+        sends.emit(asio::cancellation_type::terminal);
+}
+
+awaitable<events_machine::input> events_sender::load_batches(bool store_errors_are_values) {
+    std::string error;
+    try {
+        auto batches = co_await store_.persisted_event_batches(s_.name);
+        if (!batches.empty()) {
+            std::uint64_t events = 0;
+            for (const auto& b : batches) events += b.rows.size();
+            log_.info("job.resend", {{"job", s_.name},
+                                     {"batches", static_cast<std::uint64_t>(batches.size())},
+                                     {"events", events}});
+        }
+        co_return events_machine::loaded{std::move(batches)};
+    } catch (const std::exception& e) {
+        if (!store_errors_are_values) throw;
+        error = log::exception_text(e);
+    }
+    co_return store_failure(std::nullopt, std::move(error), store_errors_are_values);
+}
+
+// The batch is durable before its request goes: after a crash the next run resends it unchanged.
+awaitable<events_machine::input> events_sender::persist(events_machine::action a,
+                                                        bool store_errors_are_values) {
+    std::optional<state::store_refusal> refused;
+    std::string error;
+    try {
+        auto done = co_await store_.persist_event_batch(s_.name, a.batch, std::move(a.seqs));
+        if (done) co_return events_machine::persisted{};
+        refused = done.error();
+    } catch (const std::exception& e) {
+        if (!store_errors_are_values) throw;
+        error = log::exception_text(e);
+    }
+    co_return store_failure(std::move(refused), std::move(error), store_errors_are_values);
+}
+
+// A store call that did not happen: a running job logs it and the machine retries after a pause;
+// a drain (run --once) ends on a full disk or a busy lock as on a fault.
+events_machine::input events_sender::store_failure(std::optional<state::store_refusal> refused,
+                                                   std::string error,
+                                                   bool store_errors_are_values) {
+    if (refused) {
+        if (!store_errors_are_values) throw state::store_error(refused->kind, refused->message);
+        error = refused->message;
+    }
+    log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
+    return events_machine::store_failed{};
 }
 
 awaitable<events_machine::input> events_sender::peek(const events_machine::action& a,
@@ -191,8 +258,7 @@ awaitable<events_machine::input> events_sender::peek(const events_machine::actio
         if (!store_errors_are_values) throw;
         error = log::exception_text(e);
     }
-    log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
-    co_return events_machine::store_failed{};
+    co_return store_failure(std::nullopt, std::move(error), store_errors_are_values);
 }
 
 // Durable first, then forget: a crash between the two re-sends, never loses. One write for the
@@ -213,14 +279,7 @@ awaitable<events_machine::input> events_sender::resolve(events_machine::action a
         if (!store_errors_are_values) throw;
         error = log::exception_text(e);
     }
-    if (refused) {
-        // A drain (run --once) ends on a full disk or a busy lock as on a fault, as it did when the
-        // store threw them; a running job retries them like any store failure.
-        if (!store_errors_are_values) throw state::store_error(refused->kind, refused->message);
-        error = refused->message;
-    }
-    log_.error("job.store_failed", {{"job", s_.name}, {"error", error}});
-    co_return events_machine::store_failed{};
+    co_return store_failure(std::move(refused), std::move(error), store_errors_are_values);
 }
 
 // Returns a completion as soon as one is there; otherwise waits until `until`, a notify(), a
@@ -229,7 +288,9 @@ awaitable<events_machine::input> events_sender::wait(std::optional<clock::steady
                                                      task_group& sends) {
     for (bool waited = false;; waited = true) {
         const auto cs = co_await asio::this_coro::cancellation_state;
-        if (cancelled_state(cs) && !cancel_forwarded_) {
+        const bool terminal =
+            (cs.cancelled() & asio::cancellation_type::terminal) != asio::cancellation_type::none;
+        if (cancelled_state(cs) && (!cancel_forwarded_ || (terminal && !abandon_forwarded_))) {
             forward_cancellation(cs.cancelled(), sends);
             co_return events_machine::timer{};
         }
@@ -250,8 +311,8 @@ awaitable<events_machine::input> events_sender::wait(std::optional<clock::steady
 }
 
 awaitable<void> events_sender::send_batch(std::uint64_t batch_id, std::vector<connectors::event> events) {
-    // The driver hands its cancellation on (graceful stop included): the request is abandoned and
-    // its events stay queued.
+    // The driver hands on only a forced stop (terminal): the request is abandoned, its events stay
+    // queued and its batch persisted. A graceful stop lets it finish.
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
     connectors::event_batch batch{std::move(events)};
@@ -353,7 +414,7 @@ awaitable<void> events_sender::run() {
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);
     log_.info("job.start", {{"job", s_.name}, {"destination_type", rules_->destination_type()}});
-    co_await drive(events_machine_settings{});
+    co_await drive(machine_settings());
     log_.info("job.stop", {{"job", s_.name},
                            {"sent", report_.sent},
                            {"skipped", report_.skipped},
@@ -362,7 +423,7 @@ awaitable<void> events_sender::run() {
 }
 
 awaitable<events_report> events_sender::drain(std::uint32_t max_failures) {
-    events_machine_settings m;
+    auto m = machine_settings();
     m.drain = true;
     m.max_failures = max_failures;
     report_.error = co_await drive(m);

@@ -6,8 +6,18 @@
 //     ─► event_batch ─► send_events ─► ack (sent) / dead-letter (refused) / keep (the rest)
 //
 // The decisions are events_machine's (events_machine.hpp); the sender is the coroutine that
-// performs them: store reads and commits, one child task per request (max_in_flight 1 for now:
-// one request in flight, every failure pauses the job), timers, wake-ups and cancellation.
+// performs them: store reads and commits, one child task per request, timers, wake-ups and
+// cancellation. Up to in_flight_cap(job max_in_flight, destination max_in_flight(send_events))
+// requests are out at once (issue #12 item 1); a user's events are never in two of them.
+//
+// Persisted batches: each batch's queue seqs are committed (store.persist_event_batch) before
+// its request goes, and forgotten by the commit that resolves it. A run first resends what an
+// earlier run left persisted (kill -9, or a forced stop), unchanged, logging `job.resend`.
+//
+// Stopping: total cancellation (the task group's graceful stop) cuts no new batch and awaits the
+// answers of the requests in flight, committing them; terminal cancellation (the shutdown
+// deadline) abandons them: their events stay queued and their batches persisted, resent first
+// by the next run. Either way the engine's limiter slots are released with the requests.
 //
 // Order: the window holds the oldest unresolved events of the job in queue order; a batch is
 // built from the head of the window, passing over users with a batch in flight. An event that is not resolved
@@ -22,7 +32,9 @@
 // hold them anyway (connector::estimated_wait).
 //
 // Failures: a retryable error (network, 5xx/429 after the engine's retries) keeps the batch
-// queued and backs off exponentially (job.backoff) — forever in run(), the queue is durable.
+// queued and holds back that batch's users for the backoff delay (job.backoff) while other users'
+// batches go on; after pause_after_failures failures in a row the whole job backs off
+// exponentially — forever in run(), the queue is durable.
 // Other errors (auth, contract, …) are logged as `job.failed` and backed off at the longest
 // delay: events are never dropped for a destination problem.
 //
@@ -106,8 +118,9 @@ public:
     /// run()/drain(); returns an error message or empty.
     awaitable<std::string> prepare();
 
-    /// Sends until cancelled (terminal or total). Completes normally after cancellation; what is
-    /// unresolved stays queued.
+    /// Sends until cancelled. Total cancellation: no new batch; completes once the requests in
+    /// flight are answered and committed. Terminal cancellation: abandons them. Completes normally
+    /// either way; what is unresolved stays queued (and abandoned batches persisted).
     awaitable<void> run();
 
     /// Sends until the queue of the job is empty, or a call failed `max_failures` times in a row.
@@ -130,13 +143,21 @@ public:
 private:
     /// Performs the machine's actions until it stops; returns its reason.
     awaitable<std::string> drive(events_machine_settings m);
+    awaitable<events_machine::input> load_batches(bool store_errors_are_values);
     awaitable<events_machine::input> peek(const events_machine::action& a, bool store_errors_are_values);
+    awaitable<events_machine::input> persist(events_machine::action a, bool store_errors_are_values);
     awaitable<events_machine::input> resolve(events_machine::action a, bool store_errors_are_values);
     awaitable<events_machine::input> wait(std::optional<clock::steady_time> until, task_group& sends);
     /// One request: a child task of drive(); its answer goes to completions_.
     awaitable<void> send_batch(std::uint64_t batch, std::vector<connectors::event> events);
-    /// Hands a cancellation of drive() on to the machine and the requests in flight, once.
+    events_machine::input store_failure(std::optional<state::store_refusal> refused,
+                                        std::string error,
+                                        bool store_errors_are_values);
+    /// Hands a cancellation of drive() on: any stops the machine's new batches, once; a terminal
+    /// one also abandons the requests in flight, once.
     void forward_cancellation(boost::asio::cancellation_type type, task_group& sends);
+    /// The job's cap (in_flight_cap with the destination's) and failure threshold.
+    events_machine_settings machine_settings() const;
     events_machine::context context() const;
     void log_failure(const events_machine::failure& f);
     void log_dead_letters(const std::vector<state::event_rejection>& rejected);
@@ -151,6 +172,7 @@ private:
     std::optional<events_machine> machine_{};
     std::deque<events_machine::completed> completions_{};
     bool cancel_forwarded_ = false;
+    bool abandon_forwarded_ = false;
     /// Wakes drive()'s waits: notify(), a completion.
     std::optional<boost::asio::steady_timer> wake_{};
     events_report report_{};

@@ -25,6 +25,10 @@ struct events_job_settings {
     /// Most send_events() requests in flight at once, before the destination's cap
     /// (in_flight_cap). Default 8 (default_max_in_flight); 0 counts as 1.
     std::uint32_t max_in_flight = default_max_in_flight;
+    /// Consecutive failed requests after which the whole job backs off; before that a retryable
+    /// failure holds back only the failed batch's users (their later events stay queued behind
+    /// it) while other users' batches go on. Default 3; 0 counts as 1 (every failure pauses).
+    std::uint32_t pause_after_failures = 3;
     /// Event types passed (track, identify, …); empty = all.
     std::vector<std::string> filter_types{};
     /// Track event names passed; empty = all.

@@ -48,22 +48,47 @@ bool events_machine::held(std::string_view user, clock::steady_time now) const {
     return it != held_.end() && it->second > now;
 }
 
+void events_machine::batch::add(const state::queued_event_row& row, event_decision d) {
+    if (std::find(users.begin(), users.end(), row.user_key) == users.end()) users.push_back(row.user_key);
+    switch (d.what) {
+        case event_decision::kind::skip:
+            resolution.skipped.push_back(row.seq);
+            break;
+        case event_decision::kind::reject:
+            resolution.rejected.push_back({row.seq, std::move(d.reason), d.cls});
+            break;
+        case event_decision::kind::send:
+            events.push_back(std::move(*d.event));
+            sent_seqs.push_back(row.seq);
+            sent_users.push_back(row.user_key);
+            break;
+    }
+}
+
 events_machine::action events_machine::resume(input in, const context& ctx) {
     take(in, ctx);
     return next(ctx);
 }
 
 void events_machine::take(input& in, const context& ctx) {
+    const bool load_answer = std::holds_alternative<loaded>(in);
     const bool peek_answer = std::holds_alternative<peeked>(in);
+    const bool persist_answer = std::holds_alternative<persisted>(in);
     const bool resolve_answer = std::holds_alternative<resolved>(in);
     if (std::holds_alternative<store_failed>(in)) {
-        if (!peek_out_ && !resolving_)
+        if (!load_out_ && !peek_out_ && !persisting_ && !resolving_)
             throw std::logic_error("events_machine: store_failed without a store call");
-    } else if (peek_answer != peek_out_.has_value() || resolve_answer != resolving_.has_value()) {
+    } else if (load_answer != load_out_ || peek_answer != peek_out_.has_value() ||
+               persist_answer != persisting_.has_value() || resolve_answer != resolving_.has_value()) {
         throw std::logic_error("events_machine: not the answer to the last action");
     }
-    if (auto* p = std::get_if<peeked>(&in)) {
+    if (auto* l = std::get_if<loaded>(&in)) {
+        take_loaded(*l);
+    } else if (auto* p = std::get_if<peeked>(&in)) {
         take_peeked(*p);
+    } else if (persist_answer) {
+        send_ready_ = *persisting_;
+        persisting_.reset();
     } else if (auto* c = std::get_if<completed>(&in)) {
         take_completed(*c);
     } else if (resolve_answer) {
@@ -71,12 +96,22 @@ void events_machine::take(input& in, const context& ctx) {
         resolving_.reset();
         finish(id, ctx);
     } else if (std::holds_alternative<store_failed>(in)) {
-        // The read or the commit did not happen: the batch's rows stay in the window, its users
-        // are free again; the whole job waits (the store is shared by every user).
+        // The read or the write did not happen: the batch's rows stay in the window, its users
+        // are free again; the whole job waits (the store is shared by every user). A failed load
+        // is asked again after the pause: no batch may be cut before the persisted ones are known.
+        load_out_ = false;
         peek_out_.reset();
         refill_due_ = false;
+        if (persisting_) {
+            drop_unsent(*persisting_);
+            persisting_.reset();
+        }
         if (resolving_) {
-            for (const auto& u : batches_.at(*resolving_).users) busy_.erase(u);
+            auto& b = batches_.at(*resolving_);
+            // Rows the commit did not remove are cut again, in queue order: a resend of an earlier
+            // run with the same users must not go ahead of them.
+            dissolve_resends_of(b.users);
+            for (const auto& u : b.users) busy_.erase(u);
             batches_.erase(*resolving_);
             resolving_.reset();
         }
@@ -98,6 +133,98 @@ void events_machine::take_peeked(peeked& p) {
     }
     queue_exhausted_ = p.rows.size() < asked;
     if (p.rows.empty() || queue_exhausted_) refill_due_ = false;
+}
+
+// The batches an earlier run persisted: each is composed again from the same rows in the same
+// order, and waits to be resent before anything new is cut for its users.
+void events_machine::take_loaded(loaded& l) {
+    load_out_ = false;
+    loaded_ = true;
+    for (auto& p : l.batches) {
+        next_batch_ = std::max(next_batch_, p.batch + 1);
+        auto& b = batches_[p.batch];
+        b.resolution.batch = p.batch;
+        for (const auto& row : p.rows) b.add(row, rules_.decide(row));
+        if (b.events.empty()) {
+            // Nothing left to send (resolved since, or no longer sendable): commit what the rules
+            // decided and forget the record. Its users are not held by anything.
+            b.users.clear();
+            queue_resolution(p.batch);
+            continue;
+        }
+        for (const auto& u : b.users) ++reserved_[u];
+        resends_.push_back(p.batch);
+    }
+}
+
+// A batch cut (or loaded) whose request does not go: its rows stay in the window, its users are
+// free, its slot is released.
+void events_machine::drop_unsent(std::uint64_t id) {
+    auto& b = batches_.at(id);
+    if (b.request) --requests_out_;
+    for (const auto& u : b.users) busy_.erase(u);
+    batches_.erase(id);
+}
+
+// Gives up the resends not sent yet that share a user with `users`: their records are forgotten
+// by an empty commit and their rows, still in the queue, are cut again in queue order.
+void events_machine::dissolve_resends_of(const std::vector<std::string>& users) {
+    for (auto it = resends_.begin(); it != resends_.end();) {
+        auto& b = batches_.at(*it);
+        const bool shares = std::any_of(b.users.begin(), b.users.end(), [&](const std::string& u) {
+            return std::find(users.begin(), users.end(), u) != users.end();
+        });
+        if (!shares) {
+            ++it;
+            continue;
+        }
+        for (const auto& u : b.users) {
+            if (--reserved_.at(u) == 0) reserved_.erase(u);
+        }
+        const auto id = *it;
+        it = resends_.erase(it);
+        b.users.clear();
+        b.events.clear();
+        b.sent_seqs.clear();
+        b.sent_users.clear();
+        b.resolution = state::events_resolution{};
+        b.resolution.batch = id;
+        b.dissolved = true;
+        queue_resolution(id);
+    }
+}
+
+// The oldest resend whose users have nothing out, are not held, and are not in an older resend
+// still waiting.
+std::optional<events_machine::action> events_machine::dispatch_resend(const context& ctx) {
+    std::set<std::string, std::less<>> blocked;
+    for (auto it = resends_.begin(); it != resends_.end(); ++it) {
+        auto& b = batches_.at(*it);
+        const bool waits = std::any_of(b.users.begin(), b.users.end(), [&](const std::string& u) {
+            return busy(u) || held(u, ctx.now) || blocked.count(u) > 0;
+        });
+        if (waits) {
+            blocked.insert(b.users.begin(), b.users.end());
+            continue;
+        }
+        const auto id = *it;
+        resends_.erase(it);
+        for (const auto& u : b.users) {
+            if (--reserved_.at(u) == 0) reserved_.erase(u);
+            busy_.insert(u);
+        }
+        b.request = true;
+        ++requests_out_;
+        return send_action(id);
+    }
+    return std::nullopt;
+}
+
+events_machine::action events_machine::send_action(std::uint64_t id) {
+    auto a = make(kind::send);
+    a.batch = id;
+    a.events = std::move(batches_.at(id).events);
+    return a;
 }
 
 void events_machine::take_completed(completed& c) {
@@ -123,7 +250,18 @@ void events_machine::take_completed(completed& c) {
     b.error = std::move(c.error);
     b.cancelled = c.cancelled;
     if (b.error && !b.cancelled) res.error = b.error->message;
+    // An abandoned request may have reached the destination: its record stays, so the next run
+    // resends it unchanged.
+    if (b.cancelled) res.batch = 0;
+    // A user with events left queued (failed, postponed) must get them out before a resend of an
+    // earlier run sends the user's later ones.
+    std::vector<std::string> kept_users;
+    for (std::size_t i = c.results.size(); i < b.sent_seqs.size(); ++i) kept_users.push_back(b.sent_users[i]);
+    for (std::size_t i = 0; i < c.results.size(); ++i) {
+        if (c.results[i].what == event_result::kind::kept) kept_users.push_back(b.sent_users[i]);
+    }
     queue_resolution(c.batch);
+    if (!kept_users.empty()) dissolve_resends_of(kept_users);
 }
 
 void events_machine::queue_resolution(std::uint64_t id) {
@@ -153,6 +291,7 @@ void events_machine::finish(std::uint64_t id, const context& ctx) {
 // A batch without a request, an answer, or a refusal of the whole request (its events are
 // dead-lettered) is a success; a cancelled call is neither.
 void events_machine::count_failure(const batch& b, const context& ctx) {
+    if (b.dissolved) return;
     if (!b.error || b.error->kind == connectors::error_kind::rejected) {
         consecutive_failures_ = 0;
         return;
@@ -181,6 +320,16 @@ void events_machine::count_failure(const batch& b, const context& ctx) {
 
 events_machine::action events_machine::next(const context& ctx) {
     for (;;) {
+        if (send_ready_) {
+            const auto id = *send_ready_;
+            send_ready_.reset();
+            // Stopping: the persisted batch stays persisted and goes first in the next run.
+            if (cancelled_ || stop_reason_) {
+                drop_unsent(id);
+                continue;
+            }
+            return send_action(id);
+        }
         if (report_pending_) {
             auto a = make(kind::report_failure);
             a.failed = std::move(*report_pending_);
@@ -191,7 +340,8 @@ events_machine::action events_machine::next(const context& ctx) {
             const auto id = to_resolve_.front();
             to_resolve_.pop_front();
             auto& res = batches_.at(id).resolution;
-            if (res.sent.empty() && res.skipped.empty() && res.rejected.empty() && res.error.empty()) {
+            if (res.sent.empty() && res.skipped.empty() && res.rejected.empty() && res.error.empty() &&
+                res.batch == 0) {
                 finish(id, ctx);  // nothing to commit
                 continue;
             }
@@ -200,6 +350,17 @@ events_machine::action events_machine::next(const context& ctx) {
             a.batch = id;
             a.resolution = res;
             return a;
+        }
+        if (!loaded_) {
+            if (stop_reason_ || cancelled_) {
+                auto a = make(kind::stop);
+                a.reason = stop_reason_ ? *stop_reason_ : std::string{"cancelled"};
+                return a;
+            }
+            if (pause_until_ && ctx.now < *pause_until_) return wait_until(pause_until_);
+            pause_until_.reset();
+            load_out_ = true;
+            return make(kind::load_batches);
         }
         if (stop_reason_ || cancelled_) {
             if (requests_out_ > 0) return wait_until(std::nullopt);
@@ -210,6 +371,7 @@ events_machine::action events_machine::next(const context& ctx) {
         if (pause_until_ && ctx.now < *pause_until_) return wait_until(pause_until_);
         pause_until_.reset();
         if (requests_out_ >= m_.max_in_flight) return wait_until(std::nullopt);
+        if (auto a = dispatch_resend(ctx)) return std::move(*a);
         if (refill_due_ && !window_full()) {
             auto a = make(kind::peek);
             a.after_seq = next_seq_;
@@ -249,36 +411,21 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
         cut_batch(rules_, window_, s_.batch, [this](std::string_view user) { return passed_over(user); });
     const auto id = next_batch_++;
     auto& b = batches_[id];
-    std::vector<connectors::event> events;
-    for (std::size_t i = 0; i < c.rows.size(); ++i) {
-        const auto& row = window_[c.rows[i]];
-        auto& d = c.decisions[i];
-        if (std::find(b.users.begin(), b.users.end(), row.user_key) == b.users.end())
-            b.users.push_back(row.user_key);
-        switch (d.what) {
-            case event_decision::kind::skip:
-                b.resolution.skipped.push_back(row.seq);
-                break;
-            case event_decision::kind::reject:
-                b.resolution.rejected.push_back({row.seq, std::move(d.reason), d.cls});
-                break;
-            case event_decision::kind::send:
-                events.push_back(std::move(*d.event));
-                b.sent_seqs.push_back(row.seq);
-                break;
-        }
-    }
+    for (std::size_t i = 0; i < c.rows.size(); ++i) b.add(window_[c.rows[i]], std::move(c.decisions[i]));
     for (const auto& u : b.users) busy_.insert(u);
-    if (events.empty()) {
+    if (b.events.empty()) {
         // Filtered-out and unmappable events only: resolved without a request.
         queue_resolution(id);
         return std::nullopt;
     }
+    // The slot is taken now; the request goes once the batch is durable (persisted{}).
     b.request = true;
     ++requests_out_;
-    auto a = make(kind::send);
+    b.resolution.batch = id;
+    persisting_ = id;
+    auto a = make(kind::persist);
     a.batch = id;
-    a.events = std::move(events);
+    a.seqs = b.sent_seqs;
     return a;
 }
 
@@ -300,7 +447,7 @@ pending_summary events_machine::eligible(const context& ctx) const {
 }
 
 bool events_machine::passed_over(std::string_view user) const {
-    return busy_.find(user) != busy_.end() || held_.find(user) != held_.end();
+    return busy_.find(user) != busy_.end() || held_.find(user) != held_.end() || reserved(user);
 }
 
 std::optional<clock::steady_time> events_machine::earliest_hold() const {

@@ -8,17 +8,29 @@
 //   driver:  in = proceed{}; loop { a = m.resume(in, now); perform a; in = its answer }
 //
 // Actions and the answer each expects:
+//   load_batches{}                     → loaded{batches} (store.persisted_event_batches), or
+//                                        store_failed; always the first action of a run
 //   peek{after_seq, limit, max_bytes}  → peeked{rows} (store.peek_events), or store_failed
+//   persist{batch, seqs}               → persisted{} (store.persist_event_batch: durable before the
+//                                        request goes), or store_failed (the batch is not sent)
 //   send{batch, events}                → proceed{} at once; completed{batch, …} later, through a
 //                                        wait, in any order when several are in flight
-//   resolve{batch, resolution}         → resolved{} (store.resolve_events: acks and dead letters in
-//                                        one commit), or store_failed
+//   resolve{batch, resolution}         → resolved{} (store.resolve_events: acks, dead letters and
+//                                        the forgetting of the persisted batch in one commit), or
+//                                        store_failed
 //   report_failure{failure}            → proceed{} (the driver logs job.backoff / job.failed)
 //   wait{until}                        → completed{…} when a send answered, else timer{} when
 //                                        `until` passed (nullopt: never) or wake()/cancel() ran
 //   stop{reason}                       → none: the run is over
 //
 // Rules (issue #12 item 1):
+//   - every batch with a request is persisted (its queue seqs, in order) before it is sent, and
+//     forgotten by the commit that resolves it. A run starts by resending the batches a previous
+//     run left persisted (a crash, or a shutdown that abandoned them), first, each unchanged: the
+//     same rows still queued in the same order, so the same request (a webhook's webhook-id is
+//     derived from the message ids). Their users are reserved until they go; a resend waits while
+//     one of its users has a batch out; a resend whose user's earlier batch leaves events queued
+//     (failure, postponed) is given up (its record forgotten, its rows cut anew in queue order);
 //   - the window holds the oldest unresolved events in queue order; a batch is cut from its head
 //     (cut_batch), passing over users that have a batch in flight or are held back: a user's
 //     events are never in two batches at once, and an unresolved event keeps its place ahead of
@@ -28,9 +40,10 @@
 //   - a retryable failure holds back only the batch's users (for the backoff delay); after
 //     pause_after_failures consecutive failures, or a failure that cannot be retried, the whole
 //     job pauses. A wake does not cut a pause short;
-//   - cancel(): no new peek or send; batches in flight are awaited (the driver cancels them) and
-//     resolved, then stop.
-// With max_in_flight = 1 and pause_after_failures = 1 this is the one-request loop the sender had.
+//   - cancel(): no new peek or send (a batch persisted but not sent stays persisted, and is resent
+//     first by the next run); batches in flight are awaited and resolved, then stop. Whether they
+//     are answered or abandoned is the driver's business (a graceful stop awaits them; a forced
+//     one cancels them: a cancelled batch keeps its record, so the next run resends it).
 //
 // Time is passed in (context); the classifier must outlive the machine. Not thread-safe.
 
@@ -54,7 +67,7 @@
 namespace tributary::pipelines {
 
 struct events_machine_settings {
-    /// Batches in flight at once. Default 1; 0 counts as 1.
+    /// Batches in flight at once (the sender gives in_flight_cap). Default 1; 0 counts as 1.
     std::size_t max_in_flight = 1;
     /// Consecutive failed batches after which the whole job pauses; before that a retryable
     /// failure holds back only the batch's users. Default 1 (every failure pauses); 0 counts as 1.
@@ -96,9 +109,15 @@ public:
         bool cancelled = false;
     };
     struct resolved {};
-    /// The peek or resolve asked for threw; nothing was forgotten.
+    /// The answer to load_batches: the batches persisted by earlier runs, by increasing id.
+    struct loaded {
+        std::vector<state::persisted_event_batch> batches{};
+    };
+    /// The batch asked to be persisted is durable.
+    struct persisted {};
+    /// The load, peek, persist or resolve asked for failed; nothing was written.
     struct store_failed {};
-    using input = std::variant<proceed, timer, peeked, completed, resolved, store_failed>;
+    using input = std::variant<proceed, timer, peeked, completed, resolved, loaded, persisted, store_failed>;
 
     /// A failed call, as the job.backoff (retryable) / job.failed line shows it.
     struct failure {
@@ -110,14 +129,16 @@ public:
     };
 
     struct action {
-        enum class kind { peek, send, resolve, report_failure, wait, stop };
+        enum class kind { load_batches, peek, persist, send, resolve, report_failure, wait, stop };
         kind what = kind::wait;
         /// peek: the rows after this seq, at most `limit` of them and `max_bytes` of payload.
         std::uint64_t after_seq = 0;
         std::size_t limit = 0;
         std::uint64_t max_bytes = 0;
-        /// send, resolve: the batch.
+        /// persist, send, resolve: the batch.
         std::uint64_t batch = 0;
+        /// persist: the queue seqs of the events it sends, in order.
+        std::vector<std::uint64_t> seqs{};
         /// send: its events, in order.
         std::vector<connectors::event> events{};
         /// resolve: what to commit (acks, dead letters, the call's error).
@@ -153,11 +174,15 @@ public:
     const events_report& report() const { return report_; }
     /// Events held in memory, in flight or not.
     std::size_t window_size() const { return window_.size(); }
-    /// Requests out now.
+    /// Requests out now (or persisted and about to go).
     std::size_t in_flight() const { return requests_out_; }
+    /// Batches of an earlier run waiting to be resent.
+    std::size_t resends_pending() const { return resends_.size(); }
     std::uint32_t consecutive_failures() const { return consecutive_failures_; }
     /// Whether `user` has a batch in flight (or awaiting its commit).
     bool busy(std::string_view user) const { return busy_.find(user) != busy_.end(); }
+    /// Whether `user` has events in a batch of an earlier run not resent yet.
+    bool reserved(std::string_view user) const { return reserved_.find(user) != reserved_.end(); }
     /// Whether `user` is held back after a failure at `now`.
     bool held(std::string_view user, clock::steady_time now) const;
     /// The pause of the whole job, while it lasts.
@@ -165,20 +190,32 @@ public:
 
 private:
     struct batch {
-        /// The seqs of the events sent, in order.
+        /// The seqs of the events sent, in order, and each one's user.
         std::vector<std::uint64_t> sent_seqs{};
+        std::vector<std::string> sent_users{};
         /// Every user of the cut.
         std::vector<std::string> users{};
         /// Filled by the cut (skipped, rejected), then by the answer.
         state::events_resolution resolution{};
+        /// The events to send, from the cut (or the load) until the send action takes them.
+        std::vector<connectors::event> events{};
         bool request = false;
+        /// Given up (a resend overtaken by a failure): its commit only forgets the record.
+        bool dissolved = false;
         std::optional<connectors::connector_error> error{};
         bool cancelled = false;
+        /// Takes one row of the cut (or the load) with the rules' decision for it.
+        void add(const state::queued_event_row& row, event_decision d);
     };
 
     void take(input& in, const context& ctx);
     void take_peeked(peeked& p);
+    void take_loaded(loaded& l);
     void take_completed(completed& c);
+    void drop_unsent(std::uint64_t id);
+    void dissolve_resends_of(const std::vector<std::string>& users);
+    std::optional<action> dispatch_resend(const context& ctx);
+    action send_action(std::uint64_t id);
     void queue_resolution(std::uint64_t id);
     void finish(std::uint64_t id, const context& ctx);
     void count_failure(const batch& b, const context& ctx);
@@ -201,8 +238,16 @@ private:
     bool queue_exhausted_ = false;
     /// A step starts by reading the queue until the window is full or the queue has no more.
     bool refill_due_ = true;
+    bool loaded_ = false;
+    bool load_out_ = false;
     std::optional<std::size_t> peek_out_{};  // the limit of the peek asked for
+    std::optional<std::uint64_t> persisting_{};
     std::optional<std::uint64_t> resolving_{};
+    /// Persisted and ready to go.
+    std::optional<std::uint64_t> send_ready_{};
+    /// Batches of an earlier run not resent yet, by id.
+    std::deque<std::uint64_t> resends_{};
+    std::map<std::string, std::size_t, std::less<>> reserved_{};
 
     std::uint64_t next_batch_ = 1;
     std::map<std::uint64_t, batch> batches_{};

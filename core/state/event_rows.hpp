@@ -55,6 +55,20 @@ struct events_resolution {
     std::vector<event_rejection> rejected;
     /// Non-empty: the destination call of this step failed with this message (the job's last error).
     std::string error;
+    /// Non-zero: the batch persisted by persist_event_batch that this step answers; forgotten in
+    /// the same commit. 0: none.
+    std::uint64_t batch = 0;
+};
+
+/// A batch an events sender persisted before sending it (store::persist_event_batch), as
+/// store::persisted_event_batches reads it back after a restart.
+struct persisted_event_batch {
+    /// The sender's id of the batch: > 0, unique among the job's persisted batches.
+    std::uint64_t batch = 0;
+    /// Its events still queued, in the order persisted; the ones resolved since are absent.
+    std::vector<queued_event_row> rows;
+
+    bool operator==(const persisted_event_batch&) const = default;
 };
 
 }  // namespace tributary::state

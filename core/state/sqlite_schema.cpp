@@ -166,7 +166,21 @@ CREATE TABLE ingest_reject_totals (
 INSERT INTO ingest_reject_totals (id, count, bytes, dropped) VALUES (1, 0, 0, 0);
 )sql";
 
-constexpr std::array<std::string_view, 3> scripts{schema_v1, schema_v2, schema_v3};
+// Version 4: the events senders' persisted batches (issue 12): each batch in flight, one row per
+// queued event in the order sent, written before the request goes and deleted in the commit that
+// resolves it, so a restart resends the same events in the same order. Keyed by the sender's batch
+// id; seq is not a foreign key (a row resolved elsewhere simply no longer joins the queue).
+constexpr std::string_view schema_v4 = R"sql(
+CREATE TABLE event_batches (
+    job_id INTEGER NOT NULL,
+    batch  INTEGER NOT NULL,
+    pos    INTEGER NOT NULL,
+    seq    INTEGER NOT NULL,
+    PRIMARY KEY (job_id, batch, pos)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 4> scripts{schema_v1, schema_v2, schema_v3, schema_v4};
 
 void exec(sqlite3* db, const std::string& sql, std::string_view what) {
     int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);

@@ -4,7 +4,8 @@
 //
 // The schema version is `PRAGMA user_version`. Script i takes a database from
 // version i to i + 1. Scripts are only ever appended (version 2 added the
-// events queue, version 3 the ingest reject store): a released script never changes, since databases in the
+// events queue, version 3 the ingest reject store, version 4 the events senders'
+// persisted batches): a released script never changes, since databases in the
 // field already ran it.
 
 #include <sqlite3.h>

@@ -81,6 +81,7 @@ public:
     }
 
     std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+    bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
     std::string text(int col) const {
         auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
         return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
@@ -628,6 +629,18 @@ std::optional<std::int64_t> dead_letter_queued(sqlite_connection& c,
     while (s.step()) {
     }
     return static_cast<std::int64_t>(payload.size());
+}
+
+// A queue row selected as seq, message_id, user_key, type, received_at_us, payload from column `first`.
+queued_event_row read_queued_row(const statement& s, int first) {
+    queued_event_row r;
+    r.seq = static_cast<std::uint64_t>(s.int64(first));
+    r.message_id = s.text(first + 1);
+    r.user_key = s.text(first + 2);
+    r.type = s.text(first + 3);
+    r.received_at_us = s.int64(first + 4);
+    r.payload_json = s.blob(first + 5);
+    return r;
 }
 
 // An events job's counters live in the meta table as one JSON object (no schema change): they
@@ -1244,13 +1257,7 @@ awaitable<std::vector<queued_event_row>> sqlite_store::peek_events(std::string j
         s.bind(id->id, after_seq, limit);
         std::uint64_t bytes = 0;
         while (s.step()) {
-            queued_event_row r;
-            r.seq = static_cast<std::uint64_t>(s.int64(0));
-            r.message_id = s.text(1);
-            r.user_key = s.text(2);
-            r.type = s.text(3);
-            r.received_at_us = s.int64(4);
-            r.payload_json = s.blob(5);
+            auto r = read_queued_row(s, 0);
             if (!out.empty() && bytes + r.payload_json.size() > max_bytes) break;
             bytes += r.payload_json.size();
             out.push_back(std::move(r));
@@ -1339,6 +1346,10 @@ awaitable<store_result<events_job_counters>> sqlite_store::resolve_events(std::s
                 }
             }
             if (removed > 0) adjust_event_job(c, id->id, -removed, -bytes);
+            if (r.batch != 0)
+                c.prepare("DELETE FROM event_batches WHERE job_id = ? AND batch = ?")
+                    .bind(id->id, r.batch)
+                    .run();
         }
         if (!r.error.empty()) {
             k.last_error = r.error;
@@ -1348,6 +1359,53 @@ awaitable<store_result<events_job_counters>> sqlite_store::resolve_events(std::s
         return k;
     };
     co_return co_await submit_refusable(storage_, conn_, "resolve_events", access::write, std::move(work));
+}
+
+awaitable<store_result<std::uint64_t>> sqlite_store::persist_event_batch(std::string job,
+                                                                         std::uint64_t batch,
+                                                                         std::vector<std::uint64_t> seqs) {
+    if (batch == 0) throw store_error(error_kind::misuse, "persist_event_batch: batch 0");
+    auto work = [job = std::move(job), batch, seqs = std::move(seqs)](sqlite_connection& c) -> std::uint64_t {
+        const auto id = event_job_for_write(c, job);
+        {
+            auto s = c.prepare("SELECT 1 FROM event_batches WHERE job_id = ? AND batch = ? LIMIT 1");
+            s.bind(id.id, batch);
+            if (s.step())
+                throw store_error(error_kind::misuse, "persist_event_batch: batch " + std::to_string(batch) +
+                                                          " is already persisted");
+        }
+        for (std::size_t pos = 0; pos < seqs.size(); ++pos) {
+            c.prepare("INSERT INTO event_batches (job_id, batch, pos, seq) VALUES (?, ?, ?, ?)")
+                .bind(id.id, batch, pos, seqs[pos])
+                .run();
+        }
+        return seqs.size();
+    };
+    co_return co_await submit_refusable(storage_, conn_, "persist_event_batch", access::write,
+                                        std::move(work));
+}
+
+awaitable<std::vector<persisted_event_batch>> sqlite_store::persisted_event_batches(std::string job) {
+    auto work = [job = std::move(job)](sqlite_connection& c) {
+        std::vector<persisted_event_batch> out;
+        auto id = find_event_job(c, job);
+        if (!id) return out;
+        // LEFT JOIN: a batch whose rows were all resolved still shows up (with none), so the
+        // sender can forget it.
+        auto s = c.prepare(
+            "SELECT b.batch, q.seq, q.message_id, q.user_key, q.type, q.received_at_us, q.payload "
+            "FROM event_batches b LEFT JOIN event_queue q ON q.job_id = b.job_id AND q.seq = b.seq "
+            "WHERE b.job_id = ? ORDER BY b.batch, b.pos");
+        s.bind(id->id);
+        while (s.step()) {
+            const auto batch = static_cast<std::uint64_t>(s.int64(0));
+            if (out.empty() || out.back().batch != batch) out.push_back({batch, {}});
+            if (s.is_null(1)) continue;
+            out.back().rows.push_back(read_queued_row(s, 1));
+        }
+        return out;
+    };
+    co_return co_await submit(storage_, conn_, "persisted_event_batches", access::read, std::move(work));
 }
 
 awaitable<events_job_counters> sqlite_store::events_counters(std::string job) {

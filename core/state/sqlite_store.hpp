@@ -145,6 +145,10 @@ public:
     awaitable<store_result<events_job_counters>> resolve_events(std::string job,
                                                                 events_resolution r) override;
     awaitable<events_job_counters> events_counters(std::string job) override;
+    awaitable<store_result<std::uint64_t>> persist_event_batch(std::string job,
+                                                               std::uint64_t batch,
+                                                               std::vector<std::uint64_t> seqs) override;
+    awaitable<std::vector<persisted_event_batch>> persisted_event_batches(std::string job) override;
     awaitable<std::optional<spool_position>> load_spool_progress(std::string path) override;
     awaitable<bool> remove_spool_progress(std::string path) override;
 

@@ -447,12 +447,26 @@ public:
     /// actually removed to the job's counters; stamps last_sent_at when a sent event was removed,
     /// and records `r.error` (when not empty) as the last error, both at the store clock's now.
     /// Seqs not queued are ignored and not counted. Returns the counters after the step, or a
-    /// store_refusal (disk_full, busy) with nothing of the step written. Throws store_error for
-    /// faults (io, corrupt, misuse, …).
+    /// store_refusal (disk_full, busy) with nothing of the step written. When `r.batch` is not 0,
+    /// that persisted batch (persist_event_batch) is forgotten in the same transaction. Throws
+    /// store_error for faults (io, corrupt, misuse, …).
     virtual awaitable<store_result<events_job_counters>> resolve_events(std::string job,
                                                                         events_resolution r) = 0;
     /// The job's counters; zeros for a job that never resolved an event.
     virtual awaitable<events_job_counters> events_counters(std::string job) = 0;
+
+    /// Records, durably, that the job's batch `batch` (> 0, not persisted yet) is made of the
+    /// queued events `seqs`, in that order, before the sender sends it (issue #12 item 1): after a
+    /// crash the sender resends it unchanged. resolve_events with `r.batch == batch` forgets it in
+    /// the same commit. Returns how many seqs were recorded, or a store_refusal (disk_full, busy)
+    /// with nothing written. Throws store_error for faults: misuse when `batch` is 0 or already
+    /// persisted for the job, io, corrupt, ….
+    virtual awaitable<store_result<std::uint64_t>> persist_event_batch(std::string job,
+                                                                       std::uint64_t batch,
+                                                                       std::vector<std::uint64_t> seqs) = 0;
+    /// The job's persisted batches not resolved yet, by increasing batch id, each with its rows
+    /// still queued in the order persisted (a batch whose rows are all gone has none). Reads only.
+    virtual awaitable<std::vector<persisted_event_batch>> persisted_event_batches(std::string job) = 0;
 
     /// The position saved for the spool file at `path` by enqueue_events; nullopt when none.
     virtual awaitable<std::optional<spool_position>> load_spool_progress(std::string path) = 0;

@@ -202,6 +202,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(events.events.batch.max_items, 100u);
     EXPECT_EQ(events.events.window_bytes, 16u * 1024 * 1024);
     EXPECT_EQ(events.events.max_in_flight, 4u);
+    EXPECT_EQ(events.events.pause_after_failures, 5u);
 }
 
 TEST(Loader_MappingOrder, KeptAsWritten) {

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,35 @@ protected:
         return s;
     }
     machine::context ctx() const { return {clk_.now(), clk_.wall_now(), std::nullopt}; }
+    /// The first steps of a run with nothing persisted: load, then the first peek.
+    machine::action start(machine& m) {
+        auto l = m.resume(machine::proceed{}, ctx());
+        EXPECT_EQ(l.what, kind::load_batches);
+        return m.resume(machine::loaded{}, ctx());
+    }
+    /// The answer of one request out (batch → its seqs), picked at random, one in four failing; a
+    /// second passing when none is out.
+    machine::input answer_one(std::map<std::uint64_t, std::vector<std::uint64_t>>& out, std::mt19937& rng) {
+        if (out.empty()) {
+            clk_.advance(std::chrono::seconds{1});
+            return machine::timer{};
+        }
+        auto it = std::next(out.begin(), static_cast<long>(rng() % out.size()));
+        machine::completed c;
+        c.batch = it->first;
+        c.results.assign(it->second.size(), {result_kind::sent, {}});
+        if (rng() % 4 == 0) {
+            for (auto& r : c.results) r.what = result_kind::kept;
+            c.error = connectors::make_error(connectors::error_kind::network, "down");
+        }
+        out.erase(it);
+        return c;
+    }
+    /// `a`, or when it persists a batch, the step after the store said it is durable (its send).
+    machine::action durable(machine& m, machine::action a) {
+        if (a.what != kind::persist) return a;
+        return m.resume(machine::persisted{}, ctx());
+    }
 
     manual_clock clk_;
     table_classifier rules_;
@@ -67,9 +97,9 @@ machine::completed all(std::uint64_t batch, std::size_t n, result_kind k = resul
     return c;
 }
 
-TEST_F(events_machine_test, EventsMachine_FirstStep_PeeksTheQueue) {
+TEST_F(events_machine_test, EventsMachine_FirstStep_LoadsPersistedBatchesThenPeeksTheQueue) {
     machine m(job(), {}, rules_);
-    auto a = m.resume(machine::proceed{}, ctx());
+    auto a = start(m);
     EXPECT_EQ(a.what, kind::peek);
     EXPECT_EQ(a.after_seq, 0u);
     EXPECT_EQ(a.limit, 100u);
@@ -77,8 +107,8 @@ TEST_F(events_machine_test, EventsMachine_FirstStep_PeeksTheQueue) {
 
 TEST_F(events_machine_test, EventsMachine_OneInFlight_SendsThenWaitsThenResolves) {
     machine m(job(), {}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "a")}}, ctx());
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "a")}}, ctx()));
     ASSERT_EQ(a.what, kind::send);
     EXPECT_EQ(a.events.size(), 2u);
     EXPECT_TRUE(m.busy("a"));
@@ -97,10 +127,11 @@ TEST_F(events_machine_test, EventsMachine_OneInFlight_SendsThenWaitsThenResolves
 
 TEST_F(events_machine_test, EventsMachine_TwoInFlight_SecondPassesOverTheFirstsUsers) {
     machine m(job(), {2, 1, false, 5}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a"), row(2, "a"), row(3, "b"), row(4, "c")}}, ctx());
+    start(m);
+    auto a =
+        durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "a"), row(3, "b"), row(4, "c")}}, ctx()));
     ASSERT_EQ(a.what, kind::send);
-    auto b = m.resume(machine::proceed{}, ctx());
+    auto b = durable(m, m.resume(machine::proceed{}, ctx()));
     ASSERT_EQ(b.what, kind::send);
     ASSERT_EQ(b.events.size(), 2u);
     EXPECT_EQ(b.events[0].user_key(), "b");
@@ -114,8 +145,8 @@ TEST_F(events_machine_test, EventsMachine_TwoInFlight_SecondPassesOverTheFirstsU
 
 TEST_F(events_machine_test, EventsMachine_RetryableFailure_PausesWithBackoffAndReports) {
     machine m(job(), {}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a")}}, ctx()));
     ASSERT_EQ(a.what, kind::send);
     m.resume(machine::proceed{}, ctx());
     auto c = all(a.batch, 1, result_kind::kept);
@@ -139,10 +170,11 @@ TEST_F(events_machine_test, EventsMachine_RetryableFailure_PausesWithBackoffAndR
 
 TEST_F(events_machine_test, EventsMachine_FailureBeforeThreshold_HoldsOnlyTheBatchsUsers) {
     machine m(job(), {2, 3, false, 5}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a"), row(2, "a"), row(3, "b"), row(4, "a")}}, ctx());
+    start(m);
+    auto a =
+        durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "a"), row(3, "b"), row(4, "a")}}, ctx()));
     ASSERT_EQ(a.what, kind::send);
-    auto b = m.resume(machine::proceed{}, ctx());
+    auto b = durable(m, m.resume(machine::proceed{}, ctx()));
     ASSERT_EQ(b.what, kind::send);
     EXPECT_EQ(b.events.size(), 1u);  // only b: a is busy
     auto c = all(a.batch, 2, result_kind::kept);
@@ -156,8 +188,8 @@ TEST_F(events_machine_test, EventsMachine_FailureBeforeThreshold_HoldsOnlyTheBat
 
 TEST_F(events_machine_test, EventsMachine_Cancel_WaitsForInFlightThenStops) {
     machine m(job(), {}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a")}}, ctx()));
     m.cancel();
     EXPECT_EQ(m.resume(machine::proceed{}, ctx()).what, kind::wait);
     auto c = all(a.batch, 1, result_kind::kept);
@@ -172,8 +204,8 @@ TEST_F(events_machine_test, EventsMachine_Cancel_WaitsForInFlightThenStops) {
 
 TEST_F(events_machine_test, EventsMachine_Drain_StopsWhenTheQueueIsEmpty) {
     machine m(job(), {1, 1, true, 5}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a", "skip"), row(2, "a", "bad")}}, ctx());
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a", "skip"), row(2, "a", "bad")}}, ctx()));
     ASSERT_EQ(a.what, kind::resolve);
     EXPECT_EQ(a.resolution.skipped.size(), 1u);
     EXPECT_EQ(a.resolution.rejected.size(), 1u);
@@ -201,7 +233,11 @@ TEST_F(events_machine_test, EventsMachine_RandomCompletions_NeverBreakPerUserOrd
     for (int step = 0; step < 20000 && resolved_events < rows.size(); ++step) {
         auto a = m.resume(std::move(in), ctx());
         in = machine::proceed{};
-        if (a.what == kind::peek) {
+        if (a.what == kind::load_batches) {
+            in = machine::loaded{};
+        } else if (a.what == kind::persist) {
+            in = machine::persisted{};
+        } else if (a.what == kind::peek) {
             std::vector<state::queued_event_row> page;
             for (const auto& r : rows)
                 if (r.seq > a.after_seq && page.size() < a.limit) page.push_back(r);
@@ -218,19 +254,7 @@ TEST_F(events_machine_test, EventsMachine_RandomCompletions_NeverBreakPerUserOrd
             }
             in = machine::resolved{};
         } else if (a.what == kind::wait) {
-            if (!out.empty()) {
-                auto it = std::next(out.begin(), static_cast<long>(rng() % out.size()));
-                auto c = all(it->first, it->second.size());
-                if (rng() % 4 == 0) {
-                    for (auto& r : c.results) r.what = result_kind::kept;
-                    c.error = connectors::make_error(connectors::error_kind::network, "down");
-                }
-                out.erase(it);
-                in = std::move(c);
-            } else {
-                clk_.advance(std::chrono::seconds{1});
-                in = machine::timer{};
-            }
+            in = answer_one(out, rng);
         }
         EXPECT_LE(m.in_flight(), 4u);
     }
@@ -240,8 +264,8 @@ TEST_F(events_machine_test, EventsMachine_RandomCompletions_NeverBreakPerUserOrd
 
 TEST_F(events_machine_test, EventsMachine_NotRetryable_PausesForBackoffMax) {
     machine m(job(), {}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a")}}, ctx()));
     m.resume(machine::proceed{}, ctx());
     auto c = all(a.batch, 1, result_kind::kept);
     c.error = connectors::make_error(connectors::error_kind::auth, "refused");
@@ -255,8 +279,8 @@ TEST_F(events_machine_test, EventsMachine_NotRetryable_PausesForBackoffMax) {
 
 TEST_F(events_machine_test, EventsMachine_DrainNotRetryable_StopsWithTheReason) {
     machine m(job(), {1, 1, true, 5}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a")}}, ctx()));
     m.resume(machine::proceed{}, ctx());
     auto c = all(a.batch, 1, result_kind::kept);
     c.error = connectors::make_error(connectors::error_kind::auth, "refused");
@@ -269,8 +293,8 @@ TEST_F(events_machine_test, EventsMachine_DrainNotRetryable_StopsWithTheReason) 
 
 TEST_F(events_machine_test, EventsMachine_StoreFailedOnResolve_KeepsRowsAndPauses) {
     machine m(job(), {}, rules_);
-    m.resume(machine::proceed{}, ctx());
-    auto a = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a")}}, ctx()));
     m.resume(machine::proceed{}, ctx());
     EXPECT_EQ(m.resume(all(a.batch, 1), ctx()).what, kind::resolve);
     auto w = m.resume(machine::store_failed{}, ctx());
@@ -278,6 +302,315 @@ TEST_F(events_machine_test, EventsMachine_StoreFailedOnResolve_KeepsRowsAndPause
     EXPECT_EQ(m.window_size(), 1u);
     EXPECT_FALSE(m.busy("a"));
     EXPECT_EQ(m.consecutive_failures(), 1u);
+}
+
+// --- persisted batches (issue #12 item 1) ---------------------------------------------------
+
+state::persisted_event_batch persisted_batch(std::uint64_t id, std::vector<state::queued_event_row> rows) {
+    return {id, std::move(rows)};
+}
+
+std::vector<std::string> ids_of(const std::vector<connectors::event>& events) {
+    std::vector<std::string> out;
+    for (const auto& e : events) out.emplace_back(e.message_id());
+    return out;
+}
+
+TEST_F(events_machine_test, EventsMachine_NewBatch_PersistedBeforeItIsSent) {
+    machine m(job(), {2, 1, false, 5}, rules_);
+    start(m);
+    auto p = m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c")}}, ctx());
+    ASSERT_EQ(p.what, kind::persist);
+    EXPECT_EQ(p.seqs, (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_TRUE(p.events.empty()) << "nothing goes out before the batch is durable";
+    EXPECT_EQ(m.in_flight(), 1u) << "the slot is taken while the write runs";
+    EXPECT_THROW(m.resume(machine::proceed{}, ctx()), std::logic_error);
+    auto a = m.resume(machine::persisted{}, ctx());
+    ASSERT_EQ(a.what, kind::send);
+    EXPECT_EQ(a.batch, p.batch);
+    EXPECT_EQ(ids_of(a.events), (std::vector<std::string>{"m1", "m2"}));
+    auto r = m.resume(machine::proceed{}, ctx());
+    ASSERT_EQ(r.what, kind::persist) << "the second slot";
+    EXPECT_EQ(r.seqs, (std::vector<std::uint64_t>{3}));
+    auto b = m.resume(machine::persisted{}, ctx());
+    ASSERT_EQ(b.what, kind::send);
+    EXPECT_EQ(m.in_flight(), 2u);
+    auto resolve = m.resume(all(a.batch, 2), ctx());
+    ASSERT_EQ(resolve.what, kind::resolve);
+    EXPECT_EQ(resolve.batch, a.batch);
+    EXPECT_EQ(resolve.resolution.batch, a.batch) << "the commit forgets the persisted batch";
+    EXPECT_EQ(resolve.resolution.sent, (std::vector<std::uint64_t>{1, 2}));
+}
+
+TEST_F(events_machine_test, EventsMachine_PersistFails_NotSentRowsKeptAndPauses) {
+    machine m(job(), {2, 1, false, 5}, rules_);
+    start(m);
+    auto p = m.resume(machine::peeked{{row(1, "a")}}, ctx());
+    ASSERT_EQ(p.what, kind::persist);
+    auto w = m.resume(machine::store_failed{}, ctx());
+    ASSERT_EQ(w.what, kind::wait);
+    EXPECT_EQ(*w.until, clk_.now() + std::chrono::milliseconds{100});
+    EXPECT_EQ(m.in_flight(), 0u);
+    EXPECT_FALSE(m.busy("a"));
+    EXPECT_EQ(m.window_size(), 1u);
+    clk_.advance(std::chrono::milliseconds{100});
+    auto again = m.resume(machine::timer{}, ctx());
+    ASSERT_EQ(again.what, kind::peek);
+    auto p2 = m.resume(machine::peeked{}, ctx());
+    ASSERT_EQ(p2.what, kind::persist);
+    EXPECT_EQ(p2.seqs, (std::vector<std::uint64_t>{1}));
+    EXPECT_NE(p2.batch, p.batch) << "a batch id is never reused";
+}
+
+TEST_F(events_machine_test, EventsMachine_PersistedBatches_ResentFirstUnchangedThenNewBatches) {
+    machine m(job(), {4, 1, false, 5}, rules_);
+    EXPECT_EQ(m.resume(machine::proceed{}, ctx()).what, kind::load_batches);
+    // Batch 7 of the previous run: rows 3 and 1 in that order (row 2 was resolved since).
+    machine::loaded l;
+    l.batches.push_back(persisted_batch(7, {row(3, "a"), row(1, "b")}));
+    auto a = m.resume(std::move(l), ctx());
+    ASSERT_EQ(a.what, kind::send) << "already durable: sent without a new persist";
+    EXPECT_EQ(a.batch, 7u);
+    EXPECT_EQ(ids_of(a.events), (std::vector<std::string>{"m3", "m1"})) << "same rows, same order";
+    EXPECT_TRUE(m.busy("a"));
+    EXPECT_TRUE(m.busy("b"));
+    auto peek = m.resume(machine::proceed{}, ctx());
+    ASSERT_EQ(peek.what, kind::peek);
+    EXPECT_EQ(peek.after_seq, 0u) << "the window starts at the head of the queue";
+    auto p = m.resume(machine::peeked{{row(1, "b"), row(3, "a"), row(4, "a"), row(5, "c")}}, ctx());
+    ASSERT_EQ(p.what, kind::persist);
+    EXPECT_EQ(p.seqs, (std::vector<std::uint64_t>{5})) << "a and b are busy with the resend";
+    EXPECT_GT(p.batch, 7u) << "new ids start after the persisted ones";
+    EXPECT_EQ(m.resume(machine::persisted{}, ctx()).what, kind::send);
+    auto r = m.resume(all(7, 2), ctx());
+    ASSERT_EQ(r.what, kind::resolve);
+    EXPECT_EQ(r.resolution.batch, 7u);
+    EXPECT_EQ(r.resolution.sent, (std::vector<std::uint64_t>{3, 1}));
+    auto next = durable(m, m.resume(machine::resolved{}, ctx()));
+    // a's later event goes only now, after its earlier batch was answered.
+    while (next.what == kind::peek) next = durable(m, m.resume(machine::peeked{}, ctx()));
+    ASSERT_EQ(next.what, kind::send);
+    EXPECT_EQ(ids_of(next.events), (std::vector<std::string>{"m4"}));
+}
+
+TEST_F(events_machine_test, EventsMachine_PersistedBatches_ResendWaitsForTheUsersEarlierResend) {
+    machine m(job(), {4, 1, false, 5}, rules_);
+    m.resume(machine::proceed{}, ctx());
+    machine::loaded l;
+    l.batches.push_back(persisted_batch(1, {row(1, "a")}));
+    l.batches.push_back(persisted_batch(2, {row(2, "a"), row(3, "b")}));
+    l.batches.push_back(persisted_batch(3, {row(4, "c")}));
+    auto first = m.resume(std::move(l), ctx());
+    ASSERT_EQ(first.what, kind::send);
+    EXPECT_EQ(first.batch, 1u);
+    auto third = m.resume(machine::proceed{}, ctx());
+    ASSERT_EQ(third.what, kind::send) << "batch 2 waits for a; batch 3 shares no user";
+    EXPECT_EQ(third.batch, 3u);
+    EXPECT_EQ(m.resends_pending(), 1u);
+    EXPECT_TRUE(m.reserved("b"));
+    auto peek = m.resume(machine::proceed{}, ctx());
+    ASSERT_EQ(peek.what, kind::peek);
+    auto w = m.resume(machine::peeked{{row(1, "a"), row(2, "a"), row(3, "b"), row(4, "c")}}, ctx());
+    EXPECT_EQ(w.what, kind::wait) << "every user is busy or reserved";
+    EXPECT_EQ(m.resume(all(1, 1), ctx()).what, kind::resolve);
+    auto second = m.resume(machine::resolved{}, ctx());
+    ASSERT_EQ(second.what, kind::send);
+    EXPECT_EQ(second.batch, 2u);
+    EXPECT_EQ(ids_of(second.events), (std::vector<std::string>{"m2", "m3"}));
+    EXPECT_EQ(m.resends_pending(), 0u);
+}
+
+TEST_F(events_machine_test,
+       EventsMachine_PersistedBatches_FailureOfTheUsersEarlierBatchGivesUpTheLaterResend) {
+    machine m(job(), {4, 3, false, 5}, rules_);
+    m.resume(machine::proceed{}, ctx());
+    machine::loaded l;
+    l.batches.push_back(persisted_batch(1, {row(1, "a")}));
+    l.batches.push_back(persisted_batch(2, {row(2, "a"), row(3, "b")}));
+    auto first = m.resume(std::move(l), ctx());
+    ASSERT_EQ(first.batch, 1u);
+    ASSERT_EQ(m.resume(machine::proceed{}, ctx()).what, kind::peek);
+    m.resume(machine::peeked{{row(1, "a"), row(2, "a"), row(3, "b")}}, ctx());
+    auto c = all(1, 1, result_kind::kept);
+    c.error = connectors::make_error(connectors::error_kind::network, "down");
+    auto r1 = m.resume(std::move(c), ctx());
+    ASSERT_EQ(r1.what, kind::resolve);
+    EXPECT_EQ(r1.resolution.batch, 1u);
+    EXPECT_EQ(r1.resolution.error, "down");
+    EXPECT_FALSE(m.reserved("b"));
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::report_failure);
+    auto r2 = m.resume(machine::proceed{}, ctx());
+    ASSERT_EQ(r2.what, kind::resolve) << "batch 2 would send a's later event ahead of the kept one";
+    EXPECT_EQ(r2.resolution.batch, 2u);
+    EXPECT_TRUE(r2.resolution.sent.empty());
+    EXPECT_TRUE(r2.resolution.error.empty());
+    // a is held back; b's event is cut anew from the window.
+    auto p = m.resume(machine::resolved{}, ctx());
+    EXPECT_EQ(m.consecutive_failures(), 1u) << "giving a resend up is not a success";
+    while (p.what == kind::peek) p = m.resume(machine::peeked{}, ctx());
+    ASSERT_EQ(p.what, kind::persist);
+    EXPECT_EQ(p.seqs, (std::vector<std::uint64_t>{3}));
+}
+
+TEST_F(events_machine_test, EventsMachine_PersistedBatchAllResolved_ForgottenWithoutARequest) {
+    machine m(job(), {}, rules_);
+    m.resume(machine::proceed{}, ctx());
+    machine::loaded l;
+    l.batches.push_back(persisted_batch(4, {}));
+    auto r = m.resume(std::move(l), ctx());
+    ASSERT_EQ(r.what, kind::resolve);
+    EXPECT_EQ(r.resolution.batch, 4u);
+    EXPECT_EQ(m.in_flight(), 0u);
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::peek);
+    EXPECT_EQ(m.consecutive_failures(), 0u);
+}
+
+TEST_F(events_machine_test, EventsMachine_LoadFails_PausesThenLoadsAgainBeforeAnyPeek) {
+    machine m(job(), {}, rules_);
+    ASSERT_EQ(m.resume(machine::proceed{}, ctx()).what, kind::load_batches);
+    auto w = m.resume(machine::store_failed{}, ctx());
+    ASSERT_EQ(w.what, kind::wait);
+    m.wake();
+    EXPECT_EQ(m.resume(machine::timer{}, ctx()).what, kind::wait);
+    clk_.advance(std::chrono::milliseconds{100});
+    EXPECT_EQ(m.resume(machine::timer{}, ctx()).what, kind::load_batches);
+}
+
+TEST_F(events_machine_test, EventsMachine_CancelWhilePersisting_NotSentAndStops) {
+    machine m(job(), {}, rules_);
+    start(m);
+    ASSERT_EQ(m.resume(machine::peeked{{row(1, "a")}}, ctx()).what, kind::persist);
+    m.cancel();
+    auto s = m.resume(machine::persisted{}, ctx());
+    EXPECT_EQ(s.what, kind::stop) << "the persisted batch goes first in the next run";
+    EXPECT_EQ(m.in_flight(), 0u);
+    EXPECT_FALSE(m.busy("a"));
+}
+
+TEST_F(events_machine_test, EventsMachine_CancelledRequest_KeepsItsPersistedRecord) {
+    machine m(job(), {2, 1, false, 5}, rules_);
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c")}}, ctx()));
+    auto b = durable(m, m.resume(machine::proceed{}, ctx()));
+    ASSERT_EQ(b.what, kind::send);
+    m.cancel();
+    EXPECT_EQ(m.resume(machine::proceed{}, ctx()).what, kind::wait) << "in-flight answers are awaited";
+    // The first is answered; the second was abandoned at the deadline.
+    auto r = m.resume(all(a.batch, 2), ctx());
+    ASSERT_EQ(r.what, kind::resolve);
+    EXPECT_EQ(r.resolution.batch, a.batch);
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::wait);
+    auto c = all(b.batch, 1, result_kind::kept);
+    c.error = connectors::make_error(connectors::error_kind::cancelled, "cancelled");
+    c.cancelled = true;
+    EXPECT_EQ(m.resume(std::move(c), ctx()).what, kind::stop) << "nothing to commit: the record stays";
+    EXPECT_EQ(m.in_flight(), 0u);
+}
+
+TEST_F(events_machine_test, EventsMachine_FailuresUpToThreshold_HoldUsersThenPauseTheJob) {
+    machine m(job(), {3, 2, false, 5}, rules_);
+    start(m);
+    auto a =
+        durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d")}}, ctx()));
+    auto b = durable(m, m.resume(machine::proceed{}, ctx()));
+    ASSERT_EQ(b.what, kind::send);
+    auto fail = [&](std::uint64_t batch) {
+        auto c = all(batch, 2, result_kind::kept);
+        c.error = connectors::make_error(connectors::error_kind::network, "down");
+        return c;
+    };
+    EXPECT_EQ(m.resume(fail(a.batch), ctx()).what, kind::resolve);
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::report_failure);
+    EXPECT_TRUE(m.held("a", clk_.now()));
+    EXPECT_FALSE(m.paused_until().has_value()) << "one failure holds only its users";
+    EXPECT_EQ(m.resume(fail(b.batch), ctx()).what, kind::resolve);
+    auto f = m.resume(machine::resolved{}, ctx());
+    ASSERT_EQ(f.what, kind::report_failure);
+    EXPECT_EQ(f.failed.attempt, 2u);
+    ASSERT_TRUE(m.paused_until().has_value()) << "the second in a row pauses the whole job";
+    EXPECT_EQ(*m.paused_until(), clk_.now() + std::chrono::milliseconds{200});
+    EXPECT_EQ(m.resume(machine::proceed{}, ctx()).what, kind::wait);
+}
+
+// Several in flight, random answers and failures, and a crash with batches in flight: the next run
+// resends them first; every event is acknowledged once, and no request carries an event of a user
+// while an earlier event of that user is unacknowledged outside that request.
+TEST_F(events_machine_test, EventsMachine_CrashWithBatchesInFlight_ResendKeepsPerUserOrder) {
+    std::mt19937 rng(31);
+    std::map<std::uint64_t, state::queued_event_row> queue;
+    std::map<std::string, std::vector<std::uint64_t>> expected, acked;
+    for (std::uint64_t seq = 1; seq <= 150; ++seq) {
+        queue[seq] = row(seq, "u" + std::to_string(rng() % 5));
+        expected[queue[seq].user_key].push_back(seq);
+    }
+    std::map<std::uint64_t, std::string> user_of;
+    for (const auto& [seq, r] : queue) user_of[seq] = r.user_key;
+    std::map<std::uint64_t, std::vector<std::uint64_t>> records;  // the store's persisted batches
+    std::set<std::uint64_t> done;
+    std::size_t resent = 0;
+    for (int run = 0; run < 2; ++run) {
+        machine m(job(), {4, 3, false, 5}, rules_);
+        std::map<std::uint64_t, std::vector<std::uint64_t>> out;
+        machine::input in = machine::proceed{};
+        for (int step = 0; step < 20000 && done.size() < queue.size(); ++step) {
+            if (run == 0 && out.size() >= 3) break;  // kill -9 with three requests out
+            auto a = m.resume(std::move(in), ctx());
+            in = machine::proceed{};
+            if (a.what == kind::load_batches) {
+                machine::loaded l;
+                for (const auto& [id, seqs] : records) {
+                    state::persisted_event_batch b{id, {}};
+                    for (auto seq : seqs) {
+                        if (!done.count(seq)) b.rows.push_back(queue[seq]);
+                    }
+                    l.batches.push_back(std::move(b));
+                }
+                if (run == 1) resent = l.batches.size();
+                in = std::move(l);
+            } else if (a.what == kind::peek) {
+                std::vector<state::queued_event_row> page;
+                for (const auto& [seq, r] : queue) {
+                    if (seq > a.after_seq && !done.count(seq) && page.size() < a.limit) page.push_back(r);
+                }
+                in = machine::peeked{std::move(page)};
+            } else if (a.what == kind::persist) {
+                EXPECT_FALSE(records.count(a.batch));
+                records[a.batch] = a.seqs;
+                in = machine::persisted{};
+            } else if (a.what == kind::send) {
+                ASSERT_TRUE(records.count(a.batch)) << "sent before it was persisted";
+                std::vector<std::uint64_t> seqs;
+                for (const auto& e : a.events)
+                    seqs.push_back(std::stoull(std::string(e.message_id()).substr(1)));
+                for (std::size_t i = 0; i < seqs.size(); ++i) {
+                    for (auto earlier : expected[user_of[seqs[i]]]) {
+                        if (earlier >= seqs[i]) break;
+                        const bool ahead_in_batch =
+                            std::find(seqs.begin(), seqs.begin() + static_cast<long>(i), earlier) !=
+                            seqs.begin() + static_cast<long>(i);
+                        EXPECT_TRUE(done.count(earlier) || ahead_in_batch)
+                            << "seq " << seqs[i] << " sent before " << earlier;
+                    }
+                }
+                out[a.batch] = std::move(seqs);
+            } else if (a.what == kind::resolve) {
+                for (auto seq : a.resolution.sent) {
+                    if (done.insert(seq).second) acked[user_of[seq]].push_back(seq);
+                }
+                if (a.resolution.batch != 0) records.erase(a.resolution.batch);
+                in = machine::resolved{};
+            } else if (a.what == kind::wait) {
+                in = answer_one(out, rng);
+            }
+        }
+        if (run == 0) {
+            ASSERT_EQ(out.size(), 3u);
+        }
+    }
+    EXPECT_GE(resent, 3u) << "the batches in flight at the crash were resent";
+    ASSERT_EQ(done.size(), queue.size());
+    for (const auto& [user, seqs] : expected) EXPECT_EQ(acked[user], seqs) << user;
+    EXPECT_TRUE(records.empty());
 }
 
 }  // namespace

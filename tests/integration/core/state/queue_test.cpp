@@ -512,8 +512,9 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
     }
     storage.stop();
     EXPECT_EQ(count_rows(dir / "state.db", "PRAGMA user_version"), sqlite_store::schema_version());
-    EXPECT_EQ(sqlite_store::schema_version(), 3);
-    for (const char* table : {"event_jobs", "event_queue", "event_dedup", "spool_progress"}) {
+    EXPECT_EQ(sqlite_store::schema_version(), 4);
+    for (const char* table :
+         {"event_jobs", "event_queue", "event_dedup", "spool_progress", "event_batches"}) {
         EXPECT_EQ(count_rows(dir / "state.db",
                              std::string("SELECT count(*) FROM sqlite_master WHERE name = '") + table + "'"),
                   1)
@@ -832,4 +833,72 @@ TEST_F(StateIngestRejects, PageCapReached_DiskFullValueAndNothingAddedOrDropped)
     EXPECT_EQ(add_rejects({make_reject("big", 64 * 1024)}, 64 * 1024),
               (ingest_reject_stats{1, 64 * 1024, 1}));
     EXPECT_EQ(reasons_of(wait(store_->ingest_rejects(10))), (std::vector<std::string>{"big"}));
+}
+
+// --- persisted batches (issue #12 item 1) ---------------------------------------------------
+
+using StateQueue_Batches = queue_fixture;
+
+TEST_F(StateQueue_Batches, Persisted_ReadBackInOrderAfterReopenAndForgottenByItsResolve) {
+    enqueue({"a", "b"}, make_events({"m1", "m2", "m3", "m4", "m5"}));
+    auto persisted = wait(store_->persist_event_batch("a", 7, {4, 2, 5}));
+    ASSERT_TRUE(persisted) << persisted.error().message;
+    EXPECT_EQ(*persisted, 3u);
+    ASSERT_TRUE(wait(store_->persist_event_batch("a", 9, {1})));
+    EXPECT_TRUE(wait(store_->persisted_event_batches("b")).empty()) << "per job";
+    EXPECT_TRUE(wait(store_->persisted_event_batches("nobody")).empty());
+
+    // Another step resolves m2: it is absent from the batch read back; the order persisted stays.
+    events_resolution other;
+    other.sent = {2};
+    resolve("a", other);
+    reopen();
+    auto batches = wait(store_->persisted_event_batches("a"));
+    ASSERT_EQ(batches.size(), 2u);
+    EXPECT_EQ(batches[0].batch, 7u);
+    EXPECT_EQ(seqs_of(batches[0].rows), (std::vector<std::uint64_t>{4, 5}));
+    EXPECT_EQ(batches[0].rows[0], peek_all("a", 3).front()) << "the whole row, payload included";
+    EXPECT_EQ(batches[1].batch, 9u);
+    EXPECT_EQ(seqs_of(batches[1].rows), (std::vector<std::uint64_t>{1}));
+
+    // Its resolve forgets the batch in the same commit, even when it removes nothing.
+    const auto before = store_->commits();
+    events_resolution r;
+    r.error = "503";
+    r.batch = 7;
+    resolve("a", r);
+    EXPECT_EQ(store_->commits(), before + 1);
+    batches = wait(store_->persisted_event_batches("a"));
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_EQ(batches[0].batch, 9u);
+    EXPECT_EQ(wait(store_->queue_stats("a")).count, 4u);
+
+    // A batch whose rows were all resolved is still listed (with none) until its own resolve.
+    events_resolution gone;
+    gone.sent = {1};
+    resolve("a", gone);
+    batches = wait(store_->persisted_event_batches("a"));
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_TRUE(batches[0].rows.empty());
+}
+
+TEST_F(StateQueue_Batches, BadCalls_MisuseAndNothingStored) {
+    enqueue({"a"}, make_events({"m1", "m2"}));
+    ASSERT_TRUE(wait(store_->persist_event_batch("a", 1, {1})));
+    EXPECT_EQ(error_of([&] { wait(store_->persist_event_batch("a", 1, {2})); }).kind(), error_kind::misuse);
+    EXPECT_EQ(error_of([&] { wait(store_->persist_event_batch("a", 0, {2})); }).kind(), error_kind::misuse);
+    auto batches = wait(store_->persisted_event_batches("a"));
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_EQ(seqs_of(batches[0].rows), (std::vector<std::uint64_t>{1}));
+}
+
+TEST_F(StateQueue_Batches, PageCapReached_DiskFullValueAndNothingWritten) {
+    enqueue({"a"}, make_events({"m1"}));
+    std::vector<std::uint64_t> many(20000, 1);
+    for (std::size_t i = 0; i < many.size(); ++i) many[i] = i + 1;
+    wait(store_->execute("PRAGMA max_page_count = 1"));  // the database cannot grow any more
+    auto persisted = wait(store_->persist_event_batch("a", 1, many));
+    ASSERT_FALSE(persisted);
+    EXPECT_EQ(persisted.error().kind, error_kind::disk_full);
+    EXPECT_TRUE(wait(store_->persisted_event_batches("a")).empty());
 }

@@ -498,5 +498,28 @@ TEST(SqliteStore_Migrations, VersionTwoDatabase_GainsTheIngestRejectStoreKeeping
     EXPECT_EQ(added->count, 1u);
     env.wait(store->close());
     raw_db db(tmp.state() / "state.db");
-    EXPECT_EQ(db.text("PRAGMA user_version"), "3");
+    EXPECT_EQ(db.text("PRAGMA user_version"), std::to_string(sqlite_store::schema_version()));
+}
+
+TEST(SqliteStore_Migrations, VersionThreeDatabase_GainsPersistedBatchesKeepingTheQueue) {
+    temp_dir tmp;
+    fs::create_directories(tmp.state());
+    {
+        raw_db db(tmp.state() / "state.db");
+        migrate(db.db, sqlite_migrations().first(3));
+        db.exec("INSERT INTO event_jobs (id, job, last_seq, count, bytes) VALUES (1, 'forward', 7, 1, 2)");
+        db.exec("INSERT INTO event_queue VALUES (1, 7, 'm7', 'u', 'track', 1, x'7b7d')");
+    }
+    loop_env env;
+    auto store = env.open(tmp.state());
+    EXPECT_TRUE(env.wait(store->persisted_event_batches("forward")).empty());
+    auto persisted = env.wait(store->persist_event_batch("forward", 1, {7}));
+    ASSERT_TRUE(persisted) << persisted.error().message;
+    auto batches = env.wait(store->persisted_event_batches("forward"));
+    ASSERT_EQ(batches.size(), 1u);
+    ASSERT_EQ(batches[0].rows.size(), 1u);
+    EXPECT_EQ(batches[0].rows[0].message_id, "m7");
+    env.wait(store->close());
+    raw_db db(tmp.state() / "state.db");
+    EXPECT_EQ(db.text("PRAGMA user_version"), "4");
 }
