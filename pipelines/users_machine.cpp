@@ -150,6 +150,7 @@ void users_machine::take_letters(due_letters& d) {
         transformed t = p.at == payload_stage::source ? transform_.from_source(p.id, properties)
                                                       : transform_.from_sent(p.id, properties, p.match_key);
         if (!t.ok()) {
+            if (start_.plan) note_rejected(p.id, true, t.error, properties);
             // Retried items are outside the tracker: their version is resolved there already.
             w.dead_letters.push_back(
                 {p.id, encode_payload(p.id, p.updated_at_us, p.at, properties, p.match_key),
@@ -157,6 +158,7 @@ void users_machine::take_letters(due_letters& d) {
             ++report_.rejected;
             continue;
         }
+        if (start_.plan) events_.push_back({users_event::kind::queued, p.id, true});
         enqueue(std::move(t), std::move(p.id), p.updated_at_us, true);
     }
     if (d.due > 0) {
@@ -164,7 +166,8 @@ void users_machine::take_letters(due_letters& d) {
                             report_.expired, d.obsolete.size(), d.unreadable.size()};
     }
     if (!empty(w)) writes_.push_back(std::move(pw));
-    phase_ = transform_.matching() == match_kind::lookup ? phase::refresh : phase::main;
+    // A plan writes nothing, so it cannot refresh the table: it uses it as the last run left it.
+    phase_ = transform_.matching() == match_kind::lookup && !start_.plan ? phase::refresh : phase::main;
 }
 
 // The lookup table follows the destination: pages are written as they come; the mark moves once
@@ -217,6 +220,12 @@ void users_machine::take_page(connectors::outcome_of<connectors::page>& p, const
     failures_ = 0;
     reading_ = !p->last;
     cursor_ = p->next_cursor;
+    if (start_.sample > 0 && report_.read + p->records.size() >= start_.sample) {
+        // A plan reads a bounded sample: the rest of the page and the next pages stay unread.
+        p->records.resize(start_.sample - report_.read);
+        reading_ = false;
+        sample_done_ = true;
+    }
     page_versions_.clear();
     page_versions_.reserve(p->records.size());
     for (const auto& r : p->records)
@@ -240,11 +249,17 @@ void users_machine::take_acknowledged(std::vector<bool>& flags, const context& c
         if (!tracker_->on_read(r.id, ts, resolved)) {
             ++report_.skipped;
             if (resolved) ++settled_;
+            if (start_.plan) {
+                users_event e{users_event::kind::skipped, r.id};
+                e.acknowledged = resolved;
+                events_.push_back(std::move(e));
+            }
             continue;
         }
         const json::value in(std::move(r.properties));
         transformed t = transform_.from_source(r.id, in);
         if (!t.ok()) {
+            if (start_.plan) note_rejected(r.id, false, t.error, in);
             pw.writes.dead_letters.push_back({r.id, encode_payload(r.id, ts, payload_stage::source, in, {}),
                                               std::move(t.error), state::dead_letter_class::mapping,
                                               std::string{to_string(t.stage)}});
@@ -252,7 +267,14 @@ void users_machine::take_acknowledged(std::vector<bool>& flags, const context& c
             ++report_.rejected;
             continue;
         }
+        if (start_.plan) events_.push_back({users_event::kind::queued, r.id});
         enqueue(std::move(t), std::move(r.id), ts, false);
+    }
+    if (sample_done_) {
+        // Plan: the sample ends here, whatever the source has left.
+        page_.reset();
+        page_versions_.clear();
+        return;
     }
     tracker_->on_page_end(p.next_cursor, p.cursor_resumable, ctx.wall_now_us, p.last);
     page_.reset();
@@ -273,6 +295,14 @@ void users_machine::take_matches(std::map<std::string, std::string>& found) {
         }
         const auto it = found.find(q.match_key);
         decision d = transform_.decide(it == found.end() ? nullptr : &it->second);
+        if (start_.plan) {
+            users_event e{users_event::kind::decided, q.source_id, q.retry};
+            e.reason.assign(d.reason);
+            e.decision = d.what;
+            e.match_key = q.match_key;
+            e.destination_id = d.id;
+            events_.push_back(std::move(e));
+        }
         if (d.what == pipelines::action::skip) {
             // Left alone by the mode's matching rule: resolved for good.
             if (!q.retry) tracker_->on_acknowledged(q.source_id, q.updated_at_us);
@@ -399,6 +429,16 @@ void users_machine::take_store_failed(std::string message) {
     fail(std::move(message));
 }
 
+void users_machine::note_rejected(const std::string& id,
+                                  bool retry,
+                                  const std::string& reason,
+                                  const json::value& properties) {
+    users_event e{users_event::kind::rejected, id, retry};
+    e.reason = reason;
+    if (properties.is_object()) e.properties = properties.get_object();
+    events_.push_back(std::move(e));
+}
+
 void users_machine::resolve_batch(std::uint64_t id, store_writes w, std::vector<record_version> rejected) {
     if (empty(w) && rejected.empty()) {
         release(id);
@@ -425,7 +465,7 @@ void users_machine::failed_call(const connectors::connector_error& e,
                                 std::string_view call,
                                 std::uint64_t epoch,
                                 const context& ctx) {
-    if (!e.retryable()) {
+    if (!e.retryable() || start_.plan) {
         fail(std::string{call} + " failed (" + std::string{connectors::to_string(e.kind)} +
              "): " + e.message);
         return;
@@ -569,7 +609,7 @@ users_machine::action users_machine::next(const context& ctx) {
     }
     if (!batches_.empty()) return make(kind::wait);
     if (reading_ || !queue_.empty()) throw std::logic_error("users_machine: no step with records queued");
-    if (!tracker_->finished()) fail("internal: the run ended with records unresolved");
+    if (!tracker_->finished() && !sample_done_) fail("internal: the run ended with records unresolved");
     done_ = true;
     return make(kind::stop);
 }
@@ -642,7 +682,11 @@ users_machine::action users_machine::send(std::uint64_t id) {
     auto a = make(kind::send);
     a.batch = id;
     a.records.reserve(b.sent_index.size());
-    for (auto i : b.sent_index) a.records.push_back(std::move(b.meta[i].rec));
+    a.source_ids.reserve(b.sent_index.size());
+    for (auto i : b.sent_index) {
+        a.records.push_back(std::move(b.meta[i].rec));
+        a.source_ids.push_back(b.meta[i].source_id);
+    }
     return a;
 }
 

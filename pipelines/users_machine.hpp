@@ -41,9 +41,13 @@
 //     before a counted failure do not count again, so one outage counts as one attempt;
 //   - cancel(): no new read or send; batches out are awaited (the driver decides whether they
 //     are abandoned) and resolved, then stop. fail() the same, with the run failed.
-// With max_in_flight = 1 this is the sequential run the job had.
+// With max_in_flight = 1 this is the sequential run the job had. `tributary plan` drives the same
+// machine (users_start::plan) with an executor that previews instead of sending (users_plan.hpp).
 //
 // Time is passed in (context). Not thread-safe.
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -54,6 +58,7 @@
 #include <set>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -80,6 +85,30 @@ struct users_start {
     std::optional<std::int64_t> match_mark_us{};
     /// in_flight_cap(settings.max_in_flight, the destination's cap). 0 counts as 1.
     std::size_t max_in_flight = 1;
+    /// `plan` (users_plan.hpp): no match refresh, no retries (a failed call ends the run with the
+    /// error), reading stops after `sample` records (0: no limit), and the machine tells what it
+    /// decided for each record (take_events).
+    bool plan = false;
+    std::size_t sample = 0;
+};
+
+/// What the machine decided for one record (plan only).
+struct users_event {
+    enum class kind {
+        queued,    ///< goes to the destination (decided when its batch is cut)
+        skipped,   ///< not sent: `acknowledged` (delivered before) or read again in the run
+        rejected,  ///< refused on the path: `reason`, `properties` as read (or as the dead letter holds)
+        decided,   ///< lookup matching: `what` and `reason` for a queued record
+    };
+    kind what = kind::queued;
+    std::string source_id{};
+    bool retry = false;
+    bool acknowledged = false;
+    std::string reason{};
+    boost::json::object properties{};
+    action decision = action::create;
+    std::string match_key{};
+    std::string destination_id{};
 };
 
 /// A dead letter to store (add_dead_letter).
@@ -197,9 +226,10 @@ public:
         std::vector<state::overlap_id> versions{};
         /// get_matches.
         std::vector<std::string> keys{};
-        /// send.
+        /// send: the records, and their source ids (same order).
         std::uint64_t batch = 0;
         std::vector<connectors::record> records{};
+        std::vector<std::string> source_ids{};
         /// write.
         store_writes writes{};
         /// save: what to write (overlap versions, checkpoint, prune), then answer saved{}.
@@ -241,6 +271,9 @@ public:
     /// The checkpoint to write now (the end of a run saves whatever its outcome), then saved().
     action save_now(const context& ctx) const;
     void on_saved(const save_plan& plan, clock::steady_time now);
+
+    /// The decisions since the last call (plan only; otherwise always empty).
+    std::vector<users_event> take_events() { return std::exchange(events_, {}); }
 
     /// The counters so far; final_report() adds the status.
     const run_report& report() const { return report_; }
@@ -300,6 +333,10 @@ private:
     action send(std::uint64_t id);
     void resolve_batch(std::uint64_t id, store_writes w, std::vector<record_version> rejected);
     void abandon(std::uint64_t id);
+    void note_rejected(const std::string& id,
+                       bool retry,
+                       const std::string& reason,
+                       const boost::json::value& properties);
     void release(std::uint64_t id);
     void enqueue(transformed t, std::string source_id, std::int64_t updated_at_us, bool retry);
     void requeue(std::vector<queued> back);
@@ -329,6 +366,7 @@ private:
     phase phase_ = phase::letters;
     awaiting awaiting_ = awaiting::none;
     bool reading_ = true;
+    bool sample_done_ = false;
     std::optional<connectors::page> page_{};  // read, waiting for filter_acknowledged
     std::vector<state::overlap_id> page_versions_{};
 
@@ -369,6 +407,7 @@ private:
     std::optional<users_backoff> backoff_note_{};
     std::string last_error_{};
 
+    std::vector<users_event> events_{};
     bool warned_no_created_id_ = false;
     std::uint64_t settled_ = 0;
     bool cancelled_ = false;
