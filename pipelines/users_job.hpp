@@ -1,16 +1,26 @@
 #pragma once
 // The users job (DESIGN §4): reads records from a source connection and upserts them into a
-// destination. One run is one sequential coroutine:
+// destination. The decisions of a run are a step machine (pipelines::users_machine,
+// users_machine.hpp); run_users_job is the coroutine that performs its actions:
 //
 //   dead letters due → matching table refresh (lookup matching only)
 //   → records() page → skip versions already acknowledged (store overlap set, one query per page)
 //   → users_transform (normalize, mapping, match value, normalize; users_transform.hpp)
-//   → queue → upsert() in batches (one in flight; lookup matching: one get_matches per batch)
+//   → queue → upsert() in batches (lookup matching: one get_matches per batch)
 //   → acknowledge / dead-letter → checkpoint.
 //
+// Requests in flight (issue #12 item 1): up to in_flight_cap(max_in_flight, the destination's
+// max_in_flight(upsert)) upsert() calls are out at once, answered in any order. The run starts
+// with one and doubles after each successful answer (one again after a failure: a failing
+// destination sees one request at a time and max_attempts counts as in a sequential run). A
+// record's id or match key (lookup key, or the native match value) is never in two requests out:
+// such records wait, in their order, for the earlier request's answer and its writes (created
+// ids), so get_matches of a later batch sees them.
+//
 // Backpressure: no further page is read while the serialized bytes queued for the destination
-// (estimated: approx_json_size) exceed `max_bytes_in_flight` (or a full batch is waiting), so
-// memory is bounded by the budget plus one page, never by the dataset.
+// or out in requests (estimated: approx_json_size) exceed `max_bytes_in_flight`, while a full
+// batch is waiting, or while every request slot is taken, so memory is bounded by the budget
+// plus one page, never by the dataset.
 //
 // Checkpoint: pipelines::checkpoint_tracker decides; the run resumes from resume_point(mark,
 // lookback), skips acknowledged versions, and saves (overlap versions, mark, prune) whenever the
@@ -55,8 +65,9 @@
 // Failures:
 //   - a retryable error (network, or `cancelled` while the run itself was not cancelled) from
 //     records(), upsert() or the refresh's records() keeps everything queued, logs
-//     `job.backoff` and retries after a bounded exponential delay; after `max_attempts`
-//     consecutive failures the run ends `failed`.
+//     `job.backoff` and retries after a bounded exponential delay (no read or request meanwhile;
+//     requests already out are answered); after `max_attempts` consecutive failures the run
+//     ends `failed`. Requests sent before a failure that failed with it count as that attempt.
 //   - a mapping that does not fit the schemas the connectors give at the start of the run
 //     (mapping::check_mapping errors: a destination property the destination does not have, a
 //     type that cannot be converted, …) fails the run before any record is read: a mapped value
@@ -68,9 +79,12 @@
 //   - other connector errors (auth, contract, unsupported, …) end the run `failed` at once.
 //   - store errors end the run `failed` (the error names them).
 //
-// Cancellation: cancel the awaiting coroutine (terminal cancellation of its slot). The run stops
-// at the next step, keeps what is queued unsent, saves the checkpoint, ends the run `cancelled`
-// and completes normally (it does not throw). It temporarily sets throw_if_cancelled(false) on
+// Cancellation: cancel the awaiting coroutine. The run stops at the next step: no further read
+// or request; it keeps what is queued unsent, saves the checkpoint, ends the run `cancelled` and
+// completes normally (it does not throw). A total cancellation (graceful stop, SIGTERM) waits
+// for the answers of the requests out and resolves them; a terminal (or partial) one abandons
+// them: their records stay queued for the next run. Every request slot is released before it
+// completes. It temporarily sets throw_if_cancelled(false) on
 // the awaiting coroutine's thread and restores it before completing.
 //
 // Lifetimes: `source`, `destination` and `store` must outlive the call.

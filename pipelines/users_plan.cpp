@@ -1,13 +1,17 @@
 #include "pipelines/users_plan.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <map>
 #include <optional>
-#include <unordered_set>
+#include <set>
+#include <stdexcept>
 #include <utility>
 
 #include "connectors/sdk/checked_calls.hpp"
 #include "core/time.hpp"
 #include "pipelines/dead_letter_retry.hpp"
+#include "pipelines/users_machine.hpp"
 #include "pipelines/users_transform.hpp"
 
 namespace tributary::pipelines {
@@ -25,15 +29,15 @@ std::optional<connectors::wall_micros> as_wall(std::optional<std::int64_t> us) {
     return from_unix_us(*us);
 }
 
-bool refuses_cursor(const connectors::connector_error& e) {
-    return e.kind == error_kind::rejected || e.kind == error_kind::not_found ||
-           e.kind == error_kind::contract;
-}
-
 std::string failed(std::string_view call, const connectors::connector_error& e) {
     return std::string{call} + " failed (" + std::string{connectors::to_string(e.kind)} + "): " + e.message;
 }
 
+// Stands for the id of a user this plan would create: the run learns it from the create's answer.
+constexpr std::string_view planned_id = "\x01planned";
+
+// Drives the run's machine (users_machine.hpp) with an executor that sends nothing: reads as the
+// run does, previews instead of upserting, and drops every write and save.
 class planner {
 public:
     planner(users_job_settings s,
@@ -55,19 +59,16 @@ public:
     plan_report take() { return std::move(report_); }
 
 private:
-    // A record that would be sent, waiting for its decision and preview.
-    struct candidate {
-        std::size_t item = 0;
-        connectors::record rec;
-        std::string match_key;
-        bool previewed = true;
-    };
+    using machine = users_machine;
 
     awaitable<bool> prepare();
-    awaitable<void> offer_dead_letters();
-    awaitable<void> read_source();
-    awaitable<void> decide_lookups();
-    awaitable<void> preview();
+    awaitable<machine::input> perform(machine::action& a);
+    awaitable<machine::input> load_letters();
+    awaitable<machine::input> lookup(std::vector<std::string> keys);
+    awaitable<void> preview(machine::action& a);
+    void record(users_event e);
+    std::size_t pop(const std::string& source_id);
+    void settle(std::size_t index, const connectors::record& rec);
 
     plan_item& add(std::string source_id, std::string_view action, bool retry) {
         plan_item item;
@@ -78,32 +79,6 @@ private:
         return report_.items.back();
     }
 
-    void reject(std::string source_id, std::string reason, const json::value& properties, bool retry) {
-        plan_item& item = add(std::move(source_id), "reject", retry);
-        item.reason = std::move(reason);
-        if (properties.is_object()) item.properties = properties.get_object();
-    }
-
-    void offer(std::string source_id, transformed t, bool retry) {
-        const std::size_t index = report_.items.size();
-        add(std::move(source_id), "create", retry);
-        candidates_.push_back(candidate{index, std::move(t.rec), std::move(t.match_key)});
-    }
-
-    // The decision, once known: the item's action and what it would send.
-    void settle(candidate& c, action what, std::string id, std::string_view reason) {
-        plan_item& item = report_.items[c.item];
-        item.action.assign(to_string(what));
-        item.reason.assign(reason);
-        if (what == action::skip) {
-            c.previewed = false;
-            return;
-        }
-        c.rec.id = std::move(id);
-        item.destination_id = c.rec.id;
-        item.properties = c.rec.properties;
-    }
-
     users_job_settings s_;
     connectors::connector& source_;
     connectors::connector& dest_;
@@ -112,8 +87,17 @@ private:
     const clock& clk_;
 
     std::optional<users_transform> transform_{};
-    std::optional<state::checkpoint> stored_{};
-    std::vector<candidate> candidates_{};
+    std::optional<machine> machine_{};
+    // Items of queued records, by source id, in the order they wait.
+    std::map<std::string, std::deque<std::size_t>> waiting_{};
+    // Keys of users this plan would create.
+    std::set<std::string> created_{};
+    // Keys the last lookup answered with a user this plan creates.
+    std::set<std::string> planned_keys_{};
+    // Items whose record the run would send to a user this plan creates first: not previewed.
+    std::set<std::size_t> unpreviewed_{};
+    std::optional<machine::completed> answer_{};
+    bool previewing_ = true;
     plan_report report_{};
 };
 
@@ -142,222 +126,24 @@ awaitable<bool> planner::prepare() {
     co_return true;
 }
 
-awaitable<void> planner::offer_dead_letters() {
-    users_job_settings limited = s_;
-    limited.dead_letter_retry_limit = std::min(std::max<std::size_t>(s_.dead_letter_retry_limit, 1), sample_);
-    auto letters = co_await load_due_letters(store_, limited, to_unix_us(clk_.wall_now()));
-    for (auto& d : letters.expiring) {
-        add(std::move(d.item_id), "skip", true).reason = "dead letter: expires (left for the operator)";
-    }
-    for (auto& d : letters.unreadable) {
-        reject(std::move(d.item_id), "dead letter: the payload cannot be read", json::value{}, true);
-    }
-    for (auto& id : letters.obsolete) {
-        add(std::move(id), "skip", true).reason = "dead letter: a newer version was delivered since";
-    }
-    for (auto& p : letters.offered) {
-        const json::value properties(std::move(p.properties));
-        transformed t = p.at == dead_letter_payload::stage::source
-                            ? transform_->from_source(p.id, properties)
-                            : transform_->from_sent(p.id, properties, p.match_key);
-        if (!t.ok())
-            reject(std::move(p.id), std::move(t.error), properties, true);
-        else
-            offer(std::move(p.id), std::move(t), true);
-    }
-}
-
-awaitable<void> planner::read_source() {
-    const std::int64_t mark = stored_ ? stored_->low_water_mark_us : 0;
-    pipelines::checkpoint_settings cs;
-    cs.lookback = s_.lookback;
-    cs.order = s_.order;
-    cs.lateness = s_.lateness;
-    auto start = stored_ ? pipelines::resume_from(mark, cs.lookback, stored_->cursor,
-                                                  stored_->cursor_resumable, stored_->cursor_saved_at_us,
-                                                  to_unix_us(clk_.wall_now()), s_.cursor_max_age, cs.lateness)
-                         : pipelines::read_start{};
-    // The tracker decides repeats exactly as in the run; nothing it holds is ever saved.
-    pipelines::checkpoint_tracker tracker{cs, mark, clk_.now()};
-    std::optional<std::int64_t> since = start.since_us;
-    const auto floor = pipelines::resume_point(mark, cs.lookback);  // as in the run
-    std::string cursor = start.cursor;
-    bool stored_cursor = start.from_cursor;
-    while (report_.read < sample_) {
-        auto page = co_await connectors::checked_records(source_, target::users, as_wall(since), cursor,
-                                                         transform_->source_schema());
-        if (!page) {
-            if (stored_cursor && refuses_cursor(page.error())) {
-                stored_cursor = false;
-                report_.notes.emplace_back(
-                    "the source refused the stored page cursor: the next run reads from the checkpoint's "
-                    "mark "
-                    "minus the lookback, as this plan did");
-                since = pipelines::resume_point(mark, cs.lookback);
-                cursor.clear();
-                continue;
-            }
-            report_.error = failed("records", page.error());
-            co_return;
-        }
-        stored_cursor = false;
-        auto& records = page->records;
-        const std::size_t n = std::min<std::size_t>(records.size(), sample_ - report_.read);
-        std::vector<state::overlap_id> versions;
-        versions.reserve(n);
-        for (std::size_t i = 0; i < n; ++i)
-            versions.push_back(
-                {records[i].id, records[i].updated_at ? to_unix_us(*records[i].updated_at) : 0});
-        std::vector<bool> acknowledged;
-        if (!versions.empty()) acknowledged = co_await store_.filter_acknowledged(s_.name, versions);
-        for (std::size_t i = 0; i < n; ++i) {
-            auto& r = records[i];
-            ++report_.read;
-            const bool acked = (i < acknowledged.size() && acknowledged[i]) ||
-                               (r.updated_at && floor && versions[i].updated_at_us < *floor);
-            if (!tracker.on_read(r.id, versions[i].updated_at_us, acked)) {
-                add(std::move(r.id), "skip", false).reason =
-                    acked ? "already synchronized" : "read again in this sample (same or older version)";
-                continue;
-            }
-            const json::value in(std::move(r.properties));
-            transformed t = transform_->from_source(r.id, in);
-            if (!t.ok())
-                reject(std::move(r.id), std::move(t.error), in, false);
-            else
-                offer(std::move(r.id), std::move(t), false);
-        }
-        if (page->last || n < records.size()) break;
-        tracker.on_page_end(page->next_cursor, page->cursor_resumable, 0, false);
-        cursor = std::move(page->next_cursor);
-    }
-}
-
-awaitable<void> planner::decide_lookups() {
-    // Keys of users this plan would create: a later record with one of them would update that
-    // user in the run (after the create reports its id).
-    std::unordered_set<std::string> created;
-    for (std::size_t from = 0; from < candidates_.size(); from += s_.max_items) {
-        const std::size_t to = std::min(candidates_.size(), from + s_.max_items);
-        std::vector<std::string> keys;
-        for (std::size_t i = from; i < to; ++i) keys.push_back(candidates_[i].match_key);
-        std::sort(keys.begin(), keys.end());
-        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-        const auto found = co_await store_.get_matches(s_.name, std::move(keys));
-        for (std::size_t i = from; i < to; ++i) {
-            auto& c = candidates_[i];
-            const auto it = found.find(c.match_key);
-            if (it == found.end() && created.contains(c.match_key)) {
-                const std::string planned;
-                decision d = transform_->decide(&planned);
-                if (d.what == action::skip) {
-                    settle(c, action::skip, {},
-                           "match: a user this plan creates first has this value (mode create)");
-                } else {
-                    settle(c, action::update, {},
-                           "matches a user this plan creates first (not previewed: no id yet)");
-                    c.previewed = false;
-                }
-                continue;
-            }
-            decision d = transform_->decide(it == found.end() ? nullptr : &it->second);
-            if (d.what == action::create) created.insert(c.match_key);
-            settle(c, d.what, std::move(d.id), d.reason);
-        }
-    }
-}
-
-awaitable<void> planner::preview() {
-    std::vector<std::size_t> order;
-    for (std::size_t i = 0; i < candidates_.size(); ++i)
-        if (candidates_[i].previewed) order.push_back(i);
-    std::size_t next = 0;
-    while (next < order.size()) {
-        // One batch as the run would build it.
-        std::vector<std::size_t> pending;
-        std::uint64_t bytes = 0;
-        while (next < order.size() && pending.size() < s_.max_items) {
-            const auto size = approx_json_size(candidates_[order[next]].rec.properties);
-            if (!pending.empty() && s_.max_bytes > 0 && bytes + size > s_.max_bytes) break;
-            bytes += size;
-            pending.push_back(order[next++]);
-        }
-        // The connector takes what one call takes; the rest goes to the next call, as in a run.
-        while (!pending.empty()) {
-            std::vector<connectors::record> records;
-            records.reserve(pending.size());
-            for (auto i : pending) records.push_back(candidates_[i].rec);
-            connectors::record_batch batch{std::move(records)};
-            auto requests = co_await connectors::checked_preview_upsert(dest_, target::users, batch,
-                                                                        transform_->destination_schema());
-            if (!requests) {
-                if (requests.error().kind == error_kind::unsupported) {
-                    report_.preview_supported = false;
-                    report_.notes.emplace_back("the destination cannot preview its requests");
-                } else {
-                    report_.error = failed("preview_upsert", requests.error());
-                }
-                co_return;
-            }
-            for (auto& r : *requests) report_.requests.push_back(std::move(r));
-            std::vector<std::size_t> rest;
-            bool progress = false;
-            const auto& outcomes = batch.outcomes();
-            for (std::size_t k = 0; k < outcomes.size(); ++k) {
-                switch (outcomes[k].state) {
-                    case item_state::pending:
-                    case item_state::postponed:
-                        rest.push_back(pending[k]);
-                        break;
-                    case item_state::discarded:
-                    case item_state::rejected: {
-                        plan_item& item = report_.items[candidates_[pending[k]].item];
-                        item.action = "reject";
-                        item.reason = outcomes[k].reason;
-                        item.destination_id.clear();
-                        progress = true;
-                        break;
-                    }
-                    default:
-                        progress = true;
-                        break;
-                }
-            }
-            if (!progress) {
-                report_.error = "preview_upsert took no record of the batch";
-                co_return;
-            }
-            pending = std::move(rest);
-        }
-    }
-}
-
 awaitable<void> planner::run() {
+    using kind = machine::action::kind;
     const bool ready = co_await prepare();
     if (!ready) co_return;
-    stored_ = co_await store_.load_checkpoint(s_.name);
-    co_await offer_dead_letters();
-    co_await read_source();
-
-    if (transform_->matching() == match_kind::lookup) {
-        co_await decide_lookups();
-    } else {
-        for (auto& c : candidates_) {
-            if (!c.rec.match_property.empty())
-                settle(c, action::update, c.rec.id,
-                       "upsert by " + c.rec.match_property +
-                           ": the destination creates the user when none matches");
-            else if (!c.rec.id.empty())
-                settle(c, action::update, c.rec.id,
-                       s_.mode == write_mode::upsert
-                           ? "upsert by id: the destination creates the user when it has none with this id"
-                           : "");
-            else
-                settle(c, action::create, {}, {});
-        }
+    users_start start;
+    start.stored = co_await store_.load_checkpoint(s_.name);
+    start.plan = true;
+    start.sample = sample_;
+    machine_.emplace(s_, *transform_, std::move(start), clk_.now(), to_unix_us(clk_.wall_now()));
+    machine::input in = machine::proceed{};
+    for (;;) {
+        auto a = machine_->resume(std::move(in), {clk_.now(), to_unix_us(clk_.wall_now())});
+        for (auto& e : machine_->take_events()) record(std::move(e));
+        if (a.what == kind::stop || !report_.error.empty()) break;
+        in = co_await perform(a);
     }
-    if (report_.error.empty()) co_await preview();
-
+    if (report_.error.empty()) report_.error = machine_->final_report().error;
+    report_.read = machine_->report().read;
     for (const auto& item : report_.items) {
         if (item.action == "create")
             ++report_.create;
@@ -368,6 +154,225 @@ awaitable<void> planner::run() {
         else
             ++report_.reject;
     }
+}
+
+// The store is only read; writes and saves are answered as done without happening.
+awaitable<users_machine::input> planner::perform(machine::action& a) {
+    using kind = machine::action::kind;
+    switch (a.what) {
+        case kind::load_dead_letters: {
+            auto in = co_await load_letters();
+            co_return in;
+        }
+        case kind::read_matches:
+            break;
+        case kind::read: {
+            if (a.cursor_discarded) {
+                report_.notes.emplace_back(
+                    "the source refused the stored page cursor: the next run reads from the checkpoint's "
+                    "mark minus the lookback, as this plan did");
+            }
+            auto page = co_await connectors::checked_records(source_, target::users, as_wall(a.since_us),
+                                                             a.cursor, transform_->source_schema());
+            co_return machine::page{std::move(page)};
+        }
+        case kind::filter_acknowledged: {
+            auto flags = co_await store_.filter_acknowledged(s_.name, std::move(a.versions));
+            co_return machine::acknowledged{std::move(flags)};
+        }
+        case kind::get_matches: {
+            auto in = co_await lookup(std::move(a.keys));
+            co_return in;
+        }
+        case kind::send:
+            co_await preview(a);
+            co_return machine::proceed{};
+        case kind::write:
+            for (const auto& m : a.writes.matches) created_.insert(m.key);
+            co_return machine::written{};
+        case kind::save:
+            co_return machine::saved{};
+        case kind::wait:
+            if (answer_) {
+                auto c = std::move(*answer_);
+                answer_.reset();
+                co_return c;
+            }
+            co_return machine::timer{};
+        case kind::stop:
+            break;
+    }
+    throw std::logic_error("plan: unexpected action");
+}
+
+// The dead letters the run would offer (at most `sample`): what it would expire, find unreadable
+// or obsolete is shown here; the rest goes through the machine.
+awaitable<users_machine::input> planner::load_letters() {
+    users_job_settings limited = s_;
+    limited.dead_letter_retry_limit = std::min(std::max<std::size_t>(s_.dead_letter_retry_limit, 1), sample_);
+    auto letters = co_await load_due_letters(store_, limited, to_unix_us(clk_.wall_now()));
+    for (auto& d : letters.expiring) {
+        add(std::move(d.item_id), "skip", true).reason = "dead letter: expires (left for the operator)";
+    }
+    for (auto& d : letters.unreadable) {
+        add(std::move(d.item_id), "reject", true).reason = "dead letter: the payload cannot be read";
+    }
+    for (auto& id : letters.obsolete) {
+        add(std::move(id), "skip", true).reason = "dead letter: a newer version was delivered since";
+    }
+    letters.expiring.clear();
+    letters.unreadable.clear();
+    letters.obsolete.clear();
+    co_return machine::letters{std::move(letters)};
+}
+
+// The stored table, plus the users this plan would have created by then.
+awaitable<users_machine::input> planner::lookup(std::vector<std::string> keys) {
+    auto found = co_await store_.get_matches(s_.name, keys);
+    planned_keys_.clear();
+    for (const auto& k : keys) {
+        if (found.contains(k) || !created_.contains(k)) continue;
+        found.emplace(k, std::string{planned_id});
+        planned_keys_.insert(k);
+    }
+    co_return machine::matches{std::move(found)};
+}
+
+void planner::record(users_event e) {
+    using kind = users_event::kind;
+    switch (e.what) {
+        case kind::queued: {
+            const auto index = report_.items.size();
+            add(e.source_id, "create", e.retry);
+            waiting_[e.source_id].push_back(index);
+            break;
+        }
+        case kind::skipped:
+            add(std::move(e.source_id), "skip", false).reason =
+                e.acknowledged ? "already synchronized" : "read again in this sample (same or older version)";
+            break;
+        case kind::rejected: {
+            plan_item& item = add(std::move(e.source_id), "reject", e.retry);
+            item.reason = std::move(e.reason);
+            item.properties = std::move(e.properties);
+            break;
+        }
+        case kind::decided: {
+            const bool planned = planned_keys_.contains(e.match_key);
+            if (e.decision == action::skip) {
+                plan_item& item = report_.items[pop(e.source_id)];
+                item.action = "skip";
+                item.reason = planned ? "match: a user this plan creates first has this value (mode create)"
+                                      : std::move(e.reason);
+                break;
+            }
+            plan_item& item = report_.items[waiting_.at(e.source_id).front()];
+            item.action.assign(to_string(e.decision));
+            item.reason = std::move(e.reason);
+            if (planned) {
+                item.reason = "matches a user this plan creates first (not previewed: no id yet)";
+                unpreviewed_.insert(waiting_.at(e.source_id).front());
+            }
+            break;
+        }
+    }
+}
+
+std::size_t planner::pop(const std::string& source_id) {
+    auto& q = waiting_.at(source_id);
+    const auto index = q.front();
+    q.pop_front();
+    if (q.empty()) waiting_.erase(source_id);
+    return index;
+}
+
+// The item of a record as it would be sent.
+void planner::settle(std::size_t index, const connectors::record& rec) {
+    plan_item& item = report_.items[index];
+    if (transform_->matching() != match_kind::lookup) {
+        if (!rec.match_property.empty()) {
+            item.action = "update";
+            item.reason =
+                "upsert by " + rec.match_property + ": the destination creates the user when none matches";
+        } else if (!rec.id.empty()) {
+            item.action = "update";
+            item.reason = s_.mode == write_mode::upsert
+                              ? "upsert by id: the destination creates the user when it has none with this id"
+                              : "";
+        } else {
+            item.action = "create";
+        }
+    }
+    item.properties = rec.properties;
+    item.destination_id = unpreviewed_.contains(index) ? std::string{} : rec.id;
+}
+
+// preview_upsert instead of upsert: the connector takes what one call takes and the rest goes to
+// the next call. Every record is answered as sent (creates with a planned id), so the run's rules
+// go on as if the destination had taken them.
+awaitable<void> planner::preview(machine::action& a) {
+    machine::completed c;
+    c.batch = a.batch;
+    std::vector<std::size_t> pending;  // batch positions to preview
+    std::vector<std::size_t> items(a.records.size());
+    for (std::size_t k = 0; k < a.records.size(); ++k) {
+        items[k] = pop(a.source_ids[k]);
+        settle(items[k], a.records[k]);
+        connectors::item_outcome o;
+        o.state = item_state::sent;
+        if (a.records[k].id.empty()) o.id = std::string{planned_id};
+        c.outcomes.push_back(std::move(o));
+        if (!unpreviewed_.contains(items[k])) pending.push_back(k);
+    }
+    while (previewing_ && !pending.empty()) {
+        std::vector<connectors::record> records;
+        records.reserve(pending.size());
+        for (auto k : pending) records.push_back(a.records[k]);
+        connectors::record_batch batch{std::move(records)};
+        auto requests = co_await connectors::checked_preview_upsert(dest_, target::users, batch,
+                                                                    transform_->destination_schema());
+        if (!requests) {
+            if (requests.error().kind == error_kind::unsupported) {
+                report_.preview_supported = false;
+                report_.notes.emplace_back("the destination cannot preview its requests");
+                previewing_ = false;
+            } else {
+                report_.error = failed("preview_upsert", requests.error());
+            }
+            break;
+        }
+        for (auto& r : *requests) report_.requests.push_back(std::move(r));
+        std::vector<std::size_t> rest;
+        bool progress = false;
+        const auto& outcomes = batch.outcomes();
+        for (std::size_t k = 0; k < outcomes.size(); ++k) {
+            switch (outcomes[k].state) {
+                case item_state::pending:
+                case item_state::postponed:
+                    rest.push_back(pending[k]);
+                    break;
+                case item_state::discarded:
+                case item_state::rejected: {
+                    plan_item& item = report_.items[items[pending[k]]];
+                    item.action = "reject";
+                    item.reason = outcomes[k].reason;
+                    item.destination_id.clear();
+                    progress = true;
+                    break;
+                }
+                default:
+                    progress = true;
+                    break;
+            }
+        }
+        if (!progress) {
+            report_.error = "preview_upsert took no record of the batch";
+            break;
+        }
+        pending = std::move(rest);
+    }
+    c.records = std::move(a.records);
+    answer_ = std::move(c);
 }
 
 }  // namespace

@@ -3,6 +3,11 @@
 // run would do with the first `sample` records it would read — create, update, skip or reject,
 // and the requests the destination would receive (preview_upsert) — and writes nothing.
 //
+// It drives the run's own step machine (users_machine.hpp, with users_start::plan) with an executor
+// that sends nothing: reads and lookups as the run performs them, preview_upsert where the run
+// calls upsert (each record answered as taken, a create with a stand-in id), and every write and
+// checkpoint save dropped. So the order, batches and decisions are the run's, not a copy of them.
+//
 // What it reads, as the next run would (users_job.hpp): the dead letters due for another
 // attempt (first, marked dead_letter_retry), then the source from the stored cursor when it is
 // resumable and fresh, else from the checkpoint's mark minus the lookback (a refused cursor

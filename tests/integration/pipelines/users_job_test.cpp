@@ -360,6 +360,7 @@ TEST_F(users_job_test, Cursor_ResumedReading_DoesNotResendRecordsBelowTheMarkWin
     auto s = settings();
     s.max_items = 4;
     s.lookback = std::chrono::milliseconds{1};
+    s.max_in_flight = 1;  // the calls before the stop are counted in a sequential run
     auto first = run_cancelled_after(3, s, source, inner);
     ASSERT_EQ(first.status, state::run_status::cancelled) << first.error;
     const auto cp = wait(store_->load_checkpoint("users"));
