@@ -39,6 +39,11 @@
 // Each events job's counters (resolve_events) are one JSON object in the meta
 // table under `events_counters:JOB`, read and rewritten inside the transaction
 // of the step they count: no schema change, no extra commit.
+// Persisted batches (persist_event_batch, schema version 4) are rows of
+// `event_batches` keyed (job, batch, position) holding the queue seq: one insert
+// per event, in the group commit like any write; resolve_events deletes the
+// batch's rows in its own transaction. They are read back joined to the queue,
+// so a row resolved since simply does not come back.
 //
 // Durability. `sync_mode::full` (default): a completed write survives an OS crash
 // or power loss. `sync_mode::normal`: it survives a process crash (kill -9), but
