@@ -33,7 +33,10 @@ public:
     permit(async_limiter* owner, clock::steady_time granted_at)
         : owner_(owner), granted_at_(granted_at), charged_at_(granted_at) {}
     permit(permit&& o) noexcept
-        : owner_(std::exchange(o.owner_, nullptr)), granted_at_(o.granted_at_), charged_at_(o.charged_at_) {}
+        : owner_(std::exchange(o.owner_, nullptr)),
+          granted_at_(o.granted_at_),
+          charged_at_(o.charged_at_),
+          was_written_(o.was_written_) {}
     permit& operator=(permit&& o) noexcept;
     permit(const permit&) = delete;
     permit& operator=(const permit&) = delete;

@@ -25,9 +25,10 @@
 //
 //   `restamp(from, to)` moves one charge made at `from` to `to` (later only): the
 //   grant reserves at its instant, the socket write re-stamps the charge then.
-//   `set_margin(m)` widens every window edge by `m` (measured send jitter, see
-//   send_timing.hpp): sliding windows count a send for `per + m`, aligned ones
-//   widen each window by `m` on both sides.
+//   `set_margin(m)` (rate_window: `set_margin(m, now)`) widens every window edge
+//   by `m` (measured grant-to-write delay and jitter, see send_timing.hpp):
+//   sliding windows count a send for `per + m`, aligned ones widen each window by
+//   `m` on both sides.
 //
 // Fixed windows: aligned when their phase is known, sliding otherwise.
 // - Unknown phase (the default): enforced as a sliding window. Every aligned
@@ -41,8 +42,10 @@
 //   uncertainty u = (latest - earliest) / 2 + margin and midpoint boundaries b_k:
 //   a send at t counts in EVERY window k whose widened span [b_k - u, b_k+1 + u)
 //   contains t, and no widened span holds more than `requests`. Whatever the true
-//   boundary B_k in [b_k - u, b_k + u] is, the vendor's window [B_k, B_k+1) lies
-//   inside the widened span, so it never holds more than `requests` either. Sends
+//   boundary B_k within (latest - earliest) / 2 of b_k is, and however a send's
+//   arrival strays from its charge by up to the margin, the sends the vendor counts
+//   in [B_k, B_k+1) lie inside the widened span, so it never sees more than
+//   `requests` either (AlignedWindow_Uncertain tests every such boundary). Sends
 //   in the 2u band around a boundary count in both neighbours; a send in the
 //   certain middle [b_k + u, b_k+1 - u) counts once. Reset headers give whole
 //   seconds (rounded either way by vendors), so one header places the boundary
