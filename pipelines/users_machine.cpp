@@ -3,6 +3,8 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <cstddef>
+#include <iterator>
 #include <stdexcept>
 #include <utility>
 
@@ -624,10 +626,10 @@ std::optional<users_machine::action> users_machine::cut() {
     std::set<std::string, std::less<>> passed_ids;
     std::set<std::string, std::less<>> passed_keys;
     std::set<std::string, std::less<>> keys;
-    std::vector<bool> taken(queue_.size(), false);
-    std::size_t count = 0;
-    for (std::size_t i = 0; i < queue_.size() && count < s_.max_items; ++i) {
-        const auto& q = queue_[i];
+    std::vector<std::size_t> taken;
+    std::size_t scanned = 0;
+    for (; scanned < queue_.size() && taken.size() < s_.max_items; ++scanned) {
+        const auto& q = queue_[scanned];
         const bool has_key = !q.conflict_key.empty();
         if (blocked(q) || passed_ids.contains(q.source_id) ||
             (has_key && passed_keys.contains(q.conflict_key))) {
@@ -635,28 +637,31 @@ std::optional<users_machine::action> users_machine::cut() {
             if (has_key) passed_keys.insert(q.conflict_key);
             continue;
         }
-        if (count > 0 && s_.max_bytes > 0 && b.bytes + q.bytes > s_.max_bytes) break;
+        if (!taken.empty() && s_.max_bytes > 0 && b.bytes + q.bytes > s_.max_bytes) break;
         if (!q.match_key.empty() && keys.contains(q.match_key)) break;
         if (!q.match_key.empty()) keys.insert(q.match_key);
-        taken[i] = true;
+        taken.push_back(scanned);
         b.bytes += q.bytes;
-        ++count;
     }
-    if (count == 0) return std::nullopt;
+    if (taken.empty()) return std::nullopt;
 
-    std::deque<queued> rest;
-    for (std::size_t i = 0; i < queue_.size(); ++i) {
-        if (!taken[i]) {
-            rest.push_back(std::move(queue_[i]));
+    // Only the scanned front of the queue changes: the records passed over keep their order.
+    std::vector<queued> kept;
+    std::size_t next_taken = 0;
+    for (std::size_t i = 0; i < scanned; ++i) {
+        auto& q = queue_[i];
+        if (next_taken == taken.size() || taken[next_taken] != i) {
+            kept.push_back(std::move(q));
             continue;
         }
-        auto& q = queue_[i];
+        ++next_taken;
         b.ids.push_back(q.source_id);
         if (!q.conflict_key.empty()) b.keys.push_back(q.conflict_key);
         if (!q.match_key.empty()) b.lookups = true;
         b.meta.push_back(std::move(q));
     }
-    queue_ = std::move(rest);
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(scanned));
+    queue_.insert(queue_.begin(), std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()));
     queued_bytes_ -= b.bytes;
     inflight_bytes_ += b.bytes;
     for (const auto& i : b.ids) busy_ids_.insert(i);

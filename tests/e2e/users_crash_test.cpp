@@ -19,11 +19,13 @@
 //                    (the restart logs each page at debug level, `dummy.page` with its since and
 //                    cursor, and the test regenerates the page with the generator);
 //         allowed  = dataset records with updated_at in [F - lookback - lateness, F]
-//                    + batch.max_items + save_every_records (the stored mark trails the newest
-//                    record read by the lateness and up to one save interval);
-//       and duplicates (lines written for records the output already held) stay within one batch
-//       per kill: a kill can leave at most the batch in flight written but not acknowledged, so
-//       after restart k the duplicates so far are at most k * batch.max_items.
+//                    + max_in_flight * batch.max_items + save_every_records (the stored mark
+//                    trails the newest record read by the lateness, the batches in flight and up
+//                    to one save interval);
+//       and duplicates (lines written for records the output already held) stay within the
+//       batches in flight per kill: a kill can leave at most max_in_flight batches (the config
+//       default, 8) written but not acknowledged, so after restart k the duplicates so far are at
+//       most k * max_in_flight * batch.max_items.
 //
 // The figures (kills, restarts, re-reads and duplicates per restart, checkpoint advances, total
 // time) are printed. The dataset has one version per user (dummy run 0), so a record's version is
@@ -65,6 +67,7 @@ constexpr std::uint32_t page_size = 500;
 constexpr std::uint32_t tie_groups = 750;  // > page_size: every tie group straddles a page boundary
 constexpr std::chrono::milliseconds page_delay{130};
 constexpr std::uint64_t max_items = 1000;   // batch.max_items
+constexpr std::uint64_t max_in_flight = 8;  // the job's max_in_flight: the config default
 constexpr std::uint64_t save_every = 1000;  // the users job's save_every_records
 // Late records are less than 15 min behind the records served before them: the dummy's spec
 // declares that lateness, and the checkpoint stays that far behind the newest record read. The
@@ -176,7 +179,7 @@ TEST(UsersCrash_KillNineAtRandomMoments, EveryRecordArrivesCheckpointAdvancesRes
             restart_figures f;
             f.reread = records_reread(gen, p.err(), follower, users);
             f.allowed =
-                max_items + save_every +
+                max_in_flight * max_items + save_every +
                 (newest_at_kill == none ? 0
                                         : dataset.between(newest_at_kill - reread_window_us, newest_at_kill));
             EXPECT_LE(f.reread, f.allowed) << "restart " << restarts.size() + 1;
@@ -184,7 +187,7 @@ TEST(UsersCrash_KillNineAtRandomMoments, EveryRecordArrivesCheckpointAdvancesRes
         }
         const auto seg = follower.advance();
         duplicates += seg.duplicates;
-        EXPECT_LE(duplicates, static_cast<std::uint64_t>(kills) * max_items)
+        EXPECT_LE(duplicates, static_cast<std::uint64_t>(kills) * max_in_flight * max_items)
             << "run " << runs << " (after " << kills << " kills) wrote " << seg.duplicates
             << " lines for records the output held, " << duplicates << " so far";
         if (after_kill) restarts.back().duplicates = seg.duplicates;
