@@ -2,6 +2,7 @@
 # Quota use under answer latency (issue #12), against the real daemon. Builds nothing.
 #   bench/quota_latency.sh BUILD_DIR [--quick] [--latencies "0 50 250 800"] [--requests N]
 #                          [--offsets "0 20 40"] [--kill-latency L] [--no-kill] [--check]
+#                          [--scenarios "events-uniform events-hot users"]
 #     BUILD_DIR  a build with the targets tributary_bench_daemon and bench_quota_receiver
 #     --quick    smoke run: latency 50 ms, one start (now, not aligned), 300 requests per run
 #     --requests requests each run needs at full batches (default 1500: >= 5 minute windows at
@@ -35,7 +36,9 @@
 # "429 after" counts the 429s from the restart on. Lost = loaded events (or source records) never
 # accepted. KEEP=1 keeps the run directories: RUN/requests.csv has one line per request (ms since
 # the first, status, requests in flight, items), RUN/summary.json the receiver's figures, RUN/log.json
-# the daemon's log. Goals (issue #12): utilization >= 0.97 at every latency, 0 429s, 0 order breaks, 0
+# the daemon's log. Environment (events runs): SECOND_ALIGN=clock|none (default clock: how the
+# webhook declares its 20/s window; `none` leaves it to the sliding rule), MAX_IN_FLIGHT=N (the
+# job's max_in_flight and the webhook's max_concurrent; default: the job's default, 8). Goals (issue #12): utilization >= 0.97 at every latency, 0 429s, 0 order breaks, 0
 # lost, and the same across kill -9.
 set -euo pipefail
 build=${1:?usage: bench/quota_latency.sh BUILD_DIR [--quick] [--latencies LIST] [--requests N] [--offsets LIST] [--kill-latency L] [--no-kill] [--check]}
@@ -46,6 +49,9 @@ requests=1500
 kill_latency=0
 kill_runs=1
 aligned=1
+second_align=${SECOND_ALIGN:-clock}
+max_in_flight=${MAX_IN_FLIGHT:-}
+scenarios="events-uniform events-hot users"
 check=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -55,6 +61,7 @@ while [ $# -gt 0 ]; do
         --offsets) offsets=$2; shift ;;
         --kill-latency) kill_latency=$2; shift ;;
         --no-kill) kill_runs=0 ;;
+        --scenarios) scenarios=$2; shift ;;
         --check) check=1 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -146,14 +153,16 @@ connections:
       url: $url
       secrets: ["$secret"]
       max_events: $batch
+$([ -n "$max_in_flight" ] && echo "      max_concurrent: $max_in_flight")
       limits:
-        - { kind: fixed_window, requests: 20, per: 1s, align: clock }
+        - { kind: fixed_window, requests: 20, per: 1s$([ "$second_align" = clock ] && echo ", align: clock") }
         - { kind: fixed_window, requests: 300, per: 1m, align: clock }
 jobs:
   events_job:
     type: events
     destination: { connection: hook }
     batch: { max_items: $batch, max_wait: 100ms }
+$([ -n "$max_in_flight" ] && echo "    max_in_flight: $max_in_flight")
 CONF
         fi
     } > "$dir/$run/tributary.yaml"
@@ -297,7 +306,7 @@ PY
 }
 
 runs=()
-for scenario in events-uniform events-hot users; do
+for scenario in $scenarios; do
     for latency in $latencies; do
         for offset in $offsets; do runs+=("$scenario $latency $offset 0"); done
     done

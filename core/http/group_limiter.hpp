@@ -94,7 +94,8 @@ struct group_limiter_settings {
     /// estimated_wait simulates at most this many sends exactly, then extrapolates; default 256, >= 1.
     std::size_t estimate_steps = 256;
     /// `align: clock` limits: how far the vendor's clock may be from ours. Default 350 ms;
-    /// a window is aligned only while this plus the margin stays below 0.4 of its length.
+    /// a window is aligned only while twice this plus the margin stays within a tenth of its
+    /// length (so 1 s windows stay sliding at the default; minute windows align).
     std::chrono::nanoseconds clock_skew{std::chrono::milliseconds{350}};
     /// Largest edge margin as a fraction of the shortest limit's per; also the margin
     /// until enough send timing is measured. Default 0 (exact windows, no margin: for

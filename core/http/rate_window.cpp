@@ -561,8 +561,8 @@ window_phase shifted_near(window_phase p, const window_phase& ref, std::int64_t 
 
 bool rate_window::usable(const window_phase& p) const {
     const std::int64_t half = (ticks(p.latest) - ticks(p.earliest) + 1) / 2;
-    // u < 0.4 x per: see the top of rate_window.hpp.
-    return 5 * (half + margin_.count()) < 2 * per_ticks(limit_);
+    // 2u <= per / 10: see the top of rate_window.hpp.
+    return 20 * (half + margin_.count()) <= per_ticks(limit_);
 }
 
 bool rate_window::align(window_phase p, steady_time now, bool refine) {

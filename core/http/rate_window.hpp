@@ -50,11 +50,14 @@
 //   certain middle [b_k + u, b_k+1 - u) counts once. Reset headers give whole
 //   seconds (rounded either way by vendors), so one header places the boundary
 //   within ±1 s plus the round trip; later headers narrow it by intersection.
-//   Under saturating demand both rules send `requests` per `per`; the aligned one
-//   also uses the boundary burst, but may start up to 2u later after an idle
-//   time, so it is used only while u < 0.4 x per (at u = per / 2 every instant
-//   counts twice), and only up to `exact_log_limit` requests (it keeps every
-//   counted send time).
+//   Under saturating demand both rules send `requests` per `per`, but the aligned
+//   one only when the client can send them all within the certain middle of each
+//   window (per - 2u long): sends that spill into a band count twice. A client paced
+//   by answer latency and in-flight caps cannot burst like that, so with u = 350 ms
+//   on a 1 s window it got 9-12 of 20 per second (bench/quota_latency.sh). The
+//   aligned rule is therefore used only while 2u <= per / 10 (a 60 s window up to
+//   u = 3 s; a 1 s window only with a clock skew under ~50 ms), and only up to
+//   `exact_log_limit` requests (it keeps every counted send time).
 
 #include <chrono>
 #include <cstddef>

@@ -8,8 +8,8 @@
 //   max_records  records per request, 1..1000, default 50.
 // The logical URL is https://kit-users.invalid/v1/users; the connection's `base_url` says where
 // the bytes go (http://127.0.0.1:PORT). One endpoint group, `users` ("POST /v1/users"), with
-// the receiver's published limits: fixed windows of 20 requests per second and 300 per minute, both `align: clock`;
-// the default retry policy (429 waits for Retry-After, 5xx back off).
+// the receiver's published limits: fixed windows of 20 requests per second and 300 per minute, both `align:
+// clock`; the default retry policy (429 waits for Retry-After, 5xx back off).
 //
 // upsert: takes up to max_records pending records in batch order and POSTs
 //     {"users":[{"id":"<id or empty>","properties":{...}},...]}

@@ -236,20 +236,37 @@ TEST(GroupLimiterAlign_Clock, UtcBoundariesWithinTheSkew) {
     manual_clock clk;
     clk.set_wall(clk.wall_now() + 250ms);  // 2026-01-01T00:00:00.250Z
     group_limiter_settings s;
-    s.clock_skew = 100ms;
+    s.clock_skew = 40ms;  // 2 x 40 ms is within a tenth of 1 s: the second aligns too
     group_limiter g{
         {fixed(10, 1000ms, limit_align::clock), fixed(100, 60000ms, limit_align::clock), fixed(50, 60000ms)},
         s};
     g.align_to_clock(clk.wall_now(), clk.now());
     // The UTC second and minute began 250 ms ago.
-    EXPECT_EQ(*g.phase(0), (window_phase{clk.now() - 350ms, clk.now() - 150ms}));
-    EXPECT_EQ(*g.phase(1), (window_phase{clk.now() - 350ms, clk.now() - 150ms}));
+    EXPECT_EQ(*g.phase(0), (window_phase{clk.now() - 290ms, clk.now() - 210ms}));
+    EXPECT_EQ(*g.phase(1), (window_phase{clk.now() - 290ms, clk.now() - 210ms}));
     EXPECT_FALSE(g.phase(2));  // not declared: learned from headers only
     // 10 per UTC second: 10 now, 10 more once the band around the next second is past.
     for (int i = 0; i < 10; ++i) g.enqueue(priority::events);
     EXPECT_EQ(grants_at(g, clk.now()), 10u);
     for (int i = 0; i < 10; ++i) g.enqueue(priority::events);
-    EXPECT_EQ(g.next_grant(clk.now()).at, clk.now() - 250ms + 1000ms + 100ms);
+    EXPECT_EQ(g.next_grant(clk.now()).at, clk.now() - 250ms + 1000ms + 40ms);
+}
+
+TEST(GroupLimiterAlign_Clock, ASecondWindowStaysSlidingAtTheDefaultSkew) {
+    // +-350 ms on a 1 s window would leave 300 ms a second where a send counts once: a client
+    // that cannot burst would get less than the sliding rule gives. The minute aligns.
+    manual_clock clk;
+    group_limiter g{{fixed(20, 1000ms, limit_align::clock), fixed(300, 60000ms, limit_align::clock)}};
+    g.align_to_clock(clk.wall_now(), clk.now());
+    EXPECT_FALSE(g.phase(0));
+    EXPECT_TRUE(g.phase(1));
+    // Paced at 20/s (one send every 50 ms) for 3 s: every send is granted on time.
+    for (int i = 0; i < 60; ++i) {
+        g.enqueue(priority::events);
+        const auto at = clk.now() + i * 50ms;
+        ASSERT_EQ(g.next_grant(at).what, grant_decision::kind::grant) << i;
+        g.release();
+    }
 }
 
 TEST(GroupLimiterAlign_Clock, DeclarationMustBeAFixedWindowDividingADay) {
