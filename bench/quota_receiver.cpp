@@ -92,6 +92,7 @@ struct tally {
     std::uint64_t unreadable = 0;
     std::uint64_t in_flight = 0;
     std::uint64_t max_in_flight = 0;
+    std::uint64_t max_items = 0;  // the most items one accepted request held
     std::chrono::nanoseconds time_in_receiver{0};
     std::optional<steady::time_point> first_arrival;
     std::optional<steady::time_point> last_answer;
@@ -253,6 +254,15 @@ json::object summary(const receiver& r) {
         s["duration_s"] = seconds(actual);
         s["optimal_s"] = seconds(optimal);
         s["utilization"] = actual.count() > 0 ? seconds(optimal) / seconds(actual) : 1.0;
+        // Per-user order alone bounds the duration: the busiest user's events need
+        // ceil(events / largest request) requests, each sent after the previous one's answer.
+        std::int64_t busiest = 0;
+        for (const auto& [_, seq] : t.event_seq) busiest = std::max(busiest, seq);
+        const auto per_request = static_cast<std::int64_t>(std::max<std::uint64_t>(t.max_items, 1));
+        const auto order_bound = r.opt.latency * ((busiest + per_request - 1) / per_request);
+        s["order_bound_s"] = seconds(order_bound);
+        const double bound = std::max(seconds(optimal), seconds(order_bound));
+        s["bound_utilization"] = actual.count() > 0 ? bound / seconds(actual) : 1.0;
         s["mean_in_flight"] = actual.count() > 0 ? seconds(t.time_in_receiver) / seconds(actual) : 0.0;
     }
     return s;
@@ -293,6 +303,7 @@ bhttp::response<bhttp::string_body> admit(receiver& r, const bhttp::request<bhtt
         ++t.accepted;
         counts = *n;
         t.items += counts.items;
+        t.max_items = std::max<std::uint64_t>(t.max_items, counts.items);
         res = json_answer(bhttp::status::ok, R"({"ok":true})", req.keep_alive());
     } else {
         ++t.unreadable;

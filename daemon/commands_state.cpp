@@ -35,10 +35,14 @@ struct job_state {
     /// Events jobs only.
     std::optional<state::event_queue_stats> queue;
     state::events_job_counters counters;
+    /// Batches a run persisted and did not see answered (a crash, an abandoned stop): the next
+    /// run resends them first, unchanged.
+    std::uint64_t resend_batches = 0;
+    std::uint64_t resend_events = 0;
 
     bool never_ran() const {
         return !current && runs.empty() && dead_letter_count == 0 && (!queue || queue->count == 0) &&
-               counters == state::events_job_counters{};
+               counters == state::events_job_counters{} && resend_batches == 0;
     }
 };
 
@@ -52,6 +56,9 @@ awaitable<job_state> read_job_state(const config::settings& settings,
     if (settings.jobs.at(job).type == config::job_type::events) {
         st.queue = co_await store->queue_stats(job);
         st.counters = co_await store->events_counters(job);
+        const auto persisted = co_await store->persisted_event_batches(job);
+        st.resend_batches = persisted.size();
+        for (const auto& b : persisted) st.resend_events += b.rows.size();
     }
     st.current = co_await store->load_checkpoint(job);
     st.history = co_await store->checkpoint_history(job, limit);
@@ -108,9 +115,9 @@ json::object checkpoint_json(const state::checkpoint& cp, std::int64_t now_us) {
     return o;
 }
 
-json::object events_json(const state::event_queue_stats& q,
-                         const state::events_job_counters& k,
-                         std::int64_t now_us) {
+json::object events_json(const job_state& st, std::int64_t now_us) {
+    const auto& q = *st.queue;
+    const auto& k = st.counters;
     json::object o;
     o["queued"] = q.count;
     o["queued_bytes"] = q.bytes;
@@ -128,6 +135,10 @@ json::object events_json(const state::event_queue_stats& q,
     o["last_sent_at"] = time_json(k.last_sent_at_us);
     o["last_error"] = k.last_error.empty() ? json::value(nullptr) : json::value(k.last_error);
     o["last_error_at"] = time_json(k.last_error_at_us);
+    json::object resend;
+    resend["batches"] = st.resend_batches;
+    resend["events"] = st.resend_events;
+    o["resend"] = std::move(resend);
     return o;
 }
 
@@ -172,7 +183,7 @@ json::object state_json(const std::string& job,
     }
     dl["oldest"] = std::move(oldest);
     o["dead_letters"] = std::move(dl);
-    if (st.queue) o["events"] = events_json(*st.queue, st.counters, now_us);
+    if (st.queue) o["events"] = events_json(st, now_us);
     return o;
 }
 
@@ -181,10 +192,9 @@ std::string duration_text(std::int64_t from_us, std::int64_t to_us) {
     return config::format_duration(std::chrono::milliseconds{(to_us - from_us) / 1000});
 }
 
-void print_events_text(std::ostream& out,
-                       const state::event_queue_stats& q,
-                       const state::events_job_counters& k,
-                       std::int64_t now_us) {
+void print_events_text(std::ostream& out, const job_state& st, std::int64_t now_us) {
+    const auto& q = *st.queue;
+    const auto& k = st.counters;
     out << "queue      " << q.count << (q.count == 1 ? " event" : " events");
     if (q.count > 0) {
         out << " (" << q.bytes << " payload bytes)";
@@ -193,6 +203,10 @@ void print_events_text(std::ostream& out,
                 << age_text(q.oldest_received_at_us, now_us) << ")";
     }
     out << "\n";
+    if (st.resend_batches > 0)
+        out << "resend     " << st.resend_batches << (st.resend_batches == 1 ? " batch (" : " batches (")
+            << st.resend_events << (st.resend_events == 1 ? " event" : " events")
+            << ") sent without an answer seen: the next run sends them first, unchanged\n";
     out << "sent       " << k.sent << ", skipped " << k.skipped << ", dead-lettered " << k.dead_lettered()
         << " (rejected " << k.rejected << ", mapping " << k.mapping << ", unreadable " << k.unreadable
         << ")\n";
@@ -225,7 +239,7 @@ void print_state_text(std::ostream& out,
         return;
     }
     if (st.queue) {
-        print_events_text(out, *st.queue, st.counters, now_us);
+        print_events_text(out, st, now_us);
     } else if (st.current) {
         const auto& cp = *st.current;
         out << "checkpoint\n";

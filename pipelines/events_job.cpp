@@ -2,6 +2,7 @@
 
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
@@ -142,6 +143,7 @@ events_machine::context events_sender::context() const {
     events_machine::context c{clk_.now(), clk_.wall_now(), std::nullopt};
     if (auto w = dest_.estimated_wait())
         c.limiter_wait = std::chrono::duration_cast<std::chrono::milliseconds>(*w);
+    if (auto r = dest_.send_events_room()) c.room = events_machine::context::window_room{r->sends, r->left};
     return c;
 }
 
@@ -171,6 +173,12 @@ awaitable<std::string> events_sender::drive(events_machine_settings m) {
                 break;
             case kind::send:
                 sends.spawn("send:" + s_.name, send_batch(a.batch, std::move(a.events)));
+                // Let the request reach its limiter's queue before the next step reads the
+                // limiter's estimated wait (co_spawn starts it through a post).
+                {
+                    const auto executor = co_await asio::this_coro::executor;
+                    co_await asio::post(executor, use_nothrow);
+                }
                 in = events_machine::proceed{};
                 break;
             case kind::resolve:
@@ -253,7 +261,13 @@ awaitable<events_machine::input> events_sender::peek(const events_machine::actio
     try {
         // GCC 12: no co_await inside a co_return expression (its temporary dies early).
         auto rows = co_await store_.peek_events(s_.name, a.after_seq, a.limit, a.max_bytes);
-        co_return events_machine::peeked{std::move(rows)};
+        events_machine::peeked p{std::move(rows)};
+        // Spreading needs to know whether the backlog fits in the window's room (a stored count).
+        if (a.count_queue) {
+            const auto stats = co_await store_.queue_stats(s_.name);
+            p.queued = stats.count;
+        }
+        co_return p;
     } catch (const std::exception& e) {
         if (!store_errors_are_values) throw;
         error = log::exception_text(e);

@@ -132,6 +132,7 @@ void events_machine::take_peeked(peeked& p) {
         window_.push_back(std::move(r));
     }
     queue_exhausted_ = p.rows.size() < asked;
+    if (p.queued) queued_ = p.queued;
     if (p.rows.empty() || queue_exhausted_) refill_due_ = false;
 }
 
@@ -278,6 +279,7 @@ void events_machine::finish(std::uint64_t id, const context& ctx) {
     gone.insert(gone.end(), b.resolution.skipped.begin(), b.resolution.skipped.end());
     for (const auto& r : b.resolution.rejected) gone.push_back(r.seq);
     std::sort(gone.begin(), gone.end());
+    if (queued_) *queued_ -= std::min<std::uint64_t>(*queued_, gone.size());
     std::erase_if(window_, [&](const state::queued_event_row& row) {
         if (!std::binary_search(gone.begin(), gone.end(), row.seq)) return false;
         window_bytes_ -= row.payload_json.size();
@@ -377,6 +379,7 @@ events_machine::action events_machine::next(const context& ctx) {
             a.after_seq = next_seq_;
             a.limit = std::min<std::size_t>(s_.window_events - window_.size(), 1000);
             a.max_bytes = s_.window_bytes - window_bytes_;
+            a.count_queue = ctx.room.has_value();
             peek_out_ = a.limit;
             return a;
         }
@@ -407,6 +410,8 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
         return wait_until(wait_end(ctx.now + s_.idle_poll));
     }
 
+    if (const auto until = paced_until(ctx)) return wait_until(wait_end(*until));
+
     auto c =
         cut_batch(rules_, window_, s_.batch, [this](std::string_view user) { return passed_over(user); });
     const auto id = next_batch_++;
@@ -419,6 +424,7 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
         return std::nullopt;
     }
     // The slot is taken now; the request goes once the batch is durable (persisted{}).
+    last_cut_ = ctx.now;
     b.request = true;
     ++requests_out_;
     b.resolution.batch = id;
@@ -427,6 +433,35 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
     a.batch = id;
     a.seqs = b.sent_seqs;
     return a;
+}
+
+// When a batch due now should rather be cut later (late cutting, spreading; see the rules at the
+// top of the header); nullopt = now.
+std::optional<clock::steady_time> events_machine::paced_until(const context& ctx) const {
+    if (requests_out_ > 0 && ctx.limiter_wait && *ctx.limiter_wait > m_.cut_lead)
+        return ctx.now + *ctx.limiter_wait - m_.cut_lead;
+    if (!ctx.room || ctx.room->sends == 0 || !last_cut_) return std::nullopt;
+    if (backlog_requests() <= ctx.room->sends) return std::nullopt;  // the window's last burst
+    const auto spacing = ctx.room->left / ctx.room->sends;
+    const auto at = *last_cut_ + std::chrono::duration_cast<clock::steady_time::duration>(spacing);
+    if (at <= ctx.now) return std::nullopt;
+    return at;
+}
+
+// Requests the events not yet in a batch need at full batches: those of the window, or of the
+// whole queue when it holds more and was counted; unbounded when it holds more, uncounted.
+std::uint64_t events_machine::backlog_requests() const {
+    std::uint64_t queued = window_.size();
+    if (!queue_exhausted_) {
+        if (!queued_) return UINT64_MAX;
+        queued = std::max<std::uint64_t>(*queued_, queued);
+    }
+    std::uint64_t out = 0;
+    for (const auto& [_, b] : batches_)
+        out += b.sent_seqs.size() + b.resolution.skipped.size() + b.resolution.rejected.size();
+    const std::uint64_t left = queued > out ? queued - out : 0;
+    const std::uint64_t per = std::max<std::size_t>(s_.batch.max_items, 1);
+    return (left + per - 1) / per;
 }
 
 pending_summary events_machine::eligible(const context& ctx) const {

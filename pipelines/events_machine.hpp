@@ -10,7 +10,8 @@
 // Actions and the answer each expects:
 //   load_batches{}                     → loaded{batches} (store.persisted_event_batches), or
 //                                        store_failed; always the first action of a run
-//   peek{after_seq, limit, max_bytes}  → peeked{rows} (store.peek_events), or store_failed
+//   peek{after_seq, limit, max_bytes}  → peeked{rows} (store.peek_events; with count_queue also
+//                                        the queue's length, store.queue_stats), or store_failed
 //   persist{batch, seqs}               → persisted{} (store.persist_event_batch: durable before the
 //                                        request goes), or store_failed (the batch is not sent)
 //   send{batch, events}                → proceed{} at once; completed{batch, …} later, through a
@@ -37,6 +38,14 @@
 //     the user's later events;
 //   - at most max_in_flight batches are out; completions may come in any order; only what a
 //     batch's answer (or the classifier) resolved leaves the window, after its commit;
+//   - a batch is cut as late as it can be: while another is out and the limiter would hold a
+//     new one, it is cut cut_lead before the estimated grant, so it takes the users free by then
+//     (a user whose answer just came back is in it, not left for the batch after). When the
+//     backlog exceeds what the destination's clock-aligned window still allows (context::room),
+//     the cuts are spread over the rest of that window (room.left / room.sends apart) instead
+//     of bursting and then idling to its end: the window allows no more either way, and a user
+//     whose events span many batches (a hot user) then gets a batch in flight through the whole
+//     window rather than only during the burst (issue #12: per-user order serializes them);
 //   - a retryable failure holds back only the batch's users (for the backoff delay); after
 //     pause_after_failures consecutive failures, or a failure that cannot be retried, the whole
 //     job pauses. A wake does not cut a pause short;
@@ -77,6 +86,9 @@ struct events_machine_settings {
     bool drain = false;
     /// Drain only: consecutive failures that end it. Default 5; 0 counts as 1.
     std::uint32_t max_failures = 5;
+    /// While a batch is out and the limiter would hold a new one, the next is cut this long
+    /// before the limiter's estimated grant (time to persist it), not at once. Default 25 ms.
+    std::chrono::milliseconds cut_lead{25};
 };
 
 class events_machine {
@@ -98,6 +110,8 @@ public:
     struct timer {};
     struct peeked {
         std::vector<state::queued_event_row> rows{};
+        /// The job's whole queue (window and in-flight rows included) when the peek asked for it.
+        std::optional<std::uint64_t> queued{};
     };
     struct completed {
         std::uint64_t batch = 0;
@@ -131,10 +145,12 @@ public:
     struct action {
         enum class kind { load_batches, peek, persist, send, resolve, report_failure, wait, stop };
         kind what = kind::wait;
-        /// peek: the rows after this seq, at most `limit` of them and `max_bytes` of payload.
+        /// peek: the rows after this seq, at most `limit` of them and `max_bytes` of payload;
+        /// `count_queue`: also the queue's length (peeked::queued), for spreading.
         std::uint64_t after_seq = 0;
         std::size_t limit = 0;
         std::uint64_t max_bytes = 0;
+        bool count_queue = false;
         /// persist, send, resolve: the batch.
         std::uint64_t batch = 0;
         /// persist: the queue seqs of the events it sends, in order.
@@ -158,6 +174,13 @@ public:
         clock::wall_time wall_now{};
         /// How long a request sent now would wait in the destination's limiter; nullopt = unknown.
         std::optional<std::chrono::milliseconds> limiter_wait{};
+        /// What the destination's clock-aligned window still allows before its end; nullopt =
+        /// unknown or no aligned window.
+        struct window_room {
+            std::uint32_t sends = 0;
+            std::chrono::nanoseconds left{0};
+        };
+        std::optional<window_room> room{};
     };
 
     events_machine(events_job_settings job, events_machine_settings m, const event_classifier& rules);
@@ -221,6 +244,8 @@ private:
     void count_failure(const batch& b, const context& ctx);
     action next(const context& ctx);
     std::optional<action> cut(const context& ctx);
+    std::optional<clock::steady_time> paced_until(const context& ctx) const;
+    std::uint64_t backlog_requests() const;
     pending_summary eligible(const context& ctx) const;
     bool passed_over(std::string_view user) const;
     std::optional<clock::steady_time> earliest_hold() const;
@@ -236,6 +261,8 @@ private:
     std::uint64_t window_bytes_ = 0;
     std::uint64_t next_seq_ = 0;  // peek after this
     bool queue_exhausted_ = false;
+    /// The queue's length at the last peek that counted it, less what was resolved since.
+    std::optional<std::uint64_t> queued_{};
     /// A step starts by reading the queue until the window is full or the queue has no more.
     bool refill_due_ = true;
     bool loaded_ = false;
@@ -250,6 +277,8 @@ private:
     std::map<std::string, std::size_t, std::less<>> reserved_{};
 
     std::uint64_t next_batch_ = 1;
+    /// When the last batch with a request was cut (pacing).
+    std::optional<clock::steady_time> last_cut_{};
     std::map<std::uint64_t, batch> batches_{};
     std::size_t requests_out_ = 0;
     std::deque<std::uint64_t> to_resolve_{};

@@ -126,6 +126,16 @@ public:
     /// queuing a partial one; nullopt when unknown or not metered (the default).
     virtual std::optional<std::chrono::nanoseconds> estimated_wait() const { return std::nullopt; }
 
+    /// What a clock-aligned window of the send_events group still allows before its end (see
+    /// http::group_limiter::aligned_room), so the events sender can spread a backlog larger
+    /// than that over the window rather than burst and idle; nullopt when unknown or not
+    /// aligned (the default).
+    struct window_room {
+        std::uint32_t sends = 0;
+        std::chrono::nanoseconds left{0};
+    };
+    virtual std::optional<window_room> send_events_room() const { return std::nullopt; }
+
     /// The most requests of one kind (`upsert` or `send_events`) this connector takes in flight at
     /// once: the lower of what it declares and the max_concurrent of the endpoint group the call
     /// goes through (after config overrides). nullopt = no cap (the default). A job sends at most

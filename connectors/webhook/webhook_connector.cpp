@@ -186,6 +186,13 @@ std::optional<std::chrono::nanoseconds> webhook_connector::estimated_wait() cons
     return http_->estimated_wait("POST", settings_.url, http::priority::events);
 }
 
+std::optional<connectors::connector::window_room> webhook_connector::send_events_room() const {
+    if (!http_) return std::nullopt;
+    const auto r = http_->aligned_room("POST", settings_.url);
+    if (!r) return std::nullopt;
+    return window_room{r->sends, r->left};
+}
+
 std::optional<std::uint32_t> webhook_connector::max_in_flight(call c) const {
     if (c != call::send_events) return std::nullopt;
     const auto cap =

@@ -60,6 +60,7 @@ public:
     awaitable<outcome_of<std::optional<http::request>>> preview_send_events(event_batch& batch) override;
     /// The limiter's wait for a POST to `url` at events priority, so the sender fills batches.
     std::optional<std::chrono::nanoseconds> estimated_wait() const override;
+    std::optional<window_room> send_events_room() const override;
     /// send_events: the group's max_concurrent (`max_concurrent`, default 8; 0 = no cap).
     std::optional<std::uint32_t> max_in_flight(call c) const override;
 

@@ -102,6 +102,7 @@ public:
     std::chrono::nanoseconds estimated_wait(priority p) const {
         return core_.estimated_wait(p, clock_.now());
     }
+    std::optional<window_room> aligned_room() const { return core_.aligned_room(clock_.now()); }
     const group_limiter& core() const { return core_; }
     group_limiter& core() { return core_; }
     const std::string& name() const { return name_; }

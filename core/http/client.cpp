@@ -276,6 +276,12 @@ std::optional<std::chrono::nanoseconds> client::estimated_wait(std::string_view 
     return limiters_[m->index]->estimated_wait(p);
 }
 
+std::optional<window_room> client::aligned_room(std::string_view method, std::string_view url) const {
+    auto m = router_.match(method, url);
+    if (!m) return std::nullopt;
+    return limiters_[m->index]->aligned_room();
+}
+
 std::optional<std::uint32_t> client::max_concurrent(std::string_view method, std::string_view url) const {
     auto m = router_.match(method, url);
     if (!m) return std::nullopt;

@@ -99,6 +99,10 @@ public:
                                                            std::string_view url,
                                                            priority p) const;
 
+    /// The room left in the longest clock-aligned window of the group a request to `url` goes
+    /// through (group_limiter::aligned_room); nullopt when none is aligned or no group matches.
+    std::optional<window_room> aligned_room(std::string_view method, std::string_view url) const;
+
     /// The in-flight cap of the endpoint group a request to `url` goes through (its max_concurrent
     /// after config overrides); 0 = no cap; nullopt when no group matches.
     std::optional<std::uint32_t> max_concurrent(std::string_view method, std::string_view url) const;

@@ -443,6 +443,25 @@ nanoseconds group_limiter::estimated_wait(priority p, steady_time now) const {
     return t - now;
 }
 
+std::optional<window_room> group_limiter::aligned_room(steady_time now) const {
+    std::optional<window_room> best;
+    nanoseconds best_per{0};
+    for (const auto& w : windows_) {
+        const auto r = w.room(now);
+        if (!r) continue;
+        const nanoseconds per = w.limit().per;
+        if (!best || per > best_per || (per == best_per && r->sends < best->sends)) {
+            best = r;
+            best_per = per;
+        }
+    }
+    if (!best) return best;
+    std::uint64_t waiting = 0;
+    for (const auto& q : classes_) waiting += q.live;
+    best->sends = waiting >= best->sends ? 0 : static_cast<std::uint32_t>(best->sends - waiting);
+    return best;
+}
+
 group_usage group_limiter::usage_snapshot(steady_time now) const {
     group_usage u;
     u.windows.reserve(windows_.size());

@@ -252,6 +252,12 @@ public:
     /// O(min(queue, estimate_steps) x limits) plus copying the windows.
     std::chrono::nanoseconds estimated_wait(priority p, steady_time now) const;
 
+    /// The room left in the longest clock-aligned window (ties: the least room), less the
+    /// waiters queued for it; nullopt when no window is aligned. A sender with more to send
+    /// than this room can spread its sends up to the window's end instead of bursting and
+    /// then idling until the next window: the window allows no more either way.
+    std::optional<window_room> aligned_room(steady_time now) const;
+
     /// Window usage, vendor caps, pause and scale at `now`.
     group_usage usage_snapshot(steady_time now) const;
     // --- send lease (see the top of this file) --------------------------------

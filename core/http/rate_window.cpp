@@ -461,6 +461,17 @@ void aligned_window::scale(rate_scale s, steady_time /*now*/) {
     eff_requests_ = scaled_requests(requests_, s);
 }
 
+window_room aligned_window::room(steady_time now) const {
+    const std::int64_t t = ticks(now);
+    const std::int64_t k = window_of(t);
+    const std::uint64_t used = count_in(k);
+    window_room r;
+    r.sends = used >= eff_requests_ ? 0 : static_cast<std::uint32_t>(eff_requests_ - used);
+    const std::int64_t end = origin_ + (k + 1) * per_ns_ - half_ns_ - margin_ns_;
+    r.left = nanoseconds{std::max<std::int64_t>(end - t, 0)};
+    return r;
+}
+
 std::vector<send_mark> aligned_window::sends(steady_time now) const {
     std::vector<send_mark> out;
     for (const std::int64_t t : times_) {
@@ -590,6 +601,11 @@ void rate_window::unalign(steady_time now) {
 
 std::optional<window_phase> rate_window::phase() const {
     if (const auto* a = std::get_if<aligned_window>(&impl_)) return a->phase();
+    return std::nullopt;
+}
+
+std::optional<window_room> rate_window::room(steady_time now) const {
+    if (const auto* a = std::get_if<aligned_window>(&impl_)) return a->room(now);
     return std::nullopt;
 }
 

@@ -108,6 +108,15 @@ struct window_phase {
     friend bool operator==(const window_phase&, const window_phase&) = default;
 };
 
+/// What is left of a clock-aligned window now: the sends it still allows and the time until
+/// the last instant a send counts in it alone (its end less the uncertainty band).
+struct window_room {
+    std::uint32_t sends = 0;
+    std::chrono::nanoseconds left{0};
+
+    friend bool operator==(const window_room&, const window_room&) = default;
+};
+
 /// Persistable state of one rate_window. Plain data; no time points.
 struct window_snapshot {
     /// The limit this state was recorded under (restore matches on kind and per).
@@ -290,6 +299,8 @@ public:
     std::chrono::nanoseconds uncertainty() const;
     /// Sends that can still count in an open window, oldest first.
     std::vector<send_mark> sends(steady_time now) const;
+    /// The window holding `now` (by its midpoint boundaries): sends left and time to its end.
+    window_room room(steady_time now) const;
     void restore_sends(const std::vector<send_mark>& marks, steady_time now);
 
 private:
@@ -350,6 +361,9 @@ public:
     void unalign(steady_time now);
     /// The phase in force; nullopt while the sliding rule applies.
     std::optional<window_phase> phase() const;
+    /// The aligned rule's room in the current window; nullopt while the sliding rule applies
+    /// (a sliding window has no boundary to spread sends up to).
+    std::optional<window_room> room(steady_time now) const;
 
     window_snapshot snapshot(steady_time now) const;
     /// Replaces the state from `s` (any kind: a window takes `s.sends`; a bucket

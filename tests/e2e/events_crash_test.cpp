@@ -482,6 +482,12 @@ TEST(EventsCrash_KillNineWithRequestsInFlight, ResentFirstUnchangedNothingLostUs
         before = log;
     }
     ASSERT_EQ(before.size(), static_cast<std::size_t>(inflight::in_flight)) << "max_concurrent caps the job";
+    // state show names what the next run resends first.
+    const auto shown = tributary::test::run(bin, {"state", "show", "forward", "--json", "-c", cfg.string()});
+    ASSERT_EQ(shown.code, 0) << shown.err;
+    const auto resend = json::parse(shown.out).at("events").at("resend");
+    EXPECT_EQ(resend.at("batches"), inflight::in_flight) << shown.out;
+    EXPECT_GT(resend.at("events").as_int64(), 0) << shown.out;
 
     // Batches cut now would be of 7 events: only the persisted ones can match the abandoned.
     dir.write("events.yaml", inflight::config_text(dir.path(), port, receiver.base_url() + "/hook", 7));

@@ -613,4 +613,82 @@ TEST_F(events_machine_test, EventsMachine_CrashWithBatchesInFlight_ResendKeepsPe
     EXPECT_TRUE(records.empty());
 }
 
+// --- late cutting and spreading (issue #12: a hot user under latency) ------------------------
+
+TEST_F(events_machine_test, EventsMachine_LimiterHoldsTheNext_CutAtTheGrantTakesAUserFreedMeanwhile) {
+    machine m(job(), {2, 1, false, 5}, rules_);
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "a"), row(3, "a"), row(4, "a"),
+                                                  row(5, "b"), row(6, "c")}},
+                                 ctx()));
+    ASSERT_EQ(a.what, kind::send);
+    auto held = ctx();
+    held.limiter_wait = std::chrono::milliseconds{200};
+    auto w = m.resume(machine::proceed{}, held);
+    ASSERT_EQ(w.what, kind::wait) << "a batch cut now would wait 200 ms in the limiter";
+    EXPECT_EQ(*w.until, clk_.now() + std::chrono::milliseconds{175});
+    // a's answer comes back meanwhile: the batch cut at the grant holds a's next events.
+    clk_.advance(std::chrono::milliseconds{100});
+    EXPECT_EQ(m.resume(all(a.batch, 2), ctx()).what, kind::resolve);
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::peek);
+    auto b = durable(m, m.resume(machine::peeked{}, ctx()));
+    ASSERT_EQ(b.what, kind::send);
+    EXPECT_EQ(ids_of(b.events), (std::vector<std::string>{"m3", "m4"}));
+}
+
+TEST_F(events_machine_test, EventsMachine_BacklogBeyondTheWindowsRoom_SpreadOverTheWindow) {
+    machine m(job(), {4, 1, false, 5}, rules_);
+    start(m);
+    std::vector<state::queued_event_row> rows;
+    for (std::uint64_t seq = 1; seq <= 100; ++seq) rows.push_back(row(seq, "u" + std::to_string(seq)));
+    auto roomy = [&] {
+        auto c = ctx();
+        c.room = machine::context::window_room{10, std::chrono::seconds{10}};
+        return c;
+    };
+    auto a = durable(m, m.resume(machine::peeked{rows}, roomy()));
+    ASSERT_EQ(a.what, kind::send) << "the first batch goes at once";
+    // 49 more batches, 10 left in the window for its last 10 s: one a second, not ten at once.
+    auto w = m.resume(machine::proceed{}, roomy());
+    ASSERT_EQ(w.what, kind::wait);
+    EXPECT_EQ(*w.until, clk_.now() + std::chrono::seconds{1});
+    clk_.advance(std::chrono::seconds{1});
+    auto b = durable(m, m.resume(machine::timer{}, roomy()));  // the window is full: no peek
+    ASSERT_EQ(b.what, kind::send);
+    EXPECT_EQ(m.in_flight(), 2u);
+}
+
+TEST_F(events_machine_test, EventsMachine_BacklogWithinTheWindowsRoom_BurstsToTheEnd) {
+    machine m(job(), {4, 1, false, 5}, rules_);
+    start(m);
+    auto c = ctx();
+    c.room = machine::context::window_room{10, std::chrono::seconds{10}};
+    // 6 events, 3 batches: the window's last burst, no spreading.
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d"),
+                                                  row(5, "e"), row(6, "f")}},
+                                 c));
+    ASSERT_EQ(a.what, kind::send);
+    EXPECT_EQ(durable(m, m.resume(machine::proceed{}, c)).what, kind::send);
+    EXPECT_EQ(durable(m, m.resume(machine::proceed{}, c)).what, kind::send);
+    EXPECT_EQ(m.in_flight(), 3u);
+}
+
+TEST_F(events_machine_test, EventsMachine_QueueCountedWithinTheRoom_BurstsThoughTheWindowIsFull) {
+    machine m(job(), {4, 1, false, 5}, rules_);
+    auto c = ctx();
+    c.room = machine::context::window_room{60, std::chrono::seconds{10}};
+    EXPECT_EQ(m.resume(machine::proceed{}, c).what, kind::load_batches);
+    auto p = m.resume(machine::loaded{}, c);
+    ASSERT_EQ(p.what, kind::peek);
+    EXPECT_TRUE(p.count_queue) << "an aligned window: the backlog is compared with its room";
+    std::vector<state::queued_event_row> rows;
+    for (std::uint64_t seq = 1; seq <= 100; ++seq) rows.push_back(row(seq, "u" + std::to_string(seq)));
+    // The window is full (100 of 110 queued): 55 requests, within the 60 the window still allows.
+    auto a = durable(m, m.resume(machine::peeked{rows, 110}, c));
+    ASSERT_EQ(a.what, kind::send);
+    EXPECT_EQ(durable(m, m.resume(machine::proceed{}, c)).what, kind::send) << "the window's last burst";
+    c.room->sends = 50;  // 54 requests left: more than the room, spread again
+    EXPECT_EQ(m.resume(machine::proceed{}, c).what, kind::wait);
+}
+
 }  // namespace

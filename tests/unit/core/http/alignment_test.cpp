@@ -269,6 +269,37 @@ TEST(GroupLimiterAlign_Clock, ASecondWindowStaysSlidingAtTheDefaultSkew) {
     }
 }
 
+TEST(GroupLimiterAlign_Room, TheMinutesRoomLessGrantsAndWaitersUpToItsBand) {
+    manual_clock clk;
+    clk.set_wall(clk.wall_now() + 250ms);  // 2026-01-01T00:00:00.250Z
+    group_limiter g{{fixed(20, 1000ms, limit_align::clock), fixed(300, 60000ms, limit_align::clock)}};
+    EXPECT_FALSE(g.aligned_room(clk.now())) << "nothing aligned yet";
+    g.align_to_clock(clk.wall_now(), clk.now());
+    // The minute began 250 ms ago, +-350 ms: a send counts in it alone until 350 ms before its end.
+    auto r = g.aligned_room(clk.now());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->sends, 300u);
+    EXPECT_EQ(r->left, 60000ms - 250ms - 350ms);
+    for (int i = 0; i < 15; ++i) g.enqueue(priority::events);
+    EXPECT_EQ(grants_at(g, clk.now()), 15u);
+    for (int i = 0; i < 5; ++i) g.enqueue(priority::events);
+    r = g.aligned_room(clk.now() + 10s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->sends, 280u) << "15 granted, 5 waiting";
+    EXPECT_EQ(r->left, 60000ms - 250ms - 350ms - 10s);
+    // The next minute: a fresh room (the 20 sends of the band's far side aside).
+    r = g.aligned_room(clk.now() + 70s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->sends, 295u) << "only the 5 waiters";
+}
+
+TEST(GroupLimiterAlign_Room, SlidingWindowsHaveNone) {
+    manual_clock clk;
+    group_limiter g{{fixed(20, 1000ms), fixed(300, 60000ms)}};
+    g.align_to_clock(clk.wall_now(), clk.now());
+    EXPECT_FALSE(g.aligned_room(clk.now()));
+}
+
 TEST(GroupLimiterAlign_Clock, DeclarationMustBeAFixedWindowDividingADay) {
     EXPECT_THROW(group_limiter({fixed(10, 7000ms, limit_align::clock)}), std::invalid_argument);
     auto bucket = rate_limit{limit_kind::token_bucket, 10, 1000ms, 0};
