@@ -1,8 +1,11 @@
 #include "connectors/klaviyo/klaviyo_connector.hpp"
 
 #include <chrono>
+#include <set>
 
+#include "connectors/klaviyo/events.hpp"
 #include "connectors/klaviyo/profiles.hpp"
+#include "connectors/sdk/body_builder.hpp"
 #include "core/http/client.hpp"
 
 namespace tributary::connectors::klaviyo {
@@ -111,6 +114,79 @@ awaitable<outcome_of<page>> klaviyo_connector::records(target t,
     }
 }
 
+awaitable<outcome_of<std::vector<event_type>>> klaviyo_connector::event_types() {
+    co_return std::vector<event_type>{
+        {.id = "track",
+         .name = "Track",
+         .description = "Each track event becomes a Klaviyo event (metric = event name)"}};
+}
+
+awaitable<outcome_of<types::type>> klaviyo_connector::event_type_schema(std::string id) {
+    if (id != "track")
+        co_return make_error(error_kind::not_found, "klaviyo: the only event type is \"track\"");
+    co_return types::type{};
+}
+
+std::optional<http::request> klaviyo_connector::build_job(event_batch& batch) const {
+    body_builder body{{.max_bytes = max_job_bytes, .max_items = max_events_per_job}};
+    body.begin(job_prefix, job_suffix);
+    std::set<std::string, std::less<>> unique_ids;
+    for (const auto& [index, e] : batch.all()) {
+        auto item = bulk_item_json(e);
+        if (!item) {
+            batch.discard(item.error());
+            continue;
+        }
+        if (unique_ids.contains(e.message_id())) {
+            // A unique_id repeated for one profile and metric fails the whole job: next job.
+            batch.postpone();
+            continue;
+        }
+        const auto added = body.add(*item);
+        if (added == add_result::full) {
+            batch.postpone();
+            break;
+        }
+        if (added == add_result::too_large) {
+            batch.discard("klaviyo: the event alone exceeds a job's 5,000,000 bytes");
+            continue;
+        }
+        unique_ids.emplace(e.message_id());
+    }
+    if (body.items() == 0) return std::nullopt;
+    http::request req = body.to_request("POST", std::string{event_bulk_create_url});
+    std::erase_if(req.headers, [](const http::header& h) {
+        return http::iequals(h.name, "Accept") || http::iequals(h.name, "Content-Type");
+    });
+    for (auto& h : request_headers(settings_)) req.headers.push_back(std::move(h));
+    req.headers.push_back({"Content-Type", std::string{jsonapi_media_type}});
+    return req;
+}
+
+awaitable<outcome_of<void>> klaviyo_connector::send_events(event_batch& batch) {
+    if (!http_) co_return make_error(error_kind::contract, "klaviyo: no HTTP client");
+    auto req = build_job(batch);
+    if (!req) co_return outcome_of<void>{};
+    http::outcome o = co_await http_->send(std::move(*req), http::priority::events);
+    if (o.ok()) co_return outcome_of<void>{};
+    constexpr std::string_view what = "klaviyo: create events";
+    if (o.resp && (o.error == http::error_kind::rejected || o.error == http::error_kind::exhausted))
+        co_return error_for_status(o.resp->status, o.resp->body, what, settings_.api_key);
+    co_return error_from(o, what);
+}
+
+awaitable<outcome_of<std::optional<http::request>>> klaviyo_connector::preview_send_events(
+    event_batch& batch) {
+    auto req = build_job(batch);
+    if (req) redact(*req, {"Authorization"});
+    co_return req;
+}
+
+std::optional<std::chrono::nanoseconds> klaviyo_connector::estimated_wait() const {
+    if (!http_) return std::nullopt;
+    return http_->estimated_wait("POST", event_bulk_create_url, http::priority::events);
+}
+
 std::vector<http::endpoint_group> endpoint_groups(const klaviyo_settings& s) {
     http::endpoint_group g;
     g.name = std::string{profiles_read_group};
@@ -121,7 +197,14 @@ std::vector<http::endpoint_group> endpoint_groups(const klaviyo_settings& s) {
         {.kind = http::limit_kind::fixed_window, .requests = burst, .per = std::chrono::seconds{1}},
         {.kind = http::limit_kind::fixed_window, .requests = steady, .per = std::chrono::minutes{1}},
     };
-    return {std::move(g)};
+    http::endpoint_group events;
+    events.name = std::string{event_bulk_create_group};
+    events.patterns = {"POST a.klaviyo.com/api/event-bulk-create-jobs"};
+    events.limits = {
+        {.kind = http::limit_kind::fixed_window, .requests = 10, .per = std::chrono::seconds{1}},
+        {.kind = http::limit_kind::fixed_window, .requests = 150, .per = std::chrono::minutes{1}},
+    };
+    return {std::move(g), std::move(events)};
 }
 
 application_spec klaviyo_spec() {
@@ -133,6 +216,10 @@ application_spec klaviyo_spec() {
                             .has_settings = true,
                             .summary = "Import profiles as users from Klaviyo",
                             .order = source_order::ascending};
+    spec.destination = as_destination{.targets = {.events = true},
+                                      .has_settings = true,
+                                      .sending_mode = sending_mode::server,
+                                      .summary = "Send track events to Klaviyo (event bulk create jobs)"};
     spec.terms = terms{.user = "Profile", .users = "Profiles", .user_id = "Klaviyo ID"};
     spec.endpoint_groups = endpoint_groups(klaviyo_settings{});
     return spec;

@@ -206,11 +206,11 @@ TEST(KlaviyoExport_Validate, BadSettingsCarryTheirYamlPositionAndNeverTheKey) {
     EXPECT_NE(r.err.find("connections.klaviyo.settings.properties[1] (8:26)"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find(bad_key), std::string::npos) << r.err;
 
-    // With valid settings, a job writing to Klaviyo is refused: that direction is not built yet.
+    // With valid settings, a users job writing to Klaviyo is refused: that direction is not built yet.
     auto good = dir.write("dest.yaml", back_to_klaviyo(dir.path(), " { api_key: " + key + " }"));
     auto d = run(bin, {"validate", "-c", good.string()});
     EXPECT_EQ(d.code, 1);
-    EXPECT_NE(d.err.find("cannot be a destination"), std::string::npos) << d.err;
+    EXPECT_NE(d.err.find("is an events-only destination"), std::string::npos) << d.err;
     EXPECT_EQ(d.err.find(key), std::string::npos) << d.err;
 }
 

@@ -35,6 +35,11 @@ void klaviyo_mock::with_profiles(const std::function<void(profile_store&)>& f) {
     f(profiles_);
 }
 
+void klaviyo_mock::with_events(const std::function<void(const event_store&)>& f) const {
+    std::lock_guard lock{mutex_};
+    f(events_);
+}
+
 void klaviyo_mock::inject(response r, std::uint32_t count) {
     std::lock_guard lock{mutex_};
     injected_.emplace_back(std::move(r), count);
@@ -81,7 +86,7 @@ response klaviyo_mock::answer(const request& r) {
         if (--injected_.front().second == 0) injected_.erase(injected_.begin());
         ++stats_.injected;
     } else if (const auto* e = find_endpoint(r.method, r.path)) {
-        out = answer_profiles(r, *e);
+        out = e->method == "POST" ? answer_event_bulk(r, *e) : answer_profiles(r, *e);
     } else {
         const bool known_path =
             std::any_of(klaviyo_endpoints().begin(), klaviyo_endpoints().end(),
@@ -95,52 +100,69 @@ response klaviyo_mock::answer(const request& r) {
     return out;
 }
 
+std::optional<response> klaviyo_mock::take_windows(const endpoint_spec& e,
+                                                   bool predictive,
+                                                   header_list& headers_out) {
+    if (!options_.limits) return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<limit_enforcer*> apply{&enforcer(e.name, e.limits)};
+    if (predictive && e.predictive_limits)
+        apply.insert(apply.begin(), &enforcer(e.name + "/predictive", *e.predictive_limits));
+    std::chrono::nanoseconds wait{0};
+    for (auto* l : apply) wait = std::max(wait, l->wait(now));
+    if (wait > std::chrono::nanoseconds{0}) {
+        // Refused by a window: counted in none (on_request only on the one that refuses).
+        verdict v;
+        for (auto* l : apply) {
+            if (l->wait(now) > std::chrono::nanoseconds{0}) {
+                v = l->on_request(now);
+                break;
+            }
+        }
+        ++stats_.rate_limited;
+        const auto seconds = std::max<std::int64_t>(1, std::chrono::ceil<std::chrono::seconds>(wait).count());
+        auto out = to_response(error_response(429, "throttled", "Request was throttled.",
+                                              "Request was throttled. Expected available in " +
+                                                  std::to_string(seconds) + " second" +
+                                                  (seconds == 1 ? "." : "s.")));
+        out.headers.emplace_back("Retry-After", std::to_string(seconds));
+        for (auto& h : v.headers)
+            if (h.first != "Retry-After") out.headers.push_back(std::move(h));
+        return out;
+    }
+    for (auto* l : apply) {
+        auto v = l->on_request(now);
+        if (l == apply.back()) headers_out = std::move(v.headers);
+    }
+    return std::nullopt;
+}
+
 response klaviyo_mock::answer_profiles(const request& r, const endpoint_spec& e) {
     if (auto bad = check_headers(r.headers, options_.api_key, false)) return to_response(std::move(*bad));
     auto params = parse_query(r.query);
     if (!params)
         return to_response(error_response(400, "invalid", "Invalid input.", "Malformed query string."));
+    const bool predictive = std::any_of(params->begin(), params->end(), [](const auto& kv) {
+        return kv.first == "additional-fields[profile]" &&
+               kv.second.find("predictive_analytics") != std::string::npos;
+    });
     header_list rate_headers_out;
-    if (options_.limits) {
-        const bool predictive = std::any_of(params->begin(), params->end(), [](const auto& kv) {
-            return kv.first == "additional-fields[profile]" &&
-                   kv.second.find("predictive_analytics") != std::string::npos;
-        });
-        const auto now = std::chrono::steady_clock::now();
-        std::vector<limit_enforcer*> apply{&enforcer(e.name, e.limits)};
-        if (predictive && e.predictive_limits)
-            apply.insert(apply.begin(), &enforcer(e.name + "/predictive", *e.predictive_limits));
-        std::chrono::nanoseconds wait{0};
-        for (auto* l : apply) wait = std::max(wait, l->wait(now));
-        if (wait > std::chrono::nanoseconds{0}) {
-            // Rejected by one window: counted in none (on_request on the one that refuses).
-            verdict v;
-            for (auto* l : apply) {
-                if (l->wait(now) > std::chrono::nanoseconds{0}) {
-                    v = l->on_request(now);
-                    break;
-                }
-            }
-            ++stats_.rate_limited;
-            const auto seconds =
-                std::max<std::int64_t>(1, std::chrono::ceil<std::chrono::seconds>(wait).count());
-            auto out = to_response(error_response(429, "throttled", "Request was throttled.",
-                                                  "Request was throttled. Expected available in " +
-                                                      std::to_string(seconds) + " second" +
-                                                      (seconds == 1 ? "." : "s.")));
-            out.headers.emplace_back("Retry-After", std::to_string(seconds));
-            for (auto& h : v.headers)
-                if (h.first != "Retry-After") out.headers.push_back(std::move(h));
-            return out;
-        }
-        for (auto* l : apply) {
-            auto v = l->on_request(now);
-            if (l == apply.back()) rate_headers_out = std::move(v.headers);
-        }
-    }
+    if (auto refused = take_windows(e, predictive, rate_headers_out)) return std::move(*refused);
     auto q = parse_profiles_query(*params);
     response out =
         q ? to_response(profiles_.page(*q, *params, server_->base_url())) : to_response(std::move(q.error()));
+    for (auto& h : rate_headers_out) out.headers.push_back(std::move(h));
+    return out;
+}
+
+response klaviyo_mock::answer_event_bulk(const request& r, const endpoint_spec& e) {
+    if (auto bad = check_headers(r.headers, options_.api_key, true)) return to_response(std::move(*bad));
+    if (!r.query.empty())
+        return to_response(
+            error_response(400, "invalid", "Invalid input.", "This endpoint takes no parameters."));
+    header_list rate_headers_out;
+    if (auto refused = take_windows(e, false, rate_headers_out)) return std::move(*refused);
+    response out = to_response(events_.create_bulk_job(r.body));
     for (auto& h : rate_headers_out) out.headers.push_back(std::move(h));
     return out;
 }

@@ -6,8 +6,9 @@
 // (klaviyo_mock_main.cpp), which adds a small control API.
 //
 // Order of checks per request: an injected failure (answers instead of everything else) → the
-// headers (401/400/406) → the query's encoding (400) → the endpoint's windows (429; every
-// authenticated request counts, valid or not) → the query's rules (400) → the answer.
+// headers (401/400/406, and 415 for a body that is not JSON) → the query's encoding (400) → the
+// endpoint's windows (429; every authenticated request counts, valid or not) → the query's or
+// body's rules (400, 413) → the answer.
 // Unknown paths get a JSON:API 404, known paths with another method 405.
 //
 // Thread-safety: the handlers run on the server thread; every member may be called from any
@@ -65,6 +66,9 @@ public:
     /// Runs `f` on the account's profiles under the mock's lock.
     void with_profiles(const std::function<void(profile_store&)>& f);
 
+    /// Runs `f` on the account's recorded events under the mock's lock.
+    void with_events(const std::function<void(const event_store&)>& f) const;
+
     /// The next `count` requests (to any endpoint) are answered `r` instead, before any check.
     void inject(response r, std::uint32_t count = 1);
     /// inject() of a JSON:API error with `status`, and Retry-After when given (429s, 503s).
@@ -78,11 +82,16 @@ public:
 private:
     response answer(const request& r);
     response answer_profiles(const request& r, const endpoint_spec& e);
+    response answer_event_bulk(const request& r, const endpoint_spec& e);
+    /// Counts the request in the endpoint's windows (and its predictive ones); the 429 when a
+    /// window is full. `headers_out`: the RateLimit-* headers of an accepted request.
+    std::optional<response> take_windows(const endpoint_spec& e, bool predictive, header_list& headers_out);
     limit_enforcer& enforcer(const std::string& key, const endpoint_limits& l);
 
     mock_options options_;
     mutable std::mutex mutex_;
     profile_store profiles_;
+    event_store events_;
     std::map<std::string, limit_enforcer> windows_;
     std::vector<std::pair<response, std::uint32_t>> injected_;
     mock_stats stats_;

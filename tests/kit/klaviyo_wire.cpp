@@ -1,12 +1,14 @@
 #include "tests/kit/klaviyo_wire.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <initializer_list>
 
 #include "core/text/base64.hpp"
 #include "core/text/hex.hpp"
@@ -393,6 +395,10 @@ const std::vector<endpoint_spec>& klaviyo_endpoints() {
          .path = "/api/profiles",
          .limits = {.burst_per_second = 75, .steady_per_minute = 750},
          .predictive_limits = endpoint_limits{.burst_per_second = 10, .steady_per_minute = 150}},
+        {.name = "create_event_bulk_create_job",
+         .method = "POST",
+         .path = "/api/event-bulk-create-jobs",
+         .limits = {.burst_per_second = 10, .steady_per_minute = 150}},
     };
     return all;
 }
@@ -695,6 +701,201 @@ wire_response profile_store::page(const profiles_query& q,
     body["data"] = std::move(data);
     body["links"] = std::move(links);
     return {200, {{"Content-Type", std::string{jsonapi}}}, json::serialize(body)};
+}
+
+namespace {
+
+// A refusal of a job body at `pointer` (JSON pointer).
+struct body_error {
+    std::string pointer;
+    std::string detail;
+};
+
+using body_check = std::optional<body_error>;
+
+body_check keys_of(const json::value& v,
+                   const std::string& at,
+                   std::initializer_list<std::string_view> allowed,
+                   std::initializer_list<std::string_view> required) {
+    if (!v.is_object()) return body_error{at, "must be an object"};
+    for (const auto& kv : v.get_object()) {
+        if (std::find(allowed.begin(), allowed.end(), kv.key()) == allowed.end())
+            return body_error{at + "/" + std::string{kv.key()}, "is not a member the schema defines"};
+    }
+    for (auto r : required)
+        if (!v.get_object().contains(r)) return body_error{at + "/" + std::string{r}, "is required"};
+    return std::nullopt;
+}
+
+body_check type_is(const json::value& resource, const std::string& at, std::string_view type) {
+    const auto* t = resource.get_object().if_contains("type");
+    if (!t->is_string() || t->get_string() != type)
+        return body_error{at + "/type", "must be \"" + std::string{type} + "\""};
+    return std::nullopt;
+}
+
+body_check strings_only(const json::object& o, const std::string& at) {
+    for (const auto& kv : o)
+        if (!kv.value().is_string() && !kv.value().is_null())
+            return body_error{at + "/" + std::string{kv.key()}, "must be a string"};
+    return std::nullopt;
+}
+
+body_check longest_string_ok(const json::value& v, const std::string& at) {
+    if (v.is_string() && v.get_string().size() > 100'000) return body_error{at, "is a string over 100KB"};
+    if (v.is_array()) {
+        for (std::size_t i = 0; i < v.get_array().size(); ++i)
+            if (auto e = longest_string_ok(v.get_array()[i], at + "/" + std::to_string(i))) return e;
+    }
+    if (v.is_object()) {
+        for (const auto& kv : v.get_object()) {
+            if (kv.key().size() > 100'000) return body_error{at, "has a key over 100KB"};
+            if (auto e = longest_string_ok(kv.value(), at + "/" + std::string{kv.key()})) return e;
+        }
+    }
+    return std::nullopt;
+}
+
+// The profile of one event-bulk-create item; sets `key` to its first identifier.
+body_check check_profile(const json::value& profile, const std::string& at, std::string& key) {
+    if (auto e = keys_of(profile, at, {"data"}, {"data"})) return e;
+    const auto& data = profile.get_object().at("data");
+    const std::string d = at + "/data";
+    if (auto e = keys_of(data, d, {"type", "id", "attributes", "meta"}, {"type", "attributes"})) return e;
+    if (auto e = type_is(data, d, "profile")) return e;
+    const auto& attributes = data.get_object().at("attributes");
+    const std::string a = d + "/attributes";
+    if (auto e = keys_of(attributes, a,
+                         {"email", "phone_number", "external_id", "anonymous_id", "_kx", "first_name",
+                          "last_name", "organization", "locale", "title", "image", "location", "properties"},
+                         {}))
+        return e;
+    for (const char* id : {"email", "phone_number", "external_id", "anonymous_id", "_kx"}) {
+        const auto* v = attributes.get_object().if_contains(id);
+        if (v && !v->is_string()) return body_error{a + "/" + id, "must be a string"};
+    }
+    if (const auto* id = data.get_object().if_contains("id"); id && id->is_string()) {
+        key = "id:" + std::string{id->get_string()};
+        return std::nullopt;
+    }
+    for (const char* id : {"email", "phone_number", "external_id", "anonymous_id", "_kx"}) {
+        const auto* v = attributes.get_object().if_contains(id);
+        if (v && v->is_string() && !v->get_string().empty()) {
+            key = std::string{id} + ":" + std::string{v->get_string()};
+            return std::nullopt;
+        }
+    }
+    return body_error{a, "needs a profile identifier (id, email, phone_number, external_id, anonymous_id)"};
+}
+
+body_check check_event(const json::value& event, const std::string& at, std::string& metric) {
+    if (auto e = keys_of(event, at, {"type", "attributes"}, {"type", "attributes"})) return e;
+    if (auto e = type_is(event, at, "event")) return e;
+    const auto& attributes = event.get_object().at("attributes");
+    const std::string a = at + "/attributes";
+    if (auto e = keys_of(attributes, a,
+                         {"properties", "time", "value", "value_currency", "backfill", "metric", "unique_id"},
+                         {"properties", "metric"}))
+        return e;
+    const auto& o = attributes.get_object();
+    if (!o.at("properties").is_object()) return body_error{a + "/properties", "must be an object"};
+    if (o.at("properties").get_object().size() > 400)
+        return body_error{a + "/properties", "has more than 400 properties"};
+    if (const auto* t = o.if_contains("time")) {
+        if (!t->is_string() || !types::parse_datetime(t->get_string(), ""))
+            return body_error{a + "/time", "must be an ISO 8601 date-time"};
+    }
+    if (const auto* v = o.if_contains("value"); v && !v->is_number())
+        return body_error{a + "/value", "must be a number"};
+    if (const auto* u = o.if_contains("unique_id"); u && !u->is_string() && !u->is_null())
+        return body_error{a + "/unique_id", "must be a string"};
+    const auto& m = o.at("metric");
+    const std::string ma = a + "/metric";
+    if (auto e = keys_of(m, ma, {"data"}, {"data"})) return e;
+    const auto& md = m.get_object().at("data");
+    if (auto e = keys_of(md, ma + "/data", {"type", "attributes"}, {"type", "attributes"})) return e;
+    if (auto e = type_is(md, ma + "/data", "metric")) return e;
+    const auto& mattr = md.get_object().at("attributes");
+    if (auto e = keys_of(mattr, ma + "/data/attributes", {"name", "service"}, {"name"})) return e;
+    if (auto e = strings_only(mattr.get_object(), ma + "/data/attributes")) return e;
+    const auto& name = mattr.get_object().at("name");
+    if (!name.is_string() || name.get_string().empty() || name.get_string().size() >= 128)
+        return body_error{ma + "/data/attributes/name", "must be a metric name of 1 to 127 characters"};
+    metric = std::string{name.get_string()};
+    return std::nullopt;
+}
+
+}  // namespace
+
+wire_response event_store::create_bulk_job(std::string_view body) {
+    if (body.size() > 5'000'000)
+        return error_response(413, "payload_too_large", "Payload too large.",
+                              "The maximum payload size is 5MB.");
+    json::parse_options opts;
+    opts.max_depth = 64;
+    boost::system::error_code ec;
+    auto doc = json::parse(body, ec, {}, opts);
+    if (ec) return error_response(400, "invalid", "Invalid input.", "The body is not valid JSON.", {}, "/");
+    auto refuse = [](const body_error& e) {
+        return error_response(400, "invalid", "Invalid input.", "'" + e.pointer + "' " + e.detail + ".", {},
+                              e.pointer);
+    };
+    if (auto e = longest_string_ok(doc, "")) return refuse(*e);
+    if (auto e = keys_of(doc, "", {"data"}, {"data"})) return refuse(*e);
+    const auto& data = doc.get_object().at("data");
+    if (auto e = keys_of(data, "/data", {"type", "attributes"}, {"type", "attributes"})) return refuse(*e);
+    if (auto e = type_is(data, "/data", "event-bulk-create-job")) return refuse(*e);
+    const auto& attributes = data.get_object().at("attributes");
+    const std::string a = "/data/attributes";
+    if (auto e = keys_of(attributes, a, {"events-bulk-create"}, {"events-bulk-create"})) return refuse(*e);
+    const auto& ebc = attributes.get_object().at("events-bulk-create");
+    if (auto e = keys_of(ebc, a + "/events-bulk-create", {"data"}, {"data"})) return refuse(*e);
+    const auto& items = ebc.get_object().at("data");
+    const std::string ia = a + "/events-bulk-create/data";
+    if (!items.is_array()) return refuse({ia, "must be an array"});
+    std::vector<stored_event> accepted;
+    std::set<std::tuple<std::string, std::string, std::string>> in_job;
+    for (std::size_t i = 0; i < items.get_array().size(); ++i) {
+        const auto& item = items.get_array()[i];
+        const std::string at = ia + "/" + std::to_string(i);
+        if (auto e = keys_of(item, at, {"type", "attributes"}, {"type", "attributes"})) return refuse(*e);
+        if (auto e = type_is(item, at, "event-bulk-create")) return refuse(*e);
+        const auto& ia2 = item.get_object().at("attributes");
+        if (auto e =
+                keys_of(ia2, at + "/attributes", {"backfill", "profile", "events"}, {"profile", "events"}))
+            return refuse(*e);
+        std::string key;
+        if (auto e = check_profile(ia2.get_object().at("profile"), at + "/attributes/profile", key))
+            return refuse(*e);
+        const auto& events = ia2.get_object().at("events");
+        const std::string ea = at + "/attributes/events";
+        if (auto e = keys_of(events, ea, {"data"}, {"data"})) return refuse(*e);
+        const auto& list = events.get_object().at("data");
+        if (!list.is_array()) return refuse({ea + "/data", "must be an array"});
+        for (std::size_t j = 0; j < list.get_array().size(); ++j) {
+            const std::string at_event = ea + "/data/" + std::to_string(j);
+            std::string metric;
+            if (auto e = check_event(list.get_array()[j], at_event, metric)) return refuse(*e);
+            if (accepted.size() == 1000)
+                return refuse({at_event, "is event 1001: a job holds at most 1000 events"});
+            const auto& ev = list.get_array()[j].get_object().at("attributes").get_object();
+            const auto* u = ev.if_contains("unique_id");
+            std::string unique = u && u->is_string() ? std::string{u->get_string()} : std::string{};
+            if (!unique.empty()) {
+                auto t = std::tuple{key, metric, unique};
+                if (unique_.contains(t) || !in_job.insert(t).second)
+                    return refuse(
+                        {at_event + "/attributes/unique_id",
+                         "repeats a unique_id for the same profile and metric; no event was processed"});
+            }
+            accepted.push_back({key, metric, std::move(unique), ev});
+        }
+    }
+    for (auto& e : accepted) {
+        if (!e.unique_id.empty()) unique_.emplace(e.profile_key, e.metric, e.unique_id);
+        events_.push_back(std::move(e));
+    }
+    return {202, {}, {}};
 }
 
 }  // namespace tributary::kit::klaviyo

@@ -8,9 +8,8 @@
 // second or without a zone, an Accept without the JSON:API media type).
 //
 // Endpoints are a table (klaviyo_endpoints()): each has a name, a method and path, and the burst
-// (1 s) and steady (1 min) windows of its x-klaviyo-ratelimit. Only GET /api/profiles is served
-// now; the bulk POST endpoints (profile-bulk-import-jobs, event-bulk-create-jobs) add rows and
-// handlers, and check_headers already takes the body rules (Content-Type) they need.
+// (1 s) and steady (1 min) windows of its x-klaviyo-ratelimit: GET /api/profiles and POST
+// /api/event-bulk-create-jobs; profile-bulk-import-jobs is still to add (a row and a handler).
 
 #include <boost/json/object.hpp>
 
@@ -18,8 +17,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -55,7 +56,8 @@ struct endpoint_spec {
 };
 
 /// The endpoints the mock serves, with the spec's limits (get_profiles: burst 75/s, steady
-/// 750/m; with additional-fields[profile]=predictive_analytics 10/s and 150/m).
+/// 750/m; with additional-fields[profile]=predictive_analytics 10/s and 150/m;
+/// create_event_bulk_create_job: 10/s, 150/m).
 const std::vector<endpoint_spec>& klaviyo_endpoints();
 
 /// The endpoint of `method` and `path` (a trailing slash ignored), or nullptr.
@@ -153,6 +155,36 @@ public:
 
 private:
     std::map<std::string, stored_profile> profiles_;
+};
+
+/// One event an event bulk create job recorded.
+struct stored_event {
+    /// "email:…", "external_id:…" …: the profile's first identifier in the order id, email,
+    /// phone_number, external_id, anonymous_id, _kx.
+    std::string profile_key{};
+    std::string metric{};
+    std::string unique_id{};
+    /// The event's attributes as sent.
+    boost::json::object attributes{};
+};
+
+/// The events of one account.
+class event_store {
+public:
+    /// Checks the body of POST /api/event-bulk-create-jobs against the spec's
+    /// EventsBulkCreateJob schema and records its events: 202 with no body. Refused (nothing
+    /// recorded): a body over 5,000,000 bytes (413); not JSON, a member the schema does not
+    /// define, a missing required member, a wrong type or enum value, a profile without an
+    /// identifier, more than 1000 events in all, a metric name of 128 characters or more, more
+    /// than 400 event properties, a string over 100,000 bytes, a unique_id repeated for one
+    /// profile and metric in the job or already recorded (400, source.pointer naming the place).
+    wire_response create_bulk_job(std::string_view body);
+
+    const std::vector<stored_event>& events() const { return events_; }
+
+private:
+    std::vector<stored_event> events_;
+    std::set<std::tuple<std::string, std::string, std::string>> unique_;
 };
 
 }  // namespace tributary::kit::klaviyo

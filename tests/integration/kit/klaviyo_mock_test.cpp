@@ -229,3 +229,112 @@ TEST(KlaviyoMock_Inject, InjectedFailures_AnswerFirstThenTheMockResumes) {
 
 }  // namespace
 }  // namespace tributary::kit::klaviyo
+
+namespace tributary::kit::klaviyo {
+namespace {
+
+// One event-bulk-create item with `events` events of `metric`, unique ids from `first_id`.
+std::string bulk_item(const std::string& email, const std::string& metric, int events, int first_id) {
+    std::string out =
+        R"({"type":"event-bulk-create","attributes":{"profile":{"data":{"type":"profile","attributes":{"email":")" +
+        email + R"("}}},"events":{"data":[)";
+    for (int i = 0; i < events; ++i) {
+        if (i > 0) out += ',';
+        out += R"({"type":"event","attributes":{"properties":{"n":)" + std::to_string(i) +
+               R"(},"time":"2026-05-01T10:00:00Z","unique_id":"u-)" + std::to_string(first_id + i) +
+               R"(","metric":{"data":{"type":"metric","attributes":{"name":")" + metric + R"("}}}}})";
+    }
+    return out + "]}}}";
+}
+
+std::string job(const std::vector<std::string>& items) {
+    std::string out =
+        R"({"data":{"type":"event-bulk-create-job","attributes":{"events-bulk-create":{"data":[)";
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+    return out + "]}}}}";
+}
+
+header_list post_headers() {
+    auto h = good_headers();
+    h.emplace_back("Content-Type", "application/vnd.api+json");
+    return h;
+}
+
+struct bad_job {
+    std::string name;
+    std::string body;
+    header_list headers;
+    unsigned status;
+    std::string pointer_part;
+};
+
+TEST(KlaviyoMock_KnownBadJobs, EachIsAnsweredAsKlaviyoDocumentsAndRecordsNothing) {
+    klaviyo_mock mock{{.api_key = key, .limits = false}};
+    test_client client{mock.server()};
+    // An accepted job first: its unique ids are then taken for that profile and metric.
+    auto ok = client.request("POST", "/api/event-bulk-create-jobs",
+                             job({bulk_item("a@x.io", "Viewed", 2, 1)}), post_headers());
+    ASSERT_EQ(ok.status, 202u) << ok.body;
+
+    const std::string big_string(100'001, 'x');
+    auto text_plain = post_headers();
+    text_plain.back().second = "text/plain";
+    const std::vector<bad_job> table{
+        {"1,001 nested events across profiles",
+         job({bulk_item("b@x.io", "Viewed", 600, 100), bulk_item("c@x.io", "Viewed", 401, 800)}),
+         post_headers(), 400, "/data/attributes/events-bulk-create/data/1/attributes/events/data/400"},
+        {"a body over 5,000,000 bytes",
+         job({bulk_item("d@x.io", "Viewed", 1, 2000)}) + std::string(5'000'000, ' '), post_headers(), 413,
+         ""},
+        {"a text/plain body", job({bulk_item("e@x.io", "Viewed", 1, 3000)}), text_plain, 415, ""},
+        {"a unique_id repeated in the job",
+         job({bulk_item("f@x.io", "Viewed", 1, 4000), bulk_item("f@x.io", "Viewed", 1, 4000)}),
+         post_headers(), 400, "/unique_id"},
+        {"a unique_id already recorded for that profile and metric",
+         job({bulk_item("a@x.io", "Viewed", 1, 1)}), post_headers(), 400, "/unique_id"},
+        {"a metric name of 128 characters", job({bulk_item("g@x.io", std::string(128, 'm'), 1, 5000)}),
+         post_headers(), 400, "/metric/data/attributes/name"},
+        {"an attribute the schema does not define",
+         job({R"({"type":"event-bulk-create","attributes":{"profile":{"data":{"type":"profile","attributes":{"email":"h@x.io","shoe":1}}},"events":{"data":[]}}})"}),
+         post_headers(), 400, "/profile/data/attributes/shoe"},
+        {"a profile without an identifier",
+         job({R"({"type":"event-bulk-create","attributes":{"profile":{"data":{"type":"profile","attributes":{"first_name":"H"}}},"events":{"data":[]}}})"}),
+         post_headers(), 400, "/profile/data/attributes"},
+        {"a string over 100KB", job({bulk_item("i@x.io", big_string, 1, 6000)}), post_headers(), 400, ""},
+        {"no revision", job({bulk_item("j@x.io", "Viewed", 1, 7000)}), without(post_headers(), "revision"),
+         400, ""},
+        {"not JSON", "{\"data\":", post_headers(), 400, "/"},
+    };
+    for (const auto& t : table) {
+        auto r = client.request("POST", "/api/event-bulk-create-jobs", t.body, t.headers);
+        ASSERT_TRUE(r.ok()) << t.name;
+        EXPECT_EQ(r.status, t.status) << t.name << ": " << r.body.substr(0, 300);
+        auto body = boost::json::parse(r.body);
+        const auto& e = body.at("errors").at(0);
+        if (!t.pointer_part.empty()) {
+            EXPECT_NE(std::string{e.at("source").at("pointer").as_string()}.find(t.pointer_part),
+                      std::string::npos)
+                << t.name << ": " << e;
+        }
+    }
+    mock.with_events([](const event_store& s) { EXPECT_EQ(s.events().size(), 2u); });
+}
+
+TEST(KlaviyoMock_Jobs, AValidJobOf1000EventsIsAcceptedAndItsWindowsAre10PerSecond) {
+    klaviyo_mock mock{{.api_key = key, .window_origin = std::chrono::steady_clock::now()}};
+    test_client client{mock.server()};
+    auto r = client.request(
+        "POST", "/api/event-bulk-create-jobs",
+        job({bulk_item("a@x.io", "Viewed", 500, 0), bulk_item("b@x.io", "Ordered", 500, 0)}), post_headers());
+    ASSERT_EQ(r.status, 202u) << r.body.substr(0, 300);
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_EQ(r.header("RateLimit-Limit").value_or(""), "150");
+    mock.with_events([](const event_store& s) { EXPECT_EQ(s.events().size(), 1000u); });
+    unsigned last = 0;
+    for (int i = 0; i < 10 && last != 429; ++i)
+        last = client.request("POST", "/api/event-bulk-create-jobs", job({}), post_headers()).status;
+    EXPECT_EQ(last, 429u) << "the eleventh request within one second";
+}
+
+}  // namespace
+}  // namespace tributary::kit::klaviyo

@@ -155,7 +155,8 @@ TEST(KlaviyoSource_Predictive, ConfiguredPredictiveFieldsAreAskedForAndLowerTheG
     EXPECT_EQ(all.records[0].properties.at("predictive_analytics").at("churn_probability").as_double(), 0.89);
     EXPECT_EQ(all.records[0].properties.at("properties").at("plan").as_string(), "pro");
     auto groups = endpoint_groups(s);
-    ASSERT_EQ(groups.size(), 1u);
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(groups[0].name, "profiles-read");
     EXPECT_EQ(groups[0].limits[0].requests, 10u);
     EXPECT_EQ(groups[0].limits[1].requests, 150u);
     auto plain = endpoint_groups(plain_settings());
@@ -163,6 +164,13 @@ TEST(KlaviyoSource_Predictive, ConfiguredPredictiveFieldsAreAskedForAndLowerTheG
     EXPECT_EQ(plain[0].limits[0].per, std::chrono::seconds{1});
     EXPECT_EQ(plain[0].limits[1].requests, 750u);
     EXPECT_EQ(plain[0].limits[1].per, std::chrono::minutes{1});
+    // The events group does not depend on the settings: burst 10/s, steady 150/min.
+    for (const auto* g : {&groups[1], &plain[1]}) {
+        EXPECT_EQ(g->name, "event-bulk-create");
+        EXPECT_EQ(g->limits[0].requests, 10u);
+        EXPECT_EQ(g->limits[1].requests, 150u);
+        EXPECT_EQ(g->limits[1].per, std::chrono::minutes{1});
+    }
     EXPECT_EQ(m.windows("get_profiles/predictive")->accepted(), 1u);
 }
 
