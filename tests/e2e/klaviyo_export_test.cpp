@@ -2,7 +2,8 @@
 // to 3/s and 30/min, the connection's limits lowered to match) → `tributary run --once` → jsonl.
 // Every profile arrives, the mock never had to refuse a request (no request beyond any window),
 // and a second run reads incrementally what changed. The committed example
-// config/examples/klaviyo-export.yaml runs too, with its base_url pointed at the mock.
+// config/examples/klaviyo-export.yaml runs too, with its base_url pointed at the mock. And spooled
+// track events reach Klaviyo as bulk create jobs the mock checks against the spec.
 // About 70 s: 31 pages cross the 30/min window once.
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -260,4 +262,50 @@ TEST(KlaviyoExport_KillNine, ARestartAfterKillNineDeliversEveryProfileWithinTheW
     }
     std::printf("klaviyo kill -9: %zu lines at the kill, %zu lines after the restart, %zu profiles\n",
                 at_kill, lines, out.size());
+}
+
+TEST(KlaviyoEvents_Spool, TrackEventsArriveInKlaviyoAsBulkJobsWithinTheWindows) {
+    temp_dir dir;
+    mock::klaviyo_mock m{{.api_key = key}};
+    const auto d = dir.path().string();
+    const auto cfg = dir.write(
+        "events.yaml",
+        "state:\n  dir: " + d + "/state\n  sync: normal\n" + "log:\n  format: json\n" +
+            "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [wk_klaviyo_0123456789]\n" + "  spool_dir: " + d +
+            "/spool\n  spool_poll: 50ms\n" + "connections:\n  klaviyo:\n    connector: klaviyo\n" +
+            "    settings:\n      api_key: ${env:KLAVIYO_API_KEY}\n" + "    base_url: " + m.base_url() +
+            "\n" + "jobs:\n  to_klaviyo:\n    type: events\n" + "    destination: { connection: klaviyo }\n" +
+            "    filter: { types: [track] }\n" + "    batch: { max_items: 1000 }\n");
+    constexpr int tracks = 2'500;
+    std::string lines;
+    for (int i = 0; i < tracks; ++i) {
+        lines += R"({"type":"track","event":"Order Completed","userId":"u)" + std::to_string(i % 50) +
+                 R"(","messageId":"m-)" + std::to_string(i) + R"(","properties":{"total":)" +
+                 std::to_string(i) + R"(},"timestamp":"2026-05-01T10:00:00Z"})" + "\n";
+    }
+    lines +=
+        R"({"type":"identify","userId":"u1","messageId":"m-identify","traits":{"email":"u1@example.com"}})"
+        "\n";
+    fs::create_directories(dir.path() / "spool");
+    fs::rename(dir.write("batch.tmp", lines), dir.path() / "spool" / "batch.jsonl");
+
+    std::string err;
+    ASSERT_EQ(run_once("to_klaviyo", cfg, err), 0) << err;
+    EXPECT_EQ(err.find(key), std::string::npos) << "the key reached the log";
+    std::set<std::string> ids;
+    m.with_events([&](const mock::event_store& s) {
+        for (const auto& e : s.events()) {
+            ids.insert(e.unique_id);
+            EXPECT_EQ(e.metric, "Order Completed");
+        }
+        EXPECT_EQ(s.events().size(), static_cast<std::size_t>(tracks));
+    });
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(tracks));
+    EXPECT_FALSE(ids.contains("m-identify"));
+    const auto s = m.stats();
+    EXPECT_EQ(s.rate_limited, 0u);
+    EXPECT_EQ(s.by_status.count(400), 0u);
+    EXPECT_GE(s.requests, 3u);
+    std::printf("klaviyo events: %d track events in %llu jobs\n", tracks,
+                static_cast<unsigned long long>(s.requests));
 }
