@@ -14,6 +14,7 @@ result<std::unique_ptr<connectors::connector>> make_connector(const config::sett
     env.settings = c.settings;
     env.log = log.with_component(connection);
     env.connection_name = connection;
+    env.base_url = c.base_url;
     if (reg && (!reg->spec.endpoint_groups.empty() || reg->endpoint_groups_from_settings)) {
         // Vendor connectors publish their groups; user-defined endpoints (webhook) build them
         // from the connection's settings.

@@ -61,6 +61,9 @@ struct connector_env {
     log::logger log = log::logger::null();
     /// The connection's name in the config, for messages.
     std::string connection_name{};
+    /// The connection's `base_url` (where requests go instead of the vendor's host), for
+    /// connectors that must recognise links the vendor writes on it; nullopt when not set.
+    std::optional<std::string> base_url{};
     /// Where the constructor reports settings it cannot use; registry::create refuses the
     /// connector when any was reported. Empty function: errors are dropped (the constructor
     /// must still not crash).

@@ -17,9 +17,6 @@ types::result<registry> registry::build(std::vector<registration> registrations)
         r.caps.validate_settings = static_cast<bool>(r.validate_settings);
         for (auto& e : validate_spec(r.spec, r.caps)) errors.push_back(std::move(e));
         if (!r.factory) errors.push_back("spec '" + r.spec.code + "': no factory");
-        if (r.endpoint_groups_from_settings && !r.spec.endpoint_groups.empty())
-            errors.push_back("spec '" + r.spec.code +
-                             "': declares endpoint groups and also builds them from settings");
         if (r.endpoint_groups_from_settings && !r.validate_settings)
             errors.push_back("spec '" + r.spec.code +
                              "': builds endpoint groups from settings but has no validate_settings");
@@ -170,6 +167,16 @@ types::result<std::vector<http::endpoint_group>> registry::endpoint_groups(
     // The spec's rules for groups (spec.hpp rule 9), applied to what the settings produced: fail
     // closed on an unmetered group, and let the router judge the table.
     if (groups.empty()) return types::unexpected{"endpoint groups: none were built from the settings"};
+    if (!r->spec.endpoint_groups.empty()) {
+        // The spec's groups are the published defaults; settings may change their limits, not
+        // which groups there are (config overrides name them).
+        bool same = groups.size() == r->spec.endpoint_groups.size();
+        for (std::size_t i = 0; same && i < groups.size(); ++i)
+            same = groups[i].name == r->spec.endpoint_groups[i].name;
+        if (!same)
+            return types::unexpected{
+                "endpoint groups: the settings built other groups than the spec declares"};
+    }
     for (const auto& g : groups)
         if (g.limits.empty()) return types::unexpected{"endpoint group '" + g.name + "' has no limits"};
     auto routes = http::router::build(groups);

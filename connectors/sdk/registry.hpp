@@ -46,7 +46,10 @@ struct registration {
     std::function<std::vector<settings_error>(const boost::json::value&)> validate_settings{};
     /// For connectors whose endpoints are user-defined (webhook, http; DESIGN §2): builds the
     /// connection's endpoint groups from its settings, which validate_settings has accepted.
-    /// Errors name the setting. When set, the spec declares no endpoint groups and has settings.
+    /// Errors name the setting. When set, the spec has settings, and either declares no endpoint
+    /// groups, or declares the published defaults (a vendor whose limits depend on an option,
+    /// e.g. Klaviyo's predictive fields): the builder then returns groups of the same names, in
+    /// the same order, which replace the spec's for that connection.
     /// Read through registry::endpoint_groups, which validates settings and groups first.
     std::function<result<std::vector<http::endpoint_group>>(const boost::json::value&)>
         endpoint_groups_from_settings{};

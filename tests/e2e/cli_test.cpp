@@ -331,13 +331,16 @@ TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {
     auto v = boost::json::parse(json.out, ec);
     ASSERT_FALSE(ec) << json.out;
     ASSERT_TRUE(v.is_array());
-    EXPECT_EQ(v.as_array().size(), 3u);  // dummy, jsonl, webhook
+    EXPECT_EQ(v.as_array().size(), 4u);  // dummy, jsonl, klaviyo, webhook
     for (const auto& c : v.as_array()) {
         if (c.at("code") == "dummy") {
             EXPECT_EQ(c.at("source").at("latenessMs"), 15 * 60 * 1000);
         }
         if (c.at("code") == "jsonl") {
             EXPECT_EQ(c.at("source").at("latenessMs"), 0);
+        }
+        if (c.at("code") == "klaviyo") {
+            EXPECT_EQ(c.at("source").at("order"), "ascending");
         }
     }
 }

@@ -141,16 +141,16 @@ TEST(ConfigCheck_Sections, IngestWithoutEventsJobAndUnbuiltSections) {
 }
 
 TEST(ConfigCheck_ConnectorSettings, StillReportedWithTheRest) {
-    EXPECT_EQ(
-        problems_of("connections:\n"
-                    "  people: { connector: dummy, settings: { count: -1 } }\n"
-                    "  out: { connector: nosuch }\n"
-                    "metrics: {}\n"),
-        (std::vector<std::string>{
-            "connections.people.settings.count (2:50): must be between 0 and 100000000, not -1",
-            "connections.out.connector (3:21): unknown connector \"nosuch\"; built in: dummy, jsonl, webhook",
-            "metrics (4:1): metrics is not implemented yet; remove the section (it would do nothing)",
-        }));
+    EXPECT_EQ(problems_of("connections:\n"
+                          "  people: { connector: dummy, settings: { count: -1 } }\n"
+                          "  out: { connector: nosuch }\n"
+                          "metrics: {}\n"),
+              (std::vector<std::string>{
+                  "connections.people.settings.count (2:50): must be between 0 and 100000000, not -1",
+                  "connections.out.connector (3:21): unknown connector \"nosuch\"; built in: dummy, jsonl, "
+                  "klaviyo, webhook",
+                  "metrics (4:1): metrics is not implemented yet; remove the section (it would do nothing)",
+              }));
 }
 
 namespace {

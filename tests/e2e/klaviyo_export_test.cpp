@@ -1,0 +1,311 @@
+// End to end on the real binary: mock Klaviyo (in this process, its windows on and scaled down
+// to 3/s and 30/min, the connection's limits lowered to match) → `tributary run --once` → jsonl.
+// Every profile arrives, the mock never had to refuse a request (no request beyond any window),
+// and a second run reads incrementally what changed. The committed example
+// config/examples/klaviyo-export.yaml runs too, with its base_url pointed at the mock. And spooled
+// track events reach Klaviyo as bulk create jobs the mock checks against the spec.
+// About 70 s: 31 pages cross the 30/min window once.
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "core/types/time_layout.hpp"
+#include "tests/kit/klaviyo_mock.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace tributary::test;
+namespace mock = tributary::kit::klaviyo;
+
+namespace {
+
+const std::string bin = TRIBUTARY_BINARY;
+const std::string key = "pk_" + std::string(34, 'a') + "e2e";
+
+std::int64_t us(std::string_view iso) {
+    return tributary::types::parse_datetime(iso, "").value();
+}
+
+std::string config(const fs::path& dir, const std::string& base_url) {
+    std::ostringstream c;
+    c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
+      << "log:\n  format: json\n  level: info\n"
+      << "connections:\n"
+      << "  klaviyo:\n    connector: klaviyo\n    settings:\n      api_key: ${env:KLAVIYO_API_KEY}\n"
+      << "      properties: [plan]\n"
+      << "    base_url: " << base_url << "\n"
+      << "    limits:\n      profiles-read:\n        limits:\n"
+      << "          - { kind: fixed_window, requests: 3, per: 1s }\n"
+      << "          - { kind: fixed_window, requests: 30, per: 1m }\n"
+      << "  out:\n    connector: jsonl\n    settings:\n      path: " << (dir / "users.jsonl").string() << "\n"
+      << "jobs:\n  export:\n    type: users\n    source: { connection: klaviyo }\n"
+      << "    destination: { connection: out, mode: upsert }\n    lookback: 0s\n"
+      << "    mapping:\n      email: email\n      first_name: first_name\n      last_name: last_name\n"
+      << "      phone: phone_number\n      company: organization\n      created_at: created\n"
+      << "      updated_at: updated\n      location.city: location.city\n";
+    return c.str();
+}
+
+// The last line of each id: id → properties. `lines` counts whole lines; a torn one (a run
+// killed or still writing) is not counted and ends the reading.
+std::map<std::string, boost::json::object> read_output(const fs::path& file, std::size_t& lines) {
+    std::map<std::string, boost::json::object> out;
+    std::ifstream in{file};
+    std::string line;
+    lines = 0;
+    while (std::getline(in, line)) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(line, ec);
+        if (ec || in.eof()) break;
+        ++lines;
+        out[std::string{v.at("id").as_string()}] = v.at("properties").as_object();
+    }
+    return out;
+}
+
+// Mock Klaviyo with its windows scaled down to 3/s and 30/min (what config() lowers the
+// connection's limits to), holding `profiles` profiles updated one second apart.
+std::unique_ptr<mock::klaviyo_mock> limited_mock(std::size_t profiles) {
+    auto m = std::make_unique<mock::klaviyo_mock>(mock::mock_options{.api_key = key, .limit_divisor = 25});
+    m->with_profiles(
+        [&](mock::profile_store& s) { s.generate(profiles, us("2026-05-01T10:00:00Z"), 1'000'000, 0); });
+    return m;
+}
+
+int run_once(const std::string& job, const fs::path& cfg, std::string& err) {
+    child_process p(bin, {"run", "--once", job, "-c", cfg.string()}, {"KLAVIYO_API_KEY=" + key});
+    auto code = p.wait(240s);
+    err = p.err();
+    if (!code) {
+        p.signal(SIGKILL);
+        p.wait(10s);
+        return -1;
+    }
+    return *code;
+}
+
+}  // namespace
+
+TEST(KlaviyoExport_LimitsOn, EveryProfileArrivesWithNoRequestBeyondAWindowThenIncremental) {
+    temp_dir dir;
+    constexpr std::size_t profiles = 3'100;
+    auto owned = limited_mock(profiles);
+    auto& m = *owned;
+    const auto cfg = dir.write("klaviyo.yaml", config(dir.path(), m.base_url()));
+
+    const auto started = std::chrono::steady_clock::now();
+    std::string err;
+    ASSERT_EQ(run_once("export", cfg, err), 0) << err;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_EQ(err.find(key), std::string::npos) << "the key reached the log";
+
+    std::size_t lines = 0;
+    auto output = read_output(dir.path() / "users.jsonl", lines);
+    ASSERT_EQ(output.size(), profiles);
+    EXPECT_EQ(lines, profiles);
+    const auto& first = output.at("01K00000000000000000000000");
+    EXPECT_EQ(first.at("email").as_string(), "p0@example.com");
+    EXPECT_EQ(first.at("phone").as_string(), "+15550000000");
+    EXPECT_EQ(first.at("updated_at").as_string(), "2026-05-01T10:00:00.000000Z");
+    EXPECT_EQ(first.at("location").at("city").as_string(), "Rome");
+    auto s = m.stats();
+    EXPECT_EQ(s.rate_limited, 0u) << "a request went beyond a window";
+    EXPECT_EQ(s.ok, 31u);
+    EXPECT_EQ(s.requests, 31u);
+    auto w = m.windows("get_profiles");
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->rejected(), 0u);
+    std::printf("klaviyo export: %zu profiles, %llu requests, 0 refused, %.1f s\n", profiles,
+                static_cast<unsigned long long>(s.requests), seconds);
+
+    // Five profiles change; the next run asks only for what changed since the checkpoint.
+    m.with_profiles([](mock::profile_store& st) {
+        for (int i = 0; i < 5; ++i) {
+            char id[32];
+            std::snprintf(id, sizeof id, "01K%023d", i * 100);
+            st.touch(id, us("2026-06-01T00:00:00Z") + i);
+        }
+    });
+    ASSERT_EQ(run_once("export", cfg, err), 0) << err;
+    auto after = read_output(dir.path() / "users.jsonl", lines);
+    EXPECT_EQ(after.size(), profiles);
+    EXPECT_GE(lines, profiles + 5);
+    EXPECT_LE(lines, profiles + 6)
+        << "the incremental run re-read more than the changed profiles and the last second";
+    EXPECT_EQ(after.at("01K00000000000000000000400").at("updated_at").as_string(),
+              "2026-06-01T00:00:00.000004Z");
+    const auto requests = m.server().requests();
+    const auto& last = requests.back();
+    EXPECT_EQ(last.query_param("filter").value_or("").rfind("greater-than(updated,", 0), 0u) << last.target;
+    EXPECT_EQ(m.stats().rate_limited, 0u);
+}
+
+TEST(KlaviyoExport_Example, TheCommittedExampleRunsAgainstTheMock) {
+    temp_dir dir;
+    mock::klaviyo_mock m{{.api_key = key}};
+    m.with_profiles(
+        [](mock::profile_store& s) { s.generate(250, us("2026-05-01T10:00:00Z"), 1'000'000, 0); });
+    std::ifstream in{fs::path{TRIBUTARY_SOURCE_ROOT} / "config/examples/klaviyo-export.yaml"};
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    auto replace = [&yaml](const std::string& from, const std::string& to) {
+        const auto at = yaml.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        yaml.replace(at, from.size(), to);
+    };
+    replace("# base_url: http://127.0.0.1:PORT", "base_url: " + m.base_url());
+    replace("/tmp/tributary-klaviyo/state", (dir.path() / "state").string());
+    replace("/tmp/tributary-klaviyo/users.jsonl", (dir.path() / "users.jsonl").string());
+    const auto cfg = dir.write("example.yaml", yaml);
+    std::string err;
+    ASSERT_EQ(run_once("klaviyo_export", cfg, err), 0) << err;
+    std::size_t lines = 0;
+    auto output = read_output(dir.path() / "users.jsonl", lines);
+    EXPECT_EQ(output.size(), 250u);
+    EXPECT_EQ(output.begin()->second.at("email").as_string(), "p0@example.com");
+    EXPECT_EQ(m.stats().rate_limited, 0u);
+}
+
+namespace {
+
+// A config whose job copies a jsonl file into Klaviyo; `settings` follows "settings:".
+std::string back_to_klaviyo(const fs::path& dir, const std::string& settings) {
+    return "state: { dir: " + (dir / "s").string() +
+           " }\nconnections:\n  klaviyo:\n    connector: klaviyo\n" + "    settings:" + settings +
+           "\n  out:\n    connector: jsonl\n    settings: { path: " + (dir / "u.jsonl").string() +
+           " }\njobs:\n  back:\n    type: users\n    source: { connection: out }\n"
+           "    destination: { connection: klaviyo }\n";
+}
+
+}  // namespace
+
+TEST(KlaviyoExport_Validate, BadSettingsCarryTheirYamlPositionAndNeverTheKey) {
+    temp_dir dir;
+    const std::string bad_key = "pk_tooShortToBeAKey";
+    // The klaviyo settings start on line 6, one per line.
+    auto cfg = dir.write("bad.yaml",
+                         back_to_klaviyo(dir.path(), "\n      api_key: " + bad_key +
+                                                         "\n      revision: latest"
+                                                         "\n      properties: [plan, \"Favorite Color\"]"));
+    auto r = run(bin, {"validate", "-c", cfg.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("connections.klaviyo.settings.api_key (6:16)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("connections.klaviyo.settings.revision (7:17)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("connections.klaviyo.settings.properties[1] (8:26)"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(bad_key), std::string::npos) << r.err;
+
+    // With valid settings, a users job writing to Klaviyo is refused: that direction is not built yet.
+    auto good = dir.write("dest.yaml", back_to_klaviyo(dir.path(), " { api_key: " + key + " }"));
+    auto d = run(bin, {"validate", "-c", good.string()});
+    EXPECT_EQ(d.code, 1);
+    EXPECT_NE(d.err.find("is an events-only destination"), std::string::npos) << d.err;
+    EXPECT_EQ(d.err.find(key), std::string::npos) << d.err;
+}
+
+TEST(KlaviyoExport_KillNine, ARestartAfterKillNineDeliversEveryProfileWithinTheWindows) {
+    temp_dir dir;
+    constexpr std::size_t profiles = 2'000;
+    auto owned = limited_mock(profiles);
+    auto& m = *owned;
+    const auto cfg = dir.write("klaviyo.yaml", config(dir.path(), m.base_url()));
+    const fs::path output = dir.path() / "users.jsonl";
+
+    std::size_t at_kill = 0;
+    {
+        child_process p(bin, {"run", "--once", "export", "-c", cfg.string()}, {"KLAVIYO_API_KEY=" + key});
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            ASSERT_FALSE(p.wait(50ms).has_value()) << "the run ended before the kill\n" << p.err();
+            std::size_t lines = 0;
+            read_output(output, lines);
+            if (lines >= 1'200) break;
+        }
+        p.signal(SIGKILL);
+        ASSERT_EQ(p.wait(20s), -SIGKILL);
+        read_output(output, at_kill);
+    }
+    ASSERT_GE(at_kill, 1'200u);
+    ASSERT_LT(at_kill, profiles) << "the kill came after the end";
+    std::string err;
+    ASSERT_EQ(run_once("export", cfg, err), 0) << err;
+    std::size_t lines = 0;
+    auto out = read_output(output, lines);
+    EXPECT_EQ(out.size(), profiles) << "a profile was lost";
+    EXPECT_LT(lines, profiles + at_kill) << "the restart read everything again: no checkpoint was kept";
+    EXPECT_EQ(m.stats().rate_limited, 0u) << "the restarted run went beyond a window the killed one filled";
+    // Where a refused request fell among its neighbours (ms of the steady clock, status), to tell
+    // the window it broke.
+    const auto all = m.server().requests();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (all[i].status != 429) continue;
+        for (std::size_t j = i < 4 ? 0 : i - 4; j < all.size() && j <= i + 1; ++j) {
+            std::printf("  %lld ms %u\n",
+                        static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   all[j].arrival.time_since_epoch())
+                                                   .count()),
+                        all[j].status);
+        }
+    }
+    std::printf("klaviyo kill -9: %zu lines at the kill, %zu lines after the restart, %zu profiles\n",
+                at_kill, lines, out.size());
+}
+
+TEST(KlaviyoEvents_Spool, TrackEventsArriveInKlaviyoAsBulkJobsWithinTheWindows) {
+    temp_dir dir;
+    mock::klaviyo_mock m{{.api_key = key}};
+    const auto d = dir.path().string();
+    const auto cfg = dir.write(
+        "events.yaml",
+        "state:\n  dir: " + d + "/state\n  sync: normal\n" + "log:\n  format: json\n" +
+            "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [wk_klaviyo_0123456789]\n" + "  spool_dir: " + d +
+            "/spool\n  spool_poll: 50ms\n" + "connections:\n  klaviyo:\n    connector: klaviyo\n" +
+            "    settings:\n      api_key: ${env:KLAVIYO_API_KEY}\n" + "    base_url: " + m.base_url() +
+            "\n" + "jobs:\n  to_klaviyo:\n    type: events\n" + "    destination: { connection: klaviyo }\n" +
+            "    filter: { types: [track] }\n" + "    batch: { max_items: 1000 }\n");
+    constexpr int tracks = 2'500;
+    std::string lines;
+    for (int i = 0; i < tracks; ++i) {
+        lines += R"({"type":"track","event":"Order Completed","userId":"u)" + std::to_string(i % 50) +
+                 R"(","messageId":"m-)" + std::to_string(i) + R"(","properties":{"total":)" +
+                 std::to_string(i) + R"(},"timestamp":"2026-05-01T10:00:00Z"})" + "\n";
+    }
+    lines +=
+        R"({"type":"identify","userId":"u1","messageId":"m-identify","traits":{"email":"u1@example.com"}})"
+        "\n";
+    fs::create_directories(dir.path() / "spool");
+    fs::rename(dir.write("batch.tmp", lines), dir.path() / "spool" / "batch.jsonl");
+
+    std::string err;
+    ASSERT_EQ(run_once("to_klaviyo", cfg, err), 0) << err;
+    EXPECT_EQ(err.find(key), std::string::npos) << "the key reached the log";
+    std::set<std::string> ids;
+    m.with_events([&](const mock::event_store& s) {
+        for (const auto& e : s.events()) {
+            ids.insert(e.unique_id);
+            EXPECT_EQ(e.metric, "Order Completed");
+        }
+        EXPECT_EQ(s.events().size(), static_cast<std::size_t>(tracks));
+    });
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(tracks));
+    EXPECT_FALSE(ids.contains("m-identify"));
+    const auto s = m.stats();
+    EXPECT_EQ(s.rate_limited, 0u);
+    EXPECT_EQ(s.by_status.count(400), 0u);
+    EXPECT_GE(s.requests, 3u);
+    std::printf("klaviyo events: %d track events in %llu jobs\n", tracks,
+                static_cast<unsigned long long>(s.requests));
+}

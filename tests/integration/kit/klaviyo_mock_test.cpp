@@ -1,0 +1,340 @@
+// Mock Klaviyo answers as Klaviyo documents: the table of known-bad requests (each with the status,
+// error code and parameter Klaviyo gives), the request that breaks a window, paging with the real
+// cursor shape, filters, injected failures. These tests are the fixture the connector tests
+// require (ctest runs them first), so the mock the connector is measured against is tested too.
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/types/time_layout.hpp"
+#include "tests/kit/klaviyo_mock.hpp"
+#include "tests/kit/test_client.hpp"
+
+namespace tributary::kit::klaviyo {
+namespace {
+
+const std::string key = "pk_" + std::string(34, 'c') + "1";
+
+std::int64_t us(std::string_view iso) {
+    return types::parse_datetime(iso, "").value();
+}
+
+header_list good_headers() {
+    return {{"Authorization", "Klaviyo-API-Key " + key},
+            {"revision", "2026-07-15"},
+            {"Accept", "application/vnd.api+json"}};
+}
+
+header_list without(header_list h, std::string_view name) {
+    std::erase_if(h, [&](const auto& kv) { return kv.first == name; });
+    return h;
+}
+
+header_list replaced(header_list h, std::string name, std::string value) {
+    h = without(std::move(h), name);
+    h.emplace_back(std::move(name), std::move(value));
+    return h;
+}
+
+struct bad_request {
+    std::string name;
+    std::string method;
+    std::string target;
+    header_list headers;
+    unsigned status;
+    std::string code;
+    std::string parameter;
+};
+
+TEST(KlaviyoMock_KnownBadRequests, EachIsAnsweredAsKlaviyoDocuments) {
+    klaviyo_mock mock{{.api_key = key}};
+    mock.with_profiles([](profile_store& s) { s.generate(3, us("2026-05-01T10:00:00Z"), 1'000'000, 0); });
+    const std::vector<bad_request> table{
+        {"page[size]=101", "GET", "/api/profiles?page%5Bsize%5D=101", good_headers(), 400, "invalid",
+         "page[size]"},
+        {"page[size]=0", "GET", "/api/profiles/?page%5Bsize%5D=0", good_headers(), 400, "invalid",
+         "page[size]"},
+        {"page[size] not a number", "GET", "/api/profiles?page%5Bsize%5D=ten", good_headers(), 400, "invalid",
+         "page[size]"},
+        {"malformed filter (unbalanced)", "GET",
+         "/api/profiles?filter=greater-than%28updated%2C2026-05-01T10%3A00%3A00Z", good_headers(), 400,
+         "invalid", "filter"},
+        {"filter with a fraction of a second", "GET",
+         "/api/profiles?filter=greater-than%28updated%2C2026-05-01T10%3A00%3A00.5Z%29", good_headers(), 400,
+         "invalid", "filter"},
+        {"filter without a zone", "GET",
+         "/api/profiles?filter=greater-than%28updated%2C2026-05-01T10%3A00%3A00%29", good_headers(), 400,
+         "invalid", "filter"},
+        {"operator the field does not allow", "GET",
+         "/api/profiles?filter=equals%28updated%2C2026-05-01T10%3A00%3A00Z%29", good_headers(), 400,
+         "invalid", "filter"},
+        {"field that cannot be filtered", "GET", "/api/profiles?filter=equals%28first_name%2C%27Ann%27%29",
+         good_headers(), 400, "invalid", "filter"},
+        {"sort outside the enum", "GET", "/api/profiles?sort=first_name", good_headers(), 400, "invalid",
+         "sort"},
+        {"unknown field", "GET", "/api/profiles?fields%5Bprofile%5D=email%2Cshoe_size", good_headers(), 400,
+         "invalid", "fields[profile]"},
+        {"unknown parameter", "GET", "/api/profiles?page%5Bnumber%5D=2", good_headers(), 400, "invalid",
+         "page[number]"},
+        {"parameter given twice", "GET", "/api/profiles?sort=updated&sort=updated", good_headers(), 400,
+         "invalid", "sort"},
+        {"cursor the mock never issued", "GET", "/api/profiles?page%5Bcursor%5D=bm90LWEtY3Vyc29y",
+         good_headers(), 400, "invalid", "page[cursor]"},
+        {"no revision", "GET", "/api/profiles", without(good_headers(), "revision"), 400, "invalid",
+         "revision"},
+        {"malformed revision", "GET", "/api/profiles", replaced(good_headers(), "revision", "July 2026"), 400,
+         "invalid", "revision"},
+        {"no Authorization", "GET", "/api/profiles", without(good_headers(), "Authorization"), 401,
+         "not_authenticated", ""},
+        {"Bearer instead of Klaviyo-API-Key", "GET", "/api/profiles",
+         replaced(good_headers(), "Authorization", "Bearer " + key), 401, "not_authenticated", ""},
+        {"another key", "GET", "/api/profiles",
+         replaced(good_headers(), "Authorization", "Klaviyo-API-Key pk_" + std::string(35, 'd')), 401,
+         "authentication_failed", ""},
+        {"Accept without the JSON:API type", "GET", "/api/profiles",
+         replaced(good_headers(), "Accept", "application/json"), 406, "not_acceptable", ""},
+        {"method the endpoint does not have", "DELETE", "/api/profiles", good_headers(), 405,
+         "method_not_allowed", ""},
+        {"unknown path", "GET", "/api/profile", good_headers(), 404, "not_found", ""},
+    };
+    test_client client{mock.server()};
+    for (const auto& t : table) {
+        auto r = client.request(t.method, t.target, {}, t.headers);
+        ASSERT_TRUE(r.ok()) << t.name;
+        EXPECT_EQ(r.status, t.status) << t.name << ": " << r.body;
+        EXPECT_EQ(r.header("Content-Type").value_or(""), "application/vnd.api+json") << t.name;
+        auto body = boost::json::parse(r.body);
+        const auto& e = body.at("errors").at(0);
+        EXPECT_EQ(e.at("code").as_string(), t.code) << t.name;
+        EXPECT_EQ(e.at("status").as_int64(), t.status) << t.name;
+        for (const char* member : {"id", "title", "detail"}) EXPECT_TRUE(e.at(member).is_string()) << t.name;
+        if (!t.parameter.empty()) {
+            EXPECT_EQ(e.at("source").at("parameter").as_string(), t.parameter) << t.name;
+        }
+        EXPECT_EQ(r.body.find(key), std::string::npos) << t.name;
+    }
+    const auto s = mock.stats();
+    EXPECT_EQ(s.requests, table.size());
+    EXPECT_EQ(s.ok, 0u);
+    EXPECT_EQ(s.rate_limited, 0u);
+}
+
+TEST(KlaviyoMock_Windows, TheRequestThatBreaksAWindow_Gets429WithRetryAfterAndRateLimitHeaders) {
+    // 75/s and 750/min divided by 75: one request per second, ten per minute; windows start now.
+    klaviyo_mock mock{
+        {.api_key = key, .limit_divisor = 75, .window_origin = std::chrono::steady_clock::now()}};
+    test_client client{mock.server()};
+    auto first = client.get("/api/profiles", good_headers());
+    ASSERT_EQ(first.status, 200u) << first.body;
+    EXPECT_EQ(first.header("RateLimit-Limit").value_or(""), "10");
+    EXPECT_EQ(first.header("RateLimit-Remaining").value_or(""), "9");
+    EXPECT_TRUE(first.header("RateLimit-Reset"));
+    auto second = client.get("/api/profiles", good_headers());
+    ASSERT_EQ(second.status, 429u) << second.body;
+    EXPECT_EQ(second.header("Retry-After").value_or(""), "1");
+    EXPECT_EQ(second.header("RateLimit-Limit").value_or(""), "10");
+    auto body = boost::json::parse(second.body);
+    EXPECT_EQ(body.at("errors").at(0).at("code").as_string(), "throttled");
+    const auto s = mock.stats();
+    EXPECT_EQ(s.rate_limited, 1u);
+    EXPECT_EQ(s.ok, 1u);
+    auto w = mock.windows("get_profiles");
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->accepted(), 1u);
+    EXPECT_EQ(w->rejected(), 1u);
+}
+
+TEST(KlaviyoMock_Windows, PredictiveRequests_UseTheLowerWindowsToo) {
+    // 10/s and 150/min divided by 10: one per second; the plain windows (7/s, 75/min) still have room.
+    klaviyo_mock mock{
+        {.api_key = key, .limit_divisor = 10, .window_origin = std::chrono::steady_clock::now()}};
+    test_client client{mock.server()};
+    const std::string predictive = "/api/profiles?additional-fields%5Bprofile%5D=predictive_analytics";
+    EXPECT_EQ(client.get(predictive, good_headers()).status, 200u);
+    EXPECT_EQ(client.get(predictive, good_headers()).status, 429u);
+    EXPECT_EQ(client.get("/api/profiles", good_headers()).status, 200u);
+}
+
+TEST(KlaviyoMock_Paging, LinksNextCarriesTheCursorOnTheTrailingSlashPathToTheEnd) {
+    klaviyo_mock mock{{.api_key = key, .limits = false}};
+    mock.with_profiles([](profile_store& s) { s.generate(250, us("2026-05-01T10:00:00Z"), 1'000'000, 0); });
+    test_client client{mock.server()};
+    std::string target = "/api/profiles?page%5Bsize%5D=100&sort=updated";
+    std::vector<std::size_t> sizes;
+    std::set<std::string> ids;
+    std::string last_updated;
+    while (true) {
+        auto r = client.get(target, good_headers());
+        ASSERT_EQ(r.status, 200u) << r.body;
+        auto doc = boost::json::parse(r.body);
+        const auto& data = doc.at("data").as_array();
+        sizes.push_back(data.size());
+        for (const auto& p : data) {
+            EXPECT_TRUE(ids.insert(std::string{p.at("id").as_string()}).second);
+            std::string updated{p.at("attributes").at("updated").as_string()};
+            EXPECT_LT(last_updated, updated);
+            last_updated = updated;
+        }
+        const auto& next = doc.at("links").at("next");
+        if (next.is_null()) break;
+        const std::string link{next.as_string()};
+        const std::string prefix = mock.base_url() + "/api/profiles/?";
+        ASSERT_EQ(link.rfind(prefix, 0), 0u) << link;
+        EXPECT_NE(link.find("page%5Bcursor%5D="), std::string::npos);
+        EXPECT_NE(link.find("page%5Bsize%5D=100"), std::string::npos);
+        target = link.substr(mock.base_url().size());
+    }
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{100, 100, 50}));
+    EXPECT_EQ(ids.size(), 250u);
+}
+
+TEST(KlaviyoMock_Filter, GreaterThanUpdated_ServesOnlyLaterProfilesAndFieldsAreSparse) {
+    klaviyo_mock mock{{.api_key = key, .limits = false}};
+    mock.with_profiles([](profile_store& s) { s.generate(10, us("2026-05-01T10:00:00Z"), 1'000'000, 0); });
+    test_client client{mock.server()};
+    auto r = client.get(
+        "/api/profiles?fields%5Bprofile%5D=email%2Cupdated&sort=updated"
+        "&filter=greater-than%28updated%2C2026-05-01T10%3A00%3A06Z%29",
+        good_headers());
+    ASSERT_EQ(r.status, 200u) << r.body;
+    auto doc = boost::json::parse(r.body);
+    const auto& data = doc.at("data").as_array();
+    ASSERT_EQ(data.size(), 3u);
+    EXPECT_EQ(data[0].at("attributes").at("updated").as_string(), "2026-05-01T10:00:07.000000+00:00");
+    EXPECT_EQ(data[0].at("attributes").as_object().size(), 2u);
+    EXPECT_EQ(data[0].at("attributes").as_object().if_contains("predictive_analytics"), nullptr);
+}
+
+TEST(KlaviyoMock_Inject, InjectedFailures_AnswerFirstThenTheMockResumes) {
+    klaviyo_mock mock{{.api_key = key, .limits = false}};
+    mock.inject_status(503, 2);
+    mock.inject_status(429, 1, 3);
+    test_client client{mock.server()};
+    EXPECT_EQ(client.get("/api/profiles", good_headers()).status, 503u);
+    EXPECT_EQ(client.get("/api/profiles", good_headers()).status, 503u);
+    auto throttled = client.get("/api/profiles", good_headers());
+    EXPECT_EQ(throttled.status, 429u);
+    EXPECT_EQ(throttled.header("Retry-After").value_or(""), "3");
+    EXPECT_EQ(client.get("/api/profiles", good_headers()).status, 200u);
+    const auto s = mock.stats();
+    EXPECT_EQ(s.injected, 3u);
+    EXPECT_EQ(s.rate_limited, 0u);
+    EXPECT_EQ(s.by_status.at(503), 2u);
+}
+
+}  // namespace
+}  // namespace tributary::kit::klaviyo
+
+namespace tributary::kit::klaviyo {
+namespace {
+
+// One event-bulk-create item with `events` events of `metric`, unique ids from `first_id`.
+std::string bulk_item(const std::string& email, const std::string& metric, int events, int first_id) {
+    std::string out =
+        R"({"type":"event-bulk-create","attributes":{"profile":{"data":{"type":"profile","attributes":{"email":")" +
+        email + R"("}}},"events":{"data":[)";
+    for (int i = 0; i < events; ++i) {
+        if (i > 0) out += ',';
+        out += R"({"type":"event","attributes":{"properties":{"n":)" + std::to_string(i) +
+               R"(},"time":"2026-05-01T10:00:00Z","unique_id":"u-)" + std::to_string(first_id + i) +
+               R"(","metric":{"data":{"type":"metric","attributes":{"name":")" + metric + R"("}}}}})";
+    }
+    return out + "]}}}";
+}
+
+std::string job(const std::vector<std::string>& items) {
+    std::string out =
+        R"({"data":{"type":"event-bulk-create-job","attributes":{"events-bulk-create":{"data":[)";
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+    return out + "]}}}}";
+}
+
+header_list post_headers() {
+    auto h = good_headers();
+    h.emplace_back("Content-Type", "application/vnd.api+json");
+    return h;
+}
+
+struct bad_job {
+    std::string name;
+    std::string body;
+    header_list headers;
+    unsigned status;
+    std::string pointer_part;
+};
+
+TEST(KlaviyoMock_KnownBadJobs, EachIsAnsweredAsKlaviyoDocumentsAndRecordsNothing) {
+    klaviyo_mock mock{{.api_key = key, .limits = false}};
+    test_client client{mock.server()};
+    // An accepted job first: its unique ids are then taken for that profile and metric.
+    auto ok = client.request("POST", "/api/event-bulk-create-jobs",
+                             job({bulk_item("a@x.io", "Viewed", 2, 1)}), post_headers());
+    ASSERT_EQ(ok.status, 202u) << ok.body;
+
+    const std::string big_string(100'001, 'x');
+    auto text_plain = post_headers();
+    text_plain.back().second = "text/plain";
+    const std::vector<bad_job> table{
+        {"1,001 nested events across profiles",
+         job({bulk_item("b@x.io", "Viewed", 600, 100), bulk_item("c@x.io", "Viewed", 401, 800)}),
+         post_headers(), 400, "/data/attributes/events-bulk-create/data/1/attributes/events/data/400"},
+        {"a body over 5,000,000 bytes",
+         job({bulk_item("d@x.io", "Viewed", 1, 2000)}) + std::string(5'000'000, ' '), post_headers(), 413,
+         ""},
+        {"a text/plain body", job({bulk_item("e@x.io", "Viewed", 1, 3000)}), text_plain, 415, ""},
+        {"a unique_id repeated in the job",
+         job({bulk_item("f@x.io", "Viewed", 1, 4000), bulk_item("f@x.io", "Viewed", 1, 4000)}),
+         post_headers(), 400, "/unique_id"},
+        {"a unique_id already recorded for that profile and metric",
+         job({bulk_item("a@x.io", "Viewed", 1, 1)}), post_headers(), 400, "/unique_id"},
+        {"a metric name of 128 characters", job({bulk_item("g@x.io", std::string(128, 'm'), 1, 5000)}),
+         post_headers(), 400, "/metric/data/attributes/name"},
+        {"an attribute the schema does not define",
+         job({R"({"type":"event-bulk-create","attributes":{"profile":{"data":{"type":"profile","attributes":{"email":"h@x.io","shoe":1}}},"events":{"data":[]}}})"}),
+         post_headers(), 400, "/profile/data/attributes/shoe"},
+        {"a profile without an identifier",
+         job({R"({"type":"event-bulk-create","attributes":{"profile":{"data":{"type":"profile","attributes":{"first_name":"H"}}},"events":{"data":[]}}})"}),
+         post_headers(), 400, "/profile/data/attributes"},
+        {"a string over 100KB", job({bulk_item("i@x.io", big_string, 1, 6000)}), post_headers(), 400, ""},
+        {"no revision", job({bulk_item("j@x.io", "Viewed", 1, 7000)}), without(post_headers(), "revision"),
+         400, ""},
+        {"not JSON", "{\"data\":", post_headers(), 400, "/"},
+    };
+    for (const auto& t : table) {
+        auto r = client.request("POST", "/api/event-bulk-create-jobs", t.body, t.headers);
+        ASSERT_TRUE(r.ok()) << t.name;
+        EXPECT_EQ(r.status, t.status) << t.name << ": " << r.body.substr(0, 300);
+        auto body = boost::json::parse(r.body);
+        const auto& e = body.at("errors").at(0);
+        if (!t.pointer_part.empty()) {
+            EXPECT_NE(std::string{e.at("source").at("pointer").as_string()}.find(t.pointer_part),
+                      std::string::npos)
+                << t.name << ": " << e;
+        }
+    }
+    mock.with_events([](const event_store& s) { EXPECT_EQ(s.events().size(), 2u); });
+}
+
+TEST(KlaviyoMock_Jobs, AValidJobOf1000EventsIsAcceptedAndItsWindowsAre10PerSecond) {
+    klaviyo_mock mock{{.api_key = key, .window_origin = std::chrono::steady_clock::now()}};
+    test_client client{mock.server()};
+    auto r = client.request(
+        "POST", "/api/event-bulk-create-jobs",
+        job({bulk_item("a@x.io", "Viewed", 500, 0), bulk_item("b@x.io", "Ordered", 500, 0)}), post_headers());
+    ASSERT_EQ(r.status, 202u) << r.body.substr(0, 300);
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_EQ(r.header("RateLimit-Limit").value_or(""), "150");
+    mock.with_events([](const event_store& s) { EXPECT_EQ(s.events().size(), 1000u); });
+    unsigned last = 0;
+    for (int i = 0; i < 10 && last != 429; ++i)
+        last = client.request("POST", "/api/event-bulk-create-jobs", job({}), post_headers()).status;
+    EXPECT_EQ(last, 429u) << "the eleventh request within one second";
+}
+
+}  // namespace
+}  // namespace tributary::kit::klaviyo

@@ -1,0 +1,901 @@
+#include "tests/kit/klaviyo_wire.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <initializer_list>
+
+#include "core/text/base64.hpp"
+#include "core/text/hex.hpp"
+#include "core/types/time_layout.hpp"
+
+namespace tributary::kit::klaviyo {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view jsonapi = "application/vnd.api+json";
+
+// fields[profile] values of GET /api/profiles (the spec's enum, in its order).
+constexpr std::array profile_fields{
+    "created",
+    "email",
+    "external_id",
+    "first_name",
+    "id",
+    "image",
+    "last_event_date",
+    "last_name",
+    "locale",
+    "location",
+    "location.address1",
+    "location.address2",
+    "location.city",
+    "location.country",
+    "location.ip",
+    "location.latitude",
+    "location.longitude",
+    "location.region",
+    "location.timezone",
+    "location.zip",
+    "organization",
+    "phone_number",
+    "predictive_analytics",
+    "predictive_analytics.average_days_between_orders",
+    "predictive_analytics.average_order_value",
+    "predictive_analytics.churn_probability",
+    "predictive_analytics.expected_date_of_next_order",
+    "predictive_analytics.historic_clv",
+    "predictive_analytics.historic_number_of_orders",
+    "predictive_analytics.predicted_clv",
+    "predictive_analytics.predicted_number_of_orders",
+    "predictive_analytics.ranked_channel_affinity",
+    "predictive_analytics.total_clv",
+    "properties",
+    "subscriptions",
+    "subscriptions.email",
+    "subscriptions.email.marketing",
+    "subscriptions.email.marketing.can_receive_email_marketing",
+    "subscriptions.email.marketing.consent",
+    "subscriptions.email.marketing.consent_timestamp",
+    "subscriptions.email.marketing.custom_method_detail",
+    "subscriptions.email.marketing.double_optin",
+    "subscriptions.email.marketing.last_updated",
+    "subscriptions.email.marketing.list_suppressions",
+    "subscriptions.email.marketing.method",
+    "subscriptions.email.marketing.method_detail",
+    "subscriptions.email.marketing.suppression",
+    "subscriptions.email.open_tracking",
+    "subscriptions.email.open_tracking.can_receive",
+    "subscriptions.email.open_tracking.consent",
+    "subscriptions.email.open_tracking.consent_timestamp",
+    "subscriptions.email.open_tracking.created_timestamp",
+    "subscriptions.email.open_tracking.last_updated",
+    "subscriptions.email.open_tracking.metadata",
+    "subscriptions.email.open_tracking.valid_until",
+    "subscriptions.mobile_push",
+    "subscriptions.mobile_push.marketing",
+    "subscriptions.mobile_push.marketing.can_receive_push_marketing",
+    "subscriptions.mobile_push.marketing.consent",
+    "subscriptions.mobile_push.marketing.consent_timestamp",
+    "subscriptions.sms",
+    "subscriptions.sms.marketing",
+    "subscriptions.sms.marketing.can_receive_sms_marketing",
+    "subscriptions.sms.marketing.consent",
+    "subscriptions.sms.marketing.consent_timestamp",
+    "subscriptions.sms.marketing.last_updated",
+    "subscriptions.sms.marketing.method",
+    "subscriptions.sms.marketing.method_detail",
+    "subscriptions.sms.transactional",
+    "subscriptions.sms.transactional.can_receive_sms_transactional",
+    "subscriptions.sms.transactional.consent",
+    "subscriptions.sms.transactional.consent_timestamp",
+    "subscriptions.sms.transactional.last_updated",
+    "subscriptions.sms.transactional.method",
+    "subscriptions.sms.transactional.method_detail",
+    "subscriptions.whatsapp",
+    "subscriptions.whatsapp.conversational",
+    "subscriptions.whatsapp.conversational.can_receive",
+    "subscriptions.whatsapp.conversational.consent",
+    "subscriptions.whatsapp.conversational.consent_timestamp",
+    "subscriptions.whatsapp.conversational.created_timestamp",
+    "subscriptions.whatsapp.conversational.last_updated",
+    "subscriptions.whatsapp.conversational.metadata",
+    "subscriptions.whatsapp.conversational.phone_number",
+    "subscriptions.whatsapp.conversational.valid_until",
+    "subscriptions.whatsapp.marketing",
+    "subscriptions.whatsapp.marketing.can_receive",
+    "subscriptions.whatsapp.marketing.consent",
+    "subscriptions.whatsapp.marketing.consent_timestamp",
+    "subscriptions.whatsapp.marketing.created_timestamp",
+    "subscriptions.whatsapp.marketing.last_updated",
+    "subscriptions.whatsapp.marketing.metadata",
+    "subscriptions.whatsapp.marketing.phone_number",
+    "subscriptions.whatsapp.marketing.valid_until",
+    "subscriptions.whatsapp.transactional",
+    "subscriptions.whatsapp.transactional.can_receive",
+    "subscriptions.whatsapp.transactional.consent",
+    "subscriptions.whatsapp.transactional.consent_timestamp",
+    "subscriptions.whatsapp.transactional.created_timestamp",
+    "subscriptions.whatsapp.transactional.last_updated",
+    "subscriptions.whatsapp.transactional.metadata",
+    "subscriptions.whatsapp.transactional.phone_number",
+    "subscriptions.whatsapp.transactional.valid_until",
+    "title",
+    "updated",
+};
+
+constexpr std::array sort_values{"created", "-created", "email",   "-email",
+                                 "id",      "-id",      "updated", "-updated"};
+constexpr std::array unsupported_sorts{
+    "subscriptions.email.marketing.list_suppressions.timestamp",
+    "-subscriptions.email.marketing.list_suppressions.timestamp",
+    "subscriptions.email.marketing.suppression.timestamp",
+    "-subscriptions.email.marketing.suppression.timestamp",
+};
+
+template <std::size_t N>
+bool listed(const std::array<const char*, N>& values, std::string_view v) {
+    return std::any_of(values.begin(), values.end(), [&](const char* x) { return v == x; });
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        auto l = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+        if (l(a[i]) != l(b[i])) return false;
+    }
+    return true;
+}
+
+const std::string* header_value(const wire_headers& headers, std::string_view name) {
+    for (const auto& [n, v] : headers)
+        if (iequal(n, name)) return &v;
+    return nullptr;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    while (true) {
+        auto at = s.find(sep);
+        out.push_back(s.substr(0, at));
+        if (at == std::string_view::npos) return out;
+        s.remove_prefix(at + 1);
+    }
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+}
+
+// A media-type list names `type` (parameters ignored).
+bool names_media_type(std::string_view list, std::string_view type) {
+    for (auto part : split(list, ',')) {
+        auto media = trim(part.substr(0, part.find(';')));
+        if (iequal(media, type)) return true;
+    }
+    return false;
+}
+
+bool revision_shape(std::string_view r) {
+    if (r.size() < 10) return false;
+    for (std::size_t i = 0; i < 10; ++i) {
+        const bool dash = i == 4 || i == 7;
+        if (dash != (r[i] == '-') || (!dash && (r[i] < '0' || r[i] > '9'))) return false;
+    }
+    if (r.size() == 10) return true;
+    return r[10] == '.' && r.size() > 11;
+}
+
+// Top-level split of `s` on commas outside parentheses, brackets and quotes; nullopt when they
+// do not balance.
+std::optional<std::vector<std::string_view>> split_arguments(std::string_view s) {
+    std::vector<std::string_view> out;
+    int depth = 0;
+    bool quoted = false;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (quoted) {
+            if (c == '\'') quoted = false;
+            continue;
+        }
+        if (c == '\'')
+            quoted = true;
+        else if (c == '(' || c == '[')
+            ++depth;
+        else if (c == ')' || c == ']') {
+            if (--depth < 0) return std::nullopt;
+        } else if (c == ',' && depth == 0) {
+            out.push_back(s.substr(start, i - start));
+            start = i + 1;
+        }
+    }
+    if (quoted || depth != 0) return std::nullopt;
+    out.push_back(s.substr(start));
+    return out;
+}
+
+std::optional<std::string> quoted_string(std::string_view s) {
+    if (s.size() < 2 || s.front() != '\'' || s.back() != '\'') return std::nullopt;
+    auto inner = s.substr(1, s.size() - 2);
+    if (inner.find('\'') != std::string_view::npos) return std::nullopt;
+    return std::string{inner};
+}
+
+// ISO 8601 at second precision with a zone: YYYY-MM-DDTHH:MM:SS(Z|±HH:MM).
+std::optional<std::int64_t> filter_datetime(std::string_view s) {
+    if (s.size() != 20 && s.size() != 25) return std::nullopt;
+    if (s[10] != 'T' || s[13] != ':' || s[16] != ':') return std::nullopt;
+    if (s.size() == 20 && s[19] != 'Z') return std::nullopt;
+    if (s.size() == 25 && ((s[19] != '+' && s[19] != '-') || s[22] != ':')) return std::nullopt;
+    auto us = types::parse_datetime(s, "");
+    if (!us) return std::nullopt;
+    return *us;
+}
+
+result<filter_term> parse_condition(std::string_view c) {
+    c = trim(c);
+    const auto open = c.find('(');
+    if (open == std::string_view::npos || c.back() != ')')
+        return unexpected{"a condition must read operator(field,value)"};
+    filter_term t;
+    t.op = std::string{c.substr(0, open)};
+    auto args = split_arguments(c.substr(open + 1, c.size() - open - 2));
+    if (!args || args->size() != 2) return unexpected{"operator " + t.op + " takes a field and a value"};
+    t.field = std::string{trim((*args)[0])};
+    const auto value = trim((*args)[1]);
+    const bool time_field = t.field == "updated" || t.field == "created";
+    const bool text_field =
+        t.field == "id" || t.field == "email" || t.field == "phone_number" || t.field == "external_id";
+    if (time_field) {
+        if (t.op != "greater-than" && t.op != "less-than")
+            return unexpected{"field " + t.field + " allows only greater-than and less-than"};
+        t.time_us = filter_datetime(value);
+        if (!t.time_us)
+            return unexpected{"the value of " + t.field +
+                              " must be an ISO 8601 date-time such as 2026-05-01T10:00:00Z"};
+        return t;
+    }
+    if (!text_field) return unexpected{"field " + t.field + " cannot be filtered on"};
+    if (t.op == "equals") {
+        auto s = quoted_string(value);
+        if (!s) return unexpected{"the value of equals must be a quoted string"};
+        t.strings.push_back(std::move(*s));
+        return t;
+    }
+    if (t.op == "any") {
+        if (value.size() < 2 || value.front() != '[' || value.back() != ']')
+            return unexpected{"the value of any must be a list ['a','b']"};
+        auto items = split_arguments(value.substr(1, value.size() - 2));
+        if (!items) return unexpected{"the list of any does not parse"};
+        for (auto item : *items) {
+            auto s = quoted_string(trim(item));
+            if (!s) return unexpected{"the list of any must hold quoted strings"};
+            t.strings.push_back(std::move(*s));
+        }
+        return t;
+    }
+    return unexpected{"field " + t.field + " allows only equals and any"};
+}
+
+bool term_matches(const filter_term& t, const stored_profile& p) {
+    if (t.time_us) {
+        const auto v = t.field == "updated" ? p.updated_us : p.created_us;
+        return t.op == "greater-than" ? v > *t.time_us : v < *t.time_us;
+    }
+    std::string value = p.id;
+    if (t.field != "id") {
+        const auto* a = p.attributes.if_contains(t.field);
+        if (!a || !a->is_string()) return false;
+        value = std::string{a->get_string()};
+    }
+    return std::find(t.strings.begin(), t.strings.end(), value) != t.strings.end();
+}
+
+wire_response bad_parameter(std::string_view parameter, std::string detail) {
+    return error_response(400, "invalid", "Invalid input.", detail, parameter);
+}
+
+// The sort key of a profile, comparable as a string: fixed-width numbers for times.
+std::string sort_key(const stored_profile& p, std::string_view field) {
+    if (field == "updated" || field == "created") {
+        char buf[32];
+        const auto v = field == "updated" ? p.updated_us : p.created_us;
+        std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(v + 62135596800000000LL));
+        return buf;
+    }
+    if (field == "email") {
+        const auto* a = p.attributes.if_contains("email");
+        return a && a->is_string() ? std::string{a->get_string()} : std::string{};
+    }
+    return {};
+}
+
+// Attributes of `p` as served for `q`: the sparse fieldset applied, predictive analytics only
+// when asked for.
+json::object served_attributes(const stored_profile& p, const profiles_query& q) {
+    json::object all;
+    for (const auto& [k, v] : p.attributes) {
+        if (k == "predictive_analytics") continue;
+        all.emplace(k, v);
+        if (k == "image") {
+            all.emplace("created", klaviyo_datetime(p.created_us));
+            all.emplace("updated", klaviyo_datetime(p.updated_us));
+        }
+    }
+    if (!all.contains("updated")) {
+        all.emplace("created", klaviyo_datetime(p.created_us));
+        all.emplace("updated", klaviyo_datetime(p.updated_us));
+    }
+    json::object out;
+    if (q.fields.empty()) {
+        out = std::move(all);
+    } else {
+        for (const auto& f : q.fields) {
+            const auto dot = f.find('.');
+            const std::string top = f.substr(0, dot);
+            const auto* v = all.if_contains(top);
+            if (!v) continue;
+            if (dot == std::string::npos || !v->is_object()) {
+                out[top] = *v;
+                continue;
+            }
+            const auto* inner = v->get_object().if_contains(f.substr(dot + 1));
+            auto& slot = out[top];
+            if (!slot.is_object()) slot = json::object{};
+            slot.get_object()[f.substr(dot + 1)] = inner ? *inner : json::value{};
+        }
+    }
+    if (q.predictive_analytics) {
+        const auto* pa = p.attributes.if_contains("predictive_analytics");
+        out["predictive_analytics"] = pa ? *pa : json::value{};
+    }
+    return out;
+}
+
+std::string encode_query(const query_params& params) {
+    constexpr std::string_view keep = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+    constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    auto add = [&](std::string_view s) {
+        for (char c : s) {
+            if (keep.find(c) != std::string_view::npos) {
+                out += c;
+            } else {
+                out += '%';
+                out += hex[static_cast<unsigned char>(c) >> 4];
+                out += hex[static_cast<unsigned char>(c) & 0xf];
+            }
+        }
+    };
+    for (const auto& [k, v] : params) {
+        if (!out.empty()) out += '&';
+        add(k);
+        out += '=';
+        add(v);
+    }
+    return out;
+}
+
+}  // namespace
+
+const std::vector<endpoint_spec>& klaviyo_endpoints() {
+    static const std::vector<endpoint_spec> all{
+        {.name = "get_profiles",
+         .method = "GET",
+         .path = "/api/profiles",
+         .limits = {.burst_per_second = 75, .steady_per_minute = 750},
+         .predictive_limits = endpoint_limits{.burst_per_second = 10, .steady_per_minute = 150}},
+        {.name = "create_event_bulk_create_job",
+         .method = "POST",
+         .path = "/api/event-bulk-create-jobs",
+         .limits = {.burst_per_second = 10, .steady_per_minute = 150}},
+    };
+    return all;
+}
+
+const endpoint_spec* find_endpoint(std::string_view method, std::string_view path) {
+    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    for (const auto& e : klaviyo_endpoints())
+        if (e.method == method && e.path == path) return &e;
+    return nullptr;
+}
+
+wire_response error_response(unsigned status,
+                             std::string_view code,
+                             std::string_view title,
+                             std::string_view detail,
+                             std::string_view parameter,
+                             std::string_view pointer) {
+    json::object e;
+    e["id"] = "mock-" + std::to_string(status) + "-" + std::string{code};
+    e["status"] = status;
+    e["code"] = code;
+    e["title"] = title;
+    e["detail"] = detail;
+    if (!parameter.empty() || !pointer.empty()) {
+        json::object source;
+        if (!pointer.empty()) source["pointer"] = pointer;
+        if (!parameter.empty()) source["parameter"] = parameter;
+        e["source"] = std::move(source);
+    }
+    json::object body;
+    body["errors"] = json::array{std::move(e)};
+    return {status, {{"Content-Type", std::string{jsonapi}}}, json::serialize(body)};
+}
+
+std::optional<query_params> parse_query(std::string_view query) {
+    query_params out;
+    if (query.empty()) return out;
+    auto decode = [](std::string_view s) -> std::optional<std::string> {
+        std::string r;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            if (s[i] == '+') {
+                r += ' ';
+            } else if (s[i] != '%') {
+                r += s[i];
+            } else {
+                if (i + 2 >= s.size()) return std::nullopt;
+                const int hi = text::hex_value(s[i + 1]);
+                const int lo = text::hex_value(s[i + 2]);
+                if (hi < 0 || lo < 0) return std::nullopt;
+                r += static_cast<char>(hi * 16 + lo);
+                i += 2;
+            }
+        }
+        return r;
+    };
+    for (auto part : split(query, '&')) {
+        if (part.empty()) continue;
+        const auto eq = part.find('=');
+        auto name = decode(part.substr(0, eq));
+        auto value = decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+        if (!name || !value) return std::nullopt;
+        out.emplace_back(std::move(*name), std::move(*value));
+    }
+    return out;
+}
+
+result<std::vector<filter_term>> parse_profiles_filter(std::string_view filter) {
+    filter = trim(filter);
+    if (filter.empty()) return unexpected{"the filter is empty"};
+    std::vector<std::string_view> conditions;
+    if (filter.starts_with("and(") && filter.back() == ')') {
+        auto inner = split_arguments(filter.substr(4, filter.size() - 5));
+        if (!inner) return unexpected{"the filter's parentheses, brackets or quotes do not balance"};
+        conditions = *inner;
+    } else {
+        auto top = split_arguments(filter);
+        if (!top) return unexpected{"the filter's parentheses, brackets or quotes do not balance"};
+        conditions = *top;
+    }
+    std::vector<filter_term> out;
+    for (auto c : conditions) {
+        auto t = parse_condition(c);
+        if (!t) return unexpected{t.error()};
+        out.push_back(std::move(*t));
+    }
+    return out;
+}
+
+std::optional<wire_response> check_headers(const wire_headers& headers, std::string_view api_key, bool body) {
+    const auto* auth = header_value(headers, "Authorization");
+    if (!auth || !auth->starts_with("Klaviyo-API-Key "))
+        return error_response(401, "not_authenticated", "Authentication credentials were not provided.",
+                              "Missing or invalid authorization scheme. Please use Klaviyo-API-Key.");
+    if (std::string_view{*auth}.substr(16) != api_key)
+        return error_response(401, "authentication_failed", "Incorrect authentication credentials.",
+                              "Incorrect authentication credentials.");
+    const auto* revision = header_value(headers, "revision");
+    if (!revision)
+        return error_response(400, "invalid", "Invalid input.", "Missing revision header.", "revision");
+    if (!revision_shape(*revision))
+        return error_response(400, "invalid", "Invalid input.", "Invalid revision header.", "revision");
+    const auto* accept = header_value(headers, "Accept");
+    if (!accept || !names_media_type(*accept, jsonapi))
+        return error_response(406, "not_acceptable", "Not acceptable.",
+                              "The Accept header must name application/vnd.api+json.");
+    if (body) {
+        const auto* type = header_value(headers, "Content-Type");
+        const auto media =
+            type ? trim(std::string_view{*type}.substr(0, type->find(';'))) : std::string_view{};
+        if (!iequal(media, jsonapi) && !iequal(media, "application/json"))
+            return error_response(415, "unsupported_media_type", "Unsupported media type.",
+                                  "The Content-Type must be application/vnd.api+json.");
+    }
+    return std::nullopt;
+}
+
+result<profiles_query, wire_response> parse_profiles_query(const query_params& params) {
+    profiles_query q;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const auto& [name, value] = params[i];
+        for (std::size_t j = 0; j < i; ++j)
+            if (params[j].first == name)
+                return unexpected_of{bad_parameter(name, "The parameter " + name + " is given twice.")};
+        if (name == "page[size]") {
+            int n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec != std::errc{} || end != value.data() + value.size() || value.empty())
+                return unexpected_of{bad_parameter(name, "page[size] must be an integer.")};
+            if (n < 1 || n > 100)
+                return unexpected_of{bad_parameter(name, "page[size] must be between 1 and 100.")};
+            q.page_size = n;
+        } else if (name == "page[cursor]") {
+            q.cursor = value;
+        } else if (name == "sort") {
+            if (std::any_of(unsupported_sorts.begin(), unsupported_sorts.end(),
+                            [&](const char* s) { return value == s; }))
+                return unexpected_of{bad_parameter(name, "The mock keeps no subscriptions to sort on.")};
+            if (!listed(sort_values, value))
+                return unexpected_of{bad_parameter(name, "'" + value + "' is not a valid sort field.")};
+            q.sort = value;
+        } else if (name == "filter") {
+            auto f = parse_profiles_filter(value);
+            if (!f) return unexpected_of{bad_parameter(name, "Invalid filter: " + f.error() + ".")};
+            q.filters = std::move(*f);
+        } else if (name == "fields[profile]") {
+            for (auto f : split(value, ',')) {
+                if (!listed(profile_fields, f))
+                    return unexpected_of{
+                        bad_parameter(name, "'" + std::string{f} + "' is not a profile field.")};
+                q.fields.emplace_back(f);
+            }
+        } else if (name == "additional-fields[profile]") {
+            for (auto f : split(value, ',')) {
+                if (f == "predictive_analytics")
+                    q.predictive_analytics = true;
+                else if (f == "subscriptions")
+                    q.subscriptions = true;
+                else
+                    return unexpected_of{
+                        bad_parameter(name, "'" + std::string{f} + "' is not an additional field.")};
+            }
+        } else if (name == "include" || name == "fields[conversation]" || name == "fields[push-token]") {
+            return unexpected_of{bad_parameter(name, "The mock has no related resources to include.")};
+        } else {
+            return unexpected_of{bad_parameter(name, "'" + name + "' is not a valid parameter.")};
+        }
+    }
+    return q;
+}
+
+std::string klaviyo_datetime(std::int64_t us) {
+    const std::string canonical = types::format_datetime(us);
+    return canonical.substr(0, canonical.size() - 1) + "+00:00";
+}
+
+void profile_store::put(stored_profile p) {
+    profiles_[p.id] = std::move(p);
+}
+
+bool profile_store::touch(const std::string& id, std::int64_t updated_us) {
+    auto it = profiles_.find(id);
+    if (it == profiles_.end()) return false;
+    it->second.updated_us = updated_us;
+    return true;
+}
+
+const stored_profile* profile_store::find(const std::string& id) const {
+    auto it = profiles_.find(id);
+    return it == profiles_.end() ? nullptr : &it->second;
+}
+
+void profile_store::generate(std::size_t n,
+                             std::int64_t first_updated_us,
+                             std::int64_t step_us,
+                             std::size_t bytes_each) {
+    static constexpr std::array cities{"Rome", "Lisbon", "Oslo", "Quito", "Osaka", "Tunis"};
+    for (std::size_t i = 0; i < n; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, "01K%023zu", i);
+        stored_profile p;
+        p.id = id;
+        p.updated_us = first_updated_us + static_cast<std::int64_t>(i) * step_us;
+        p.created_us = p.updated_us - 86'400'000'000LL;
+        auto& a = p.attributes;
+        const std::string n_text = std::to_string(i);
+        a["email"] = "p" + n_text + "@example.com";
+        char phone[24];
+        std::snprintf(phone, sizeof phone, "+1555%07zu", i % 10'000'000);
+        a["phone_number"] = phone;
+        a["external_id"] = "ext-" + n_text;
+        a["first_name"] = "First" + n_text;
+        a["last_name"] = "Last" + n_text;
+        a["organization"] = i % 3 == 0 ? json::value{} : json::value("Org " + std::to_string(i % 97));
+        a["locale"] = "en-US";
+        a["title"] = "Engineer";
+        a["image"] = json::value{};
+        a["last_event_date"] = klaviyo_datetime(p.updated_us);
+        a["location"] = json::object{
+            {"address1", "1 Main St"}, {"address2", nullptr},   {"city", cities[i % cities.size()]},
+            {"country", "Italy"},      {"latitude", "41.9028"}, {"longitude", 12.4964},
+            {"region", "RM"},          {"zip", "00100"},        {"timezone", "Europe/Rome"},
+            {"ip", "192.0.2.1"}};
+        a["properties"] = json::object{{"plan", i % 2 == 0 ? "pro" : "free"},
+                                       {"score", static_cast<std::int64_t>(i % 100)}};
+        a["predictive_analytics"] =
+            json::object{{"historic_clv", 93.87},
+                         {"predicted_clv", 27.24},
+                         {"total_clv", 121.11},
+                         {"historic_number_of_orders", 2},
+                         {"predicted_number_of_orders", 0.54},
+                         {"average_days_between_orders", 189},
+                         {"average_order_value", 46.94},
+                         {"churn_probability", 0.89},
+                         {"expected_date_of_next_order", klaviyo_datetime(p.updated_us)},
+                         {"ranked_channel_affinity", json::array{"email", "sms"}}};
+        const auto size = json::serialize(a).size() + 120;
+        if (size < bytes_each) a["properties"].get_object()["bio"] = std::string(bytes_each - size, 'x');
+        put(std::move(p));
+    }
+}
+
+wire_response profile_store::page(const profiles_query& q,
+                                  const query_params& params,
+                                  std::string_view origin) const {
+    const std::string sort = q.sort.empty() ? "id" : q.sort;
+    const bool desc = sort.front() == '-';
+    const std::string field = desc ? sort.substr(1) : sort;
+    // The cursor is the sort and the (key, id) of the last profile served: keyset paging, so
+    // profiles updated between pages move instead of being skipped.
+    std::optional<std::pair<std::string, std::string>> after;
+    if (q.cursor) {
+        auto raw = text::base64_decode(*q.cursor, text::base64_strictness::canonical);
+        std::vector<std::string_view> parts;
+        if (raw) parts = split(*raw, '\n');
+        if (!raw || parts.size() != 4 || parts[0] != "v1" || parts[1] != sort)
+            return bad_parameter("page[cursor]", "Invalid page cursor.");
+        after = std::pair{std::string{parts[2]}, std::string{parts[3]}};
+    }
+    std::vector<std::pair<std::pair<std::string, std::string>, const stored_profile*>> rows;
+    for (const auto& [id, p] : profiles_) {
+        bool match = true;
+        for (const auto& t : q.filters) match = match && term_matches(t, p);
+        if (match) rows.push_back({{sort_key(p, field), id}, &p});
+    }
+    auto less = [&](const auto& a, const auto& b) { return desc ? b.first < a.first : a.first < b.first; };
+    std::sort(rows.begin(), rows.end(), less);
+    auto it = rows.begin();
+    if (after) {
+        it = std::upper_bound(rows.begin(), rows.end(), *after, [&](const auto& key, const auto& row) {
+            return desc ? row.first < key : key < row.first;
+        });
+    }
+    json::array data;
+    const std::string self_base = std::string{origin} + "/api/profiles/";
+    std::size_t served = 0;
+    for (; it != rows.end() && served < static_cast<std::size_t>(q.page_size); ++it, ++served) {
+        const auto& p = *it->second;
+        json::object resource;
+        resource["type"] = "profile";
+        resource["id"] = p.id;
+        resource["attributes"] = served_attributes(p, q);
+        resource["links"] = json::object{{"self", self_base + p.id + "/"}};
+        data.push_back(std::move(resource));
+    }
+    json::object links;
+    links["self"] = self_base + (params.empty() ? "" : "?" + encode_query(params));
+    links["prev"] = nullptr;
+    if (it != rows.end() && served > 0) {
+        const auto& last = *(it - 1);
+        query_params next;
+        for (const auto& kv : params)
+            if (kv.first != "page[cursor]") next.push_back(kv);
+        next.emplace_back("page[cursor]", text::base64_encode("v1\n" + sort + "\n" + last.first.first + "\n" +
+                                                              last.first.second));
+        links["next"] = self_base + "?" + encode_query(next);
+    } else {
+        links["next"] = nullptr;
+    }
+    json::object body;
+    body["data"] = std::move(data);
+    body["links"] = std::move(links);
+    return {200, {{"Content-Type", std::string{jsonapi}}}, json::serialize(body)};
+}
+
+namespace {
+
+// A refusal of a job body at `pointer` (JSON pointer).
+struct body_error {
+    std::string pointer;
+    std::string detail;
+};
+
+using body_check = std::optional<body_error>;
+
+body_check keys_of(const json::value& v,
+                   const std::string& at,
+                   std::initializer_list<std::string_view> allowed,
+                   std::initializer_list<std::string_view> required) {
+    if (!v.is_object()) return body_error{at, "must be an object"};
+    for (const auto& kv : v.get_object()) {
+        if (std::find(allowed.begin(), allowed.end(), kv.key()) == allowed.end())
+            return body_error{at + "/" + std::string{kv.key()}, "is not a member the schema defines"};
+    }
+    for (auto r : required)
+        if (!v.get_object().contains(r)) return body_error{at + "/" + std::string{r}, "is required"};
+    return std::nullopt;
+}
+
+body_check type_is(const json::value& resource, const std::string& at, std::string_view type) {
+    const auto* t = resource.get_object().if_contains("type");
+    if (!t->is_string() || t->get_string() != type)
+        return body_error{at + "/type", "must be \"" + std::string{type} + "\""};
+    return std::nullopt;
+}
+
+body_check strings_only(const json::object& o, const std::string& at) {
+    for (const auto& kv : o)
+        if (!kv.value().is_string() && !kv.value().is_null())
+            return body_error{at + "/" + std::string{kv.key()}, "must be a string"};
+    return std::nullopt;
+}
+
+body_check longest_string_ok(const json::value& v, const std::string& at) {
+    if (v.is_string() && v.get_string().size() > 100'000) return body_error{at, "is a string over 100KB"};
+    if (v.is_array()) {
+        for (std::size_t i = 0; i < v.get_array().size(); ++i)
+            if (auto e = longest_string_ok(v.get_array()[i], at + "/" + std::to_string(i))) return e;
+    }
+    if (v.is_object()) {
+        for (const auto& kv : v.get_object()) {
+            if (kv.key().size() > 100'000) return body_error{at, "has a key over 100KB"};
+            if (auto e = longest_string_ok(kv.value(), at + "/" + std::string{kv.key()})) return e;
+        }
+    }
+    return std::nullopt;
+}
+
+// The profile of one event-bulk-create item; sets `key` to its first identifier.
+body_check check_profile(const json::value& profile, const std::string& at, std::string& key) {
+    if (auto e = keys_of(profile, at, {"data"}, {"data"})) return e;
+    const auto& data = profile.get_object().at("data");
+    const std::string d = at + "/data";
+    if (auto e = keys_of(data, d, {"type", "id", "attributes", "meta"}, {"type", "attributes"})) return e;
+    if (auto e = type_is(data, d, "profile")) return e;
+    const auto& attributes = data.get_object().at("attributes");
+    const std::string a = d + "/attributes";
+    if (auto e = keys_of(attributes, a,
+                         {"email", "phone_number", "external_id", "anonymous_id", "_kx", "first_name",
+                          "last_name", "organization", "locale", "title", "image", "location", "properties"},
+                         {}))
+        return e;
+    for (const char* id : {"email", "phone_number", "external_id", "anonymous_id", "_kx"}) {
+        const auto* v = attributes.get_object().if_contains(id);
+        if (v && !v->is_string()) return body_error{a + "/" + id, "must be a string"};
+    }
+    if (const auto* id = data.get_object().if_contains("id"); id && id->is_string()) {
+        key = "id:" + std::string{id->get_string()};
+        return std::nullopt;
+    }
+    for (const char* id : {"email", "phone_number", "external_id", "anonymous_id", "_kx"}) {
+        const auto* v = attributes.get_object().if_contains(id);
+        if (v && v->is_string() && !v->get_string().empty()) {
+            key = std::string{id} + ":" + std::string{v->get_string()};
+            return std::nullopt;
+        }
+    }
+    return body_error{a, "needs a profile identifier (id, email, phone_number, external_id, anonymous_id)"};
+}
+
+body_check check_event(const json::value& event, const std::string& at, std::string& metric) {
+    if (auto e = keys_of(event, at, {"type", "attributes"}, {"type", "attributes"})) return e;
+    if (auto e = type_is(event, at, "event")) return e;
+    const auto& attributes = event.get_object().at("attributes");
+    const std::string a = at + "/attributes";
+    if (auto e = keys_of(attributes, a,
+                         {"properties", "time", "value", "value_currency", "backfill", "metric", "unique_id"},
+                         {"properties", "metric"}))
+        return e;
+    const auto& o = attributes.get_object();
+    if (!o.at("properties").is_object()) return body_error{a + "/properties", "must be an object"};
+    if (o.at("properties").get_object().size() > 400)
+        return body_error{a + "/properties", "has more than 400 properties"};
+    if (const auto* t = o.if_contains("time")) {
+        if (!t->is_string() || !types::parse_datetime(t->get_string(), ""))
+            return body_error{a + "/time", "must be an ISO 8601 date-time"};
+    }
+    if (const auto* v = o.if_contains("value"); v && !v->is_number())
+        return body_error{a + "/value", "must be a number"};
+    if (const auto* u = o.if_contains("unique_id"); u && !u->is_string() && !u->is_null())
+        return body_error{a + "/unique_id", "must be a string"};
+    const auto& m = o.at("metric");
+    const std::string ma = a + "/metric";
+    if (auto e = keys_of(m, ma, {"data"}, {"data"})) return e;
+    const auto& md = m.get_object().at("data");
+    if (auto e = keys_of(md, ma + "/data", {"type", "attributes"}, {"type", "attributes"})) return e;
+    if (auto e = type_is(md, ma + "/data", "metric")) return e;
+    const auto& mattr = md.get_object().at("attributes");
+    if (auto e = keys_of(mattr, ma + "/data/attributes", {"name", "service"}, {"name"})) return e;
+    if (auto e = strings_only(mattr.get_object(), ma + "/data/attributes")) return e;
+    const auto& name = mattr.get_object().at("name");
+    if (!name.is_string() || name.get_string().empty() || name.get_string().size() >= 128)
+        return body_error{ma + "/data/attributes/name", "must be a metric name of 1 to 127 characters"};
+    metric = std::string{name.get_string()};
+    return std::nullopt;
+}
+
+}  // namespace
+
+wire_response event_store::create_bulk_job(std::string_view body) {
+    if (body.size() > 5'000'000)
+        return error_response(413, "payload_too_large", "Payload too large.",
+                              "The maximum payload size is 5MB.");
+    json::parse_options opts;
+    opts.max_depth = 64;
+    boost::system::error_code ec;
+    auto doc = json::parse(body, ec, {}, opts);
+    if (ec) return error_response(400, "invalid", "Invalid input.", "The body is not valid JSON.", {}, "/");
+    auto refuse = [](const body_error& e) {
+        return error_response(400, "invalid", "Invalid input.", "'" + e.pointer + "' " + e.detail + ".", {},
+                              e.pointer);
+    };
+    if (auto e = longest_string_ok(doc, "")) return refuse(*e);
+    if (auto e = keys_of(doc, "", {"data"}, {"data"})) return refuse(*e);
+    const auto& data = doc.get_object().at("data");
+    if (auto e = keys_of(data, "/data", {"type", "attributes"}, {"type", "attributes"})) return refuse(*e);
+    if (auto e = type_is(data, "/data", "event-bulk-create-job")) return refuse(*e);
+    const auto& attributes = data.get_object().at("attributes");
+    const std::string a = "/data/attributes";
+    if (auto e = keys_of(attributes, a, {"events-bulk-create"}, {"events-bulk-create"})) return refuse(*e);
+    const auto& ebc = attributes.get_object().at("events-bulk-create");
+    if (auto e = keys_of(ebc, a + "/events-bulk-create", {"data"}, {"data"})) return refuse(*e);
+    const auto& items = ebc.get_object().at("data");
+    const std::string ia = a + "/events-bulk-create/data";
+    if (!items.is_array()) return refuse({ia, "must be an array"});
+    std::vector<stored_event> accepted;
+    std::set<std::tuple<std::string, std::string, std::string>> in_job;
+    for (std::size_t i = 0; i < items.get_array().size(); ++i) {
+        const auto& item = items.get_array()[i];
+        const std::string at = ia + "/" + std::to_string(i);
+        if (auto e = keys_of(item, at, {"type", "attributes"}, {"type", "attributes"})) return refuse(*e);
+        if (auto e = type_is(item, at, "event-bulk-create")) return refuse(*e);
+        const auto& ia2 = item.get_object().at("attributes");
+        if (auto e =
+                keys_of(ia2, at + "/attributes", {"backfill", "profile", "events"}, {"profile", "events"}))
+            return refuse(*e);
+        std::string key;
+        if (auto e = check_profile(ia2.get_object().at("profile"), at + "/attributes/profile", key))
+            return refuse(*e);
+        const auto& events = ia2.get_object().at("events");
+        const std::string ea = at + "/attributes/events";
+        if (auto e = keys_of(events, ea, {"data"}, {"data"})) return refuse(*e);
+        const auto& list = events.get_object().at("data");
+        if (!list.is_array()) return refuse({ea + "/data", "must be an array"});
+        for (std::size_t j = 0; j < list.get_array().size(); ++j) {
+            const std::string at_event = ea + "/data/" + std::to_string(j);
+            std::string metric;
+            if (auto e = check_event(list.get_array()[j], at_event, metric)) return refuse(*e);
+            if (accepted.size() == 1000)
+                return refuse({at_event, "is event 1001: a job holds at most 1000 events"});
+            const auto& ev = list.get_array()[j].get_object().at("attributes").get_object();
+            const auto* u = ev.if_contains("unique_id");
+            std::string unique = u && u->is_string() ? std::string{u->get_string()} : std::string{};
+            if (!unique.empty()) {
+                auto t = std::tuple{key, metric, unique};
+                if (unique_.contains(t) || !in_job.insert(t).second)
+                    return refuse(
+                        {at_event + "/attributes/unique_id",
+                         "repeats a unique_id for the same profile and metric; no event was processed"});
+            }
+            accepted.push_back({key, metric, std::move(unique), ev});
+        }
+    }
+    for (auto& e : accepted) {
+        if (!e.unique_id.empty()) unique_.emplace(e.profile_key, e.metric, e.unique_id);
+        events_.push_back(std::move(e));
+    }
+    return {202, {}, {}};
+}
+
+}  // namespace tributary::kit::klaviyo
