@@ -72,6 +72,10 @@ public:
         return *this;
     }
 
+    /// Ready to run again with new bindings (every parameter is bound again before the next step):
+    /// the loops over many rows borrow their statement once instead of looking it up per row.
+    void reset() { sqlite3_reset(stmt_); }
+
     /// True when a row is available; false when done. Throws store_error.
     bool step();
     /// Steps to completion; the statement must not return rows.
@@ -868,14 +872,16 @@ awaitable<checkpoint> sqlite_store::rewind(std::string job, std::int64_t to_us, 
 // --- overlap ids -----------------------------------------------------------------
 
 awaitable<void> sqlite_store::add_acknowledged(std::string job, std::vector<overlap_id> ids) {
+    // A version already stored (the save after a batch writes it again) changes no row, so
+    // nothing is rewritten.
     auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
+        auto s = c.prepare(
+            "INSERT INTO overlap_ids (job, id, updated_at_us) VALUES (?, ?, ?) "
+            "ON CONFLICT (job, id) DO UPDATE SET updated_at_us = excluded.updated_at_us "
+            "WHERE excluded.updated_at_us > overlap_ids.updated_at_us");
         for (const auto& id : ids) {
-            c.prepare(
-                 "INSERT INTO overlap_ids (job, id, updated_at_us) VALUES (?, ?, ?) "
-                 "ON CONFLICT (job, id) DO UPDATE SET "
-                 "updated_at_us = max(updated_at_us, excluded.updated_at_us)")
-                .bind(job, id.id, id.updated_at_us)
-                .run();
+            s.bind(job, id.id, id.updated_at_us).run();
+            s.reset();
         }
         return none{};
     };
@@ -886,10 +892,11 @@ awaitable<std::vector<bool>> sqlite_store::filter_acknowledged(std::string job, 
     auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
         std::vector<bool> out;
         out.reserve(ids.size());
+        auto s = c.prepare("SELECT updated_at_us FROM overlap_ids WHERE job = ? AND id = ?");
         for (const auto& id : ids) {
-            auto s = c.prepare("SELECT updated_at_us FROM overlap_ids WHERE job = ? AND id = ?");
             s.bind(job, id.id);
             out.push_back(s.step() && s.int64(0) >= id.updated_at_us);
+            s.reset();
         }
         return out;
     };
@@ -1060,9 +1067,15 @@ awaitable<std::uint64_t> sqlite_store::clear_dead_letters(std::string job,
                                                           std::vector<std::string> item_ids) {
     auto work = [job = std::move(job), ids = std::move(item_ids)](sqlite_connection& c) {
         std::uint64_t removed = 0;
+        // Most jobs have no dead letter: one probe instead of a delete per id.
+        auto any = c.prepare("SELECT EXISTS (SELECT 1 FROM dead_letters WHERE job = ?)");
+        any.bind(job);
+        if (!any.step() || any.int64(0) == 0) return removed;
+        auto s = c.prepare("DELETE FROM dead_letters WHERE job = ? AND item_id = ?");
         for (const auto& id : ids) {
-            c.prepare("DELETE FROM dead_letters WHERE job = ? AND item_id = ?").bind(job, id).run();
+            s.bind(job, id).run();
             removed += static_cast<std::uint64_t>(c.changes());
+            s.reset();
         }
         return removed;
     };
@@ -1082,10 +1095,10 @@ awaitable<std::uint64_t> sqlite_store::count_dead_letters(std::string job) {
 
 awaitable<void> sqlite_store::put_matches(std::string job, std::vector<match> matches) {
     auto work = [job = std::move(job), matches = std::move(matches)](sqlite_connection& c) {
+        auto s = c.prepare("INSERT OR REPLACE INTO matches (job, key, destination_id) VALUES (?, ?, ?)");
         for (const auto& m : matches) {
-            c.prepare("INSERT OR REPLACE INTO matches (job, key, destination_id) VALUES (?, ?, ?)")
-                .bind(job, m.key, m.destination_id)
-                .run();
+            s.bind(job, m.key, m.destination_id).run();
+            s.reset();
         }
         return none{};
     };
@@ -1096,10 +1109,11 @@ awaitable<std::map<std::string, std::string>> sqlite_store::get_matches(std::str
                                                                         std::vector<std::string> keys) {
     auto work = [job = std::move(job), keys = std::move(keys)](sqlite_connection& c) {
         std::map<std::string, std::string> out;
+        auto s = c.prepare("SELECT destination_id FROM matches WHERE job = ? AND key = ?");
         for (const auto& key : keys) {
-            auto s = c.prepare("SELECT destination_id FROM matches WHERE job = ? AND key = ?");
             s.bind(job, key);
             if (s.step()) out.emplace(key, s.text(0));
+            s.reset();
         }
         return out;
     };
