@@ -46,7 +46,7 @@ echo "disk: dir=$work fs=$fs fsync_p50_ms=$p50 (200 fsyncs of a 4 KiB append)"
 # Runs a command under /usr/bin/time; prints the command's output, then sets cpu_s, wall_s, rss_mib.
 timed() {
     local t=$work/time.txt
-    /usr/bin/time -f "%U %S %e %M" -o "$t" "$@"
+    /usr/bin/time -f "%U %S %e %M" -o "$t" "$@" || { echo "failed: $*" >&2; exit 1; }
     read -r user sys wall_s rss_kib <"$t"
     cpu_s=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
     rss_mib=$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }')
