@@ -249,6 +249,9 @@ result<users_transform> users_transform::make(const users_job_settings& s,
     }
     if (!t.dest_schema_.valid())
         return unexpected{"the mapping writes no property of the destination schema"};
+    t.destination_implied_ = t.mapping_.identity() && t.kind_ == match_kind::none &&
+                             t.dest_options_.required == types::presence::none &&
+                             t.dest_schema_ == source_schema;
     return t;
 }
 
@@ -336,6 +339,13 @@ transformed users_transform::from_source(std::string_view source_id, json::value
             if (!set_match(source, source, t)) return refuse(&source_side.out, t.stage, std::move(t.error));
         }
         mapped = std::move(source_side.out.as_object());
+        if (moved && destination_implied_) {
+            // Canonical for the source schema, hence for the same schema at the destination:
+            // checking it again would find nothing.
+            t.rec.properties = std::move(mapped);
+            t.rec.id.assign(source_id);
+            return t;
+        }
     } else {
         auto m = mapping::apply(mapping_, source_side.out.as_object());
         if (!m.errors.empty())

@@ -151,6 +151,10 @@ private:
     std::optional<mapping::expression> match_dest_{};
     std::string match_source_path_{};
     std::string match_destination_{};
+    /// A record canonical for the source schema is canonical for the destination schema as it
+    /// is: the identity mapping, no match value written, mode upsert (nothing required beyond
+    /// what reading required) and the same schema on both sides.
+    bool destination_implied_ = false;
 };
 
 /// A cheap estimate of the bytes of `o` serialized as JSON (it does not count escapes), for

@@ -218,6 +218,30 @@ TEST(UsersTransform_Stages, Refusals_HandBackTheRecordAsRead) {
     EXPECT_EQ(json::serialize(ok.rec.properties), R"({"email":"a@example.com","age":30})");
 }
 
+// The same schema at both ends, identity mapping, upsert: a canonical record is passed on as read
+// (the destination's check is implied by the source's), others are normalized as ever.
+TEST(UsersTransform_Stages, SameSchemaBothSides_PassesCanonicalRecordsAsRead) {
+    auto t = users_transform::make(with(write_mode::upsert), source_schema(), source_schema());
+    ASSERT_TRUE(t) << t.error();
+    const json::value canonical = json::object{{"id", "s-1"}, {"email", "a@example.com"}, {"age", 30}};
+    auto r = t->from_source("s-1", canonical);
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.rec.id, "s-1");
+    EXPECT_EQ(json::serialize(r.rec.properties), json::serialize(canonical));
+    auto reordered = t->from_source("s-1", user("a@example.com"));
+    ASSERT_TRUE(reordered.ok()) << reordered.error;
+    EXPECT_EQ(json::serialize(reordered.rec.properties), json::serialize(canonical));
+    auto bad = t->from_source("s-1", json::object{{"id", "s-1"}, {"email", 5}});
+    EXPECT_EQ(bad.stage, failure_stage::source) << bad.error;
+    // Mode create requires what the destination says: no shortcut, the same result.
+    auto create = users_transform::make(with(write_mode::create), source_schema(), source_schema());
+    ASSERT_TRUE(create) << create.error();
+    auto created = create->from_source("s-1", canonical);
+    ASSERT_TRUE(created.ok()) << created.error;
+    EXPECT_EQ(created.rec.id, "");
+    EXPECT_EQ(json::serialize(created.rec.properties), json::serialize(canonical));
+}
+
 TEST(UsersTransform_Stages, FromSent_KeepsThePropertiesAndMatchesAgain) {
     auto t = make(with(write_mode::upsert, match_rule{"email", "email"}));
     auto r = t.from_sent("s-1", json::object{{"email", "a@example.com"}, {"age", 3}}, "a@example.com");
