@@ -560,9 +560,12 @@ T get_le(const char* p) {
 
 // Sorts `ids` by id and keeps the newest version of each.
 versions_blob encode_versions(std::vector<overlap_id>& ids) {
-    std::sort(ids.begin(), ids.end(), [](const overlap_id& a, const overlap_id& b) {
+    const auto by_id_newest_first = [](const overlap_id& a, const overlap_id& b) {
         return a.id != b.id ? a.id < b.id : a.updated_at_us > b.updated_at_us;
-    });
+    };
+    // A batch read from a source in id order comes sorted already.
+    if (!std::is_sorted(ids.begin(), ids.end(), by_id_newest_first))
+        std::sort(ids.begin(), ids.end(), by_id_newest_first);
     versions_blob out;
     std::size_t bytes = 0;
     for (const auto& v : ids) bytes += 12 + v.id.size();
@@ -1069,13 +1072,22 @@ awaitable<void> sqlite_store::add_acknowledged(std::string job, std::vector<over
 
 awaitable<std::vector<bool>> sqlite_store::filter_acknowledged(std::string job, std::vector<overlap_id> ids) {
     auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
-        std::vector<bool> out;
-        out.reserve(ids.size());
-        auto s = c.prepare("SELECT updated_at_us FROM overlap_ids WHERE job = ? AND id = ?");
-        for (const auto& id : ids) {
-            s.bind(job, id.id);
-            out.push_back(s.step() && s.int64(0) >= id.updated_at_us);
-            s.reset();
+        std::vector<bool> out(ids.size(), false);
+        // Rows per id exist only once batches were folded (or from before schema version 5):
+        // one probe spares a lookup per id for the jobs that have none.
+        bool any_ids = false;
+        {
+            auto probe = c.prepare("SELECT EXISTS (SELECT 1 FROM overlap_ids WHERE job = ?)");
+            probe.bind(job);
+            any_ids = probe.step() && probe.int64(0) != 0;
+        }
+        if (any_ids) {
+            auto s = c.prepare("SELECT updated_at_us FROM overlap_ids WHERE job = ? AND id = ?");
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                s.bind(job, ids[i].id);
+                out[i] = s.step() && s.int64(0) >= ids[i].updated_at_us;
+                s.reset();
+            }
         }
         // The ids asked for in id order, merged with each batch's sorted versions.
         std::vector<std::size_t> order(ids.size());
