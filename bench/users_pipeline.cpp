@@ -1,16 +1,18 @@
-// Users pipeline throughput: `dummy` → `jsonl` in process, the way `tributary run --once` runs a
-// users job — pipelines::run_users_job with the real connectors from the built-in registry, a real
-// sqlite_store in a temporary state directory, one io_context thread (this one) and the storage
-// thread (SQLite commits and the jsonl writes and fsyncs).
+// Users pipeline throughput: `dummy` → `jsonl` (or `jsonl` → `jsonl`) in process, the way
+// `tributary run --once` runs a users job — pipelines::run_users_job with the real connectors from
+// the built-in registry, a real sqlite_store in a temporary state directory, one io_context thread
+// (this one) and the storage thread (SQLite commits and the jsonl writes and fsyncs).
 //
-//   bench_users_pipeline [--records N] [--match] [--sync full|normal] [--page-size N]
-//                        [--max-items N] [--keep DIR]
+//   bench_users_pipeline [--records N] [--source-file PATH] [--match] [--sync full|normal]
+//                        [--page-size N] [--max-items N] [--keep DIR]
 //
 //   --records N     users to copy (default 1000000)
+//   --source-file PATH  read the users from this JSON-lines file (a `jsonl` source) instead of
+//                   generating them with `dummy`; it must hold exactly N users
 //   --match         destination.match email → email (jsonl has no native matching: the job keeps
 //                   the lookup table in the store, one get_matches and one put_matches per batch)
 //   --sync MODE     the state store's synchronous mode (default full, the daemon's default)
-//   --page-size N   dummy page size (default 1000)
+//   --page-size N   the source's page size (default 1000)
 //   --max-items N   batch.max_items (default 500, the config's default)
 //   --keep DIR      use DIR (must not exist) and leave it, instead of a removed temporary dir
 //
@@ -52,6 +54,7 @@ namespace {
 
 struct options {
     std::uint64_t records = 1'000'000;
+    std::optional<fs::path> source_file{};
     bool match = false;
     state::sync_mode sync = state::sync_mode::full;
     std::uint64_t page_size = 1000;
@@ -60,10 +63,11 @@ struct options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-    std::fprintf(stderr,
-                 "bench_users_pipeline: %s\nusage: bench_users_pipeline [--records N] [--match] "
-                 "[--sync full|normal] [--page-size N] [--max-items N] [--keep DIR]\n",
-                 why.c_str());
+    std::fprintf(
+        stderr,
+        "bench_users_pipeline: %s\nusage: bench_users_pipeline [--records N] [--source-file PATH] [--match] "
+        "[--sync full|normal] [--page-size N] [--max-items N] [--keep DIR]\n",
+        why.c_str());
     std::exit(2);
 }
 
@@ -86,6 +90,8 @@ options parse(int argc, char** argv) {
         };
         if (a == "--records") {
             o.records = number("--records", value());
+        } else if (a == "--source-file") {
+            o.source_file = fs::path{value()};
         } else if (a == "--match") {
             o.match = true;
         } else if (a == "--sync") {
@@ -170,11 +176,14 @@ awaitable<void> bench(const options& o, const fs::path& dir, storage_thread& sto
 
     auto registry = connectors::builtin_registry(&storage);
     if (!registry) throw std::runtime_error("registry: " + registry.error());
-    json::object source_settings{{"seed", 42}, {"count", o.records}, {"page_size", o.page_size}};
+    const char* source_name = o.source_file ? "jsonl" : "dummy";
+    json::object source_settings =
+        o.source_file ? json::object{{"path", o.source_file->string()}, {"page_size", o.page_size}}
+                      : json::object{{"seed", 42}, {"count", o.records}, {"page_size", o.page_size}};
     json::object dest_settings{{"path", (dir / "users.jsonl").string()}};
     auto source =
-        registry->create("dummy", connectors::connector_env{.settings = std::move(source_settings)});
-    if (!source) throw std::runtime_error("dummy: " + source.error().message);
+        registry->create(source_name, connectors::connector_env{.settings = std::move(source_settings)});
+    if (!source) throw std::runtime_error(std::string{source_name} + ": " + source.error().message);
     auto destination =
         registry->create("jsonl", connectors::connector_env{.settings = std::move(dest_settings)});
     if (!destination) throw std::runtime_error("jsonl: " + destination.error().message);
@@ -184,7 +193,8 @@ awaitable<void> bench(const options& o, const fs::path& dir, storage_thread& sto
     s.name = "bench";
     s.max_items = o.max_items;
     s.max_bytes_in_flight = 16 * 1024 * 1024;
-    if (const auto* reg = registry->find("dummy"); reg && reg->spec.source) s.order = reg->spec.source->order;
+    if (const auto* reg = registry->find(source_name); reg && reg->spec.source)
+        s.order = reg->spec.source->order;
     if (const auto* reg = registry->find("jsonl"); reg && reg->spec.destination)
         s.destination_match_properties = reg->spec.destination->match_properties;
     if (o.match) s.match = pipelines::match_rule{"email", "email"};
@@ -217,15 +227,18 @@ int main(int argc, char** argv) {
         if (error) std::rethrow_exception(error);
         const auto& r = out.report;
         std::printf(
-            "users_pipeline: records=%llu match=%s sync=%s wall_s=%.2f records_per_s=%.0f loop_cpu_s=%.2f "
-            "process_cpu_s=%.2f loop_records_per_cpu_s=%.0f peak_rss_mib=%.1f status=%s read=%llu "
+            "users_pipeline: source=%s records=%llu match=%s sync=%s wall_s=%.2f records_per_s=%.0f "
+            "loop_cpu_s=%.2f "
+            "process_cpu_s=%.2f process_cpu_us_per_record=%.2f loop_records_per_cpu_s=%.0f peak_rss_mib=%.1f "
+            "status=%s read=%llu "
             "written=%llu skipped=%llu rejected=%llu\n",
-            static_cast<unsigned long long>(o.records), o.match ? "on" : "off",
-            o.sync == state::sync_mode::full ? "full" : "normal", wall, static_cast<double>(r.written) / wall,
-            out.loop_cpu, cpu, static_cast<double>(r.written) / out.loop_cpu, peak_rss_mib(),
-            std::string{state::to_string(r.status)}.c_str(), static_cast<unsigned long long>(r.read),
-            static_cast<unsigned long long>(r.written), static_cast<unsigned long long>(r.skipped),
-            static_cast<unsigned long long>(r.rejected));
+            o.source_file ? "jsonl" : "dummy", static_cast<unsigned long long>(o.records),
+            o.match ? "on" : "off", o.sync == state::sync_mode::full ? "full" : "normal", wall,
+            static_cast<double>(r.written) / wall, out.loop_cpu, cpu,
+            cpu * 1e6 / static_cast<double>(o.records), static_cast<double>(r.written) / out.loop_cpu,
+            peak_rss_mib(), std::string{state::to_string(r.status)}.c_str(),
+            static_cast<unsigned long long>(r.read), static_cast<unsigned long long>(r.written),
+            static_cast<unsigned long long>(r.skipped), static_cast<unsigned long long>(r.rejected));
         if (r.status != state::run_status::succeeded || r.written != o.records) {
             std::fprintf(stderr, "bench_users_pipeline: the run did not copy every record: %s\n",
                          r.error.c_str());

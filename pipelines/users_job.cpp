@@ -416,7 +416,7 @@ awaitable<void> users_run::send_batch(std::uint64_t id, std::vector<connectors::
         c.result = connectors::make_error(connectors::error_kind::contract, std::move(broken));
     const auto cs = co_await asio::this_coro::cancellation_state;
     c.cancelled = cs.cancelled() != asio::cancellation_type::none;
-    c.records = batch.records();
+    c.records = batch.take_records();
     c.outcomes = batch.outcomes();
     completions_.push_back(std::move(c));
     if (wake_) wake_->cancel();

@@ -148,15 +148,16 @@ void users_machine::take_letters(due_letters& d) {
     const std::uint64_t rejected_before = report_.rejected;
     for (auto& p : d.offered) {
         ++report_.retried;
-        const json::value properties(std::move(p.properties));
-        transformed t = p.at == payload_stage::source ? transform_.from_source(p.id, properties)
+        json::value properties(std::move(p.properties));
+        transformed t = p.at == payload_stage::source ? transform_.from_source(p.id, std::move(properties))
                                                       : transform_.from_sent(p.id, properties, p.match_key);
         if (!t.ok()) {
-            if (start_.plan) note_rejected(p.id, true, t.error, properties);
+            const json::value& as_read = p.at == payload_stage::source ? t.raw : properties;
+            if (start_.plan) note_rejected(p.id, true, t.error, as_read);
             // Retried items are outside the tracker: their version is resolved there already.
-            w.dead_letters.push_back(
-                {p.id, encode_payload(p.id, p.updated_at_us, p.at, properties, p.match_key),
-                 std::move(t.error), state::dead_letter_class::mapping, std::string{to_string(t.stage)}});
+            w.dead_letters.push_back({p.id, encode_payload(p.id, p.updated_at_us, p.at, as_read, p.match_key),
+                                      std::move(t.error), state::dead_letter_class::mapping,
+                                      std::string{to_string(t.stage)}});
             ++report_.rejected;
             continue;
         }
@@ -258,13 +259,12 @@ void users_machine::take_acknowledged(std::vector<bool>& flags, const context& c
             }
             continue;
         }
-        const json::value in(std::move(r.properties));
-        transformed t = transform_.from_source(r.id, in);
+        transformed t = transform_.from_source(r.id, json::value(std::move(r.properties)));
         if (!t.ok()) {
-            if (start_.plan) note_rejected(r.id, false, t.error, in);
-            pw.writes.dead_letters.push_back({r.id, encode_payload(r.id, ts, payload_stage::source, in, {}),
-                                              std::move(t.error), state::dead_letter_class::mapping,
-                                              std::string{to_string(t.stage)}});
+            if (start_.plan) note_rejected(r.id, false, t.error, t.raw);
+            pw.writes.dead_letters.push_back(
+                {r.id, encode_payload(r.id, ts, payload_stage::source, t.raw, {}), std::move(t.error),
+                 state::dead_letter_class::mapping, std::string{to_string(t.stage)}});
             pw.rejected.push_back({r.id, ts});
             ++report_.rejected;
             continue;

@@ -249,6 +249,9 @@ result<users_transform> users_transform::make(const users_job_settings& s,
     }
     if (!t.dest_schema_.valid())
         return unexpected{"the mapping writes no property of the destination schema"};
+    t.destination_implied_ = t.mapping_.identity() && t.kind_ == match_kind::none &&
+                             t.dest_options_.required == types::presence::none &&
+                             t.dest_schema_ == source_schema;
     return t;
 }
 
@@ -276,38 +279,93 @@ bool users_transform::set_match(json::object& out, const json::object& source, t
     return true;
 }
 
-transformed users_transform::from_source(std::string_view source_id, const json::value& raw) const {
+namespace {
+
+// What a match value written into a record in place replaced, so that a record refused later on
+// the path can be given back as it was read: only a top-level property is remembered (a dotted
+// path may have created objects on its way, so the caller copies the record then).
+struct replaced_property {
+    std::string_view key{};
+    std::optional<json::value> before{};
+
+    static replaced_property of(const json::object& o, std::string_view key) {
+        replaced_property r{key, std::nullopt};
+        if (const auto* v = o.if_contains(key)) r.before = *v;
+        return r;
+    }
+    void restore(json::object& o) && {
+        if (before)
+            o[key] = std::move(*before);
+        else
+            o.erase(key);  // it was appended last, so the order of the rest is kept
+    }
+};
+
+}  // namespace
+
+// The record is moved along the path when it is canonical (types::normalize moves such a value
+// and leaves null behind), so nothing is copied for well-behaved sources. The record as read is
+// then the one moving along, and a refusal hands it back as it was.
+transformed users_transform::from_source(std::string_view source_id, json::value raw) const {
     transformed t;
-    auto source_side = types::normalize(source_schema_, raw, source_layouts_);
+    auto source_side = types::normalize(source_schema_, std::move(raw), source_layouts_);
     if (!source_side.ok()) {
         t.error = join_errors("source: ", source_side.errors);
         t.stage = failure_stage::source;
+        t.raw = std::move(raw);  // left as it was
         return t;
     }
+    // Otherwise `raw` still holds the record as read.
+    const bool moved = raw.is_null();
+    const auto refuse = [&t, &raw, moved](json::value* as_read, failure_stage stage, std::string error) {
+        t.error = std::move(error);
+        t.stage = stage;
+        t.raw = moved ? std::move(*as_read) : std::move(raw);
+        return std::move(t);
+    };
     json::object mapped;
+    std::optional<replaced_property> replaced;
+    json::value copy_as_read;
     if (mapping_.identity()) {
         if (kind_ != match_kind::none) {
             // The match value is read before the record is moved into the output.
             json::object& source = source_side.out.as_object();
-            if (!set_match(source, source, t)) return t;
+            if (moved) {
+                if (match_destination_.find('.') == std::string::npos)
+                    replaced = replaced_property::of(source, match_destination_);
+                else
+                    copy_as_read = source_side.out;
+            }
+            if (!set_match(source, source, t)) return refuse(&source_side.out, t.stage, std::move(t.error));
         }
         mapped = std::move(source_side.out.as_object());
-    } else {
-        auto m = mapping::apply(mapping_, source_side.out.as_object());
-        if (!m.errors.empty()) {
-            t.error = join_errors("mapping: ", m.errors);
-            t.stage = failure_stage::mapping;
+        if (moved && destination_implied_) {
+            // Canonical for the source schema, hence for the same schema at the destination:
+            // checking it again would find nothing.
+            t.rec.properties = std::move(mapped);
+            t.rec.id.assign(source_id);
             return t;
         }
+    } else {
+        auto m = mapping::apply(mapping_, source_side.out.as_object());
+        if (!m.errors.empty())
+            return refuse(&source_side.out, failure_stage::mapping, join_errors("mapping: ", m.errors));
         mapped = std::move(m.out);
-        if (kind_ != match_kind::none && !set_match(mapped, source_side.out.as_object(), t)) return t;
+        if (kind_ != match_kind::none && !set_match(mapped, source_side.out.as_object(), t))
+            return refuse(&source_side.out, t.stage, std::move(t.error));
     }
-    auto dest_side = types::normalize(dest_schema_, json::value(std::move(mapped)), dest_options_);
+    json::value dest_in(std::move(mapped));
+    auto dest_side = types::normalize(dest_schema_, std::move(dest_in), dest_options_);
     if (!dest_side.ok()) {
-        t.error = join_errors("destination: ", dest_side.errors);
-        t.stage = failure_stage::destination;
         t.match_key.clear();
-        return t;
+        // `dest_in` is left as it was: with the identity mapping, the record as read plus the
+        // match value.
+        json::value* as_read = &source_side.out;
+        if (mapping_.identity()) {
+            as_read = copy_as_read.is_null() ? &dest_in : &copy_as_read;
+            if (replaced) std::move(*replaced).restore(dest_in.as_object());
+        }
+        return refuse(as_read, failure_stage::destination, join_errors("destination: ", dest_side.errors));
     }
     t.rec.properties = std::move(dest_side.out.as_object());
     switch (kind_) {

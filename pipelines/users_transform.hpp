@@ -88,6 +88,8 @@ struct transformed {
     connectors::record rec{};
     /// match_kind::lookup: the key to look up.
     std::string match_key{};
+    /// from_source on failure: the source record as read (for the dead letter); null otherwise.
+    boost::json::value raw{};
 
     bool ok() const noexcept { return error.empty(); }
 };
@@ -111,9 +113,10 @@ public:
     match_kind matching() const noexcept { return kind_; }
     write_mode mode() const noexcept { return mode_; }
 
-    /// The whole path for a record read from the source. `raw` is only read: the caller keeps it
-    /// for a dead letter.
-    transformed from_source(std::string_view source_id, const boost::json::value& raw) const;
+    /// The whole path for a record read from the source. `raw` is taken: a record already in
+    /// canonical form is moved through to the result without a copy. On failure the result's
+    /// `raw` holds the record as read, for the dead letter.
+    transformed from_source(std::string_view source_id, boost::json::value raw) const;
 
     /// A record the destination refused, offered again: `sent` (its properties as sent) is
     /// normalized against the destination schema and matched again (`match_key` as stored). Only
@@ -148,6 +151,10 @@ private:
     std::optional<mapping::expression> match_dest_{};
     std::string match_source_path_{};
     std::string match_destination_{};
+    /// A record canonical for the source schema is canonical for the destination schema as it
+    /// is: the identity mapping, no match value written, mode upsert (nothing required beyond
+    /// what reading required) and the same schema on both sides.
+    bool destination_implied_ = false;
 };
 
 /// A cheap estimate of the bytes of `o` serialized as JSON (it does not count escapes), for

@@ -206,14 +206,26 @@ types::result<std::uint64_t> file_store::append_batch(const std::vector<std::str
     }
     if (lines.empty()) return size_;
 
-    // One buffer, one write: the lines of a batch land contiguously even if the process dies in
-    // the middle, leaving at most one torn line at the end.
     std::string buffer;
     buffer.reserve(total);
     for (const auto& line : lines) {
         buffer += line;
         buffer.push_back('\n');
     }
+    return write_and_sync(buffer, lines.size());
+}
+
+types::result<std::uint64_t> file_store::append_text(const std::string& text, std::size_t lines) {
+    if (fd_ < 0 || mode_ != open_mode::append)
+        return types::unexpected{"jsonl: file is not open for appending"};
+    if (text.empty()) return size_;
+    if (text.back() != '\n') return types::unexpected{"jsonl: the batch does not end with a newline"};
+    return write_and_sync(text, lines);
+}
+
+// One buffer, one write: the lines of a batch land contiguously even if the process dies in the
+// middle, leaving at most one torn line at the end.
+types::result<std::uint64_t> file_store::write_and_sync(const std::string& buffer, std::size_t lines) {
     auto cut_back = [this] {
         // Best effort: on failure the next open() repairs what is left.
         if (::ftruncate(fd_, static_cast<off_t>(size_)) == 0) (void)::fsync(fd_);
@@ -228,9 +240,9 @@ types::result<std::uint64_t> file_store::append_batch(const std::vector<std::str
         return types::unexpected{failure("fsync", error)};
     }
     ++stats_.file_syncs;
-    size_ += total;
+    size_ += buffer.size();
     ++stats_.batches;
-    stats_.lines += lines.size();
+    stats_.lines += lines;
 
     if (!directory_synced_) {
         // A new file's directory entry is not durable until the directory is synced; without it

@@ -102,6 +102,10 @@ public:
     /// directory). Returns the new size. Errors: not open in append mode, a line containing
     /// '\n' (nothing is written), write or fsync failure (the file is cut back).
     types::result<std::uint64_t> append_batch(const std::vector<std::string>& lines);
+    /// The same for lines already joined: `text` is `lines` complete lines, each ending with '\n'
+    /// (the writer that built them checked that none holds another). Errors: not open in append
+    /// mode, `text` not ending with '\n' (nothing is written), write or fsync failure.
+    types::result<std::uint64_t> append_text(const std::string& text, std::size_t lines);
 
     /// Up to `max_lines` (>= 1) complete lines starting at byte `offset`. Errors: not open,
     /// `offset` beyond the end or not at a line start (the file changed under a stored
@@ -112,6 +116,7 @@ public:
 
 private:
     types::result<open_report> repair_tail(open_report report);
+    types::result<std::uint64_t> write_and_sync(const std::string& buffer, std::size_t lines);
     std::string failure(std::string_view what, int error) const;
 
     int fd_ = -1;

@@ -200,19 +200,22 @@ awaitable<outcome_of<void>> jsonl_connector::upsert(target t, record_batch& batc
     }
     // One written_at for the batch, formatted once.
     const std::string now = types::format_datetime(to_unix_us(real_clock::instance().wall_now()));
-    std::vector<std::string> lines;
-    lines.reserve(batch.size());
+    // The batch serialized straight into the buffer written, sized for typical records.
+    std::string text;
+    text.reserve(batch.size() * 768);
+    std::size_t count = 0;
     for (const auto& [index, rec] : batch.all()) {
         if (rec.id.empty()) {
             std::string id = new_id();
-            lines.push_back(user_line_at(id, rec.properties, now));
+            append_user_line(text, id, rec.properties, now);
             // Kept only if the append below succeeds (the batch drops ids of items not sent).
             batch.created(index, std::move(id));
         } else {
-            lines.push_back(user_line_at(rec.id, rec.properties, now));
+            append_user_line(text, rec.id, rec.properties, now);
         }
+        ++count;
     }
-    co_return co_await append(std::move(lines));
+    co_return co_await append_joined(std::move(text), count);
 }
 
 awaitable<outcome_of<std::vector<event_type>>> jsonl_connector::event_types() {
@@ -238,7 +241,23 @@ awaitable<outcome_of<void>> jsonl_connector::send_events(event_batch& batch) {
 
 awaitable<outcome_of<void>> jsonl_connector::append(std::vector<std::string> lines) {
     if (lines.empty()) co_return outcome_of<void>{};
-    auto job = [s = state_, lines = std::move(lines)]() -> append_result {
+    // Named first: GCC 12 miscompiles capturing lambdas that are temporaries of a co_await
+    // expression.
+    auto write = [lines = std::move(lines)](file_store& writer) { return writer.append_batch(lines); };
+    co_return co_await append_with(std::move(write));
+}
+
+awaitable<outcome_of<void>> jsonl_connector::append_joined(std::string text, std::size_t count) {
+    if (count == 0) co_return outcome_of<void>{};
+    auto write = [text = std::move(text), count](file_store& writer) {
+        return writer.append_text(text, count);
+    };
+    co_return co_await append_with(std::move(write));
+}
+
+template <class Write>
+awaitable<outcome_of<void>> jsonl_connector::append_with(Write write) {
+    auto job = [s = state_, write = std::move(write)]() -> append_result {
         append_result r;
         if (!s->writer.is_open()) {
             auto opened = s->writer.open(s->path, open_mode::append);
@@ -248,7 +267,7 @@ awaitable<outcome_of<void>> jsonl_connector::append(std::vector<std::string> lin
             }
             r.torn = opened->torn;
         }
-        if (auto appended = s->writer.append_batch(lines); !appended) {
+        if (auto appended = write(s->writer); !appended) {
             r.error = appended.error();
             s->writer.close();
         }

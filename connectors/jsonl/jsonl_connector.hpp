@@ -88,6 +88,12 @@ public:
 
 private:
     awaitable<outcome_of<void>> append(std::vector<std::string> lines);
+    /// The same for `count` lines joined in `text` (each ending with '\n').
+    awaitable<outcome_of<void>> append_joined(std::string text, std::size_t count);
+    /// Runs `write` (one append to the file store) on the storage thread, opening and repairing
+    /// the file first when needed.
+    template <class Write>
+    awaitable<outcome_of<void>> append_with(Write write);
     std::string new_id();
 
     jsonl_settings settings_;

@@ -13,11 +13,13 @@ namespace json = boost::json;
 
 namespace {
 
-// Appends what `sr` serializes to `out`, straight into its buffer.
+// Appends what `sr` serializes to `out`, straight into its buffer, a window at a time: resize()
+// writes every byte it adds, so the window stays near a record's size even when `out` was reserved
+// for a whole batch.
 void drain(json::serializer& sr, std::string& out) {
     while (!sr.done()) {
         const std::size_t at = out.size();
-        const std::size_t room = std::max<std::size_t>(out.capacity() - at, 256);
+        const std::size_t room = std::clamp<std::size_t>(out.capacity() - at, 256, 1024);
         out.resize(at + room);
         const auto written = sr.read(out.data() + at, room);
         out.resize(at + written.size());
@@ -31,22 +33,29 @@ std::string user_line(std::string_view id, const json::object& properties, std::
 }
 
 std::string user_line_at(std::string_view id, const json::object& properties, std::string_view written_at) {
-    // Serialized piecewise, into one buffer sized for a typical record (and small enough for
-    // malloc's per-thread cache): copying the properties into a wrapper object, or serializing
-    // them apart and appending, would cost more.
     std::string line;
     line.reserve(id.size() + written_at.size() + 768);
-    line += "{\"id\":";
+    append_user_line(line, id, properties, written_at);
+    line.pop_back();
+    return line;
+}
+
+void append_user_line(std::string& out,
+                      std::string_view id,
+                      const json::object& properties,
+                      std::string_view written_at) {
+    // Serialized piecewise, straight into `out`: copying the properties into a wrapper object, or
+    // serializing them apart and appending, would cost more.
+    out += "{\"id\":";
     json::serializer sr;
     sr.reset(json::string_view{id.data(), id.size()});
-    drain(sr, line);
-    line += ",\"op\":\"upsert\",\"properties\":";
+    drain(sr, out);
+    out += ",\"op\":\"upsert\",\"properties\":";
     sr.reset(&properties);
-    drain(sr, line);
-    line += ",\"written_at\":\"";
-    line += written_at;
-    line += "\"}";
-    return line;
+    drain(sr, out);
+    out += ",\"written_at\":\"";
+    out += written_at;
+    out += "\"}\n";
 }
 
 namespace {

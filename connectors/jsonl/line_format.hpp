@@ -34,6 +34,11 @@ std::string user_line(std::string_view id, const boost::json::object& properties
 std::string user_line_at(std::string_view id,
                          const boost::json::object& properties,
                          std::string_view written_at);
+/// Appends that line and a '\n' to `out`: a batch serialized straight into one buffer.
+void append_user_line(std::string& out,
+                      std::string_view id,
+                      const boost::json::object& properties,
+                      std::string_view written_at);
 
 /// A user read from a users file.
 struct source_user {

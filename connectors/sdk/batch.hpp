@@ -245,6 +245,9 @@ public:
     // ---- pipeline side
     /// Per-index outcomes; final after settle().
     const std::vector<item_outcome>& outcomes() const noexcept { return core_.outcomes(); }
+    /// After the call: the records, moved out (the batch is left with none), so that the pipeline
+    /// takes back the items not sent without copying them.
+    std::vector<record> take_records() noexcept { return std::move(items_); }
     /// The first misuse, as a `contract` error (message counts further ones); nullopt if none.
     std::optional<connector_error> violation() const { return core_.violation(); }
     /// Ends the call: `result` is what the connector returned. Returns the effective result: the

@@ -180,7 +180,23 @@ CREATE TABLE event_batches (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 4> scripts{schema_v1, schema_v2, schema_v3, schema_v4};
+// Version 5: acknowledged versions per batch (issue 13). add_acknowledged writes one row per call
+// (a batch of the users job, or a checkpoint's overlap versions) instead of a row per id: the
+// versions sorted by id, newest per id, in one blob (sqlite_store.cpp: encode_versions). Rows are
+// pruned and rewound like overlap_ids; past a bound per job the oldest are folded into
+// overlap_ids, so lookups read a bounded number of blobs.
+constexpr std::string_view schema_v5 = R"sql(
+CREATE TABLE overlap_batches (
+    job               TEXT NOT NULL,
+    seq               INTEGER NOT NULL,
+    min_updated_at_us INTEGER NOT NULL,
+    max_updated_at_us INTEGER NOT NULL,
+    versions          BLOB NOT NULL,
+    PRIMARY KEY (job, seq)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 5> scripts{schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
 
 void exec(sqlite3* db, const std::string& sql, std::string_view what) {
     int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);

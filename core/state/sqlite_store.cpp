@@ -72,6 +72,10 @@ public:
         return *this;
     }
 
+    /// Ready to run again with new bindings (every parameter is bound again before the next step):
+    /// the loops over many rows borrow their statement once instead of looking it up per row.
+    void reset() { sqlite3_reset(stmt_); }
+
     /// True when a row is available; false when done. Throws store_error.
     bool step();
     /// Steps to completion; the statement must not return rows.
@@ -85,6 +89,12 @@ public:
     std::string text(int col) const {
         auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
         return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+    }
+    /// The blob of column `col`, valid until the statement steps again or is reset.
+    std::string_view blob_view(int col) const {
+        auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+                 : std::string_view();
     }
     std::string blob(int col) const {
         auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
@@ -513,6 +523,174 @@ awaitable<store_result<item_value_t<Fn>>> submit_refusable(
     co_return std::move(*refused);
 }
 
+// --- acknowledged versions per batch (overlap_batches) ---
+//
+// A blob holds versions sorted by id, one per id (the newest), each as updated_at_us (8 bytes,
+// little-endian), the id's length (4 bytes, little-endian) and the id's bytes.
+
+// Rows per job past which add_acknowledged folds the oldest half into overlap_ids.
+constexpr std::int64_t max_overlap_batches = 32;
+
+struct versions_blob {
+    std::string bytes;
+    std::int64_t min_updated_at_us = 0;
+    std::int64_t max_updated_at_us = 0;
+};
+
+struct version_view {
+    std::string_view id;
+    std::int64_t updated_at_us = 0;
+};
+
+template <class T>
+void put_le(std::string& out, T v) {
+    using U = std::make_unsigned_t<T>;
+    auto u = static_cast<U>(v);
+    for (std::size_t i = 0; i < sizeof(T); ++i, u = static_cast<U>(u >> 8))
+        out.push_back(static_cast<char>(u & 0xff));
+}
+
+template <class T>
+T get_le(const char* p) {
+    using U = std::make_unsigned_t<T>;
+    U u = 0;
+    for (std::size_t i = sizeof(T); i-- > 0;) u = static_cast<U>((u << 8) | static_cast<unsigned char>(p[i]));
+    return static_cast<T>(u);
+}
+
+// Sorts `ids` by id and keeps the newest version of each.
+versions_blob encode_versions(std::vector<overlap_id>& ids) {
+    const auto by_id_newest_first = [](const overlap_id& a, const overlap_id& b) {
+        return a.id != b.id ? a.id < b.id : a.updated_at_us > b.updated_at_us;
+    };
+    // A batch read from a source in id order comes sorted already.
+    if (!std::is_sorted(ids.begin(), ids.end(), by_id_newest_first))
+        std::sort(ids.begin(), ids.end(), by_id_newest_first);
+    versions_blob out;
+    std::size_t bytes = 0;
+    for (const auto& v : ids) bytes += 12 + v.id.size();
+    out.bytes.reserve(bytes);
+    out.min_updated_at_us = std::numeric_limits<std::int64_t>::max();
+    out.max_updated_at_us = std::numeric_limits<std::int64_t>::min();
+    const std::string* previous = nullptr;
+    for (const auto& v : ids) {
+        if (previous != nullptr && *previous == v.id) continue;
+        previous = &v.id;
+        put_le<std::int64_t>(out.bytes, v.updated_at_us);
+        put_le<std::uint32_t>(out.bytes, static_cast<std::uint32_t>(v.id.size()));
+        out.bytes += v.id;
+        out.min_updated_at_us = std::min(out.min_updated_at_us, v.updated_at_us);
+        out.max_updated_at_us = std::max(out.max_updated_at_us, v.updated_at_us);
+    }
+    return out;
+}
+
+// Views into `blob` (valid while it is). Throws store_error(corrupt) on a malformed blob.
+void decode_versions(std::string_view blob, std::vector<version_view>& out) {
+    out.clear();
+    while (!blob.empty()) {
+        if (blob.size() < 12) throw store_error(error_kind::corrupt, "overlap_batches: a truncated version");
+        const auto at = get_le<std::int64_t>(blob.data());
+        const auto size = get_le<std::uint32_t>(blob.data() + 8);
+        blob.remove_prefix(12);
+        if (blob.size() < size) throw store_error(error_kind::corrupt, "overlap_batches: a truncated id");
+        out.push_back({blob.substr(0, size), at});
+        blob.remove_prefix(size);
+    }
+}
+
+void upsert_overlap_id(statement& s, const std::string& job, std::string_view id, std::int64_t at) {
+    s.bind(job, id, at).run();
+    s.reset();
+}
+
+// A version already stored changes no row, so nothing is rewritten.
+constexpr std::string_view upsert_overlap_sql =
+    "INSERT INTO overlap_ids (job, id, updated_at_us) VALUES (?, ?, ?) "
+    "ON CONFLICT (job, id) DO UPDATE SET updated_at_us = excluded.updated_at_us "
+    "WHERE excluded.updated_at_us > overlap_ids.updated_at_us";
+
+// Keeps the job's batch rows bounded: past max_overlap_batches, the oldest half goes into
+// overlap_ids.
+void fold_overlap_batches(sqlite_connection& c, const std::string& job) {
+    std::int64_t rows = 0;
+    {
+        auto count = c.prepare("SELECT count(*) FROM overlap_batches WHERE job = ?");
+        count.bind(job);
+        rows = count.step() ? count.int64(0) : 0;
+    }
+    if (rows <= max_overlap_batches) return;
+    auto upsert = c.prepare(upsert_overlap_sql);
+    std::int64_t last = 0;
+    {
+        auto oldest =
+            c.prepare("SELECT seq, versions FROM overlap_batches WHERE job = ? ORDER BY seq LIMIT ?");
+        oldest.bind(job, rows - max_overlap_batches / 2);
+        std::vector<version_view> versions;
+        while (oldest.step()) {
+            last = oldest.int64(0);
+            decode_versions(oldest.blob_view(1), versions);
+            for (const auto& v : versions) upsert_overlap_id(upsert, job, v.id, v.updated_at_us);
+        }
+    }
+    c.prepare("DELETE FROM overlap_batches WHERE job = ? AND seq <= ?").bind(job, last).run();
+}
+
+// Removes from the job's batch rows the versions `forget(updated_at_us)` selects, a threshold on
+// time (every version on one side of it). Returns how many it removed.
+template <class Forget>
+std::uint64_t forget_batched_versions(sqlite_connection& c, const std::string& job, Forget forget) {
+    struct rewrite {
+        std::int64_t seq = 0;
+        versions_blob blob;
+    };
+    std::vector<std::int64_t> dropped;
+    std::vector<rewrite> rewritten;
+    std::uint64_t removed = 0;
+    {
+        auto rows = c.prepare(
+            "SELECT seq, min_updated_at_us, max_updated_at_us, versions FROM overlap_batches WHERE job = ?");
+        rows.bind(job);
+        std::vector<version_view> versions;
+        while (rows.step()) {
+            const bool oldest = forget(rows.int64(1));
+            const bool newest = forget(rows.int64(2));
+            if (!oldest && !newest) continue;
+            decode_versions(rows.blob_view(3), versions);
+            if (oldest && newest) {
+                removed += versions.size();
+                dropped.push_back(rows.int64(0));
+                continue;
+            }
+            std::vector<overlap_id> kept;
+            for (const auto& v : versions) {
+                if (forget(v.updated_at_us))
+                    ++removed;
+                else
+                    kept.push_back({std::string(v.id), v.updated_at_us});
+            }
+            if (kept.empty())
+                dropped.push_back(rows.int64(0));
+            else
+                rewritten.push_back({rows.int64(0), encode_versions(kept)});
+        }
+    }
+    auto drop = c.prepare("DELETE FROM overlap_batches WHERE job = ? AND seq = ?");
+    for (const auto seq : dropped) {
+        drop.bind(job, seq).run();
+        drop.reset();
+    }
+    auto update = c.prepare(
+        "UPDATE overlap_batches SET min_updated_at_us = ?, max_updated_at_us = ?, versions = ? "
+        "WHERE job = ? AND seq = ?");
+    for (const auto& r : rewritten) {
+        update.bind(r.blob.min_updated_at_us, r.blob.max_updated_at_us, blob_param{r.blob.bytes}, job, r.seq)
+            .run();
+        update.reset();
+    }
+    return removed;
+}
+
 checkpoint read_checkpoint(const statement& s) {
     checkpoint cp;
     cp.job = s.text(0);
@@ -860,23 +1038,33 @@ awaitable<checkpoint> sqlite_store::rewind(std::string job, std::int64_t to_us, 
         c.prepare("DELETE FROM overlap_ids WHERE job = ? AND updated_at_us >= ?")
             .bind(job, cp.low_water_mark_us)
             .run();
+        const std::int64_t mark = cp.low_water_mark_us;
+        forget_batched_versions(c, job, [mark](std::int64_t at) { return at >= mark; });
         return cp;
     };
     co_return co_await submit(storage_, conn_, "rewind", access::write, std::move(work));
 }
 
 // --- overlap ids -----------------------------------------------------------------
+//
+// Acknowledged versions live in two tables: overlap_ids, a row per id, and overlap_batches, a row
+// per add_acknowledged call holding its versions in one blob sorted by id (the users job
+// acknowledges a batch at a time: one b-tree insert per batch instead of two per id). A version is
+// acknowledged when either table holds it or a newer one. Past max_overlap_batches rows per job
+// (a source whose mark moves only at the end, as `unordered` ones) the oldest rows are folded into
+// overlap_ids, so lookups read a bounded number of blobs.
 
 awaitable<void> sqlite_store::add_acknowledged(std::string job, std::vector<overlap_id> ids) {
-    auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
-        for (const auto& id : ids) {
-            c.prepare(
-                 "INSERT INTO overlap_ids (job, id, updated_at_us) VALUES (?, ?, ?) "
-                 "ON CONFLICT (job, id) DO UPDATE SET "
-                 "updated_at_us = max(updated_at_us, excluded.updated_at_us)")
-                .bind(job, id.id, id.updated_at_us)
-                .run();
-        }
+    if (ids.empty()) co_return;
+    auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) mutable {
+        const versions_blob blob = encode_versions(ids);
+        c.prepare(
+             "INSERT INTO overlap_batches (job, seq, min_updated_at_us, max_updated_at_us, versions) "
+             "VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM overlap_batches WHERE job = ?1), ?2, ?3, "
+             "?4)")
+            .bind(job, blob.min_updated_at_us, blob.max_updated_at_us, blob_param{blob.bytes})
+            .run();
+        fold_overlap_batches(c, job);
         return none{};
     };
     co_await submit(storage_, conn_, "add_acknowledged", access::write, std::move(work));
@@ -884,12 +1072,39 @@ awaitable<void> sqlite_store::add_acknowledged(std::string job, std::vector<over
 
 awaitable<std::vector<bool>> sqlite_store::filter_acknowledged(std::string job, std::vector<overlap_id> ids) {
     auto work = [job = std::move(job), ids = std::move(ids)](sqlite_connection& c) {
-        std::vector<bool> out;
-        out.reserve(ids.size());
-        for (const auto& id : ids) {
+        std::vector<bool> out(ids.size(), false);
+        // Rows per id exist only once batches were folded (or from before schema version 5):
+        // one probe spares a lookup per id for the jobs that have none.
+        bool any_ids = false;
+        {
+            auto probe = c.prepare("SELECT EXISTS (SELECT 1 FROM overlap_ids WHERE job = ?)");
+            probe.bind(job);
+            any_ids = probe.step() && probe.int64(0) != 0;
+        }
+        if (any_ids) {
             auto s = c.prepare("SELECT updated_at_us FROM overlap_ids WHERE job = ? AND id = ?");
-            s.bind(job, id.id);
-            out.push_back(s.step() && s.int64(0) >= id.updated_at_us);
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                s.bind(job, ids[i].id);
+                out[i] = s.step() && s.int64(0) >= ids[i].updated_at_us;
+                s.reset();
+            }
+        }
+        // The ids asked for in id order, merged with each batch's sorted versions.
+        std::vector<std::size_t> order(ids.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(),
+                  [&ids](std::size_t a, std::size_t b) { return ids[a].id < ids[b].id; });
+        auto rows = c.prepare("SELECT versions FROM overlap_batches WHERE job = ?");
+        rows.bind(job);
+        std::vector<version_view> versions;
+        while (!ids.empty() && rows.step()) {
+            decode_versions(rows.blob_view(0), versions);
+            auto v = versions.begin();
+            for (const std::size_t i : order) {
+                while (v != versions.end() && v->id < ids[i].id) ++v;
+                if (v == versions.end()) break;
+                if (v->id == ids[i].id && v->updated_at_us >= ids[i].updated_at_us) out[i] = true;
+            }
         }
         return out;
     };
@@ -901,7 +1116,9 @@ awaitable<std::uint64_t> sqlite_store::prune_overlap(std::string job, std::int64
         c.prepare("DELETE FROM overlap_ids WHERE job = ? AND updated_at_us < ?")
             .bind(job, older_than_us)
             .run();
-        return static_cast<std::uint64_t>(c.changes());
+        const auto removed = static_cast<std::uint64_t>(c.changes());
+        return removed + forget_batched_versions(
+                             c, job, [older_than_us](std::int64_t at) { return at < older_than_us; });
     };
     co_return co_await submit(storage_, conn_, "prune_overlap", access::write, std::move(work));
 }
@@ -1060,9 +1277,15 @@ awaitable<std::uint64_t> sqlite_store::clear_dead_letters(std::string job,
                                                           std::vector<std::string> item_ids) {
     auto work = [job = std::move(job), ids = std::move(item_ids)](sqlite_connection& c) {
         std::uint64_t removed = 0;
+        // Most jobs have no dead letter: one probe instead of a delete per id.
+        auto any = c.prepare("SELECT EXISTS (SELECT 1 FROM dead_letters WHERE job = ?)");
+        any.bind(job);
+        if (!any.step() || any.int64(0) == 0) return removed;
+        auto s = c.prepare("DELETE FROM dead_letters WHERE job = ? AND item_id = ?");
         for (const auto& id : ids) {
-            c.prepare("DELETE FROM dead_letters WHERE job = ? AND item_id = ?").bind(job, id).run();
+            s.bind(job, id).run();
             removed += static_cast<std::uint64_t>(c.changes());
+            s.reset();
         }
         return removed;
     };
@@ -1082,10 +1305,10 @@ awaitable<std::uint64_t> sqlite_store::count_dead_letters(std::string job) {
 
 awaitable<void> sqlite_store::put_matches(std::string job, std::vector<match> matches) {
     auto work = [job = std::move(job), matches = std::move(matches)](sqlite_connection& c) {
+        auto s = c.prepare("INSERT OR REPLACE INTO matches (job, key, destination_id) VALUES (?, ?, ?)");
         for (const auto& m : matches) {
-            c.prepare("INSERT OR REPLACE INTO matches (job, key, destination_id) VALUES (?, ?, ?)")
-                .bind(job, m.key, m.destination_id)
-                .run();
+            s.bind(job, m.key, m.destination_id).run();
+            s.reset();
         }
         return none{};
     };
@@ -1096,10 +1319,11 @@ awaitable<std::map<std::string, std::string>> sqlite_store::get_matches(std::str
                                                                         std::vector<std::string> keys) {
     auto work = [job = std::move(job), keys = std::move(keys)](sqlite_connection& c) {
         std::map<std::string, std::string> out;
+        auto s = c.prepare("SELECT destination_id FROM matches WHERE job = ? AND key = ?");
         for (const auto& key : keys) {
-            auto s = c.prepare("SELECT destination_id FROM matches WHERE job = ? AND key = ?");
             s.bind(job, key);
             if (s.step()) out.emplace(key, s.text(0));
+            s.reset();
         }
         return out;
     };

@@ -312,12 +312,15 @@ public:
 
     // --- overlap window: ids acknowledged at or after the low-water mark ---
 
-    /// Records the ids as acknowledged (keeping the newest updated_at per id).
+    /// Records the ids as acknowledged (keeping the newest updated_at per id). One call is one
+    /// write however many ids it holds (the SQLite backend stores a call's versions as one row):
+    /// callers pass a batch at a time.
     virtual awaitable<void> add_acknowledged(std::string job, std::vector<overlap_id> ids) = 0;
     /// result[i]: whether ids[i].id was acknowledged at ids[i].updated_at_us or a newer version.
     virtual awaitable<std::vector<bool>> filter_acknowledged(std::string job,
                                                              std::vector<overlap_id> ids) = 0;
-    /// Forgets ids whose acknowledged version is older than `older_than_us`. Returns how many.
+    /// Forgets the acknowledged versions older than `older_than_us` (an id also acknowledged at a
+    /// newer version stays acknowledged at that one). Returns how many versions it forgot.
     virtual awaitable<std::uint64_t> prune_overlap(std::string job, std::int64_t older_than_us) = 0;
 
     awaitable<bool> is_acknowledged(std::string job, std::string id, std::int64_t updated_at_us) {

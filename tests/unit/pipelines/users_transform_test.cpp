@@ -181,6 +181,67 @@ TEST(UsersTransform_Stages, Refusals_NameTheirStage) {
     EXPECT_EQ(plain.from_source("s-1", user("a@example.com")).stage, failure_stage::none);
 }
 
+// Records in canonical form (schema order) travel the path by move; a refusal at any stage still
+// hands back the record exactly as read, for the dead letter.
+TEST(UsersTransform_Stages, Refusals_HandBackTheRecordAsRead) {
+    const auto canonical = [](std::string email) {
+        return json::value(json::object{{"id", "s-1"}, {"email", std::move(email)}, {"age", 30}});
+    };
+    const std::string long_email = std::string(50, 'a') + "@example.com";
+    auto s = with(write_mode::upsert);
+    s.mapping = {{"email", "email"}, {"age", "int(email)"}};
+    auto mapped = make(s);
+    auto plain = make(with(write_mode::upsert));
+    auto by_contact = make(with(write_mode::upsert, match_rule{"email", "contact"}));
+    auto by_age = make(with(write_mode::upsert, match_rule{"age", "email"}));
+    const struct {
+        const char* name;
+        const users_transform& t;
+        json::value in;
+        failure_stage stage;
+    } cases[] = {
+        {"source", plain, json::object{{"id", 5}}, failure_stage::source},
+        {"mapping", mapped, canonical("a@example.com"), failure_stage::mapping},
+        {"destination, rebuilt", plain, user(long_email), failure_stage::destination},
+        {"destination, moved", plain, canonical(long_email), failure_stage::destination},
+        {"destination, match value added", by_contact, canonical(long_email), failure_stage::destination},
+        {"destination, match value replaced", by_age, canonical("a@example.com"), failure_stage::destination},
+    };
+    for (const auto& c : cases) {
+        auto r = c.t.from_source("s-1", c.in);
+        EXPECT_EQ(r.stage, c.stage) << c.name << ": " << r.error;
+        EXPECT_EQ(json::serialize(r.raw), json::serialize(c.in)) << c.name;
+    }
+    auto ok = plain.from_source("s-1", canonical("a@example.com"));
+    ASSERT_TRUE(ok.ok()) << ok.error;
+    EXPECT_TRUE(ok.raw.is_null());
+    EXPECT_EQ(json::serialize(ok.rec.properties), R"({"email":"a@example.com","age":30})");
+}
+
+// The same schema at both ends, identity mapping, upsert: a canonical record is passed on as read
+// (the destination's check is implied by the source's), others are normalized as ever.
+TEST(UsersTransform_Stages, SameSchemaBothSides_PassesCanonicalRecordsAsRead) {
+    auto t = users_transform::make(with(write_mode::upsert), source_schema(), source_schema());
+    ASSERT_TRUE(t) << t.error();
+    const json::value canonical = json::object{{"id", "s-1"}, {"email", "a@example.com"}, {"age", 30}};
+    auto r = t->from_source("s-1", canonical);
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.rec.id, "s-1");
+    EXPECT_EQ(json::serialize(r.rec.properties), json::serialize(canonical));
+    auto reordered = t->from_source("s-1", user("a@example.com"));
+    ASSERT_TRUE(reordered.ok()) << reordered.error;
+    EXPECT_EQ(json::serialize(reordered.rec.properties), json::serialize(canonical));
+    auto bad = t->from_source("s-1", json::object{{"id", "s-1"}, {"email", 5}});
+    EXPECT_EQ(bad.stage, failure_stage::source) << bad.error;
+    // Mode create requires what the destination says: no shortcut, the same result.
+    auto create = users_transform::make(with(write_mode::create), source_schema(), source_schema());
+    ASSERT_TRUE(create) << create.error();
+    auto created = create->from_source("s-1", canonical);
+    ASSERT_TRUE(created.ok()) << created.error;
+    EXPECT_EQ(created.rec.id, "");
+    EXPECT_EQ(json::serialize(created.rec.properties), json::serialize(canonical));
+}
+
 TEST(UsersTransform_Stages, FromSent_KeepsThePropertiesAndMatchesAgain) {
     auto t = make(with(write_mode::upsert, match_rule{"email", "email"}));
     auto r = t.from_sent("s-1", json::object{{"email", "a@example.com"}, {"age", 3}}, "a@example.com");

@@ -512,7 +512,7 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
     }
     storage.stop();
     EXPECT_EQ(count_rows(dir / "state.db", "PRAGMA user_version"), sqlite_store::schema_version());
-    EXPECT_EQ(sqlite_store::schema_version(), 4);
+    EXPECT_EQ(sqlite_store::schema_version(), 5);
     for (const char* table :
          {"event_jobs", "event_queue", "event_dedup", "spool_progress", "event_batches"}) {
         EXPECT_EQ(count_rows(dir / "state.db",

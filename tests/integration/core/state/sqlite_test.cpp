@@ -501,6 +501,34 @@ TEST(SqliteStore_Migrations, VersionTwoDatabase_GainsTheIngestRejectStoreKeeping
     EXPECT_EQ(db.text("PRAGMA user_version"), std::to_string(sqlite_store::schema_version()));
 }
 
+TEST(SqliteStore_Migrations, VersionFourDatabase_KeepsAcknowledgedIdsAndStoresNewOnesPerCall) {
+    temp_dir tmp;
+    fs::create_directories(tmp.state());
+    {
+        raw_db db(tmp.state() / "state.db");
+        migrate(db.db, sqlite_migrations().first(4));
+        db.exec(
+            "INSERT INTO overlap_ids (job, id, updated_at_us) VALUES ('users', 'a', 100), ('users', 'b', "
+            "200)");
+    }
+    loop_env env;
+    auto store = env.open(tmp.state());
+    EXPECT_EQ(env.wait(store->filter_acknowledged("users", {{"a", 100}, {"b", 201}, {"c", 1}})),
+              (std::vector<bool>{true, false, false}));
+    env.wait(store->add_acknowledged("users", {{"c", 300}, {"b", 250}}));
+    EXPECT_EQ(env.wait(store->filter_acknowledged("users", {{"a", 100}, {"b", 201}, {"c", 300}})),
+              (std::vector<bool>{true, true, true}));
+    // a at 100 (a row per id) and b at 250 (the call's row) go; b at 200 goes too.
+    EXPECT_EQ(env.wait(store->prune_overlap("users", 260)), 3u);
+    EXPECT_EQ(env.wait(store->filter_acknowledged("users", {{"a", 100}, {"b", 200}, {"c", 300}})),
+              (std::vector<bool>{false, false, true}));
+    env.wait(store->close());
+    raw_db db(tmp.state() / "state.db");
+    EXPECT_EQ(db.text("PRAGMA user_version"), "5");
+    EXPECT_EQ(db.text("SELECT count(*) FROM overlap_batches"), "1");
+    EXPECT_EQ(db.text("PRAGMA integrity_check"), "ok");
+}
+
 TEST(SqliteStore_Migrations, VersionThreeDatabase_GainsPersistedBatchesKeepingTheQueue) {
     temp_dir tmp;
     fs::create_directories(tmp.state());
@@ -521,5 +549,5 @@ TEST(SqliteStore_Migrations, VersionThreeDatabase_GainsPersistedBatchesKeepingTh
     EXPECT_EQ(batches[0].rows[0].message_id, "m7");
     env.wait(store->close());
     raw_db db(tmp.state() / "state.db");
-    EXPECT_EQ(db.text("PRAGMA user_version"), "4");
+    EXPECT_EQ(db.text("PRAGMA user_version"), std::to_string(sqlite_store::schema_version()));
 }

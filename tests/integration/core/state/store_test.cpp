@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -224,6 +225,39 @@ TEST_F(StateStore_Overlap, Prune_ForgetsOnlyOlderVersions) {
     EXPECT_EQ(wait(store_->filter_acknowledged("users", {{"a", 100}, {"b", 200}, {"c", 300}})),
               (std::vector<bool>{false, true, true}));
     EXPECT_TRUE(wait(store_->is_acknowledged("contacts", "a", 100)));
+}
+
+// Far more calls than the store keeps as per-call rows (the oldest are folded into per-id rows):
+// every version stays acknowledged, and pruning counts what it forgot in both forms.
+TEST_F(StateStore_Overlap, ManyCalls_StayAcknowledgedAndPrune) {
+    constexpr int calls = 100;
+    constexpr int per_call = 10;
+    std::vector<overlap_id> all;
+    for (int c = 0; c < calls; ++c) {
+        std::vector<overlap_id> batch;
+        // Ids out of order within a call, times rising with the call.
+        for (int i = per_call - 1; i >= 0; --i)
+            batch.push_back({"u-" + std::to_string(c * per_call + i), 1000 + c * per_call + i});
+        all.insert(all.end(), batch.begin(), batch.end());
+        wait(store_->add_acknowledged("users", std::move(batch)));
+    }
+    // The same ids again in one call at older versions: they hide nothing.
+    std::vector<overlap_id> older;
+    for (const auto& v : all) older.push_back({v.id, v.updated_at_us - 500});
+    wait(store_->add_acknowledged("users", older));
+
+    auto acked = wait(store_->filter_acknowledged("users", all));
+    EXPECT_EQ(std::count(acked.begin(), acked.end(), true), calls * per_call);
+    std::vector<overlap_id> newer;
+    for (const auto& v : all) newer.push_back({v.id, v.updated_at_us + 1});
+    acked = wait(store_->filter_acknowledged("users", newer));
+    EXPECT_EQ(std::count(acked.begin(), acked.end(), true), 0);
+
+    // The older call's versions (500..1499) and the first half of the others (1000..1499) go.
+    EXPECT_EQ(wait(store_->prune_overlap("users", 1500)), 1000u + 500u);
+    acked = wait(store_->filter_acknowledged("users", all));
+    for (std::size_t i = 0; i < all.size(); ++i)
+        EXPECT_EQ(acked[i], all[i].updated_at_us >= 1500) << all[i].id << " at " << all[i].updated_at_us;
 }
 
 // --- limiter usage ------------------------------------------------------------------------
