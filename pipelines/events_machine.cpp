@@ -89,6 +89,10 @@ void events_machine::take(input& in, const context& ctx) {
     } else if (persist_answer) {
         send_ready_ = *persisting_;
         persisting_.reset();
+        // A decaying maximum of the write's duration: a batch cut late must still be durable
+        // before the limiter's grant.
+        const auto took = ctx.now - persist_started_;
+        persist_cost_ = std::max(took, persist_cost_ - persist_cost_ / 8);
     } else if (auto* c = std::get_if<completed>(&in)) {
         take_completed(*c);
     } else if (resolve_answer) {
@@ -429,6 +433,7 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
     ++requests_out_;
     b.resolution.batch = id;
     persisting_ = id;
+    persist_started_ = ctx.now;
     auto a = make(kind::persist);
     a.batch = id;
     a.seqs = b.sent_seqs;
@@ -438,8 +443,9 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
 // When a batch due now should rather be cut later (late cutting, spreading; see the rules at the
 // top of the header); nullopt = now.
 std::optional<clock::steady_time> events_machine::paced_until(const context& ctx) const {
-    if (requests_out_ > 0 && ctx.limiter_wait && *ctx.limiter_wait > m_.cut_lead)
-        return ctx.now + *ctx.limiter_wait - m_.cut_lead;
+    const auto lead = m_.cut_lead + 2 * persist_cost_;
+    if (requests_out_ > 0 && ctx.limiter_wait && *ctx.limiter_wait > lead)
+        return ctx.now + *ctx.limiter_wait - lead;
     if (!ctx.room || ctx.room->sends == 0 || !last_cut_) return std::nullopt;
     if (backlog_requests() <= ctx.room->sends) return std::nullopt;  // the window's last burst
     const auto spacing = ctx.room->left / ctx.room->sends;

@@ -39,7 +39,8 @@
 //   - at most max_in_flight batches are out; completions may come in any order; only what a
 //     batch's answer (or the classifier) resolved leaves the window, after its commit;
 //   - a batch is cut as late as it can be: while another is out and the limiter would hold a
-//     new one, it is cut cut_lead before the estimated grant, so it takes the users free by then
+//     new one, it is cut before the estimated grant by cut_lead plus twice the recent time a
+//     batch took to persist (a slow disk must not make it miss its turn), so it takes the users free by then
 //     (a user whose answer just came back is in it, not left for the batch after). When the
 //     backlog exceeds what the destination's clock-aligned window still allows (context::room),
 //     the cuts are spread over the rest of that window (room.left / room.sends apart) instead
@@ -87,7 +88,8 @@ struct events_machine_settings {
     /// Drain only: consecutive failures that end it. Default 5; 0 counts as 1.
     std::uint32_t max_failures = 5;
     /// While a batch is out and the limiter would hold a new one, the next is cut this long
-    /// before the limiter's estimated grant (time to persist it), not at once. Default 25 ms.
+    /// before the limiter's estimated grant, plus twice the recent time a batch took to persist
+    /// (a decaying maximum), not at once. Default 25 ms.
     std::chrono::milliseconds cut_lead{25};
 };
 
@@ -279,6 +281,10 @@ private:
     std::uint64_t next_batch_ = 1;
     /// When the last batch with a request was cut (pacing).
     std::optional<clock::steady_time> last_cut_{};
+    /// When the batch being persisted was asked to be, and a decaying maximum of that write's
+    /// duration: a batch cut late is cut cut_lead plus twice that before the grant.
+    clock::steady_time persist_started_{};
+    clock::steady_time::duration persist_cost_{0};
     std::map<std::uint64_t, batch> batches_{};
     std::size_t requests_out_ = 0;
     std::deque<std::uint64_t> to_resolve_{};

@@ -691,4 +691,18 @@ TEST_F(events_machine_test, EventsMachine_QueueCountedWithinTheRoom_BurstsThough
     EXPECT_EQ(m.resume(machine::proceed{}, c).what, kind::wait);
 }
 
+TEST_F(events_machine_test, EventsMachine_SlowPersist_CutsThatMuchEarlierBeforeTheGrant) {
+    machine m(job(), {2, 1, false, 5}, rules_);
+    start(m);
+    auto p = m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d")}}, ctx());
+    ASSERT_EQ(p.what, kind::persist);
+    clk_.advance(std::chrono::milliseconds{40});  // the write took 40 ms
+    ASSERT_EQ(m.resume(machine::persisted{}, ctx()).what, kind::send);
+    auto held = ctx();
+    held.limiter_wait = std::chrono::milliseconds{500};
+    auto w = m.resume(machine::proceed{}, held);
+    ASSERT_EQ(w.what, kind::wait);
+    EXPECT_EQ(*w.until, clk_.now() + std::chrono::milliseconds{500 - 25 - 80});
+}
+
 }  // namespace
