@@ -462,7 +462,10 @@ std::optional<clock::steady_time> events_machine::paced_until(const context& ctx
         if (it != window_users_.end() && it->second >= std::max<std::size_t>(s_.batch.max_items, 1))
             return std::nullopt;
     }
-    const auto spacing = ctx.room->left / ctx.room->sends;
+    // room + 1 gaps: the last of the room's sends lands a gap before the window's end, not on
+    // the edge of its uncertainty band (where it would count in the next window too, and leave
+    // that window one short of a backlog it could otherwise finish).
+    const auto spacing = ctx.room->left / (ctx.room->sends + 1);
     const auto at = *last_cut_ + std::chrono::duration_cast<clock::steady_time::duration>(spacing);
     if (at <= ctx.now) return std::nullopt;
     return at;
