@@ -133,6 +133,7 @@ void events_machine::take_peeked(peeked& p) {
     for (auto& r : p.rows) {
         next_seq_ = std::max(next_seq_, r.seq);
         window_bytes_ += r.payload_json.size();
+        ++window_users_[r.user_key];
         window_.push_back(std::move(r));
     }
     queue_exhausted_ = p.rows.size() < asked;
@@ -287,6 +288,8 @@ void events_machine::finish(std::uint64_t id, const context& ctx) {
     std::erase_if(window_, [&](const state::queued_event_row& row) {
         if (!std::binary_search(gone.begin(), gone.end(), row.seq)) return false;
         window_bytes_ -= row.payload_json.size();
+        if (const auto it = window_users_.find(row.user_key); it != window_users_.end() && --it->second == 0)
+            window_users_.erase(it);
         return true;
     });
     for (const auto& u : b.users) busy_.erase(u);
@@ -448,7 +451,21 @@ std::optional<clock::steady_time> events_machine::paced_until(const context& ctx
         return ctx.now + *ctx.limiter_wait - lead;
     if (!ctx.room || ctx.room->sends == 0 || !last_cut_) return std::nullopt;
     if (backlog_requests() <= ctx.room->sends) return std::nullopt;  // the window's last burst
-    const auto spacing = ctx.room->left / ctx.room->sends;
+    // A user with a full batch of its own waiting at the head of what can go: its requests are
+    // one after another, each an answer long, so each goes as soon as the previous one answered
+    // (the window's room pays for it: the spacing of the others widens).
+    const auto head = std::find_if(window_.begin(), window_.end(), [this](const state::queued_event_row& r) {
+        return !passed_over(r.user_key);
+    });
+    if (head != window_.end()) {
+        const auto it = window_users_.find(head->user_key);
+        if (it != window_users_.end() && it->second >= std::max<std::size_t>(s_.batch.max_items, 1))
+            return std::nullopt;
+    }
+    // room + 1 gaps: the last of the room's sends lands a gap before the window's end, not on
+    // the edge of its uncertainty band (where it would count in the next window too, and leave
+    // that window one short of a backlog it could otherwise finish).
+    const auto spacing = ctx.room->left / (ctx.room->sends + 1);
     const auto at = *last_cut_ + std::chrono::duration_cast<clock::steady_time::duration>(spacing);
     if (at <= ctx.now) return std::nullopt;
     return at;

@@ -43,10 +43,12 @@
 //     batch took to persist (a slow disk must not make it miss its turn), so it takes the users free by then
 //     (a user whose answer just came back is in it, not left for the batch after). When the
 //     backlog exceeds what the destination's clock-aligned window still allows (context::room),
-//     the cuts are spread over the rest of that window (room.left / room.sends apart) instead
+//     the cuts are spread over the rest of that window (room.left / (room.sends + 1) apart) instead
 //     of bursting and then idling to its end: the window allows no more either way, and a user
 //     whose events span many batches (a hot user) then gets a batch in flight through the whole
-//     window rather than only during the burst (issue #12: per-user order serializes them);
+//     window rather than only during the burst (issue #12: per-user order serializes them). A
+//     batch led by a user with a full batch of its own waiting is not spaced: such a user's
+//     requests go one after another, each as soon as the previous one answered;
 //   - a retryable failure holds back only the batch's users (for the backoff delay); after
 //     pause_after_failures consecutive failures, or a failure that cannot be retried, the whole
 //     job pauses. A wake does not cut a pause short;
@@ -260,6 +262,8 @@ private:
     const event_classifier& rules_;
 
     std::deque<state::queued_event_row> window_{};
+    /// Events in the window per user.
+    std::map<std::string, std::size_t, std::less<>> window_users_{};
     std::uint64_t window_bytes_ = 0;
     std::uint64_t next_seq_ = 0;  // peek after this
     bool queue_exhausted_ = false;

@@ -648,10 +648,11 @@ TEST_F(events_machine_test, EventsMachine_BacklogBeyondTheWindowsRoom_SpreadOver
     };
     auto a = durable(m, m.resume(machine::peeked{rows}, roomy()));
     ASSERT_EQ(a.what, kind::send) << "the first batch goes at once";
-    // 49 more batches, 10 left in the window for its last 10 s: one a second, not ten at once.
+    // 49 more batches, 10 left in the window for its last 10 s: spread 10 s / 11 apart (the last
+    // one a gap before the window's end), not ten at once.
     auto w = m.resume(machine::proceed{}, roomy());
     ASSERT_EQ(w.what, kind::wait);
-    EXPECT_EQ(*w.until, clk_.now() + std::chrono::seconds{1});
+    EXPECT_EQ(*w.until, clk_.now() + std::chrono::nanoseconds{std::chrono::seconds{10}} / 11);
     clk_.advance(std::chrono::seconds{1});
     auto b = durable(m, m.resume(machine::timer{}, roomy()));  // the window is full: no peek
     ASSERT_EQ(b.what, kind::send);
@@ -703,6 +704,30 @@ TEST_F(events_machine_test, EventsMachine_SlowPersist_CutsThatMuchEarlierBeforeT
     auto w = m.resume(machine::proceed{}, held);
     ASSERT_EQ(w.what, kind::wait);
     EXPECT_EQ(*w.until, clk_.now() + std::chrono::milliseconds{500 - 25 - 80});
+}
+
+TEST_F(events_machine_test, EventsMachine_UserWithAFullBatchWaiting_NotSpaced) {
+    machine m(job(), {4, 1, false, 5}, rules_);
+    start(m);
+    auto c = ctx();
+    c.room = machine::context::window_room{10, std::chrono::seconds{10}};
+    std::vector<state::queued_event_row> rows;
+    // hot's 4 events first (two full batches of 2), then 96 of other users.
+    for (std::uint64_t seq = 1; seq <= 4; ++seq) rows.push_back(row(seq, "hot"));
+    for (std::uint64_t seq = 5; seq <= 100; ++seq) rows.push_back(row(seq, "u" + std::to_string(seq)));
+    auto a = durable(m, m.resume(machine::peeked{rows}, c));
+    ASSERT_EQ(a.what, kind::send);
+    EXPECT_EQ(ids_of(a.events), (std::vector<std::string>{"m1", "m2"}));
+    // hot is busy: the others are spaced (1 s apart).
+    auto w = m.resume(machine::proceed{}, c);
+    ASSERT_EQ(w.what, kind::wait);
+    // hot's answer: its next full batch goes at once, not at the next spacing.
+    clk_.advance(std::chrono::milliseconds{300});
+    EXPECT_EQ(m.resume(all(a.batch, 2), c).what, kind::resolve);
+    ASSERT_EQ(m.resume(machine::resolved{}, c).what, kind::peek);
+    auto b = durable(m, m.resume(machine::peeked{}, c));
+    ASSERT_EQ(b.what, kind::send);
+    EXPECT_EQ(ids_of(b.events), (std::vector<std::string>{"m3", "m4"}));
 }
 
 }  // namespace
