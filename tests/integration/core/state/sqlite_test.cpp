@@ -529,6 +529,37 @@ TEST(SqliteStore_Migrations, VersionFourDatabase_KeepsAcknowledgedIdsAndStoresNe
     EXPECT_EQ(db.text("PRAGMA integrity_check"), "ok");
 }
 
+// A run of an `unordered` source folds every version it acknowledged into overlap_ids before its
+// mark moves, and the end of the run prunes them all: the memory SQLite holds meanwhile (an item's
+// sub-journal is in memory) must not grow with their number. 200k rows deleted in one item held
+// 14.9 MiB; the bound below is the page cache (2 MiB by default) and a chunk's sub-journal.
+TEST(SqliteStore_Overlap, PruneOfManyRows_SqliteMemoryBounded) {
+    constexpr int rows = 200'000;
+    constexpr sqlite3_int64 bound = 6 * 1024 * 1024;
+    temp_dir tmp;
+    loop_env env;
+    env.wait(env.open(tmp.state())->close());
+    {
+        raw_db db(tmp.state() / "state.db");
+        db.exec(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) "
+            "INSERT INTO overlap_ids (job, id, updated_at_us) "
+            "SELECT 'users', printf('user-%08d', i), i FROM n");
+    }
+    {
+        auto store = env.open(tmp.state());
+        const sqlite3_int64 before = sqlite3_memory_used();
+        sqlite3_memory_highwater(1);
+        EXPECT_EQ(env.wait(store->prune_overlap("users", rows + 1)), static_cast<std::uint64_t>(rows));
+        EXPECT_LT(sqlite3_memory_highwater(0) - before, bound);
+        EXPECT_FALSE(env.wait(store->is_acknowledged("users", "user-00000001", 1)));
+        EXPECT_FALSE(env.wait(store->is_acknowledged("users", "user-00200000", rows)));
+        env.wait(store->close());
+    }
+    raw_db db(tmp.state() / "state.db");
+    EXPECT_EQ(db.text("SELECT count(*) FROM overlap_ids"), "0");
+}
+
 TEST(SqliteStore_Migrations, VersionThreeDatabase_GainsPersistedBatchesKeepingTheQueue) {
     temp_dir tmp;
     fs::create_directories(tmp.state());
