@@ -462,10 +462,11 @@ std::optional<clock::steady_time> events_machine::paced_until(const context& ctx
         if (it != window_users_.end() && it->second >= std::max<std::size_t>(s_.batch.max_items, 1))
             return std::nullopt;
     }
-    // room + 1 gaps: the last of the room's sends lands a gap before the window's end, not on
-    // the edge of its uncertainty band (where it would count in the next window too, and leave
-    // that window one short of a backlog it could otherwise finish).
-    const auto spacing = ctx.room->left / (ctx.room->sends + 1);
+    // Spread over the first three quarters of what is left, in room + 1 gaps: a sender slowed
+    // down (a slow disk, a busy machine) still uses the whole room, and the last spread send
+    // lands well before the window's uncertainty band (a send on its edge counts in the next
+    // window too, which then falls one short of a backlog it could otherwise finish).
+    const auto spacing = ctx.room->left * 3 / 4 / (ctx.room->sends + 1);
     const auto at = *last_cut_ + std::chrono::duration_cast<clock::steady_time::duration>(spacing);
     if (at <= ctx.now) return std::nullopt;
     return at;

@@ -43,7 +43,7 @@
 //     batch took to persist (a slow disk must not make it miss its turn), so it takes the users free by then
 //     (a user whose answer just came back is in it, not left for the batch after). When the
 //     backlog exceeds what the destination's clock-aligned window still allows (context::room),
-//     the cuts are spread over the rest of that window (room.left / (room.sends + 1) apart) instead
+//     the cuts are spread over the first three quarters of the rest of that window (room + 1 gaps) instead
 //     of bursting and then idling to its end: the window allows no more either way, and a user
 //     whose events span many batches (a hot user) then gets a batch in flight through the whole
 //     window rather than only during the burst (issue #12: per-user order serializes them). A

@@ -648,11 +648,11 @@ TEST_F(events_machine_test, EventsMachine_BacklogBeyondTheWindowsRoom_SpreadOver
     };
     auto a = durable(m, m.resume(machine::peeked{rows}, roomy()));
     ASSERT_EQ(a.what, kind::send) << "the first batch goes at once";
-    // 49 more batches, 10 left in the window for its last 10 s: spread 10 s / 11 apart (the last
-    // one a gap before the window's end), not ten at once.
+    // 49 more batches, 10 left in the window for its last 10 s: spread over its first 7.5 s, in
+    // 11 gaps, not ten at once.
     auto w = m.resume(machine::proceed{}, roomy());
     ASSERT_EQ(w.what, kind::wait);
-    EXPECT_EQ(*w.until, clk_.now() + std::chrono::nanoseconds{std::chrono::seconds{10}} / 11);
+    EXPECT_EQ(*w.until, clk_.now() + std::chrono::nanoseconds{std::chrono::milliseconds{7500}} / 11);
     clk_.advance(std::chrono::seconds{1});
     auto b = durable(m, m.resume(machine::timer{}, roomy()));  // the window is full: no peek
     ASSERT_EQ(b.what, kind::send);
