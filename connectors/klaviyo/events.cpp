@@ -66,6 +66,17 @@ result<klaviyo_event> to_klaviyo_event(const event& e) {
     attributes["properties"] = e.properties();
     if (auto t = e.timestamp()) attributes["time"] = types::format_datetime(to_unix_us(*t));
     attributes["unique_id"] = e.message_id();
+    // Segment's monetary value: `revenue` first, else `value`; the currency of either.
+    for (const char* name : {"revenue", "value"}) {
+        const auto* v = e.properties().if_contains(name);
+        if (v && v->is_number()) {
+            attributes["value"] = v->to_number<double>();
+            break;
+        }
+    }
+    if (const auto* c = e.properties().if_contains("currency");
+        c && c->is_string() && attributes.contains("value"))
+        attributes["value_currency"] = *c;
     attributes["metric"] = json::object{
         {"data", json::object{{"type", "metric"}, {"attributes", json::object{{"name", metric}}}}}};
     return klaviyo_event{std::move(profile), std::move(attributes)};

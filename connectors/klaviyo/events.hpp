@@ -39,9 +39,11 @@ inline constexpr std::string_view job_suffix = "]}}}}";
 /// One `event-bulk-create` item for a Segment track event: the profile from userId →
 /// external_id, traits.email (else context.traits.email) → email, anonymousId → anonymous_id;
 /// one event with metric name = the event name, properties = the event's properties, time = its
-/// timestamp, unique_id = its messageId. Error (the reason the event is discarded with) for
-/// another type than track, an empty metric name or one of 128 characters or more, more than 400
-/// properties, a string over 100,000 bytes.
+/// timestamp, unique_id = its messageId, value = properties.revenue when a number, else
+/// properties.value when a number, value_currency = properties.currency when a string and a value
+/// was set (the properties themselves are sent unchanged). Error (the reason the event is
+/// discarded with) for another type than track, an empty metric name or one of 128 characters or more, more
+/// than 400 properties, a string over 100,000 bytes.
 result<std::string> bulk_item_json(const event& e);
 
 /// The body of POST /api/events for the same event (EventCreateQueryV2: the profile inside the

@@ -5,7 +5,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "connectors/klaviyo/events.hpp"
 
@@ -87,6 +89,44 @@ TEST(KlaviyoEvents_SingleEvent, TheBodyIsAnEventWithItsProfileInsideLikeTheJobIt
     auto identify = event::parse(R"({"type":"identify","messageId":"m-2","userId":"u-1"})");
     ASSERT_TRUE(identify);
     EXPECT_FALSE(single_event_json(*identify));
+}
+
+TEST(KlaviyoEvents_Value, RevenueElseValueBecomesTheValueAndCurrencyItsCurrency) {
+    struct row {
+        std::string properties;
+        std::optional<double> value;
+        std::optional<std::string> currency;
+    };
+    for (const auto& r : std::vector<row>{
+             {R"({"revenue":42.5,"value":1,"currency":"EUR"})", 42.5, "EUR"},
+             {R"({"value":9,"currency":"USD"})", 9.0, "USD"},
+             {R"({"revenue":"42","value":3})", 3.0, std::nullopt},
+             {R"({"revenue":"42","currency":"USD"})", std::nullopt, std::nullopt},
+             {R"({"currency":7,"revenue":1})", 1.0, std::nullopt},
+             {R"({})", std::nullopt, std::nullopt},
+         }) {
+        auto e = event::parse(
+            R"({"type":"track","messageId":"m","userId":"u","event":"Placed Order","properties":)" +
+            r.properties + "}");
+        ASSERT_TRUE(e) << e.error();
+        for (const auto& body : {bulk_item_json(*e), single_event_json(*e)}) {
+            ASSERT_TRUE(body) << body.error();
+            auto v = boost::json::parse(*body);
+            const auto& a = v.as_object().contains("data")
+                                ? v.at("data").at("attributes")
+                                : v.at("attributes").at("events").at("data").at(0).at("attributes");
+            if (r.value)
+                EXPECT_EQ(a.at("value").to_number<double>(), *r.value) << r.properties;
+            else
+                EXPECT_FALSE(a.as_object().contains("value")) << r.properties;
+            if (r.currency)
+                EXPECT_EQ(a.at("value_currency").as_string(), *r.currency) << r.properties;
+            else
+                EXPECT_FALSE(a.as_object().contains("value_currency")) << r.properties;
+            // The properties stay as they were.
+            EXPECT_EQ(a.at("properties"), boost::json::parse(r.properties)) << r.properties;
+        }
+    }
 }
 
 }  // namespace
