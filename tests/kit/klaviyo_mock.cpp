@@ -56,6 +56,11 @@ void klaviyo_mock::delay_accepted(std::chrono::milliseconds d) {
     accepted_delay_ = d;
 }
 
+void klaviyo_mock::drop_accepted(std::uint32_t count) {
+    std::lock_guard lock{mutex_};
+    accepted_drops_ = count;
+}
+
 mock_stats klaviyo_mock::stats() const {
     std::lock_guard lock{mutex_};
     return stats_;
@@ -104,6 +109,10 @@ response klaviyo_mock::answer(const request& r) {
     if (out.status >= 200 && out.status < 300) {
         ++stats_.ok;
         out.delay = accepted_delay_;
+        if (accepted_drops_ > 0) {
+            --accepted_drops_;
+            out.inject = fault::close_without_response;
+        }
     }
     return out;
 }

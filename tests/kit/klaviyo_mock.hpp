@@ -79,6 +79,9 @@ public:
     /// events recorded): an answer that arrives late, or never when the client dies meanwhile.
     /// 0 = at once (the default).
     void delay_accepted(std::chrono::milliseconds d);
+    /// The next `count` accepted requests are handled (their events recorded) and then answered by
+    /// closing the connection without a response byte: Klaviyo has them, the client cannot know.
+    void drop_accepted(std::uint32_t count);
 
     mock_stats stats() const;
     /// A copy of the enforcer of `endpoint`'s windows ("get_profiles", or
@@ -103,6 +106,7 @@ private:
     std::vector<std::pair<response, std::uint32_t>> injected_;
     mock_stats stats_;
     std::chrono::milliseconds accepted_delay_{0};
+    std::uint32_t accepted_drops_ = 0;
     std::unique_ptr<fake_server> server_;
 };
 
