@@ -579,13 +579,18 @@ std::string klaviyo_datetime(std::int64_t us) {
 }
 
 void profile_store::put(stored_profile p) {
+    if (auto old = profiles_.find(p.id); old != profiles_.end())
+        by_updated_.erase({sort_key(old->second, "updated"), p.id});
+    by_updated_.emplace(sort_key(p, "updated"), p.id);
     profiles_[p.id] = std::move(p);
 }
 
 bool profile_store::touch(const std::string& id, std::int64_t updated_us) {
     auto it = profiles_.find(id);
     if (it == profiles_.end()) return false;
+    by_updated_.erase({sort_key(it->second, "updated"), id});
     it->second.updated_us = updated_us;
+    by_updated_.emplace(sort_key(it->second, "updated"), id);
     return true;
 }
 
@@ -662,15 +667,39 @@ wire_response profile_store::page(const profiles_query& q,
         after = std::pair{std::string{parts[2]}, std::string{parts[3]}};
     }
     std::vector<std::pair<std::pair<std::string, std::string>, const stored_profile*>> rows;
-    for (const auto& [id, p] : profiles_) {
-        bool match = true;
-        for (const auto& t : q.filters) match = match && term_matches(t, p);
-        if (match) rows.push_back({{sort_key(p, field), id}, &p});
+    auto matches = [&](const stored_profile& p) {
+        return std::all_of(q.filters.begin(), q.filters.end(),
+                           [&](const auto& t) { return term_matches(t, p); });
+    };
+    if (field == "updated") {
+        // The index in the sort's order, from after the cursor: page_size + 1 matches tell the
+        // page and whether another follows, without filtering and sorting every profile.
+        const auto want = static_cast<std::size_t>(q.page_size) + 1;
+        auto take = [&](const std::pair<std::string, std::string>& key) {
+            const auto& p = profiles_.at(key.second);
+            if (matches(p)) rows.push_back({key, &p});
+            return rows.size() < want;
+        };
+        if (!desc) {
+            for (auto i = after ? by_updated_.upper_bound(*after) : by_updated_.begin();
+                 i != by_updated_.end() && take(*i); ++i) {
+            }
+        } else {
+            for (auto i =
+                     std::make_reverse_iterator(after ? by_updated_.lower_bound(*after) : by_updated_.end());
+                 i != by_updated_.rend() && take(*i); ++i) {
+            }
+        }
+    } else {
+        for (const auto& [id, p] : profiles_)
+            if (matches(p)) rows.push_back({{sort_key(p, field), id}, &p});
+        auto less = [&](const auto& a, const auto& b) {
+            return desc ? b.first < a.first : a.first < b.first;
+        };
+        std::sort(rows.begin(), rows.end(), less);
     }
-    auto less = [&](const auto& a, const auto& b) { return desc ? b.first < a.first : a.first < b.first; };
-    std::sort(rows.begin(), rows.end(), less);
     auto it = rows.begin();
-    if (after) {
+    if (after && field != "updated") {
         it = std::upper_bound(rows.begin(), rows.end(), *after, [&](const auto& key, const auto& row) {
             return desc ? row.first < key : key < row.first;
         });

@@ -155,6 +155,8 @@ public:
 
 private:
     std::map<std::string, stored_profile> profiles_;
+    /// (the updated sort key, id) of every profile: pages sorted by updated walk it from the cursor.
+    std::set<std::pair<std::string, std::string>> by_updated_;
 };
 
 /// One event an event bulk create job recorded.
