@@ -1,10 +1,14 @@
 #pragma once
-// Sending events to Klaviyo (POST /api/event-bulk-create-jobs, revision 2026-07-15): the event
-// mapping and the job body's limits. Pure: no Asio, no I/O.
+// Sending events to Klaviyo (POST /api/event-bulk-create-jobs and POST /api/events, revision
+// 2026-07-15): the event mapping, the job body's limits and the reading of a job's refusal. Pure:
+// no Asio, no I/O.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "connectors/sdk/event.hpp"
 #include "core/result.hpp"
@@ -13,6 +17,9 @@ namespace tributary::connectors::klaviyo {
 
 /// POST here creates events in bulk; 202 = accepted (the spec has no endpoint to read the job).
 inline constexpr std::string_view event_bulk_create_url = "https://a.klaviyo.com/api/event-bulk-create-jobs";
+/// POST here creates one event; 202 = accepted. A unique_id repeated for the same profile and
+/// metric is not an error here: Klaviyo records the first and drops the repeats (the spec).
+inline constexpr std::string_view event_create_url = "https://a.klaviyo.com/api/events";
 /// Most events per job: the count is of nested events across the body's profiles.
 inline constexpr std::size_t max_events_per_job = 1000;
 /// Largest job body ("5MB" in the spec, read as 5,000,000 bytes: the stricter reading).
@@ -32,9 +39,35 @@ inline constexpr std::string_view job_suffix = "]}}}}";
 /// One `event-bulk-create` item for a Segment track event: the profile from userId →
 /// external_id, traits.email (else context.traits.email) → email, anonymousId → anonymous_id;
 /// one event with metric name = the event name, properties = the event's properties, time = its
-/// timestamp, unique_id = its messageId. Error (the reason the event is discarded with) for
-/// another type than track, an empty metric name or one of 128 characters or more, more than 400
-/// properties, a string over 100,000 bytes.
+/// timestamp, unique_id = its messageId, value = properties.revenue when a number, else
+/// properties.value when a number, value_currency = properties.currency when a string and a value
+/// was set (the properties themselves are sent unchanged). Error (the reason the event is
+/// discarded with) for another type than track, an empty metric name or one of 128 characters or more, more
+/// than 400 properties, a string over 100,000 bytes.
 result<std::string> bulk_item_json(const event& e);
+
+/// The body of POST /api/events for the same event (EventCreateQueryV2: the profile inside the
+/// event's attributes); the same refusals as bulk_item_json.
+result<std::string> single_event_json(const event& e);
+
+/// The position, in the refused job's `events-bulk-create` data, of the item a 400 answer points
+/// at: the first JSON:API error's `source.pointer` of the form
+/// `/data/attributes/events-bulk-create/data/<i>[/…]`. nullopt when the body is not a JSON:API
+/// errors document, has no pointer, or points elsewhere (the whole body, the envelope).
+std::optional<std::size_t> refused_item(std::string_view body);
+
+/// What follows a 400 to the part [begin, end) of a job's items (positions in the job).
+struct refusal_step {
+    /// The item to try alone through POST /api/events, if any.
+    std::optional<std::size_t> alone{};
+    /// The parts to send next, in order, each non-empty.
+    std::vector<std::pair<std::size_t, std::size_t>> parts{};
+};
+
+/// `pointed`: refused_item of the answer (a position in the part's body). A pointer inside the
+/// part: that item alone, then the items before it and the items after it, as two parts. No
+/// usable pointer: a part of one item is tried alone; a longer one is split in halves, the first
+/// half first (narrowing down to the bad event in about 2·log2(n) requests).
+refusal_step after_refusal(std::optional<std::size_t> pointed, std::size_t begin, std::size_t end);
 
 }  // namespace tributary::connectors::klaviyo

@@ -1,6 +1,8 @@
 #include "connectors/klaviyo/klaviyo_connector.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <set>
 
 #include "connectors/klaviyo/events.hpp"
@@ -127,7 +129,8 @@ awaitable<outcome_of<types::type>> klaviyo_connector::event_type_schema(std::str
     co_return types::type{};
 }
 
-std::optional<http::request> klaviyo_connector::build_job(event_batch& batch) const {
+klaviyo_connector::job klaviyo_connector::cut_job(event_batch& batch) const {
+    job out;
     body_builder body{{.max_bytes = max_job_bytes, .max_items = max_events_per_job}};
     body.begin(job_prefix, job_suffix);
     std::set<std::string, std::less<>> unique_ids;
@@ -152,33 +155,122 @@ std::optional<http::request> klaviyo_connector::build_job(event_batch& batch) co
             continue;
         }
         unique_ids.emplace(e.message_id());
+        out.indices.push_back(index);
+        out.items.push_back(std::move(*item));
     }
-    if (body.items() == 0) return std::nullopt;
-    http::request req = body.to_request("POST", std::string{event_bulk_create_url});
-    std::erase_if(req.headers, [](const http::header& h) {
-        return http::iequals(h.name, "Accept") || http::iequals(h.name, "Content-Type");
-    });
-    for (auto& h : request_headers(settings_)) req.headers.push_back(std::move(h));
+    return out;
+}
+
+http::request klaviyo_connector::job_request(const job& j, std::size_t begin, std::size_t end) const {
+    std::string body{job_prefix};
+    for (std::size_t i = begin; i < end; ++i) {
+        if (i != begin) body += ',';
+        body += j.items[i];
+    }
+    body += job_suffix;
+    return json_request(std::string{event_bulk_create_url}, std::move(body));
+}
+
+http::request klaviyo_connector::json_request(std::string url, std::string body) const {
+    http::request req;
+    req.method = "POST";
+    req.url = std::move(url);
+    req.headers = request_headers(settings_);
     req.headers.push_back({"Content-Type", std::string{jsonapi_media_type}});
+    req.body = std::move(body);
     return req;
+}
+
+// An event whose request got no answer may be in Klaviyo already: until it is sent again it goes
+// through POST /api/events, which drops a repeat, never in a job, which a repeat fails whole.
+void klaviyo_connector::remember_in_doubt(event_batch& batch,
+                                          const job& j,
+                                          std::size_t begin,
+                                          std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+        if (in_doubt_.size() >= max_in_doubt) in_doubt_.erase(in_doubt_.begin());
+        in_doubt_.emplace(batch.at(j.indices[i]).message_id());
+    }
+}
+
+awaitable<outcome_of<bool>> klaviyo_connector::send_one(event_batch& batch, std::size_t index) {
+    constexpr std::string_view what = "klaviyo: create an event";
+    const auto& e = batch.at(index);
+    auto body = single_event_json(e);
+    if (!body) {
+        batch.reject(index, body.error());
+        co_return false;
+    }
+    std::string message_id{e.message_id()};
+    http::outcome o = co_await http_->send(json_request(std::string{event_create_url}, std::move(*body)),
+                                           http::priority::events);
+    if (o.ok()) {
+        in_doubt_.erase(message_id);
+        batch.mark_sent(index);
+        co_return true;
+    }
+    if (!o.resp || o.resp->status >= 500) in_doubt_.insert(message_id);
+    if (o.resp && (o.error == http::error_kind::rejected || o.error == http::error_kind::exhausted)) {
+        auto err = error_for_status(o.resp->status, o.resp->body, what, settings_.api_key);
+        if (err.kind != error_kind::rejected) co_return err;
+        batch.reject(index, std::move(err.message));
+        co_return false;
+    }
+    co_return error_from(o, what);
 }
 
 awaitable<outcome_of<void>> klaviyo_connector::send_events(event_batch& batch) {
     if (!http_) co_return make_error(error_kind::contract, "klaviyo: no HTTP client");
-    auto req = build_job(batch);
-    if (!req) co_return outcome_of<void>{};
-    http::outcome o = co_await http_->send(std::move(*req), http::priority::events);
-    if (o.ok()) co_return outcome_of<void>{};
     constexpr std::string_view what = "klaviyo: create events";
-    if (o.resp && (o.error == http::error_kind::rejected || o.error == http::error_kind::exhausted))
-        co_return error_for_status(o.resp->status, o.resp->body, what, settings_.api_key);
-    co_return error_from(o, what);
+    const job j = cut_job(batch);
+    // Parts of the job still to send, in order: [begin, end) of j.items.
+    std::deque<std::pair<std::size_t, std::size_t>> parts;
+    if (!j.items.empty()) parts.emplace_back(0, j.items.size());
+    bool one_by_one = std::any_of(j.indices.begin(), j.indices.end(), [&](std::size_t i) {
+        return in_doubt_.contains(batch.at(i).message_id());
+    });
+    while (!parts.empty()) {
+        const auto [begin, end] = parts.front();
+        parts.pop_front();
+        if (one_by_one) {
+            for (auto i = begin; i < end; ++i) {
+                auto one = co_await send_one(batch, j.indices[i]);
+                if (!one) co_return one.error();
+            }
+            continue;
+        }
+        http::outcome o = co_await http_->send(job_request(j, begin, end), http::priority::events);
+        if (o.ok()) {
+            for (auto i = begin; i < end; ++i) batch.mark_sent(j.indices[i]);
+            continue;
+        }
+        if (!o.resp || o.resp->status >= 500) remember_in_doubt(batch, j, begin, end);
+        if (!o.resp || o.resp->status != 400) {
+            if (o.resp && (o.error == http::error_kind::rejected || o.error == http::error_kind::exhausted))
+                co_return error_for_status(o.resp->status, o.resp->body, what, settings_.api_key);
+            co_return error_from(o, what);
+        }
+        const auto step = after_refusal(refused_item(o.resp->body), begin, end);
+        if (step.alone) {
+            // The event the refusal points at (or the last one left) is tried alone through POST
+            // /api/events: refused there too, it is dead-lettered with Klaviyo's reason; accepted,
+            // the job's refusal was a repeat of an event Klaviyo has (a resend after a crash or a
+            // timeout), so the rest, which may repeat too, goes one by one as well.
+            auto one = co_await send_one(batch, j.indices[*step.alone]);
+            if (!one) co_return one.error();
+            if (*one) one_by_one = true;
+        }
+        for (auto it = step.parts.rbegin(); it != step.parts.rend(); ++it) parts.push_front(*it);
+    }
+    co_return outcome_of<void>{};
 }
 
 awaitable<outcome_of<std::optional<http::request>>> klaviyo_connector::preview_send_events(
     event_batch& batch) {
-    auto req = build_job(batch);
-    if (req) redact(*req, {"Authorization"});
+    const job j = cut_job(batch);
+    if (j.items.empty()) co_return std::optional<http::request>{};
+    auto req = job_request(j, 0, j.items.size());
+    redact(req, {"Authorization"});
     co_return req;
 }
 
@@ -204,7 +296,14 @@ std::vector<http::endpoint_group> endpoint_groups(const klaviyo_settings& s) {
         {.kind = http::limit_kind::fixed_window, .requests = 10, .per = std::chrono::seconds{1}},
         {.kind = http::limit_kind::fixed_window, .requests = 150, .per = std::chrono::minutes{1}},
     };
-    return {std::move(g), std::move(events)};
+    http::endpoint_group single;
+    single.name = std::string{event_create_group};
+    single.patterns = {"POST a.klaviyo.com/api/events"};
+    single.limits = {
+        {.kind = http::limit_kind::fixed_window, .requests = 350, .per = std::chrono::seconds{1}},
+        {.kind = http::limit_kind::fixed_window, .requests = 3500, .per = std::chrono::minutes{1}},
+    };
+    return {std::move(g), std::move(events), std::move(single)};
 }
 
 application_spec klaviyo_spec() {

@@ -20,9 +20,17 @@
 // send_events: one event type, `track`. Takes pending events in batch order into one job body
 // (events.hpp: at most 1000 events and 5,000,000 bytes); an event that cannot become a Klaviyo
 // event is discarded with the reason; an event whose messageId is already in the body is
-// postponed (a repeated unique_id fails the whole job). 202 → every event sent; otherwise
-// error_for_status: 400/409/422 reject every event of the job (they are dead-lettered), 401/403
-// stop the job with the events queued, 429/5xx leave them queued (`network`).
+// postponed (a repeated unique_id fails the whole job). 202 → every event of the job sent.
+// A 400 is narrowed (after_refusal): the event its source.pointer names is tried alone through
+// POST /api/events, the others go again as jobs; without a pointer the job is halved until one
+// event is left, which is tried alone. An event POST /api/events refuses is rejected (dead-
+// lettered) with Klaviyo's reason; one it accepts although a job refused it was a repeat (a
+// resend of a job Klaviyo had accepted, after a crash or a timeout), so the rest of the batch
+// then goes one by one through POST /api/events, which records the first of repeated unique_ids
+// and drops the others. Events of a request that got no answer or a 5xx are remembered (in
+// memory) as in doubt: a batch holding one goes one by one. Other answers: error_for_status
+// (409/422 reject the events not yet sent, 401/403 stop the job, 429/5xx leave them queued);
+// events sent before a failure stay sent.
 
 #include <boost/json/value.hpp>
 
@@ -30,6 +38,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +54,8 @@ namespace tributary::connectors::klaviyo {
 inline constexpr std::string_view profiles_read_group = "profiles-read";
 /// The group of POST /api/event-bulk-create-jobs.
 inline constexpr std::string_view event_bulk_create_group = "event-bulk-create";
+/// The group of POST /api/events (one event per request).
+inline constexpr std::string_view event_create_group = "event-create";
 
 class klaviyo_connector final : public connector {
 public:
@@ -69,11 +80,27 @@ public:
     std::optional<std::chrono::nanoseconds> estimated_wait() const override;
 
 private:
-    std::optional<http::request> build_job(event_batch& batch) const;
+    /// A job cut from a batch: its items (bulk_item_json) and their batch indices, in order.
+    struct job {
+        std::vector<std::size_t> indices;
+        std::vector<std::string> items;
+    };
+    /// Most message ids remembered as in doubt (past it, the smallest is forgotten).
+    static constexpr std::size_t max_in_doubt = 100'000;
+
+    job cut_job(event_batch& batch) const;
+    http::request job_request(const job& j, std::size_t begin, std::size_t end) const;
+    http::request json_request(std::string url, std::string body) const;
+    void remember_in_doubt(event_batch& batch, const job& j, std::size_t begin, std::size_t end);
+    /// POST /api/events for the event at `index`: true = sent (marked), false = refused by Klaviyo
+    /// or unmappable (rejected with the reason); an error when it could not be decided.
+    awaitable<outcome_of<bool>> send_one(event_batch& batch, std::size_t index);
 
     klaviyo_settings settings_;
     std::shared_ptr<http::client> http_;
     std::optional<std::string> base_url_;
+    /// Message ids of events sent in a request that got no answer (or a 5xx): Klaviyo may have them.
+    std::set<std::string, std::less<>> in_doubt_;
 };
 
 /// The endpoint groups for these settings: `profiles-read` ("GET a.klaviyo.com/api/profiles"

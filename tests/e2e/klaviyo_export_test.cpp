@@ -3,13 +3,16 @@
 // Every profile arrives, the mock never had to refuse a request (no request beyond any window),
 // and a second run reads incrementally what changed. The committed example
 // config/examples/klaviyo-export.yaml runs too, with its base_url pointed at the mock. And spooled
-// track events reach Klaviyo as bulk create jobs the mock checks against the spec.
+// track events reach Klaviyo as bulk create jobs the mock checks against the spec; after a kill -9
+// with a job Klaviyo accepted but did not answer, the restart resends it and every event is in
+// Klaviyo once, none dead-lettered; config/examples/events-to-klaviyo.yaml runs against the mock.
 // About 70 s: 31 pages cross the 30/min window once.
 
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -97,6 +100,45 @@ int run_once(const std::string& job, const fs::path& cfg, std::string& err) {
     return *code;
 }
 
+// An events job `to_klaviyo` (ingest spooling into dir/spool) sending to mock Klaviyo at base_url.
+std::string events_config(const fs::path& dir, const std::string& base_url, const std::string& job_extra) {
+    const auto d = dir.string();
+    return "state:\n  dir: " + d + "/state\n  sync: normal\n" + "log:\n  format: json\n" +
+           "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [wk_klaviyo_0123456789]\n" + "  spool_dir: " + d +
+           "/spool\n  spool_poll: 50ms\n" + "connections:\n  klaviyo:\n    connector: klaviyo\n" +
+           "    settings:\n      api_key: ${env:KLAVIYO_API_KEY}\n" + "    base_url: " + base_url + "\n" +
+           "jobs:\n  to_klaviyo:\n    type: events\n" + "    destination: { connection: klaviyo }\n" +
+           job_extra + "    batch: { max_items: 1000 }\n";
+}
+
+// `tracks` track events "Order Completed" of 50 users (messageId m-<i>) and `extra` lines, as one
+// spool file.
+void spool_tracks(const temp_dir& dir, int tracks, const std::string& extra) {
+    std::string lines;
+    for (int i = 0; i < tracks; ++i) {
+        lines += R"({"type":"track","event":"Order Completed","userId":"u)" + std::to_string(i % 50) +
+                 R"(","messageId":"m-)" + std::to_string(i) + R"(","properties":{"total":)" +
+                 std::to_string(i) + R"(},"timestamp":"2026-05-01T10:00:00Z"})" + "\n";
+    }
+    fs::create_directories(dir.path() / "spool");
+    fs::rename(dir.write("batch.tmp", lines + extra), dir.path() / "spool" / "batch.jsonl");
+}
+
+// The committed example config/examples/<name>.
+std::string example(const std::string& name) {
+    std::ifstream in{fs::path{TRIBUTARY_SOURCE_ROOT} / "config/examples" / name};
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Replaces the first `from` in `yaml` (a test failure when absent: the example changed).
+void replace_once(std::string& yaml, const std::string& from, const std::string& to) {
+    const auto at = yaml.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    yaml.replace(at, from.size(), to);
+}
+
 }  // namespace
 
 TEST(KlaviyoExport_LimitsOn, EveryProfileArrivesWithNoRequestBeyondAWindowThenIncremental) {
@@ -158,15 +200,8 @@ TEST(KlaviyoExport_Example, TheCommittedExampleRunsAgainstTheMock) {
     mock::klaviyo_mock m{{.api_key = key}};
     m.with_profiles(
         [](mock::profile_store& s) { s.generate(250, us("2026-05-01T10:00:00Z"), 1'000'000, 0); });
-    std::ifstream in{fs::path{TRIBUTARY_SOURCE_ROOT} / "config/examples/klaviyo-export.yaml"};
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string yaml = text.str();
-    auto replace = [&yaml](const std::string& from, const std::string& to) {
-        const auto at = yaml.find(from);
-        ASSERT_NE(at, std::string::npos) << from;
-        yaml.replace(at, from.size(), to);
-    };
+    std::string yaml = example("klaviyo-export.yaml");
+    auto replace = [&yaml](const std::string& from, const std::string& to) { replace_once(yaml, from, to); };
     replace("# base_url: http://127.0.0.1:PORT", "base_url: " + m.base_url());
     replace("/tmp/tributary-klaviyo/state", (dir.path() / "state").string());
     replace("/tmp/tributary-klaviyo/users.jsonl", (dir.path() / "users.jsonl").string());
@@ -267,27 +302,13 @@ TEST(KlaviyoExport_KillNine, ARestartAfterKillNineDeliversEveryProfileWithinTheW
 TEST(KlaviyoEvents_Spool, TrackEventsArriveInKlaviyoAsBulkJobsWithinTheWindows) {
     temp_dir dir;
     mock::klaviyo_mock m{{.api_key = key}};
-    const auto d = dir.path().string();
-    const auto cfg = dir.write(
-        "events.yaml",
-        "state:\n  dir: " + d + "/state\n  sync: normal\n" + "log:\n  format: json\n" +
-            "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [wk_klaviyo_0123456789]\n" + "  spool_dir: " + d +
-            "/spool\n  spool_poll: 50ms\n" + "connections:\n  klaviyo:\n    connector: klaviyo\n" +
-            "    settings:\n      api_key: ${env:KLAVIYO_API_KEY}\n" + "    base_url: " + m.base_url() +
-            "\n" + "jobs:\n  to_klaviyo:\n    type: events\n" + "    destination: { connection: klaviyo }\n" +
-            "    filter: { types: [track] }\n" + "    batch: { max_items: 1000 }\n");
+    const auto cfg =
+        dir.write("events.yaml", events_config(dir.path(), m.base_url(), "    filter: { types: [track] }\n"));
     constexpr int tracks = 2'500;
-    std::string lines;
-    for (int i = 0; i < tracks; ++i) {
-        lines += R"({"type":"track","event":"Order Completed","userId":"u)" + std::to_string(i % 50) +
-                 R"(","messageId":"m-)" + std::to_string(i) + R"(","properties":{"total":)" +
-                 std::to_string(i) + R"(},"timestamp":"2026-05-01T10:00:00Z"})" + "\n";
-    }
-    lines +=
+    spool_tracks(
+        dir, tracks,
         R"({"type":"identify","userId":"u1","messageId":"m-identify","traits":{"email":"u1@example.com"}})"
-        "\n";
-    fs::create_directories(dir.path() / "spool");
-    fs::rename(dir.write("batch.tmp", lines), dir.path() / "spool" / "batch.jsonl");
+        "\n");
 
     std::string err;
     ASSERT_EQ(run_once("to_klaviyo", cfg, err), 0) << err;
@@ -308,4 +329,89 @@ TEST(KlaviyoEvents_Spool, TrackEventsArriveInKlaviyoAsBulkJobsWithinTheWindows) 
     EXPECT_GE(s.requests, 3u);
     std::printf("klaviyo events: %d track events in %llu jobs\n", tracks,
                 static_cast<unsigned long long>(s.requests));
+}
+
+// kill -9 while a bulk job Klaviyo has accepted is still unanswered (the mock records the job, then
+// holds its 202): the restarted run resends that batch first, unchanged; Klaviyo refuses the job
+// whole for its repeated unique_ids, and the connector sends those events one by one through POST
+// /api/events, which drops repeats. Every event is in Klaviyo exactly once, none dead-lettered, no
+// request beyond a window.
+TEST(KlaviyoEvents_KillNine, AJobAcceptedBeforeTheKillIsResentAndNothingIsDeadLettered) {
+    temp_dir dir;
+    mock::klaviyo_mock m{{.api_key = key}};
+    const auto cfg = dir.write("events.yaml", events_config(dir.path(), m.base_url(), ""));
+    constexpr int tracks = 2'500;
+    spool_tracks(dir, tracks, "");
+
+    m.delay_accepted(30s);
+    std::size_t at_kill = 0;
+    {
+        child_process p(bin, {"run", "--once", "to_klaviyo", "-c", cfg.string()}, {"KLAVIYO_API_KEY=" + key});
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (at_kill == 0 && std::chrono::steady_clock::now() < deadline) {
+            ASSERT_FALSE(p.wait(50ms).has_value()) << "the run ended before the kill\n" << p.err();
+            m.with_events([&](const mock::event_store& s) { at_kill = s.events().size(); });
+        }
+        p.signal(SIGKILL);
+        ASSERT_EQ(p.wait(20s), -SIGKILL);
+        EXPECT_EQ(p.err().find("dlq.add"), std::string::npos) << p.err();
+    }
+    ASSERT_GT(at_kill, 0u) << "no job reached Klaviyo before the kill";
+    ASSERT_LT(at_kill, static_cast<std::size_t>(tracks));
+    m.delay_accepted(0ms);
+
+    std::string err;
+    ASSERT_EQ(run_once("to_klaviyo", cfg, err), 0) << err;
+    EXPECT_EQ(err.find("dlq.add"), std::string::npos) << "an event was dead-lettered\n" << err;
+    EXPECT_EQ(err.find(key), std::string::npos) << "the key reached the log";
+    std::map<std::string, int> times;
+    std::uint64_t dropped = 0;
+    m.with_events([&](const mock::event_store& s) {
+        for (const auto& e : s.events()) ++times[e.unique_id];
+        dropped = s.repeats_dropped();
+    });
+    EXPECT_EQ(times.size(), static_cast<std::size_t>(tracks)) << "an event is missing";
+    for (const auto& [id, n] : times) EXPECT_EQ(n, 1) << id << " recorded twice";
+    EXPECT_EQ(dropped, at_kill) << "the resend repeated exactly the job accepted before the kill";
+    const auto s = m.stats();
+    EXPECT_EQ(s.rate_limited, 0u);
+    EXPECT_EQ(s.by_status.count(400) ? s.by_status.at(400) : 0u, 1u) << "one refused resend";
+    std::printf(
+        "klaviyo events kill -9: %zu events accepted before the kill, %llu repeats dropped, %llu requests\n",
+        at_kill, static_cast<unsigned long long>(dropped), static_cast<unsigned long long>(s.requests));
+}
+
+TEST(KlaviyoEvents_Example, TheCommittedExampleRunsAgainstTheMock) {
+    temp_dir dir;
+    mock::klaviyo_mock m{{.api_key = key}};
+    std::string yaml = example("events-to-klaviyo.yaml");
+    auto replace = [&yaml](const std::string& from, const std::string& to) { replace_once(yaml, from, to); };
+    replace("# base_url: http://127.0.0.1:PORT", "base_url: " + m.base_url());
+    replace("/tmp/tributary-klaviyo-events/state", (dir.path() / "state").string());
+    replace("/tmp/tributary-klaviyo-events/spool", (dir.path() / "spool").string());
+    replace("listen: 127.0.0.1:8088", "listen: 127.0.0.1:0");
+    const auto cfg = dir.write("example.yaml", yaml);
+    spool_tracks(
+        dir, 1'200,
+        R"({"type":"track","event":"Placed Order","userId":"buyer","messageId":"m-order","properties":{"revenue":42.5,"currency":"EUR","value":1},"timestamp":"2026-05-01T10:00:00Z"})"
+        "\n"
+        R"({"type":"page","userId":"u1","messageId":"m-page","name":"Home"})"
+        "\n");
+    child_process p(bin, {"run", "--once", "to_klaviyo", "-c", cfg.string()},
+                    {"KLAVIYO_API_KEY=" + key, "INGEST_WRITE_KEY=wk_example_0123456789"});
+    const auto code = p.wait(240s);
+    ASSERT_EQ(code, 0) << p.err();
+    EXPECT_EQ(p.err().find(key), std::string::npos) << "the key reached the log";
+    std::size_t n = 0;
+    m.with_events([&](const mock::event_store& s) {
+        n = s.events().size();
+        const auto order = std::find_if(s.events().begin(), s.events().end(),
+                                        [](const auto& e) { return e.unique_id == "m-order"; });
+        ASSERT_NE(order, s.events().end());
+        EXPECT_EQ(order->attributes.at("value").as_double(), 42.5);
+        EXPECT_EQ(order->attributes.at("value_currency").as_string(), "EUR");
+        EXPECT_EQ(order->profile_key, "external_id:buyer");
+    });
+    EXPECT_EQ(n, 1'201u) << "every track event, the page filtered out";
+    EXPECT_EQ(m.stats().rate_limited, 0u);
 }

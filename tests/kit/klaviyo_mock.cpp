@@ -51,6 +51,16 @@ void klaviyo_mock::inject_status(unsigned status, std::uint32_t count, std::opti
     inject(std::move(r), count);
 }
 
+void klaviyo_mock::delay_accepted(std::chrono::milliseconds d) {
+    std::lock_guard lock{mutex_};
+    accepted_delay_ = d;
+}
+
+void klaviyo_mock::drop_accepted(std::uint32_t count) {
+    std::lock_guard lock{mutex_};
+    accepted_drops_ = count;
+}
+
 mock_stats klaviyo_mock::stats() const {
     std::lock_guard lock{mutex_};
     return stats_;
@@ -86,7 +96,7 @@ response klaviyo_mock::answer(const request& r) {
         if (--injected_.front().second == 0) injected_.erase(injected_.begin());
         ++stats_.injected;
     } else if (const auto* e = find_endpoint(r.method, r.path)) {
-        out = e->method == "POST" ? answer_event_bulk(r, *e) : answer_profiles(r, *e);
+        out = e->method == "POST" ? answer_event_post(r, *e) : answer_profiles(r, *e);
     } else {
         const bool known_path =
             std::any_of(klaviyo_endpoints().begin(), klaviyo_endpoints().end(),
@@ -96,7 +106,14 @@ response klaviyo_mock::answer(const request& r) {
                          : to_response(error_response(404, "not_found", "Not found.", "Not found."));
     }
     ++stats_.by_status[out.status];
-    if (out.status >= 200 && out.status < 300) ++stats_.ok;
+    if (out.status >= 200 && out.status < 300) {
+        ++stats_.ok;
+        out.delay = accepted_delay_;
+        if (accepted_drops_ > 0) {
+            --accepted_drops_;
+            out.inject = fault::close_without_response;
+        }
+    }
     return out;
 }
 
@@ -155,14 +172,15 @@ response klaviyo_mock::answer_profiles(const request& r, const endpoint_spec& e)
     return out;
 }
 
-response klaviyo_mock::answer_event_bulk(const request& r, const endpoint_spec& e) {
+response klaviyo_mock::answer_event_post(const request& r, const endpoint_spec& e) {
     if (auto bad = check_headers(r.headers, options_.api_key, true)) return to_response(std::move(*bad));
     if (!r.query.empty())
         return to_response(
             error_response(400, "invalid", "Invalid input.", "This endpoint takes no parameters."));
     header_list rate_headers_out;
     if (auto refused = take_windows(e, false, rate_headers_out)) return std::move(*refused);
-    response out = to_response(events_.create_bulk_job(r.body));
+    response out = to_response(e.name == "create_event" ? events_.create_event(r.body)
+                                                        : events_.create_bulk_job(r.body));
     for (auto& h : rate_headers_out) out.headers.push_back(std::move(h));
     return out;
 }

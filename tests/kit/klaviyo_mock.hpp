@@ -14,6 +14,7 @@
 // Thread-safety: the handlers run on the server thread; every member may be called from any
 // thread (one mutex guards the profiles, the windows, the injections and the counters).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -74,6 +75,14 @@ public:
     /// inject() of a JSON:API error with `status`, and Retry-After when given (429s, 503s).
     void inject_status(unsigned status, std::uint32_t count = 1, std::optional<unsigned> retry_after = {});
 
+    /// From now on, accepted (2xx) answers are sent `d` after the request was handled (and its
+    /// events recorded): an answer that arrives late, or never when the client dies meanwhile.
+    /// 0 = at once (the default).
+    void delay_accepted(std::chrono::milliseconds d);
+    /// The next `count` accepted requests are handled (their events recorded) and then answered by
+    /// closing the connection without a response byte: Klaviyo has them, the client cannot know.
+    void drop_accepted(std::uint32_t count);
+
     mock_stats stats() const;
     /// A copy of the enforcer of `endpoint`'s windows ("get_profiles", or
     /// "get_profiles/predictive"); nullopt when limits are off or it saw no request.
@@ -82,7 +91,8 @@ public:
 private:
     response answer(const request& r);
     response answer_profiles(const request& r, const endpoint_spec& e);
-    response answer_event_bulk(const request& r, const endpoint_spec& e);
+    /// POST /api/event-bulk-create-jobs and POST /api/events.
+    response answer_event_post(const request& r, const endpoint_spec& e);
     /// Counts the request in the endpoint's windows (and its predictive ones); the 429 when a
     /// window is full. `headers_out`: the RateLimit-* headers of an accepted request.
     std::optional<response> take_windows(const endpoint_spec& e, bool predictive, header_list& headers_out);
@@ -95,6 +105,8 @@ private:
     std::map<std::string, limit_enforcer> windows_;
     std::vector<std::pair<response, std::uint32_t>> injected_;
     mock_stats stats_;
+    std::chrono::milliseconds accepted_delay_{0};
+    std::uint32_t accepted_drops_ = 0;
     std::unique_ptr<fake_server> server_;
 };
 

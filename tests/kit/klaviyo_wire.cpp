@@ -399,6 +399,10 @@ const std::vector<endpoint_spec>& klaviyo_endpoints() {
          .method = "POST",
          .path = "/api/event-bulk-create-jobs",
          .limits = {.burst_per_second = 10, .steady_per_minute = 150}},
+        {.name = "create_event",
+         .method = "POST",
+         .path = "/api/events",
+         .limits = {.burst_per_second = 350, .steady_per_minute = 3500}},
     };
     return all;
 }
@@ -575,13 +579,18 @@ std::string klaviyo_datetime(std::int64_t us) {
 }
 
 void profile_store::put(stored_profile p) {
+    if (auto old = profiles_.find(p.id); old != profiles_.end())
+        by_updated_.erase({sort_key(old->second, "updated"), p.id});
+    by_updated_.emplace(sort_key(p, "updated"), p.id);
     profiles_[p.id] = std::move(p);
 }
 
 bool profile_store::touch(const std::string& id, std::int64_t updated_us) {
     auto it = profiles_.find(id);
     if (it == profiles_.end()) return false;
+    by_updated_.erase({sort_key(it->second, "updated"), id});
     it->second.updated_us = updated_us;
+    by_updated_.emplace(sort_key(it->second, "updated"), id);
     return true;
 }
 
@@ -658,15 +667,39 @@ wire_response profile_store::page(const profiles_query& q,
         after = std::pair{std::string{parts[2]}, std::string{parts[3]}};
     }
     std::vector<std::pair<std::pair<std::string, std::string>, const stored_profile*>> rows;
-    for (const auto& [id, p] : profiles_) {
-        bool match = true;
-        for (const auto& t : q.filters) match = match && term_matches(t, p);
-        if (match) rows.push_back({{sort_key(p, field), id}, &p});
+    auto matches = [&](const stored_profile& p) {
+        return std::all_of(q.filters.begin(), q.filters.end(),
+                           [&](const auto& t) { return term_matches(t, p); });
+    };
+    if (field == "updated") {
+        // The index in the sort's order, from after the cursor: page_size + 1 matches tell the
+        // page and whether another follows, without filtering and sorting every profile.
+        const auto want = static_cast<std::size_t>(q.page_size) + 1;
+        auto take = [&](const std::pair<std::string, std::string>& key) {
+            const auto& p = profiles_.at(key.second);
+            if (matches(p)) rows.push_back({key, &p});
+            return rows.size() < want;
+        };
+        if (!desc) {
+            for (auto i = after ? by_updated_.upper_bound(*after) : by_updated_.begin();
+                 i != by_updated_.end() && take(*i); ++i) {
+            }
+        } else {
+            for (auto i =
+                     std::make_reverse_iterator(after ? by_updated_.lower_bound(*after) : by_updated_.end());
+                 i != by_updated_.rend() && take(*i); ++i) {
+            }
+        }
+    } else {
+        for (const auto& [id, p] : profiles_)
+            if (matches(p)) rows.push_back({{sort_key(p, field), id}, &p});
+        auto less = [&](const auto& a, const auto& b) {
+            return desc ? b.first < a.first : a.first < b.first;
+        };
+        std::sort(rows.begin(), rows.end(), less);
     }
-    auto less = [&](const auto& a, const auto& b) { return desc ? b.first < a.first : a.first < b.first; };
-    std::sort(rows.begin(), rows.end(), less);
     auto it = rows.begin();
-    if (after) {
+    if (after && field != "updated") {
         it = std::upper_bound(rows.begin(), rows.end(), *after, [&](const auto& key, const auto& row) {
             return desc ? row.first < key : key < row.first;
         });
@@ -788,16 +821,33 @@ body_check check_profile(const json::value& profile, const std::string& at, std:
     return body_error{a, "needs a profile identifier (id, email, phone_number, external_id, anonymous_id)"};
 }
 
-body_check check_event(const json::value& event, const std::string& at, std::string& metric) {
+// An event of a bulk job, or (with `profile_key`) the event of POST /api/events, whose attributes
+// carry its profile (EventCreateQueryV2); sets `metric` and `*profile_key`.
+body_check check_event(const json::value& event,
+                       const std::string& at,
+                       std::string& metric,
+                       std::string* profile_key = nullptr) {
     if (auto e = keys_of(event, at, {"type", "attributes"}, {"type", "attributes"})) return e;
     if (auto e = type_is(event, at, "event")) return e;
     const auto& attributes = event.get_object().at("attributes");
     const std::string a = at + "/attributes";
-    if (auto e = keys_of(attributes, a,
-                         {"properties", "time", "value", "value_currency", "backfill", "metric", "unique_id"},
-                         {"properties", "metric"}))
+    if (auto e = profile_key ? keys_of(attributes, a,
+                                       {"properties", "time", "value", "value_currency", "backfill", "metric",
+                                        "unique_id", "profile"},
+                                       {"properties", "metric", "profile"})
+                             : keys_of(attributes, a,
+                                       {"properties", "time", "value", "value_currency", "backfill", "metric",
+                                        "unique_id"},
+                                       {"properties", "metric"}))
         return e;
     const auto& o = attributes.get_object();
+    if (profile_key) {
+        if (auto e = check_profile(o.at("profile"), a + "/profile", *profile_key)) return e;
+    }
+    if (const auto* c = o.if_contains("value_currency"); c && !c->is_string() && !c->is_null())
+        return body_error{a + "/value_currency", "must be a string"};
+    if (const auto* b = o.if_contains("backfill"); b && !b->is_bool() && !b->is_null())
+        return body_error{a + "/backfill", "must be a boolean"};
     if (!o.at("properties").is_object()) return body_error{a + "/properties", "must be an object"};
     if (o.at("properties").get_object().size() > 400)
         return body_error{a + "/properties", "has more than 400 properties"};
@@ -825,22 +875,56 @@ body_check check_event(const json::value& event, const std::string& at, std::str
     return std::nullopt;
 }
 
-}  // namespace
+wire_response refuse(const body_error& e) {
+    return error_response(400, "invalid", "Invalid input.", "'" + e.pointer + "' " + e.detail + ".", {},
+                          e.pointer);
+}
 
-wire_response event_store::create_bulk_job(std::string_view body) {
+// The body of an event endpoint as JSON within the spec's limits (5MB, 100KB strings), or the
+// refusal.
+result<json::value, wire_response> event_body(std::string_view body) {
     if (body.size() > 5'000'000)
-        return error_response(413, "payload_too_large", "Payload too large.",
-                              "The maximum payload size is 5MB.");
+        return unexpected_of{error_response(413, "payload_too_large", "Payload too large.",
+                                            "The maximum payload size is 5MB.")};
     json::parse_options opts;
     opts.max_depth = 64;
     boost::system::error_code ec;
     auto doc = json::parse(body, ec, {}, opts);
-    if (ec) return error_response(400, "invalid", "Invalid input.", "The body is not valid JSON.", {}, "/");
-    auto refuse = [](const body_error& e) {
-        return error_response(400, "invalid", "Invalid input.", "'" + e.pointer + "' " + e.detail + ".", {},
-                              e.pointer);
-    };
-    if (auto e = longest_string_ok(doc, "")) return refuse(*e);
+    if (ec)
+        return unexpected_of{
+            error_response(400, "invalid", "Invalid input.", "The body is not valid JSON.", {}, "/")};
+    if (auto e = longest_string_ok(doc, "")) return unexpected_of{refuse(*e)};
+    return doc;
+}
+
+}  // namespace
+
+wire_response event_store::create_event(std::string_view body) {
+    auto doc = event_body(body);
+    if (!doc) return std::move(doc.error());
+    if (auto e = keys_of(*doc, "", {"data"}, {"data"})) return refuse(*e);
+    std::string metric;
+    std::string key;
+    const auto& data = doc->get_object().at("data");
+    if (auto e = check_event(data, "/data", metric, &key)) return refuse(*e);
+    const auto& ev = data.get_object().at("attributes").get_object();
+    const auto* u = ev.if_contains("unique_id");
+    std::string unique = u && u->is_string() ? std::string{u->get_string()} : std::string{};
+    if (!unique.empty() && !unique_.emplace(key, metric, unique).second) {
+        // "only the first processed event will be recorded": accepted, not recorded.
+        ++repeats_dropped_;
+        return {202, {}, {}};
+    }
+    json::object attributes = ev;
+    attributes.erase("profile");
+    events_.push_back({key, metric, std::move(unique), std::move(attributes)});
+    return {202, {}, {}};
+}
+
+wire_response event_store::create_bulk_job(std::string_view body) {
+    auto parsed = event_body(body);
+    if (!parsed) return std::move(parsed.error());
+    const auto& doc = *parsed;
     if (auto e = keys_of(doc, "", {"data"}, {"data"})) return refuse(*e);
     const auto& data = doc.get_object().at("data");
     if (auto e = keys_of(data, "/data", {"type", "attributes"}, {"type", "attributes"})) return refuse(*e);

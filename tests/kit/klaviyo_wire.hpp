@@ -57,7 +57,7 @@ struct endpoint_spec {
 
 /// The endpoints the mock serves, with the spec's limits (get_profiles: burst 75/s, steady
 /// 750/m; with additional-fields[profile]=predictive_analytics 10/s and 150/m;
-/// create_event_bulk_create_job: 10/s, 150/m).
+/// create_event_bulk_create_job: 10/s, 150/m; create_event (POST /api/events): 350/s, 3500/m).
 const std::vector<endpoint_spec>& klaviyo_endpoints();
 
 /// The endpoint of `method` and `path` (a trailing slash ignored), or nullptr.
@@ -155,6 +155,8 @@ public:
 
 private:
     std::map<std::string, stored_profile> profiles_;
+    /// (the updated sort key, id) of every profile: pages sorted by updated walk it from the cursor.
+    std::set<std::pair<std::string, std::string>> by_updated_;
 };
 
 /// One event an event bulk create job recorded.
@@ -180,11 +182,21 @@ public:
     /// profile and metric in the job or already recorded (400, source.pointer naming the place).
     wire_response create_bulk_job(std::string_view body);
 
+    /// Checks the body of POST /api/events against the spec's EventCreateQueryV2 schema (the
+    /// profile inside the event's attributes; the same limits and refusals as a job's event) and
+    /// records the event: 202 with no body. A unique_id repeated for the same profile and metric
+    /// (in an earlier job or event) is accepted (202) and not recorded, as the spec says: "only
+    /// the first processed event will be recorded".
+    wire_response create_event(std::string_view body);
+
     const std::vector<stored_event>& events() const { return events_; }
+    /// POST /api/events answered 202 without recording, for a repeated unique_id.
+    std::uint64_t repeats_dropped() const { return repeats_dropped_; }
 
 private:
     std::vector<stored_event> events_;
     std::set<std::tuple<std::string, std::string, std::string>> unique_;
+    std::uint64_t repeats_dropped_ = 0;
 };
 
 }  // namespace tributary::kit::klaviyo

@@ -260,6 +260,12 @@ header_list post_headers() {
     return h;
 }
 
+header_list text_plain_headers() {
+    auto h = good_headers();
+    h.emplace_back("Content-Type", "text/plain");
+    return h;
+}
+
 struct bad_job {
     std::string name;
     std::string body;
@@ -277,8 +283,7 @@ TEST(KlaviyoMock_KnownBadJobs, EachIsAnsweredAsKlaviyoDocumentsAndRecordsNothing
     ASSERT_EQ(ok.status, 202u) << ok.body;
 
     const std::string big_string(100'001, 'x');
-    auto text_plain = post_headers();
-    text_plain.back().second = "text/plain";
+    const auto text_plain = text_plain_headers();
     const std::vector<bad_job> table{
         {"1,001 nested events across profiles",
          job({bulk_item("b@x.io", "Viewed", 600, 100), bulk_item("c@x.io", "Viewed", 401, 800)}),
@@ -334,6 +339,92 @@ TEST(KlaviyoMock_Jobs, AValidJobOf1000EventsIsAcceptedAndItsWindowsAre10PerSecon
     for (int i = 0; i < 10 && last != 429; ++i)
         last = client.request("POST", "/api/event-bulk-create-jobs", job({}), post_headers()).status;
     EXPECT_EQ(last, 429u) << "the eleventh request within one second";
+}
+
+// The body of POST /api/events: one event of `metric` for `email`, with `unique_id`.
+std::string single_event(const std::string& email, const std::string& metric, const std::string& unique_id) {
+    return R"({"data":{"type":"event","attributes":{"properties":{"n":1},"time":"2026-05-01T10:00:00Z","unique_id":")" +
+           unique_id + R"(","metric":{"data":{"type":"metric","attributes":{"name":")" + metric +
+           R"("}}},"profile":{"data":{"type":"profile","attributes":{"email":")" + email + R"("}}}}}})";
+}
+
+TEST(KlaviyoMock_CreateEvent, TheFirstOfARepeatedUniqueIdIsRecordedRepeatsAre202AndDropped) {
+    klaviyo_mock mock{{.api_key = key, .limits = false}};
+    test_client client{mock.server()};
+    // u-1 and u-2 recorded by a job; POST /api/events of u-1 again: accepted, not recorded.
+    ASSERT_EQ(client
+                  .request("POST", "/api/event-bulk-create-jobs", job({bulk_item("a@x.io", "Viewed", 2, 1)}),
+                           post_headers())
+                  .status,
+              202u);
+    // u-1 again (a repeat of the job's), u-3 new, u-3 again, u-3 for another metric (another event).
+    for (const auto& [metric, id] : std::vector<std::pair<std::string, std::string>>{
+             {"Viewed", "u-1"}, {"Viewed", "u-3"}, {"Viewed", "u-3"}, {"Ordered", "u-3"}}) {
+        auto r = client.request("POST", "/api/events", single_event("a@x.io", metric, id), post_headers());
+        EXPECT_EQ(r.status, 202u) << id << ": " << r.body;
+    }
+    mock.with_events([](const event_store& s) {
+        ASSERT_EQ(s.events().size(), 4u);
+        EXPECT_EQ(s.events()[2].unique_id, "u-3");
+        EXPECT_FALSE(s.events()[2].attributes.contains("profile"));
+        EXPECT_EQ(s.events()[3].metric, "Ordered");
+        EXPECT_EQ(s.repeats_dropped(), 2u);
+    });
+    // A bulk job repeating an id POST /api/events recorded is still refused whole.
+    auto job_repeat = client.request("POST", "/api/event-bulk-create-jobs",
+                                     job({bulk_item("a@x.io", "Viewed", 1, 3)}), post_headers());
+    EXPECT_EQ(job_repeat.status, 400u);
+}
+
+TEST(KlaviyoMock_CreateEvent, BadBodiesAreRefusedWithAPointerAndRecordNothing) {
+    klaviyo_mock mock{{.api_key = key, .limits = false}};
+    test_client client{mock.server()};
+    const std::vector<std::pair<std::string, std::string>> table{
+        {R"({"data":{"type":"event","attributes":{"properties":{},"metric":{"data":{"type":"metric","attributes":{"name":"V"}}}}}})",
+         "/data/attributes/profile"},
+        {R"({"data":{"type":"event","attributes":{"properties":{},"value":"9","metric":{"data":{"type":"metric","attributes":{"name":"V"}}},"profile":{"data":{"type":"profile","attributes":{"email":"a@x.io"}}}}}})",
+         "/data/attributes/value"},
+        {R"({"data":{"type":"event","attributes":{"properties":{},"value_currency":5,"metric":{"data":{"type":"metric","attributes":{"name":"V"}}},"profile":{"data":{"type":"profile","attributes":{"email":"a@x.io"}}}}}})",
+         "/data/attributes/value_currency"},
+        {R"({"data":{"type":"event","attributes":{"properties":{},"metric":{"data":{"type":"metric","attributes":{"name":"V"}}},"profile":{"data":{"type":"profile","attributes":{"first_name":"A"}}}}}})",
+         "/data/attributes/profile/data/attributes"},
+        {single_event("a@x.io", std::string(128, 'm'), "u-1"),
+         "/data/attributes/metric/data/attributes/name"},
+    };
+    for (const auto& [body, pointer] : table) {
+        auto r = client.request("POST", "/api/events", body, post_headers());
+        ASSERT_EQ(r.status, 400u) << body;
+        auto doc = boost::json::parse(r.body);
+        EXPECT_EQ(doc.at("errors").at(0).at("source").at("pointer").as_string(), pointer) << r.body;
+    }
+    EXPECT_EQ(client.request("POST", "/api/events", single_event("a@x.io", "V", "u-1"), text_plain_headers())
+                  .status,
+              415u);
+    mock.with_events([](const event_store& s) { EXPECT_TRUE(s.events().empty()); });
+}
+
+TEST(KlaviyoMock_CreateEvent, ItsWindowsAreItsOwn350PerSecondAnd3500PerMinute) {
+    // Scaled by 10 (35/s, 350/min; jobs 1/s) so a run fits in the first second.
+    klaviyo_mock mock{
+        {.api_key = key, .limit_divisor = 10, .window_origin = std::chrono::steady_clock::now()}};
+    test_client client{mock.server()};
+    // The job endpoint's window full does not touch POST /api/events'.
+    ASSERT_EQ(client.request("POST", "/api/event-bulk-create-jobs", job({}), post_headers()).status, 202u);
+    ASSERT_EQ(client.request("POST", "/api/event-bulk-create-jobs", job({}), post_headers()).status, 429u);
+    auto first = client.request("POST", "/api/events", single_event("a@x.io", "V", "u-0"), post_headers());
+    EXPECT_EQ(first.status, 202u);
+    EXPECT_EQ(first.header("RateLimit-Limit").value_or(""), "350");
+    int accepted = 1;
+    for (int i = 1; i <= 35; ++i) {
+        auto r = client.request("POST", "/api/events", single_event("a@x.io", "V", "u-" + std::to_string(i)),
+                                post_headers());
+        if (r.status == 429) {
+            EXPECT_TRUE(r.header("Retry-After"));
+            break;
+        }
+        ++accepted;
+    }
+    EXPECT_EQ(accepted, 35) << "the 36th request within one second is refused";
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include <boost/json/parse.hpp>
 
 #include <string>
@@ -110,6 +113,55 @@ TEST(KlaviyoWire_Paging, AProfileUpdatedBetweenPages_MovesToTheEndInsteadOfBeing
     }
     ASSERT_EQ(seen.size(), 4u);
     EXPECT_EQ(seen.back(), std::string{first.at("data").at(0).at("id").as_string()});
+}
+
+// Every page of `params` (first page and links.next to the end): the ids served, in order.
+std::vector<std::string> all_pages(const profile_store& store, const query_params& params) {
+    std::vector<std::string> seen;
+    auto current = params;
+    while (true) {
+        auto q = parse_profiles_query(current);
+        EXPECT_TRUE(q);
+        if (!q) return seen;
+        auto page = boost::json::parse(store.page(*q, current, "http://h").body);
+        for (const auto& p : page.at("data").as_array()) seen.emplace_back(p.at("id").as_string());
+        if (page.at("links").at("next").is_null()) return seen;
+        std::string next{page.at("links").at("next").as_string()};
+        auto parsed = parse_query(next.substr(next.find('?') + 1));
+        EXPECT_TRUE(parsed);
+        if (!parsed) return seen;
+        current = *parsed;
+    }
+}
+
+TEST(KlaviyoWire_Paging, SortedByUpdatedEitherWayAndFiltered_ServesWhatASortOfEveryProfileWould) {
+    profile_store store;
+    // Updated times not in id order: each profile's time is reversed in blocks.
+    store.generate(23, us("2026-05-01T10:00:00Z"), 1'000'000, 0);
+    for (int i = 0; i < 23; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, "01K%023d", i);
+        ASSERT_TRUE(store.touch(id, us("2026-05-01T10:00:00Z") + ((i * 7) % 23) * 1'000'000));
+    }
+    std::vector<std::pair<std::int64_t, std::string>> by_time;
+    for (int i = 0; i < 23; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, "01K%023d", i);
+        by_time.emplace_back(store.find(id)->updated_us, id);
+    }
+    std::sort(by_time.begin(), by_time.end());
+    std::vector<std::string> ascending, later;
+    for (const auto& [t, id] : by_time) {
+        ascending.push_back(id);
+        if (t > us("2026-05-01T10:00:10Z")) later.push_back(id);
+    }
+    EXPECT_EQ(all_pages(store, {{"page[size]", "5"}, {"sort", "updated"}}), ascending);
+    EXPECT_EQ(all_pages(store, {{"page[size]", "4"}, {"sort", "-updated"}}),
+              std::vector<std::string>(ascending.rbegin(), ascending.rend()));
+    EXPECT_EQ(all_pages(store, {{"page[size]", "3"},
+                                {"sort", "updated"},
+                                {"filter", "greater-than(updated,2026-05-01T10:00:10Z)"}}),
+              later);
 }
 
 }  // namespace

@@ -155,7 +155,7 @@ TEST(KlaviyoSource_Predictive, ConfiguredPredictiveFieldsAreAskedForAndLowerTheG
     EXPECT_EQ(all.records[0].properties.at("predictive_analytics").at("churn_probability").as_double(), 0.89);
     EXPECT_EQ(all.records[0].properties.at("properties").at("plan").as_string(), "pro");
     auto groups = endpoint_groups(s);
-    ASSERT_EQ(groups.size(), 2u);
+    ASSERT_EQ(groups.size(), 3u);
     EXPECT_EQ(groups[0].name, "profiles-read");
     EXPECT_EQ(groups[0].limits[0].requests, 10u);
     EXPECT_EQ(groups[0].limits[1].requests, 150u);
@@ -169,6 +169,15 @@ TEST(KlaviyoSource_Predictive, ConfiguredPredictiveFieldsAreAskedForAndLowerTheG
         EXPECT_EQ(g->name, "event-bulk-create");
         EXPECT_EQ(g->limits[0].requests, 10u);
         EXPECT_EQ(g->limits[1].requests, 150u);
+        EXPECT_EQ(g->limits[1].per, std::chrono::minutes{1});
+    }
+    // POST /api/events, its own group: burst 350/s, steady 3500/min.
+    for (const auto* g : {&groups[2], &plain[2]}) {
+        EXPECT_EQ(g->name, "event-create");
+        EXPECT_EQ(g->patterns, (std::vector<std::string>{"POST a.klaviyo.com/api/events"}));
+        EXPECT_EQ(g->limits[0].requests, 350u);
+        EXPECT_EQ(g->limits[0].per, std::chrono::seconds{1});
+        EXPECT_EQ(g->limits[1].requests, 3500u);
         EXPECT_EQ(g->limits[1].per, std::chrono::minutes{1});
     }
     EXPECT_EQ(m.windows("get_profiles/predictive")->accepted(), 1u);

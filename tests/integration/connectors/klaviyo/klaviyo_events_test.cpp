@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -105,26 +106,170 @@ TEST(KlaviyoEvents_Limits, AJobHoldsAtMost1000EventsAndNoRepeatedMessageId) {
     EXPECT_EQ(states(repeated), (std::vector<item_state>{item_state::sent, item_state::postponed}));
 }
 
-TEST(KlaviyoEvents_Errors, RefusalsRejectTheJobAuthStopsItWithoutTheKey) {
+TEST(KlaviyoEvents_Errors, RefusalsRejectTheEventAuthStopsTheJobWithoutTheKey) {
     struct expectation {
         unsigned status;
+        std::uint32_t count;  // injected answers: a 400 is narrowed to the event, tried alone
+        bool ok;
         error_kind kind;
         item_state state;
     };
-    for (const auto& e : std::vector<expectation>{{400, error_kind::rejected, item_state::rejected},
-                                                  {401, error_kind::auth, item_state::failed},
-                                                  {403, error_kind::auth, item_state::failed},
-                                                  {422, error_kind::rejected, item_state::rejected}}) {
+    for (const auto& e :
+         std::vector<expectation>{{400, 2, true, error_kind::rejected, item_state::rejected},
+                                  {401, 1, false, error_kind::auth, item_state::failed},
+                                  {403, 1, false, error_kind::auth, item_state::failed},
+                                  {422, 1, false, error_kind::rejected, item_state::rejected}}) {
         mock::klaviyo_mock m{{.api_key = key}};
-        m.inject_status(e.status);
+        m.inject_status(e.status, e.count);
         connector_harness h{klaviyo_registration(), m.server(), options()};
         event_batch batch{{track("m-1", "u-1", "Viewed")}};
         auto run = h.send_events(batch);
-        ASSERT_FALSE(run.result) << e.status;
-        EXPECT_EQ(run.result.error().kind, e.kind) << e.status;
+        ASSERT_EQ(static_cast<bool>(run.result), e.ok) << e.status;
+        if (!e.ok) {
+            EXPECT_EQ(run.result.error().kind, e.kind) << e.status;
+            EXPECT_EQ(run.result.error().message.find(key), std::string::npos);
+        }
         EXPECT_EQ(batch.outcomes()[0].state, e.state) << e.status;
-        EXPECT_EQ(run.result.error().message.find(key), std::string::npos);
+        EXPECT_EQ(batch.outcomes()[0].reason.find(key), std::string::npos);
+        EXPECT_EQ(run.requests.size(), e.count) << e.status;
     }
+}
+
+std::vector<std::string> paths(const std::vector<kit::request>& requests) {
+    std::vector<std::string> out;
+    for (const auto& r : requests) out.push_back(r.path + " " + std::to_string(r.status));
+    return out;
+}
+
+TEST(KlaviyoEvents_Resend, AJobKlaviyoAlreadyHasGoesOneByOneAndEveryEventCountsAsSent) {
+    mock::klaviyo_mock m{{.api_key = key}};
+    connector_harness h{klaviyo_registration(), m.server(), options()};
+    const auto events = [] {
+        return std::vector<event>{track("m-1", "u-1", "Viewed"), track("m-2", "u-2", "Viewed"),
+                                  track("m-3", "u-1", "Ordered")};
+    };
+    event_batch first{events()};
+    ASSERT_TRUE(h.send_events(first).result);
+    // The same batch again, as after a crash before its 202 was committed: the job is refused
+    // whole for its repeated unique_id; POST /api/events accepts the event it points at (a repeat,
+    // dropped), and the rest too; nothing is dead-lettered and nothing is recorded twice.
+    event_batch resend{events()};
+    auto run = h.send_events(resend);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    EXPECT_EQ(states(resend), (std::vector<item_state>(3, item_state::sent)));
+    EXPECT_EQ(paths(run.requests),
+              (std::vector<std::string>{"/api/event-bulk-create-jobs 400", "/api/events 202",
+                                        "/api/events 202", "/api/events 202"}));
+    m.with_events([](const mock::event_store& s) {
+        EXPECT_EQ(s.events().size(), 3u);
+        EXPECT_EQ(s.repeats_dropped(), 3u);
+    });
+}
+
+TEST(KlaviyoEvents_Resend, AResendMixedWithNewEventsDeliversTheNewOnesOnce) {
+    mock::klaviyo_mock m{{.api_key = key}};
+    connector_harness h{klaviyo_registration(), m.server(), options()};
+    event_batch first{{track("m-1", "u-1", "Viewed")}};
+    ASSERT_TRUE(h.send_events(first).result);
+    event_batch mixed{
+        {track("m-0", "u-0", "Viewed"), track("m-1", "u-1", "Viewed"), track("m-2", "u-2", "Viewed")}};
+    auto run = h.send_events(mixed);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    EXPECT_EQ(states(mixed), (std::vector<item_state>(3, item_state::sent)));
+    m.with_events([](const mock::event_store& s) {
+        ASSERT_EQ(s.events().size(), 3u);
+        EXPECT_EQ(s.events()[1].unique_id, "m-0");
+        EXPECT_EQ(s.events()[2].unique_id, "m-2");
+    });
+}
+
+TEST(KlaviyoEvents_Resend, AJobWithoutAnAnswerIsInDoubtItsEventsGoOneByOneAndCountOnce) {
+    mock::klaviyo_mock m{{.api_key = key}};
+    // Klaviyo records the job, then the connection closes without an answer.
+    m.drop_accepted(1);
+    connector_harness h{klaviyo_registration(), m.server(), options()};
+    const auto events = [] {
+        return std::vector<event>{track("m-1", "u-1", "Viewed"), track("m-2", "u-2", "Viewed")};
+    };
+    event_batch first{events()};
+    auto failed = h.send_events(first);
+    ASSERT_FALSE(failed.result);
+    EXPECT_EQ(failed.result.error().kind, error_kind::network);
+    EXPECT_EQ(states(first), (std::vector<item_state>(2, item_state::failed)));
+    // The events stay queued and come again, with a new one: the remembered ones make the batch go
+    // one by one (a job would be refused whole, or, were Klaviyo to fail it after its 202, lose m-3).
+    event_batch again{
+        {track("m-1", "u-1", "Viewed"), track("m-2", "u-2", "Viewed"), track("m-3", "u-3", "Viewed")}};
+    auto run = h.send_events(again);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    EXPECT_EQ(states(again), (std::vector<item_state>(3, item_state::sent)));
+    EXPECT_EQ(paths(run.requests),
+              (std::vector<std::string>{"/api/events 202", "/api/events 202", "/api/events 202"}));
+    m.with_events([](const mock::event_store& s) {
+        EXPECT_EQ(s.events().size(), 3u);
+        EXPECT_EQ(s.repeats_dropped(), 2u);
+    });
+    // Sent one by one, they are no longer in doubt: the next batch is a job again.
+    event_batch later{{track("m-4", "u-4", "Viewed")}};
+    auto next = h.send_events(later);
+    ASSERT_TRUE(next.result);
+    EXPECT_EQ(paths(next.requests), (std::vector<std::string>{"/api/event-bulk-create-jobs 202"}));
+}
+
+TEST(KlaviyoEvents_Narrowing, A400WithoutAPointerIsHalvedUntilTheBadEventWhichIsDeadLettered) {
+    mock::klaviyo_mock m{{.api_key = key}};
+    // The job of 8, its first half, its first quarter, event 0's job, and event 0 alone through
+    // POST /api/events are refused without a pointer; the rest is accepted.
+    m.inject_status(400, 5);
+    connector_harness h{klaviyo_registration(), m.server(), options()};
+    std::vector<event> events;
+    for (int i = 0; i < 8; ++i)
+        events.push_back(track("m-" + std::to_string(i), "u-" + std::to_string(i), "Viewed"));
+    event_batch batch{std::move(events)};
+    auto run = h.send_events(batch);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    std::vector<item_state> want(8, item_state::sent);
+    want[0] = item_state::rejected;
+    EXPECT_EQ(states(batch), want);
+    EXPECT_NE(batch.outcomes()[0].reason.find("400"), std::string::npos) << batch.outcomes()[0].reason;
+    EXPECT_EQ(
+        paths(run.requests),
+        (std::vector<std::string>{"/api/event-bulk-create-jobs 400", "/api/event-bulk-create-jobs 400",
+                                  "/api/event-bulk-create-jobs 400", "/api/event-bulk-create-jobs 400",
+                                  "/api/events 400", "/api/event-bulk-create-jobs 202",
+                                  "/api/event-bulk-create-jobs 202", "/api/event-bulk-create-jobs 202"}));
+    m.with_events([](const mock::event_store& s) { EXPECT_EQ(s.events().size(), 7u); });
+}
+
+TEST(KlaviyoEvents_Narrowing, A400PointingAtOneEventDeadLettersItAndResendsTheRest) {
+    mock::klaviyo_mock m{{.api_key = key}};
+    auto pointed =
+        mock::error_response(400, "invalid", "Invalid input.", "Bad event.", {},
+                             "/data/attributes/events-bulk-create/data/2/attributes/events/data/0");
+    kit::response r;
+    r.status = pointed.status;
+    r.headers = pointed.headers;
+    r.body = pointed.body;
+    m.inject(r);           // the job
+    m.inject_status(400);  // event 2 alone through POST /api/events
+    connector_harness h{klaviyo_registration(), m.server(), options()};
+    std::vector<event> events;
+    for (int i = 0; i < 5; ++i)
+        events.push_back(track("m-" + std::to_string(i), "u-" + std::to_string(i), "Viewed"));
+    event_batch batch{std::move(events)};
+    auto run = h.send_events(batch);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    EXPECT_EQ(states(batch),
+              (std::vector<item_state>{item_state::sent, item_state::sent, item_state::rejected,
+                                       item_state::sent, item_state::sent}));
+    EXPECT_EQ(
+        paths(run.requests),
+        (std::vector<std::string>{"/api/event-bulk-create-jobs 400", "/api/events 400",
+                                  "/api/event-bulk-create-jobs 202", "/api/event-bulk-create-jobs 202"}));
+    m.with_events([](const mock::event_store& s) {
+        ASSERT_EQ(s.events().size(), 4u);
+        EXPECT_EQ(s.events()[2].unique_id, "m-3");
+    });
 }
 
 TEST(KlaviyoEvents_Preview, ThePreviewIsTheJobWithTheKeyRedacted) {

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Klaviyo → jsonl export of N profiles (default 100,000 of about 1,200 bytes of JSON each) against
+# mock Klaviyo in a separate process with its limits off (tests/kit/klaviyo_mock_main.cpp):
+# tributary's own CPU time per profile (user + system, from /usr/bin/time -v, so the mock's CPU is
+# not counted) and its peak RSS. Issue #14's goal: <= 3 us of CPU per profile. Use a Release build.
+# tributary still keeps Klaviyo's published windows (75/s, 750/min; config may only lower them), so
+# 1,000 pages take about 80 s of wall time, most of it waiting: the CPU figure is what counts.
+#   bench/klaviyo_export.sh [BUILD_DIR] [PROFILES] [BYTES]      e.g. bench/klaviyo_export.sh build-rel
+set -euo pipefail
+build=${1:-build}
+profiles=${2:-100000}
+bytes=${3:-1200}
+bin=$build/daemon/tributary
+mock=$build/tests/kit/tributary-klaviyo-mock
+for b in "$bin" "$mock"; do
+    [ -x "$b" ] || { echo "$b not built: cmake --build $build --target tributary tributary-klaviyo-mock" >&2; exit 2; }
+done
+[ -x /usr/bin/time ] || { echo "/usr/bin/time is needed (Debian: apt-get install time)" >&2; exit 2; }
+
+key=pk_$(printf 'b%.0s' $(seq 1 34))bench
+dir=$(mktemp -d)
+mock_pid=
+cleanup() {
+    [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+"$mock" --key "$key" --profiles "$profiles" --bytes "$bytes" --no-limits >"$dir/mock.out" 2>"$dir/mock.err" &
+mock_pid=$!
+for _ in $(seq 1 600); do
+    grep -q '^listening ' "$dir/mock.out" 2>/dev/null && break
+    sleep 0.1
+done
+base_url=$(sed -n 's/^listening //p' "$dir/mock.out")
+[ -n "$base_url" ] || { echo "the mock did not start" >&2; cat "$dir/mock.err" >&2; exit 1; }
+
+cat >"$dir/export.yaml" <<YAML
+state:
+  dir: $dir/state
+  sync: normal
+log:
+  format: json
+  level: warn
+connections:
+  klaviyo:
+    connector: klaviyo
+    settings:
+      api_key: \${env:KLAVIYO_API_KEY}
+    base_url: $base_url
+  out:
+    connector: jsonl
+    settings:
+      path: $dir/users.jsonl
+jobs:
+  export:
+    type: users
+    source: { connection: klaviyo }
+    destination: { connection: out, mode: upsert }
+    lookback: 0s
+    mapping:
+      email: email
+      first_name: first_name
+      last_name: last_name
+      phone: phone_number
+      company: organization
+      created_at: created
+      updated_at: updated
+      location.city: location.city
+YAML
+
+start=$(date +%s.%N)
+KLAVIYO_API_KEY=$key /usr/bin/time -v "$bin" run --once export -c "$dir/export.yaml" 2>"$dir/time.txt" >/dev/null ||
+    { echo "the export failed" >&2; tail -20 "$dir/time.txt" >&2; exit 1; }
+end=$(date +%s.%N)
+lines=$(wc -l <"$dir/users.jsonl")
+user=$(sed -n 's/^\s*User time (seconds): //p' "$dir/time.txt")
+sys=$(sed -n 's/^\s*System time (seconds): //p' "$dir/time.txt")
+rss=$(sed -n 's/^\s*Maximum resident set size (kbytes): //p' "$dir/time.txt")
+requests=$(curl -s "$base_url/__mock/stats" 2>/dev/null || echo '?')
+[ "$lines" -eq "$profiles" ] || { echo "expected $profiles lines, got $lines" >&2; exit 1; }
+awk -v n="$profiles" -v u="$user" -v s="$sys" -v r="$rss" -v t0="$start" -v t1="$end" -v b="$bytes" 'BEGIN {
+    printf "klaviyo export: %d profiles (~%d B each) -> jsonl, mock limits off\n", n, b
+    printf "  tributary CPU: user %.2f s + sys %.2f s = %.3f us/profile (goal <= 3)\n", u, s, (u + s) * 1e6 / n
+    printf "  peak RSS: %.1f MiB\n", r / 1024
+    printf "  wall: %.2f s (%.0f profiles/s; paced by the spec windows 75/s, 750/min)\n", t1 - t0, n / (t1 - t0)
+}'
+echo "  mock stats: $requests"
