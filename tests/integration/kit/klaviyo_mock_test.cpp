@@ -335,10 +335,17 @@ TEST(KlaviyoMock_Jobs, AValidJobOf1000EventsIsAcceptedAndItsWindowsAre10PerSecon
     EXPECT_TRUE(r.body.empty());
     EXPECT_EQ(r.header("RateLimit-Limit").value_or(""), "150");
     mock.with_events([](const event_store& s) { EXPECT_EQ(s.events().size(), 1000u); });
+    // Small requests as fast as they go: some second then holds an eleventh, refused. Up to 40
+    // tries, so a loaded machine (a slow first request, a second boundary between them) still
+    // gets more than ten into one second.
     unsigned last = 0;
-    for (int i = 0; i < 10 && last != 429; ++i)
+    int accepted = 1;
+    for (int i = 0; i < 40 && last != 429; ++i) {
         last = client.request("POST", "/api/event-bulk-create-jobs", job({}), post_headers()).status;
-    EXPECT_EQ(last, 429u) << "the eleventh request within one second";
+        if (last == 202) ++accepted;
+    }
+    EXPECT_EQ(last, 429u) << "more than ten requests within one second";
+    EXPECT_GE(accepted, 10) << "the first ten of a second are accepted";
 }
 
 // The body of POST /api/events: one event of `metric` for `email`, with `unique_id`.
