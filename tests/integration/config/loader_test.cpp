@@ -157,11 +157,11 @@ TEST(Loader_Full, ReadsEverySection) {
 
     const auto& kl = s.connections.at("klaviyo");
     EXPECT_EQ(kl.settings.at("api_key"), "pk_test_0123456789");
-    EXPECT_EQ(kl.settings.at("revision"), "2024-10-15");
+    EXPECT_EQ(kl.settings.at("revision"), "2026-07-15");
     EXPECT_EQ(kl.base_url, "http://127.0.0.1:18080");
     EXPECT_EQ(kl.ca_file, (test::examples_dir() / "certs" / "proxy-ca.pem").lexically_normal());
     EXPECT_EQ(kl.rate_limit_scope, "acme-klaviyo");
-    const auto& profiles = kl.limits.at("profiles");
+    const auto& profiles = kl.limits.at("profiles-read");
     ASSERT_EQ(profiles.limits.size(), 3u);
     EXPECT_EQ(profiles.limits[0].kind, tributary::http::limit_kind::fixed_window);
     EXPECT_EQ(profiles.limits[0].requests, 10u);
@@ -172,8 +172,9 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(profiles.limits[2].burst, 10u);
     EXPECT_EQ(profiles.max_concurrent, 2u);
     EXPECT_EQ(
-        kl.locations.locate("/limits/profiles/limits/1/requests", "above the published limit").to_string(),
-        "connections.klaviyo.limits.profiles.limits[1].requests (69:45): above the published limit");
+        kl.locations.locate("/limits/profiles-read/limits/1/requests", "above the published limit")
+            .to_string(),
+        "connections.klaviyo.limits.profiles-read.limits[1].requests (69:45): above the published limit");
 
     const auto& users = s.jobs.at("profiles_to_klaviyo");
     ASSERT_TRUE(users.schedule);
