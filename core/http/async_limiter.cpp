@@ -60,8 +60,8 @@ void async_limiter::pause_until(clock::steady_time until, std::string reason) {
     pump();
 }
 
-void async_limiter::on_429() {
-    core_.on_429(clock_.now());
+void async_limiter::on_429(std::optional<std::chrono::milliseconds> vendor_wait) {
+    core_.on_429(clock_.now(), vendor_wait);
     pump();
 }
 

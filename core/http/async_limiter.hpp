@@ -76,7 +76,8 @@ public:
 
     /// Pauses the whole group until `until` (429 Retry-After, reset header).
     void pause_until(clock::steady_time until, std::string reason);
-    void on_429();
+    /// A 429 arrived; `vendor_wait`: the wait the vendor gave, if any (group_limiter::on_429).
+    void on_429(std::optional<std::chrono::milliseconds> vendor_wait = std::nullopt);
     void on_success();
     void observe_headers(std::uint32_t remaining, std::chrono::nanoseconds reset_in);
     /// group_limiter::observe_reset, answered now.

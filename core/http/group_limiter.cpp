@@ -83,6 +83,7 @@ group_limiter::group_limiter(std::vector<rate_limit> spec, group_limiter_setting
     settings_.estimate_steps = std::max<std::size_t>(settings_.estimate_steps, 1);
     windows_.reserve(limits_.size());
     for (const auto& l : limits_) windows_.emplace_back(l);
+    aimd_.resize(windows_.size());
     // No time exists yet: margins and phases apply from the first call that has one.
     applied_margin_ = margin_.cap();
     for (auto& w : windows_) w.set_margin(applied_margin_, steady_time{});
@@ -148,6 +149,18 @@ std::optional<std::string> group_limiter::apply_overrides(const group_overrides&
 
     const group_usage usage = usage_snapshot(now);
     std::vector<rate_window> old = std::move(windows_);
+    const std::vector<aimd_state> old_aimd = std::move(aimd_);
+    // A window keeps the pace of the old window of the same length; a new one starts at the
+    // lowest old pace (never faster than the group ran).
+    aimd_.clear();
+    for (const auto& l : next) {
+        aimd_state a;
+        a.scale = usage.scale;
+        a.last_change = now;
+        for (std::size_t j = 0; j < old.size(); ++j)
+            if (old[j].limit().per == l.per) a = old_aimd[j];
+        aimd_.push_back(a);
+    }
     limits_ = std::move(next);
     max_concurrent_ = cap;
     windows_.clear();
@@ -280,32 +293,70 @@ void group_limiter::pause_until(steady_time until, std::string reason) {
 }
 
 void group_limiter::apply_scale(steady_time now) {
-    for (auto& w : windows_) w.scale(scale_, now);
+    for (std::size_t i = 0; i < windows_.size(); ++i) windows_[i].scale(aimd_[i].scale, now);
 }
 
-void group_limiter::on_429(steady_time now) {
+rate_scale group_limiter::scale() const {
+    rate_scale s = full_scale;
+    for (const auto& a : aimd_) s = std::min(s, a.scale);
+    return s;
+}
+
+std::vector<std::size_t> group_limiter::implicated_by(std::optional<nanoseconds> vendor_wait) const {
+    std::vector<std::size_t> all(windows_.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    if (!vendor_wait || vendor_wait->count() <= 0) return all;
+    // Whole seconds either way: a window of `per` can ask for up to per + 1 s.
+    std::optional<nanoseconds> shortest;
+    for (const auto& w : windows_) {
+        const nanoseconds per = w.limit().per;
+        if (per + std::chrono::seconds{1} >= *vendor_wait && (!shortest || per < *shortest)) shortest = per;
+    }
+    if (!shortest) return all;
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < windows_.size(); ++i)
+        if (windows_[i].limit().per == *shortest) out.push_back(i);
+    return out;
+}
+
+void group_limiter::lower_scale(std::size_t i, rate_scale s, steady_time now) {
+    aimd_[i].scale = s;
+    aimd_[i].last_change = now;
+    windows_[i].scale(s, now);
+}
+
+void group_limiter::on_429(steady_time now, std::optional<nanoseconds> vendor_wait) {
     ++counters_.rate_limited;
-    // The requests that were in flight together tend to come back as a burst of
-    // 429s for one overload; one cut per step keeps that from reaching the floor.
-    if (last_decrease_ && now - *last_decrease_ < step_) return;
-    scale_ = std::max(settings_.min_scale, scale_ / 2);
-    last_decrease_ = now;
-    last_change_ = now;
+    bool cut = false;
+    for (const std::size_t i : implicated_by(vendor_wait)) {
+        auto& a = aimd_[i];
+        // The requests that were in flight together tend to come back as a burst of
+        // 429s for one overload; one cut per step keeps that from reaching the floor.
+        if (a.last_decrease && now - *a.last_decrease < step_) continue;
+        a.last_decrease = now;
+        lower_scale(i, std::max(settings_.min_scale, a.scale / 2), now);
+        cut = true;
+    }
+    if (!cut) return;
     ++counters_.rate_decreases;
     ++revision_;
-    apply_scale(now);
 }
 
 void group_limiter::on_success(steady_time now) {
-    if (scale_ >= full_scale || now <= last_change_) return;
-    const auto steps = (now - last_change_) / step_;
-    if (steps <= 0) return;
-    const std::uint64_t raised = scale_ + static_cast<std::uint64_t>(steps) * scale_increment;
-    scale_ = static_cast<rate_scale>(std::min<std::uint64_t>(raised, full_scale));
-    // Advance by whole steps so partial progress toward the next one is kept.
-    last_change_ += steps * step_;
-    ++revision_;
-    apply_scale(now);
+    bool raised_any = false;
+    for (std::size_t i = 0; i < aimd_.size(); ++i) {
+        auto& a = aimd_[i];
+        if (a.scale >= full_scale || now <= a.last_change) continue;
+        const auto steps = (now - a.last_change) / step_;
+        if (steps <= 0) continue;
+        const std::uint64_t raised = a.scale + static_cast<std::uint64_t>(steps) * scale_increment;
+        a.scale = static_cast<rate_scale>(std::min<std::uint64_t>(raised, full_scale));
+        // Advance by whole steps so partial progress toward the next one is kept.
+        a.last_change += steps * step_;
+        windows_[i].scale(a.scale, now);
+        raised_any = true;
+    }
+    if (raised_any) ++revision_;
 }
 
 void group_limiter::observe_headers(std::uint32_t remaining, nanoseconds reset_in, steady_time now) {
@@ -465,17 +516,22 @@ std::optional<window_room> group_limiter::aligned_room(steady_time now) const {
 group_usage group_limiter::usage_snapshot(steady_time now) const {
     group_usage u;
     u.windows.reserve(windows_.size());
-    for (const auto& w : windows_) u.windows.push_back(w.snapshot(now));
+    for (std::size_t i = 0; i < windows_.size(); ++i) {
+        u.windows.push_back(windows_[i].snapshot(now));
+        u.windows.back().scale = aimd_[i].scale;
+    }
     u.vendor_caps = caps_.snapshot(now);
     if (pause_until_ > now) {
         u.pause_remaining = pause_until_ - now;
         u.pause_reason = pause_reason_;
     }
-    u.scale = scale_;
+    u.scale = scale();
     return u;
 }
 
-void group_limiter::restore_windows(const std::vector<window_snapshot>& snaps, steady_time now) {
+std::vector<std::optional<rate_scale>> group_limiter::restore_windows(
+    const std::vector<window_snapshot>& snaps, steady_time now) {
+    std::vector<std::optional<rate_scale>> scales(windows_.size());
     // Fallback for a window with no exact match: the history of the longest window
     // holds every send of any shorter window.
     const window_snapshot* longest = nullptr;
@@ -492,6 +548,7 @@ void group_limiter::restore_windows(const std::vector<window_snapshot>& snaps, s
         if (it == snaps.end()) it = std::find_if(snaps.begin(), snaps.end(), same);
         if (it != snaps.end()) {
             w.restore(*it, now);
+            scales[static_cast<std::size_t>(&w - windows_.data())] = it->scale;
         } else if (is_window(l.kind) && longest != nullptr) {
             window_snapshot history;
             history.limit = longest->limit;
@@ -504,16 +561,22 @@ void group_limiter::restore_windows(const std::vector<window_snapshot>& snaps, s
             w.restore(empty_bucket, now);
         }
     }
+    return scales;
 }
 
 void group_limiter::restore(const group_usage& usage, steady_time now) {
-    restore_windows(usage.windows, now);
+    const auto scales = restore_windows(usage.windows, now);
     caps_.restore(usage.vendor_caps, now);
     if (usage.pause_remaining.count() > 0) pause_until(now + usage.pause_remaining, usage.pause_reason);
-    const rate_scale restored = std::clamp<rate_scale>(usage.scale, settings_.min_scale, full_scale);
-    if (restored < scale_) {
-        scale_ = restored;
-        last_change_ = now;
+    // A window takes its own recorded scale; records without one (older versions) or without a
+    // window of that length give the group's, which is the lowest of them all.
+    for (std::size_t i = 0; i < aimd_.size(); ++i) {
+        const rate_scale restored =
+            std::clamp<rate_scale>(scales[i].value_or(usage.scale), settings_.min_scale, full_scale);
+        if (restored < aimd_[i].scale) {
+            aimd_[i].scale = restored;
+            aimd_[i].last_change = now;
+        }
     }
     apply_scale(now);
     ++revision_;

@@ -153,6 +153,8 @@ struct pause_info {
 
 /// Persistable usage of one group (plain data, offsets relative to the
 /// snapshot's `now`). See rate_window.hpp for the restore rule on `now`.
+/// Each window snapshot carries its own AIMD scale; `scale` is the lowest of them
+/// (records written before per-window scales have only it: it applies to every window).
 struct group_usage {
     std::vector<window_snapshot> windows;
     std::vector<cap_snapshot> vendor_caps;
@@ -198,9 +200,17 @@ public:
 
     /// No grant before `until` (429 Retry-After, vendor reset). The later end wins.
     void pause_until(steady_time until, std::string reason);
-    /// A 429 arrived: halves the scale (floor min_scale), at most once per step.
-    void on_429(steady_time now);
-    /// A success: +1/16 of the spec per whole step since the last change, never above 1.0.
+    /// A 429 arrived: halves the scale (floor min_scale) of the windows it implicates, each at
+    /// most once per step. A vendor's wait (`vendor_wait`, its Retry-After) implicates the
+    /// shortest windows that could have produced it: those with the least `per` among the ones
+    /// whose per + 1 s (whole-second rounding) is at least the wait — a 20/s window's 429
+    /// says "1" and leaves the minute window's pace alone; a minute window's says "40". With no
+    /// wait, or one longer than every window (a daily quota, a pause), every window is cut.
+    void on_429(steady_time now, std::optional<std::chrono::nanoseconds> vendor_wait = std::nullopt);
+    /// Indices (into limits()) of the windows a 429 with this wait implicates (see on_429).
+    std::vector<std::size_t> implicated_by(std::optional<std::chrono::nanoseconds> vendor_wait) const;
+    /// A success: every window's scale +1/16 of the spec per whole step since its last change,
+    /// never above 1.0.
     void on_success(steady_time now);
     /// Vendor `remaining` / `reset` headers: at most `remaining` minus the requests
     /// still in flight (the server may not have counted them) before now + reset_in.
@@ -316,7 +326,11 @@ public:
     std::uint32_t in_flight() const { return in_flight_; }
     std::size_t pending(priority p) const { return classes_[index(p)].live; }
     std::size_t pending() const { return waiting_.size(); }
-    rate_scale scale() const { return scale_; }
+    /// The lowest window scale (full_scale with no limits): what usage records before per-window
+    /// scales stored for the whole group.
+    rate_scale scale() const;
+    /// Limit i's AIMD scale (index into limits()).
+    rate_scale scale(std::size_t i) const { return aimd_.at(i).scale; }
     std::optional<pause_info> pause(steady_time now) const;
     const limiter_counters& counters() const { return counters_; }
 
@@ -331,7 +345,9 @@ private:
     static std::size_t index(priority p) { return static_cast<std::size_t>(p); }
     std::uint64_t activation_pass(std::size_t c) const;
     std::size_t pick_class() const;
-    void restore_windows(const std::vector<window_snapshot>& snaps, steady_time now);
+    /// Restores each window from its snapshot; returns each window's recorded scale, when it had one.
+    std::vector<std::optional<rate_scale>> restore_windows(const std::vector<window_snapshot>& snaps,
+                                                           steady_time now);
     void apply_scale(steady_time now);
     void apply_margin(steady_time now);
     void rebuild_windows(steady_time now);
@@ -353,9 +369,14 @@ private:
     steady_time pause_until_{};
     std::string pause_reason_;
 
-    rate_scale scale_ = full_scale;
-    steady_time last_change_{};
-    std::optional<steady_time> last_decrease_;
+    // AIMD per window (parallel to windows_): a 429 cuts only the windows it implicates.
+    struct aimd_state {
+        rate_scale scale = full_scale;
+        steady_time last_change{};
+        std::optional<steady_time> last_decrease;
+    };
+    std::vector<aimd_state> aimd_;
+    void lower_scale(std::size_t i, rate_scale s, steady_time now);
 
     std::array<class_queue, priority_count> classes_;
     std::unordered_map<ticket_id, priority> waiting_;

@@ -622,7 +622,7 @@ void rate_window::replace_impl(window_impl next, steady_time now) {
             w.scale(scale_, now);
         },
         impl_);
-    restore(window_snapshot{limit_, kept.sends, std::nullopt, {}}, now);
+    restore(window_snapshot{limit_, kept.sends, std::nullopt, {}, std::nullopt}, now);
 }
 
 void rate_window::lower(std::uint32_t remaining, steady_time reset_at, steady_time now) {

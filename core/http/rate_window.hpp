@@ -127,6 +127,8 @@ struct window_snapshot {
     std::optional<std::int64_t> bucket_nanotokens;
     /// Vendor caps set through rate_window::lower().
     std::vector<cap_snapshot> caps;
+    /// The window's AIMD scale (group_limiter); nullopt in records that predate per-window scales.
+    std::optional<rate_scale> scale;
 
     friend bool operator==(const window_snapshot&, const window_snapshot&) = default;
 };

@@ -299,6 +299,7 @@ decision retry_state::next(const attempt_outcome& outcome,
         // A 429 means the group's budget is spent for every request, not just
         // this one; a header-given wait is the vendor speaking for the group too.
         pause_group = response->status == 429 || planned.from_header;
+        if (response->status == 429 && planned.from_header) d.vendor_wait = planned.wait;
         d.reason = planned.note.empty() ? status : status + " (" + planned.note + ")";
     } else {
         const auto& failure = std::get<network_outcome>(outcome);

@@ -207,6 +207,10 @@ struct decision {
     /// on status 429, and whenever a retry_after strategy read its header. Also set when kind ==
     /// fail, so the group still pauses after the last attempt.
     std::optional<clock::steady_time> group_pause_until{};
+    /// On a 429 whose wait the vendor gave (its retry-after header, parsed and clamped): that
+    /// wait. The limiter reads it to tell which of the group's windows the 429 speaks for
+    /// (group_limiter::on_429). Set also when kind == fail.
+    std::optional<std::chrono::milliseconds> vendor_wait{};
 };
 
 /// Uniform random 64-bit words; e.g. `random_source rng = std::ref(mt19937_64_engine);`.

@@ -143,6 +143,8 @@ window_snapshot decode_window(const json::value& v, const std::string& path) {
                    std::numeric_limits<std::int64_t>::max());
     }
     if (const auto* c = o.if_contains("caps")) w.caps = decode_caps(*c, at(path, "caps"));
+    // Absent in records written before per-window scales: the group's scale applies.
+    if (const auto* sc = o.if_contains("scale")) w.scale = as_u32(*sc, at(path, "scale"), 1, full_scale);
     return w;
 }
 
@@ -203,6 +205,7 @@ std::string encode_usage(const stored_usage& s) {
         jw["sends"] = std::move(sends);
         if (w.bucket_nanotokens) jw["bucket_nanotokens"] = *w.bucket_nanotokens;
         jw["caps"] = encode_caps(w.caps);
+        if (w.scale) jw["scale"] = std::clamp<rate_scale>(*w.scale, 1, full_scale);
         windows.push_back(std::move(jw));
     }
     o["windows"] = std::move(windows);

@@ -367,6 +367,76 @@ TEST(GroupLimiter_Aimd, FloorsAtMinimumScale) {
     EXPECT_EQ(saturate_group(g, t0 + 100s, t0 + 110s).size(), 6u);  // floor(100 / 16)
 }
 
+// A 429's Retry-After names its window: "1" comes from the 20/s window, "40" from the minute's.
+TEST(GroupLimiter_AimdPerWindow, AOneSecondWaitCutsOnlyTheSecondWindow) {
+    group_limiter g{{fixed(20, 1000ms), fixed(300, 60000ms)}};
+    EXPECT_EQ(g.implicated_by(1s), (std::vector<std::size_t>{0}));
+    g.on_429(t0, 1s);
+    EXPECT_EQ(g.scale(0), full_scale / 2);
+    EXPECT_EQ(g.scale(1), full_scale);
+    EXPECT_EQ(g.scale(), full_scale / 2);
+    EXPECT_EQ(g.counters().rate_decreases, 1u);
+    // 10/s now, and the minute still allows its whole 300 once the second's pace allows it.
+    EXPECT_EQ(saturate_group(g, t0, t0 + 1s).size(), 10u);
+}
+
+TEST(GroupLimiter_AimdPerWindow, AMinuteWaitCutsTheMinuteWindowOnly) {
+    group_limiter g{{fixed(20, 1000ms), fixed(300, 60000ms)}};
+    EXPECT_EQ(g.implicated_by(40s), (std::vector<std::size_t>{1}));
+    EXPECT_EQ(g.implicated_by(61s), (std::vector<std::size_t>{1}));  // rounded up: still the minute
+    g.on_429(t0, 40s);
+    EXPECT_EQ(g.scale(0), full_scale);
+    EXPECT_EQ(g.scale(1), full_scale / 2);
+    const auto sends = saturate_group(g, t0, t0 + 60s);
+    EXPECT_EQ(sends.size(), 150u);
+    EXPECT_LE(max_in_any(sends, 1s), 20u);
+}
+
+TEST(GroupLimiter_AimdPerWindow, NoWaitOrOneLongerThanEveryWindowCutsThemAll) {
+    group_limiter g{{fixed(20, 1000ms), fixed(300, 60000ms)}};
+    EXPECT_EQ(g.implicated_by(std::nullopt), (std::vector<std::size_t>{0, 1}));
+    EXPECT_EQ(g.implicated_by(0s), (std::vector<std::size_t>{0, 1}));
+    EXPECT_EQ(g.implicated_by(3600s), (std::vector<std::size_t>{0, 1}));  // a daily quota
+    g.on_429(t0);
+    EXPECT_EQ(g.scale(0), full_scale / 2);
+    EXPECT_EQ(g.scale(1), full_scale / 2);
+}
+
+TEST(GroupLimiter_AimdPerWindow, EachWindowCutsOncePerStepAndRecoversOnItsOwn) {
+    group_limiter g{{fixed(20, 1000ms), fixed(300, 60000ms)}};  // step = 1 s
+    g.on_429(t0, 1s);
+    g.on_429(t0 + 200ms, 1s);   // the same burst: no second cut of the second window
+    g.on_429(t0 + 300ms, 40s);  // but the minute window had not been cut yet
+    EXPECT_EQ(g.scale(0), full_scale / 2);
+    EXPECT_EQ(g.scale(1), full_scale / 2);
+    EXPECT_EQ(g.counters().rate_decreases, 2u);
+    g.on_success(t0 + 2s);  // two steps since the second window's cut, 1.7 since the minute's
+    EXPECT_EQ(g.scale(0), full_scale / 2 + 2 * (full_scale / 16));
+    EXPECT_EQ(g.scale(1), full_scale / 2 + full_scale / 16);
+}
+
+TEST(GroupLimiter_AimdPerWindow, RestoreKeepsEachWindowsScaleAndOldRecordsUseTheGroups) {
+    group_limiter a{{fixed(20, 1000ms), fixed(300, 60000ms)}};
+    a.on_429(t0, 40s);
+    group_usage usage = a.usage_snapshot(t0);
+    EXPECT_EQ(usage.scale, full_scale / 2);
+    ASSERT_EQ(usage.windows.size(), 2u);
+    EXPECT_EQ(usage.windows[0].scale, full_scale);
+    EXPECT_EQ(usage.windows[1].scale, full_scale / 2);
+
+    group_limiter b{{fixed(20, 1000ms), fixed(300, 60000ms)}};
+    b.restore(usage, t0);
+    EXPECT_EQ(b.scale(0), full_scale);
+    EXPECT_EQ(b.scale(1), full_scale / 2);
+
+    // A record from before per-window scales: the group's scale for every window.
+    for (auto& w : usage.windows) w.scale.reset();
+    group_limiter c{{fixed(20, 1000ms), fixed(300, 60000ms)}};
+    c.restore(usage, t0);
+    EXPECT_EQ(c.scale(0), full_scale / 2);
+    EXPECT_EQ(c.scale(1), full_scale / 2);
+}
+
 // ------------------------------------------------------------------ group: scheduling
 
 TEST(GroupLimiter_SaturatingEvents, BackfillKeepsItsMinimumShare) {

@@ -522,6 +522,7 @@ TEST(RetryState_RetryAfterSeconds, WaitsAndPausesTheGroup) {
     EXPECT_EQ(d.reason, "status 429");
     ASSERT_TRUE(d.group_pause_until.has_value());
     EXPECT_EQ(*d.group_pause_until, clk.now() + 30s);
+    EXPECT_EQ(d.vendor_wait, 30s);  // the vendor's wait: the limiter tells the window from it
 }
 
 TEST(RetryState_RetryAfterDate, UsesTheWallClock) {
@@ -544,6 +545,7 @@ TEST(RetryState_RetryAfterMissingOrGarbage, FallsBackToBackoffAndStillPausesOn42
     EXPECT_EQ(d.reason, "status 429 (no Retry-After, backing off)");
     ASSERT_TRUE(d.group_pause_until.has_value());
     EXPECT_EQ(*d.group_pause_until, clk.now() + 200ms);
+    EXPECT_FALSE(d.vendor_wait);  // our own backoff says nothing about the vendor's windows
 
     const header_list garbage = {{"Retry-After", "2.5"}};
     const auto e = st.next(status(429, &garbage), clk.now(), clk.wall_now(), max_rng());

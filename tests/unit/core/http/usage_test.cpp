@@ -101,6 +101,24 @@ TEST(UsageJson_RoundTrip, RealSnapshotOfAGroup) {
     EXPECT_EQ(*decoded, s);
 }
 
+TEST(UsageJson_RoundTrip, EachWindowsScaleAndRecordsWithoutOne) {
+    group_limiter g{{fixed(20, 1000ms), fixed(300, 60000ms)}};
+    g.on_429(t0, std::chrono::seconds{1});
+    stored_usage s{g.usage_snapshot(t0), 0};
+    ASSERT_EQ(s.usage.windows.size(), 2u);
+    EXPECT_EQ(s.usage.windows[0].scale, tributary::http::full_scale / 2);
+    const auto text = encode_usage(s);
+    const auto decoded = decode_usage(text);
+    ASSERT_TRUE(decoded) << decoded.error();
+    EXPECT_EQ(*decoded, s);
+    // An older record has no per-window scale: it decodes to none (restore then uses the group's).
+    for (auto& w : s.usage.windows) w.scale.reset();
+    const auto old = decode_usage(encode_usage(s));
+    ASSERT_TRUE(old) << old.error();
+    EXPECT_FALSE(old->usage.windows[0].scale);
+    EXPECT_FALSE(decode_usage(std::string{text}.replace(text.find("\"scale\":65536"), 13, "\"scale\":0")));
+}
+
 TEST(UsageJson_Encode, NegativeAgesBecomeZero) {
     stored_usage s;
     window_snapshot w;
