@@ -478,8 +478,8 @@ awaitable<outcome> client::send(request req, priority p) {
             header_list headers;
             headers.reserve(r.resp->headers.size());
             for (const auto& h : r.resp->headers) headers.emplace_back(h.name, h.value);
-            d = rs.next(response_outcome{r.resp->status, lookup_in(headers)}, clk.now(), clk.wall_now(),
-                        engine_.rng_);
+            d = rs.next(response_outcome{r.resp->status, lookup_in(headers), r.resp->body}, clk.now(),
+                        clk.wall_now(), engine_.rng_);
             if (d.kind == verdict::success) limiter.on_success();
             out.resp = std::move(r.resp);
         } else {
