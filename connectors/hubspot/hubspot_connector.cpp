@@ -209,6 +209,8 @@ awaitable<outcome_of<page>> hubspot_connector::records(target t,
             if (!rec)
                 co_return make_error(error_kind::rejected,
                                      std::string{read_what} + ": contact " + id + ": " + rec.error());
+            // Within the millisecond the filter rounded down to, but before the bound: acknowledged.
+            if (updated_at && rec->updated_at && *rec->updated_at < *updated_at) continue;
             out.records.push_back(std::move(*rec));
         }
         if (!next) {
@@ -220,8 +222,9 @@ awaitable<outcome_of<page>> hubspot_connector::records(target t,
             out.cursor_resumable = true;
             co_return out;
         }
-        // An eq query that found nothing hands over to gt: not an empty page with a next link.
-        if (had_contacts || !search)
+        // A page left empty by the bound is followed in this call; so is an eq query that found
+        // nothing (it hands over to gt). An empty list page with a next page is HubSpot's error.
+        if (!had_contacts && !search)
             co_return make_error(error_kind::rejected,
                                  std::string{read_what} + ": an empty page has a next page");
     }
