@@ -20,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -313,4 +314,113 @@ TEST(HubspotE2e_Example, KlaviyoToHubspotRunsAgainstBothMocks) {
     EXPECT_NE(p0->properties.at("firstname"), "Old");
     EXPECT_EQ(refused(h), 0u);
     EXPECT_EQ(k.stats().rate_limited, 0u);
+}
+
+namespace {
+
+// An events job `to_hubspot` (ingest spooling into dir/spool) sending to mock HubSpot at base_url.
+std::string events_config(const fs::path& dir, const std::string& base_url) {
+    const auto d = dir.string();
+    return "state:\n  dir: " + d + "/state\n  sync: normal\n" + "log:\n  format: json\n" +
+           "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [wk_hubspot_0123456789]\n" + "  spool_dir: " + d +
+           "/spool\n  spool_poll: 50ms\n" + "connections:\n  hubspot:\n    connector: hubspot\n" +
+           "    settings:\n      access_token: ${env:HUBSPOT_TOKEN}\n      event_names: [order_completed]\n" +
+           "    base_url: " + base_url + "\n" + "jobs:\n  to_hubspot:\n    type: events\n" +
+           "    destination: { connection: hubspot }\n    filter: { types: [track] }\n" +
+           "    batch: { max_items: 500 }\n";
+}
+
+// `tracks` "Order Completed" events of 50 contacts (messageId m-<i>), as one spool file.
+void spool_tracks(const temp_dir& dir, int tracks) {
+    std::string lines;
+    for (int i = 0; i < tracks; ++i) {
+        lines += R"({"type":"track","event":"Order Completed","userId":"u)" + std::to_string(i % 50) +
+                 R"(","messageId":"m-)" + std::to_string(i) + R"(","properties":{"total":)" +
+                 std::to_string(i) + R"(},"context":{"traits":{"email":"u)" + std::to_string(i % 50) +
+                 R"(@example.com"}},"timestamp":"2026-05-01T10:00:00Z"})" + "\n";
+    }
+    fs::create_directories(dir.path() / "spool");
+    fs::rename(dir.write("batch.tmp", lines), dir.path() / "spool" / "batch.jsonl");
+}
+
+std::unique_ptr<hs::hubspot_mock> events_mock() {
+    auto m = std::make_unique<hs::hubspot_mock>(hs::mock_options{.private_app_tokens = {token}});
+    m->define_event({.name = "order_completed", .label = "Order completed"});
+    return m;
+}
+
+}  // namespace
+
+TEST(HubspotE2e_Events, TrackEventsArriveOnceAsCustomEventOccurrences) {
+    temp_dir dir;
+    auto owned = events_mock();
+    auto& m = *owned;
+    const auto cfg = dir.write("events.yaml", events_config(dir.path(), m.base_url()));
+    constexpr int tracks = 1'200;
+    spool_tracks(dir, tracks);
+    std::string err;
+    ASSERT_EQ(run_once("to_hubspot", cfg, err), 0) << err;
+    EXPECT_EQ(err.find(token), std::string::npos);
+    const auto events = m.events();
+    ASSERT_EQ(events.size(), static_cast<std::size_t>(tracks));
+    std::set<std::string> uuids;
+    for (const auto& e : events) {
+        EXPECT_EQ(e.input.event_name, "pe62515000_order_completed");
+        uuids.insert(e.input.uuid.value_or(""));
+    }
+    EXPECT_EQ(uuids.size(), static_cast<std::size_t>(tracks));
+    EXPECT_TRUE(uuids.contains("m-0"));
+    EXPECT_EQ(events.front().input.properties.count("total"), 1u);
+    EXPECT_EQ(refused(m), 0u);
+    EXPECT_EQ(m.stats().by_status.count(400), 0u);
+}
+
+// kill -9 while a batch HubSpot has recorded is still unanswered: the restart resends it, HubSpot
+// drops the repeated uuids, and every occurrence is recorded exactly once.
+TEST(HubspotE2e_Events, KilledWithABatchUnansweredResendsItAndHubspotKeepsEachOnce) {
+    temp_dir dir;
+    auto owned = events_mock();
+    auto& m = *owned;
+    const auto cfg = dir.write("events.yaml", events_config(dir.path(), m.base_url()));
+    constexpr int tracks = 1'200;
+    spool_tracks(dir, tracks);
+    m.delay_accepted(30s);
+    std::size_t at_kill = 0;
+    {
+        child_process p(bin, {"run", "--once", "to_hubspot", "-c", cfg.string()}, {"HUBSPOT_TOKEN=" + token});
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (at_kill == 0 && std::chrono::steady_clock::now() < deadline) {
+            ASSERT_FALSE(p.wait(50ms).has_value()) << "the run ended before the kill\n" << p.err();
+            at_kill = m.events().size();
+        }
+        p.signal(SIGKILL);
+        ASSERT_EQ(p.wait(20s), -SIGKILL);
+    }
+    ASSERT_GT(at_kill, 0u);
+    ASSERT_LT(at_kill, static_cast<std::size_t>(tracks));
+    m.delay_accepted(0ms);
+    std::string err;
+    ASSERT_EQ(run_once("to_hubspot", cfg, err), 0) << err;
+    EXPECT_EQ(m.events().size(), static_cast<std::size_t>(tracks));
+    EXPECT_GE(m.duplicate_events(), 1u) << "the batch unanswered at the kill was not resent";
+    EXPECT_EQ(err.find("dlq.add"), std::string::npos) << err;
+    std::printf("hubspot events: %zu recorded before the kill, %llu repeats dropped after the restart\n",
+                at_kill, static_cast<unsigned long long>(m.duplicate_events()));
+}
+
+TEST(HubspotE2e_Example, EventsToHubspotRunsAgainstTheMock) {
+    temp_dir dir;
+    auto owned = events_mock();
+    auto& m = *owned;
+    std::string yaml = example("events-to-hubspot.yaml");
+    auto replace = [&yaml](const std::string& from, const std::string& to) { replace_once(yaml, from, to); };
+    replace("# base_url: http://127.0.0.1:PORT", "base_url: " + m.base_url());
+    replace("/tmp/tributary-hubspot-events/state", (dir.path() / "state").string());
+    replace("/tmp/tributary-hubspot-events/spool", (dir.path() / "spool").string());
+    replace("127.0.0.1:8089", "127.0.0.1:0");
+    const auto cfg = dir.write("example.yaml", yaml);
+    spool_tracks(dir, 100);
+    std::string err;
+    ASSERT_EQ(run_once("to_hubspot", cfg, err, {"INGEST_WRITE_KEY=wk_hubspot_0123456789"}), 0) << err;
+    EXPECT_EQ(m.events().size(), 100u);
 }
