@@ -477,8 +477,8 @@ awaitable<outcome> client::send(request req, priority p) {
             header_list headers;
             headers.reserve(r.resp->headers.size());
             for (const auto& h : r.resp->headers) headers.emplace_back(h.name, h.value);
-            d = rs.next(response_outcome{r.resp->status, lookup_in(headers)}, clk.now(), clk.wall_now(),
-                        engine_.rng_);
+            d = rs.next(response_outcome{r.resp->status, lookup_in(headers), r.resp->body}, clk.now(),
+                        clk.wall_now(), engine_.rng_);
             // The vendor's wait tells which window the 429 came from (group_limiter::on_429).
             if (r.resp->status == 429) limiter.on_429(d.vendor_wait);
             if (d.kind == verdict::success) limiter.on_success();

@@ -104,6 +104,7 @@ struct planned_wait {
 
 planned_wait plan(const retry_strategy& strategy,
                   const header_lookup* header,
+                  std::string_view body,
                   std::uint32_t retries_before,
                   clock::wall_time wall_now,
                   const random_source& rng) {
@@ -112,6 +113,10 @@ planned_wait plan(const retry_strategy& strategy,
         return {uniform_up_to(backoff_ceiling(*e, retries_before), rng), false, {}};
     }
     const auto& r = std::get<retry_after>(strategy);
+    if (r.from_body) {
+        if (const auto from_body = r.from_body(body, wall_now))
+            return {std::clamp(*from_body, milliseconds::zero(), r.max), true, {}};
+    }
     std::optional<milliseconds> parsed;
     bool present = false;
     if (header != nullptr && *header) {
@@ -295,7 +300,7 @@ decision retry_state::next(const attempt_outcome& outcome,
         const auto* rule = policy_->find(response->status);
         if (rule == nullptr)
             return finish(verdict::fail, failure_class::permanent, status + " is not retryable");
-        planned = plan(rule->strategy, &response->header, retries_before, wall_now, rng);
+        planned = plan(rule->strategy, &response->header, response->body, retries_before, wall_now, rng);
         // A 429 means the group's budget is spent for every request, not just
         // this one; a header-given wait is the vendor speaking for the group too.
         pause_group = response->status == 429 || planned.from_header;
@@ -314,7 +319,7 @@ decision retry_state::next(const attempt_outcome& outcome,
                           what + " after request bytes were written (" + facts_.method +
                               " without idempotency key); the server may have processed it");
         }
-        planned = plan(policy_->network_failure(), nullptr, retries_before, wall_now, rng);
+        planned = plan(policy_->network_failure(), nullptr, {}, retries_before, wall_now, rng);
         d.reason = what;
     }
 

@@ -32,6 +32,12 @@ inline constexpr std::chrono::milliseconds max_policy_duration{std::chrono::hour
 using header_parser =
     std::function<std::optional<std::chrono::milliseconds>(std::string_view value, clock::wall_time now)>;
 
+/// Custom reader of a wait from a response body (HubSpot names its 429 policy only in the body):
+/// the body and the wall time the response was received → the wait, or nullopt when the body
+/// says nothing usable. Negative waits count as 0.
+using body_parser =
+    std::function<std::optional<std::chrono::milliseconds>(std::string_view body, clock::wall_time now)>;
+
 /// Exponential backoff with full jitter: before retry number n (0 for the first retry of the
 /// request, counting every earlier retry whatever its reason) waits a uniformly random time in
 /// [0, min(cap, base·2^n)].
@@ -54,6 +60,9 @@ struct retry_after {
     std::string header = "Retry-After";
     /// Parser for the value; empty = parse_retry_after (delta-seconds or any HTTP-date).
     header_parser parser{};
+    /// When set, asked first: a wait it reads from the body wins over the header (and pauses the
+    /// group like a header-given wait); nullopt from it falls through to the header. Default unset.
+    body_parser from_body{};
     /// Used when the header is missing or its value unusable.
     exponential fallback{};
     /// Longest wait taken from the header; longer ones are clamped. Default 15 min; must be in
@@ -143,6 +152,8 @@ struct response_outcome {
     int status = 0;
     /// Empty function = no headers.
     header_lookup header{};
+    /// The response body, for retry_after::from_body; must stay valid during retry_state::next.
+    std::string_view body{};
 };
 
 enum class network_failure_kind : std::uint8_t {

@@ -331,7 +331,7 @@ TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {
     auto v = boost::json::parse(json.out, ec);
     ASSERT_FALSE(ec) << json.out;
     ASSERT_TRUE(v.is_array());
-    EXPECT_EQ(v.as_array().size(), 4u);  // dummy, jsonl, klaviyo, webhook
+    EXPECT_EQ(v.as_array().size(), 5u);  // dummy, hubspot, jsonl, klaviyo, webhook
     for (const auto& c : v.as_array()) {
         if (c.at("code") == "dummy") {
             EXPECT_EQ(c.at("source").at("latenessMs"), 15 * 60 * 1000);
@@ -341,6 +341,9 @@ TEST(Cli_Connectors, ListsBuiltInsAsTextAndJson) {
         }
         if (c.at("code") == "klaviyo") {
             EXPECT_EQ(c.at("source").at("order"), "ascending");
+        }
+        if (c.at("code") == "hubspot") {
+            EXPECT_EQ(c.at("source").at("latenessMs"), 30'000);  // the search index's lag
         }
     }
 }

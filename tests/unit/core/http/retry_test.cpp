@@ -598,6 +598,46 @@ TEST(RetryState_CustomHeaderParser, ReadsHubSpotMilliseconds) {
     EXPECT_EQ(d.group_pause_until, clk.now() + 10s);
 }
 
+TEST(RetryState_BodyParser, WaitFromBodyWinsAndPausesGroup) {
+    retry_policy_settings s;
+    s.rules = {{"429", retry_after{.from_body = [](std::string_view body,
+                                                   clock::wall_time) -> std::optional<milliseconds> {
+                                       if (body.find("DAILY") != std::string_view::npos) return 3h;
+                                       return std::nullopt;
+                                   },
+                                   .max = 24h}}};
+    const auto p = policy_of(s);
+    manual_clock clk;
+    const header_list h = {{"Retry-After", "7"}};
+    retry_state daily{p, {"POST", false}, clk.now()};
+    attempt_outcome o = response_outcome{429, lookup_in(h), R"({"policyName":"DAILY"})"};
+    const auto d = daily.next(o, clk.now(), clk.wall_now(), forbidden_rng());
+    // Three hours are past max_elapsed: the request fails, and the group still pauses that long.
+    EXPECT_EQ(d.kind, verdict::fail);
+    EXPECT_EQ(d.failure, failure_class::exhausted);
+    EXPECT_EQ(d.group_pause_until, clk.now() + 3h);
+
+    retry_state other{p, {"POST", false}, clk.now()};
+    attempt_outcome o2 = response_outcome{429, lookup_in(h), R"({"policyName":"TEN_SECONDLY_ROLLING"})"};
+    const auto d2 = other.next(o2, clk.now(), clk.wall_now(), forbidden_rng());
+    EXPECT_EQ(d2.kind, verdict::retry);
+    EXPECT_EQ(d2.wait, 7s);  // the body said nothing usable: the header's wait
+}
+
+TEST(RetryState_BodyParser, ClampedToMax) {
+    retry_policy_settings s;
+    s.rules = {
+        {"429", retry_after{.from_body = [](std::string_view,
+                                            clock::wall_time) { return std::optional<milliseconds>{48h}; },
+                            .max = 2min}}};
+    const auto p = policy_of(s);
+    manual_clock clk;
+    retry_state st{p, {"GET", false}, clk.now()};
+    const auto d = st.next(response_outcome{429, {}, "x"}, clk.now(), clk.wall_now(), forbidden_rng());
+    EXPECT_EQ(d.kind, verdict::retry);
+    EXPECT_EQ(d.wait, 2min);
+}
+
 TEST(RetryState_CustomParserNegative, CountsAsZero) {
     retry_policy_settings s;
     s.rules = {{"429", retry_after{.parser = [](std::string_view, clock::wall_time) {

@@ -1,0 +1,62 @@
+#pragma once
+// HubSpot's rate limits as decisions (README, "Limits"): the account's time zone read from the
+// system's zoneinfo (TZif), the daily budget's reset at the account's midnight, and the wait a
+// 429 body's `policyName` asks for. Pure except load_zone, which reads one file.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace tributary::connectors::hubspot {
+
+/// UTC offsets of one IANA zone over time, from a TZif file (RFC 8536; version 1 data, or the
+/// 64-bit data of versions 2+). Instants after the last transition keep its offset (Debian's
+/// files list transitions up to 2037); the POSIX footer is not read.
+class zone {
+public:
+    /// UTC (no transitions, offset 0).
+    zone() = default;
+    /// Parses TZif bytes. Errors: not TZif, truncated, counts out of range, a type index out of
+    /// range. Never throws on bad input.
+    static result<zone> parse(std::string_view tzif);
+
+    /// The offset from UTC in effect at `t` (local = UTC + offset).
+    std::chrono::seconds offset_at(std::int64_t unix_seconds) const noexcept;
+
+private:
+    std::vector<std::int64_t> transitions_;   // ascending Unix seconds
+    std::vector<std::int32_t> offset_after_;  // offset from transitions_[i] on
+    std::int32_t initial_offset_ = 0;         // before the first transition
+};
+
+/// Reads /usr/share/zoneinfo/<name> (or `root`/<name>). Errors name the zone, not the path's
+/// contents. `name` must already be a checked zone name (settings).
+result<zone> load_zone(std::string_view name, std::string_view root = "/usr/share/zoneinfo");
+
+/// The first midnight (local 00:00) in `z` strictly after `now`, as a wall time. DST-correct: the
+/// offset is the one in effect at that midnight. Where a zone skips midnight (a transition at
+/// 24:00), the first instant of the new day.
+clock::wall_time next_midnight(clock::wall_time now, const zone& z);
+
+/// The rate-limit policy a 429 body names (`policyName`), classified.
+enum class limit_policy { ten_secondly_rolling, secondly, daily, unknown };
+
+/// Reads `policyName` from a 429 body: TEN_SECONDLY_ROLLING, SECONDLY, DAILY; unknown for
+/// anything else, a body that is not JSON, or no policyName. Bounded parse (depth 8, 64 KiB).
+limit_policy policy_of_429(std::string_view body) noexcept;
+
+/// How long a 429 with `body` received at `now` asks the group to wait: TEN_SECONDLY_ROLLING →
+/// 10 s (the whole window), SECONDLY → 1 s, DAILY → until the account's next midnight (`z`), or
+/// one hour when the account's zone is unknown (`z` null) — so a spent daily budget costs one
+/// request an hour, never a retry storm. Unknown → nullopt (Retry-After, then backoff).
+std::optional<std::chrono::milliseconds> wait_for_429(std::string_view body,
+                                                      clock::wall_time now,
+                                                      const zone* z) noexcept;
+
+}  // namespace tributary::connectors::hubspot

@@ -1,0 +1,426 @@
+// End to end on the real binary against mock HubSpot (in this process, its windows on and scaled
+// down by 10: 10 requests per rolling 10 s, search 1 per second, the connection's limits lowered
+// to match):
+// - HubSpot → jsonl: every contact arrives through the list endpoint, the mock never refused a
+//   request (none beyond a window), and a second run reads through search only what changed;
+// - the same export killed with SIGKILL mid-run and run again: every contact arrives and still no
+//   request went beyond a window (the limiter's usage survived the kill);
+// - jsonl → HubSpot: users upserted by email in batches; the two HubSpot refuses (an invalid
+//   email, an unknown option) are dead-lettered with HubSpot's reason, the others are in HubSpot;
+// - the committed examples hubspot-export.yaml and klaviyo-to-hubspot.yaml run against the mocks.
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "core/types/time_layout.hpp"
+#include "tests/kit/hubspot_mock.hpp"
+#include "tests/kit/klaviyo_mock.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace tributary::test;
+namespace hs = tributary::kit::hubspot;
+
+namespace {
+
+const std::string bin = TRIBUTARY_BINARY;
+const std::string token = "pat-na1-e2e-0123456789abcdef";
+
+std::int64_t ms(std::string_view iso) {
+    return tributary::types::parse_datetime(iso, "").value() / 1000;
+}
+
+// The connection's groups lowered to the mock's scaled-down windows.
+const std::string lowered_limits =
+    "    limits:\n"
+    "      crm:\n        limits:\n          - { kind: sliding_window, requests: 10, per: 10s }\n"
+    "      search:\n        limits:\n          - { kind: sliding_window, requests: 1, per: 1s }\n";
+
+std::string export_config(const fs::path& dir, const std::string& base_url) {
+    std::ostringstream c;
+    c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
+      << "log:\n  format: json\n  level: info\n"
+      << "connections:\n"
+      << "  hubspot:\n    connector: hubspot\n    settings:\n      access_token: ${env:HUBSPOT_TOKEN}\n"
+      << "      tier: starter\n"
+      << "    base_url: " << base_url << "\n"
+      << lowered_limits
+      << "  out:\n    connector: jsonl\n    settings:\n      path: " << (dir / "users.jsonl").string() << "\n"
+      << "jobs:\n  export:\n    type: users\n    source: { connection: hubspot }\n"
+      << "    destination: { connection: out, mode: upsert }\n    lookback: 0s\n"
+      << "    mapping:\n      email: email\n      first_name: firstname\n      last_name: lastname\n"
+      << "      created_at: createdate\n      updated_at: lastmodifieddate\n";
+    return c.str();
+}
+
+std::map<std::string, boost::json::object> read_output(const fs::path& file, std::size_t& lines) {
+    std::map<std::string, boost::json::object> out;
+    std::ifstream in{file};
+    std::string line;
+    lines = 0;
+    while (std::getline(in, line)) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(line, ec);
+        if (ec || in.eof()) break;
+        ++lines;
+        out[std::string{v.at("id").as_string()}] = v.at("properties").as_object();
+    }
+    return out;
+}
+
+std::unique_ptr<hs::hubspot_mock> limited_mock(std::size_t contacts) {
+    auto m = std::make_unique<hs::hubspot_mock>(hs::mock_options{
+        .private_app_tokens = {token}, .account_tier = hs::tier::starter, .limit_divisor = 10});
+    m->generate_contacts(contacts, ms("2026-05-01T10:00:00Z"), 1000);
+    return m;
+}
+
+int run_once(const std::string& job,
+             const fs::path& cfg,
+             std::string& err,
+             std::vector<std::string> env = {}) {
+    env.push_back("HUBSPOT_TOKEN=" + token);
+    child_process p(bin, {"run", "--once", job, "-c", cfg.string()}, env);
+    auto code = p.wait(240s);
+    err = p.err();
+    if (!code) {
+        p.signal(SIGKILL);
+        p.wait(10s);
+        return -1;
+    }
+    return *code;
+}
+
+std::uint64_t refused(const hs::hubspot_mock& m) {
+    std::uint64_t n = 0;
+    for (const auto& [_, count] : m.stats().rate_limited) n += count;
+    return n;
+}
+
+std::string example(const std::string& name) {
+    std::ifstream in{fs::path{TRIBUTARY_SOURCE_ROOT} / "config/examples" / name};
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+void replace_once(std::string& yaml, const std::string& from, const std::string& to) {
+    const auto at = yaml.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    yaml.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST(HubspotE2e_Export, EveryContactArrivesWithNoRequestBeyondAWindowThenSearchReadsTheChanges) {
+    temp_dir dir;
+    constexpr std::size_t contacts = 1'200;
+    auto owned = limited_mock(contacts);
+    auto& m = *owned;
+    const auto cfg = dir.write("hubspot.yaml", export_config(dir.path(), m.base_url()));
+
+    const auto started = std::chrono::steady_clock::now();
+    std::string err;
+    ASSERT_EQ(run_once("export", cfg, err), 0) << err;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_EQ(err.find(token), std::string::npos) << "the token reached the log";
+
+    std::size_t lines = 0;
+    auto output = read_output(dir.path() / "users.jsonl", lines);
+    ASSERT_EQ(output.size(), contacts);
+    EXPECT_EQ(lines, contacts);
+    const auto first = m.contacts().begin()->second;
+    const auto& out_first = output.at(std::to_string(first.id));
+    EXPECT_EQ(out_first.at("email").as_string(), first.properties.at("email"));
+    EXPECT_EQ(out_first.at("updated_at").as_string(), "2026-05-01T10:00:00.000000Z");
+    EXPECT_EQ(refused(m), 0u) << "a request went beyond a window";
+    const auto s = m.stats();
+    EXPECT_EQ(s.requests, 13u);  // the properties, then 12 list pages of 100
+    EXPECT_GE(seconds, 10.0) << "13 requests at 10 per rolling 10 s cannot take less";
+    std::printf("hubspot export: %zu contacts, %llu requests, 0 refused, %.1f s\n", contacts,
+                static_cast<unsigned long long>(s.requests), seconds);
+
+    // Five contacts change; the next run searches lastmodifieddate from the checkpoint (which
+    // stays the declared lateness behind the newest contact read).
+    std::vector<std::uint64_t> touched;
+    m.with_contacts([&](hs::contact_store& st) {
+        int i = 0;
+        for (const auto& [id, c] : st.contacts()) {
+            if (i++ % 200 != 0) continue;
+            auto copy = c;
+            copy.updated_ms = ms("2026-06-01T00:00:00Z") + i;
+            copy.properties["firstname"] = "Changed";
+            touched.push_back(id);
+            st.put(copy);
+        }
+    });
+    ASSERT_EQ(touched.size(), 6u);
+    ASSERT_EQ(run_once("export", cfg, err), 0) << err;
+    auto after = read_output(dir.path() / "users.jsonl", lines);
+    EXPECT_EQ(after.size(), contacts);
+    // The last 30 s of contacts (the lateness) plus the six changed.
+    EXPECT_GE(lines, contacts + 6);
+    EXPECT_LE(lines, contacts + 6 + 31);
+    for (auto id : touched) EXPECT_EQ(after.at(std::to_string(id)).at("first_name").as_string(), "Changed");
+    const auto requests = m.requests();
+    EXPECT_EQ(requests.back().path, "/crm/v3/objects/contacts/search");
+    EXPECT_EQ(refused(m), 0u);
+}
+
+TEST(HubspotE2e_Export, KilledMidRunThenRestartedStillNeverBeyondAWindow) {
+    temp_dir dir;
+    constexpr std::size_t contacts = 2'000;
+    auto owned = limited_mock(contacts);
+    auto& m = *owned;
+    const auto cfg = dir.write("hubspot.yaml", export_config(dir.path(), m.base_url()));
+    {
+        child_process p(bin, {"run", "--once", "export", "-c", cfg.string()}, {"HUBSPOT_TOKEN=" + token});
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (m.stats().requests < 8 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(20ms);
+        ASSERT_GE(m.stats().requests, 8u);
+        p.signal(SIGKILL);
+        p.wait(10s);
+    }
+    const auto before_restart = m.stats().requests;
+    std::string err;
+    ASSERT_EQ(run_once("export", cfg, err), 0) << err;
+    std::size_t lines = 0;
+    auto output = read_output(dir.path() / "users.jsonl", lines);
+    EXPECT_EQ(output.size(), contacts);
+    EXPECT_EQ(refused(m), 0u) << "the restart went beyond a window the killed run had used";
+    std::printf("hubspot export killed after %llu requests, %llu in all, 0 refused\n",
+                static_cast<unsigned long long>(before_restart),
+                static_cast<unsigned long long>(m.stats().requests));
+}
+
+TEST(HubspotE2e_Import, UsersUpsertedByEmailAndRefusalsDeadLettered) {
+    temp_dir dir;
+    hs::hubspot_mock m{
+        {.private_app_tokens = {token}, .account_tier = hs::tier::starter, .limit_divisor = 10}};
+    std::string users;
+    constexpr int count = 250;
+    for (int i = 0; i < count; ++i) {
+        std::string email = "user" + std::to_string(i) + "@example.com";
+        std::string interests = "music";
+        if (i == 17) email = "not-an-email";
+        if (i == 42) interests = "no-such-option";
+        users += R"({"id":"u)" + std::to_string(i) + R"(","email":")" + email + R"(","first_name":"F)" +
+                 std::to_string(i) + R"(","interests":")" + interests +
+                 R"(","updated_at":"2026-05-01T10:00:00Z"})" + "\n";
+    }
+    dir.write("users.jsonl", users);
+    std::ostringstream c;
+    c << "state:\n  dir: " << (dir.path() / "state").string() << "\n  sync: normal\n"
+      << "log:\n  format: json\n"
+      << "connections:\n"
+      << "  in:\n    connector: jsonl\n    settings:\n      path: " << (dir.path() / "users.jsonl").string()
+      << "\n      schema:\n        kind: object\n        properties:\n"
+      << "          - { name: id, type: { kind: string } }\n"
+      << "          - { name: email, type: { kind: string } }\n"
+      << "          - { name: first_name, type: { kind: string } }\n"
+      << "          - { name: interests, type: { kind: string } }\n"
+      << "          - { name: updated_at, type: { kind: datetime } }\n"
+      << "  hubspot:\n    connector: hubspot\n    settings:\n      access_token: ${env:HUBSPOT_TOKEN}\n"
+      << "      properties: [interests]\n"
+      << "    base_url: " << m.base_url() << "\n"
+      << lowered_limits << "jobs:\n  import:\n    type: users\n    source: { connection: in }\n"
+      << "    destination:\n      connection: hubspot\n      mode: upsert\n"
+      << "      match: { source: email, destination: email }\n"
+      << "    mapping:\n      email: email\n      firstname: first_name\n      interests: interests\n";
+    const auto cfg = dir.write("import.yaml", c.str());
+    std::string err;
+    ASSERT_EQ(run_once("import", cfg, err), 3) << err;  // partial: two records dead-lettered
+    EXPECT_EQ(err.find(token), std::string::npos);
+
+    EXPECT_EQ(m.contacts().size(), static_cast<std::size_t>(count - 2));
+    auto c0 = m.find_contact_by_email("user0@example.com");
+    ASSERT_TRUE(c0);
+    EXPECT_EQ(c0->properties.at("firstname"), "F0");
+    EXPECT_FALSE(m.find_contact_by_email("user42@example.com"));
+    EXPECT_EQ(refused(m), 0u);
+    // Batches of at most 100 inputs: the properties, then three upserts (and the inputs HubSpot
+    // refused cost no extra request: 207 names them).
+    std::uint64_t upserts = 0;
+    for (const auto& r : m.requests())
+        if (r.path == "/crm/v3/objects/contacts/batch/upsert") ++upserts;
+    EXPECT_EQ(upserts, 3u);
+
+    child_process show(bin, {"state", "show", "import", "--json", "--limit", "10", "-c", cfg.string()},
+                       {"HUBSPOT_TOKEN=" + token});
+    ASSERT_EQ(show.wait(30s), 0) << show.err();
+    const auto text = show.out();
+    EXPECT_NE(text.find("INVALID_EMAIL"), std::string::npos) << text;
+    EXPECT_NE(text.find("INVALID_OPTION"), std::string::npos) << text;
+}
+
+TEST(HubspotE2e_Example, HubspotExportRunsAgainstTheMock) {
+    temp_dir dir;
+    hs::hubspot_mock m{{.private_app_tokens = {token}}};
+    m.generate_contacts(250, ms("2026-05-01T10:00:00Z"), 1000);
+    std::string yaml = example("hubspot-export.yaml");
+    auto replace = [&yaml](const std::string& from, const std::string& to) { replace_once(yaml, from, to); };
+    replace("# base_url: http://127.0.0.1:PORT", "base_url: " + m.base_url());
+    replace("/tmp/tributary-hubspot/state", (dir.path() / "state").string());
+    replace("/tmp/tributary-hubspot/users.jsonl", (dir.path() / "users.jsonl").string());
+    const auto cfg = dir.write("example.yaml", yaml);
+    std::string err;
+    ASSERT_EQ(run_once("hubspot_export", cfg, err), 0) << err;
+    std::size_t lines = 0;
+    auto output = read_output(dir.path() / "users.jsonl", lines);
+    EXPECT_EQ(output.size(), 250u);
+    EXPECT_EQ(refused(m), 0u);
+}
+
+TEST(HubspotE2e_Example, KlaviyoToHubspotRunsAgainstBothMocks) {
+    temp_dir dir;
+    const std::string key = "pk_" + std::string(34, 'a') + "e2e";
+    namespace kl = tributary::kit::klaviyo;
+    kl::klaviyo_mock k{{.api_key = key}};
+    k.with_profiles([](kl::profile_store& s) {
+        s.generate(250, tributary::types::parse_datetime("2026-05-01T10:00:00Z", "").value(), 1'000'000, 0);
+    });
+    hs::hubspot_mock h{{.private_app_tokens = {token}}};
+    // One contact exists already: the upsert by email updates it instead of creating another.
+    h.with_contacts([](hs::contact_store& st) {
+        st.put({.properties = {{"email", "p0@example.com"}, {"firstname", "Old"}}});
+    });
+    std::string yaml = example("klaviyo-to-hubspot.yaml");
+    auto replace = [&yaml](const std::string& from, const std::string& to) { replace_once(yaml, from, to); };
+    replace("# base_url: http://127.0.0.1:KLAVIYO_PORT", "base_url: " + k.base_url());
+    replace("# base_url: http://127.0.0.1:HUBSPOT_PORT", "base_url: " + h.base_url());
+    replace("/tmp/tributary-klaviyo-hubspot/state", (dir.path() / "state").string());
+    const auto cfg = dir.write("example.yaml", yaml);
+    std::string err;
+    ASSERT_EQ(run_once("klaviyo_to_hubspot", cfg, err, {"KLAVIYO_API_KEY=" + key}), 0) << err;
+    EXPECT_EQ(h.contacts().size(), 250u);
+    auto p0 = h.find_contact_by_email("p0@example.com");
+    ASSERT_TRUE(p0);
+    EXPECT_NE(p0->properties.at("firstname"), "Old");
+    EXPECT_EQ(refused(h), 0u);
+    EXPECT_EQ(k.stats().rate_limited, 0u);
+}
+
+namespace {
+
+// An events job `to_hubspot` (ingest spooling into dir/spool) sending to mock HubSpot at base_url.
+std::string events_config(const fs::path& dir, const std::string& base_url) {
+    const auto d = dir.string();
+    return "state:\n  dir: " + d + "/state\n  sync: normal\n" + "log:\n  format: json\n" +
+           "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [wk_hubspot_0123456789]\n" + "  spool_dir: " + d +
+           "/spool\n  spool_poll: 50ms\n" + "connections:\n  hubspot:\n    connector: hubspot\n" +
+           "    settings:\n      access_token: ${env:HUBSPOT_TOKEN}\n      event_names: [order_completed]\n" +
+           "    base_url: " + base_url + "\n" + "jobs:\n  to_hubspot:\n    type: events\n" +
+           "    destination: { connection: hubspot }\n    filter: { types: [track] }\n" +
+           "    batch: { max_items: 500 }\n";
+}
+
+// `tracks` "Order Completed" events of 50 contacts (messageId m-<i>), as one spool file.
+void spool_tracks(const temp_dir& dir, int tracks) {
+    std::string lines;
+    for (int i = 0; i < tracks; ++i) {
+        lines += R"({"type":"track","event":"Order Completed","userId":"u)" + std::to_string(i % 50) +
+                 R"(","messageId":"m-)" + std::to_string(i) + R"(","properties":{"total":)" +
+                 std::to_string(i) + R"(},"context":{"traits":{"email":"u)" + std::to_string(i % 50) +
+                 R"(@example.com"}},"timestamp":"2026-05-01T10:00:00Z"})" + "\n";
+    }
+    fs::create_directories(dir.path() / "spool");
+    fs::rename(dir.write("batch.tmp", lines), dir.path() / "spool" / "batch.jsonl");
+}
+
+std::unique_ptr<hs::hubspot_mock> events_mock() {
+    auto m = std::make_unique<hs::hubspot_mock>(hs::mock_options{.private_app_tokens = {token}});
+    m->define_event({.name = "order_completed", .label = "Order completed"});
+    return m;
+}
+
+}  // namespace
+
+TEST(HubspotE2e_Events, TrackEventsArriveOnceAsCustomEventOccurrences) {
+    temp_dir dir;
+    auto owned = events_mock();
+    auto& m = *owned;
+    const auto cfg = dir.write("events.yaml", events_config(dir.path(), m.base_url()));
+    constexpr int tracks = 1'200;
+    spool_tracks(dir, tracks);
+    std::string err;
+    ASSERT_EQ(run_once("to_hubspot", cfg, err), 0) << err;
+    EXPECT_EQ(err.find(token), std::string::npos);
+    const auto events = m.events();
+    ASSERT_EQ(events.size(), static_cast<std::size_t>(tracks));
+    std::set<std::string> uuids;
+    for (const auto& e : events) {
+        EXPECT_EQ(e.input.event_name, "pe62515000_order_completed");
+        uuids.insert(e.input.uuid.value_or(""));
+    }
+    EXPECT_EQ(uuids.size(), static_cast<std::size_t>(tracks));
+    EXPECT_TRUE(uuids.contains("m-0"));
+    EXPECT_EQ(events.front().input.properties.count("total"), 1u);
+    EXPECT_EQ(refused(m), 0u);
+    EXPECT_EQ(m.stats().by_status.count(400), 0u);
+}
+
+// kill -9 while a batch HubSpot has recorded is still unanswered: the restart resends it, HubSpot
+// drops the repeated uuids, and every occurrence is recorded exactly once.
+TEST(HubspotE2e_Events, KilledWithABatchUnansweredResendsItAndHubspotKeepsEachOnce) {
+    temp_dir dir;
+    auto owned = events_mock();
+    auto& m = *owned;
+    const auto cfg = dir.write("events.yaml", events_config(dir.path(), m.base_url()));
+    constexpr int tracks = 1'200;
+    spool_tracks(dir, tracks);
+    m.delay_accepted(30s);
+    std::size_t at_kill = 0;
+    {
+        child_process p(bin, {"run", "--once", "to_hubspot", "-c", cfg.string()}, {"HUBSPOT_TOKEN=" + token});
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (at_kill == 0 && std::chrono::steady_clock::now() < deadline) {
+            ASSERT_FALSE(p.wait(50ms).has_value()) << "the run ended before the kill\n" << p.err();
+            at_kill = m.events().size();
+        }
+        p.signal(SIGKILL);
+        ASSERT_EQ(p.wait(20s), -SIGKILL);
+    }
+    ASSERT_GT(at_kill, 0u);
+    ASSERT_LT(at_kill, static_cast<std::size_t>(tracks));
+    m.delay_accepted(0ms);
+    std::string err;
+    ASSERT_EQ(run_once("to_hubspot", cfg, err), 0) << err;
+    EXPECT_EQ(m.events().size(), static_cast<std::size_t>(tracks));
+    EXPECT_GE(m.duplicate_events(), 1u) << "the batch unanswered at the kill was not resent";
+    EXPECT_EQ(err.find("dlq.add"), std::string::npos) << err;
+    std::printf("hubspot events: %zu recorded before the kill, %llu repeats dropped after the restart\n",
+                at_kill, static_cast<unsigned long long>(m.duplicate_events()));
+}
+
+TEST(HubspotE2e_Example, EventsToHubspotRunsAgainstTheMock) {
+    temp_dir dir;
+    auto owned = events_mock();
+    auto& m = *owned;
+    std::string yaml = example("events-to-hubspot.yaml");
+    auto replace = [&yaml](const std::string& from, const std::string& to) { replace_once(yaml, from, to); };
+    replace("# base_url: http://127.0.0.1:PORT", "base_url: " + m.base_url());
+    replace("/tmp/tributary-hubspot-events/state", (dir.path() / "state").string());
+    replace("/tmp/tributary-hubspot-events/spool", (dir.path() / "spool").string());
+    replace("127.0.0.1:8089", "127.0.0.1:0");
+    const auto cfg = dir.write("example.yaml", yaml);
+    spool_tracks(dir, 100);
+    std::string err;
+    ASSERT_EQ(run_once("to_hubspot", cfg, err, {"INGEST_WRITE_KEY=wk_hubspot_0123456789"}), 0) << err;
+    EXPECT_EQ(m.events().size(), 100u);
+}

@@ -1,0 +1,202 @@
+// The hubspot connector through the real HTTP engine against mock HubSpot (tests/kit/hubspot_mock):
+// search past the 10,000-result cap (re-anchoring on a later timestamp, and by id when more than
+// 10,000 contacts share one), 207 partial answers mapped to records, OAuth refresh (one refresh
+// for many waiting requests, once more after a 401, with the rotated refresh token).
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/parse.hpp>
+
+#include <set>
+
+#include "connectors/hubspot/hubspot_connector.hpp"
+#include "core/async/use_nothrow.hpp"
+#include "core/types/time_layout.hpp"
+#include "tests/kit/connector_harness.hpp"
+#include "tests/kit/hubspot_mock.hpp"
+
+namespace {
+
+using namespace tributary;
+using namespace tributary::connectors;
+namespace hs = tributary::kit::hubspot;
+namespace json = boost::json;
+namespace asio = boost::asio;
+using tributary::connectors::testing::connector_harness;
+
+const std::string token = "pat-na1-int-0123456789";
+
+std::int64_t ms(std::string_view iso) {
+    return types::parse_datetime(iso, "").value() / 1000;
+}
+
+struct read_all_result {
+    std::set<std::string> ids;
+    std::size_t records = 0;
+    std::size_t calls = 0;
+};
+
+// Pages through records() from `since` until the last page.
+read_all_result read_all(connector_harness& h, std::optional<wall_micros> since) {
+    auto schema = h.record_schema(target::users, role::source).result.value();
+    read_all_result out;
+    std::string cursor;
+    for (;;) {
+        auto p = h.records(target::users, since, cursor, schema);
+        EXPECT_TRUE(p.result) << (p.result ? "" : p.result.error().message);
+        if (!p.result) return out;
+        ++out.calls;
+        for (const auto& r : p.result->records) {
+            out.ids.insert(r.id);
+            ++out.records;
+            if (since && r.updated_at) {
+                EXPECT_GE(*r.updated_at, *since);
+            }
+        }
+        if (p.result->last) return out;
+        cursor = p.result->next_cursor;
+        EXPECT_FALSE(cursor.empty());
+    }
+}
+
+std::size_t search_bodies_with(const std::vector<kit::request>& requests, std::string_view needle) {
+    std::size_t n = 0;
+    for (const auto& r : requests)
+        if (r.path == "/crm/v3/objects/contacts/search" && r.body.find(needle) != std::string::npos) ++n;
+    return n;
+}
+
+TEST(HubspotConnector_Search, PastTheCapReanchorsOnTheLastTimestamp) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .limits = false}};
+    m.generate_contacts(10'500, ms("2026-05-01T10:00:00Z"), 1);
+    connector_harness h{hubspot::hubspot_registration(),
+                        m.server(),
+                        {.settings = json::parse(R"({"access_token":")" + token + R"("})"),
+                         .timeout = std::chrono::seconds{120}}};
+    const auto since = wall_micros{std::chrono::microseconds{ms("2026-05-01T09:00:00Z") * 1000}};
+    auto all = read_all(h, since);
+    EXPECT_EQ(all.ids.size(), 10'500u);
+    // A second query started at the last page's timestamp (GTE, after ""), not past the cap.
+    const auto requests = m.requests();
+    std::size_t fresh_queries = 0;
+    for (const auto& r : requests)
+        if (r.path == "/crm/v3/objects/contacts/search" && r.body.find(R"("after")") == std::string::npos)
+            ++fresh_queries;
+    EXPECT_EQ(fresh_queries, 2u) << "one re-anchor at the cap";
+    for (const auto& r : requests) {
+        if (r.path == "/crm/v3/objects/contacts/search") {
+            EXPECT_EQ(r.body.find(R"("after":"10000")"), std::string::npos) << "asked past the cap";
+        }
+    }
+    EXPECT_EQ(m.stats().by_status.count(400), 0u);
+}
+
+TEST(HubspotConnector_Search, MoreThanTenThousandOnOneTimestampAreReadById) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .limits = false}};
+    m.generate_contacts(10'300, ms("2026-05-01T10:00:00Z"), 0);  // all on one millisecond
+    // And some later ones, found after the timestamp is done.
+    m.with_contacts([](hs::contact_store& st) {
+        for (int i = 0; i < 5; ++i)
+            st.put({.updated_ms = ms("2026-05-02T00:00:00Z") + i,
+                    .properties = {{"email", "late" + std::to_string(i) + "@example.com"}}});
+    });
+    connector_harness h{hubspot::hubspot_registration(),
+                        m.server(),
+                        {.settings = json::parse(R"({"access_token":")" + token + R"("})"),
+                         .timeout = std::chrono::seconds{120}}};
+    const auto since = wall_micros{std::chrono::microseconds{ms("2026-05-01T09:00:00Z") * 1000}};
+    auto all = read_all(h, since);
+    EXPECT_EQ(all.ids.size(), 10'305u);
+    const auto requests = m.requests();
+    EXPECT_GE(search_bodies_with(requests, R"("propertyName":"hs_object_id","operator":"GT")"), 52u);
+    EXPECT_EQ(search_bodies_with(requests, R"("propertyName":"lastmodifieddate","operator":"GT")"), 1u);
+    EXPECT_EQ(m.stats().by_status.count(400), 0u);
+}
+
+TEST(HubspotConnector_Upsert, PartialAnswersRejectTheNamedRecordsOnly) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .limits = false}};
+    connector_harness h{
+        hubspot::hubspot_registration(),
+        m.server(),
+        {.settings = json::parse(R"({"access_token":")" + token + R"(","properties":["interests"]})")}};
+    auto schema = h.record_schema(target::users, role::destination).result.value();
+    std::vector<record> recs;
+    for (int i = 0; i < 5; ++i) {
+        record r;
+        r.match_property = "email";
+        r.properties["email"] = i == 1 ? "broken-email" : "u" + std::to_string(i) + "@example.com";
+        r.properties["firstname"] = "F" + std::to_string(i);
+        r.properties["interests"] = i == 3 ? "no-such-option" : "music";
+        recs.push_back(std::move(r));
+    }
+    record_batch batch{std::move(recs)};
+    auto run = h.upsert(target::users, batch, schema);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    ASSERT_EQ(tributary::connectors::testing::matching(run.requests, "POST", "/crm/v3/objects/contacts/batch/upsert").size(), 1u);
+    const auto& out = batch.outcomes();
+    EXPECT_EQ(out[0].state, item_state::sent);
+    EXPECT_EQ(out[1].state, item_state::rejected);
+    EXPECT_NE(out[1].reason.find("VALIDATION_ERROR"), std::string::npos) << out[1].reason;
+    EXPECT_EQ(out[3].state, item_state::rejected);
+    EXPECT_EQ(out[4].state, item_state::sent);
+    EXPECT_FALSE(out[0].id.empty()) << "the id HubSpot gave was not reported";
+    EXPECT_EQ(m.contacts().size(), 3u);
+}
+
+awaitable<void> read_into(connector& c, types::type schema, int& ok) {
+    auto p = co_await c.records(target::users, std::nullopt, "", schema);
+    if (p) ++ok;
+}
+
+// `n` list reads at once; completes when all did.
+awaitable<int> concurrent_reads(connector& c, types::type schema, int n) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer done{ex, std::chrono::steady_clock::time_point::max()};
+    int ok = 0;
+    int left = n;
+    for (int i = 0; i < n; ++i)
+        asio::co_spawn(ex, read_into(c, schema, ok), [&](std::exception_ptr) {
+            if (--left == 0) done.cancel();
+        });
+    co_await done.async_wait(use_nothrow);
+    co_return ok;
+}
+
+TEST(HubspotConnector_OAuth, OneRefreshForManyWaitersAndOnceAfterA401WithTheRotatedToken) {
+    hs::hubspot_mock m{{.oauth = hs::oauth_app{.client_id = "cid",
+                                               .client_secret = "csecret",
+                                               .refresh_token = "rt-0",
+                                               .access_token_ttl = std::chrono::seconds{1800}},
+                        .limits = false}};
+    m.generate_contacts(30, ms("2026-05-01T10:00:00Z"), 1000);
+    connector_harness h{
+        hubspot::hubspot_registration(),
+        m.server(),
+        {.settings = json::parse(
+             R"({"oauth":{"client_id":"cid","client_secret":"csecret","refresh_token":"rt-0"}})")}};
+    auto schema = h.record_schema(target::users, role::source);
+    ASSERT_TRUE(schema.result) << schema.result.error().message;
+    EXPECT_EQ(m.stats().token_refreshes, 1u);
+    auto reads = h.run(concurrent_reads(h.get(), *schema.result, 6));
+    EXPECT_EQ(reads.result, 6);
+    EXPECT_EQ(m.stats().token_refreshes, 1u) << "the cached token serves every request";
+
+    // Revoked early: the 401 drops the token once; the refresh uses the rotated refresh token.
+    const auto rotated = m.refresh_token();
+    EXPECT_NE(rotated, "rt-0");
+    m.expire_access_tokens();
+    reads = h.run(concurrent_reads(h.get(), *schema.result, 4));
+    EXPECT_EQ(reads.result, 4);
+    EXPECT_EQ(m.stats().token_refreshes, 2u);
+    EXPECT_NE(m.refresh_token(), rotated);
+    for (const auto& r : m.requests()) {
+        if (r.path == "/oauth/v1/token") {
+            EXPECT_NE(r.body.find("client_id=cid"), std::string::npos);
+        }
+    }
+}
+
+}  // namespace
