@@ -89,8 +89,8 @@ wire_response error_response(unsigned status,
                              boost::json::object extra = {});
 
 /// 400 VALIDATION_ERROR "Invalid input JSON on line L, column C: <what>", HubSpot's answer to a
-/// body it cannot read.
-wire_response invalid_json(std::string_view body, std::string_view what);
+/// body it cannot read; `consumed` is the body up to where reading stopped (it gives L and C).
+wire_response invalid_json(std::string_view consumed, std::string_view what);
 
 /// A body as JSON (depth ≤ 64), or invalid_json.
 result<boost::json::value, wire_response> parse_body(std::string_view body);
