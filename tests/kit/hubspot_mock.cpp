@@ -322,10 +322,11 @@ response hubspot_mock::impl::answer(const request& r, const std::string& origin)
     } else {
         const bool known_path = std::any_of(endpoints.begin(), endpoints.end(),
                                             [&](const endpoint_spec& s) { return path_matches(s, r.path); });
-        out = known_path ? to_response(error_response(
-                               405, "VALIDATION_ERROR",
-                               "HTTP method " + r.method + " is not supported by this endpoint"))
-                         : to_response(error_response(404, "OBJECT_NOT_FOUND", "Unable to route " + r.path));
+        out = known_path
+                  ? to_response(error_response(
+                        405, "VALIDATION_ERROR",
+                        "HTTP method " + shown(r.method) + " is not supported by this endpoint"))
+                  : to_response(error_response(404, "OBJECT_NOT_FOUND", "Unable to route " + shown(r.path)));
     }
     ++stats.by_status[out.status];
     if (out.status == 401) ++stats.unauthorized;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/text/utf8.hpp"
 #include "core/types/time_layout.hpp"
 #include "tests/kit/klaviyo_wire.hpp"
 
@@ -270,6 +271,18 @@ wire_response invalid_json(std::string_view consumed, std::string_view what) {
                       std::to_string(column) + ": " + std::string{what});
 }
 
+std::string shown(std::string_view text, std::size_t max) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto step = text::next_utf8(text, i);
+        const std::string_view piece = step.valid ? text.substr(i, step.length) : "\xEF\xBF\xBD";
+        if (out.size() + piece.size() > max) break;
+        out += piece;
+        i += step.length;
+    }
+    return out;
+}
+
 result<json::value, wire_response> parse_body(std::string_view body) {
     json::parse_options opts;
     opts.max_depth = 64;
@@ -387,7 +400,7 @@ result<std::string, property_error> check_value(const property_def* def,
     if (s.size() > property_value_limit)
         return fail("VALUE_TOO_LONG",
                     "\"" + n + "\" is longer than " + std::to_string(property_value_limit) + " characters.");
-    const std::string quoted = "\"" + std::string{s.substr(0, 200)} + "\"";
+    const std::string quoted = "\"" + shown(s) + "\"";
     if (def->type == "number") {
         if (!is_decimal(s)) return fail("INVALID_NUMBER", quoted + " was not a valid number.");
     } else if (def->type == "bool") {
@@ -413,8 +426,7 @@ result<std::string, property_error> check_value(const property_def* def,
         }
     }
     if (def->name == "email") {
-        if (!is_email(s))
-            return fail("INVALID_EMAIL", "Email address " + std::string{s.substr(0, 200)} + " is invalid");
+        if (!is_email(s)) return fail("INVALID_EMAIL", "Email address " + shown(s) + " is invalid");
         return lower(s);
     }
     return std::string{s};
@@ -429,13 +441,13 @@ result<list_request, wire_response> parse_list_query(std::string_view query) {
             auto n = to_u64(value);
             if (!n || *n < 1 || *n > list_page_limit)
                 return unexpected_of{
-                    validation("limit must be an integer between 1 and 100, got \"" + value + "\"")};
+                    validation("limit must be an integer between 1 and 100, got \"" + shown(value) + "\"")};
             q.limit = *n;
         } else if (name == "after") {
             auto n = to_u64(value);
             if (!n)
-                return unexpected_of{
-                    validation("after must be a paging cursor the API returned, got \"" + value + "\"")};
+                return unexpected_of{validation("after must be a paging cursor the API returned, got \"" +
+                                                shown(value) + "\"")};
             q.after = *n;
         } else if (name == "properties") {
             for (auto p : split(value, ','))
@@ -445,7 +457,7 @@ result<list_request, wire_response> parse_list_query(std::string_view query) {
                 return unexpected_of{
                     validation("archived: the mock keeps no archived contacts; only false is served")};
         } else {
-            return unexpected_of{validation("Unsupported query parameter \"" + name + "\"")};
+            return unexpected_of{validation("Unsupported query parameter \"" + shown(name) + "\"")};
         }
     }
     return q;
@@ -1309,7 +1321,7 @@ wire_response event_store::definition_page(std::string_view name) const {
         definition(name.substr(0, prefix.size()) == prefix ? std::string{name} : prefix + std::string{name});
     if (!d)
         return error_response(404, "OBJECT_NOT_FOUND",
-                              "Event definition with name " + std::string{name} + " does not exist");
+                              "Event definition with name " + shown(name) + " does not exist");
     json::array props;
     for (const auto& p : d->properties)
         props.push_back(json::object{{"name", p}, {"label", p}, {"type", "string"}, {"archived", false}});

@@ -92,6 +92,10 @@ wire_response error_response(unsigned status,
 /// body it cannot read; `consumed` is the body up to where reading stopped (it gives L and C).
 wire_response invalid_json(std::string_view consumed, std::string_view what);
 
+/// Text from a request as an answer echoes it: at most `max` bytes, cut at a character
+/// boundary, ill-formed UTF-8 replaced by U+FFFD (answers stay valid JSON whatever was sent).
+std::string shown(std::string_view text, std::size_t max = 200);
+
 /// A body as JSON (depth ≤ 64), or invalid_json.
 result<boost::json::value, wire_response> parse_body(std::string_view body);
 
