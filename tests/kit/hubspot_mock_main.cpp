@@ -3,7 +3,8 @@
 //
 //   tributary-hubspot-mock [--token T]... [--oauth CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN]
 //       [--access-ttl S] [--no-rotate] [--portal N] [--time-zone NAME] [--utc-offset MINUTES]
-//       [--tier free|starter|professional|enterprise|professional-190|api-add-on]
+//       [--tier
+//       free|starter|professional|enterprise|professional-190|enterprise-190|api-add-on|api-limit-increase]
 //       [--per-ten-seconds N] [--daily N] [--limit-divisor D] [--no-limits] [--meter-events]
 //       [--contacts N] [--contacts-step-ms MS] [--event NAME[:PROP,PROP…]]... [--search-lag-ms MS]
 //

@@ -229,8 +229,8 @@ tier_limits limits_of(tier t) {
 std::optional<tier> parse_tier(std::string_view name) {
     if (name == "free" || name == "starter") return tier::starter;
     if (name == "professional" || name == "enterprise") return tier::professional;
-    if (name == "professional-190") return tier::professional_190;
-    if (name == "api-add-on") return tier::api_add_on;
+    if (name == "professional-190" || name == "enterprise-190") return tier::professional_190;
+    if (name == "api-add-on" || name == "api-limit-increase") return tier::api_add_on;
     return std::nullopt;
 }
 

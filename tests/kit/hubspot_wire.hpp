@@ -63,7 +63,8 @@ struct tier_limits {
 };
 
 tier_limits limits_of(tier t);
-/// "free", "starter", "professional", "enterprise", "professional-190", "api-add-on".
+/// "free", "starter", "professional", "enterprise", "professional-190" (or "enterprise-190"),
+/// "api-add-on" (or "api-limit-increase", the connector's name for it).
 std::optional<tier> parse_tier(std::string_view name);
 
 /// OAuth apps: per installing account, per rolling 10 s.

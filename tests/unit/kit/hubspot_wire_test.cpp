@@ -226,11 +226,16 @@ TEST(HubspotMock_Wire, TiersAndFormats) {
     EXPECT_EQ(limits_of(*parse_tier("enterprise")).per_ten_seconds, 150u);
     EXPECT_EQ(limits_of(*parse_tier("professional-190")).per_ten_seconds, 190u);
     EXPECT_EQ(limits_of(*parse_tier("api-add-on")).daily, 1'000'000u);
+    EXPECT_EQ(parse_tier("enterprise-190"), tier::professional_190);
+    EXPECT_EQ(parse_tier("api-limit-increase"), tier::api_add_on);
     EXPECT_FALSE(parse_tier("gold"));
     EXPECT_EQ(hubspot_datetime(1'767'225'600'123), "2026-01-01T00:00:00.123Z");
     auto bad = invalid_json("{\n  \"a\": ", "syntax error");
     EXPECT_NE(bad.body.find("line 2, column 8"), std::string::npos) << bad.body;
-    EXPECT_EQ(shown("a\xCC" "b"), "a\xEF\xBF\xBD" "b");
+    EXPECT_EQ(shown("a\xCC"
+                    "b"),
+              "a\xEF\xBF\xBD"
+              "b");
     EXPECT_EQ(shown("\xC3\xA9\xC3\xA9", 3), "\xC3\xA9") << "cut at a character boundary";
     auto parsed = parse_body("{\"a\":1} x");
     ASSERT_FALSE(parsed);
