@@ -240,6 +240,107 @@ TEST(HubspotMock_KnownBadRequests, ErrorsNameWhatIsWrong) {
     EXPECT_NE(many.body.find("101"), std::string::npos) << many.body;
 }
 
+struct spent_limit {
+    std::string name;
+    std::vector<std::pair<policy, std::uint32_t>> spend;
+    bool oauth;
+    bool search;
+    std::string policy_name;
+    std::string remaining_header;
+};
+
+TEST(HubspotMock_KnownBadRequests, RequestsBeyondASpentLimitGet429NamingThePolicy) {
+    // Divided by 55: windows of 2 (private apps, 110 / 55), 2 (OAuth app, 110 / 55), 1 (search,
+    // 5 / 55 rounded up to 1) and a budget of 3 (165 / 55), spent by another app of the account
+    // just before the request: no timing involved.
+    const std::vector<spent_limit> table{
+        {"the request that breaks the 10 s window",
+         {{policy::ten_secondly_rolling, 2}},
+         false,
+         false,
+         "TEN_SECONDLY_ROLLING",
+         "X-HubSpot-RateLimit-Remaining"},
+        {"the request that breaks the OAuth app's 10 s window",
+         {{policy::oauth_ten_secondly, 2}},
+         true,
+         false,
+         "TEN_SECONDLY_ROLLING",
+         "X-HubSpot-RateLimit-Remaining"},
+        {"the OAuth app's window does not share the private apps'",
+         {{policy::ten_secondly_rolling, 2}},
+         true,
+         false,
+         "",
+         ""},
+        {"the search that breaks the second",
+         {{policy::secondly, 1}},
+         false,
+         true,
+         "SECONDLY",
+         "X-HubSpot-RateLimit-Secondly-Remaining"},
+        {"search is not in the 10 s window", {{policy::ten_secondly_rolling, 2}}, false, true, "", ""},
+        {"daily budget exhausted",
+         {{policy::daily, 3}},
+         false,
+         false,
+         "DAILY",
+         "X-HubSpot-RateLimit-Daily-Remaining"},
+        {"daily budget exhausted (search)",
+         {{policy::daily, 3}},
+         false,
+         true,
+         "DAILY",
+         "X-HubSpot-RateLimit-Daily-Remaining"},
+        {"daily budget exhausted (OAuth)",
+         {{policy::daily, 3}},
+         true,
+         false,
+         "DAILY",
+         "X-HubSpot-RateLimit-Daily-Remaining"},
+        {"both spent: the day wins",
+         {{policy::daily, 3}, {policy::ten_secondly_rolling, 2}},
+         false,
+         false,
+         "DAILY",
+         "X-HubSpot-RateLimit-Daily-Remaining"},
+    };
+    for (const auto& t : table) {
+        hubspot_mock mock{{.private_app_tokens = {token},
+                           .oauth = app,
+                           .per_ten_seconds = 110,
+                           .daily = 165,
+                           .limit_divisor = 55}};
+        test_client client{mock.server()};
+        std::string credential = token;
+        if (t.oauth) {
+            auto issued = client.request("POST", "/oauth/v1/token", refresh_form("refresh-0"), form_headers);
+            ASSERT_EQ(issued.status, 200u) << t.name;
+            credential = std::string{json::parse(issued.body).at("access_token").as_string()};
+        }
+        for (const auto& [p, n] : t.spend) {
+            const auto got = mock.spend(p, n);
+            ASSERT_EQ(got, n) << t.name;
+        }
+        auto r = t.search
+                     ? client.request("POST", "/crm/v3/objects/contacts/search", "{}", json_auth(credential))
+                     : client.get("/crm/v3/objects/contacts", auth(credential));
+        if (t.policy_name.empty()) {
+            EXPECT_EQ(r.status, 200u) << t.name << ": " << r.body;
+            continue;
+        }
+        ASSERT_EQ(r.status, 429u) << t.name << ": " << r.body;
+        auto body = json::parse(r.body);
+        EXPECT_EQ(body.at("status").as_string(), "error") << t.name;
+        EXPECT_EQ(body.at("category").as_string(), "RATE_LIMITS") << t.name;
+        EXPECT_EQ(body.at("policyName").as_string(), t.policy_name) << t.name;
+        EXPECT_TRUE(body.at("correlationId").is_string()) << t.name;
+        EXPECT_EQ(r.header(t.remaining_header).value_or(""), "0") << t.name;
+        EXPECT_FALSE(r.header("Retry-After")) << t.name;
+        EXPECT_EQ(r.body.find(credential), std::string::npos) << t.name;
+        EXPECT_EQ(mock.stats().rate_limited.at(t.policy_name), 1u) << t.name;
+    }
+}
+
 TEST(HubspotMock_Windows, TheRequestThatBreaksTheTenSecondWindow_Gets429TenSecondlyRolling) {
     hubspot_mock mock{{.private_app_tokens = {token}, .per_ten_seconds = 3}};
     test_client client{mock.server()};
@@ -472,8 +573,7 @@ TEST(HubspotMock_Search, FiltersSortAndTieBreakOnObjectId) {
         EXPECT_EQ(r.status, 200u) << r.body;
         std::vector<std::string> out;
         const auto doc = json::parse(r.body);
-        for (const auto& c : doc.at("results").as_array())
-            out.emplace_back(c.at("id").as_string());
+        for (const auto& c : doc.at("results").as_array()) out.emplace_back(c.at("id").as_string());
         return out;
     };
     EXPECT_EQ(
