@@ -12,7 +12,8 @@
 // SIGTERM. Besides HubSpot's endpoints it answers, without credentials and unmetered:
 //   GET  /__mock/stats        {"requests","ok","rate_limited":{policy:n},"injected","unauthorized",
 //                              "token_refreshes","contacts","events","duplicate_events",
-//                              "refresh_token","by_status":{...}}
+//                              "refresh_token","by_status":{...},"windows":{policy:{"limit","per_ms",
+//                              "accepted","rejected","foreign_spent","max_acceptable","utilization"}}}
 //   POST /__mock/fail?status=S&count=N[&retry_after=R][&path=P]   the next N requests (under P) get S
 //   POST /__mock/expire-tokens                                  every issued access token expires now
 
@@ -54,6 +55,27 @@ response stats_response(hubspot_mock& mock) {
     for (const auto& [status, n] : s.by_status) by_status[std::to_string(status)] = n;
     boost::json::object limited;
     for (const auto& [policy, n] : s.rate_limited) limited[policy] = n;
+    // Each window's use, for utilization figures: accepted against the most any client could
+    // have had accepted between its first and last request.
+    boost::json::object windows;
+    const std::pair<policy, const char*> policies[] = {{policy::ten_secondly_rolling, "ten_secondly_rolling"},
+                                                       {policy::oauth_ten_secondly, "oauth_ten_secondly"},
+                                                       {policy::secondly, "secondly"},
+                                                       {policy::daily, "daily"}};
+    for (const auto& [p, name] : policies) {
+        const auto w = mock.window(p);
+        if (!w) continue;
+        const auto max = w->max_acceptable();
+        windows[name] = boost::json::object{
+            {"limit", w->settings().limits.front().requests},
+            {"per_ms",
+             std::chrono::duration_cast<std::chrono::milliseconds>(w->settings().limits.front().per).count()},
+            {"accepted", w->accepted()},
+            {"rejected", w->rejected()},
+            {"foreign_spent", w->foreign_spent()},
+            {"max_acceptable", max},
+            {"utilization", max == 0 ? 0.0 : static_cast<double>(w->accepted()) / static_cast<double>(max)}};
+    }
     boost::json::object o{{"requests", s.requests},
                           {"ok", s.ok},
                           {"rate_limited", std::move(limited)},
@@ -64,7 +86,8 @@ response stats_response(hubspot_mock& mock) {
                           {"events", mock.events().size()},
                           {"duplicate_events", mock.duplicate_events()},
                           {"refresh_token", mock.refresh_token()},
-                          {"by_status", std::move(by_status)}};
+                          {"by_status", std::move(by_status)},
+                          {"windows", std::move(windows)}};
     return response::json(200, boost::json::serialize(o));
 }
 

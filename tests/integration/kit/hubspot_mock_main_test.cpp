@@ -59,6 +59,12 @@ TEST(HubspotMock_Command, ServesWhatItsOptionsSayAndStopsOnSigterm) {
     EXPECT_EQ(s.at("contacts").as_int64(), 5);
     EXPECT_EQ(s.at("token_refreshes").as_int64(), 1);
     EXPECT_EQ(s.at("refresh_token").as_string(), issued.at("refresh_token").as_string());
+    const auto& w = s.at("windows").at("ten_secondly_rolling");
+    EXPECT_EQ(w.at("limit").as_int64(), 2);
+    EXPECT_EQ(w.at("accepted").as_int64(), 2) << "the two lists; events are exempt";
+    EXPECT_EQ(w.at("rejected").as_int64(), 1);
+    EXPECT_EQ(w.at("max_acceptable").as_int64(), 2);
+    EXPECT_DOUBLE_EQ(w.at("utilization").as_double(), 1.0);
 
     EXPECT_EQ(client.request("POST", "/__mock/expire-tokens").status, 200u);
     const std::string access{issued.at("access_token").as_string()};
