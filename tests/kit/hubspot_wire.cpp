@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/text/base64.hpp"
 #include "core/text/utf8.hpp"
 #include "core/types/time_layout.hpp"
 #include "tests/kit/klaviyo_wire.hpp"
@@ -444,7 +445,8 @@ result<list_request, wire_response> parse_list_query(std::string_view query) {
                     validation("limit must be an integer between 1 and 100, got \"" + shown(value) + "\"")};
             q.limit = *n;
         } else if (name == "after") {
-            auto n = to_u64(value);
+            const auto decoded = text::base64_decode(value, text::base64_strictness::canonical);
+            auto n = decoded ? to_u64(*decoded) : std::nullopt;
             if (!n)
                 return unexpected_of{validation("after must be a paging cursor the API returned, got \"" +
                                                 shown(value) + "\"")};
@@ -1035,9 +1037,13 @@ wire_response contact_store::list(const list_request& q, std::string_view origin
         results.push_back(served(it->second, names));
     json::object out{{"results", std::move(results)}};
     if (it != contacts_.end()) {
-        const auto after = std::to_string(it->first);
+        // Opaque, as HubSpot's are: the next id in base64 ("MTAwMQ==").
+        const auto after = text::base64_encode(std::to_string(it->first));
+        std::string after_encoded;
+        for (char ch : after)
+            after_encoded += ch == '=' ? "%3D" : ch == '+' ? "%2B" : ch == '/' ? "%2F" : std::string(1, ch);
         std::string link = std::string{origin} + "/crm/v3/objects/contacts?limit=" + std::to_string(q.limit) +
-                           "&after=" + after;
+                           "&after=" + after_encoded;
         if (!q.properties.empty()) {
             std::string joined;
             for (const auto& p : q.properties) joined += (joined.empty() ? "" : "%2C") + p;

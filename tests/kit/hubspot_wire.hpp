@@ -151,13 +151,14 @@ result<std::string, property_error> check_value(const property_def* def,
 /// GET /crm/v3/objects/contacts.
 struct list_request {
     std::size_t limit = 10;
-    /// The first id of the page (the previous page's paging.next.after).
+    /// The first id of the page (the previous page's paging.next.after, which is that id in
+    /// base64: opaque to clients, as HubSpot's cursors are).
     std::optional<std::uint64_t> after{};
     /// Empty: the default set.
     std::vector<std::string> properties{};
 };
 
-/// Validates the query: limit 1..100, after an id the mock issued (digits), properties a comma
+/// Validates the query: limit 1..100, after a cursor the mock issued (base64 of an id), properties a comma
 /// list (repeatable), archived false only; any other parameter refused. 400 VALIDATION_ERROR.
 result<list_request, wire_response> parse_list_query(std::string_view query);
 

@@ -170,7 +170,8 @@ TEST(HubspotMock_KnownBadRequests, EachIsAnsweredAsHubSpotDocuments) {
              R"("filterGroups":[{"filters":[{"propertyName":"score","operator":"BETWEEN","value":"1"}]}])"),
          json_auth(), 400, "VALIDATION_ERROR"},
         {"list limit 101", "GET", contacts + "?limit=101", "", auth(), 400, "VALIDATION_ERROR"},
-        {"list after that is no cursor", "GET", contacts + "?after=abc", "", auth(), 400, "VALIDATION_ERROR"},
+        {"list after that is no cursor", "GET", contacts + "?after=1001", "", auth(), 400,
+         "VALIDATION_ERROR"},
         {"gzip announced, body not gzip",
          "POST",
          contacts + "/batch/upsert",
@@ -505,6 +506,13 @@ TEST(HubspotMock_OAuth, AccessTokensExpireAndRefreshTokensRotate) {
     EXPECT_EQ(json::parse(revoked.body).at("status").as_string(), "BAD_REFRESH_TOKEN");
 }
 
+// A cursor as a query value: HubSpot's are base64, so '=' (and '+', '/') are percent-encoded.
+std::string encoded(const std::string& cursor) {
+    std::string out;
+    for (char c : cursor) out += c == '=' ? "%3D" : c == '+' ? "%2B" : c == '/' ? "%2F" : std::string(1, c);
+    return out;
+}
+
 TEST(HubspotMock_Paging, ListPagesCarryPagingNextAfterUntilTheLastPage) {
     hubspot_mock mock{{.private_app_tokens = {token}, .limits = false}};
     mock.generate_contacts(250, 1'767'225'600'000, 1000);
@@ -531,7 +539,8 @@ TEST(HubspotMock_Paging, ListPagesCarryPagingNextAfterUntilTheLastPage) {
         const std::string after{paging->at("next").at("after").as_string()};
         const std::string link{paging->at("next").at("link").as_string()};
         EXPECT_EQ(link.rfind(mock.base_url() + "/crm/v3/objects/contacts?", 0), 0u) << link;
-        target = "/crm/v3/objects/contacts?limit=100&properties=email,score&after=" + after;
+        EXPECT_NE(link.find("&after=" + encoded(after)), std::string::npos) << link;
+        target = "/crm/v3/objects/contacts?limit=100&properties=email,score&after=" + encoded(after);
     }
     EXPECT_EQ(sizes, (std::vector<std::size_t>{100, 100, 50}));
     EXPECT_EQ(ids.size(), 250u);

@@ -161,12 +161,14 @@ TEST(HubspotMock_Wire, BatchBodiesParseOrAreRefused) {
 }
 
 TEST(HubspotMock_Wire, ListQueriesAndTokenForms) {
-    auto q = parse_list_query("limit=100&after=1050&properties=email%2Cscore&properties=city&archived=false");
+    auto q = parse_list_query(
+        "limit=100&after=MTA1MA%3D%3D&properties=email%2Cscore&properties=city&archived=false");
     ASSERT_TRUE(q);
     EXPECT_EQ(q->limit, 100u);
     EXPECT_EQ(q->after.value_or(0), 1050u);
     EXPECT_EQ(q->properties, (std::vector<std::string>{"email", "score", "city"}));
-    for (const char* bad : {"limit=0", "limit=101", "after=x", "archived=true", "page=2", "limit=%zz"})
+    for (const char* bad : {"limit=0", "limit=101", "after=x", "after=1050", "after=YWJj", "archived=true",
+                            "page=2", "limit=%zz"})
         EXPECT_FALSE(parse_list_query(bad)) << bad;
 
     auto t = parse_token_form("grant_type=refresh_token&client_id=c&client_secret=s%2B1&refresh_token=r");
