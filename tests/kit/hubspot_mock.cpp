@@ -455,6 +455,9 @@ response hubspot_mock::impl::answer_endpoint(const request& r,
     if (auto denied = authenticate(r, who)) return std::move(*denied);
     header_list rate_headers;
     if (auto refused = take_windows(e.which, who, rate_headers)) return std::move(*refused);
+    if (!options.custom_events && (e.which == endpoint::send_events || e.which == endpoint::event_definition))
+        return to_response(error_response(403, "MISSING_SCOPES",
+                                          "This account's plan does not include custom behavioral events."));
     if (r.method == "POST") {
         const auto type = lower_ascii(r.header("Content-Type").value_or(""));
         if (!type.starts_with("application/json"))

@@ -6,6 +6,7 @@
 //       [--tier
 //       free|starter|professional|enterprise|professional-190|enterprise-190|api-add-on|api-limit-increase]
 //       [--per-ten-seconds N] [--daily N] [--limit-divisor D] [--no-limits] [--meter-events]
+//       [--no-custom-events]
 //       [--contacts N] [--contacts-step-ms MS] [--event NAME[:PROP,PROP…]]... [--search-lag-ms MS]
 //
 // Prints `listening http://127.0.0.1:PORT` on stdout once it serves, then serves until SIGINT or
@@ -36,6 +37,7 @@ int usage() {
     std::cerr << "usage: tributary-hubspot-mock [--token T]... [--oauth ID:SECRET:REFRESH] [--access-ttl S] "
                  "[--no-rotate] [--portal N] [--time-zone NAME] [--utc-offset MINUTES] [--tier NAME] "
                  "[--per-ten-seconds N] [--daily N] [--limit-divisor D] [--no-limits] [--meter-events] "
+                 "[--no-custom-events] "
                  "[--contacts N] [--contacts-step-ms MS] [--event NAME[:PROP,...]]... [--search-lag-ms MS]\n";
     return 2;
 }
@@ -155,6 +157,8 @@ int main(int argc, char** argv) {
             options.limits = false;
         } else if (a == "--meter-events") {
             options.meter_events = true;
+        } else if (a == "--no-custom-events") {
+            options.custom_events = false;
         } else if (a == "--contacts" && has_value) {
             auto n = count(0);
             if (!n) return usage();

@@ -746,6 +746,19 @@ TEST(HubspotMock_Events, RecordedOnceByUuid) {
     EXPECT_EQ(json::parse(info.body).at("timeZone").as_string(), "UTC");
 }
 
+TEST(HubspotMock_Events, APlanWithoutCustomEventsAnswers403) {
+    hubspot_mock mock{{.private_app_tokens = {token}, .custom_events = false}};
+    mock.define_event({.name = "purchase"});
+    test_client client{mock.server()};
+    auto r = client.request("POST", "/events/v3/send/batch",
+                            R"({"inputs":[{"eventName":"pe62515000_purchase","email":"a@example.com"}]})",
+                            json_auth());
+    ASSERT_EQ(r.status, 403u) << r.body;
+    EXPECT_EQ(json::parse(r.body).at("category").as_string(), "MISSING_SCOPES");
+    EXPECT_EQ(client.get("/events/v3/event-definitions/purchase", auth()).status, 403u);
+    EXPECT_TRUE(mock.events().empty());
+}
+
 TEST(HubspotMock_Schema, PropertiesCarryTypesOptionsAndReadOnly) {
     hubspot_mock mock{{.private_app_tokens = {token}, .limits = false}};
     mock.add_property({.name = "plan",
