@@ -424,3 +424,36 @@ TEST(HubspotE2e_Example, EventsToHubspotRunsAgainstTheMock) {
     ASSERT_EQ(run_once("to_hubspot", cfg, err, {"INGEST_WRITE_KEY=wk_hubspot_0123456789"}), 0) << err;
     EXPECT_EQ(m.events().size(), 100u);
 }
+
+// The account's daily budget is spent (by another app): the first request gets HubSpot's 429
+// DAILY, the group pauses until the reset (an hour here: no timezone set), and the pause survives
+// the process: a second run sends nothing to HubSpot while it lasts.
+TEST(HubspotE2e_Daily, SpentBudgetPausesTheGroupAcrossARestartWithoutARetryStorm) {
+    temp_dir dir;
+    auto owned = limited_mock(100);
+    auto& m = *owned;
+    ASSERT_GT(m.spend(hs::policy::daily, 1'000'000), 0u);
+    const auto cfg = dir.write("hubspot.yaml", export_config(dir.path(), m.base_url()));
+    std::string err;
+    EXPECT_NE(run_once("export", cfg, err), 0) << err;
+    const auto after_first = m.stats();
+    EXPECT_EQ(after_first.rate_limited.at("DAILY"), 1u) << err;
+    EXPECT_EQ(after_first.requests, 1u) << "a daily 429 was retried";
+    EXPECT_NE(err.find("ratelimit.pause"), std::string::npos) << err;
+
+    child_process second(bin, {"run", "--once", "export", "-c", cfg.string()}, {"HUBSPOT_TOKEN=" + token});
+    EXPECT_FALSE(second.wait(4s).has_value()) << "the second run ended: " << second.err();
+    EXPECT_EQ(m.stats().requests, 1u) << "the restart sent a request before the daily reset";
+    // The crm group came back paused for most of the hour the daily 429 asked for.
+    double paused_ms = 0;
+    std::istringstream log{second.err()};
+    for (std::string line; std::getline(log, line);) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(line, ec);
+        if (ec || !v.is_object() || v.at("event") != "ratelimit.restored" || v.at("group") != "crm") continue;
+        paused_ms = v.at("paused_for").to_number<double>();
+    }
+    EXPECT_GT(paused_ms, 3'500'000.0) << second.err();
+    second.signal(SIGTERM);
+    EXPECT_TRUE(second.wait(20s).has_value());
+}
