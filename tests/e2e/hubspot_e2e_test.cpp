@@ -5,7 +5,7 @@
 //   request (none beyond a window), and a second run reads through search only what changed;
 // - the same export killed with SIGKILL mid-run and run again: every contact arrives and still no
 //   request went beyond a window (the limiter's usage survived the kill);
-// - jsonl → HubSpot: users upserted by email in batches; the two HubSpot refuses (an invalid
+// - jsonl → HubSpot: 1,500 users upserted by email in batches of 100, none beyond a window; the two HubSpot refuses (an invalid
 //   email, an unknown option) are dead-lettered with HubSpot's reason, the others are in HubSpot;
 // - the committed examples hubspot-export.yaml and klaviyo-to-hubspot.yaml run against the mocks.
 
@@ -214,7 +214,7 @@ TEST(HubspotE2e_Import, UsersUpsertedByEmailAndRefusalsDeadLettered) {
     hs::hubspot_mock m{
         {.private_app_tokens = {token}, .account_tier = hs::tier::starter, .limit_divisor = 10}};
     std::string users;
-    constexpr int count = 250;
+    constexpr int count = 1'500;  // 15 batches and the properties: past one 10 s window
     for (int i = 0; i < count; ++i) {
         std::string email = "user" + std::to_string(i) + "@example.com";
         std::string interests = "music";
@@ -254,12 +254,12 @@ TEST(HubspotE2e_Import, UsersUpsertedByEmailAndRefusalsDeadLettered) {
     EXPECT_EQ(c0->properties.at("firstname"), "F0");
     EXPECT_FALSE(m.find_contact_by_email("user42@example.com"));
     EXPECT_EQ(refused(m), 0u);
-    // Batches of at most 100 inputs: the properties, then three upserts (and the inputs HubSpot
-    // refused cost no extra request: 207 names them).
+    // Batches of at most 100 inputs: the properties, then 15 upserts (and the inputs HubSpot
+    // refused cost no extra request: 207 names them), none beyond the window.
     std::uint64_t upserts = 0;
     for (const auto& r : m.requests())
         if (r.path == "/crm/v3/objects/contacts/batch/upsert") ++upserts;
-    EXPECT_EQ(upserts, 3u);
+    EXPECT_EQ(upserts, 15u);
 
     child_process show(bin, {"state", "show", "import", "--json", "--limit", "10", "-c", cfg.string()},
                        {"HUBSPOT_TOKEN=" + token});
