@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "core/types/time_layout.hpp"
+#include "tests/e2e/e2e_files.hpp"
 #include "tests/kit/hubspot_mock.hpp"
 #include "tests/kit/klaviyo_mock.hpp"
 #include "tests/support/process.hpp"
@@ -35,6 +36,7 @@
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using namespace tributary::test;
+using namespace tributary::test::e2e;
 namespace hs = tributary::kit::hubspot;
 
 namespace {
@@ -69,21 +71,6 @@ std::string export_config(const fs::path& dir, const std::string& base_url) {
     return c.str();
 }
 
-std::map<std::string, boost::json::object> read_output(const fs::path& file, std::size_t& lines) {
-    std::map<std::string, boost::json::object> out;
-    std::ifstream in{file};
-    std::string line;
-    lines = 0;
-    while (std::getline(in, line)) {
-        boost::system::error_code ec;
-        auto v = boost::json::parse(line, ec);
-        if (ec || in.eof()) break;
-        ++lines;
-        out[std::string{v.at("id").as_string()}] = v.at("properties").as_object();
-    }
-    return out;
-}
-
 std::unique_ptr<hs::hubspot_mock> limited_mock(std::size_t contacts) {
     auto m = std::make_unique<hs::hubspot_mock>(hs::mock_options{
         .private_app_tokens = {token}, .account_tier = hs::tier::starter, .limit_divisor = 10});
@@ -111,19 +98,6 @@ std::uint64_t refused(const hs::hubspot_mock& m) {
     std::uint64_t n = 0;
     for (const auto& [_, count] : m.stats().rate_limited) n += count;
     return n;
-}
-
-std::string example(const std::string& name) {
-    std::ifstream in{fs::path{TRIBUTARY_SOURCE_ROOT} / "config/examples" / name};
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-void replace_once(std::string& yaml, const std::string& from, const std::string& to) {
-    const auto at = yaml.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    yaml.replace(at, from.size(), to);
 }
 
 }  // namespace
