@@ -510,6 +510,20 @@ result<batch_answer> parse_batch_answer(std::string_view body, int status) {
     return out;
 }
 
+result<account_details> parse_account_details(std::string_view body) {
+    auto v = parse_json(body, 1u << 20);
+    if (!v) return unexpected{v.error()};
+    if (!v->is_object()) return unexpected{std::string{"the answer is not an object"}};
+    const auto* id = v->get_object().if_contains("portalId");
+    account_details out;
+    if (id && id->is_int64() && id->get_int64() > 0)
+        out.portal_id = static_cast<std::uint64_t>(id->get_int64());
+    if (id && id->is_uint64()) out.portal_id = id->get_uint64();
+    if (out.portal_id == 0) return unexpected{std::string{"no portalId in the answer"}};
+    out.time_zone = string_at(v->get_object(), "timeZone");
+    return out;
+}
+
 connector_error error_for_status(int status,
                                  std::string_view body,
                                  std::string_view what,

@@ -180,6 +180,14 @@ struct batch_answer {
 /// taken from `status`). Errors: not JSON, not an object.
 result<batch_answer> parse_batch_answer(std::string_view body, int status);
 
+/// What GET /account-info/v3/details tells: `portalId` and `timeZone` (IANA, may be empty).
+struct account_details {
+    std::uint64_t portal_id = 0;
+    std::string time_zone{};
+};
+/// Errors: not JSON, no positive integer portalId.
+result<account_details> parse_account_details(std::string_view body);
+
 /// The connector error for a non-success answer: by `category` first — VALIDATION_ERROR →
 /// rejected, INVALID_AUTHENTICATION / MISSING_SCOPES → auth, OBJECT_NOT_FOUND → not_found,
 /// CONFLICT → rejected, RATE_LIMITS → network — then by status (401/403 auth, 404 not_found,

@@ -1,11 +1,10 @@
 #include "connectors/hubspot/hubspot_connector.hpp"
 
-#include <boost/json/parse.hpp>
-
 #include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
+#include <variant>
 
 #include "connectors/hubspot/events.hpp"
 #include "connectors/hubspot/rate_policy.hpp"
@@ -88,7 +87,8 @@ std::vector<std::string> read_properties(const types::type& schema) {
 
 }  // namespace
 
-hubspot_connector::hubspot_connector(connector_env env) : http_{std::move(env.http)} {
+hubspot_connector::hubspot_connector(connector_env env)
+    : http_{std::move(env.http)}, log_{std::move(env.log)}, connection_{std::move(env.connection_name)} {
     std::vector<settings_error> errors;
     settings_ = parse_settings(env.settings, errors);
     if (env.report_settings_error) {
@@ -158,6 +158,7 @@ awaitable<outcome_of<page>> hubspot_connector::records(target t,
                                                        types::type schema) {
     if (t != target::users) co_return make_error(error_kind::unsupported, "hubspot: contacts are users");
     if (!http_) co_return make_error(error_kind::contract, "hubspot: no HTTP client");
+    co_await learn_zone();
     const auto props = read_properties(schema);
     std::optional<search_cursor> search;
     std::optional<std::string> list_after;
@@ -305,6 +306,7 @@ http::request hubspot_connector::batch_request(std::string_view url,
 awaitable<outcome_of<void>> hubspot_connector::upsert(target t, record_batch& batch, types::type schema) {
     if (t != target::users) co_return make_error(error_kind::unsupported, "hubspot: contacts are users");
     if (!http_) co_return make_error(error_kind::contract, "hubspot: no HTTP client");
+    co_await learn_zone();
     const cut c = cut_records(batch, schema);
     const auto what = what_for(c.mode);
     // Each part is a list of positions in `c`; a refused part naming no input is halved.
@@ -439,21 +441,55 @@ awaitable<outcome_of<types::type>> hubspot_connector::event_type_schema(std::str
     co_return types::type{};
 }
 
-awaitable<outcome_of<std::uint64_t>> hubspot_connector::portal_id() {
-    if (portal_id_ != 0) co_return portal_id_;
+awaitable<outcome_of<void>> hubspot_connector::learn_account() {
+    if (account_read_) co_return outcome_of<void>{};
     if (!http_) co_return make_error(error_kind::contract, "hubspot: no HTTP client");
     http::request req;
     req.url = std::string{account_url};
     req.headers = auth_headers();
-    auto o = co_await http_->send(std::move(req), http::priority::events);
+    auto o = co_await http_->send(std::move(req), http::priority::incremental);
     if (!o.ok()) co_return failure(o, account_what, secret());
-    boost::system::error_code ec;
-    auto v = json::parse(o.resp->body, ec);
-    const json::value* id = !ec && v.is_object() ? v.get_object().if_contains("portalId") : nullptr;
-    if (!id || !(id->is_int64() || id->is_uint64()) || id->to_number<std::int64_t>() <= 0)
-        co_return make_error(error_kind::rejected, std::string{account_what} + ": no portalId in the answer");
-    portal_id_ = static_cast<std::uint64_t>(id->to_number<std::int64_t>());
+    account_read_ = true;
+    auto details = parse_account_details(o.resp->body);
+    if (!details)
+        co_return make_error(error_kind::rejected, std::string{account_what} + ": " + details.error());
+    if (portal_id_ == 0) portal_id_ = details->portal_id;
+    // The account's zone decides when a spent daily budget resets, unless the settings name one.
+    if (settings_.timezone.empty() && !details->time_zone.empty()) {
+        auto z = load_zone(details->time_zone);
+        if (!z) {
+            log_.warn("hubspot.time_zone_unknown", {{"connection", connection_}, {"reason", z.error()}});
+            co_return outcome_of<void>{};
+        }
+        for (const auto& g : http_->routes().groups()) {
+            for (const auto& rule : g.retry.entries()) {
+                const auto* ra = std::get_if<http::retry_after>(&rule.strategy);
+                const auto* reader = ra ? ra->from_body.target<daily_reset_reader>() : nullptr;
+                if (reader && reader->cell()) reader->cell()->known = *z;
+            }
+        }
+    }
+    co_return outcome_of<void>{};
+}
+
+awaitable<outcome_of<std::uint64_t>> hubspot_connector::portal_id() {
+    if (portal_id_ != 0) co_return portal_id_;
+    auto learned = co_await learn_account();
+    if (!learned) co_return learned.error();
+    if (portal_id_ == 0)
+        co_return make_error(error_kind::rejected, std::string{account_what} + ": no portalId");
     co_return portal_id_;
+}
+
+awaitable<void> hubspot_connector::learn_zone() {
+    // Only when the settings name no zone, and once: a failure here is not the call's (the call's
+    // own request reports auth or network problems); the daily reset then stays hourly.
+    if (!settings_.timezone.empty() || account_read_ || account_tried_) co_return;
+    account_tried_ = true;
+    auto learned = co_await learn_account();
+    if (!learned)
+        log_.warn("hubspot.account_unread",
+                  {{"connection", connection_}, {"reason", learned.error().message}});
 }
 
 hubspot_connector::cut hubspot_connector::cut_events(event_batch& batch, std::uint64_t portal) const {
@@ -517,20 +553,16 @@ std::optional<std::chrono::nanoseconds> hubspot_connector::estimated_wait() cons
 }
 
 result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings& s) {
-    std::shared_ptr<const zone> z;
+    auto cell = std::make_shared<zone_cell>();
     if (!s.timezone.empty()) {
         auto loaded = load_zone(s.timezone);
         if (!loaded) return unexpected{"timezone: " + loaded.error()};
-        z = std::make_shared<const zone>(std::move(*loaded));
+        cell->known = std::move(*loaded);
     }
     const tier_limits tl = limits_of(s.tier, s.oauth.has_value());
     http::retry_policy_settings rs;
     rs.rules = {
-        {"429", http::retry_after{.from_body =
-                                      [z](std::string_view body, clock::wall_time now) {
-                                          return wait_for_429(body, now, z.get());
-                                      },
-                                  .max = std::chrono::hours{24}}},
+        {"429", http::retry_after{.from_body = daily_reset_reader{cell}, .max = std::chrono::hours{24}}},
         {"477", http::retry_after{}},
         {"500 502 503 504", http::exponential{}},
     };

@@ -104,12 +104,22 @@ private:
     std::string_view secret() const;
     awaitable<outcome_of<std::vector<property_def>>> properties();
     awaitable<outcome_of<std::uint64_t>> portal_id();
+    /// GET /account-info/v3/details once: the portal id (unless set) and, unless `timezone` is
+    /// set, the account's zone, handed to the groups' 429 readers (daily_reset_reader's cell).
+    awaitable<outcome_of<void>> learn_account();
+    /// learn_account() once before the first read or write, when the settings name no zone; its
+    /// failure is logged (hubspot.account_unread), not returned.
+    awaitable<void> learn_zone();
 
     hubspot_settings settings_;
     std::shared_ptr<http::client> http_;
     std::shared_ptr<http::token_source> tokens_;
     std::optional<std::vector<property_def>> properties_;
     std::uint64_t portal_id_ = 0;
+    log::logger log_;
+    std::string connection_;
+    bool account_read_ = false;
+    bool account_tried_ = false;
 };
 
 /// The endpoint groups for these settings (README, "Limits"): `crm` (rolling 10 s burst of the

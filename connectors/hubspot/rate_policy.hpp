@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,5 +59,26 @@ limit_policy policy_of_429(std::string_view body) noexcept;
 std::optional<std::chrono::milliseconds> wait_for_429(std::string_view body,
                                                       clock::wall_time now,
                                                       const zone* z) noexcept;
+
+/// The account's zone as far as it is known, shared by a connection's 429 readers and its
+/// connector (which learns the zone from the account when the settings name none). Single-
+/// threaded: set and read on the engine's loop.
+struct zone_cell {
+    std::optional<zone> known{};
+};
+
+/// The body reader of the groups' 429 rule: wait_for_429 with the cell's zone. A named type so
+/// that the connector can find its cell in the retry policy (std::function::target).
+class daily_reset_reader {
+public:
+    explicit daily_reset_reader(std::shared_ptr<zone_cell> cell) : cell_{std::move(cell)} {}
+    std::optional<std::chrono::milliseconds> operator()(std::string_view body, clock::wall_time now) const {
+        return wait_for_429(body, now, cell_ && cell_->known ? &*cell_->known : nullptr);
+    }
+    const std::shared_ptr<zone_cell>& cell() const noexcept { return cell_; }
+
+private:
+    std::shared_ptr<zone_cell> cell_;
+};
 
 }  // namespace tributary::connectors::hubspot

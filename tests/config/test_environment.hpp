@@ -33,6 +33,7 @@ inline std::map<std::string, std::string> test_variables() {
         {"TRIBUTARY_TEST_KEY", "s3cr3t-test-value"},
         {"KLAVIYO_API_KEY", "pk_test_0123456789"},
         {"INGEST_WRITE_KEY", "wk_test_abcdef"},
+        {"HUBSPOT_TOKEN", "pat-na1-test-0123456789"},
     };
 }
 

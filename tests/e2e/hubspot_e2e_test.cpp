@@ -5,7 +5,8 @@
 //   request (none beyond a window), and a second run reads through search only what changed;
 // - the same export killed with SIGKILL mid-run and run again: every contact arrives and still no
 //   request went beyond a window (the limiter's usage survived the kill);
-// - jsonl → HubSpot: users upserted by email in batches; the two HubSpot refuses (an invalid
+// - jsonl → HubSpot: 1,500 users upserted by email in batches of 100, none beyond a window; the two HubSpot
+// refuses (an invalid
 //   email, an unknown option) are dead-lettered with HubSpot's reason, the others are in HubSpot;
 // - the committed examples hubspot-export.yaml and klaviyo-to-hubspot.yaml run against the mocks.
 
@@ -26,6 +27,7 @@
 #include <thread>
 
 #include "core/types/time_layout.hpp"
+#include "tests/e2e/e2e_files.hpp"
 #include "tests/kit/hubspot_mock.hpp"
 #include "tests/kit/klaviyo_mock.hpp"
 #include "tests/support/process.hpp"
@@ -34,6 +36,7 @@
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using namespace tributary::test;
+using namespace tributary::test::e2e;
 namespace hs = tributary::kit::hubspot;
 
 namespace {
@@ -68,21 +71,6 @@ std::string export_config(const fs::path& dir, const std::string& base_url) {
     return c.str();
 }
 
-std::map<std::string, boost::json::object> read_output(const fs::path& file, std::size_t& lines) {
-    std::map<std::string, boost::json::object> out;
-    std::ifstream in{file};
-    std::string line;
-    lines = 0;
-    while (std::getline(in, line)) {
-        boost::system::error_code ec;
-        auto v = boost::json::parse(line, ec);
-        if (ec || in.eof()) break;
-        ++lines;
-        out[std::string{v.at("id").as_string()}] = v.at("properties").as_object();
-    }
-    return out;
-}
-
 std::unique_ptr<hs::hubspot_mock> limited_mock(std::size_t contacts) {
     auto m = std::make_unique<hs::hubspot_mock>(hs::mock_options{
         .private_app_tokens = {token}, .account_tier = hs::tier::starter, .limit_divisor = 10});
@@ -112,19 +100,6 @@ std::uint64_t refused(const hs::hubspot_mock& m) {
     return n;
 }
 
-std::string example(const std::string& name) {
-    std::ifstream in{fs::path{TRIBUTARY_SOURCE_ROOT} / "config/examples" / name};
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-void replace_once(std::string& yaml, const std::string& from, const std::string& to) {
-    const auto at = yaml.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    yaml.replace(at, from.size(), to);
-}
-
 }  // namespace
 
 TEST(HubspotE2e_Export, EveryContactArrivesWithNoRequestBeyondAWindowThenSearchReadsTheChanges) {
@@ -150,8 +125,8 @@ TEST(HubspotE2e_Export, EveryContactArrivesWithNoRequestBeyondAWindowThenSearchR
     EXPECT_EQ(out_first.at("updated_at").as_string(), "2026-05-01T10:00:00.000000Z");
     EXPECT_EQ(refused(m), 0u) << "a request went beyond a window";
     const auto s = m.stats();
-    EXPECT_EQ(s.requests, 13u);  // the properties, then 12 list pages of 100
-    EXPECT_GE(seconds, 10.0) << "13 requests at 10 per rolling 10 s cannot take less";
+    EXPECT_EQ(s.requests, 14u);  // the properties, the account (its zone), then 12 list pages of 100
+    EXPECT_GE(seconds, 10.0) << "14 requests at 10 per rolling 10 s cannot take less";
     std::printf("hubspot export: %zu contacts, %llu requests, 0 refused, %.1f s\n", contacts,
                 static_cast<unsigned long long>(s.requests), seconds);
 
@@ -214,7 +189,7 @@ TEST(HubspotE2e_Import, UsersUpsertedByEmailAndRefusalsDeadLettered) {
     hs::hubspot_mock m{
         {.private_app_tokens = {token}, .account_tier = hs::tier::starter, .limit_divisor = 10}};
     std::string users;
-    constexpr int count = 250;
+    constexpr int count = 1'500;  // 15 batches and the properties: past one 10 s window
     for (int i = 0; i < count; ++i) {
         std::string email = "user" + std::to_string(i) + "@example.com";
         std::string interests = "music";
@@ -254,12 +229,12 @@ TEST(HubspotE2e_Import, UsersUpsertedByEmailAndRefusalsDeadLettered) {
     EXPECT_EQ(c0->properties.at("firstname"), "F0");
     EXPECT_FALSE(m.find_contact_by_email("user42@example.com"));
     EXPECT_EQ(refused(m), 0u);
-    // Batches of at most 100 inputs: the properties, then three upserts (and the inputs HubSpot
-    // refused cost no extra request: 207 names them).
+    // Batches of at most 100 inputs: the properties, then 15 upserts (and the inputs HubSpot
+    // refused cost no extra request: 207 names them), none beyond the window.
     std::uint64_t upserts = 0;
     for (const auto& r : m.requests())
         if (r.path == "/crm/v3/objects/contacts/batch/upsert") ++upserts;
-    EXPECT_EQ(upserts, 3u);
+    EXPECT_EQ(upserts, 15u);
 
     child_process show(bin, {"state", "show", "import", "--json", "--limit", "10", "-c", cfg.string()},
                        {"HUBSPOT_TOKEN=" + token});
@@ -423,4 +398,37 @@ TEST(HubspotE2e_Example, EventsToHubspotRunsAgainstTheMock) {
     std::string err;
     ASSERT_EQ(run_once("to_hubspot", cfg, err, {"INGEST_WRITE_KEY=wk_hubspot_0123456789"}), 0) << err;
     EXPECT_EQ(m.events().size(), 100u);
+}
+
+// The account's daily budget is spent (by another app): the first request gets HubSpot's 429
+// DAILY, the group pauses until the reset (an hour here: no timezone set), and the pause survives
+// the process: a second run sends nothing to HubSpot while it lasts.
+TEST(HubspotE2e_Daily, SpentBudgetPausesTheGroupAcrossARestartWithoutARetryStorm) {
+    temp_dir dir;
+    auto owned = limited_mock(100);
+    auto& m = *owned;
+    ASSERT_GT(m.spend(hs::policy::daily, 1'000'000), 0u);
+    const auto cfg = dir.write("hubspot.yaml", export_config(dir.path(), m.base_url()));
+    std::string err;
+    EXPECT_NE(run_once("export", cfg, err), 0) << err;
+    const auto after_first = m.stats();
+    EXPECT_EQ(after_first.rate_limited.at("DAILY"), 1u) << err;
+    EXPECT_EQ(after_first.requests, 1u) << "a daily 429 was retried";
+    EXPECT_NE(err.find("ratelimit.pause"), std::string::npos) << err;
+
+    child_process second(bin, {"run", "--once", "export", "-c", cfg.string()}, {"HUBSPOT_TOKEN=" + token});
+    EXPECT_FALSE(second.wait(4s).has_value()) << "the second run ended: " << second.err();
+    EXPECT_EQ(m.stats().requests, 1u) << "the restart sent a request before the daily reset";
+    // The crm group came back paused for most of the hour the daily 429 asked for.
+    double paused_ms = 0;
+    std::istringstream log{second.err()};
+    for (std::string line; std::getline(log, line);) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(line, ec);
+        if (ec || !v.is_object() || v.at("event") != "ratelimit.restored" || v.at("group") != "crm") continue;
+        paused_ms = v.at("paused_for").to_number<double>();
+    }
+    EXPECT_GT(paused_ms, 3'500'000.0) << second.err();
+    second.signal(SIGTERM);
+    EXPECT_TRUE(second.wait(20s).has_value());
 }

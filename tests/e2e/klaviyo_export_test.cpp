@@ -24,6 +24,7 @@
 #include <string>
 
 #include "core/types/time_layout.hpp"
+#include "tests/e2e/e2e_files.hpp"
 #include "tests/kit/klaviyo_mock.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -31,6 +32,7 @@
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using namespace tributary::test;
+using namespace tributary::test::e2e;
 namespace mock = tributary::kit::klaviyo;
 
 namespace {
@@ -60,23 +62,6 @@ std::string config(const fs::path& dir, const std::string& base_url) {
       << "      phone: phone_number\n      company: organization\n      created_at: created\n"
       << "      updated_at: updated\n      location.city: location.city\n";
     return c.str();
-}
-
-// The last line of each id: id → properties. `lines` counts whole lines; a torn one (a run
-// killed or still writing) is not counted and ends the reading.
-std::map<std::string, boost::json::object> read_output(const fs::path& file, std::size_t& lines) {
-    std::map<std::string, boost::json::object> out;
-    std::ifstream in{file};
-    std::string line;
-    lines = 0;
-    while (std::getline(in, line)) {
-        boost::system::error_code ec;
-        auto v = boost::json::parse(line, ec);
-        if (ec || in.eof()) break;
-        ++lines;
-        out[std::string{v.at("id").as_string()}] = v.at("properties").as_object();
-    }
-    return out;
 }
 
 // Mock Klaviyo with its windows scaled down to 3/s and 30/min (what config() lowers the
@@ -122,21 +107,6 @@ void spool_tracks(const temp_dir& dir, int tracks, const std::string& extra) {
     }
     fs::create_directories(dir.path() / "spool");
     fs::rename(dir.write("batch.tmp", lines + extra), dir.path() / "spool" / "batch.jsonl");
-}
-
-// The committed example config/examples/<name>.
-std::string example(const std::string& name) {
-    std::ifstream in{fs::path{TRIBUTARY_SOURCE_ROOT} / "config/examples" / name};
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// Replaces the first `from` in `yaml` (a test failure when absent: the example changed).
-void replace_once(std::string& yaml, const std::string& from, const std::string& to) {
-    const auto at = yaml.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    yaml.replace(at, from.size(), to);
 }
 
 }  // namespace

@@ -147,8 +147,8 @@ TEST(ConfigCheck_ConnectorSettings, StillReportedWithTheRest) {
                           "metrics: {}\n"),
               (std::vector<std::string>{
                   "connections.people.settings.count (2:50): must be between 0 and 100000000, not -1",
-                  "connections.out.connector (3:21): unknown connector \"nosuch\"; built in: dummy, jsonl, "
-                  "klaviyo, webhook",
+                  "connections.out.connector (3:21): unknown connector \"nosuch\"; built in: dummy, hubspot, "
+                  "jsonl, klaviyo, webhook",
                   "metrics (4:1): metrics is not implemented yet; remove the section (it would do nothing)",
               }));
 }

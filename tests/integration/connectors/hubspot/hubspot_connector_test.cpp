@@ -13,7 +13,9 @@
 #include <set>
 
 #include "connectors/hubspot/hubspot_connector.hpp"
+#include "connectors/hubspot/rate_policy.hpp"
 #include "core/async/use_nothrow.hpp"
+#include "core/http/client.hpp"
 #include "core/types/time_layout.hpp"
 #include "tests/kit/connector_harness.hpp"
 #include "tests/kit/hubspot_mock.hpp"
@@ -135,7 +137,10 @@ TEST(HubspotConnector_Upsert, PartialAnswersRejectTheNamedRecordsOnly) {
     record_batch batch{std::move(recs)};
     auto run = h.upsert(target::users, batch, schema);
     ASSERT_TRUE(run.result) << run.result.error().message;
-    ASSERT_EQ(tributary::connectors::testing::matching(run.requests, "POST", "/crm/v3/objects/contacts/batch/upsert").size(), 1u);
+    ASSERT_EQ(tributary::connectors::testing::matching(run.requests, "POST",
+                                                       "/crm/v3/objects/contacts/batch/upsert")
+                  .size(),
+              1u);
     const auto& out = batch.outcomes();
     EXPECT_EQ(out[0].state, item_state::sent);
     EXPECT_EQ(out[1].state, item_state::rejected);
@@ -197,6 +202,42 @@ TEST(HubspotConnector_OAuth, OneRefreshForManyWaitersAndOnceAfterA401WithTheRota
             EXPECT_NE(r.body.find("client_id=cid"), std::string::npos);
         }
     }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(HubspotConnector_Daily, A429DailyPausesTheGroupUntilTheAccountsMidnight) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .time_zone = "America/New_York"}};
+    m.generate_contacts(10, ms("2026-05-01T10:00:00Z"), 1000);
+    connector_harness h{hubspot::hubspot_registration(),
+                        m.server(),
+                        {.settings = json::parse(R"({"access_token":")" + token + R"("})")}};
+    auto schema = h.record_schema(target::users, role::source).result.value();
+    // The first read learns the account's zone from GET /account-info/v3/details.
+    auto first = h.records(target::users, std::nullopt, "", schema);
+    ASSERT_TRUE(first.result) << first.result.error().message;
+    ASSERT_EQ(
+        tributary::connectors::testing::matching(first.requests, "GET", "/account-info/v3/details").size(),
+        1u);
+
+    ASSERT_GT(m.spend(hs::policy::daily, 10'000'000), 0u);
+    auto second = h.records(target::users, std::nullopt, "", schema);
+    ASSERT_FALSE(second.result);
+    EXPECT_EQ(second.result.error().kind, error_kind::network);
+    EXPECT_EQ(second.requests.size(), 1u) << "a daily 429 was retried";
+    EXPECT_EQ(m.stats().rate_limited.at("DAILY"), 1u);
+
+    const auto zone = hubspot::load_zone("America/New_York").value();
+    const auto now = std::chrono::system_clock::now();
+    const auto expected = hubspot::next_midnight(now, zone) - now;
+    const auto wait =
+        h.http_client()->estimated_wait("GET", hubspot::list_url({"email"}, ""), http::priority::incremental);
+    ASSERT_TRUE(wait);
+    EXPECT_NEAR(std::chrono::duration<double>(*wait).count(), std::chrono::duration<double>(expected).count(),
+                60.0);
+    EXPECT_GT(*wait, std::chrono::minutes{1});
 }
 
 }  // namespace

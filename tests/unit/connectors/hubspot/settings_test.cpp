@@ -1,5 +1,6 @@
 #include "connectors/hubspot/hubspot_connector.hpp"
 #include "connectors/hubspot/hubspot_settings.hpp"
+#include "connectors/hubspot/rate_policy.hpp"
 #include "core/http/router.hpp"
 
 #include <gtest/gtest.h>
@@ -114,6 +115,37 @@ TEST(Hubspot_Groups, UnknownZoneIsAnError) {
     s.access_token = "pat-na1-0123456789";
     s.timezone = "Nowhere/Atlantis";
     EXPECT_FALSE(endpoint_groups(s));
+}
+
+// The connector hands the account's zone, once learned, to the groups' 429 readers through the
+// cell it finds in their retry rules.
+TEST(Hubspot_Groups, DailyResetReaderCellIsReachableAndDecidesTheWait) {
+    hubspot_settings s;
+    auto groups = endpoint_groups(s);
+    ASSERT_TRUE(groups);
+    const auto& crm = (*groups)[0];
+    const daily_reset_reader* reader = nullptr;
+    for (const auto& rule : crm.retry.entries()) {
+        if (const auto* ra = std::get_if<tributary::http::retry_after>(&rule.strategy))
+            if (ra->from_body) reader = ra->from_body.target<daily_reset_reader>();
+    }
+    ASSERT_NE(reader, nullptr);
+    ASSERT_TRUE(reader->cell());
+    const auto now = tributary::clock::wall_time{std::chrono::seconds{1772884800}};  // 2026-03-07 12:00 UTC
+    EXPECT_EQ((*reader)(R"({"policyName":"DAILY"})", now), std::chrono::hours{1});   // zone unknown
+    reader->cell()->known = zone{};                                                  // learned: UTC
+    EXPECT_EQ((*reader)(R"({"policyName":"DAILY"})", now), std::chrono::hours{12});
+    EXPECT_EQ((*reader)(R"({"policyName":"TEN_SECONDLY_ROLLING"})", now), std::chrono::seconds{10});
+}
+
+TEST(Hubspot_Account, Details) {
+    auto d = parse_account_details(R"({"portalId":62515,"timeZone":"US/Eastern","utcOffset":"-05:00"})");
+    ASSERT_TRUE(d) << d.error();
+    EXPECT_EQ(d->portal_id, 62515u);
+    EXPECT_EQ(d->time_zone, "US/Eastern");
+    EXPECT_FALSE(parse_account_details(R"({"timeZone":"UTC"})"));
+    EXPECT_FALSE(parse_account_details(R"({"portalId":-3})"));
+    EXPECT_FALSE(parse_account_details("<html>"));
 }
 
 TEST(Hubspot_Registration, SpecChecksAndRoutes) {
