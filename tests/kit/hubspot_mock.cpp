@@ -322,10 +322,11 @@ response hubspot_mock::impl::answer(const request& r, const std::string& origin)
     } else {
         const bool known_path = std::any_of(endpoints.begin(), endpoints.end(),
                                             [&](const endpoint_spec& s) { return path_matches(s, r.path); });
-        out = known_path ? to_response(error_response(
-                               405, "VALIDATION_ERROR",
-                               "HTTP method " + r.method + " is not supported by this endpoint"))
-                         : to_response(error_response(404, "OBJECT_NOT_FOUND", "Unable to route " + r.path));
+        out = known_path
+                  ? to_response(error_response(
+                        405, "VALIDATION_ERROR",
+                        "HTTP method " + shown(r.method) + " is not supported by this endpoint"))
+                  : to_response(error_response(404, "OBJECT_NOT_FOUND", "Unable to route " + shown(r.path)));
     }
     ++stats.by_status[out.status];
     if (out.status == 401) ++stats.unauthorized;
@@ -454,6 +455,9 @@ response hubspot_mock::impl::answer_endpoint(const request& r,
     if (auto denied = authenticate(r, who)) return std::move(*denied);
     header_list rate_headers;
     if (auto refused = take_windows(e.which, who, rate_headers)) return std::move(*refused);
+    if (!options.custom_events && (e.which == endpoint::send_events || e.which == endpoint::event_definition))
+        return to_response(error_response(403, "MISSING_SCOPES",
+                                          "This account's plan does not include custom behavioral events."));
     if (r.method == "POST") {
         const auto type = lower_ascii(r.header("Content-Type").value_or(""));
         if (!type.starts_with("application/json"))

@@ -14,8 +14,9 @@
 //
 // Order of checks per request: an injected failure (answers instead of everything else) → the
 // route (404 unknown path, 405 other method) → the credential (401; the token endpoint takes
-// none) → the windows (429; every authenticated request counts, valid or not) → the body's media
-// type (415) and content (400) → the answer.
+// none) → the windows (429; every authenticated request counts, valid or not) → the plan (403
+// on the events endpoints without custom events) → the body's media type (415) and content (400)
+// → the answer.
 //
 // Thread-safety: the handlers run on the server thread; every member may be called from any
 // thread (one mutex guards the data, the windows, the tokens, the injections and the counters).
@@ -73,6 +74,9 @@ struct mock_options {
     /// POST /events/v3/send/batch counts in the windows and the budget. Default: exempt (HubSpot's
     /// documentation of the events endpoints).
     bool meter_events = false;
+    /// The account's plan includes custom events. false: the events endpoints answer 403
+    /// MISSING_SCOPES.
+    bool custom_events = true;
     /// Where the daily windows are aligned. nullopt: Unix epoch (so days start at midnight UTC
     /// minus utc_offset). Tests may set the start of the current day.
     std::optional<steady_time> day_origin{};

@@ -3,15 +3,18 @@
 //
 //   tributary-hubspot-mock [--token T]... [--oauth CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN]
 //       [--access-ttl S] [--no-rotate] [--portal N] [--time-zone NAME] [--utc-offset MINUTES]
-//       [--tier free|starter|professional|enterprise|professional-190|api-add-on]
+//       [--tier
+//       free|starter|professional|enterprise|professional-190|enterprise-190|api-add-on|api-limit-increase]
 //       [--per-ten-seconds N] [--daily N] [--limit-divisor D] [--no-limits] [--meter-events]
+//       [--no-custom-events]
 //       [--contacts N] [--contacts-step-ms MS] [--event NAME[:PROP,PROP…]]... [--search-lag-ms MS]
 //
 // Prints `listening http://127.0.0.1:PORT` on stdout once it serves, then serves until SIGINT or
 // SIGTERM. Besides HubSpot's endpoints it answers, without credentials and unmetered:
 //   GET  /__mock/stats        {"requests","ok","rate_limited":{policy:n},"injected","unauthorized",
 //                              "token_refreshes","contacts","events","duplicate_events",
-//                              "refresh_token","by_status":{...}}
+//                              "refresh_token","by_status":{...},"windows":{policy:{"limit","per_ms",
+//                              "accepted","rejected","foreign_spent","max_acceptable","utilization"}}}
 //   POST /__mock/fail?status=S&count=N[&retry_after=R][&path=P]   the next N requests (under P) get S
 //   POST /__mock/expire-tokens                                  every issued access token expires now
 
@@ -34,6 +37,7 @@ int usage() {
     std::cerr << "usage: tributary-hubspot-mock [--token T]... [--oauth ID:SECRET:REFRESH] [--access-ttl S] "
                  "[--no-rotate] [--portal N] [--time-zone NAME] [--utc-offset MINUTES] [--tier NAME] "
                  "[--per-ten-seconds N] [--daily N] [--limit-divisor D] [--no-limits] [--meter-events] "
+                 "[--no-custom-events] "
                  "[--contacts N] [--contacts-step-ms MS] [--event NAME[:PROP,...]]... [--search-lag-ms MS]\n";
     return 2;
 }
@@ -53,6 +57,27 @@ response stats_response(hubspot_mock& mock) {
     for (const auto& [status, n] : s.by_status) by_status[std::to_string(status)] = n;
     boost::json::object limited;
     for (const auto& [policy, n] : s.rate_limited) limited[policy] = n;
+    // Each window's use, for utilization figures: accepted against the most any client could
+    // have had accepted between its first and last request.
+    boost::json::object windows;
+    const std::pair<policy, const char*> policies[] = {{policy::ten_secondly_rolling, "ten_secondly_rolling"},
+                                                       {policy::oauth_ten_secondly, "oauth_ten_secondly"},
+                                                       {policy::secondly, "secondly"},
+                                                       {policy::daily, "daily"}};
+    for (const auto& [p, name] : policies) {
+        const auto w = mock.window(p);
+        if (!w) continue;
+        const auto max = w->max_acceptable();
+        windows[name] = boost::json::object{
+            {"limit", w->settings().limits.front().requests},
+            {"per_ms",
+             std::chrono::duration_cast<std::chrono::milliseconds>(w->settings().limits.front().per).count()},
+            {"accepted", w->accepted()},
+            {"rejected", w->rejected()},
+            {"foreign_spent", w->foreign_spent()},
+            {"max_acceptable", max},
+            {"utilization", max == 0 ? 0.0 : static_cast<double>(w->accepted()) / static_cast<double>(max)}};
+    }
     boost::json::object o{{"requests", s.requests},
                           {"ok", s.ok},
                           {"rate_limited", std::move(limited)},
@@ -63,7 +88,8 @@ response stats_response(hubspot_mock& mock) {
                           {"events", mock.events().size()},
                           {"duplicate_events", mock.duplicate_events()},
                           {"refresh_token", mock.refresh_token()},
-                          {"by_status", std::move(by_status)}};
+                          {"by_status", std::move(by_status)},
+                          {"windows", std::move(windows)}};
     return response::json(200, boost::json::serialize(o));
 }
 
@@ -131,6 +157,8 @@ int main(int argc, char** argv) {
             options.limits = false;
         } else if (a == "--meter-events") {
             options.meter_events = true;
+        } else if (a == "--no-custom-events") {
+            options.custom_events = false;
         } else if (a == "--contacts" && has_value) {
             auto n = count(0);
             if (!n) return usage();

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/text/base64.hpp"
+#include "core/text/utf8.hpp"
 #include "core/types/time_layout.hpp"
 #include "tests/kit/klaviyo_wire.hpp"
 
@@ -228,8 +230,8 @@ tier_limits limits_of(tier t) {
 std::optional<tier> parse_tier(std::string_view name) {
     if (name == "free" || name == "starter") return tier::starter;
     if (name == "professional" || name == "enterprise") return tier::professional;
-    if (name == "professional-190") return tier::professional_190;
-    if (name == "api-add-on") return tier::api_add_on;
+    if (name == "professional-190" || name == "enterprise-190") return tier::professional_190;
+    if (name == "api-add-on" || name == "api-limit-increase") return tier::api_add_on;
     return std::nullopt;
 }
 
@@ -268,6 +270,18 @@ wire_response invalid_json(std::string_view consumed, std::string_view what) {
     }
     return validation("Invalid input JSON on line " + std::to_string(line) + ", column " +
                       std::to_string(column) + ": " + std::string{what});
+}
+
+std::string shown(std::string_view text, std::size_t max) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto step = text::next_utf8(text, i);
+        const std::string_view piece = step.valid ? text.substr(i, step.length) : "\xEF\xBF\xBD";
+        if (out.size() + piece.size() > max) break;
+        out += piece;
+        i += step.length;
+    }
+    return out;
 }
 
 result<json::value, wire_response> parse_body(std::string_view body) {
@@ -387,7 +401,7 @@ result<std::string, property_error> check_value(const property_def* def,
     if (s.size() > property_value_limit)
         return fail("VALUE_TOO_LONG",
                     "\"" + n + "\" is longer than " + std::to_string(property_value_limit) + " characters.");
-    const std::string quoted = "\"" + std::string{s.substr(0, 200)} + "\"";
+    const std::string quoted = "\"" + shown(s) + "\"";
     if (def->type == "number") {
         if (!is_decimal(s)) return fail("INVALID_NUMBER", quoted + " was not a valid number.");
     } else if (def->type == "bool") {
@@ -413,8 +427,7 @@ result<std::string, property_error> check_value(const property_def* def,
         }
     }
     if (def->name == "email") {
-        if (!is_email(s))
-            return fail("INVALID_EMAIL", "Email address " + std::string{s.substr(0, 200)} + " is invalid");
+        if (!is_email(s)) return fail("INVALID_EMAIL", "Email address " + shown(s) + " is invalid");
         return lower(s);
     }
     return std::string{s};
@@ -429,13 +442,14 @@ result<list_request, wire_response> parse_list_query(std::string_view query) {
             auto n = to_u64(value);
             if (!n || *n < 1 || *n > list_page_limit)
                 return unexpected_of{
-                    validation("limit must be an integer between 1 and 100, got \"" + value + "\"")};
+                    validation("limit must be an integer between 1 and 100, got \"" + shown(value) + "\"")};
             q.limit = *n;
         } else if (name == "after") {
-            auto n = to_u64(value);
+            const auto decoded = text::base64_decode(value, text::base64_strictness::canonical);
+            auto n = decoded ? to_u64(*decoded) : std::nullopt;
             if (!n)
-                return unexpected_of{
-                    validation("after must be a paging cursor the API returned, got \"" + value + "\"")};
+                return unexpected_of{validation("after must be a paging cursor the API returned, got \"" +
+                                                shown(value) + "\"")};
             q.after = *n;
         } else if (name == "properties") {
             for (auto p : split(value, ','))
@@ -445,7 +459,7 @@ result<list_request, wire_response> parse_list_query(std::string_view query) {
                 return unexpected_of{
                     validation("archived: the mock keeps no archived contacts; only false is served")};
         } else {
-            return unexpected_of{validation("Unsupported query parameter \"" + name + "\"")};
+            return unexpected_of{validation("Unsupported query parameter \"" + shown(name) + "\"")};
         }
     }
     return q;
@@ -1023,9 +1037,13 @@ wire_response contact_store::list(const list_request& q, std::string_view origin
         results.push_back(served(it->second, names));
     json::object out{{"results", std::move(results)}};
     if (it != contacts_.end()) {
-        const auto after = std::to_string(it->first);
+        // Opaque, as HubSpot's are: the next id in base64 ("MTAwMQ==").
+        const auto after = text::base64_encode(std::to_string(it->first));
+        std::string after_encoded;
+        for (char ch : after)
+            after_encoded += ch == '=' ? "%3D" : ch == '+' ? "%2B" : ch == '/' ? "%2F" : std::string(1, ch);
         std::string link = std::string{origin} + "/crm/v3/objects/contacts?limit=" + std::to_string(q.limit) +
-                           "&after=" + after;
+                           "&after=" + after_encoded;
         if (!q.properties.empty()) {
             std::string joined;
             for (const auto& p : q.properties) joined += (joined.empty() ? "" : "%2C") + p;
@@ -1036,76 +1054,104 @@ wire_response contact_store::list(const list_request& q, std::string_view origin
     return json_answer(200, out);
 }
 
+namespace {
+
+// The comparable value of a contact's property; the three derived properties without text.
+std::optional<sort_value> key_of(const stored_contact& c, const std::string& name, const property_def* def) {
+    if (name == "hs_object_id") return sort_value{true, static_cast<double>(c.id), {}};
+    if (name == "createdate") return sort_value{true, static_cast<double>(c.created_ms), {}};
+    if (name == "lastmodifieddate") return sort_value{true, static_cast<double>(c.updated_ms), {}};
+    auto it = c.properties.find(name);
+    if (it == c.properties.end() || it->second.empty()) return std::nullopt;
+    return comparable(def, it->second);
+}
+
+// A filter with its operands made comparable once per search.
+struct prepared_filter {
+    const search_filter* f;
+    const property_def* def;
+    std::optional<sort_value> value, high;
+    std::vector<sort_value> values;
+};
+
+bool matches(const prepared_filter& p, const stored_contact& c) {
+    const auto& op = p.f->op;
+    if (op == "HAS_PROPERTY" || op == "NOT_HAS_PROPERTY")
+        return value_of(c, p.f->property).has_value() == (op == "HAS_PROPERTY");
+    if (op == "CONTAINS_TOKEN" || op == "NOT_CONTAINS_TOKEN") {
+        const auto v = value_of(c, p.f->property);
+        return (v && contains_token(*v, *p.f->value)) == (op == "CONTAINS_TOKEN");
+    }
+    const auto a = key_of(c, p.f->property, p.def);
+    if (op == "IN" || op == "NOT_IN") {
+        const bool in = a && std::any_of(p.values.begin(), p.values.end(),
+                                         [&](const sort_value& x) { return compare(*a, x) == 0; });
+        return in == (op == "IN");
+    }
+    if (!a || !p.value) return op == "NEQ";
+    const int c0 = compare(*a, *p.value);
+    if (op == "EQ") return c0 == 0;
+    if (op == "NEQ") return c0 != 0;
+    if (op == "LT") return c0 < 0;
+    if (op == "LTE") return c0 <= 0;
+    if (op == "GT") return c0 > 0;
+    if (op == "GTE") return c0 >= 0;
+    return p.high && c0 >= 0 && compare(*a, *p.high) <= 0;  // BETWEEN, both ends included
+}
+
+}  // namespace
+
 wire_response contact_store::search(const search_request& q, std::int64_t visible_until_ms) const {
-    auto matches = [&](const search_filter& f, const stored_contact& c) {
-        const auto* def = property(f.property);
-        const auto v = value_of(c, f.property);
-        if (f.op == "HAS_PROPERTY") return v.has_value();
-        if (f.op == "NOT_HAS_PROPERTY") return !v.has_value();
-        if (f.op == "CONTAINS_TOKEN") return v && contains_token(*v, *f.value);
-        if (f.op == "NOT_CONTAINS_TOKEN") return !v || !contains_token(*v, *f.value);
-        if (f.op == "IN" || f.op == "NOT_IN") {
-            bool in = false;
-            for (const auto& x : f.values) {
-                auto a = v ? comparable(def, *v) : std::nullopt;
-                auto b = comparable(def, x);
-                if (a && b && compare(*a, *b) == 0) in = true;
-            }
-            return f.op == "IN" ? in : !in;
+    std::vector<std::vector<prepared_filter>> groups;
+    for (const auto& group : q.filter_groups) {
+        auto& out = groups.emplace_back();
+        for (const auto& f : group) {
+            prepared_filter p{&f, property(f.property), {}, {}, {}};
+            if (f.value) p.value = comparable(p.def, *f.value);
+            if (f.high_value) p.high = comparable(p.def, *f.high_value);
+            for (const auto& x : f.values)
+                if (auto v = comparable(p.def, x)) p.values.push_back(std::move(*v));
+            out.push_back(std::move(p));
         }
-        if (!v) return f.op == "NEQ";
-        auto a = comparable(def, *v);
-        auto b = comparable(def, *f.value);
-        if (!a || !b) return f.op == "NEQ";
-        const int c0 = compare(*a, *b);
-        if (f.op == "EQ") return c0 == 0;
-        if (f.op == "NEQ") return c0 != 0;
-        if (f.op == "LT") return c0 < 0;
-        if (f.op == "LTE") return c0 <= 0;
-        if (f.op == "GT") return c0 > 0;
-        if (f.op == "GTE") return c0 >= 0;
-        auto hi = comparable(def, *f.high_value);  // BETWEEN, both ends included
-        return hi && c0 >= 0 && compare(*a, *hi) <= 0;
-    };
+    }
+    const auto query = q.query ? std::optional<std::string>{lower(*q.query)} : std::nullopt;
     std::vector<const stored_contact*> found;
     for (const auto& [id, c] : contacts_) {
         if (c.updated_ms > visible_until_ms) continue;
-        bool ok = q.filter_groups.empty();
-        for (const auto& group : q.filter_groups) {
-            bool all = true;
-            for (const auto& f : group) all = all && matches(f, c);
-            ok = ok || all;
-        }
-        if (ok && q.query) {
+        bool ok = groups.empty();
+        for (const auto& group : groups)
+            ok = ok || std::all_of(group.begin(), group.end(),
+                                   [&](const prepared_filter& p) { return matches(p, c); });
+        if (ok && query) {
             bool hit = false;
             for (const char* p : {"email", "firstname", "lastname", "phone", "company", "website"}) {
                 auto v = value_of(c, p);
-                hit = hit || (v && lower(*v).find(lower(*q.query)) != std::string::npos);
+                hit = hit || (v && lower(*v).find(*query) != std::string::npos);
             }
             ok = hit;
         }
         if (ok) found.push_back(&c);
     }
-    if (q.sort) {
+    const std::size_t end = std::min({found.size(), q.after + q.limit, search_result_cap});
+    if (q.sort && end > q.after) {
         const auto* def = property(q.sort->property);
         std::vector<std::pair<std::optional<sort_value>, const stored_contact*>> keyed;
         keyed.reserve(found.size());
-        for (const auto* c : found) {
-            auto v = value_of(*c, q.sort->property);
-            keyed.emplace_back(v ? comparable(def, *v) : std::nullopt, c);
-        }
+        for (const auto* c : found) keyed.emplace_back(key_of(*c, q.sort->property, def), c);
         const bool desc = q.sort->descending;
-        // Ties (and contacts without a value, which come last) in id order.
-        std::stable_sort(keyed.begin(), keyed.end(), [desc](const auto& a, const auto& b) {
-            if (!a.first || !b.first) return a.first.has_value() && !b.first.has_value();
-            const int c = compare(*a.first, *b.first);
-            return desc ? c > 0 : c < 0;
-        });
-        for (std::size_t i = 0; i < keyed.size(); ++i) found[i] = keyed[i].second;
+        // Contacts without a value come last; ties in id order (a total order, so the pages of
+        // one search never overlap). Only the pages up to this one are ordered.
+        std::partial_sort(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(end), keyed.end(),
+                          [desc](const auto& a, const auto& b) {
+                              if (a.first.has_value() != b.first.has_value()) return a.first.has_value();
+                              const int c = a.first ? compare(*a.first, *b.first) : 0;
+                              if (c != 0) return desc ? c > 0 : c < 0;
+                              return a.second->id < b.second->id;
+                          });
+        for (std::size_t i = 0; i < end; ++i) found[i] = keyed[i].second;
     }
     static const std::vector<std::string> none;
     json::array results;
-    const std::size_t end = std::min({found.size(), q.after + q.limit, search_result_cap});
     for (std::size_t i = q.after; i < end; ++i)
         results.push_back(served(*found[i], q.properties.empty() ? none : q.properties));
     json::object out{{"total", found.size()}, {"results", std::move(results)}};
@@ -1309,7 +1355,7 @@ wire_response event_store::definition_page(std::string_view name) const {
         definition(name.substr(0, prefix.size()) == prefix ? std::string{name} : prefix + std::string{name});
     if (!d)
         return error_response(404, "OBJECT_NOT_FOUND",
-                              "Event definition with name " + std::string{name} + " does not exist");
+                              "Event definition with name " + shown(name) + " does not exist");
     json::array props;
     for (const auto& p : d->properties)
         props.push_back(json::object{{"name", p}, {"label", p}, {"type", "string"}, {"archived", false}});

@@ -63,7 +63,8 @@ struct tier_limits {
 };
 
 tier_limits limits_of(tier t);
-/// "free", "starter", "professional", "enterprise", "professional-190", "api-add-on".
+/// "free", "starter", "professional", "enterprise", "professional-190" (or "enterprise-190"),
+/// "api-add-on" (or "api-limit-increase", the connector's name for it).
 std::optional<tier> parse_tier(std::string_view name);
 
 /// OAuth apps: per installing account, per rolling 10 s.
@@ -89,8 +90,12 @@ wire_response error_response(unsigned status,
                              boost::json::object extra = {});
 
 /// 400 VALIDATION_ERROR "Invalid input JSON on line L, column C: <what>", HubSpot's answer to a
-/// body it cannot read.
-wire_response invalid_json(std::string_view body, std::string_view what);
+/// body it cannot read; `consumed` is the body up to where reading stopped (it gives L and C).
+wire_response invalid_json(std::string_view consumed, std::string_view what);
+
+/// Text from a request as an answer echoes it: at most `max` bytes, cut at a character
+/// boundary, ill-formed UTF-8 replaced by U+FFFD (answers stay valid JSON whatever was sent).
+std::string shown(std::string_view text, std::size_t max = 200);
 
 /// A body as JSON (depth ≤ 64), or invalid_json.
 result<boost::json::value, wire_response> parse_body(std::string_view body);
@@ -146,13 +151,14 @@ result<std::string, property_error> check_value(const property_def* def,
 /// GET /crm/v3/objects/contacts.
 struct list_request {
     std::size_t limit = 10;
-    /// The first id of the page (the previous page's paging.next.after).
+    /// The first id of the page (the previous page's paging.next.after, which is that id in
+    /// base64: opaque to clients, as HubSpot's cursors are).
     std::optional<std::uint64_t> after{};
     /// Empty: the default set.
     std::vector<std::string> properties{};
 };
 
-/// Validates the query: limit 1..100, after an id the mock issued (digits), properties a comma
+/// Validates the query: limit 1..100, after a cursor the mock issued (base64 of an id), properties a comma
 /// list (repeatable), archived false only; any other parameter refused. 400 VALIDATION_ERROR.
 result<list_request, wire_response> parse_list_query(std::string_view query);
 

@@ -170,7 +170,17 @@ TEST(HubspotMock_KnownBadRequests, EachIsAnsweredAsHubSpotDocuments) {
              R"("filterGroups":[{"filters":[{"propertyName":"score","operator":"BETWEEN","value":"1"}]}])"),
          json_auth(), 400, "VALIDATION_ERROR"},
         {"list limit 101", "GET", contacts + "?limit=101", "", auth(), 400, "VALIDATION_ERROR"},
-        {"list after that is no cursor", "GET", contacts + "?after=abc", "", auth(), 400, "VALIDATION_ERROR"},
+        {"list after that is no cursor", "GET", contacts + "?after=1001", "", auth(), 400,
+         "VALIDATION_ERROR"},
+        {"gzip announced, body not gzip",
+         "POST",
+         contacts + "/batch/upsert",
+         inputs(1, upsert_input),
+         {{"Authorization", "Bearer " + token},
+          {"Content-Type", "application/json"},
+          {"Content-Encoding", "gzip"}},
+         400,
+         "VALIDATION_ERROR"},
         {"POST body that is not JSON by its Content-Type",
          "POST",
          search,
@@ -238,6 +248,107 @@ TEST(HubspotMock_KnownBadRequests, ErrorsNameWhatIsWrong) {
     EXPECT_EQ(body.as_object().count("context"), 0u) << "batch create names no input";
     auto many = client.request("POST", upsert, inputs(101, upsert_input), json_auth());
     EXPECT_NE(many.body.find("101"), std::string::npos) << many.body;
+}
+
+struct spent_limit {
+    std::string name;
+    std::vector<std::pair<policy, std::uint32_t>> spend;
+    bool oauth;
+    bool search;
+    std::string policy_name;
+    std::string remaining_header;
+};
+
+TEST(HubspotMock_KnownBadRequests, RequestsBeyondASpentLimitGet429NamingThePolicy) {
+    // Divided by 55: windows of 2 (private apps, 110 / 55), 2 (OAuth app, 110 / 55), 1 (search,
+    // 5 / 55 rounded up to 1) and a budget of 3 (165 / 55), spent by another app of the account
+    // just before the request: no timing involved.
+    const std::vector<spent_limit> table{
+        {"the request that breaks the 10 s window",
+         {{policy::ten_secondly_rolling, 2}},
+         false,
+         false,
+         "TEN_SECONDLY_ROLLING",
+         "X-HubSpot-RateLimit-Remaining"},
+        {"the request that breaks the OAuth app's 10 s window",
+         {{policy::oauth_ten_secondly, 2}},
+         true,
+         false,
+         "TEN_SECONDLY_ROLLING",
+         "X-HubSpot-RateLimit-Remaining"},
+        {"the OAuth app's window does not share the private apps'",
+         {{policy::ten_secondly_rolling, 2}},
+         true,
+         false,
+         "",
+         ""},
+        {"the search that breaks the second",
+         {{policy::secondly, 1}},
+         false,
+         true,
+         "SECONDLY",
+         "X-HubSpot-RateLimit-Secondly-Remaining"},
+        {"search is not in the 10 s window", {{policy::ten_secondly_rolling, 2}}, false, true, "", ""},
+        {"daily budget exhausted",
+         {{policy::daily, 3}},
+         false,
+         false,
+         "DAILY",
+         "X-HubSpot-RateLimit-Daily-Remaining"},
+        {"daily budget exhausted (search)",
+         {{policy::daily, 3}},
+         false,
+         true,
+         "DAILY",
+         "X-HubSpot-RateLimit-Daily-Remaining"},
+        {"daily budget exhausted (OAuth)",
+         {{policy::daily, 3}},
+         true,
+         false,
+         "DAILY",
+         "X-HubSpot-RateLimit-Daily-Remaining"},
+        {"both spent: the day wins",
+         {{policy::daily, 3}, {policy::ten_secondly_rolling, 2}},
+         false,
+         false,
+         "DAILY",
+         "X-HubSpot-RateLimit-Daily-Remaining"},
+    };
+    for (const auto& t : table) {
+        hubspot_mock mock{{.private_app_tokens = {token},
+                           .oauth = app,
+                           .per_ten_seconds = 110,
+                           .daily = 165,
+                           .limit_divisor = 55}};
+        test_client client{mock.server()};
+        std::string credential = token;
+        if (t.oauth) {
+            auto issued = client.request("POST", "/oauth/v1/token", refresh_form("refresh-0"), form_headers);
+            ASSERT_EQ(issued.status, 200u) << t.name;
+            credential = std::string{json::parse(issued.body).at("access_token").as_string()};
+        }
+        for (const auto& [p, n] : t.spend) {
+            const auto got = mock.spend(p, n);
+            ASSERT_EQ(got, n) << t.name;
+        }
+        auto r = t.search
+                     ? client.request("POST", "/crm/v3/objects/contacts/search", "{}", json_auth(credential))
+                     : client.get("/crm/v3/objects/contacts", auth(credential));
+        if (t.policy_name.empty()) {
+            EXPECT_EQ(r.status, 200u) << t.name << ": " << r.body;
+            continue;
+        }
+        ASSERT_EQ(r.status, 429u) << t.name << ": " << r.body;
+        auto body = json::parse(r.body);
+        EXPECT_EQ(body.at("status").as_string(), "error") << t.name;
+        EXPECT_EQ(body.at("category").as_string(), "RATE_LIMITS") << t.name;
+        EXPECT_EQ(body.at("policyName").as_string(), t.policy_name) << t.name;
+        EXPECT_TRUE(body.at("correlationId").is_string()) << t.name;
+        EXPECT_EQ(r.header(t.remaining_header).value_or(""), "0") << t.name;
+        EXPECT_FALSE(r.header("Retry-After")) << t.name;
+        EXPECT_EQ(r.body.find(credential), std::string::npos) << t.name;
+        EXPECT_EQ(mock.stats().rate_limited.at(t.policy_name), 1u) << t.name;
+    }
 }
 
 TEST(HubspotMock_Windows, TheRequestThatBreaksTheTenSecondWindow_Gets429TenSecondlyRolling) {
@@ -395,6 +506,13 @@ TEST(HubspotMock_OAuth, AccessTokensExpireAndRefreshTokensRotate) {
     EXPECT_EQ(json::parse(revoked.body).at("status").as_string(), "BAD_REFRESH_TOKEN");
 }
 
+// A cursor as a query value: HubSpot's are base64, so '=' (and '+', '/') are percent-encoded.
+std::string encoded(const std::string& cursor) {
+    std::string out;
+    for (char c : cursor) out += c == '=' ? "%3D" : c == '+' ? "%2B" : c == '/' ? "%2F" : std::string(1, c);
+    return out;
+}
+
 TEST(HubspotMock_Paging, ListPagesCarryPagingNextAfterUntilTheLastPage) {
     hubspot_mock mock{{.private_app_tokens = {token}, .limits = false}};
     mock.generate_contacts(250, 1'767'225'600'000, 1000);
@@ -421,7 +539,8 @@ TEST(HubspotMock_Paging, ListPagesCarryPagingNextAfterUntilTheLastPage) {
         const std::string after{paging->at("next").at("after").as_string()};
         const std::string link{paging->at("next").at("link").as_string()};
         EXPECT_EQ(link.rfind(mock.base_url() + "/crm/v3/objects/contacts?", 0), 0u) << link;
-        target = "/crm/v3/objects/contacts?limit=100&properties=email,score&after=" + after;
+        EXPECT_NE(link.find("&after=" + encoded(after)), std::string::npos) << link;
+        target = "/crm/v3/objects/contacts?limit=100&properties=email,score&after=" + encoded(after);
     }
     EXPECT_EQ(sizes, (std::vector<std::size_t>{100, 100, 50}));
     EXPECT_EQ(ids.size(), 250u);
@@ -472,8 +591,7 @@ TEST(HubspotMock_Search, FiltersSortAndTieBreakOnObjectId) {
         EXPECT_EQ(r.status, 200u) << r.body;
         std::vector<std::string> out;
         const auto doc = json::parse(r.body);
-        for (const auto& c : doc.at("results").as_array())
-            out.emplace_back(c.at("id").as_string());
+        for (const auto& c : doc.at("results").as_array()) out.emplace_back(c.at("id").as_string());
         return out;
     };
     EXPECT_EQ(
@@ -626,6 +744,19 @@ TEST(HubspotMock_Events, RecordedOnceByUuid) {
     ASSERT_EQ(info.status, 200u);
     EXPECT_EQ(json::parse(info.body).at("portalId").as_int64(), 777);
     EXPECT_EQ(json::parse(info.body).at("timeZone").as_string(), "UTC");
+}
+
+TEST(HubspotMock_Events, APlanWithoutCustomEventsAnswers403) {
+    hubspot_mock mock{{.private_app_tokens = {token}, .custom_events = false}};
+    mock.define_event({.name = "purchase"});
+    test_client client{mock.server()};
+    auto r = client.request("POST", "/events/v3/send/batch",
+                            R"({"inputs":[{"eventName":"pe62515000_purchase","email":"a@example.com"}]})",
+                            json_auth());
+    ASSERT_EQ(r.status, 403u) << r.body;
+    EXPECT_EQ(json::parse(r.body).at("category").as_string(), "MISSING_SCOPES");
+    EXPECT_EQ(client.get("/events/v3/event-definitions/purchase", auth()).status, 403u);
+    EXPECT_TRUE(mock.events().empty());
 }
 
 TEST(HubspotMock_Schema, PropertiesCarryTypesOptionsAndReadOnly) {

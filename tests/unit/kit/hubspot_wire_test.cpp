@@ -161,12 +161,14 @@ TEST(HubspotMock_Wire, BatchBodiesParseOrAreRefused) {
 }
 
 TEST(HubspotMock_Wire, ListQueriesAndTokenForms) {
-    auto q = parse_list_query("limit=100&after=1050&properties=email%2Cscore&properties=city&archived=false");
+    auto q = parse_list_query(
+        "limit=100&after=MTA1MA%3D%3D&properties=email%2Cscore&properties=city&archived=false");
     ASSERT_TRUE(q);
     EXPECT_EQ(q->limit, 100u);
     EXPECT_EQ(q->after.value_or(0), 1050u);
     EXPECT_EQ(q->properties, (std::vector<std::string>{"email", "score", "city"}));
-    for (const char* bad : {"limit=0", "limit=101", "after=x", "archived=true", "page=2", "limit=%zz"})
+    for (const char* bad : {"limit=0", "limit=101", "after=x", "after=1050", "after=YWJj", "archived=true",
+                            "page=2", "limit=%zz"})
         EXPECT_FALSE(parse_list_query(bad)) << bad;
 
     auto t = parse_token_form("grant_type=refresh_token&client_id=c&client_secret=s%2B1&refresh_token=r");
@@ -226,13 +228,90 @@ TEST(HubspotMock_Wire, TiersAndFormats) {
     EXPECT_EQ(limits_of(*parse_tier("enterprise")).per_ten_seconds, 150u);
     EXPECT_EQ(limits_of(*parse_tier("professional-190")).per_ten_seconds, 190u);
     EXPECT_EQ(limits_of(*parse_tier("api-add-on")).daily, 1'000'000u);
+    EXPECT_EQ(parse_tier("enterprise-190"), tier::professional_190);
+    EXPECT_EQ(parse_tier("api-limit-increase"), tier::api_add_on);
     EXPECT_FALSE(parse_tier("gold"));
     EXPECT_EQ(hubspot_datetime(1'767'225'600'123), "2026-01-01T00:00:00.123Z");
     auto bad = invalid_json("{\n  \"a\": ", "syntax error");
     EXPECT_NE(bad.body.find("line 2, column 8"), std::string::npos) << bad.body;
+    EXPECT_EQ(shown("a\xCC"
+                    "b"),
+              "a\xEF\xBF\xBD"
+              "b");
+    EXPECT_EQ(shown("\xC3\xA9\xC3\xA9", 3), "\xC3\xA9") << "cut at a character boundary";
     auto parsed = parse_body("{\"a\":1} x");
     ASSERT_FALSE(parsed);
     EXPECT_EQ(parsed.error().status, 400u);
+}
+
+// The parsers and the stores on mangled input: every answer is a 2xx or a 4xx with a JSON body,
+// never a crash (the sanitizer build checks memory), never a 5xx. Seeded, so a failure replays.
+TEST(HubspotMock_Wire, MangledBodiesAreAnsweredNeverCrash) {
+    const std::vector<std::string> seeds{
+        R"({"filterGroups":[{"filters":[{"propertyName":"lastmodifieddate","operator":"BETWEEN","value":"1767225600000","highValue":"2026-01-02T00:00:00Z"},{"propertyName":"interests","operator":"IN","values":["books",3]}]}],"sorts":["-score"],"properties":["email"],"limit":200,"after":"100","query":"c10"})",
+        R"({"inputs":[{"id":"a@x.io","idProperty":"email","properties":{"firstname":"A","score":"1.5","vip":"true","birthday":"1990-02-03","interests":"books;music"}}]})",
+        R"({"idProperty":"email","properties":["score"],"inputs":[{"id":"c1001@example.com"},{"id":"1002"}]})",
+        R"({"inputs":[{"eventName":"pe1_x","email":"a@b.co","uuid":"u","occurredAt":"2026-05-01T10:00:00Z","properties":{"a":"1"}}]})",
+        "grant_type=refresh_token&client_id=c&client_secret=s&refresh_token=r0",
+        "limit=100&after=1001&properties=email%2Cscore",
+    };
+    std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+    auto next = [&state] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    const std::string alphabet = "{}[]\",:0123456789.-eE tnfaluIN\\%+&=;*@";
+    contact_store store;
+    store.generate(20, 1'767'225'600'000, 1000);
+    event_store events{1};
+    events.define({.name = "x"});
+    token_book book{{.client_id = "c", .client_secret = "s", .refresh_token = "r0"}};
+    auto check = [](const wire_response& w, const std::string& input) {
+        ASSERT_LT(w.status, 500u) << input;
+        ASSERT_GE(w.status, 200u) << input;
+        if (w.status != 204) {
+            ASSERT_NO_THROW((void)json::parse(w.body)) << input;
+        }
+    };
+    for (int round = 0; round < 3000; ++round) {
+        std::string s = seeds[next() % seeds.size()];
+        const int edits = 1 + static_cast<int>(next() % 4);
+        for (int e = 0; e < edits && !s.empty(); ++e) {
+            const auto at = next() % s.size();
+            switch (next() % 4) {
+                case 0:
+                    s[at] = alphabet[next() % alphabet.size()];
+                    break;
+                case 1:
+                    s.insert(at, 1, alphabet[next() % alphabet.size()]);
+                    break;
+                case 2:
+                    s.erase(at, 1 + next() % 8);
+                    break;
+                default:
+                    s.resize(at);
+            }
+        }
+        if (auto q = parse_search(s, store.catalogue()))
+            check(store.search(*q, 1'767'225'700'000), s);
+        else
+            check(q.error(), s);
+        for (auto kind : {batch_kind::read, batch_kind::create, batch_kind::update, batch_kind::upsert}) {
+            if (auto b = parse_batch(kind, s))
+                check(store.batch(*b, 1'767'225'700'000), s);
+            else
+                check(b.error(), s);
+        }
+        check(events.send_batch(s), s);
+        check(book.refresh(s, 0), s);
+        if (auto l = parse_list_query(s))
+            check(store.list(*l, "http://127.0.0.1:1"), s);
+        else
+            check(l.error(), s);
+        if (HasFatalFailure()) return;
+    }
 }
 
 }  // namespace
