@@ -241,3 +241,29 @@ TEST(HubspotConnector_Daily, A429DailyPausesTheGroupUntilTheAccountsMidnight) {
 }
 
 }  // namespace
+
+namespace {
+
+// A plan without custom events: HubSpot answers the events endpoint 403 MISSING_SCOPES, which
+// stops the job (auth) instead of dead-lettering event after event.
+TEST(HubspotConnector_Events, APlanWithoutCustomEventsIsAnAuthErrorNotPerEventRefusals) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .custom_events = false}};
+    connector_harness h{
+        hubspot::hubspot_registration(),
+        m.server(),
+        {.settings = json::parse(R"({"access_token":")" + token +
+                                 R"(","event_names":["order_completed"],"portal_id":62515000})")}};
+    auto e = event::parse(R"({"type":"track","event":"Order Completed","messageId":"m-1","userId":"u1",
+        "timestamp":"2026-05-01T10:00:00Z","context":{"traits":{"email":"u1@example.com"}}})");
+    ASSERT_TRUE(e);
+    e->set_destination("order_completed", {});
+    event_batch batch{{std::move(*e)}};
+    auto run = h.send_events(batch);
+    ASSERT_FALSE(run.result);
+    EXPECT_EQ(run.result.error().kind, error_kind::auth);
+    EXPECT_EQ(run.result.error().status, 403);
+    EXPECT_NE(batch.outcomes()[0].state, item_state::rejected);
+    EXPECT_TRUE(m.events().empty());
+}
+
+}  // namespace
