@@ -1238,7 +1238,8 @@ void import_store::settle(std::int64_t now_us, profile_store& profiles) {
                 e["title"] = "Invalid input.";
                 e["detail"] = problem->detail;
                 e["source"] = json::object{{"pointer", problem->pointer}};
-                e["original_payload"] = original_payload(resource);
+                e["original_payload"] =
+                    options_.original_payloads ? json::value(original_payload(resource)) : json::value{};
                 j.errors.push_back(std::move(e));
                 continue;
             }

@@ -215,6 +215,8 @@ struct import_options {
     std::int64_t processing_us = 200'000;
     /// How long after its creation a job can be read (expires_at); later reads answer 404.
     std::int64_t expiry_us = 24LL * 3600 * 1'000'000;
+    /// Import errors carry the profile as original_payload. false: null (the spec lets it be).
+    bool original_payloads = true;
 };
 
 /// Profile imports into one account's profile_store: bulk import jobs run asynchronously (the
