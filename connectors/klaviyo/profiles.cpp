@@ -342,8 +342,8 @@ connector_error error_for_status(int status,
         {400, error_kind::rejected, "Klaviyo refused the request as malformed (400)"},
         {401, error_kind::auth, "Klaviyo did not accept the API key (401): check api_key"},
         {403, error_kind::auth,
-         "the API key may not do this (403): check its scopes (profiles:read to read, events:write to send "
-         "events)"},
+         "the API key may not do this (403): check its scopes (profiles:read to read, profiles:write and "
+         "lists:write to import profiles, events:write to send events)"},
         {404, error_kind::not_found, "Klaviyo does not know the resource (404)"},
         {409, error_kind::rejected, "Klaviyo reports a conflict (409)"},
         {422, error_kind::rejected, "Klaviyo refused the content (422)"},
