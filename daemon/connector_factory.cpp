@@ -2,12 +2,36 @@
 
 namespace tributary::daemon {
 
+namespace {
+
+// connector_state on the store's meta table, under one job's and connection's prefix.
+class store_connector_state final : public connectors::connector_state {
+public:
+    store_connector_state(state::store& store, std::string prefix)
+        : store_{store}, prefix_{std::move(prefix)} {}
+    awaitable<std::optional<std::string>> load(std::string key) override {
+        auto v = co_await store_.meta(prefix_ + key);
+        if (v && v->empty()) v.reset();
+        co_return v;
+    }
+    awaitable<void> save(std::string key, std::string value) override {
+        co_await store_.set_meta(prefix_ + key, std::move(value));
+    }
+
+private:
+    state::store& store_;
+    std::string prefix_;
+};
+
+}  // namespace
+
 result<std::unique_ptr<connectors::connector>> make_connector(const config::settings& settings,
                                                               const connectors::registry& registry,
                                                               http::engine& engine,
                                                               const log::logger& log,
                                                               const std::string& connection,
-                                                              const std::string& job) {
+                                                              const std::string& job,
+                                                              state::store* store) {
     const auto& c = settings.connections.at(connection);
     const auto* reg = registry.find(c.connector);
     connectors::connector_env env;
@@ -15,6 +39,9 @@ result<std::unique_ptr<connectors::connector>> make_connector(const config::sett
     env.log = log.with_component(connection);
     env.connection_name = connection;
     env.base_url = c.base_url;
+    if (store && !job.empty())
+        env.state =
+            std::make_shared<store_connector_state>(*store, "connector/" + job + "/" + connection + "/");
     if (reg && (!reg->spec.endpoint_groups.empty() || reg->endpoint_groups_from_settings)) {
         // Vendor connectors publish their groups; user-defined endpoints (webhook) build them
         // from the connection's settings.

@@ -11,6 +11,7 @@
 #include "core/http/client.hpp"
 #include "core/log/logger.hpp"
 #include "core/result.hpp"
+#include "core/state/store.hpp"
 
 namespace tributary::daemon {
 
@@ -18,12 +19,15 @@ namespace tributary::daemon {
 /// refused the connection's overrides or base_url, the connector refused its settings — come
 /// back as a message naming what was wrong (not the connection: callers add it). `engine` must
 /// outlive the connector. `job` (empty for commands that serve no job) and `connection` name
-/// the HTTP engine's log lines (`http.retry`, `ratelimit.pause`, …).
+/// the HTTP engine's log lines (`http.retry`, `ratelimit.pause`, …). With a `store` and a `job`,
+/// the connector gets a connector_state on that store (meta keys `connector/JOB/CONNECTION/KEY`);
+/// `store` must outlive the connector.
 result<std::unique_ptr<connectors::connector>> make_connector(const config::settings& settings,
                                                               const connectors::registry& registry,
                                                               http::engine& engine,
                                                               const log::logger& log,
                                                               const std::string& connection,
-                                                              const std::string& job = {});
+                                                              const std::string& job = {},
+                                                              state::store* store = nullptr);
 
 }  // namespace tributary::daemon

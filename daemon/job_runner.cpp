@@ -26,7 +26,8 @@ awaitable<exit_code> job_runner::run_once(std::string job) {
                    {{"job", job}, {"connection", j.source.connection}, {"error", source.error()}});
         co_return exit_code::failure;
     }
-    auto destination = make_connector(settings_, registry_, engine_, log_, j.destination.connection, job);
+    auto destination =
+        make_connector(settings_, registry_, engine_, log_, j.destination.connection, job, store_);
     if (!destination) {
         log_.error("job.failed",
                    {{"job", job}, {"connection", j.destination.connection}, {"error", destination.error()}});

@@ -7,7 +7,7 @@
 #                               # dpkg-dev and systemd for the package checks)
 #   scripts/setup.sh --build-deps  # packages the build needs, nothing for the tests
 #   scripts/setup.sh --asan     # packages + sanitizer build in build-asan/
-#   scripts/setup.sh --bench    # packages + benchmark tools (wrk, bc) + release build
+#   scripts/setup.sh --bench    # packages + benchmark tools (wrk, bc, the Python baselines' modules) + release build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +19,8 @@ packages=(
 )
 
 mode=${1:-release}
-if [ "$mode" = "--bench" ]; then packages+=(wrk bc util-linux nginx-light); fi
+# python3-requests and python3-tenacity: the Python baseline of bench/klaviyo_export.sh.
+if [ "$mode" = "--bench" ]; then packages+=(wrk bc util-linux nginx-light time curl python3-requests python3-tenacity); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -118,7 +118,7 @@ result<std::string> single_event_json(const event& e) {
         json::object{{"data", json::object{{"type", "event"}, {"attributes", std::move(k->attributes)}}}});
 }
 
-std::optional<std::size_t> refused_item(std::string_view body) {
+std::optional<std::size_t> refused_item(std::string_view body, std::string_view items) {
     json::parse_options opts;
     opts.max_depth = 16;
     boost::system::error_code ec;
@@ -132,7 +132,6 @@ std::optional<std::size_t> refused_item(std::string_view body) {
     if (!source || !source->is_object()) return std::nullopt;
     const auto* pointer = source->get_object().if_contains("pointer");
     if (!pointer || !pointer->is_string()) return std::nullopt;
-    constexpr std::string_view items = "/data/attributes/events-bulk-create/data/";
     std::string_view p = pointer->get_string();
     if (!p.starts_with(items)) return std::nullopt;
     p.remove_prefix(items.size());

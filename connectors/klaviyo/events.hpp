@@ -54,11 +54,14 @@ result<std::string> single_event_json(const event& e);
 /// at: the first JSON:API error's `source.pointer` of the form
 /// `/data/attributes/events-bulk-create/data/<i>[/…]`. nullopt when the body is not a JSON:API
 /// errors document, has no pointer, or points elsewhere (the whole body, the envelope).
-std::optional<std::size_t> refused_item(std::string_view body);
+/// `items_pointer`: the pointer of the job's item array, with a trailing slash (a profile import
+/// job's is `/data/attributes/profiles/data/`).
+std::optional<std::size_t> refused_item(
+    std::string_view body, std::string_view items_pointer = "/data/attributes/events-bulk-create/data/");
 
 /// What follows a 400 to the part [begin, end) of a job's items (positions in the job).
 struct refusal_step {
-    /// The item to try alone through POST /api/events, if any.
+    /// The item to try alone (through POST /api/events, or /api/profile-import), if any.
     std::optional<std::size_t> alone{};
     /// The parts to send next, in order, each non-empty.
     std::vector<std::pair<std::size_t, std::size_t>> parts{};

@@ -5,6 +5,10 @@
 #include <deque>
 #include <set>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/parse.hpp>
+
 #include "connectors/klaviyo/events.hpp"
 #include "connectors/klaviyo/profiles.hpp"
 #include "connectors/sdk/body_builder.hpp"
@@ -38,7 +42,10 @@ connector_error page_error(std::string message) {
 }  // namespace
 
 klaviyo_connector::klaviyo_connector(connector_env env)
-    : http_{std::move(env.http)}, base_url_{std::move(env.base_url)} {
+    : log_{env.log},
+      state_{std::move(env.state)},
+      http_{std::move(env.http)},
+      base_url_{std::move(env.base_url)} {
     std::vector<settings_error> errors;
     settings_ = parse_settings(env.settings, errors);
     if (env.report_settings_error) {
@@ -53,9 +60,9 @@ std::vector<settings_error> klaviyo_connector::validate_settings(const json::val
 }
 
 awaitable<outcome_of<types::type>> klaviyo_connector::record_schema(target t, role r) {
-    if (t != target::users || r != role::source)
-        co_return make_error(error_kind::unsupported, "klaviyo: only users as a source are built so far");
-    co_return profile_schema(settings_);
+    if (t != target::users) co_return make_error(error_kind::unsupported, "klaviyo: only users have records");
+    if (r == role::source) co_return profile_schema(settings_);
+    co_return import_schema(settings_);
 }
 
 awaitable<outcome_of<page>> klaviyo_connector::records(target t,
@@ -279,6 +286,319 @@ std::optional<std::chrono::nanoseconds> klaviyo_connector::estimated_wait() cons
     return http_->estimated_wait("POST", event_bulk_create_url, http::priority::events);
 }
 
+// ---- users as a destination -------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view import_what = "klaviyo: import profiles";
+constexpr std::string_view pending_key = "import-jobs";
+
+std::int64_t wall_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Klaviyo's own answer (refused, or still failing when the retries ran out) by its status;
+// without one, the engine's kind.
+connector_error answer_error(const http::outcome& o, std::string_view what, std::string_view key) {
+    if (o.resp && (o.error == http::error_kind::rejected || o.error == http::error_kind::exhausted))
+        return error_for_status(o.resp->status, o.resp->body, what, key);
+    return error_from(o, what);
+}
+
+}  // namespace
+
+klaviyo_connector::import_cut klaviyo_connector::cut_import(record_batch& batch) {
+    import_cut out;
+    body_builder body{{.max_bytes = max_import_job_bytes, .max_items = max_profiles_per_job}};
+    body.begin(import_job_prefix, import_job_suffix);
+    import_matcher in_job;
+    import_matcher recovered_errors;
+    for (std::size_t i = 0; i < recovered_errors_.size(); ++i)
+        recovered_errors.add(i, recovered_errors_[i].keys);
+    for (const auto& [index, rec] : batch.all()) {
+        auto resource = profile_resource(rec);
+        if (resource.size() > max_profile_bytes) {
+            batch.discard("klaviyo: the profile is over Klaviyo's 100 KB per profile");
+            continue;
+        }
+        const auto keys = keys_of(rec);
+        if (keys.id.empty() && keys.email.empty() && keys.phone_number.empty() && keys.external_id.empty()) {
+            batch.discard("klaviyo: the profile has no identifier (id, email, phone_number or external_id)");
+            continue;
+        }
+        if (!recovered_.empty()) {
+            // A profile a job of an earlier process wrote (unchanged since): that job decided it.
+            if (auto it = recovered_.find(resource_hash(resource)); it != recovered_.end()) {
+                recovered_.erase(it);
+                if (auto e = recovered_errors.match(keys))
+                    batch.reject(index, recovered_errors_[*e].reason);
+                else
+                    batch.mark_sent(index);
+                continue;
+            }
+        }
+        if (in_job.clashes(keys)) {
+            // Two profiles with one identifier in a job: their import errors could not be told apart.
+            batch.postpone();
+            continue;
+        }
+        const auto added = body.add(resource);
+        if (added == add_result::full) {
+            batch.postpone();
+            break;
+        }
+        if (added == add_result::too_large) {
+            batch.discard("klaviyo: the profile alone exceeds a job's 5,000,000 bytes");
+            continue;
+        }
+        in_job.add(out.items.size(), keys);
+        out.indices.push_back(index);
+        out.items.push_back(std::move(resource));
+    }
+    return out;
+}
+
+awaitable<outcome_of<void>> klaviyo_connector::upsert(target t, record_batch& batch, types::type) {
+    if (t != target::users) co_return make_error(error_kind::unsupported, "klaviyo: only users are upserted");
+    if (!http_) co_return make_error(error_kind::contract, "klaviyo: no HTTP client");
+    auto ready = co_await resolve_orphans();
+    if (!ready) co_return ready.error();
+    const import_cut cut = cut_import(batch);
+    // Parts of the cut still to send, in order: [begin, end) of cut.items.
+    std::deque<std::pair<std::size_t, std::size_t>> parts;
+    if (!cut.items.empty()) parts.emplace_back(0, cut.items.size());
+    while (!parts.empty()) {
+        const auto [begin, end] = parts.front();
+        parts.pop_front();
+        if (end - begin == 1) {
+            // One profile is all there is: POST /api/profile-import answers for it at once.
+            auto one = co_await import_one(batch, cut.indices[begin], cut.items[begin]);
+            if (!one) co_return one.error();
+            continue;
+        }
+        auto answer = co_await run_job(batch, cut, begin, end);
+        if (!answer) co_return answer.error();
+        if (!answer->refused_body) continue;
+        const auto step =
+            after_refusal(refused_item(*answer->refused_body, import_items_pointer), begin, end);
+        if (step.alone) {
+            auto one = co_await import_one(batch, cut.indices[*step.alone], cut.items[*step.alone]);
+            if (!one) co_return one.error();
+        }
+        for (auto it = step.parts.rbegin(); it != step.parts.rend(); ++it) parts.push_front(*it);
+    }
+    co_return outcome_of<void>{};
+}
+
+awaitable<outcome_of<klaviyo_connector::job_answer>> klaviyo_connector::run_job(record_batch& batch,
+                                                                                const import_cut& cut,
+                                                                                std::size_t begin,
+                                                                                std::size_t end) {
+    std::string body{import_job_prefix};
+    for (std::size_t i = begin; i < end; ++i) {
+        if (i != begin) body += ',';
+        body += cut.items[i];
+    }
+    body += import_job_suffix;
+    http::outcome o = co_await http_->send(json_request(std::string{import_jobs_url}, std::move(body)),
+                                           http::priority::incremental);
+    if (!o.ok()) {
+        if (o.resp && (o.resp->status == 400 || o.resp->status == 413))
+            co_return job_answer{.refused_body = o.resp->body};
+        co_return answer_error(o, import_what, settings_.api_key);
+    }
+    auto job = parse_import_job(o.resp->body);
+    if (!job)
+        co_return make_error(error_kind::network, std::string{import_what} +
+                                                      ": the job's 202 answer is unreadable: " + job.error());
+    pending_import saved{.id = job->id, .expires_at_us = job->expires_at_us, .items = {}};
+    for (std::size_t i = begin; i < end; ++i) saved.items.push_back(resource_hash(cut.items[i]));
+    pending_.push_back({std::move(saved), true});
+    co_await save_pending();
+    auto done = co_await finish_job(job->id, job->expires_at_us);
+    if (!done) {
+        // Still in Klaviyo, perhaps: left for the next call to poll before it sends anything.
+        for (auto& p : pending_)
+            if (p.job.id == job->id) p.owned = false;
+        co_return done.error();
+    }
+    forget_pending(job->id);
+    co_await save_pending();
+    if (done->job.status == "cancelled")
+        co_return make_error(error_kind::network,
+                             std::string{import_what} + ": Klaviyo cancelled the import job");
+    std::vector<profile_keys> slots;
+    for (std::size_t i = begin; i < end; ++i) slots.push_back(keys_of(batch.at(cut.indices[i])));
+    const auto verdicts = match_import_errors(slots, done->errors, done->job.failed_count);
+    std::vector<bool> failed(end - begin, false);
+    for (const auto& [slot, reason] : verdicts.rejected) {
+        failed[slot] = true;
+        batch.reject(cut.indices[begin + slot], reason);
+    }
+    const auto unmatched = verdicts.unmatched;
+    for (std::size_t i = begin; i < end; ++i) {
+        if (failed[i - begin]) continue;
+        if (unmatched == 0) {
+            batch.mark_sent(cut.indices[i]);
+            continue;
+        }
+        // An error no record matched: which record failed is unknown, so each record without a
+        // matched error is imported again alone and gets its own answer.
+        auto one = co_await import_one(batch, cut.indices[i], cut.items[i]);
+        if (!one) co_return one.error();
+    }
+    co_return job_answer{};
+}
+
+awaitable<outcome_of<void>> klaviyo_connector::import_one(record_batch& batch,
+                                                          std::size_t index,
+                                                          const std::string& resource) {
+    constexpr std::string_view what = "klaviyo: import a profile";
+    http::outcome o =
+        co_await http_->send(json_request(std::string{profile_import_url}, single_profile_body(resource)),
+                             http::priority::incremental);
+    if (o.ok()) {
+        if (batch.at(index).id.empty()) {
+            boost::system::error_code ec;
+            auto doc = json::parse(o.resp->body, ec);
+            const auto* data = !ec && doc.is_object() ? doc.get_object().if_contains("data") : nullptr;
+            const auto* id = data && data->is_object() ? data->get_object().if_contains("id") : nullptr;
+            if (id && id->is_string() && !id->get_string().empty())
+                batch.created(index, std::string{id->get_string()});
+        }
+        batch.mark_sent(index);
+        co_return outcome_of<void>{};
+    }
+    auto err = answer_error(o, what, settings_.api_key);
+    if (err.kind != error_kind::rejected || !o.resp) co_return err;
+    batch.reject(index, std::move(err.message));
+    co_return outcome_of<void>{};
+}
+
+awaitable<outcome_of<klaviyo_connector::job_end>> klaviyo_connector::finish_job(
+    std::string id, std::optional<std::int64_t> expires_at_us) {
+    boost::asio::steady_timer timer{co_await boost::asio::this_coro::executor};
+    job_end out;
+    for (unsigned n = 0;; ++n) {
+        if (expires_at_us && wall_now_us() >= *expires_at_us)
+            co_return make_error(error_kind::not_found,
+                                 std::string{import_what} + ": the job expired unfinished");
+        timer.expires_after(poll_delay(n));
+        auto [ec] = co_await timer.async_wait(use_nothrow);
+        if (ec) co_return make_error(error_kind::cancelled, std::string{import_what} + ": cancelled");
+        http::request req;
+        req.method = "GET";
+        req.url = import_job_url(id);
+        req.headers = request_headers(settings_);
+        http::outcome o = co_await http_->send(std::move(req), http::priority::incremental);
+        if (!o.ok()) co_return answer_error(o, "klaviyo: read an import job", settings_.api_key);
+        auto job = parse_import_job(o.resp->body);
+        if (!job) co_return make_error(error_kind::network, std::string{import_what} + ": " + job.error());
+        if (job->expires_at_us) expires_at_us = job->expires_at_us;
+        if (!job->finished()) continue;
+        out.job = std::move(*job);
+        break;
+    }
+    std::string url = out.job.failed_count > 0 ? import_errors_url(id) : std::string{};
+    while (!url.empty()) {
+        http::request req;
+        req.method = "GET";
+        req.url = url;
+        req.headers = request_headers(settings_);
+        http::outcome o = co_await http_->send(std::move(req), http::priority::incremental);
+        if (!o.ok()) co_return answer_error(o, "klaviyo: read import errors", settings_.api_key);
+        auto page = parse_import_errors(o.resp->body);
+        if (!page) co_return make_error(error_kind::network, std::string{import_what} + ": " + page.error());
+        for (auto& e : page->errors) out.errors.push_back(std::move(e));
+        url.clear();
+        if (page->next) {
+            auto next = logical_link(*page->next, base_url_);
+            if (!next || !is_import_errors_url(*next))
+                co_return make_error(
+                    error_kind::rejected,
+                    std::string{import_what} + ": the import errors' next link is not on Klaviyo");
+            url = std::move(*next);
+        }
+    }
+    co_return out;
+}
+
+awaitable<outcome_of<void>> klaviyo_connector::resolve_orphans() {
+    // One call resolves; the others wait for it (nothing is sent while an older job may run).
+    boost::asio::steady_timer timer{co_await boost::asio::this_coro::executor};
+    while (resolving_) {
+        timer.expires_after(std::chrono::milliseconds{100});
+        auto [ec] = co_await timer.async_wait(use_nothrow);
+        if (ec) co_return make_error(error_kind::cancelled, std::string{import_what} + ": cancelled");
+    }
+    resolving_ = true;
+    struct reset {
+        bool& flag;
+        ~reset() { flag = false; }
+    } reset_flag{resolving_};
+    if (!pending_loaded_ && state_) {
+        auto text = co_await state_->load(std::string{pending_key});
+        if (text) {
+            auto jobs = decode_pending(*text);
+            if (!jobs)
+                log_.warn("klaviyo.import_jobs_unreadable", {{"error", jobs.error()}});
+            else
+                for (auto& j : *jobs) pending_.push_back({std::move(j), false});
+        }
+    }
+    pending_loaded_ = true;
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+        if (pending_[i].owned) continue;
+        const auto job = pending_[i].job;
+        auto done = co_await finish_job(job.id, job.expires_at_us);
+        if (!done && done.error().kind != error_kind::not_found) co_return done.error();
+        if (done && done->job.status == "complete") {
+            recovered_.insert(job.items.begin(), job.items.end());
+            for (auto& e : done->errors) recovered_errors_.push_back(std::move(e));
+            log_.info("klaviyo.import_job_recovered",
+                      {{"job_id", job.id}, {"profiles", std::to_string(job.items.size())}});
+        }
+        forget_pending(job.id);
+        --i;
+        co_await save_pending();
+    }
+    co_return outcome_of<void>{};
+}
+
+void klaviyo_connector::forget_pending(const std::string& id) {
+    std::erase_if(pending_, [&](const pending_entry& p) { return p.job.id == id; });
+}
+
+awaitable<void> klaviyo_connector::save_pending() {
+    if (!state_) co_return;
+    std::vector<pending_import> jobs;
+    for (const auto& p : pending_) jobs.push_back(p.job);
+    // A local, not a ?: temporary in the co_await's arguments (GCC 12 destroys those twice).
+    std::string text;
+    if (!jobs.empty()) text = encode_pending(jobs);
+    co_await state_->save(std::string{pending_key}, std::move(text));
+}
+
+awaitable<outcome_of<std::vector<http::request>>> klaviyo_connector::preview_upsert(target t,
+                                                                                    record_batch& batch,
+                                                                                    types::type) {
+    if (t != target::users) co_return make_error(error_kind::unsupported, "klaviyo: only users are upserted");
+    const import_cut cut = cut_import(batch);
+    std::vector<http::request> out;
+    if (cut.items.size() == 1) {
+        out.push_back(json_request(std::string{profile_import_url}, single_profile_body(cut.items.front())));
+    } else if (!cut.items.empty()) {
+        std::string body{import_job_prefix};
+        for (std::size_t i = 0; i < cut.items.size(); ++i) body += (i ? "," : "") + cut.items[i];
+        body += import_job_suffix;
+        out.push_back(json_request(std::string{import_jobs_url}, std::move(body)));
+    }
+    for (auto& r : out) redact(r, {"Authorization"});
+    co_return out;
+}
+
 std::vector<http::endpoint_group> endpoint_groups(const klaviyo_settings& s) {
     http::endpoint_group g;
     g.name = std::string{profiles_read_group};
@@ -303,7 +623,28 @@ std::vector<http::endpoint_group> endpoint_groups(const klaviyo_settings& s) {
         {.kind = http::limit_kind::fixed_window, .requests = 350, .per = std::chrono::seconds{1}},
         {.kind = http::limit_kind::fixed_window, .requests = 3500, .per = std::chrono::minutes{1}},
     };
-    return {std::move(g), std::move(events), std::move(single)};
+    auto metered = [](std::string_view name, std::vector<std::string> patterns, std::uint32_t burst,
+                      std::uint32_t steady) {
+        http::endpoint_group group;
+        group.name = std::string{name};
+        group.patterns = std::move(patterns);
+        group.limits = {
+            {.kind = http::limit_kind::fixed_window, .requests = burst, .per = std::chrono::seconds{1}},
+            {.kind = http::limit_kind::fixed_window, .requests = steady, .per = std::chrono::minutes{1}},
+        };
+        return group;
+    };
+    return {std::move(g),
+            std::move(events),
+            std::move(single),
+            metered(profile_import_job_group, {"POST a.klaviyo.com/api/profile-bulk-import-jobs"}, 10, 150),
+            metered(profile_import_job_read_group, {"GET a.klaviyo.com/api/profile-bulk-import-jobs/{id}"},
+                    10, 150),
+            metered(profile_import_errors_group,
+                    {"GET a.klaviyo.com/api/profile-bulk-import-jobs/{id}/import-errors",
+                     "GET a.klaviyo.com/api/profile-bulk-import-jobs/{id}/import-errors/"},
+                    10, 150),
+            metered(profile_import_group, {"POST a.klaviyo.com/api/profile-import"}, 75, 750)};
 }
 
 application_spec klaviyo_spec() {
@@ -315,10 +656,14 @@ application_spec klaviyo_spec() {
                             .has_settings = true,
                             .summary = "Import profiles as users from Klaviyo",
                             .order = source_order::ascending};
-    spec.destination = as_destination{.targets = {.events = true},
-                                      .has_settings = true,
-                                      .sending_mode = sending_mode::server,
-                                      .summary = "Send track events to Klaviyo (event bulk create jobs)"};
+    spec.destination =
+        as_destination{.targets = {.users = true, .events = true},
+                       .has_settings = true,
+                       .sending_mode = sending_mode::server,
+                       .summary =
+                           "Import users as Klaviyo profiles (bulk import jobs); send track events "
+                           "(event bulk create jobs)",
+                       .match_properties = {"email", "phone_number", "external_id"}};
     spec.terms = terms{.user = "Profile", .users = "Profiles", .user_id = "Klaviyo ID"};
     spec.endpoint_groups = endpoint_groups(klaviyo_settings{});
     return spec;

@@ -1,7 +1,8 @@
 #pragma once
 // The `klaviyo` connector (connectors/klaviyo/README.md): Klaviyo profiles as users, read through
 // GET /api/profiles, and track events sent through POST /api/event-bulk-create-jobs (revision
-// 2026-07-15). Users as a destination are not built yet.
+// 2026-07-15), and profiles written through POST /api/profile-bulk-import-jobs (users as a
+// destination).
 //
 // Settings: klaviyo_settings.hpp. Requests, pages and the mapping: profiles.hpp (pure).
 //
@@ -31,6 +32,24 @@
 // memory) as in doubt: a batch holding one goes one by one. Other answers: error_for_status
 // (409/422 reject the events not yet sent, 401/403 stop the job, 429/5xx leave them queued);
 // events sent before a failure stay sent.
+//
+// upsert(users): the records of the batch, in order, become the profiles of one bulk import job
+// (imports.hpp: at most 10,000 profiles and 5,000,000 bytes; a profile over 100 KB is discarded;
+// one sharing an identifier with a profile already in the job is postponed, so import errors
+// match back to one record). One record alone goes through POST /api/profile-import instead. A
+// job is in flight until Klaviyo says `complete` or `cancelled`: after the 202 its id, expires_at
+// and a hash of each profile are saved in the connector's state (connector_state.hpp) and the job
+// is polled (poll_delay) until it finishes or expires. Complete: each import error is matched back
+// to its record by id / email / phone_number / external_id and that record is rejected with
+// Klaviyo's reason; if an error matches no record, the records without a matched error go one by
+// one through POST /api/profile-import (an upsert: resending one Klaviyo has is harmless), so
+// each gets its own answer; the others are sent. Cancelled or expired: the records fail (the job
+// retries them). A 400 to a job is narrowed as for events (after_refusal on its pointer, or
+// halving), down to one profile sent alone through POST /api/profile-import, whose refusal rejects
+// that record only. Jobs saved by an earlier process (or left behind by a call that failed while
+// polling) are polled to their end before anything new is sent, so an older job never overwrites
+// a newer profile; a record read again whose profile such a job carried unchanged is decided by
+// that job (sent, or rejected by its import error) without being sent again.
 
 #include <boost/json/value.hpp>
 
@@ -42,6 +61,7 @@
 #include <string>
 #include <vector>
 
+#include "connectors/klaviyo/imports.hpp"
 #include "connectors/klaviyo/klaviyo_settings.hpp"
 #include "connectors/sdk/connector.hpp"
 #include "connectors/sdk/registry.hpp"
@@ -56,6 +76,13 @@ inline constexpr std::string_view profiles_read_group = "profiles-read";
 inline constexpr std::string_view event_bulk_create_group = "event-bulk-create";
 /// The group of POST /api/events (one event per request).
 inline constexpr std::string_view event_create_group = "event-create";
+/// The groups of the profile import endpoints, one per metered endpoint (the spec gives each
+/// operation its own x-klaviyo-ratelimit): POST /api/profile-bulk-import-jobs, GET of a job,
+/// GET of a job's import-errors, POST /api/profile-import.
+inline constexpr std::string_view profile_import_job_group = "profile-import-job";
+inline constexpr std::string_view profile_import_job_read_group = "profile-import-job-read";
+inline constexpr std::string_view profile_import_errors_group = "profile-import-errors";
+inline constexpr std::string_view profile_import_group = "profile-import";
 
 class klaviyo_connector final : public connector {
 public:
@@ -76,6 +103,12 @@ public:
     awaitable<outcome_of<void>> send_events(event_batch& batch) override;
     /// The job send_events() would POST, the Authorization value "[REDACTED]".
     awaitable<outcome_of<std::optional<http::request>>> preview_send_events(event_batch& batch) override;
+    awaitable<outcome_of<void>> upsert(target t, record_batch& batch, types::type schema) override;
+    /// The request upsert() would send first (a job, or the one profile), Authorization redacted.
+    awaitable<outcome_of<std::vector<http::request>>> preview_upsert(target t,
+                                                                     record_batch& batch,
+                                                                     types::type schema) override;
+
     /// The limiter's wait for a job POST at events priority.
     std::optional<std::chrono::nanoseconds> estimated_wait() const override;
 
@@ -96,7 +129,55 @@ private:
     /// or unmappable (rejected with the reason); an error when it could not be decided.
     awaitable<outcome_of<bool>> send_one(event_batch& batch, std::size_t index);
 
+    /// Profiles cut from a batch into one import: resources (profile_resource) and batch indices.
+    struct import_cut {
+        std::vector<std::size_t> indices;
+        std::vector<std::string> items;
+    };
+    /// What a job POST of [begin, end) of a cut came to: done (every item decided or the call
+    /// failed), or refused with a 400/413 whose body says where.
+    struct job_answer {
+        std::optional<std::string> refused_body{};
+    };
+    /// What a finished job left: its import errors.
+    struct job_end {
+        import_job job;
+        std::vector<import_error> errors;
+    };
+
+    import_cut cut_import(record_batch& batch);
+    awaitable<outcome_of<job_answer>> run_job(record_batch& batch,
+                                              const import_cut& cut,
+                                              std::size_t begin,
+                                              std::size_t end);
+    /// POST /api/profile-import of the record at `index`: sent (and its id reported when it had
+    /// none) or rejected; an error when it could not be decided.
+    awaitable<outcome_of<void>> import_one(record_batch& batch,
+                                           std::size_t index,
+                                           const std::string& resource);
+    /// Polls the job until it is complete or cancelled (not_found when Klaviyo no longer has it,
+    /// or it passed its expires_at), then reads its import errors when it failed any.
+    awaitable<outcome_of<job_end>> finish_job(std::string id, std::optional<std::int64_t> expires_at_us);
+    /// Loads the saved jobs once, then polls every job no call owns to its end and keeps what
+    /// they did (recovered_), so later calls decide their records from it.
+    awaitable<outcome_of<void>> resolve_orphans();
+    awaitable<void> save_pending();
+    void forget_pending(const std::string& id);
+
     klaviyo_settings settings_;
+    log::logger log_;
+    std::shared_ptr<connector_state> state_;
+    /// Jobs accepted and not finished, as saved; `owned` ones are being polled by a call.
+    struct pending_entry {
+        pending_import job;
+        bool owned = false;
+    };
+    std::vector<pending_entry> pending_;
+    bool pending_loaded_ = false;
+    bool resolving_ = false;
+    /// Profiles (resource hashes) a job of an earlier process or call wrote, and its import errors.
+    std::set<std::uint64_t> recovered_;
+    std::vector<import_error> recovered_errors_;
     std::shared_ptr<http::client> http_;
     std::optional<std::string> base_url_;
     /// Message ids of events sent in a request that got no answer (or a 5xx): Klaviyo may have them.
@@ -107,11 +188,14 @@ private:
 /// and its trailing-slash prefix form) with the spec's fixed windows, 75/s and 750/min, or
 /// 10/s and 150/min when predictive_analytics is on (every request of the group then counts
 /// against the lower limits); `event-bulk-create` ("POST a.klaviyo.com/api/event-bulk-create-jobs",
-/// 10/s and 150/min). The default retry policy (429 → Retry-After, 5xx → backoff).
+/// 10/s and 150/min); `event-create` (POST /api/events, 350/s, 3500/min); `profile-import-job`,
+/// `profile-import-job-read`, `profile-import-errors` (10/s and 150/min each) and `profile-import`
+/// (75/s and 750/min). The default retry policy (429 → Retry-After, 5xx → backoff).
 std::vector<http::endpoint_group> endpoint_groups(const klaviyo_settings& s);
 
 /// code "klaviyo", label "Klaviyo", category saas; source of users (ascending by updated) and
-/// destination of events (sending mode server), with settings; terms Profile / Profiles /
+/// destination of users (matching natively on email, phone_number, external_id) and events
+/// (sending mode server), with settings; terms Profile / Profiles /
 /// Klaviyo ID; the default endpoint groups.
 application_spec klaviyo_spec();
 

@@ -102,24 +102,6 @@ std::string scrub(std::string text, std::string_view secret) {
     return text;
 }
 
-// Printable, cut-short vendor text for messages.
-std::string excerpt(std::string_view text, std::size_t max_bytes) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size() && i < max_bytes; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        }
-    }
-    if (text.size() > max_bytes) out += "...";
-    return out;
-}
-
 // "title: detail (pointer /data/attributes/email)" of the first JSON:API error, or "".
 std::string first_error_text(std::string_view body) {
     json::parse_options opts;
@@ -147,6 +129,23 @@ std::string first_error_text(std::string_view body) {
 }
 
 }  // namespace
+
+std::string excerpt(std::string_view text, std::size_t max_bytes) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && i < max_bytes; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        }
+    }
+    if (text.size() > max_bytes) out += "...";
+    return out;
+}
 
 std::vector<http::header> request_headers(const klaviyo_settings& s) {
     return {
@@ -188,6 +187,13 @@ result<std::string> logical_next_url(std::string_view next, std::optional<std::s
     const auto path = link->rest.substr(0, link->rest.find('?'));
     if (path != "/api/profiles" && path != "/api/profiles/")
         return unexpected{"links.next does not point to the profiles endpoint"};
+    return logical_link(next, base_url);
+}
+
+result<std::string> logical_link(std::string_view next, std::optional<std::string_view> base_url) {
+    auto link = split_origin(next);
+    if (!link) return unexpected{"links.next is not an absolute http(s) URL"};
+    if (link->rest.find('#') != std::string_view::npos) return unexpected{"links.next has a fragment"};
     const auto logical = split_origin(logical_origin);
     if (link->origin == logical->origin) return std::string{next};
     if (base_url) {
@@ -336,8 +342,8 @@ connector_error error_for_status(int status,
         {400, error_kind::rejected, "Klaviyo refused the request as malformed (400)"},
         {401, error_kind::auth, "Klaviyo did not accept the API key (401): check api_key"},
         {403, error_kind::auth,
-         "the API key may not do this (403): check its scopes (profiles:read to read, events:write to send "
-         "events)"},
+         "the API key may not do this (403): check its scopes (profiles:read to read, profiles:write and "
+         "lists:write to import profiles, events:write to send events)"},
         {404, error_kind::not_found, "Klaviyo does not know the resource (404)"},
         {409, error_kind::rejected, "Klaviyo reports a conflict (409)"},
         {422, error_kind::rejected, "Klaviyo refused the content (422)"},

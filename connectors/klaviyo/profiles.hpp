@@ -62,6 +62,8 @@ std::string first_page_url(const read_request& r);
 /// elsewhere, one that is not an absolute http(s) URL, or one whose path is not the profiles
 /// endpoint (`/api/profiles` or `/api/profiles/`).
 result<std::string> logical_next_url(std::string_view next, std::optional<std::string_view> base_url);
+/// As logical_next_url, for a link to any path (the caller checks the path).
+result<std::string> logical_link(std::string_view next, std::optional<std::string_view> base_url);
 
 /// One profile as the endpoint returned it.
 struct profile {
@@ -93,6 +95,10 @@ result<record> to_record(profile p, const types::type& wanted);
 /// created, updated, last_event_date, location{…}), `properties` with the configured custom
 /// properties (each any JSON) when there are some, `predictive_analytics{…}` when configured.
 types::type profile_schema(const klaviyo_settings& s);
+
+/// `text` cut to `max_bytes` ("..." after a cut), bytes outside printable ASCII (and `\`) as \xHH:
+/// vendor text fit for messages.
+std::string excerpt(std::string_view text, std::size_t max_bytes);
 
 /// The connector error for a non-success answer of Klaviyo: 400 and 422 → rejected ("Klaviyo
 /// refused the request"), 401 → auth (the key is wrong or revoked), 403 → auth (the key lacks a

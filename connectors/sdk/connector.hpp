@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "connectors/sdk/batch.hpp"
+#include "connectors/sdk/connector_state.hpp"
 #include "connectors/sdk/error.hpp"
 #include "connectors/sdk/event.hpp"
 #include "connectors/sdk/record.hpp"
@@ -68,6 +69,10 @@ struct connector_env {
     /// connector when any was reported. Empty function: errors are dropped (the constructor
     /// must still not crash).
     std::function<void(settings_error)> report_settings_error{};
+    /// Values the connector keeps across restarts (connector_state.hpp), scoped to the job and
+    /// the connection; null when the command keeps no state (plan, validate) or no job is served:
+    /// the connector then keeps such values in memory only.
+    std::shared_ptr<connector_state> state{};
 };
 
 /// An abstract connector. See the top of this file.

@@ -6,6 +6,8 @@
 // track events reach Klaviyo as bulk create jobs the mock checks against the spec; after a kill -9
 // with a job Klaviyo accepted but did not answer, the restart resends it and every event is in
 // Klaviyo once, none dead-lettered; config/examples/events-to-klaviyo.yaml runs against the mock.
+// Users go back into Klaviyo through bulk import jobs (config/examples/users-to-klaviyo.yaml),
+// also across a kill -9 with a job in flight.
 // About 70 s: 31 pages cross the 30/min window once.
 
 #include <gtest/gtest.h>
@@ -213,11 +215,11 @@ TEST(KlaviyoExport_Validate, BadSettingsCarryTheirYamlPositionAndNeverTheKey) {
     EXPECT_NE(r.err.find("connections.klaviyo.settings.properties[1] (8:26)"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find(bad_key), std::string::npos) << r.err;
 
-    // With valid settings, a users job writing to Klaviyo is refused: that direction is not built yet.
-    auto good = dir.write("dest.yaml", back_to_klaviyo(dir.path(), " { api_key: " + key + " }"));
+    // With valid settings, a users job writing to Klaviyo validates.
+    auto good = dir.write("dest.yaml", back_to_klaviyo(dir.path(), " { api_key: " + key + " }") +
+                                           "    mapping: { email: email, first_name: first_name }\n");
     auto d = run(bin, {"validate", "-c", good.string()});
-    EXPECT_EQ(d.code, 1);
-    EXPECT_NE(d.err.find("is an events-only destination"), std::string::npos) << d.err;
+    EXPECT_EQ(d.code, 0) << d.err;
     EXPECT_EQ(d.err.find(key), std::string::npos) << d.err;
 }
 
@@ -384,4 +386,116 @@ TEST(KlaviyoEvents_Example, TheCommittedExampleRunsAgainstTheMock) {
     });
     EXPECT_EQ(n, 1'201u) << "every track event, the page filtered out";
     EXPECT_EQ(m.stats().rate_limited, 0u);
+}
+
+namespace {
+
+// `users` users as jsonl lines of the users shape (id crm-<i>, email c<i>@example.com, plan).
+std::string users_lines(int users) {
+    std::string lines;
+    for (int i = 0; i < users; ++i) {
+        const auto n = std::to_string(i);
+        lines +=
+            R"({"id":"crm-)" + n + R"(","email":"c)" + n + R"(@example.com","first_name":"F)" + n +
+            R"(","last_name":"L)" + n + R"(","phone":"+1555)" + std::to_string(1'000'000 + i) +
+            R"(","company":null,"birth_date":null,"locale":"en-US","created_at":"2024-01-01T00:00:00Z",)" +
+            R"("updated_at":"2026-05-01T10:00:00Z","plan":")" + (i % 2 ? "pro" : "free") +
+            R"(","lifetime_value":12.5,"is_active":true,"tags":["vip"],)" +
+            R"("location":{"city":"Rome","region":"RM","country":"IT","postal_code":"00100","lat":41.9,)" +
+            R"("lon":12.5},"custom":{"favorite_color":"red","signup_source":"ads","score":5}})" + "\n";
+    }
+    return lines;
+}
+
+// config/examples/users-to-klaviyo.yaml pointed at the mock and `dir`, with `batch` instead of the
+// example's batch line.
+std::string users_example(const temp_dir& dir, const std::string& base_url, const std::string& batch) {
+    std::string yaml = example("users-to-klaviyo.yaml");
+    replace_once(yaml, "# base_url: http://127.0.0.1:PORT", "base_url: " + base_url);
+    replace_once(yaml, "/tmp/tributary-users-to-klaviyo/state", (dir.path() / "state").string());
+    replace_once(yaml, "/tmp/tributary-users-to-klaviyo/users.jsonl", (dir.path() / "users.jsonl").string());
+    replace_once(yaml, "batch: { max_items: 10000, max_bytes: 4MiB }", batch);
+    return yaml;
+}
+
+// Every user of users_lines(users) is a profile of the mock, with its mapped attributes.
+void expect_users_in_klaviyo(mock::klaviyo_mock& m, int users) {
+    m.with_profiles([&](mock::profile_store& s) {
+        EXPECT_EQ(s.size(), static_cast<std::size_t>(users));
+        for (int i = 0; i < users; i += 97) {
+            const auto* p = s.find(s.find_by("email", "c" + std::to_string(i) + "@example.com"));
+            ASSERT_NE(p, nullptr) << i;
+            EXPECT_EQ(p->attributes.at("external_id").as_string(), "crm-" + std::to_string(i));
+            EXPECT_EQ(p->attributes.at("first_name").as_string(), "F" + std::to_string(i));
+            EXPECT_EQ(p->attributes.at("properties").at("plan").as_string(), i % 2 ? "pro" : "free");
+        }
+    });
+}
+
+}  // namespace
+
+// jsonl → Klaviyo with the committed example: 2,500 users, one bulk import job (polled until
+// complete), the mock's windows on; a bad email is dead-lettered with its import error.
+TEST(KlaviyoUsers_Example, TheCommittedExampleImportsEveryUserWithinTheWindows) {
+    temp_dir dir;
+    mock::klaviyo_mock m{{.api_key = key}};
+    constexpr int users = 2'500;
+    auto bad = users_lines(1);
+    replace_once(bad, "c0@example.com", "not-an-address");
+    replace_once(bad, "crm-0", "crm-bad");
+    replace_once(bad, "+15551000000", "+15559999999");
+    dir.write("users.jsonl", users_lines(users) + bad);
+    const auto cfg = dir.write(
+        "example.yaml", users_example(dir, m.base_url(), "batch: { max_items: 10000, max_bytes: 4MiB }"));
+    std::string err;
+    EXPECT_EQ(run_once("users_to_klaviyo", cfg, err), 3) << "partial: one user dead-lettered\n" << err;
+    expect_users_in_klaviyo(m, users);
+    EXPECT_EQ(m.stats().rate_limited, 0u) << "a request beyond a window";
+    m.with_imports([](const mock::import_store& s) { EXPECT_EQ(s.jobs_created(), 1u); });
+    auto dlq = run(bin, {"state", "show", "users_to_klaviyo", "-c", cfg.string()});
+    EXPECT_NE(dlq.out.find("Invalid email"), std::string::npos) << dlq.out << dlq.err;
+}
+
+// kill -9 while a bulk import job is accepted and still running: the restart polls the saved job
+// to its end first; its users are decided by it (not sent again), the rest go as new jobs; every
+// user arrives once, no request beyond a window.
+TEST(KlaviyoUsers_KillNine, AJobInFlightAtTheKillIsPolledAfterTheRestartAndNothingIsImportedTwice) {
+    temp_dir dir;
+    mock::klaviyo_mock m{{.api_key = key, .imports = {.processing_us = 3'000'000}}};
+    constexpr int users = 3'000;
+    dir.write("users.jsonl", users_lines(users));
+    const auto cfg = dir.write("users.yaml", users_example(dir, m.base_url(), "batch: { max_items: 1000 }"));
+    std::size_t jobs_at_kill = 0;
+    std::uint64_t imported_at_kill = 0;
+    {
+        child_process p(bin, {"run", "--once", "users_to_klaviyo", "-c", cfg.string()},
+                        {"KLAVIYO_API_KEY=" + key});
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (jobs_at_kill == 0 && std::chrono::steady_clock::now() < deadline) {
+            ASSERT_FALSE(p.wait(50ms).has_value()) << "the run ended before the kill\n" << p.err();
+            m.with_imports([&](const mock::import_store& s) { jobs_at_kill = s.jobs_created(); });
+        }
+        // The 202 reached the daemon and the job was saved: the kill comes while it is polled
+        // (the mock processes a job 3 s after its 202).
+        ASSERT_FALSE(p.wait(1s).has_value()) << "the run ended before the kill\n" << p.err();
+        p.signal(SIGKILL);
+        ASSERT_EQ(p.wait(20s), -SIGKILL);
+        m.with_imports([&](const mock::import_store& s) { imported_at_kill = s.profiles_imported(); });
+    }
+    ASSERT_GE(jobs_at_kill, 1u) << "no job was accepted before the kill";
+    EXPECT_EQ(imported_at_kill, 0u) << "the job had finished before the kill";
+    std::string err;
+    ASSERT_EQ(run_once("users_to_klaviyo", cfg, err), 0) << err;
+    EXPECT_NE(err.find("klaviyo.import_job_recovered"), std::string::npos) << err;
+    expect_users_in_klaviyo(m, users);
+    std::uint64_t imported = 0;
+    std::size_t jobs = 0;
+    m.with_imports([&](const mock::import_store& s) {
+        imported = s.profiles_imported();
+        jobs = s.jobs_created();
+    });
+    EXPECT_EQ(imported, static_cast<std::uint64_t>(users)) << "a user was imported twice";
+    EXPECT_EQ(m.stats().rate_limited, 0u) << "a request beyond a window";
+    std::printf("klaviyo users kill -9: %zu job(s) at the kill, %zu jobs in all, %llu profiles imported\n",
+                jobs_at_kill, jobs, static_cast<unsigned long long>(imported));
 }

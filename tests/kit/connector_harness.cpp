@@ -52,6 +52,7 @@ connector_harness::connector_harness(registration reg, kit::fake_server& server,
     env.http = impl_->client;
     env.connection_name = impl_->options.connection_name;
     env.base_url = server.base_url();
+    env.state = impl_->options.state;
     auto made = built->create(spec.code, std::move(env));
     if (!made)
         throw std::runtime_error("cannot create connector '" + spec.code + "': " + made.error().message);

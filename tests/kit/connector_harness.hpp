@@ -22,6 +22,7 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,26 @@ struct harness_options {
     std::string connection_name = "test";
     /// Longest a run may take; then the call is cancelled and the run throws.
     std::chrono::milliseconds timeout{10'000};
+    /// The connector's state (connector_env::state); null: none.
+    std::shared_ptr<connector_state> state{};
+};
+
+/// A connector_state in memory, shared by the connectors of one test (a restart = a new
+/// connector on the same state).
+class memory_connector_state final : public connector_state {
+public:
+    awaitable<std::optional<std::string>> load(std::string key) override {
+        auto it = values.find(key);
+        co_return it == values.end() ? std::nullopt : std::optional<std::string>{it->second};
+    }
+    awaitable<void> save(std::string key, std::string value) override {
+        if (value.empty())
+            values.erase(key);
+        else
+            values[key] = std::move(value);
+        co_return;
+    }
+    std::map<std::string, std::string> values;
 };
 
 class connector_harness {

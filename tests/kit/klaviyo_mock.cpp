@@ -14,9 +14,16 @@ response to_response(wire_response w) {
     return r;
 }
 
+std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 }  // namespace
 
-klaviyo_mock::klaviyo_mock(mock_options o, server_settings s) : options_{std::move(o)} {
+klaviyo_mock::klaviyo_mock(mock_options o, server_settings s)
+    : options_{std::move(o)}, imports_{options_.imports} {
     server_ = std::make_unique<fake_server>(s);
     server_->handle(
         "", "/", [this](const request& r) { return answer(r); }, path_match::prefix);
@@ -32,7 +39,14 @@ std::string klaviyo_mock::base_url() const {
 
 void klaviyo_mock::with_profiles(const std::function<void(profile_store&)>& f) {
     std::lock_guard lock{mutex_};
+    imports_.settle(now_us(), profiles_);
     f(profiles_);
+}
+
+void klaviyo_mock::with_imports(const std::function<void(const import_store&)>& f) {
+    std::lock_guard lock{mutex_};
+    imports_.settle(now_us(), profiles_);
+    f(imports_);
 }
 
 void klaviyo_mock::with_events(const std::function<void(const event_store&)>& f) const {
@@ -90,17 +104,22 @@ limit_enforcer& klaviyo_mock::enforcer(const std::string& key, const endpoint_li
 response klaviyo_mock::answer(const request& r) {
     std::lock_guard lock{mutex_};
     ++stats_.requests;
+    // Jobs run in the background at Klaviyo: whatever is due is done before anything is read.
+    imports_.settle(now_us(), profiles_);
     response out;
     if (!injected_.empty()) {
         out = injected_.front().first;
         if (--injected_.front().second == 0) injected_.erase(injected_.begin());
         ++stats_.injected;
     } else if (const auto* e = find_endpoint(r.method, r.path)) {
-        out = e->method == "POST" ? answer_event_post(r, *e) : answer_profiles(r, *e);
+        if (e->name == "get_profiles")
+            out = answer_profiles(r, *e);
+        else if (e->name == "create_event" || e->name == "create_event_bulk_create_job")
+            out = answer_event_post(r, *e);
+        else
+            out = answer_import(r, *e);
     } else {
-        const bool known_path =
-            std::any_of(klaviyo_endpoints().begin(), klaviyo_endpoints().end(),
-                        [&](const endpoint_spec& s) { return s.path == r.path || s.path + "/" == r.path; });
+        const bool known_path = find_endpoint("GET", r.path) || find_endpoint("POST", r.path);
         out = known_path ? to_response(error_response(405, "method_not_allowed", "Method not allowed.",
                                                       "Method \"" + r.method + "\" not allowed."))
                          : to_response(error_response(404, "not_found", "Not found.", "Not found."));
@@ -181,6 +200,43 @@ response klaviyo_mock::answer_event_post(const request& r, const endpoint_spec& 
     if (auto refused = take_windows(e, false, rate_headers_out)) return std::move(*refused);
     response out = to_response(e.name == "create_event" ? events_.create_event(r.body)
                                                         : events_.create_bulk_job(r.body));
+    for (auto& h : rate_headers_out) out.headers.push_back(std::move(h));
+    return out;
+}
+
+response klaviyo_mock::answer_import(const request& r, const endpoint_spec& e) {
+    const bool post = e.method == "POST";
+    if (auto bad = check_headers(r.headers, options_.api_key, post)) return to_response(std::move(*bad));
+    auto params = parse_query(r.query);
+    if (!params)
+        return to_response(error_response(400, "invalid", "Invalid input.", "Malformed query string."));
+    header_list rate_headers_out;
+    if (auto refused = take_windows(e, false, rate_headers_out)) return std::move(*refused);
+    // /api/profile-bulk-import-jobs/{id}[/import-errors]: the id is the fourth segment.
+    std::string_view path{r.path};
+    std::string_view id;
+    if (!post) {
+        path.remove_prefix(std::string_view{"/api/profile-bulk-import-jobs/"}.size());
+        id = path.substr(0, path.find('/'));
+    }
+    wire_response w;
+    if (e.name == "bulk_import_profiles" || e.name == "create_or_update_profile") {
+        const bool fields_only = std::all_of(params->begin(), params->end(), [&](const auto& kv) {
+            return kv.first.starts_with("fields[") || kv.first == "additional-fields[profile]";
+        });
+        if (!fields_only)
+            w = error_response(400, "invalid", "Invalid input.", "Unknown query parameter.",
+                               params->front().first);
+        else if (e.name == "bulk_import_profiles")
+            w = imports_.create_job(r.body, now_us());
+        else
+            w = imports_.import_profile(r.body, profiles_, now_us());
+    } else if (e.name == "get_bulk_import_profiles_job") {
+        w = imports_.job(id, *params, now_us());
+    } else {
+        w = imports_.import_errors(id, *params, server_->base_url(), now_us());
+    }
+    response out = to_response(std::move(w));
     for (auto& h : rate_headers_out) out.headers.push_back(std::move(h));
     return out;
 }

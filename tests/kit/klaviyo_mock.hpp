@@ -39,6 +39,8 @@ struct mock_options {
     std::uint32_t limit_divisor = 1;
     /// Where fixed windows start. nullopt: UTC boundaries (unix_epoch_as_steady()).
     std::optional<steady_time> window_origin{};
+    /// How profile import jobs run (processing time, expiry).
+    import_options imports{};
 };
 
 /// What the mock saw and answered.
@@ -64,8 +66,12 @@ public:
     std::string base_url() const;
     fake_server& server() { return *server_; }
 
-    /// Runs `f` on the account's profiles under the mock's lock.
+    /// Runs `f` on the account's profiles under the mock's lock (import jobs due are processed first).
     void with_profiles(const std::function<void(profile_store&)>& f);
+
+    /// Runs `f` on the profile imports (jobs, counts) under the mock's lock, after processing
+    /// the jobs that are due.
+    void with_imports(const std::function<void(const import_store&)>& f);
 
     /// Runs `f` on the account's recorded events under the mock's lock.
     void with_events(const std::function<void(const event_store&)>& f) const;
@@ -93,6 +99,8 @@ private:
     response answer_profiles(const request& r, const endpoint_spec& e);
     /// POST /api/event-bulk-create-jobs and POST /api/events.
     response answer_event_post(const request& r, const endpoint_spec& e);
+    /// The profile import endpoints (bulk jobs, their status and import errors, profile-import).
+    response answer_import(const request& r, const endpoint_spec& e);
     /// Counts the request in the endpoint's windows (and its predictive ones); the 429 when a
     /// window is full. `headers_out`: the RateLimit-* headers of an accepted request.
     std::optional<response> take_windows(const endpoint_spec& e, bool predictive, header_list& headers_out);
@@ -102,6 +110,7 @@ private:
     mutable std::mutex mutex_;
     profile_store profiles_;
     event_store events_;
+    import_store imports_;
     std::map<std::string, limit_enforcer> windows_;
     std::vector<std::pair<response, std::uint32_t>> injected_;
     mock_stats stats_;

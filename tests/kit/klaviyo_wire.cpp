@@ -403,14 +403,44 @@ const std::vector<endpoint_spec>& klaviyo_endpoints() {
          .method = "POST",
          .path = "/api/events",
          .limits = {.burst_per_second = 350, .steady_per_minute = 3500}},
+        {.name = "bulk_import_profiles",
+         .method = "POST",
+         .path = "/api/profile-bulk-import-jobs",
+         .limits = {.burst_per_second = 10, .steady_per_minute = 150}},
+        {.name = "get_bulk_import_profiles_job",
+         .method = "GET",
+         .path = "/api/profile-bulk-import-jobs/{id}",
+         .limits = {.burst_per_second = 10, .steady_per_minute = 150}},
+        {.name = "get_errors_for_bulk_import_profiles_job",
+         .method = "GET",
+         .path = "/api/profile-bulk-import-jobs/{id}/import-errors",
+         .limits = {.burst_per_second = 10, .steady_per_minute = 150}},
+        {.name = "create_or_update_profile",
+         .method = "POST",
+         .path = "/api/profile-import",
+         .limits = {.burst_per_second = 75, .steady_per_minute = 750}},
     };
     return all;
 }
 
+namespace {
+
+bool path_matches(std::string_view pattern, std::string_view path) {
+    const auto want = split(pattern, '/');
+    const auto got = split(path, '/');
+    if (want.size() != got.size()) return false;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        if (want[i] == "{id}" ? got[i].empty() : want[i] != got[i]) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 const endpoint_spec* find_endpoint(std::string_view method, std::string_view path) {
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
     for (const auto& e : klaviyo_endpoints())
-        if (e.method == method && e.path == path) return &e;
+        if (e.method == method && path_matches(e.path, path)) return &e;
     return nullptr;
 }
 
@@ -578,11 +608,33 @@ std::string klaviyo_datetime(std::int64_t us) {
     return canonical.substr(0, canonical.size() - 1) + "+00:00";
 }
 
+namespace {
+
+constexpr std::array identifier_fields{"email", "phone_number", "external_id"};
+
+}  // namespace
+
 void profile_store::put(stored_profile p) {
-    if (auto old = profiles_.find(p.id); old != profiles_.end())
+    if (auto old = profiles_.find(p.id); old != profiles_.end()) {
         by_updated_.erase({sort_key(old->second, "updated"), p.id});
+        for (const char* f : identifier_fields) {
+            const auto* v = old->second.attributes.if_contains(f);
+            if (v && v->is_string())
+                by_identifier_.erase(std::string{f} + "\n" + std::string{v->get_string()});
+        }
+    }
     by_updated_.emplace(sort_key(p, "updated"), p.id);
+    for (const char* f : identifier_fields) {
+        const auto* v = p.attributes.if_contains(f);
+        if (v && v->is_string() && !v->get_string().empty())
+            by_identifier_[std::string{f} + "\n" + std::string{v->get_string()}] = p.id;
+    }
     profiles_[p.id] = std::move(p);
+}
+
+std::string profile_store::find_by(std::string_view field, std::string_view value) const {
+    auto it = by_identifier_.find(std::string{field} + "\n" + std::string{value});
+    return it == by_identifier_.end() ? std::string{} : it->second;
 }
 
 bool profile_store::touch(const std::string& id, std::int64_t updated_us) {
@@ -980,6 +1032,337 @@ wire_response event_store::create_bulk_job(std::string_view body) {
         events_.push_back(std::move(e));
     }
     return {202, {}, {}};
+}
+
+namespace {
+
+constexpr std::size_t max_import_profiles = 10'000;
+constexpr std::size_t max_import_body = 5'000'000;
+constexpr std::size_t max_import_profile = 100'000;
+
+// A ProfileUpsertQueryResourceObject (the schema has no anonymous_id).
+body_check check_upsert_profile(const json::value& resource, const std::string& at) {
+    if (auto e = keys_of(resource, at, {"type", "id", "attributes", "meta"}, {"type", "attributes"}))
+        return e;
+    if (auto e = type_is(resource, at, "profile")) return e;
+    const auto& o = resource.get_object();
+    if (const auto* id = o.if_contains("id"); id && !id->is_string() && !id->is_null())
+        return body_error{at + "/id", "must be a string"};
+    if (const auto* m = o.if_contains("meta"); m && !m->is_null()) {
+        if (auto e = keys_of(*m, at + "/meta", {"patch_properties", "patch_identifiers"}, {})) return e;
+    }
+    const std::string a = at + "/attributes";
+    const auto& attributes = o.at("attributes");
+    if (auto e = keys_of(attributes, a,
+                         {"email", "phone_number", "external_id", "_kx", "first_name", "last_name",
+                          "organization", "locale", "title", "image", "location", "properties"},
+                         {}))
+        return e;
+    for (const auto& kv : attributes.get_object()) {
+        const auto& v = kv.value();
+        const std::string k{kv.key()};
+        if (k == "location") {
+            if (v.is_null()) continue;
+            const std::string l = a + "/location";
+            if (auto e = keys_of(v, l,
+                                 {"address1", "address2", "city", "country", "latitude", "longitude",
+                                  "region", "zip", "timezone", "ip"},
+                                 {}))
+                return e;
+            for (const auto& lk : v.get_object()) {
+                const bool coordinate = lk.key() == "latitude" || lk.key() == "longitude";
+                if (!lk.value().is_null() && !lk.value().is_string() &&
+                    !(coordinate && lk.value().is_number()))
+                    return body_error{l + "/" + std::string{lk.key()},
+                                      coordinate ? "must be a string or a number" : "must be a string"};
+            }
+        } else if (k == "properties") {
+            if (!v.is_null() && !v.is_object()) return body_error{a + "/properties", "must be an object"};
+        } else if (!v.is_null() && !v.is_string()) {
+            return body_error{a + "/" + k, "must be a string"};
+        }
+    }
+    return std::nullopt;
+}
+
+bool email_shape(std::string_view e) {
+    const auto at = e.find('@');
+    if (at == 0 || at == std::string_view::npos || e.find('@', at + 1) != std::string_view::npos)
+        return false;
+    const auto domain = e.substr(at + 1);
+    const auto dot = domain.find('.');
+    return dot != std::string_view::npos && dot > 0 && dot + 1 < domain.size() &&
+           e.find_first_of(" \t\r\n") == std::string_view::npos;
+}
+
+bool e164_shape(std::string_view p) {
+    if (p.size() < 3 || p.size() > 16 || p[0] != '+' || p[1] < '1' || p[1] > '9') return false;
+    return std::all_of(p.begin() + 1, p.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+const json::string* string_member(const json::object& o, std::string_view k) {
+    const auto* v = o.if_contains(k);
+    return v && v->is_string() ? &v->get_string() : nullptr;
+}
+
+// What Klaviyo refuses in one profile that the schema allows: the pointer (within the profile)
+// and the detail; nullopt when it can be written.
+std::optional<body_error> profile_problem(const json::object& resource) {
+    const auto& a = resource.at("attributes").get_object();
+    const auto* email = string_member(a, "email");
+    const auto* phone = string_member(a, "phone_number");
+    const auto* external = string_member(a, "external_id");
+    const auto* id = string_member(resource, "id");
+    if (email && !email_shape(*email)) return body_error{"/data/attributes/email", "Invalid email address."};
+    if (phone && !e164_shape(*phone))
+        return body_error{"/data/attributes/phone_number", "Invalid phone number format (E.164 expected)."};
+    if ((!email || email->empty()) && (!phone || phone->empty()) && (!external || external->empty()) &&
+        (!id || id->empty()))
+        return body_error{"/data/attributes",
+                          "A profile needs an identifier: id, email, phone_number or external_id."};
+    return std::nullopt;
+}
+
+// Writes the profile as Klaviyo's create-or-update; true when it created one.
+bool apply_profile(const json::object& resource,
+                   profile_store& profiles,
+                   std::int64_t now_us,
+                   std::string& id_out) {
+    const auto& a = resource.at("attributes").get_object();
+    std::string id;
+    if (const auto* given = string_member(resource, "id"); given && profiles.find(std::string{*given}))
+        id = std::string{*given};
+    for (const char* f : identifier_fields) {
+        if (!id.empty()) break;
+        if (const auto* v = string_member(a, f); v && !v->empty()) id = profiles.find_by(f, *v);
+    }
+    stored_profile p;
+    const bool created = id.empty();
+    if (created) {
+        char made[32];
+        std::snprintf(made, sizeof made, "01M%023zu", profiles.size());
+        p.id = made;
+        p.created_us = now_us;
+    } else {
+        p = *profiles.find(id);
+    }
+    for (const auto& kv : a) {
+        if (kv.key() == "_kx") continue;
+        p.attributes[kv.key()] = kv.value();
+    }
+    p.updated_us = now_us;
+    id_out = p.id;
+    profiles.put(std::move(p));
+    return created;
+}
+
+json::object original_payload(const json::object& resource) {
+    json::object out = resource.at("attributes").get_object();
+    if (const auto* id = string_member(resource, "id")) out["id"] = *id;
+    return out;
+}
+
+result<json::value, wire_response> import_body(std::string_view body, std::size_t max_bytes) {
+    if (body.size() > max_bytes)
+        return unexpected_of{error_response(413, "payload_too_large", "Payload too large.",
+                                            max_bytes == max_import_body
+                                                ? "The maximum payload size is 5MB."
+                                                : "The maximum payload size is 100KB.")};
+    json::parse_options opts;
+    opts.max_depth = 64;
+    boost::system::error_code ec;
+    auto doc = json::parse(body, ec, {}, opts);
+    if (ec)
+        return unexpected_of{
+            error_response(400, "invalid", "Invalid input.", "The body is not valid JSON.", {}, "/")};
+    return doc;
+}
+
+std::string job_cursor(std::size_t offset) {
+    return text::base64_encode("ie1\n" + std::to_string(offset));
+}
+
+}  // namespace
+
+wire_response import_store::create_job(std::string_view body, std::int64_t now_us) {
+    auto parsed = import_body(body, max_import_body);
+    if (!parsed) return std::move(parsed.error());
+    const auto& doc = *parsed;
+    if (auto e = keys_of(doc, "", {"data"}, {"data"})) return refuse(*e);
+    const auto& data = doc.get_object().at("data");
+    if (auto e = keys_of(data, "/data", {"type", "attributes", "relationships"}, {"type", "attributes"}))
+        return refuse(*e);
+    if (auto e = type_is(data, "/data", "profile-bulk-import-job")) return refuse(*e);
+    if (const auto* r = data.get_object().if_contains("relationships")) {
+        if (auto e = keys_of(*r, "/data/relationships", {"lists"}, {})) return refuse(*e);
+    }
+    const auto& attributes = data.get_object().at("attributes");
+    if (auto e = keys_of(attributes, "/data/attributes", {"profiles"}, {"profiles"})) return refuse(*e);
+    const auto& profiles = attributes.get_object().at("profiles");
+    const std::string pa = "/data/attributes/profiles";
+    if (auto e = keys_of(profiles, pa, {"data"}, {"data"})) return refuse(*e);
+    const auto& list = profiles.get_object().at("data");
+    if (!list.is_array()) return refuse({pa + "/data", "must be an array"});
+    if (list.get_array().empty()) return refuse({pa + "/data", "must hold at least one profile"});
+    for (std::size_t i = 0; i < list.get_array().size(); ++i) {
+        const std::string at = pa + "/data/" + std::to_string(i);
+        if (i == max_import_profiles)
+            return refuse({at, "is profile 10,001: a job holds at most 10,000 profiles"});
+        if (auto e = check_upsert_profile(list.get_array()[i], at)) return refuse(*e);
+        if (json::serialize(list.get_array()[i]).size() > max_import_profile)
+            return error_response(413, "payload_too_large", "Payload too large.",
+                                  "The maximum payload size per profile is 100KB.", {}, at);
+    }
+    job_state j;
+    char id[40];
+    std::snprintf(id, sizeof id, "01JOB%021zu", jobs_.size() + 1);
+    j.id = id;
+    j.created_us = now_us;
+    j.done_us = now_us + options_.processing_us;
+    j.total = list.get_array().size();
+    j.profiles = list.get_array();
+    jobs_.push_back(std::move(j));
+    auto out = job(jobs_.back().id, {}, now_us);
+    out.status = 202;
+    return out;
+}
+
+void import_store::settle(std::int64_t now_us, profile_store& profiles) {
+    for (auto& j : jobs_) {
+        if (j.processed || now_us < j.done_us) continue;
+        for (std::size_t i = 0; i < j.profiles.size(); ++i) {
+            const auto& resource = j.profiles[i].get_object();
+            if (auto problem = profile_problem(resource)) {
+                json::object e;
+                e["code"] = "invalid";
+                e["title"] = "Invalid input.";
+                e["detail"] = problem->detail;
+                e["source"] = json::object{{"pointer", problem->pointer}};
+                e["original_payload"] =
+                    options_.original_payloads ? json::value(original_payload(resource)) : json::value{};
+                j.errors.push_back(std::move(e));
+                continue;
+            }
+            std::string ignored;
+            apply_profile(resource, profiles, j.done_us, ignored);
+            ++imported_;
+        }
+        j.profiles = {};
+        j.processed = true;
+    }
+}
+
+wire_response import_store::job(std::string_view id, const query_params& params, std::int64_t now_us) const {
+    for (const auto& [k, v] : params) {
+        if (k != "fields[profile-bulk-import-job]" && k != "fields[list]" && k != "include")
+            return bad_parameter(k, "'" + k + "' is not a valid parameter for this endpoint.");
+        if (k == "include" && v != "lists") return bad_parameter(k, "Invalid include value.");
+    }
+    auto it = std::find_if(jobs_.begin(), jobs_.end(), [&](const job_state& j) { return j.id == id; });
+    if (it == jobs_.end() || now_us >= it->created_us + options_.expiry_us)
+        return error_response(404, "not_found", "Not found.", "No profile bulk import job with that id.");
+    const auto& j = *it;
+    const bool done = j.processed;
+    const bool started = now_us >= j.created_us + (j.done_us - j.created_us) / 2;
+    const std::string status = done ? "complete" : started ? "processing" : "queued";
+    json::object attributes;
+    attributes["status"] = status;
+    attributes["created_at"] = klaviyo_datetime(j.created_us);
+    attributes["total_count"] = j.total;
+    attributes["completed_count"] = done ? j.total - j.errors.size() : 0;
+    attributes["failed_count"] = done ? j.errors.size() : 0;
+    attributes["completed_at"] = done ? json::value(klaviyo_datetime(j.done_us)) : json::value{};
+    attributes["expires_at"] = klaviyo_datetime(j.created_us + options_.expiry_us);
+    attributes["started_at"] =
+        status == "queued" ? json::value{} : json::value(klaviyo_datetime(j.created_us));
+    json::object resource;
+    resource["type"] = "profile-bulk-import-job";
+    resource["id"] = j.id;
+    resource["attributes"] = std::move(attributes);
+    json::object body;
+    body["data"] = std::move(resource);
+    return {200, {{"Content-Type", std::string{jsonapi}}}, json::serialize(body)};
+}
+
+wire_response import_store::import_errors(std::string_view id,
+                                          const query_params& params,
+                                          std::string_view origin,
+                                          std::int64_t now_us) const {
+    int size = 20;
+    std::size_t offset = 0;
+    for (const auto& [k, v] : params) {
+        if (k == "page[size]") {
+            int n = 0;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > 100)
+                return bad_parameter(k, "Page size must be an integer between 1 and 100.");
+            size = n;
+        } else if (k == "page[cursor]") {
+            auto raw = text::base64_decode(v, text::base64_strictness::canonical);
+            const auto parts = raw ? split(*raw, '\n') : std::vector<std::string_view>{};
+            if (parts.size() != 2 || parts[0] != "ie1" ||
+                std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), offset).ec != std::errc{})
+                return bad_parameter(k, "Invalid page cursor.");
+        } else if (k != "fields[import-error]") {
+            return bad_parameter(k, "'" + k + "' is not a valid parameter for this endpoint.");
+        }
+    }
+    auto it = std::find_if(jobs_.begin(), jobs_.end(), [&](const job_state& j) { return j.id == id; });
+    if (it == jobs_.end() || now_us >= it->created_us + options_.expiry_us)
+        return error_response(404, "not_found", "Not found.", "No profile bulk import job with that id.");
+    json::array data;
+    std::size_t i = offset;
+    for (; i < it->errors.size() && data.size() < static_cast<std::size_t>(size); ++i) {
+        json::object resource;
+        resource["type"] = "import-error";
+        char eid[48];
+        std::snprintf(eid, sizeof eid, "%s-e%zu", it->id.c_str(), i);
+        resource["id"] = eid;
+        resource["attributes"] = it->errors[i];
+        data.push_back(std::move(resource));
+    }
+    const std::string base =
+        std::string{origin} + "/api/profile-bulk-import-jobs/" + it->id + "/import-errors/";
+    json::object links;
+    links["self"] = base;
+    links["prev"] = nullptr;
+    if (i < it->errors.size()) {
+        links["next"] = base + "?" +
+                        encode_query({{"page[size]", std::to_string(size)}, {"page[cursor]", job_cursor(i)}});
+    } else {
+        links["next"] = nullptr;
+    }
+    json::object body;
+    body["data"] = std::move(data);
+    body["links"] = std::move(links);
+    return {200, {{"Content-Type", std::string{jsonapi}}}, json::serialize(body)};
+}
+
+wire_response import_store::import_profile(std::string_view body,
+                                           profile_store& profiles,
+                                           std::int64_t now_us) {
+    auto parsed = import_body(body, max_import_profile);
+    if (!parsed) return std::move(parsed.error());
+    if (auto e = keys_of(*parsed, "", {"data"}, {"data"})) return refuse(*e);
+    const auto& data = parsed->get_object().at("data");
+    if (auto e = check_upsert_profile(data, "/data")) return refuse(*e);
+    if (auto problem = profile_problem(data.get_object()))
+        return error_response(400, "invalid", "Invalid input.", problem->detail, {}, problem->pointer);
+    std::string id;
+    const bool created = apply_profile(data.get_object(), profiles, now_us, id);
+    ++imported_;
+    const auto* p = profiles.find(id);
+    json::object attributes = p->attributes;
+    attributes["created"] = klaviyo_datetime(p->created_us);
+    attributes["updated"] = klaviyo_datetime(p->updated_us);
+    attributes.erase("predictive_analytics");
+    json::object resource;
+    resource["type"] = "profile";
+    resource["id"] = id;
+    resource["attributes"] = std::move(attributes);
+    json::object out;
+    out["data"] = std::move(resource);
+    return {created ? 201u : 200u, {{"Content-Type", std::string{jsonapi}}}, json::serialize(out)};
 }
 
 }  // namespace tributary::kit::klaviyo

@@ -9,12 +9,16 @@
 //
 // Endpoints are a table (klaviyo_endpoints()): each has a name, a method and path, and the burst
 // (1 s) and steady (1 min) windows of its x-klaviyo-ratelimit: GET /api/profiles and POST
-// /api/event-bulk-create-jobs; profile-bulk-import-jobs is still to add (a row and a handler).
+// /api/event-bulk-create-jobs, POST /api/events, and the profile import endpoints (POST
+// /api/profile-bulk-import-jobs, GET /api/profile-bulk-import-jobs/{id} and its import-errors, POST
+// /api/profile-import), each metered on its own as the spec gives it.
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -60,7 +64,8 @@ struct endpoint_spec {
 /// create_event_bulk_create_job: 10/s, 150/m; create_event (POST /api/events): 350/s, 3500/m).
 const std::vector<endpoint_spec>& klaviyo_endpoints();
 
-/// The endpoint of `method` and `path` (a trailing slash ignored), or nullptr.
+/// The endpoint of `method` and `path` (a trailing slash ignored; a `{id}` segment of a row's path
+/// matches any non-empty segment), or nullptr.
 const endpoint_spec* find_endpoint(std::string_view method, std::string_view path);
 
 /// A JSON:API error answer: {"errors":[{"id","status","code","title","detail","source":{…}}]},
@@ -143,6 +148,8 @@ public:
     /// a location, predictive analytics), padded with a `bio` custom property to about
     /// `bytes_each` of JSON each; updated times from `first_updated_us`, `step_us` apart.
     void generate(std::size_t n, std::int64_t first_updated_us, std::int64_t step_us, std::size_t bytes_each);
+    /// The id of the profile whose `field` (email, phone_number or external_id) is `value`, or "".
+    std::string find_by(std::string_view field, std::string_view value) const;
     /// Sets updated of an existing profile (and of nothing else); false when unknown.
     bool touch(const std::string& id, std::int64_t updated_us);
     std::size_t size() const { return profiles_.size(); }
@@ -157,6 +164,8 @@ private:
     std::map<std::string, stored_profile> profiles_;
     /// (the updated sort key, id) of every profile: pages sorted by updated walk it from the cursor.
     std::set<std::pair<std::string, std::string>> by_updated_;
+    /// "email\n<value>" (and phone_number, external_id) → id.
+    std::map<std::string, std::string, std::less<>> by_identifier_;
 };
 
 /// One event an event bulk create job recorded.
@@ -197,6 +206,74 @@ private:
     std::vector<stored_event> events_;
     std::set<std::tuple<std::string, std::string, std::string>> unique_;
     std::uint64_t repeats_dropped_ = 0;
+};
+
+/// The profile import endpoints' behaviour that the spec leaves to Klaviyo's servers.
+struct import_options {
+    /// How long after its POST a bulk import job is processed (its status is `queued`, then
+    /// `processing` from half that time, then `complete`).
+    std::int64_t processing_us = 200'000;
+    /// How long after its creation a job can be read (expires_at); later reads answer 404.
+    std::int64_t expiry_us = 24LL * 3600 * 1'000'000;
+    /// Import errors carry the profile as original_payload. false: null (the spec lets it be).
+    bool original_payloads = true;
+};
+
+/// Profile imports into one account's profile_store: bulk import jobs run asynchronously (the
+/// profiles are written when the job is processed, not at the 202) and report per-profile
+/// failures as import errors, as Klaviyo documents them.
+///
+/// A profile is applied as Klaviyo's create-or-update: the profile with the resource's `id`, else
+/// the one with the same email, else phone_number, else external_id, is updated with the given
+/// attributes (null clears one, an absent one is left as it is); none: a new profile. A profile
+/// whose email is not an address, whose phone_number is not E.164, or that has no identifier
+/// (id, email, phone_number, external_id) is not written: in a job it is an import error (code
+/// "invalid", source.pointer to the attribute within the profile, original_payload = the
+/// profile's attributes plus its id when it had one — there is no index, so a client matches
+/// errors back by identifiers); through POST /api/profile-import it is a 400.
+class import_store {
+public:
+    explicit import_store(import_options o = {}) : options_{o} {}
+
+    /// POST /api/profile-bulk-import-jobs: the body checked against ProfileImportJobCreateQuery
+    /// (no member the schema does not define; profiles as ProfileUpsertQueryResourceObject, which
+    /// has no anonymous_id), at most 10,000 profiles (400 at the 10,001st), a body of at most
+    /// 5,000,000 bytes and profiles of at most 100 KB each (413). 202 with the job
+    /// (PostProfileImportJobResponse: status queued, total_count, created_at, expires_at).
+    wire_response create_job(std::string_view body, std::int64_t now_us);
+    /// Processes the jobs due at `now_us` into `profiles` (call before reading anything).
+    void settle(std::int64_t now_us, profile_store& profiles);
+    /// GET /api/profile-bulk-import-jobs/{id}: fields[profile-bulk-import-job], fields[list] and
+    /// include=lists allowed, any other parameter refused (400); an unknown or expired job 404.
+    wire_response job(std::string_view id, const query_params& params, std::int64_t now_us) const;
+    /// GET /api/profile-bulk-import-jobs/{id}/import-errors: page[size] 1..100 (default 20),
+    /// page[cursor] as issued, fields[import-error]; links.next on `origin` while errors remain.
+    wire_response import_errors(std::string_view id,
+                                const query_params& params,
+                                std::string_view origin,
+                                std::int64_t now_us) const;
+    /// POST /api/profile-import: ProfileUpsertQuery, 100 KB at most (413); 201 created or 200
+    /// updated with the profile (PostProfileResponse); an invalid profile 400 with the pointer.
+    wire_response import_profile(std::string_view body, profile_store& profiles, std::int64_t now_us);
+
+    /// Jobs created so far; profiles written by jobs and by POST /api/profile-import.
+    std::size_t jobs_created() const { return jobs_.size(); }
+    std::uint64_t profiles_imported() const { return imported_; }
+
+private:
+    struct job_state {
+        std::string id{};
+        std::int64_t created_us = 0;
+        std::int64_t done_us = 0;
+        std::size_t total = 0;
+        bool processed = false;
+        boost::json::array profiles{};
+        std::vector<boost::json::object> errors{};
+    };
+
+    import_options options_;
+    std::vector<job_state> jobs_;
+    std::uint64_t imported_ = 0;
 };
 
 }  // namespace tributary::kit::klaviyo

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/types/time_layout.hpp"
@@ -274,6 +276,22 @@ struct bad_job {
     std::string pointer_part;
 };
 
+// POSTs each body of `table` to `path`: the status and the pointer as Klaviyo documents them.
+void expect_refusals(test_client& client, const std::string& path, const std::vector<bad_job>& table) {
+    for (const auto& t : table) {
+        auto r = client.request("POST", path, t.body, t.headers);
+        ASSERT_TRUE(r.ok()) << t.name;
+        EXPECT_EQ(r.status, t.status) << t.name << ": " << r.body.substr(0, 300);
+        auto body = boost::json::parse(r.body);
+        const auto& e = body.at("errors").at(0);
+        if (!t.pointer_part.empty()) {
+            EXPECT_NE(std::string{e.at("source").at("pointer").as_string()}.find(t.pointer_part),
+                      std::string::npos)
+                << t.name << ": " << e;
+        }
+    }
+}
+
 TEST(KlaviyoMock_KnownBadJobs, EachIsAnsweredAsKlaviyoDocumentsAndRecordsNothing) {
     klaviyo_mock mock{{.api_key = key, .limits = false}};
     test_client client{mock.server()};
@@ -310,18 +328,7 @@ TEST(KlaviyoMock_KnownBadJobs, EachIsAnsweredAsKlaviyoDocumentsAndRecordsNothing
          400, ""},
         {"not JSON", "{\"data\":", post_headers(), 400, "/"},
     };
-    for (const auto& t : table) {
-        auto r = client.request("POST", "/api/event-bulk-create-jobs", t.body, t.headers);
-        ASSERT_TRUE(r.ok()) << t.name;
-        EXPECT_EQ(r.status, t.status) << t.name << ": " << r.body.substr(0, 300);
-        auto body = boost::json::parse(r.body);
-        const auto& e = body.at("errors").at(0);
-        if (!t.pointer_part.empty()) {
-            EXPECT_NE(std::string{e.at("source").at("pointer").as_string()}.find(t.pointer_part),
-                      std::string::npos)
-                << t.name << ": " << e;
-        }
-    }
+    expect_refusals(client, "/api/event-bulk-create-jobs", table);
     mock.with_events([](const event_store& s) { EXPECT_EQ(s.events().size(), 2u); });
 }
 
@@ -432,6 +439,171 @@ TEST(KlaviyoMock_CreateEvent, ItsWindowsAreItsOwn350PerSecondAnd3500PerMinute) {
         ++accepted;
     }
     EXPECT_EQ(accepted, 35) << "the 36th request within one second is refused";
+}
+
+// A profile-bulk-import-job body of `profiles` (ProfileUpsertQueryResourceObject JSON each).
+std::string import_job(const std::vector<std::string>& profiles) {
+    std::string out = R"({"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":[)";
+    for (std::size_t i = 0; i < profiles.size(); ++i) out += (i ? "," : "") + profiles[i];
+    return out + "]}}}}";
+}
+
+std::string import_profile(const std::string& attributes) {
+    return R"({"type":"profile","attributes":{)" + attributes + "}}";
+}
+
+std::string email_profile(std::size_t i, std::size_t pad = 0) {
+    return import_profile(R"("email":"u)" + std::to_string(i) + R"(@x.io","first_name":")" +
+                          std::string(pad, 'n') + "\"");
+}
+
+TEST(KlaviyoMock_KnownBadImports, EachIsAnsweredAsKlaviyoDocumentsAndImportsNothing) {
+    klaviyo_mock mock{{.api_key = key, .limits = false}};
+    test_client client{mock.server()};
+    std::vector<std::string> over;
+    for (std::size_t i = 0; i < 10'001; ++i) over.push_back(email_profile(i));
+    std::vector<std::string> big;
+    for (std::size_t i = 0; i < 60; ++i) big.push_back(email_profile(i, 90'000));
+    const std::vector<bad_job> table{
+        {"10,001 profiles in one job", import_job(over), post_headers(), 400,
+         "/data/attributes/profiles/data/10000"},
+        {"a job body over 5,000,000 bytes", import_job(big), post_headers(), 413, ""},
+        {"a profile over 100KB", import_job({email_profile(1, 100'001)}), post_headers(), 413,
+         "/data/attributes/profiles/data/0"},
+        {"anonymous_id, which ProfileUpsertQueryResourceObject does not define",
+         import_job({import_profile(R"("email":"a@x.io","anonymous_id":"z")")}), post_headers(), 400,
+         "/data/attributes/profiles/data/0/attributes/anonymous_id"},
+        {"a location member the schema does not define",
+         import_job({import_profile(R"("email":"a@x.io","location":{"planet":"Mars"})")}), post_headers(),
+         400, "/attributes/location/planet"},
+        {"a number where a string goes", import_job({import_profile(R"("email":"a@x.io","title":7)")}),
+         post_headers(), 400, "/attributes/title"},
+        {"the wrong resource type",
+         R"({"data":{"type":"profile-import-job","attributes":{"profiles":{"data":[]}}}})", post_headers(),
+         400, "/data/type"},
+        {"a text/plain body", import_job({email_profile(1)}), text_plain_headers(), 415, ""},
+        {"no revision", import_job({email_profile(1)}), without(post_headers(), "revision"), 400, ""},
+        {"not JSON", "{\"data\":", post_headers(), 400, "/"},
+    };
+    expect_refusals(client, "/api/profile-bulk-import-jobs", table);
+    const std::vector<bad_request> reads{
+        {"import-errors page[size]=101", "GET",
+         "/api/profile-bulk-import-jobs/01X/import-errors?page%5Bsize%5D=101", good_headers(), 400, "invalid",
+         "page[size]"},
+        {"an unknown job", "GET", "/api/profile-bulk-import-jobs/01NOPE", good_headers(), 404, "not_found",
+         ""},
+        {"a job read with an unknown parameter", "GET", "/api/profile-bulk-import-jobs/01NOPE?sort=id",
+         good_headers(), 400, "invalid", "sort"},
+    };
+    for (const auto& t : reads) {
+        auto r = client.request(t.method, t.target, {}, t.headers);
+        EXPECT_EQ(r.status, t.status) << t.name << ": " << r.body;
+        auto body = boost::json::parse(r.body);
+        EXPECT_EQ(body.at("errors").at(0).at("code").as_string(), t.code) << t.name;
+    }
+    auto single = client.request("POST", "/api/profile-import",
+                                 R"({"data":{"type":"profile","attributes":{"email":"not-an-address"}}})",
+                                 post_headers());
+    EXPECT_EQ(single.status, 400u) << single.body;
+    EXPECT_NE(single.body.find("/data/attributes/email"), std::string::npos) << single.body;
+    mock.with_imports([](const import_store& s) {
+        EXPECT_EQ(s.jobs_created(), 0u);
+        EXPECT_EQ(s.profiles_imported(), 0u);
+    });
+    mock.with_profiles([](profile_store& s) { EXPECT_EQ(s.size(), 0u); });
+}
+
+TEST(KlaviyoMock_Imports, AJobRunsAfterIts202AndReportsImportErrorsByPayloadNotByIndex) {
+    klaviyo_mock mock{{.api_key = key, .limits = false, .imports = {.processing_us = 300'000}}};
+    mock.with_profiles([](profile_store& s) { s.generate(2, us("2026-05-01T10:00:00Z"), 1'000'000, 0); });
+    test_client client{mock.server()};
+    std::vector<std::string> profiles;
+    for (std::size_t i = 0; i < 45; ++i) profiles.push_back(email_profile(i));
+    profiles.push_back(import_profile(R"("email":"bad-address","external_id":"x-1")"));
+    profiles.push_back(import_profile(R"("phone_number":"555-1234","first_name":"Al")"));
+    profiles.push_back(import_profile(R"("first_name":"Nobody")"));
+    // An update of a generated profile found by its email.
+    profiles.push_back(import_profile(R"("email":"p1@example.com","first_name":"Renamed")"));
+    auto r = client.request("POST", "/api/profile-bulk-import-jobs", import_job(profiles), post_headers());
+    ASSERT_EQ(r.status, 202u) << r.body;
+    auto created = boost::json::parse(r.body);
+    const std::string id{created.at("data").at("id").as_string()};
+    EXPECT_EQ(created.at("data").at("attributes").at("status").as_string(), "queued");
+    EXPECT_EQ(created.at("data").at("attributes").at("total_count").as_int64(), 49);
+    EXPECT_TRUE(created.at("data").at("attributes").at("expires_at").is_string());
+    // Nothing is written at the 202: the job runs later.
+    mock.with_profiles([](profile_store& s) { EXPECT_EQ(s.size(), 2u); });
+    std::string status;
+    for (int i = 0; i < 200 && status != "complete"; ++i) {
+        auto j = client.request("GET", "/api/profile-bulk-import-jobs/" + id, {}, good_headers());
+        ASSERT_EQ(j.status, 200u) << j.body;
+        status = boost::json::parse(j.body).at("data").at("attributes").at("status").as_string();
+        if (status != "complete") std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    ASSERT_EQ(status, "complete");
+    auto done = boost::json::parse(
+        client.request("GET", "/api/profile-bulk-import-jobs/" + id, {}, good_headers()).body);
+    EXPECT_EQ(done.at("data").at("attributes").at("failed_count").as_int64(), 3);
+    EXPECT_EQ(done.at("data").at("attributes").at("completed_count").as_int64(), 46);
+    // Import errors, two a page: three errors, two pages, by original_payload.
+    std::vector<std::string> payloads;
+    std::string target = "/api/profile-bulk-import-jobs/" + id + "/import-errors?page%5Bsize%5D=2";
+    int pages = 0;
+    while (!target.empty()) {
+        auto page = client.request("GET", target, {}, good_headers());
+        ASSERT_EQ(page.status, 200u) << page.body;
+        ++pages;
+        auto body = boost::json::parse(page.body);
+        for (const auto& e : body.at("data").as_array()) {
+            EXPECT_EQ(e.at("type").as_string(), "import-error");
+            payloads.push_back(boost::json::serialize(e.at("attributes").at("original_payload")));
+            EXPECT_TRUE(e.at("attributes").at("source").at("pointer").is_string());
+        }
+        const auto& next = body.at("links").at("next");
+        target = next.is_string() ? std::string{next.as_string()}.substr(mock.base_url().size()) : "";
+    }
+    EXPECT_EQ(pages, 2);
+    ASSERT_EQ(payloads.size(), 3u);
+    EXPECT_NE(payloads[0].find("x-1"), std::string::npos);
+    EXPECT_NE(payloads[1].find("555-1234"), std::string::npos);
+    EXPECT_NE(payloads[2].find("Nobody"), std::string::npos);
+    mock.with_profiles([](profile_store& s) {
+        EXPECT_EQ(s.size(), 2u + 45u);
+        const auto* p = s.find(s.find_by("email", "p1@example.com"));
+        ASSERT_NE(p, nullptr);
+        EXPECT_EQ(p->attributes.at("first_name").as_string(), "Renamed");
+    });
+}
+
+TEST(KlaviyoMock_Imports, EachImportEndpointHasItsOwnWindowsAndProfileImportAnswers201Then200) {
+    klaviyo_mock mock{{.api_key = key, .window_origin = std::chrono::steady_clock::now()}};
+    test_client client{mock.server()};
+    auto first =
+        client.request("POST", "/api/profile-import",
+                       R"({"data":{"type":"profile","attributes":{"email":"a@x.io"}}})", post_headers());
+    EXPECT_EQ(first.status, 201u) << first.body;
+    auto again = client.request(
+        "POST", "/api/profile-import",
+        R"({"data":{"type":"profile","attributes":{"email":"a@x.io","title":"CTO"}}})", post_headers());
+    EXPECT_EQ(again.status, 200u) << again.body;
+    EXPECT_EQ(boost::json::parse(first.body).at("data").at("id"),
+              boost::json::parse(again.body).at("data").at("id"));
+    EXPECT_EQ(again.header("RateLimit-Limit").value_or(""), "750");
+    // Job POSTs: some second holds an eleventh, refused with Retry-After.
+    unsigned last = 0;
+    for (int i = 0; i < 40 && last != 429; ++i)
+        last = client
+                   .request("POST", "/api/profile-bulk-import-jobs", import_job({email_profile(i)}),
+                            post_headers())
+                   .status;
+    EXPECT_EQ(last, 429u);
+    // The job reads have windows of their own: not refused because the POSTs were.
+    auto read = client.request("GET", "/api/profile-bulk-import-jobs/01NOPE", {}, good_headers());
+    EXPECT_EQ(read.status, 404u) << read.body;
+    auto errors =
+        client.request("GET", "/api/profile-bulk-import-jobs/01NOPE/import-errors", {}, good_headers());
+    EXPECT_EQ(errors.status, 404u) << errors.body;
+    EXPECT_EQ(errors.header("RateLimit-Limit").value_or(""), "150");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "connectors/klaviyo/klaviyo_connector.hpp"
@@ -155,7 +156,7 @@ TEST(KlaviyoSource_Predictive, ConfiguredPredictiveFieldsAreAskedForAndLowerTheG
     EXPECT_EQ(all.records[0].properties.at("predictive_analytics").at("churn_probability").as_double(), 0.89);
     EXPECT_EQ(all.records[0].properties.at("properties").at("plan").as_string(), "pro");
     auto groups = endpoint_groups(s);
-    ASSERT_EQ(groups.size(), 3u);
+    ASSERT_EQ(groups.size(), 7u);
     EXPECT_EQ(groups[0].name, "profiles-read");
     EXPECT_EQ(groups[0].limits[0].requests, 10u);
     EXPECT_EQ(groups[0].limits[1].requests, 150u);
@@ -179,6 +180,25 @@ TEST(KlaviyoSource_Predictive, ConfiguredPredictiveFieldsAreAskedForAndLowerTheG
         EXPECT_EQ(g->limits[0].per, std::chrono::seconds{1});
         EXPECT_EQ(g->limits[1].requests, 3500u);
         EXPECT_EQ(g->limits[1].per, std::chrono::minutes{1});
+    }
+    // Profile imports: the job POST, the job read and the import-errors read are three groups
+    // (each its own x-klaviyo-ratelimit, 10/s and 150/min); POST /api/profile-import 75/s, 750/min.
+    const std::vector<std::tuple<std::string, std::string, std::uint32_t, std::uint32_t>> imports{
+        {"profile-import-job", "POST a.klaviyo.com/api/profile-bulk-import-jobs", 10, 150},
+        {"profile-import-job-read", "GET a.klaviyo.com/api/profile-bulk-import-jobs/{id}", 10, 150},
+        {"profile-import-errors", "GET a.klaviyo.com/api/profile-bulk-import-jobs/{id}/import-errors", 10,
+         150},
+        {"profile-import", "POST a.klaviyo.com/api/profile-import", 75, 750},
+    };
+    for (std::size_t i = 0; i < imports.size(); ++i) {
+        const auto& [name, pattern, burst, steady] = imports[i];
+        const auto& g = groups[3 + i];
+        EXPECT_EQ(g.name, name);
+        EXPECT_EQ(g.patterns.front(), pattern);
+        EXPECT_EQ(g.limits[0].requests, burst) << name;
+        EXPECT_EQ(g.limits[0].per, std::chrono::seconds{1});
+        EXPECT_EQ(g.limits[1].requests, steady) << name;
+        EXPECT_EQ(g.limits[1].per, std::chrono::minutes{1});
     }
     EXPECT_EQ(m.windows("get_profiles/predictive")->accepted(), 1u);
 }
