@@ -34,4 +34,13 @@ std::vector<config::diagnostic> check_config(const config::settings& s, const co
 /// happens when the load succeeded or the file did not parse as YAML.
 void add_checks_of_partial(config::load_result& loaded, const connectors::registry& r);
 
+/// Every check `run` makes of a loaded file: add_checks_of_partial() for a refused one,
+/// check_config() for one the loader took (whose problems then refuse it: `loaded.value` reset).
+void check_loaded(config::load_result& loaded, const connectors::registry& r);
+
+/// The file as `run` and a reload take it: every secret read, then check_loaded().
+config::load_result load_checked(const std::filesystem::path& file,
+                                 const config::environment& env,
+                                 const connectors::registry& r);
+
 }  // namespace tributary::daemon

@@ -136,7 +136,6 @@ TEST(ConfigCheck_Sections, IngestWithoutEventsJobAndUnbuiltSections) {
               (std::vector<std::string>{
                   "ingest (1:1): no events job reads what ingest accepts; add an events job or remove ingest",
                   "metrics (2:1): metrics is not implemented yet; remove the section (it would do nothing)",
-                  "control (3:1): control is not implemented yet; remove the section (it would do nothing)",
               }));
 }
 

@@ -1,0 +1,146 @@
+#include "daemon/commands_control.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <ostream>
+
+#include "daemon/control_client.hpp"
+
+namespace tributary::daemon {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string text_of(const json::value& v) {
+    if (v.is_null()) return "-";
+    if (v.is_string()) return std::string(v.as_string());
+    return json::serialize(v);
+}
+
+std::string field(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v ? text_of(*v) : "-";
+}
+
+void print_status(const json::object& r, std::ostream& out) {
+    out << "tributary " << field(r, "version") << ", pid " << field(r, "pid") << ", up since "
+        << field(r, "started") << "\n"
+        << "config " << field(r, "config") << " (reloaded " << field(r, "reloads") << " times)\n";
+    const auto* jobs = r.if_contains("jobs");
+    if (!jobs || !jobs->is_object()) return;
+    for (const auto& kv : jobs->as_object()) {
+        if (!kv.value().is_object()) continue;
+        const auto& j = kv.value().as_object();
+        out << "\n" << std::string_view(kv.key()) << " (" << field(j, "type") << "): " << field(j, "state");
+        if (field(j, "type") == "events") {
+            out << "\n  queued        " << field(j, "queued") << " events, " << field(j, "queued_bytes")
+                << " bytes, oldest " << field(j, "oldest_queued_age_s") << " s\n";
+            continue;
+        }
+        const auto* failing = j.if_contains("failing");
+        const auto* stale = j.if_contains("stale");
+        if (failing && failing->is_bool() && failing->as_bool()) out << ", FAILING";
+        if (stale && stale->is_bool() && stale->as_bool()) out << ", STALE";
+        out << "\n  schedule      " << (field(j, "schedule") == "-" ? "on trigger" : field(j, "schedule"))
+            << "\n  next run      " << field(j, "next_run");
+        if (const auto* p = j.if_contains("trigger_pending"); p && p->is_bool() && p->as_bool())
+            out << " (a trigger is pending)";
+        if (field(j, "state") == "paused") out << "\n  paused until  " << field(j, "paused_until");
+        out << "\n  last run      " << field(j, "last_result") << ", " << field(j, "last_start") << " .. "
+            << field(j, "last_end") << "\n  last success  " << field(j, "last_success")
+            << "\n  runs          " << field(j, "runs") << " (skipped " << field(j, "skipped")
+            << ", missed in a row " << field(j, "missed_in_row") << ")\n  dead letters  "
+            << field(j, "dead_letters") << "\n";
+    }
+}
+
+void print_done(const command& cmd, const json::object& r, std::ostream& out) {
+    switch (cmd.kind) {
+        case command_kind::trigger: {
+            const auto* q = r.if_contains("queued");
+            const bool queued = q && q->is_bool() && q->as_bool();
+            out << cmd.job << (queued ? ": running; one more run is queued after it\n" : ": started\n");
+            break;
+        }
+        case command_kind::pause:
+            out << cmd.job << ": paused"
+                << (field(r, "until") == "-" ? " until resumed" : " until " + field(r, "until")) << "\n";
+            break;
+        case command_kind::resume:
+            out << cmd.job << ": resumed\n";
+            break;
+        case command_kind::reload:
+            out << "reloaded: added " << field(r, "added") << ", removed " << field(r, "removed")
+                << ", changed " << field(r, "changed") << ", unchanged " << field(r, "unchanged") << "\n";
+            break;
+        default:
+            break;
+    }
+}
+
+control_request request_of(const command& cmd) {
+    control_request r;
+    switch (cmd.kind) {
+        case command_kind::trigger:
+            r.command = control_command::trigger;
+            break;
+        case command_kind::pause:
+            r.command = control_command::pause;
+            r.pause_for = cmd.pause_for;
+            break;
+        case command_kind::resume:
+            r.command = control_command::resume;
+            break;
+        case command_kind::reload:
+            r.command = control_command::reload;
+            break;
+        default:
+            r.command = control_command::status;
+            break;
+    }
+    r.job = cmd.job;
+    return r;
+}
+
+}  // namespace
+
+bool is_control_command(command_kind k) {
+    return k == command_kind::status || k == command_kind::trigger || k == command_kind::pause ||
+           k == command_kind::resume || k == command_kind::reload;
+}
+
+exit_code control_command_cli(const command& cmd,
+                              const config::settings& s,
+                              std::ostream& out,
+                              std::ostream& err) {
+    // A reload reads and checks the whole file, resolving its secrets: give it time.
+    const auto timeout = cmd.kind == command_kind::reload ? std::chrono::milliseconds{120s} : 10s;
+    auto called = control_call(s.control.socket, request_of(cmd), timeout);
+    if (!called.reply) {
+        err << "tributary: " << called.error << "\n";
+        return exit_code::failure;
+    }
+    const auto& r = *called.reply;
+    const bool ok = r.at("ok").as_bool();
+    if (!ok) {
+        err << "tributary: " << field(r, "error") << "\n";
+        if (const auto* errors = r.if_contains("errors"); errors && errors->is_array()) {
+            for (const auto& e : errors->as_array()) err << "  " << text_of(e) << "\n";
+        }
+        return exit_code::failure;
+    }
+    if (cmd.kind == command_kind::status) {
+        if (cmd.json)
+            out << json::serialize(r) << "\n";
+        else
+            print_status(r, out);
+        const auto* healthy = r.if_contains("healthy");
+        return healthy && healthy->is_bool() && healthy->as_bool() ? exit_code::ok : exit_code::failure;
+    }
+    print_done(cmd, r, out);
+    return exit_code::ok;
+}
+
+}  // namespace tributary::daemon
