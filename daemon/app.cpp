@@ -24,6 +24,7 @@
 #include "daemon/control_service.hpp"
 #include "daemon/events_runtime.hpp"
 #include "daemon/job_runner.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "daemon/version.hpp"
@@ -112,6 +113,7 @@ struct startup_context {
     storage_thread& storage;
     job_runner& runner;
     limiter_persistence& limits;
+    const loop_monitor& monitor;
     // Cancelled to stop the process: after a one-shot run, or when startup fails.
     asio::signal_set& signals;
     log::logger log;
@@ -151,7 +153,12 @@ private:
     std::unique_ptr<events_runtime> events_;
     std::unique_ptr<control_service> control_;
     std::unique_ptr<control_server> control_server_;
+    std::unique_ptr<metrics_server> metrics_server_;
 };
+
+awaitable<void> metrics_task(metrics_server& server, task_group& tasks) {
+    co_await server.run(tasks);
+}
 
 awaitable<void> reload_task(control_service& service) {
     auto reply = co_await service.reload();
@@ -225,7 +232,7 @@ awaitable<void> daemon_startup::run() {
     }
     if (events_->needed()) events_->start(ctx_.limits.tasks);
     control_ = std::make_unique<control_service>(
-        settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log});
+        settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor});
     control_server_ =
         std::make_unique<control_server>(co_await asio::this_coro::executor, settings.control.socket,
                                          *control_, log.with_component("control"));
@@ -247,6 +254,17 @@ awaitable<void> daemon_startup::run() {
     }
     if (control_server_)
         ctx_.limits.tasks.spawn("control", control_task(*control_server_, ctx_.limits.tasks));
+    if (settings.metrics.enabled) {
+        metrics_server_ =
+            std::make_unique<metrics_server>(co_await asio::this_coro::executor, settings.metrics.listen_host,
+                                             settings.metrics.port, *control_, log.with_component("metrics"));
+        if (auto error = metrics_server_->bind(); !error.empty()) {
+            log.error("metrics.unavailable", {{"error", error}});
+            fail();
+            co_return;
+        }
+        ctx_.limits.tasks.spawn("metrics", metrics_task(*metrics_server_, ctx_.limits.tasks));
+    }
     sd_notify("READY=1\nSTATUS=" + control_->summary());
     ctx_.limits.tasks.spawn("systemd-notify", notify_systemd(*control_));
     co_await control_->jobs().run();
@@ -300,7 +318,7 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     std::optional<int> received;
 
     tasks.spawn("loop-monitor", monitor_task(monitor));
-    daemon_startup startup({cmd, settings, *registry, storage, runner, limits, signals, log});
+    daemon_startup startup({cmd, settings, *registry, storage, runner, limits, monitor, signals, log});
     tasks.spawn(cmd.once_job ? "job:" + *cmd.once_job : "scheduler", startup.run());
     auto on_hup = [&startup] { return startup.reload_on_signal(); };
     asio::co_spawn(ioc, wait_for_stop(signals, tasks, log, received, on_hup), [&](std::exception_ptr ep) {

@@ -138,13 +138,6 @@ void check_sections(const config::settings& s, std::vector<diagnostic>& out) {
                 "/ingest", "no events job reads what ingest accepts; add an events job or remove ingest"));
         }
     }
-    for (const char* section : {"metrics"}) {
-        const std::string pointer = config::pointer_append("", section);
-        if (!s.locations.find(pointer)) continue;
-        out.push_back(s.locations.locate(pointer, std::string(section) +
-                                                      " is not implemented yet; remove the section (it would "
-                                                      "do nothing)"));
-    }
 }
 
 }  // namespace

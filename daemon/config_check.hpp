@@ -9,8 +9,6 @@
 //     events job's destination takes events; an events job reads from ingest, never a source;
 //   - at most one connection writes a file (jsonl paths resolving to the same file);
 //   - `ingest` is read by some events job;
-//   - sections that are parsed but not implemented yet (`metrics`, `control`) are refused rather
-//     than silently ignored.
 // Mapping checks need schemas: commands_validate.hpp (offline and --online) and the pipelines'
 // start (users_transform) share mapping::check_mapping.
 

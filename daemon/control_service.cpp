@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/config_check.hpp"
+#include "daemon/metrics_text.hpp"
 #include "daemon/reload_plan.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/version.hpp"
@@ -87,7 +88,8 @@ awaitable<std::string> control_service::status() {
             else
                 o["oldest_queued_age_s"] = nullptr;
         } else {
-            o["dead_letters"] = co_await deps_.store.count_dead_letters(name);
+            const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
+            o["dead_letters"] = dead_letters;
             if (o["failing"].as_bool() || o["stale"].as_bool()) healthy = false;
         }
         out_jobs[name] = std::move(o);
@@ -201,6 +203,92 @@ awaitable<std::string> control_service::reload() {
     sd_notify("READY=1\nSTATUS=" + summary());
     reloading_ = false;
     co_return reply;
+}
+
+awaitable<std::string> control_service::metrics_text() {
+    const auto now = std::chrono::system_clock::now();
+    auto gauge = [](std::string name, std::string help) {
+        return metric_family{std::move(name), std::move(help), "gauge", {}};
+    };
+    auto counter = [](std::string name, std::string help) {
+        return metric_family{std::move(name), std::move(help), "counter", {}};
+    };
+    metric_family build = gauge("tributary_build_info", "The running build (value 1).");
+    build.samples.push_back({{{"version", std::string(version())}, {"commit", std::string(commit())}}, 1});
+    metric_family runs = counter("tributary_job_runs_total", "Runs started since the daemon started.");
+    metric_family skipped = counter("tributary_job_skipped_runs_total",
+                                    "Scheduled runs skipped: a run was live, or the job was paused.");
+    metric_family running = gauge("tributary_job_running", "1 while a run of the job is live.");
+    metric_family paused = gauge("tributary_job_paused", "1 while the job is paused.");
+    metric_family failing = gauge("tributary_job_failing", "1 when the job's last run failed.");
+    metric_family stale =
+        gauge("tributary_job_stale",
+              "1 when the job missed two schedules in a row or has not succeeded for stale_after.");
+    metric_family last_success = gauge("tributary_job_last_success_timestamp_seconds",
+                                       "When the job's last successful run ended (Unix time).");
+    metric_family last_records = gauge("tributary_job_last_run_records",
+                                       "Records of the job's latest run in the state store, by outcome.");
+    metric_family dead = gauge("tributary_job_dead_letters", "Dead letters the job holds.");
+    metric_family queued = gauge("tributary_queue_events", "Events queued for the events job.");
+    metric_family queued_bytes = gauge("tributary_queue_bytes", "Payload bytes queued for the events job.");
+    metric_family lag =
+        gauge("tributary_queue_lag_seconds", "Age of the oldest queued event (0 when empty).");
+    metric_family events =
+        counter("tributary_events_total", "Events the events job has finished with, by outcome.");
+    const auto jobs = board_.status(now);  // a named local: it lives across the co_awaits below
+    for (const auto& [name, o] : jobs) {
+        const std::vector<std::pair<std::string, std::string>> job{{"job", name}};
+        if (o.at("type") == "events") {
+            auto q = co_await deps_.store.queue_stats(name);
+            queued.samples.push_back({job, static_cast<double>(q.count)});
+            queued_bytes.samples.push_back({job, static_cast<double>(q.bytes)});
+            lag.samples.push_back(
+                {job, q.oldest_received_at_us > 0
+                          ? static_cast<double>(to_unix_us(now) - q.oldest_received_at_us) / 1e6
+                          : 0});
+            auto c = co_await deps_.store.events_counters(name);
+            for (const auto& [outcome, n] :
+                 std::vector<std::pair<std::string, std::uint64_t>>{{"sent", c.sent},
+                                                                    {"skipped", c.skipped},
+                                                                    {"rejected", c.rejected},
+                                                                    {"mapping", c.mapping},
+                                                                    {"unreadable", c.unreadable}}) {
+                events.samples.push_back({{{"job", name}, {"outcome", outcome}}, static_cast<double>(n)});
+            }
+            dead.samples.push_back({job, static_cast<double>(c.rejected + c.mapping + c.unreadable)});
+            continue;
+        }
+        runs.samples.push_back({job, static_cast<double>(o.at("runs").as_uint64())});
+        skipped.samples.push_back({job, static_cast<double>(o.at("skipped").as_uint64())});
+        running.samples.push_back({job, o.at("state") == "running" ? 1.0 : 0.0});
+        paused.samples.push_back({job, o.at("state") == "paused" ? 1.0 : 0.0});
+        failing.samples.push_back({job, o.at("failing").as_bool() ? 1.0 : 0.0});
+        stale.samples.push_back({job, o.at("stale").as_bool() ? 1.0 : 0.0});
+        const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
+        dead.samples.push_back({job, static_cast<double>(dead_letters)});
+        auto recent = co_await deps_.store.recent_runs(name, 1);
+        if (!recent.empty()) {
+            const auto& c = recent.front().counts;
+            for (const auto& [outcome, n] :
+                 std::vector<std::pair<std::string, std::uint64_t>>{{"read", c.read},
+                                                                    {"written", c.written},
+                                                                    {"rejected", c.rejected},
+                                                                    {"skipped", c.skipped}}) {
+                last_records.samples.push_back(
+                    {{{"job", name}, {"outcome", outcome}}, static_cast<double>(n)});
+            }
+        }
+        auto succeeded = board_.last_success(name);
+        if (succeeded)
+            last_success.samples.push_back({job, static_cast<double>(to_unix_us(*succeeded)) / 1e6});
+    }
+    metric_family stalls =
+        counter("tributary_loop_stalls_total", "Event-loop turns longer than log.stall_threshold.");
+    if (deps_.monitor) stalls.samples.push_back({{}, static_cast<double>(deps_.monitor->stalls())});
+    metric_family reloads = counter("tributary_reloads_total", "Reloads applied since the daemon started.");
+    reloads.samples.push_back({{}, static_cast<double>(reloads_)});
+    co_return render_metrics({build, runs, skipped, running, paused, failing, stale, last_success,
+                              last_records, dead, queued, queued_bytes, lag, events, stalls, reloads});
 }
 
 std::string control_service::summary() const {

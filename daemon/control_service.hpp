@@ -15,11 +15,13 @@
 
 #include "config/settings.hpp"
 #include "connectors/sdk/registry.hpp"
+#include "core/async/loop_monitor.hpp"
 #include "core/http/client.hpp"
 #include "core/log/logger.hpp"
 #include "core/state/store.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/job_board.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/scheduler.hpp"
 
 namespace tributary::daemon {
@@ -29,9 +31,11 @@ struct control_service_deps {
     http::engine& engine;
     state::store& store;
     log::logger log;
+    /// The loop's stall counter, for the metrics; null: not exported.
+    const loop_monitor* monitor = nullptr;
 };
 
-class control_service : public control_handler {
+class control_service : public control_handler, public metrics_source {
 public:
     /// `initial` (the config the daemon started with) and everything in `deps` outlive the service.
     control_service(const config::settings& initial, control_service_deps deps);
@@ -44,6 +48,10 @@ public:
     /// Reloads the config file; the reply line (ok, or the error and every diagnostic).
     /// Notifies systemd (RELOADING=1, then READY=1). One at a time: a second is refused.
     awaitable<std::string> reload();
+
+    /// The Prometheus text (metrics_server): per job its runs, state, last run's counts, dead
+    /// letters; per events job its queue and counters; loop stalls, reloads, build info.
+    awaitable<std::string> metrics_text() override;
 
     /// One line for systemd's STATUS=: jobs running, paused, failing or stale.
     std::string summary() const;

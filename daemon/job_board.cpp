@@ -245,6 +245,11 @@ bool job_board::failing(const std::string& job) const {
     return it != jobs_.end() && it->second.last_outcome == run_outcome::failed;
 }
 
+std::optional<wall_time> job_board::last_success(const std::string& job) const {
+    auto it = jobs_.find(job);
+    return it == jobs_.end() ? std::nullopt : it->second.last_success;
+}
+
 bool job_board::stale(const std::string& job, wall_time now) const {
     auto it = jobs_.find(job);
     if (it == jobs_.end() || it->second.plan.events) return false;

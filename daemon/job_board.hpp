@@ -98,6 +98,7 @@ public:
     bool resume(const std::string& job);
 
     bool failing(const std::string& job) const;
+    std::optional<wall_time> last_success(const std::string& job) const;
     bool stale(const std::string& job, wall_time now) const;
 
     /// One object per job (fields: see the README's `tributary status`), by name.

@@ -476,3 +476,69 @@ TEST(Ops_Systemd, NotifiesReadyStatusWatchdogReloadingStoppingInOrder) {
     EXPECT_EQ(find_from(m, 0, "READY=1"), ready);
     EXPECT_LT(ready, find_from(m, 0, "WATCHDOG=1"));
 }
+
+// --- metrics --------------------------------------------------------------------------------------
+
+namespace {
+
+// Scrapes http://127.0.0.1:PORT/metrics with Debian's Prometheus client and parses it with its
+// text-format parser; prints {"sample name{labels}": value, ...} and the status of a wrong path
+// and a wrong method.
+const char* scrape_py = R"(
+import json, sys, urllib.request, urllib.error
+from prometheus_client.parser import text_string_to_metric_families
+base = 'http://127.0.0.1:' + sys.argv[1]
+resp = urllib.request.urlopen(base + '/metrics', timeout=10)
+ctype = resp.headers.get('Content-Type')
+text = resp.read().decode()
+out = {}
+for family in text_string_to_metric_families(text):
+    for s in family.samples:
+        labels = ','.join('%s=%s' % (k, v) for k, v in sorted(s.labels.items()))
+        out[s.name + '{' + labels + '}'] = s.value
+def status(req):
+    try:
+        return urllib.request.urlopen(req, timeout=10).status
+    except urllib.error.HTTPError as e:
+        return e.code
+out['status /nope'] = status(base + '/nope')
+out['status POST'] = status(urllib.request.Request(base + '/metrics', data=b'x', method='POST'))
+out['content type'] = ctype
+print(json.dumps(out))
+)";
+
+}  // namespace
+
+TEST(Ops_Metrics, ScrapedAndParsedByThePrometheusParser) {
+    if (!std::filesystem::exists("/usr/bin/python3") ||
+        run("/usr/bin/python3", {"-c", "import prometheus_client"}).code != 0)
+        GTEST_SKIP() << "python3-prometheus-client is not installed (scripts/setup.sh --deps installs it)";
+    temp_dir dir;
+    options o;
+    o.extra_top = "metrics:\n  listen: 127.0.0.1:0\n";
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();
+    ASSERT_TRUE(p->wait_for_output("metrics.listen", 5s));
+    const std::string log = p->err();
+    const auto at = log.find("\"port\":", log.find("metrics.listen"));
+    ASSERT_NE(at, std::string::npos) << log;
+    const std::string port = std::to_string(std::stoi(log.substr(at + 7)));
+    auto scraped = run("/usr/bin/python3", {"-c", scrape_py, port}, {}, 30s);
+    ASSERT_EQ(scraped.code, 0) << scraped.err;
+    auto m = parse_object(scraped.out);
+    EXPECT_EQ(m["status /nope"], 404) << scraped.out;
+    EXPECT_EQ(m["status POST"], 405) << scraped.out;
+    EXPECT_EQ(m["content type"], "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(m["tributary_job_runs_total{job=demo}"], 1.0) << scraped.out;
+    EXPECT_EQ(m["tributary_job_failing{job=demo}"], 0.0) << scraped.out;
+    EXPECT_EQ(m["tributary_job_last_run_records{job=demo,outcome=read}"], 10.0) << scraped.out;
+    EXPECT_EQ(m["tributary_job_last_run_records{job=demo,outcome=written}"], 10.0) << scraped.out;
+    EXPECT_EQ(m["tributary_job_dead_letters{job=demo}"], 0.0) << scraped.out;
+    EXPECT_TRUE(m.contains("tributary_loop_stalls_total{}")) << scraped.out;
+    EXPECT_TRUE(m["tributary_job_last_success_timestamp_seconds{job=demo}"].is_double()) << scraped.out;
+    bool build = false;
+    for (const auto& kv : m) build |= std::string_view(kv.key()).starts_with("tributary_build_info{commit=");
+    EXPECT_TRUE(build) << scraped.out;
+    stop(*p);
+}
