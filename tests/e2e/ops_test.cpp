@@ -13,11 +13,14 @@
 
 #include <boost/json/parse.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <thread>
 
+#include "tests/kit/test_client.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
@@ -390,6 +393,91 @@ TEST(Ops_Reload, AddsRemovesAndChangesJobsWhileAJobRunsNothingLost) {
     dir.write("c.yaml", config(dir, o));
     ASSERT_EQ(cli(cfg, {"reload"}).code, 0);
     EXPECT_EQ(cli(cfg, {"trigger", "copy"}).code, 1);
+    stop(*p);
+}
+
+// Reload under load: events flowing through ingest to a jsonl file and a users job mid-run while
+// the config is reloaded three times (a users job changed, one added, then removed): every event
+// arrives once, the users run writes every record.
+TEST(Ops_Reload, UnderLoadEventsFlowingAndAUsersJobMidRunNothingLost) {
+    temp_dir dir;
+    const std::string write_key = "wk_fidelity_0123456789abcdef";
+    const std::string authorization = "Basic d2tfZmlkZWxpdHlfMDEyMzQ1Njc4OWFiY2RlZjo=";  // base64(key + ":")
+    auto text_of = [&](const std::string& schedule, bool extra) {
+        options o;
+        o.run_at_start = false;
+        o.count = 40000;
+        o.schedule = schedule;
+        o.extra_top = "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [" + write_key + "]\n";
+        o.extra_jobs =
+            "  to_file:\n    type: events\n    destination: { connection: events }\n"
+            "    batch: { max_items: 50, max_wait: 10ms }\n";
+        if (extra)
+            o.extra_jobs +=
+                "  other:\n    type: users\n    source: { connection: people }\n"
+                "    destination: { connection: out }\n";
+        auto t = config(dir, o);
+        t.insert(t.find("jobs:"), "  events:\n    connector: jsonl\n    settings: { path: " +
+                                      (dir.path() / "events.jsonl").string() + ", mode: events }\n");
+        return t;
+    };
+    auto cfg = dir.write("c.yaml", text_of("every 1h", false));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(p->wait_for_output("\"ingest.listen\"", 30s)) << p->err();
+    const auto port = tributary::test::ingest_listen_port(p->err());
+    ASSERT_NE(port, 0);
+    ASSERT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.start\"", 1, 30s)) << p->err();
+
+    constexpr int events = 600;
+    std::atomic<int> accepted{0};
+    std::thread sender([&] {
+        tributary::kit::test_client client("127.0.0.1", port);
+        const tributary::kit::header_list headers{{"Content-Type", "application/json"},
+                                                  {"Authorization", authorization}};
+        for (int i = 0; i < events; ++i) {
+            const std::string body = R"({"type":"track","event":"Reloaded","userId":"u)" +
+                                     std::to_string(i % 7) + R"(","messageId":"m-)" + std::to_string(i) +
+                                     R"("})";
+            auto r = client.request("POST", "/v1/track", body, headers);
+            if (r.ok() && r.status == 200u) ++accepted;
+        }
+    });
+    auto r1 = cli(cfg, {"reload"});  // nothing changed
+    dir.write("c.yaml", text_of("every 2h", true));
+    auto r2 = cli(cfg, {"reload"});  // demo changed, other added — demo's run goes on
+    dir.write("c.yaml", text_of("every 2h", false));
+    auto r3 = cli(cfg, {"reload"});  // other removed
+    sender.join();
+    EXPECT_EQ(r1.code, 0) << r1.err;
+    EXPECT_EQ(r2.code, 0) << r2.err;
+    EXPECT_EQ(r3.code, 0) << r3.err;
+    EXPECT_EQ(accepted.load(), events);
+
+    auto lines_of = [](const std::filesystem::path& f) {
+        std::vector<std::string> out;
+        std::ifstream in(f);
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty()) out.push_back(line);
+        return out;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           (lines_of(dir.path() / "events.jsonl").size() < static_cast<std::size_t>(events) ||
+            count_of(p->err(), "\"event\":\"job.done\"") < 1))
+        std::this_thread::sleep_for(100ms);
+    const auto delivered = lines_of(dir.path() / "events.jsonl");
+    std::set<std::string> ids;
+    for (const auto& line : delivered) {
+        auto at = line.find("\"messageId\":\"m-");
+        if (at != std::string::npos) ids.insert(line.substr(at + 14, line.find('"', at + 14) - at - 14));
+    }
+    EXPECT_EQ(delivered.size(), static_cast<std::size_t>(events));
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(events));
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 60s)) << p->err();
+    EXPECT_NE(p->err().find("\"status\":\"succeeded\""), std::string::npos);
+    EXPECT_EQ(lines_of(dir.path() / "out.jsonl").size(), 40000u);
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"daemon.reloaded\""), 3u);
     stop(*p);
 }
 
