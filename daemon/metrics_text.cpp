@@ -5,23 +5,24 @@
 
 namespace tributary::daemon {
 
-std::string escape_label_value(std::string_view v) {
+namespace {
+
+// The format's escapes: `\` and newlines always, `"` in label values only.
+std::string escape(std::string_view v, bool quotes) {
     std::string out;
     out.reserve(v.size());
     for (char c : v) {
         if (c == '\\')
             out += "\\\\";
-        else if (c == '"')
-            out += "\\\"";
         else if (c == '\n')
             out += "\\n";
+        else if (c == '"' && quotes)
+            out += "\\\"";
         else
             out += c;
     }
     return out;
 }
-
-namespace {
 
 std::string number(double v) {
     if (std::isnan(v)) return "NaN";
@@ -34,27 +35,17 @@ std::string number(double v) {
     return buf;
 }
 
-// HELP text escapes only `\` and newlines.
-std::string escape_help(std::string_view v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\')
-            out += "\\\\";
-        else if (c == '\n')
-            out += "\\n";
-        else
-            out += c;
-    }
-    return out;
-}
-
 }  // namespace
+
+std::string escape_label_value(std::string_view v) {
+    return escape(v, true);
+}
 
 std::string render_metrics(const std::vector<metric_family>& families) {
     std::string out;
     for (const auto& f : families) {
         if (f.samples.empty()) continue;
-        out += "# HELP " + f.name + " " + escape_help(f.help) + "\n";
+        out += "# HELP " + f.name + " " + escape(f.help, false) + "\n";
         out += "# TYPE " + f.name + " " + f.type + "\n";
         for (const auto& s : f.samples) {
             out += f.name;
