@@ -69,6 +69,9 @@ Usage:
   tributary resume JOB [-c FILE]        end JOB's pause
   tributary reload [-c FILE]            the daemon reads its config file again; on errors it
                                         keeps the old one and this prints why (exit 1)
+  tributary dlq drop JOB ITEM [ITEM...] [-c FILE]
+                                        remove dead letters of a users job (through the running
+                                        daemon, or directly when none runs)
   tributary connectors [--json]         list the built-in connectors
   tributary COMMAND --help              the usage of one command (also: tributary help COMMAND)
   tributary --help | --version
@@ -167,6 +170,14 @@ Options:
       --limit N          entries, 1..1000 (default 20)
       --json             print one JSON object)";
 
+constexpr const char* dlq_drop_usage = R"(Usage:
+  tributary dlq drop JOB ITEM [ITEM...] [-c FILE]
+
+Removes the named dead letters of the users job JOB (ITEM: an item id as `state
+show JOB` lists it): they are no longer retried. While a daemon runs this goes
+through its control socket; otherwise it opens the state directory itself. Prints
+how many existed. Events jobs' dead letters are not handled yet.)";
+
 constexpr const char* status_usage = R"(Usage:
   tributary status [--json] [-c FILE]
 
@@ -256,6 +267,9 @@ std::string help_text(help_topic topic) {
         case help_topic::status:
             usage = status_usage;
             break;
+        case help_topic::dlq_drop:
+            usage = dlq_drop_usage;
+            break;
         case help_topic::trigger:
             usage = trigger_usage;
             break;
@@ -301,7 +315,8 @@ result<help_topic> help_topic_of(const std::vector<std::string>& words) {
     if (verb == "reload") return help_topic::reload;
     if (verb == "dlq") {
         if (words.size() < 2 || words[1] == "list") return help_topic::dlq_list;
-        return unexpected{"unknown dlq subcommand " + words[1] + " (list)"};
+        if (words[1] == "drop") return help_topic::dlq_drop;
+        return unexpected{"unknown dlq subcommand " + words[1] + " (list or drop)"};
     }
     if (verb != "state") return unexpected{"unknown command " + verb};
     if (words.size() < 2) return help_topic::state;
@@ -444,9 +459,18 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         if (words.size() < 3) return {std::nullopt, "state " + words[1] + " needs a job"};
         cmd.job = words[2];
         operands = 2;
+    } else if (verb == "dlq" && words.size() >= 2 && words[1] == "drop") {
+        cmd.kind = command_kind::dlq_drop;
+        if (words.size() < 4)
+            return {std::nullopt, "dlq drop needs a job and item ids: tributary dlq drop JOB ITEM..."};
+        cmd.job = words[2];
+        cmd.items.assign(words.begin() + 3, words.end());
+        if (cmd.items.size() > 1000) return {std::nullopt, "dlq drop takes at most 1000 item ids at once"};
+        operands = words.size() - 1;
     } else if (verb == "dlq") {
-        if (words.size() < 2) return {std::nullopt, "dlq needs a subcommand: list"};
-        if (words[1] != "list") return {std::nullopt, "unknown dlq subcommand " + words[1] + " (list)"};
+        if (words.size() < 2) return {std::nullopt, "dlq needs a subcommand: list or drop"};
+        if (words[1] != "list")
+            return {std::nullopt, "unknown dlq subcommand " + words[1] + " (list or drop)"};
         cmd.kind = command_kind::dlq_list;
         if (words.size() < 3) return {std::nullopt, "dlq list needs what to list: tributary dlq list ingest"};
         cmd.job = words[2];

@@ -27,6 +27,7 @@ enum class command_kind {
     state_show,
     state_rewind,
     dlq_list,
+    dlq_drop,
     status,  ///< the control socket's commands
     trigger,
     pause,
@@ -46,6 +47,7 @@ enum class help_topic {
     state_rewind,
     connectors,
     dlq_list,
+    dlq_drop,
     status,
     trigger,
     pause,
@@ -69,6 +71,7 @@ struct command {
     std::optional<std::string> log_format;  ///< --log-format json|text overrides the config
     std::optional<std::string> log_level;   ///< --log-level LEVEL overrides the config
     std::optional<std::chrono::milliseconds> pause_for;  ///< pause JOB --for DURATION
+    std::vector<std::string> items;                      ///< dlq drop JOB ITEM...: the item ids
 };
 
 struct parse_result {

@@ -4,6 +4,8 @@
 
 #include <ostream>
 
+#include "core/state/sqlite_store.hpp"
+#include "daemon/commands_common.hpp"
 #include "daemon/control_client.hpp"
 
 namespace tributary::daemon {
@@ -71,6 +73,10 @@ void print_done(const command& cmd, const json::object& r, std::ostream& out) {
         case command_kind::resume:
             out << cmd.job << ": resumed\n";
             break;
+        case command_kind::dlq_drop:
+            out << cmd.job << ": dropped " << field(r, "dropped") << " of " << field(r, "asked")
+                << " dead letters\n";
+            break;
         case command_kind::reload:
             out << "reloaded: added " << field(r, "added") << ", removed " << field(r, "removed")
                 << ", changed " << field(r, "changed") << ", unchanged " << field(r, "unchanged") << "\n";
@@ -93,6 +99,10 @@ control_request request_of(const command& cmd) {
         case command_kind::resume:
             r.command = control_command::resume;
             break;
+        case command_kind::dlq_drop:
+            r.command = control_command::dlq_drop;
+            r.items = cmd.items;
+            break;
         case command_kind::reload:
             r.command = control_command::reload;
             break;
@@ -111,18 +121,21 @@ bool is_control_command(command_kind k) {
            k == command_kind::resume || k == command_kind::reload;
 }
 
-exit_code control_command_cli(const command& cmd,
-                              const config::settings& s,
-                              std::ostream& out,
-                              std::ostream& err) {
-    // A reload reads and checks the whole file, resolving its secrets: give it time.
-    const auto timeout = cmd.kind == command_kind::reload ? std::chrono::milliseconds{120s} : 10s;
-    auto called = control_call(s.control.socket, request_of(cmd), timeout);
-    if (!called.reply) {
-        err << "tributary: " << called.error << "\n";
-        return exit_code::failure;
-    }
-    const auto& r = *called.reply;
+namespace {
+
+awaitable<std::uint64_t> drop_directly(const config::settings& s,
+                                       storage_thread& storage,
+                                       std::string job,
+                                       std::vector<std::string> items,
+                                       log::logger log) {
+    auto store = co_await open_store(s, state::open_mode::read_write, storage, log);
+    const std::uint64_t dropped = co_await store->clear_dead_letters(std::move(job), std::move(items));
+    co_await store->close();
+    co_return dropped;
+}
+
+// The daemon's reply as the command prints it; the exit code.
+exit_code report_reply(const command& cmd, const json::object& r, std::ostream& out, std::ostream& err) {
     const bool ok = r.at("ok").as_bool();
     if (!ok) {
         err << "tributary: " << field(r, "error") << "\n";
@@ -141,6 +154,57 @@ exit_code control_command_cli(const command& cmd,
     }
     print_done(cmd, r, out);
     return exit_code::ok;
+}
+
+}  // namespace
+
+exit_code dlq_drop_command(
+    const command& cmd, const config::settings& s, log::logger log, std::ostream& out, std::ostream& err) {
+    if (!check_job_configured(s, cmd.job, err)) return exit_code::usage;
+    if (s.jobs.at(cmd.job).type == config::job_type::events) {
+        err << "tributary: " << cmd.job
+            << " is an events job: dropping its dead letters is not supported yet\n";
+        return exit_code::failure;
+    }
+    // The daemon holds the state directory: through its socket. None runs: directly.
+    auto called = control_call(s.control.socket, request_of(cmd), std::chrono::seconds{30});
+    if (called.reply) return report_reply(cmd, *called.reply, out, err);
+    if (!called.not_running) {
+        err << "tributary: " << called.error << "\n";
+        return exit_code::failure;
+    }
+    if (!state_database_exists(s.state.dir)) {
+        out << cmd.job << ": dropped 0 of " << cmd.items.size() << " dead letters (no state yet)\n";
+        return exit_code::ok;
+    }
+    boost::asio::io_context ioc{1};
+    storage_thread storage;
+    storage.start();
+    std::uint64_t dropped = 0;
+    try {
+        dropped = run_to_completion(ioc, drop_directly(s, storage, cmd.job, cmd.items, log));
+    } catch (const state::store_error& e) {
+        err << "tributary: " << describe_store_error(e, s.state.dir) << "\n";
+        storage.stop();
+        return exit_code::failure;
+    }
+    storage.stop();
+    out << cmd.job << ": dropped " << dropped << " of " << cmd.items.size() << " dead letters\n";
+    return exit_code::ok;
+}
+
+exit_code control_command_cli(const command& cmd,
+                              const config::settings& s,
+                              std::ostream& out,
+                              std::ostream& err) {
+    // A reload reads and checks the whole file, resolving its secrets: give it time.
+    const auto timeout = cmd.kind == command_kind::reload ? std::chrono::milliseconds{120s} : 10s;
+    auto called = control_call(s.control.socket, request_of(cmd), timeout);
+    if (!called.reply) {
+        err << "tributary: " << called.error << "\n";
+        return exit_code::failure;
+    }
+    return report_reply(cmd, *called.reply, out, err);
 }
 
 }  // namespace tributary::daemon

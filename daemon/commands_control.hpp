@@ -5,6 +5,7 @@
 #include <iosfwd>
 
 #include "config/settings.hpp"
+#include "core/log/logger.hpp"
 #include "daemon/cli.hpp"
 
 namespace tributary::daemon {
@@ -18,5 +19,10 @@ exit_code control_command_cli(const command& cmd,
                               const config::settings& s,
                               std::ostream& out,
                               std::ostream& err);
+
+/// `dlq drop JOB ITEM...` (users jobs): through the running daemon's socket, else opening the
+/// state directory. 0 done (however many existed), 1 refused or failed, 2 unknown job.
+exit_code dlq_drop_command(
+    const command& cmd, const config::settings& s, log::logger log, std::ostream& out, std::ostream& err);
 
 }  // namespace tributary::daemon

@@ -1,5 +1,6 @@
 #include "daemon/control_protocol.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/serialize.hpp>
@@ -18,11 +19,13 @@ std::optional<control_command> command_of(std::string_view s) {
     if (s == "pause") return control_command::pause;
     if (s == "resume") return control_command::resume;
     if (s == "reload") return control_command::reload;
+    if (s == "dlq_drop") return control_command::dlq_drop;
     return std::nullopt;
 }
 
 bool takes_job(control_command c) {
-    return c == control_command::trigger || c == control_command::pause || c == control_command::resume;
+    return c == control_command::trigger || c == control_command::pause || c == control_command::resume ||
+           c == control_command::dlq_drop;
 }
 
 result<json::value> parse_limited(std::string_view line, std::size_t max) {
@@ -49,6 +52,8 @@ std::string_view command_name(control_command c) {
             return "resume";
         case control_command::reload:
             return "reload";
+        case control_command::dlq_drop:
+            return "dlq_drop";
     }
     return "?";
 }
@@ -64,13 +69,14 @@ result<control_request> parse_control_request(std::string_view line) {
     auto cmd = command_of(c->as_string());
     if (!cmd) {
         return unexpected{"unknown command \"" + std::string(c->as_string().subview().substr(0, 40)) +
-                          "\" (status, trigger, pause, resume, reload)"};
+                          "\" (status, trigger, pause, resume, reload, dlq_drop)"};
     }
     r.command = *cmd;
     for (const auto& kv : o) {
         const std::string_view key = kv.key();
         const bool known = key == "command" || (key == "job" && takes_job(r.command)) ||
-                           (key == "for_ms" && r.command == control_command::pause);
+                           (key == "for_ms" && r.command == control_command::pause) ||
+                           (key == "items" && r.command == control_command::dlq_drop);
         if (!known) {
             return unexpected{"unexpected key \"" + std::string(key.substr(0, 40)) + "\" for " +
                               std::string(command_name(r.command))};
@@ -81,6 +87,16 @@ result<control_request> parse_control_request(std::string_view line) {
         if (!j || !j->is_string() || j->as_string().empty())
             return unexpected{std::string(command_name(r.command)) + " needs \"job\" (a job name)"};
         r.job = std::string(j->as_string());
+    }
+    if (r.command == control_command::dlq_drop) {
+        const auto* items = o.if_contains("items");
+        if (!items || !items->is_array() || items->as_array().empty() || items->as_array().size() > 1000)
+            return unexpected{std::string("dlq_drop needs \"items\": 1 to 1000 item ids")};
+        for (const auto& i : items->as_array()) {
+            if (!i.is_string() || i.as_string().empty())
+                return unexpected{std::string("\"items\" must hold non-empty strings")};
+            r.items.emplace_back(i.as_string());
+        }
     }
     if (const auto* f = o.if_contains("for_ms")) {
         if (!f->is_int64() || f->as_int64() < 1 || f->as_int64() > max_pause_ms)
@@ -95,6 +111,11 @@ std::string encode_control_request(const control_request& r) {
     o["command"] = command_name(r.command);
     if (takes_job(r.command)) o["job"] = r.job;
     if (r.command == control_command::pause && r.pause_for) o["for_ms"] = r.pause_for->count();
+    if (r.command == control_command::dlq_drop) {
+        json::array items;
+        for (const auto& i : r.items) items.emplace_back(i);
+        o["items"] = std::move(items);
+    }
     return json::serialize(o) + "\n";
 }
 

@@ -4,7 +4,7 @@
 //
 //   request:  {"command":"status"} | {"command":"trigger","job":"NAME"}
 //             | {"command":"pause","job":"NAME","for_ms":N?} | {"command":"resume","job":"NAME"}
-//             | {"command":"reload"}
+//             | {"command":"reload"} | {"command":"dlq_drop","job":"NAME","items":["ID",...]}
 //   reply:    {"ok":true, ...command's fields} | {"ok":false,"error":"one line","errors":[...]?}
 
 #include <boost/json/object.hpp>
@@ -14,17 +14,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
 namespace tributary::daemon {
 
-enum class control_command { status, trigger, pause, resume, reload };
+enum class control_command { status, trigger, pause, resume, reload, dlq_drop };
 
 struct control_request {
     control_command command = control_command::status;
     std::string job;                                     ///< trigger, pause, resume
     std::optional<std::chrono::milliseconds> pause_for;  ///< pause: absent = until resumed
+    std::vector<std::string> items;                      ///< dlq_drop: 1..1000 non-empty item ids
 };
 
 /// Longest request line accepted (without its newline).

@@ -69,6 +69,8 @@ awaitable<std::string> control_service::handle(control_request request) {
             co_return resume(request.job);
         case control_command::reload:
             co_return co_await reload();
+        case control_command::dlq_drop:
+            co_return co_await dlq_drop(request.job, request.items);
     }
     co_return control_error("unknown command");
 }
@@ -140,6 +142,17 @@ std::string control_service::pause(const control_request& r) {
     else
         o["until"] = nullptr;
     return control_ok(std::move(o));
+}
+
+awaitable<std::string> control_service::dlq_drop(std::string job, std::vector<std::string> items) {
+    auto it = current_->jobs.find(job);
+    if (it == current_->jobs.end()) co_return control_error("unknown job " + job);
+    if (it->second.type == config::job_type::events)
+        co_return control_error(job + " is an events job: dropping its dead letters is not supported yet");
+    const std::size_t asked = items.size();
+    const std::uint64_t dropped = co_await deps_.store.clear_dead_letters(job, std::move(items));
+    control_log_.info("dlq.dropped", {{"job", job}, {"asked", asked}, {"dropped", dropped}});
+    co_return control_ok({{"job", job}, {"dropped", dropped}, {"asked", asked}});
 }
 
 std::string control_service::resume(const std::string& job) {

@@ -61,6 +61,7 @@ private:
     std::string trigger(const std::string& job);
     std::string pause(const control_request& r);
     std::string resume(const std::string& job);
+    awaitable<std::string> dlq_drop(std::string job, std::vector<std::string> items);
     std::shared_ptr<job_runner> make_runner(std::shared_ptr<const config::settings> owned,
                                             const config::settings& s);
 

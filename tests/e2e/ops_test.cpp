@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <atomic>
 #include <csignal>
@@ -479,6 +480,46 @@ TEST(Ops_Reload, UnderLoadEventsFlowingAndAUsersJobMidRunNothingLost) {
     EXPECT_EQ(lines_of(dir.path() / "out.jsonl").size(), 40000u);
     EXPECT_EQ(count_of(p->err(), "\"event\":\"daemon.reloaded\""), 3u);
     stop(*p);
+}
+
+// --- dead letters ---------------------------------------------------------------------------------
+
+// dlq drop: through the running daemon's socket (which holds the state directory), directly when
+// none runs; what is dropped is gone from `state show`.
+TEST(Ops_Dlq, DropThroughTheDaemonAndDirectly) {
+    temp_dir dir;
+    auto text = config(dir);
+    // The destination takes first names of at most one character: every record is dead-lettered.
+    const auto out_settings = "settings: { path: " + (dir.path() / "out.jsonl").string() + " }";
+    text.replace(text.find(out_settings), out_settings.size(),
+                 "settings: { path: " + (dir.path() / "out.jsonl").string() +
+                     ", schema: {kind: object, properties: [{name: first_name, type: {kind: string, "
+                     "maxLength: 1}}]} }");
+    text += "    mapping:\n      first_name: first_name\n";
+    auto cfg = dir.write("c.yaml", text);
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();
+    auto shown = parse_object(cli(cfg, {"state", "show", "demo", "--json", "--limit", "100"}).out);
+    auto& dl = shown["dead_letters"].as_object();
+    ASSERT_EQ(dl["count"], 10) << boost::json::serialize(shown);
+    std::vector<std::string> ids;
+    for (const auto& e : dl["oldest"].as_array()) ids.emplace_back(e.as_object().at("id").as_string());
+    ASSERT_EQ(ids.size(), 10u);
+
+    auto dropped = cli(cfg, {"dlq", "drop", "demo", ids[0], ids[1], "no-such-item"});
+    EXPECT_EQ(dropped.code, 0) << dropped.err;
+    EXPECT_NE(dropped.out.find("demo: dropped 2 of 3 dead letters"), std::string::npos) << dropped.out;
+    EXPECT_NE(p->err().find("\"event\":\"dlq.dropped\""), std::string::npos);
+    auto o = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(o["jobs"].as_object()["demo"].as_object()["dead_letters"], 8);
+    stop(*p);
+
+    dropped = cli(cfg, {"dlq", "drop", "demo", ids[2]});
+    EXPECT_EQ(dropped.code, 0) << dropped.err;
+    EXPECT_NE(dropped.out.find("demo: dropped 1 of 1 dead letters"), std::string::npos) << dropped.out;
+    shown = parse_object(cli(cfg, {"state", "show", "demo", "--json"}).out);
+    EXPECT_EQ(shown["dead_letters"].as_object()["count"], 7);
+    EXPECT_EQ(cli(cfg, {"dlq", "drop", "nope", "x"}).code, 2);
 }
 
 // --- systemd --------------------------------------------------------------------------------------
