@@ -408,6 +408,16 @@ job_settings read_job(reader& r, const std::string& name, const cursor& at, cons
     }
 
     if (auto c = m.get("schedule")) out.schedule = read_schedule(r, *c);
+    if (auto c = m.get("run_at_start")) {
+        auto v = r.read_json(*c);
+        if (v.is_bool())
+            out.run_at_start = v.as_bool();
+        else
+            r.error(*c, "must be true or false");
+        if (out.run_at_start && !m.get("schedule"))
+            r.error_at_key(*c, "applies to a job with a schedule (a job without one runs on trigger)");
+    }
+    if (auto c = m.get("stale_after")) assign(out.stale_after, r.read_duration(*c, 1min, 365 * 24h));
     if (auto c = m.get("priority")) {
         if (auto v = r.read_choice(*c, {"events", "incremental", "backfill"}))
             assign(out.priority, http::parse_priority(*v));
@@ -523,6 +533,18 @@ settings read_settings(reader& r,
 
     mapping m(r, root);
     if (!m.ok()) return out;
+    for (const char* section : {"state", "log", "ingest", "control", "metrics"}) {
+        if (auto c = m.get(section)) out.fingerprints[c->pointer()] = YAML::Dump(c->node());
+    }
+    for (const char* list : {"connections", "jobs"}) {
+        auto c = m.get(list);
+        if (!c || !c->node().IsMap()) continue;
+        for (const auto& kv : c->node()) {
+            if (!kv.first.IsScalar()) continue;
+            const auto key = kv.first.Scalar();
+            out.fingerprints.emplace(pointer_append(c->pointer(), key), YAML::Dump(kv.second));
+        }
+    }
     if (auto c = m.get("state")) read_state(r, *c, base_dir, out.state);
     if (auto c = m.get("log")) read_log(r, *c, out.log);
     if (auto c = m.get("ingest")) read_ingest(r, *c, base_dir, out.ingest);

@@ -164,6 +164,11 @@ struct job_settings {
     destination_ref destination;
     /// Absent: the job runs only on demand.
     std::optional<schedule_settings> schedule;
+    /// `run_at_start`: a scheduled job also runs as soon as the daemon is ready. Default false.
+    bool run_at_start = false;
+    /// `stale_after`: the job is stale (`tributary status` exits 1) when it has not succeeded for
+    /// this long. Absent: only missed schedules make it stale. 1m..365d.
+    std::optional<std::chrono::milliseconds> stale_after;
     /// events | incremental | backfill. Default: `events` for events jobs, else `incremental`.
     http::priority priority = http::priority::incremental;
     /// A users job's pipeline settings as the file gives them; the daemon adds what the
@@ -222,6 +227,11 @@ struct settings {
     std::map<std::string, job_settings> jobs;
     /// Absolute path of the file the settings came from.
     std::filesystem::path source_file;
+    /// The text of each section as YAML re-emitted it (comments and layout dropped), by pointer:
+    /// `/state`, `/log`, `/ingest`, `/control`, `/metrics`, `/connections/NAME`, `/jobs/NAME`. A
+    /// reload compares them to tell what changed (`${...}` references appear as written: resolved
+    /// secrets are compared separately).
+    std::map<std::string, std::string> fingerprints;
     /// Positions of every value of the file (prefix "").
     source_map locations;
     /// JSON Pointers of the values whose `${...}` references were not resolved

@@ -7,6 +7,8 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <csignal>
+#include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -18,9 +20,13 @@
 #include "core/state/sqlite_store.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/connector_registry.hpp"
+#include "daemon/control_server.hpp"
+#include "daemon/control_service.hpp"
 #include "daemon/events_runtime.hpp"
 #include "daemon/job_runner.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/sd_notify.hpp"
+#include "daemon/systemd_notifier.hpp"
 #include "daemon/version.hpp"
 
 namespace tributary::daemon {
@@ -46,27 +52,30 @@ std::string_view signal_name(int sig) {
 }
 
 // Waits for SIGINT/SIGTERM — or for the signal set to be cancelled, which is
-// how the process asks itself to stop — then stops the task group. SIGHUP is
-// caught so that it does not kill the process (its default action): there is
-// no reload yet, so it is logged and the wait goes on.
+// how the process asks itself to stop — then stops the task group. SIGHUP asks
+// `on_hup` for a reload (before the daemon is up, it is logged and ignored).
 awaitable<void> wait_for_stop(asio::signal_set& signals,
                               task_group& tasks,
                               log::logger log,
-                              std::optional<int>& received) {
+                              std::optional<int>& received,
+                              std::function<bool()> on_hup) {
     for (;;) {
         auto [ec, sig] = co_await signals.async_wait(use_nothrow);
         if (ec) break;
         if (sig == SIGHUP) {
-            log.warn("daemon.signal", {{"signal", signal_name(sig)},
-                                       {"action", "ignored"},
-                                       {"reason", "reload is not supported yet"}});
+            const bool reloading = on_hup();
+            log.info("daemon.signal",
+                     {{"signal", signal_name(sig)}, {"action", reloading ? "reload" : "ignored"}});
             continue;
         }
         received = sig;
         log.info("daemon.signal", {{"signal", signal_name(sig)}, {"action", "stop"}});
         break;
     }
-    sd_notify("STOPPING=1");
+    // Draining may take the grace and force periods: systemd waits that long before its own
+    // stop timeout runs out.
+    const auto drain = std::chrono::duration_cast<std::chrono::microseconds>(shutdown_grace + shutdown_force);
+    sd_notify("STOPPING=1\nEXTEND_TIMEOUT_USEC=" + std::to_string(drain.count()));
     co_await tasks.shutdown(shutdown_grace, shutdown_force);
 }
 
@@ -104,6 +113,7 @@ struct startup_context {
     storage_thread& storage;
     job_runner& runner;
     limiter_persistence& limits;
+    const loop_monitor& monitor;
     // Cancelled to stop the process: after a one-shot run, or when startup fails.
     asio::signal_set& signals;
     log::logger log;
@@ -128,6 +138,9 @@ public:
     // The open store, or null when opening failed or never started.
     std::unique_ptr<state::sqlite_store>& store() { return store_; }
 
+    // SIGHUP: spawns a reload when the daemon is up. False when it is not (yet).
+    bool reload_on_signal();
+
 private:
     void fail() {
         result_ = exit_code::failure;
@@ -138,7 +151,29 @@ private:
     exit_code result_ = ctx_.cmd.once_job ? exit_code::failure : exit_code::ok;
     std::unique_ptr<state::sqlite_store> store_;
     std::unique_ptr<events_runtime> events_;
+    std::unique_ptr<control_service> control_;
+    std::unique_ptr<control_server> control_server_;
+    std::unique_ptr<metrics_server> metrics_server_;
 };
+
+awaitable<void> metrics_task(metrics_server& server, task_group& tasks) {
+    co_await server.run(tasks);
+}
+
+awaitable<void> reload_task(control_service& service) {
+    auto reply = co_await service.reload();
+    (void)reply;  // the service logs the outcome
+}
+
+awaitable<void> control_task(control_server& server, task_group& tasks) {
+    co_await server.run(tasks);
+}
+
+bool daemon_startup::reload_on_signal() {
+    if (!control_) return false;
+    ctx_.limits.tasks.spawn("reload", reload_task(*control_));
+    return true;
+}
 
 awaitable<void> daemon_startup::run() {
     const auto& cmd = ctx_.cmd;
@@ -196,8 +231,43 @@ awaitable<void> daemon_startup::run() {
         co_return;
     }
     if (events_->needed()) events_->start(ctx_.limits.tasks);
-    sd_notify("READY=1\nSTATUS=running");
-    co_await ctx_.runner.run_schedules();
+    control_ = std::make_unique<control_service>(
+        settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor});
+    control_server_ =
+        std::make_unique<control_server>(co_await asio::this_coro::executor, settings.control.socket,
+                                         *control_, log.with_component("control"));
+    if (auto bind_error = control_server_->bind(); !bind_error.empty()) {
+        control_server_.reset();
+        // A socket the operator asked for (control.socket, or systemd's RuntimeDirectory=) must
+        // work; the built-in default /run/tributary is often not writable by a user trying the
+        // daemon by hand, who then runs without status, trigger and reload.
+        const char* runtime_dir = std::getenv("RUNTIME_DIRECTORY");
+        if (settings.fingerprints.contains("/control") || (runtime_dir && *runtime_dir)) {
+            log.error("control.unavailable", {{"error", bind_error}});
+            fail();
+            co_return;
+        }
+        log.warn("control.unavailable",
+                 {{"error", bind_error},
+                  {"effect", "status, trigger, pause, resume and reload will not work"},
+                  {"fix", "set control.socket to a writable path"}});
+    }
+    if (control_server_)
+        ctx_.limits.tasks.spawn("control", control_task(*control_server_, ctx_.limits.tasks));
+    if (settings.metrics.enabled) {
+        metrics_server_ =
+            std::make_unique<metrics_server>(co_await asio::this_coro::executor, settings.metrics.listen_host,
+                                             settings.metrics.port, *control_, log.with_component("metrics"));
+        if (auto error = metrics_server_->bind(); !error.empty()) {
+            log.error("metrics.unavailable", {{"error", error}});
+            fail();
+            co_return;
+        }
+        ctx_.limits.tasks.spawn("metrics", metrics_task(*metrics_server_, ctx_.limits.tasks));
+    }
+    sd_notify("READY=1\nSTATUS=" + control_->summary());
+    ctx_.limits.tasks.spawn("systemd-notify", notify_systemd(*control_));
+    co_await control_->jobs().run();
 }
 
 awaitable<void> close_store(std::unique_ptr<state::sqlite_store>& store) {
@@ -248,9 +318,10 @@ exit_code run(const command& cmd, const config::settings& settings, log::logger 
     std::optional<int> received;
 
     tasks.spawn("loop-monitor", monitor_task(monitor));
-    daemon_startup startup({cmd, settings, *registry, storage, runner, limits, signals, log});
+    daemon_startup startup({cmd, settings, *registry, storage, runner, limits, monitor, signals, log});
     tasks.spawn(cmd.once_job ? "job:" + *cmd.once_job : "scheduler", startup.run());
-    asio::co_spawn(ioc, wait_for_stop(signals, tasks, log, received), [&](std::exception_ptr ep) {
+    auto on_hup = [&startup] { return startup.reload_on_signal(); };
+    asio::co_spawn(ioc, wait_for_stop(signals, tasks, log, received, on_hup), [&](std::exception_ptr ep) {
         if (ep) log.error("daemon.stop_failed");
     });
 

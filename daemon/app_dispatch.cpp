@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <ostream>
@@ -15,6 +16,7 @@
 #include "core/log/sinks.hpp"
 #include "daemon/app.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/commands_control.hpp"
 #include "daemon/commands_dlq.hpp"
 #include "daemon/commands_plan.hpp"
 #include "daemon/commands_state.hpp"
@@ -120,6 +122,12 @@ int td::app::execute(const std::vector<std::string>& args) {
         case td::command_kind::state_show:
         case td::command_kind::state_rewind:
         case td::command_kind::dlq_list:
+        case td::command_kind::dlq_drop:
+        case td::command_kind::status:
+        case td::command_kind::trigger:
+        case td::command_kind::pause:
+        case td::command_kind::resume:
+        case td::command_kind::reload:
             break;
     }
 
@@ -145,17 +153,20 @@ int td::app::execute(const std::vector<std::string>& args) {
         log.flush();
         return code(result);
     }
-    // A refused file still gets the checks that need the connectors: every problem in one pass.
-    td::add_checks_of_partial(loaded, *registry);
-    if (loaded.ok()) {
-        // What needs the connectors (their settings, limits, roles, files) and what is not built
-        // yet: the same checks as validate's, each with its line:col.
-        auto more = td::check_config(*loaded.value, *registry);
-        if (!more.empty()) {
-            loaded.errors.insert(loaded.errors.end(), more.begin(), more.end());
-            loaded.value.reset();
-        }
+    // The control socket's commands need only control.socket from the file: the daemon checks the
+    // rest (`reload` exists to have it report a broken file, and `status` must work meanwhile).
+    if (td::is_control_command(cmd.kind)) {
+        const tc::settings* s = loaded.ok() ? &*loaded.value : nullptr;
+        if (!s && loaded.partial &&
+            std::none_of(loaded.errors.begin(), loaded.errors.end(),
+                         [](const auto& d) { return d.path.rfind("control", 0) == 0; }))
+            s = &*loaded.partial;
+        if (s) return code(td::control_command_cli(cmd, *s, out_, err_));
     }
+    // A refused file still gets the checks that need the connectors: every problem in one pass.
+    // What needs the connectors (their settings, limits, roles, files) and what is not built yet:
+    // the same checks as validate's, each with its line:col.
+    td::check_loaded(loaded, *registry);
 
     if (cmd.kind != td::command_kind::run) {
         // The one-shot commands talk to a terminal: config errors as validate prints them.
@@ -183,6 +194,16 @@ int td::app::execute(const std::vector<std::string>& args) {
                     break;
                 case td::command_kind::dlq_list:
                     result = td::dlq_list_command(cmd, s, log, out_, err_);
+                    break;
+                case td::command_kind::dlq_drop:
+                    result = td::dlq_drop_command(cmd, s, log, out_, err_);
+                    break;
+                case td::command_kind::status:
+                case td::command_kind::trigger:
+                case td::command_kind::pause:
+                case td::command_kind::resume:
+                case td::command_kind::reload:
+                    result = td::control_command_cli(cmd, s, out_, err_);
                     break;
                 default:
                     break;

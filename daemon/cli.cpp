@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "config/units.hpp"
 #include "core/result.hpp"
 
 namespace tributary::daemon {
@@ -60,6 +61,17 @@ Usage:
   tributary dlq list ingest [--limit N] [--json] [-c FILE]
                                         payloads the ingest endpoint refused (newest first,
                                         N entries, default 20), with the reason for each
+  tributary status [--json] [-c FILE]   ask the running daemon how each job is doing; exits 1
+                                        when a job is failing or stale, or no daemon runs
+  tributary trigger JOB [-c FILE]       run JOB now (queued after its live run, if any)
+  tributary pause JOB [--for DURATION] [-c FILE]
+                                        skip JOB's scheduled runs until resumed (or DURATION)
+  tributary resume JOB [-c FILE]        end JOB's pause
+  tributary reload [-c FILE]            the daemon reads its config file again; on errors it
+                                        keeps the old one and this prints why (exit 1)
+  tributary dlq drop JOB ITEM [ITEM...] [-c FILE]
+                                        remove dead letters of a users job (through the running
+                                        daemon, or directly when none runs)
   tributary connectors [--json]         list the built-in connectors
   tributary COMMAND --help              the usage of one command (also: tributary help COMMAND)
   tributary --help | --version
@@ -78,7 +90,7 @@ constexpr const char* run_usage = R"(Usage:
 
 Runs the daemon: every job on its schedule, and the ingest endpoint and spool
 directory when the config has an ingest section, until SIGINT or SIGTERM (a
-graceful stop: exit 0). SIGHUP is logged and ignored (there is no reload yet).
+graceful stop: exit 0). SIGHUP reloads the config (as `tributary reload` does).
 With --once JOB, runs that one job once and exits; for an events job, delivers
 what its queue (and the spool directory) holds. The process holds the state
 directory exclusively: a second run refuses while one is running.
@@ -158,6 +170,60 @@ Options:
       --limit N          entries, 1..1000 (default 20)
       --json             print one JSON object)";
 
+constexpr const char* dlq_drop_usage = R"(Usage:
+  tributary dlq drop JOB ITEM [ITEM...] [-c FILE]
+
+Removes the named dead letters of the users job JOB (ITEM: an item id as `state
+show JOB` lists it): they are no longer retried. While a daemon runs this goes
+through its control socket; otherwise it opens the state directory itself. Prints
+how many existed. Events jobs' dead letters are not handled yet.)";
+
+constexpr const char* status_usage = R"(Usage:
+  tributary status [--json] [-c FILE]
+
+Asks the running daemon, through its control socket (control.socket), how each job
+is doing: its state, schedule, last and next run, pending trigger, pause and its
+end, dead letters; for events jobs the queue depth and the age of the oldest
+queued event. Exits 0 when every job is healthy, 1 when a job is failing (its
+last run failed) or stale (it missed two schedules in a row, or has not
+succeeded for its stale_after), or when no daemon answers — usable as a health
+check.
+
+Options:
+      --json             print the daemon's reply as one JSON object)";
+
+constexpr const char* trigger_usage = R"(Usage:
+  tributary trigger JOB [-c FILE]
+
+Asks the running daemon to run the users job JOB now. While JOB runs, one more
+run is queued to follow it. A paused job is refused (resume it first).)";
+
+constexpr const char* pause_usage = R"(Usage:
+  tributary pause JOB [--for DURATION] [-c FILE]
+
+The running daemon skips JOB's scheduled runs (and refuses triggers) until
+`tributary resume JOB`, or for DURATION (`30m`, `2h`). A live run finishes.
+Pauses last until the daemon stops; a reload keeps them.
+
+Options:
+      --for DURATION     end the pause by itself after DURATION (1s..366d))";
+
+constexpr const char* resume_usage = R"(Usage:
+  tributary resume JOB [-c FILE]
+
+Ends JOB's pause: its next scheduled run runs.)";
+
+constexpr const char* reload_usage = R"(Usage:
+  tributary reload [-c FILE]
+
+Asks the running daemon to read its config file again (its secrets too), check
+it as `run` would, and apply it: users jobs added, removed or changed take
+effect at once (a live run finishes with the config it started with); pauses,
+pending triggers and rate-limit state stay. On any error the daemon keeps the
+old config and this prints every problem with its line:col, then exits 1.
+Changes to state, log, ingest, control, metrics or events jobs need a restart
+and are refused. SIGHUP to the daemon does the same (the outcome is logged).)";
+
 constexpr const char* connectors_usage = R"(Usage:
   tributary connectors [--json]
 
@@ -198,6 +264,24 @@ std::string help_text(help_topic topic) {
         case help_topic::dlq_list:
             usage = dlq_list_usage;
             break;
+        case help_topic::status:
+            usage = status_usage;
+            break;
+        case help_topic::dlq_drop:
+            usage = dlq_drop_usage;
+            break;
+        case help_topic::trigger:
+            usage = trigger_usage;
+            break;
+        case help_topic::pause:
+            usage = pause_usage;
+            break;
+        case help_topic::resume:
+            usage = resume_usage;
+            break;
+        case help_topic::reload:
+            usage = reload_usage;
+            break;
     }
     return std::string(usage) + common_options + exit_codes + "\nRun 'tributary --help' for every command.\n";
 }
@@ -206,7 +290,7 @@ namespace {
 
 bool takes_value(const std::string& a) {
     return a == "-c" || a == "--config" || a == "--once" || a == "--log-format" || a == "--log-level" ||
-           a == "--to" || a == "--sample" || a == "--limit";
+           a == "--to" || a == "--sample" || a == "--limit" || a == "--for";
 }
 
 std::optional<std::size_t> parse_count(const std::string& v, std::size_t max) {
@@ -224,9 +308,15 @@ result<help_topic> help_topic_of(const std::vector<std::string>& words) {
     if (verb == "validate") return help_topic::validate;
     if (verb == "plan") return help_topic::plan;
     if (verb == "connectors") return help_topic::connectors;
+    if (verb == "status") return help_topic::status;
+    if (verb == "trigger") return help_topic::trigger;
+    if (verb == "pause") return help_topic::pause;
+    if (verb == "resume") return help_topic::resume;
+    if (verb == "reload") return help_topic::reload;
     if (verb == "dlq") {
         if (words.size() < 2 || words[1] == "list") return help_topic::dlq_list;
-        return unexpected{"unknown dlq subcommand " + words[1] + " (list)"};
+        if (words[1] == "drop") return help_topic::dlq_drop;
+        return unexpected{"unknown dlq subcommand " + words[1] + " (list or drop)"};
     }
     if (verb != "state") return unexpected{"unknown command " + verb};
     if (words.size() < 2) return help_topic::state;
@@ -237,7 +327,8 @@ result<help_topic> help_topic_of(const std::vector<std::string>& words) {
 
 // Which command each option belongs to, for "--x is an option of y" errors.
 struct option_use {
-    bool once = false, json = false, online = false, to = false, mark = false, sample = false, limit = false;
+    bool once = false, json = false, online = false, to = false, mark = false, sample = false, limit = false,
+         pause_for = false;
 };
 
 }  // namespace
@@ -293,6 +384,12 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
                 if (!n) return {std::nullopt, "--limit takes a number from 1 to 1000"};
                 cmd.limit = *n;
                 used.limit = true;
+            } else if (a == "--for") {
+                auto d = config::parse_duration(*v);
+                if (!d || *d < std::chrono::seconds{1} || *d > std::chrono::hours{366 * 24})
+                    return {std::nullopt, "--for takes a duration from 1s to 366d (30m, 2h)"};
+                cmd.pause_for = *d;
+                used.pause_for = true;
             }
         } else if (inline_value) {
             return {std::nullopt, "option " + a + " takes no value"};
@@ -334,6 +431,17 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         cmd.kind = command_kind::validate;
     } else if (verb == "connectors") {
         cmd.kind = command_kind::connectors;
+    } else if (verb == "status") {
+        cmd.kind = command_kind::status;
+    } else if (verb == "reload") {
+        cmd.kind = command_kind::reload;
+    } else if (verb == "trigger" || verb == "pause" || verb == "resume") {
+        cmd.kind = verb == "trigger" ? command_kind::trigger
+                   : verb == "pause" ? command_kind::pause
+                                     : command_kind::resume;
+        if (words.size() < 2) return {std::nullopt, verb + " needs a job: tributary " + verb + " JOB"};
+        cmd.job = words[1];
+        operands = 1;
     } else if (verb == "plan") {
         cmd.kind = command_kind::plan;
         if (words.size() < 2) return {std::nullopt, "plan needs a job: tributary plan JOB"};
@@ -351,9 +459,18 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         if (words.size() < 3) return {std::nullopt, "state " + words[1] + " needs a job"};
         cmd.job = words[2];
         operands = 2;
+    } else if (verb == "dlq" && words.size() >= 2 && words[1] == "drop") {
+        cmd.kind = command_kind::dlq_drop;
+        if (words.size() < 4)
+            return {std::nullopt, "dlq drop needs a job and item ids: tributary dlq drop JOB ITEM..."};
+        cmd.job = words[2];
+        cmd.items.assign(words.begin() + 3, words.end());
+        if (cmd.items.size() > 1000) return {std::nullopt, "dlq drop takes at most 1000 item ids at once"};
+        operands = words.size() - 1;
     } else if (verb == "dlq") {
-        if (words.size() < 2) return {std::nullopt, "dlq needs a subcommand: list"};
-        if (words[1] != "list") return {std::nullopt, "unknown dlq subcommand " + words[1] + " (list)"};
+        if (words.size() < 2) return {std::nullopt, "dlq needs a subcommand: list or drop"};
+        if (words[1] != "list")
+            return {std::nullopt, "unknown dlq subcommand " + words[1] + " (list or drop)"};
         cmd.kind = command_kind::dlq_list;
         if (words.size() < 3) return {std::nullopt, "dlq list needs what to list: tributary dlq list ingest"};
         cmd.job = words[2];
@@ -367,8 +484,9 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
     const auto kind = cmd.kind;
     if (used.once && kind != command_kind::run) return {std::nullopt, "--once is an option of run"};
     if (used.json && kind != command_kind::connectors && kind != command_kind::plan &&
-        kind != command_kind::state_show && kind != command_kind::dlq_list)
-        return {std::nullopt, "--json is an option of connectors, plan, state show and dlq list"};
+        kind != command_kind::state_show && kind != command_kind::dlq_list && kind != command_kind::status)
+        return {std::nullopt, "--json is an option of connectors, plan, state show, dlq list and status"};
+    if (used.pause_for && kind != command_kind::pause) return {std::nullopt, "--for is an option of pause"};
     if (used.online && kind != command_kind::validate)
         return {std::nullopt, "--online is an option of validate"};
     if ((used.to || used.mark) && kind != command_kind::state_rewind)

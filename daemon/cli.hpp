@@ -1,6 +1,7 @@
 #pragma once
 // Command-line parsing: argv → one command. Pure; errors are values.
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -25,7 +26,13 @@ enum class command_kind {
     plan,
     state_show,
     state_rewind,
-    dlq_list
+    dlq_list,
+    dlq_drop,
+    status,  ///< the control socket's commands
+    trigger,
+    pause,
+    resume,
+    reload
 };
 
 /// Whose usage `help` prints: every command (`--help` alone), or one command
@@ -39,7 +46,13 @@ enum class help_topic {
     state_show,
     state_rewind,
     connectors,
-    dlq_list
+    dlq_list,
+    dlq_drop,
+    status,
+    trigger,
+    pause,
+    resume,
+    reload
 };
 
 struct command {
@@ -57,6 +70,8 @@ struct command {
                                             ///< dlq list entries (default 20)
     std::optional<std::string> log_format;  ///< --log-format json|text overrides the config
     std::optional<std::string> log_level;   ///< --log-level LEVEL overrides the config
+    std::optional<std::chrono::milliseconds> pause_for;  ///< pause JOB --for DURATION
+    std::vector<std::string> items;                      ///< dlq drop JOB ITEM...: the item ids
 };
 
 struct parse_result {

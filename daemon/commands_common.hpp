@@ -47,8 +47,8 @@ T run_to_completion(boost::asio::io_context& ioc, awaitable<T> task) {
     return std::move(*value);
 }
 
-/// "state directory DIR is in use by tributary (pid N); stop it or use the control socket (not
-/// built yet)" — the pid as recorded in DIR/lock, "another process" when it is not there.
+/// "state directory DIR is in use by tributary (pid N); stop it first (the control socket does
+/// not take this command yet)" — the pid as recorded in DIR/lock, "another process" when it is not there.
 std::string in_use_message(const std::filesystem::path& dir);
 
 /// The store's error for an operator: in_use_message() for a held lock, else its own text.

@@ -138,13 +138,6 @@ void check_sections(const config::settings& s, std::vector<diagnostic>& out) {
                 "/ingest", "no events job reads what ingest accepts; add an events job or remove ingest"));
         }
     }
-    for (const char* section : {"metrics", "control"}) {
-        const std::string pointer = config::pointer_append("", section);
-        if (!s.locations.find(pointer)) continue;
-        out.push_back(s.locations.locate(pointer, std::string(section) +
-                                                      " is not implemented yet; remove the section (it would "
-                                                      "do nothing)"));
-    }
 }
 
 }  // namespace
@@ -200,6 +193,23 @@ std::vector<diagnostic> check_config(const config::settings& s, const connectors
     check_sections(s, out);
     std::stable_sort(out.begin(), out.end(), before);
     return out;
+}
+
+void check_loaded(config::load_result& loaded, const connectors::registry& r) {
+    add_checks_of_partial(loaded, r);
+    if (!loaded.ok()) return;
+    auto more = check_config(*loaded.value, r);
+    if (more.empty()) return;
+    loaded.errors.insert(loaded.errors.end(), more.begin(), more.end());
+    loaded.value.reset();
+}
+
+config::load_result load_checked(const std::filesystem::path& file,
+                                 const config::environment& env,
+                                 const connectors::registry& r) {
+    auto loaded = config::load_file(file, env);
+    check_loaded(loaded, r);
+    return loaded;
 }
 
 }  // namespace tributary::daemon

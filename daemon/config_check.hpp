@@ -9,8 +9,6 @@
 //     events job's destination takes events; an events job reads from ingest, never a source;
 //   - at most one connection writes a file (jsonl paths resolving to the same file);
 //   - `ingest` is read by some events job;
-//   - sections that are parsed but not implemented yet (`metrics`, `control`) are refused rather
-//     than silently ignored.
 // Mapping checks need schemas: commands_validate.hpp (offline and --online) and the pipelines'
 // start (users_transform) share mapping::check_mapping.
 
@@ -33,5 +31,14 @@ std::vector<config::diagnostic> check_config(const config::settings& s, const co
 /// left out is not checked against it. Then sorts the list as check_config() does. Nothing
 /// happens when the load succeeded or the file did not parse as YAML.
 void add_checks_of_partial(config::load_result& loaded, const connectors::registry& r);
+
+/// Every check `run` makes of a loaded file: add_checks_of_partial() for a refused one,
+/// check_config() for one the loader took (whose problems then refuse it: `loaded.value` reset).
+void check_loaded(config::load_result& loaded, const connectors::registry& r);
+
+/// The file as `run` and a reload take it: every secret read, then check_loaded().
+config::load_result load_checked(const std::filesystem::path& file,
+                                 const config::environment& env,
+                                 const connectors::registry& r);
 
 }  // namespace tributary::daemon

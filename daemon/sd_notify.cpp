@@ -29,4 +29,16 @@ bool sd_notify(std::string_view state) {
     return n == static_cast<ssize_t>(state.size());
 }
 
+std::optional<std::chrono::microseconds> watchdog_interval() {
+    const char* usec = std::getenv("WATCHDOG_USEC");
+    if (!usec || !*usec) return std::nullopt;
+    if (const char* pid = std::getenv("WATCHDOG_PID"); pid && *pid) {
+        if (std::strtoll(pid, nullptr, 10) != static_cast<long long>(::getpid())) return std::nullopt;
+    }
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(usec, &end, 10);
+    if (end == usec || *end != '\0' || v == 0) return std::nullopt;
+    return std::chrono::microseconds{static_cast<std::int64_t>(v)};
+}
+
 }  // namespace tributary::daemon

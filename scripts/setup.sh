@@ -36,7 +36,8 @@ if $test_mode; then
   command -v npm >/dev/null 2>&1 || missing+=(npm)
   # The package checks (the Install.Tree test, scripts/package.sh in CI): dpkg-shlibdeps for
   # the .deb's Depends, systemd-analyze and journalctl for the unit and the journal catalog.
-  for p in dpkg-dev systemd; do
+  # The metrics test parses /metrics with Debian's Prometheus client (its text-format parser).
+  for p in dpkg-dev systemd python3-prometheus-client; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 fi

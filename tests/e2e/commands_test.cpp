@@ -237,7 +237,7 @@ TEST(CliStateDirectory_HeldByDaemon, InspectionWorksAndChangesAreRefused) {
     auto rewind = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
     EXPECT_EQ(rewind.code, 1);
     EXPECT_NE(rewind.err.find(holder), std::string::npos) << rewind.err;
-    EXPECT_NE(rewind.err.find("stop it or use the control socket"), std::string::npos) << rewind.err;
+    EXPECT_NE(rewind.err.find("stop it first (the control socket does not take this command yet)"), std::string::npos) << rewind.err;
     EXPECT_EQ(std::count(rewind.err.begin(), rewind.err.end(), '\n'), 1) << rewind.err;
 
     auto online = cli(cfg, {"validate", "--online"});
@@ -329,8 +329,8 @@ TEST(CliValidateOnline_Demo, CachesSchemasSoOfflineValidatePasses) {
 // --- validate refuses what run refuses -----------------------------------------------------------
 
 // What run used to accept or refuse only later (a second writer of one file retrying forever, a
-// users job failing at its destination's schema, a raised limit at the job's start, metrics
-// silently ignored): validate lists it all at once, and run refuses the file with the same lines.
+// users job failing at its destination's schema, a raised limit at the job's start): validate lists
+// it all at once, and run refuses the file with the same lines. (metrics: is accepted.)
 TEST(CliValidateAndRun_ConfigProblems, SameProblemsListedAtOnceAndRunRefuses) {
     temp_dir dir;
     const std::string out = (dir.path() / "out.jsonl").string();
@@ -360,7 +360,6 @@ TEST(CliValidateAndRun_ConfigProblems, SameProblemsListedAtOnceAndRunRefuses) {
                              "  three:\n    type: users\n    source: { connection: people }\n"  // 33-35
                              "    destination: { connection: hook }\n");                        // 36
     const std::vector<std::pair<std::string, std::string>> expected = {
-        {"metrics (5:1)", "metrics is not implemented yet; remove the section (it would do nothing)"},
         {"connections.b.settings.path (15:23)",
          "connection a writes the same file; only one connection may write a file"},
         {"connections.hook.limits.webhook.limits[0] (23:18)",
@@ -373,7 +372,7 @@ TEST(CliValidateAndRun_ConfigProblems, SameProblemsListedAtOnceAndRunRefuses) {
     EXPECT_EQ(v.code, 1) << v.out;
     // The jobs' default 5m lookback is also below the dummy's declared lateness (15m): three
     // warnings, which run does not print; the errors are compared.
-    std::string listed = cfg.string() + ": 4 errors, 3 warnings\n";
+    std::string listed = cfg.string() + ": 3 errors, 3 warnings\n";
     for (const auto& [where, message] : expected) listed += "  " + where + ": " + message + "\n";
     std::string errors_only;
     std::istringstream lines(v.err);

@@ -31,6 +31,10 @@ grep -qx "Documentation=file://$prefix/share/doc/tributary/README.md" "$unit" ||
   fail "Documentation= does not name the installed README: $(grep Documentation= "$unit")"
 grep -qx "RestartPreventExitStatus=78" "$unit" || fail "the unit restarts on exit 78 (EX_CONFIG)"
 ! grep -q "ExecStartPre" "$unit" || fail "the unit has an ExecStartPre= (restart loop on a bad file)"
+grep -qx "ExecReload=$prefix/bin/tributary reload -c $prefix/etc/tributary/tributary.yaml" "$unit" ||
+  fail "ExecReload does not run the installed tributary reload: $(grep ExecReload= "$unit" || true)"
+grep -qx "Type=notify" "$unit" || fail "the unit is not Type=notify"
+grep -Eqx "WatchdogSec=[1-9][0-9]*s" "$unit" || fail "the unit has no WatchdogSec="
 ! grep -Eq "@TRIBUTARY_(BINDIR|DOCDIR|SYSCONFDIR|SPOOLDIR)@" "$unit" "$prefix/lib/systemd/catalog/tributary.catalog" "$prefix/lib/tmpfiles.d/tributary.conf" ||
   fail "an install directory was left unsubstituted"
 grep -q "@TRIBUTARY_JOB@" "$prefix/lib/systemd/catalog/tributary.catalog" ||

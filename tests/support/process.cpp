@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -52,6 +53,12 @@ child_process::child_process(const std::string& program,
         if (!overridden) envs.push_back(kv);
     }
     for (const auto& o : env) envs.push_back(o);
+    // The daemon's control socket defaults to $RUNTIME_DIRECTORY/control.sock: each child gets its
+    // own, so daemons of tests running side by side do not meet at /run/tributary.
+    const bool has_runtime_dir = std::any_of(envs.begin(), envs.end(), [](const std::string& kv) {
+        return kv.rfind("RUNTIME_DIRECTORY=", 0) == 0;
+    });
+    if (!has_runtime_dir) envs.push_back("RUNTIME_DIRECTORY=" + (dir_ / "run").string());
 
     std::vector<char*> argv;
     std::string prog = program;

@@ -186,7 +186,7 @@ TEST(Loader_Full, ReadsEverySection) {
     EXPECT_EQ(users.users.mapping[2].expression, "plan");
     EXPECT_EQ(
         users.locations.locate(pointer_append("/mapping", "properties.plan"), "unknown property").to_string(),
-        "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (95:24): unknown property");
+        "jobs.profiles_to_klaviyo.mapping[\"properties.plan\"] (97:24): unknown property");
 
     const auto& events = s.jobs.at("events_to_klaviyo");
     EXPECT_EQ(events.type, job_type::events);

@@ -47,8 +47,8 @@ TEST(CliParse_DlqList, TakesTheSourceLimitAndJson) {
     EXPECT_TRUE(r.cmd->json);
     EXPECT_EQ(r.cmd->limit, 20u) << "dlq list's own default";
     EXPECT_EQ(parse_command_line({"dlq", "list", "ingest", "--limit", "3"}).cmd->limit, 3u);
-    EXPECT_EQ(usage_error({"dlq"}), "dlq needs a subcommand: list");
-    EXPECT_EQ(usage_error({"dlq", "show", "ingest"}), "unknown dlq subcommand show (list)");
+    EXPECT_EQ(usage_error({"dlq"}), "dlq needs a subcommand: list or drop");
+    EXPECT_EQ(usage_error({"dlq", "show", "ingest"}), "unknown dlq subcommand show (list or drop)");
     EXPECT_EQ(usage_error({"dlq", "list"}), "dlq list needs what to list: tributary dlq list ingest");
     EXPECT_EQ(usage_error({"dlq", "list", "ingest", "more"}), "unexpected argument more");
     EXPECT_EQ(usage_error({"dlq", "list", "ingest", "--online"}), "--online is an option of validate");
@@ -211,4 +211,27 @@ TEST(RewindTarget_Invalid, ErrorsSayWhatIsAccepted) {
     ASSERT_FALSE(future);
     EXPECT_NE(future.error().find("in the future"), std::string::npos) << future.error();
     EXPECT_FALSE(parse_rewind_target("3650000d", now));  // before year 1
+}
+
+TEST(Ops_CliParse, ControlCommandsAndDlqDrop) {
+    auto s = parse_command_line({"status", "--json"});
+    ASSERT_TRUE(s.cmd) << s.error;
+    EXPECT_EQ(s.cmd->kind, command_kind::status);
+    EXPECT_TRUE(s.cmd->json);
+    auto p = parse_command_line({"pause", "demo", "--for", "2h"});
+    ASSERT_TRUE(p.cmd) << p.error;
+    EXPECT_EQ(p.cmd->kind, command_kind::pause);
+    EXPECT_EQ(p.cmd->job, "demo");
+    EXPECT_EQ(p.cmd->pause_for, std::chrono::milliseconds{2 * 3600 * 1000});
+    auto d = parse_command_line({"dlq", "drop", "demo", "a", "b"});
+    ASSERT_TRUE(d.cmd) << d.error;
+    EXPECT_EQ(d.cmd->kind, command_kind::dlq_drop);
+    EXPECT_EQ(d.cmd->items, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(usage_error({"trigger"}), "trigger needs a job: tributary trigger JOB");
+    EXPECT_EQ(usage_error({"pause", "demo", "--for", "0s"}),
+              "--for takes a duration from 1s to 366d (30m, 2h)");
+    EXPECT_EQ(usage_error({"trigger", "demo", "--for", "1h"}), "--for is an option of pause");
+    EXPECT_EQ(usage_error({"dlq", "drop", "demo"}),
+              "dlq drop needs a job and item ids: tributary dlq drop JOB ITEM...");
+    EXPECT_EQ(usage_error({"reload", "extra"}), "unexpected argument extra");
 }

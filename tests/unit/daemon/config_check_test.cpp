@@ -129,14 +129,12 @@ TEST(ConfigCheck_OneFileTwoWriters, SecondConnectionRefused) {
             "write a file"});
 }
 
-TEST(ConfigCheck_Sections, IngestWithoutEventsJobAndUnbuiltSections) {
+TEST(ConfigCheck_Sections, IngestWithoutEventsJobMetricsAndControlAccepted) {
     EXPECT_EQ(problems_of("ingest: { write_keys: [k] }\n"
                           "metrics: { listen: 127.0.0.1:9464 }\n"
                           "control: { socket: /run/t.sock }\n"),
               (std::vector<std::string>{
                   "ingest (1:1): no events job reads what ingest accepts; add an events job or remove ingest",
-                  "metrics (2:1): metrics is not implemented yet; remove the section (it would do nothing)",
-                  "control (3:1): control is not implemented yet; remove the section (it would do nothing)",
               }));
 }
 
@@ -149,7 +147,6 @@ TEST(ConfigCheck_ConnectorSettings, StillReportedWithTheRest) {
                   "connections.people.settings.count (2:50): must be between 0 and 100000000, not -1",
                   "connections.out.connector (3:21): unknown connector \"nosuch\"; built in: dummy, hubspot, "
                   "jsonl, klaviyo, webhook",
-                  "metrics (4:1): metrics is not implemented yet; remove the section (it would do nothing)",
               }));
 }
 
@@ -192,7 +189,6 @@ TEST(ConfigCheck_WithLoaderErrors, EveryProblemInOnePass) {
             "destination; a users job needs a destination that takes users",
             "jobs.copy.schedule (15:15): invalid cron expression \"0 0 30 2 *\": it never fires (no listed "
             "month has the listed days of the month)",
-            "metrics (16:1): metrics is not implemented yet; remove the section (it would do nothing)",
         }));
 }
 

@@ -1,0 +1,210 @@
+#include "daemon/commands_control.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <ostream>
+
+#include "core/state/sqlite_store.hpp"
+#include "daemon/commands_common.hpp"
+#include "daemon/control_client.hpp"
+
+namespace tributary::daemon {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string text_of(const json::value& v) {
+    if (v.is_null()) return "-";
+    if (v.is_string()) return std::string(v.as_string());
+    return json::serialize(v);
+}
+
+std::string field(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v ? text_of(*v) : "-";
+}
+
+void print_status(const json::object& r, std::ostream& out) {
+    out << "tributary " << field(r, "version") << ", pid " << field(r, "pid") << ", up since "
+        << field(r, "started") << "\n"
+        << "config " << field(r, "config") << " (reloaded " << field(r, "reloads") << " times)\n";
+    const auto* jobs = r.if_contains("jobs");
+    if (!jobs || !jobs->is_object()) return;
+    for (const auto& kv : jobs->as_object()) {
+        if (!kv.value().is_object()) continue;
+        const auto& j = kv.value().as_object();
+        out << "\n" << std::string_view(kv.key()) << " (" << field(j, "type") << "): " << field(j, "state");
+        if (field(j, "type") == "events") {
+            out << "\n  queued        " << field(j, "queued") << " events, " << field(j, "queued_bytes")
+                << " bytes, oldest " << field(j, "oldest_queued_age_s") << " s\n";
+            continue;
+        }
+        const auto* failing = j.if_contains("failing");
+        const auto* stale = j.if_contains("stale");
+        if (failing && failing->is_bool() && failing->as_bool()) out << ", FAILING";
+        if (stale && stale->is_bool() && stale->as_bool()) out << ", STALE";
+        out << "\n  schedule      " << (field(j, "schedule") == "-" ? "on trigger" : field(j, "schedule"))
+            << "\n  next run      " << field(j, "next_run");
+        if (const auto* p = j.if_contains("trigger_pending"); p && p->is_bool() && p->as_bool())
+            out << " (a trigger is pending)";
+        if (field(j, "state") == "paused") out << "\n  paused until  " << field(j, "paused_until");
+        out << "\n  last run      " << field(j, "last_result") << ", " << field(j, "last_start") << " .. "
+            << field(j, "last_end") << "\n  last success  " << field(j, "last_success")
+            << "\n  runs          " << field(j, "runs") << " (skipped " << field(j, "skipped")
+            << ", missed in a row " << field(j, "missed_in_row") << ")\n  dead letters  "
+            << field(j, "dead_letters") << "\n";
+    }
+}
+
+void print_done(const command& cmd, const json::object& r, std::ostream& out) {
+    switch (cmd.kind) {
+        case command_kind::trigger: {
+            const auto* q = r.if_contains("queued");
+            const bool queued = q && q->is_bool() && q->as_bool();
+            out << cmd.job << (queued ? ": running; one more run is queued after it\n" : ": started\n");
+            break;
+        }
+        case command_kind::pause:
+            out << cmd.job << ": paused"
+                << (field(r, "until") == "-" ? " until resumed" : " until " + field(r, "until")) << "\n";
+            break;
+        case command_kind::resume:
+            out << cmd.job << ": resumed\n";
+            break;
+        case command_kind::dlq_drop:
+            out << cmd.job << ": dropped " << field(r, "dropped") << " of " << field(r, "asked")
+                << " dead letters\n";
+            break;
+        case command_kind::reload:
+            out << "reloaded: added " << field(r, "added") << ", removed " << field(r, "removed")
+                << ", changed " << field(r, "changed") << ", unchanged " << field(r, "unchanged") << "\n";
+            break;
+        default:
+            break;
+    }
+}
+
+control_request request_of(const command& cmd) {
+    control_request r;
+    switch (cmd.kind) {
+        case command_kind::trigger:
+            r.command = control_command::trigger;
+            break;
+        case command_kind::pause:
+            r.command = control_command::pause;
+            r.pause_for = cmd.pause_for;
+            break;
+        case command_kind::resume:
+            r.command = control_command::resume;
+            break;
+        case command_kind::dlq_drop:
+            r.command = control_command::dlq_drop;
+            r.items = cmd.items;
+            break;
+        case command_kind::reload:
+            r.command = control_command::reload;
+            break;
+        default:
+            r.command = control_command::status;
+            break;
+    }
+    r.job = cmd.job;
+    return r;
+}
+
+}  // namespace
+
+bool is_control_command(command_kind k) {
+    return k == command_kind::status || k == command_kind::trigger || k == command_kind::pause ||
+           k == command_kind::resume || k == command_kind::reload;
+}
+
+namespace {
+
+awaitable<std::uint64_t> drop_directly(const config::settings& s,
+                                       storage_thread& storage,
+                                       std::string job,
+                                       std::vector<std::string> items,
+                                       log::logger log) {
+    auto store = co_await open_store(s, state::open_mode::read_write, storage, log);
+    const std::uint64_t dropped = co_await store->clear_dead_letters(std::move(job), std::move(items));
+    co_await store->close();
+    co_return dropped;
+}
+
+// The daemon's reply as the command prints it; the exit code.
+exit_code report_reply(const command& cmd, const json::object& r, std::ostream& out, std::ostream& err) {
+    const bool ok = r.at("ok").as_bool();
+    if (!ok) {
+        err << "tributary: " << field(r, "error") << "\n";
+        if (const auto* errors = r.if_contains("errors"); errors && errors->is_array()) {
+            for (const auto& e : errors->as_array()) err << "  " << text_of(e) << "\n";
+        }
+        return exit_code::failure;
+    }
+    if (cmd.kind == command_kind::status) {
+        if (cmd.json)
+            out << json::serialize(r) << "\n";
+        else
+            print_status(r, out);
+        const auto* healthy = r.if_contains("healthy");
+        return healthy && healthy->is_bool() && healthy->as_bool() ? exit_code::ok : exit_code::failure;
+    }
+    print_done(cmd, r, out);
+    return exit_code::ok;
+}
+
+}  // namespace
+
+exit_code dlq_drop_command(
+    const command& cmd, const config::settings& s, log::logger log, std::ostream& out, std::ostream& err) {
+    if (!check_job_configured(s, cmd.job, err)) return exit_code::usage;
+    if (s.jobs.at(cmd.job).type == config::job_type::events) {
+        err << "tributary: " << cmd.job
+            << " is an events job: dropping its dead letters is not supported yet\n";
+        return exit_code::failure;
+    }
+    // The daemon holds the state directory: through its socket. None runs: directly.
+    auto called = control_call(s.control.socket, request_of(cmd), std::chrono::seconds{30});
+    if (called.reply) return report_reply(cmd, *called.reply, out, err);
+    if (!called.not_running) {
+        err << "tributary: " << called.error << "\n";
+        return exit_code::failure;
+    }
+    if (!state_database_exists(s.state.dir)) {
+        out << cmd.job << ": dropped 0 of " << cmd.items.size() << " dead letters (no state yet)\n";
+        return exit_code::ok;
+    }
+    boost::asio::io_context ioc{1};
+    storage_thread storage;
+    storage.start();
+    std::uint64_t dropped = 0;
+    try {
+        dropped = run_to_completion(ioc, drop_directly(s, storage, cmd.job, cmd.items, log));
+    } catch (const state::store_error& e) {
+        err << "tributary: " << describe_store_error(e, s.state.dir) << "\n";
+        storage.stop();
+        return exit_code::failure;
+    }
+    storage.stop();
+    out << cmd.job << ": dropped " << dropped << " of " << cmd.items.size() << " dead letters\n";
+    return exit_code::ok;
+}
+
+exit_code control_command_cli(const command& cmd,
+                              const config::settings& s,
+                              std::ostream& out,
+                              std::ostream& err) {
+    // A reload reads and checks the whole file, resolving its secrets: give it time.
+    const auto timeout = cmd.kind == command_kind::reload ? std::chrono::milliseconds{120s} : 10s;
+    auto called = control_call(s.control.socket, request_of(cmd), timeout);
+    if (!called.reply) {
+        err << "tributary: " << called.error << "\n";
+        return exit_code::failure;
+    }
+    return report_reply(cmd, *called.reply, out, err);
+}
+
+}  // namespace tributary::daemon

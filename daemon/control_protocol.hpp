@@ -1,0 +1,53 @@
+#pragma once
+// The control socket's protocol (`tributary status|trigger|pause|resume|reload`): one request per
+// connection, one JSON object per line each way. Pure: parsing and encoding only.
+//
+//   request:  {"command":"status"} | {"command":"trigger","job":"NAME"}
+//             | {"command":"pause","job":"NAME","for_ms":N?} | {"command":"resume","job":"NAME"}
+//             | {"command":"reload"} | {"command":"dlq_drop","job":"NAME","items":["ID",...]}
+//   reply:    {"ok":true, ...command's fields} | {"ok":false,"error":"one line","errors":[...]?}
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace tributary::daemon {
+
+enum class control_command { status, trigger, pause, resume, reload, dlq_drop };
+
+struct control_request {
+    control_command command = control_command::status;
+    std::string job;                                     ///< trigger, pause, resume
+    std::optional<std::chrono::milliseconds> pause_for;  ///< pause: absent = until resumed
+    std::vector<std::string> items;                      ///< dlq_drop: 1..1000 non-empty item ids
+};
+
+/// Longest request line accepted (without its newline).
+inline constexpr std::size_t max_control_request = 4096;
+/// Longest reply a client reads.
+inline constexpr std::size_t max_control_reply = 4 << 20;
+
+std::string_view command_name(control_command c);
+
+/// One request line (without its newline). Errors say what is wrong in one line.
+result<control_request> parse_control_request(std::string_view line);
+
+/// The request as one line, newline included.
+std::string encode_control_request(const control_request& r);
+
+/// `{"ok":true, fields...}` as one line, newline included.
+std::string control_ok(boost::json::object fields = {});
+/// `{"ok":false,"error":message}` as one line, newline included.
+std::string control_error(std::string_view message, boost::json::object fields = {});
+
+/// A reply line from the daemon: the object, or what is wrong with it.
+result<boost::json::object> parse_control_reply(std::string_view line);
+
+}  // namespace tributary::daemon

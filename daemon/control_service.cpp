@@ -1,0 +1,326 @@
+#include "daemon/control_service.hpp"
+
+#include <unistd.h>
+
+#include <boost/json/array.hpp>
+
+#include <chrono>
+#include <ctime>
+
+#include "config/loader.hpp"
+#include "core/time.hpp"
+#include "daemon/commands_common.hpp"
+#include "daemon/config_check.hpp"
+#include "daemon/metrics_text.hpp"
+#include "daemon/reload_plan.hpp"
+#include "daemon/sd_notify.hpp"
+#include "daemon/version.hpp"
+
+namespace tributary::daemon {
+
+namespace json = boost::json;
+
+namespace {
+
+json::array names(const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& s : v) a.emplace_back(s);
+    return a;
+}
+
+// systemd ≥ 253 wants RELOADING=1 with the CLOCK_MONOTONIC time of the request.
+std::string monotonic_usec() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
+                          static_cast<std::uint64_t>(ts.tv_nsec) / 1000u);
+}
+
+}  // namespace
+
+control_service::control_service(const config::settings& initial, control_service_deps deps)
+    : current_(&initial),
+      deps_(std::move(deps)),
+      board_(std::chrono::system_clock::now()),
+      scheduler_(board_, deps_.log.with_component("jobs")),
+      started_(std::chrono::system_clock::now()),
+      control_log_(deps_.log.with_component("control")) {
+    board_.set_jobs(plans_of(initial), started_);
+    scheduler_.set_runner(make_runner(nullptr, initial));
+}
+
+std::shared_ptr<job_runner> control_service::make_runner(std::shared_ptr<const config::settings> owned,
+                                                         const config::settings& s) {
+    // The runner keeps the config it reads alive (a run in flight outlives a reload).
+    auto* runner = new job_runner(s, deps_.registry, deps_.engine, deps_.log.with_component("jobs"));
+    runner->set_store(&deps_.store);
+    return std::shared_ptr<job_runner>(runner, [owned](job_runner* r) { delete r; });
+}
+
+awaitable<std::string> control_service::handle(control_request request) {
+    switch (request.command) {
+        case control_command::status:
+            co_return co_await status();
+        case control_command::trigger:
+            co_return trigger(request.job);
+        case control_command::pause:
+            co_return pause(request);
+        case control_command::resume:
+            co_return resume(request.job);
+        case control_command::reload:
+            co_return co_await reload();
+        case control_command::dlq_drop:
+            co_return co_await dlq_drop(request.job, request.items);
+    }
+    co_return control_error("unknown command");
+}
+
+awaitable<std::string> control_service::status() {
+    const auto now = std::chrono::system_clock::now();
+    auto jobs = board_.status(now);
+    bool healthy = true;
+    json::object out_jobs;
+    for (auto& [name, o] : jobs) {
+        if (o["type"] == "events") {
+            auto q = co_await deps_.store.queue_stats(name);
+            o["queued"] = q.count;
+            o["queued_bytes"] = q.bytes;
+            if (q.oldest_received_at_us > 0)
+                o["oldest_queued_age_s"] = (to_unix_us(now) - q.oldest_received_at_us) / 1000000;
+            else
+                o["oldest_queued_age_s"] = nullptr;
+        } else {
+            const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
+            o["dead_letters"] = dead_letters;
+            if (o["failing"].as_bool() || o["stale"].as_bool()) healthy = false;
+        }
+        out_jobs[name] = std::move(o);
+    }
+    json::object r;
+    r["healthy"] = healthy;
+    r["version"] = version();
+    r["pid"] = static_cast<std::int64_t>(::getpid());
+    r["config"] = current_->source_file.string();
+    r["started"] = format_time_us(to_unix_us(started_));
+    r["reloads"] = reloads_;
+    r["live_runs"] = scheduler_.live_runs();
+    r["jobs"] = std::move(out_jobs);
+    co_return control_ok(std::move(r));
+}
+
+std::string control_service::trigger(const std::string& job) {
+    switch (board_.trigger(job)) {
+        case trigger_outcome::unknown:
+            return control_error("unknown job " + job);
+        case trigger_outcome::events_job:
+            return control_error(job +
+                                 " is an events job: it sends continuously, there is nothing to trigger");
+        case trigger_outcome::paused:
+            return control_error(job + " is paused: resume it first");
+        case trigger_outcome::queued:
+            control_log_.info("job.trigger_queued", {{"job", job}});
+            return control_ok({{"job", job}, {"queued", true}});
+        case trigger_outcome::start:
+            scheduler_.wake(job);
+            return control_ok({{"job", job}, {"queued", false}});
+    }
+    return control_error("unknown outcome");
+}
+
+std::string control_service::pause(const control_request& r) {
+    std::optional<wall_time> until;
+    if (r.pause_for) until = std::chrono::system_clock::now() + *r.pause_for;
+    if (!board_.has(r.job)) return control_error("unknown job " + r.job);
+    if (!board_.pause(r.job, until))
+        return control_error(r.job + " is an events job: pausing its sender is not supported");
+    scheduler_.wake(r.job);
+    control_log_.info("job.paused",
+                      {{"job", r.job}, {"until", until ? format_time_us(to_unix_us(*until)) : "resumed"}});
+    json::object o{{"job", r.job}};
+    if (until)
+        o["until"] = format_time_us(to_unix_us(*until));
+    else
+        o["until"] = nullptr;
+    return control_ok(std::move(o));
+}
+
+awaitable<std::string> control_service::dlq_drop(std::string job, std::vector<std::string> items) {
+    auto it = current_->jobs.find(job);
+    if (it == current_->jobs.end()) co_return control_error("unknown job " + job);
+    if (it->second.type == config::job_type::events)
+        co_return control_error(job + " is an events job: dropping its dead letters is not supported yet");
+    const std::size_t asked = items.size();
+    const std::uint64_t dropped = co_await deps_.store.clear_dead_letters(job, std::move(items));
+    control_log_.info("dlq.dropped", {{"job", job}, {"asked", asked}, {"dropped", dropped}});
+    co_return control_ok({{"job", job}, {"dropped", dropped}, {"asked", asked}});
+}
+
+std::string control_service::resume(const std::string& job) {
+    if (!board_.has(job)) return control_error("unknown job " + job);
+    if (!board_.resume(job)) return control_error(job + " is not paused");
+    scheduler_.wake(job);
+    control_log_.info("job.resumed", {{"job", job}});
+    return control_ok({{"job", job}});
+}
+
+awaitable<std::string> control_service::reload() {
+    if (reloading_) co_return control_error("a reload is already in progress");
+    reloading_ = true;
+    sd_notify("RELOADING=1\nMONOTONIC_USEC=" + monotonic_usec());
+    const auto path = current_->source_file;
+    auto env = config::environment::from_process(path.parent_path());
+    auto loaded = load_checked(path, env, deps_.registry);
+    std::string reply;
+    if (!loaded.ok()) {
+        json::array errors;
+        for (const auto& d : loaded.errors) {
+            errors.emplace_back(d.to_string());
+            control_log_.error("config.invalid", {{"file", path.string()},
+                                                  {"path", d.path},
+                                                  {"line", d.pos.line},
+                                                  {"column", d.pos.column},
+                                                  {"message", d.message}});
+        }
+        control_log_.warn("daemon.reload_refused",
+                          {{"errors", loaded.errors.size()}, {"kept", "old config"}});
+        reply =
+            control_error(path.string() + ": " + std::to_string(loaded.errors.size()) +
+                              (loaded.errors.size() == 1 ? " error" : " errors") + "; the old config stays",
+                          {{"errors", std::move(errors)}});
+    } else {
+        auto next = std::make_shared<config::settings>(std::move(*loaded.value));
+        auto plan = plan_reload(*current_, *next);
+        if (!plan.ok()) {
+            for (const auto& why : plan.refusals)
+                control_log_.warn("daemon.reload_refused", {{"reason", why}});
+            reply =
+                control_error("the new config cannot be applied while the daemon runs; the old config stays",
+                              {{"errors", names(plan.refusals)}});
+        } else {
+            const auto now = std::chrono::system_clock::now();
+            current_ = next.get();
+            scheduler_.set_runner(make_runner(next, *next));
+            board_.set_jobs(plans_of(*next), now);
+            scheduler_.refresh();
+            ++reloads_;
+            control_log_.info("daemon.reloaded", {{"added", plan.added.size()},
+                                                  {"removed", plan.removed.size()},
+                                                  {"changed", plan.changed.size()},
+                                                  {"unchanged", plan.unchanged.size()}});
+            reply = control_ok({{"added", names(plan.added)},
+                                {"removed", names(plan.removed)},
+                                {"changed", names(plan.changed)},
+                                {"unchanged", names(plan.unchanged)}});
+        }
+    }
+    sd_notify("READY=1\nSTATUS=" + summary());
+    reloading_ = false;
+    co_return reply;
+}
+
+awaitable<std::string> control_service::metrics_text() {
+    const auto now = std::chrono::system_clock::now();
+    auto gauge = [](std::string name, std::string help) {
+        return metric_family{std::move(name), std::move(help), "gauge", {}};
+    };
+    auto counter = [](std::string name, std::string help) {
+        return metric_family{std::move(name), std::move(help), "counter", {}};
+    };
+    metric_family build = gauge("tributary_build_info", "The running build (value 1).");
+    build.samples.push_back({{{"version", std::string(version())}, {"commit", std::string(commit())}}, 1});
+    metric_family runs = counter("tributary_job_runs_total", "Runs started since the daemon started.");
+    metric_family skipped = counter("tributary_job_skipped_runs_total",
+                                    "Scheduled runs skipped: a run was live, or the job was paused.");
+    metric_family running = gauge("tributary_job_running", "1 while a run of the job is live.");
+    metric_family paused = gauge("tributary_job_paused", "1 while the job is paused.");
+    metric_family failing = gauge("tributary_job_failing", "1 when the job's last run failed.");
+    metric_family stale =
+        gauge("tributary_job_stale",
+              "1 when the job missed two schedules in a row or has not succeeded for stale_after.");
+    metric_family last_success = gauge("tributary_job_last_success_timestamp_seconds",
+                                       "When the job's last successful run ended (Unix time).");
+    metric_family last_records = gauge("tributary_job_last_run_records",
+                                       "Records of the job's latest run in the state store, by outcome.");
+    metric_family dead = gauge("tributary_job_dead_letters", "Dead letters the job holds.");
+    metric_family queued = gauge("tributary_queue_events", "Events queued for the events job.");
+    metric_family queued_bytes = gauge("tributary_queue_bytes", "Payload bytes queued for the events job.");
+    metric_family lag =
+        gauge("tributary_queue_lag_seconds", "Age of the oldest queued event (0 when empty).");
+    metric_family events =
+        counter("tributary_events_total", "Events the events job has finished with, by outcome.");
+    const auto jobs = board_.status(now);  // a named local: it lives across the co_awaits below
+    for (const auto& [name, o] : jobs) {
+        const std::vector<std::pair<std::string, std::string>> job{{"job", name}};
+        if (o.at("type") == "events") {
+            auto q = co_await deps_.store.queue_stats(name);
+            queued.samples.push_back({job, static_cast<double>(q.count)});
+            queued_bytes.samples.push_back({job, static_cast<double>(q.bytes)});
+            lag.samples.push_back(
+                {job, q.oldest_received_at_us > 0
+                          ? static_cast<double>(to_unix_us(now) - q.oldest_received_at_us) / 1e6
+                          : 0});
+            auto c = co_await deps_.store.events_counters(name);
+            for (const auto& [outcome, n] :
+                 std::vector<std::pair<std::string, std::uint64_t>>{{"sent", c.sent},
+                                                                    {"skipped", c.skipped},
+                                                                    {"rejected", c.rejected},
+                                                                    {"mapping", c.mapping},
+                                                                    {"unreadable", c.unreadable}}) {
+                events.samples.push_back({{{"job", name}, {"outcome", outcome}}, static_cast<double>(n)});
+            }
+            dead.samples.push_back({job, static_cast<double>(c.rejected + c.mapping + c.unreadable)});
+            continue;
+        }
+        runs.samples.push_back({job, static_cast<double>(o.at("runs").as_uint64())});
+        skipped.samples.push_back({job, static_cast<double>(o.at("skipped").as_uint64())});
+        running.samples.push_back({job, o.at("state") == "running" ? 1.0 : 0.0});
+        paused.samples.push_back({job, o.at("state") == "paused" ? 1.0 : 0.0});
+        failing.samples.push_back({job, o.at("failing").as_bool() ? 1.0 : 0.0});
+        stale.samples.push_back({job, o.at("stale").as_bool() ? 1.0 : 0.0});
+        const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
+        dead.samples.push_back({job, static_cast<double>(dead_letters)});
+        auto recent = co_await deps_.store.recent_runs(name, 1);
+        if (!recent.empty()) {
+            const auto& c = recent.front().counts;
+            for (const auto& [outcome, n] :
+                 std::vector<std::pair<std::string, std::uint64_t>>{{"read", c.read},
+                                                                    {"written", c.written},
+                                                                    {"rejected", c.rejected},
+                                                                    {"skipped", c.skipped}}) {
+                last_records.samples.push_back(
+                    {{{"job", name}, {"outcome", outcome}}, static_cast<double>(n)});
+            }
+        }
+        auto succeeded = board_.last_success(name);
+        if (succeeded)
+            last_success.samples.push_back({job, static_cast<double>(to_unix_us(*succeeded)) / 1e6});
+    }
+    metric_family stalls =
+        counter("tributary_loop_stalls_total", "Event-loop turns longer than log.stall_threshold.");
+    if (deps_.monitor) stalls.samples.push_back({{}, static_cast<double>(deps_.monitor->stalls())});
+    metric_family reloads = counter("tributary_reloads_total", "Reloads applied since the daemon started.");
+    reloads.samples.push_back({{}, static_cast<double>(reloads_)});
+    co_return render_metrics({build, runs, skipped, running, paused, failing, stale, last_success,
+                              last_records, dead, queued, queued_bytes, lag, events, stalls, reloads});
+}
+
+std::string control_service::summary() const {
+    const auto now = std::chrono::system_clock::now();
+    std::size_t users = 0, events = 0, running = 0, paused = 0, failing = 0, stale = 0;
+    for (const auto& [name, o] : board_.status(now)) {
+        if (o.at("type") == "events") {
+            ++events;
+            continue;
+        }
+        ++users;
+        running += o.at("state") == "running";
+        paused += o.at("state") == "paused";
+        failing += o.at("failing").as_bool();
+        stale += o.at("stale").as_bool();
+    }
+    return std::to_string(users) + " users jobs (" + std::to_string(running) + " running, " +
+           std::to_string(paused) + " paused, " + std::to_string(failing) + " failing, " +
+           std::to_string(stale) + " stale), " + std::to_string(events) + " events jobs";
+}
+
+}  // namespace tributary::daemon

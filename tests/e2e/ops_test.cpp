@@ -1,0 +1,673 @@
+// Operations on the real binary (issue #16): the control socket (permissions, malformed
+// requests), status and its exit codes, trigger, pause, resume, reload (applied, refused with the
+// reason, under a running job), run_at_start and the next run logged, and the systemd
+// notifications a fake NOTIFY_SOCKET receives.
+
+#include <gtest/gtest.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "tests/kit/test_client.hpp"
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+using tributary::test::child_process;
+using tributary::test::run;
+using tributary::test::run_result;
+using tributary::test::temp_dir;
+
+namespace {
+
+const std::string bin = TRIBUTARY_BINARY;
+
+struct options {
+    std::string schedule = "every 1h";
+    bool run_at_start = true;
+    int count = 10;
+    std::string out;         // the jsonl path; default dir/out.jsonl
+    std::string extra_jobs;  // more entries under jobs:
+    std::string extra_top;   // more top-level sections
+};
+
+std::filesystem::path socket_of(const temp_dir& dir) {
+    return dir.path() / "run" / "control.sock";
+}
+
+std::string config(const temp_dir& dir, const options& o = {}) {
+    const std::string out = o.out.empty() ? (dir.path() / "out.jsonl").string() : o.out;
+    return "state:\n  dir: " + (dir.path() / "state").string() +
+           "\nlog:\n  format: json\n"
+           "control:\n  socket: " +
+           socket_of(dir).string() + "\n" + o.extra_top +
+           "connections:\n"
+           "  people:\n    connector: dummy\n    settings: { seed: 7, count: " +
+           std::to_string(o.count) +
+           " }\n"
+           "  out:\n    connector: jsonl\n    settings: { path: " +
+           out +
+           " }\n"
+           "jobs:\n"
+           "  demo:\n    type: users\n    source: { connection: people }\n"
+           "    destination: { connection: out }\n"
+           "    schedule: " +
+           o.schedule + "\n" + (o.run_at_start ? "    run_at_start: true\n" : "") + o.extra_jobs;
+}
+
+run_result cli(const std::filesystem::path& cfg, std::vector<std::string> args) {
+    args.push_back("-c");
+    args.push_back(cfg.string());
+    return run(bin, args, {}, 30s);
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + needle.size())) ++n;
+    return n;
+}
+
+// Waits until `needle` occurs `n` times in the daemon's log.
+bool wait_count(const child_process& p,
+                const std::string& needle,
+                std::size_t n,
+                std::chrono::milliseconds t) {
+    const auto end = std::chrono::steady_clock::now() + t;
+    while (std::chrono::steady_clock::now() < end) {
+        if (count_of(p.err(), needle) >= n) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+boost::json::object parse_object(const std::string& text) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(text, ec);
+    EXPECT_FALSE(ec) << text;
+    if (ec || !v.is_object()) return {};
+    return v.as_object();
+}
+
+// Sends `bytes` on a fresh connection to the control socket and reads until the daemon closes it.
+std::string raw_exchange(const std::filesystem::path& socket,
+                         const std::string& bytes,
+                         bool close_write = true) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        ::close(fd);
+        return "connect failed";
+    }
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<std::size_t>(n);
+    }
+    if (close_write) ::shutdown(fd, SHUT_WR);
+    std::string reply;
+    char buf[4096];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 15000) <= 0) break;
+        auto n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        reply.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return reply;
+}
+
+// A daemon started on `cfg`, waited for until its control socket answers.
+std::unique_ptr<child_process> start(const std::filesystem::path& cfg,
+                                     const temp_dir& dir,
+                                     std::vector<std::string> env = {}) {
+    auto p = std::make_unique<child_process>(bin, std::vector<std::string>{"run", "-c", cfg.string()}, env);
+    EXPECT_TRUE(p->wait_for_output("control.listen", 30s)) << p->err();
+    (void)dir;
+    return p;
+}
+
+void stop(child_process& p) {
+    p.signal(SIGTERM);
+    auto code = p.wait(30s);
+    ASSERT_TRUE(code.has_value()) << p.err();
+    EXPECT_EQ(*code, 0) << p.err();
+}
+
+}  // namespace
+
+// --- control socket ---------------------------------------------------------------------------
+
+TEST(Ops_ControlSocket, OwnerOnlyInADirectoryItCreatesAndRemovedAtStop) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto p = start(cfg, dir);
+    struct stat st {};
+    ASSERT_EQ(::stat(socket_of(dir).c_str(), &st), 0);
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat(socket_of(dir).parent_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    stop(*p);
+    EXPECT_FALSE(std::filesystem::exists(socket_of(dir)));
+}
+
+TEST(Ops_ControlSocket, SecondDaemonOnTheSameSocketIsRefused) {
+    temp_dir dir, other;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto p = start(cfg, dir);
+    // Another state directory, the same socket: the second daemon must not steal it.
+    auto text = config(other);
+    const auto theirs = socket_of(other).string(), ours = socket_of(dir).string();
+    text.replace(text.find(theirs), theirs.size(), ours);
+    auto cfg2 = other.write("c.yaml", text);
+    auto second = run(bin, {"run", "-c", cfg2.string()}, {}, 30s);
+    EXPECT_EQ(second.code, 1) << second.err;
+    EXPECT_NE(second.err.find("another process answers on"), std::string::npos) << second.err;
+    EXPECT_EQ(cli(cfg, {"status"}).code, 0);
+    stop(*p);
+}
+
+TEST(Ops_ControlSocket, MalformedRequestsGetAnErrorAndTheDaemonGoesOn) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto p = start(cfg, dir);
+    const auto sock = socket_of(dir);
+    struct bad {
+        std::string bytes, error;
+    };
+    for (const auto& b : std::vector<bad>{
+             {"hello\n", "request not JSON"},
+             {"{\"command\":\"explode\"}\n", "unknown command"},
+             {"{\"command\":\"trigger\"}\n", "trigger needs \\\"job\\\""},
+             {"{\"command\":\"trigger\",\"job\":\"nope\"}\n", "unknown job nope"},
+             {std::string(10000, 'x') + "\n", "request longer than 4096 bytes"},
+             {"\xff\xfe{\n", "request not JSON"},
+         }) {
+        auto reply = raw_exchange(sock, b.bytes);
+        auto o = parse_object(reply);
+        EXPECT_EQ(o["ok"], false) << reply;
+        EXPECT_NE(reply.find(b.error), std::string::npos) << b.error << " in " << reply;
+        EXPECT_EQ(count_of(reply, "\n"), 1u) << reply;
+    }
+    // One request per connection: a second line on the same connection is not answered.
+    auto two = raw_exchange(sock, "{\"command\":\"status\"}\n{\"command\":\"status\"}\n");
+    EXPECT_EQ(count_of(two, "\n"), 1u) << two;
+    EXPECT_EQ(parse_object(two)["ok"], true) << two;
+    // A client that connects and sends nothing is cut off; the daemon still answers others.
+    EXPECT_EQ(raw_exchange(sock, "", false), "");
+    EXPECT_EQ(cli(cfg, {"status"}).code, 0);
+    stop(*p);
+}
+
+// --- status, trigger, pause, resume -------------------------------------------------------------
+
+TEST(Ops_Status, NoDaemonExitsOneAndSaysSo) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    for (const char* verb : {"status", "reload"}) {
+        auto r = cli(cfg, {verb});
+        EXPECT_EQ(r.code, 1) << verb;
+        EXPECT_NE(r.err.find("no daemon is running"), std::string::npos) << r.err;
+    }
+}
+
+TEST(Ops_Status, RunAtStartNextRunLoggedTriggerPauseResume) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();  // run_at_start
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.next_run\"", 1, 10s)) << p->err();
+
+    auto status = cli(cfg, {"status", "--json"});
+    ASSERT_EQ(status.code, 0) << status.err;
+    auto o = parse_object(status.out);
+    auto& demo = o["jobs"].as_object()["demo"].as_object();
+    EXPECT_EQ(demo["state"], "idle");
+    EXPECT_EQ(demo["last_result"], "ok");
+    EXPECT_EQ(demo["runs"], 1);
+    EXPECT_EQ(demo["schedule"], "every 1h");
+    EXPECT_TRUE(demo["next_run"].is_string());
+    EXPECT_EQ(demo["dead_letters"], 0);
+
+    auto text = cli(cfg, {"status"});
+    EXPECT_EQ(text.code, 0);
+    EXPECT_NE(text.out.find("demo (users): idle"), std::string::npos) << text.out;
+
+    auto t = cli(cfg, {"trigger", "demo"});
+    EXPECT_EQ(t.code, 0) << t.err;
+    EXPECT_NE(t.out.find("demo: started"), std::string::npos) << t.out;
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 2, 30s)) << p->err();
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"job.triggered\""), 1u);
+
+    auto paused = cli(cfg, {"pause", "demo", "--for", "2h"});
+    EXPECT_EQ(paused.code, 0) << paused.err;
+    auto refused = cli(cfg, {"trigger", "demo"});
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.err.find("demo is paused: resume it first"), std::string::npos) << refused.err;
+    o = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(o["jobs"].as_object()["demo"].as_object()["state"], "paused");
+    EXPECT_TRUE(o["jobs"].as_object()["demo"].as_object()["paused_until"].is_string());
+
+    EXPECT_EQ(cli(cfg, {"resume", "demo"}).code, 0);
+    auto again = cli(cfg, {"resume", "demo"});
+    EXPECT_EQ(again.code, 1);
+    EXPECT_NE(again.err.find("demo is not paused"), std::string::npos) << again.err;
+    EXPECT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 3, 30s)) << p->err();
+    EXPECT_EQ(cli(cfg, {"trigger", "nope"}).code, 1);
+    stop(*p);
+}
+
+// A trigger while the job runs queues exactly one more run.
+TEST(Ops_Trigger, WhileRunningQueuesOneMoreRun) {
+    temp_dir dir;
+    options o;
+    o.run_at_start = false;
+    o.count = 60000;  // a run long enough to trigger during it
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto p = start(cfg, dir);
+    ASSERT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.start\"", 1, 30s)) << p->err();
+    auto second = cli(cfg, {"trigger", "demo"});
+    auto third = cli(cfg, {"trigger", "demo"});
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 60s)) << p->err();
+    if (count_of(p->err(), "\"event\":\"job.done\"") == 1 && second.out.find("queued") != std::string::npos) {
+        EXPECT_NE(third.out.find("queued"), std::string::npos) << third.out;
+        ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 2, 60s)) << p->err();
+        std::this_thread::sleep_for(500ms);
+        EXPECT_EQ(count_of(p->err(), "\"event\":\"job.start\""), 2u) << "two triggers queue one run";
+    } else {
+        GTEST_SKIP() << "the first run ended before the second trigger: " << second.out;
+    }
+    stop(*p);
+}
+
+// A failing job makes status exit 1 (usable from a health check); two failed scheduled runs in a
+// row make it stale too.
+TEST(Ops_Status, FailingAndStaleJobExitOne) {
+    temp_dir dir;
+    options o;
+    o.schedule = "every 1s";
+    o.out = (dir.path() / "out-dir").string();
+    std::filesystem::create_directory(dir.path() / "out-dir");  // a directory: writing it fails
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto p = start(cfg, dir);
+    // The first run fails after its retries (~15 s); the slots that passed meanwhile are skipped.
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.skipped\"", 1, 60s)) << p->err();
+    auto status = cli(cfg, {"status", "--json"});
+    EXPECT_EQ(status.code, 1) << status.out << p->err();
+    auto obj = parse_object(status.out);
+    auto& demo = obj["jobs"].as_object()["demo"].as_object();
+    EXPECT_EQ(obj["healthy"], false);
+    EXPECT_EQ(demo["last_result"], "failed");
+    EXPECT_EQ(demo["failing"], true);
+    EXPECT_EQ(demo["stale"], true);
+    auto text = cli(cfg, {"status"});
+    EXPECT_EQ(text.code, 1);
+    EXPECT_NE(text.out.find("FAILING, STALE"), std::string::npos) << text.out;
+    stop(*p);
+}
+
+// --- reload ---------------------------------------------------------------------------------------
+
+TEST(Ops_Reload, BadFileKeepsTheOldConfigAndSaysWhyWithTheLine) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();
+    const auto good = config(dir);
+    dir.write("c.yaml", good + "    batch: { max_items: 0 }\n");  // line 20
+    auto r = cli(cfg, {"reload"});
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.err.find("the old config stays"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("jobs.demo.batch.max_items (21:"), std::string::npos) << r.err;
+    // The old config still runs.
+    EXPECT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 2, 30s)) << p->err();
+    // A change that needs a restart is refused with the reason.
+    auto restart_only = good;
+    restart_only.replace(restart_only.find("  format: json"), 14, "  format: json\n  level: debug");
+    dir.write("c.yaml", restart_only);
+    r = cli(cfg, {"reload"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("cannot be applied while the daemon runs"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("log changed: it applies only at a restart"), std::string::npos) << r.err;
+    auto o = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(o["reloads"], 0);
+    stop(*p);
+}
+
+TEST(Ops_Reload, AddsRemovesAndChangesJobsWhileAJobRunsNothingLost) {
+    temp_dir dir;
+    options o;
+    o.run_at_start = false;
+    o.count = 40000;
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto p = start(cfg, dir);
+    ASSERT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.start\"", 1, 30s)) << p->err();
+    // Mid-run: demo's schedule changes, a job is added that writes elsewhere.
+    options next = o;
+    next.schedule = "every 2h";
+    next.extra_jobs =
+        "  copy:\n    type: users\n    source: { connection: people }\n"
+        "    destination: { connection: out2 }\n";
+    auto text = config(dir, next);
+    text.insert(text.find("jobs:"), "  out2:\n    connector: jsonl\n    settings: { path: " +
+                                        (dir.path() / "out2.jsonl").string() + " }\n");
+    dir.write("c.yaml", text);
+    auto r = cli(cfg, {"reload"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("added [\"copy\"]"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("changed [\"demo\"]"), std::string::npos) << r.out;
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 60s)) << p->err();
+    EXPECT_NE(p->err().find("\"status\":\"succeeded\""), std::string::npos) << p->err();
+    // The run in flight finished: every record of the source is in the file.
+    std::ifstream in(dir.path() / "out.jsonl");
+    std::size_t lines = 0;
+    for (std::string line; std::getline(in, line);) lines += !line.empty();
+    EXPECT_EQ(lines, 40000u);
+    // The added job runs on trigger.
+    EXPECT_EQ(cli(cfg, {"trigger", "copy"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 2, 60s)) << p->err();
+    auto st = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(st["reloads"], 1);
+    EXPECT_EQ(st["jobs"].as_object()["demo"].as_object()["schedule"], "every 2h");
+    EXPECT_EQ(st["jobs"].as_object()["copy"].as_object()["last_result"], "ok");
+    // Removed again: gone from status, trigger refused.
+    dir.write("c.yaml", config(dir, o));
+    ASSERT_EQ(cli(cfg, {"reload"}).code, 0);
+    EXPECT_EQ(cli(cfg, {"trigger", "copy"}).code, 1);
+    stop(*p);
+}
+
+// Reload under load: events flowing through ingest to a jsonl file and a users job mid-run while
+// the config is reloaded three times (a users job changed, one added, then removed): every event
+// arrives once, the users run writes every record.
+TEST(Ops_Reload, UnderLoadEventsFlowingAndAUsersJobMidRunNothingLost) {
+    temp_dir dir;
+    const std::string write_key = "wk_fidelity_0123456789abcdef";
+    const std::string authorization = "Basic d2tfZmlkZWxpdHlfMDEyMzQ1Njc4OWFiY2RlZjo=";  // base64(key + ":")
+    auto text_of = [&](const std::string& schedule, bool extra) {
+        options o;
+        o.run_at_start = false;
+        o.count = 40000;
+        o.schedule = schedule;
+        o.extra_top = "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [" + write_key + "]\n";
+        o.extra_jobs =
+            "  to_file:\n    type: events\n    destination: { connection: events }\n"
+            "    batch: { max_items: 50, max_wait: 10ms }\n";
+        if (extra)
+            o.extra_jobs +=
+                "  other:\n    type: users\n    source: { connection: people }\n"
+                "    destination: { connection: out }\n";
+        auto t = config(dir, o);
+        t.insert(t.find("jobs:"), "  events:\n    connector: jsonl\n    settings: { path: " +
+                                      (dir.path() / "events.jsonl").string() + ", mode: events }\n");
+        return t;
+    };
+    auto cfg = dir.write("c.yaml", text_of("every 1h", false));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(p->wait_for_output("\"ingest.listen\"", 30s)) << p->err();
+    const auto port = tributary::test::ingest_listen_port(p->err());
+    ASSERT_NE(port, 0);
+    ASSERT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.start\"", 1, 30s)) << p->err();
+
+    constexpr int events = 600;
+    std::atomic<int> accepted{0};
+    std::thread sender([&] {
+        tributary::kit::test_client client("127.0.0.1", port);
+        const tributary::kit::header_list headers{{"Content-Type", "application/json"},
+                                                  {"Authorization", authorization}};
+        for (int i = 0; i < events; ++i) {
+            const std::string body = R"({"type":"track","event":"Reloaded","userId":"u)" +
+                                     std::to_string(i % 7) + R"(","messageId":"m-)" + std::to_string(i) +
+                                     R"("})";
+            auto r = client.request("POST", "/v1/track", body, headers);
+            if (r.ok() && r.status == 200u) ++accepted;
+        }
+    });
+    auto r1 = cli(cfg, {"reload"});  // nothing changed
+    dir.write("c.yaml", text_of("every 2h", true));
+    auto r2 = cli(cfg, {"reload"});  // demo changed, other added — demo's run goes on
+    dir.write("c.yaml", text_of("every 2h", false));
+    auto r3 = cli(cfg, {"reload"});  // other removed
+    sender.join();
+    EXPECT_EQ(r1.code, 0) << r1.err;
+    EXPECT_EQ(r2.code, 0) << r2.err;
+    EXPECT_EQ(r3.code, 0) << r3.err;
+    EXPECT_EQ(accepted.load(), events);
+
+    auto lines_of = [](const std::filesystem::path& f) {
+        std::vector<std::string> out;
+        std::ifstream in(f);
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty()) out.push_back(line);
+        return out;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           (lines_of(dir.path() / "events.jsonl").size() < static_cast<std::size_t>(events) ||
+            count_of(p->err(), "\"event\":\"job.done\"") < 1))
+        std::this_thread::sleep_for(100ms);
+    const auto delivered = lines_of(dir.path() / "events.jsonl");
+    std::set<std::string> ids;
+    for (const auto& line : delivered) {
+        auto at = line.find("\"messageId\":\"m-");
+        if (at != std::string::npos) ids.insert(line.substr(at + 14, line.find('"', at + 14) - at - 14));
+    }
+    EXPECT_EQ(delivered.size(), static_cast<std::size_t>(events));
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(events));
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 60s)) << p->err();
+    EXPECT_NE(p->err().find("\"status\":\"succeeded\""), std::string::npos);
+    EXPECT_EQ(lines_of(dir.path() / "out.jsonl").size(), 40000u);
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"daemon.reloaded\""), 3u);
+    stop(*p);
+}
+
+// --- dead letters ---------------------------------------------------------------------------------
+
+// dlq drop: through the running daemon's socket (which holds the state directory), directly when
+// none runs; what is dropped is gone from `state show`.
+TEST(Ops_Dlq, DropThroughTheDaemonAndDirectly) {
+    temp_dir dir;
+    auto text = config(dir);
+    // The destination takes first names of at most one character: every record is dead-lettered.
+    const auto out_settings = "settings: { path: " + (dir.path() / "out.jsonl").string() + " }";
+    text.replace(text.find(out_settings), out_settings.size(),
+                 "settings: { path: " + (dir.path() / "out.jsonl").string() +
+                     ", schema: {kind: object, properties: [{name: first_name, type: {kind: string, "
+                     "maxLength: 1}}]} }");
+    text += "    mapping:\n      first_name: first_name\n";
+    auto cfg = dir.write("c.yaml", text);
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();
+    auto shown = parse_object(cli(cfg, {"state", "show", "demo", "--json", "--limit", "100"}).out);
+    auto& dl = shown["dead_letters"].as_object();
+    ASSERT_EQ(dl["count"], 10) << boost::json::serialize(shown);
+    std::vector<std::string> ids;
+    for (const auto& e : dl["oldest"].as_array()) ids.emplace_back(e.as_object().at("id").as_string());
+    ASSERT_EQ(ids.size(), 10u);
+
+    auto dropped = cli(cfg, {"dlq", "drop", "demo", ids[0], ids[1], "no-such-item"});
+    EXPECT_EQ(dropped.code, 0) << dropped.err;
+    EXPECT_NE(dropped.out.find("demo: dropped 2 of 3 dead letters"), std::string::npos) << dropped.out;
+    EXPECT_NE(p->err().find("\"event\":\"dlq.dropped\""), std::string::npos);
+    auto o = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(o["jobs"].as_object()["demo"].as_object()["dead_letters"], 8);
+    stop(*p);
+
+    dropped = cli(cfg, {"dlq", "drop", "demo", ids[2]});
+    EXPECT_EQ(dropped.code, 0) << dropped.err;
+    EXPECT_NE(dropped.out.find("demo: dropped 1 of 1 dead letters"), std::string::npos) << dropped.out;
+    shown = parse_object(cli(cfg, {"state", "show", "demo", "--json"}).out);
+    EXPECT_EQ(shown["dead_letters"].as_object()["count"], 7);
+    EXPECT_EQ(cli(cfg, {"dlq", "drop", "nope", "x"}).code, 2);
+}
+
+// --- systemd --------------------------------------------------------------------------------------
+
+namespace {
+
+class notify_socket {
+public:
+    explicit notify_socket(std::filesystem::path path) : path_(std::move(path)) {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << std::strerror(errno);
+    }
+    ~notify_socket() { ::close(fd_); }
+
+    // Every datagram received within `t`, until one contains `until`.
+    bool read_until(const std::string& until, std::chrono::milliseconds t) {
+        const auto end = std::chrono::steady_clock::now() + t;
+        while (std::chrono::steady_clock::now() < end) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            char buf[4096];
+            auto n = ::recv(fd_, buf, sizeof(buf), 0);
+            if (n <= 0) continue;
+            messages.emplace_back(buf, static_cast<std::size_t>(n));
+            if (messages.back().find(until) != std::string::npos) return true;
+        }
+        return false;
+    }
+
+    std::vector<std::string> messages;
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+};
+
+// Index of the first message at or after `from` containing `what`; messages.size() when none.
+std::size_t find_from(const std::vector<std::string>& m, std::size_t from, const std::string& what) {
+    for (std::size_t i = from; i < m.size(); ++i) {
+        if (m[i].find(what) != std::string::npos) return i;
+    }
+    return m.size();
+}
+
+}  // namespace
+
+TEST(Ops_Systemd, NotifiesReadyStatusWatchdogReloadingStoppingInOrder) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    notify_socket n(dir.path() / "notify.sock");
+    auto p = std::make_unique<child_process>(
+        bin, std::vector<std::string>{"run", "-c", cfg.string()},
+        std::vector<std::string>{"NOTIFY_SOCKET=" + (dir.path() / "notify.sock").string(),
+                                 "WATCHDOG_USEC=200000"});
+    ASSERT_TRUE(n.read_until("READY=1", 30s)) << p->err();
+    ASSERT_TRUE(n.read_until("WATCHDOG=1", 5s)) << p->err();
+    const std::size_t pings_before = n.messages.size();
+    ASSERT_TRUE(n.read_until("WATCHDOG=1", 5s));  // pings go on
+    EXPECT_GT(n.messages.size(), pings_before);
+    ASSERT_EQ(cli(cfg, {"reload"}).code, 0);
+    ASSERT_TRUE(n.read_until("READY=1", 10s)) << p->err();
+    p->signal(SIGTERM);
+    ASSERT_TRUE(n.read_until("STOPPING=1", 30s)) << p->err();
+    ASSERT_TRUE(p->wait(30s).has_value());
+
+    const auto& m = n.messages;
+    const auto ready = find_from(m, 0, "READY=1");
+    ASSERT_LT(ready, m.size());
+    EXPECT_NE(m[ready].find("STATUS=1 users jobs"), std::string::npos) << m[ready];
+    const auto watchdog = find_from(m, ready, "WATCHDOG=1");
+    const auto reloading = find_from(m, watchdog, "RELOADING=1");
+    ASSERT_LT(reloading, m.size());
+    EXPECT_NE(m[reloading].find("MONOTONIC_USEC="), std::string::npos) << m[reloading];
+    const auto ready_again = find_from(m, reloading, "READY=1");
+    const auto stopping = find_from(m, ready_again, "STOPPING=1");
+    EXPECT_LT(watchdog, reloading);
+    EXPECT_LT(ready_again, stopping);
+    ASSERT_LT(stopping, m.size());
+    EXPECT_NE(m[stopping].find("EXTEND_TIMEOUT_USEC="), std::string::npos) << m[stopping];
+    EXPECT_EQ(find_from(m, 0, "READY=1"), ready);
+    EXPECT_LT(ready, find_from(m, 0, "WATCHDOG=1"));
+}
+
+// --- metrics --------------------------------------------------------------------------------------
+
+namespace {
+
+// Scrapes http://127.0.0.1:PORT/metrics with Debian's Prometheus client and parses it with its
+// text-format parser; prints {"sample name{labels}": value, ...} and the status of a wrong path
+// and a wrong method.
+const char* scrape_py = R"(
+import json, sys, urllib.request, urllib.error
+from prometheus_client.parser import text_string_to_metric_families
+base = 'http://127.0.0.1:' + sys.argv[1]
+resp = urllib.request.urlopen(base + '/metrics', timeout=10)
+ctype = resp.headers.get('Content-Type')
+text = resp.read().decode()
+out = {}
+for family in text_string_to_metric_families(text):
+    for s in family.samples:
+        labels = ','.join('%s=%s' % (k, v) for k, v in sorted(s.labels.items()))
+        out[s.name + '{' + labels + '}'] = s.value
+def status(req):
+    try:
+        return urllib.request.urlopen(req, timeout=10).status
+    except urllib.error.HTTPError as e:
+        return e.code
+out['status /nope'] = status(base + '/nope')
+out['status POST'] = status(urllib.request.Request(base + '/metrics', data=b'x', method='POST'))
+out['content type'] = ctype
+print(json.dumps(out))
+)";
+
+}  // namespace
+
+TEST(Ops_Metrics, ScrapedAndParsedByThePrometheusParser) {
+    if (!std::filesystem::exists("/usr/bin/python3") ||
+        run("/usr/bin/python3", {"-c", "import prometheus_client"}).code != 0)
+        GTEST_SKIP() << "python3-prometheus-client is not installed (scripts/setup.sh --deps installs it)";
+    temp_dir dir;
+    options o;
+    o.extra_top = "metrics:\n  listen: 127.0.0.1:0\n";
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();
+    ASSERT_TRUE(p->wait_for_output("metrics.listen", 5s));
+    const std::string log = p->err();
+    const auto at = log.find("\"port\":", log.find("metrics.listen"));
+    ASSERT_NE(at, std::string::npos) << log;
+    const std::string port = std::to_string(std::stoi(log.substr(at + 7)));
+    auto scraped = run("/usr/bin/python3", {"-c", scrape_py, port}, {}, 30s);
+    ASSERT_EQ(scraped.code, 0) << scraped.err;
+    auto m = parse_object(scraped.out);
+    EXPECT_EQ(m["status /nope"], 404) << scraped.out;
+    EXPECT_EQ(m["status POST"], 405) << scraped.out;
+    EXPECT_EQ(m["content type"], "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(m["tributary_job_runs_total{job=demo}"], 1.0) << scraped.out;
+    EXPECT_EQ(m["tributary_job_failing{job=demo}"], 0.0) << scraped.out;
+    EXPECT_EQ(m["tributary_job_last_run_records{job=demo,outcome=read}"], 10.0) << scraped.out;
+    EXPECT_EQ(m["tributary_job_last_run_records{job=demo,outcome=written}"], 10.0) << scraped.out;
+    EXPECT_EQ(m["tributary_job_dead_letters{job=demo}"], 0.0) << scraped.out;
+    EXPECT_TRUE(m.contains("tributary_loop_stalls_total{}")) << scraped.out;
+    EXPECT_TRUE(m["tributary_job_last_success_timestamp_seconds{job=demo}"].is_double()) << scraped.out;
+    bool build = false;
+    for (const auto& kv : m) build |= std::string_view(kv.key()).starts_with("tributary_build_info{commit=");
+    EXPECT_TRUE(build) << scraped.out;
+    stop(*p);
+}

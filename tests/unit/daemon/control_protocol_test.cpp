@@ -1,0 +1,62 @@
+// The control socket's request parsing: every command, and what malformed requests are told.
+
+#include <gtest/gtest.h>
+
+#include "daemon/control_protocol.hpp"
+
+using namespace tributary::daemon;
+
+TEST(Ops_ControlProtocol, ParsesEveryCommandAndRoundTrips) {
+    for (auto c : {control_command::status, control_command::trigger, control_command::pause,
+                   control_command::resume, control_command::reload}) {
+        control_request r;
+        r.command = c;
+        if (c == control_command::trigger || c == control_command::pause || c == control_command::resume)
+            r.job = "demo";
+        if (c == control_command::pause) r.pause_for = std::chrono::milliseconds{60000};
+        auto line = encode_control_request(r);
+        ASSERT_EQ(line.back(), '\n');
+        line.pop_back();
+        auto parsed = parse_control_request(line);
+        ASSERT_TRUE(parsed) << parsed.error();
+        EXPECT_EQ(parsed->command, c);
+        EXPECT_EQ(parsed->job, r.job);
+        EXPECT_EQ(parsed->pause_for, r.pause_for);
+    }
+}
+
+TEST(Ops_ControlProtocol, MalformedRequestsSayWhatIsWrong) {
+    struct bad {
+        std::string line, error;
+    };
+    for (const auto& b : std::vector<bad>{
+             {"status", "request not JSON"},
+             {"[1]", "request must be a JSON object"},
+             {"{}", "request needs \"command\""},
+             {R"({"command":7})", "request needs \"command\""},
+             {R"({"command":"explode"})", "unknown command \"explode\""},
+             {R"({"command":"trigger"})", "trigger needs \"job\""},
+             {R"({"command":"trigger","job":""})", "trigger needs \"job\""},
+             {R"({"command":"status","job":"x"})", "unexpected key \"job\" for status"},
+             {R"({"command":"pause","job":"x","for_ms":0})", "\"for_ms\" must be"},
+             {R"({"command":"pause","job":"x","for_ms":"1h"})", "\"for_ms\" must be"},
+             {R"({"command":"reload","force":true})", "unexpected key \"force\""},
+             {std::string(5000, ' '), "request longer than 4096 bytes"},
+         }) {
+        auto r = parse_control_request(b.line);
+        ASSERT_FALSE(r) << b.line;
+        EXPECT_NE(r.error().find(b.error), std::string::npos) << b.line << " -> " << r.error();
+    }
+}
+
+TEST(Ops_ControlProtocol, RepliesAreOneLineWithOk) {
+    auto ok = control_ok({{"job", "demo"}});
+    EXPECT_EQ(ok, "{\"ok\":true,\"job\":\"demo\"}\n");
+    auto err = control_error("no\nway");
+    EXPECT_EQ(err.find('\n'), err.size() - 1);
+    auto parsed = parse_control_reply(err.substr(0, err.size() - 1));
+    ASSERT_TRUE(parsed);
+    EXPECT_FALSE(parsed->at("ok").as_bool());
+    EXPECT_EQ(parsed->at("error"), "no\nway");
+    EXPECT_FALSE(parse_control_reply("{\"job\":1}"));
+}
