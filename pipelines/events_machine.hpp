@@ -250,6 +250,7 @@ private:
     std::optional<action> cut(const context& ctx);
     std::optional<clock::steady_time> paced_until(const context& ctx) const;
     std::uint64_t backlog_requests() const;
+    /// The events a batch could take now (not passed over), counted up to a full batch.
     pending_summary eligible(const context& ctx) const;
     bool passed_over(std::string_view user) const;
     std::optional<clock::steady_time> earliest_hold() const;
