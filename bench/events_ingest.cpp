@@ -8,11 +8,12 @@
 //       requests by outcome, seconds, events/s acknowledged, request latency p50/p90/p99/max.
 //       A 200 means the events were committed (pipelines/ingest/server.hpp). Exit 1 when any
 //       request failed or was answered other than 200.
-//   bench_events_ingest receive STATUS
+//   bench_events_ingest receive STATUS [EXPECT]
 //       A loopback HTTP/1.1 receiver for the webhook destination: answers every request with
 //       STATUS (200: a fast receiver; 503: a receiver that is down) at once, keep-alive.
 //       Prints "port N", then on SIGTERM/SIGINT one line with the requests and events
-//       (messageId occurrences) received.
+//       (messageId occurrences) received. With EXPECT, also prints one "drained" line as soon as
+//       EXPECT events were received: seconds from the first request to then, and events/s.
 
 #include <signal.h>
 
@@ -234,6 +235,8 @@ int load(std::uint16_t port, const std::string& key, int conns, std::uint64_t ev
 struct receive_stats {
     std::uint64_t requests = 0;
     std::uint64_t events = 0;
+    std::uint64_t expect = 0;  // 0: no drained line
+    std::chrono::steady_clock::time_point first{};
 };
 
 std::uint64_t count_message_ids(std::string_view body) {
@@ -253,8 +256,18 @@ awaitable<void> serve_connection(tcp::socket socket, unsigned status, receive_st
         auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
         if (rec) break;
         auto req = parser.release();
-        ++s.requests;
+        if (s.requests++ == 0) s.first = std::chrono::steady_clock::now();
+        const auto before = s.events;
         if (status == 200) s.events += count_message_ids(req.body());
+        if (s.expect > 0 && before < s.expect && s.events >= s.expect) {
+            const double secs =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - s.first).count();
+            std::printf("drained events=%llu requests=%llu seconds=%.3f events_per_s=%.0f\n",
+                        static_cast<unsigned long long>(s.events),
+                        static_cast<unsigned long long>(s.requests), secs,
+                        secs > 0 ? double(s.events) / secs : 0.0);
+            std::fflush(stdout);
+        }
         bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
         res.set(bhttp::field::content_type, "application/json");
         if (status == 503) res.set(bhttp::field::retry_after, "1");
@@ -279,10 +292,11 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, unsigned status, receive_st
     }
 }
 
-int receive(unsigned status) {
+int receive(unsigned status, std::uint64_t expect) {
     asio::io_context ioc{1};
     tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
     receive_stats s;
+    s.expect = expect;
     std::printf("port %u\n", acceptor.local_endpoint().port());
     std::fflush(stdout);
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -298,7 +312,7 @@ int receive(unsigned status) {
 int usage() {
     std::fprintf(stderr,
                  "usage: bench_events_ingest load PORT WRITE_KEY CONNS EVENTS [BATCH]\n"
-                 "       bench_events_ingest receive STATUS\n");
+                 "       bench_events_ingest receive STATUS [EXPECT]\n");
     return 2;
 }
 
@@ -315,10 +329,11 @@ int main(int argc, char** argv) {
             if (port <= 0 || port > 65535 || conns <= 0 || events == 0 || batch <= 0) return usage();
             return load(static_cast<std::uint16_t>(port), argv[3], conns, events, batch);
         }
-        if (mode == "receive" && argc == 3) {
+        if (mode == "receive" && (argc == 3 || argc == 4)) {
             const long status = std::strtol(argv[2], nullptr, 10);
             if (status < 200 || status > 599) return usage();
-            return receive(static_cast<unsigned>(status));
+            const auto expect = argc == 4 ? std::strtoull(argv[3], nullptr, 10) : 0;
+            return receive(static_cast<unsigned>(status), expect);
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_events_ingest: %s\n", e.what());

@@ -4,13 +4,20 @@
 #     BUILD_DIR  a RelWithDebInfo build with the targets tributary and bench_events_ingest
 #     CONNS      concurrent keep-alive clients (default 8), each posting /v1/batch of 100 events
 #     EVENTS     events per throughput run (default 500000)
-#     QUEUED     events for the memory run (default 1000000; 0 skips it)
+#     QUEUED     events for the memory and drain runs (default 1000000; 0 skips them)
 # Throughput runs (state.sync full, then normal): the webhook delivers to a receiver answering
 # 200 at once; prints events/s acknowledged (each 200 = committed), request latency p50/p99,
 # the loop.stall lines in tributary's JSON log (suppression off) and tributary's peak RSS
-# (VmHWM). Memory run (sync full): the webhook points at a port nobody listens on, so QUEUED
+# (VmHWM), tributary's CPU per acknowledged event over the load (user + system, delivery work
+# done meanwhile included) and the events the receiver got by the end (the load plus 2 s).
+# Memory run (sync full): the webhook points at a port nobody listens on, so QUEUED
 # events stay queued; prints VmHWM and VmRSS with them all queued.
-# Goals: >= 50k events/s with sync full, <= 64 MiB peak RSS with 1M queued.
+# Drain run (issue #13): tributary restarts on that state with ingest idle and the webhook pointed
+# at the receiver, max_events and batch.max_items 500, limits 1000000 requests/s, max_concurrent
+# 4; prints the receiver's drained line (seconds from its first request to the last event,
+# events/s), tributary's CPU per event and VmHWM.
+# Goals (issue #13): >= 150k events/s acknowledged with p99 <= 50 ms (sync full), >= 50k events/s
+# drained, <= 16 MiB peak RSS with 1M queued.
 # Env: PIN=1 pins tributary to core 1 and the load generator and receiver to core 0.
 set -euo pipefail
 build=${1:?usage: bench/events_ingest.sh BUILD_DIR [CONNS] [EVENTS] [QUEUED]}
@@ -43,8 +50,9 @@ key=bench-write-key
 secret="whsec_$(head -c 32 /dev/urandom | base64 -w0)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)  conns=$conns events=$events queued=$queued"
 
-# write_config NAME SYNC WEBHOOK_PORT INGEST_PORT
+# write_config NAME SYNC WEBHOOK_PORT INGEST_PORT [MAX_EVENTS]
 write_config() {
+    local max_events=${5:-100}
     mkdir -p "$dir/$1/state"
     cat > "$dir/$1/tributary.yaml" <<CONF
 state:
@@ -66,7 +74,7 @@ connections:
     settings:
       url: http://127.0.0.1:$3/hook
       secrets: ["$secret"]
-      max_events: 100
+      max_events: $max_events
       limits: { requests: 1000000, per: 1s }
       max_concurrent: 4
 jobs:
@@ -75,7 +83,7 @@ jobs:
     destination:
       connection: hook
     batch:
-      max_items: 100
+      max_items: $max_events
       max_wait: 10ms
 CONF
 }
@@ -97,6 +105,8 @@ start_daemon() {
 
 status_kib() { awk -v k="$2:" '$1==k {print $2}' /proc/"$1"/status; }
 cpu_ticks() { awk '{print $14+$15}' /proc/"$1"/stat; }
+# io_field PID FIELD: a counter of /proc/PID/io (syscw: write calls; write_bytes: bytes sent to disk).
+io_field() { awk -v k="$2:" '$1==k {print $2}' /proc/"$1"/io; }
 
 # stop_daemon NAME: SIGTERM, waits; prints stalls and errors from the log.
 stop_daemon() {
@@ -122,20 +132,30 @@ throughput_run() {
     local iport
     iport=$(awk '/^ +listen:/{split($2,a,":"); print a[2]}' "$dir/$name/tributary.yaml")
     local c0 t0 c1 t1
+    local w0 b0 w1 b1
+    w0=$(io_field "$daemon_pid" syscw)
+    b0=$(io_field "$daemon_pid" write_bytes)
     c0=$(cpu_ticks "$daemon_pid")
     t0=$(date +%s.%N)
     local out rc=0
     out=$("${pin_tools[@]}" "$gen" load "$iport" "$key" "$conns" "$events") || rc=$?
     t1=$(date +%s.%N)
     c1=$(cpu_ticks "$daemon_pid")
+    w1=$(io_field "$daemon_pid" syscw)
+    b1=$(io_field "$daemon_pid" write_bytes)
     echo "$name sync=$sync $out"
     [ "$rc" = 0 ] || echo "$name: the load generator reported failed requests (exit $rc)"
-    echo "$name: tributary cpu_share=$(echo "scale=2; ($c1-$c0)/$(getconf CLK_TCK)/($t1-$t0)" | bc) vm_hwm_kib=$(status_kib "$daemon_pid" VmHWM) vm_rss_kib=$(status_kib "$daemon_pid" VmRSS) load_average=$(cut -d' ' -f1 /proc/loadavg)"
+    echo "$name: tributary cpu_share=$(echo "scale=2; ($c1-$c0)/$(getconf CLK_TCK)/($t1-$t0)" | bc) cpu_us_per_event=$(echo "scale=2; ($c1-$c0)*1000000/$(getconf CLK_TCK)/$events" | bc) vm_hwm_kib=$(status_kib "$daemon_pid" VmHWM) vm_rss_kib=$(status_kib "$daemon_pid" VmRSS) load_average=$(cut -d' ' -f1 /proc/loadavg)"
+    # Write calls (WAL frames, answers, the webhook's requests) and disk bytes per acknowledged
+    # event: fewer, larger commits write each shared page once per commit.
+    echo "$name: write_calls_per_event=$(echo "scale=2; ($w1-$w0)/$events" | bc) disk_bytes_per_event=$(echo "scale=0; ($b1-$b0)/$events" | bc)"
     sleep 2  # let the sender deliver what is queued
     stop_daemon "$name"
     kill -TERM "$rpid"
     wait "$rpid" || true
-    echo "$name: $(grep '^receive' "$dir/receiver-$name.out")"
+    local received
+    received=$(awk '/^receive/{for(i=1;i<=NF;i++) if($i ~ /^events=/){sub("events=","",$i); print $i}}' "$dir/receiver-$name.out")
+    echo "$name: $(grep '^receive' "$dir/receiver-$name.out") delivered_per_s=$(echo "scale=0; $received/($t1-$t0+2)" | bc) (over the load + 2 s)"
     du -sh "$dir/$name/state" | awk -v n="$name" '{print n ": state_dir_size=" $1}'
 }
 
@@ -154,4 +174,25 @@ if [ "$queued" != 0 ]; then
     echo "$name: events_queued=$queued vm_rss_idle_kib=$before vm_hwm_kib=$(status_kib "$daemon_pid" VmHWM) vm_rss_kib=$(status_kib "$daemon_pid" VmRSS)"
     stop_daemon "$name"
     du -sh "$dir/$name/state" | awk -v n="$name" '{print n ": state_dir_size=" $1}'
+
+    # Drain: the same state, ingest idle, the webhook pointed at a receiver answering at once.
+    "${pin_tools[@]}" "$gen" receive 200 "$queued" > "$dir/receiver-drain.out" &
+    rpid=$!
+    pids+=("$rpid")
+    for _ in $(seq 50); do grep -q '^port' "$dir/receiver-drain.out" 2>/dev/null && break; sleep 0.1; done
+    rport=$(awk '/^port/{print $2}' "$dir/receiver-drain.out")
+    write_config "$name" full "$rport" "$(free_port)" 500
+    start_daemon "$name"
+    c0=$(cpu_ticks "$daemon_pid")
+    for _ in $(seq 6000); do
+        grep -q '^drained' "$dir/receiver-drain.out" && break
+        kill -0 "$daemon_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    c1=$(cpu_ticks "$daemon_pid")
+    echo "drain sync=full max_events=500 $(grep '^drained' "$dir/receiver-drain.out" || echo 'drained: not within 600 s')"
+    echo "drain: tributary cpu_us_per_event=$(echo "scale=2; ($c1-$c0)*1000000/$(getconf CLK_TCK)/$queued" | bc) vm_hwm_kib=$(status_kib "$daemon_pid" VmHWM) load_average=$(cut -d' ' -f1 /proc/loadavg)"
+    stop_daemon "$name"
+    kill -TERM "$rpid"
+    wait "$rpid" || true
 fi

@@ -285,13 +285,24 @@ void events_machine::finish(std::uint64_t id, const context& ctx) {
     for (const auto& r : b.resolution.rejected) gone.push_back(r.seq);
     std::sort(gone.begin(), gone.end());
     if (queued_) *queued_ -= std::min<std::uint64_t>(*queued_, gone.size());
-    std::erase_if(window_, [&](const state::queued_event_row& row) {
-        if (!std::binary_search(gone.begin(), gone.end(), row.seq)) return false;
-        window_bytes_ -= row.payload_json.size();
-        if (const auto it = window_users_.find(row.user_key); it != window_users_.end() && --it->second == 0)
-            window_users_.erase(it);
-        return true;
-    });
+    // The window is in seq order (peeks read after its last seq): only the rows between the
+    // batch's first and last seq are looked at, not the whole window for every batch.
+    if (!gone.empty()) {
+        const auto by_seq = [](const state::queued_event_row& row, std::uint64_t seq) {
+            return row.seq < seq;
+        };
+        const auto first = std::lower_bound(window_.begin(), window_.end(), gone.front(), by_seq);
+        const auto last = std::lower_bound(first, window_.end(), gone.back() + 1, by_seq);
+        const auto kept = std::remove_if(first, last, [&](const state::queued_event_row& row) {
+            if (!std::binary_search(gone.begin(), gone.end(), row.seq)) return false;
+            window_bytes_ -= row.payload_json.size();
+            if (const auto it = window_users_.find(row.user_key);
+                it != window_users_.end() && --it->second == 0)
+                window_users_.erase(it);
+            return true;
+        });
+        window_.erase(kept, last);
+    }
     for (const auto& u : b.users) busy_.erase(u);
     refill_due_ = true;
     count_failure(b, ctx);
@@ -491,7 +502,11 @@ std::uint64_t events_machine::backlog_requests() const {
 pending_summary events_machine::eligible(const context& ctx) const {
     pending_summary p;
     bool first = true;
+    // Stops once a batch is full: decide_batch then sends whatever follows (the scan would
+    // otherwise walk the whole window, up to window_events rows, before every cut).
+    const std::uint64_t max_items = std::max<std::size_t>(s_.batch.max_items, 1);
     for (const auto& row : window_) {
+        if (p.events >= max_items || (s_.batch.max_bytes > 0 && p.bytes >= s_.batch.max_bytes)) break;
         if (passed_over(row.user_key)) continue;
         if (first) {
             const clock::wall_time received{from_unix_us(row.received_at_us)};

@@ -63,11 +63,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -250,6 +252,7 @@ private:
     std::optional<action> cut(const context& ctx);
     std::optional<clock::steady_time> paced_until(const context& ctx) const;
     std::uint64_t backlog_requests() const;
+    /// The events a batch could take now (not passed over), counted up to a full batch.
     pending_summary eligible(const context& ctx) const;
     bool passed_over(std::string_view user) const;
     std::optional<clock::steady_time> earliest_hold() const;
@@ -292,7 +295,12 @@ private:
     std::map<std::uint64_t, batch> batches_{};
     std::size_t requests_out_ = 0;
     std::deque<std::uint64_t> to_resolve_{};
-    std::set<std::string, std::less<>> busy_{};
+    /// Users with a batch out. Hashed: cut_batch and eligible ask for every window row they pass.
+    struct user_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view u) const { return std::hash<std::string_view>{}(u); }
+    };
+    std::unordered_set<std::string, user_hash, std::equal_to<>> busy_{};
     std::map<std::string, clock::steady_time, std::less<>> held_{};
 
     std::uint32_t consecutive_failures_ = 0;

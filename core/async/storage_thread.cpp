@@ -1,19 +1,34 @@
 #include "core/async/storage_thread.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 namespace tributary {
 
-storage_thread::storage_thread() = default;
+storage_thread::storage_thread(group_commit_settings joining) : joining_(joining) {}
 
 storage_thread::~storage_thread() {
     stop();
 }
 
-void storage_thread::set_batch_hooks(std::function<void()> before, std::function<void()> after) {
+void storage_thread::set_batch_hooks(std::function<void()> before,
+                                     std::function<void()> after,
+                                     std::function<bool()> joinable) {
     std::lock_guard lock(mutex_);
     before_batch_ = std::move(before);
     after_batch_ = std::move(after);
+    joinable_ = std::move(joinable);
+}
+
+void storage_thread::expect_writes(int delta) {
+    std::lock_guard lock(mutex_);
+    announced_ = std::max<std::ptrdiff_t>(announced_ + delta, 0);
+}
+
+std::uint64_t storage_thread::joined() const {
+    std::lock_guard lock(mutex_);
+    return joined_;
 }
 
 void storage_thread::start() {
@@ -58,9 +73,12 @@ void storage_thread::enqueue_job(std::unique_ptr<job> j) {
 }
 
 void storage_thread::loop() {
+    using std::chrono::steady_clock;
     std::deque<std::unique_ptr<job>> batch;
+    std::deque<std::unique_ptr<job>> more;
     for (;;) {
         std::function<void()> before, after;
+        std::function<bool()> joinable;
         {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -68,12 +86,34 @@ void storage_thread::loop() {
             batch.swap(queue_);
             before = before_batch_;
             after = after_batch_;
+            joinable = joinable_;
         }
         // Hooks let the state store wrap a whole batch in one transaction:
         // many coroutines' writes, one fsync.
         if (before) before();
-        std::size_t n = batch.size();
+        const auto started = steady_clock::now();
         for (auto& j : batch) j->execute();
+        // Joining: while writers are announced, their work runs in this transaction too.
+        while (joinable) {
+            std::unique_lock lock(mutex_);
+            const auto elapsed =
+                std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - started);
+            const auto hold = joining_.hold(batch.size(), static_cast<std::size_t>(announced_), elapsed);
+            if (!hold || stopping_ || !joinable()) break;
+            if (queue_.empty()) {
+                cv_.wait_for(lock, *hold, [this] { return stopping_ || !queue_.empty(); });
+            }
+            if (queue_.empty()) continue;  // asks again: the wait may be over
+            more.swap(queue_);
+            joined_ += more.size();
+            lock.unlock();
+            for (auto& j : more) {
+                j->execute();
+                batch.push_back(std::move(j));
+            }
+            more.clear();
+        }
+        const std::size_t n = batch.size();
         if (after) after();
         {
             // Counted before the completions are posted, so an awaiting

@@ -13,6 +13,9 @@
 //
 // Work submitted in one loop turn is drained as one batch: before_batch and
 // after_batch hooks (set before start) let the state store group-commit.
+// Joining (group_commit.hpp): while writers are announced (expect_writes) and the
+// batch holds an open write transaction (the joinable hook), the batch stays open up
+// to group_commit_settings::max_wait for their work, which then runs in it.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -23,6 +26,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -32,20 +37,31 @@
 #include <thread>
 #include <type_traits>
 
+#include "core/async/group_commit.hpp"
 #include "core/async/use_nothrow.hpp"
 
 namespace tributary {
 
 class storage_thread {
 public:
-    storage_thread();
+    explicit storage_thread(group_commit_settings joining = {});
     /// Finishes queued work, then joins.
     ~storage_thread();
     storage_thread(const storage_thread&) = delete;
     storage_thread& operator=(const storage_thread&) = delete;
 
-    /// Hooks run on the storage thread around each drained batch of work.
-    void set_batch_hooks(std::function<void()> before, std::function<void()> after);
+    /// Hooks run on the storage thread around each drained batch of work. `joinable` (optional,
+    /// run after the batch's work) says whether the batch is worth holding open for announced
+    /// writers (it has a write transaction open); without it batches are never held.
+    void set_batch_hooks(std::function<void()> before,
+                         std::function<void()> after,
+                         std::function<bool()> joinable = {});
+
+    /// Announces `delta` writers that will submit work soon (> 0), or withdraws them (< 0: their
+    /// work was submitted, or will not come). Any thread. A batch waits for announced writers
+    /// at most group_commit_settings::max_wait; a withdrawal does not wake it (the work that
+    /// follows does), so withdraw just before submitting.
+    void expect_writes(int delta);
 
     /// Starts the thread. Idempotent.
     void start();
@@ -61,6 +77,8 @@ public:
 
     /// Work items completed so far (for tests and metrics).
     std::uint64_t completed() const;
+    /// Work items that joined a batch held open for announced writers (for tests and metrics).
+    std::uint64_t joined() const;
 
 private:
     // Two stages so that completions are posted only after the batch's
@@ -115,6 +133,10 @@ private:
     bool started_ = false;
     std::uint64_t completed_ = 0;
     std::function<void()> before_batch_, after_batch_;
+    std::function<bool()> joinable_;
+    group_commit joining_;
+    std::ptrdiff_t announced_ = 0;
+    std::uint64_t joined_ = 0;
     std::thread thread_;
 };
 

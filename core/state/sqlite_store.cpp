@@ -193,6 +193,8 @@ public:
         assert(storage_.on_storage_thread());
         in_batch_ = true;
     }
+    /// A write opened the batch's transaction (and no failure ended it): worth joining.
+    bool holds_batch_transaction() const noexcept { return batch_txn_; }
     void after_batch() noexcept {
         assert(storage_.on_storage_thread());
         in_batch_ = false;
@@ -293,8 +295,10 @@ void sqlite_connection::open(std::int64_t now_us) {
         // The lock comes first: nothing below may race another writer.
         lock_ = directory_lock::acquire(settings_.dir);
     }
+    // NOMUTEX: one thread at a time uses the connection (the storage thread), so SQLite's
+    // per-call connection mutex is pure cost (a lock and unlock around every step and bind).
     const int flags = (read_only() ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                      SQLITE_OPEN_EXRESCODE;
+                      SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
         auto err = sqlite_error(db_, rc, "cannot open state database " + path.string());
@@ -784,6 +788,52 @@ std::optional<std::int64_t> remove_queued(sqlite_connection& c, std::int64_t job
     return bytes;
 }
 
+// A JSON array of the seqs, for the statements that take a whole list through json_each: one
+// statement per list instead of two per row.
+std::string seq_array(const std::vector<std::uint64_t>& seqs) {
+    std::string out;
+    out.reserve(seqs.size() * 8 + 2);
+    out += '[';
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+        if (i > 0) out += ',';
+        out += std::to_string(seqs[i]);
+    }
+    out += ']';
+    return out;
+}
+
+struct removed_rows {
+    std::int64_t count = 0;
+    std::int64_t bytes = 0;
+};
+
+// Removes the job's queued events `seqs` (those not queued are ignored; a seq named twice counts
+// once): how many were removed and their payload bytes.
+removed_rows remove_queued_all(sqlite_connection& c,
+                               std::int64_t job_id,
+                               const std::vector<std::uint64_t>& seqs) {
+    removed_rows out;
+    if (seqs.empty()) return out;
+    if (seqs.size() == 1) {
+        if (auto b = remove_queued(c, job_id, seqs.front())) out = {1, *b};
+        return out;
+    }
+    const std::string list = seq_array(seqs);
+    {
+        auto s = c.prepare(
+            "SELECT count(*), coalesce(sum(length(payload)), 0) FROM event_queue WHERE job_id = ?1 AND seq "
+            "IN "
+            "(SELECT value FROM json_each(?2))");
+        s.bind(job_id, list);
+        if (s.step()) out = {s.int64(0), s.int64(1)};
+    }
+    if (out.count > 0)
+        c.prepare("DELETE FROM event_queue WHERE job_id = ?1 AND seq IN (SELECT value FROM json_each(?2))")
+            .bind(job_id, list)
+            .run();
+    return out;
+}
+
 // Moves one queued event to the dead letters (keyed by its message_id); its payload bytes, or
 // nullopt when it is not queued.
 std::optional<std::int64_t> dead_letter_queued(sqlite_connection& c,
@@ -953,7 +1003,8 @@ awaitable<std::unique_ptr<sqlite_store>> sqlite_store::open(sqlite_settings sett
     co_await storage.run(std::move(work));
     std::unique_ptr<sqlite_store> store(new sqlite_store(storage, conn, clk, mode, conn->database_path()));
     if (mode == open_mode::read_write) {
-        storage.set_batch_hooks([conn] { conn->before_batch(); }, [conn] { conn->after_batch(); });
+        storage.set_batch_hooks([conn] { conn->before_batch(); }, [conn] { conn->after_batch(); },
+                                [conn] { return conn->holds_batch_transaction(); });
         store->hooks_installed_ = true;
     }
     co_return store;
@@ -963,6 +1014,10 @@ sqlite_store::~sqlite_store() {
     // A batch already running keeps its own copy of the hooks (and so the
     // connection) until its commit; later batches run without them.
     if (hooks_installed_) storage_.set_batch_hooks({}, {});
+}
+
+void sqlite_store::expect_writes(int delta) {
+    if (mode_ == open_mode::read_write) storage_.expect_writes(delta);
 }
 
 std::int64_t sqlite_store::now_us() const {
@@ -1424,15 +1479,16 @@ awaitable<store_result<std::vector<enqueue_outcome>>> sqlite_store::enqueue_even
         for (std::size_t j = 0; j < jobs.size(); ++j) {
             rows.push_back(event_job_for_write(c, jobs[j]));
             accepted[j].assign(events.size(), false);
+            // Borrowed once for the whole call: a lookup per row would hash the SQL text each time.
+            auto claim = c.prepare(
+                "INSERT INTO event_dedup (job_id, message_id, seen_at_us) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (job_id, message_id) DO UPDATE SET seen_at_us = excluded.seen_at_us "
+                "WHERE event_dedup.seen_at_us < ?4");
             for (std::size_t i = 0; i < events.size(); ++i) {
                 const auto& e = events[i];
                 if (window > 0) {
-                    c.prepare(
-                         "INSERT INTO event_dedup (job_id, message_id, seen_at_us) VALUES (?1, ?2, ?3) "
-                         "ON CONFLICT (job_id, message_id) DO UPDATE SET seen_at_us = excluded.seen_at_us "
-                         "WHERE event_dedup.seen_at_us < ?4")
-                        .bind(rows[j].id, e.message_id, now, expired_before)
-                        .run();
+                    claim.bind(rows[j].id, e.message_id, now, expired_before).run();
+                    claim.reset();
                     if (c.changes() == 0) continue;
                 }
                 accepted[j][i] = true;
@@ -1447,16 +1503,18 @@ awaitable<store_result<std::vector<enqueue_outcome>>> sqlite_store::enqueue_even
             auto seq = rows[j].last_seq;
             std::int64_t count = 0;
             std::int64_t bytes = 0;
+            auto insert = c.prepare(
+                "INSERT INTO event_queue (job_id, seq, message_id, user_key, type, received_at_us, "
+                "payload) VALUES (?, ?, ?, ?, ?, ?, ?)");
             for (std::size_t i = 0; i < events.size(); ++i) {
                 if (!accepted[j][i]) continue;
                 const auto& e = events[i];
                 ++seq;
-                c.prepare(
-                     "INSERT INTO event_queue (job_id, seq, message_id, user_key, type, received_at_us, "
-                     "payload) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                insert
                     .bind(job_id, seq, e.message_id, e.user_key, e.type, e.received_at_us,
                           blob_param{e.payload_json})
                     .run();
+                insert.reset();
                 ++count;
                 bytes += static_cast<std::int64_t>(e.payload_json.size());
             }
@@ -1519,16 +1577,9 @@ awaitable<std::uint64_t> sqlite_store::ack_events(std::string job, std::vector<s
     auto work = [job = std::move(job), seqs = std::move(seqs)](sqlite_connection& c) -> std::uint64_t {
         auto id = find_event_job(c, job);
         if (!id) return 0;
-        std::int64_t removed = 0;
-        std::int64_t bytes = 0;
-        for (auto seq : seqs) {
-            if (auto b = remove_queued(c, id->id, seq)) {
-                ++removed;
-                bytes += *b;
-            }
-        }
-        if (removed > 0) adjust_event_job(c, id->id, -removed, -bytes);
-        return static_cast<std::uint64_t>(removed);
+        const auto gone = remove_queued_all(c, id->id, seqs);
+        if (gone.count > 0) adjust_event_job(c, id->id, -gone.count, -gone.bytes);
+        return static_cast<std::uint64_t>(gone.count);
     };
     co_return co_await submit(storage_, conn_, "ack_events", access::write, std::move(work));
 }
@@ -1563,13 +1614,10 @@ awaitable<store_result<events_job_counters>> sqlite_store::resolve_events(std::s
             std::int64_t removed = 0;
             std::int64_t bytes = 0;
             auto remove_all = [&](const std::vector<std::uint64_t>& seqs, std::uint64_t& counter) {
-                for (auto seq : seqs) {
-                    if (auto b = remove_queued(c, id->id, seq)) {
-                        ++removed;
-                        bytes += *b;
-                        ++counter;
-                    }
-                }
+                const auto gone = remove_queued_all(c, id->id, seqs);
+                removed += gone.count;
+                bytes += gone.bytes;
+                counter += static_cast<std::uint64_t>(gone.count);
             };
             const auto sent_before = k.sent;
             remove_all(r.sent, k.sent);
@@ -1622,11 +1670,13 @@ awaitable<store_result<std::uint64_t>> sqlite_store::persist_event_batch(std::st
                 throw store_error(error_kind::misuse, "persist_event_batch: batch " + std::to_string(batch) +
                                                           " is already persisted");
         }
-        for (std::size_t pos = 0; pos < seqs.size(); ++pos) {
-            c.prepare("INSERT INTO event_batches (job_id, batch, pos, seq) VALUES (?, ?, ?, ?)")
-                .bind(id.id, batch, pos, seqs[pos])
+        // One statement for the batch: json_each numbers the array's elements from 0 (its key).
+        if (!seqs.empty())
+            c.prepare(
+                 "INSERT INTO event_batches (job_id, batch, pos, seq) SELECT ?1, ?2, key, value FROM "
+                 "json_each(?3)")
+                .bind(id.id, batch, seq_array(seqs))
                 .run();
-        }
         return seqs.size();
     };
     co_return co_await submit_refusable(storage_, conn_, "persist_event_batch", access::write,

@@ -164,6 +164,10 @@ public:
     awaitable<std::vector<ingest_reject>> ingest_rejects(std::size_t limit) override;
     awaitable<ingest_reject_stats> ingest_reject_totals() override;
 
+    /// Passed on to the storage thread: a batch with an open write transaction is held open (up
+    /// to its group_commit_settings::max_wait) while writes are announced.
+    void expect_writes(int delta) override;
+
     awaitable<std::optional<std::string>> meta(std::string key) override;
     awaitable<void> set_meta(std::string key, std::string value) override;
 

@@ -493,6 +493,12 @@ public:
     virtual awaitable<std::vector<ingest_reject>> ingest_rejects(std::size_t limit) = 0;
     virtual awaitable<ingest_reject_stats> ingest_reject_totals() = 0;
 
+    /// Announces (delta > 0) writes that callers are about to make, or withdraws them (< 0: just
+    /// before the write is submitted, or when it will not come), so that a backend that
+    /// group-commits may hold a commit briefly for them (issue #13). A hint only: no effect on
+    /// what is stored or when a write is durable. Loop thread; the default ignores it.
+    virtual void expect_writes(int delta) { (void)delta; }
+
     // --- meta ----------------------------------------------------------------
 
     virtual awaitable<std::optional<std::string>> meta(std::string key) = 0;

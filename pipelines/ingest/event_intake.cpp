@@ -38,6 +38,10 @@ awaitable<state::store_result<std::vector<state::enqueue_outcome>>> event_intake
     co_return queued;
 }
 
+void event_intake::expect(int delta) {
+    if (!jobs_.empty()) store_.expect_writes(delta);
+}
+
 awaitable<ingest::sink_result> event_intake::append(std::vector<ingest::message> msgs) {
     std::optional<state::store_refusal> failure;
     try {

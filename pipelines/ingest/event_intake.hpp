@@ -39,6 +39,9 @@ public:
 
     awaitable<ingest::sink_result> append(std::vector<ingest::message> msgs) override;
 
+    /// Passed on to the store (state::store::expect_writes) when some job reads from ingest.
+    void expect(int delta) override;
+
     /// Adds the rejects to the store's ingest reject store. The store's refusals (disk_full,
     /// busy) are the error value (their message), with nothing kept; a fault throws
     /// state::store_error.

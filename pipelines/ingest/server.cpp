@@ -278,6 +278,8 @@ awaitable<void> server::serve(tcp::socket socket) {
         }
 
         const auto started = clock_.now();
+        // From the header of an ingest request to its append: the sink may hold a commit for it.
+        expected_append expected;
         routing routed;
         bool keep_alive = false;
         std::string origin;
@@ -290,6 +292,7 @@ awaitable<void> server::serve(tcp::socket socket) {
             routed = route_request({req.method_string(), req.target(), req[bhttp::field::authorization],
                                     req[bhttp::field::content_encoding]},
                                    keys_);
+            if (routed.kind == request_kind::ingest) expected.announce(sink_);
             if (routed.kind == request_kind::refused) {
                 early.emplace();
                 early->a = std::move(routed.refusal);
@@ -326,6 +329,7 @@ awaitable<void> server::serve(tcp::socket socket) {
         reply answer;
         std::size_t bytes = 0;
         if (early) {
+            expected.withdraw();
             answer = std::move(*early);
         } else if (routed.kind == request_kind::health) {
             answer = co_await health_reply();
@@ -334,7 +338,7 @@ awaitable<void> server::serve(tcp::socket socket) {
             answer.preflight = true;
         } else {
             bytes = p.get().body().size();
-            answer = co_await ingest(routed, std::move(p.get().body()));
+            answer = co_await ingest(routed, std::move(p.get().body()), expected);
         }
         const unsigned status = answer.a.status;
 
@@ -388,8 +392,10 @@ awaitable<void> server::serve(tcp::socket socket) {
     c.stream.socket().close(ignored);
 }
 
-awaitable<server_reply> server::ingest(routing routed, std::string body) {
+awaitable<server_reply> server::ingest(routing routed, std::string body, expected_append& expected) {
     verdict v = evaluate_body(parser_, keys_, routed, std::move(body), to_unix_us(clock_.wall_now()));
+    // Withdrawn before the append submits its write (which wakes a held commit), on every path.
+    expected.withdraw();
     reply answer;
     answer.a = std::move(v.reply);
     if (answer.a.status == 200) {

@@ -92,6 +92,28 @@ struct server_settings {
 /// What the server answers to one request (defined in server.cpp).
 struct server_reply;
 
+/// One request announced to the sink (message_sink::expect) from its header to its append;
+/// withdrawn once, at the latest on destruction.
+class expected_append {
+public:
+    expected_append() = default;
+    ~expected_append() { withdraw(); }
+    expected_append(const expected_append&) = delete;
+    expected_append& operator=(const expected_append&) = delete;
+    void announce(message_sink& sink) {
+        withdraw();
+        sink_ = &sink;
+        sink_->expect(1);
+    }
+    void withdraw() {
+        if (sink_ != nullptr) sink_->expect(-1);
+        sink_ = nullptr;
+    }
+
+private:
+    message_sink* sink_ = nullptr;
+};
+
 class server {
 public:
     /// Binds and listens (the port is known on return). Throws std::invalid_argument for bad
@@ -125,7 +147,7 @@ private:
     struct connection;
     awaitable<void> serve(boost::asio::ip::tcp::socket socket);
     /// Decides on an ingest request's body, appends what is valid, keeps the rejects.
-    awaitable<server_reply> ingest(routing routed, std::string body);
+    awaitable<server_reply> ingest(routing routed, std::string body, expected_append& expected);
     awaitable<server_reply> health_reply();
     awaitable<void> drain();
 

@@ -71,6 +71,11 @@ public:
         co_return result<void>{};
     }
 
+    /// A hint for group commit (issue #13): `delta` > 0 when the server started reading requests
+    /// that will append, < 0 just before their append() (or when they will not append). Only
+    /// the timing of commits may change, never what is stored. The default ignores it.
+    virtual void expect(int delta) { (void)delta; }
+
     /// Whether an append would be accepted now (GET /health). Must not write. The default: always.
     virtual awaitable<sink_health> health() { co_return sink_health{}; }
 };

@@ -134,3 +134,80 @@ TEST(StorageThread_Stop, RefusesWorkAfterStop) {
     ioc.run();
     EXPECT_TRUE(threw);
 }
+
+namespace {
+
+// Holds a commit "for ever" (an hour): a test that would wait for it fails by its timeout.
+constexpr tributary::group_commit_settings hold_long{256, std::chrono::hours{1}};
+
+awaitable<void> run_flagged(storage_thread& s, std::atomic<bool>& ran) {
+    co_await s.run([&ran] { ran = true; });
+}
+
+// Submits once `first` ran on the storage thread (so the batch holding it is open), withdrawing
+// the announced writer just before, as the ingest server does.
+awaitable<void> join_after(storage_thread& s, std::atomic<bool>& first, std::atomic<bool>& ran) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!first) {
+        t.expires_after(1ms);
+        co_await t.async_wait(tributary::use_nothrow);
+    }
+    s.expect_writes(-1);
+    co_await s.run([&ran] { ran = true; });
+}
+
+// A started storage thread that holds batches for ever and counts its commits; `joinable` is
+// what its joinable hook answers.
+struct holding_thread {
+    explicit holding_thread(bool joinable) : s(hold_long) {
+        s.set_batch_hooks([] {}, [this] { ++commits; }, [joinable] { return joinable; });
+        s.start();
+    }
+    std::atomic<int> commits{0};
+    storage_thread s;  // declared last: joined before the counter goes
+};
+
+}  // namespace
+
+TEST(StorageThread_Join, AnnouncedWriterJoinsTheOpenBatch) {
+    asio::io_context ioc{1};
+    holding_thread h(true);
+    h.s.expect_writes(1);
+    std::atomic<bool> first{false}, second{false};
+    std::vector<int> seen;  // commits seen by each completion, in completion order
+    asio::co_spawn(ioc, run_flagged(h.s, first), [&](std::exception_ptr) {
+        seen.push_back(h.commits.load());
+        EXPECT_TRUE(second.load());  // held until the announced writer's work ran too
+    });
+    asio::co_spawn(ioc, join_after(h.s, first, second),
+                   [&](std::exception_ptr) { seen.push_back(h.commits.load()); });
+    ioc.run();
+    EXPECT_EQ(h.commits.load(), 1);
+    EXPECT_EQ(h.s.joined(), 1u);
+    EXPECT_EQ(seen, (std::vector<int>{1, 1}));
+}
+
+TEST(StorageThread_Join, LoneWriterIsNotHeld) {
+    asio::io_context ioc{1};
+    holding_thread h(true);
+    std::vector<int> log;
+    for (int i = 1; i <= 2; ++i) {  // one after the other: nobody is announced
+        ioc.restart();
+        asio::co_spawn(ioc, append(h.s, log, i), [](std::exception_ptr) {});
+        ioc.run();
+    }
+    EXPECT_EQ(h.commits.load(), 2);
+    EXPECT_EQ(h.s.joined(), 0u);
+    EXPECT_EQ(log, (std::vector<int>{1, 2}));
+}
+
+TEST(StorageThread_Join, BatchWithoutTransactionIsNotHeld) {
+    asio::io_context ioc{1};
+    holding_thread h(false);
+    h.s.expect_writes(3);  // announced, but the batch has nothing worth holding open
+    std::vector<int> log;
+    asio::co_spawn(ioc, append(h.s, log, 1), [](std::exception_ptr) {});
+    ioc.run();
+    EXPECT_EQ(h.commits.load(), 1);
+    EXPECT_EQ(log, (std::vector<int>{1}));
+}
