@@ -23,7 +23,7 @@
 #include "config/secret_string.hpp"
 #include "config/source_map.hpp"
 #include "core/http/group_limiter.hpp"
-#include "core/log/logger.hpp"
+#include "core/log/logger_settings.hpp"
 #include "core/mapping/mapping.hpp"
 #include "core/state/sqlite_settings.hpp"
 #include "pipelines/events_job_settings.hpp"

@@ -4,7 +4,8 @@
 # builds. Non-interactive and idempotent.
 #   scripts/setup.sh            # packages + release build in build/
 #   scripts/setup.sh --deps     # packages only (build and test: also node, npm and the SDKs,
-#                               # dpkg-dev and systemd for the package checks)
+#                               # dpkg-dev and systemd for the package checks, clang-14 and
+#                               # libclang-rt-14-dev for the fuzz targets)
 #   scripts/setup.sh --build-deps  # packages the build needs, nothing for the tests
 #   scripts/setup.sh --asan     # packages + sanitizer build in build-asan/
 #   scripts/setup.sh --bench    # packages + benchmark tools (wrk, bc, the Python baselines' modules) + release build
@@ -37,7 +38,8 @@ if $test_mode; then
   # The package checks (the Install.Tree test, scripts/package.sh in CI): dpkg-shlibdeps for
   # the .deb's Depends, systemd-analyze and journalctl for the unit and the journal catalog.
   # The metrics test parses /metrics with Debian's Prometheus client (its text-format parser).
-  for p in dpkg-dev systemd python3-prometheus-client; do
+  # The fuzz targets (scripts/fuzz.sh, in CI after the tests): Debian's clang and its libFuzzer.
+  for p in dpkg-dev systemd python3-prometheus-client clang-14 libclang-rt-14-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 fi

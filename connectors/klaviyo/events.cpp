@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
+#include "core/types/json_text.hpp"
 #include "core/types/time_layout.hpp"
 
 namespace tributary::connectors::klaviyo {
@@ -69,7 +71,8 @@ result<klaviyo_event> to_klaviyo_event(const event& e) {
     // Segment's monetary value: `revenue` first, else `value`; the currency of either.
     for (const char* name : {"revenue", "value"}) {
         const auto* v = e.properties().if_contains(name);
-        if (v && v->is_number()) {
+        // A number beyond a double's range (1e999) reads as infinity, which is no value to send.
+        if (v && v->is_number() && std::isfinite(v->to_number<double>())) {
             attributes["value"] = v->to_number<double>();
             break;
         }
@@ -89,7 +92,9 @@ json::object profile_member(json::object attributes) {
 result<std::string> checked(json::value v) {
     if (longest_string(v) > max_string_bytes)
         return unexpected{"klaviyo: a string of the event is longer than 100,000 bytes"};
-    return json::serialize(v);
+    // Not json::serialize: Boost 1.81 writes a non-finite double (a property of 1e999 reads as
+    // infinity) as `Infinity`, which is not JSON; json_text writes it as null (found by fuzzing).
+    return types::to_json_text(v);
 }
 
 }  // namespace

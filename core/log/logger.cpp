@@ -80,22 +80,6 @@ std::string_view source_path(std::string_view file) {
     return file;
 }
 
-std::string_view to_string(format f) {
-    switch (f) {
-        case format::json:
-            return "json";
-        case format::text:
-            return "text";
-    }
-    return "unknown";
-}
-
-std::optional<format> parse_format(std::string_view s) {
-    if (s == "json") return format::json;
-    if (s == "text") return format::text;
-    return std::nullopt;
-}
-
 // Settings, sink and clock never change after construction, so level checks
 // and formatting need no lock; only the suppressor's counts do.
 struct logger::state {

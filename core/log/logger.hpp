@@ -16,6 +16,7 @@
 
 #include "core/clock.hpp"
 #include "core/log/format.hpp"
+#include "core/log/logger_settings.hpp"
 #include "core/log/suppressor.hpp"
 
 namespace tributary::log {
@@ -36,22 +37,6 @@ std::string exception_text(const std::exception& e);
 /// `file` (a std::source_location file name) relative to the source tree; outside it, the
 /// base name. Never absolute.
 std::string_view source_path(std::string_view file);
-
-enum class format { json, text };
-
-/// "json" or "text".
-std::string_view to_string(format f);
-/// Exactly "json" or "text"; anything else → nullopt.
-std::optional<format> parse_format(std::string_view s);
-
-struct logger_settings {
-    /// Line format. Default json (one object per line); text is for terminals.
-    format fmt = format::json;
-    /// Lines below this level are dropped before any formatting. Default info; off drops everything.
-    level min_level = level::info;
-    /// Repeat suppression per call site. Default 5 lines per 10 s window; burst 0 disables it.
-    suppressor_settings suppression{};
-};
 
 /// A handle on shared logging state (sink, settings, suppression counts, clock).
 /// Copies and `with_component` results share that state; copying costs a

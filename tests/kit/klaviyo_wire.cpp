@@ -12,6 +12,7 @@
 
 #include "core/text/base64.hpp"
 #include "core/text/hex.hpp"
+#include "core/text/utf8.hpp"
 #include "core/types/time_layout.hpp"
 
 namespace tributary::kit::klaviyo {
@@ -301,6 +302,22 @@ bool term_matches(const filter_term& t, const stored_profile& p) {
     return std::find(t.strings.begin(), t.strings.end(), value) != t.strings.end();
 }
 
+// `s` with each ill-formed UTF-8 subpart replaced by U+FFFD. The answers quote the request's
+// decoded parameters, which may be any bytes; Klaviyo's answers are JSON, so valid UTF-8.
+std::string valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const auto step = tributary::text::next_utf8(s, i);
+        if (step.valid)
+            out.append(s.substr(i, step.length));
+        else
+            out += "\xEF\xBF\xBD";
+        i += step.length;
+    }
+    return out;
+}
+
 wire_response bad_parameter(std::string_view parameter, std::string detail) {
     return error_response(400, "invalid", "Invalid input.", detail, parameter);
 }
@@ -454,12 +471,12 @@ wire_response error_response(unsigned status,
     e["id"] = "mock-" + std::to_string(status) + "-" + std::string{code};
     e["status"] = status;
     e["code"] = code;
-    e["title"] = title;
-    e["detail"] = detail;
+    e["title"] = valid_utf8(title);
+    e["detail"] = valid_utf8(detail);
     if (!parameter.empty() || !pointer.empty()) {
         json::object source;
-        if (!pointer.empty()) source["pointer"] = pointer;
-        if (!parameter.empty()) source["parameter"] = parameter;
+        if (!pointer.empty()) source["pointer"] = valid_utf8(pointer);
+        if (!parameter.empty()) source["parameter"] = valid_utf8(parameter);
         e["source"] = std::move(source);
     }
     json::object body;
@@ -552,35 +569,43 @@ std::optional<wire_response> check_headers(const wire_headers& headers, std::str
 result<profiles_query, wire_response> parse_profiles_query(const query_params& params) {
     profiles_query q;
     for (std::size_t i = 0; i < params.size(); ++i) {
-        const auto& [name, value] = params[i];
+        // Named references, not a structured binding: clang before 16 cannot capture one in a lambda.
+        const std::string& name = params[i].first;
+        const std::string& value = params[i].second;
         for (std::size_t j = 0; j < i; ++j)
             if (params[j].first == name)
-                return unexpected_of{bad_parameter(name, "The parameter " + name + " is given twice.")};
+                return unexpected_of<wire_response>{
+                    bad_parameter(name, "The parameter " + name + " is given twice.")};
         if (name == "page[size]") {
             int n = 0;
             auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
             if (ec != std::errc{} || end != value.data() + value.size() || value.empty())
-                return unexpected_of{bad_parameter(name, "page[size] must be an integer.")};
+                return unexpected_of<wire_response>{bad_parameter(name, "page[size] must be an integer.")};
             if (n < 1 || n > 100)
-                return unexpected_of{bad_parameter(name, "page[size] must be between 1 and 100.")};
+                return unexpected_of<wire_response>{
+                    bad_parameter(name, "page[size] must be between 1 and 100.")};
             q.page_size = n;
         } else if (name == "page[cursor]") {
             q.cursor = value;
         } else if (name == "sort") {
             if (std::any_of(unsupported_sorts.begin(), unsupported_sorts.end(),
                             [&](const char* s) { return value == s; }))
-                return unexpected_of{bad_parameter(name, "The mock keeps no subscriptions to sort on.")};
+                return unexpected_of<wire_response>{
+                    bad_parameter(name, "The mock keeps no subscriptions to sort on.")};
             if (!listed(sort_values, value))
-                return unexpected_of{bad_parameter(name, "'" + value + "' is not a valid sort field.")};
+                return unexpected_of<wire_response>{
+                    bad_parameter(name, "'" + value + "' is not a valid sort field.")};
             q.sort = value;
         } else if (name == "filter") {
             auto f = parse_profiles_filter(value);
-            if (!f) return unexpected_of{bad_parameter(name, "Invalid filter: " + f.error() + ".")};
+            if (!f)
+                return unexpected_of<wire_response>{
+                    bad_parameter(name, "Invalid filter: " + f.error() + ".")};
             q.filters = std::move(*f);
         } else if (name == "fields[profile]") {
             for (auto f : split(value, ',')) {
                 if (!listed(profile_fields, f))
-                    return unexpected_of{
+                    return unexpected_of<wire_response>{
                         bad_parameter(name, "'" + std::string{f} + "' is not a profile field.")};
                 q.fields.emplace_back(f);
             }
@@ -591,13 +616,15 @@ result<profiles_query, wire_response> parse_profiles_query(const query_params& p
                 else if (f == "subscriptions")
                     q.subscriptions = true;
                 else
-                    return unexpected_of{
+                    return unexpected_of<wire_response>{
                         bad_parameter(name, "'" + std::string{f} + "' is not an additional field.")};
             }
         } else if (name == "include" || name == "fields[conversation]" || name == "fields[push-token]") {
-            return unexpected_of{bad_parameter(name, "The mock has no related resources to include.")};
+            return unexpected_of<wire_response>{
+                bad_parameter(name, "The mock has no related resources to include.")};
         } else {
-            return unexpected_of{bad_parameter(name, "'" + name + "' is not a valid parameter.")};
+            return unexpected_of<wire_response>{
+                bad_parameter(name, "'" + name + "' is not a valid parameter.")};
         }
     }
     return q;
@@ -936,16 +963,16 @@ wire_response refuse(const body_error& e) {
 // refusal.
 result<json::value, wire_response> event_body(std::string_view body) {
     if (body.size() > 5'000'000)
-        return unexpected_of{error_response(413, "payload_too_large", "Payload too large.",
-                                            "The maximum payload size is 5MB.")};
+        return unexpected_of<wire_response>{error_response(413, "payload_too_large", "Payload too large.",
+                                                           "The maximum payload size is 5MB.")};
     json::parse_options opts;
     opts.max_depth = 64;
     boost::system::error_code ec;
     auto doc = json::parse(body, ec, {}, opts);
     if (ec)
-        return unexpected_of{
+        return unexpected_of<wire_response>{
             error_response(400, "invalid", "Invalid input.", "The body is not valid JSON.", {}, "/")};
-    if (auto e = longest_string_ok(doc, "")) return unexpected_of{refuse(*e)};
+    if (auto e = longest_string_ok(doc, "")) return unexpected_of<wire_response>{refuse(*e)};
     return doc;
 }
 

@@ -73,6 +73,23 @@ TEST(KlaviyoWire_Filter, AnythingElse_IsAnError) {
         EXPECT_FALSE(parse_profiles_filter(bad)) << bad;
 }
 
+// Found by fuzz/targets/klaviyo_wire_fuzz.cpp: a refusal quoting a parameter that decoded to
+// invalid UTF-8 was not JSON (boost::json::serialize copies the bytes as they are).
+TEST(KlaviyoWire_Query, ARefusalQuotingInvalidUtf8_IsStillJson) {
+    auto params = parse_query("fields%5Bprofile%5D=email,u%8A%9Bated&x%FF=1");
+    ASSERT_TRUE(params);
+    for (const auto& p : {query_params{(*params)[0]}, query_params{(*params)[1]}}) {
+        auto q = parse_profiles_query(p);
+        ASSERT_FALSE(q);
+        EXPECT_EQ(q.error().status, 400u);
+        boost::system::error_code ec;
+        auto body = boost::json::parse(q.error().body, ec);
+        ASSERT_FALSE(ec) << ec.message();
+        const auto& e = body.at("errors").at(0);
+        EXPECT_NE(std::string{e.at("detail").as_string()}.find("\xEF\xBF\xBD"), std::string::npos);
+    }
+}
+
 TEST(KlaviyoWire_Headers, EachRule_HasItsStatus) {
     const std::string key = "pk_" + std::string(34, 'e');
     wire_headers good{{"authorization", "Klaviyo-API-Key " + key},

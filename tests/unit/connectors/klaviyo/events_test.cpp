@@ -91,6 +91,25 @@ TEST(KlaviyoEvents_SingleEvent, TheBodyIsAnEventWithItsProfileInsideLikeTheJobIt
     EXPECT_FALSE(single_event_json(*identify));
 }
 
+// Found by fuzz/targets/klaviyo_events_fuzz.cpp: a number beyond a double's range reads as
+// infinity, and the bodies were written as `Infinity`, which is not JSON (Klaviyo refuses the job).
+TEST(KlaviyoEvents_Body, ANumberBeyondADouble_IsStillJson) {
+    auto e = event::parse(
+        R"({"type":"track","messageId":"m","userId":"u","event":"E","properties":{"x":12.5e843,"revenue":-1e999,"value":2}})");
+    ASSERT_TRUE(e) << e.error();
+    for (const auto& body : {bulk_item_json(*e), single_event_json(*e)}) {
+        ASSERT_TRUE(body) << body.error();
+        boost::system::error_code ec;
+        auto v = boost::json::parse(*body, ec);
+        ASSERT_FALSE(ec) << *body;
+        const auto& a = v.as_object().contains("data")
+                            ? v.at("data").at("attributes")
+                            : v.at("attributes").at("events").at("data").at(0).at("attributes");
+        EXPECT_TRUE(a.at("properties").at("x").is_null()) << *body;
+        EXPECT_EQ(a.at("value").to_number<double>(), 2.0) << *body;
+    }
+}
+
 TEST(KlaviyoEvents_Value, RevenueElseValueBecomesTheValueAndCurrencyItsCurrency) {
     struct row {
         std::string properties;
