@@ -2,10 +2,11 @@
 # Builds the libFuzzer targets (fuzz/, with clang-14) and runs each for a bounded time, then
 # prints executions and findings per target. Exit 1 when any target found something.
 #   scripts/fuzz.sh                    # each target until 10^7 executions or 1 hour
-#   scripts/fuzz.sh --seconds 5        # each target 5 s (what CI runs)
+#   scripts/fuzz.sh --seconds 5 --seed 1   # each target 5 s, fixed seed (what CI runs)
 #   scripts/fuzz.sh --seconds 60 router mapping   # only these targets
 # Options: --seconds N (per target), --runs N (per target; default 10000000 without --seconds),
-# --build-dir DIR (default build-fuzz). Each target starts from its committed seeds
+# --seed N (libFuzzer's -seed: the same inputs in the same order, so a CI pass does not fail
+# on a finding that a commit did not cause; default random), --build-dir DIR (default build-fuzz). Each target starts from its committed seeds
 # (fuzz/corpus/<target>/) plus what earlier runs found (DIR/corpus/<target>/, not committed);
 # a finding (crash, leak, timeout, out-of-memory, broken property) is written to
 # DIR/findings/<target>/ with the command that reproduces it. fuzz/README.md says what to do next.
@@ -14,14 +15,16 @@ cd "$(dirname "$0")/.."
 
 seconds=""
 runs=""
+seed=""
 build_dir=build-fuzz
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -50,6 +53,7 @@ limits=()
 [ -n "$runs" ] && limits+=("-runs=$runs")
 # -timeout: one input taking 10 s is a finding (a parser that hangs); -rss_limit_mb: so is 2 GiB.
 options=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+[ -n "$seed" ] && options+=("-seed=$seed")
 
 summary=()
 failed=0
