@@ -1,7 +1,7 @@
 #pragma once
-// Runs configured users jobs: once on demand (`run --once JOB`) or on their
-// schedules (`run`), through the users pipeline (pipelines/). Events jobs are
-// not scheduled: their senders run continuously (daemon/events_runtime.hpp).
+// Runs one users job through the users pipeline (pipelines/): for `run --once JOB` and for
+// each run the daemon's scheduler (daemon/scheduler.hpp) starts. Events jobs are not
+// scheduled: their senders run continuously (daemon/events_runtime.hpp).
 
 #include <memory>
 #include <string>
@@ -12,7 +12,6 @@
 #include "core/async/use_nothrow.hpp"
 #include "core/http/client.hpp"
 #include "core/log/logger.hpp"
-#include "core/schedule/cron_schedule.hpp"
 #include "core/state/store.hpp"
 #include "daemon/cli.hpp"
 
@@ -32,13 +31,7 @@ public:
     /// One run of `job` (which must exist). Completes with the run's exit code.
     awaitable<exit_code> run_once(std::string job);
 
-    /// Runs every scheduled job at its interval until cancelled (total or terminal).
-    awaitable<void> run_schedules();
-
 private:
-    awaitable<void> run_every(std::string job, std::chrono::milliseconds interval);
-    awaitable<void> run_cron(std::string job, schedule::cron_fields fields);
-
     const config::settings& settings_;
     const connectors::registry& registry_;
     http::engine& engine_;
