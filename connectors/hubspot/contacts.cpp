@@ -77,15 +77,6 @@ std::optional<std::int64_t> datetime_micros(std::string_view s) {
     return *us;
 }
 
-std::string scrub(std::string text, std::string_view secret) {
-    if (secret.empty()) return text;
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-        text.replace(at, secret.size(), "[REDACTED]");
-        at += 10;
-    }
-    return text;
-}
-
 // Vendor text for diagnostics: cut short, escaped so it stays one printable line.
 std::string excerpt(std::string_view text, std::size_t max_bytes) {
     std::string out = text::json_escape(text.substr(0, max_bytes), text::json_escape_mode::valid_utf8);
@@ -553,10 +544,10 @@ connector_error error_for_status(int status,
         kind = error_kind::rejected;
     std::string message = std::string{what} + ": HubSpot answered " + std::to_string(status);
     if (!category.empty()) message += " " + category;
-    if (!vendor_message.empty()) message += ": " + excerpt(scrub(vendor_message, secret), 300);
+    if (!vendor_message.empty()) message += ": " + excerpt(redact_secret(vendor_message, secret), 300);
     connector_error e = make_error(kind, std::move(message));
     e.status = status;
-    e.vendor_detail = excerpt(scrub(std::string{body}, secret), 256);
+    e.vendor_detail = excerpt(redact_secret(std::string{body}, secret), 256);
     return e;
 }
 

@@ -93,15 +93,6 @@ result<json::value> convert(const json::value* v, const types::type& t, std::str
     }
 }
 
-std::string scrub(std::string text, std::string_view secret) {
-    if (secret.empty()) return text;
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-        text.replace(at, secret.size(), "[REDACTED]");
-        at += 10;
-    }
-    return text;
-}
-
 // "title: detail (pointer /data/attributes/email)" of the first JSON:API error, or "".
 std::string first_error_text(std::string_view body) {
     json::parse_options opts;
@@ -332,7 +323,7 @@ connector_error error_for_status(int status,
                                  std::string_view api_key) {
     connector_error e;
     e.status = status;
-    e.vendor_detail = excerpt(scrub(std::string{body}, api_key), 256);
+    e.vendor_detail = excerpt(redact_secret(std::string{body}, api_key), 256);
     struct known_status {
         int status;
         error_kind kind;
@@ -358,7 +349,7 @@ connector_error error_for_status(int status,
     }
     e.message = std::string{what} + ": " + reason;
     if (auto text = first_error_text(body); !text.empty())
-        e.message += ": " + excerpt(scrub(std::move(text), api_key), 256);
+        e.message += ": " + excerpt(redact_secret(std::move(text), api_key), 256);
     return e;
 }
 

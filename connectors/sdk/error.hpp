@@ -46,6 +46,19 @@ struct connector_error {
     bool retryable() const noexcept { return kind == error_kind::network || kind == error_kind::cancelled; }
 };
 
+/// `text` with every occurrence of `secret` (when not empty) replaced by "[REDACTED]": for a
+/// vendor's text that may quote a credential back, before it goes into a message or
+/// vendor_detail.
+inline std::string redact_secret(std::string text, std::string_view secret) {
+    constexpr std::string_view mark = "[REDACTED]";
+    if (secret.empty()) return text;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+        text.replace(at, secret.size(), mark);
+        at += mark.size();
+    }
+    return text;
+}
+
 /// Shorthands for connectors: `co_return unsupported("...")` etc.
 connector_error make_error(error_kind kind, std::string message);
 
