@@ -1191,16 +1191,16 @@ json::object original_payload(const json::object& resource) {
 
 result<json::value, wire_response> import_body(std::string_view body, std::size_t max_bytes) {
     if (body.size() > max_bytes)
-        return unexpected_of{error_response(413, "payload_too_large", "Payload too large.",
-                                            max_bytes == max_import_body
-                                                ? "The maximum payload size is 5MB."
-                                                : "The maximum payload size is 100KB.")};
+        return unexpected_of<wire_response>{error_response(413, "payload_too_large", "Payload too large.",
+                                                           max_bytes == max_import_body
+                                                               ? "The maximum payload size is 5MB."
+                                                               : "The maximum payload size is 100KB.")};
     json::parse_options opts;
     opts.max_depth = 64;
     boost::system::error_code ec;
     auto doc = json::parse(body, ec, {}, opts);
     if (ec)
-        return unexpected_of{
+        return unexpected_of<wire_response>{
             error_response(400, "invalid", "Invalid input.", "The body is not valid JSON.", {}, "/")};
     return doc;
 }
