@@ -26,6 +26,41 @@ std::string field(const json::object& o, std::string_view key) {
     return v ? text_of(*v) : "-";
 }
 
+// One line per endpoint group: "klaviyo|default|profiles: in flight 2/8, waiting 0; fixed_window
+// 10/1000ms 4/10, ...; answers 200 x1500 429 x1; retries 1, no answer 0, waited 12.5 s".
+void print_groups(const json::object& r, std::ostream& out) {
+    const auto* groups = r.if_contains("groups");
+    if (!groups || !groups->is_object() || groups->as_object().empty()) return;
+    out << "\nendpoint groups (connector|scope|group):\n";
+    for (const auto& kv : groups->as_object()) {
+        if (!kv.value().is_object()) continue;
+        const auto& g = kv.value().as_object();
+        out << "  " << std::string_view(kv.key()) << ": in flight " << field(g, "in_flight");
+        if (field(g, "max_concurrent") != "0") out << "/" << field(g, "max_concurrent");
+        out << ", waiting " << field(g, "waiting");
+        if (const auto* w = g.if_contains("windows"); w && w->is_array()) {
+            for (const auto& win : w->as_array()) {
+                if (!win.is_object()) continue;
+                const auto& wo = win.as_object();
+                out << "; " << field(wo, "limit") << " used " << field(wo, "used") << "/" << field(wo, "of");
+                if (wo.contains("pace")) out << " (pace " << field(wo, "pace") << ")";
+            }
+        }
+        out << "\n    answers";
+        const auto* answers = g.if_contains("answers");
+        if (!answers || !answers->is_object() || answers->as_object().empty())
+            out << " none";
+        else
+            for (const auto& a : answers->as_object())
+                out << " " << std::string_view(a.key()) << " x" << text_of(a.value());
+        out << "; retries " << field(g, "retries") << ", no answer " << field(g, "no_answer") << ", waited "
+            << field(g, "waited_s") << " s for the limiter";
+        if (g.contains("paused_for_s"))
+            out << "; PAUSED " << field(g, "paused_for_s") << " s more (" << field(g, "pause_reason") << ")";
+        out << "\n";
+    }
+}
+
 void print_status(const json::object& r, std::ostream& out) {
     out << "tributary " << field(r, "version") << ", pid " << field(r, "pid") << ", up since "
         << field(r, "started") << "\n"
@@ -56,6 +91,7 @@ void print_status(const json::object& r, std::ostream& out) {
             << ", missed in a row " << field(j, "missed_in_row") << ")\n  dead letters  "
             << field(j, "dead_letters") << "\n";
     }
+    print_groups(r, out);
 }
 
 void print_done(const command& cmd, const json::object& r, std::ostream& out) {

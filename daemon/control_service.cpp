@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/config_check.hpp"
+#include "daemon/group_report.hpp"
 #include "daemon/metrics_text.hpp"
 #include "daemon/reload_plan.hpp"
 #include "daemon/sd_notify.hpp"
@@ -105,6 +106,7 @@ awaitable<std::string> control_service::status() {
     r["reloads"] = reloads_;
     r["live_runs"] = scheduler_.live_runs();
     r["jobs"] = std::move(out_jobs);
+    r["groups"] = groups_json(groups_of(deps_.engine), deps_.engine.time().now());
     co_return control_ok(std::move(r));
 }
 
@@ -300,8 +302,11 @@ awaitable<std::string> control_service::metrics_text() {
     if (deps_.monitor) stalls.samples.push_back({{}, static_cast<double>(deps_.monitor->stalls())});
     metric_family reloads = counter("tributary_reloads_total", "Reloads applied since the daemon started.");
     reloads.samples.push_back({{}, static_cast<double>(reloads_)});
-    co_return render_metrics({build, runs, skipped, running, paused, failing, stale, last_success,
-                              last_records, dead, queued, queued_bytes, lag, events, stalls, reloads});
+    std::vector<metric_family> families{build, runs,         skipped,      running, paused, failing,
+                                        stale, last_success, last_records, dead,    queued, queued_bytes,
+                                        lag,   events,       stalls,       reloads};
+    append_group_metrics(groups_of(deps_.engine), deps_.engine.time().now(), families);
+    co_return render_metrics(families);
 }
 
 std::string control_service::summary() const {

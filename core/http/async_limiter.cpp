@@ -135,7 +135,8 @@ void async_limiter::pump() {
 
 awaitable<std::optional<permit>> async_limiter::acquire(priority p) {
     asio::steady_timer wake(ex_, asio::steady_timer::time_point::max());
-    core_.align_to_clock(clock_.wall_now(), clock_.now());
+    const clock::steady_time asked_at = clock_.now();
+    core_.align_to_clock(clock_.wall_now(), asked_at);
     ticket_id t = core_.enqueue(p);
     waiters_[t] = waiter{&wake, false};
     pump();
@@ -152,6 +153,8 @@ awaitable<std::optional<permit>> async_limiter::acquire(priority p) {
     }
     const clock::steady_time granted_at = waiters_[t].granted_at;
     waiters_.erase(t);
+    ++traffic_.grants;
+    if (granted_at > asked_at) traffic_.waited += granted_at - asked_at;
     co_return permit(this, granted_at);
 }
 

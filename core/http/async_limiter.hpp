@@ -20,6 +20,7 @@
 #include "core/async/use_nothrow.hpp"
 #include "core/clock.hpp"
 #include "core/http/group_limiter.hpp"
+#include "core/http/traffic_counters.hpp"
 
 namespace tributary::http {
 
@@ -107,6 +108,9 @@ public:
     const group_limiter& core() const { return core_; }
     group_limiter& core() { return core_; }
     const std::string& name() const { return name_; }
+    /// What went through the group (reporting only); the client counts answers and retries.
+    const traffic_counters& traffic() const { return traffic_; }
+    traffic_counters& traffic() { return traffic_; }
 
 private:
     friend class permit;
@@ -125,6 +129,7 @@ private:
     boost::asio::steady_timer timer_;  // armed at the core's next instant
     std::map<ticket_id, waiter> waiters_;
     std::function<void()> lease_listener_;
+    traffic_counters traffic_;
     std::shared_ptr<bool> alive_;
 };
 

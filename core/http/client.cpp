@@ -473,6 +473,7 @@ awaitable<outcome> client::send(request req, priority p) {
             continue;
         }
         if (r.resp) {
+            ++limiter.traffic().answers[r.resp->status];
             observe_rate_headers(limiter, *r.resp, sent_at);
             header_list headers;
             headers.reserve(r.resp->headers.size());
@@ -485,6 +486,7 @@ awaitable<outcome> client::send(request req, priority p) {
             out.resp = std::move(r.resp);
         } else {
             const auto& f = *r.failure;
+            if (f.kind != failure_kind::cancelled) ++limiter.traffic().no_answer;
             if (f.kind == failure_kind::cancelled) {
                 out.error = error_kind::cancelled;
                 out.message = "cancelled during " + std::string(to_string(f.phase));
@@ -540,6 +542,7 @@ awaitable<outcome> client::send(request req, priority p) {
             out.message = "cancelled before retrying: " + (out.message.empty() ? d.reason : out.message);
             co_return out;
         }
+        ++limiter.traffic().retries;
         log.info("http.retry", {{"job", options_.job},
                                 {"connection", options_.connection},
                                 {"connector", options_.connector},

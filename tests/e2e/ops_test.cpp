@@ -21,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/kit/fake_server.hpp"
 #include "tests/kit/test_client.hpp"
 #include "tests/support/process.hpp"
 
@@ -669,5 +670,88 @@ TEST(Ops_Metrics, ScrapedAndParsedByThePrometheusParser) {
     bool build = false;
     for (const auto& kv : m) build |= std::string_view(kv.key()).starts_with("tributary_build_info{commit=");
     EXPECT_TRUE(build) << scraped.out;
+    stop(*p);
+}
+
+// Per endpoint group (issue #16): `status` and the metrics show what went through the webhook's
+// group — answers by status, the retry after a 503, the window use — read off the real daemon.
+TEST(Ops_Groups, StatusAndMetricsCountAnswersRetriesAndWindowUse) {
+    if (!std::filesystem::exists("/usr/bin/python3") ||
+        run("/usr/bin/python3", {"-c", "import prometheus_client"}).code != 0)
+        GTEST_SKIP() << "python3-prometheus-client is not installed (scripts/setup.sh --deps installs it)";
+    std::atomic<int> calls{0};
+    tributary::kit::fake_server receiver;
+    receiver.handle("POST", "/hook", [&](const tributary::kit::request&) {
+        tributary::kit::response r;
+        if (calls++ == 0) r.status = 503;  // the first attempt fails; its retry succeeds
+        return r;
+    });
+    temp_dir dir;
+    const std::string write_key = "wk_groups_0123456789abcdef";
+    const std::string authorization = "Basic d2tfZ3JvdXBzXzAxMjM0NTY3ODlhYmNkZWY6";  // base64(key + ":")
+    options o;
+    o.run_at_start = false;
+    o.extra_top = "metrics:\n  listen: 127.0.0.1:0\ningest:\n  listen: 127.0.0.1:0\n  write_keys: [" +
+                  write_key + "]\n";
+    o.extra_jobs =
+        "  to_hook:\n    type: events\n    destination: { connection: hook }\n"
+        "    batch: { max_items: 10, max_wait: 10ms }\n";
+    auto text = config(dir, o);
+    text.insert(text.find("jobs:"),
+                "  hook:\n    connector: webhook\n    settings:\n      url: " + receiver.base_url() +
+                    "/hook\n      secrets: [\"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"]\n"
+                    "      limits:\n        - { kind: fixed_window, requests: 100, per: 1m }\n");
+    auto cfg = dir.write("c.yaml", text);
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(p->wait_for_output("\"ingest.listen\"", 30s)) << p->err();
+    const auto port = tributary::test::ingest_listen_port(p->err());
+    ASSERT_NE(port, 0);
+    tributary::kit::test_client client("127.0.0.1", port);
+    auto r =
+        client.request("POST", "/v1/track", R"({"type":"track","event":"E","userId":"u1","messageId":"g-1"})",
+                       {{"Content-Type", "application/json"}, {"Authorization", authorization}});
+    ASSERT_TRUE(r.ok() && r.status == 200u) << r.body;
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"http.retry\"", 1, 30s)) << p->err();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (calls.load() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(calls.load(), 2);
+
+    boost::json::object group;
+    for (int i = 0; i < 50 && group.empty(); ++i) {
+        auto st = parse_object(cli(cfg, {"status", "--json"}).out);
+        for (const auto& kv : st["groups"].as_object())
+            if (std::string_view(kv.key()).starts_with("webhook|") &&
+                kv.value().as_object().at("answers").as_object().contains("200"))
+                group = kv.value().as_object();
+        if (group.empty()) std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_FALSE(group.empty());
+    EXPECT_EQ(group["answers"].as_object()["503"], 1) << boost::json::serialize(group);
+    EXPECT_EQ(group["answers"].as_object()["200"], 1) << boost::json::serialize(group);
+    EXPECT_EQ(group["retries"], 1);
+    EXPECT_EQ(group["granted"], 2);
+    const auto& windows = group["windows"].as_array();
+    ASSERT_EQ(windows.size(), 1u) << boost::json::serialize(group);
+    EXPECT_EQ(windows[0].at("used"), 2);
+    EXPECT_EQ(windows[0].at("of"), 100);
+    EXPECT_NE(cli(cfg, {"status"}).out.find("endpoint groups"), std::string::npos);
+
+    const std::string log = p->err();
+    const auto at = log.find("\"port\":", log.find("metrics.listen"));
+    ASSERT_NE(at, std::string::npos) << log;
+    auto scraped =
+        run("/usr/bin/python3", {"-c", scrape_py, std::to_string(std::stoi(log.substr(at + 7)))}, {}, 30s);
+    ASSERT_EQ(scraped.code, 0) << scraped.err;
+    auto m = parse_object(scraped.out);
+    const std::string connector_group = "connector=webhook,group=" + std::string(group["group"].as_string());
+    const std::string scope = "scope=" + std::string(group["scope"].as_string());
+    const std::string labels = connector_group + "," + scope;  // the scraper sorts labels by name
+    EXPECT_EQ(m["tributary_http_requests_total{" + labels + ",status=503}"], 1.0) << scraped.out;
+    EXPECT_EQ(m["tributary_http_requests_total{" + labels + ",status=200}"], 1.0) << scraped.out;
+    EXPECT_EQ(m["tributary_http_retries_total{" + labels + "}"], 1.0) << scraped.out;
+    EXPECT_EQ(
+        m["tributary_http_window_used{" + connector_group + ",limit=fixed_window 100/60000ms," + scope + "}"],
+        2.0)
+        << scraped.out;
     stop(*p);
 }
