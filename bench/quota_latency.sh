@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quota use under answer latency (issue #12), against the real daemon. Builds nothing.
 #   bench/quota_latency.sh BUILD_DIR [--quick] [--latencies "0 50 250 800"] [--requests N]
-#                          [--offsets "0 20 40"] [--kill-latency L] [--no-kill] [--check]
+#                          [--offsets "0 20 40"] [--kill-latency "L..."] [--no-kill] [--check]
 #                          [--scenarios "events-uniform events-hot users"]
 #     BUILD_DIR  a build with the targets tributary_bench_daemon and bench_quota_receiver
 #     --quick    smoke run: latency 50 ms, one start (now, not aligned), 300 requests per run
@@ -32,9 +32,9 @@
 # (~20 req/s each), the offsets one after another: 39 daemons bursting their last windows at once
 # saturated 2 cores and measured the machine, not the sender. Receivers run under SCHED_FIFO when
 # the script may (`chrt`, as root): a vendor's server stamps a request when it arrives, not when
-# a CPU shared with the client under test gets round to reading it. Utilization = the fastest duration the receiver's windows allow for the accepted
-# requests from the run's first arrival (plus the last answer's latency) / the actual duration,
-# first arrival to last answer. Kill runs (one per scenario, at --kill-latency, default 0, the
+# a CPU shared with the client under test gets round to reading it.
+# Utilization = the fastest duration the receiver's windows allow for the accepted requests from the run's first arrival (plus the last answer's latency) / the actual duration,
+# first arrival to last answer. Kill runs (one per scenario and --kill-latency, default 0, at the
 # first offset): kill -9 of the daemon once half the requests were accepted, restart at once;
 # "429 after" counts the 429s from the restart on. Lost = loaded events (or source records) never
 # accepted. KEEP=1 keeps the run directories: RUN/requests.csv has one line per request (ms since
@@ -46,7 +46,7 @@
 # job default of 8 -- 8 below 300 ms, 18 at 800 ms). Goals (issue #12): utilization >= 0.97 at every latency, 0 429s, 0 order breaks, 0
 # lost, and the same across kill -9.
 set -euo pipefail
-build=${1:?usage: bench/quota_latency.sh BUILD_DIR [--quick] [--latencies LIST] [--requests N] [--offsets LIST] [--kill-latency L] [--no-kill] [--check]}
+build=${1:?usage: bench/quota_latency.sh BUILD_DIR [--quick] [--latencies LIST] [--requests N] [--offsets LIST] [--kill-latency "L..."] [--no-kill] [--check]}
 shift
 latencies="0 50 250 800"
 offsets="0 20 40"
@@ -322,7 +322,9 @@ for scenario in $scenarios; do
     for latency in $latencies; do
         for offset in $offsets; do runs+=("$scenario $latency $offset 0"); done
     done
-    [ "$kill_runs" = 1 ] && runs+=("$scenario $kill_latency ${offsets%% *} 1")
+    if [ "$kill_runs" = 1 ]; then
+        for latency in $kill_latency; do runs+=("$scenario $latency ${offsets%% *} 1"); done
+    fi
 done
 name_of() { echo "$1-$2ms-at$3$([ "$4" = 1 ] && echo -kill9)"; }
 
