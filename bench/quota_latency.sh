@@ -33,8 +33,9 @@
 # saturated 2 cores and measured the machine, not the sender. Receivers run under SCHED_FIFO when
 # the script may (`chrt`, as root): a vendor's server stamps a request when it arrives, not when
 # a CPU shared with the client under test gets round to reading it.
-# Utilization = the fastest duration the receiver's windows allow for the accepted requests from the run's first arrival (plus the last answer's latency) / the actual duration,
-# first arrival to last answer. Kill runs (one per scenario and --kill-latency, default 0, at the
+# Utilization = the fastest duration the receiver's windows allow for the accepted requests
+# from the run's first arrival (plus the last answer's latency) / the actual duration, first
+# arrival to last answer. Kill runs (one per scenario and --kill-latency, default 0, at the
 # first offset): kill -9 of the daemon once half the requests were accepted, restart at once;
 # "429 after" counts the 429s from the restart on. Lost = loaded events (or source records) never
 # accepted. KEEP=1 keeps the run directories: RUN/requests.csv has one line per request (ms since
