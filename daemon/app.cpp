@@ -233,6 +233,11 @@ awaitable<void> daemon_startup::run() {
     if (events_->needed()) events_->start(ctx_.limits.tasks);
     control_ = std::make_unique<control_service>(
         settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor});
+    control_->set_sender_control(
+        {[events = events_.get()](const std::string& job, clock::steady_time until) {
+             return events->pause_sender(job, until);
+         },
+         [events = events_.get()](const std::string& job) { return events->resume_sender(job); }});
     control_server_ =
         std::make_unique<control_server>(co_await asio::this_coro::executor, settings.control.socket,
                                          *control_, log.with_component("control"));

@@ -72,6 +72,7 @@ void print_status(const json::object& r, std::ostream& out) {
         const auto& j = kv.value().as_object();
         out << "\n" << std::string_view(kv.key()) << " (" << field(j, "type") << "): " << field(j, "state");
         if (field(j, "type") == "events") {
+            if (field(j, "state") == "paused") out << "\n  paused until  " << field(j, "paused_until");
             out << "\n  queued        " << field(j, "queued") << " events, " << field(j, "queued_bytes")
                 << " bytes, oldest " << field(j, "oldest_queued_age_s") << " s\n";
             continue;

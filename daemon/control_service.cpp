@@ -133,8 +133,14 @@ std::string control_service::pause(const control_request& r) {
     std::optional<wall_time> until;
     if (r.pause_for) until = std::chrono::system_clock::now() + *r.pause_for;
     if (!board_.has(r.job)) return control_error("unknown job " + r.job);
-    if (!board_.pause(r.job, until))
-        return control_error(r.job + " is an events job: pausing its sender is not supported");
+    if (board_.is_events(r.job)) {
+        // Its sender cuts no new batch (the requests in flight finish); ingest keeps queueing.
+        const auto steady_until =
+            r.pause_for ? deps_.engine.time().now() + *r.pause_for : clock::steady_time::max();
+        if (!senders_.pause || !senders_.pause(r.job, steady_until))
+            return control_error(r.job + " is an events job this daemon does not send for");
+    }
+    if (!board_.pause(r.job, until)) return control_error("unknown job " + r.job);
     scheduler_.wake(r.job);
     control_log_.info("job.paused",
                       {{"job", r.job}, {"until", until ? format_time_us(to_unix_us(*until)) : "resumed"}});
@@ -160,6 +166,7 @@ awaitable<std::string> control_service::dlq_drop(std::string job, std::vector<st
 std::string control_service::resume(const std::string& job) {
     if (!board_.has(job)) return control_error("unknown job " + job);
     if (!board_.resume(job)) return control_error(job + " is not paused");
+    if (board_.is_events(job) && senders_.resume) senders_.resume(job);
     scheduler_.wake(job);
     control_log_.info("job.resumed", {{"job", job}});
     return control_ok({{"job", job}});

@@ -10,6 +10,7 @@
 // keep their state (pauses, pending triggers, last runs), the HTTP engine and its limiters
 // (window usage, pauses) are the same objects before and after.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,12 +36,21 @@ struct control_service_deps {
     const loop_monitor* monitor = nullptr;
 };
 
+/// The events jobs' senders, for `pause` and `resume` (daemon/events_runtime). Each returns false
+/// for a job it does not run.
+struct sender_control {
+    std::function<bool(const std::string& job, clock::steady_time until)> pause;
+    std::function<bool(const std::string& job)> resume;
+};
+
 class control_service : public control_handler, public metrics_source {
 public:
     /// `initial` (the config the daemon started with) and everything in `deps` outlive the service.
     control_service(const config::settings& initial, control_service_deps deps);
 
     job_board& board() { return board_; }
+    /// Lets `pause` and `resume` reach the events jobs' senders (without it they are refused).
+    void set_sender_control(sender_control c) { senders_ = std::move(c); }
     scheduler& jobs() { return scheduler_; }
 
     awaitable<std::string> handle(control_request request) override;
@@ -71,6 +81,7 @@ private:
     scheduler scheduler_;
     wall_time started_;
     log::logger control_log_;
+    sender_control senders_;
     bool reloading_ = false;
     std::uint64_t reloads_ = 0;
 };

@@ -163,4 +163,18 @@ awaitable<exit_code> events_runtime::run_once(std::string job) {
     co_return report.rejected > 0 ? exit_code::partial : exit_code::ok;
 }
 
+bool events_runtime::pause_sender(const std::string& job, clock::steady_time until) {
+    const auto it = jobs_.find(job);
+    if (it == jobs_.end() || !it->second->sender) return false;
+    it->second->sender->pause(until);
+    return true;
+}
+
+bool events_runtime::resume_sender(const std::string& job) {
+    const auto it = jobs_.find(job);
+    if (it == jobs_.end() || !it->second->sender) return false;
+    it->second->sender->resume();
+    return true;
+}
+
 }  // namespace tributary::daemon

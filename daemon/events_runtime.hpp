@@ -16,6 +16,7 @@
 #include "core/async/storage_thread.hpp"
 #include "core/async/task_group.hpp"
 #include "core/async/use_nothrow.hpp"
+#include "core/clock.hpp"
 #include "core/http/client.hpp"
 #include "core/log/logger.hpp"
 #include "core/state/store.hpp"
@@ -64,6 +65,11 @@ public:
 
     /// The ingest port (0 when not serving).
     std::uint16_t ingest_port() const;
+
+    /// `tributary pause|resume` on an events job: its sender cuts no new batch before `until`
+    /// (steady_time::max(): until resumed); ingest keeps queueing. False for an unknown job.
+    bool pause_sender(const std::string& job, clock::steady_time until);
+    bool resume_sender(const std::string& job);
 
 private:
     struct job_parts;

@@ -222,9 +222,14 @@ trigger_outcome job_board::trigger(const std::string& job) {
     return e.running ? trigger_outcome::queued : trigger_outcome::start;
 }
 
+bool job_board::is_events(const std::string& job) const {
+    const auto it = jobs_.find(job);
+    return it != jobs_.end() && it->second.plan.events;
+}
+
 bool job_board::pause(const std::string& job, std::optional<wall_time> until) {
     auto it = jobs_.find(job);
-    if (it == jobs_.end() || it->second.plan.events) return false;
+    if (it == jobs_.end()) return false;
     auto& e = it->second;
     e.paused = true;
     e.paused_until = until;
@@ -266,12 +271,13 @@ std::map<std::string, boost::json::object> job_board::status(wall_time now) cons
     for (const auto& [name, e] : jobs_) {
         boost::json::object o;
         o["type"] = e.plan.events ? "events" : "users";
+        const bool paused = e.paused && !(e.paused_until && now >= *e.paused_until);
         if (e.plan.events) {
-            o["state"] = "sending";
+            o["state"] = paused ? "paused" : "sending";
+            put_time(o, "paused_until", paused ? e.paused_until : std::nullopt);
             out.emplace(name, std::move(o));
             continue;
         }
-        const bool paused = e.paused && !(e.paused_until && now >= *e.paused_until);
         o["state"] = e.running ? "running" : paused ? "paused" : "idle";
         if (e.plan.schedule_text.empty())
             o["schedule"] = nullptr;

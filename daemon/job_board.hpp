@@ -31,7 +31,7 @@ using wall_time = std::chrono::system_clock::time_point;
 /// What the board needs of one job's config.
 struct job_plan {
     std::string name;
-    bool events = false;        ///< events jobs send continuously: no schedule, no trigger, no pause
+    bool events = false;        ///< events jobs send continuously: no schedule, no trigger
     std::string schedule_text;  ///< as written; "" = on demand
     std::optional<std::chrono::milliseconds> interval;
     std::optional<schedule::cron_fields> cron;
@@ -92,8 +92,11 @@ public:
     void run_finished(const std::string& job, run_outcome outcome, wall_time now);
 
     trigger_outcome trigger(const std::string& job);
-    /// Pauses `job` until resumed, or until `until`. False for an unknown or events job.
+    /// Pauses `job` until resumed, or until `until`. False for an unknown job. An events job's
+    /// pause is only shown here: the caller holds its sender.
     bool pause(const std::string& job, std::optional<wall_time> until);
+    /// Whether `job` is an events job.
+    bool is_events(const std::string& job) const;
     /// False for an unknown job or one that is not paused.
     bool resume(const std::string& job);
 

@@ -131,6 +131,18 @@ void events_sender::notify() {
     if (wake_) wake_->cancel();
 }
 
+void events_sender::pause(clock::steady_time until) {
+    paused_until_ = until;
+    if (machine_) machine_->hold(until);
+    if (wake_) wake_->cancel();
+}
+
+void events_sender::resume() {
+    paused_until_.reset();
+    if (machine_) machine_->release();
+    if (wake_) wake_->cancel();
+}
+
 events_machine_settings events_sender::machine_settings() const {
     events_machine_settings m;
     m.max_in_flight =
@@ -150,6 +162,7 @@ events_machine::context events_sender::context() const {
 awaitable<std::string> events_sender::drive(events_machine_settings m) {
     using kind = events_machine::action::kind;
     machine_.emplace(s_, m, *rules_);
+    if (paused_until_) machine_->hold(*paused_until_);
     completions_.clear();
     cancel_forwarded_ = false;
     abandon_forwarded_ = false;

@@ -130,6 +130,11 @@ public:
     /// New events were committed to the queue: wake an idle or accumulating sender.
     void notify();
 
+    /// `tributary pause` on the job: no new batch before `until` (steady_time::max(): until
+    /// resume()); requests in flight finish and are resolved, events keep queueing.
+    void pause(clock::steady_time until);
+    void resume();
+
     /// Logs `job.progress` every `every` while something changed since the last line or events
     /// are queued: queue depth and bytes, the oldest queued event's age, the job's counters (as
     /// state show prints them). Runs until cancelled (terminal or total), then completes
@@ -170,6 +175,7 @@ private:
 
     std::optional<event_rules> rules_{};
     std::optional<events_machine> machine_{};
+    std::optional<clock::steady_time> paused_until_{};  // pause(), for the machine of the next drive()
     std::deque<events_machine::completed> completions_{};
     bool cancel_forwarded_ = false;
     bool abandon_forwarded_ = false;

@@ -390,6 +390,12 @@ events_machine::action events_machine::next(const context& ctx) {
         }
         if (pause_until_ && ctx.now < *pause_until_) return wait_until(pause_until_);
         pause_until_.reset();
+        if (operator_hold_) {
+            if (ctx.now < *operator_hold_)
+                return wait_until(*operator_hold_ == clock::steady_time::max() ? std::nullopt
+                                                                               : operator_hold_);
+            operator_hold_.reset();
+        }
         if (requests_out_ >= m_.max_in_flight) return wait_until(std::nullopt);
         if (auto a = dispatch_resend(ctx)) return std::move(*a);
         if (refill_due_ && !window_full()) {

@@ -199,6 +199,16 @@ public:
     void wake() { woken_ = true; }
     /// Stop: no new peek or send; what is in flight is awaited and resolved.
     void cancel() { cancelled_ = true; }
+    /// An operator's pause (`tributary pause`): no new batch, resend included, before `until`
+    /// (steady_time::max(): until release()); answers in flight are still taken and resolved.
+    void hold(clock::steady_time until) { operator_hold_ = until; }
+    /// Ends hold(); the next step reads the queue again.
+    void release() {
+        operator_hold_.reset();
+        woken_ = true;
+    }
+    /// Whether an operator's pause holds the run at `now`.
+    bool held(clock::steady_time now) const { return operator_hold_ && now < *operator_hold_; }
 
     const events_report& report() const { return report_; }
     /// Events held in memory, in flight or not.
@@ -305,6 +315,7 @@ private:
 
     std::uint32_t consecutive_failures_ = 0;
     std::optional<clock::steady_time> pause_until_{};
+    std::optional<clock::steady_time> operator_hold_;
     std::optional<failure> report_pending_{};
     std::optional<std::string> stop_reason_{};
     bool woken_ = false;

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -673,6 +674,42 @@ TEST(Ops_Metrics, ScrapedAndParsedByThePrometheusParser) {
     stop(*p);
 }
 
+// --- events jobs to a webhook ---------------------------------------------------------------------
+
+namespace {
+
+const std::string hook_write_key = "wk_groups_0123456789abcdef";
+const std::string hook_authorization = "Basic d2tfZ3JvdXBzXzAxMjM0NTY3ODlhYmNkZWY6";  // base64(key + ":")
+
+// The demo users job, plus ingest and an events job `to_hook` sending to `url` (a window of 100
+// requests a minute) in batches of up to 10; `extra_top` adds top-level sections.
+std::string hook_config(const temp_dir& dir, const std::string& url, const std::string& extra_top = "") {
+    options o;
+    o.run_at_start = false;
+    o.extra_top = extra_top + "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [" + hook_write_key + "]\n";
+    o.extra_jobs =
+        "  to_hook:\n    type: events\n    destination: { connection: hook }\n"
+        "    batch: { max_items: 10, max_wait: 10ms }\n";
+    auto text = config(dir, o);
+    text.insert(text.find("jobs:"),
+                "  hook:\n    connector: webhook\n    settings:\n      url: " + url +
+                    "\n      secrets: [\"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"]\n"
+                    "      limits:\n        - { kind: fixed_window, requests: 100, per: 1m }\n");
+    return text;
+}
+
+// Posts one track event for `user` with messageId `id` to the daemon's ingest; true when accepted.
+bool post_track(std::uint16_t port, const std::string& user, const std::string& id) {
+    tributary::kit::test_client client("127.0.0.1", port);
+    auto r = client.request(
+        "POST", "/v1/track",
+        R"({"type":"track","event":"E","userId":")" + user + R"(","messageId":")" + id + R"("})",
+        {{"Content-Type", "application/json"}, {"Authorization", hook_authorization}});
+    return r.ok() && r.status == 200u;
+}
+
+}  // namespace
+
 // Per endpoint group (issue #16): `status` and the metrics show what went through the webhook's
 // group — answers by status, the retry after a 503, the window use — read off the real daemon.
 TEST(Ops_Groups, StatusAndMetricsCountAnswersRetriesAndWindowUse) {
@@ -687,30 +724,13 @@ TEST(Ops_Groups, StatusAndMetricsCountAnswersRetriesAndWindowUse) {
         return r;
     });
     temp_dir dir;
-    const std::string write_key = "wk_groups_0123456789abcdef";
-    const std::string authorization = "Basic d2tfZ3JvdXBzXzAxMjM0NTY3ODlhYmNkZWY6";  // base64(key + ":")
-    options o;
-    o.run_at_start = false;
-    o.extra_top = "metrics:\n  listen: 127.0.0.1:0\ningest:\n  listen: 127.0.0.1:0\n  write_keys: [" +
-                  write_key + "]\n";
-    o.extra_jobs =
-        "  to_hook:\n    type: events\n    destination: { connection: hook }\n"
-        "    batch: { max_items: 10, max_wait: 10ms }\n";
-    auto text = config(dir, o);
-    text.insert(text.find("jobs:"),
-                "  hook:\n    connector: webhook\n    settings:\n      url: " + receiver.base_url() +
-                    "/hook\n      secrets: [\"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"]\n"
-                    "      limits:\n        - { kind: fixed_window, requests: 100, per: 1m }\n");
-    auto cfg = dir.write("c.yaml", text);
+    auto cfg = dir.write(
+        "c.yaml", hook_config(dir, receiver.base_url() + "/hook", "metrics:\n  listen: 127.0.0.1:0\n"));
     auto p = start(cfg, dir);
     ASSERT_TRUE(p->wait_for_output("\"ingest.listen\"", 30s)) << p->err();
     const auto port = tributary::test::ingest_listen_port(p->err());
     ASSERT_NE(port, 0);
-    tributary::kit::test_client client("127.0.0.1", port);
-    auto r =
-        client.request("POST", "/v1/track", R"({"type":"track","event":"E","userId":"u1","messageId":"g-1"})",
-                       {{"Content-Type", "application/json"}, {"Authorization", authorization}});
-    ASSERT_TRUE(r.ok() && r.status == 200u) << r.body;
+    ASSERT_TRUE(post_track(port, "u1", "g-1"));
     ASSERT_TRUE(wait_count(*p, "\"event\":\"http.retry\"", 1, 30s)) << p->err();
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (calls.load() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
@@ -753,5 +773,58 @@ TEST(Ops_Groups, StatusAndMetricsCountAnswersRetriesAndWindowUse) {
         m["tributary_http_window_used{" + connector_group + ",limit=fixed_window 100/60000ms," + scope + "}"],
         2.0)
         << scraped.out;
+    stop(*p);
+}
+
+// `pause` on an events job holds its sender (ingest keeps queueing: nothing is lost) and `status`
+// says so; `resume` sends what queued meanwhile.
+TEST(Ops_Pause, EventsJobHeldWhileIngestQueuesThenResumedDeliversEverything) {
+    std::mutex mutex;
+    std::set<std::string> received;
+    tributary::kit::fake_server receiver;
+    receiver.handle("POST", "/hook", [&](const tributary::kit::request& r) {
+        std::lock_guard lock(mutex);
+        for (auto at = r.body.find("\"messageId\":\""); at != std::string::npos;
+             at = r.body.find("\"messageId\":\"", at + 1)) {
+            const auto from = at + 13;
+            received.insert(r.body.substr(from, r.body.find('"', from) - from));
+        }
+        return tributary::kit::response{};
+    });
+    auto count = [&] {
+        std::lock_guard lock(mutex);
+        return received.size();
+    };
+    auto wait_received = [&](std::size_t n) {
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        while (count() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+        return count();
+    };
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", hook_config(dir, receiver.base_url() + "/hook"));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(p->wait_for_output("\"ingest.listen\"", 30s)) << p->err();
+    const auto port = tributary::test::ingest_listen_port(p->err());
+    ASSERT_NE(port, 0);
+    ASSERT_TRUE(post_track(port, "u1", "p-0"));
+    ASSERT_EQ(wait_received(1), 1u);
+
+    auto paused = cli(cfg, {"pause", "to_hook"});
+    ASSERT_EQ(paused.code, 0) << paused.err;
+    auto st = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(st["jobs"].as_object()["to_hook"].as_object()["state"], "paused") << boost::json::serialize(st);
+    for (int i = 1; i <= 20; ++i)
+        ASSERT_TRUE(post_track(port, "u" + std::to_string(i % 3), "p-" + std::to_string(i)));
+    std::this_thread::sleep_for(1500ms);  // a sender that ignored the pause would have sent by now
+    EXPECT_EQ(count(), 1u);
+    st = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(st["jobs"].as_object()["to_hook"].as_object()["queued"], 20) << boost::json::serialize(st);
+
+    auto resumed = cli(cfg, {"resume", "to_hook"});
+    ASSERT_EQ(resumed.code, 0) << resumed.err;
+    EXPECT_EQ(wait_received(21), 21u);
+    st = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(st["jobs"].as_object()["to_hook"].as_object()["state"], "sending");
+    EXPECT_EQ(cli(cfg, {"trigger", "to_hook"}).code, 1);  // events jobs send continuously
     stop(*p);
 }

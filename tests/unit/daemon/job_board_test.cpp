@@ -78,7 +78,7 @@ TEST(Ops_JobBoard, TriggerWhileRunningQueuesExactlyOneMoreRun) {
     EXPECT_FALSE(b.on_wake("d", t0 + 1s).run);
 }
 
-TEST(Ops_JobBoard, UnknownAndEventsJobsRefuseTriggerAndPause) {
+TEST(Ops_JobBoard, UnknownJobsRefuseTriggerAndPause_EventsJobsRefuseTriggerButShowAPause) {
     job_board b(t0);
     job_plan e;
     e.name = "ev";
@@ -86,9 +86,17 @@ TEST(Ops_JobBoard, UnknownAndEventsJobsRefuseTriggerAndPause) {
     b.set_jobs({e}, t0);
     EXPECT_EQ(b.trigger("nope"), trigger_outcome::unknown);
     EXPECT_EQ(b.trigger("ev"), trigger_outcome::events_job);
-    EXPECT_FALSE(b.pause("ev", std::nullopt));
     EXPECT_FALSE(b.pause("nope", std::nullopt));
     EXPECT_FALSE(b.resume("nope"));
+    EXPECT_TRUE(b.is_events("ev"));
+    EXPECT_EQ(b.status(t0).at("ev").at("state"), "sending");
+    ASSERT_TRUE(b.pause("ev", t0 + 60s));
+    EXPECT_EQ(b.status(t0 + 1s).at("ev").at("state"), "paused");
+    EXPECT_TRUE(b.status(t0 + 1s).at("ev").contains("paused_until"));
+    EXPECT_EQ(b.status(t0 + 61s).at("ev").at("state"), "sending");  // the pause ended by itself
+    ASSERT_TRUE(b.pause("ev", std::nullopt));
+    EXPECT_TRUE(b.resume("ev"));
+    EXPECT_EQ(b.status(t0 + 62s).at("ev").at("state"), "sending");
 }
 
 TEST(Ops_JobBoard, SlotsPassedDuringALiveRunAreSkippedAndTwoMakeItStale) {

@@ -202,6 +202,50 @@ TEST_F(events_machine_test, EventsMachine_Cancel_WaitsForInFlightThenStops) {
     EXPECT_EQ(m.report().failures, 0u);
 }
 
+// `tributary pause` on an events job: the batch in flight is answered and resolved, nothing new is
+// cut while held (the queue keeps what it holds), and the run goes on after release() or at the
+// hold's end.
+TEST_F(events_machine_test, EventsMachine_OperatorHold_ResolvesInFlightCutsNothingUntilReleased) {
+    machine m(job(), {2, 1, false, 5}, rules_);
+    start(m);
+    auto a =
+        durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "a"), row(3, "b"), row(4, "b")}}, ctx()));
+    ASSERT_EQ(a.what, kind::send);
+    m.hold(clock::steady_time::max());
+    EXPECT_TRUE(m.held(clk_.now()));
+    auto w = m.resume(machine::proceed{}, ctx());
+    EXPECT_EQ(w.what, kind::wait);  // b's batch is not cut although a slot is free
+    EXPECT_FALSE(w.until.has_value());
+    EXPECT_EQ(m.in_flight(), 1u);
+    auto r = m.resume(all(a.batch, 2), ctx());
+    ASSERT_EQ(r.what, kind::resolve);
+    EXPECT_EQ(r.resolution.sent, (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::wait);
+    EXPECT_EQ(m.resume(machine::timer{}, ctx()).what, kind::wait);
+    EXPECT_EQ(m.window_size(), 2u);
+    m.release();
+    auto p = m.resume(machine::timer{}, ctx());
+    EXPECT_EQ(p.what, kind::peek);  // woken: reads the queue again, then cuts b's batch
+    auto b = durable(m, m.resume(machine::peeked{}, ctx()));
+    ASSERT_EQ(b.what, kind::send);
+    EXPECT_EQ(b.events.size(), 2u);
+    EXPECT_EQ(b.events[0].user_key(), "b");
+
+    // A hold with an end waits until then, and goes on by itself.
+    machine n(job(), {}, rules_);
+    start(n);
+    n.hold(clk_.now() + std::chrono::seconds{30});
+    auto h = n.resume(machine::peeked{{row(1, "c")}}, ctx());
+    ASSERT_EQ(h.what, kind::wait);
+    ASSERT_TRUE(h.until.has_value());
+    EXPECT_EQ(*h.until, clk_.now() + std::chrono::seconds{30});
+    clk_.advance(std::chrono::seconds{30});
+    EXPECT_FALSE(n.held(clk_.now()));
+    auto after = n.resume(machine::timer{}, ctx());
+    if (after.what == kind::peek) after = n.resume(machine::peeked{}, ctx());
+    EXPECT_EQ(durable(n, after).what, kind::send);
+}
+
 TEST_F(events_machine_test, EventsMachine_Drain_StopsWhenTheQueueIsEmpty) {
     machine m(job(), {1, 1, true, 5}, rules_);
     start(m);
