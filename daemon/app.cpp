@@ -230,7 +230,6 @@ awaitable<void> daemon_startup::run() {
         ctx_.signals.cancel();
         co_return;
     }
-    if (events_->needed()) events_->start(ctx_.limits.tasks);
     control_ = std::make_unique<control_service>(
         settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor});
     control_->set_sender_control(
@@ -238,6 +237,9 @@ awaitable<void> daemon_startup::run() {
              return events->pause_sender(job, until);
          },
          [events = events_.get()](const std::string& job) { return events->resume_sender(job); }});
+    // A pause outlives a restart: applied before any job or sender starts.
+    co_await control_->restore_pauses();
+    if (events_->needed()) events_->start(ctx_.limits.tasks);
     control_server_ =
         std::make_unique<control_server>(co_await asio::this_coro::executor, settings.control.socket,
                                          *control_, log.with_component("control"));

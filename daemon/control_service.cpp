@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <chrono>
 #include <ctime>
@@ -64,10 +66,16 @@ awaitable<std::string> control_service::handle(control_request request) {
             co_return co_await status();
         case control_command::trigger:
             co_return trigger(request.job);
-        case control_command::pause:
-            co_return pause(request);
-        case control_command::resume:
-            co_return resume(request.job);
+        case control_command::pause: {
+            auto reply = pause(request);
+            co_await save_pauses();
+            co_return reply;
+        }
+        case control_command::resume: {
+            auto reply = resume(request.job);
+            co_await save_pauses();
+            co_return reply;
+        }
         case control_command::reload:
             co_return co_await reload();
         case control_command::dlq_drop:
@@ -161,6 +169,65 @@ awaitable<std::string> control_service::dlq_drop(std::string job, std::vector<st
     const std::uint64_t dropped = co_await deps_.store.clear_dead_letters(job, std::move(items));
     control_log_.info("dlq.dropped", {{"job", job}, {"asked", asked}, {"dropped", dropped}});
     co_return control_ok({{"job", job}, {"dropped", dropped}, {"asked", asked}});
+}
+
+// The pauses in force, as {"job": until (Unix µs) or null}, in the store's meta table: a pause
+// outlives a restart (an operator pauses a job before a maintenance, the host reboots).
+namespace {
+constexpr const char* pauses_key = "control.pauses";
+}
+
+awaitable<void> control_service::save_pauses() {
+    json::object o;
+    for (const auto& [job, until] : board_.pauses(std::chrono::system_clock::now())) {
+        if (until)
+            o[job] = to_unix_us(*until);
+        else
+            o[job] = nullptr;
+    }
+    try {
+        co_await deps_.store.set_meta(pauses_key, json::serialize(o));
+    } catch (const std::exception& e) {
+        control_log_.error("control.pauses_not_saved",
+                           {{"error", log::exception_text(e)}, {"effect", "the pauses end at a restart"}});
+    }
+}
+
+awaitable<void> control_service::restore_pauses() {
+    std::optional<std::string> text;
+    try {
+        text = co_await deps_.store.meta(pauses_key);
+    } catch (const std::exception& e) {
+        control_log_.error("control.pauses_not_restored", {{"error", log::exception_text(e)}});
+        co_return;
+    }
+    if (!text) co_return;
+    boost::system::error_code ec;
+    auto v = json::parse(*text, ec);
+    if (ec || !v.is_object()) {
+        control_log_.warn("control.pauses_ignored", {{"reason", "the stored pauses do not decode"}});
+        co_return;
+    }
+    const auto now = std::chrono::system_clock::now();
+    for (const auto& [key, until_v] : v.as_object()) {
+        const std::string job(key);
+        control_request r;
+        r.command = control_command::pause;
+        r.job = job;
+        if (until_v.is_int64()) {
+            const wall_time until{std::chrono::microseconds{until_v.as_int64()}};
+            if (until <= now) continue;
+            r.pause_for = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+        } else if (!until_v.is_null()) {
+            continue;
+        }
+        if (!board_.has(job)) {
+            control_log_.info("job.pause_dropped", {{"job", job}, {"reason", "no such job in the config"}});
+            continue;
+        }
+        pause(r);
+    }
+    co_await save_pauses();
 }
 
 std::string control_service::resume(const std::string& job) {

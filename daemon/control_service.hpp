@@ -51,6 +51,9 @@ public:
     job_board& board() { return board_; }
     /// Lets `pause` and `resume` reach the events jobs' senders (without it they are refused).
     void set_sender_control(sender_control c) { senders_ = std::move(c); }
+    /// Applies the pauses the store holds (saved at each pause and resume), those not ended yet
+    /// and of jobs the config still has. Call before the jobs start.
+    awaitable<void> restore_pauses();
     scheduler& jobs() { return scheduler_; }
 
     awaitable<std::string> handle(control_request request) override;
@@ -71,6 +74,7 @@ private:
     std::string trigger(const std::string& job);
     std::string pause(const control_request& r);
     std::string resume(const std::string& job);
+    awaitable<void> save_pauses();
     awaitable<std::string> dlq_drop(std::string job, std::vector<std::string> items);
     std::shared_ptr<job_runner> make_runner(std::shared_ptr<const config::settings> owned,
                                             const config::settings& s);

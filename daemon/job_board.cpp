@@ -227,6 +227,13 @@ bool job_board::is_events(const std::string& job) const {
     return it != jobs_.end() && it->second.plan.events;
 }
 
+std::map<std::string, std::optional<wall_time>> job_board::pauses(wall_time now) const {
+    std::map<std::string, std::optional<wall_time>> out;
+    for (const auto& [name, e] : jobs_)
+        if (e.paused && !(e.paused_until && now >= *e.paused_until)) out.emplace(name, e.paused_until);
+    return out;
+}
+
 bool job_board::pause(const std::string& job, std::optional<wall_time> until) {
     auto it = jobs_.find(job);
     if (it == jobs_.end()) return false;

@@ -97,6 +97,8 @@ public:
     bool pause(const std::string& job, std::optional<wall_time> until);
     /// Whether `job` is an events job.
     bool is_events(const std::string& job) const;
+    /// The pauses in force at `now`: job → its end (nullopt: until resumed).
+    std::map<std::string, std::optional<wall_time>> pauses(wall_time now) const;
     /// False for an unknown job or one that is not paused.
     bool resume(const std::string& job);
 

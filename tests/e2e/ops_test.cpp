@@ -828,3 +828,30 @@ TEST(Ops_Pause, EventsJobHeldWhileIngestQueuesThenResumedDeliversEverything) {
     EXPECT_EQ(cli(cfg, {"trigger", "to_hook"}).code, 1);  // events jobs send continuously
     stop(*p);
 }
+
+// A pause outlives a restart: the paused job does not run at start, `status` still shows it
+// paused, and `resume` ends it; a pause that ended while the daemon was down is gone.
+TEST(Ops_Pause, SurvivesARestartAndRunAtStartSkipsThePausedJob) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", config(dir));
+    {
+        auto p = start(cfg, dir);
+        ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();
+        ASSERT_EQ(cli(cfg, {"pause", "demo"}).code, 0);
+        stop(*p);
+    }
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.skipped\"", 1, 30s)) << p->err();
+    auto o = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(o["jobs"].as_object()["demo"].as_object()["state"], "paused") << boost::json::serialize(o);
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"job.start\""), 0u) << p->err();
+    ASSERT_EQ(cli(cfg, {"resume", "demo"}).code, 0);
+    ASSERT_EQ(cli(cfg, {"pause", "demo", "--for", "1s"}).code, 0);
+    stop(*p);
+    std::this_thread::sleep_for(1200ms);  // the pause ends while no daemon runs
+    auto q = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*q, "\"event\":\"job.done\"", 1, 30s)) << q->err();  // run_at_start again
+    o = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(o["jobs"].as_object()["demo"].as_object()["state"], "idle");
+    stop(*q);
+}
