@@ -72,7 +72,8 @@ awaitable<std::string> events_runtime::prepare(bool serve) {
     std::vector<std::string> names;
     for (const auto& [name, j] : settings_.jobs) {
         if (j.type != config::job_type::events) continue;
-        auto dest = make_connector(settings_, registry_, engine_, log_, j.destination.connection, name);
+        auto dest =
+            make_connector(settings_, registry_, engine_, log_, j.destination.connection, name, &store_);
         if (!dest) co_return "job " + name + ": connection " + j.destination.connection + ": " + dest.error();
         auto parts = std::make_unique<job_parts>();
         parts->destination = std::move(*dest);

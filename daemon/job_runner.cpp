@@ -12,7 +12,8 @@ awaitable<exit_code> job_runner::run_once(std::string job) {
         log_.error("job.unsupported", {{"job", job}, {"reason", "events jobs run through events_runtime"}});
         co_return exit_code::failure;
     }
-    auto source = make_connector(settings_, registry_, engine_, log_, j.source.connection, job);
+    // Both ends get the job's connector state (a source's OAuth refresh token lives there too).
+    auto source = make_connector(settings_, registry_, engine_, log_, j.source.connection, job, store_);
     if (!source) {
         log_.error("job.failed",
                    {{"job", job}, {"connection", j.source.connection}, {"error", source.error()}});

@@ -1,16 +1,17 @@
 #include "connectors/hubspot/contacts.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "core/text/json_escape.hpp"
 #include "core/time.hpp"
 #include "core/types/decimal.hpp"
+#include "core/types/json_text.hpp"
 #include "core/types/time_layout.hpp"
 
 namespace tributary::connectors::hubspot {
@@ -110,6 +111,16 @@ std::string lower(std::string s) {
     for (auto& c : s)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return s;
+}
+
+// A value as HubSpot's string: strings as they are, others as JSON text (numbers in their
+// shortest form). A non-finite double (1e999 reads as infinity) has no text HubSpot reads as a
+// number: an error, never `Infinity` or `inf`.
+result<std::string> value_text(const json::value& v) {
+    if (v.is_string()) return std::string{v.get_string()};
+    if (v.is_double() && !std::isfinite(v.get_double()))
+        return unexpected{std::string{"is not a finite number"}};
+    return types::to_json_text(v);
 }
 
 }  // namespace
@@ -271,7 +282,7 @@ std::string search_body(const search_cursor& c, const std::vector<std::string>& 
     body["properties"] = std::move(props);
     body["limit"] = search_page_size;
     if (!c.after.empty()) body["after"] = c.after;
-    return json::serialize(body);
+    return types::to_json_text(body);
 }
 
 result<contacts_page> parse_contacts_page(std::string_view body, std::size_t max_bytes) {
@@ -428,8 +439,7 @@ result<std::string> to_wire(const types::type& t, const json::value& v) {
             if (!v.is_string()) return unexpected{std::string{"is not a string"}};
             return std::string{v.get_string()};
         default:
-            if (v.is_string()) return std::string{v.get_string()};
-            return json::serialize(v);
+            return value_text(v);
     }
 }
 
@@ -447,8 +457,12 @@ result<json::object> wire_properties(const record& r, const types::type& schema)
 
 std::string match_key(const record& r) {
     const auto* v = r.properties.if_contains(r.match_property);
-    std::string key =
-        v && v->is_string() ? std::string{v->get_string()} : (v ? json::serialize(*v) : std::string{});
+    std::string key;
+    if (v) {
+        // A value with no text (non-finite) matches nothing; input_json refuses its record.
+        auto text = value_text(*v);
+        if (text) key = std::move(*text);
+    }
     return r.match_property == "email" ? lower(std::move(key)) : key;
 }
 
@@ -460,7 +474,9 @@ result<std::string> input_json(const record& r, write_mode m, const types::type&
         case write_mode::upsert: {
             const auto* v = r.properties.if_contains(r.match_property);
             if (!v || v->is_null()) return unexpected{"has no " + r.match_property + " to match on"};
-            input["id"] = v->is_string() ? json::value(v->get_string()) : json::value(json::serialize(*v));
+            auto id = value_text(*v);
+            if (!id) return unexpected{r.match_property + " " + id.error()};
+            input["id"] = std::move(*id);
             input["idProperty"] = r.match_property;
             break;
         }
@@ -471,7 +487,7 @@ result<std::string> input_json(const record& r, write_mode m, const types::type&
             break;
     }
     input["properties"] = std::move(*props);
-    return json::serialize(input);
+    return types::to_json_text(input);
 }
 
 result<batch_answer> parse_batch_answer(std::string_view body, int status) {

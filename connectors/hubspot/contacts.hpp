@@ -141,7 +141,8 @@ result<record> to_record(contact c, const types::type& schema);
 // ------------------------------------------------------------------ writing
 
 /// A value of `t` as HubSpot's string: null → "" (clears the property), decimals and strings
-/// as they are, booleans "true"/"false", dates YYYY-MM-DD, datetimes epoch milliseconds.
+/// as they are, booleans "true"/"false", dates YYYY-MM-DD, datetimes epoch milliseconds, other
+/// values as their JSON text (shortest numbers). Error: a non-finite number (no text HubSpot reads).
 result<std::string> to_wire(const types::type& t, const boost::json::value& v);
 
 /// `{"properties":{...}}` of a record's properties under `schema` (properties the schema does
@@ -149,7 +150,7 @@ result<std::string> to_wire(const types::type& t, const boost::json::value& v);
 result<boost::json::object> wire_properties(const record& r, const types::type& schema);
 
 /// The input JSON of one record: upsert {id: <match value>, idProperty, properties}, update
-/// {id, properties}, create {properties}.
+/// {id, properties}, create {properties}. Error: a property or match value to_wire refuses.
 enum class write_mode : std::uint8_t { upsert, create, update };
 result<std::string> input_json(const record& r, write_mode m, const types::type& schema);
 

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "connectors/hubspot/events.hpp"
+#include "connectors/hubspot/oauth_state.hpp"
 #include "connectors/hubspot/rate_policy.hpp"
 #include "connectors/sdk/body_builder.hpp"
 #include "core/http/client.hpp"
@@ -22,6 +23,7 @@ constexpr std::string_view read_what = "hubspot: read contacts";
 constexpr std::string_view schema_what = "hubspot: read contact properties";
 constexpr std::string_view account_what = "hubspot: read account details";
 constexpr std::string_view events_what = "hubspot: send events";
+constexpr std::string_view definitions_what = "hubspot: read event definitions";
 /// Our cap on a batch body (HubSpot publishes input counts, not bytes).
 constexpr std::size_t max_body_bytes = 3'000'000;
 /// Search index lag declared as the source's lateness (README, "Reading").
@@ -100,9 +102,13 @@ hubspot_connector::hubspot_connector(connector_env env)
         o.token_url = std::string{token_url};
         o.client_id = settings_.oauth->client_id;
         o.client_secret = settings_.oauth->client_secret;
-        // A rotated refresh token replaces ours for the rest of the process (token_source keeps it).
         tokens_ = std::make_shared<http::token_source>(*http_, std::move(o), settings_.oauth->refresh_token,
                                                        std::function<void(const std::string&)>{});
+        // A rotated refresh token is kept in the state (oauth_state.hpp); without one (plan,
+        // validate) only in memory for the process's life.
+        if (env.state)
+            tokens_->keep_refresh_token_in(std::make_shared<state_refresh_token_store>(
+                std::move(env.state), settings_.oauth->refresh_token, log_, connection_));
         http_->set_oauth(tokens_);
     }
 }
@@ -429,16 +435,45 @@ awaitable<outcome_of<std::vector<http::request>>> hubspot_connector::preview_ups
 
 awaitable<outcome_of<std::vector<event_type>>> hubspot_connector::event_types() {
     std::vector<event_type> out;
+    if (settings_.event_names.empty()) co_return out;
+    // Called when an events job starts: a definition HubSpot does not have fails the job here,
+    // not event by event.
+    auto checked = co_await check_definitions();
+    if (!checked) co_return checked.error();
+    out.push_back({.id = std::string{by_name_type},
+                   .name = "All events",
+                   .description = "Each event to the definition of event_names its name selects"});
     for (const auto& n : settings_.event_names)
         out.push_back({.id = n, .name = n, .description = "Occurrences of the custom event definition " + n});
     co_return out;
 }
 
 awaitable<outcome_of<types::type>> hubspot_connector::event_type_schema(std::string id) {
-    if (std::find(settings_.event_names.begin(), settings_.event_names.end(), id) ==
-        settings_.event_names.end())
+    const bool configured = std::find(settings_.event_names.begin(), settings_.event_names.end(), id) !=
+                            settings_.event_names.end();
+    if (!configured && !(id == by_name_type && !settings_.event_names.empty()))
         co_return make_error(error_kind::not_found, "hubspot: the event type is not in event_names");
     co_return types::type{};
+}
+
+awaitable<outcome_of<void>> hubspot_connector::check_definitions() {
+    if (definitions_checked_) co_return outcome_of<void>{};
+    if (!http_) co_return make_error(error_kind::contract, "hubspot: no HTTP client");
+    for (std::size_t i = 0; i < settings_.event_names.size(); ++i) {
+        const auto& name = settings_.event_names[i];
+        http::request req;
+        req.url = event_definition_url(name);
+        req.headers = auth_headers();
+        auto o = co_await http_->send(std::move(req), http::priority::events);
+        if (o.ok()) continue;
+        if (o.resp && o.resp->status == 404)
+            co_return make_error(
+                error_kind::invalid_settings,
+                "event_names[" + std::to_string(i) + "]: HubSpot has no custom event definition " + name);
+        co_return failure(o, definitions_what, secret());
+    }
+    definitions_checked_ = true;
+    co_return outcome_of<void>{};
 }
 
 awaitable<outcome_of<void>> hubspot_connector::learn_account() {
@@ -497,7 +532,13 @@ hubspot_connector::cut hubspot_connector::cut_events(event_batch& batch, std::ui
     body_builder body{{.max_bytes = max_body_bytes, .max_items = max_event_inputs}};
     body.begin(inputs_prefix, inputs_suffix);
     for (const auto& [index, e] : batch.all()) {
-        auto input = event_input_json(e, portal, e.destination_type());
+        const auto definition = definition_for(e, e.destination_type(), settings_.event_names);
+        if (definition.empty()) {
+            batch.discard("hubspot: no definition of event_names is the event's (\"" +
+                          std::string{e.event_name().substr(0, 100)} + "\")");
+            continue;
+        }
+        auto input = event_input_json(e, portal, definition);
         if (!input) {
             batch.discard(input.error());
             continue;
@@ -577,7 +618,8 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     };
     http::endpoint_group crm;
     crm.name = std::string{crm_group};
-    crm.patterns = {"api.hubapi.com/crm/v3/", "GET api.hubapi.com/account-info/v3/details"};
+    crm.patterns = {"api.hubapi.com/crm/v3/", "GET api.hubapi.com/account-info/v3/details",
+                    "GET api.hubapi.com/events/v3/event-definitions/"};
     crm.limits = {sliding(tl.per_ten_seconds, ten_s)};
     if (tl.daily) crm.limits.push_back(sliding(tl.daily - search_daily, day));
     crm.retry = *policy;

@@ -8,7 +8,8 @@
 // Auth: a private app's token goes in every request's Authorization header. With oauth the
 // connector gives its HTTP client a token source (core/http/oauth.hpp) and its groups require
 // OAuth: the engine refreshes the access token before it expires (single-flight) and once on a
-// 401. A refresh token HubSpot rotates is kept in memory for the process's life.
+// 401. A refresh token HubSpot rotates is kept in the connector's state (oauth_state.hpp) before
+// the new access token is used, and wins over the settings' one until that changes.
 //
 // record_schema(users, r): GET /crm/v3/properties/contacts once (kept), then contact_schema of
 // the default and configured properties (as a destination, the writable ones).
@@ -22,7 +23,8 @@
 // batch) are mapped to records through the error's context ids and rejected with HubSpot's
 // reason; errors naming no input split the inputs in halves until each bad one stands alone.
 // Ids HubSpot gives to created or upserted contacts are reported (matched by email).
-// send_events: up to 500 events per POST /events/v3/send/batch, named pe<portalId>_<type>, the
+// send_events: up to 500 events per POST /events/v3/send/batch, named pe<portalId>_<definition>
+// (the definition the event's type, or under `all` its name, selects; none: discarded), the
 // messageId as uuid; a 400 is halved down to the refused event, which is rejected.
 // Errors: error_for_status by HubSpot's category; never the token.
 
@@ -75,9 +77,12 @@ public:
                                                                      record_batch& batch,
                                                                      types::type schema) override;
 
-    /// One type per configured event name.
+    /// With event_names: first checks that HubSpot has each definition (once; a missing one is
+    /// an invalid_settings error naming it, so an events job fails at its start), then `all`
+    /// (each event's name selects its definition: events.hpp's definition_for) and one type per
+    /// configured name. Without: none.
     awaitable<outcome_of<std::vector<event_type>>> event_types() override;
-    /// Configured names need no mapped values (the invalid type); others: not_found.
+    /// `all` and configured names need no mapped values (the invalid type); others: not_found.
     awaitable<outcome_of<types::type>> event_type_schema(std::string id) override;
     awaitable<outcome_of<void>> send_events(event_batch& batch) override;
     awaitable<outcome_of<std::optional<http::request>>> preview_send_events(event_batch& batch) override;
@@ -104,6 +109,8 @@ private:
     std::string_view secret() const;
     awaitable<outcome_of<std::vector<property_def>>> properties();
     awaitable<outcome_of<std::uint64_t>> portal_id();
+    /// GET /events/v3/event-definitions/{name} of each of event_names, until all were found once.
+    awaitable<outcome_of<void>> check_definitions();
     /// GET /account-info/v3/details once: the portal id (unless set) and, unless `timezone` is
     /// set, the account's zone, handed to the groups' 429 readers (daily_reset_reader's cell).
     awaitable<outcome_of<void>> learn_account();
@@ -120,6 +127,7 @@ private:
     std::string connection_;
     bool account_read_ = false;
     bool account_tried_ = false;
+    bool definitions_checked_ = false;
 };
 
 /// The endpoint groups for these settings (README, "Limits"): `crm` (rolling 10 s burst of the

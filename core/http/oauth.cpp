@@ -89,6 +89,41 @@ std::string form_encode(std::string_view s) {
 
 awaitable<result<std::string>> token_source::refresh() {
     refreshing_ = true;
+    auto finished = [this] {
+        refreshing_ = false;
+        if (refresh_done_) refresh_done_->cancel();
+    };
+    std::optional<std::string> error;
+    try {
+        error = co_await exchange();
+    } catch (...) {
+        // Cancelled (or a fault): the waiters must not wait forever.
+        finished();
+        throw;
+    }
+    finished();
+    last_error_ = error;
+    if (error) {
+        token_.reset();
+        co_return unexpected{*error};
+    }
+    co_return *token_;
+}
+
+awaitable<std::optional<std::string>> token_source::exchange() {
+    if (store_ && !store_loaded_) {
+        // The first refresh of the process: a refresh token kept by an earlier one wins.
+        std::optional<std::string> fault;
+        try {
+            auto stored = co_await store_->load();
+            if (stored && !stored->empty()) refresh_token_ = std::move(*stored);
+            store_loaded_ = true;
+        } catch (const std::exception& e) {
+            fault =
+                "token refresh failed: the stored refresh token could not be read: " + std::string{e.what()};
+        }
+        if (fault) co_return fault;
+    }
     request req;
     req.method = "POST";
     req.url = settings_.token_url;
@@ -99,33 +134,31 @@ awaitable<result<std::string>> token_source::refresh() {
                "&client_secret=" + form_encode(settings_.client_secret);
     auto o = co_await http_.send(std::move(req), priority::events);
     ++refreshes_;
-    std::optional<std::string> error;
-    if (!o.ok()) {
-        error = "token refresh failed: " + o.message;
-    } else {
-        auto t = parse_token_response(o.resp->body);
-        if (!t) {
-            error = t.error();
-        } else {
-            auto life =
-                settings_.expires_in_override.count() > 0 ? settings_.expires_in_override : t->expires_in;
-            if (life.count() <= 0) life = std::chrono::seconds{3600};  // RFC 6749 leaves it optional
-            token_ = t->access_token;
-            expires_at_ = clock_.now() + life;
-            if (t->refresh_token && *t->refresh_token != refresh_token_) {
-                refresh_token_ = *t->refresh_token;
-                if (on_rotated_) on_rotated_(refresh_token_);
+    if (!o.ok()) co_return "token refresh failed: " + o.message;
+    auto t = parse_token_response(o.resp->body);
+    if (!t) co_return t.error();
+    auto life = settings_.expires_in_override.count() > 0 ? settings_.expires_in_override : t->expires_in;
+    if (life.count() <= 0) life = std::chrono::seconds{3600};  // RFC 6749 leaves it optional
+    if (t->refresh_token && *t->refresh_token != refresh_token_) {
+        // The provider may have revoked the token we used: the new one is all there is.
+        refresh_token_ = *t->refresh_token;
+        if (on_rotated_) on_rotated_(refresh_token_);
+        if (store_) {
+            std::optional<std::string> fault;
+            try {
+                co_await store_->save(refresh_token_);
+            } catch (const std::exception& e) {
+                fault =
+                    "token refresh: the rotated refresh token could not be kept: " + std::string{e.what()};
             }
+            // Not durable: no request goes out on the new access token (the next refresh, with
+            // the rotated token in memory, tries to keep its successor again).
+            if (fault) co_return fault;
         }
     }
-    last_error_ = error;
-    refreshing_ = false;
-    if (refresh_done_) refresh_done_->cancel();
-    if (error) {
-        token_.reset();
-        co_return unexpected{*error};
-    }
-    co_return *token_;
+    token_ = t->access_token;
+    expires_at_ = clock_.now() + life;
+    co_return std::nullopt;
 }
 
 }  // namespace tributary::http

@@ -9,7 +9,10 @@
 //   refresh, not one per request in flight.
 // - Token calls go through the same client (router, limiter, retry policy):
 //   the token URL must match one of the connector's endpoint groups.
-// - A rotated refresh token is handed to `on_rotated` (the state store keeps it).
+// - A rotated refresh token is handed to `on_rotated`, and to the refresh_token_store when one
+//   is set (keep_refresh_token_in): the store's save completes before the refresh does, so no
+//   request uses the new access token before the rotated refresh token is durable. The first
+//   refresh asks the store for the token to use instead of the configured one.
 //
 // Single-threaded: all calls on the loop. The client outlives the source.
 
@@ -48,6 +51,18 @@ struct token_response {
 };
 result<token_response> parse_token_response(std::string_view body);
 
+/// Where a connection keeps its refresh token across restarts (a connector's state store, behind
+/// its interface). Calls run on the loop, inside the single-flight refresh. A fault is thrown;
+/// the refresh then fails with its message (never a token).
+class refresh_token_store {
+public:
+    virtual ~refresh_token_store() = default;
+    /// The refresh token to use instead of the configured one; nullopt: the configured one.
+    virtual awaitable<std::optional<std::string>> load() = 0;
+    /// Keeps `rotated` (the refresh token the provider just issued); completes when durable.
+    virtual awaitable<void> save(std::string rotated) = 0;
+};
+
 class token_source {
 public:
     token_source(client& http,
@@ -62,15 +77,24 @@ public:
     /// Drops the cached token if it is still `token`.
     void invalidate(const std::string& token);
 
+    /// The store of the refresh token (see the top of this file). Call before the first
+    /// access_token(); null: the refresh token lives in memory only.
+    void keep_refresh_token_in(std::shared_ptr<refresh_token_store> store) { store_ = std::move(store); }
+
     std::uint64_t refreshes() const { return refreshes_; }
 
 private:
     awaitable<result<std::string>> refresh();
+    /// One refresh: the stored refresh token (first time), the token call, the rotated token
+    /// kept. The error, or nullopt when token_ is set.
+    awaitable<std::optional<std::string>> exchange();
 
     client& http_;
     oauth_settings settings_;
     std::string refresh_token_;
     std::function<void(const std::string&)> on_rotated_;
+    std::shared_ptr<refresh_token_store> store_;
+    bool store_loaded_ = false;
     const clock& clock_;
     std::optional<std::string> token_;
     clock::steady_time expires_at_{};

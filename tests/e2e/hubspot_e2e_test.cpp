@@ -54,13 +54,17 @@ const std::string lowered_limits =
     "      crm:\n        limits:\n          - { kind: sliding_window, requests: 10, per: 10s }\n"
     "      search:\n        limits:\n          - { kind: sliding_window, requests: 1, per: 1s }\n";
 
-std::string export_config(const fs::path& dir, const std::string& base_url) {
+const std::string token_credentials = "      access_token: ${env:HUBSPOT_TOKEN}\n";
+
+std::string export_config(const fs::path& dir,
+                          const std::string& base_url,
+                          const std::string& credentials = token_credentials) {
     std::ostringstream c;
     c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
       << "log:\n  format: json\n  level: info\n"
       << "connections:\n"
-      << "  hubspot:\n    connector: hubspot\n    settings:\n      access_token: ${env:HUBSPOT_TOKEN}\n"
-      << "      tier: starter\n"
+      << "  hubspot:\n    connector: hubspot\n    settings:\n"
+      << credentials << "      tier: starter\n"
       << "    base_url: " << base_url << "\n"
       << lowered_limits
       << "  out:\n    connector: jsonl\n    settings:\n      path: " << (dir / "users.jsonl").string() << "\n"
@@ -184,6 +188,48 @@ TEST(HubspotE2e_Export, KilledMidRunThenRestartedStillNeverBeyondAWindow) {
                 static_cast<unsigned long long>(m.stats().requests));
 }
 
+// OAuth against a HubSpot that rotates refresh tokens (each refresh revokes the one it used): the
+// run is killed with SIGKILL after its refresh, and the restart still authenticates — with the
+// rotated token the state store kept, not the settings' one (revoked) — and exports everything.
+TEST(HubspotE2e_OAuth, RotatedRefreshTokenSurvivesAKillAndTheRestartAuthenticates) {
+    temp_dir dir;
+    constexpr std::size_t contacts = 2'000;
+    const std::string first_refresh = "rt-e2e-first-0123456789";
+    hs::hubspot_mock m{hs::mock_options{.oauth = hs::oauth_app{.client_id = "cid-e2e",
+                                                               .client_secret = "csecret-e2e",
+                                                               .refresh_token = first_refresh},
+                                        .account_tier = hs::tier::starter,
+                                        .limit_divisor = 10}};
+    m.generate_contacts(contacts, ms("2026-05-01T10:00:00Z"), 1000);
+    const std::string oauth =
+        "      oauth: { client_id: cid-e2e, client_secret: csecret-e2e, refresh_token: " + first_refresh +
+        " }\n";
+    const auto cfg = dir.write("hubspot.yaml", export_config(dir.path(), m.base_url(), oauth));
+    {
+        child_process p(bin, {"run", "--once", "export", "-c", cfg.string()});
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while ((m.stats().token_refreshes < 1 || m.stats().requests < 8) &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(20ms);
+        ASSERT_GE(m.stats().token_refreshes, 1u);
+        p.signal(SIGKILL);
+        ASSERT_EQ(p.wait(10s), -SIGKILL) << "the run ended before the kill\n" << p.err();
+        EXPECT_NE(p.err().find(R"("source":"settings")"), std::string::npos) << p.err();
+    }
+    const auto rotated = m.refresh_token();
+    ASSERT_NE(rotated, first_refresh);
+    std::string err;
+    ASSERT_EQ(run_once("export", cfg, err), 0) << err;
+    EXPECT_NE(err.find(R"("source":"state")"), std::string::npos) << err;
+    std::size_t lines = 0;
+    EXPECT_EQ(read_output(dir.path() / "users.jsonl", lines).size(), contacts);
+    EXPECT_GE(m.stats().token_refreshes, 2u);
+    EXPECT_EQ(err.find(first_refresh), std::string::npos);
+    EXPECT_EQ(err.find(rotated), std::string::npos);
+    EXPECT_EQ(err.find(m.refresh_token()), std::string::npos);
+    EXPECT_EQ(err.find("csecret-e2e"), std::string::npos);
+}
+
 TEST(HubspotE2e_Import, UsersUpsertedByEmailAndRefusalsDeadLettered) {
     temp_dir dir;
     hs::hubspot_mock m{
@@ -211,8 +257,8 @@ TEST(HubspotE2e_Import, UsersUpsertedByEmailAndRefusalsDeadLettered) {
       << "          - { name: first_name, type: { kind: string } }\n"
       << "          - { name: interests, type: { kind: string } }\n"
       << "          - { name: updated_at, type: { kind: datetime } }\n"
-      << "  hubspot:\n    connector: hubspot\n    settings:\n      access_token: ${env:HUBSPOT_TOKEN}\n"
-      << "      properties: [interests]\n"
+      << "  hubspot:\n    connector: hubspot\n    settings:\n"
+      << token_credentials << "      properties: [interests]\n"
       << "    base_url: " << m.base_url() << "\n"
       << lowered_limits << "jobs:\n  import:\n    type: users\n    source: { connection: in }\n"
       << "    destination:\n      connection: hubspot\n      mode: upsert\n"
@@ -381,6 +427,29 @@ TEST(HubspotE2e_Events, KilledWithABatchUnansweredResendsItAndHubspotKeepsEachOn
     EXPECT_EQ(err.find("dlq.add"), std::string::npos) << err;
     std::printf("hubspot events: %zu recorded before the kill, %llu repeats dropped after the restart\n",
                 at_kill, static_cast<unsigned long long>(m.duplicate_events()));
+}
+
+// A definition in event_names that the account does not have fails the job at its start, naming
+// it: no event is sent (none dead-lettered one by one), and they stay queued for a fixed config.
+TEST(HubspotE2e_Events, AMissingDefinitionFailsTheJobAtItsStart) {
+    temp_dir dir;
+    auto owned = events_mock();
+    auto& m = *owned;
+    auto yaml = events_config(dir.path(), m.base_url());
+    replace_once(yaml, "event_names: [order_completed]", "event_names: [order_completed, refund_issued]");
+    const auto cfg = dir.write("events.yaml", yaml);
+    spool_tracks(dir, 20);
+    std::string err;
+    EXPECT_NE(run_once("to_hubspot", cfg, err), 0) << err;
+    EXPECT_NE(err.find("refund_issued"), std::string::npos) << err;
+    EXPECT_EQ(err.find("dlq.add"), std::string::npos) << err;
+    EXPECT_TRUE(m.events().empty());
+    for (const auto& r : m.requests()) EXPECT_NE(r.path, "/events/v3/send/batch");
+
+    // The definition created: the same queue is sent, each event once.
+    m.define_event({.name = "refund_issued"});
+    ASSERT_EQ(run_once("to_hubspot", cfg, err), 0) << err;
+    EXPECT_EQ(m.events().size(), 20u);
 }
 
 TEST(HubspotE2e_Example, EventsToHubspotRunsAgainstTheMock) {

@@ -10,9 +10,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 
+#include <map>
 #include <set>
 
 #include "connectors/hubspot/hubspot_connector.hpp"
+#include "connectors/hubspot/oauth_state.hpp"
 #include "connectors/hubspot/rate_policy.hpp"
 #include "core/async/use_nothrow.hpp"
 #include "core/http/client.hpp"
@@ -28,6 +30,7 @@ namespace hs = tributary::kit::hubspot;
 namespace json = boost::json;
 namespace asio = boost::asio;
 using tributary::connectors::testing::connector_harness;
+using memory_state = tributary::connectors::testing::memory_connector_state;
 
 const std::string token = "pat-na1-int-0123456789";
 
@@ -204,6 +207,124 @@ TEST(HubspotConnector_OAuth, OneRefreshForManyWaitersAndOnceAfterA401WithTheRota
     }
 }
 
+const std::string oauth_settings =
+    R"({"oauth":{"client_id":"cid","client_secret":"csecret","refresh_token":"rt-0"}})";
+
+hs::mock_options rotating_oauth() {
+    return {.oauth = hs::oauth_app{.client_id = "cid", .client_secret = "csecret", .refresh_token = "rt-0"},
+            .limits = false};
+}
+
+// The refresh_token field of each POST /oauth/v1/token, in order.
+std::vector<std::string> refresh_tokens_sent(const std::vector<kit::request>& requests) {
+    std::vector<std::string> out;
+    for (const auto& r : requests) {
+        if (r.path != "/oauth/v1/token") continue;
+        const auto at = r.body.find("refresh_token=", r.body.find("grant_type"));
+        if (at == std::string::npos) continue;
+        const auto from = at + std::string_view{"refresh_token="}.size();
+        out.push_back(r.body.substr(from, r.body.find('&', from) - from));
+    }
+    return out;
+}
+
+// No token yet, many requests at once: they all wait for the one refresh (which first reads the
+// stored refresh token).
+TEST(HubspotConnector_OAuth, ManyRequestsWithoutATokenWaitForOneRefresh) {
+    hs::hubspot_mock m{rotating_oauth()};
+    m.generate_contacts(30, ms("2026-05-01T10:00:00Z"), 1000);
+    auto state = std::make_shared<memory_state>();
+    connector_harness h{hubspot::hubspot_registration(),
+                        m.server(),
+                        {.settings = json::parse(oauth_settings), .state = state}};
+    const auto schema = types::make_object({{.name = "email", .type = types::make_string().value()}}).value();
+    auto reads = h.run(concurrent_reads(h.get(), schema, 6));
+    EXPECT_EQ(reads.result, 6);
+    EXPECT_EQ(m.stats().token_refreshes, 1u) << "the waiting requests each refreshed";
+    EXPECT_EQ(tributary::connectors::testing::matching(m.requests(), "POST", "/oauth/v1/token").size(), 1u);
+}
+
+// The mock revokes the refresh token a refresh used: a restarted connector (a new one on the same
+// state) authenticates only with the rotated token the state kept.
+TEST(HubspotConnector_OAuth, RotatedRefreshTokenKeptInTheStateWinsAfterARestart) {
+    hs::hubspot_mock m{rotating_oauth()};
+    auto state = std::make_shared<memory_state>();
+    {
+        connector_harness first{hubspot::hubspot_registration(),
+                                m.server(),
+                                {.settings = json::parse(oauth_settings), .state = state}};
+        auto schema = first.record_schema(target::users, role::source);
+        ASSERT_TRUE(schema.result) << schema.result.error().message;
+    }
+    const auto rotated = m.refresh_token();
+    ASSERT_NE(rotated, "rt-0");
+    ASSERT_EQ(state->values.count(std::string{hubspot::refresh_token_key}), 1u);
+    const auto& kept = state->values.at(std::string{hubspot::refresh_token_key});
+    EXPECT_EQ(hubspot::refresh_token_to_use("rt-0", kept), rotated) << "the state holds another token";
+    EXPECT_EQ(kept.find("rt-0"), std::string::npos) << "the settings' token is in the state";
+
+    connector_harness second{hubspot::hubspot_registration(),
+                             m.server(),
+                             {.settings = json::parse(oauth_settings), .state = state}};
+    auto schema = second.record_schema(target::users, role::source);
+    ASSERT_TRUE(schema.result) << schema.result.error().message;
+    EXPECT_EQ(refresh_tokens_sent(m.requests()), (std::vector<std::string>{"rt-0", rotated}));
+    EXPECT_EQ(
+        hubspot::refresh_token_to_use("rt-0", state->values.at(std::string{hubspot::refresh_token_key})),
+        m.refresh_token());
+
+    // The control: without the state, the revoked settings token is all a restart has.
+    connector_harness stateless{
+        hubspot::hubspot_registration(), m.server(), {.settings = json::parse(oauth_settings)}};
+    auto refused = stateless.record_schema(target::users, role::source);
+    ASSERT_FALSE(refused.result);
+    EXPECT_EQ(refused.result.error().message.find("rt-"), std::string::npos)
+        << refused.result.error().message;
+}
+
+// A new settings token (the app installed again) wins over a token kept from the old one.
+TEST(HubspotConnector_OAuth, ChangedSettingsTokenWinsOverTheKeptOne) {
+    hs::hubspot_mock m{rotating_oauth()};
+    auto state = std::make_shared<memory_state>();
+    state->values[std::string{hubspot::refresh_token_key}] =
+        hubspot::stored_refresh_token("rt-old", "rt-stale");
+    connector_harness h{hubspot::hubspot_registration(),
+                        m.server(),
+                        {.settings = json::parse(oauth_settings), .state = state}};
+    auto schema = h.record_schema(target::users, role::source);
+    ASSERT_TRUE(schema.result) << schema.result.error().message;
+    EXPECT_EQ(refresh_tokens_sent(m.requests()), std::vector<std::string>{"rt-0"});
+    EXPECT_EQ(
+        hubspot::refresh_token_to_use("rt-0", state->values.at(std::string{hubspot::refresh_token_key})),
+        m.refresh_token());
+}
+
+// A state that cannot keep the rotated token: the refresh fails and nothing goes out on the new
+// access token (a restart would have no valid refresh token).
+class failing_state final : public connector_state {
+public:
+    awaitable<std::optional<std::string>> load(std::string) override { co_return std::nullopt; }
+    awaitable<void> save(std::string, std::string) override {
+        throw std::runtime_error("disk full");
+        co_return;
+    }
+};
+
+TEST(HubspotConnector_OAuth, RotatedTokenNotKeptStopsTheRequest) {
+    hs::hubspot_mock m{rotating_oauth()};
+    connector_harness h{
+        hubspot::hubspot_registration(),
+        m.server(),
+        {.settings = json::parse(oauth_settings), .state = std::make_shared<failing_state>()}};
+    auto schema = h.record_schema(target::users, role::source);
+    ASSERT_FALSE(schema.result);
+    EXPECT_NE(schema.result.error().message.find("disk full"), std::string::npos)
+        << schema.result.error().message;
+    EXPECT_EQ(schema.result.error().message.find(m.refresh_token()), std::string::npos);
+    EXPECT_TRUE(
+        tributary::connectors::testing::matching(m.requests(), "GET", "/crm/v3/properties/contacts").empty());
+}
+
 }  // namespace
 
 namespace {
@@ -263,6 +384,79 @@ TEST(HubspotConnector_Events, APlanWithoutCustomEventsIsAnAuthErrorNotPerEventRe
     EXPECT_EQ(run.result.error().kind, error_kind::auth);
     EXPECT_EQ(run.result.error().status, 403);
     EXPECT_NE(batch.outcomes()[0].state, item_state::rejected);
+    EXPECT_TRUE(m.events().empty());
+}
+
+}  // namespace
+
+namespace {
+
+event track_event(const std::string& name, const std::string& id) {
+    auto e = event::parse(R"({"type":"track","event":")" + name + R"(","messageId":")" + id +
+                          R"(","userId":"u1","timestamp":"2026-05-01T10:00:00Z",
+        "context":{"traits":{"email":"u1@example.com"}}})");
+    EXPECT_TRUE(e) << e.error();
+    return std::move(*e);
+}
+
+// The private app token and `names` (a JSON array) as event_names.
+tributary::connectors::testing::harness_options with_events(const std::string& names) {
+    return {.settings = json::parse(R"({"access_token":")" + token + R"(","event_names":)" + names + "}")};
+}
+
+// Several definitions: the job's type is `all` and each event's name selects its definition.
+TEST(HubspotConnector_Events, EachEventGoesToTheDefinitionItsNameSelects) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .limits = false}};
+    m.define_event({.name = "order_completed"});
+    m.define_event({.name = "cart_viewed"});
+    connector_harness h{hubspot::hubspot_registration(), m.server(),
+                        with_events(R"(["order_completed","cart_viewed"])")};
+    auto types = h.event_types();
+    ASSERT_TRUE(types.result) << types.result.error().message;
+    ASSERT_EQ(types.result->size(), 3u);
+    EXPECT_EQ(types.result->front().id, "all");
+    EXPECT_EQ(tributary::connectors::testing::matching(types.requests, "GET",
+                                                       "/events/v3/event-definitions/cart_viewed")
+                  .size(),
+              1u);
+    ASSERT_TRUE(h.event_type_schema("all").result);
+
+    std::vector<event> events;
+    events.push_back(track_event("Order Completed", "m-1"));
+    events.push_back(track_event("Cart Viewed", "m-2"));
+    events.push_back(track_event("Page Viewed", "m-3"));
+    events.push_back(track_event("cart_viewed", "m-4"));
+    for (auto& e : events) e.set_destination("all", {});
+    event_batch batch{std::move(events)};
+    auto run = h.send_events(batch);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    const auto& out = batch.outcomes();
+    EXPECT_EQ(out[0].state, item_state::sent);
+    EXPECT_EQ(out[1].state, item_state::sent);
+    EXPECT_EQ(out[2].state, item_state::discarded);
+    EXPECT_NE(out[2].reason.find("Page Viewed"), std::string::npos) << out[2].reason;
+    EXPECT_EQ(out[3].state, item_state::sent);
+    std::map<std::string, std::string> by_uuid;
+    for (const auto& e : m.events()) by_uuid[e.input.uuid.value_or("")] = e.input.event_name;
+    EXPECT_EQ(by_uuid, (std::map<std::string, std::string>{{"m-1", "pe62515000_order_completed"},
+                                                           {"m-2", "pe62515000_cart_viewed"},
+                                                           {"m-4", "pe62515000_cart_viewed"}}));
+}
+
+// A configured definition HubSpot does not have fails event_types (the job's start), naming it,
+// before any event is sent.
+TEST(HubspotConnector_Events, AMissingDefinitionFailsAtTheStartNamingIt) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .limits = false}};
+    m.define_event({.name = "order_completed"});
+    connector_harness h{hubspot::hubspot_registration(), m.server(),
+                        with_events(R"(["order_completed","refund_issued"])")};
+    auto types = h.event_types();
+    ASSERT_FALSE(types.result);
+    EXPECT_EQ(types.result.error().kind, error_kind::invalid_settings);
+    EXPECT_NE(types.result.error().message.find("event_names[1]"), std::string::npos)
+        << types.result.error().message;
+    EXPECT_NE(types.result.error().message.find("refund_issued"), std::string::npos);
+    EXPECT_EQ(types.result.error().message.find(token), std::string::npos);
     EXPECT_TRUE(m.events().empty());
 }
 

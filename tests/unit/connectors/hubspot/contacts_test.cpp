@@ -269,6 +269,31 @@ TEST(Hubspot_Wire, InputsPerMode) {
     EXPECT_FALSE(input_json(no_key, write_mode::upsert, s));
 }
 
+// Boost 1.81's serialize writes a non-finite double as `Infinity` (not JSON): such a value is
+// refused by name, never sent; finite numbers go in their shortest text.
+TEST(Hubspot_Wire, NonFiniteNumbersAreRefusedNotSentAsInfinity) {
+    const auto inf = json::parse("1e999");
+    ASSERT_TRUE(inf.is_double());
+    const auto f64 = types::make_float(64).value();
+    auto t = to_wire(f64, inf);
+    ASSERT_FALSE(t);
+    EXPECT_EQ(t.error(), "is not a finite number");
+    EXPECT_EQ(to_wire(f64, json::value(12.5)).value(), "12.5");
+    EXPECT_EQ(to_wire(types::make_int(64).value(), json::value(7)).value(), "7");
+
+    const auto s = schema(role::destination);
+    record r;
+    r.properties = json::parse(R"({"email":"a@b.c","num":1e999})").as_object();
+    r.match_property = "num";
+    auto in = input_json(r, write_mode::upsert, s);
+    ASSERT_FALSE(in);
+    EXPECT_NE(in.error().find("num is not a finite number"), std::string::npos) << in.error();
+    EXPECT_EQ(match_key(r), "");
+    r.properties["num"] = 42;
+    EXPECT_EQ(input_json(r, write_mode::upsert, s).value(),
+              R"({"id":"42","idProperty":"num","properties":{"email":"a@b.c"}})");
+}
+
 TEST(Hubspot_Batch, ParsesPartialAnswers) {
     auto a = parse_batch_answer(
         R"({"status":"COMPLETE","results":[{"id":"101","new":true,"properties":{"email":"X@y.z"}}],
@@ -325,10 +350,49 @@ TEST(Hubspot_Events, InputJson) {
         *in,
         R"({"eventName":"pe62515_order_placed","email":"a@b.c","occurredAt":"2026-05-01T10:00:00.000000Z",)"
         R"("uuid":"m-1","properties":{"total":"12.5","paid":"true","sku":"X"}})");
+    // 1e999 reads as infinity: left out (no number text HubSpot reads), and the input stays JSON.
+    auto huge = event::parse(R"({"type":"track","event":"Order Placed","messageId":"m-3","userId":"u1",
+        "timestamp":"2026-05-01T10:00:00Z","context":{"traits":{"email":"a@b.c"}},
+        "properties":{"total":1e999,"low":-1e999,"n":3}})");
+    ASSERT_TRUE(huge) << huge.error();
+    ASSERT_TRUE(huge->properties().at("total").is_double());
+    auto huge_in = event_input_json(*huge, 62515, "order_placed");
+    ASSERT_TRUE(huge_in) << huge_in.error();
+    EXPECT_EQ(huge_in->find("nfinity"), std::string::npos) << *huge_in;
+    EXPECT_EQ(huge_in->find("inf"), std::string::npos) << *huge_in;
+    boost::system::error_code ec;
+    const auto reparsed = json::parse(*huge_in, ec);
+    ASSERT_FALSE(ec) << *huge_in;
+    EXPECT_EQ(json::serialize(reparsed.at("properties")), R"({"n":"3"})");
     auto anonymous = event::parse(R"({"type":"track","event":"x","messageId":"m-2","anonymousId":"a",
         "receivedAt":"2026-05-01T10:00:01Z"})");
     ASSERT_TRUE(anonymous);
     EXPECT_FALSE(event_input_json(*anonymous, 1, "x"));
+}
+
+TEST(Hubspot_Events, InternalNameOfASegmentEventName) {
+    EXPECT_EQ(internal_event_name("Order Completed"), "order_completed");
+    EXPECT_EQ(internal_event_name("  Cart -- Viewed (v2) "), "cart_viewed_v2");
+    EXPECT_EQ(internal_event_name("signup_done"), "signup_done");
+    EXPECT_EQ(internal_event_name("!!!"), "");
+}
+
+TEST(Hubspot_Events, TheEventsNameSelectsItsDefinition) {
+    const std::vector<std::string> defs{"order_completed", "Cart_Viewed", "signup"};
+    auto track = [](std::string name) {
+        auto e = event::parse(R"({"type":"track","event":")" + name +
+                              R"(","messageId":"m","userId":"u","timestamp":"2026-05-01T10:00:00Z"})");
+        EXPECT_TRUE(e) << e.error();
+        return std::move(*e);
+    };
+    EXPECT_EQ(definition_for(track("Order Completed"), by_name_type, defs), "order_completed");
+    EXPECT_EQ(definition_for(track("cart viewed"), by_name_type, defs), "Cart_Viewed");
+    EXPECT_EQ(definition_for(track("signup"), by_name_type, defs), "signup");
+    EXPECT_EQ(definition_for(track("Page Viewed"), by_name_type, defs), "");
+    EXPECT_EQ(definition_for(track("Order Completed"), by_name_type, {}), "");
+    // A type naming a definition sends every event there; a type not configured, nowhere.
+    EXPECT_EQ(definition_for(track("Page Viewed"), "signup", defs), "signup");
+    EXPECT_EQ(definition_for(track("signup"), "other", defs), "");
 }
 
 }  // namespace
