@@ -1,6 +1,8 @@
 #include "tests/kit/fault_plan.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <stdexcept>
 
@@ -95,6 +97,49 @@ std::string format_http_date(clock::wall_time t) {
     return buf;
 }
 
+bool take_fault_option(std::string_view flag, const char* value, fault_settings& s, std::string& error) {
+    if (flag != "--faults" && flag != "--seed") return false;
+    if (value == nullptr) {
+        error = std::string{flag} + " needs a value";
+        return true;
+    }
+    if (flag == "--faults") {
+        if (auto p = parse_fault_profiles(value, error)) s.profiles = *p;
+        return true;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const auto n = std::strtoull(value, &end, 10);
+    if (end == value || *end != '\0' || errno != 0 || *value == '-')
+        error = "--seed takes a decimal number, not '" + std::string{value} + "'";
+    else
+        s.seed = n;
+    return true;
+}
+
+std::string to_json(const fault_counts& k) {
+    const std::pair<const char*, std::uint64_t> fields[] = {{"decisions", k.decisions},
+                                                            {"server_errors", k.server_errors},
+                                                            {"throttled", k.throttled},
+                                                            {"storms", k.storms},
+                                                            {"resets", k.resets},
+                                                            {"no_answers", k.no_answers},
+                                                            {"delayed", k.delayed},
+                                                            {"trickled", k.trickled},
+                                                            {"retry_after_seconds", k.retry_after_seconds},
+                                                            {"retry_after_date", k.retry_after_date},
+                                                            {"retry_after_absent", k.retry_after_absent}};
+    std::string out = "{";
+    for (const auto& [name, n] : fields) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        out += name;
+        out += "\":";
+        out += std::to_string(n);
+    }
+    return out + "}";
+}
+
 fault_plan::fault_plan(fault_settings s, const clock& c) : settings_{s}, clock_{c}, rng_{s.seed} {
     if (!rate_ok(s.flaky_rate) || !rate_ok(s.storm_rate) || !rate_ok(s.trickle_rate) ||
         !rate_ok(s.weird_rate))
@@ -164,8 +209,8 @@ fault_decision fault_plan::next() {
         d.latency = uniform(settings_.latency_min, settings_.latency_max);
         ++counts_.delayed;
         if (chance(settings_.trickle_rate)) {
-            d.trickle_bytes = std::uniform_int_distribution<std::size_t>{1, 64}(rng_);
-            d.trickle_pause = uniform(std::chrono::milliseconds{1}, std::chrono::milliseconds{20});
+            d.trickle_pieces = std::uniform_int_distribution<std::size_t>{2, 16}(rng_);
+            d.trickle_pause = uniform(std::chrono::milliseconds{5}, std::chrono::milliseconds{50});
             ++counts_.trickled;
         }
     }

@@ -10,8 +10,7 @@
 //              ends; each 429 carries Retry-After in one of its three forms, chosen per request
 //              (delta-seconds, an IMF-fixdate HTTP-date, absent) and the vendor's reset headers
 //              (`rate_headers::ietf` = Klaviyo's RateLimit-*, `hubspot` = X-HubSpot-RateLimit-*)
-//   slow       every answer waits 50–800 ms (uniform); some bodies trickle out a few bytes at a
-//              time
+//   slow       every answer waits 50–800 ms (uniform); some answers trickle out in pieces
 //   weird      for source mocks' pages: a page repeated, records with equal timestamps split
 //              across pages, an empty last page, unknown fields added to records — flags the
 //              mock applies to the page it builds
@@ -77,7 +76,7 @@ struct fault_settings {
 };
 
 enum class fault_action {
-    none,            ///< answer normally (after `latency`, trickled when `trickle_bytes` > 0)
+    none,            ///< answer normally (after `latency`, trickled when `trickle_pieces` > 0)
     server_error,    ///< answer `status` (5xx) without carrying the request out
     throttle,        ///< answer 429 with `headers`, without carrying the request out
     reset_mid_body,  ///< carry the request out, send the head and part of the body, then a TCP reset
@@ -95,8 +94,9 @@ struct fault_decision {
     std::vector<std::pair<std::string, std::string>> headers{};
     /// Waited before anything is sent (slow).
     std::chrono::milliseconds latency{0};
-    /// > 0: the body goes out in pieces of this many bytes, `trickle_pause` apart (slow).
-    std::size_t trickle_bytes = 0;
+    /// > 1: the answer goes out in this many pieces, `trickle_pause` apart (slow): 2..16 pieces,
+    /// 5..50 ms apart, so a trickle adds at most 750 ms whatever the body's size.
+    std::size_t trickle_pieces = 0;
     std::chrono::milliseconds trickle_pause{0};
     /// no_answer: how long nothing is sent.
     std::chrono::milliseconds silence{0};
@@ -151,6 +151,14 @@ private:
     std::optional<clock::steady_time> storm_until_{};
     fault_counts counts_{};
 };
+
+/// The fault options of the kit's server programs: `--faults LIST` (parse_fault_profiles) and
+/// `--seed N` (decimal). Returns false when `flag` is neither (nothing read); true when it is one,
+/// with `error` set when `value` is missing (nullptr) or bad.
+bool take_fault_option(std::string_view flag, const char* value, fault_settings& s, std::string& error);
+
+/// The counts as a flat JSON object text (for the servers' summaries and stats endpoints).
+std::string to_json(const fault_counts& k);
 
 /// `t` as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), seconds truncated.
 std::string format_http_date(clock::wall_time t);

@@ -81,7 +81,7 @@ TEST(FaultPlan_NoProfile, EveryRequestAnsweredNormallyAtOnce) {
         const auto d = plan.next();
         EXPECT_EQ(d.action, fault_action::none);
         EXPECT_EQ(d.latency, 0ms);
-        EXPECT_EQ(d.trickle_bytes, 0u);
+        EXPECT_EQ(d.trickle_pieces, 0u);
         EXPECT_FALSE(d.duplicate_page || d.tie_across_pages || d.empty_last_page || d.unknown_fields);
     }
 }
@@ -94,7 +94,7 @@ TEST(FaultPlan_Seed, SameSeedSameDecisionsOtherSeedOthers) {
         for (int i = 0; i < 400; ++i) {
             const auto d = plan.next();
             out.push_back(std::string{to_string(d.action)} + "/" + std::to_string(d.status) + "/" +
-                          std::to_string(d.latency.count()) + "/" + std::to_string(d.trickle_bytes) + "/" +
+                          std::to_string(d.latency.count()) + "/" + std::to_string(d.trickle_pieces) + "/" +
                           header(d, "Retry-After"));
             c.advance(37ms);
         }
@@ -158,10 +158,12 @@ TEST(FaultPlan_Slow, LatencySpansFiftyToEightHundredMsSomeBodiesTrickle) {
         ASSERT_LE(d.latency, 800ms);
         lo = std::min(lo, d.latency);
         hi = std::max(hi, d.latency);
-        if (d.trickle_bytes > 0) {
+        if (d.trickle_pieces > 0) {
             ++trickled;
-            EXPECT_LE(d.trickle_bytes, 64u);
-            EXPECT_GE(d.trickle_pause, 1ms);
+            EXPECT_GE(d.trickle_pieces, 2u);
+            EXPECT_LE(d.trickle_pieces, 16u);
+            EXPECT_GE(d.trickle_pause, 5ms);
+            EXPECT_LE(d.trickle_pause, 50ms);
         }
     }
     EXPECT_LT(lo, 80ms);
