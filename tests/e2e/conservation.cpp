@@ -1,7 +1,7 @@
 // tributary-conservation: the conservation test of issue #17 on the real binary.
 //
 //   tributary-conservation --daemon PATH [--kills N] [--seed S] [--faults LIST] [--users N]
-//                          [--events-per-user N] [--time-limit SECONDS]
+//                          [--post-interval-ms MS] [--time-limit SECONDS]
 //
 // One daemon (tributary_bench_daemon: tributary plus the test kit's `kit-http-users` destination)
 // runs two jobs together on one state directory:
@@ -12,8 +12,9 @@
 // Both destinations are one fake_server in this process with the fault profiles of --faults
 // (default flaky,throttled,slow; seeded by --seed) and the destinations' published limits enforced
 // as fixed windows aligned to the wall clock (webhook: 10 per second; users: 20 per second and
-// 300 per minute). Two clients post the events to ingest (each user's events in order, a request
-// retried with the same messageIds until a 200: only a 200 acknowledges). The daemon is killed
+// 300 per minute). Two clients post events to ingest until the last kill (200 users, each user's
+// events in order, 50 per request, one request per client every --post-interval-ms, default 200;
+// a request is retried with the same messageIds until a 200: only a 200 acknowledges). The daemon is killed
 // with SIGKILL N times at seeded random moments (0.5–6 s after each start) and restarted; then
 // it drains and stops with SIGTERM, all within --time-limit (default 600 s).
 //
@@ -77,7 +78,7 @@ struct options {
     kit::fault_profiles faults{.flaky = true, .throttled = true, .slow = true};
     std::uint64_t users = 3000;
     std::uint32_t event_users = 200;
-    std::uint32_t events_per_user = 30;
+    std::chrono::milliseconds post_interval{200};
     std::chrono::seconds time_limit{600};
 };
 
@@ -248,6 +249,7 @@ void post_events(std::uint32_t c,
                  std::uint16_t port,
                  const options& o,
                  steady::time_point deadline,
+                 const std::atomic<bool>& stop_posting,
                  std::atomic<bool>& give_up,
                  client_state& st,
                  std::mutex& mu) {
@@ -256,44 +258,47 @@ void post_events(std::uint32_t c,
     kit::client_options co;
     co.timeout = 10s;
     kit::test_client client("127.0.0.1", port, co);
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> ids;
-    for (std::uint32_t seq = 1; seq <= o.events_per_user; ++seq)
-        for (std::uint32_t u = c; u < o.event_users; u += clients) ids.emplace_back(u, seq);
-    for (std::size_t at = 0; at < ids.size(); at += events_per_request) {
-        const auto end = std::min(ids.size(), at + events_per_request);
-        json::array batch;
-        for (std::size_t i = at; i < end; ++i) {
-            const auto [u, seq] = ids[i];
-            batch.push_back(json::object{{"type", "track"},
-                                         {"userId", "u-" + std::to_string(u)},
-                                         {"event", "Tick"},
-                                         {"messageId", message_id(u, seq)},
-                                         {"properties", json::object{{"seq", seq}}}});
-        }
-        const std::string body = json::serialize(json::object{{"batch", std::move(batch)}});
-        for (bool first = true;; first = false) {
-            if (give_up || steady::now() > deadline) {
-                std::lock_guard lock(mu);
-                st.error = "gave up posting: the time limit passed";
-                return;
+    std::vector<std::uint32_t> mine;
+    for (std::uint32_t u = c; u < o.event_users; u += clients) mine.push_back(u);
+    for (std::uint32_t seq = 1; !stop_posting; ++seq) {
+        for (std::size_t at = 0; at < mine.size(); at += events_per_request) {
+            const auto end = std::min(mine.size(), at + events_per_request);
+            json::array batch;
+            for (std::size_t i = at; i < end; ++i) {
+                batch.push_back(json::object{{"type", "track"},
+                                             {"userId", "u-" + std::to_string(mine[i])},
+                                             {"event", "Tick"},
+                                             {"messageId", message_id(mine[i], seq)},
+                                             {"properties", json::object{{"seq", seq}}}});
             }
-            const auto r = client.request("POST", "/v1/batch", body, headers);
+            const std::string body = json::serialize(json::object{{"batch", std::move(batch)}});
+            for (bool first = true;; first = false) {
+                if (give_up || steady::now() > deadline) {
+                    std::lock_guard lock(mu);
+                    st.error = "gave up posting: the time limit passed";
+                    return;
+                }
+                const auto r = client.request("POST", "/v1/batch", body, headers);
+                {
+                    std::lock_guard lock(mu);
+                    ++st.requests;
+                    if (!first) ++st.retries;
+                }
+                if (r.ok() && r.status == 200) break;
+                if (r.ok() && r.status != 503) {
+                    std::lock_guard lock(mu);
+                    st.error = "ingest answered " + std::to_string(r.status) + ": " + r.body;
+                    give_up = true;
+                    return;
+                }
+                std::this_thread::sleep_for(r.ok() ? 50ms : 20ms);
+            }
             {
                 std::lock_guard lock(mu);
-                ++st.requests;
-                if (!first) ++st.retries;
+                for (std::size_t i = at; i < end; ++i) st.acked.push_back(message_id(mine[i], seq));
             }
-            if (r.ok() && r.status == 200) break;
-            if (r.ok() && r.status != 503) {
-                std::lock_guard lock(mu);
-                st.error = "ingest answered " + std::to_string(r.status) + ": " + r.body;
-                give_up = true;
-                return;
-            }
-            std::this_thread::sleep_for(r.ok() ? 50ms : 20ms);
+            std::this_thread::sleep_for(o.post_interval);
         }
-        std::lock_guard lock(mu);
-        for (std::size_t i = at; i < end; ++i) st.acked.push_back(message_id(ids[i].first, ids[i].second));
     }
 }
 
@@ -332,8 +337,8 @@ std::optional<options> parse(int argc, char** argv) {
             o.seed = static_cast<std::uint64_t>(n);
         } else if (a == "--users" && number && n > 0) {
             o.users = static_cast<std::uint64_t>(n);
-        } else if (a == "--events-per-user" && number && n > 0) {
-            o.events_per_user = static_cast<std::uint32_t>(n);
+        } else if (a == "--post-interval-ms" && number) {
+            o.post_interval = std::chrono::milliseconds{n};
         } else if (a == "--time-limit" && number && n > 0) {
             o.time_limit = std::chrono::seconds{n};
         } else if (a == "--faults") {
@@ -438,7 +443,7 @@ int main(int argc, char** argv) {
     if (!opt) {
         std::fprintf(stderr,
                      "usage: tributary-conservation --daemon PATH [--kills N] [--seed S] [--faults LIST] "
-                     "[--users N] [--events-per-user N] [--time-limit SECONDS]\n");
+                     "[--users N] [--post-interval-ms MS] [--time-limit SECONDS]\n");
         return 2;
     }
     const options& o = *opt;
@@ -502,12 +507,14 @@ int main(int argc, char** argv) {
     }
 
     std::atomic<bool> give_up{false};
+    std::atomic<bool> stop_posting{false};
     std::mutex client_mu;
     std::vector<client_state> client_states(clients);
     std::vector<std::thread> threads;
     for (std::uint32_t c = 0; c < clients; ++c)
-        threads.emplace_back(
-            [&, c] { post_events(c, port, o, deadline, give_up, client_states[c], client_mu); });
+        threads.emplace_back([&, c] {
+            post_events(c, port, o, deadline, stop_posting, give_up, client_states[c], client_mu);
+        });
 
     std::mt19937_64 rng{o.seed};
     std::uniform_int_distribution<int> delay_ms{500, 6000};
@@ -536,6 +543,7 @@ int main(int argc, char** argv) {
         if (!daemon) break;
     }
     f.final_run = run;
+    stop_posting = true;
     if (!failures.empty()) give_up = true;
     for (auto& t : threads) t.join();
 
