@@ -112,6 +112,7 @@ struct decision {
     rejection reject;
     kit::verdict verdict;  // of the route's limit group, if it has one
     bool rate_limited = false;
+    fault_decision planned{};
 };
 
 // A live connection, as the stop procedure sees it (server thread only).
@@ -192,6 +193,7 @@ struct fake_server::impl {
     mutable std::condition_variable cv;
     std::vector<route_entry> routes;
     std::map<std::string, limit_group, std::less<>> groups;
+    std::optional<fault_plan> faults;
     std::vector<request> log;
     std::uint64_t next_sequence = 1;
     bool finished = false;
@@ -211,6 +213,10 @@ struct fake_server::impl {
     static awaitable<void> serve_requests(impl* s, Stream& stream, connection& c, bool tls);
     template <class Stream>
     static awaitable<void> close_gracefully(impl* s, Stream& stream, connection& c);
+    // Writes `out` (in `trickle_pieces` pieces when set); false when the connection is done.
+    template <class Stream>
+    static awaitable<bool> send(
+        impl* s, Stream& stream, connection& c, std::string_view out, const response& r);
 };
 
 // Exact paths beat prefixes, longer prefixes beat shorter ones, a named method beats "any".
@@ -250,6 +256,7 @@ decision fake_server::impl::decide(request& rec) {
             if (it != groups.end()) g = &it->second;
         }
         if (g != nullptr) d.verdict = g->enforcer.on_request(rec.arrival);
+        if (faults && e != nullptr && e->r.faults && d.verdict.accepted) d.planned = faults->next();
         if (e == nullptr) {
             d.answer =
                 json_error(404, {{"error", "no_route"}, {"method", rec.method}, {"target", rec.target}});
@@ -259,6 +266,10 @@ decision fake_server::impl::decide(request& rec) {
             if (!d.reject)
                 d.answer = json_error(
                     429, {{"error", "rate_limited"}, {"retry_after", d.verdict.retry_after_seconds}});
+        } else if (!d.planned.carried_out()) {
+            d.answer = json_error(d.planned.status, {{"error", "injected"},
+                                                     {"fault", std::string{to_string(d.planned.action)}}});
+            for (const auto& h : d.planned.headers) d.answer->headers.push_back(h);
         } else if (e->r.handle) {
             d.call = e->r.handle;
         } else if (e->r.script.empty()) {
@@ -269,6 +280,7 @@ decision fake_server::impl::decide(request& rec) {
             ++e->next_step;
         }
         rec.rate_limited = d.rate_limited;
+        rec.planned = d.planned;
         log.push_back(rec);
     }
     cv.notify_all();
@@ -297,6 +309,25 @@ void fake_server::impl::shutdown_io() {
     }
 }
 
+namespace {
+
+// The parts of a fault decision the connection carries out (the 5xx and 429 replaced the route
+// in decide()).
+void apply_fault(const fault_decision& f, response& r) {
+    r.delay += f.latency;
+    if (f.trickle_pieces > 1) {
+        r.trickle_pieces = f.trickle_pieces;
+        r.trickle_pause = f.trickle_pause;
+    }
+    if (f.action == fault_action::reset_mid_body) r.inject = fault::reset_mid_body;
+    if (f.action == fault_action::no_answer) {
+        r.inject = fault::silence;
+        r.stall_for = f.silence;
+    }
+}
+
+}  // namespace
+
 response fake_server::impl::answer(decision& d, const request& rec) {
     response r;
     try {
@@ -312,6 +343,7 @@ response fake_server::impl::answer(decision& d, const request& rec) {
         r = json_error(500, {{"error", "handler_exception"}});
     }
     for (const auto& h : d.verdict.headers) r.headers.push_back(h);
+    apply_fault(d.planned, r);
     record_answer(d.sequence, r, d.rate_limited);
     return r;
 }
@@ -516,6 +548,15 @@ awaitable<void> fake_server::impl::serve_requests(impl* s, Stream& stream, conne
             reset_connection(*c.tcp);
             co_return;
         }
+        if (resp.inject == fault::silence) {
+            if (resp.stall_for)
+                c.timer->expires_after(*resp.stall_for);
+            else
+                c.timer->expires_at(asio::steady_timer::time_point::max());
+            [[maybe_unused]] auto [silence_ec] = co_await c.timer->async_wait(use_nothrow);
+            if (!s->stopping) close_after_fin(*c.tcp);
+            co_return;
+        }
 
         const bool keep_alive = s->settings.keep_alive && req.keep_alive() && !resp.close;
         std::string wire;
@@ -529,11 +570,8 @@ awaitable<void> fake_server::impl::serve_requests(impl* s, Stream& stream, conne
             resp = std::move(bad);
         }
         const std::string_view out = bytes_to_send(resp, wire);
-        c.tcp->expires_after(s->settings.io_timeout);
-        [[maybe_unused]] auto [write_ec, written] =
-            co_await asio::async_write(stream, asio::buffer(out.data(), out.size()), use_nothrow);
-        if (write_ec || s->stopping) co_return;
-        c.tcp->expires_never();
+        const bool written = co_await send(s, stream, c, out, resp);
+        if (!written) co_return;
 
         switch (resp.inject) {
             case fault::stall_in_headers: {
@@ -562,6 +600,30 @@ awaitable<void> fake_server::impl::serve_requests(impl* s, Stream& stream, conne
             co_return;
         }
     }
+}
+
+template <class Stream>
+awaitable<bool> fake_server::impl::send(
+    impl* s, Stream& stream, connection& c, std::string_view out, const response& r) {
+    std::size_t piece = out.size();
+    if (r.trickle_pieces > 1)
+        piece = std::max<std::size_t>(1, (out.size() + r.trickle_pieces - 1) / r.trickle_pieces);
+    std::size_t at = 0;
+    do {
+        if (at > 0 && r.trickle_pause.count() > 0) {
+            c.timer->expires_after(r.trickle_pause);
+            [[maybe_unused]] auto [pause_ec] = co_await c.timer->async_wait(use_nothrow);
+            if (s->stopping) co_return false;
+        }
+        const std::size_t n = std::min(piece, out.size() - at);
+        c.tcp->expires_after(s->settings.io_timeout);
+        [[maybe_unused]] auto [write_ec, written] =
+            co_await asio::async_write(stream, asio::buffer(out.data() + at, n), use_nothrow);
+        if (write_ec || s->stopping) co_return false;
+        c.tcp->expires_never();
+        at += n;
+    } while (at < out.size());
+    co_return true;
 }
 
 template <class Stream>
@@ -595,6 +657,7 @@ fake_server::fake_server(server_settings settings) : impl_(std::make_unique<impl
         m.port6 = m.v6->local_endpoint().port();
     }
     m.started = std::chrono::steady_clock::now();
+    if (m.settings.faults.profiles.any()) m.faults.emplace(m.settings.faults, real_clock::instance());
     asio::co_spawn(m.ioc, impl::accept_loop(&m, &*m.v4), [](std::exception_ptr ep) { report("accept", ep); });
     if (m.v6)
         asio::co_spawn(m.ioc, impl::accept_loop(&m, &*m.v6),
@@ -669,6 +732,17 @@ void fake_server::script(std::string method, std::string path, std::vector<step>
 void fake_server::handle(std::string method, std::string path, handler h, path_match m) {
     add_route(
         route{.method = std::move(method), .path = std::move(path), .match = m, .handle = std::move(h)});
+}
+
+void fake_server::handle_without_faults(std::string method, std::string path, handler h) {
+    add_route(
+        route{.method = std::move(method), .path = std::move(path), .handle = std::move(h), .faults = false});
+}
+
+fault_counts fake_server::faults_decided() const {
+    impl& m = *impl_;
+    std::lock_guard lock(m.mu);
+    return m.faults ? m.faults->counts() : fault_counts{};
 }
 
 void fake_server::limited_get(std::string path, const std::string& group, enforcer_settings s) {

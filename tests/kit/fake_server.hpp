@@ -10,6 +10,11 @@
 // Unknown routes get 404 with a JSON body. A route may belong to a limit group; a request the
 // group's limit_enforcer rejects is answered 429 with Retry-After and never reaches the route.
 //
+// With `server_settings::faults` (fault_plan.hpp) every request a route would answer first gets a
+// fault decision: a 5xx or 429 answered instead of the route, or the route's answer delayed,
+// trickled, cut by a reset mid-body or never sent. The decision is recorded with the request, so
+// handlers of source mocks can apply the `weird` page flags.
+//
 // Every request is recorded in a log (method, target, headers, decompressed body, arrival time,
 // connection id) that tests read from any thread.
 //
@@ -34,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/kit/fault_plan.hpp"
 #include "tests/kit/limit_enforcer.hpp"
 #include "tests/kit/test_pki.hpp"
 
@@ -56,6 +62,8 @@ enum class fault {
     close_without_response,
     /// A TCP reset as soon as the request has been read; no response byte.
     reset_without_response,
+    /// No response byte for `stall_for` (nullopt: until the server stops), then a FIN.
+    silence,
 };
 
 enum class gzip_mode {
@@ -84,8 +92,11 @@ struct response {
     /// reset_mid_body: how many body bytes (after gzip/chunking) go out before the reset;
     /// nullopt: half of them.
     std::optional<std::size_t> fault_body_bytes{};
-    /// stall_in_headers: how long to stall; nullopt: until the server stops.
+    /// stall_in_headers, silence: how long to stall; nullopt: until the server stops.
     std::optional<std::chrono::milliseconds> stall_for{};
+    /// > 1: the bytes go out in this many pieces (about equal), `trickle_pause` apart.
+    std::size_t trickle_pieces = 0;
+    std::chrono::milliseconds trickle_pause{0};
     /// Sent byte for byte instead of serializing status, headers and body (which are then
     /// ignored, as is `gzip`/`chunked`); `delay`, `close` and faults still apply. For malformed
     /// responses and close-delimited bodies.
@@ -133,6 +144,9 @@ struct request {
     fault inject = fault::none;
     /// Answered 429 by the route's limit group.
     bool rate_limited = false;
+    /// The fault profiles' decision for it (action none without `server_settings::faults`, for a
+    /// request its limit group rejected, and on routes with `faults = false`).
+    fault_decision planned{};
 
     /// First header with that name, compared case-insensitively.
     std::optional<std::string> header(std::string_view name) const;
@@ -159,6 +173,8 @@ struct route {
     handler handle{};
     /// Name of a limit group (set_limit_group) checked before the route answers; empty: none.
     std::string limit_group{};
+    /// false: the fault profiles leave this route alone (control endpoints of the mocks).
+    bool faults = true;
 };
 
 struct server_settings {
@@ -180,6 +196,8 @@ struct server_settings {
     /// reset_mid_body: pause between the partial write and the reset, so the partial bytes reach
     /// the client before the reset does.
     std::chrono::milliseconds fault_pause{20};
+    /// Fault profiles applied to every route (see the top); none on: off. Decided with the real clock.
+    fault_settings faults{};
 };
 
 /// Builds the answer to a request its limit group rejected. The verdict's headers (Retry-After and
@@ -218,6 +236,8 @@ public:
                 path_match m = path_match::exact);
     /// add_route with a handler.
     void handle(std::string method, std::string path, handler h, path_match m = path_match::exact);
+    /// handle() on a route the fault profiles leave alone (a mock's control endpoints).
+    void handle_without_faults(std::string method, std::string path, handler h);
     /// set_limit_group(`group`, `s`), then a GET `path` behind that group answering 200 `{}`.
     void limited_get(std::string path, const std::string& group, enforcer_settings s);
 
@@ -242,6 +262,8 @@ public:
     /// Connections open now.
     std::size_t open_connections() const;
     std::uint64_t tls_handshake_failures() const;
+    /// The fault decisions made so far (all zero without `server_settings::faults`).
+    fault_counts faults_decided() const;
 
     /// Closes listeners and connections and joins the server thread. Idempotent.
     void stop();

@@ -8,13 +8,15 @@
 //       [--per-ten-seconds N] [--daily N] [--limit-divisor D] [--no-limits] [--meter-events]
 //       [--no-custom-events]
 //       [--contacts N] [--contacts-step-ms MS] [--event NAME[:PROP,PROP…]]... [--search-lag-ms MS]
+//       [--faults flaky,throttled,slow,weird] [--seed N]
 //
 // Prints `listening http://127.0.0.1:PORT` on stdout once it serves, then serves until SIGINT or
 // SIGTERM. Besides HubSpot's endpoints it answers, without credentials and unmetered:
 //   GET  /__mock/stats        {"requests","ok","rate_limited":{policy:n},"injected","unauthorized",
 //                              "token_refreshes","contacts","events","duplicate_events",
 //                              "refresh_token","by_status":{...},"windows":{policy:{"limit","per_ms",
-//                              "accepted","rejected","foreign_spent","max_acceptable","utilization"}}}
+//                              "accepted","rejected","foreign_spent","max_acceptable","utilization"}},
+//                              "faults":{"decisions","server_errors","throttled","storms",...}}
 //   POST /__mock/fail?status=S&count=N[&retry_after=R][&path=P]   the next N requests (under P) get S
 //   POST /__mock/expire-tokens                                  every issued access token expires now
 
@@ -24,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "tests/kit/hubspot_mock.hpp"
@@ -38,7 +41,8 @@ int usage() {
                  "[--no-rotate] [--portal N] [--time-zone NAME] [--utc-offset MINUTES] [--tier NAME] "
                  "[--per-ten-seconds N] [--daily N] [--limit-divisor D] [--no-limits] [--meter-events] "
                  "[--no-custom-events] "
-                 "[--contacts N] [--contacts-step-ms MS] [--event NAME[:PROP,...]]... [--search-lag-ms MS]\n";
+                 "[--contacts N] [--contacts-step-ms MS] [--event NAME[:PROP,...]]... [--search-lag-ms MS] "
+                 "[--faults LIST] [--seed N]\n";
     return 2;
 }
 
@@ -89,7 +93,8 @@ response stats_response(hubspot_mock& mock) {
                           {"duplicate_events", mock.duplicate_events()},
                           {"refresh_token", mock.refresh_token()},
                           {"by_status", std::move(by_status)},
-                          {"windows", std::move(windows)}};
+                          {"windows", std::move(windows)},
+                          {"faults", boost::json::parse(to_json(mock.server().faults_decided()))}};
     return response::json(200, boost::json::serialize(o));
 }
 
@@ -97,12 +102,23 @@ response stats_response(hubspot_mock& mock) {
 
 int main(int argc, char** argv) {
     mock_options options;
+    fault_settings faults;
+    faults.vendor_headers = rate_headers::hubspot;
     long long contacts = 0;
     long long step_ms = 1000;
     std::vector<event_definition> definitions;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         const bool has_value = i + 1 < argc;
+        std::string fault_error;
+        if (take_fault_option(a, has_value ? argv[i + 1] : nullptr, faults, fault_error)) {
+            if (!fault_error.empty()) {
+                std::cerr << "tributary-hubspot-mock: " << fault_error << "\n";
+                return usage();
+            }
+            ++i;
+            continue;
+        }
         auto count = [&](long long min) -> std::optional<long long> {
             auto n = number(argv[++i]);
             if (!n || *n < min) return std::nullopt;
@@ -200,16 +216,19 @@ int main(int argc, char** argv) {
     // Blocked before the server's thread starts, so only sigwait below sees them.
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    hubspot_mock mock{options};
+    server_settings settings;
+    settings.faults = faults;
+    hubspot_mock mock{options, settings};
     // 2026-01-01T00:00:00Z, step_ms apart.
     mock.generate_contacts(static_cast<std::size_t>(contacts), 1'767'225'600'000LL, step_ms);
     for (auto& d : definitions) mock.define_event(std::move(d));
-    mock.server().handle("GET", "/__mock/stats", [&mock](const request&) { return stats_response(mock); });
-    mock.server().handle("POST", "/__mock/expire-tokens", [&mock](const request&) {
+    mock.server().handle_without_faults("GET", "/__mock/stats",
+                                        [&mock](const request&) { return stats_response(mock); });
+    mock.server().handle_without_faults("POST", "/__mock/expire-tokens", [&mock](const request&) {
         mock.expire_access_tokens();
         return response::json(200, "{}");
     });
-    mock.server().handle("POST", "/__mock/fail", [&mock](const request& r) {
+    mock.server().handle_without_faults("POST", "/__mock/fail", [&mock](const request& r) {
         const auto status = number(r.query_param("status").value_or("").c_str());
         const auto n = number(r.query_param("count").value_or("1").c_str());
         const auto retry_after = r.query_param("retry_after");

@@ -1,12 +1,16 @@
 // tributary-klaviyo-mock: mock Klaviyo (klaviyo_mock.hpp) as a process, for bench/ and manual runs.
 //
 //   tributary-klaviyo-mock --key pk_... [--profiles N] [--bytes B] [--no-limits] [--limit-divisor D]
+//                          [--faults flaky,throttled,slow,weird] [--seed N]
 //
 // Prints `listening http://127.0.0.1:PORT` on stdout once it serves (the port is the kernel's
 // choice), then serves until SIGINT or SIGTERM. --profiles generates N profiles of about B bytes
 // of JSON each (default 1000 of 1200), updated one second apart from 2026-01-01T00:00:00Z.
+// --faults applies the test kit's fault profiles (tests/kit/fault_plan.hpp; 429s carry Klaviyo's
+// RateLimit-* headers) to every Klaviyo endpoint, seeded by --seed (default 1); /__mock/ is spared.
 // Besides Klaviyo's endpoints it answers, unmetered and without a key:
-//   GET  /__mock/stats                      {"requests","ok","rate_limited","injected","by_status":{...}}
+//   GET  /__mock/stats                      {"requests","ok","rate_limited","injected","by_status":{...},
+//                                            "faults":{...}}
 //   POST /__mock/fail?status=S&count=N[&retry_after=R]   the next N requests get S (and Retry-After R)
 
 #include <csignal>
@@ -16,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "tests/kit/klaviyo_mock.hpp"
@@ -27,7 +32,7 @@ using namespace tributary::kit::klaviyo;
 
 int usage() {
     std::cerr << "usage: tributary-klaviyo-mock --key pk_... [--profiles N] [--bytes B] [--no-limits] "
-                 "[--limit-divisor D]\n";
+                 "[--limit-divisor D] [--faults LIST] [--seed N]\n";
     return 2;
 }
 
@@ -38,7 +43,7 @@ std::optional<unsigned long> number(const char* text) {
     return n;
 }
 
-response stats_response(const klaviyo_mock& mock) {
+response stats_response(klaviyo_mock& mock) {
     const auto s = mock.stats();
     boost::json::object by_status;
     for (const auto& [status, n] : s.by_status) by_status[std::to_string(status)] = n;
@@ -46,7 +51,8 @@ response stats_response(const klaviyo_mock& mock) {
                           {"ok", s.ok},
                           {"rate_limited", s.rate_limited},
                           {"injected", s.injected},
-                          {"by_status", std::move(by_status)}};
+                          {"by_status", std::move(by_status)},
+                          {"faults", boost::json::parse(to_json(mock.server().faults_decided()))}};
     return response::json(200, boost::json::serialize(o));
 }
 
@@ -54,11 +60,22 @@ response stats_response(const klaviyo_mock& mock) {
 
 int main(int argc, char** argv) {
     mock_options options;
+    fault_settings faults;
+    faults.vendor_headers = rate_headers::ietf;  // Klaviyo's RateLimit-* headers
     std::size_t profiles = 1000;
     std::size_t bytes = 1200;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         const bool has_value = i + 1 < argc;
+        std::string fault_error;
+        if (take_fault_option(a, has_value ? argv[i + 1] : nullptr, faults, fault_error)) {
+            if (!fault_error.empty()) {
+                std::cerr << "tributary-klaviyo-mock: " << fault_error << "\n";
+                return usage();
+            }
+            ++i;
+            continue;
+        }
         if (a == "--key" && has_value) {
             options.api_key = argv[++i];
         } else if (a == "--profiles" && has_value) {
@@ -88,12 +105,15 @@ int main(int argc, char** argv) {
     // Blocked before the server's thread starts, so only sigwait below sees them.
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    klaviyo_mock mock{options};
+    server_settings settings;
+    settings.faults = faults;
+    klaviyo_mock mock{options, settings};
     // 2026-01-01T00:00:00Z, one second apart.
     mock.with_profiles(
         [&](profile_store& s) { s.generate(profiles, 1'767'225'600'000'000LL, 1'000'000, bytes); });
-    mock.server().handle("GET", "/__mock/stats", [&mock](const request&) { return stats_response(mock); });
-    mock.server().handle("POST", "/__mock/fail", [&mock](const request& r) {
+    mock.server().handle_without_faults("GET", "/__mock/stats",
+                                        [&mock](const request&) { return stats_response(mock); });
+    mock.server().handle_without_faults("POST", "/__mock/fail", [&mock](const request& r) {
         const auto status = number(r.query_param("status").value_or("").c_str());
         const auto count = number(r.query_param("count").value_or("1").c_str());
         const auto retry_after = r.query_param("retry_after");

@@ -452,3 +452,109 @@ TEST(FakeServer_BaseUrl, IsLoopbackWithTheChosenPort) {
     EXPECT_EQ(server.base_url(), "http://127.0.0.1:" + std::to_string(server.port()));
     EXPECT_EQ(server.base_url_v6(), "");
 }
+
+// Fault profiles (issue #17): the server applies each request's fault_plan decision.
+
+TEST(FakeServer_Faults, FlakyCutsAnswersEveryWayRouteRunsOnlyWhenCarriedOut) {
+    kit::server_settings s;
+    s.faults.profiles.flaky = true;
+    s.faults.flaky_rate = 1.0;  // every request fails one way or another
+    s.faults.silence = 300ms;
+    s.faults.seed = 5;
+    fake_server server(s);
+    int handled = 0;  // server thread only; read after the requests finished
+    server.handle("POST", "/hook", [&](const kit::request&) {
+        ++handled;
+        return response::json(200, big_body(4096));
+    });
+    server.handle_without_faults("GET", "/__control", [](const kit::request&) { return response{}; });
+    kit::client_options o;
+    o.timeout = 2s;
+    int errors = 0, resets = 0, silent = 0;
+    for (int i = 0; i < 30; ++i) {
+        test_client client(server, o);
+        const auto r = client.request("POST", "/hook", "{}");
+        const auto log = server.requests();
+        const auto& rec = log.back();
+        switch (rec.planned.action) {
+            case kit::fault_action::server_error:
+                ++errors;
+                ASSERT_TRUE(r.ok()) << r.ec.message();
+                EXPECT_EQ(r.status, rec.planned.status);
+                EXPECT_GE(r.status, 500u);
+                break;
+            case kit::fault_action::reset_mid_body:
+                ++resets;
+                EXPECT_FALSE(r.ok()) << "a body cut by a reset must not read as an answer";
+                EXPECT_EQ(r.failed_phase, "read");
+                break;
+            case kit::fault_action::no_answer:
+                ++silent;
+                EXPECT_FALSE(r.ok());
+                EXPECT_EQ(r.failed_phase, "read");
+                break;
+            default:
+                ADD_FAILURE() << "flaky_rate 1 answered normally";
+        }
+    }
+    EXPECT_GT(errors, 0);
+    EXPECT_GT(resets, 0);
+    EXPECT_GT(silent, 0);
+    EXPECT_EQ(handled, resets + silent) << "5xx answer instead of the route; the others carry it out";
+    const auto k = server.faults_decided();
+    EXPECT_EQ(k.decisions, 30u);
+    EXPECT_EQ(k.server_errors, static_cast<std::uint64_t>(errors));
+    // Control routes are spared.
+    test_client control(server, o);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(control.get("/__control").status, 200u);
+    EXPECT_EQ(server.faults_decided().decisions, 30u);
+}
+
+TEST(FakeServer_Faults, ThrottledStormAnswers429WithRetryAfterAndVendorHeaders) {
+    kit::server_settings s;
+    s.faults.profiles.throttled = true;
+    s.faults.storm_rate = 1.0;
+    s.faults.storm_min = 5s;
+    s.faults.storm_max = 5s;
+    s.faults.vendor_headers = kit::rate_headers::ietf;
+    fake_server server(s);
+    int handled = 0;
+    server.handle("GET", "/page", [&](const kit::request&) {
+        ++handled;
+        return response::json(200, "{}");
+    });
+    test_client client(server);
+    for (int i = 0; i < 10; ++i) {
+        const auto r = client.get("/page");
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r.status, 429u);
+        EXPECT_EQ(r.header("RateLimit-Remaining"), "0");
+        ASSERT_TRUE(r.header("RateLimit-Reset"));
+    }
+    EXPECT_EQ(handled, 0);
+    const auto k = server.faults_decided();
+    EXPECT_EQ(k.storms, 1u);
+    EXPECT_EQ(k.retry_after_seconds + k.retry_after_date + k.retry_after_absent, 10u);
+}
+
+TEST(FakeServer_Faults, SlowDelaysAndTricklesBodiesIntact) {
+    kit::server_settings s;
+    s.faults.profiles.slow = true;
+    s.faults.latency_min = 50ms;
+    s.faults.latency_max = 120ms;
+    s.faults.trickle_rate = 1.0;
+    fake_server server(s);
+    const std::string body = big_body(3000);
+    server.handle("GET", "/slow", [&](const kit::request&) { return response::text(200, body); });
+    test_client client(server);
+    for (int i = 0; i < 3; ++i) {
+        const auto r = client.get("/slow");
+        ASSERT_TRUE(r.ok()) << r.ec.message();
+        EXPECT_EQ(r.body, body);
+    }
+    for (const auto& rec : server.requests()) {
+        EXPECT_GE(rec.planned.latency, 50ms);
+        EXPECT_GT(rec.planned.trickle_pieces, 0u);
+    }
+    EXPECT_EQ(server.faults_decided().trickled, 3u);
+}

@@ -1,0 +1,667 @@
+// tributary-conservation: the conservation test of issue #17 on the real binary.
+//
+//   tributary-conservation --daemon PATH [--kills N] [--seed S] [--faults LIST] [--users N]
+//                          [--post-interval-ms MS] [--time-limit SECONDS]
+//
+// One daemon (tributary_bench_daemon: tributary plus the test kit's `kit-http-users` destination)
+// runs two jobs together on one state directory:
+//   forward  events: ingest -> webhook, batches of 100, up to 8 requests in flight;
+//   sync     users: dummy (ties across pages, late records, repeated pages; a new `run`, so new
+//            versions of a tenth of the users, every third restart) -> kit-http-users (100 per
+//            request), every 2 s.
+// Both destinations are one fake_server in this process with the fault profiles of --faults
+// (default flaky,throttled,slow; seeded by --seed) and the destinations' published limits enforced
+// as fixed windows aligned to the wall clock (webhook: 10 per second; users: 20 per second and
+// 300 per minute). Two clients post events to ingest until the last kill (200 users, each user's
+// events in order, 50 per request, one request per client every --post-interval-ms, default 200;
+// a request is retried with the same messageIds until a 200: only a 200 acknowledges). The daemon is killed
+// with SIGKILL N times at seeded random moments (0.5–6 s after each start) and restarted; then
+// it drains and stops with SIGTERM, all within --time-limit (default 600 s).
+//
+// The checker reads only what the receiver recorded (requests carried out, in arrival order), what
+// the clients got acknowledged, the dataset the source served (regenerated), and the state
+// directory (read-only) after each kill; none of the daemon's code decides anything in it. It
+// asserts:
+//   1. every acknowledged event was delivered, and each user's events first arrived in order;
+//   2. every source record reached the destination at its latest version (the last write of each
+//      id the receiver carried out holds the final dataset's record);
+//   3. no checkpoint ahead of delivered data: after each kill, every record the users job's stored
+//      mark says is done (updated_at before it) was delivered at that version or newer, and the
+//      events still undelivered are no more than the events job's queue holds;
+//   4. no request beyond the receiver's limit windows, across all restarts.
+// It prints delivered, duplicates, retries and kills survived, and exits 0 when all hold, 1 when
+// one fails (each failure named), 2 on a usage error.
+
+#include <signal.h>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "connectors/dummy/generator.hpp"
+#include "core/text/base64.hpp"
+#include "tests/e2e/users_run_watch.hpp"
+#include "tests/kit/fake_server.hpp"
+#include "tests/kit/test_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+namespace kit = tributary::kit;
+namespace dummy = tributary::connectors::dummy;
+using namespace std::chrono_literals;
+using tributary::test::child_process;
+using tributary::test::temp_dir;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+struct options {
+    std::string daemon;
+    int kills = 20;
+    std::uint64_t seed = 1;
+    kit::fault_profiles faults{.flaky = true, .throttled = true, .slow = true};
+    std::uint64_t users = 3000;
+    std::uint32_t event_users = 200;
+    std::chrono::milliseconds post_interval{200};
+    std::chrono::seconds time_limit{600};
+};
+
+constexpr std::uint32_t clients = 2;
+constexpr std::uint32_t events_per_request = 50;
+const std::string write_key = "wk_conservation_0123456789";
+const std::string secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+constexpr std::uint32_t hook_per_second = 10;
+
+// ---------------------------------------------------------------------------------------------
+// What the receiver carried out, in arrival order (updated on the fake server's thread).
+class receiver_record {
+public:
+    void events(const std::string& body) {
+        json::error_code ec;
+        auto v = json::parse(body, ec);
+        std::lock_guard lock(mu_);
+        const auto* batch = !ec && v.is_object() ? v.as_object().if_contains("batch") : nullptr;
+        if (!batch || !batch->is_array()) return note("a webhook body that is not {\"batch\":[...]}");
+        for (const auto& e : batch->as_array()) {
+            const auto* o = e.if_object();
+            const auto* mid = o ? o->if_contains("messageId") : nullptr;
+            const auto* uid = o ? o->if_contains("userId") : nullptr;
+            const auto* props = o ? o->if_contains("properties") : nullptr;
+            const auto* seq = props && props->is_object() ? props->as_object().if_contains("seq") : nullptr;
+            if (!mid || !mid->is_string() || !uid || !uid->is_string() || !seq || !seq->is_int64()) {
+                note("an event without messageId, userId or properties.seq: " + json::serialize(e));
+                continue;
+            }
+            if (delivered_[std::string{mid->as_string()}]++ > 0) {
+                ++event_duplicates_;
+                continue;
+            }
+            auto& last = last_seq_[std::string{uid->as_string()}];
+            if (seq->as_int64() != last + 1)
+                note("user " + std::string{uid->as_string()} + ": seq " + std::to_string(seq->as_int64()) +
+                     " first arrived after seq " + std::to_string(last));
+            last = std::max(last, seq->as_int64());
+        }
+    }
+
+    void users(const std::string& body) {
+        json::error_code ec;
+        auto v = json::parse(body, ec);
+        std::lock_guard lock(mu_);
+        const auto* list = !ec && v.is_object() ? v.as_object().if_contains("users") : nullptr;
+        if (!list || !list->is_array()) return note("a users body that is not {\"users\":[...]}");
+        for (const auto& u : list->as_array()) {
+            const auto* props = u.is_object() ? u.as_object().if_contains("properties") : nullptr;
+            const auto* id = props && props->is_object() ? props->as_object().if_contains("id") : nullptr;
+            if (!id || !id->is_string()) {
+                note("a user without properties.id");
+                continue;
+            }
+            auto [it, fresh] = users_.try_emplace(std::string{id->as_string()}, props->as_object());
+            if (!fresh) {
+                ++user_rewrites_;
+                it->second = props->as_object();  // the destination keeps the last write
+            }
+        }
+    }
+
+    bool delivered(const std::string& message_id) const {
+        std::lock_guard lock(mu_);
+        return delivered_.contains(message_id);
+    }
+    std::uint64_t events_delivered() const {
+        std::lock_guard lock(mu_);
+        return delivered_.size();
+    }
+    /// The receiver's copy of user `id` (its last write), or nullopt.
+    std::optional<json::object> user(const std::string& id) const {
+        std::lock_guard lock(mu_);
+        auto it = users_.find(id);
+        if (it == users_.end()) return std::nullopt;
+        return it->second;
+    }
+    std::uint64_t users_held() const {
+        std::lock_guard lock(mu_);
+        return users_.size();
+    }
+    std::uint64_t event_duplicates() const {
+        std::lock_guard lock(mu_);
+        return event_duplicates_;
+    }
+    std::uint64_t user_rewrites() const {
+        std::lock_guard lock(mu_);
+        return user_rewrites_;
+    }
+    std::vector<std::string> problems() const {
+        std::lock_guard lock(mu_);
+        return problems_;
+    }
+
+private:
+    void note(std::string p) {
+        if (problems_.size() < 20) problems_.push_back(std::move(p));
+    }
+
+    mutable std::mutex mu_;
+    std::map<std::string, std::uint32_t> delivered_;
+    std::map<std::string, std::int64_t> last_seq_;
+    std::map<std::string, json::object> users_;
+    std::uint64_t event_duplicates_ = 0;
+    std::uint64_t user_rewrites_ = 0;
+    std::vector<std::string> problems_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The daemon's config. `run` is the dummy source's run number (its versions).
+std::string config_text(const fs::path& dir,
+                        std::uint16_t ingest_port,
+                        const std::string& base,
+                        const options& o,
+                        std::uint32_t run) {
+    std::ostringstream c;
+    c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
+      << "log:\n  format: json\n  level: info\n  suppress_window: 0s\n  progress_interval: 0s\n"
+      << "ingest:\n  listen: 127.0.0.1:" << ingest_port << "\n  write_keys: [" << write_key << "]\n"
+      << "connections:\n"
+      << "  hook:\n    connector: webhook\n    settings:\n"
+      << "      url: " << base << "/hook\n      secrets: [\"" << secret << "\"]\n"
+      << "      max_events: 100\n"
+      << "      limits: { kind: fixed_window, requests: " << hook_per_second << ", per: 1s, align: clock }\n"
+      << "      retry: { max_attempts: 4, backoff: 100ms, max_backoff: 1s }\n"
+      << "  people:\n    connector: dummy\n    settings: { seed: " << o.seed << ", count: " << o.users
+      << ", page_size: 200, tie_groups: 300, late_records: true, duplicate_pages: true, run: " << run
+      << " }\n"
+      << "  vendor:\n    connector: kit-http-users\n    base_url: " << base
+      << "\n    settings: { max_records: 100 }\n"
+      << "jobs:\n"
+      << "  forward:\n    type: events\n    destination: { connection: hook }\n"
+      << "    batch: { max_items: 100, max_wait: 50ms }\n"
+      << "  sync:\n    type: users\n    source: { connection: people }\n"
+      << "    destination: { connection: vendor, mode: upsert }\n"
+      << "    batch: { max_items: 100 }\n    lookback: 30m\n"
+      << "    schedule: every 2s\n    run_at_start: true\n";
+    return c.str();
+}
+
+dummy::generator_settings source_settings(const options& o, std::uint32_t run) {
+    dummy::generator_settings s;
+    s.seed = o.seed;
+    s.count = o.users;
+    s.page_size = 200;
+    s.tie_groups = 300;
+    s.late_records = true;
+    s.duplicate_pages = true;
+    s.run = run;
+    return s;
+}
+
+std::string message_id(std::uint32_t user, std::uint32_t seq) {
+    return "m-" + std::to_string(user) + "-" + std::to_string(seq);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event clients: client c owns users c, c + clients, ...; requests sequence-major, each
+// retried with the same body until a 200 (only a 200 acknowledges its events).
+struct client_state {
+    std::uint64_t requests = 0;
+    std::uint64_t retries = 0;
+    std::vector<std::string> acked;  // message ids, in the order they were acknowledged
+    std::string error;
+};
+
+void post_events(std::uint32_t c,
+                 std::uint16_t port,
+                 const options& o,
+                 steady::time_point deadline,
+                 const std::atomic<bool>& stop_posting,
+                 std::atomic<bool>& give_up,
+                 client_state& st,
+                 std::mutex& mu) {
+    const std::string auth = "Basic " + tributary::text::base64_encode(write_key + ":");
+    const kit::header_list headers{{"Content-Type", "application/json"}, {"Authorization", auth}};
+    kit::client_options co;
+    co.timeout = 10s;
+    kit::test_client client("127.0.0.1", port, co);
+    std::vector<std::uint32_t> mine;
+    for (std::uint32_t u = c; u < o.event_users; u += clients) mine.push_back(u);
+    for (std::uint32_t seq = 1; !stop_posting; ++seq) {
+        for (std::size_t at = 0; at < mine.size(); at += events_per_request) {
+            const auto end = std::min(mine.size(), at + events_per_request);
+            json::array batch;
+            for (std::size_t i = at; i < end; ++i) {
+                batch.push_back(json::object{{"type", "track"},
+                                             {"userId", "u-" + std::to_string(mine[i])},
+                                             {"event", "Tick"},
+                                             {"messageId", message_id(mine[i], seq)},
+                                             {"properties", json::object{{"seq", seq}}}});
+            }
+            const std::string body = json::serialize(json::object{{"batch", std::move(batch)}});
+            for (bool first = true;; first = false) {
+                if (give_up || steady::now() > deadline) {
+                    std::lock_guard lock(mu);
+                    st.error = "gave up posting: the time limit passed";
+                    return;
+                }
+                const auto r = client.request("POST", "/v1/batch", body, headers);
+                {
+                    std::lock_guard lock(mu);
+                    ++st.requests;
+                    if (!first) ++st.retries;
+                }
+                if (r.ok() && r.status == 200) break;
+                if (r.ok() && r.status != 503) {
+                    std::lock_guard lock(mu);
+                    st.error = "ingest answered " + std::to_string(r.status) + ": " + r.body;
+                    give_up = true;
+                    return;
+                }
+                std::this_thread::sleep_for(r.ok() ? 50ms : 20ms);
+            }
+            {
+                std::lock_guard lock(mu);
+                for (std::size_t i = at; i < end; ++i) st.acked.push_back(message_id(mine[i], seq));
+            }
+            std::this_thread::sleep_for(o.post_interval);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+struct figures {
+    int kills = 0;
+    std::uint64_t daemon_retries = 0;  // http.retry lines over every run
+    std::uint64_t checkpoint_checks = 0;
+    std::uint64_t marks_checked_records = 0;
+    std::string behind_per_kill;  // records behind the users mark after each kill
+    std::uint32_t final_run = 0;
+};
+
+std::uint64_t count_of(const std::string& text, std::string_view needle) {
+    std::uint64_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size()))
+        ++n;
+    return n;
+}
+
+std::optional<options> parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+        if (v == nullptr) return std::nullopt;
+        ++i;
+        char* end = nullptr;
+        const long long n = std::strtoll(v, &end, 10);
+        const bool number = end != v && *end == '\0' && n >= 0;
+        if (a == "--daemon") {
+            o.daemon = v;
+        } else if (a == "--kills" && number) {
+            o.kills = static_cast<int>(n);
+        } else if (a == "--seed" && number) {
+            o.seed = static_cast<std::uint64_t>(n);
+        } else if (a == "--users" && number && n > 0) {
+            o.users = static_cast<std::uint64_t>(n);
+        } else if (a == "--post-interval-ms" && number) {
+            o.post_interval = std::chrono::milliseconds{n};
+        } else if (a == "--time-limit" && number && n > 0) {
+            o.time_limit = std::chrono::seconds{n};
+        } else if (a == "--faults") {
+            std::string error;
+            auto p = kit::parse_fault_profiles(v, error);
+            if (!p) {
+                std::fprintf(stderr, "tributary-conservation: %s\n", error.c_str());
+                return std::nullopt;
+            }
+            o.faults = *p;
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (o.daemon.empty()) return std::nullopt;
+    return o;
+}
+
+class run_failures {
+public:
+    void add(std::string what) { list_.push_back(std::move(what)); }
+    bool empty() const { return list_.empty(); }
+    const std::vector<std::string>& list() const { return list_; }
+
+private:
+    std::vector<std::string> list_;
+};
+
+// Check 3 for the users job after a kill: every record of the dataset the killed process served
+// with updated_at before the stored mark was delivered at that version or newer.
+void check_users_mark(const fs::path& dir,
+                      const tributary::test::expected_users& dataset,
+                      const receiver_record& rec,
+                      int kill,
+                      figures& f,
+                      run_failures& failures) {
+    std::int64_t mark = 0;
+    try {
+        tributary::test::checkpoint_reader reader(dir / "state", "sync");
+        mark = reader.mark();
+    } catch (const std::exception&) {
+        return;  // no store yet: nothing to be ahead of
+    }
+    ++f.checkpoint_checks;
+    std::uint64_t behind = 0;
+    for (std::size_t i = 0; i < dataset.updated_at.size(); ++i) {
+        const auto at = dataset.updated_at[i];
+        if (at == tributary::test::no_time || at >= mark) continue;
+        ++f.marks_checked_records;
+        ++behind;
+        const auto expected = json::parse(dataset.properties[i]).as_object();
+        const std::string id{expected.at("id").as_string()};
+        const auto got = rec.user(id);
+        const auto* got_at = got ? got->if_contains("updated_at") : nullptr;
+        if (!got_at || !got_at->is_string() || got_at->as_string() < expected.at("updated_at").as_string()) {
+            failures.add("after kill " + std::to_string(kill) + ": the users checkpoint (mark " +
+                         std::to_string(mark) + ") is ahead of delivered data: " + id + " updated_at " +
+                         std::string{expected.at("updated_at").as_string()} + " was " +
+                         (got ? "delivered only at an older version" : "never delivered"));
+            return;
+        }
+    }
+    f.behind_per_kill += " " + std::to_string(behind) + "@" + std::to_string(mark);
+}
+
+// Check 3 for the events job after a kill: acknowledged events not delivered fit in its queue.
+void check_events_queue(const options& o,
+                        const fs::path& cfg,
+                        const std::vector<client_state>& clients_now,
+                        std::mutex& mu,
+                        const receiver_record& rec,
+                        int kill,
+                        run_failures& failures) {
+    std::uint64_t undelivered = 0;
+    {
+        std::lock_guard lock(mu);
+        for (const auto& c : clients_now)
+            for (const auto& id : c.acked) undelivered += rec.delivered(id) ? 0 : 1;
+    }
+    const auto shown =
+        tributary::test::run(o.daemon, {"state", "show", "forward", "--json", "-c", cfg.string()});
+    if (shown.code != 0) return;  // the job has no state yet
+    json::error_code ec;
+    const auto v = json::parse(shown.out, ec);
+    const auto* events = !ec && v.is_object() ? v.as_object().if_contains("events") : nullptr;
+    const auto* queued = events && events->is_object() ? events->as_object().if_contains("queued") : nullptr;
+    if (!queued || !queued->is_int64()) {
+        failures.add("after kill " + std::to_string(kill) +
+                     ": state show forward --json has no events.queued");
+        return;
+    }
+    if (undelivered > static_cast<std::uint64_t>(queued->as_int64()))
+        failures.add("after kill " + std::to_string(kill) + ": " + std::to_string(undelivered) +
+                     " acknowledged events undelivered but only " + std::to_string(queued->as_int64()) +
+                     " queued: the queue let go of events it had not delivered");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const auto opt = parse(argc, argv);
+    if (!opt) {
+        std::fprintf(stderr,
+                     "usage: tributary-conservation --daemon PATH [--kills N] [--seed S] [--faults LIST] "
+                     "[--users N] [--post-interval-ms MS] [--time-limit SECONDS]\n");
+        return 2;
+    }
+    const options& o = *opt;
+    const auto started = steady::now();
+    const auto deadline = started + o.time_limit;
+    temp_dir dir("tributary-conservation-");
+    run_failures failures;
+    figures f;
+
+    // The receiver: faults, windows aligned to the wall clock, both destinations.
+    kit::server_settings ss;
+    ss.faults.profiles = o.faults;
+    ss.faults.seed = o.seed;
+    ss.faults.silence = 1500ms;
+    kit::fake_server receiver(ss);
+    kit::enforcer_settings hook_windows;
+    hook_windows.limits.push_back(kit::fixed_window(hook_per_second, 1s));
+    hook_windows.origin = kit::unix_epoch_as_steady();
+    receiver.set_limit_group("hook", hook_windows);
+    kit::enforcer_settings users_windows;  // kit-http-users' published limits
+    users_windows.limits.push_back(kit::fixed_window(20, 1s));
+    users_windows.limits.push_back(kit::fixed_window(300, 60s));
+    users_windows.origin = kit::unix_epoch_as_steady();
+    receiver.set_limit_group("users", users_windows);
+    receiver_record rec;
+    receiver.add_route(kit::route{.method = "POST",
+                                  .path = "/hook",
+                                  .handle =
+                                      [&rec](const kit::request& r) {
+                                          rec.events(r.body);
+                                          return kit::response::json(200, "{}");
+                                      },
+                                  .limit_group = "hook"});
+    receiver.add_route(kit::route{.method = "POST",
+                                  .path = "/v1/users",
+                                  .handle =
+                                      [&rec](const kit::request& r) {
+                                          rec.users(r.body);
+                                          return kit::response::json(200, "{}");
+                                      },
+                                  .limit_group = "users"});
+
+    const std::uint16_t port = tributary::test::free_loopback_port();
+    std::uint32_t run = 0;
+    const auto cfg = dir.write("tributary.yaml", config_text(dir.path(), port, receiver.base_url(), o, run));
+    auto dataset = tributary::test::read_dataset(dummy::generator(source_settings(o, run)));
+    std::string all_err;  // the daemons' logs, for the retry count and the failure tails
+    auto start = [&]() -> std::unique_ptr<child_process> {
+        auto d =
+            std::make_unique<child_process>(o.daemon, std::vector<std::string>{"run", "-c", cfg.string()});
+        if (!d->wait_for_output("\"ingest.listen\"", 60s)) {
+            failures.add("the daemon did not start:\n" + tributary::test::tail(d->err()));
+            return nullptr;
+        }
+        return d;
+    };
+    auto daemon = start();
+    if (!daemon) {
+        for (const auto& x : failures.list()) std::fprintf(stderr, "FAIL %s\n", x.c_str());
+        return 1;
+    }
+
+    std::atomic<bool> give_up{false};
+    std::atomic<bool> stop_posting{false};
+    std::mutex client_mu;
+    std::vector<client_state> client_states(clients);
+    std::vector<std::thread> threads;
+    for (std::uint32_t c = 0; c < clients; ++c)
+        threads.emplace_back([&, c] {
+            post_events(c, port, o, deadline, stop_posting, give_up, client_states[c], client_mu);
+        });
+
+    std::mt19937_64 rng{o.seed};
+    std::uniform_int_distribution<int> delay_ms{500, 6000};
+    while (f.kills < o.kills && steady::now() < deadline) {
+        const auto code = daemon->wait(std::chrono::milliseconds{delay_ms(rng)});
+        if (code) {
+            failures.add("the daemon exited by itself with " + std::to_string(*code) + "\n" +
+                         tributary::test::tail(daemon->err()));
+            break;
+        }
+        daemon->signal(SIGKILL);
+        if (daemon->wait(20s) != -SIGKILL) {
+            failures.add("the killed daemon did not end with SIGKILL");
+            break;
+        }
+        ++f.kills;
+        all_err += daemon->err();
+        check_users_mark(dir.path(), dataset, rec, f.kills, f, failures);
+        check_events_queue(o, cfg, client_states, client_mu, rec, f.kills, failures);
+        if (f.kills % 3 == 0) {  // new versions of a tenth of the users
+            ++run;
+            dir.write("tributary.yaml", config_text(dir.path(), port, receiver.base_url(), o, run));
+            dataset = tributary::test::read_dataset(dummy::generator(source_settings(o, run)));
+        }
+        daemon = start();
+        if (!daemon) break;
+    }
+    f.final_run = run;
+    stop_posting = true;
+    if (!failures.empty()) give_up = true;
+    for (auto& t : threads) t.join();
+
+    // Drain: every acknowledged event and every user at its final version, or the time limit.
+    std::vector<std::string> acked;
+    std::uint64_t client_requests = 0, client_retries = 0;
+    for (const auto& c : client_states) {
+        acked.insert(acked.end(), c.acked.begin(), c.acked.end());
+        client_requests += c.requests;
+        client_retries += c.retries;
+        if (!c.error.empty()) failures.add("client: " + c.error);
+    }
+    auto users_missing = [&](std::string* first) {
+        std::uint64_t missing = 0;
+        for (std::size_t i = 0; i < dataset.properties.size(); ++i) {
+            if (dataset.updated_at[i] == tributary::test::no_time) continue;
+            const auto expected = json::parse(dataset.properties[i]).as_object();
+            const auto got = rec.user(std::string{expected.at("id").as_string()});
+            if (got && *got == expected) continue;
+            if (missing++ == 0 && first)
+                *first = std::string{expected.at("id").as_string()} +
+                         (got ? " holds another version: " + json::serialize(*got) + " expected " +
+                                    dataset.properties[i]
+                              : " never delivered");
+        }
+        return missing;
+    };
+    auto events_missing = [&](std::string* first) {
+        std::uint64_t missing = 0;
+        for (const auto& id : acked) {
+            if (!rec.delivered(id) && missing++ == 0 && first) *first = id;
+        }
+        return missing;
+    };
+    while (daemon && steady::now() < deadline &&
+           (events_missing(nullptr) > 0 || users_missing(nullptr) > 0)) {
+        if (daemon->wait(500ms)) break;
+    }
+    if (daemon) {
+        daemon->signal(SIGTERM);
+        const auto stopped = daemon->wait(30s);
+        all_err += daemon->err();
+        if (stopped != 0)
+            failures.add("SIGTERM did not stop the daemon cleanly (" +
+                         (stopped ? std::to_string(*stopped) : std::string{"timeout"}) + ")");
+    }
+    f.daemon_retries = count_of(all_err, "\"http.retry\"");
+
+    // 1. every acknowledged event delivered, in order per user.
+    std::string first_event;
+    const auto lost_events = events_missing(&first_event);
+    if (lost_events > 0)
+        failures.add(std::to_string(lost_events) + " acknowledged events never delivered, first " +
+                     first_event);
+    for (const auto& p : rec.problems()) failures.add("receiver: " + p);
+    // 2. every source record at its latest version.
+    std::string first_user;
+    const auto lost_users = users_missing(&first_user);
+    if (lost_users > 0)
+        failures.add(std::to_string(lost_users) + " source records not at their latest version, first " +
+                     first_user);
+    // 4. no request beyond the windows, across restarts.
+    std::uint64_t beyond = 0, carried = 0, cut = 0, refused = 0;
+    for (const auto& r : receiver.requests()) {
+        if (r.rate_limited) {
+            ++beyond;
+        } else if (!r.planned.carried_out()) {
+            ++refused;
+        } else {
+            ++carried;
+            if (r.planned.action != kit::fault_action::none) ++cut;
+        }
+    }
+    if (beyond > 0)
+        failures.add(std::to_string(beyond) +
+                     " requests beyond the receiver's limit windows (answered 429 by them)");
+    if (f.kills > 0 && f.marks_checked_records == 0)
+        failures.add(
+            "the users checkpoint had no record behind it at any kill: check 3 never bit (more kills, "
+            "or more users)");
+    if (f.kills < o.kills)
+        failures.add("only " + std::to_string(f.kills) + " kills of " + std::to_string(o.kills));
+
+    const auto k = receiver.faults_decided();
+    const double secs = std::chrono::duration<double>(steady::now() - started).count();
+    std::printf("conservation: seed %llu, faults %s, %d kills survived (of %d), %.1f s\n",
+                static_cast<unsigned long long>(o.seed), o.faults.to_string().c_str(), f.kills, o.kills,
+                secs);
+    std::printf(
+        "events: %zu acknowledged, %llu delivered, %llu duplicates, %llu lost; ingest requests %llu "
+        "(%llu client retries)\n",
+        acked.size(), static_cast<unsigned long long>(rec.events_delivered()),
+        static_cast<unsigned long long>(rec.event_duplicates()), static_cast<unsigned long long>(lost_events),
+        static_cast<unsigned long long>(client_requests), static_cast<unsigned long long>(client_retries));
+    std::printf(
+        "users: %zu records at run %u, %llu held by the destination, %llu rewrites (duplicates or "
+        "newer versions), %llu not at their latest version\n",
+        dataset.properties.size(), f.final_run, static_cast<unsigned long long>(rec.users_held()),
+        static_cast<unsigned long long>(rec.user_rewrites()), static_cast<unsigned long long>(lost_users));
+    std::printf(
+        "receiver: %llu requests carried out (%llu of them cut by a reset or no answer), %llu refused by "
+        "faults (%llu 5xx, %llu 429 in %llu storms: Retry-After %llu seconds / %llu date / %llu absent), "
+        "%llu beyond the limit windows; daemon http.retry lines: %llu\n",
+        static_cast<unsigned long long>(carried), static_cast<unsigned long long>(cut),
+        static_cast<unsigned long long>(refused), static_cast<unsigned long long>(k.server_errors),
+        static_cast<unsigned long long>(k.throttled), static_cast<unsigned long long>(k.storms),
+        static_cast<unsigned long long>(k.retry_after_seconds),
+        static_cast<unsigned long long>(k.retry_after_date),
+        static_cast<unsigned long long>(k.retry_after_absent), static_cast<unsigned long long>(beyond),
+        static_cast<unsigned long long>(f.daemon_retries));
+    std::printf(
+        "checkpoints: %llu users marks checked after kills, %llu records behind them all delivered "
+        "(per kill:%s)\n",
+        static_cast<unsigned long long>(f.checkpoint_checks),
+        static_cast<unsigned long long>(f.marks_checked_records), f.behind_per_kill.c_str());
+    for (const auto& x : failures.list()) std::printf("FAIL %s\n", x.c_str());
+    if (!failures.empty() && daemon)
+        std::printf("daemon log tail:\n%s\n", tributary::test::tail(all_err, 20).c_str());
+    std::printf("%s\n", failures.empty() ? "PASS" : "FAIL");
+    return failures.empty() ? 0 : 1;
+}
