@@ -5,9 +5,10 @@
 #   2. the baseline, Debian's python3 bench/baseline_users.py on that file → another file
 #   3. tributary jsonl → jsonl          on the very file the baseline read
 # then the CPU per record of each (user + system time of the whole process, from /usr/bin/time, the
-# same measure for all three) and the ratio baseline / tributary. It first prints the working
-# disk's filesystem and the p50 of 200 fsyncs of a 4 KiB append there: state, input and output
-# live on that disk (BENCH_DIR, default BUILD_DIR/bench-users; never tmpfs unless you ask).
+# same measure for all three) and the ratio baseline / tributary (and tributary / baseline). It
+# first prints the working disk's filesystem and the p50 of 200 fsyncs of a 4 KiB append there:
+# state, input and output live on that disk (BENCH_DIR, default BUILD_DIR/bench-users; never tmpfs
+# unless you ask).
 # Goals (issue #13), 1M records: <= 3.3 µs process CPU per record, <= 1/6 of the baseline's CPU per
 # record, peak RSS <= 16 MiB.
 #   bench/users_pipeline.sh [BUILD_DIR] [EXTRA_FLAGS...]     e.g. bench/users_pipeline.sh build --match
@@ -88,6 +89,8 @@ EOF
     echo "$jsonl_line"
     awk -v b="$base_cpu" -v d="$dummy_cpu" -v j="$jsonl_cpu" 'BEGIN {
         printf "  ratio baseline/tributary CPU per record: dummy -> jsonl %.2f, jsonl -> jsonl %.2f (goal >= 6)\n",
-               b / d, b / j }'
+               b / d, b / j
+        printf "  ratio tributary/baseline CPU per record: dummy -> jsonl %.3f, jsonl -> jsonl %.3f (goal <= 0.167)\n",
+               d / b, j / b }'
     rm -rf "$work/run" "$work/state-jsonl" "$work/baseline.jsonl"
 done
