@@ -1,5 +1,5 @@
-#include "connectors/hubspot/hubspot_connector.hpp"
 #include "connectors/hubspot/events.hpp"
+#include "connectors/hubspot/hubspot_connector.hpp"
 #include "connectors/hubspot/hubspot_settings.hpp"
 #include "connectors/hubspot/rate_policy.hpp"
 #include "core/http/router.hpp"
