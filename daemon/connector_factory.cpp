@@ -51,7 +51,10 @@ result<std::unique_ptr<connectors::connector>> make_connector(const config::sett
         o.connector = c.connector;
         o.connection = connection;
         o.job = job;
-        o.scope = c.rate_limit_scope.value_or(connection);
+        // The configured scope, else the connector's default (HubSpot: the portal), else the name.
+        auto scope = c.rate_limit_scope;
+        if (!scope && reg->default_scope) scope = reg->default_scope(c.settings);
+        o.scope = scope.value_or(connection);
         o.base_url = c.base_url;
         if (c.ca_file) o.ca_file = c.ca_file->string();
         o.overrides.insert(c.limits.begin(), c.limits.end());

@@ -648,6 +648,12 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
                                              std::move(token)};
 }
 
+std::optional<std::string> default_scope(const hubspot_settings& s) {
+    // HubSpot meters the account (portal), whichever credential or connection calls it.
+    if (s.portal_id == 0) return std::nullopt;
+    return std::to_string(s.portal_id);
+}
+
 application_spec hubspot_spec() {
     application_spec spec;
     spec.code = "hubspot";
@@ -675,6 +681,11 @@ registration hubspot_registration() {
         auto s = parse_settings(v, errors);
         if (!errors.empty()) return unexpected{errors.front().path + ": " + errors.front().message};
         return endpoint_groups(s);
+    };
+    r.default_scope = [](const json::value& v) -> std::optional<std::string> {
+        std::vector<settings_error> errors;
+        auto s = parse_settings(v, errors);
+        return default_scope(s);
     };
     return r;
 }

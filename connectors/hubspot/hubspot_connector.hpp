@@ -138,11 +138,16 @@ private:
 /// OAuth. Error: a configured timezone not in the system's zoneinfo.
 result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings& s);
 
+/// The rate-limit scope of a connection that sets none: its portal id (`portal_id`), so that
+/// connections of one account share its budgets whatever their credentials; nullopt (the
+/// connection name) when the settings name no portal.
+std::optional<std::string> default_scope(const hubspot_settings& s);
+
 /// code "hubspot", label "HubSpot", category saas; source of users (unordered, lateness: the
 /// search index's lag) and destination of users (matched natively by email) and events.
 application_spec hubspot_spec();
 
-/// The registration for the built-in list: groups from the settings.
+/// The registration for the built-in list: groups and the default scope from the settings.
 registration hubspot_registration();
 
 }  // namespace tributary::connectors::hubspot

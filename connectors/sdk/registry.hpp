@@ -59,6 +59,10 @@ struct registration {
     /// For connectors whose role depends on their settings: what a connection with `settings`
     /// (validate_settings accepted them) does. Unset: what the spec says, writing no file.
     std::function<connection_profile(const boost::json::value&)> profile{};
+    /// The rate-limit scope (connections with one scope share every budget) of a connection that
+    /// sets no `rate_limit_scope`, from its settings (validate_settings accepted them): the vendor
+    /// account they name, where budgets are the account's. Unset, or nullopt: the connection name.
+    std::function<std::optional<std::string>(const boost::json::value&)> default_scope{};
 };
 
 /// The registration of connector class `C`: capabilities_of<C>(), a factory calling

@@ -25,6 +25,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/types/time_layout.hpp"
 #include "tests/e2e/e2e_files.hpp"
@@ -186,6 +187,48 @@ TEST(HubspotE2e_Export, KilledMidRunThenRestartedStillNeverBeyondAWindow) {
     std::printf("hubspot export killed after %llu requests, %llu in all, 0 refused\n",
                 static_cast<unsigned long long>(before_restart),
                 static_cast<unsigned long long>(m.stats().requests));
+}
+
+// Two connections to one portal with different private-app tokens, run one after the other
+// within a window: the default scope is the portal (portal_id), so the second run's limiter is
+// the first's (its usage restored from the state: `ratelimit.restored` for crm) and nothing goes
+// beyond the account's window. With the connection name as scope the second run starts with an
+// empty limiter of its own (no restored line; only HubSpot's Remaining headers then slow it).
+TEST(HubspotE2e_Scope, ConnectionsOfOnePortalShareItsWindowWhateverTheToken) {
+    temp_dir dir;
+    const std::string other_token = "pat-na1-e2e-other-fedcba9876543210";
+    hs::hubspot_mock m{hs::mock_options{
+        .private_app_tokens = {token, other_token}, .account_tier = hs::tier::starter, .limit_divisor = 10}};
+    m.generate_contacts(500, ms("2026-05-01T10:00:00Z"), 1000);
+    std::ostringstream c;
+    c << "state:\n  dir: " << (dir.path() / "state").string() << "\n  sync: normal\n"
+      << "log:\n  format: json\n  level: info\n"
+      << "connections:\n";
+    for (const auto& [name, tok] : {std::pair{"a", token}, std::pair{"b", other_token}}) {
+        c << "  hubspot_" << name << ":\n    connector: hubspot\n    settings:\n      access_token: " << tok
+          << "\n      tier: starter\n      portal_id: 62515000\n    base_url: " << m.base_url() << "\n"
+          << lowered_limits << "  out_" << name << ":\n    connector: jsonl\n    settings:\n      path: "
+          << (dir.path() / (std::string{name} + ".jsonl")).string() << "\n";
+    }
+    c << "jobs:\n";
+    for (const char* name : {"a", "b"}) {
+        c << "  export_" << name << ":\n    type: users\n    source: { connection: hubspot_" << name
+          << " }\n    destination: { connection: out_" << name << ", mode: upsert }\n    lookback: 0s\n"
+          << "    mapping:\n      email: email\n      updated_at: lastmodifieddate\n";
+    }
+    const auto cfg = dir.write("hubspot.yaml", c.str());
+    std::string err;
+    ASSERT_EQ(run_once("export_a", cfg, err), 0) << err;
+    const auto first = m.stats().requests;
+    ASSERT_GE(first, 6u);
+    ASSERT_EQ(run_once("export_b", cfg, err), 0) << err;
+    EXPECT_NE(
+        err.find(R"("event":"ratelimit.restored","component":"http","connector":"hubspot","group":"crm")"),
+        std::string::npos)
+        << "the second connection did not start from the portal's usage\n"
+        << err;
+    EXPECT_EQ(refused(m), 0u);
+    EXPECT_EQ(err.find(other_token), std::string::npos);
 }
 
 // OAuth against a HubSpot that rotates refresh tokens (each refresh revokes the one it used): the
@@ -405,7 +448,7 @@ TEST(HubspotE2e_Events, KilledWithABatchUnansweredResendsItAndHubspotKeepsEachOn
     const auto cfg = dir.write("events.yaml", events_config(dir.path(), m.base_url()));
     constexpr int tracks = 1'200;
     spool_tracks(dir, tracks);
-    m.delay_accepted(30s);
+    m.delay_accepted(30s, "/events/v3/send/batch");  // not the definitions looked up at the start
     std::size_t at_kill = 0;
     {
         child_process p(bin, {"run", "--once", "to_hubspot", "-c", cfg.string()}, {"HUBSPOT_TOKEN=" + token});

@@ -160,6 +160,7 @@ struct hubspot_mock::impl {
     std::vector<injection> injected;
     mock_stats stats;
     std::chrono::milliseconds accepted_delay{0};
+    std::string delayed_prefix;
     std::uint32_t accepted_drops = 0;
 };
 
@@ -276,9 +277,10 @@ void hubspot_mock::inject_status(unsigned status,
     inject(std::move(r), count, std::move(path_prefix));
 }
 
-void hubspot_mock::delay_accepted(std::chrono::milliseconds d) {
+void hubspot_mock::delay_accepted(std::chrono::milliseconds d, std::string path_prefix) {
     std::lock_guard lock{impl_->mutex};
     impl_->accepted_delay = d;
+    impl_->delayed_prefix = std::move(path_prefix);
 }
 
 void hubspot_mock::drop_accepted(std::uint32_t count) {
@@ -332,7 +334,7 @@ response hubspot_mock::impl::answer(const request& r, const std::string& origin)
     if (out.status == 401) ++stats.unauthorized;
     if (out.status >= 200 && out.status < 300) {
         ++stats.ok;
-        out.delay = accepted_delay;
+        if (r.path.starts_with(delayed_prefix)) out.delay = accepted_delay;
         if (accepted_drops > 0) {
             --accepted_drops;
             out.inject = fault::close_without_response;

@@ -162,7 +162,8 @@ public:
                        std::optional<unsigned> retry_after = {},
                        std::string path_prefix = {});
     /// From now on, accepted (2xx) answers are sent `d` after the request was handled. 0 = at once.
-    void delay_accepted(std::chrono::milliseconds d);
+    /// Only requests whose path starts with `path_prefix` ("" = any) are delayed.
+    void delay_accepted(std::chrono::milliseconds d, std::string path_prefix = {});
     /// The next `count` accepted requests are handled (their writes stored) and then answered by
     /// closing the connection without a response byte.
     void drop_accepted(std::uint32_t count);

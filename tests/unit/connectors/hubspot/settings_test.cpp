@@ -1,3 +1,4 @@
+#include "connectors/hubspot/events.hpp"
 #include "connectors/hubspot/hubspot_connector.hpp"
 #include "connectors/hubspot/hubspot_settings.hpp"
 #include "connectors/hubspot/rate_policy.hpp"
@@ -166,6 +167,20 @@ TEST(Hubspot_Registration, SpecChecksAndRoutes) {
     EXPECT_EQ(name_of("GET", account_url), "crm");
     EXPECT_EQ(name_of("POST", events_url), "events");
     EXPECT_EQ(name_of("POST", token_url), "oauth-token");
+    EXPECT_EQ(name_of("GET", event_definition_url("order_completed")), "crm");
+}
+
+// HubSpot meters the portal: connections naming one share its budgets, whatever the credential.
+TEST(Hubspot_Registration, DefaultScopeIsThePortal) {
+    const auto r = hubspot_registration();
+    ASSERT_TRUE(r.default_scope);
+    EXPECT_EQ(r.default_scope(json::parse(R"({"access_token":"pat-na1-0123456789","portal_id":62515000})")),
+              "62515000");
+    EXPECT_EQ(
+        r.default_scope(json::parse(
+            R"({"oauth":{"client_id":"c","client_secret":"s","refresh_token":"r"},"portal_id":62515000})")),
+        "62515000");
+    EXPECT_EQ(r.default_scope(json::parse(R"({"access_token":"pat-na1-0123456789"})")), std::nullopt);
 }
 
 }  // namespace
