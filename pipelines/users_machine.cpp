@@ -500,19 +500,23 @@ void users_machine::failed_call(const connectors::connector_error& e,
 }
 
 void users_machine::enqueue(transformed t, std::string source_id, std::int64_t updated_at_us, bool retry) {
-    queued q;
-    q.bytes = approx_json_size(t.rec.properties) + t.rec.id.size();
+    const std::uint64_t bytes = approx_json_size(t.rec.properties) + t.rec.id.size();
+    std::string conflict_key;
     if (transform_.matching() == match_kind::lookup)
-        q.conflict_key = t.match_key;
+        conflict_key = t.match_key;
     else if (transform_.matching() == match_kind::native)
-        q.conflict_key = transform_.destination_key(t.rec.properties).value_or("");
-    q.rec = std::move(t.rec);
+        conflict_key = transform_.destination_key(t.rec.properties).value_or("");
+    // Constructed from the record, not assigned: a JSON container's assignment keeps its own
+    // storage and copies what comes from another (a source's page resource).
+    queued q{.rec = std::move(t.rec),
+             .source_id = std::move(source_id),
+             .match_key = std::move(t.match_key),
+             .conflict_key = std::move(conflict_key),
+             .updated_at_us = updated_at_us,
+             .bytes = bytes,
+             .retry = retry,
+             .seq = next_seq_++};
     q.rec.updated_at = connectors::wall_micros{std::chrono::microseconds{updated_at_us}};
-    q.match_key = std::move(t.match_key);
-    q.source_id = std::move(source_id);
-    q.updated_at_us = updated_at_us;
-    q.retry = retry;
-    q.seq = next_seq_++;
     queued_bytes_ += q.bytes;
     queue_.push_back(std::move(q));
 }
