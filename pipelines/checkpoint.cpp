@@ -52,7 +52,7 @@ bool checkpoint_tracker::on_read(std::string_view id, std::int64_t updated_at_us
     bool send = !already_acknowledged;
     if (send) {
         const auto saved = unsaved_.find(id);
-        send = saved == unsaved_.end() || saved->second < updated_at_us;
+        send = saved == unsaved_.end() || saved->second.updated_at_us < updated_at_us;
     }
     if (send) {
         const auto [first, last] = in_flight_.equal_range(id);
@@ -153,9 +153,16 @@ void checkpoint_tracker::resolve(const flight& f) {
 void checkpoint_tracker::remember_resolved(std::string_view id, std::int64_t updated_at_us) {
     const auto it = unsaved_.find(id);
     if (it == unsaved_.end())
-        unsaved_.emplace(std::string(id), updated_at_us);
-    else
-        it->second = std::max(it->second, updated_at_us);
+        unsaved_.emplace(std::string(id), resolved_version{updated_at_us});
+    else if (updated_at_us > it->second.updated_at_us)
+        it->second = resolved_version{updated_at_us};
+}
+
+void checkpoint_tracker::on_stored(std::span<const record_version> versions) {
+    for (const auto& v : versions) {
+        const auto it = unsaved_.find(v.id);
+        if (it != unsaved_.end() && it->second.updated_at_us == v.updated_at_us) it->second.stored = true;
+    }
 }
 
 // A cursor is safe to store once every record of its page and of the pages before it is
@@ -194,8 +201,9 @@ save_plan checkpoint_tracker::prepare_save() const {
     plan.low_water_mark_us = mark_;
     plan.prune_before_us = minus(mark_, lookback_us(settings_.lookback));
     plan.overlap.reserve(unsaved_.size());
-    for (const auto& [id, updated_at] : unsaved_)
-        if (updated_at >= plan.prune_before_us) plan.overlap.push_back({id, updated_at});
+    for (const auto& [id, v] : unsaved_)
+        if (!v.stored && v.updated_at_us >= plan.prune_before_us)
+            plan.overlap.push_back({id, v.updated_at_us});
     std::sort(plan.overlap.begin(), plan.overlap.end(), [](const record_version& a, const record_version& b) {
         return std::tie(a.updated_at_us, a.id) < std::tie(b.updated_at_us, b.id);
     });
@@ -207,10 +215,13 @@ save_plan checkpoint_tracker::prepare_save() const {
 void checkpoint_tracker::on_saved(const save_plan& plan, steady_time now) {
     for (const auto& v : plan.overlap) {
         const auto it = unsaved_.find(v.id);
-        if (it != unsaved_.end() && it->second == v.updated_at_us) unsaved_.erase(it);
+        if (it != unsaved_.end() && it->second.updated_at_us == v.updated_at_us) unsaved_.erase(it);
     }
-    // Versions below the window were not written: a restart does not read them again.
-    std::erase_if(unsaved_, [&](const auto& e) { return e.second < plan.prune_before_us; });
+    // Versions below the window were not written: a restart does not read them again. Stored
+    // ones are the store's to remember now that the mark that goes with them is saved.
+    std::erase_if(unsaved_, [&](const auto& e) {
+        return e.second.stored || e.second.updated_at_us < plan.prune_before_us;
+    });
     saved_mark_ = plan.low_water_mark_us;
     saved_cursor_ = plan.cursor;
     saved_resolved_count_ = plan.resolved_count;

@@ -89,8 +89,8 @@ struct page_cursor {
 struct save_plan {
     /// The checkpoint's low_water_mark_us.
     std::int64_t low_water_mark_us = 0;
-    /// Versions resolved since the last save and updated at or after prune_before_us, ordered by
-    /// updated_at then id: add them to the store's overlap set.
+    /// Versions resolved since the last save, updated at or after prune_before_us and not stored
+    /// already (on_stored), ordered by updated_at then id: add them to the store's overlap set.
     std::vector<record_version> overlap{};
     /// The store may forget overlap versions updated before this: the mark minus the lookback.
     std::int64_t prune_before_us = 0;
@@ -137,6 +137,11 @@ public:
     /// exactly this version. Returns whether it was in flight.
     bool on_rejected(std::string_view id, std::int64_t updated_at_us);
     std::size_t on_rejected(std::span<const record_version> versions);
+    /// These versions are in the store's overlap set already (the caller's own write committed
+    /// them, e.g. a batch's acknowledgements): a resolved version among them is left out of the
+    /// next plans' overlap (it is not written twice) and forgotten at the next on_saved.
+    /// Versions not resolved, or resolved at another updated_at, are ignored.
+    void on_stored(std::span<const record_version> versions);
 
     /// See the top of the file.
     std::int64_t low_water_mark() const noexcept { return mark_; }
@@ -193,8 +198,13 @@ private:
     std::unordered_multimap<std::string, flight, string_hash, std::equal_to<>> in_flight_;
     // updated_at → versions in flight with that updated_at; begin() is the oldest.
     std::map<std::int64_t, std::uint64_t> outstanding_;
+    struct resolved_version {
+        std::int64_t updated_at_us = 0;
+        // In the store's overlap set already (on_stored): not in a plan's overlap.
+        bool stored = false;
+    };
     // Resolved versions not yet saved: id → newest resolved updated_at.
-    std::unordered_map<std::string, std::int64_t, string_hash, std::equal_to<>> unsaved_;
+    std::unordered_map<std::string, resolved_version, string_hash, std::equal_to<>> unsaved_;
     std::uint64_t resolved_count_ = 0;
 
     // Pages from the oldest with unresolved records to the current one; front() has sequence

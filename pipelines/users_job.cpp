@@ -154,6 +154,7 @@ awaitable<bool> users_run::prepare() {
     users_start start;
     start.run_id = report_.run_id;
     start.stored = co_await store_.load_checkpoint(s_.name);
+    start.dead_letters = co_await store_.count_dead_letters(s_.name);
     start.max_in_flight =
         in_flight_cap(s_.max_in_flight, dest_.max_in_flight(connectors::connector::call::upsert));
     if (t->matching() == match_kind::lookup) {

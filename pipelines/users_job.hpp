@@ -26,7 +26,9 @@
 // lookback), skips acknowledged versions, and saves (overlap versions, mark, prune) whenever the
 // tracker says so and once at the end of the run, whatever its outcome: the tracker's mark never
 // passes a record that was not resolved, so a failed or cancelled run leaves it in place for what
-// is still queued.
+// is still queued. A batch's acknowledgements are stored with its write (add_acknowledged, one
+// call per batch), so a kill loses at most the batches in flight; a save then writes only the
+// overlap versions no batch write stored (rejected ones, or those of a write that failed).
 //
 // Page cursors: each save also stores the tracker's safe cursor, in the checkpoint's cursor
 // field as pipelines::encode_cursor's "<since_us>|<cursor>" (the `since` the reading started
@@ -49,6 +51,8 @@
 // dead_letter_max_age ago are not offered: their reason becomes `expired` (once) and they stay
 // for the operator (`dlq`). Logs `dlq.retry` with counts (due, retried, refused, expired,
 // obsolete, unreadable) — never ids or values. Retried items are outside the checkpoint tracker.
+// A run that finds no dead letter of its job at the start (count_dead_letters) clears none until
+// it adds one: no clear_dead_letters call per batch for nothing.
 //
 // Matching (destination.match; users_transform.hpp has the rules): native matching hands the
 // property to the connector. Lookup matching keeps key → destination id in the store: before

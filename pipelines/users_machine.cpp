@@ -52,6 +52,7 @@ users_machine::users_machine(users_job_settings s,
     if (s_.dead_letter_retry_limit == 0) s_.dead_letter_retry_limit = 1;
     if (start_.max_in_flight == 0) start_.max_in_flight = 1;
     report_.run_id = start_.run_id;
+    dead_letters_ = !start_.dead_letters || *start_.dead_letters > 0;
 
     const auto& stored = start_.stored;
     mark_ = stored ? stored->low_water_mark_us : 0;
@@ -135,11 +136,13 @@ void users_machine::take_letters(due_letters& d) {
     pending_write pw;
     auto& w = pw.writes;
     for (auto& e : d.expiring) {
-        w.dead_letters.push_back({e.item_id, std::move(e.payload_json), std::string{expired_reason}, {}, {}});
+        add_dead_letter(w.dead_letters,
+                        {e.item_id, std::move(e.payload_json), std::string{expired_reason}, {}, {}});
         ++report_.expired;
     }
     for (auto& e : d.unreadable) {
-        w.dead_letters.push_back(
+        add_dead_letter(
+            w.dead_letters,
             {e.item_id, std::move(e.payload_json), "dead letter: the payload cannot be read", {}, {}});
     }
     w.expired = d.expiring.size();
@@ -155,9 +158,10 @@ void users_machine::take_letters(due_letters& d) {
             const json::value& as_read = p.at == payload_stage::source ? t.raw : properties;
             if (start_.plan) note_rejected(p.id, true, t.error, as_read);
             // Retried items are outside the tracker: their version is resolved there already.
-            w.dead_letters.push_back({p.id, encode_payload(p.id, p.updated_at_us, p.at, as_read, p.match_key),
-                                      std::move(t.error), state::dead_letter_class::mapping,
-                                      std::string{to_string(t.stage)}});
+            add_dead_letter(
+                w.dead_letters,
+                {p.id, encode_payload(p.id, p.updated_at_us, p.at, as_read, p.match_key), std::move(t.error),
+                 state::dead_letter_class::mapping, std::string{to_string(t.stage)}});
             ++report_.rejected;
             continue;
         }
@@ -262,7 +266,8 @@ void users_machine::take_acknowledged(std::vector<bool>& flags, const context& c
         transformed t = transform_.from_source(r.id, json::value(std::move(r.properties)));
         if (!t.ok()) {
             if (start_.plan) note_rejected(r.id, false, t.error, t.raw);
-            pw.writes.dead_letters.push_back(
+            add_dead_letter(
+                pw.writes.dead_letters,
                 {r.id, encode_payload(r.id, ts, payload_stage::source, t.raw, {}), std::move(t.error),
                  state::dead_letter_class::mapping, std::string{to_string(t.stage)}});
             pw.rejected.push_back({r.id, ts});
@@ -309,7 +314,7 @@ void users_machine::take_matches(std::map<std::string, std::string>& found) {
             // Left alone by the mode's matching rule: resolved for good.
             if (!q.retry) tracker_->on_acknowledged(q.source_id, q.updated_at_us);
             b.acked.push_back({q.source_id, q.updated_at_us});
-            b.cleared.push_back(q.source_id);
+            if (dead_letters_) b.cleared.push_back(q.source_id);
             ++report_.skipped;
             ++settled_;
             continue;
@@ -354,7 +359,7 @@ void users_machine::take_completed(completed& c, const context& ctx) {
             case item_state::sent:
                 if (!q.retry) tracker_->on_acknowledged(q.source_id, q.updated_at_us);
                 w.acknowledged.push_back({q.source_id, q.updated_at_us});
-                w.cleared.push_back(q.source_id);
+                if (dead_letters_) w.cleared.push_back(q.source_id);
                 ++report_.written;
                 if (!q.match_key.empty() && rec.id.empty()) {
                     if (!c.outcomes[k].id.empty()) {
@@ -370,11 +375,11 @@ void users_machine::take_completed(completed& c, const context& ctx) {
             case item_state::discarded:
             case item_state::rejected: {
                 const json::value sent(rec.properties);
-                w.dead_letters.push_back({q.source_id,
-                                          encode_payload(q.source_id, q.updated_at_us,
-                                                         payload_stage::destination, sent, q.match_key),
-                                          c.outcomes[k].reason, state::dead_letter_class::rejected,
-                                          "vendor"});
+                add_dead_letter(w.dead_letters,
+                                {q.source_id,
+                                 encode_payload(q.source_id, q.updated_at_us, payload_stage::destination,
+                                                sent, q.match_key),
+                                 c.outcomes[k].reason, state::dead_letter_class::rejected, "vendor"});
                 if (!q.retry) rejected.push_back({q.source_id, q.updated_at_us});
                 ++report_.rejected;
                 break;
@@ -403,6 +408,7 @@ void users_machine::take_written() {
     auto w = std::move(*writing_);
     writing_.reset();
     for (const auto& v : w.rejected) tracker_->on_rejected(v.id, v.updated_at_us);
+    tracker_->on_stored(w.stored);
     if (w.release) release(*w.release);
 }
 
@@ -429,6 +435,12 @@ void users_machine::take_store_failed(std::string message) {
     }
     awaiting_ = awaiting::none;
     fail(std::move(message));
+}
+
+// Every dead letter the run writes goes through here, so that later successes clear it.
+void users_machine::add_dead_letter(std::vector<dead_letter_write>& to, dead_letter_write d) {
+    dead_letters_ = true;
+    to.push_back(std::move(d));
 }
 
 void users_machine::note_rejected(const std::string& id,
@@ -488,19 +500,23 @@ void users_machine::failed_call(const connectors::connector_error& e,
 }
 
 void users_machine::enqueue(transformed t, std::string source_id, std::int64_t updated_at_us, bool retry) {
-    queued q;
-    q.bytes = approx_json_size(t.rec.properties) + t.rec.id.size();
+    const std::uint64_t bytes = approx_json_size(t.rec.properties) + t.rec.id.size();
+    std::string conflict_key;
     if (transform_.matching() == match_kind::lookup)
-        q.conflict_key = t.match_key;
+        conflict_key = t.match_key;
     else if (transform_.matching() == match_kind::native)
-        q.conflict_key = transform_.destination_key(t.rec.properties).value_or("");
-    q.rec = std::move(t.rec);
+        conflict_key = transform_.destination_key(t.rec.properties).value_or("");
+    // Constructed from the record, not assigned: a JSON container's assignment keeps its own
+    // storage and copies what comes from another (a source's page resource).
+    queued q{.rec = std::move(t.rec),
+             .source_id = std::move(source_id),
+             .match_key = std::move(t.match_key),
+             .conflict_key = std::move(conflict_key),
+             .updated_at_us = updated_at_us,
+             .bytes = bytes,
+             .retry = retry,
+             .seq = next_seq_++};
     q.rec.updated_at = connectors::wall_micros{std::chrono::microseconds{updated_at_us}};
-    q.match_key = std::move(t.match_key);
-    q.source_id = std::move(source_id);
-    q.updated_at_us = updated_at_us;
-    q.retry = retry;
-    q.seq = next_seq_++;
     queued_bytes_ += q.bytes;
     queue_.push_back(std::move(q));
 }
@@ -538,6 +554,9 @@ users_machine::action users_machine::next(const context& ctx) {
         writing_ = std::move(writes_.front());
         writes_.pop_front();
         awaiting_ = awaiting::written;
+        auto& stored = writing_->stored;
+        stored.reserve(writing_->writes.acknowledged.size());
+        for (const auto& v : writing_->writes.acknowledged) stored.push_back({v.id, v.updated_at_us});
         auto a = make(kind::write);
         a.writes = std::move(writing_->writes);
         return a;

@@ -85,6 +85,9 @@ struct users_start {
     std::optional<std::int64_t> match_mark_us{};
     /// in_flight_cap(settings.max_in_flight, the destination's cap). 0 counts as 1.
     std::size_t max_in_flight = 1;
+    /// The job's dead letters in the store (count_dead_letters); nullopt: unknown. With none, and
+    /// none added by the run, a success clears no dead letter (no clear_dead_letters per batch).
+    std::optional<std::uint64_t> dead_letters{};
     /// `plan` (users_plan.hpp): no match refresh, no retries (a failed call ends the run with the
     /// error), reading stops after `sample` records (0: no limit), and the machine tells what it
     /// decided for each record (take_events).
@@ -333,6 +336,7 @@ private:
     action send(std::uint64_t id);
     void resolve_batch(std::uint64_t id, store_writes w, std::vector<record_version> rejected);
     void abandon(std::uint64_t id);
+    void add_dead_letter(std::vector<dead_letter_write>& to, dead_letter_write d);
     void note_rejected(const std::string& id,
                        bool retry,
                        const std::string& reason,
@@ -392,6 +396,9 @@ private:
         store_writes writes{};
         std::vector<record_version> rejected{};  // tracker on_rejected once written
         std::optional<std::uint64_t> release{};  // batch freed once written
+        // The acknowledged versions the write stores: the tracker leaves them out of the next
+        // save's overlap once written (on_stored), so they are not stored twice.
+        std::vector<record_version> stored{};
     };
     std::deque<pending_write> writes_{};
     std::optional<pending_write> writing_{};
@@ -408,6 +415,9 @@ private:
     std::string last_error_{};
 
     std::vector<users_event> events_{};
+    // The store may hold dead letters of the job: it did at the start (or it is not known), or
+    // the run queued one since.
+    bool dead_letters_ = true;
     bool warned_no_created_id_ = false;
     std::uint64_t settled_ = 0;
     bool cancelled_ = false;

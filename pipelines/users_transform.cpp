@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory>
+#include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -176,6 +178,11 @@ std::optional<std::string> schema_errors(const users_job_settings& s,
 
 }  // namespace
 
+void take_json(json::object& to, json::object&& from) noexcept {
+    std::destroy_at(&to);
+    std::construct_at(&to, std::move(from));
+}
+
 std::uint64_t approx_json_size(const json::object& o) noexcept {
     // Braces, commas, and per member the quoted key and the colon.
     std::uint64_t n = 2 + (o.empty() ? 0 : o.size() - 1);
@@ -323,7 +330,8 @@ transformed users_transform::from_source(std::string_view source_id, json::value
         t.raw = moved ? std::move(*as_read) : std::move(raw);
         return std::move(t);
     };
-    json::object mapped;
+    // Emplaced, not assigned, so that it keeps the record's storage (take_json).
+    std::optional<json::object> mapped;
     std::optional<replaced_property> replaced;
     json::value copy_as_read;
     if (mapping_.identity()) {
@@ -338,11 +346,11 @@ transformed users_transform::from_source(std::string_view source_id, json::value
             }
             if (!set_match(source, source, t)) return refuse(&source_side.out, t.stage, std::move(t.error));
         }
-        mapped = std::move(source_side.out.as_object());
+        mapped.emplace(std::move(source_side.out.as_object()));
         if (moved && destination_implied_) {
             // Canonical for the source schema, hence for the same schema at the destination:
             // checking it again would find nothing.
-            t.rec.properties = std::move(mapped);
+            take_json(t.rec.properties, std::move(*mapped));
             t.rec.id.assign(source_id);
             return t;
         }
@@ -350,11 +358,11 @@ transformed users_transform::from_source(std::string_view source_id, json::value
         auto m = mapping::apply(mapping_, source_side.out.as_object());
         if (!m.errors.empty())
             return refuse(&source_side.out, failure_stage::mapping, join_errors("mapping: ", m.errors));
-        mapped = std::move(m.out);
-        if (kind_ != match_kind::none && !set_match(mapped, source_side.out.as_object(), t))
+        mapped.emplace(std::move(m.out));
+        if (kind_ != match_kind::none && !set_match(*mapped, source_side.out.as_object(), t))
             return refuse(&source_side.out, t.stage, std::move(t.error));
     }
-    json::value dest_in(std::move(mapped));
+    json::value dest_in(std::move(*mapped));
     auto dest_side = types::normalize(dest_schema_, std::move(dest_in), dest_options_);
     if (!dest_side.ok()) {
         t.match_key.clear();
@@ -367,7 +375,7 @@ transformed users_transform::from_source(std::string_view source_id, json::value
         }
         return refuse(as_read, failure_stage::destination, join_errors("destination: ", dest_side.errors));
     }
-    t.rec.properties = std::move(dest_side.out.as_object());
+    take_json(t.rec.properties, std::move(dest_side.out.as_object()));
     switch (kind_) {
         case match_kind::none:
             if (mode_ != write_mode::create) t.rec.id.assign(source_id);

@@ -157,6 +157,11 @@ private:
     bool destination_implied_ = false;
 };
 
+/// Moves `from` into `to` with `from`'s storage, as a move construction does. A JSON container's
+/// assignment keeps its own storage and copies what comes from another, so assigning a record
+/// read into a source's page resource (connectors/dummy, connectors/jsonl) would copy it whole.
+void take_json(boost::json::object& to, boost::json::object&& from) noexcept;
+
 /// A cheap estimate of the bytes of `o` serialized as JSON (it does not count escapes), for
 /// batch sizes and the in-flight budget without serializing every record.
 std::uint64_t approx_json_size(const boost::json::object& o) noexcept;

@@ -2,6 +2,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/storage_ptr.hpp>
 
 #include <charconv>
 #include <limits>
@@ -98,7 +100,10 @@ awaitable<outcome_of<page>> dummy_connector::records(target t,
     }
 
     const std::int64_t since = updated_at ? to_unix_us(*updated_at) : full_read;
-    auto fetched = generator_.fetch(since, cursor);
+    // One monotonic resource per page, shared by its records' JSON and freed with the last of
+    // them: a value costs no malloc and no free (issue #13, per-page memory reuse).
+    auto fetched =
+        generator_.fetch(since, cursor, boost::json::make_shared_resource<boost::json::monotonic_resource>());
     if (!fetched) co_return make_error(error_kind::rejected, fetched.error());
 
     if (log_.enabled(log::level::debug)) {

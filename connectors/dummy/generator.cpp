@@ -382,7 +382,8 @@ std::optional<std::string> check(const generator_settings& s) {
 user_record make_user(std::uint64_t seed,
                       std::uint64_t index,
                       std::uint32_t version,
-                      std::int64_t updated_at) {
+                      std::int64_t updated_at,
+                      const json::storage_ptr& sp) {
     // Two streams: properties that never change come from (seed, index), so an update keeps the
     // person; the mutable ones from (seed, index, version).
     rng fixed{hash(seed, salt_static, index)};
@@ -393,9 +394,8 @@ user_record make_user(std::uint64_t seed,
     const city& where = fixed.pick(cities);
     const std::string_view domain = fixed.pick(email_domains);
 
-    user_record out;
-    out.id = user_id(index);
-    out.updated_at = updated_at;
+    // Constructed in `sp`: a JSON container's assignment keeps its own storage.
+    user_record out{.id = user_id(index), .updated_at = updated_at, .properties = json::object(sp)};
 
     text_buffer email;
     email.append(first.email);
@@ -461,14 +461,15 @@ user_record make_user(std::uint64_t seed,
     p.emplace("lifetime_value", value.view());
     p.emplace("is_active", mutable_.percent(85));
 
-    json::array tags;
+    // Built in the record's storage, so that moving them in moves rather than copies.
+    json::array tags(sp);
     tags.reserve(4);
     for (std::size_t t = 0; t < tag_names.size(); ++t) {
         if (tag_mask & (1ULL << t)) tags.emplace_back(tag_names[t]);
     }
     p.emplace("tags", std::move(tags));
 
-    json::object location;
+    json::object location(sp);
     location.reserve(6);
     location.emplace("city", where.name);
     location.emplace("region", where.region);
@@ -480,7 +481,7 @@ user_record make_user(std::uint64_t seed,
     location.emplace("lon", coordinate(where.lon, fixed));
     p.emplace("location", std::move(location));
 
-    json::object custom;
+    json::object custom(sp);
     custom.reserve(3);
     custom.emplace("favorite_color", color);
     custom.emplace("signup_source", source);
@@ -590,13 +591,17 @@ std::uint64_t generator::next_match(std::uint64_t from, std::int64_t since) cons
     return total_slots();
 }
 
-std::uint64_t generator::fill(std::uint64_t from, std::int64_t since, std::vector<user_record>& out) const {
+std::uint64_t generator::fill(std::uint64_t from,
+                              std::int64_t since,
+                              std::vector<user_record>& out,
+                              const json::storage_ptr& sp) const {
     std::uint64_t position = from;
     while (out.size() < settings_.page_size) {
         position = next_match(position, since);
         if (position >= total_slots()) break;
         const slot s = slot_at(position);
-        out.push_back(make_user(settings_.seed, s.user, static_cast<std::uint32_t>(s.region), s.updated_at));
+        out.push_back(
+            make_user(settings_.seed, s.user, static_cast<std::uint32_t>(s.region), s.updated_at, sp));
         ++position;
     }
     return position;
@@ -649,7 +654,9 @@ std::optional<cursor_state> decode(std::string_view text) {
 
 }  // namespace
 
-types::result<user_page> generator::fetch(std::int64_t since, std::string_view cursor) const {
+types::result<user_page> generator::fetch(std::int64_t since,
+                                          std::string_view cursor,
+                                          const json::storage_ptr& sp) const {
     cursor_state at;
     bool has_previous = false;
     if (cursor.empty()) {
@@ -668,11 +675,11 @@ types::result<user_page> generator::fetch(std::int64_t since, std::string_view c
     if (settings_.duplicate_pages && has_previous && !at.repeated && duplicate_at(at.previous)) {
         // The data is a pure function of the position, so refilling from the previous page's
         // start serves exactly that page again; the flag makes the repeat happen once.
-        fill(at.previous, since, out.records);
+        fill(at.previous, since, out.records, sp);
         out.next_cursor = encode({at.next, at.previous, true});
         return out;
     }
-    const std::uint64_t end = fill(at.next, since, out.records);
+    const std::uint64_t end = fill(at.next, since, out.records, sp);
     const std::uint64_t next = next_match(end, since);
     if (next >= total_slots()) {
         out.last = true;

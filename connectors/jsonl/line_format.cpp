@@ -70,16 +70,18 @@ std::optional<std::int64_t> datetime_of(const json::value* v) {
 
 }  // namespace
 
-types::result<source_user> parse_user_line(std::string_view line) {
+types::result<source_user> parse_user_line(std::string_view line, const json::storage_ptr& sp) {
     json::parse_options options;
     options.max_depth = 64;
     json::error_code ec;
-    json::value v = json::parse(json::string_view{line.data(), line.size()}, ec, {}, options);
+    json::value v = json::parse(json::string_view{line.data(), line.size()}, ec, sp, options);
     if (ec) return types::unexpected{"line is not valid JSON"};
     auto* object = v.if_object();
     if (object == nullptr) return types::unexpected{"line is not a JSON object"};
 
-    source_user out;
+    // Constructed in the line's storage (a JSON container's assignment keeps its own), so that
+    // taking the properties below moves them rather than copies.
+    source_user out{.properties = json::object(sp)};
     const json::value* id = object->if_contains("id");
     if (id != nullptr && id->is_string() && !id->get_string().empty()) {
         out.id = std::string{id->get_string()};

@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 
 #include "core/types/result.hpp"
 
@@ -50,7 +51,7 @@ struct source_user {
 
 /// Parses one line (without its newline). Errors, which never quote the line: not JSON (or
 /// nested deeper than 64), not an object, no usable id, a destination line whose properties are
-/// not an object.
-types::result<source_user> parse_user_line(std::string_view line);
+/// not an object. The user's JSON is allocated from `sp` (default: the default resource).
+types::result<source_user> parse_user_line(std::string_view line, const boost::json::storage_ptr& sp = {});
 
 }  // namespace tributary::connectors::jsonl

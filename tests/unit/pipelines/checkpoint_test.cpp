@@ -371,6 +371,33 @@ TEST(CheckpointTracker_Save, Plan_KeepsNewestResolvedVersionPerId) {
     EXPECT_EQ(t.prepare_save().overlap, (std::vector<record_version>{{"a", 20}}));
 }
 
+TEST(CheckpointTracker_Save, StoredVersions_AreLeftOutOfThePlanAndForgottenWhenSaved) {
+    auto t = ordered(100);
+    read_page(t, {{"a", 1000}, {"b", 1010}, {"c", 1020}, {"d", 1030}});
+    t.on_acknowledged("a", 1000);
+    t.on_acknowledged("b", 1010);
+    t.on_rejected("c", 1020);
+    // The batch write stored a and b; another version of c, and d (not resolved), change nothing.
+    const std::vector<record_version> stored{{"a", 1000}, {"b", 1010}, {"c", 999}, {"d", 1030}};
+    t.on_stored(stored);
+    auto plan = t.prepare_save();
+    EXPECT_EQ(plan.overlap, (std::vector<record_version>{{"c", 1020}}));
+    EXPECT_EQ(plan.low_water_mark_us, 1030);
+    t.on_saved(plan, t0);
+    // a and b are the store's to remember: it answers for them on the next read.
+    EXPECT_TRUE(t.on_read("a", 1000, false)) << "the tracker forgot a";
+    EXPECT_FALSE(t.on_read("b", 1010, true));
+
+    // A newer version resolved after the stored one is written by the next plan.
+    read_page(t, {{"e", 1040}});
+    t.on_acknowledged("e", 1040);
+    t.on_stored(std::vector<record_version>{{"e", 1040}});
+    t.on_acknowledged("a", 1000);
+    read_page(t, {{"e", 1050}});
+    t.on_acknowledged("e", 1050);
+    EXPECT_EQ(t.prepare_save().overlap, (std::vector<record_version>{{"a", 1000}, {"e", 1050}}));
+}
+
 TEST(CheckpointTracker_Cursor, SafeOnlyOnceEarlierPagesAreResolved) {
     auto t = ordered();
     ASSERT_TRUE(t.on_read("a", 1));

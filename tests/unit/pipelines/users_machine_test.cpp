@@ -58,11 +58,12 @@ connectors::page page_of(std::vector<connectors::record> records, bool last, std
 // Drives one machine and keeps the sends it was asked for.
 class harness {
 public:
-    explicit harness(users_job_settings s) : s_{s} {
+    explicit harness(users_job_settings s, std::optional<std::uint64_t> dead_letters = std::nullopt) : s_{s} {
         auto t = users_transform::make(s, schema(), schema());
         if (!t) throw std::runtime_error(t.error());
         users_start start;
         start.run_id = 7;
+        start.dead_letters = dead_letters;
         start.max_in_flight = in_flight_cap(s.max_in_flight, std::nullopt);
         m_.emplace(s, std::move(*t), std::move(start), now_, 0);
     }
@@ -470,5 +471,41 @@ TEST(UsersMachine_Slots, AnswersInRandomOrder_EveryRecordWrittenOnce_CapNeverPas
         for (const auto& [id, n] : written) EXPECT_EQ(n, 1) << id;
         EXPECT_EQ(h.m().final_report().status, state::run_status::succeeded);
         EXPECT_EQ(h.m().save_now(h.ctx()).plan.low_water_mark_us, 40);
+    }
+}
+
+// The store's dead letters of the job at the start decide whether successes clear any: with none
+// (and none added since) a batch's write makes no clear_dead_letters call.
+TEST(UsersMachine_DeadLetters, NoneStored_SuccessesClearNothingUntilTheRunAddsOne) {
+    harness h{settings(), 0};
+    h.start();
+    auto a = h.give_page(page_of({user("a", "a", 1), user("b", "b", 2), user("c", "c", 3)}, true));
+    a = h.sent(a);
+    auto c = h.answer(1);
+    c.outcomes[1].state = connectors::item_state::rejected;
+    c.outcomes[1].reason = "refused";
+    a = h.resume(std::move(c));
+    ASSERT_EQ(a.what, kind::write);
+    EXPECT_TRUE(a.writes.cleared.empty()) << "no dead letter when a succeeded";
+    ASSERT_EQ(a.writes.dead_letters.size(), 1u);
+    EXPECT_EQ(a.writes.dead_letters[0].id, "b");
+    EXPECT_EQ(a.writes.acknowledged.size(), 1u);
+    a = h.settle(h.resume(users_machine::written{}));
+    a = h.sent(a);
+    a = h.resume(h.answer(2));
+    ASSERT_EQ(a.what, kind::write);
+    EXPECT_EQ(a.writes.cleared, (std::vector<std::string>{"c"})) << "the run added one since";
+}
+
+TEST(UsersMachine_DeadLetters, SomeStoredOrUnknown_EverySuccessClearsItsId) {
+    for (const std::optional<std::uint64_t> stored :
+         {std::optional<std::uint64_t>{3}, std::optional<std::uint64_t>{}}) {
+        harness h{settings(), stored};
+        h.start();
+        auto a = h.give_page(page_of({user("a", "a", 1), user("b", "b", 2)}, true));
+        a = h.sent(a);
+        a = h.resume(h.answer(1));
+        ASSERT_EQ(a.what, kind::write);
+        EXPECT_EQ(a.writes.cleared, (std::vector<std::string>{"a", "b"}));
     }
 }

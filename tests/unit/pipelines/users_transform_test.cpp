@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -291,4 +292,20 @@ TEST(UsersTransform_Size, Estimate_IsCloseToTheSerializedSize) {
     EXPECT_EQ(approx_json_size(json::object{}), 2u);
     EXPECT_EQ(approx_json_size(json::object{{"a", -12}, {"b", json::array{true, nullptr}}}),
               json::serialize(json::object{{"a", -12}, {"b", json::array{true, nullptr}}}).size());
+}
+
+// A record read into a source's page resource (connectors/dummy and jsonl use a shared monotonic
+// one) comes out of the path in that storage: moved, not copied into the default resource.
+TEST(UsersTransform_Storage, CanonicalRecordKeepsItsStorage) {
+    namespace dummy = tributary::connectors::dummy;
+    const auto sp = json::make_shared_resource<json::monotonic_resource>();
+    auto t = users_transform::make(with(write_mode::upsert), dummy::user_schema(), dummy::user_schema());
+    ASSERT_TRUE(t.has_value()) << t.error();
+    auto u = dummy::make_user(1, 7, 0, 1'700'000'000'000'000, sp);
+    ASSERT_EQ(u.properties.storage().get(), sp.get());
+    const json::object expected = u.properties;
+    auto out = t->from_source(u.id, json::value(std::move(u.properties)));
+    ASSERT_TRUE(out.ok()) << out.error;
+    EXPECT_EQ(out.rec.properties, expected);
+    EXPECT_EQ(out.rec.properties.storage().get(), sp.get()) << "the record was copied";
 }
