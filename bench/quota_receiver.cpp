@@ -1,7 +1,7 @@
 // A vendor on loopback for the quota benchmark (issue #12), run by bench/quota_latency.sh.
 //
 //   bench_quota_receiver [--port N] [--latency-ms L] [--per-second 20] [--per-minute 300]
-//                        [--offset-ms 0] [--summary FILE] [--log FILE]
+//                        [--offset-ms 0] [--summary FILE] [--log FILE] [--faults LIST] [--seed N]
 //
 // Listens on 127.0.0.1:N (0, the default: a port the kernel picks) and prints "port N". Every
 // request is answered after L ms (default 0) without holding up the others: connections are
@@ -19,6 +19,11 @@
 // An identity seen before in an accepted request is a duplicate; otherwise an item whose sequence
 // is lower than the highest already seen for its user is an order break.
 //
+// --faults applies the test kit's fault profiles (tests/kit/fault_plan.hpp: flaky, throttled, slow;
+// seeded by --seed, default 1) before the windows: a 5xx or 429 storm answer instead of the request
+// (not counted in the windows), or the request admitted and its answer delayed, trickled, cut by a
+// reset mid-body or never sent. The summary's "faults" holds the decisions' counts.
+//
 // GET /summary answers the summary JSON (at once, outside the windows); POST /summary also writes
 // it to --summary (and stdout); SIGTERM or SIGINT writes it there and exits. Utilization there = the fastest
 // duration the windows allow for the accepted requests, sent greedily from the first request's arrival, plus
@@ -35,6 +40,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -54,12 +60,15 @@
 #include <exception>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/async/use_nothrow.hpp"
+#include "core/clock.hpp"
+#include "tests/kit/fault_plan.hpp"
 #include "tests/kit/limit_enforcer.hpp"
 
 namespace asio = boost::asio;
@@ -82,6 +91,7 @@ struct options {
     std::chrono::milliseconds offset{0};
     std::string summary_path;
     std::string log_path;
+    kit::fault_settings faults{};
 };
 
 /// What the receiver saw; every figure of the summary.
@@ -111,9 +121,12 @@ struct receiver {
     kit::limit_enforcer enforcer;
     tally t;
     std::ofstream log;
+    std::optional<kit::fault_plan> faults;
 
     explicit receiver(options o, kit::enforcer_settings w)
-        : opt{std::move(o)}, windows{w}, enforcer{std::move(w)} {}
+        : opt{std::move(o)}, windows{w}, enforcer{std::move(w)} {
+        if (opt.faults.profiles.any()) faults.emplace(opt.faults, tributary::real_clock::instance());
+    }
 };
 
 kit::enforcer_settings window_settings(const options& o) {
@@ -245,6 +258,7 @@ json::object summary(const receiver& r) {
     s["duplicates"] = t.duplicates;
     s["order_breaks"] = t.order_breaks;
     s["users"] = t.event_seq.size() + t.user_seq.size();
+    if (r.faults) s["faults"] = json::parse(kit::to_json(r.faults->counts()));
     if (t.first_arrival && t.last_answer && t.accepted > 0) {
         const auto actual = *t.last_answer - *t.first_arrival;
         const auto optimal =
@@ -317,6 +331,55 @@ bhttp::response<bhttp::string_body> admit(receiver& r, const bhttp::request<bhtt
     return res;
 }
 
+/// The answer to a request a fault refuses (5xx, or 429 in a storm): not counted in the windows.
+bhttp::response<bhttp::string_body> refused(const kit::fault_decision& f, bool keep_alive) {
+    auto res = json_answer(static_cast<bhttp::status>(f.status), R"({"error":"injected"})", keep_alive);
+    for (const auto& [name, value] : f.headers) res.set(name, value);
+    return res;
+}
+
+/// Writes `res` as the fault says: whole, in pieces, cut by a reset mid-body, or not at all (silence,
+/// then a close). False when the connection is done.
+awaitable<bool> send_answer(beast::tcp_stream& stream,
+                            asio::steady_timer& timer,
+                            bhttp::response<bhttp::string_body>& res,
+                            const kit::fault_decision& f) {
+    if (f.action == kit::fault_action::no_answer) {
+        timer.expires_after(f.silence);
+        auto [ec] = co_await timer.async_wait(use_nothrow);
+        (void)ec;
+        co_return false;
+    }
+    std::ostringstream os;
+    os << res;
+    const std::string wire = os.str();
+    std::size_t end = wire.size();
+    if (f.action == kit::fault_action::reset_mid_body) end = wire.size() - res.body().size() / 2;
+    std::size_t piece = end;
+    if (f.trickle_pieces > 1)
+        piece = std::max<std::size_t>(1, (end + f.trickle_pieces - 1) / f.trickle_pieces);
+    std::size_t at = 0;
+    do {
+        if (at > 0) {
+            timer.expires_after(f.trickle_pause);
+            auto [ec] = co_await timer.async_wait(use_nothrow);
+            (void)ec;
+        }
+        const std::size_t n = std::min(piece, end - at);
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(wire.data() + at, n), use_nothrow);
+        (void)wn;
+        if (wec) co_return false;
+        at += n;
+    } while (at < end);
+    if (f.action == kit::fault_action::reset_mid_body) {
+        beast::error_code ignored;
+        stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+        stream.socket().close(ignored);
+        co_return false;
+    }
+    co_return true;
+}
+
 awaitable<void> serve(tcp::socket socket, receiver& r) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -335,16 +398,18 @@ awaitable<void> serve(tcp::socket socket, receiver& r) {
             continue;
         }
         const auto arrival = steady::now();
-        auto res = admit(r, req);
-        latency.expires_at(arrival + r.opt.latency);
+        const kit::fault_decision fault = r.faults ? r.faults->next() : kit::fault_decision{};
+        if (!fault.carried_out()) ++r.t.in_flight;  // admit() counts the others
+        auto res = fault.carried_out() ? admit(r, req) : refused(fault, req.keep_alive());
+        latency.expires_at(arrival + r.opt.latency + fault.latency);
         auto [tec] = co_await latency.async_wait(use_nothrow);
         (void)tec;  // cancelled only at exit
-        auto [wec, wn] = co_await bhttp::async_write(stream, res, use_nothrow);
+        const bool sent = co_await send_answer(stream, latency, res, fault);
         const auto answered = steady::now();
         --r.t.in_flight;
         r.t.time_in_receiver += answered - arrival;
         r.t.last_answer = answered;
-        if (wec || !res.keep_alive()) break;
+        if (!sent || !res.keep_alive()) break;
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -363,7 +428,8 @@ awaitable<void> accept_all(tcp::acceptor& acceptor, receiver& r) {
 int usage() {
     std::fprintf(stderr,
                  "usage: bench_quota_receiver [--port N] [--latency-ms L] [--per-second N] [--per-minute N]\n"
-                 "                            [--offset-ms N] [--summary FILE] [--log FILE]\n");
+                 "                            [--offset-ms N] [--summary FILE] [--log FILE] [--faults LIST] "
+                 "[--seed N]\n");
     return 2;
 }
 
@@ -373,6 +439,14 @@ std::optional<options> parse(int argc, char** argv) {
         const std::string_view key = argv[i];
         const char* value = argv[i + 1];
         const long n = std::strtol(value, nullptr, 10);
+        std::string fault_error;
+        if (kit::take_fault_option(key, value, o.faults, fault_error)) {
+            if (!fault_error.empty()) {
+                std::fprintf(stderr, "bench_quota_receiver: %s\n", fault_error.c_str());
+                return std::nullopt;
+            }
+            continue;
+        }
         if (key == "--port" && n >= 0 && n <= 65535) {
             o.port = static_cast<std::uint16_t>(n);
         } else if (key == "--latency-ms" && n >= 0) {

@@ -1,6 +1,8 @@
 #include "tests/kit/hubspot_mock.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -13,6 +15,39 @@ namespace tributary::kit::hubspot {
 namespace json = boost::json;
 
 namespace {
+
+// The `weird` fault profile on a search page (fault_plan.hpp): the same page served again (its
+// `after` repeated), an empty page after the last one (`after` = total), unknown fields on each
+// result and at the top. Ties across pages are the data's, not the pager's: not applied here.
+void make_weird_search_page(wire_response& w, const fault_decision& f, std::size_t after) {
+    if (w.status != 200 || !(f.duplicate_page || f.empty_last_page || f.unknown_fields)) return;
+    boost::system::error_code ec;
+    json::value v = json::parse(w.body, ec);
+    if (ec || !v.is_object()) return;
+    auto& page = v.as_object();
+    auto* results = page.if_contains("results");
+    if (results == nullptr || !results->is_array() || results->as_array().empty()) return;
+    if (f.unknown_fields) {
+        for (auto& r : results->as_array()) {
+            if (r.is_object())
+                r.as_object()["x_mock_unknown"] = json::object{{"nested", json::array{1, "two", nullptr}}};
+        }
+        page["x_mock_extra"] = json::array{"unknown", "top-level", "field"};
+    }
+    const bool last = !page.contains("paging");
+    if (f.duplicate_page) {
+        page["paging"] = json::object{{"next", json::object{{"after", std::to_string(after)}}}};
+    } else if (f.empty_last_page && last) {
+        const auto* total = page.if_contains("total");
+        if (total != nullptr && total->is_int64())
+            page["paging"] =
+                json::object{{"next", json::object{{"after", std::to_string(total->as_int64())}}}};
+        else if (total != nullptr && total->is_uint64())
+            page["paging"] =
+                json::object{{"next", json::object{{"after", std::to_string(total->as_uint64())}}}};
+    }
+    w.body = json::serialize(v);
+}
 
 enum class endpoint {
     properties,
@@ -486,6 +521,7 @@ response hubspot_mock::impl::answer_endpoint(const request& r,
         case endpoint::search: {
             auto q = parse_search(r.body, contacts.catalogue());
             w = q ? contacts.search(*q, now_ms() - options.search_lag.count()) : q.error();
+            if (q) make_weird_search_page(w, r.planned, q->after);
             break;
         }
         case endpoint::batch_read:

@@ -803,5 +803,28 @@ TEST(HubspotMock_Faults, InjectedStatusesAndDroppedAnswers) {
     EXPECT_EQ(mock.stats().injected, 1u);
 }
 
+// The `weird` fault profile (fault_plan.hpp) on search pages: with every flag drawn, each page is
+// served again (its own `after`) and carries unknown fields.
+TEST(HubspotMock_Faults, WeirdSearchPagesRepeatAndCarryUnknownFields) {
+    server_settings s;
+    s.faults.profiles.weird = true;
+    s.faults.weird_rate = 1.0;
+    hubspot_mock mock{{.private_app_tokens = {token}, .limits = false}, s};
+    mock.generate_contacts(5, 1'767'225'600'000, 1000);
+    test_client client(mock.server());
+    for (const std::string after : {"0", "2"}) {
+        const auto r = client.request("POST", "/crm/v3/objects/contacts/search",
+                                      R"({"limit":2,"after":")" + after + R"("})", json_auth());
+        ASSERT_EQ(r.status, 200u) << r.body;
+        const auto page = json::parse(r.body).as_object();
+        ASSERT_EQ(page.at("results").as_array().size(), 2u);
+        for (const auto& c : page.at("results").as_array())
+            EXPECT_TRUE(c.as_object().contains("x_mock_unknown"));
+        EXPECT_TRUE(page.contains("x_mock_extra"));
+        EXPECT_EQ(page.at("paging").at("next").at("after").as_string(), after) << "the same page again";
+    }
+    EXPECT_EQ(mock.server().faults_decided().decisions, 2u);
+}
+
 }  // namespace
 }  // namespace tributary::kit::hubspot
