@@ -231,8 +231,10 @@ awaitable<void> daemon_startup::run() {
         co_return;
     }
     if (events_->needed()) events_->start(ctx_.limits.tasks);
+    events_runtime* events = events_.get();
     control_ = std::make_unique<control_service>(
-        settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor});
+        settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor,
+                                       [events](const std::string& job) { events->notify(job); }});
     control_server_ =
         std::make_unique<control_server>(co_await asio::this_coro::executor, settings.control.socket,
                                          *control_, log.with_component("control"));

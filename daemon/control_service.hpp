@@ -10,6 +10,7 @@
 // keep their state (pauses, pending triggers, last runs), the HTTP engine and its limiters
 // (window usage, pauses) are the same objects before and after.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,9 @@ struct control_service_deps {
     log::logger log;
     /// The loop's stall counter, for the metrics; null: not exported.
     const loop_monitor* monitor = nullptr;
+    /// Called with an events job's name once events were put back in its queue (`dlq replay`):
+    /// wakes its sender. Empty: nobody to wake.
+    std::function<void(const std::string&)> events_queued{};
 };
 
 class control_service : public control_handler, public metrics_source {
@@ -62,6 +66,7 @@ private:
     std::string pause(const control_request& r);
     std::string resume(const std::string& job);
     awaitable<std::string> dlq_drop(std::string job, std::vector<std::string> items);
+    awaitable<std::string> dlq_replay(control_request request);
     std::shared_ptr<job_runner> make_runner(std::shared_ptr<const config::settings> owned,
                                             const config::settings& s);
 

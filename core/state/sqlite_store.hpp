@@ -119,6 +119,13 @@ public:
     awaitable<std::vector<dead_letter>> due_dead_letters(std::string job,
                                                          std::uint32_t max_attempts,
                                                          std::size_t limit) override;
+    awaitable<std::optional<dead_letter>> find_dead_letter(std::string job, std::string item_id) override;
+    awaitable<std::vector<dead_letter>> dead_letters_after(std::string job,
+                                                           std::string after_item_id,
+                                                           std::size_t limit) override;
+    awaitable<std::uint64_t> replay_dead_letters(std::string job, std::vector<std::string> item_ids) override;
+    awaitable<store_result<std::vector<bool>>> requeue_dead_events(std::string job,
+                                                                   std::vector<queued_event> events) override;
     awaitable<std::uint64_t> clear_dead_letters(std::string job, std::vector<std::string> item_ids) override;
     awaitable<std::uint64_t> count_dead_letters(std::string job) override;
 
