@@ -25,6 +25,7 @@
 #include "daemon/events_runtime.hpp"
 #include "daemon/job_runner.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/retention_task.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "daemon/version.hpp"
@@ -269,6 +270,8 @@ awaitable<void> daemon_startup::run() {
     }
     sd_notify("READY=1\nSTATUS=" + control_->summary());
     ctx_.limits.tasks.spawn("systemd-notify", notify_systemd(*control_));
+    ctx_.limits.tasks.spawn("retention",
+                            run_retention(*store_, settings.retention, log.with_component("state")));
     co_await control_->jobs().run();
 }
 

@@ -1317,6 +1317,18 @@ awaitable<std::vector<run_record>> sqlite_store::recent_runs(std::string job, st
     co_return co_await submit(storage_, conn_, "recent_runs", access::read, std::move(work));
 }
 
+awaitable<std::uint64_t> sqlite_store::prune_runs(std::int64_t ended_before_us, std::size_t limit) {
+    auto work = [ended_before_us, limit](sqlite_connection& c) {
+        c.prepare(
+             "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE ended_at_us > 0 AND ended_at_us < ? "
+             "LIMIT ?)")
+            .bind(ended_before_us, limit)
+            .run();
+        return static_cast<std::uint64_t>(c.changes());
+    };
+    co_return co_await submit(storage_, conn_, "prune_runs", access::write, std::move(work));
+}
+
 // --- dead letters -------------------------------------------------------------------------
 
 awaitable<dead_letter> sqlite_store::add_dead_letter(std::string job,
@@ -1499,6 +1511,18 @@ awaitable<std::uint64_t> sqlite_store::count_dead_letters(std::string job) {
         return s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
     };
     co_return co_await submit(storage_, conn_, "count_dead_letters", access::read, std::move(work));
+}
+
+awaitable<std::uint64_t> sqlite_store::prune_dead_letters(std::int64_t failed_before_us, std::size_t limit) {
+    auto work = [failed_before_us, limit](sqlite_connection& c) {
+        c.prepare(
+             "DELETE FROM dead_letters WHERE (job, item_id) IN (SELECT job, item_id FROM dead_letters "
+             "WHERE last_failed_at_us < ? AND replay_requested_at_us = 0 LIMIT ?)")
+            .bind(failed_before_us, limit)
+            .run();
+        return static_cast<std::uint64_t>(c.changes());
+    };
+    co_return co_await submit(storage_, conn_, "prune_dead_letters", access::write, std::move(work));
 }
 
 // --- matching lookups ----------------------------------------------------------------------

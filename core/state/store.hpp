@@ -355,6 +355,9 @@ public:
                                     std::string message) = 0;
     /// Up to `limit` runs of `job`, newest first.
     virtual awaitable<std::vector<run_record>> recent_runs(std::string job, std::size_t limit) = 0;
+    /// Retention (core/state/retention.hpp): deletes up to `limit` runs of any job that ended
+    /// before `ended_before_us` (live runs are kept). Returns how many it deleted.
+    virtual awaitable<std::uint64_t> prune_runs(std::int64_t ended_before_us, std::size_t limit) = 0;
 
     // --- dead letters --------------------------------------------------------
 
@@ -397,6 +400,9 @@ public:
     virtual awaitable<std::uint64_t> clear_dead_letters(std::string job,
                                                         std::vector<std::string> item_ids) = 0;
     virtual awaitable<std::uint64_t> count_dead_letters(std::string job) = 0;
+    /// Retention: deletes up to `limit` dead letters of any job whose last failure is before
+    /// `failed_before_us`, except those with a pending replay. Returns how many it deleted.
+    virtual awaitable<std::uint64_t> prune_dead_letters(std::int64_t failed_before_us, std::size_t limit) = 0;
 
     awaitable<bool> clear_dead_letter(std::string job, std::string item_id) {
         std::vector<std::string> one{std::move(item_id)};

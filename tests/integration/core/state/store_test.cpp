@@ -446,6 +446,48 @@ TEST_F(StateStore_DeadLetters, After_WalksEveryEntryInIdOrderPerJob) {
     EXPECT_TRUE(wait(store_->dead_letters_after("users", "d", 3)).empty());
 }
 
+// Retention: ended runs before the cutoff go (live ones stay), dead letters last failed before it
+// go unless a replay is pending; both bounded per call, across jobs.
+TEST_F(StateStore_DeadLetters, Prune_OldDeadLettersExceptPendingReplays) {
+    wait(store_->add_dead_letter("users", "a", "{}", "r"));
+    wait(store_->add_dead_letter("events", "b", "{}", "r"));
+    wait(store_->add_dead_letter("users", "c", "{}", "r"));
+    wait(store_->replay_dead_letters("users", {"c"}));
+    clock_.advance(10s);
+    const auto cutoff = now_us();
+    wait(store_->add_dead_letter("users", "d", "{}", "r"));
+    EXPECT_EQ(wait(store_->prune_dead_letters(cutoff, 1)), 1u);
+    EXPECT_EQ(wait(store_->prune_dead_letters(cutoff, 10)), 1u);
+    EXPECT_EQ(wait(store_->prune_dead_letters(cutoff, 10)), 0u);
+    EXPECT_EQ(wait(store_->count_dead_letters("events")), 0u);
+    auto kept = wait(store_->dead_letters("users", 10));
+    ASSERT_EQ(kept.size(), 2u);
+    EXPECT_EQ(kept[0].item_id, "c") << "pending replay kept";
+    EXPECT_EQ(kept[1].item_id, "d") << "newer than the cutoff";
+}
+
+TEST_F(StateStore_Runs, Prune_EndedBeforeTheCutoffLiveRunsKept) {
+    const auto old_a = wait(store_->begin_run("a"));
+    wait(store_->end_run(old_a, run_status::succeeded, {}, ""));
+    const auto live = wait(store_->begin_run("b"));
+    const auto old_b = wait(store_->begin_run("b"));
+    wait(store_->end_run(old_b, run_status::failed, {}, "x"));
+    clock_.advance(10s);
+    const auto cutoff = now_us();
+    const auto recent = wait(store_->begin_run("a"));
+    wait(store_->end_run(recent, run_status::succeeded, {}, ""));
+    EXPECT_EQ(wait(store_->prune_runs(cutoff, 1)), 1u);
+    EXPECT_EQ(wait(store_->prune_runs(cutoff, 10)), 1u);
+    EXPECT_EQ(wait(store_->prune_runs(cutoff, 10)), 0u);
+    auto a = wait(store_->recent_runs("a", 10));
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(a[0].id, recent);
+    auto b = wait(store_->recent_runs("b", 10));
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0].id, live);
+    EXPECT_EQ(b[0].status, run_status::running);
+}
+
 // --- matches, schemas, meta ----------------------------------------------------------------
 
 TEST_F(StateStore_Matches, PutGet_ReturnsKnownKeysOnly) {
