@@ -983,6 +983,15 @@ std::optional<store_error> enqueue_refusal_of(sqlite_connection& c, std::uint64_
     return std::nullopt;
 }
 
+// Retention: runs `sql` (a DELETE taking a time and a row limit); how many rows it deleted.
+std::uint64_t delete_before(sqlite_connection& c,
+                            std::string_view sql,
+                            std::int64_t before_us,
+                            std::size_t limit) {
+    c.prepare(sql).bind(before_us, limit).run();
+    return static_cast<std::uint64_t>(c.changes());
+}
+
 ingest_reject_stats read_reject_totals(sqlite_connection& c) {
     auto s = c.prepare("SELECT count, bytes, dropped FROM ingest_reject_totals WHERE id = 1");
     ingest_reject_stats out;
@@ -1319,12 +1328,10 @@ awaitable<std::vector<run_record>> sqlite_store::recent_runs(std::string job, st
 
 awaitable<std::uint64_t> sqlite_store::prune_runs(std::int64_t ended_before_us, std::size_t limit) {
     auto work = [ended_before_us, limit](sqlite_connection& c) {
-        c.prepare(
-             "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE ended_at_us > 0 AND ended_at_us < ? "
-             "LIMIT ?)")
-            .bind(ended_before_us, limit)
-            .run();
-        return static_cast<std::uint64_t>(c.changes());
+        return delete_before(c,
+                             "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE ended_at_us > 0 AND "
+                             "ended_at_us < ? LIMIT ?)",
+                             ended_before_us, limit);
     };
     co_return co_await submit(storage_, conn_, "prune_runs", access::write, std::move(work));
 }
@@ -1515,12 +1522,11 @@ awaitable<std::uint64_t> sqlite_store::count_dead_letters(std::string job) {
 
 awaitable<std::uint64_t> sqlite_store::prune_dead_letters(std::int64_t failed_before_us, std::size_t limit) {
     auto work = [failed_before_us, limit](sqlite_connection& c) {
-        c.prepare(
-             "DELETE FROM dead_letters WHERE (job, item_id) IN (SELECT job, item_id FROM dead_letters "
-             "WHERE last_failed_at_us < ? AND replay_requested_at_us = 0 LIMIT ?)")
-            .bind(failed_before_us, limit)
-            .run();
-        return static_cast<std::uint64_t>(c.changes());
+        return delete_before(
+            c,
+            "DELETE FROM dead_letters WHERE (job, item_id) IN (SELECT job, item_id FROM "
+            "dead_letters WHERE last_failed_at_us < ? AND replay_requested_at_us = 0 LIMIT ?)",
+            failed_before_us, limit);
     };
     co_return co_await submit(storage_, conn_, "prune_dead_letters", access::write, std::move(work));
 }
