@@ -79,11 +79,21 @@ std::optional<std::filesystem::path> read_path(reader& r,
     return resolve(base, *s);
 }
 
+void read_retention(reader& r, const cursor& at, tributary::state::retention_settings& out) {
+    mapping m(r, at, true);
+    if (auto c = m.get("runs")) assign(out.runs, r.read_duration(*c, 0ms, 3650 * 24h));
+    if (auto c = m.get("dead_letters")) assign(out.dead_letters, r.read_duration(*c, 0ms, 3650 * 24h));
+    if (auto c = m.get("interval")) assign(out.interval, r.read_duration(*c, 1min, 7 * 24h));
+    m.finish();
+}
+
 void read_state(reader& r,
                 const cursor& at,
                 const std::filesystem::path& base,
-                tributary::state::sqlite_settings& out) {
+                tributary::state::sqlite_settings& out,
+                tributary::state::retention_settings& retention) {
     mapping m(r, at, true);
+    if (auto c = m.get("retention")) read_retention(r, *c, retention);
     if (auto c = m.get("dir")) assign(out.dir, read_path(r, *c, base));
     if (auto c = m.get("sync")) {
         if (auto v = r.read_choice(*c, {"full", "normal"}))
@@ -545,7 +555,7 @@ settings read_settings(reader& r,
             out.fingerprints.emplace(pointer_append(c->pointer(), key), YAML::Dump(kv.second));
         }
     }
-    if (auto c = m.get("state")) read_state(r, *c, base_dir, out.state);
+    if (auto c = m.get("state")) read_state(r, *c, base_dir, out.state, out.retention);
     if (auto c = m.get("log")) read_log(r, *c, out.log);
     if (auto c = m.get("ingest")) read_ingest(r, *c, base_dir, out.ingest);
     if (auto c = m.get("control")) read_control(r, *c, base_dir, out.control);

@@ -25,6 +25,7 @@
 #include "core/http/group_limiter.hpp"
 #include "core/log/logger_settings.hpp"
 #include "core/mapping/mapping.hpp"
+#include "core/state/retention.hpp"
 #include "core/state/sqlite_settings.hpp"
 #include "pipelines/events_job_settings.hpp"
 #include "pipelines/users_job_settings.hpp"
@@ -219,6 +220,9 @@ struct settings {
     /// `dedup_window`: default 24h; 0..30d; 0 disables deduplication. `disk_reserve`: default
     /// 16MiB; 0..1GiB; 0 = none; ingest answers 503 once less would remain.
     tributary::state::sqlite_settings state{.dir{"/var/lib/tributary"}};
+    /// `state.retention:` (core/state/retention.hpp): `runs`, default 30d, 0..3650d, 0 keeps them;
+    /// `dead_letters`, default 90d, 0..3650d, 0 keeps them; `interval`, default 1h, 1m..7d.
+    tributary::state::retention_settings retention;
     log_settings log;
     ingest_settings ingest;
     control_settings control;

@@ -25,6 +25,7 @@
 #include "daemon/events_runtime.hpp"
 #include "daemon/job_runner.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/retention_task.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "daemon/version.hpp"
@@ -230,13 +231,14 @@ awaitable<void> daemon_startup::run() {
         ctx_.signals.cancel();
         co_return;
     }
+    events_runtime* events = events_.get();
     control_ = std::make_unique<control_service>(
-        settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor});
-    control_->set_sender_control(
-        {[events = events_.get()](const std::string& job, clock::steady_time until) {
-             return events->pause_sender(job, until);
-         },
-         [events = events_.get()](const std::string& job) { return events->resume_sender(job); }});
+        settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor,
+                                       [events](const std::string& job) { events->notify(job); }});
+    control_->set_sender_control({[events](const std::string& job, clock::steady_time until) {
+                                      return events->pause_sender(job, until);
+                                  },
+                                  [events](const std::string& job) { return events->resume_sender(job); }});
     // A pause outlives a restart: applied before any job or sender starts.
     co_await control_->restore_pauses();
     if (events_->needed()) events_->start(ctx_.limits.tasks);
@@ -274,6 +276,8 @@ awaitable<void> daemon_startup::run() {
     }
     sd_notify("READY=1\nSTATUS=" + control_->summary());
     ctx_.limits.tasks.spawn("systemd-notify", notify_systemd(*control_));
+    ctx_.limits.tasks.spawn("retention",
+                            run_retention(*store_, settings.retention, log.with_component("state")));
     co_await control_->jobs().run();
 }
 

@@ -122,6 +122,8 @@ int td::app::execute(const std::vector<std::string>& args) {
         case td::command_kind::state_show:
         case td::command_kind::state_rewind:
         case td::command_kind::dlq_list:
+        case td::command_kind::dlq_show:
+        case td::command_kind::dlq_replay:
         case td::command_kind::dlq_drop:
         case td::command_kind::status:
         case td::command_kind::trigger:
@@ -195,8 +197,12 @@ int td::app::execute(const std::vector<std::string>& args) {
                 case td::command_kind::dlq_list:
                     result = td::dlq_list_command(cmd, s, log, out_, err_);
                     break;
+                case td::command_kind::dlq_show:
+                    result = td::dlq_show_command(cmd, s, log, out_, err_);
+                    break;
+                case td::command_kind::dlq_replay:
                 case td::command_kind::dlq_drop:
-                    result = td::dlq_drop_command(cmd, s, log, out_, err_);
+                    result = td::dlq_change_command(cmd, s, log, out_, err_);
                     break;
                 case td::command_kind::status:
                 case td::command_kind::trigger:

@@ -58,6 +58,14 @@ Usage:
                                         `beginning`, or a duration ago (`2h`, `7d`). Default:
                                         the checkpoint the job had at WHEN; --mark: WHEN
                                         itself becomes the low-water mark
+  tributary dlq list JOB [--limit N] [--json] [-c FILE]
+                                        JOB's dead letters, oldest first (N, default 20): id,
+                                        record or event, when, attempts, reason
+  tributary dlq show JOB ID [--json] [-c FILE]
+                                        one dead letter in full, the record or event included
+  tributary dlq replay JOB (ID... | --all) [-c FILE]
+                                        put dead letters back so JOB's next run (users) or its
+                                        sender (events) delivers them again
   tributary dlq list ingest [--limit N] [--json] [-c FILE]
                                         payloads the ingest endpoint refused (newest first,
                                         N entries, default 20), with the reason for each
@@ -70,8 +78,9 @@ Usage:
   tributary reload [-c FILE]            the daemon reads its config file again; on errors it
                                         keeps the old one and this prints why (exit 1)
   tributary dlq drop JOB ITEM [ITEM...] [-c FILE]
-                                        remove dead letters of a users job (through the running
-                                        daemon, or directly when none runs)
+                                        remove dead letters of a job for good
+                                        (dlq replay and drop go through the running daemon, or
+                                        open the state directly when none runs)
   tributary connectors [--json]         list the built-in connectors
   tributary COMMAND --help              the usage of one command (also: tributary help COMMAND)
   tributary --help | --version
@@ -80,7 +89,7 @@ Options:)";
 
 constexpr const char* overview_notes = R"(
 The daemon (and run --once) holds the state directory exclusively. state show,
-dlq list, plan and offline validate read it while a daemon runs; state rewind and
+dlq list|show, plan and offline validate read it while a daemon runs; state rewind and
 validate --online refuse while another process holds it.
 )";
 
@@ -160,23 +169,66 @@ Run 'tributary state show --help' or 'tributary state rewind --help' for their o
 Options:)";
 
 constexpr const char* dlq_list_usage = R"(Usage:
+  tributary dlq list JOB [--limit N] [--json] [-c FILE]
   tributary dlq list ingest [--limit N] [--json] [-c FILE]
 
-Lists the payloads the ingest endpoint refused (its reject store), newest first,
-with the reason for each. Reads the state directory without locking it: works
-while a daemon runs.
+JOB: lists the job's dead letters (items refused for good), oldest first, one
+line each: the item id (a users job's record id, an events job's messageId),
+the record or event (record id; event type, name and user), when it last
+failed, how many times, and the reason. A replay still pending is marked.
+`ingest`: the payloads the ingest endpoint refused (its reject store), newest
+first, with the reason for each. Reads the state directory without locking
+it: works while a daemon runs.
 
 Options:
       --limit N          entries, 1..1000 (default 20)
       --json             print one JSON object)";
 
+constexpr const char* dlq_show_usage = R"(Usage:
+  tributary dlq show JOB ID [--json] [-c FILE]
+
+Prints one dead letter of JOB in full: its reason, attempts, when it first and
+last failed, and the record or event as stored (personal data: it goes to the
+terminal, never to the logs). Works while a daemon runs.
+
+Options:
+      --json             print one JSON object)";
+
+constexpr const char* dlq_replay_usage = R"(Usage:
+  tributary dlq replay JOB ID [ID...] [-c FILE]
+  tributary dlq replay JOB --all [-c FILE]
+
+Puts dead letters of JOB back to be delivered again (once the destination was
+fixed). Users job: the next run (scheduled, or `tributary trigger JOB`) offers
+them first, whatever their attempts, age or `expired` reason; each leaves the
+dead letters once delivered, or stays with the new reason. Events job: each
+event goes back at the end of the job's queue — past the messageId dedup
+window, while a client resending it is still dropped — and leaves the dead
+letters in the same commit; the sender delivers it at once. While a daemon runs
+this goes through its control socket; otherwise it opens the state directory
+itself. Prints how many were replayed; ids that are not dead letters are named.
+
+Options:
+      --all              every dead letter of JOB)";
+
+constexpr const char* dlq_usage = R"(Usage:
+  tributary dlq list JOB|ingest [--limit N] [--json] [-c FILE]
+  tributary dlq show JOB ID [--json] [-c FILE]
+  tributary dlq replay JOB (ID... | --all) [-c FILE]
+  tributary dlq drop JOB ID [ID...] [-c FILE]
+
+A job's dead letters: list them, show one, replay them, drop them.
+Run 'tributary dlq COMMAND --help' for the options of each.
+
+Options:)";
+
 constexpr const char* dlq_drop_usage = R"(Usage:
   tributary dlq drop JOB ITEM [ITEM...] [-c FILE]
 
-Removes the named dead letters of the users job JOB (ITEM: an item id as `state
-show JOB` lists it): they are no longer retried. While a daemon runs this goes
-through its control socket; otherwise it opens the state directory itself. Prints
-how many existed. Events jobs' dead letters are not handled yet.)";
+Removes the named dead letters of JOB (ITEM: an item id as `dlq list JOB` lists
+it): they are no longer retried nor replayed. While a daemon runs this goes
+through its control socket; otherwise it opens the state directory itself.
+Prints how many existed.)";
 
 constexpr const char* status_usage = R"(Usage:
   tributary status [--json] [-c FILE]
@@ -261,8 +313,17 @@ std::string help_text(help_topic topic) {
         case help_topic::state_rewind:
             usage = state_rewind_usage;
             break;
+        case help_topic::dlq:
+            usage = dlq_usage;
+            break;
         case help_topic::dlq_list:
             usage = dlq_list_usage;
+            break;
+        case help_topic::dlq_show:
+            usage = dlq_show_usage;
+            break;
+        case help_topic::dlq_replay:
+            usage = dlq_replay_usage;
             break;
         case help_topic::status:
             usage = status_usage;
@@ -314,9 +375,12 @@ result<help_topic> help_topic_of(const std::vector<std::string>& words) {
     if (verb == "resume") return help_topic::resume;
     if (verb == "reload") return help_topic::reload;
     if (verb == "dlq") {
-        if (words.size() < 2 || words[1] == "list") return help_topic::dlq_list;
+        if (words.size() < 2) return help_topic::dlq;
+        if (words[1] == "list") return help_topic::dlq_list;
+        if (words[1] == "show") return help_topic::dlq_show;
+        if (words[1] == "replay") return help_topic::dlq_replay;
         if (words[1] == "drop") return help_topic::dlq_drop;
-        return unexpected{"unknown dlq subcommand " + words[1] + " (list or drop)"};
+        return unexpected{"unknown dlq subcommand " + words[1] + " (list, show, replay or drop)"};
     }
     if (verb != "state") return unexpected{"unknown command " + verb};
     if (words.size() < 2) return help_topic::state;
@@ -328,7 +392,7 @@ result<help_topic> help_topic_of(const std::vector<std::string>& words) {
 // Which command each option belongs to, for "--x is an option of y" errors.
 struct option_use {
     bool once = false, json = false, online = false, to = false, mark = false, sample = false, limit = false,
-         pause_for = false;
+         pause_for = false, all = false;
 };
 
 }  // namespace
@@ -402,6 +466,9 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         } else if (a == "--json") {
             cmd.json = true;
             used.json = true;
+        } else if (a == "--all") {
+            cmd.all = true;
+            used.all = true;
         } else if (!a.empty() && a[0] == '-') {
             return {std::nullopt, "unknown option " + a};
         } else {
@@ -467,12 +534,32 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         cmd.items.assign(words.begin() + 3, words.end());
         if (cmd.items.size() > 1000) return {std::nullopt, "dlq drop takes at most 1000 item ids at once"};
         operands = words.size() - 1;
+    } else if (verb == "dlq" && words.size() >= 2 && words[1] == "replay") {
+        cmd.kind = command_kind::dlq_replay;
+        if (words.size() < 3 || (words.size() < 4 && !used.all))
+            return {std::nullopt,
+                    "dlq replay needs a job and item ids, or --all: tributary dlq replay JOB ID..."};
+        if (words.size() > 3 && used.all)
+            return {std::nullopt, "dlq replay takes item ids or --all, not both"};
+        cmd.job = words[2];
+        cmd.items.assign(words.begin() + 3, words.end());
+        if (cmd.items.size() > 1000)
+            return {std::nullopt, "dlq replay takes at most 1000 item ids at once (or --all)"};
+        operands = words.size() - 1;
+    } else if (verb == "dlq" && words.size() >= 2 && words[1] == "show") {
+        cmd.kind = command_kind::dlq_show;
+        if (words.size() < 4)
+            return {std::nullopt, "dlq show needs a job and an item id: tributary dlq show JOB ID"};
+        cmd.job = words[2];
+        cmd.items.assign(words.begin() + 3, words.begin() + 4);
+        operands = 3;
     } else if (verb == "dlq") {
-        if (words.size() < 2) return {std::nullopt, "dlq needs a subcommand: list or drop"};
+        if (words.size() < 2) return {std::nullopt, "dlq needs a subcommand: list, show, replay or drop"};
         if (words[1] != "list")
-            return {std::nullopt, "unknown dlq subcommand " + words[1] + " (list or drop)"};
+            return {std::nullopt, "unknown dlq subcommand " + words[1] + " (list, show, replay or drop)"};
         cmd.kind = command_kind::dlq_list;
-        if (words.size() < 3) return {std::nullopt, "dlq list needs what to list: tributary dlq list ingest"};
+        if (words.size() < 3)
+            return {std::nullopt, "dlq list needs what to list: tributary dlq list JOB (or ingest)"};
         cmd.job = words[2];
         operands = 2;
         if (!used.limit) cmd.limit = 20;
@@ -484,8 +571,12 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
     const auto kind = cmd.kind;
     if (used.once && kind != command_kind::run) return {std::nullopt, "--once is an option of run"};
     if (used.json && kind != command_kind::connectors && kind != command_kind::plan &&
-        kind != command_kind::state_show && kind != command_kind::dlq_list && kind != command_kind::status)
-        return {std::nullopt, "--json is an option of connectors, plan, state show, dlq list and status"};
+        kind != command_kind::state_show && kind != command_kind::dlq_list &&
+        kind != command_kind::dlq_show && kind != command_kind::status)
+        return {std::nullopt,
+                "--json is an option of connectors, plan, state show, dlq list, dlq show and status"};
+    if (used.all && kind != command_kind::dlq_replay)
+        return {std::nullopt, "--all is an option of dlq replay"};
     if (used.pause_for && kind != command_kind::pause) return {std::nullopt, "--for is an option of pause"};
     if (used.online && kind != command_kind::validate)
         return {std::nullopt, "--online is an option of validate"};

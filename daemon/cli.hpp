@@ -27,6 +27,8 @@ enum class command_kind {
     state_show,
     state_rewind,
     dlq_list,
+    dlq_show,
+    dlq_replay,
     dlq_drop,
     status,  ///< the control socket's commands
     trigger,
@@ -36,7 +38,7 @@ enum class command_kind {
 };
 
 /// Whose usage `help` prints: every command (`--help` alone), or one command
-/// (`run --help`, `state show -h`, `help plan`); `state` covers show and rewind, `dlq` its list.
+/// (`run --help`, `state show -h`, `help plan`); `state` covers show and rewind, `dlq` its four.
 enum class help_topic {
     overview,
     run,
@@ -46,7 +48,10 @@ enum class help_topic {
     state_show,
     state_rewind,
     connectors,
+    dlq,
     dlq_list,
+    dlq_show,
+    dlq_replay,
     dlq_drop,
     status,
     trigger,
@@ -60,8 +65,8 @@ struct command {
     help_topic topic = help_topic::overview;  ///< for kind == help
     std::string config_path;                  ///< -c/--config; default below
     std::optional<std::string> once_job;      ///< run --once JOB
-    std::string job;                          ///< plan JOB, state show|rewind JOB, dlq list SOURCE
-    bool json = false;                        ///< --json (connectors, plan, state show, dlq list)
+    std::string job;                          ///< plan JOB, state show|rewind JOB, dlq … JOB|ingest
+    bool json = false;                        ///< --json (connectors, plan, state show, dlq list|show)
     bool online = false;                      ///< validate --online
     std::optional<std::string> rewind_to;     ///< state rewind --to WHEN (required there)
     bool rewind_mark = false;                 ///< state rewind --mark: WHEN is the mark itself
@@ -71,7 +76,8 @@ struct command {
     std::optional<std::string> log_format;  ///< --log-format json|text overrides the config
     std::optional<std::string> log_level;   ///< --log-level LEVEL overrides the config
     std::optional<std::chrono::milliseconds> pause_for;  ///< pause JOB --for DURATION
-    std::vector<std::string> items;                      ///< dlq drop JOB ITEM...: the item ids
+    std::vector<std::string> items;                      ///< dlq show|replay|drop JOB ITEM...: the item ids
+    bool all = false;                                    ///< dlq replay JOB --all
 };
 
 struct parse_result {

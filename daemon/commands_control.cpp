@@ -7,6 +7,7 @@
 #include "core/state/sqlite_store.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/control_client.hpp"
+#include "daemon/dead_letters.hpp"
 
 namespace tributary::daemon {
 
@@ -95,6 +96,27 @@ void print_status(const json::object& r, std::ostream& out) {
     print_groups(r, out);
 }
 
+// A replay report (dead_letters.hpp: replay_report::to_json) as the command prints it.
+void print_replay(const command& cmd, const json::object& r, std::ostream& out) {
+    const bool users = field(r, "type") == "users";
+    out << cmd.job << ": replayed " << field(r, "replayed") << " of " << field(r, "asked") << " dead letters"
+        << (users ? " (the next run offers them first)" : " (back in the queue)") << "\n";
+    if (const auto* m = r.if_contains("missing"); m && m->is_array() && !m->as_array().empty()) {
+        out << "  not dead letters of " << cmd.job << ":";
+        for (const auto& id : m->as_array()) out << " " << text_of(id);
+        out << "\n";
+    }
+    if (const auto* u = r.if_contains("unreadable"); u && u->is_array()) {
+        for (const auto& e : u->as_array()) {
+            if (!e.is_object()) continue;
+            out << "  kept " << field(e.as_object(), "id") << ": its stored event cannot be read back ("
+                << field(e.as_object(), "why") << ")\n";
+        }
+    }
+    if (const auto* refused = r.if_contains("refused"))
+        out << "  stopped: the store refused (" << text_of(*refused) << "); run it again later\n";
+}
+
 void print_done(const command& cmd, const json::object& r, std::ostream& out) {
     switch (cmd.kind) {
         case command_kind::trigger: {
@@ -113,6 +135,9 @@ void print_done(const command& cmd, const json::object& r, std::ostream& out) {
         case command_kind::dlq_drop:
             out << cmd.job << ": dropped " << field(r, "dropped") << " of " << field(r, "asked")
                 << " dead letters\n";
+            break;
+        case command_kind::dlq_replay:
+            print_replay(cmd, r, out);
             break;
         case command_kind::reload:
             out << "reloaded: added " << field(r, "added") << ", removed " << field(r, "removed")
@@ -140,6 +165,11 @@ control_request request_of(const command& cmd) {
             r.command = control_command::dlq_drop;
             r.items = cmd.items;
             break;
+        case command_kind::dlq_replay:
+            r.command = control_command::dlq_replay;
+            r.items = cmd.items;
+            r.all = cmd.all;
+            break;
         case command_kind::reload:
             r.command = control_command::reload;
             break;
@@ -160,15 +190,28 @@ bool is_control_command(command_kind k) {
 
 namespace {
 
-awaitable<std::uint64_t> drop_directly(const config::settings& s,
-                                       storage_thread& storage,
-                                       std::string job,
-                                       std::vector<std::string> items,
-                                       log::logger log) {
+// dlq drop|replay without a daemon: on the store itself, answering as the daemon would.
+awaitable<std::string> dlq_directly(const config::settings& s,
+                                    storage_thread& storage,
+                                    control_request request,
+                                    log::logger log) {
     auto store = co_await open_store(s, state::open_mode::read_write, storage, log);
-    const std::uint64_t dropped = co_await store->clear_dead_letters(std::move(job), std::move(items));
+    const auto type = s.jobs.at(request.job).type;
+    json::object o;
+    if (request.command == control_command::dlq_drop) {
+        const std::size_t asked = request.items.size();
+        const std::uint64_t dropped =
+            co_await store->clear_dead_letters(request.job, std::move(request.items));
+        o = {{"job", request.job}, {"dropped", dropped}, {"asked", asked}};
+    } else {
+        auto r =
+            co_await replay_dead_letters(*store, request.job, type, std::move(request.items), request.all);
+        o = r.to_json();
+        o["job"] = request.job;
+        o["type"] = config::to_string(type);
+    }
     co_await store->close();
-    co_return dropped;
+    co_return control_ok(std::move(o));
 }
 
 // The daemon's reply as the command prints it; the exit code.
@@ -195,39 +238,46 @@ exit_code report_reply(const command& cmd, const json::object& r, std::ostream& 
 
 }  // namespace
 
-exit_code dlq_drop_command(
+exit_code dlq_change_command(
     const command& cmd, const config::settings& s, log::logger log, std::ostream& out, std::ostream& err) {
     if (!check_job_configured(s, cmd.job, err)) return exit_code::usage;
-    if (s.jobs.at(cmd.job).type == config::job_type::events) {
-        err << "tributary: " << cmd.job
-            << " is an events job: dropping its dead letters is not supported yet\n";
-        return exit_code::failure;
-    }
     // The daemon holds the state directory: through its socket. None runs: directly.
-    auto called = control_call(s.control.socket, request_of(cmd), std::chrono::seconds{30});
+    const auto request = request_of(cmd);
+    auto called = control_call(s.control.socket, request, std::chrono::seconds{120});
     if (called.reply) return report_reply(cmd, *called.reply, out, err);
     if (!called.not_running) {
         err << "tributary: " << called.error << "\n";
         return exit_code::failure;
     }
     if (!state_database_exists(s.state.dir)) {
-        out << cmd.job << ": dropped 0 of " << cmd.items.size() << " dead letters (no state yet)\n";
+        // Nothing was ever dead-lettered here.
+        const json::object none{{"job", cmd.job},
+                                {"type", config::to_string(s.jobs.at(cmd.job).type)},
+                                {"asked", cmd.items.size()},
+                                {"dropped", 0},
+                                {"replayed", 0},
+                                {"missing", json::array(cmd.items.begin(), cmd.items.end())}};
+        print_done(cmd, none, out);
         return exit_code::ok;
     }
     boost::asio::io_context ioc{1};
     storage_thread storage;
     storage.start();
-    std::uint64_t dropped = 0;
+    std::string reply;
     try {
-        dropped = run_to_completion(ioc, drop_directly(s, storage, cmd.job, cmd.items, log));
+        reply = run_to_completion(ioc, dlq_directly(s, storage, request, log));
     } catch (const state::store_error& e) {
         err << "tributary: " << describe_store_error(e, s.state.dir) << "\n";
         storage.stop();
         return exit_code::failure;
     }
     storage.stop();
-    out << cmd.job << ": dropped " << dropped << " of " << cmd.items.size() << " dead letters\n";
-    return exit_code::ok;
+    auto parsed = parse_control_reply(reply);
+    if (!parsed) {
+        err << "tributary: " << parsed.error() << "\n";
+        return exit_code::failure;
+    }
+    return report_reply(cmd, *parsed, out, err);
 }
 
 exit_code control_command_cli(const command& cmd,

@@ -20,9 +20,10 @@ exit_code control_command_cli(const command& cmd,
                               std::ostream& out,
                               std::ostream& err);
 
-/// `dlq drop JOB ITEM...` (users jobs): through the running daemon's socket, else opening the
-/// state directory. 0 done (however many existed), 1 refused or failed, 2 unknown job.
-exit_code dlq_drop_command(
+/// `dlq drop JOB ITEM...` and `dlq replay JOB (ITEM... | --all)` (users and events jobs; see
+/// daemon/dead_letters.hpp): through the running daemon's socket, else opening the state
+/// directory. 0 done (however many existed), 1 refused or failed, 2 unknown job.
+exit_code dlq_change_command(
     const command& cmd, const config::settings& s, log::logger log, std::ostream& out, std::ostream& err);
 
 }  // namespace tributary::daemon

@@ -9,6 +9,7 @@
 #include "config/units.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "daemon/commands_common.hpp"
+#include "daemon/dead_letters.hpp"
 
 namespace tributary::daemon {
 
@@ -90,15 +91,132 @@ void print_text(std::ostream& out,
 
 }  // namespace
 
+namespace {
+
+struct job_letters_view {
+    std::uint64_t count = 0;
+    std::vector<state::dead_letter> oldest;
+};
+
+awaitable<job_letters_view> read_job_letters(const config::settings& settings,
+                                             storage_thread& storage,
+                                             std::string job,
+                                             std::size_t limit,
+                                             log::logger log) {
+    auto store = co_await open_store(settings, state::open_mode::read_only, storage, log);
+    job_letters_view v;
+    v.count = co_await store->count_dead_letters(job);
+    v.oldest = co_await store->dead_letters(job, limit);
+    co_await store->close();
+    co_return v;
+}
+
+awaitable<std::optional<state::dead_letter>> read_one_letter(const config::settings& settings,
+                                                             storage_thread& storage,
+                                                             std::string job,
+                                                             std::string id,
+                                                             log::logger log) {
+    auto store = co_await open_store(settings, state::open_mode::read_only, storage, log);
+    auto d = co_await store->find_dead_letter(std::move(job), std::move(id));
+    co_await store->close();
+    co_return d;
+}
+
+// Runs `task` on a private loop and storage thread when the state database exists; nullopt after
+// writing the store's error to `err`. No database: `T{}` (nothing was ever refused).
+template <class T, class Make>
+std::optional<T> read_state(const config::settings& settings, std::ostream& err, Make make) {
+    if (!state_database_exists(settings.state.dir)) return T{};
+    boost::asio::io_context ioc{1};
+    storage_thread storage;
+    storage.start();
+    std::optional<T> v;
+    try {
+        v = run_to_completion(ioc, make(storage));
+    } catch (const state::store_error& e) {
+        err << "tributary: " << describe_store_error(e, settings.state.dir) << "\n";
+    }
+    storage.stop();
+    return v;
+}
+
+exit_code list_job_letters(const command& cmd,
+                           const config::settings& settings,
+                           log::logger log,
+                           std::ostream& out,
+                           std::ostream& err) {
+    const auto type = settings.jobs.at(cmd.job).type;
+    auto v = read_state<job_letters_view>(settings, err, [&](storage_thread& storage) {
+        return read_job_letters(settings, storage, cmd.job, cmd.limit, log);
+    });
+    if (!v) return exit_code::failure;
+    if (cmd.json) {
+        json::object o;
+        o["job"] = cmd.job;
+        o["type"] = config::to_string(type);
+        o["count"] = v->count;
+        json::array list;
+        for (const auto& d : v->oldest) list.push_back(line_json(d, key_of(type, d)));
+        o["dead_letters"] = std::move(list);
+        out << json::serialize(o) << "\n";
+        return exit_code::ok;
+    }
+    out << cmd.job << " (" << config::to_string(type) << "): " << v->count << " dead letters";
+    if (v->count > v->oldest.size()) out << ", the oldest " << v->oldest.size() << " below (--limit)";
+    out << "\n";
+    for (const auto& d : v->oldest) out << "  " << printable(format_line(d, key_of(type, d))) << "\n";
+    return exit_code::ok;
+}
+
+}  // namespace
+
+exit_code dlq_show_command(const command& cmd,
+                           const config::settings& settings,
+                           log::logger log,
+                           std::ostream& out,
+                           std::ostream& err) {
+    if (!check_job_configured(settings, cmd.job, err)) return exit_code::usage;
+    const auto type = settings.jobs.at(cmd.job).type;
+    const std::string& id = cmd.items.at(0);
+    using found_t = std::optional<state::dead_letter>;
+    auto v = read_state<found_t>(settings, err, [&](storage_thread& storage) {
+        return read_one_letter(settings, storage, cmd.job, id, log);
+    });
+    if (!v) return exit_code::failure;
+    if (!*v) {
+        err << "tributary: " << cmd.job << " has no dead letter " << printable(id) << "\n";
+        return exit_code::failure;
+    }
+    const auto& d = **v;
+    auto o = full_json(type, d);
+    if (cmd.json) {
+        o["job"] = cmd.job;
+        out << json::serialize(o) << "\n";
+        return exit_code::ok;
+    }
+    out << "job            " << cmd.job << " (" << config::to_string(type) << ")\n"
+        << "id             " << printable(d.item_id) << "\n"
+        << (type == config::job_type::events ? "event          " : "record         ")
+        << printable(key_of(type, d)) << "\n"
+        << "reason         " << printable(d.reason) << "\n"
+        << "attempts       " << d.attempts << "\n"
+        << "first failed   " << format_time_us(d.first_failed_at_us) << "\n"
+        << "last failed    " << format_time_us(d.last_failed_at_us) << "\n";
+    if (d.replay_requested_at_us > 0)
+        out << "replay         requested " << format_time_us(d.replay_requested_at_us)
+            << ", the next run offers it\n";
+    out << "payload        " << printable(d.payload_json) << "\n";
+    return exit_code::ok;
+}
+
 exit_code dlq_list_command(const command& cmd,
                            const config::settings& settings,
                            log::logger log,
                            std::ostream& out,
                            std::ostream& err) {
     if (cmd.job != "ingest") {
-        err << "tributary: dlq list takes `ingest` (the ingest reject store); a job's dead letters are shown "
-               "by `tributary state show JOB`\n";
-        return exit_code::usage;
+        if (!check_job_configured(settings, cmd.job, err)) return exit_code::usage;
+        return list_job_letters(cmd, settings, log, out, err);
     }
     ingest_rejects_view v;
     // No database yet: nothing was ever refused here; a read-only open would fail on the missing file.

@@ -20,12 +20,17 @@ std::optional<control_command> command_of(std::string_view s) {
     if (s == "resume") return control_command::resume;
     if (s == "reload") return control_command::reload;
     if (s == "dlq_drop") return control_command::dlq_drop;
+    if (s == "dlq_replay") return control_command::dlq_replay;
     return std::nullopt;
 }
 
 bool takes_job(control_command c) {
     return c == control_command::trigger || c == control_command::pause || c == control_command::resume ||
-           c == control_command::dlq_drop;
+           c == control_command::dlq_drop || c == control_command::dlq_replay;
+}
+
+bool takes_items(control_command c) {
+    return c == control_command::dlq_drop || c == control_command::dlq_replay;
 }
 
 result<json::value> parse_limited(std::string_view line, std::size_t max) {
@@ -54,6 +59,8 @@ std::string_view command_name(control_command c) {
             return "reload";
         case control_command::dlq_drop:
             return "dlq_drop";
+        case control_command::dlq_replay:
+            return "dlq_replay";
     }
     return "?";
 }
@@ -69,14 +76,15 @@ result<control_request> parse_control_request(std::string_view line) {
     auto cmd = command_of(c->as_string());
     if (!cmd) {
         return unexpected{"unknown command \"" + std::string(c->as_string().subview().substr(0, 40)) +
-                          "\" (status, trigger, pause, resume, reload, dlq_drop)"};
+                          "\" (status, trigger, pause, resume, reload, dlq_drop, dlq_replay)"};
     }
     r.command = *cmd;
     for (const auto& kv : o) {
         const std::string_view key = kv.key();
         const bool known = key == "command" || (key == "job" && takes_job(r.command)) ||
                            (key == "for_ms" && r.command == control_command::pause) ||
-                           (key == "items" && r.command == control_command::dlq_drop);
+                           (key == "items" && takes_items(r.command)) ||
+                           (key == "all" && r.command == control_command::dlq_replay);
         if (!known) {
             return unexpected{"unexpected key \"" + std::string(key.substr(0, 40)) + "\" for " +
                               std::string(command_name(r.command))};
@@ -88,10 +96,17 @@ result<control_request> parse_control_request(std::string_view line) {
             return unexpected{std::string(command_name(r.command)) + " needs \"job\" (a job name)"};
         r.job = std::string(j->as_string());
     }
-    if (r.command == control_command::dlq_drop) {
+    if (const auto* a = o.if_contains("all")) {
+        if (!a->is_bool()) return unexpected{std::string("\"all\" must be true or false")};
+        r.all = a->as_bool();
+    }
+    if (r.all && o.contains("items"))
+        return unexpected{std::string("dlq_replay takes \"items\" or \"all\", not both")};
+    if (takes_items(r.command) && !r.all) {
         const auto* items = o.if_contains("items");
         if (!items || !items->is_array() || items->as_array().empty() || items->as_array().size() > 1000)
-            return unexpected{std::string("dlq_drop needs \"items\": 1 to 1000 item ids")};
+            return unexpected{std::string(command_name(r.command)) + " needs \"items\": 1 to 1000 item ids" +
+                              (r.command == control_command::dlq_replay ? " (or \"all\":true)" : "")};
         for (const auto& i : items->as_array()) {
             if (!i.is_string() || i.as_string().empty())
                 return unexpected{std::string("\"items\" must hold non-empty strings")};
@@ -111,7 +126,9 @@ std::string encode_control_request(const control_request& r) {
     o["command"] = command_name(r.command);
     if (takes_job(r.command)) o["job"] = r.job;
     if (r.command == control_command::pause && r.pause_for) o["for_ms"] = r.pause_for->count();
-    if (r.command == control_command::dlq_drop) {
+    if (r.command == control_command::dlq_replay && r.all) {
+        o["all"] = true;
+    } else if (takes_items(r.command)) {
         json::array items;
         for (const auto& i : r.items) items.emplace_back(i);
         o["items"] = std::move(items);

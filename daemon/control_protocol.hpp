@@ -5,6 +5,8 @@
 //   request:  {"command":"status"} | {"command":"trigger","job":"NAME"}
 //             | {"command":"pause","job":"NAME","for_ms":N?} | {"command":"resume","job":"NAME"}
 //             | {"command":"reload"} | {"command":"dlq_drop","job":"NAME","items":["ID",...]}
+//             | {"command":"dlq_replay","job":"NAME","items":["ID",...]} |
+//             {…"dlq_replay","job":"NAME","all":true}
 //   reply:    {"ok":true, ...command's fields} | {"ok":false,"error":"one line","errors":[...]?}
 
 #include <boost/json/object.hpp>
@@ -20,13 +22,14 @@
 
 namespace tributary::daemon {
 
-enum class control_command { status, trigger, pause, resume, reload, dlq_drop };
+enum class control_command { status, trigger, pause, resume, reload, dlq_drop, dlq_replay };
 
 struct control_request {
     control_command command = control_command::status;
     std::string job;                                     ///< trigger, pause, resume
     std::optional<std::chrono::milliseconds> pause_for;  ///< pause: absent = until resumed
-    std::vector<std::string> items;                      ///< dlq_drop: 1..1000 non-empty item ids
+    std::vector<std::string> items;                      ///< dlq_drop, dlq_replay: 1..1000 non-empty item ids
+    bool all = false;                                    ///< dlq_replay: every entry (then no items)
 };
 
 /// Longest request line accepted (without its newline).

@@ -13,6 +13,7 @@
 #include "core/time.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/config_check.hpp"
+#include "daemon/dead_letters.hpp"
 #include "daemon/group_report.hpp"
 #include "daemon/metrics_text.hpp"
 #include "daemon/reload_plan.hpp"
@@ -80,6 +81,8 @@ awaitable<std::string> control_service::handle(control_request request) {
             co_return co_await reload();
         case control_command::dlq_drop:
             co_return co_await dlq_drop(request.job, request.items);
+        case control_command::dlq_replay:
+            co_return co_await dlq_replay(std::move(request));
     }
     co_return control_error("unknown command");
 }
@@ -161,10 +164,7 @@ std::string control_service::pause(const control_request& r) {
 }
 
 awaitable<std::string> control_service::dlq_drop(std::string job, std::vector<std::string> items) {
-    auto it = current_->jobs.find(job);
-    if (it == current_->jobs.end()) co_return control_error("unknown job " + job);
-    if (it->second.type == config::job_type::events)
-        co_return control_error(job + " is an events job: dropping its dead letters is not supported yet");
+    if (!current_->jobs.contains(job)) co_return control_error("unknown job " + job);
     const std::size_t asked = items.size();
     const std::uint64_t dropped = co_await deps_.store.clear_dead_letters(job, std::move(items));
     control_log_.info("dlq.dropped", {{"job", job}, {"asked", asked}, {"dropped", dropped}});
@@ -228,6 +228,26 @@ awaitable<void> control_service::restore_pauses() {
         pause(r);
     }
     co_await save_pauses();
+}
+
+awaitable<std::string> control_service::dlq_replay(control_request request) {
+    auto it = current_->jobs.find(request.job);
+    if (it == current_->jobs.end()) co_return control_error("unknown job " + request.job);
+    const auto type = it->second.type;
+    auto r =
+        co_await replay_dead_letters(deps_.store, request.job, type, std::move(request.items), request.all);
+    control_log_.info("dlq.replayed", {{"job", request.job},
+                                       {"asked", r.asked},
+                                       {"replayed", r.replayed},
+                                       {"missing", r.missing.size()},
+                                       {"unreadable", r.unreadable.size()},
+                                       {"refused", r.refused ? *r.refused : std::string{}}});
+    if (type == config::job_type::events && r.replayed > 0 && deps_.events_queued)
+        deps_.events_queued(request.job);
+    auto o = r.to_json();
+    o["job"] = request.job;
+    o["type"] = config::to_string(type);
+    co_return control_ok(std::move(o));
 }
 
 std::string control_service::resume(const std::string& job) {

@@ -34,6 +34,9 @@ struct control_service_deps {
     log::logger log;
     /// The loop's stall counter, for the metrics; null: not exported.
     const loop_monitor* monitor = nullptr;
+    /// Called with an events job's name once events were put back in its queue (`dlq replay`):
+    /// wakes its sender. Empty: nobody to wake.
+    std::function<void(const std::string&)> events_queued{};
 };
 
 /// The events jobs' senders, for `pause` and `resume` (daemon/events_runtime). Each returns false
@@ -76,6 +79,7 @@ private:
     std::string resume(const std::string& job);
     awaitable<void> save_pauses();
     awaitable<std::string> dlq_drop(std::string job, std::vector<std::string> items);
+    awaitable<std::string> dlq_replay(control_request request);
     std::shared_ptr<job_runner> make_runner(std::shared_ptr<const config::settings> owned,
                                             const config::settings& s);
 

@@ -64,6 +64,10 @@ bool events_runtime::needed() const {
     return false;
 }
 
+void events_runtime::notify(const std::string& job) {
+    if (auto it = jobs_.find(job); it != jobs_.end()) it->second->sender->notify();
+}
+
 std::uint16_t events_runtime::ingest_port() const {
     return server_ ? server_->port() : 0;
 }

@@ -63,6 +63,10 @@ public:
     /// 1 the destination kept failing (the rest stays queued). After prepare(false).
     awaitable<exit_code> run_once(std::string job);
 
+    /// Events were put back in `job`'s queue from outside the intake (`dlq replay`): wakes its
+    /// sender. No effect for a job without one.
+    void notify(const std::string& job);
+
     /// The ingest port (0 when not serving).
     std::uint16_t ingest_port() const;
 

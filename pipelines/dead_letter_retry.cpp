@@ -10,15 +10,17 @@ awaitable<due_letters> load_due_letters(state::store& store,
                                         const users_job_settings& s,
                                         std::int64_t now_us) {
     due_letters out;
-    if (s.dead_letter_max_attempts == 0) co_return out;
+    // Automatic retries off (max attempts 0): only operator replays are due (attempts < 0 never).
     const std::size_t want = std::max<std::size_t>(s.dead_letter_retry_limit, 1);
     // Expired entries stay due and, once the others were tried again, come first: look past them,
     // a bounded number of times.
     std::vector<state::dead_letter> due;
     for (std::size_t ask = want;; ask *= 2) {
         due = co_await store.due_dead_letters(s.name, s.dead_letter_max_attempts, ask);
-        const auto live = static_cast<std::size_t>(std::count_if(
-            due.begin(), due.end(), [](const state::dead_letter& d) { return d.reason != expired_reason; }));
+        const auto live =
+            static_cast<std::size_t>(std::count_if(due.begin(), due.end(), [](const state::dead_letter& d) {
+                return d.reason != expired_reason || d.replay_requested_at_us > 0;
+            }));
         if (live >= want || due.size() < ask || ask >= 4 * want) break;
     }
     out.due = due.size();
@@ -28,10 +30,12 @@ awaitable<due_letters> load_due_letters(state::store& store,
     std::vector<state::overlap_id> newer;
     std::size_t considered = 0;
     for (auto& d : due) {
-        if (d.reason == expired_reason) continue;
+        // An operator's replay is offered whatever the entry's age or reason.
+        const bool replay = d.replay_requested_at_us > 0;
+        if (d.reason == expired_reason && !replay) continue;
         if (considered == want) break;
         ++considered;
-        if (max_age_us > 0 && now_us - d.first_failed_at_us > max_age_us) {
+        if (!replay && max_age_us > 0 && now_us - d.first_failed_at_us > max_age_us) {
             out.expiring.push_back(std::move(d));
             continue;
         }

@@ -31,9 +31,10 @@ struct due_letters {
     std::vector<std::string> obsolete{};
 };
 
-/// Up to s.dead_letter_retry_limit (0 counts as 1) entries with fewer than
-/// s.dead_letter_max_attempts attempts, looking past entries already `expired` (up to four times
-/// the limit); nothing when dead_letter_max_attempts is 0. `now_us`: wall time, for the age.
+/// Up to s.dead_letter_retry_limit (0 counts as 1) entries: those an operator asked to replay
+/// (`dlq replay`: offered whatever their attempts, age or reason) first, then those with fewer
+/// than s.dead_letter_max_attempts attempts (none when it is 0), looking past entries already
+/// `expired` (up to four times the limit). `now_us`: wall time, for the age.
 /// Throws state::store_error.
 awaitable<due_letters> load_due_letters(state::store& store,
                                         const users_job_settings& s,

@@ -42,8 +42,9 @@
 // stored cursor (a rejected, not_found or contract error on the first call) the run logs
 // `job.cursor_discarded` (field kind) and reads from the mark instead — once, not a failure.
 //
-// Dead letters: at the start of a run, up to dead_letter_retry_limit entries with fewer than
-// dead_letter_max_attempts attempts (due_dead_letters: least recently failed first) are offered
+// Dead letters: at the start of a run, up to dead_letter_retry_limit entries — those an operator
+// asked to replay (`dlq replay`, whatever their attempts, age or reason) first, then those with
+// fewer than dead_letter_max_attempts attempts (due_dead_letters: least recently failed first) — are offered
 // again ahead of the source's records: their payload goes through the path again (what it holds
 // depends on where the record was refused: users_transform.hpp). A success clears the entry, a
 // refusal counts one more attempt, a skip by the matching rule clears it, and an entry whose

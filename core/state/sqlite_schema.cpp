@@ -196,7 +196,14 @@ CREATE TABLE overlap_batches (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 5> scripts{schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
+// Version 6: operator replays of dead letters (issue 16). A users job's entry marked by `dlq
+// replay` is offered by the next run whatever its attempts, age or reason; 0 = no replay pending.
+constexpr std::string_view schema_v6 = R"sql(
+ALTER TABLE dead_letters ADD COLUMN replay_requested_at_us INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<std::string_view, 6> scripts{schema_v1, schema_v2, schema_v3,
+                                                  schema_v4, schema_v5, schema_v6};
 
 void exec(sqlite3* db, const std::string& sql, std::string_view what) {
     int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);

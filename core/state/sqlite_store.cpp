@@ -735,8 +735,23 @@ constexpr std::string_view upsert_dead_letter_sql =
     "last_failed_at_us) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) "
     "ON CONFLICT (job, item_id) DO UPDATE SET payload_json = excluded.payload_json, "
     "reason = excluded.reason, attempts = attempts + 1, last_failed_at_us = "
-    "excluded.last_failed_at_us "
-    "RETURNING job, item_id, payload_json, reason, attempts, first_failed_at_us, last_failed_at_us";
+    "excluded.last_failed_at_us, replay_requested_at_us = 0 "
+    "RETURNING job, item_id, payload_json, reason, attempts, first_failed_at_us, last_failed_at_us, "
+    "replay_requested_at_us";
+
+// The columns read_dead_letter reads, in its order.
+#define TRIBUTARY_DEAD_LETTER_COLUMNS                                                       \
+    "job, item_id, payload_json, reason, attempts, first_failed_at_us, last_failed_at_us, " \
+    "replay_requested_at_us"
+
+dead_letter read_dead_letter(const statement& s);
+
+// Every row of `s` (selecting TRIBUTARY_DEAD_LETTER_COLUMNS).
+std::vector<dead_letter> read_dead_letters(statement& s) {
+    std::vector<dead_letter> out;
+    while (s.step()) out.push_back(read_dead_letter(s));
+    return out;
+}
 
 dead_letter read_dead_letter(const statement& s) {
     dead_letter d;
@@ -747,6 +762,7 @@ dead_letter read_dead_letter(const statement& s) {
     d.attempts = static_cast<std::uint32_t>(s.int64(4));
     d.first_failed_at_us = s.int64(5);
     d.last_failed_at_us = s.int64(6);
+    d.replay_requested_at_us = s.int64(7);
     return d;
 }
 
@@ -965,6 +981,15 @@ std::optional<store_error> enqueue_refusal_of(sqlite_connection& c, std::uint64_
         }
     }
     return std::nullopt;
+}
+
+// Retention: runs `sql` (a DELETE taking a time and a row limit); how many rows it deleted.
+std::uint64_t delete_before(sqlite_connection& c,
+                            std::string_view sql,
+                            std::int64_t before_us,
+                            std::size_t limit) {
+    c.prepare(sql).bind(before_us, limit).run();
+    return static_cast<std::uint64_t>(c.changes());
 }
 
 ingest_reject_stats read_reject_totals(sqlite_connection& c) {
@@ -1301,6 +1326,16 @@ awaitable<std::vector<run_record>> sqlite_store::recent_runs(std::string job, st
     co_return co_await submit(storage_, conn_, "recent_runs", access::read, std::move(work));
 }
 
+awaitable<std::uint64_t> sqlite_store::prune_runs(std::int64_t ended_before_us, std::size_t limit) {
+    auto work = [ended_before_us, limit](sqlite_connection& c) {
+        return delete_before(c,
+                             "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE ended_at_us > 0 AND "
+                             "ended_at_us < ? LIMIT ?)",
+                             ended_before_us, limit);
+    };
+    co_return co_await submit(storage_, conn_, "prune_runs", access::write, std::move(work));
+}
+
 // --- dead letters -------------------------------------------------------------------------
 
 awaitable<dead_letter> sqlite_store::add_dead_letter(std::string job,
@@ -1322,15 +1357,11 @@ awaitable<dead_letter> sqlite_store::add_dead_letter(std::string job,
 
 awaitable<std::vector<dead_letter>> sqlite_store::dead_letters(std::string job, std::size_t limit) {
     auto work = [job = std::move(job), limit](sqlite_connection& c) {
-        auto s = c.prepare(
-            "SELECT job, item_id, payload_json, reason, attempts, first_failed_at_us, "
-            "last_failed_at_us"
-            " FROM dead_letters WHERE job = ? "
-            "ORDER BY first_failed_at_us, item_id LIMIT ?");
+        auto s = c.prepare("SELECT " TRIBUTARY_DEAD_LETTER_COLUMNS
+                           " FROM dead_letters WHERE job = ? "
+                           "ORDER BY first_failed_at_us, item_id LIMIT ?");
         s.bind(job, limit);
-        std::vector<dead_letter> out;
-        while (s.step()) out.push_back(read_dead_letter(s));
-        return out;
+        return read_dead_letters(s);
     };
     co_return co_await submit(storage_, conn_, "dead_letters", access::read, std::move(work));
 }
@@ -1339,17 +1370,126 @@ awaitable<std::vector<dead_letter>> sqlite_store::due_dead_letters(std::string j
                                                                    std::uint32_t max_attempts,
                                                                    std::size_t limit) {
     auto work = [job = std::move(job), max_attempts, limit](sqlite_connection& c) {
-        auto s = c.prepare(
-            "SELECT job, item_id, payload_json, reason, attempts, first_failed_at_us, "
-            "last_failed_at_us"
-            " FROM dead_letters WHERE job = ? AND attempts < ? "
-            "ORDER BY last_failed_at_us, item_id LIMIT ?");
+        // Replays first (oldest request first), then the others least recently failed first.
+        auto s =
+            c.prepare("SELECT " TRIBUTARY_DEAD_LETTER_COLUMNS
+                      " FROM dead_letters WHERE job = ?1 AND (attempts < ?2 OR replay_requested_at_us > 0) "
+                      "ORDER BY replay_requested_at_us = 0, replay_requested_at_us, last_failed_at_us, "
+                      "item_id LIMIT ?3");
         s.bind(job, max_attempts, limit);
-        std::vector<dead_letter> out;
-        while (s.step()) out.push_back(read_dead_letter(s));
-        return out;
+        return read_dead_letters(s);
     };
     co_return co_await submit(storage_, conn_, "due_dead_letters", access::read, std::move(work));
+}
+
+awaitable<std::optional<dead_letter>> sqlite_store::find_dead_letter(std::string job, std::string item_id) {
+    auto work = [job = std::move(job), item_id = std::move(item_id)](sqlite_connection& c) {
+        auto s = c.prepare("SELECT " TRIBUTARY_DEAD_LETTER_COLUMNS
+                           " FROM dead_letters WHERE job = ? AND item_id = ?");
+        s.bind(job, item_id);
+        std::optional<dead_letter> out;
+        if (s.step()) out = read_dead_letter(s);
+        return out;
+    };
+    co_return co_await submit(storage_, conn_, "find_dead_letter", access::read, std::move(work));
+}
+
+awaitable<std::vector<dead_letter>> sqlite_store::dead_letters_after(std::string job,
+                                                                     std::string after_item_id,
+                                                                     std::size_t limit) {
+    auto work = [job = std::move(job), after = std::move(after_item_id), limit](sqlite_connection& c) {
+        auto s = c.prepare("SELECT " TRIBUTARY_DEAD_LETTER_COLUMNS
+                           " FROM dead_letters WHERE job = ? AND item_id > ? ORDER BY item_id LIMIT ?");
+        s.bind(job, after, limit);
+        return read_dead_letters(s);
+    };
+    co_return co_await submit(storage_, conn_, "dead_letters_after", access::read, std::move(work));
+}
+
+awaitable<std::uint64_t> sqlite_store::replay_dead_letters(std::string job,
+                                                           std::vector<std::string> item_ids) {
+    const auto now = now_us();
+    auto work = [job = std::move(job), ids = std::move(item_ids), now](sqlite_connection& c) {
+        std::uint64_t marked = 0;
+        auto s =
+            c.prepare("UPDATE dead_letters SET replay_requested_at_us = ? WHERE job = ? AND item_id = ?");
+        for (const auto& id : ids) {
+            s.bind(now, job, id).run();
+            marked += static_cast<std::uint64_t>(c.changes());
+            s.reset();
+        }
+        return marked;
+    };
+    co_return co_await submit(storage_, conn_, "replay_dead_letters", access::write, std::move(work));
+}
+
+awaitable<store_result<std::vector<bool>>> sqlite_store::requeue_dead_events(
+    std::string job, std::vector<queued_event> events) {
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (events[i].message_id.empty()) {
+            throw store_error(error_kind::misuse,
+                              "requeue_dead_events: event " + std::to_string(i) + " has an empty message_id");
+        }
+    }
+    const auto now = now_us();
+    auto work = [job = std::move(job), events = std::move(events), now](sqlite_connection& c) {
+        std::vector<bool> requeued(events.size(), false);
+        // Decide first (the dead letter exists, once per message_id), then check the budget for
+        // what would be added, then write: a refusal throws before anything is written.
+        std::uint64_t added_bytes = 0;
+        {
+            auto exists = c.prepare("SELECT 1 FROM dead_letters WHERE job = ? AND item_id = ?");
+            for (std::size_t i = 0; i < events.size(); ++i) {
+                bool earlier = false;
+                for (std::size_t k = 0; k < i && !earlier; ++k)
+                    earlier = requeued[k] && events[k].message_id == events[i].message_id;
+                if (earlier) continue;
+                exists.bind(job, events[i].message_id);
+                requeued[i] = exists.step();
+                exists.reset();
+                if (requeued[i]) added_bytes += events[i].payload_json.size();
+            }
+        }
+        if (added_bytes == 0) return requeued;
+        if (auto refused = enqueue_refusal_of(c, added_bytes)) throw *refused;
+        auto row = event_job_for_write(c, job);
+        auto seq = row.last_seq;
+        std::int64_t count = 0;
+        std::int64_t bytes = 0;
+        auto insert = c.prepare(
+            "INSERT INTO event_queue (job_id, seq, message_id, user_key, type, received_at_us, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        // Seen now: the window runs from the replay, so a client's resend is still a duplicate.
+        auto seen = c.prepare(
+            "INSERT INTO event_dedup (job_id, message_id, seen_at_us) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT (job_id, message_id) DO UPDATE SET seen_at_us = excluded.seen_at_us");
+        auto remove = c.prepare("DELETE FROM dead_letters WHERE job = ? AND item_id = ?");
+        const bool dedup = c.settings().dedup_window.count() > 0;
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            if (!requeued[i]) continue;
+            const auto& e = events[i];
+            ++seq;
+            insert
+                .bind(row.id, seq, e.message_id, e.user_key, e.type, e.received_at_us,
+                      blob_param{e.payload_json})
+                .run();
+            insert.reset();
+            if (dedup) {
+                seen.bind(row.id, e.message_id, now).run();
+                seen.reset();
+            }
+            remove.bind(job, e.message_id).run();
+            remove.reset();
+            ++count;
+            bytes += static_cast<std::int64_t>(e.payload_json.size());
+        }
+        c.prepare("UPDATE event_jobs SET last_seq = ?, count = count + ?, bytes = bytes + ? WHERE id = ?")
+            .bind(seq, count, bytes, row.id)
+            .run();
+        return requeued;
+    };
+    co_return co_await submit_refusable(storage_, conn_, "requeue_dead_events", access::write,
+                                        std::move(work));
 }
 
 awaitable<std::uint64_t> sqlite_store::clear_dead_letters(std::string job,
@@ -1378,6 +1518,17 @@ awaitable<std::uint64_t> sqlite_store::count_dead_letters(std::string job) {
         return s.step() ? static_cast<std::uint64_t>(s.int64(0)) : 0;
     };
     co_return co_await submit(storage_, conn_, "count_dead_letters", access::read, std::move(work));
+}
+
+awaitable<std::uint64_t> sqlite_store::prune_dead_letters(std::int64_t failed_before_us, std::size_t limit) {
+    auto work = [failed_before_us, limit](sqlite_connection& c) {
+        return delete_before(
+            c,
+            "DELETE FROM dead_letters WHERE (job, item_id) IN (SELECT job, item_id FROM "
+            "dead_letters WHERE last_failed_at_us < ? AND replay_requested_at_us = 0 LIMIT ?)",
+            failed_before_us, limit);
+    };
+    co_return co_await submit(storage_, conn_, "prune_dead_letters", access::write, std::move(work));
 }
 
 // --- matching lookups ----------------------------------------------------------------------

@@ -110,6 +110,7 @@ public:
                             run_counts counts,
                             std::string message) override;
     awaitable<std::vector<run_record>> recent_runs(std::string job, std::size_t limit) override;
+    awaitable<std::uint64_t> prune_runs(std::int64_t ended_before_us, std::size_t limit) override;
 
     awaitable<dead_letter> add_dead_letter(std::string job,
                                            std::string item_id,
@@ -119,8 +120,16 @@ public:
     awaitable<std::vector<dead_letter>> due_dead_letters(std::string job,
                                                          std::uint32_t max_attempts,
                                                          std::size_t limit) override;
+    awaitable<std::optional<dead_letter>> find_dead_letter(std::string job, std::string item_id) override;
+    awaitable<std::vector<dead_letter>> dead_letters_after(std::string job,
+                                                           std::string after_item_id,
+                                                           std::size_t limit) override;
+    awaitable<std::uint64_t> replay_dead_letters(std::string job, std::vector<std::string> item_ids) override;
+    awaitable<store_result<std::vector<bool>>> requeue_dead_events(std::string job,
+                                                                   std::vector<queued_event> events) override;
     awaitable<std::uint64_t> clear_dead_letters(std::string job, std::vector<std::string> item_ids) override;
     awaitable<std::uint64_t> count_dead_letters(std::string job) override;
+    awaitable<std::uint64_t> prune_dead_letters(std::int64_t failed_before_us, std::size_t limit) override;
 
     awaitable<void> put_matches(std::string job, std::vector<match> matches) override;
     awaitable<std::map<std::string, std::string>> get_matches(std::string job,

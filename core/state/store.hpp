@@ -170,6 +170,10 @@ struct dead_letter {
     std::uint32_t attempts = 0;
     std::int64_t first_failed_at_us = 0;
     std::int64_t last_failed_at_us = 0;
+    /// When an operator asked for a replay that is still pending (users jobs: `dlq replay`; the
+    /// next run offers the item whatever its attempts, age or reason); 0 = none. A later
+    /// add_dead_letter of the item resets it.
+    std::int64_t replay_requested_at_us = 0;
 
     bool operator==(const dead_letter&) const = default;
 };
@@ -351,6 +355,9 @@ public:
                                     std::string message) = 0;
     /// Up to `limit` runs of `job`, newest first.
     virtual awaitable<std::vector<run_record>> recent_runs(std::string job, std::size_t limit) = 0;
+    /// Retention (core/state/retention.hpp): deletes up to `limit` runs of any job that ended
+    /// before `ended_before_us` (live runs are kept). Returns how many it deleted.
+    virtual awaitable<std::uint64_t> prune_runs(std::int64_t ended_before_us, std::size_t limit) = 0;
 
     // --- dead letters --------------------------------------------------------
 
@@ -362,14 +369,40 @@ public:
                                                    std::string reason) = 0;
     /// Up to `limit` entries, oldest first (by first failure).
     virtual awaitable<std::vector<dead_letter>> dead_letters(std::string job, std::size_t limit) = 0;
-    /// Up to `limit` entries with attempts < max_attempts, least recently failed first.
+    /// Up to `limit` entries due for a retry: those with a pending replay (replay_dead_letters)
+    /// first, oldest request first, then those with attempts < max_attempts, least recently
+    /// failed first.
     virtual awaitable<std::vector<dead_letter>> due_dead_letters(std::string job,
                                                                  std::uint32_t max_attempts,
                                                                  std::size_t limit) = 0;
+    /// The entry (job, item_id); nullopt when there is none.
+    virtual awaitable<std::optional<dead_letter>> find_dead_letter(std::string job, std::string item_id) = 0;
+    /// Up to `limit` entries whose item_id sorts after `after_item_id` (byte order; "" = from the
+    /// first), in item_id order: a stable walk over every entry, `after` = the last id seen.
+    virtual awaitable<std::vector<dead_letter>> dead_letters_after(std::string job,
+                                                                   std::string after_item_id,
+                                                                   std::size_t limit) = 0;
+    /// Users jobs (`dlq replay`): marks the entries as replay requested now, so that the job's
+    /// next run offers them first whatever their attempts, age or reason (the entry leaves the
+    /// store when that run delivers the item, as any retried item does). Returns how many existed.
+    virtual awaitable<std::uint64_t> replay_dead_letters(std::string job,
+                                                         std::vector<std::string> item_ids) = 0;
+    /// Events jobs (`dlq replay`): in one transaction, for each event whose dead letter (job,
+    /// message_id) exists: queues it for `job` with the job's next seq — without the dedup check,
+    /// a replay is deliberate —, stamps its message_id in the job's dedup window as seen now (a
+    /// client resending it is still dropped), and removes the dead letter. result[i]: whether
+    /// events[i] was requeued (false: no such dead letter, or its message_id came earlier in the
+    /// call). Returns a store_refusal (queue_full, disk_full, busy) with nothing written. Throws
+    /// store_error{misuse} for an empty message_id.
+    virtual awaitable<store_result<std::vector<bool>>> requeue_dead_events(
+        std::string job, std::vector<queued_event> events) = 0;
     /// Removes the entries (a later sync succeeded, or an operator dropped them). Returns how many existed.
     virtual awaitable<std::uint64_t> clear_dead_letters(std::string job,
                                                         std::vector<std::string> item_ids) = 0;
     virtual awaitable<std::uint64_t> count_dead_letters(std::string job) = 0;
+    /// Retention: deletes up to `limit` dead letters of any job whose last failure is before
+    /// `failed_before_us`, except those with a pending replay. Returns how many it deleted.
+    virtual awaitable<std::uint64_t> prune_dead_letters(std::int64_t failed_before_us, std::size_t limit) = 0;
 
     awaitable<bool> clear_dead_letter(std::string job, std::string item_id) {
         std::vector<std::string> one{std::move(item_id)};

@@ -512,4 +512,31 @@ parse_outcome parser::parse_typed(std::string_view body) const {
     });
 }
 
+result<stored_keys> keys_of_stored(std::string_view text) {
+    json::error_code ec;
+    json::parse_options options;
+    options.max_depth = parse_limits{}.max_depth;
+    std::size_t consumed = 0;
+    const json::value v = types::parse_json_text(text, options, {}, ec, consumed);
+    if (ec) return unexpected{"not JSON (" + ec.message() + ")"};
+    const json::object* o = v.if_object();
+    if (o == nullptr) return unexpected{std::string("not a JSON object")};
+    stored_keys out;
+    const json::value* type = present(*o, "type");
+    const json::string* type_name = type != nullptr ? type->if_string() : nullptr;
+    auto t = type_name != nullptr ? parse_message_type(*type_name) : std::nullopt;
+    if (!t) return unexpected{std::string("type: not one of track, identify, page, screen, group, alias")};
+    out.type = *t;
+    if (read_id(*o, "userId", out.user_key) != id_state::ok &&
+        read_id(*o, "anonymousId", out.user_key) != id_state::ok)
+        return unexpected{std::string("userId or anonymousId: missing or invalid")};
+    const json::value* received = present(*o, "receivedAt");
+    const json::string* received_text = received != nullptr ? received->if_string() : nullptr;
+    auto at = received_text != nullptr ? types::parse_datetime(*received_text, {})
+                                       : result<std::int64_t>(unexpected{std::string("missing")});
+    if (!at) return unexpected{std::string("receivedAt: missing or not a date-time")};
+    out.received_at_us = *at;
+    return out;
+}
+
 }  // namespace tributary::ingest

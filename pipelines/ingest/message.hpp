@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/result.hpp"
 
 namespace tributary::ingest {
 
@@ -88,6 +89,24 @@ struct message {
 
     friend bool operator==(const message&, const message&) = default;
 };
+
+/// What the queue keeps beside a stored (normalized) message, read back from the message alone:
+/// for a dead-lettered event put back in the queue (`dlq replay`), whose dead letter keeps only
+/// the message and its messageId.
+struct stored_keys {
+    message_type type = message_type::track;
+    /// userId (as a string), else anonymousId, as message::user_key.
+    std::string user_key;
+    /// The message's `receivedAt` (the server's time when it was accepted).
+    std::int64_t received_at_us = 0;
+
+    friend bool operator==(const stored_keys&, const stored_keys&) = default;
+};
+
+/// The keys of a normalized message (message::json): `type` one of the six names, `userId` or
+/// `anonymousId` by message::user_key's rules, `receivedAt` an ISO-8601 date-time. An error in
+/// one line when the text is not such a message (it never quotes the message's values).
+result<stored_keys> keys_of_stored(std::string_view json);
 
 /// Why a request was rejected. Each maps to one stable code (code_of) that clients see.
 enum class error_kind {

@@ -113,6 +113,24 @@ TEST(Loader_Minimal, EveryDefault) {
     EXPECT_EQ(j.locations.prefix(), "jobs.copy");
 }
 
+TEST(Loader_StateRetention, DefaultsKeysAndErrorsWithTheirLine) {
+    const auto defaults = load_ok("{}\n");
+    EXPECT_EQ(defaults.retention.runs, 30 * 24h);
+    EXPECT_EQ(defaults.retention.dead_letters, 90 * 24h);
+    EXPECT_EQ(defaults.retention.interval, 1h);
+    const auto s = load_ok("state:\n  retention:\n    runs: 7d\n    dead_letters: 0s\n    interval: 10m\n");
+    EXPECT_EQ(s.retention.runs, 7 * 24h);
+    EXPECT_EQ(s.retention.dead_letters, 0ms);
+    EXPECT_EQ(s.retention.interval, 10min);
+    const auto errors = errors_of("state:\n  retention:\n    interval: 1s\n    runs: forever\n");
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_EQ(errors[0], "state.retention.interval (3:15): must be between 1m and 7d, got 1s");
+    EXPECT_EQ(errors[1].rfind("state.retention.runs (4:11): invalid duration \"forever\"", 0), 0u)
+        << errors[1];
+    EXPECT_NE(errors_of("state:\n  retention:\n    run: 7d\n").at(0).find("state.retention.run (3:5)"),
+              std::string::npos);
+}
+
 TEST(Loader_EmptyMapping, IsAValidConfigWithDefaults) {
     auto s = load_ok("{}");
     EXPECT_TRUE(s.connections.empty());

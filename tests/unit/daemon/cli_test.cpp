@@ -47,11 +47,45 @@ TEST(CliParse_DlqList, TakesTheSourceLimitAndJson) {
     EXPECT_TRUE(r.cmd->json);
     EXPECT_EQ(r.cmd->limit, 20u) << "dlq list's own default";
     EXPECT_EQ(parse_command_line({"dlq", "list", "ingest", "--limit", "3"}).cmd->limit, 3u);
-    EXPECT_EQ(usage_error({"dlq"}), "dlq needs a subcommand: list or drop");
-    EXPECT_EQ(usage_error({"dlq", "show", "ingest"}), "unknown dlq subcommand show (list or drop)");
-    EXPECT_EQ(usage_error({"dlq", "list"}), "dlq list needs what to list: tributary dlq list ingest");
+    EXPECT_EQ(usage_error({"dlq"}), "dlq needs a subcommand: list, show, replay or drop");
+    EXPECT_EQ(usage_error({"dlq", "erase", "ingest"}),
+              "unknown dlq subcommand erase (list, show, replay or drop)");
+    EXPECT_EQ(usage_error({"dlq", "list"}),
+              "dlq list needs what to list: tributary dlq list JOB (or ingest)");
     EXPECT_EQ(usage_error({"dlq", "list", "ingest", "more"}), "unexpected argument more");
     EXPECT_EQ(usage_error({"dlq", "list", "ingest", "--online"}), "--online is an option of validate");
+}
+
+TEST(CliParse_Dlq, ShowTakesAJobAnIdAndJson) {
+    auto r = parse_command_line({"dlq", "show", "demo", "id-1", "--json"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_EQ(r.cmd->kind, command_kind::dlq_show);
+    EXPECT_EQ(r.cmd->job, "demo");
+    EXPECT_EQ(r.cmd->items, std::vector<std::string>{"id-1"});
+    EXPECT_TRUE(r.cmd->json);
+    EXPECT_EQ(usage_error({"dlq", "show", "demo"}),
+              "dlq show needs a job and an item id: tributary dlq show JOB ID");
+    EXPECT_EQ(usage_error({"dlq", "show", "demo", "a", "b"}), "unexpected argument b");
+    EXPECT_EQ(usage_error({"dlq", "show", "demo", "a", "--all"}), "--all is an option of dlq replay");
+}
+
+TEST(CliParse_Dlq, ReplayTakesIdsOrAllNotBoth) {
+    auto r = parse_command_line({"dlq", "replay", "demo", "a", "b"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_EQ(r.cmd->kind, command_kind::dlq_replay);
+    EXPECT_EQ(r.cmd->items, (std::vector<std::string>{"a", "b"}));
+    EXPECT_FALSE(r.cmd->all);
+    auto all = parse_command_line({"dlq", "replay", "demo", "--all"});
+    ASSERT_TRUE(all.cmd) << all.error;
+    EXPECT_TRUE(all.cmd->all);
+    EXPECT_TRUE(all.cmd->items.empty());
+    EXPECT_EQ(usage_error({"dlq", "replay", "demo"}),
+              "dlq replay needs a job and item ids, or --all: tributary dlq replay JOB ID...");
+    EXPECT_EQ(usage_error({"dlq", "replay", "demo", "a", "--all"}),
+              "dlq replay takes item ids or --all, not both");
+    EXPECT_EQ(usage_error({"dlq", "replay", "demo", "--all", "--json"}),
+              "--json is an option of connectors, plan, state show, dlq list, dlq show and status");
+    EXPECT_EQ(usage_error({"dlq", "list", "demo", "--all"}), "--all is an option of dlq replay");
 }
 
 TEST(CliParse_StateRewind, TakesToAndMark) {
@@ -120,6 +154,9 @@ TEST(CliParse_HelpAfterACommand, IsThatCommandsUsage) {
         {{"help", "state", "rewind"}, help_topic::state_rewind},
         {{"connectors", "--help"}, help_topic::connectors},
         {{"dlq", "list", "ingest", "--help"}, help_topic::dlq_list},
+        {{"dlq", "--help"}, help_topic::dlq},
+        {{"dlq", "show", "--help"}, help_topic::dlq_show},
+        {{"help", "dlq", "replay"}, help_topic::dlq_replay},
     };
     for (const auto& [args, topic] : cases) {
         auto r = parse_command_line(args);

@@ -25,6 +25,31 @@ TEST(Ops_ControlProtocol, ParsesEveryCommandAndRoundTrips) {
     }
 }
 
+TEST(Ops_ControlProtocol, DlqReplayTakesItemsOrAll) {
+    control_request r;
+    r.command = control_command::dlq_replay;
+    r.job = "demo";
+    r.items = {"a", "b"};
+    auto line = encode_control_request(r);
+    EXPECT_EQ(line, R"({"command":"dlq_replay","job":"demo","items":["a","b"]})"
+                    "\n");
+    line.pop_back();
+    auto parsed = parse_control_request(line);
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->items, r.items);
+    EXPECT_FALSE(parsed->all);
+    r.items.clear();
+    r.all = true;
+    line = encode_control_request(r);
+    EXPECT_EQ(line, R"({"command":"dlq_replay","job":"demo","all":true})"
+                    "\n");
+    line.pop_back();
+    parsed = parse_control_request(line);
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_TRUE(parsed->all);
+    EXPECT_TRUE(parsed->items.empty());
+}
+
 TEST(Ops_ControlProtocol, MalformedRequestsSayWhatIsWrong) {
     struct bad {
         std::string line, error;
@@ -41,6 +66,11 @@ TEST(Ops_ControlProtocol, MalformedRequestsSayWhatIsWrong) {
              {R"({"command":"pause","job":"x","for_ms":0})", "\"for_ms\" must be"},
              {R"({"command":"pause","job":"x","for_ms":"1h"})", "\"for_ms\" must be"},
              {R"({"command":"reload","force":true})", "unexpected key \"force\""},
+             {R"({"command":"dlq_replay","job":"x"})", "dlq_replay needs \"items\": 1 to 1000 item ids (or"},
+             {R"({"command":"dlq_replay","job":"x","all":true,"items":["a"]})", "not both"},
+             {R"({"command":"dlq_replay","job":"x","all":"yes"})", "\"all\" must be true or false"},
+             {R"({"command":"dlq_drop","job":"x","all":true})", "unexpected key \"all\" for dlq_drop"},
+             {R"({"command":"dlq_replay","job":"x","items":[""]})", "non-empty strings"},
              {std::string(5000, ' '), "request longer than 4096 bytes"},
          }) {
         auto r = parse_control_request(b.line);

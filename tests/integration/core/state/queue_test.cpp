@@ -361,6 +361,57 @@ TEST_F(StateQueue_DeadLetter, Rejections_MovedWithMessageIdPayloadReasonInOneSte
     EXPECT_EQ(dl[0].reason, "still invalid");
 }
 
+// dlq replay of an events job: the dead-lettered event goes back at the end of the queue past the
+// dedup window (it is still in it), its dead letter goes in the same commit, and a client resending
+// the same messageId afterwards is still a duplicate.
+TEST_F(StateQueue_DeadLetter, Requeue_PastTheDedupWindowOnceAndAResendStillDedups) {
+    enqueue({"a"}, make_events({"m1", "m2", "m3"}));
+    std::vector<std::pair<std::uint64_t, std::string>> rejections{{2, "HTTP 400"}};
+    ASSERT_EQ(wait(store_->dead_letter_events("a", rejections)), 1u);
+    // What the bug was: the same event offered through the intake is dropped by the dedup window.
+    EXPECT_EQ(enqueue({"a"}, make_events({"m2"})), (outcomes{duplicate}));
+
+    auto e = make_event("m2", "u7");
+    e.received_at_us = 5'000;
+    auto requeued = wait(store_->requeue_dead_events("a", {e, make_event("m2"), make_event("nope")}));
+    ASSERT_TRUE(requeued) << requeued.error().message;
+    EXPECT_EQ(*requeued, (std::vector<bool>{true, false, false}));
+    const auto rows = peek_all("a");
+    EXPECT_EQ(ids_of(rows), (std::vector<std::string>{"m1", "m3", "m2"}));
+    EXPECT_EQ(rows.back().seq, 4u) << "after every seq the job used";
+    EXPECT_EQ(rows.back().user_key, "u7");
+    EXPECT_EQ(rows.back().received_at_us, 5'000);
+    EXPECT_EQ(wait(store_->queue_stats("a")).count, 3u);
+    EXPECT_EQ(wait(store_->count_dead_letters("a")), 0u);
+
+    // Replayed once: a second replay finds no dead letter, a client's resend is a duplicate.
+    auto again = wait(store_->requeue_dead_events("a", {e}));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, (std::vector<bool>{false}));
+    EXPECT_EQ(enqueue({"a"}, make_events({"m2"})), (outcomes{duplicate}));
+    // The window runs from the replay: just inside it still dedups, past it the resend is new.
+    clock_.advance(settings_.dedup_window - 1s);
+    EXPECT_EQ(enqueue({"a"}, make_events({"m2"})), (outcomes{duplicate}));
+    clock_.advance(2s);
+    EXPECT_EQ(enqueue({"a"}, make_events({"m2"})), (outcomes{accepted}));
+}
+
+TEST_F(StateQueue_DeadLetter, Requeue_OverTheBudgetRefusedWithNothingWritten) {
+    settings_.queue_max_bytes = 300;
+    reopen();
+    enqueue({"a"}, {make_event("m1", "u1", 100), make_event("m2", "u1", 100)});
+    std::vector<std::pair<std::uint64_t, std::string>> rejections{{1, "HTTP 400"}};
+    ASSERT_EQ(wait(store_->dead_letter_events("a", rejections)), 1u);
+    enqueue({"a"}, {make_event("m3", "u1", 150)});  // 250 of 300 queued
+    auto refused = wait(store_->requeue_dead_events("a", {make_event("m1", "u1", 100)}));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, error_kind::queue_full);
+    EXPECT_EQ(wait(store_->count_dead_letters("a")), 1u);
+    EXPECT_EQ(ids_of(peek_all("a")), (std::vector<std::string>{"m2", "m3"}));
+    EXPECT_EQ(error_of([&] { wait(store_->requeue_dead_events("a", {make_event("")})); }).kind(),
+              error_kind::misuse);
+}
+
 TEST_F(StateQueue_DeadLetter, FailureMidway_NeitherMovedNorRemoved) {
     enqueue({"a"}, make_events({"m1", "m2"}));
     wait(store_->set_fault_injector([](std::string_view sql) {
@@ -512,7 +563,7 @@ TEST(StateQueue_Migration, VersionOneDatabase_GetsQueueTablesKeepingData) {
     }
     storage.stop();
     EXPECT_EQ(count_rows(dir / "state.db", "PRAGMA user_version"), sqlite_store::schema_version());
-    EXPECT_EQ(sqlite_store::schema_version(), 5);
+    EXPECT_EQ(sqlite_store::schema_version(), 6);
     for (const char* table :
          {"event_jobs", "event_queue", "event_dedup", "spool_progress", "event_batches"}) {
         EXPECT_EQ(count_rows(dir / "state.db",

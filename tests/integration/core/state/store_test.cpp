@@ -392,6 +392,102 @@ TEST_F(StateStore_DeadLetters, Clear_RemovesOnlyNamedItems) {
     EXPECT_EQ(wait(store_->count_dead_letters("events")), 1u);
 }
 
+// dlq replay of a users job: marked entries come first among the due ones whatever their
+// attempts (also with automatic retries off: max attempts 0); a new refusal clears the mark.
+TEST_F(StateStore_DeadLetters, Replay_MarkedFirstWhateverAttemptsUntilRefusedAgain) {
+    wait(store_->add_dead_letter("users", "a", "{}", "r"));
+    clock_.advance(1s);
+    wait(store_->add_dead_letter("users", "b", "{}", "r"));
+    wait(store_->add_dead_letter("users", "b", "{}", "r"));
+    wait(store_->add_dead_letter("users", "b", "{}", "r"));  // b: 3 attempts
+    clock_.advance(1s);
+    wait(store_->add_dead_letter("users", "c", "{}", "r"));
+    EXPECT_TRUE(wait(store_->due_dead_letters("users", 0, 10)).empty());
+
+    clock_.advance(1s);
+    EXPECT_EQ(wait(store_->replay_dead_letters("users", {"c", "zzz"})), 1u);
+    clock_.advance(1s);
+    EXPECT_EQ(wait(store_->replay_dead_letters("users", {"b"})), 1u);
+    auto due = wait(store_->due_dead_letters("users", 0, 10));
+    ASSERT_EQ(due.size(), 2u);
+    EXPECT_EQ(due[0].item_id, "c");
+    EXPECT_EQ(due[0].replay_requested_at_us, now_us() - 1'000'000);
+    EXPECT_EQ(due[1].item_id, "b");
+    due = wait(store_->due_dead_letters("users", 3, 10));  // b has 3 attempts: due only as a replay
+    ASSERT_EQ(due.size(), 3u);
+    EXPECT_EQ(due[0].item_id, "c");
+    EXPECT_EQ(due[1].item_id, "b");
+    EXPECT_EQ(due[2].item_id, "a");
+
+    auto found = wait(store_->find_dead_letter("users", "b"));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->attempts, 3u);
+    EXPECT_GT(found->replay_requested_at_us, 0);
+    EXPECT_FALSE(wait(store_->find_dead_letter("users", "zzz")));
+    // Refused again: the mark goes, the attempt counts.
+    auto again = wait(store_->add_dead_letter("users", "b", "{}", "still"));
+    EXPECT_EQ(again.replay_requested_at_us, 0);
+    EXPECT_EQ(again.attempts, 4u);
+    due = wait(store_->due_dead_letters("users", 0, 10));
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_EQ(due[0].item_id, "c");
+}
+
+TEST_F(StateStore_DeadLetters, After_WalksEveryEntryInIdOrderPerJob) {
+    for (const char* id : {"d", "b", "a", "c"}) wait(store_->add_dead_letter("users", id, "{}", "r"));
+    wait(store_->add_dead_letter("events", "a0", "{}", "r"));
+    auto first = wait(store_->dead_letters_after("users", "", 3));
+    ASSERT_EQ(first.size(), 3u);
+    EXPECT_EQ(first[0].item_id, "a");
+    EXPECT_EQ(first[2].item_id, "c");
+    auto rest = wait(store_->dead_letters_after("users", first.back().item_id, 3));
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(rest[0].item_id, "d");
+    EXPECT_TRUE(wait(store_->dead_letters_after("users", "d", 3)).empty());
+}
+
+// Retention: ended runs before the cutoff go (live ones stay), dead letters last failed before it
+// go unless a replay is pending; both bounded per call, across jobs.
+TEST_F(StateStore_DeadLetters, Prune_OldDeadLettersExceptPendingReplays) {
+    wait(store_->add_dead_letter("users", "a", "{}", "r"));
+    wait(store_->add_dead_letter("events", "b", "{}", "r"));
+    wait(store_->add_dead_letter("users", "c", "{}", "r"));
+    wait(store_->replay_dead_letters("users", {"c"}));
+    clock_.advance(10s);
+    const auto cutoff = now_us();
+    wait(store_->add_dead_letter("users", "d", "{}", "r"));
+    EXPECT_EQ(wait(store_->prune_dead_letters(cutoff, 1)), 1u);
+    EXPECT_EQ(wait(store_->prune_dead_letters(cutoff, 10)), 1u);
+    EXPECT_EQ(wait(store_->prune_dead_letters(cutoff, 10)), 0u);
+    EXPECT_EQ(wait(store_->count_dead_letters("events")), 0u);
+    auto kept = wait(store_->dead_letters("users", 10));
+    ASSERT_EQ(kept.size(), 2u);
+    EXPECT_EQ(kept[0].item_id, "c") << "pending replay kept";
+    EXPECT_EQ(kept[1].item_id, "d") << "newer than the cutoff";
+}
+
+TEST_F(StateStore_Runs, Prune_EndedBeforeTheCutoffLiveRunsKept) {
+    const auto old_a = wait(store_->begin_run("a"));
+    wait(store_->end_run(old_a, run_status::succeeded, {}, ""));
+    const auto live = wait(store_->begin_run("b"));
+    const auto old_b = wait(store_->begin_run("b"));
+    wait(store_->end_run(old_b, run_status::failed, {}, "x"));
+    clock_.advance(10s);
+    const auto cutoff = now_us();
+    const auto recent = wait(store_->begin_run("a"));
+    wait(store_->end_run(recent, run_status::succeeded, {}, ""));
+    EXPECT_EQ(wait(store_->prune_runs(cutoff, 1)), 1u);
+    EXPECT_EQ(wait(store_->prune_runs(cutoff, 10)), 1u);
+    EXPECT_EQ(wait(store_->prune_runs(cutoff, 10)), 0u);
+    auto a = wait(store_->recent_runs("a", 10));
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(a[0].id, recent);
+    auto b = wait(store_->recent_runs("b", 10));
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0].id, live);
+    EXPECT_EQ(b[0].status, run_status::running);
+}
+
 // --- matches, schemas, meta ----------------------------------------------------------------
 
 TEST_F(StateStore_Matches, PutGet_ReturnsKnownKeysOnly) {
