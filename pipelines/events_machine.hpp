@@ -239,6 +239,8 @@ private:
         /// The events to send, from the cut (or the load) until the send action takes them.
         std::vector<connectors::event> events{};
         bool request = false;
+        /// When its send action went (answer time samples).
+        std::optional<clock::steady_time> sent_at{};
         /// Given up (a resend overtaken by a failure): its commit only forgets the record.
         bool dissolved = false;
         std::optional<connectors::connector_error> error{};
@@ -250,7 +252,10 @@ private:
     void take(input& in, const context& ctx);
     void take_peeked(peeked& p);
     void take_loaded(loaded& l);
-    void take_completed(completed& c);
+    void take_completed(completed& c, const context& ctx);
+    /// Sends the chains (users with a full batch of their own queued behind the one out) need
+    /// before the aligned window's end, one per answer: what a batch of others must leave them.
+    std::uint64_t chain_reserve(const context& ctx) const;
     void drop_unsent(std::uint64_t id);
     void dissolve_resends_of(const std::vector<std::string>& users);
     std::optional<action> dispatch_resend(const context& ctx);
@@ -316,6 +321,8 @@ private:
     std::uint32_t consecutive_failures_ = 0;
     std::optional<clock::steady_time> pause_until_{};
     std::optional<clock::steady_time> operator_hold_;
+    /// A decaying average of the time from a send to its answer; nullopt before the first.
+    std::optional<clock::steady_time::duration> answer_time_;
     std::optional<failure> report_pending_{};
     std::optional<std::string> stop_reason_{};
     bool woken_ = false;
