@@ -439,10 +439,15 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
         return wait_until(wait_end(ctx.now + s_.idle_poll));
     }
 
-    if (const auto until = paced_until(ctx)) return wait_until(wait_end(*until));
+    bool chains_only = false;
+    if (const auto until = paced_until(ctx, chains_only)) return wait_until(wait_end(*until));
 
-    auto c =
-        cut_batch(rules_, window_, s_.batch, [this](std::string_view user) { return passed_over(user); });
+    auto c = cut_batch(rules_, window_, s_.batch, [this, chains_only, &ctx](std::string_view user) {
+        if (passed_over(user)) return true;
+        if (!chains_only) return false;
+        const auto it = window_users_.find(user);
+        return it == window_users_.end() || !is_chain(user, it->second, ctx.now);
+    });
     const auto id = next_batch_++;
     auto& b = batches_[id];
     for (std::size_t i = 0; i < c.rows.size(); ++i) b.add(window_[c.rows[i]], std::move(c.decisions[i]));
@@ -467,7 +472,7 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
 
 // When a batch due now should rather be cut later (late cutting, spreading; see the rules at the
 // top of the header); nullopt = now.
-std::optional<clock::steady_time> events_machine::paced_until(const context& ctx) const {
+std::optional<clock::steady_time> events_machine::paced_until(const context& ctx, bool& chains_only) const {
     const auto lead = m_.cut_lead + 2 * persist_cost_;
     if (requests_out_ > 0 && ctx.limiter_wait && *ctx.limiter_wait > lead)
         return ctx.now + *ctx.limiter_wait - lead;
@@ -488,8 +493,17 @@ std::optional<clock::steady_time> events_machine::paced_until(const context& ctx
     // their sends until the window's end; otherwise it waits for the next window, which the
     // others fill as well as this one, while a chain that finds the window full loses the rest
     // of it (seconds per window at an 800 ms answer time).
-    if (const auto reserve = chain_reserve(ctx); reserve > 0 && ctx.room->sends <= reserve)
+    if (const auto reserve = chain_reserve(ctx); reserve > 0 && ctx.room->sends <= reserve) {
+        // A chain free to go takes its turn now (its events may sit behind the others' in the
+        // queue); when every chain has its request out, the others wait for the next window.
+        for (const auto& [user, queued] : window_users_) {
+            if (!passed_over(user) && is_chain(user, queued, ctx.now)) {
+                chains_only = true;
+                return std::nullopt;
+            }
+        }
         return ctx.now + std::chrono::duration_cast<clock::steady_time::duration>(ctx.room->left);
+    }
     // Spread over the first three quarters of what is left, in room + 1 gaps: a sender slowed
     // down (a slow disk, a busy machine) still uses the whole room, and the last spread send
     // lands well before the window's uncertainty band (a send on its edge counts in the next
@@ -507,12 +521,16 @@ std::uint64_t events_machine::chain_reserve(const context& ctx) const {
     const auto left = std::chrono::duration_cast<clock::steady_time::duration>(ctx.room->left);
     const std::uint64_t per_answer = static_cast<std::uint64_t>(left / answer) + 1;
     std::uint64_t reserve = 0;
-    for (const auto& [user, queued] : window_users_) {
-        if (queued < 2 * per) continue;  // a full batch beyond the one it may have out
-        if (const auto h = held_.find(user); h != held_.end() && h->second > ctx.now) continue;
-        reserve += std::min<std::uint64_t>(per_answer, queued / per);
-    }
+    for (const auto& [user, queued] : window_users_)
+        if (is_chain(user, queued, ctx.now)) reserve += std::min<std::uint64_t>(per_answer, queued / per);
     return reserve;
+}
+
+bool events_machine::is_chain(std::string_view user, std::size_t queued, clock::steady_time now) const {
+    const std::size_t per = std::max<std::size_t>(s_.batch.max_items, 1);
+    if (queued < 2 * per) return false;  // a full batch beyond the one it may have out
+    const auto h = held_.find(user);
+    return h == held_.end() || h->second <= now;
 }
 
 // Requests the events not yet in a batch need at full batches: those of the window, or of the

@@ -265,7 +265,10 @@ private:
     void count_failure(const batch& b, const context& ctx);
     action next(const context& ctx);
     std::optional<action> cut(const context& ctx);
-    std::optional<clock::steady_time> paced_until(const context& ctx) const;
+    /// `chains_only` set: the batch now takes only chains' events (the window's room is theirs).
+    std::optional<clock::steady_time> paced_until(const context& ctx, bool& chains_only) const;
+    /// A user with a full batch of its own beyond the one it may have out, not held back.
+    bool is_chain(std::string_view user, std::size_t queued, clock::steady_time now) const;
     std::uint64_t backlog_requests() const;
     /// The events a batch could take now (not passed over), counted up to a full batch.
     pending_summary eligible(const context& ctx) const;
