@@ -94,7 +94,7 @@ void events_machine::take(input& in, const context& ctx) {
         const auto took = ctx.now - persist_started_;
         persist_cost_ = std::max(took, persist_cost_ - persist_cost_ / 8);
     } else if (auto* c = std::get_if<completed>(&in)) {
-        take_completed(*c);
+        take_completed(*c, ctx);
     } else if (resolve_answer) {
         const auto id = *resolving_;
         resolving_.reset();
@@ -233,11 +233,15 @@ events_machine::action events_machine::send_action(std::uint64_t id) {
     return a;
 }
 
-void events_machine::take_completed(completed& c) {
+void events_machine::take_completed(completed& c, const context& ctx) {
     const auto it = batches_.find(c.batch);
     if (it == batches_.end() || !it->second.request || c.results.size() > it->second.sent_seqs.size())
         throw std::logic_error("events_machine: completion of an unknown batch");
     auto& b = it->second;
+    if (b.sent_at && !c.cancelled && ctx.now >= *b.sent_at) {
+        const auto took = ctx.now - *b.sent_at;
+        answer_time_ = answer_time_ ? *answer_time_ - *answer_time_ / 8 + took / 8 : took;
+    }
     b.request = false;
     --requests_out_;
     ++report_.batches;
@@ -348,6 +352,7 @@ events_machine::action events_machine::next(const context& ctx) {
                 drop_unsent(id);
                 continue;
             }
+            batches_.at(id).sent_at = ctx.now;
             return send_action(id);
         }
         if (report_pending_) {
@@ -434,10 +439,15 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
         return wait_until(wait_end(ctx.now + s_.idle_poll));
     }
 
-    if (const auto until = paced_until(ctx)) return wait_until(wait_end(*until));
+    bool chains_only = false;
+    if (const auto until = paced_until(ctx, chains_only)) return wait_until(wait_end(*until));
 
-    auto c =
-        cut_batch(rules_, window_, s_.batch, [this](std::string_view user) { return passed_over(user); });
+    auto c = cut_batch(rules_, window_, s_.batch, [this, chains_only, &ctx](std::string_view user) {
+        if (passed_over(user)) return true;
+        if (!chains_only) return false;
+        const auto it = window_users_.find(user);
+        return it == window_users_.end() || !is_chain(user, it->second, ctx.now);
+    });
     const auto id = next_batch_++;
     auto& b = batches_[id];
     for (std::size_t i = 0; i < c.rows.size(); ++i) b.add(window_[c.rows[i]], std::move(c.decisions[i]));
@@ -462,7 +472,7 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
 
 // When a batch due now should rather be cut later (late cutting, spreading; see the rules at the
 // top of the header); nullopt = now.
-std::optional<clock::steady_time> events_machine::paced_until(const context& ctx) const {
+std::optional<clock::steady_time> events_machine::paced_until(const context& ctx, bool& chains_only) const {
     const auto lead = m_.cut_lead + 2 * persist_cost_;
     if (requests_out_ > 0 && ctx.limiter_wait && *ctx.limiter_wait > lead)
         return ctx.now + *ctx.limiter_wait - lead;
@@ -479,6 +489,21 @@ std::optional<clock::steady_time> events_machine::paced_until(const context& ctx
         if (it != window_users_.end() && it->second >= std::max<std::size_t>(s_.batch.max_items, 1))
             return std::nullopt;
     }
+    // A batch of others must leave the chains (a hot user's requests one per answer) room for
+    // their sends until the window's end; otherwise it waits for the next window, which the
+    // others fill as well as this one, while a chain that finds the window full loses the rest
+    // of it (seconds per window at an 800 ms answer time).
+    if (const auto reserve = chain_reserve(ctx); reserve > 0 && ctx.room->sends <= reserve) {
+        // A chain free to go takes its turn now (its events may sit behind the others' in the
+        // queue); when every chain has its request out, the others wait for the next window.
+        for (const auto& [user, queued] : window_users_) {
+            if (!passed_over(user) && is_chain(user, queued, ctx.now)) {
+                chains_only = true;
+                return std::nullopt;
+            }
+        }
+        return ctx.now + std::chrono::duration_cast<clock::steady_time::duration>(ctx.room->left);
+    }
     // Spread over the first three quarters of what is left, in room + 1 gaps: a sender slowed
     // down (a slow disk, a busy machine) still uses the whole room, and the last spread send
     // lands well before the window's uncertainty band (a send on its edge counts in the next
@@ -487,6 +512,25 @@ std::optional<clock::steady_time> events_machine::paced_until(const context& ctx
     const auto at = *last_cut_ + std::chrono::duration_cast<clock::steady_time::duration>(spacing);
     if (at <= ctx.now) return std::nullopt;
     return at;
+}
+
+std::uint64_t events_machine::chain_reserve(const context& ctx) const {
+    if (!ctx.room || !answer_time_) return 0;
+    const std::uint64_t per = std::max<std::size_t>(s_.batch.max_items, 1);
+    const auto answer = std::max<clock::steady_time::duration>(*answer_time_, std::chrono::milliseconds{1});
+    const auto left = std::chrono::duration_cast<clock::steady_time::duration>(ctx.room->left);
+    const std::uint64_t per_answer = static_cast<std::uint64_t>(left / answer) + 1;
+    std::uint64_t reserve = 0;
+    for (const auto& [user, queued] : window_users_)
+        if (is_chain(user, queued, ctx.now)) reserve += std::min<std::uint64_t>(per_answer, queued / per);
+    return reserve;
+}
+
+bool events_machine::is_chain(std::string_view user, std::size_t queued, clock::steady_time now) const {
+    const std::size_t per = std::max<std::size_t>(s_.batch.max_items, 1);
+    if (queued < 2 * per) return false;  // a full batch beyond the one it may have out
+    const auto h = held_.find(user);
+    return h == held_.end() || h->second <= now;
 }
 
 // Requests the events not yet in a batch need at full batches: those of the window, or of the

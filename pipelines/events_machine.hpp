@@ -239,6 +239,8 @@ private:
         /// The events to send, from the cut (or the load) until the send action takes them.
         std::vector<connectors::event> events{};
         bool request = false;
+        /// When its send action went (answer time samples).
+        std::optional<clock::steady_time> sent_at{};
         /// Given up (a resend overtaken by a failure): its commit only forgets the record.
         bool dissolved = false;
         std::optional<connectors::connector_error> error{};
@@ -250,7 +252,10 @@ private:
     void take(input& in, const context& ctx);
     void take_peeked(peeked& p);
     void take_loaded(loaded& l);
-    void take_completed(completed& c);
+    void take_completed(completed& c, const context& ctx);
+    /// Sends the chains (users with a full batch of their own queued behind the one out) need
+    /// before the aligned window's end, one per answer: what a batch of others must leave them.
+    std::uint64_t chain_reserve(const context& ctx) const;
     void drop_unsent(std::uint64_t id);
     void dissolve_resends_of(const std::vector<std::string>& users);
     std::optional<action> dispatch_resend(const context& ctx);
@@ -260,7 +265,10 @@ private:
     void count_failure(const batch& b, const context& ctx);
     action next(const context& ctx);
     std::optional<action> cut(const context& ctx);
-    std::optional<clock::steady_time> paced_until(const context& ctx) const;
+    /// `chains_only` set: the batch now takes only chains' events (the window's room is theirs).
+    std::optional<clock::steady_time> paced_until(const context& ctx, bool& chains_only) const;
+    /// A user with a full batch of its own beyond the one it may have out, not held back.
+    bool is_chain(std::string_view user, std::size_t queued, clock::steady_time now) const;
     std::uint64_t backlog_requests() const;
     /// The events a batch could take now (not passed over), counted up to a full batch.
     pending_summary eligible(const context& ctx) const;
@@ -316,6 +324,8 @@ private:
     std::uint32_t consecutive_failures_ = 0;
     std::optional<clock::steady_time> pause_until_{};
     std::optional<clock::steady_time> operator_hold_;
+    /// A decaying average of the time from a send to its answer; nullopt before the first.
+    std::optional<clock::steady_time::duration> answer_time_;
     std::optional<failure> report_pending_{};
     std::optional<std::string> stop_reason_{};
     bool woken_ = false;

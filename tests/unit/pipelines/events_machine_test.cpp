@@ -246,6 +246,51 @@ TEST_F(events_machine_test, EventsMachine_OperatorHold_ResolvesInFlightCutsNothi
     EXPECT_EQ(durable(n, after).what, kind::send);
 }
 
+// A hot user (a chain: a full batch of its own behind the one out) sends one request per answer.
+// With its answer time learned, a batch of others that would leave the aligned window less room
+// than the chain needs until the window's end waits for the next window; with room to spare it
+// is only spread.
+TEST_F(events_machine_test, EventsMachine_ChainReserve_OthersWaitForTheNextWindowWhenRoomIsShort) {
+    using namespace std::chrono_literals;
+    machine m(job(), {4, 1, false, 5}, rules_);
+    start(m);
+    std::vector<state::queued_event_row> rows;
+    for (std::uint64_t seq = 1; seq <= 10; ++seq) rows.push_back(row(seq, "h"));
+    rows.push_back(row(11, "a"));
+    rows.push_back(row(12, "b"));
+    rows.push_back(row(13, "c"));
+    auto first = durable(m, m.resume(machine::peeked{rows}, ctx()));
+    ASSERT_EQ(first.what, kind::send);
+    ASSERT_EQ(first.events[0].user_key(), "h");
+    clk_.advance(800ms);  // its answer time
+    machine::action next = m.resume(all(first.batch, 2), ctx());
+    ASSERT_EQ(next.what, kind::resolve);
+    next = m.resume(machine::resolved{}, ctx());
+    if (next.what == kind::peek) next = m.resume(machine::peeked{}, ctx());
+    next = durable(m, next);
+    ASSERT_EQ(next.what, kind::send);  // the chain goes again at once
+    ASSERT_EQ(next.events[0].user_key(), "h");
+
+    auto with_room = [&](std::uint32_t sends, std::chrono::seconds left) {
+        auto c = ctx();
+        c.room = machine::context::window_room{sends, left};
+        return c;
+    };
+    // h still has 6 events beyond the 2 out: 3 more sends, all within 10 s at 0.8 s an answer.
+    auto short_room = m.resume(machine::proceed{}, with_room(3, 10s));
+    ASSERT_EQ(short_room.what, kind::wait);
+    ASSERT_TRUE(short_room.until.has_value());
+    EXPECT_EQ(*short_room.until, clk_.now() + 10s);
+    auto spare = m.resume(machine::timer{}, with_room(20, 10s));
+    if (spare.what == kind::peek) spare = m.resume(machine::peeked{}, with_room(20, 10s));
+    if (spare.what == kind::wait) {
+        ASSERT_TRUE(spare.until.has_value());
+        EXPECT_LT(*spare.until, clk_.now() + 1s);  // spread, not held back a whole window
+    } else {
+        EXPECT_EQ(durable(m, spare).what, kind::send);
+    }
+}
+
 TEST_F(events_machine_test, EventsMachine_Drain_StopsWhenTheQueueIsEmpty) {
     machine m(job(), {1, 1, true, 5}, rules_);
     start(m);
