@@ -1,5 +1,6 @@
 #include "daemon/retention_task.hpp"
 
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -26,6 +27,10 @@ awaitable<void> run_retention(state::store& store,
                               state::retention_settings settings,
                               log::logger log,
                               const clock& clk) {
+    // The daemon stops its tasks with a total cancellation (then a terminal one after the grace);
+    // the default state would let only the terminal one through and hold the stop for the grace.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
     state::retention_schedule schedule(settings, clk);
     if (!schedule.enabled()) co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor);
