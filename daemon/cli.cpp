@@ -73,7 +73,8 @@ Usage:
                                         when a job is failing or stale, or no daemon runs
   tributary trigger JOB [-c FILE]       run JOB now (queued after its live run, if any)
   tributary pause JOB [--for DURATION] [-c FILE]
-                                        skip JOB's scheduled runs until resumed (or DURATION)
+                                        skip JOB's scheduled runs (an events job: hold its
+                                        sender) until resumed (or DURATION)
   tributary resume JOB [-c FILE]        end JOB's pause
   tributary reload [-c FILE]            the daemon reads its config file again; on errors it
                                         keeps the old one and this prints why (exit 1)
@@ -255,7 +256,9 @@ constexpr const char* pause_usage = R"(Usage:
 
 The running daemon skips JOB's scheduled runs (and refuses triggers) until
 `tributary resume JOB`, or for DURATION (`30m`, `2h`). A live run finishes.
-Pauses last until the daemon stops; a reload keeps them.
+For an events job, its sender cuts no new batch (the requests out finish) while
+ingest keeps queueing. Pauses are kept in the state store: they outlive a
+restart and a reload.
 
 Options:
       --for DURATION     end the pause by itself after DURATION (1s..366d))";
