@@ -17,9 +17,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -185,9 +187,21 @@ TEST_F(users_in_flight_test, GracefulStop_WaitsForTheAnswersOut_LeavesTheRestQue
             error = e;
             report = std::move(r);
         }));
-    // Once the first answer opened the window, several requests are out: stop gracefully then.
-    asio::steady_timer timer{io_, milliseconds{150}};
-    timer.async_wait([&](boost::system::error_code) { signal.emit(asio::cancellation_type::total); });
+    // Once the first answer opened the window and at least two requests are out (each answers
+    // after 300 ms), stop gracefully. Polled on the loop's thread, not timed: on a loaded machine
+    // the requests go out late, and a fixed delay could stop before any was out.
+    asio::steady_timer timer{io_};
+    std::function<void()> poll = [&] {
+        if (report.has_value()) return;
+        const auto out = destination.sent.size() - destination.answered.size();
+        if (!destination.answered.empty() && out >= 2) {
+            signal.emit(asio::cancellation_type::total);
+            return;
+        }
+        timer.expires_after(milliseconds{2});
+        timer.async_wait([&](boost::system::error_code) { poll(); });
+    };
+    poll();
     io_.restart();
     io_.run();
 
