@@ -90,8 +90,9 @@ Options:)";
 
 constexpr const char* overview_notes = R"(
 The daemon (and run --once) holds the state directory exclusively. state show,
-dlq list|show, plan and offline validate read it while a daemon runs; state rewind and
-validate --online refuse while another process holds it.
+dlq list|show, plan and offline validate read it while a daemon runs; state rewind
+and dlq replay|drop go through its control socket; validate --online refuses while
+another process holds it.
 )";
 
 constexpr const char* run_usage = R"(Usage:
@@ -151,8 +152,9 @@ constexpr const char* state_rewind_usage = R"(Usage:
 
 Moves JOB's checkpoint back so that its next run sends again what changed
 since. WHEN is an RFC 3339 time (2026-01-01T00:00:00Z), `beginning`, or a
-duration ago (2h, 7d). Prints the old and the new checkpoint. Needs the daemon
-stopped.
+duration ago (2h, 7d). Prints the old and the new checkpoint. While the daemon
+runs, the rewind goes through its control socket; it is refused while a run of
+JOB is live (run it again once the run has ended).
 
 Options:
       --to WHEN          where to go back to (required)

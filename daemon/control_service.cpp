@@ -11,6 +11,7 @@
 
 #include "config/loader.hpp"
 #include "core/time.hpp"
+#include "daemon/checkpoint_rewind.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/config_check.hpp"
 #include "daemon/dead_letters.hpp"
@@ -83,6 +84,8 @@ awaitable<std::string> control_service::handle(control_request request) {
             co_return co_await dlq_drop(request.job, request.items);
         case control_command::dlq_replay:
             co_return co_await dlq_replay(std::move(request));
+        case control_command::state_rewind:
+            co_return co_await state_rewind(std::move(request));
     }
     co_return control_error("unknown command");
 }
@@ -247,6 +250,47 @@ awaitable<std::string> control_service::dlq_replay(control_request request) {
     auto o = r.to_json();
     o["job"] = request.job;
     o["type"] = config::to_string(type);
+    co_return control_ok(std::move(o));
+}
+
+// Refused while the job's run is live (its checkpoint saves would overwrite the rewind): the
+// operator pauses the job, waits for the run to end, rewinds, resumes — or simply retries after
+// the run. While the rewind is applied the job is held, so no run starts on the old checkpoint.
+awaitable<std::string> control_service::state_rewind(control_request request) {
+    auto it = current_->jobs.find(request.job);
+    if (it == current_->jobs.end()) co_return control_error("unknown job " + request.job);
+    if (it->second.type != config::job_type::users)
+        co_return control_error("state rewind for events jobs is not built yet");
+    if (board_.running(request.job))
+        co_return control_error("a run of " + request.job +
+                                " is live: its checkpoint saves would undo the rewind; run the rewind "
+                                "again once it has ended (`tributary status` shows it), or pause the job "
+                                "first so no new run starts");
+    const auto lookback = it->second.users.lookback;
+    const std::string job = request.job;
+    const auto mode = request.mark ? state::rewind_mode::mark : state::rewind_mode::as_of;
+    scheduler_.hold(job);
+    rewind_outcome r;
+    std::string failed;
+    try {
+        r = co_await rewind_checkpoint(deps_.store, job, request.to_us, mode);
+    } catch (const std::exception& e) {
+        failed = log::exception_text(e);
+    }
+    scheduler_.release(job);
+    if (!failed.empty()) {
+        control_log_.error("state.rewind_failed", {{"job", job}, {"error", failed}});
+        co_return control_error("the store refused the rewind: " + failed);
+    }
+    if (!r.refused.empty()) {
+        control_log_.warn("state.rewind_refused", {{"job", job}, {"reason", r.refused}});
+        co_return control_error(r.refused, {{"usage", true}});
+    }
+    auto o = rewind_reply(job, r, lookback);
+    control_log_.info("state.rewound", {{"job", job},
+                                        {"old_mark_us", r.before ? r.before->low_water_mark_us : 0},
+                                        {"new_mark_us", r.after->low_water_mark_us},
+                                        {"mode", request.mark ? "mark" : "as_of"}});
     co_return control_ok(std::move(o));
 }
 

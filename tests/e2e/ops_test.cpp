@@ -152,6 +152,19 @@ void stop(child_process& p) {
     EXPECT_EQ(*code, 0) << p.err();
 }
 
+// An on-demand job whose run lasts long enough to act during it.
+std::string long_run_config(const temp_dir& dir) {
+    options o;
+    o.run_at_start = false;
+    o.count = 60000;
+    return config(dir, o);
+}
+
+// Triggers `demo` and waits until its run has started.
+bool trigger_and_wait_start(const std::filesystem::path& cfg, const child_process& p) {
+    return cli(cfg, {"trigger", "demo"}).code == 0 && wait_count(p, "\"event\":\"job.start\"", 1, 30s);
+}
+
 }  // namespace
 
 // --- control socket ---------------------------------------------------------------------------
@@ -280,13 +293,9 @@ TEST(Ops_Status, RunAtStartNextRunLoggedTriggerPauseResume) {
 // A trigger while the job runs queues exactly one more run.
 TEST(Ops_Trigger, WhileRunningQueuesOneMoreRun) {
     temp_dir dir;
-    options o;
-    o.run_at_start = false;
-    o.count = 60000;  // a run long enough to trigger during it
-    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto cfg = dir.write("c.yaml", long_run_config(dir));
     auto p = start(cfg, dir);
-    ASSERT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
-    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.start\"", 1, 30s)) << p->err();
+    ASSERT_TRUE(trigger_and_wait_start(cfg, *p)) << p->err();
     auto second = cli(cfg, {"trigger", "demo"});
     auto third = cli(cfg, {"trigger", "demo"});
     ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 60s)) << p->err();
@@ -736,6 +745,57 @@ TEST(Ops_Dlq, UsersReplayThroughTheDaemonAndDirectlyDeliversEachOnce) {
         EXPECT_EQ(n, 1) << id;
     }
     EXPECT_EQ(dead_letter_count(cfg, "demo"), 0u);
+}
+
+// --- state rewind through the daemon -------------------------------------------------------------
+
+// The daemon holds the state directory: `state rewind` goes through its socket, is logged, says
+// what it did; the next run sends everything again.
+TEST(Ops_Rewind, ThroughTheRunningDaemonLoggedAndSaysWhatItDid) {
+    temp_dir dir;
+    options o;
+    o.run_at_start = true;
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();
+    EXPECT_EQ(lines_in(dir.path() / "out.jsonl").size(), 10u);
+
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("job demo: checkpoint rewound by the running daemon"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("old: mark 20"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("new: mark beginning"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("The next run reads from the beginning"), std::string::npos) << r.out;
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"state.rewound\"", 1, 5s)) << p->err();
+
+    auto refused = cli(cfg, {"state", "rewind", "demo", "--to", "1s", "--mark"});
+    EXPECT_EQ(refused.code, 2) << refused.err;
+    EXPECT_NE(refused.err.find("only moves the mark back"), std::string::npos) << refused.err;
+
+    ASSERT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 2, 30s)) << p->err();
+    EXPECT_EQ(lines_in(dir.path() / "out.jsonl").size(), 20u) << "the rewound job sends everything again";
+    stop(*p);
+}
+
+// While the job's run is live the rewind is refused with the reason (the run's checkpoint saves
+// would undo it); once the run has ended it is applied.
+TEST(Ops_Rewind, RefusedWhileTheJobsRunIsLive) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", long_run_config(dir));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(trigger_and_wait_start(cfg, *p)) << p->err();
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    if (count_of(p->err(), "\"event\":\"job.done\"") > 0) GTEST_SKIP() << "the run ended before the rewind";
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.err.find("a run of demo is live"), std::string::npos) << r.err;
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"state.rewound\""), 0u);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 120s)) << p->err();
+    // Once the run has ended the same rewind is applied.
+    auto again = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    EXPECT_EQ(again.code, 0) << again.err;
+    EXPECT_NE(again.out.find("new: mark beginning"), std::string::npos) << again.out;
+    stop(*p);
 }
 
 // --- systemd --------------------------------------------------------------------------------------
