@@ -75,7 +75,8 @@ void print_status(const json::object& r, std::ostream& out) {
         if (field(j, "type") == "events") {
             if (field(j, "state") == "paused") out << "\n  paused until  " << field(j, "paused_until");
             out << "\n  queued        " << field(j, "queued") << " events, " << field(j, "queued_bytes")
-                << " bytes, oldest " << field(j, "oldest_queued_age_s") << " s\n";
+                << " bytes, oldest " << field(j, "oldest_queued_age_s") << " s\n  dead letters  "
+                << field(j, "dead_letters") << "\n";
             continue;
         }
         const auto* failing = j.if_contains("failing");

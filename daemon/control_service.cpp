@@ -96,6 +96,10 @@ awaitable<std::string> control_service::status() {
     bool healthy = true;
     json::object out_jobs;
     for (auto& [name, o] : jobs) {
+        // The dead letters the job holds now (replayed and dropped ones are gone; the events
+        // counters are lifetime totals).
+        const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
+        o["dead_letters"] = dead_letters;
         if (o["type"] == "events") {
             auto q = co_await deps_.store.queue_stats(name);
             o["queued"] = q.count;
@@ -105,8 +109,6 @@ awaitable<std::string> control_service::status() {
             else
                 o["oldest_queued_age_s"] = nullptr;
         } else {
-            const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
-            o["dead_letters"] = dead_letters;
             if (o["failing"].as_bool() || o["stale"].as_bool()) healthy = false;
         }
         out_jobs[name] = std::move(o);
@@ -381,7 +383,8 @@ awaitable<std::string> control_service::metrics_text() {
                                        "When the job's last successful run ended (Unix time).");
     metric_family last_records = gauge("tributary_job_last_run_records",
                                        "Records of the job's latest run in the state store, by outcome.");
-    metric_family dead = gauge("tributary_job_dead_letters", "Dead letters the job holds.");
+    metric_family dead = gauge("tributary_job_dead_letters",
+                               "Dead letters the job holds now (replayed and dropped ones are gone).");
     metric_family queued = gauge("tributary_queue_events", "Events queued for the events job.");
     metric_family queued_bytes = gauge("tributary_queue_bytes", "Payload bytes queued for the events job.");
     metric_family lag =
@@ -391,6 +394,8 @@ awaitable<std::string> control_service::metrics_text() {
     const auto jobs = board_.status(now);  // a named local: it lives across the co_awaits below
     for (const auto& [name, o] : jobs) {
         const std::vector<std::pair<std::string, std::string>> job{{"job", name}};
+        const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
+        dead.samples.push_back({job, static_cast<double>(dead_letters)});
         if (o.at("type") == "events") {
             auto q = co_await deps_.store.queue_stats(name);
             queued.samples.push_back({job, static_cast<double>(q.count)});
@@ -408,7 +413,6 @@ awaitable<std::string> control_service::metrics_text() {
                                                                     {"unreadable", c.unreadable}}) {
                 events.samples.push_back({{{"job", name}, {"outcome", outcome}}, static_cast<double>(n)});
             }
-            dead.samples.push_back({job, static_cast<double>(c.rejected + c.mapping + c.unreadable)});
             continue;
         }
         runs.samples.push_back({job, static_cast<double>(o.at("runs").as_uint64())});
@@ -417,8 +421,6 @@ awaitable<std::string> control_service::metrics_text() {
         paused.samples.push_back({job, o.at("state") == "paused" ? 1.0 : 0.0});
         failing.samples.push_back({job, o.at("failing").as_bool() ? 1.0 : 0.0});
         stale.samples.push_back({job, o.at("stale").as_bool() ? 1.0 : 0.0});
-        const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
-        dead.samples.push_back({job, static_cast<double>(dead_letters)});
         auto recent = co_await deps_.store.recent_runs(name, 1);
         if (!recent.empty()) {
             const auto& c = recent.front().counts;

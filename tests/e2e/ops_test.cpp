@@ -601,6 +601,15 @@ std::uint64_t dead_letter_count(const std::filesystem::path& cfg, const std::str
                                 : 999;
 }
 
+// The `dead_letters` `status --json` shows for `job`; -1 when absent.
+std::int64_t status_dead_letters(const std::filesystem::path& cfg, const std::string& job) {
+    auto o = parse_object(cli(cfg, {"status", "--json"}).out);
+    const auto* jobs = o.if_contains("jobs");
+    if (!jobs || !jobs->is_object() || !jobs->as_object().contains(job)) return -1;
+    const auto* n = jobs->as_object().at(job).as_object().if_contains("dead_letters");
+    return n && n->is_int64() ? n->as_int64() : -1;
+}
+
 }  // namespace
 
 // An events job whose receiver rejects an event for good: dead letter (dlq list, dlq show);
@@ -640,6 +649,7 @@ TEST(Ops_Dlq, EventsReplayPastTheDedupWindowArrivesExactlyOnce) {
     EXPECT_EQ(shown["payload"].as_object()["properties"].as_object()["plan"], "pro")
         << boost::json::serialize(shown);
     EXPECT_EQ(cli(cfg, {"dlq", "show", "to_hook", "m-404"}).code, 1);
+    EXPECT_EQ(status_dead_letters(cfg, "to_hook"), 1) << "status shows the dead letters held now";
 
     hook.set_rejecting(false);
     // A client resending m-1 now: answered 200, dropped as a duplicate. m-2 (same user, after it)
@@ -658,6 +668,7 @@ TEST(Ops_Dlq, EventsReplayPastTheDedupWindowArrivesExactlyOnce) {
     EXPECT_NE(p->err().find("\"event\":\"dlq.replayed\""), std::string::npos);
     ASSERT_TRUE(eventually([&] { return hook.accepted("m-1") == 1; }, 30s)) << p->err();
     EXPECT_EQ(dead_letter_count(cfg, "to_hook"), 0u);
+    EXPECT_EQ(status_dead_letters(cfg, "to_hook"), 0) << "a replayed dead letter is gone";
     // Replayed once: a client's resend after the replay is still a duplicate.
     ASSERT_EQ(post_track(port, "m-1"), 200);
     ASSERT_EQ(post_track(port, "m-3"), 200);
@@ -745,6 +756,29 @@ TEST(Ops_Dlq, UsersReplayThroughTheDaemonAndDirectlyDeliversEachOnce) {
         EXPECT_EQ(n, 1) << id;
     }
     EXPECT_EQ(dead_letter_count(cfg, "demo"), 0u);
+}
+
+// A job may be named `ingest`: `dlq list ingest` lists its dead letters, `dlq list --ingest` the
+// ingest reject store.
+TEST(Ops_Dlq, AJobNamedIngestIsListedAndTheRejectStoreHasItsFlag) {
+    temp_dir dir;
+    options o;
+    o.run_at_start = false;
+    o.extra_jobs =
+        "  ingest:\n    type: users\n    source: { connection: people }\n"
+        "    destination: { connection: out }\n";
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    ASSERT_EQ(cli(cfg, {"run", "--once", "ingest"}).code, 0);
+    auto job = cli(cfg, {"dlq", "list", "ingest", "--json"});
+    ASSERT_EQ(job.code, 0) << job.err;
+    auto j = parse_object(job.out);
+    EXPECT_EQ(j["job"], "ingest") << job.out;
+    EXPECT_EQ(j["type"], "users") << job.out;
+    auto store = cli(cfg, {"dlq", "list", "--ingest", "--json"});
+    ASSERT_EQ(store.code, 0) << store.err;
+    auto r = parse_object(store.out);
+    EXPECT_EQ(r["source"], "ingest") << store.out;
+    EXPECT_EQ(r["count"], 0) << store.out;
 }
 
 // --- state rewind through the daemon -------------------------------------------------------------
