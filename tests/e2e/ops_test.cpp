@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -779,6 +780,74 @@ TEST(Ops_Dlq, AJobNamedIngestIsListedAndTheRejectStoreHasItsFlag) {
     auto r = parse_object(store.out);
     EXPECT_EQ(r["source"], "ingest") << store.out;
     EXPECT_EQ(r["count"], 0) << store.out;
+}
+
+// --- retention --------------------------------------------------------------------------------
+
+namespace {
+
+// Runs `sql` on the state database (no daemon holds it).
+void exec_sql(const std::filesystem::path& db, const std::string& sql) {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &error);
+    EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "") << "\n" << sql;
+    sqlite3_free(error);
+    sqlite3_close(h);
+}
+
+}  // namespace
+
+// The daemon's retention pass on a real state directory: runs ended before `state.retention.runs`
+// and dead letters last failed before `dead_letters` are deleted at start (logged with the
+// counts); recent ones and a dead letter whose replay is pending stay. The ages are the users'
+// own (days): the test backdates rows in the database instead of shortening them, so config
+// validation keeps its bounds (the interval between passes is retention_schedule's, unit-tested
+// with an injected clock).
+TEST(Ops_Retention, StartPassDeletesOldRunsAndDeadLettersKeepsRecentAndPendingReplays) {
+    temp_dir dir;
+    options o;
+    o.run_at_start = false;
+    auto text = config(dir, o);
+    text.replace(text.find("log:"), 4, "  retention: { runs: 30d, dead_letters: 90d, interval: 1h }\nlog:");
+    auto cfg = dir.write("c.yaml", text);
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    const std::int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    const std::int64_t day_us = std::int64_t{86400} * 1000000;
+    const auto db = dir.path() / "state" / "state.db";
+    // The first run ended 40 days ago; the second is today's.
+    exec_sql(db, "UPDATE runs SET started_at_us = " + std::to_string(now_us - 40 * day_us) +
+                     ", ended_at_us = " + std::to_string(now_us - 40 * day_us + 1000000) +
+                     " WHERE id = (SELECT MIN(id) FROM runs WHERE job = 'demo')");
+    auto letter = [&](const std::string& id, std::int64_t age_days, std::int64_t replay_at_us) {
+        const auto at = std::to_string(now_us - age_days * day_us);
+        return "INSERT INTO dead_letters (job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+               "last_failed_at_us, replay_requested_at_us) VALUES ('demo', '" +
+               id + "', '{}', 'rejected: test', 1, " + at + ", " + at + ", " + std::to_string(replay_at_us) +
+               ");";
+    };
+    exec_sql(db, letter("old", 100, 0) + letter("recent", 10, 0) + letter("old-replay", 100, now_us));
+
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(p->wait_for_output("\"event\":\"state.retention\"", 30s)) << p->err();
+    const std::string log = p->err();
+    const auto at = log.find("\"event\":\"state.retention\"");
+    const auto line = log.substr(at, log.find('\n', at) - at);
+    EXPECT_NE(line.find("\"runs\":1"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"dead_letters\":1"), std::string::npos) << line;
+    auto shown = parse_object(cli(cfg, {"state", "show", "demo", "--json", "--limit", "10"}).out);
+    EXPECT_EQ(shown["runs"].as_array().size(), 1u) << boost::json::serialize(shown);
+    EXPECT_EQ(shown["dead_letters"].as_object()["count"], 2) << boost::json::serialize(shown);
+    std::set<std::string> kept;
+    for (const auto& d : shown["dead_letters"].as_object()["oldest"].as_array())
+        kept.insert(std::string(d.as_object().at("id").as_string()));
+    EXPECT_EQ(kept, (std::set<std::string>{"recent", "old-replay"}));
+    stop(*p);
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"state.retention\""), 1u) << "the next pass is an hour away";
 }
 
 // --- state rewind through the daemon -------------------------------------------------------------
