@@ -361,6 +361,7 @@ exit_code state_rewind_command(const command& cmd,
     request.job = cmd.job;
     request.to_us = *to;
     request.mark = cmd.rewind_mark;
+    request.state_dir = settings.state.dir.string();
     auto called = control_call(settings.control.socket, request, std::chrono::seconds{60});
     std::optional<json::object> reply;
     if (called.reply) {

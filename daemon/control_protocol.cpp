@@ -31,6 +31,11 @@ bool takes_job(control_command c) {
            c == control_command::state_rewind;
 }
 
+bool takes_state_dir(control_command c) {
+    return c == control_command::dlq_drop || c == control_command::dlq_replay ||
+           c == control_command::state_rewind;
+}
+
 bool takes_items(control_command c) {
     return c == control_command::dlq_drop || c == control_command::dlq_replay;
 }
@@ -85,11 +90,13 @@ result<control_request> parse_control_request(std::string_view line) {
     r.command = *cmd;
     for (const auto& kv : o) {
         const std::string_view key = kv.key();
-        const bool known = key == "command" || (key == "job" && takes_job(r.command)) ||
-                           (key == "for_ms" && r.command == control_command::pause) ||
-                           (key == "items" && takes_items(r.command)) ||
-                           (key == "all" && r.command == control_command::dlq_replay) ||
-                           ((key == "to_us" || key == "mark") && r.command == control_command::state_rewind);
+        const bool known =
+            key == "command" || (key == "job" && takes_job(r.command)) ||
+            (key == "for_ms" && r.command == control_command::pause) ||
+            (key == "items" && takes_items(r.command)) ||
+            (key == "all" && r.command == control_command::dlq_replay) ||
+            ((key == "to_us" || key == "mark") && r.command == control_command::state_rewind) ||
+            (key == "state_dir" && takes_state_dir(r.command));
         if (!known) {
             return unexpected{"unexpected key \"" + std::string(key.substr(0, 40)) + "\" for " +
                               std::string(command_name(r.command))};
@@ -118,6 +125,10 @@ result<control_request> parse_control_request(std::string_view line) {
             r.items.emplace_back(i.as_string());
         }
     }
+    if (const auto* d = o.if_contains("state_dir")) {
+        if (!d->is_string()) return unexpected{std::string("\"state_dir\" must be a string")};
+        r.state_dir = std::string(d->as_string());
+    }
     if (r.command == control_command::state_rewind) {
         const auto* t = o.if_contains("to_us");
         if (!t || !t->is_int64() || t->as_int64() < 0)
@@ -145,6 +156,7 @@ std::string encode_control_request(const control_request& r) {
         o["to_us"] = r.to_us;
         o["mark"] = r.mark;
     }
+    if (takes_state_dir(r.command) && !r.state_dir.empty()) o["state_dir"] = r.state_dir;
     if (r.command == control_command::dlq_replay && r.all) {
         o["all"] = true;
     } else if (takes_items(r.command)) {

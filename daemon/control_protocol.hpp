@@ -8,6 +8,7 @@
 //             | {"command":"dlq_replay","job":"NAME","items":["ID",...]} |
 //             {…"dlq_replay","job":"NAME","all":true}
 //             | {"command":"state_rewind","job":"NAME","to_us":N,"mark":false}
+//             (state_rewind, dlq_drop and dlq_replay also take "state_dir":"PATH")
 //   reply:    {"ok":true, ...command's fields} | {"ok":false,"error":"one line","errors":[...]?}
 
 #include <boost/json/object.hpp>
@@ -34,6 +35,10 @@ struct control_request {
     bool all = false;                                    ///< dlq_replay: every entry (then no items)
     std::int64_t to_us = 0;                              ///< state_rewind: the target (Unix µs, >= 0)
     bool mark = false;                                   ///< state_rewind: --mark (else as of the time)
+    /// state_rewind, dlq_drop, dlq_replay: the state directory the caller's config names; a daemon
+    /// running another one refuses (`other_state_dir`), so a command never changes the state of a
+    /// daemon that merely shares the socket path. Empty: not checked.
+    std::string state_dir;
 };
 
 /// Longest request line accepted (without its newline).

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 
 #include "config/loader.hpp"
 #include "core/time.hpp"
@@ -62,7 +63,25 @@ std::shared_ptr<job_runner> control_service::make_runner(std::shared_ptr<const c
     return std::shared_ptr<job_runner>(runner, [owned](job_runner* r) { delete r; });
 }
 
+namespace {
+
+bool same_dir(const std::filesystem::path& a, const std::filesystem::path& b) {
+    std::error_code ea, eb;
+    const auto x = std::filesystem::weakly_canonical(a, ea);
+    const auto y = std::filesystem::weakly_canonical(b, eb);
+    if (ea || eb) return a.lexically_normal() == b.lexically_normal();
+    return x == y;
+}
+
+}  // namespace
+
 awaitable<std::string> control_service::handle(control_request request) {
+    if (!request.state_dir.empty() && !same_dir(request.state_dir, current_->state.dir)) {
+        // Another daemon's socket (two configs naming the same socket path): never change its state.
+        co_return control_error("the daemon on this socket runs the state directory " +
+                                    current_->state.dir.string() + ", not " + request.state_dir,
+                                {{"other_state_dir", true}});
+    }
     switch (request.command) {
         case control_command::status:
             co_return co_await status();

@@ -871,6 +871,17 @@ TEST(Ops_Rewind, ThroughTheRunningDaemonLoggedAndSaysWhatItDid) {
     EXPECT_NE(r.out.find("The next run reads from the beginning"), std::string::npos) << r.out;
     ASSERT_TRUE(wait_count(*p, "\"event\":\"state.rewound\"", 1, 5s)) << p->err();
 
+    // Another config naming the same socket but another state directory: the daemon refuses to
+    // touch its own state for it; the command works on that directory (here: nothing ran there).
+    auto other_text = config(dir, o);
+    const auto state_line = "dir: " + (dir.path() / "state").string();
+    other_text.replace(other_text.find(state_line), state_line.size(),
+                       "dir: " + (dir.path() / "other-state").string());
+    auto other = cli(dir.write("other.yaml", other_text), {"state", "rewind", "demo", "--to", "beginning"});
+    EXPECT_EQ(other.code, 1) << other.out;
+    EXPECT_NE(other.err.find("has not run yet"), std::string::npos) << other.err;
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"state.rewound\""), 1u);
+
     auto refused = cli(cfg, {"state", "rewind", "demo", "--to", "1s", "--mark"});
     EXPECT_EQ(refused.code, 2) << refused.err;
     EXPECT_NE(refused.err.find("only moves the mark back"), std::string::npos) << refused.err;

@@ -77,9 +77,18 @@ TEST(Ops_ControlProtocol, StateRewindCarriesItsTargetAndMode) {
         ASSERT_FALSE(e) << bad;
         EXPECT_NE(e.error().find("state_rewind needs \"to_us\""), std::string::npos) << e.error();
     }
+    r.state_dir = "/var/lib/tributary";
+    line = encode_control_request(r);
+    line.pop_back();
+    parsed = parse_control_request(line);
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->state_dir, "/var/lib/tributary");
     auto e = parse_control_request(R"({"command":"state_rewind","job":"demo","to_us":0,"mark":1})");
     ASSERT_FALSE(e);
     EXPECT_NE(e.error().find("\"mark\" must be true or false"), std::string::npos) << e.error();
+    e = parse_control_request(R"({"command":"status","state_dir":"/x"})");
+    ASSERT_FALSE(e);
+    EXPECT_NE(e.error().find("unexpected key \"state_dir\" for status"), std::string::npos) << e.error();
     e = parse_control_request(R"({"command":"status","to_us":0})");
     ASSERT_FALSE(e);
     EXPECT_NE(e.error().find("unexpected key \"to_us\" for status"), std::string::npos) << e.error();
