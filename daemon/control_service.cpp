@@ -402,6 +402,8 @@ awaitable<std::string> control_service::metrics_text() {
                                        "When the job's last successful run ended (Unix time).");
     metric_family last_records = gauge("tributary_job_last_run_records",
                                        "Records of the job's latest run in the state store, by outcome.");
+    metric_family mark_lag = gauge("tributary_job_checkpoint_lag_seconds",
+                                   "Age of the users job's checkpoint mark: changes older than it are sent.");
     metric_family dead = gauge("tributary_job_dead_letters",
                                "Dead letters the job holds now (replayed and dropped ones are gone).");
     metric_family queued = gauge("tributary_queue_events", "Events queued for the events job.");
@@ -440,6 +442,10 @@ awaitable<std::string> control_service::metrics_text() {
         paused.samples.push_back({job, o.at("state") == "paused" ? 1.0 : 0.0});
         failing.samples.push_back({job, o.at("failing").as_bool() ? 1.0 : 0.0});
         stale.samples.push_back({job, o.at("stale").as_bool() ? 1.0 : 0.0});
+        auto checkpoint = co_await deps_.store.load_checkpoint(name);
+        if (checkpoint && checkpoint->low_water_mark_us > 0)
+            mark_lag.samples.push_back(
+                {job, static_cast<double>(to_unix_us(now) - checkpoint->low_water_mark_us) / 1e6});
         auto recent = co_await deps_.store.recent_runs(name, 1);
         if (!recent.empty()) {
             const auto& c = recent.front().counts;
@@ -461,9 +467,9 @@ awaitable<std::string> control_service::metrics_text() {
     if (deps_.monitor) stalls.samples.push_back({{}, static_cast<double>(deps_.monitor->stalls())});
     metric_family reloads = counter("tributary_reloads_total", "Reloads applied since the daemon started.");
     reloads.samples.push_back({{}, static_cast<double>(reloads_)});
-    std::vector<metric_family> families{build, runs,         skipped,      running, paused, failing,
-                                        stale, last_success, last_records, dead,    queued, queued_bytes,
-                                        lag,   events,       stalls,       reloads};
+    std::vector<metric_family> families{build,        runs,         skipped,      running,  paused, failing,
+                                        stale,        last_success, last_records, mark_lag, dead,   queued,
+                                        queued_bytes, lag,          events,       stalls,   reloads};
     append_group_metrics(groups_of(deps_.engine), deps_.engine.time().now(), families);
     co_return render_metrics(families);
 }

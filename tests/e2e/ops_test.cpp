@@ -1054,6 +1054,9 @@ TEST(Ops_Metrics, ScrapedAndParsedByThePrometheusParser) {
     EXPECT_EQ(m["tributary_job_last_run_records{job=demo,outcome=read}"], 10.0) << scraped.out;
     EXPECT_EQ(m["tributary_job_last_run_records{job=demo,outcome=written}"], 10.0) << scraped.out;
     EXPECT_EQ(m["tributary_job_dead_letters{job=demo}"], 0.0) << scraped.out;
+    // The dummy source's records are stamped in the past: the mark's age is positive and finite.
+    ASSERT_TRUE(m["tributary_job_checkpoint_lag_seconds{job=demo}"].is_double()) << scraped.out;
+    EXPECT_GT(m["tributary_job_checkpoint_lag_seconds{job=demo}"].as_double(), 0.0) << scraped.out;
     EXPECT_TRUE(m.contains("tributary_loop_stalls_total{}")) << scraped.out;
     EXPECT_TRUE(m["tributary_job_last_success_timestamp_seconds{job=demo}"].is_double()) << scraped.out;
     bool build = false;
