@@ -66,7 +66,7 @@ Usage:
   tributary dlq replay JOB (ID... | --all) [-c FILE]
                                         put dead letters back so JOB's next run (users) or its
                                         sender (events) delivers them again
-  tributary dlq list ingest [--limit N] [--json] [-c FILE]
+  tributary dlq list --ingest [--limit N] [--json] [-c FILE]
                                         payloads the ingest endpoint refused (newest first,
                                         N entries, default 20), with the reason for each
   tributary status [--json] [-c FILE]   ask the running daemon how each job is doing; exits 1
@@ -90,8 +90,9 @@ Options:)";
 
 constexpr const char* overview_notes = R"(
 The daemon (and run --once) holds the state directory exclusively. state show,
-dlq list|show, plan and offline validate read it while a daemon runs; state rewind and
-validate --online refuse while another process holds it.
+dlq list|show, plan and offline validate read it while a daemon runs; state rewind
+and dlq replay|drop go through its control socket; validate --online refuses while
+another process holds it.
 )";
 
 constexpr const char* run_usage = R"(Usage:
@@ -151,8 +152,9 @@ constexpr const char* state_rewind_usage = R"(Usage:
 
 Moves JOB's checkpoint back so that its next run sends again what changed
 since. WHEN is an RFC 3339 time (2026-01-01T00:00:00Z), `beginning`, or a
-duration ago (2h, 7d). Prints the old and the new checkpoint. Needs the daemon
-stopped.
+duration ago (2h, 7d). Prints the old and the new checkpoint. While the daemon
+runs, the rewind goes through its control socket; it is refused while a run of
+JOB is live (run it again once the run has ended).
 
 Options:
       --to WHEN          where to go back to (required)
@@ -171,14 +173,15 @@ Options:)";
 
 constexpr const char* dlq_list_usage = R"(Usage:
   tributary dlq list JOB [--limit N] [--json] [-c FILE]
-  tributary dlq list ingest [--limit N] [--json] [-c FILE]
+  tributary dlq list --ingest [--limit N] [--json] [-c FILE]
 
 JOB: lists the job's dead letters (items refused for good), oldest first, one
 line each: the item id (a users job's record id, an events job's messageId),
 the record or event (record id; event type, name and user), when it last
 failed, how many times, and the reason. A replay still pending is marked.
-`ingest`: the payloads the ingest endpoint refused (its reject store), newest
-first, with the reason for each. Reads the state directory without locking
+--ingest: the payloads the ingest endpoint refused (its reject store), newest
+first, with the reason for each (`dlq list ingest` lists it too, unless the
+config has a job named `ingest`: then it lists that job). Reads the state directory without locking
 it: works while a daemon runs.
 
 Options:
@@ -213,7 +216,7 @@ Options:
       --all              every dead letter of JOB)";
 
 constexpr const char* dlq_usage = R"(Usage:
-  tributary dlq list JOB|ingest [--limit N] [--json] [-c FILE]
+  tributary dlq list (JOB | --ingest) [--limit N] [--json] [-c FILE]
   tributary dlq show JOB ID [--json] [-c FILE]
   tributary dlq replay JOB (ID... | --all) [-c FILE]
   tributary dlq drop JOB ID [ID...] [-c FILE]
@@ -395,7 +398,7 @@ result<help_topic> help_topic_of(const std::vector<std::string>& words) {
 // Which command each option belongs to, for "--x is an option of y" errors.
 struct option_use {
     bool once = false, json = false, online = false, to = false, mark = false, sample = false, limit = false,
-         pause_for = false, all = false;
+         pause_for = false, all = false, ingest = false;
 };
 
 }  // namespace
@@ -472,6 +475,9 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         } else if (a == "--all") {
             cmd.all = true;
             used.all = true;
+        } else if (a == "--ingest") {
+            cmd.ingest_rejects = true;
+            used.ingest = true;
         } else if (!a.empty() && a[0] == '-') {
             return {std::nullopt, "unknown option " + a};
         } else {
@@ -561,10 +567,15 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         if (words[1] != "list")
             return {std::nullopt, "unknown dlq subcommand " + words[1] + " (list, show, replay or drop)"};
         cmd.kind = command_kind::dlq_list;
-        if (words.size() < 3)
-            return {std::nullopt, "dlq list needs what to list: tributary dlq list JOB (or ingest)"};
-        cmd.job = words[2];
-        operands = 2;
+        if (used.ingest) {
+            if (words.size() > 2) return {std::nullopt, "dlq list takes a job or --ingest, not both"};
+            operands = 1;
+        } else {
+            if (words.size() < 3)
+                return {std::nullopt, "dlq list needs what to list: tributary dlq list JOB (or --ingest)"};
+            cmd.job = words[2];
+            operands = 2;
+        }
         if (!used.limit) cmd.limit = 20;
     } else {
         return {std::nullopt, "unknown command " + verb};
@@ -578,6 +589,8 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         kind != command_kind::dlq_show && kind != command_kind::status)
         return {std::nullopt,
                 "--json is an option of connectors, plan, state show, dlq list, dlq show and status"};
+    if (used.ingest && kind != command_kind::dlq_list)
+        return {std::nullopt, "--ingest is an option of dlq list"};
     if (used.all && kind != command_kind::dlq_replay)
         return {std::nullopt, "--all is an option of dlq replay"};
     if (used.pause_for && kind != command_kind::pause) return {std::nullopt, "--for is an option of pause"};

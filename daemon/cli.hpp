@@ -65,7 +65,7 @@ struct command {
     help_topic topic = help_topic::overview;  ///< for kind == help
     std::string config_path;                  ///< -c/--config; default below
     std::optional<std::string> once_job;      ///< run --once JOB
-    std::string job;                          ///< plan JOB, state show|rewind JOB, dlq … JOB|ingest
+    std::string job;                          ///< plan JOB, state show|rewind JOB, dlq … JOB
     bool json = false;                        ///< --json (connectors, plan, state show, dlq list|show)
     bool online = false;                      ///< validate --online
     std::optional<std::string> rewind_to;     ///< state rewind --to WHEN (required there)
@@ -78,6 +78,9 @@ struct command {
     std::optional<std::chrono::milliseconds> pause_for;  ///< pause JOB --for DURATION
     std::vector<std::string> items;                      ///< dlq show|replay|drop JOB ITEM...: the item ids
     bool all = false;                                    ///< dlq replay JOB --all
+    /// dlq list --ingest: the ingest reject store (`dlq list ingest` means it too, unless the
+    /// config has a job named `ingest`: then that job's dead letters)
+    bool ingest_rejects = false;
 };
 
 struct parse_result {

@@ -12,7 +12,7 @@ std::string in_use_message(const std::filesystem::path& dir) {
     auto pid = state::directory_lock::recorded_pid(dir);
     return "state directory " + dir.string() + " is in use by " +
            (pid ? "tributary (pid " + std::to_string(*pid) + ")" : std::string("another tributary process")) +
-           "; stop it first (the control socket does not take this command yet)";
+           "; stop it first";
 }
 
 std::string describe_store_error(const state::store_error& e, const std::filesystem::path& dir) {

@@ -75,7 +75,8 @@ void print_status(const json::object& r, std::ostream& out) {
         if (field(j, "type") == "events") {
             if (field(j, "state") == "paused") out << "\n  paused until  " << field(j, "paused_until");
             out << "\n  queued        " << field(j, "queued") << " events, " << field(j, "queued_bytes")
-                << " bytes, oldest " << field(j, "oldest_queued_age_s") << " s\n";
+                << " bytes, oldest " << field(j, "oldest_queued_age_s") << " s\n  dead letters  "
+                << field(j, "dead_letters") << "\n";
             continue;
         }
         const auto* failing = j.if_contains("failing");
@@ -181,6 +182,13 @@ control_request request_of(const command& cmd) {
     return r;
 }
 
+// A state-changing request names the caller's state directory (control_request::state_dir).
+control_request change_request_of(const command& cmd, const config::settings& s) {
+    auto r = request_of(cmd);
+    r.state_dir = s.state.dir.string();
+    return r;
+}
+
 }  // namespace
 
 bool is_control_command(command_kind k) {
@@ -242,7 +250,7 @@ exit_code dlq_change_command(
     const command& cmd, const config::settings& s, log::logger log, std::ostream& out, std::ostream& err) {
     if (!check_job_configured(s, cmd.job, err)) return exit_code::usage;
     // The daemon holds the state directory: through its socket. None runs: directly.
-    const auto request = request_of(cmd);
+    const auto request = change_request_of(cmd, s);
     auto called = control_call(s.control.socket, request, std::chrono::seconds{120});
     if (called.reply) return report_reply(cmd, *called.reply, out, err);
     if (!called.not_running) {

@@ -214,7 +214,9 @@ exit_code dlq_list_command(const command& cmd,
                            log::logger log,
                            std::ostream& out,
                            std::ostream& err) {
-    if (cmd.job != "ingest") {
+    // `dlq list ingest` names the reject store unless a job is called `ingest`.
+    const bool rejects = cmd.ingest_rejects || (cmd.job == "ingest" && !settings.jobs.contains("ingest"));
+    if (!rejects) {
         if (!check_job_configured(settings, cmd.job, err)) return exit_code::usage;
         return list_job_letters(cmd, settings, log, out, err);
     }

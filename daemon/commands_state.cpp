@@ -11,7 +11,10 @@
 #include "config/units.hpp"
 #include "core/state/sqlite_store.hpp"
 #include "core/time.hpp"
+#include "daemon/checkpoint_rewind.hpp"
 #include "daemon/commands_common.hpp"
+#include "daemon/control_client.hpp"
+#include "daemon/control_protocol.hpp"
 #include "daemon/rewind_target.hpp"
 
 namespace tributary::daemon {
@@ -67,14 +70,6 @@ awaitable<job_state> read_job_state(const config::settings& settings,
     st.oldest_dead_letters = co_await store->dead_letters(job, limit);
     co_await store->close();
     co_return st;
-}
-
-std::string mark_text(std::int64_t us) {
-    return us <= 0 ? std::string("beginning") : format_time_us(us);
-}
-
-std::string saved_by(const state::checkpoint& cp) {
-    return cp.run_id == 0 ? std::string("rewind") : "run " + std::to_string(cp.run_id);
 }
 
 std::string age_text(std::int64_t from_us, std::int64_t now_us) {
@@ -284,37 +279,24 @@ void print_state_text(std::ostream& out,
 
 // --- state rewind ----------------------------------------------------------------------------
 
-struct rewind_outcome {
-    std::optional<state::checkpoint> before;
-    std::optional<state::checkpoint> after;
-    /// Set when the rewind was refused after looking at the current checkpoint.
-    std::string refused;
-};
-
-awaitable<rewind_outcome> rewind_job(const config::settings& settings,
-                                     storage_thread& storage,
-                                     std::string job,
-                                     std::int64_t to_us,
-                                     state::rewind_mode mode,
-                                     log::logger log) {
+// Without a daemon: on the store itself, answering as the daemon would.
+awaitable<std::string> rewind_directly(const config::settings& settings,
+                                       storage_thread& storage,
+                                       std::string job,
+                                       std::int64_t to_us,
+                                       state::rewind_mode mode,
+                                       log::logger log) {
     auto store = co_await open_store(settings, state::open_mode::read_write, storage, log);
-    rewind_outcome r;
-    r.before = co_await store->load_checkpoint(job);
-    const std::int64_t current_mark = r.before ? r.before->low_water_mark_us : 0;
-    if (mode == state::rewind_mode::mark && to_us > current_mark) {
-        // A mark after the current one would skip records that were never sent.
-        r.refused = "--mark " + mark_text(to_us) + " is after the job's current mark " +
-                    mark_text(current_mark) + "; rewind only moves the mark back";
-    } else {
-        r.after = co_await store->rewind(job, to_us, mode);
-    }
+    auto r = co_await rewind_checkpoint(*store, job, to_us, mode);
     co_await store->close();
-    co_return r;
+    if (!r.refused.empty()) co_return control_error(r.refused, {{"usage", true}});
+    co_return control_ok(rewind_reply(job, r, settings.jobs.at(job).users.lookback));
 }
 
-std::string checkpoint_line(const state::checkpoint& cp) {
-    return "mark " + mark_text(cp.low_water_mark_us) + " (saved " + format_time_us(cp.saved_at_us) + " by " +
-           saved_by(cp) + (cp.cursor.empty() ? std::string() : ", with a cursor") + ")";
+std::string reply_text(const json::object& r, std::string_view key) {
+    const auto* v = r.if_contains(key);
+    if (!v || v->is_null()) return "none";
+    return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
 }
 
 }  // namespace
@@ -372,32 +354,60 @@ exit_code state_rewind_command(const command& cmd,
         return exit_code::failure;
     }
     const auto mode = cmd.rewind_mark ? state::rewind_mode::mark : state::rewind_mode::as_of;
-    rewind_outcome r;
-    {
+    // The daemon holds the state directory: through its socket (it refuses while the job's run is
+    // live). None runs: directly.
+    control_request request;
+    request.command = control_command::state_rewind;
+    request.job = cmd.job;
+    request.to_us = *to;
+    request.mark = cmd.rewind_mark;
+    request.state_dir = settings.state.dir.string();
+    auto called = control_call(settings.control.socket, request, std::chrono::seconds{60});
+    std::optional<json::object> reply;
+    if (called.reply) {
+        reply = std::move(*called.reply);
+    } else if (!called.not_running) {
+        err << "tributary: " << called.error << "\n";
+        return exit_code::failure;
+    } else {
+        // Opening read-write would create the directory and the database as whoever runs this
+        // command; a job that never ran has nothing to rewind.
+        if (!state_database_exists(settings.state.dir)) {
+            err << "tributary: nothing to rewind: job " << cmd.job
+                << " has not run yet (no state database in " << settings.state.dir.string() << ")\n";
+            return exit_code::failure;
+        }
         boost::asio::io_context ioc{1};
         storage_thread storage;
         storage.start();
+        std::string line;
         try {
-            r = run_to_completion(ioc, rewind_job(settings, storage, cmd.job, *to, mode, log));
+            line = run_to_completion(ioc, rewind_directly(settings, storage, cmd.job, *to, mode, log));
         } catch (const state::store_error& e) {
             err << "tributary: " << describe_store_error(e, settings.state.dir) << "\n";
+            storage.stop();
             return exit_code::failure;
         }
         storage.stop();
+        auto parsed = parse_control_reply(line);
+        if (!parsed) {
+            err << "tributary: " << parsed.error() << "\n";
+            return exit_code::failure;
+        }
+        reply = std::move(*parsed);
     }
-    if (!r.refused.empty()) {
-        err << "tributary: " << r.refused << "\n";
-        return exit_code::usage;
+    const auto& r = *reply;
+    if (!r.at("ok").as_bool()) {
+        err << "tributary: " << reply_text(r, "error") << "\n";
+        const auto* usage = r.if_contains("usage");
+        return usage && usage->is_bool() && usage->as_bool() ? exit_code::usage : exit_code::failure;
     }
-    out << "job " << cmd.job << ": checkpoint rewound\n";
-    out << "  old: " << (r.before ? checkpoint_line(*r.before) : std::string("none")) << "\n";
-    out << "  new: " << checkpoint_line(*r.after) << "\n";
-    out << "The next run reads from "
-        << (r.after->low_water_mark_us > 0 ? mark_text(r.after->low_water_mark_us)
-                                           : std::string("the beginning"));
-    if (r.after->low_water_mark_us > 0 && j.users.lookback.count() > 0)
-        out << " minus the lookback (" << config::format_duration(j.users.lookback) << ")";
-    out << " and sends again what changed since.\n";
+    out << "job " << cmd.job << ": checkpoint rewound" << (called.reply ? " by the running daemon" : "")
+        << "\n";
+    out << "  old: " << reply_text(r, "old") << "\n";
+    out << "  new: " << reply_text(r, "new") << "\n";
+    out << "The next run reads from " << reply_text(r, "reads_from")
+        << " and sends again what changed since.\n";
     return exit_code::ok;
 }
 

@@ -110,6 +110,12 @@ control_call_result control_call(const std::filesystem::path& socket,
         out.error = parsed.error();
         return out;
     }
+    if (const auto* other = parsed->if_contains("other_state_dir");
+        other && other->is_bool() && other->as_bool()) {
+        out.not_running = true;
+        out.error = "no daemon runs this state directory";
+        return out;
+    }
     out.reply = std::move(*parsed);
     return out;
 }

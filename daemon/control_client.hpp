@@ -19,7 +19,9 @@ struct control_call_result {
     std::string error;                         ///< when reply is empty: what went wrong
 };
 
-/// Sends `request` to the daemon at `socket` and waits at most `timeout` for the reply.
+/// Sends `request` to the daemon at `socket` and waits at most `timeout` for the reply. A reply
+/// refusing the request's state_dir (`other_state_dir`: the daemon there runs another state
+/// directory) counts as not_running: the caller's state directory is not that daemon's.
 control_call_result control_call(const std::filesystem::path& socket,
                                  const control_request& request,
                                  std::chrono::milliseconds timeout);

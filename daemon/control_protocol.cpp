@@ -21,12 +21,19 @@ std::optional<control_command> command_of(std::string_view s) {
     if (s == "reload") return control_command::reload;
     if (s == "dlq_drop") return control_command::dlq_drop;
     if (s == "dlq_replay") return control_command::dlq_replay;
+    if (s == "state_rewind") return control_command::state_rewind;
     return std::nullopt;
 }
 
 bool takes_job(control_command c) {
     return c == control_command::trigger || c == control_command::pause || c == control_command::resume ||
-           c == control_command::dlq_drop || c == control_command::dlq_replay;
+           c == control_command::dlq_drop || c == control_command::dlq_replay ||
+           c == control_command::state_rewind;
+}
+
+bool takes_state_dir(control_command c) {
+    return c == control_command::dlq_drop || c == control_command::dlq_replay ||
+           c == control_command::state_rewind;
 }
 
 bool takes_items(control_command c) {
@@ -61,6 +68,8 @@ std::string_view command_name(control_command c) {
             return "dlq_drop";
         case control_command::dlq_replay:
             return "dlq_replay";
+        case control_command::state_rewind:
+            return "state_rewind";
     }
     return "?";
 }
@@ -76,15 +85,18 @@ result<control_request> parse_control_request(std::string_view line) {
     auto cmd = command_of(c->as_string());
     if (!cmd) {
         return unexpected{"unknown command \"" + std::string(c->as_string().subview().substr(0, 40)) +
-                          "\" (status, trigger, pause, resume, reload, dlq_drop, dlq_replay)"};
+                          "\" (status, trigger, pause, resume, reload, dlq_drop, dlq_replay, state_rewind)"};
     }
     r.command = *cmd;
     for (const auto& kv : o) {
         const std::string_view key = kv.key();
-        const bool known = key == "command" || (key == "job" && takes_job(r.command)) ||
-                           (key == "for_ms" && r.command == control_command::pause) ||
-                           (key == "items" && takes_items(r.command)) ||
-                           (key == "all" && r.command == control_command::dlq_replay);
+        const bool known =
+            key == "command" || (key == "job" && takes_job(r.command)) ||
+            (key == "for_ms" && r.command == control_command::pause) ||
+            (key == "items" && takes_items(r.command)) ||
+            (key == "all" && r.command == control_command::dlq_replay) ||
+            ((key == "to_us" || key == "mark") && r.command == control_command::state_rewind) ||
+            (key == "state_dir" && takes_state_dir(r.command));
         if (!known) {
             return unexpected{"unexpected key \"" + std::string(key.substr(0, 40)) + "\" for " +
                               std::string(command_name(r.command))};
@@ -113,6 +125,20 @@ result<control_request> parse_control_request(std::string_view line) {
             r.items.emplace_back(i.as_string());
         }
     }
+    if (const auto* d = o.if_contains("state_dir")) {
+        if (!d->is_string()) return unexpected{std::string("\"state_dir\" must be a string")};
+        r.state_dir = std::string(d->as_string());
+    }
+    if (r.command == control_command::state_rewind) {
+        const auto* t = o.if_contains("to_us");
+        if (!t || !t->is_int64() || t->as_int64() < 0)
+            return unexpected{std::string("state_rewind needs \"to_us\" (Unix microseconds, 0 or more)")};
+        r.to_us = t->as_int64();
+        if (const auto* m = o.if_contains("mark")) {
+            if (!m->is_bool()) return unexpected{std::string("\"mark\" must be true or false")};
+            r.mark = m->as_bool();
+        }
+    }
     if (const auto* f = o.if_contains("for_ms")) {
         if (!f->is_int64() || f->as_int64() < 1 || f->as_int64() > max_pause_ms)
             return unexpected{std::string("\"for_ms\" must be an integer from 1 to a year in ms")};
@@ -126,6 +152,11 @@ std::string encode_control_request(const control_request& r) {
     o["command"] = command_name(r.command);
     if (takes_job(r.command)) o["job"] = r.job;
     if (r.command == control_command::pause && r.pause_for) o["for_ms"] = r.pause_for->count();
+    if (r.command == control_command::state_rewind) {
+        o["to_us"] = r.to_us;
+        o["mark"] = r.mark;
+    }
+    if (takes_state_dir(r.command) && !r.state_dir.empty()) o["state_dir"] = r.state_dir;
     if (r.command == control_command::dlq_replay && r.all) {
         o["all"] = true;
     } else if (takes_items(r.command)) {

@@ -7,12 +7,15 @@
 //             | {"command":"reload"} | {"command":"dlq_drop","job":"NAME","items":["ID",...]}
 //             | {"command":"dlq_replay","job":"NAME","items":["ID",...]} |
 //             {…"dlq_replay","job":"NAME","all":true}
+//             | {"command":"state_rewind","job":"NAME","to_us":N,"mark":false}
+//             (state_rewind, dlq_drop and dlq_replay also take "state_dir":"PATH")
 //   reply:    {"ok":true, ...command's fields} | {"ok":false,"error":"one line","errors":[...]?}
 
 #include <boost/json/object.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,7 +25,7 @@
 
 namespace tributary::daemon {
 
-enum class control_command { status, trigger, pause, resume, reload, dlq_drop, dlq_replay };
+enum class control_command { status, trigger, pause, resume, reload, dlq_drop, dlq_replay, state_rewind };
 
 struct control_request {
     control_command command = control_command::status;
@@ -30,6 +33,12 @@ struct control_request {
     std::optional<std::chrono::milliseconds> pause_for;  ///< pause: absent = until resumed
     std::vector<std::string> items;                      ///< dlq_drop, dlq_replay: 1..1000 non-empty item ids
     bool all = false;                                    ///< dlq_replay: every entry (then no items)
+    std::int64_t to_us = 0;                              ///< state_rewind: the target (Unix µs, >= 0)
+    bool mark = false;                                   ///< state_rewind: --mark (else as of the time)
+    /// state_rewind, dlq_drop, dlq_replay: the state directory the caller's config names; a daemon
+    /// running another one refuses (`other_state_dir`), so a command never changes the state of a
+    /// daemon that merely shares the socket path. Empty: not checked.
+    std::string state_dir;
 };
 
 /// Longest request line accepted (without its newline).

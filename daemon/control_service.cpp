@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 
 #include "config/loader.hpp"
 #include "core/time.hpp"
+#include "daemon/checkpoint_rewind.hpp"
 #include "daemon/commands_common.hpp"
 #include "daemon/config_check.hpp"
 #include "daemon/dead_letters.hpp"
@@ -61,7 +63,25 @@ std::shared_ptr<job_runner> control_service::make_runner(std::shared_ptr<const c
     return std::shared_ptr<job_runner>(runner, [owned](job_runner* r) { delete r; });
 }
 
+namespace {
+
+bool same_dir(const std::filesystem::path& a, const std::filesystem::path& b) {
+    std::error_code ea, eb;
+    const auto x = std::filesystem::weakly_canonical(a, ea);
+    const auto y = std::filesystem::weakly_canonical(b, eb);
+    if (ea || eb) return a.lexically_normal() == b.lexically_normal();
+    return x == y;
+}
+
+}  // namespace
+
 awaitable<std::string> control_service::handle(control_request request) {
+    if (!request.state_dir.empty() && !same_dir(request.state_dir, current_->state.dir)) {
+        // Another daemon's socket (two configs naming the same socket path): never change its state.
+        co_return control_error("the daemon on this socket runs the state directory " +
+                                    current_->state.dir.string() + ", not " + request.state_dir,
+                                {{"other_state_dir", true}});
+    }
     switch (request.command) {
         case control_command::status:
             co_return co_await status();
@@ -83,6 +103,8 @@ awaitable<std::string> control_service::handle(control_request request) {
             co_return co_await dlq_drop(request.job, request.items);
         case control_command::dlq_replay:
             co_return co_await dlq_replay(std::move(request));
+        case control_command::state_rewind:
+            co_return co_await state_rewind(std::move(request));
     }
     co_return control_error("unknown command");
 }
@@ -93,6 +115,10 @@ awaitable<std::string> control_service::status() {
     bool healthy = true;
     json::object out_jobs;
     for (auto& [name, o] : jobs) {
+        // The dead letters the job holds now (replayed and dropped ones are gone; the events
+        // counters are lifetime totals).
+        const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
+        o["dead_letters"] = dead_letters;
         if (o["type"] == "events") {
             auto q = co_await deps_.store.queue_stats(name);
             o["queued"] = q.count;
@@ -102,8 +128,6 @@ awaitable<std::string> control_service::status() {
             else
                 o["oldest_queued_age_s"] = nullptr;
         } else {
-            const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
-            o["dead_letters"] = dead_letters;
             if (o["failing"].as_bool() || o["stale"].as_bool()) healthy = false;
         }
         out_jobs[name] = std::move(o);
@@ -250,6 +274,47 @@ awaitable<std::string> control_service::dlq_replay(control_request request) {
     co_return control_ok(std::move(o));
 }
 
+// Refused while the job's run is live (its checkpoint saves would overwrite the rewind): the
+// operator pauses the job, waits for the run to end, rewinds, resumes — or simply retries after
+// the run. While the rewind is applied the job is held, so no run starts on the old checkpoint.
+awaitable<std::string> control_service::state_rewind(control_request request) {
+    auto it = current_->jobs.find(request.job);
+    if (it == current_->jobs.end()) co_return control_error("unknown job " + request.job);
+    if (it->second.type != config::job_type::users)
+        co_return control_error("state rewind for events jobs is not built yet");
+    if (board_.running(request.job))
+        co_return control_error("a run of " + request.job +
+                                " is live: its checkpoint saves would undo the rewind; run the rewind "
+                                "again once it has ended (`tributary status` shows it), or pause the job "
+                                "first so no new run starts");
+    const auto lookback = it->second.users.lookback;
+    const std::string job = request.job;
+    const auto mode = request.mark ? state::rewind_mode::mark : state::rewind_mode::as_of;
+    scheduler_.hold(job);
+    rewind_outcome r;
+    std::string failed;
+    try {
+        r = co_await rewind_checkpoint(deps_.store, job, request.to_us, mode);
+    } catch (const std::exception& e) {
+        failed = log::exception_text(e);
+    }
+    scheduler_.release(job);
+    if (!failed.empty()) {
+        control_log_.error("state.rewind_failed", {{"job", job}, {"error", failed}});
+        co_return control_error("the store refused the rewind: " + failed);
+    }
+    if (!r.refused.empty()) {
+        control_log_.warn("state.rewind_refused", {{"job", job}, {"reason", r.refused}});
+        co_return control_error(r.refused, {{"usage", true}});
+    }
+    auto o = rewind_reply(job, r, lookback);
+    control_log_.info("state.rewound", {{"job", job},
+                                        {"old_mark_us", r.before ? r.before->low_water_mark_us : 0},
+                                        {"new_mark_us", r.after->low_water_mark_us},
+                                        {"mode", request.mark ? "mark" : "as_of"}});
+    co_return control_ok(std::move(o));
+}
+
 std::string control_service::resume(const std::string& job) {
     if (!board_.has(job)) return control_error("unknown job " + job);
     if (!board_.resume(job)) return control_error(job + " is not paused");
@@ -337,7 +402,10 @@ awaitable<std::string> control_service::metrics_text() {
                                        "When the job's last successful run ended (Unix time).");
     metric_family last_records = gauge("tributary_job_last_run_records",
                                        "Records of the job's latest run in the state store, by outcome.");
-    metric_family dead = gauge("tributary_job_dead_letters", "Dead letters the job holds.");
+    metric_family mark_lag = gauge("tributary_job_checkpoint_lag_seconds",
+                                   "Age of the users job's checkpoint mark: changes older than it are sent.");
+    metric_family dead = gauge("tributary_job_dead_letters",
+                               "Dead letters the job holds now (replayed and dropped ones are gone).");
     metric_family queued = gauge("tributary_queue_events", "Events queued for the events job.");
     metric_family queued_bytes = gauge("tributary_queue_bytes", "Payload bytes queued for the events job.");
     metric_family lag =
@@ -347,6 +415,8 @@ awaitable<std::string> control_service::metrics_text() {
     const auto jobs = board_.status(now);  // a named local: it lives across the co_awaits below
     for (const auto& [name, o] : jobs) {
         const std::vector<std::pair<std::string, std::string>> job{{"job", name}};
+        const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
+        dead.samples.push_back({job, static_cast<double>(dead_letters)});
         if (o.at("type") == "events") {
             auto q = co_await deps_.store.queue_stats(name);
             queued.samples.push_back({job, static_cast<double>(q.count)});
@@ -364,7 +434,6 @@ awaitable<std::string> control_service::metrics_text() {
                                                                     {"unreadable", c.unreadable}}) {
                 events.samples.push_back({{{"job", name}, {"outcome", outcome}}, static_cast<double>(n)});
             }
-            dead.samples.push_back({job, static_cast<double>(c.rejected + c.mapping + c.unreadable)});
             continue;
         }
         runs.samples.push_back({job, static_cast<double>(o.at("runs").as_uint64())});
@@ -373,8 +442,10 @@ awaitable<std::string> control_service::metrics_text() {
         paused.samples.push_back({job, o.at("state") == "paused" ? 1.0 : 0.0});
         failing.samples.push_back({job, o.at("failing").as_bool() ? 1.0 : 0.0});
         stale.samples.push_back({job, o.at("stale").as_bool() ? 1.0 : 0.0});
-        const std::uint64_t dead_letters = co_await deps_.store.count_dead_letters(name);
-        dead.samples.push_back({job, static_cast<double>(dead_letters)});
+        auto checkpoint = co_await deps_.store.load_checkpoint(name);
+        if (checkpoint && checkpoint->low_water_mark_us > 0)
+            mark_lag.samples.push_back(
+                {job, static_cast<double>(to_unix_us(now) - checkpoint->low_water_mark_us) / 1e6});
         auto recent = co_await deps_.store.recent_runs(name, 1);
         if (!recent.empty()) {
             const auto& c = recent.front().counts;
@@ -396,9 +467,9 @@ awaitable<std::string> control_service::metrics_text() {
     if (deps_.monitor) stalls.samples.push_back({{}, static_cast<double>(deps_.monitor->stalls())});
     metric_family reloads = counter("tributary_reloads_total", "Reloads applied since the daemon started.");
     reloads.samples.push_back({{}, static_cast<double>(reloads_)});
-    std::vector<metric_family> families{build, runs,         skipped,      running, paused, failing,
-                                        stale, last_success, last_records, dead,    queued, queued_bytes,
-                                        lag,   events,       stalls,       reloads};
+    std::vector<metric_family> families{build,        runs,         skipped,      running,  paused, failing,
+                                        stale,        last_success, last_records, mark_lag, dead,   queued,
+                                        queued_bytes, lag,          events,       stalls,   reloads};
     append_group_metrics(groups_of(deps_.engine), deps_.engine.time().now(), families);
     co_return render_metrics(families);
 }

@@ -80,6 +80,7 @@ private:
     awaitable<void> save_pauses();
     awaitable<std::string> dlq_drop(std::string job, std::vector<std::string> items);
     awaitable<std::string> dlq_replay(control_request request);
+    awaitable<std::string> state_rewind(control_request request);
     std::shared_ptr<job_runner> make_runner(std::shared_ptr<const config::settings> owned,
                                             const config::settings& s);
 

@@ -222,6 +222,11 @@ trigger_outcome job_board::trigger(const std::string& job) {
     return e.running ? trigger_outcome::queued : trigger_outcome::start;
 }
 
+bool job_board::running(const std::string& job) const {
+    const auto it = jobs_.find(job);
+    return it != jobs_.end() && it->second.running;
+}
+
 bool job_board::is_events(const std::string& job) const {
     const auto it = jobs_.find(job);
     return it != jobs_.end() && it->second.plan.events;

@@ -95,6 +95,8 @@ public:
     /// Pauses `job` until resumed, or until `until`. False for an unknown job. An events job's
     /// pause is only shown here: the caller holds its sender.
     bool pause(const std::string& job, std::optional<wall_time> until);
+    /// Whether a run of `job` is live.
+    bool running(const std::string& job) const;
     /// Whether `job` is an events job.
     bool is_events(const std::string& job) const;
     /// The pauses in force at `now`: job → its end (nullopt: until resumed).

@@ -35,6 +35,10 @@ awaitable<void> run_retention(state::store& store,
     if (!schedule.enabled()) co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
+        // A stop that came while a pass was in the store (whose calls take no cancellation) is
+        // only recorded in the state: the timer below would never hear of it.
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return;
         timer.expires_at(schedule.next_due());
         auto [ec] = co_await timer.async_wait(use_nothrow);
         if (ec) co_return;  // cancelled: the daemon stops

@@ -77,10 +77,10 @@ awaitable<void> scheduler::job_loop(std::string job, std::shared_ptr<loop_state>
         if (st->stopped) break;
         next = board_.next_wake(job);
         const auto now = std::chrono::system_clock::now();
-        if (!next || *next > now) {
+        if (!next || *next > now || held_.contains(job)) {
             // Sleep on the steady clock for the wall-clock distance; a wake() or reload ends the
             // sleep early and the board is asked again.
-            if (next)
+            if (next && !held_.contains(job))
                 st->timer.expires_after(
                     std::chrono::duration_cast<asio::steady_timer::duration>(*next - now));
             else

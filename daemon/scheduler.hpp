@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "core/async/task_group.hpp"
@@ -33,6 +34,15 @@ public:
     /// Wakes `job`'s loop so it asks the board again (a trigger, pause or resume).
     void wake(const std::string& job);
 
+    /// While held, `job`'s loop starts no run (a due slot or trigger waits until release, then
+    /// runs): a `state rewind` through the control socket holds the job while it changes the
+    /// checkpoint, so no run reads the checkpoint it is replacing.
+    void hold(const std::string& job) { held_.insert(job); }
+    void release(const std::string& job) {
+        held_.erase(job);
+        wake(job);
+    }
+
     /// Number of runs live now.
     std::size_t live_runs() const { return live_; }
 
@@ -57,6 +67,7 @@ private:
     std::unique_ptr<task_group> jobs_;
     boost::asio::any_io_executor runner_executor_;
     std::size_t live_ = 0;
+    std::set<std::string> held_;
 };
 
 }  // namespace tributary::daemon

@@ -241,7 +241,7 @@ struct event_queue_stats {
     bool operator==(const event_queue_stats&) const = default;
 };
 
-/// A payload the ingest endpoint refused (kept for operators: `tributary dlq list ingest`).
+/// A payload the ingest endpoint refused (kept for operators: `tributary dlq list --ingest`).
 struct ingest_reject {
     /// Its position in the reject store: > 0, increasing in arrival order. Set by the store.
     std::uint64_t seq = 0;

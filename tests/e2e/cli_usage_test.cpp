@@ -35,7 +35,9 @@ TEST(Cli_CommandHelp, EachCommandPrintsItsOwnUsageAndExitsZero) {
         {{"state", "rewind", "--help"}, "Usage:\n  tributary state rewind JOB --to WHEN [--mark]", "--limit"},
         {{"connectors", "--help"}, "Usage:\n  tributary connectors [--json]", "tributary run"},
         {{"help", "run"}, "Usage:\n  tributary run [-c FILE]", "tributary validate"},
-        {{"dlq", "--help"}, "Usage:\n  tributary dlq list JOB|ingest [--limit N] [--json]", "tributary plan"},
+        {{"dlq", "--help"},
+         "Usage:\n  tributary dlq list (JOB | --ingest) [--limit N] [--json]",
+         "tributary plan"},
         {{"dlq", "replay", "--help"}, "Usage:\n  tributary dlq replay JOB ID [ID...]", "tributary plan"},
     };
     for (const auto& c : cases) {

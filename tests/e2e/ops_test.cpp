@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -152,6 +153,19 @@ void stop(child_process& p) {
     EXPECT_EQ(*code, 0) << p.err();
 }
 
+// An on-demand job whose run lasts long enough to act during it.
+std::string long_run_config(const temp_dir& dir) {
+    options o;
+    o.run_at_start = false;
+    o.count = 60000;
+    return config(dir, o);
+}
+
+// Triggers `demo` and waits until its run has started.
+bool trigger_and_wait_start(const std::filesystem::path& cfg, const child_process& p) {
+    return cli(cfg, {"trigger", "demo"}).code == 0 && wait_count(p, "\"event\":\"job.start\"", 1, 30s);
+}
+
 }  // namespace
 
 // --- control socket ---------------------------------------------------------------------------
@@ -280,13 +294,9 @@ TEST(Ops_Status, RunAtStartNextRunLoggedTriggerPauseResume) {
 // A trigger while the job runs queues exactly one more run.
 TEST(Ops_Trigger, WhileRunningQueuesOneMoreRun) {
     temp_dir dir;
-    options o;
-    o.run_at_start = false;
-    o.count = 60000;  // a run long enough to trigger during it
-    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto cfg = dir.write("c.yaml", long_run_config(dir));
     auto p = start(cfg, dir);
-    ASSERT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
-    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.start\"", 1, 30s)) << p->err();
+    ASSERT_TRUE(trigger_and_wait_start(cfg, *p)) << p->err();
     auto second = cli(cfg, {"trigger", "demo"});
     auto third = cli(cfg, {"trigger", "demo"});
     ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 60s)) << p->err();
@@ -592,6 +602,15 @@ std::uint64_t dead_letter_count(const std::filesystem::path& cfg, const std::str
                                 : 999;
 }
 
+// The `dead_letters` `status --json` shows for `job`; -1 when absent.
+std::int64_t status_dead_letters(const std::filesystem::path& cfg, const std::string& job) {
+    auto o = parse_object(cli(cfg, {"status", "--json"}).out);
+    const auto* jobs = o.if_contains("jobs");
+    if (!jobs || !jobs->is_object() || !jobs->as_object().contains(job)) return -1;
+    const auto* n = jobs->as_object().at(job).as_object().if_contains("dead_letters");
+    return n && n->is_int64() ? n->as_int64() : -1;
+}
+
 }  // namespace
 
 // An events job whose receiver rejects an event for good: dead letter (dlq list, dlq show);
@@ -631,6 +650,7 @@ TEST(Ops_Dlq, EventsReplayPastTheDedupWindowArrivesExactlyOnce) {
     EXPECT_EQ(shown["payload"].as_object()["properties"].as_object()["plan"], "pro")
         << boost::json::serialize(shown);
     EXPECT_EQ(cli(cfg, {"dlq", "show", "to_hook", "m-404"}).code, 1);
+    EXPECT_EQ(status_dead_letters(cfg, "to_hook"), 1) << "status shows the dead letters held now";
 
     hook.set_rejecting(false);
     // A client resending m-1 now: answered 200, dropped as a duplicate. m-2 (same user, after it)
@@ -649,6 +669,7 @@ TEST(Ops_Dlq, EventsReplayPastTheDedupWindowArrivesExactlyOnce) {
     EXPECT_NE(p->err().find("\"event\":\"dlq.replayed\""), std::string::npos);
     ASSERT_TRUE(eventually([&] { return hook.accepted("m-1") == 1; }, 30s)) << p->err();
     EXPECT_EQ(dead_letter_count(cfg, "to_hook"), 0u);
+    EXPECT_EQ(status_dead_letters(cfg, "to_hook"), 0) << "a replayed dead letter is gone";
     // Replayed once: a client's resend after the replay is still a duplicate.
     ASSERT_EQ(post_track(port, "m-1"), 200);
     ASSERT_EQ(post_track(port, "m-3"), 200);
@@ -736,6 +757,159 @@ TEST(Ops_Dlq, UsersReplayThroughTheDaemonAndDirectlyDeliversEachOnce) {
         EXPECT_EQ(n, 1) << id;
     }
     EXPECT_EQ(dead_letter_count(cfg, "demo"), 0u);
+}
+
+// A job may be named `ingest`: `dlq list ingest` lists its dead letters, `dlq list --ingest` the
+// ingest reject store.
+TEST(Ops_Dlq, AJobNamedIngestIsListedAndTheRejectStoreHasItsFlag) {
+    temp_dir dir;
+    options o;
+    o.run_at_start = false;
+    o.extra_jobs =
+        "  ingest:\n    type: users\n    source: { connection: people }\n"
+        "    destination: { connection: out }\n";
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    ASSERT_EQ(cli(cfg, {"run", "--once", "ingest"}).code, 0);
+    auto job = cli(cfg, {"dlq", "list", "ingest", "--json"});
+    ASSERT_EQ(job.code, 0) << job.err;
+    auto j = parse_object(job.out);
+    EXPECT_EQ(j["job"], "ingest") << job.out;
+    EXPECT_EQ(j["type"], "users") << job.out;
+    auto store = cli(cfg, {"dlq", "list", "--ingest", "--json"});
+    ASSERT_EQ(store.code, 0) << store.err;
+    auto r = parse_object(store.out);
+    EXPECT_EQ(r["source"], "ingest") << store.out;
+    EXPECT_EQ(r["count"], 0) << store.out;
+}
+
+// --- retention --------------------------------------------------------------------------------
+
+namespace {
+
+// Runs `sql` on the state database (no daemon holds it).
+void exec_sql(const std::filesystem::path& db, const std::string& sql) {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &error);
+    EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "") << "\n" << sql;
+    sqlite3_free(error);
+    sqlite3_close(h);
+}
+
+}  // namespace
+
+// The daemon's retention pass on a real state directory: runs ended before `state.retention.runs`
+// and dead letters last failed before `dead_letters` are deleted at start (logged with the
+// counts); recent ones and a dead letter whose replay is pending stay. The ages are the users'
+// own (days): the test backdates rows in the database instead of shortening them, so config
+// validation keeps its bounds (the interval between passes is retention_schedule's, unit-tested
+// with an injected clock).
+TEST(Ops_Retention, StartPassDeletesOldRunsAndDeadLettersKeepsRecentAndPendingReplays) {
+    temp_dir dir;
+    options o;
+    o.run_at_start = false;
+    auto text = config(dir, o);
+    text.replace(text.find("log:"), 4, "  retention: { runs: 30d, dead_letters: 90d, interval: 1h }\nlog:");
+    auto cfg = dir.write("c.yaml", text);
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    ASSERT_EQ(cli(cfg, {"run", "--once", "demo"}).code, 0);
+    const std::int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    const std::int64_t day_us = std::int64_t{86400} * 1000000;
+    const auto db = dir.path() / "state" / "state.db";
+    // The first run ended 40 days ago; the second is today's.
+    exec_sql(db, "UPDATE runs SET started_at_us = " + std::to_string(now_us - 40 * day_us) +
+                     ", ended_at_us = " + std::to_string(now_us - 40 * day_us + 1000000) +
+                     " WHERE id = (SELECT MIN(id) FROM runs WHERE job = 'demo')");
+    auto letter = [&](const std::string& id, std::int64_t age_days, std::int64_t replay_at_us) {
+        const auto at = std::to_string(now_us - age_days * day_us);
+        return "INSERT INTO dead_letters (job, item_id, payload_json, reason, attempts, first_failed_at_us, "
+               "last_failed_at_us, replay_requested_at_us) VALUES ('demo', '" +
+               id + "', '{}', 'rejected: test', 1, " + at + ", " + at + ", " + std::to_string(replay_at_us) +
+               ");";
+    };
+    exec_sql(db, letter("old", 100, 0) + letter("recent", 10, 0) + letter("old-replay", 100, now_us));
+
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(p->wait_for_output("\"event\":\"state.retention\"", 30s)) << p->err();
+    const std::string log = p->err();
+    const auto at = log.find("\"event\":\"state.retention\"");
+    const auto line = log.substr(at, log.find('\n', at) - at);
+    EXPECT_NE(line.find("\"runs\":1"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"dead_letters\":1"), std::string::npos) << line;
+    auto shown = parse_object(cli(cfg, {"state", "show", "demo", "--json", "--limit", "10"}).out);
+    EXPECT_EQ(shown["runs"].as_array().size(), 1u) << boost::json::serialize(shown);
+    EXPECT_EQ(shown["dead_letters"].as_object()["count"], 2) << boost::json::serialize(shown);
+    std::set<std::string> kept;
+    for (const auto& d : shown["dead_letters"].as_object()["oldest"].as_array())
+        kept.insert(std::string(d.as_object().at("id").as_string()));
+    EXPECT_EQ(kept, (std::set<std::string>{"recent", "old-replay"}));
+    stop(*p);
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"state.retention\""), 1u) << "the next pass is an hour away";
+}
+
+// --- state rewind through the daemon -------------------------------------------------------------
+
+// The daemon holds the state directory: `state rewind` goes through its socket, is logged, says
+// what it did; the next run sends everything again.
+TEST(Ops_Rewind, ThroughTheRunningDaemonLoggedAndSaysWhatItDid) {
+    temp_dir dir;
+    options o;
+    o.run_at_start = true;
+    auto cfg = dir.write("c.yaml", config(dir, o));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 30s)) << p->err();
+    EXPECT_EQ(lines_in(dir.path() / "out.jsonl").size(), 10u);
+
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("job demo: checkpoint rewound by the running daemon"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("old: mark 20"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("new: mark beginning"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("The next run reads from the beginning"), std::string::npos) << r.out;
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"state.rewound\"", 1, 5s)) << p->err();
+
+    // Another config naming the same socket but another state directory: the daemon refuses to
+    // touch its own state for it; the command works on that directory (here: nothing ran there).
+    auto other_text = config(dir, o);
+    const auto state_line = "dir: " + (dir.path() / "state").string();
+    other_text.replace(other_text.find(state_line), state_line.size(),
+                       "dir: " + (dir.path() / "other-state").string());
+    auto other = cli(dir.write("other.yaml", other_text), {"state", "rewind", "demo", "--to", "beginning"});
+    EXPECT_EQ(other.code, 1) << other.out;
+    EXPECT_NE(other.err.find("has not run yet"), std::string::npos) << other.err;
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"state.rewound\""), 1u);
+
+    auto refused = cli(cfg, {"state", "rewind", "demo", "--to", "1s", "--mark"});
+    EXPECT_EQ(refused.code, 2) << refused.err;
+    EXPECT_NE(refused.err.find("only moves the mark back"), std::string::npos) << refused.err;
+
+    ASSERT_EQ(cli(cfg, {"trigger", "demo"}).code, 0);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 2, 30s)) << p->err();
+    EXPECT_EQ(lines_in(dir.path() / "out.jsonl").size(), 20u) << "the rewound job sends everything again";
+    stop(*p);
+}
+
+// While the job's run is live the rewind is refused with the reason (the run's checkpoint saves
+// would undo it); once the run has ended it is applied.
+TEST(Ops_Rewind, RefusedWhileTheJobsRunIsLive) {
+    temp_dir dir;
+    auto cfg = dir.write("c.yaml", long_run_config(dir));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(trigger_and_wait_start(cfg, *p)) << p->err();
+    auto r = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    if (count_of(p->err(), "\"event\":\"job.done\"") > 0) GTEST_SKIP() << "the run ended before the rewind";
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.err.find("a run of demo is live"), std::string::npos) << r.err;
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"state.rewound\""), 0u);
+    ASSERT_TRUE(wait_count(*p, "\"event\":\"job.done\"", 1, 120s)) << p->err();
+    // Once the run has ended the same rewind is applied.
+    auto again = cli(cfg, {"state", "rewind", "demo", "--to", "beginning"});
+    EXPECT_EQ(again.code, 0) << again.err;
+    EXPECT_NE(again.out.find("new: mark beginning"), std::string::npos) << again.out;
+    stop(*p);
 }
 
 // --- systemd --------------------------------------------------------------------------------------
@@ -880,6 +1054,9 @@ TEST(Ops_Metrics, ScrapedAndParsedByThePrometheusParser) {
     EXPECT_EQ(m["tributary_job_last_run_records{job=demo,outcome=read}"], 10.0) << scraped.out;
     EXPECT_EQ(m["tributary_job_last_run_records{job=demo,outcome=written}"], 10.0) << scraped.out;
     EXPECT_EQ(m["tributary_job_dead_letters{job=demo}"], 0.0) << scraped.out;
+    // The dummy source's records are stamped in the past: the mark's age is positive and finite.
+    ASSERT_TRUE(m["tributary_job_checkpoint_lag_seconds{job=demo}"].is_double()) << scraped.out;
+    EXPECT_GT(m["tributary_job_checkpoint_lag_seconds{job=demo}"].as_double(), 0.0) << scraped.out;
     EXPECT_TRUE(m.contains("tributary_loop_stalls_total{}")) << scraped.out;
     EXPECT_TRUE(m["tributary_job_last_success_timestamp_seconds{job=demo}"].is_double()) << scraped.out;
     bool build = false;

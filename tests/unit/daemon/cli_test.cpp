@@ -51,9 +51,24 @@ TEST(CliParse_DlqList, TakesTheSourceLimitAndJson) {
     EXPECT_EQ(usage_error({"dlq", "erase", "ingest"}),
               "unknown dlq subcommand erase (list, show, replay or drop)");
     EXPECT_EQ(usage_error({"dlq", "list"}),
-              "dlq list needs what to list: tributary dlq list JOB (or ingest)");
+              "dlq list needs what to list: tributary dlq list JOB (or --ingest)");
     EXPECT_EQ(usage_error({"dlq", "list", "ingest", "more"}), "unexpected argument more");
     EXPECT_EQ(usage_error({"dlq", "list", "ingest", "--online"}), "--online is an option of validate");
+}
+
+// The reject store has its own flag, so a job named `ingest` stays reachable.
+TEST(CliParse_DlqList, IngestFlagListsTheRejectStore) {
+    auto r = parse_command_line({"dlq", "list", "--ingest", "--limit", "4"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_EQ(r.cmd->kind, command_kind::dlq_list);
+    EXPECT_TRUE(r.cmd->ingest_rejects);
+    EXPECT_EQ(r.cmd->job, "");
+    EXPECT_EQ(r.cmd->limit, 4u);
+    r = parse_command_line({"dlq", "list", "ingest"});
+    ASSERT_TRUE(r.cmd) << r.error;
+    EXPECT_FALSE(r.cmd->ingest_rejects) << "the word is a job name; the command decides with the config";
+    EXPECT_EQ(usage_error({"dlq", "list", "--ingest", "demo"}), "dlq list takes a job or --ingest, not both");
+    EXPECT_EQ(usage_error({"dlq", "show", "demo", "x", "--ingest"}), "--ingest is an option of dlq list");
 }
 
 TEST(CliParse_Dlq, ShowTakesAJobAnIdAndJson) {

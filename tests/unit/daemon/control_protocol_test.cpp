@@ -50,6 +50,50 @@ TEST(Ops_ControlProtocol, DlqReplayTakesItemsOrAll) {
     EXPECT_TRUE(parsed->items.empty());
 }
 
+TEST(Ops_ControlProtocol, StateRewindCarriesItsTargetAndMode) {
+    control_request r;
+    r.command = control_command::state_rewind;
+    r.job = "demo";
+    r.to_us = 1700000000000000;
+    r.mark = true;
+    auto line = encode_control_request(r);
+    EXPECT_EQ(line, R"({"command":"state_rewind","job":"demo","to_us":1700000000000000,"mark":true})"
+                    "\n");
+    line.pop_back();
+    auto parsed = parse_control_request(line);
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->command, control_command::state_rewind);
+    EXPECT_EQ(parsed->job, "demo");
+    EXPECT_EQ(parsed->to_us, r.to_us);
+    EXPECT_TRUE(parsed->mark);
+    parsed = parse_control_request(R"({"command":"state_rewind","job":"demo","to_us":0})");
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->to_us, 0);
+    EXPECT_FALSE(parsed->mark);
+    for (const auto& bad : {R"({"command":"state_rewind","job":"demo"})",
+                            R"({"command":"state_rewind","job":"demo","to_us":-1})",
+                            R"({"command":"state_rewind","job":"demo","to_us":"2026-01-01"})"}) {
+        auto e = parse_control_request(bad);
+        ASSERT_FALSE(e) << bad;
+        EXPECT_NE(e.error().find("state_rewind needs \"to_us\""), std::string::npos) << e.error();
+    }
+    r.state_dir = "/var/lib/tributary";
+    line = encode_control_request(r);
+    line.pop_back();
+    parsed = parse_control_request(line);
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->state_dir, "/var/lib/tributary");
+    auto e = parse_control_request(R"({"command":"state_rewind","job":"demo","to_us":0,"mark":1})");
+    ASSERT_FALSE(e);
+    EXPECT_NE(e.error().find("\"mark\" must be true or false"), std::string::npos) << e.error();
+    e = parse_control_request(R"({"command":"status","state_dir":"/x"})");
+    ASSERT_FALSE(e);
+    EXPECT_NE(e.error().find("unexpected key \"state_dir\" for status"), std::string::npos) << e.error();
+    e = parse_control_request(R"({"command":"status","to_us":0})");
+    ASSERT_FALSE(e);
+    EXPECT_NE(e.error().find("unexpected key \"to_us\" for status"), std::string::npos) << e.error();
+}
+
 TEST(Ops_ControlProtocol, MalformedRequestsSayWhatIsWrong) {
     struct bad {
         std::string line, error;
