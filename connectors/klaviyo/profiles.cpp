@@ -67,29 +67,45 @@ std::optional<origin_and_rest> split_origin(std::string_view url) {
 }
 
 // A JSON value converted to what the schema type `t` holds: date-times in canonical form,
-// objects reduced to the type's properties (absent ones null), everything else as it is.
-result<json::value> convert(const json::value* v, const types::type& t, std::string_view path) {
-    if (v == nullptr || v->is_null()) return json::value{};
+// objects reduced to the type's properties (absent ones null), everything else as it is. The
+// value is moved out of `v` (left null or emptied), into `sp`'s storage: a page's values are
+// moved, not copied, into its records. `path` names the value in errors.
+// Where a value is ("location.city"), spelled out only for an error.
+struct value_path {
+    const value_path* parent = nullptr;
+    std::string_view name;
+
+    std::string operator()() const {
+        return parent ? (*parent)() + "." + std::string{name} : std::string{name};
+    }
+};
+
+result<json::value> convert(json::value* v,
+                            const types::type& t,
+                            const json::storage_ptr& sp,
+                            const value_path& path) {
+    if (v == nullptr || v->is_null()) return json::value(sp);
     switch (t.kind()) {
         case types::kind::datetime: {
-            if (!v->is_string()) return unexpected{std::string{path} + " is not a date-time string"};
+            if (!v->is_string()) return unexpected{path() + " is not a date-time string"};
             auto us = types::parse_datetime(v->get_string(), "");
-            if (!us) return unexpected{std::string{path} + " is not an ISO 8601 date-time"};
-            return json::value(types::format_datetime(*us));
+            if (!us) return unexpected{path() + " is not an ISO 8601 date-time"};
+            return json::value(types::format_datetime(*us), sp);
         }
         case types::kind::object: {
-            if (!v->is_object()) return unexpected{std::string{path} + " is not an object"};
-            json::object out;
+            if (!v->is_object()) return unexpected{path() + " is not an object"};
+            auto& in = v->get_object();
+            json::object out(sp);
+            out.reserve(t.properties().size());
             for (const auto& p : t.properties()) {
-                auto converted =
-                    convert(v->get_object().if_contains(p.name), p.type, std::string{path} + "." + p.name);
+                auto converted = convert(in.if_contains(p.name), p.type, sp, value_path{&path, p.name});
                 if (!converted) return unexpected{converted.error()};
                 out.emplace(p.name, std::move(*converted));
             }
             return json::value(std::move(out));
         }
         default:
-            return *v;
+            return json::value(std::move(*v), sp);
     }
 }
 
@@ -195,12 +211,14 @@ result<std::string> logical_link(std::string_view next, std::optional<std::strin
     return unexpected{"links.next points to another host than Klaviyo's or the connection's base_url"};
 }
 
-result<profiles_page> parse_profiles_page(std::string_view body, std::size_t max_bytes) {
+result<profiles_page> parse_profiles_page(std::string_view body,
+                                          std::size_t max_bytes,
+                                          json::storage_ptr sp) {
     if (body.size() > max_bytes) return unexpected{"the profiles page is larger than the limit"};
     json::parse_options opts;
     opts.max_depth = 64;
     boost::system::error_code ec;
-    json::value v = json::parse(body, ec, {}, opts);
+    json::value v = json::parse(body, ec, std::move(sp), opts);
     if (ec) return unexpected{"the profiles page is not JSON (" + ec.message() + ")"};
     if (!v.is_object()) return unexpected{"the profiles page is not a JSON object"};
     auto& doc = v.get_object();
@@ -208,18 +226,19 @@ result<profiles_page> parse_profiles_page(std::string_view body, std::size_t max
     if (!data || !data->is_array()) return unexpected{"the profiles page has no `data` array"};
     profiles_page page;
     page.profiles.reserve(data->get_array().size());
-    std::size_t index = 0;
-    for (auto& item : data->get_array()) {
-        const std::string where = "data[" + std::to_string(index++) + "]";
-        if (!item.is_object()) return unexpected{where + " is not an object"};
+    auto& items = data->get_array();
+    for (std::size_t index = 0; index < items.size(); ++index) {
+        auto& item = items[index];
+        auto where = [&] { return "data[" + std::to_string(index) + "]"; };
+        if (!item.is_object()) return unexpected{where() + " is not an object"};
         auto& o = item.get_object();
         const auto* type = o.if_contains("type");
         if (!type || !type->is_string() || type->get_string() != "profile")
-            return unexpected{where + " is not a `profile` resource"};
+            return unexpected{where() + " is not a `profile` resource"};
         const auto* id = o.if_contains("id");
-        if (!id || !id->is_string() || id->get_string().empty()) return unexpected{where + " has no id"};
+        if (!id || !id->is_string() || id->get_string().empty()) return unexpected{where() + " has no id"};
         auto* attributes = o.if_contains("attributes");
-        if (!attributes || !attributes->is_object()) return unexpected{where + " has no attributes object"};
+        if (!attributes || !attributes->is_object()) return unexpected{where() + " has no attributes object"};
         page.profiles.push_back({std::string{id->get_string()}, std::move(attributes->get_object())});
     }
     if (const auto* links = doc.if_contains("links"); links && !links->is_null()) {
@@ -233,15 +252,20 @@ result<profiles_page> parse_profiles_page(std::string_view body, std::size_t max
 }
 
 result<record> to_record(profile p, const types::type& wanted) {
-    record out;
+    // The record's values stay in the page's storage (moved, not copied): its properties object
+    // is constructed on that storage (assigning would keep the heap and copy every value).
+    const auto& sp = p.attributes.storage();
+    record out{.properties = json::object(sp)};
     const auto* updated = p.attributes.if_contains("updated");
     if (!updated || !updated->is_string())
         return unexpected{"profile " + excerpt(p.id, 64) + " has no `updated` date-time"};
     auto us = types::parse_datetime(updated->get_string(), "");
     if (!us) return unexpected{"profile " + excerpt(p.id, 64) + ": `updated` is not an ISO 8601 date-time"};
     out.updated_at = from_unix_us(*us);
+    out.properties.reserve(wanted.properties().size());
     for (const auto& prop : wanted.properties()) {
-        auto converted = convert(p.attributes.if_contains(prop.name), prop.type, prop.name);
+        auto converted =
+            convert(p.attributes.if_contains(prop.name), prop.type, sp, value_path{nullptr, prop.name});
         if (!converted) return unexpected{"profile " + excerpt(p.id, 64) + ": " + converted.error()};
         out.properties.emplace(prop.name, std::move(*converted));
     }
