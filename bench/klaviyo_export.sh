@@ -23,57 +23,10 @@ done
     { echo "the baseline needs python3-requests and python3-tenacity (scripts/setup.sh --bench)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 
-key=pk_$(printf 'b%.0s' $(seq 1 34))bench
-dir=$(mktemp -d)
-mock_pid=
-cleanup() {
-    [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-
-"$mock" --key "$key" --profiles "$profiles" --bytes "$bytes" --no-limits >"$dir/mock.out" 2>"$dir/mock.err" &
-mock_pid=$!
-for _ in $(seq 1 600); do
-    grep -q '^listening ' "$dir/mock.out" 2>/dev/null && break
-    sleep 0.1
-done
-base_url=$(sed -n 's/^listening //p' "$dir/mock.out")
-[ -n "$base_url" ] || { echo "the mock did not start" >&2; cat "$dir/mock.err" >&2; exit 1; }
-
-cat >"$dir/export.yaml" <<YAML
-state:
-  dir: $dir/state
-  sync: normal
-log:
-  format: json
-  level: warn
-connections:
-  klaviyo:
-    connector: klaviyo
-    settings:
-      api_key: \${env:KLAVIYO_API_KEY}
-    base_url: $base_url
-  out:
-    connector: jsonl
-    settings:
-      path: $dir/users.jsonl
-jobs:
-  export:
-    type: users
-    source: { connection: klaviyo }
-    destination: { connection: out, mode: upsert }
-    lookback: 0s
-    mapping:
-      email: email
-      first_name: first_name
-      last_name: last_name
-      phone: phone_number
-      company: organization
-      created_at: created
-      updated_at: updated
-      location.city: location.city
-YAML
+# shellcheck source=bench/klaviyo_bench_common.sh
+. "$here/klaviyo_bench_common.sh"
+start_mock --profiles "$profiles" --bytes "$bytes" --no-limits
+export_yaml ""
 
 start=$(date +%s.%N)
 KLAVIYO_API_KEY=$key /usr/bin/time -v "$bin" run --once export -c "$dir/export.yaml" 2>"$dir/time.txt" >/dev/null ||

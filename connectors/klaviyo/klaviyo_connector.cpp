@@ -7,6 +7,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
 #include "connectors/klaviyo/events.hpp"
@@ -21,6 +22,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view read_what = "klaviyo: read profiles";
+// parse_profiles_page's default limit.
+constexpr std::size_t max_page_bytes = 64u << 20;
 
 // The top-level schema properties the page must carry, as a sparse fieldset: predictive
 // analytics come through additional-fields instead.
@@ -98,7 +101,11 @@ awaitable<outcome_of<page>> klaviyo_connector::records(target t,
                 co_return error_for_status(o.resp->status, o.resp->body, read_what, settings_.api_key);
             co_return error_from(o, read_what);
         }
-        auto parsed = parse_profiles_page(o.resp->body);
+        // One arena per page, shared by its records: their values are parsed into it and moved
+        // into the records; it goes when the last of them does.
+        auto parsed = parse_profiles_page(o.resp->body, max_page_bytes,
+                                          json::make_shared_resource<json::monotonic_resource>(
+                                              o.resp->body.size() + o.resp->body.size() / 2));
         if (!parsed) co_return page_error(parsed.error());
         for (auto& p : parsed->profiles) {
             auto rec = to_record(std::move(p), schema);
@@ -676,6 +683,12 @@ registration klaviyo_registration() {
         auto s = parse_settings(v, errors);
         if (!errors.empty()) return unexpected{errors.front().path + ": " + errors.front().message};
         return endpoint_groups(s);
+    };
+    // A private key's quota is the account's: connections with one key share it by default.
+    r.default_scope = [](const json::value& v) -> std::optional<std::string> {
+        std::vector<settings_error> errors;
+        auto s = parse_settings(v, errors);
+        return default_scope(s);
     };
     r.offline_schemas = true;
     return r;

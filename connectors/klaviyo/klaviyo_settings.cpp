@@ -1,5 +1,7 @@
 #include "connectors/klaviyo/klaviyo_settings.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 
 namespace tributary::connectors::klaviyo {
@@ -75,6 +77,22 @@ klaviyo_settings parse_settings(const boost::json::value& settings, std::vector<
     }
     out.predictive_analytics = r.optional_bool("predictive_analytics", false);
     r.reject_unknown({"api_key", "revision", "properties", "predictive_analytics"});
+    return out;
+}
+
+std::optional<std::string> default_scope(const klaviyo_settings& s) {
+    if (!is_private_key_shape(s.api_key)) return std::nullopt;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(s.api_key.data(), s.api_key.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
+        length < 8)
+        return std::nullopt;
+    constexpr char hex[] = "0123456789abcdef";
+    std::string out = "klaviyo-key-";
+    for (unsigned i = 0; i < 8; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0xf];
+    }
     return out;
 }
 

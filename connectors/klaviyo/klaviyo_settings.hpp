@@ -4,6 +4,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,14 @@ bool is_private_key_shape(std::string_view key) noexcept;
 
 /// Whether `revision` reads YYYY-MM-DD with an optional ".suffix" of letters and digits.
 bool is_revision_shape(std::string_view revision) noexcept;
+
+/// The rate-limit scope of a connection that sets no `rate_limit_scope`: Klaviyo meters a private
+/// key's requests against the account's quota, so connections with the same key share every
+/// budget. "klaviyo-key-" + 16 hex digits of SHA-256 over the key (the key itself never becomes a
+/// scope name, which is logged and exported); nullopt for a key that is not of the private shape.
+/// Two different keys of one account cannot be told apart: such connections name a common
+/// `rate_limit_scope`.
+std::optional<std::string> default_scope(const klaviyo_settings& s);
 
 /// Reads connection settings, appending an error per bad or unknown setting (paths inside
 /// `settings`). Values are never quoted.

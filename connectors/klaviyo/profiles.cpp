@@ -66,31 +66,96 @@ std::optional<origin_and_rest> split_origin(std::string_view url) {
     return origin_and_rest{scheme + "://" + authority, url.substr(end)};
 }
 
-// A JSON value converted to what the schema type `t` holds: date-times in canonical form,
-// objects reduced to the type's properties (absent ones null), everything else as it is.
-result<json::value> convert(const json::value* v, const types::type& t, std::string_view path) {
-    if (v == nullptr || v->is_null()) return json::value{};
+// Where a value is ("location.city"), spelled out only for an error.
+struct value_path {
+    const value_path* parent = nullptr;
+    std::string_view name;
+
+    std::string operator()() const {
+        return parent && !parent->name.empty() ? (*parent)() + "." + std::string{name} : std::string{name};
+    }
+};
+
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+
+// The canonical form of a date-time `text` that parse_datetime read as `us`: when `text` is
+// "YYYY-MM-DDTHH:MM:SS", an optional fraction of 1 to 6 digits and "Z" or "+00:00" (UTC, as
+// Klaviyo writes them) it is the same digits with the fraction padded to 6 and "Z" — what
+// format_datetime gives, without its cost; otherwise format_datetime.
+std::string canonical_datetime(std::string_view text, std::int64_t us) {
+    constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd";
+    if (text.size() < shape.size() ||
+        !std::equal(shape.begin(), shape.end(), text.begin(),
+                    [](char want, char c) { return want == 'd' ? is_digit(c) : want == c; }))
+        return types::format_datetime(us);
+    auto rest = text.substr(shape.size());
+    std::string_view fraction;
+    if (!rest.empty() && rest.front() == '.') {
+        std::size_t n = 1;
+        while (n < rest.size() && is_digit(rest[n])) ++n;
+        fraction = rest.substr(1, n - 1);
+        rest.remove_prefix(n);
+    }
+    if (fraction.size() > 6 || (rest != "Z" && rest != "+00:00")) return types::format_datetime(us);
+    std::string out;
+    out.reserve(shape.size() + 8);
+    out.append(text.substr(0, shape.size()));
+    out += '.';
+    out.append(fraction);
+    out.append(6 - fraction.size(), '0');
+    out += 'Z';
+    return out;
+}
+
+std::optional<std::string> conform_object(json::object& o, const types::type& t, const value_path& path);
+
+// `v` made what the schema type `t` holds, in place: date-times in canonical form, objects reduced
+// to the type's properties (absent ones null), everything else as it is. An error names `path`.
+std::optional<std::string> conform_value(json::value& v, const types::type& t, const value_path& path) {
+    if (v.is_null()) return std::nullopt;
     switch (t.kind()) {
         case types::kind::datetime: {
-            if (!v->is_string()) return unexpected{std::string{path} + " is not a date-time string"};
-            auto us = types::parse_datetime(v->get_string(), "");
-            if (!us) return unexpected{std::string{path} + " is not an ISO 8601 date-time"};
-            return json::value(types::format_datetime(*us));
+            if (!v.is_string()) return path() + " is not a date-time string";
+            auto us = types::parse_datetime(v.get_string(), "");
+            if (!us) return path() + " is not an ISO 8601 date-time";
+            v.get_string() = canonical_datetime(v.get_string(), *us);
+            return std::nullopt;
         }
-        case types::kind::object: {
-            if (!v->is_object()) return unexpected{std::string{path} + " is not an object"};
-            json::object out;
-            for (const auto& p : t.properties()) {
-                auto converted =
-                    convert(v->get_object().if_contains(p.name), p.type, std::string{path} + "." + p.name);
-                if (!converted) return unexpected{converted.error()};
-                out.emplace(p.name, std::move(*converted));
-            }
-            return json::value(std::move(out));
-        }
+        case types::kind::object:
+            if (!v.is_object()) return path() + " is not an object";
+            return conform_object(v.get_object(), t, path);
         default:
-            return *v;
+            return std::nullopt;
     }
+}
+
+// `o` reduced to the properties of object type `t` in place (the page's values are kept, not
+// copied): members `t` does not define are erased, absent ones added as null, and each value
+// conformed (conform_value).
+std::optional<std::string> conform_object(json::object& o, const types::type& t, const value_path& path) {
+    const auto& props = t.properties();
+    for (const auto& p : props) {
+        auto* v = o.if_contains(p.name);
+        if (!v) {
+            o.emplace(p.name, nullptr);
+            continue;
+        }
+        if (auto e = conform_value(*v, p.type, value_path{&path, p.name})) return e;
+    }
+    // Members beyond the type's: erased (erase moves the last member into the gap).
+    if (o.size() != props.size()) {
+        for (auto it = o.begin(); it != o.end();) {
+            const bool known =
+                std::any_of(props.begin(), props.end(), [&](const auto& p) { return p.name == it->key(); });
+            if (known)
+                ++it;
+            else
+                it = o.erase(it);
+        }
+    }
+    return std::nullopt;
 }
 
 // "title: detail (pointer /data/attributes/email)" of the first JSON:API error, or "".
@@ -195,12 +260,14 @@ result<std::string> logical_link(std::string_view next, std::optional<std::strin
     return unexpected{"links.next points to another host than Klaviyo's or the connection's base_url"};
 }
 
-result<profiles_page> parse_profiles_page(std::string_view body, std::size_t max_bytes) {
+result<profiles_page> parse_profiles_page(std::string_view body,
+                                          std::size_t max_bytes,
+                                          json::storage_ptr sp) {
     if (body.size() > max_bytes) return unexpected{"the profiles page is larger than the limit"};
     json::parse_options opts;
     opts.max_depth = 64;
     boost::system::error_code ec;
-    json::value v = json::parse(body, ec, {}, opts);
+    json::value v = json::parse(body, ec, std::move(sp), opts);
     if (ec) return unexpected{"the profiles page is not JSON (" + ec.message() + ")"};
     if (!v.is_object()) return unexpected{"the profiles page is not a JSON object"};
     auto& doc = v.get_object();
@@ -208,18 +275,19 @@ result<profiles_page> parse_profiles_page(std::string_view body, std::size_t max
     if (!data || !data->is_array()) return unexpected{"the profiles page has no `data` array"};
     profiles_page page;
     page.profiles.reserve(data->get_array().size());
-    std::size_t index = 0;
-    for (auto& item : data->get_array()) {
-        const std::string where = "data[" + std::to_string(index++) + "]";
-        if (!item.is_object()) return unexpected{where + " is not an object"};
+    auto& items = data->get_array();
+    for (std::size_t index = 0; index < items.size(); ++index) {
+        auto& item = items[index];
+        auto where = [&] { return "data[" + std::to_string(index) + "]"; };
+        if (!item.is_object()) return unexpected{where() + " is not an object"};
         auto& o = item.get_object();
         const auto* type = o.if_contains("type");
         if (!type || !type->is_string() || type->get_string() != "profile")
-            return unexpected{where + " is not a `profile` resource"};
+            return unexpected{where() + " is not a `profile` resource"};
         const auto* id = o.if_contains("id");
-        if (!id || !id->is_string() || id->get_string().empty()) return unexpected{where + " has no id"};
+        if (!id || !id->is_string() || id->get_string().empty()) return unexpected{where() + " has no id"};
         auto* attributes = o.if_contains("attributes");
-        if (!attributes || !attributes->is_object()) return unexpected{where + " has no attributes object"};
+        if (!attributes || !attributes->is_object()) return unexpected{where() + " has no attributes object"};
         page.profiles.push_back({std::string{id->get_string()}, std::move(attributes->get_object())});
     }
     if (const auto* links = doc.if_contains("links"); links && !links->is_null()) {
@@ -233,18 +301,16 @@ result<profiles_page> parse_profiles_page(std::string_view body, std::size_t max
 }
 
 result<record> to_record(profile p, const types::type& wanted) {
-    record out;
     const auto* updated = p.attributes.if_contains("updated");
     if (!updated || !updated->is_string())
         return unexpected{"profile " + excerpt(p.id, 64) + " has no `updated` date-time"};
     auto us = types::parse_datetime(updated->get_string(), "");
     if (!us) return unexpected{"profile " + excerpt(p.id, 64) + ": `updated` is not an ISO 8601 date-time"};
-    out.updated_at = from_unix_us(*us);
-    for (const auto& prop : wanted.properties()) {
-        auto converted = convert(p.attributes.if_contains(prop.name), prop.type, prop.name);
-        if (!converted) return unexpected{"profile " + excerpt(p.id, 64) + ": " + converted.error()};
-        out.properties.emplace(prop.name, std::move(*converted));
-    }
+    // The attributes become the record's properties in place, in the page's storage: reduced
+    // to the schema, nothing copied (moving the object keeps its storage).
+    record out{.properties = std::move(p.attributes), .updated_at = from_unix_us(*us)};
+    if (auto e = conform_object(out.properties, wanted, value_path{}))
+        return unexpected{"profile " + excerpt(p.id, 64) + ": " + *e};
     out.id = std::move(p.id);
     return out;
 }

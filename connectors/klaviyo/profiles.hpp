@@ -81,13 +81,18 @@ struct profiles_page {
 /// with a non-empty string `id` and an `attributes` object) and `links.next`. Errors name what
 /// is wrong (never quoting values): not JSON, nested deeper than 64, over `max_bytes`, `data`
 /// missing or not an array, a resource of another type, a missing id, a non-string next link.
-result<profiles_page> parse_profiles_page(std::string_view body, std::size_t max_bytes = 64u << 20);
+/// The profiles' attributes live in `sp` (default: the heap); the reader passes a monotonic
+/// resource shared by the page's records, so a page costs a few allocations, not one per value.
+result<profiles_page> parse_profiles_page(std::string_view body,
+                                          std::size_t max_bytes = 64u << 20,
+                                          boost::json::storage_ptr sp = {});
 
 /// The profile as a tributary record: id = the Klaviyo id, updated_at = attributes.updated,
 /// properties = the attributes the schema `wanted` has (top level; an empty `wanted` keeps all
 /// the schema knows), datetimes in canonical form, `properties` reduced to the configured
 /// custom properties, absent ones null. Error when `updated` is missing or not a date-time, or
-/// a date-time attribute does not parse.
+/// a date-time attribute does not parse. The properties are moved out of the profile's
+/// attributes and keep their storage (the page's, see parse_profiles_page).
 result<record> to_record(profile p, const types::type& wanted);
 
 /// The profile schema for these settings: the attributes of the spec's profile resource (email,

@@ -87,6 +87,13 @@ std::optional<limit_enforcer> klaviyo_mock::windows(const std::string& endpoint)
     return it->second;
 }
 
+std::vector<std::string> klaviyo_mock::window_names() const {
+    std::lock_guard lock{mutex_};
+    std::vector<std::string> out;
+    for (const auto& [name, w] : windows_) out.push_back(name);
+    return out;
+}
+
 limit_enforcer& klaviyo_mock::enforcer(const std::string& key, const endpoint_limits& l) {
     auto it = windows_.find(key);
     if (it != windows_.end()) return it->second;

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/kit/fake_server.hpp"
 #include "tests/kit/klaviyo_wire.hpp"
@@ -93,6 +94,8 @@ public:
     /// A copy of the enforcer of `endpoint`'s windows ("get_profiles", or
     /// "get_profiles/predictive"); nullopt when limits are off or it saw no request.
     std::optional<limit_enforcer> windows(const std::string& endpoint) const;
+    /// The endpoints whose windows saw a request (keys for windows()), in order.
+    std::vector<std::string> window_names() const;
 
 private:
     response answer(const request& r);

@@ -10,7 +10,8 @@
 // RateLimit-* headers) to every Klaviyo endpoint, seeded by --seed (default 1); /__mock/ is spared.
 // Besides Klaviyo's endpoints it answers, unmetered and without a key:
 //   GET  /__mock/stats                      {"requests","ok","rate_limited","injected","by_status":{...},
-//                                            "faults":{...}}
+//                                            "windows":{ENDPOINT:{"per_second","per_minute","accepted",
+//                                              "rejected","max_acceptable","utilization"}},"faults":{...}}
 //   POST /__mock/fail?status=S&count=N[&retry_after=R]   the next N requests get S (and Retry-After R)
 
 #include <csignal>
@@ -43,6 +44,27 @@ std::optional<unsigned long> number(const char* text) {
     return n;
 }
 
+// Each endpoint's windows (limits on): accepted and refused requests, and their utilization =
+// accepted over the most any client could have had accepted between the endpoint's first and
+// last request (limit_enforcer::max_acceptable, both windows together).
+boost::json::object windows_json(const klaviyo_mock& mock) {
+    boost::json::object out;
+    for (const auto& name : mock.window_names()) {
+        const auto w = mock.windows(name);
+        if (!w) continue;
+        const auto max = w->max_acceptable();
+        const auto& limits = w->settings().limits;
+        out[name] = boost::json::object{
+            {"per_second", limits.at(0).requests},
+            {"per_minute", limits.at(1).requests},
+            {"accepted", w->accepted()},
+            {"rejected", w->rejected()},
+            {"max_acceptable", max},
+            {"utilization", max == 0 ? 0.0 : static_cast<double>(w->accepted()) / static_cast<double>(max)}};
+    }
+    return out;
+}
+
 response stats_response(klaviyo_mock& mock) {
     const auto s = mock.stats();
     boost::json::object by_status;
@@ -52,6 +74,7 @@ response stats_response(klaviyo_mock& mock) {
                           {"rate_limited", s.rate_limited},
                           {"injected", s.injected},
                           {"by_status", std::move(by_status)},
+                          {"windows", windows_json(mock)},
                           {"faults", boost::json::parse(to_json(mock.server().faults_decided()))}};
     return response::json(200, boost::json::serialize(o));
 }

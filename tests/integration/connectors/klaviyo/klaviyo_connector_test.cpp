@@ -270,6 +270,14 @@ TEST(KlaviyoSource_Spec, TheRegistrationIsValidAndItsSettingsAreCheckedOffline) 
         "klaviyo", boost::json::parse(R"({"api_key":")" + key + R"(","predictive_analytics":true})"));
     ASSERT_TRUE(groups) << groups.error();
     EXPECT_EQ((*groups)[0].limits[0].requests, 10u);
+    // The default rate-limit scope is the key's account: the same key, the same scope.
+    const auto* r = reg->find("klaviyo");
+    ASSERT_TRUE(r && r->default_scope);
+    const auto scope = r->default_scope(boost::json::parse(R"({"api_key":")" + key + R"("})"));
+    ASSERT_TRUE(scope);
+    EXPECT_EQ(scope, r->default_scope(
+                         boost::json::parse(R"({"api_key":")" + key + R"(","revision":"2025-10-15"})")));
+    EXPECT_EQ(scope->find(key), std::string::npos);
 }
 
 }  // namespace

@@ -154,6 +154,20 @@ TEST(KlaviyoRecord_Map, AttributesAndCustomProperties_BecomeATributaryRecord) {
     EXPECT_EQ(p.if_contains("predictive_analytics"), nullptr);
 }
 
+TEST(KlaviyoRecord_Map, DateTimes_AreCanonicalWhateverTheirFractionOrOffset) {
+    auto schema = profile_schema(settings());
+    for (const std::string text :
+         {"2026-05-01T10:00:00+00:00", "2026-05-01T10:00:00Z", "2026-05-01T10:00:00.5Z",
+          "2026-05-01T10:00:00.123456+00:00", "2026-05-01T10:00:00.000000+00:00",
+          "2026-05-01T10:00:00.1234567Z", "2026-05-01T10:00:00.25-03:00", "2026-12-31T23:59:59+01:00"}) {
+        profile p{"01T", boost::json::parse(R"({"updated":")" + text + R"("})").as_object()};
+        auto rec = to_record(std::move(p), schema);
+        ASSERT_TRUE(rec) << text << ": " << rec.error();
+        const auto expected = types::format_datetime(types::parse_datetime(text, "").value());
+        EXPECT_EQ(rec->properties.at("updated").as_string(), expected) << text;
+    }
+}
+
 TEST(KlaviyoRecord_Map, MissingOrBadDates_AreErrorsNamingTheProfile) {
     auto schema = profile_schema(settings());
     const std::vector<std::pair<std::string, std::string>> cases{
@@ -162,6 +176,8 @@ TEST(KlaviyoRecord_Map, MissingOrBadDates_AreErrorsNamingTheProfile) {
         {R"({"updated":"yesterday"})", "`updated` is not an ISO 8601 date-time"},
         {R"({"updated":"2026-05-01T10:00:00Z","created":"soon"})", "created is not an ISO 8601"},
         {R"({"updated":"2026-05-01T10:00:00Z","location":"Rome"})", "location is not an object"},
+        {R"({"updated":"2026-05-01T10:00:00Z","last_event_date":7})",
+         "last_event_date is not a date-time string"},
     };
     for (const auto& [attributes, expected] : cases) {
         profile p{"01Z", boost::json::parse(attributes).as_object()};

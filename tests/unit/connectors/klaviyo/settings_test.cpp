@@ -47,6 +47,21 @@ TEST(KlaviyoSettings_Valid, EverySetting_IsRead) {
     EXPECT_TRUE(s.predictive_analytics);
 }
 
+TEST(KlaviyoSettings_Scope, OneKey_OneScope_NeverTheKeyItself) {
+    klaviyo_settings a{.api_key = key};
+    klaviyo_settings same{.api_key = key, .revision = "2025-10-15", .predictive_analytics = true};
+    klaviyo_settings other{.api_key = "pk_" + std::string(34, 'b') + "0"};
+    const auto scope = default_scope(a);
+    ASSERT_TRUE(scope);
+    EXPECT_EQ(scope->rfind("klaviyo-key-", 0), 0u);
+    EXPECT_EQ(scope->size(), std::string{"klaviyo-key-"}.size() + 16);
+    EXPECT_EQ(scope->find(std::string(20, 'a')), std::string::npos) << "the scope quotes the key";
+    EXPECT_EQ(default_scope(same), scope) << "the account's quota: the same key shares it";
+    EXPECT_NE(default_scope(other), scope);
+    EXPECT_FALSE(default_scope(klaviyo_settings{}));
+    EXPECT_FALSE(default_scope(klaviyo_settings{.api_key = "pk_short"}));
+}
+
 TEST(KlaviyoSettings_Key, WrongShapes_AreRefusedWithoutQuotingTheKey) {
     const std::vector<std::string> bad{
         "pk_" + std::string(33, 'a'),            // too short
