@@ -226,6 +226,7 @@ awaitable<outcome_of<page>> hubspot_connector::records(target t,
             list_after = *parsed->after;
         }
         const bool had_contacts = !parsed->contacts.empty();
+        out.records.reserve(out.records.size() + parsed->contacts.size());
         for (auto& c : parsed->contacts) {
             const std::string id = c.id;
             auto rec = to_record(std::move(c), schema);
