@@ -42,6 +42,9 @@ result<std::unique_ptr<connectors::connector>> make_connector(const config::sett
     if (store && !job.empty())
         env.state =
             std::make_shared<store_connector_state>(*store, "connector/" + job + "/" + connection + "/");
+    if (store && !job.empty())
+        env.connection_state =
+            std::make_shared<store_connector_state>(*store, "connection/" + connection + "/");
     if (reg && (!reg->spec.endpoint_groups.empty() || reg->endpoint_groups_from_settings)) {
         // Vendor connectors publish their groups; user-defined endpoints (webhook) build them
         // from the connection's settings.

@@ -20,7 +20,8 @@ namespace tributary::daemon {
 /// back as a message naming what was wrong (not the connection: callers add it). `engine` must
 /// outlive the connector. `job` (empty for commands that serve no job) and `connection` name
 /// the HTTP engine's log lines (`http.retry`, `ratelimit.pause`, …). With a `store` and a `job`,
-/// the connector gets a connector_state on that store (meta keys `connector/JOB/CONNECTION/KEY`);
+/// the connector gets a connector_state on that store (meta keys `connector/JOB/CONNECTION/KEY`)
+/// and one for the connection whatever the job (`connection/CONNECTION/KEY`);
 /// `store` must outlive the connector.
 result<std::unique_ptr<connectors::connector>> make_connector(const config::settings& settings,
                                                               const connectors::registry& registry,

@@ -98,17 +98,33 @@ hubspot_connector::hubspot_connector(connector_env env)
     }
     portal_id_ = settings_.portal_id;
     if (settings_.oauth && http_) {
-        http::oauth_settings o;
-        o.token_url = std::string{token_url};
-        o.client_id = settings_.oauth->client_id;
-        o.client_secret = settings_.oauth->client_secret;
-        tokens_ = std::make_shared<http::token_source>(*http_, std::move(o), settings_.oauth->refresh_token,
-                                                       std::function<void(const std::string&)>{});
-        // A rotated refresh token is kept in the state (oauth_state.hpp); without one (plan,
-        // validate) only in memory for the process's life.
-        if (env.state)
+        // One token source per connection in the engine (oauth.hpp): HubSpot revokes the refresh
+        // token a refresh used, so two jobs of one connection must not refresh on their own, and a
+        // job's next run keeps the access token. The key holds what the credentials are, so a
+        // connection whose settings changed gets its own.
+        const auto& oa = *settings_.oauth;
+        const auto key = "hubspot|" + connection_ + "|" +
+                         token_fingerprint(env.base_url.value_or("") + '\n' + oa.client_id + '\n' +
+                                           oa.client_secret + '\n' + oa.refresh_token);
+        auto& http = http_;
+        tokens_ = http_->owner().token_sources().get(key, [&http, &oa] {
+            http::oauth_settings o;
+            o.token_url = std::string{token_url};
+            o.client_id = oa.client_id;
+            o.client_secret = oa.client_secret;
+            auto made = std::make_shared<http::token_source>(*http, std::move(o), oa.refresh_token,
+                                                             std::function<void(const std::string&)>{});
+            made->hold_client(http);
+            return made;
+        });
+        // A rotated refresh token is kept in the connection's state (oauth_state.hpp), read from a
+        // job's where an earlier version kept it; without any (plan, validate) only in memory for
+        // the process's life. The first connector of the connection with a state sets it.
+        auto state = env.connection_state ? env.connection_state : env.state;
+        auto legacy = env.connection_state ? env.state : nullptr;
+        if (state && !tokens_->keeps_refresh_token())
             tokens_->keep_refresh_token_in(std::make_shared<state_refresh_token_store>(
-                std::move(env.state), settings_.oauth->refresh_token, log_, connection_));
+                std::move(state), std::move(legacy), oa.refresh_token, log_, connection_));
         http_->set_oauth(tokens_);
     }
 }
@@ -210,6 +226,7 @@ awaitable<outcome_of<page>> hubspot_connector::records(target t,
             list_after = *parsed->after;
         }
         const bool had_contacts = !parsed->contacts.empty();
+        out.records.reserve(out.records.size() + parsed->contacts.size());
         for (auto& c : parsed->contacts) {
             const std::string id = c.id;
             auto rec = to_record(std::move(c), schema);

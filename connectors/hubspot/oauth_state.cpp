@@ -53,11 +53,20 @@ std::optional<std::string> refresh_token_to_use(std::string_view configured,
     return std::string{token->get_string()};
 }
 
+std::optional<std::string> refresh_token_to_use(std::string_view configured,
+                                                const std::optional<std::string>& stored,
+                                                const std::optional<std::string>& legacy) {
+    if (auto use = refresh_token_to_use(configured, stored)) return use;
+    return refresh_token_to_use(configured, legacy);
+}
+
 state_refresh_token_store::state_refresh_token_store(std::shared_ptr<connector_state> state,
+                                                     std::shared_ptr<connector_state> legacy,
                                                      std::string configured,
                                                      log::logger log,
                                                      std::string connection)
     : state_{std::move(state)},
+      legacy_{std::move(legacy)},
       configured_{std::move(configured)},
       log_{std::move(log)},
       connection_{std::move(connection)} {}
@@ -65,7 +74,12 @@ state_refresh_token_store::state_refresh_token_store(std::shared_ptr<connector_s
 awaitable<std::optional<std::string>> state_refresh_token_store::load() {
     auto stored = co_await state_->load(std::string{refresh_token_key});
     auto use = refresh_token_to_use(configured_, stored);
-    const std::string_view source = use ? "state" : "settings";
+    std::string_view source = use ? "state" : "settings";
+    if (!use && legacy_) {
+        auto legacy = co_await legacy_->load(std::string{refresh_token_key});
+        use = refresh_token_to_use(configured_, std::nullopt, legacy);
+        if (use) source = "job_state";
+    }
     log_.info("hubspot.refresh_token", {{"connection", connection_}, {"source", source}});
     co_return use;
 }

@@ -1,9 +1,10 @@
 #pragma once
 // The OAuth refresh token of a `hubspot` connection across restarts (README, "Settings": oauth).
 // HubSpot may answer a refresh with a new refresh token and revoke the one used; the new one is
-// kept in the connector's state (connector_state.hpp: the state store, behind its interface), not
-// written back to the YAML, with a fingerprint (SHA-256) of the settings' refresh token it
-// descends from. The stored token wins until the settings' token changes (a new installation):
+// kept in the connection's state (connector_state.hpp: the state store, behind its interface; one
+// value per connection, whichever job refreshed: the jobs of a connection share one token
+// source), not written back to the YAML, with a fingerprint (SHA-256) of the settings' refresh
+// token it descends from. The stored token wins until the settings' token changes (a new installation):
 // then the settings' token is used again. Neither token is ever logged or put in a message.
 
 #include <memory>
@@ -34,12 +35,22 @@ std::string stored_refresh_token(std::string_view configured, std::string_view r
 std::optional<std::string> refresh_token_to_use(std::string_view configured,
                                                 const std::optional<std::string>& stored);
 
-/// http::refresh_token_store on a connector's state: load() decides with refresh_token_to_use
-/// and logs `hubspot.refresh_token` with where the token came from ("state" or "settings");
-/// save() completes when the state store has kept the value. Store faults propagate.
+/// The refresh token to use given the connection's stored value and, from before tokens were kept
+/// per connection, a job's (`legacy`): the connection's when it descends from `configured`, else
+/// the job's when it does, else nullopt. Pure.
+std::optional<std::string> refresh_token_to_use(std::string_view configured,
+                                                const std::optional<std::string>& stored,
+                                                const std::optional<std::string>& legacy);
+
+/// http::refresh_token_store on a connection's state: load() decides with refresh_token_to_use
+/// (the connection's value, else the value an earlier version kept in `legacy`, a job's state;
+/// null: none) and logs `hubspot.refresh_token` with where the token came from ("state",
+/// "job_state" or "settings"); save() writes the connection's value and completes when the state
+/// store has kept it. Store faults propagate.
 class state_refresh_token_store final : public http::refresh_token_store {
 public:
     state_refresh_token_store(std::shared_ptr<connector_state> state,
+                              std::shared_ptr<connector_state> legacy,
                               std::string configured,
                               log::logger log,
                               std::string connection);
@@ -48,6 +59,7 @@ public:
 
 private:
     std::shared_ptr<connector_state> state_;
+    std::shared_ptr<connector_state> legacy_;
     std::string configured_;
     log::logger log_;
     std::string connection_;

@@ -73,6 +73,9 @@ struct connector_env {
     /// the connection; null when the command keeps no state (plan, validate) or no job is served:
     /// the connector then keeps such values in memory only.
     std::shared_ptr<connector_state> state{};
+    /// Values kept across restarts for the connection itself, whichever job uses it (an OAuth
+    /// refresh token that rotates: one per connection); null when the command keeps no state.
+    std::shared_ptr<connector_state> connection_state{};
 };
 
 /// An abstract connector. See the top of this file.

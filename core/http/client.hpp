@@ -113,6 +113,9 @@ public:
     /// (the token source itself sends through this client).
     void set_oauth(std::shared_ptr<token_source> tokens) { oauth_ = std::move(tokens); }
 
+    /// The engine that made this client (its token_sources() share one source per connection).
+    engine& owner() const { return engine_; }
+
 private:
     friend class engine;
     client(engine& e,
@@ -198,6 +201,8 @@ public:
 
     http::transport& transport() { return transport_; }
     const clock& time() const { return clock_; }
+    /// The OAuth token sources of this engine's connections, one per connection (oauth.hpp).
+    token_source_registry& token_sources() { return token_sources_; }
 
 private:
     friend class client;
@@ -208,6 +213,7 @@ private:
     limiter_margin margin_;
     http::transport transport_;
     std::map<std::string, std::unique_ptr<async_limiter>> limiters_;
+    token_source_registry token_sources_;
 
     struct persisted_group {
         std::uint64_t revision = 0;  // group_limiter::revision() of the last durable snapshot

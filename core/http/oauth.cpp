@@ -161,4 +161,11 @@ awaitable<std::optional<std::string>> token_source::exchange() {
     co_return std::nullopt;
 }
 
+std::shared_ptr<token_source> token_source_registry::get(
+    const std::string& key, const std::function<std::shared_ptr<token_source>()>& make) {
+    auto& slot = sources_[key];
+    if (!slot) slot = make();
+    return slot;
+}
+
 }  // namespace tributary::http

@@ -13,11 +13,17 @@
 //   is set (keep_refresh_token_in): the store's save completes before the refresh does, so no
 //   request uses the new access token before the rotated refresh token is durable. The first
 //   refresh asks the store for the token to use instead of the configured one.
+// - One source per connection: a provider that rotates refresh tokens revokes the one used, so two
+//   sources refreshing with one refresh token (two jobs of one connection) would lock each other
+//   out. token_source_registry (one per engine) hands every client of a connection the same
+//   source, for the engine's life; the source keeps the client it sends through alive
+//   (hold_client).
 //
-// Single-threaded: all calls on the loop. The client outlives the source.
+// Single-threaded: all calls on the loop. The client outlives the source (or is held by it).
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,11 +83,21 @@ public:
     /// Drops the cached token if it is still `token`.
     void invalidate(const std::string& token);
 
-    /// The store of the refresh token (see the top of this file). Call before the first
-    /// access_token(); null: the refresh token lives in memory only.
-    void keep_refresh_token_in(std::shared_ptr<refresh_token_store> store) { store_ = std::move(store); }
+    /// The store of the refresh token (see the top of this file); null: the refresh token lives in
+    /// memory only. Set after a refresh (a shared source first used without a store), the store
+    /// is not read: the token in memory is the newest; it keeps the next rotated one.
+    void keep_refresh_token_in(std::shared_ptr<refresh_token_store> store) {
+        store_ = std::move(store);
+        if (refreshes_ > 0 || refreshing_) store_loaded_ = true;
+    }
+    bool keeps_refresh_token() const { return store_ != nullptr; }
 
     std::uint64_t refreshes() const { return refreshes_; }
+
+    /// Keeps the client this source sends through alive while the source lives (a source shared
+    /// by several clients may outlive the one it was made with). The owner of that client must
+    /// clear its set_oauth when done with it, or the two keep each other alive.
+    void hold_client(std::shared_ptr<client> c) { held_ = std::move(c); }
 
 private:
     awaitable<result<std::string>> refresh();
@@ -102,6 +118,21 @@ private:
     std::unique_ptr<boost::asio::steady_timer> refresh_done_;  // condition variable for waiters
     std::optional<std::string> last_error_;
     std::uint64_t refreshes_ = 0;
+    std::shared_ptr<client> held_;
+};
+
+/// The token sources of an engine by key (a connection and what its credentials are), kept for
+/// the engine's life: the jobs of a connection, and each run of a job, use one source and its
+/// access token until it expires. A key whose credentials changed (a config reload) gets a new
+/// source; the old one stays unused. Single-threaded.
+class token_source_registry {
+public:
+    /// The source of `key`, made by `make` the first time.
+    std::shared_ptr<token_source> get(const std::string& key,
+                                      const std::function<std::shared_ptr<token_source>()>& make);
+
+private:
+    std::map<std::string, std::shared_ptr<token_source>> sources_;
 };
 
 }  // namespace tributary::http

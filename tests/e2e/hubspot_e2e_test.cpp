@@ -544,3 +544,153 @@ TEST(HubspotE2e_Daily, SpentBudgetPausesTheGroupAcrossARestartWithoutARetryStorm
     second.signal(SIGTERM);
     EXPECT_TRUE(second.wait(20s).has_value());
 }
+
+namespace {
+
+// The job.done lines of `job` in a JSON log, by status ("succeeded", "failed", …).
+std::map<std::string, int> runs_of(const std::string& log, const std::string& job) {
+    std::map<std::string, int> out;
+    std::istringstream in{log};
+    for (std::string line; std::getline(in, line);) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(line, ec);
+        if (ec || !v.is_object()) continue;
+        const auto& o = v.as_object();
+        const auto* event = o.if_contains("event");
+        const auto* name = o.if_contains("job");
+        const auto* status = o.if_contains("status");
+        if (!event || *event != "job.done" || !name || *name != job.c_str() || !status ||
+            !status->is_string())
+            continue;
+        ++out[std::string{status->as_string()}];
+    }
+    return out;
+}
+
+// How many lines of `log` hold `needle`.
+std::size_t count_of(const std::string& log, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + needle.size())) ++n;
+    return n;
+}
+
+// Waits until `done` holds (polled every 50 ms), at most `timeout`.
+template <class F>
+bool eventually(F done, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(50ms);
+    }
+    return true;
+}
+
+}  // namespace
+
+// Two jobs on one OAuth connection against a HubSpot that rotates refresh tokens (each refresh
+// revokes the one it used), in the daemon, both on a 1 s schedule: they share the connection's
+// one token source and its one stored refresh token, so every refresh HubSpot sees uses the token
+// it issued last (no BAD_REFRESH_TOKEN), also after the access tokens expire under both jobs, and
+// after a kill -9 the restarted daemon authenticates both jobs with the rotated token kept for
+// the connection. With a token source (and a stored token) per job the second job refreshed with
+// a revoked token and failed.
+TEST(HubspotE2e_OAuth, TwoJobsOnOneConnectionShareTheRotatingRefreshTokenAcrossAKill) {
+    temp_dir dir;
+    constexpr std::size_t contacts = 600;
+    const std::string first_refresh = "rt-e2e-shared-0123456789";
+    hs::hubspot_mock m{hs::mock_options{.oauth = hs::oauth_app{.client_id = "cid-e2e",
+                                                               .client_secret = "csecret-e2e",
+                                                               .refresh_token = first_refresh},
+                                        .account_tier = hs::tier::starter}};
+    m.generate_contacts(contacts, ms("2026-05-01T10:00:00Z"), 1000);
+    std::ostringstream c;
+    c << "state:\n  dir: " << (dir.path() / "state").string() << "\n  sync: normal\n"
+      << "log:\n  format: json\n  level: info\n"
+      << "connections:\n  hubspot:\n    connector: hubspot\n    settings:\n"
+      << "      oauth: { client_id: cid-e2e, client_secret: csecret-e2e, refresh_token: " << first_refresh
+      << " }\n      tier: starter\n    base_url: " << m.base_url() << "\n";
+    for (const char* name : {"a", "b"})
+        c << "  out_" << name << ":\n    connector: jsonl\n    settings:\n      path: "
+          << (dir.path() / (std::string{name} + ".jsonl")).string() << "\n";
+    c << "jobs:\n";
+    for (const char* name : {"a", "b"}) {
+        c << "  export_" << name << ":\n    type: users\n    source: { connection: hubspot }\n"
+          << "    destination: { connection: out_" << name << ", mode: upsert }\n    lookback: 0s\n"
+          << "    schedule: every 1s\n"
+          << "    mapping:\n      email: email\n      updated_at: lastmodifieddate\n";
+    }
+    const auto cfg = dir.write("hubspot.yaml", c.str());
+    auto succeeded = [](const std::string& log, const std::string& job) {
+        return runs_of(log, job)["succeeded"];
+    };
+
+    std::string first_log;
+    {
+        child_process daemon(bin, {"run", "-c", cfg.string()});
+        ASSERT_TRUE(eventually(
+            [&] {
+                return succeeded(daemon.err(), "export_a") >= 1 && succeeded(daemon.err(), "export_b") >= 1;
+            },
+            90s))
+            << daemon.err();
+        // Every access token expires under both jobs: the next requests get 401 and refresh.
+        const auto refreshes = m.stats().token_refreshes;
+        const auto runs_a = succeeded(daemon.err(), "export_a");
+        const auto runs_b = succeeded(daemon.err(), "export_b");
+        m.expire_access_tokens();
+        ASSERT_TRUE(eventually(
+            [&] {
+                return m.stats().token_refreshes > refreshes &&
+                       succeeded(daemon.err(), "export_a") > runs_a + 1 &&
+                       succeeded(daemon.err(), "export_b") > runs_b + 1;
+            },
+            90s))
+            << daemon.err();
+        daemon.signal(SIGKILL);
+        ASSERT_EQ(daemon.wait(10s), -SIGKILL) << daemon.err();
+        first_log = daemon.err();
+    }
+    EXPECT_EQ(count_of(first_log, R"("event":"hubspot.refresh_token")"), 1u)
+        << "the connection's jobs did not share one token source\n"
+        << first_log;
+    EXPECT_NE(first_log.find(R"("source":"settings")"), std::string::npos) << first_log;
+    EXPECT_EQ(runs_of(first_log, "export_a")["failed"], 0) << first_log;
+    EXPECT_EQ(runs_of(first_log, "export_b")["failed"], 0) << first_log;
+    const auto rotated = m.refresh_token();
+    ASSERT_NE(rotated, first_refresh);
+    const auto before_restart = m.stats().token_refreshes;
+    ASSERT_GE(before_restart, 2u);
+
+    std::string second_log;
+    {
+        child_process daemon(bin, {"run", "-c", cfg.string()});
+        ASSERT_TRUE(eventually(
+            [&] {
+                return succeeded(daemon.err(), "export_a") >= 2 && succeeded(daemon.err(), "export_b") >= 2;
+            },
+            90s))
+            << daemon.err();
+        daemon.signal(SIGTERM);
+        EXPECT_TRUE(daemon.wait(30s).has_value());
+        second_log = daemon.err();
+    }
+    EXPECT_EQ(count_of(second_log, R"("event":"hubspot.refresh_token")"), 1u) << second_log;
+    EXPECT_NE(second_log.find(R"("source":"state")"), std::string::npos) << second_log;
+    EXPECT_EQ(runs_of(second_log, "export_a")["failed"], 0) << second_log;
+    EXPECT_EQ(runs_of(second_log, "export_b")["failed"], 0) << second_log;
+    EXPECT_GT(m.stats().token_refreshes, before_restart);
+    // Every refresh HubSpot saw was answered 200: none used a revoked token.
+    std::uint64_t token_calls = 0;
+    for (const auto& r : m.requests()) token_calls += r.method == "POST" && r.path == "/oauth/v1/token";
+    EXPECT_EQ(token_calls, m.stats().token_refreshes);
+    EXPECT_EQ(m.stats().by_status.count(400), 0u);
+    for (const char* name : {"a", "b"}) {
+        std::size_t lines = 0;
+        EXPECT_EQ(read_output(dir.path() / (std::string{name} + ".jsonl"), lines).size(), contacts) << name;
+    }
+    for (const auto* log : {&first_log, &second_log}) {
+        EXPECT_EQ(log->find(first_refresh), std::string::npos);
+        EXPECT_EQ(log->find(rotated), std::string::npos);
+        EXPECT_EQ(log->find("csecret-e2e"), std::string::npos);
+    }
+}

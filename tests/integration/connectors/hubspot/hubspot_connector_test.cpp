@@ -361,6 +361,29 @@ TEST(HubspotConnector_Daily, A429DailyPausesTheGroupUntilTheAccountsMidnight) {
     EXPECT_GT(*wait, std::chrono::minutes{1});
 }
 
+// 477 MIGRATION_IN_PROGRESS (the account is moving between data centres) answers with
+// Retry-After: the read waits that long, then retries and succeeds; HubSpot's error never
+// reaches the caller.
+TEST(HubspotConnector_Migration, A477WaitsItsRetryAfterThenRetries) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .time_zone = "UTC"}};
+    m.generate_contacts(10, ms("2026-05-01T10:00:00Z"), 1000);
+    connector_harness h{hubspot::hubspot_registration(),
+                        m.server(),
+                        {.settings = json::parse(R"({"access_token":")" + token + R"(","timezone":"UTC"})")}};
+    auto schema = h.record_schema(target::users, role::source).result.value();
+    m.inject_status(477, 1, 2, "/crm/v3/objects/contacts");
+    auto read = h.records(target::users, std::nullopt, "", schema);
+    ASSERT_TRUE(read.result) << read.result.error().message;
+    EXPECT_EQ(read.result->records.size(), 10u);
+    const auto lists =
+        tributary::connectors::testing::matching(read.requests, "GET", "/crm/v3/objects/contacts");
+    ASSERT_EQ(lists.size(), 2u);
+    EXPECT_EQ(lists[0].status, 477u);
+    EXPECT_EQ(lists[1].status, 200u);
+    EXPECT_GE(lists[1].arrival - lists[0].arrival, std::chrono::milliseconds{1900})
+        << "Retry-After: 2 not kept";
+}
+
 }  // namespace
 
 namespace {

@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/types/time_layout.hpp"
+
 namespace {
 
 using namespace tributary::connectors;
@@ -212,13 +214,49 @@ TEST(Hubspot_Record, ConvertsStrings) {
     auto r = to_record(c, schema());
     ASSERT_TRUE(r) << r.error();
     EXPECT_EQ(r->id, "51");
+    // The properties in any order (HubSpot's object converted in place).
     EXPECT_EQ(
-        json::serialize(r->properties),
-        R"({"email":"a@b.c","firstname":null,"createdate":"2023-11-14T22:13:20.000000Z",)"
-        R"("lastmodifieddate":"2026-05-01T10:00:00.123000Z","num_employees":"12.5000000000000000000000000000000000000","birthday":"1990-02-03",)"
-        R"("is_vip":true,"lifecyclestage":"lead","hobbies":"a;b","geo":null})");
+        r->properties,
+        json::parse(
+            R"({"email":"a@b.c","firstname":null,"createdate":"2023-11-14T22:13:20.000000Z",)"
+            R"("lastmodifieddate":"2026-05-01T10:00:00.123000Z","num_employees":"12.5000000000000000000000000000000000000","birthday":"1990-02-03",)"
+            R"("is_vip":true,"lifecyclestage":"lead","hobbies":"a;b","geo":null})")
+            .as_object())
+        << json::serialize(r->properties);
     ASSERT_TRUE(r->updated_at);
     EXPECT_EQ(tributary::to_unix_us(*r->updated_at), 1777629600123000);
+}
+
+// HubSpot's own datetime form is read and written without the general layout code: the same
+// values as types::parse_datetime / format_datetime give, also around leap days, before 1970 and
+// at the ends of the range; properties HubSpot adds (hs_object_id) are dropped.
+TEST(Hubspot_Record, DatetimesAsTheGeneralLayoutReadsAndWritesThem) {
+    const auto s = types::make_object({{.name = "lastmodifieddate", .type = types::make_datetime()}}).value();
+    for (const std::string text :
+         {"2026-05-01T10:00:00.123Z", "2024-02-29T23:59:59.999Z", "2000-02-29T00:00:00.000Z",
+          "1970-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z", "1900-03-01T12:34:56.789Z",
+          "0001-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z", "2100-12-31T00:00:00.001Z", "1777629600123",
+          "-1000", "2026-05-01T10:00:00Z", "2026-05-01T10:00:00.5+02:00"}) {
+        contact c;
+        c.id = "7";
+        c.properties = json::object{{"lastmodifieddate", text}, {"hs_object_id", "7"}};
+        auto r = to_record(c, s);
+        ASSERT_TRUE(r) << text << ": " << r.error();
+        const auto us = text.find('-', 1) == std::string::npos
+                            ? std::stoll(text) * 1000
+                            : tributary::types::parse_datetime(text, "").value();
+        EXPECT_EQ(r->properties.at("lastmodifieddate"), json::value(tributary::types::format_datetime(us)))
+            << text;
+        EXPECT_EQ(r->properties.size(), 1u) << json::serialize(r->properties);
+    }
+    for (const std::string text :
+         {"2023-02-29T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-05-01T24:00:00.000Z",
+          "2026-05-01T10:60:00.000Z", "2026-05-01T10:00:00.00xZ"}) {
+        contact c;
+        c.id = "7";
+        c.properties = json::object{{"lastmodifieddate", text}};
+        EXPECT_FALSE(to_record(c, s)) << text;
+    }
 }
 
 TEST(Hubspot_Record, BadValueNamesThePropertyNotTheValue) {

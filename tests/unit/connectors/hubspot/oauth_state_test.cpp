@@ -43,4 +43,17 @@ TEST(Hubspot_RefreshToken, NothingOrSomethingElseStoredUsesTheSettings) {
     EXPECT_EQ(refresh_token_to_use("rt-0", R"({"from":")" + from + R"(","refresh_token":"rt-7"})"), "rt-7");
 }
 
+// The connection's value wins; a job's value (kept before tokens were kept per connection) is
+// read only when the connection has none in the line of the settings' token.
+TEST(Hubspot_RefreshToken, ConnectionValueWinsOverAJobValueKeptBefore) {
+    const auto connection = stored_refresh_token("rt-0", "rt-9");
+    const auto job = stored_refresh_token("rt-0", "rt-3");
+    EXPECT_EQ(refresh_token_to_use("rt-0", connection, job), "rt-9");
+    EXPECT_EQ(refresh_token_to_use("rt-0", std::nullopt, job), "rt-3");
+    EXPECT_EQ(refresh_token_to_use("rt-0", stored_refresh_token("rt-old", "rt-5"), job), "rt-3");
+    EXPECT_EQ(refresh_token_to_use("rt-0", std::nullopt, stored_refresh_token("rt-old", "rt-5")),
+              std::nullopt);
+    EXPECT_EQ(refresh_token_to_use("rt-0", std::nullopt, std::nullopt), std::nullopt);
+}
+
 }  // namespace
