@@ -8,12 +8,13 @@
 //       requests by outcome, seconds, events/s acknowledged, request latency p50/p90/p99/max.
 //       A 200 means the events were committed (pipelines/ingest/server.hpp). Exit 1 when any
 //       request failed or was answered other than 200.
-//   bench_events_ingest receive STATUS [EXPECT]
+//   bench_events_ingest receive STATUS [EXPECT [PORT]]
 //       A loopback HTTP/1.1 receiver for the webhook destination: answers every request with
 //       STATUS (200: a fast receiver; 503: a receiver that is down) at once, keep-alive.
 //       Prints "port N", then on SIGTERM/SIGINT one line with the requests and events
 //       (messageId occurrences) received. With EXPECT, also prints one "drained" line as soon as
 //       EXPECT events were received: seconds from the first request to then, and events/s.
+//       PORT: listen there (default: a port the kernel picks).
 
 #include <signal.h>
 
@@ -292,9 +293,9 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, unsigned status, receive_st
     }
 }
 
-int receive(unsigned status, std::uint64_t expect) {
+int receive(unsigned status, std::uint64_t expect, std::uint16_t port) {
     asio::io_context ioc{1};
-    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
+    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port));
     receive_stats s;
     s.expect = expect;
     std::printf("port %u\n", acceptor.local_endpoint().port());
@@ -312,7 +313,7 @@ int receive(unsigned status, std::uint64_t expect) {
 int usage() {
     std::fprintf(stderr,
                  "usage: bench_events_ingest load PORT WRITE_KEY CONNS EVENTS [BATCH]\n"
-                 "       bench_events_ingest receive STATUS [EXPECT]\n");
+                 "       bench_events_ingest receive STATUS [EXPECT [PORT]]\n");
     return 2;
 }
 
@@ -329,11 +330,13 @@ int main(int argc, char** argv) {
             if (port <= 0 || port > 65535 || conns <= 0 || events == 0 || batch <= 0) return usage();
             return load(static_cast<std::uint16_t>(port), argv[3], conns, events, batch);
         }
-        if (mode == "receive" && (argc == 3 || argc == 4)) {
+        if (mode == "receive" && argc >= 3 && argc <= 5) {
             const long status = std::strtol(argv[2], nullptr, 10);
             if (status < 200 || status > 599) return usage();
-            const auto expect = argc == 4 ? std::strtoull(argv[3], nullptr, 10) : 0;
-            return receive(static_cast<unsigned>(status), expect);
+            const auto expect = argc >= 4 ? std::strtoull(argv[3], nullptr, 10) : 0;
+            const long port = argc == 5 ? std::strtol(argv[4], nullptr, 10) : 0;  // 0: the kernel's pick
+            if (port < 0 || port > 65535) return usage();
+            return receive(static_cast<unsigned>(status), expect, static_cast<std::uint16_t>(port));
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_events_ingest: %s\n", e.what());

@@ -55,16 +55,16 @@
 #include <vector>
 
 #include "connectors/dummy/generator.hpp"
-#include "core/text/base64.hpp"
+#include "tests/e2e/two_jobs_rig.hpp"
 #include "tests/e2e/users_run_watch.hpp"
 #include "tests/kit/fake_server.hpp"
-#include "tests/kit/test_client.hpp"
 #include "tests/support/process.hpp"
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
 namespace kit = tributary::kit;
 namespace dummy = tributary::connectors::dummy;
+namespace rig = tributary::test::rig;
 using namespace std::chrono_literals;
 using tributary::test::child_process;
 using tributary::test::temp_dir;
@@ -72,236 +72,11 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct options {
-    std::string daemon;
+struct options : rig::common_options {
     int kills = 20;
-    std::uint64_t seed = 1;
-    kit::fault_profiles faults{.flaky = true, .throttled = true, .slow = true};
-    std::uint64_t users = 3000;
     std::uint32_t event_users = 200;
-    std::chrono::milliseconds post_interval{200};
     std::chrono::seconds time_limit{600};
 };
-
-constexpr std::uint32_t clients = 2;
-constexpr std::uint32_t events_per_request = 50;
-const std::string write_key = "wk_conservation_0123456789";
-const std::string secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-constexpr std::uint32_t hook_per_second = 10;
-
-// ---------------------------------------------------------------------------------------------
-// What the receiver carried out, in arrival order (updated on the fake server's thread).
-class receiver_record {
-public:
-    void events(const std::string& body) {
-        json::error_code ec;
-        auto v = json::parse(body, ec);
-        std::lock_guard lock(mu_);
-        const auto* batch = !ec && v.is_object() ? v.as_object().if_contains("batch") : nullptr;
-        if (!batch || !batch->is_array()) return note("a webhook body that is not {\"batch\":[...]}");
-        for (const auto& e : batch->as_array()) {
-            const auto* o = e.if_object();
-            const auto* mid = o ? o->if_contains("messageId") : nullptr;
-            const auto* uid = o ? o->if_contains("userId") : nullptr;
-            const auto* props = o ? o->if_contains("properties") : nullptr;
-            const auto* seq = props && props->is_object() ? props->as_object().if_contains("seq") : nullptr;
-            if (!mid || !mid->is_string() || !uid || !uid->is_string() || !seq || !seq->is_int64()) {
-                note("an event without messageId, userId or properties.seq: " + json::serialize(e));
-                continue;
-            }
-            if (delivered_[std::string{mid->as_string()}]++ > 0) {
-                ++event_duplicates_;
-                continue;
-            }
-            auto& last = last_seq_[std::string{uid->as_string()}];
-            if (seq->as_int64() != last + 1)
-                note("user " + std::string{uid->as_string()} + ": seq " + std::to_string(seq->as_int64()) +
-                     " first arrived after seq " + std::to_string(last));
-            last = std::max(last, seq->as_int64());
-        }
-    }
-
-    void users(const std::string& body) {
-        json::error_code ec;
-        auto v = json::parse(body, ec);
-        std::lock_guard lock(mu_);
-        const auto* list = !ec && v.is_object() ? v.as_object().if_contains("users") : nullptr;
-        if (!list || !list->is_array()) return note("a users body that is not {\"users\":[...]}");
-        for (const auto& u : list->as_array()) {
-            const auto* props = u.is_object() ? u.as_object().if_contains("properties") : nullptr;
-            const auto* id = props && props->is_object() ? props->as_object().if_contains("id") : nullptr;
-            if (!id || !id->is_string()) {
-                note("a user without properties.id");
-                continue;
-            }
-            auto [it, fresh] = users_.try_emplace(std::string{id->as_string()}, props->as_object());
-            if (!fresh) {
-                ++user_rewrites_;
-                it->second = props->as_object();  // the destination keeps the last write
-            }
-        }
-    }
-
-    bool delivered(const std::string& message_id) const {
-        std::lock_guard lock(mu_);
-        return delivered_.contains(message_id);
-    }
-    std::uint64_t events_delivered() const {
-        std::lock_guard lock(mu_);
-        return delivered_.size();
-    }
-    /// The receiver's copy of user `id` (its last write), or nullopt.
-    std::optional<json::object> user(const std::string& id) const {
-        std::lock_guard lock(mu_);
-        auto it = users_.find(id);
-        if (it == users_.end()) return std::nullopt;
-        return it->second;
-    }
-    std::uint64_t users_held() const {
-        std::lock_guard lock(mu_);
-        return users_.size();
-    }
-    std::uint64_t event_duplicates() const {
-        std::lock_guard lock(mu_);
-        return event_duplicates_;
-    }
-    std::uint64_t user_rewrites() const {
-        std::lock_guard lock(mu_);
-        return user_rewrites_;
-    }
-    std::vector<std::string> problems() const {
-        std::lock_guard lock(mu_);
-        return problems_;
-    }
-
-private:
-    void note(std::string p) {
-        if (problems_.size() < 20) problems_.push_back(std::move(p));
-    }
-
-    mutable std::mutex mu_;
-    std::map<std::string, std::uint32_t> delivered_;
-    std::map<std::string, std::int64_t> last_seq_;
-    std::map<std::string, json::object> users_;
-    std::uint64_t event_duplicates_ = 0;
-    std::uint64_t user_rewrites_ = 0;
-    std::vector<std::string> problems_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// The daemon's config. `run` is the dummy source's run number (its versions).
-std::string config_text(const fs::path& dir,
-                        std::uint16_t ingest_port,
-                        const std::string& base,
-                        const options& o,
-                        std::uint32_t run) {
-    std::ostringstream c;
-    c << "state:\n  dir: " << (dir / "state").string() << "\n  sync: normal\n"
-      << "log:\n  format: json\n  level: info\n  suppress_window: 0s\n  progress_interval: 0s\n"
-      << "ingest:\n  listen: 127.0.0.1:" << ingest_port << "\n  write_keys: [" << write_key << "]\n"
-      << "connections:\n"
-      << "  hook:\n    connector: webhook\n    settings:\n"
-      << "      url: " << base << "/hook\n      secrets: [\"" << secret << "\"]\n"
-      << "      max_events: 100\n"
-      << "      limits: { kind: fixed_window, requests: " << hook_per_second << ", per: 1s, align: clock }\n"
-      << "      retry: { max_attempts: 4, backoff: 100ms, max_backoff: 1s }\n"
-      << "  people:\n    connector: dummy\n    settings: { seed: " << o.seed << ", count: " << o.users
-      << ", page_size: 200, tie_groups: 300, late_records: true, duplicate_pages: true, run: " << run
-      << " }\n"
-      << "  vendor:\n    connector: kit-http-users\n    base_url: " << base
-      << "\n    settings: { max_records: 100 }\n"
-      << "jobs:\n"
-      << "  forward:\n    type: events\n    destination: { connection: hook }\n"
-      << "    batch: { max_items: 100, max_wait: 50ms }\n"
-      << "  sync:\n    type: users\n    source: { connection: people }\n"
-      << "    destination: { connection: vendor, mode: upsert }\n"
-      << "    batch: { max_items: 100 }\n    lookback: 30m\n"
-      << "    schedule: every 2s\n    run_at_start: true\n";
-    return c.str();
-}
-
-dummy::generator_settings source_settings(const options& o, std::uint32_t run) {
-    dummy::generator_settings s;
-    s.seed = o.seed;
-    s.count = o.users;
-    s.page_size = 200;
-    s.tie_groups = 300;
-    s.late_records = true;
-    s.duplicate_pages = true;
-    s.run = run;
-    return s;
-}
-
-std::string message_id(std::uint32_t user, std::uint32_t seq) {
-    return "m-" + std::to_string(user) + "-" + std::to_string(seq);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The event clients: client c owns users c, c + clients, ...; requests sequence-major, each
-// retried with the same body until a 200 (only a 200 acknowledges its events).
-struct client_state {
-    std::uint64_t requests = 0;
-    std::uint64_t retries = 0;
-    std::vector<std::string> acked;  // message ids, in the order they were acknowledged
-    std::string error;
-};
-
-void post_events(std::uint32_t c,
-                 std::uint16_t port,
-                 const options& o,
-                 steady::time_point deadline,
-                 const std::atomic<bool>& stop_posting,
-                 std::atomic<bool>& give_up,
-                 client_state& st,
-                 std::mutex& mu) {
-    const std::string auth = "Basic " + tributary::text::base64_encode(write_key + ":");
-    const kit::header_list headers{{"Content-Type", "application/json"}, {"Authorization", auth}};
-    kit::client_options co;
-    co.timeout = 10s;
-    kit::test_client client("127.0.0.1", port, co);
-    std::vector<std::uint32_t> mine;
-    for (std::uint32_t u = c; u < o.event_users; u += clients) mine.push_back(u);
-    for (std::uint32_t seq = 1; !stop_posting; ++seq) {
-        for (std::size_t at = 0; at < mine.size(); at += events_per_request) {
-            const auto end = std::min(mine.size(), at + events_per_request);
-            json::array batch;
-            for (std::size_t i = at; i < end; ++i) {
-                batch.push_back(json::object{{"type", "track"},
-                                             {"userId", "u-" + std::to_string(mine[i])},
-                                             {"event", "Tick"},
-                                             {"messageId", message_id(mine[i], seq)},
-                                             {"properties", json::object{{"seq", seq}}}});
-            }
-            const std::string body = json::serialize(json::object{{"batch", std::move(batch)}});
-            for (bool first = true;; first = false) {
-                if (give_up || steady::now() > deadline) {
-                    std::lock_guard lock(mu);
-                    st.error = "gave up posting: the time limit passed";
-                    return;
-                }
-                const auto r = client.request("POST", "/v1/batch", body, headers);
-                {
-                    std::lock_guard lock(mu);
-                    ++st.requests;
-                    if (!first) ++st.retries;
-                }
-                if (r.ok() && r.status == 200) break;
-                if (r.ok() && r.status != 503) {
-                    std::lock_guard lock(mu);
-                    st.error = "ingest answered " + std::to_string(r.status) + ": " + r.body;
-                    give_up = true;
-                    return;
-                }
-                std::this_thread::sleep_for(r.ok() ? 50ms : 20ms);
-            }
-            {
-                std::lock_guard lock(mu);
-                for (std::size_t i = at; i < end; ++i) st.acked.push_back(message_id(mine[i], seq));
-            }
-            std::this_thread::sleep_for(o.post_interval);
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 struct figures {
@@ -314,48 +89,21 @@ struct figures {
     std::uint32_t final_run = 0;
 };
 
-std::uint64_t count_of(const std::string& text, std::string_view needle) {
-    std::uint64_t n = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size()))
-        ++n;
-    return n;
-}
-
 std::optional<options> parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (v == nullptr) return std::nullopt;
-        ++i;
-        char* end = nullptr;
-        const long long n = std::strtoll(v, &end, 10);
-        const bool number = end != v && *end == '\0' && n >= 0;
-        if (a == "--daemon") {
-            o.daemon = v;
-        } else if (a == "--kills" && number) {
-            o.kills = static_cast<int>(n);
-        } else if (a == "--seed" && number) {
-            o.seed = static_cast<std::uint64_t>(n);
-        } else if (a == "--users" && number && n > 0) {
-            o.users = static_cast<std::uint64_t>(n);
-        } else if (a == "--post-interval-ms" && number) {
-            o.post_interval = std::chrono::milliseconds{n};
-        } else if (a == "--time-limit" && number && n > 0) {
-            o.time_limit = std::chrono::seconds{n};
-        } else if (a == "--faults") {
-            std::string error;
-            auto p = kit::parse_fault_profiles(v, error);
-            if (!p) {
-                std::fprintf(stderr, "tributary-conservation: %s\n", error.c_str());
-                return std::nullopt;
-            }
-            o.faults = *p;
-        } else {
-            return std::nullopt;
-        }
-    }
-    if (o.daemon.empty()) return std::nullopt;
+    o.faults = kit::fault_profiles{.flaky = true, .throttled = true, .slow = true};
+    const bool ok = rig::parse_options(argc, argv, "tributary-conservation", o,
+                                       [&o](std::string_view a, const char*, long long n) {
+                                           if (a == "--kills" && n >= 0) {
+                                               o.kills = static_cast<int>(n);
+                                           } else if (a == "--time-limit" && n > 0) {
+                                               o.time_limit = std::chrono::seconds{n};
+                                           } else {
+                                               return false;
+                                           }
+                                           return true;
+                                       });
+    if (!ok) return std::nullopt;
     return o;
 }
 
@@ -373,7 +121,7 @@ private:
 // with updated_at before the stored mark was delivered at that version or newer.
 void check_users_mark(const fs::path& dir,
                       const tributary::test::expected_users& dataset,
-                      const receiver_record& rec,
+                      const rig::receiver_record& rec,
                       int kill,
                       figures& f,
                       run_failures& failures) {
@@ -410,9 +158,9 @@ void check_users_mark(const fs::path& dir,
 // Check 3 for the events job after a kill: acknowledged events not delivered fit in its queue.
 void check_events_queue(const options& o,
                         const fs::path& cfg,
-                        const std::vector<client_state>& clients_now,
+                        const std::vector<rig::client_state>& clients_now,
                         std::mutex& mu,
-                        const receiver_record& rec,
+                        const rig::receiver_record& rec,
                         int kill,
                         run_failures& failures) {
     std::uint64_t undelivered = 0;
@@ -457,42 +205,14 @@ int main(int argc, char** argv) {
     figures f;
 
     // The receiver: faults, windows aligned to the wall clock, both destinations.
-    kit::server_settings ss;
-    ss.faults.profiles = o.faults;
-    ss.faults.seed = o.seed;
-    ss.faults.silence = 1500ms;
-    kit::fake_server receiver(ss);
-    kit::enforcer_settings hook_windows;
-    hook_windows.limits.push_back(kit::fixed_window(hook_per_second, 1s));
-    hook_windows.origin = kit::unix_epoch_as_steady();
-    receiver.set_limit_group("hook", hook_windows);
-    kit::enforcer_settings users_windows;  // kit-http-users' published limits
-    users_windows.limits.push_back(kit::fixed_window(20, 1s));
-    users_windows.limits.push_back(kit::fixed_window(300, 60s));
-    users_windows.origin = kit::unix_epoch_as_steady();
-    receiver.set_limit_group("users", users_windows);
-    receiver_record rec;
-    receiver.add_route(kit::route{.method = "POST",
-                                  .path = "/hook",
-                                  .handle =
-                                      [&rec](const kit::request& r) {
-                                          rec.events(r.body);
-                                          return kit::response::json(200, "{}");
-                                      },
-                                  .limit_group = "hook"});
-    receiver.add_route(kit::route{.method = "POST",
-                                  .path = "/v1/users",
-                                  .handle =
-                                      [&rec](const kit::request& r) {
-                                          rec.users(r.body);
-                                          return kit::response::json(200, "{}");
-                                      },
-                                  .limit_group = "users"});
+    rig::receiver_record rec;
+    const auto receiver_owner = rig::make_receiver(o, rec);
+    kit::fake_server& receiver = *receiver_owner;
 
     const std::uint16_t port = tributary::test::free_loopback_port();
-    std::uint32_t run = 0;
-    const auto cfg = dir.write("tributary.yaml", config_text(dir.path(), port, receiver.base_url(), o, run));
-    auto dataset = tributary::test::read_dataset(dummy::generator(source_settings(o, run)));
+    rig::daemon_config dc{.seed = o.seed, .users = o.users};
+    const auto cfg = dir.write("tributary.yaml", rig::config_text(dir.path(), port, receiver.base_url(), dc));
+    auto dataset = tributary::test::read_dataset(dummy::generator(rig::source_settings(dc)));
     std::string all_err;  // the daemons' logs, for the retry count and the failure tails
     auto start = [&]() -> std::unique_ptr<child_process> {
         auto d =
@@ -512,12 +232,13 @@ int main(int argc, char** argv) {
     std::atomic<bool> give_up{false};
     std::atomic<bool> stop_posting{false};
     std::mutex client_mu;
-    std::vector<client_state> client_states(clients);
+    std::vector<rig::client_state> client_states(rig::clients);
+    const rig::client_load load{
+        .port = port, .event_users = o.event_users, .post_interval = o.post_interval, .deadline = deadline};
     std::vector<std::thread> threads;
-    for (std::uint32_t c = 0; c < clients; ++c)
-        threads.emplace_back([&, c] {
-            post_events(c, port, o, deadline, stop_posting, give_up, client_states[c], client_mu);
-        });
+    for (std::uint32_t c = 0; c < rig::clients; ++c)
+        threads.emplace_back(
+            [&, c] { rig::post_events(c, load, stop_posting, give_up, client_states[c], client_mu); });
 
     std::mt19937_64 rng{o.seed};
     std::uniform_int_distribution<int> delay_ms{500, 6000};
@@ -547,14 +268,14 @@ int main(int argc, char** argv) {
         check_users_mark(dir.path(), dataset, rec, f.kills, f, failures);
         check_events_queue(o, cfg, client_states, client_mu, rec, f.kills, failures);
         if (f.kills % 3 == 0) {  // new versions of a tenth of the users
-            ++run;
-            dir.write("tributary.yaml", config_text(dir.path(), port, receiver.base_url(), o, run));
-            dataset = tributary::test::read_dataset(dummy::generator(source_settings(o, run)));
+            ++dc.run;
+            dir.write("tributary.yaml", rig::config_text(dir.path(), port, receiver.base_url(), dc));
+            dataset = tributary::test::read_dataset(dummy::generator(rig::source_settings(dc)));
         }
         daemon = start();
         if (!daemon) break;
     }
-    f.final_run = run;
+    f.final_run = dc.run;
     stop_posting = true;
     if (!failures.empty()) give_up = true;
     for (auto& t : threads) t.join();
@@ -602,7 +323,7 @@ int main(int argc, char** argv) {
             failures.add("SIGTERM did not stop the daemon cleanly (" +
                          (stopped ? std::to_string(*stopped) : std::string{"timeout"}) + ")");
     }
-    f.daemon_retries = count_of(all_err, "\"http.retry\"");
+    f.daemon_retries = rig::count_of(all_err, "\"http.retry\"");
 
     // 1. every acknowledged event delivered, in order per user.
     std::string first_event;
