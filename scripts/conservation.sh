@@ -7,11 +7,16 @@
 #   scripts/conservation.sh                          # 200 kills, seed 1
 #   scripts/conservation.sh --kills 20 --seed 7      # what the 20-kill report runs
 #   scripts/conservation.sh --faults flaky,slow --users 5000 --time-limit 1800
+#   scripts/conservation.sh --vendors none    # only the local destinations (webhook, kit-http-users)
 # Options: --kills N (default 200), --seed S (the kill moments, the fault decisions and the
 # dataset; default 1), --faults LIST (flaky,throttled,slow,weird,all,none; default
 # flaky,throttled,slow), --users N (source records, default 3000), --post-interval-ms MS (each of
 # the two event clients posts 50 events that often until the last kill; default 200), --time-limit SECONDS (default: 60 + 12 per kill), --build-dir DIR (default
-# build-asan; the targets tributary-conservation and tributary_bench_daemon are built there).
+# build-asan; the targets tributary-conservation and tributary_bench_daemon are built there),
+# --vendors LIST (hubspot, klaviyo, klaviyo,hubspot or none; default hubspot: a users job to mock
+# HubSpot runs beside the local ones, checked the same way; klaviyo adds an events job to mock
+# Klaviyo, which does not keep up yet: see connectors/klaviyo/README.md), --log FILE (every
+# daemon's log).
 # ctest runs the short version: `ctest -L conservation` (4 kills, seed 17).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +29,9 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --kills) kills=$2; shift 2 ;;
     --time-limit) time_limit=$2; shift 2 ;;
-    --seed|--faults|--users|--post-interval-ms) args+=("$1" "$2"); shift 2 ;;
+    --seed|--faults|--users|--post-interval-ms|--vendors|--log) args+=("$1" "$2"); shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "conservation.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done

@@ -216,8 +216,12 @@ awaitable<outcome_of<bool>> klaviyo_connector::send_one(event_batch& batch, std:
         co_return false;
     }
     std::string message_id{e.message_id()};
-    http::outcome o = co_await http_->send(json_request(std::string{event_create_url}, std::move(*body)),
-                                           http::priority::events);
+    auto req = json_request(std::string{event_create_url}, std::move(*body));
+    // The event carries its messageId as unique_id, and POST /api/events records only the first
+    // event with one (spec): a resend after a reset or a timeout is harmless, so the engine may
+    // retry it like an idempotent request instead of failing the whole call.
+    req.repeat_safe = true;
+    http::outcome o = co_await http_->send(std::move(req), http::priority::events);
     if (o.ok()) {
         in_doubt_.erase(message_id);
         batch.mark_sent(index);

@@ -27,12 +27,18 @@ struct request {
     /// Makes a non-idempotent request safe to retry after a network failure;
     /// sent as the `Idempotency-Key` header when set.
     std::optional<std::string> idempotency_key;
+    /// The vendor makes a repeat of this request harmless by its own rule (e.g. Klaviyo records
+    /// only the first event with a unique_id): retried after a network failure like an
+    /// idempotent method. Sends no header.
+    bool repeat_safe = false;
 
     /// GET, HEAD, PUT, DELETE, OPTIONS, TRACE (RFC 9110 §9.2.2).
     bool idempotent() const {
         return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
                method == "OPTIONS" || method == "TRACE";
     }
+    /// Safe to send again after a failure that may have reached the server.
+    bool retry_safe() const { return idempotent() || idempotency_key.has_value() || repeat_safe; }
 };
 
 struct response {

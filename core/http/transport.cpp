@@ -447,10 +447,10 @@ awaitable<attempt_result> transport::send(endpoint ep,
         // A pooled connection the server already closed fails at once with no
         // response byte. Resending is safe when the server cannot have acted on
         // the request: nothing was written, or the method is idempotent, or an
-        // idempotency key protects it.
+        // idempotency key or the vendor's own rule protects it.
         const auto& f = *ex.result.failure;
         bool stale = reused && !ex.response_bytes && f.kind == failure_kind::reset;
-        bool safe = !f.request_written || req.idempotent() || req.idempotency_key.has_value();
+        bool safe = !f.request_written || req.retry_safe();
         if (round == 0 && stale && safe) {
             m.log.debug("http.stale_connection", {{"endpoint", key}, {"phase", to_string(f.phase)}});
             continue;

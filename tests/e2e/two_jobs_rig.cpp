@@ -162,8 +162,8 @@ std::string config_text(const fs::path& dir,
       << " }\n"
       << "  vendor:\n    connector: kit-http-users\n    base_url: " << base
       << "\n    settings: { max_records: 100 }\n"
-      << "jobs:\n"
-      << "  forward:\n    type: events\n    destination: { connection: hook }\n"
+      << o.more_connections << "jobs:\n"
+      << o.more_jobs << "  forward:\n    type: events\n    destination: { connection: hook }\n"
       << "    batch: { max_items: 100, max_wait: 50ms }\n"
       << "  sync:\n    type: users\n    source: { connection: people }\n"
       << "    destination: { connection: vendor, mode: upsert }\n"

@@ -72,6 +72,9 @@ struct daemon_config {
     std::string log_level = "info";
     /// Appended as is (top-level YAML sections, e.g. `control:`).
     std::string extra{};
+    /// Appended as is to `connections:` and to `jobs:` (entries indented by two spaces).
+    std::string more_connections{};
+    std::string more_jobs{};
 };
 
 /// The config of both jobs: `forward` (events, ingest on `ingest_port` -> `base`/hook, batches of
