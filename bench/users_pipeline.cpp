@@ -4,7 +4,7 @@
 // (this one) and the storage thread (SQLite commits and the jsonl writes and fsyncs).
 //
 //   bench_users_pipeline [--records N] [--source-file PATH] [--match] [--sync full|normal]
-//                        [--page-size N] [--max-items N] [--keep DIR]
+//                        [--page-size N] [--max-items N] [--max-in-flight N] [--keep DIR]
 //
 //   --records N     users to copy (default 1000000)
 //   --source-file PATH  read the users from this JSON-lines file (a `jsonl` source) instead of
@@ -14,6 +14,7 @@
 //   --sync MODE     the state store's synchronous mode (default full, the daemon's default)
 //   --page-size N   the source's page size (default 1000)
 //   --max-items N   batch.max_items (default 500, the config's default)
+//   --max-in-flight N  max_in_flight (default 8, the config's default)
 //   --keep DIR      use DIR (must not exist) and leave it, instead of a removed temporary dir
 //
 // Prints one line: records, wall seconds, records/s, CPU seconds (the loop thread, the whole
@@ -59,6 +60,7 @@ struct options {
     state::sync_mode sync = state::sync_mode::full;
     std::uint64_t page_size = 1000;
     std::uint64_t max_items = 500;
+    std::uint64_t max_in_flight = pipelines::default_max_in_flight;
     std::optional<fs::path> keep{};
 };
 
@@ -66,7 +68,7 @@ struct options {
     std::fprintf(
         stderr,
         "bench_users_pipeline: %s\nusage: bench_users_pipeline [--records N] [--source-file PATH] [--match] "
-        "[--sync full|normal] [--page-size N] [--max-items N] [--keep DIR]\n",
+        "[--sync full|normal] [--page-size N] [--max-items N] [--max-in-flight N] [--keep DIR]\n",
         why.c_str());
     std::exit(2);
 }
@@ -106,6 +108,8 @@ options parse(int argc, char** argv) {
             o.page_size = number("--page-size", value());
         } else if (a == "--max-items") {
             o.max_items = number("--max-items", value());
+        } else if (a == "--max-in-flight") {
+            o.max_in_flight = number("--max-in-flight", value());
         } else if (a == "--keep") {
             o.keep = fs::path{value()};
         } else {
@@ -192,6 +196,7 @@ awaitable<void> bench(const options& o, const fs::path& dir, storage_thread& sto
     pipelines::users_job_settings s;
     s.name = "bench";
     s.max_items = o.max_items;
+    s.max_in_flight = static_cast<std::uint32_t>(o.max_in_flight);
     s.max_bytes_in_flight = 16 * 1024 * 1024;
     if (const auto* reg = registry->find(source_name); reg && reg->spec.source)
         s.order = reg->spec.source->order;

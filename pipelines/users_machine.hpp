@@ -388,8 +388,9 @@ private:
     std::map<std::uint64_t, batch> batches_{};
     std::optional<std::uint64_t> matching_{};       // the batch whose get_matches is out
     std::optional<std::uint64_t> ready_to_send_{};  // its answer came: send it next
-    std::multiset<std::string> busy_keys_{};
-    std::multiset<std::string> busy_ids_{};
+    // Hashed: every record cut asks both, and ordered sets cost a string comparison per level.
+    std::unordered_multiset<std::string> busy_keys_{};
+    std::unordered_multiset<std::string> busy_ids_{};
 
     // Writes waiting to be handed out, and what their commit resolves.
     struct pending_write {

@@ -223,6 +223,11 @@ awaitable<outcome_of<void>> jsonl_connector::upsert(target t, record_batch& batc
     co_return co_await append_joined(std::move(text), count);
 }
 
+std::optional<std::uint32_t> jsonl_connector::max_in_flight(call c) const {
+    if (c == call::upsert) return 2;
+    return std::nullopt;
+}
+
 awaitable<outcome_of<std::vector<event_type>>> jsonl_connector::event_types() {
     co_return std::vector<event_type>{
         {.id = "all", .name = "All events", .description = "Every event, written as it was received"}};

@@ -178,6 +178,11 @@ const std::string& type::pattern() const {
     return node_of(types::kind::string, "pattern").pattern;
 }
 
+type::string_facets type::facets() const {
+    const auto& n = node_of(types::kind::string, "facets");
+    return {n.min_length, n.max_length, n.max_bytes, &n.values, !n.pattern.empty()};
+}
+
 bool type::pattern_matches(std::string_view text) const {
     const auto& n = node_of(types::kind::string, "pattern_matches");
     if (!n.regex) return true;

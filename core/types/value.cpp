@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -639,6 +640,17 @@ bool date_shape(std::string_view s) {
     return true;
 }
 
+// Whether "YYYY-MM-DD" at the start of `s` (date_shape holds) is a day of years 1 to 9999: what
+// parse_date and parse_datetime accept of that shape, without scanning it again.
+bool calendar_date(std::string_view s) {
+    const auto digit = [s](std::size_t i) { return static_cast<unsigned>(s[i] - '0'); };
+    const int year = static_cast<int>(digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3));
+    const std::chrono::year_month_day ymd{std::chrono::year{year},
+                                          std::chrono::month{digit(5) * 10 + digit(6)},
+                                          std::chrono::day{digit(8) * 10 + digit(9)}};
+    return year >= 1 && ymd.ok();
+}
+
 // "HH:MM:SS.ffffff" at `s`, with hours below 24 and minutes and seconds below 60 (a leap second or
 // hour 24 would be carried by the parser, so the canonical text would differ).
 bool time_shape(std::string_view s) {
@@ -675,7 +687,7 @@ public:
                 return datetime_value(in);
             case kind::date:
                 return in.is_string() && options_.layouts.date.empty() && in.get_string().size() == 10 &&
-                       date_shape(in.get_string()) && parse_date(in.get_string(), {}).has_value();
+                       date_shape(in.get_string()) && calendar_date(in.get_string());
             case kind::time:
                 return in.is_string() && options_.layouts.time.empty() && time_shape(in.get_string()) &&
                        parse_time(in.get_string(), {}).has_value();
@@ -709,15 +721,16 @@ private:
     bool string_value(const type& t, const json::value& in) const {
         if (!in.is_string()) return false;
         const std::string_view s = in.get_string();
+        // One lookup of the facets rather than one per accessor: this runs for every string.
+        const auto f = t.facets();
         // Allowed values are valid UTF-8 (make_string checks them).
-        const auto& values = t.values();
-        if (!values.empty()) return std::find(values.begin(), values.end(), s) != values.end();
+        if (!f.values->empty()) return std::find(f.values->begin(), f.values->end(), s) != f.values->end();
         const auto chars = count_code_points(s);
         if (!chars) return false;
-        if (!t.pattern().empty() && !t.pattern_matches(s)) return false;
-        if (t.max_bytes() && s.size() > *t.max_bytes()) return false;
-        if (t.max_length() && *chars > *t.max_length()) return false;
-        if (t.min_length() && *chars < *t.min_length()) return false;
+        if (f.has_pattern && !t.pattern_matches(s)) return false;
+        if (f.max_bytes && s.size() > *f.max_bytes) return false;
+        if (f.max_length && *chars > *f.max_length) return false;
+        if (f.min_length && *chars < *f.min_length) return false;
         return true;
     }
 
@@ -763,8 +776,10 @@ private:
         // Other layouts read other text: the normalizer decides.
         if (!in.is_string() || !options_.layouts.datetime.empty()) return false;
         const std::string_view s = in.get_string();
+        // With that shape, parse_datetime accepts exactly the calendar dates of years 1 to 9999
+        // (the time is in range and the offset is Z), and formats them back as they are.
         return s.size() == 27 && date_shape(s) && s[10] == 'T' && s[26] == 'Z' &&
-               time_shape(s.substr(11, 15)) && parse_datetime(s, {}).has_value();
+               time_shape(s.substr(11, 15)) && calendar_date(s);
     }
 
     bool array_value(const type& t, const json::value& in, std::size_t depth) const {

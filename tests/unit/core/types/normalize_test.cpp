@@ -304,6 +304,25 @@ TEST(TypesNormalize_Datetime_Iso, AcceptsRfc3339AndDates) {
     expect_table(make_datetime(), {{R"("")", "null"}}, {}, {}, true);
 }
 
+// Text already in canonical form takes the fast path (canonical_check): it must still refuse
+// what is not a day of years 1 to 9999.
+TEST(TypesNormalize_Datetime_CanonicalShape, IsCheckedAgainstTheCalendar) {
+    expect_table(make_datetime(),
+                 {{R"("2024-02-29T23:59:59.999999Z")", R"("2024-02-29T23:59:59.999999Z")"},
+                  {R"("0001-01-01T00:00:00.000000Z")", R"("0001-01-01T00:00:00.000000Z")"},
+                  {R"("9999-12-31T23:59:59.999999Z")", R"("9999-12-31T23:59:59.999999Z")"},
+                  {R"("2000-02-29T00:00:00.000000Z")", R"("2000-02-29T00:00:00.000000Z")"}},
+                 {
+                     {R"("2023-02-29T00:00:00.000000Z")", "is not a valid calendar date"},
+                     {R"("1900-02-29T00:00:00.000000Z")", "is not a valid calendar date"},
+                     {R"("2024-04-31T00:00:00.000000Z")", "is not a valid calendar date"},
+                     {R"("2024-13-01T00:00:00.000000Z")", "is not a valid calendar date"},
+                     {R"("2024-00-01T00:00:00.000000Z")", "is not a valid calendar date"},
+                     {R"("2024-01-00T00:00:00.000000Z")", "is not a valid calendar date"},
+                     {R"("0000-06-01T00:00:00.000000Z")", "is outside years 1 to 9999"},
+                 });
+}
+
 TEST(TypesNormalize_Datetime_UnixLayouts, AcceptsNumbersAndIntegerStrings) {
     expect_table(make_datetime(),
                  {
