@@ -4,9 +4,14 @@
 #include <chrono>
 #include <deque>
 #include <set>
+#include <unordered_map>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
@@ -237,6 +242,49 @@ awaitable<outcome_of<bool>> klaviyo_connector::send_one(event_batch& batch, std:
     co_return error_from(o, what);
 }
 
+awaitable<void> klaviyo_connector::send_lane(event_batch& batch, event_lanes& lanes) {
+    while (lanes.next < lanes.users.size() && !lanes.failure) {
+        const auto& queue = lanes.users[lanes.next++];
+        for (const auto index : queue) {
+            auto one = co_await send_one(batch, index);
+            if (!one) {
+                if (!lanes.failure) lanes.failure = std::move(one.error());
+                co_return;
+            }
+        }
+    }
+}
+
+awaitable<outcome_of<void>> klaviyo_connector::send_each(event_batch& batch,
+                                                         const job& j,
+                                                         std::size_t begin,
+                                                         std::size_t end) {
+    event_lanes lanes;
+    std::unordered_map<std::string, std::size_t> lane_of_user;
+    for (auto i = begin; i < end; ++i) {
+        const auto index = j.indices[i];
+        const auto [it, fresh] = lane_of_user.try_emplace(batch.at(index).user_key(), lanes.users.size());
+        if (fresh) lanes.users.emplace_back();
+        lanes.users[it->second].push_back(index);
+    }
+    // A parallel group forwards a cancellation to every lane and completes only when all have
+    // ended, so no lane outlives `batch` or `lanes`.
+    namespace asio = boost::asio;
+    const auto executor = co_await asio::this_coro::executor;
+    using lane_op = decltype(asio::co_spawn(executor, send_lane(batch, lanes), asio::deferred));
+    std::vector<lane_op> ops;
+    const auto n = std::min(max_event_lanes, lanes.users.size());
+    ops.reserve(n);
+    for (std::size_t k = 0; k < n; ++k)
+        ops.push_back(asio::co_spawn(executor, send_lane(batch, lanes), asio::deferred));
+    auto [order, exceptions] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                   .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    for (const auto& ep : exceptions)
+        if (ep) std::rethrow_exception(ep);
+    if (lanes.failure) co_return std::move(*lanes.failure);
+    co_return outcome_of<void>{};
+}
+
 awaitable<outcome_of<void>> klaviyo_connector::send_events(event_batch& batch) {
     if (!http_) co_return make_error(error_kind::contract, "klaviyo: no HTTP client");
     constexpr std::string_view what = "klaviyo: create events";
@@ -251,10 +299,8 @@ awaitable<outcome_of<void>> klaviyo_connector::send_events(event_batch& batch) {
         const auto [begin, end] = parts.front();
         parts.pop_front();
         if (one_by_one) {
-            for (auto i = begin; i < end; ++i) {
-                auto one = co_await send_one(batch, j.indices[i]);
-                if (!one) co_return one.error();
-            }
+            auto each = co_await send_each(batch, j, begin, end);
+            if (!each) co_return each.error();
             continue;
         }
         http::outcome o = co_await http_->send(job_request(j, begin, end), http::priority::events);

@@ -128,6 +128,22 @@ private:
     /// POST /api/events for the event at `index`: true = sent (marked), false = refused by Klaviyo
     /// or unmappable (rejected with the reason); an error when it could not be decided.
     awaitable<outcome_of<bool>> send_one(event_batch& batch, std::size_t index);
+    /// Requests at once on the one-by-one path (one lane per user, so each user's order holds).
+    static constexpr std::size_t max_event_lanes = 16;
+    /// The one-by-one path's work: each user's batch indices in order, the next user to take, and
+    /// the first error a lane met (the other lanes then stop taking users).
+    struct event_lanes {
+        std::vector<std::vector<std::size_t>> users;
+        std::size_t next = 0;
+        std::optional<connector_error> failure;
+    };
+    /// Sends [begin, end) of `j` through POST /api/events, up to max_event_lanes requests at once.
+    awaitable<outcome_of<void>> send_each(event_batch& batch,
+                                          const job& j,
+                                          std::size_t begin,
+                                          std::size_t end);
+    /// One lane of send_each: takes users from `lanes` until none is left or a lane failed.
+    awaitable<void> send_lane(event_batch& batch, event_lanes& lanes);
 
     /// Profiles cut from a batch into one import: resources (profile_resource) and batch indices.
     struct import_cut {

@@ -7,7 +7,10 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -164,6 +167,57 @@ TEST(KlaviyoEvents_Resend, AJobKlaviyoAlreadyHasGoesOneByOneAndEveryEventCountsA
         EXPECT_EQ(s.events().size(), 3u);
         EXPECT_EQ(s.repeats_dropped(), 3u);
     });
+}
+
+TEST(KlaviyoEvents_Resend, OneByOneSendsSeveralUsersAtOnceEachUserInOrder) {
+    mock::klaviyo_mock m{{.api_key = key}};
+    connector_harness h{klaviyo_registration(), m.server(), options()};
+    // 8 users with 3 events each, interleaved as a queue holds them.
+    const auto events = [] {
+        std::vector<event> out;
+        for (int k = 1; k <= 3; ++k)
+            for (int u = 0; u < 8; ++u)
+                out.push_back(track("m-" + std::to_string(u) + "-" + std::to_string(k),
+                                    "u-" + std::to_string(u), "Viewed"));
+        return out;
+    };
+    event_batch first{events()};
+    ASSERT_TRUE(h.send_events(first).result);
+    // The resend goes one by one; every accepted answer now takes 300 ms. One request at a time,
+    // no two would arrive less than 300 ms apart; one lane per user sends the 8 users' first events
+    // together.
+    m.delay_accepted(std::chrono::milliseconds{300});
+    event_batch resend{events()};
+    auto run = h.send_events(resend);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    EXPECT_EQ(states(resend), (std::vector<item_state>(24, item_state::sent)));
+    std::vector<kit::steady_time> arrivals;
+    for (const auto& r : run.requests)
+        if (r.path == "/api/events") arrivals.push_back(r.arrival);
+    ASSERT_EQ(arrivals.size(), 24u);
+    std::sort(arrivals.begin(), arrivals.end());
+    int close_pairs = 0;
+    for (std::size_t i = 1; i < arrivals.size(); ++i)
+        if (arrivals[i] - arrivals[i - 1] < std::chrono::milliseconds{150}) ++close_pairs;
+    EXPECT_GE(close_pairs, 4) << "the one-by-one requests went one at a time";
+    // Each user's events were recorded in order (the first job's), and every repeat was dropped.
+    m.with_events([](const mock::event_store& s) {
+        EXPECT_EQ(s.events().size(), 24u);
+        EXPECT_EQ(s.repeats_dropped(), 24u);
+    });
+    std::map<std::string, std::vector<std::string>> per_user;
+    for (const auto& r : run.requests) {
+        if (r.path != "/api/events") continue;
+        const auto body = r.json();
+        const auto& a = body.at("data").at("attributes");
+        per_user[std::string{a.at("profile").at("data").at("attributes").at("external_id").as_string()}]
+            .push_back(std::string{a.at("unique_id").as_string()});
+    }
+    ASSERT_EQ(per_user.size(), 8u);
+    for (const auto& [user, ids] : per_user) {
+        const auto u = user.substr(2);
+        EXPECT_EQ(ids, (std::vector<std::string>{"m-" + u + "-1", "m-" + u + "-2", "m-" + u + "-3"})) << user;
+    }
 }
 
 TEST(KlaviyoEvents_Resend, AResendMixedWithNewEventsDeliversTheNewOnesOnce) {
