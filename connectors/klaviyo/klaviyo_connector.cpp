@@ -267,6 +267,7 @@ awaitable<outcome_of<void>> klaviyo_connector::send_each(event_batch& batch,
         if (fresh) lanes.users.emplace_back();
         lanes.users[it->second].push_back(index);
     }
+    if (lanes.users.empty()) co_return outcome_of<void>{};
     // A parallel group forwards a cancellation to every lane and completes only when all have
     // ended, so no lane outlives `batch` or `lanes`.
     namespace asio = boost::asio;
