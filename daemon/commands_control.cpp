@@ -173,6 +173,7 @@ control_request request_of(const command& cmd) {
             break;
         case command_kind::reload:
             r.command = control_command::reload;
+            r.force = cmd.force;
             break;
         default:
             r.command = control_command::status;
