@@ -1352,6 +1352,9 @@ TEST(Ops_Reload, EventsJobsAddedChangedRemovedWhileEventsFlowEachDeliveredOnce) 
     EXPECT_TRUE(st["jobs"].as_object().contains("tap")) << "the old config stays";
     auto forced = cli(cfg, {"reload", "--force"});
     EXPECT_EQ(forced.code, 0) << forced.err;
+    EXPECT_NE(forced.out.find("forced: jobs.tap (an events job) was removed with 5 events queued: they stay"),
+              std::string::npos)
+        << forced.out;
     EXPECT_NE(p->err().find("\"event\":\"daemon.reload_forced\""), std::string::npos);
     st = parse_object(cli(cfg, {"status", "--json"}).out);
     EXPECT_FALSE(st["jobs"].as_object().contains("tap"));
