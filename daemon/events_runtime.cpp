@@ -202,13 +202,29 @@ awaitable<std::string> events_runtime::reload(std::shared_ptr<const config::sett
     for (const auto& name : senders.stop) {
         co_await stop(name);
         jobs_.erase(name);
-        log_.info("job.removed", {{"job", name}});
+        // What its queue still holds stays in the store (none unless forced, or accepted while
+        // the reload was being checked).
+        std::uint64_t left = 0;
+        try {
+            const auto q = co_await store_.queue_stats(name);
+            left = q.count;
+        } catch (const std::exception& e) {
+            log_.warn("job.queue_unreadable", {{"job", name}, {"error", log::exception_text(e)}});
+        }
+        log_.log(left > 0 ? log::level::warn : log::level::info, "job.removed",
+                 {{"job", name}, {"queued_left", left}});
     }
     for (const auto& name : senders.restart) {
         auto& parts = staged.at(name);
         std::optional<clock::steady_time> paused;
         if (jobs_.contains(name)) {
-            co_await stop(name);
+            const bool stopped = co_await stop(name);
+            if (!stopped) {
+                // Two senders on one queue could send an event twice: the new one waits for a restart.
+                jobs_.erase(name);
+                log_.error("job.restart_failed", {{"job", name}, {"error", "its old sender did not stop"}});
+                continue;
+            }
             // Read after the stop: a pause that came while the old sender was stopping counts.
             if (auto it = jobs_.find(name); it != jobs_.end() && it->second)
                 paused = it->second->paused_until;

@@ -1356,6 +1356,7 @@ TEST(Ops_Reload, EventsJobsAddedChangedRemovedWhileEventsFlowEachDeliveredOnce) 
               std::string::npos)
         << forced.out;
     EXPECT_NE(p->err().find("\"event\":\"daemon.reload_forced\""), std::string::npos);
+    EXPECT_NE(p->err().find("\"queued_left\":5"), std::string::npos) << "job.removed says what it left";
     st = parse_object(cli(cfg, {"status", "--json"}).out);
     EXPECT_FALSE(st["jobs"].as_object().contains("tap"));
     EXPECT_EQ(cli(cfg, {"reload", "--force", "extra"}).code, 2);
