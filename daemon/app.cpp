@@ -235,10 +235,14 @@ awaitable<void> daemon_startup::run() {
     control_ = std::make_unique<control_service>(
         settings, control_service_deps{ctx_.registry, ctx_.limits.engine, *store_, log, &ctx_.monitor,
                                        [events](const std::string& job) { events->notify(job); }});
-    control_->set_sender_control({[events](const std::string& job, clock::steady_time until) {
-                                      return events->pause_sender(job, until);
-                                  },
-                                  [events](const std::string& job) { return events->resume_sender(job); }});
+    control_->set_sender_control(
+        {[events](const std::string& job, clock::steady_time until) {
+             return events->pause_sender(job, until);
+         },
+         [events](const std::string& job) { return events->resume_sender(job); },
+         [events](std::shared_ptr<const config::settings> next, reload_plan::senders s) {
+             return events->reload(std::move(next), std::move(s));
+         }});
     // A pause outlives a restart: applied before any job or sender starts.
     co_await control_->restore_pauses();
     if (events_->needed()) events_->start(ctx_.limits.tasks);

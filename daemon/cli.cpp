@@ -76,7 +76,7 @@ Usage:
                                         skip JOB's scheduled runs (an events job: hold its
                                         sender) until resumed (or DURATION)
   tributary resume JOB [-c FILE]        end JOB's pause
-  tributary reload [-c FILE]            the daemon reads its config file again; on errors it
+  tributary reload [--force] [-c FILE]  the daemon reads its config file again; on errors it
                                         keeps the old one and this prints why (exit 1)
   tributary dlq drop JOB ITEM [ITEM...] [-c FILE]
                                         remove dead letters of a job for good
@@ -272,15 +272,21 @@ constexpr const char* resume_usage = R"(Usage:
 Ends JOB's pause: its next scheduled run runs.)";
 
 constexpr const char* reload_usage = R"(Usage:
-  tributary reload [-c FILE]
+  tributary reload [--force] [-c FILE]
 
 Asks the running daemon to read its config file again (its secrets too), check
-it as `run` would, and apply it: users jobs added, removed or changed take
-effect at once (a live run finishes with the config it started with); pauses,
-pending triggers and rate-limit state stay. On any error the daemon keeps the
-old config and this prints every problem with its line:col, then exits 1.
-Changes to state, log, ingest, control, metrics or events jobs need a restart
-and are refused. SIGHUP to the daemon does the same (the outcome is logged).)";
+it as `run` would, and apply it job by job: users jobs added, removed or changed
+take effect at once (a live run finishes with the config it started with); an
+events job added gets a sender, a changed one's sender answers its requests in
+flight and starts again with the new config while ingest keeps queueing, a
+removed one's sender stops. Unchanged jobs keep running; pauses, pending
+triggers and rate-limit state stay. A removed events job whose queue holds
+events is refused: --force removes it anyway, its events staying undelivered in
+the state store (adding the job back delivers them). On any error the daemon
+keeps the old config and this prints every problem with its line:col, then
+exits 1. Changes to state, log, ingest, control or metrics need a restart and
+are refused. SIGHUP to the daemon does the same without --force (the outcome
+is logged).)";
 
 constexpr const char* connectors_usage = R"(Usage:
   tributary connectors [--json]
@@ -398,7 +404,7 @@ result<help_topic> help_topic_of(const std::vector<std::string>& words) {
 // Which command each option belongs to, for "--x is an option of y" errors.
 struct option_use {
     bool once = false, json = false, online = false, to = false, mark = false, sample = false, limit = false,
-         pause_for = false, all = false, ingest = false;
+         pause_for = false, all = false, ingest = false, force = false;
 };
 
 }  // namespace
@@ -478,6 +484,9 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
         } else if (a == "--ingest") {
             cmd.ingest_rejects = true;
             used.ingest = true;
+        } else if (a == "--force") {
+            cmd.force = true;
+            used.force = true;
         } else if (!a.empty() && a[0] == '-') {
             return {std::nullopt, "unknown option " + a};
         } else {
@@ -594,6 +603,7 @@ parse_result parse_command_line(const std::vector<std::string>& args) {
     if (used.all && kind != command_kind::dlq_replay)
         return {std::nullopt, "--all is an option of dlq replay"};
     if (used.pause_for && kind != command_kind::pause) return {std::nullopt, "--for is an option of pause"};
+    if (used.force && kind != command_kind::reload) return {std::nullopt, "--force is an option of reload"};
     if (used.online && kind != command_kind::validate)
         return {std::nullopt, "--online is an option of validate"};
     if ((used.to || used.mark) && kind != command_kind::state_rewind)

@@ -78,6 +78,7 @@ struct command {
     std::optional<std::chrono::milliseconds> pause_for;  ///< pause JOB --for DURATION
     std::vector<std::string> items;                      ///< dlq show|replay|drop JOB ITEM...: the item ids
     bool all = false;                                    ///< dlq replay JOB --all
+    bool force = false;                                  ///< reload --force
     /// dlq list --ingest: the ingest reject store (`dlq list ingest` means it too, unless the
     /// config has a job named `ingest`: then that job's dead letters)
     bool ingest_rejects = false;

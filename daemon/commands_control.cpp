@@ -143,6 +143,9 @@ void print_done(const command& cmd, const json::object& r, std::ostream& out) {
         case command_kind::reload:
             out << "reloaded: added " << field(r, "added") << ", removed " << field(r, "removed")
                 << ", changed " << field(r, "changed") << ", unchanged " << field(r, "unchanged") << "\n";
+            if (const auto* forced = r.if_contains("forced"); forced && forced->is_array()) {
+                for (const auto& f : forced->as_array()) out << "forced: " << text_of(f) << "\n";
+            }
             break;
         default:
             break;
@@ -173,6 +176,7 @@ control_request request_of(const command& cmd) {
             break;
         case command_kind::reload:
             r.command = control_command::reload;
+            r.force = cmd.force;
             break;
         default:
             r.command = control_command::status;

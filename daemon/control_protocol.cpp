@@ -96,7 +96,8 @@ result<control_request> parse_control_request(std::string_view line) {
             (key == "items" && takes_items(r.command)) ||
             (key == "all" && r.command == control_command::dlq_replay) ||
             ((key == "to_us" || key == "mark") && r.command == control_command::state_rewind) ||
-            (key == "state_dir" && takes_state_dir(r.command));
+            (key == "state_dir" && takes_state_dir(r.command)) ||
+            (key == "force" && r.command == control_command::reload);
         if (!known) {
             return unexpected{"unexpected key \"" + std::string(key.substr(0, 40)) + "\" for " +
                               std::string(command_name(r.command))};
@@ -124,6 +125,10 @@ result<control_request> parse_control_request(std::string_view line) {
                 return unexpected{std::string("\"items\" must hold non-empty strings")};
             r.items.emplace_back(i.as_string());
         }
+    }
+    if (const auto* f = o.if_contains("force")) {
+        if (!f->is_bool()) return unexpected{std::string("\"force\" must be true or false")};
+        r.force = f->as_bool();
     }
     if (const auto* d = o.if_contains("state_dir")) {
         if (!d->is_string()) return unexpected{std::string("\"state_dir\" must be a string")};
@@ -157,6 +162,7 @@ std::string encode_control_request(const control_request& r) {
         o["mark"] = r.mark;
     }
     if (takes_state_dir(r.command) && !r.state_dir.empty()) o["state_dir"] = r.state_dir;
+    if (r.command == control_command::reload && r.force) o["force"] = true;
     if (r.command == control_command::dlq_replay && r.all) {
         o["all"] = true;
     } else if (takes_items(r.command)) {

@@ -4,7 +4,7 @@
 //
 //   request:  {"command":"status"} | {"command":"trigger","job":"NAME"}
 //             | {"command":"pause","job":"NAME","for_ms":N?} | {"command":"resume","job":"NAME"}
-//             | {"command":"reload"} | {"command":"dlq_drop","job":"NAME","items":["ID",...]}
+//             | {"command":"reload","force":false?} | {"command":"dlq_drop","job":"NAME","items":["ID",...]}
 //             | {"command":"dlq_replay","job":"NAME","items":["ID",...]} |
 //             {…"dlq_replay","job":"NAME","all":true}
 //             | {"command":"state_rewind","job":"NAME","to_us":N,"mark":false}
@@ -39,6 +39,8 @@ struct control_request {
     /// running another one refuses (`other_state_dir`), so a command never changes the state of a
     /// daemon that merely shares the socket path. Empty: not checked.
     std::string state_dir;
+    /// reload: --force; a removed events job's queued events do not refuse it (daemon/reload_plan).
+    bool force = false;
 };
 
 /// Longest request line accepted (without its newline).

@@ -98,7 +98,7 @@ awaitable<std::string> control_service::handle(control_request request) {
             co_return reply;
         }
         case control_command::reload:
-            co_return co_await reload();
+            co_return co_await reload(request.force);
         case control_command::dlq_drop:
             co_return co_await dlq_drop(request.job, request.items);
         case control_command::dlq_replay:
@@ -324,7 +324,7 @@ std::string control_service::resume(const std::string& job) {
     return control_ok({{"job", job}});
 }
 
-awaitable<std::string> control_service::reload() {
+awaitable<std::string> control_service::reload(bool force) {
     if (reloading_) co_return control_error("a reload is already in progress");
     reloading_ = true;
     sd_notify("RELOADING=1\nMONOTONIC_USEC=" + monotonic_usec());
@@ -350,7 +350,27 @@ awaitable<std::string> control_service::reload() {
                           {{"errors", std::move(errors)}});
     } else {
         auto next = std::make_shared<config::settings>(std::move(*loaded.value));
-        auto plan = plan_reload(*current_, *next);
+        reload_facts facts;
+        facts.force = force;
+        std::string unreadable;
+        try {
+            for (const auto& job : events_jobs_stopping(*current_, *next)) {
+                const auto q = co_await deps_.store.queue_stats(job);
+                facts.queued[job] = q.count;
+            }
+        } catch (const std::exception& e) {
+            unreadable = "the queues of the events jobs it stops cannot be read: " + log::exception_text(e);
+        }
+        auto plan = plan_reload(*current_, *next, facts);
+        if (!unreadable.empty()) plan.refusals.push_back(std::move(unreadable));
+        if (plan.ok() && !plan.events.empty() && !senders_.reload)
+            plan.refusals.emplace_back("events jobs changed: they apply only at a restart here");
+        if (plan.ok() && senders_.reload) {
+            // Built first, applied only when all of it could be built: never half-applied. Without
+            // events changes the runtime only takes the new config.
+            std::string refused = co_await senders_.reload(next, plan.events);
+            if (!refused.empty()) plan.refusals.push_back(std::move(refused));
+        }
         if (!plan.ok()) {
             for (const auto& why : plan.refusals)
                 control_log_.warn("daemon.reload_refused", {{"reason", why}});
@@ -358,6 +378,7 @@ awaitable<std::string> control_service::reload() {
                 control_error("the new config cannot be applied while the daemon runs; the old config stays",
                               {{"errors", names(plan.refusals)}});
         } else {
+            for (const auto& what : plan.forced) control_log_.warn("daemon.reload_forced", {{"what", what}});
             const auto now = std::chrono::system_clock::now();
             current_ = next.get();
             scheduler_.set_runner(make_runner(next, *next));
@@ -371,7 +392,8 @@ awaitable<std::string> control_service::reload() {
             reply = control_ok({{"added", names(plan.added)},
                                 {"removed", names(plan.removed)},
                                 {"changed", names(plan.changed)},
-                                {"unchanged", names(plan.unchanged)}});
+                                {"unchanged", names(plan.unchanged)},
+                                {"forced", names(plan.forced)}});
         }
     }
     sd_notify("READY=1\nSTATUS=" + summary());

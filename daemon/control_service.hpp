@@ -5,10 +5,11 @@
 //
 // Reload (issue #16): the file is loaded and checked as `run` checks it (with its secrets read
 // again); errors keep the old config and are answered with their `path (line:col)`; what cannot
-// be applied live is refused with the reason (daemon/reload_plan.hpp); otherwise the users jobs
-// take the new config — a run in flight finishes with the config it started with, unchanged jobs
-// keep their state (pauses, pending triggers, last runs), the HTTP engine and its limiters
-// (window usage, pauses) are the same objects before and after.
+// be applied live is refused with the reason (daemon/reload_plan.hpp); otherwise the jobs take the
+// new config — a users run in flight finishes with the config it started with, an events job's
+// sender is started, stopped or restarted (events_runtime::reload), unchanged jobs keep their
+// state (pauses, pending triggers, last runs), the HTTP engine and its limiters (window usage,
+// pauses) are the same objects before and after.
 
 #include <functional>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "daemon/control_server.hpp"
 #include "daemon/job_board.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/reload_plan.hpp"
 #include "daemon/scheduler.hpp"
 
 namespace tributary::daemon {
@@ -44,6 +46,10 @@ struct control_service_deps {
 struct sender_control {
     std::function<bool(const std::string& job, clock::steady_time until)> pause;
     std::function<bool(const std::string& job)> resume;
+    /// Applies a reload's events senders (events_runtime::reload): "" or why nothing was applied.
+    /// Empty: a reload that changes events jobs is refused.
+    std::function<awaitable<std::string>(std::shared_ptr<const config::settings>, reload_plan::senders)>
+        reload;
 };
 
 class control_service : public control_handler, public metrics_source {
@@ -63,7 +69,8 @@ public:
 
     /// Reloads the config file; the reply line (ok, or the error and every diagnostic).
     /// Notifies systemd (RELOADING=1, then READY=1). One at a time: a second is refused.
-    awaitable<std::string> reload();
+    /// `force`: a removed events job's queued events do not refuse it (daemon/reload_plan).
+    awaitable<std::string> reload(bool force = false);
 
     /// The Prometheus text (metrics_server): per job its runs, state, last run's counts, dead
     /// letters; per events job its queue and counters; loop stalls, reloads, build info.

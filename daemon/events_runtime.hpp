@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/settings.hpp"
 #include "connectors/sdk/registry.hpp"
@@ -21,6 +22,7 @@
 #include "core/log/logger.hpp"
 #include "core/state/store.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/reload_plan.hpp"
 
 namespace tributary::ingest {
 class event_intake;
@@ -35,7 +37,7 @@ namespace tributary::daemon {
 
 class events_runtime {
 public:
-    /// Everything passed by reference outlives the runtime.
+    /// Everything passed by reference outlives the runtime (`settings` until a reload replaces it).
     events_runtime(const config::settings& settings,
                    const connectors::registry& registry,
                    http::engine& engine,
@@ -67,6 +69,12 @@ public:
     /// sender. No effect for a job without one.
     void notify(const std::string& job);
 
+    /// Reload (daemon/reload_plan): builds the destinations and senders `senders` starts and
+    /// restarts, from `next`; on an error returns it with nothing changed. Otherwise applies them:
+    /// the intake queues for `next`'s events jobs, stopped senders answer their requests in flight
+    /// first, a restarted sender keeps its pause, unchanged ones run on; returns "". After start().
+    awaitable<std::string> reload(std::shared_ptr<const config::settings> next, reload_plan::senders senders);
+
     /// The ingest port (0 when not serving).
     std::uint16_t ingest_port() const;
 
@@ -78,7 +86,14 @@ public:
 private:
     struct job_parts;
 
-    const config::settings& settings_;
+    /// A job's destination and sender, prepared, from `s`.
+    awaitable<result<std::unique_ptr<job_parts>>> build(std::shared_ptr<const config::settings> s,
+                                                        const std::string& name);
+    void spawn(const std::string& name, job_parts& parts);
+    /// Stops the job's sender and progress tasks; false (parts kept) when they did not end.
+    awaitable<bool> stop(const std::string& name);
+
+    std::shared_ptr<const config::settings> settings_;
     const connectors::registry& registry_;
     http::engine& engine_;
     state::store& store_;
@@ -88,6 +103,9 @@ private:
     std::unique_ptr<ingest::event_intake> intake_;
     std::unique_ptr<ingest::server> server_;
     std::unique_ptr<ingest::spool_source> spool_;
+    task_group* tasks_ = nullptr;  ///< start()'s
+    /// Senders a reload stopped that did not end in time: kept alive, never freed under them.
+    std::vector<std::unique_ptr<job_parts>> stuck_;
 };
 
 }  // namespace tributary::daemon

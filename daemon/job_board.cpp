@@ -98,6 +98,9 @@ std::vector<std::string> job_board::set_jobs(const std::vector<job_plan>& jobs, 
     std::map<std::string, entry> next;
     for (const auto& p : jobs) {
         auto old = jobs_.find(p.name);
+        // An events job's pause holds its sender, which a reload keeps paused (a restarted sender
+        // too): kept while the job stays an events job.
+        const bool was_events = old != jobs_.end() && old->second.plan.events;
         entry e;
         if (old != jobs_.end()) {
             e = std::move(old->second);
@@ -110,8 +113,10 @@ std::vector<std::string> job_board::set_jobs(const std::vector<job_plan>& jobs, 
         }
         if (p.events) {
             e.trigger_pending = false;
-            e.paused = false;
-            e.paused_until.reset();
+            if (!was_events) {
+                e.paused = false;
+                e.paused_until.reset();
+            }
         }
         next.emplace(p.name, std::move(e));
     }

@@ -43,7 +43,17 @@ bool is_events(const config::settings& s, const std::string& job) {
 
 }  // namespace
 
-reload_plan plan_reload(const config::settings& old, const config::settings& next) {
+std::vector<std::string> events_jobs_stopping(const config::settings& old, const config::settings& next) {
+    std::vector<std::string> out;
+    for (const auto& [name, j] : old.jobs) {
+        if (j.type == config::job_type::events && !is_events(next, name)) out.push_back(name);
+    }
+    return out;
+}
+
+reload_plan plan_reload(const config::settings& old,
+                        const config::settings& next,
+                        const reload_facts& facts) {
     reload_plan plan;
     for (const char* section : {"state", "log", "ingest", "control", "metrics"}) {
         const auto pointer = config::pointer_append("", section);
@@ -60,29 +70,36 @@ reload_plan plan_reload(const config::settings& old, const config::settings& nex
     for (const auto& [name, _] : next.jobs) names.insert(name);
     for (const auto& name : names) {
         const bool in_old = old.jobs.contains(name), in_next = next.jobs.contains(name);
-        const bool events = is_events(old, name) || is_events(next, name);
-        if (events) {
-            if (!in_old) {
-                plan.refusals.push_back("jobs." + name + " is a new events job: it starts only at a restart");
-            } else if (!in_next) {
-                plan.refusals.push_back("jobs." + name +
-                                        " (an events job) was removed: its sender and queue stop only at a "
-                                        "restart");
-            } else if (is_events(old, name) != is_events(next, name) || job_changed(old, next, name)) {
-                plan.refusals.push_back("jobs." + name +
-                                        " (an events job) changed, or a connection it uses did: it applies "
-                                        "only at a restart");
+        const bool was_events = is_events(old, name), is_now_events = is_events(next, name);
+        if (was_events && !is_now_events) {
+            // Its sender stops: what its queue holds would stay undelivered.
+            auto q = facts.queued.find(name);
+            const std::uint64_t queued = q == facts.queued.end() ? 0 : q->second;
+            if (queued > 0) {
+                const std::string what = "jobs." + name + " (an events job) was " +
+                                         (in_next ? "made a users job" : "removed") + " with " +
+                                         std::to_string(queued) + " events queued";
+                if (facts.force)
+                    plan.forced.push_back(what + ": they stay in the state store, undelivered");
+                else
+                    plan.refusals.push_back(what +
+                                            ": deliver them first (`tributary status` shows the "
+                                            "queue), or `tributary reload --force` to leave them "
+                                            "undelivered in the state store");
             }
-            continue;
+            plan.events.stop.push_back(name);
         }
-        if (!in_old)
+        if (!was_events && is_now_events) plan.events.start.push_back(name);
+        if (!in_old) {
             plan.added.push_back(name);
-        else if (!in_next)
+        } else if (!in_next) {
             plan.removed.push_back(name);
-        else if (job_changed(old, next, name))
+        } else if (was_events != is_now_events || job_changed(old, next, name)) {
             plan.changed.push_back(name);
-        else
+            if (was_events && is_now_events) plan.events.restart.push_back(name);
+        } else {
             plan.unchanged.push_back(name);
+        }
     }
     return plan;
 }

@@ -6,6 +6,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
+
 namespace tributary {
 
 namespace asio = boost::asio;
@@ -66,7 +68,8 @@ void task_group::finished(std::list<std::shared_ptr<entry>>::iterator it, std::e
             log_.error("task.failed", {{"task", name}, {"error", "unknown exception"}});
         }
     }
-    if (tasks_.empty()) empty_cv_.cancel();
+    // Wakes every wait: wait_empty_until and stop() check what they wait for.
+    empty_cv_.cancel();
 }
 
 void task_group::emit(asio::cancellation_type type) {
@@ -75,13 +78,43 @@ void task_group::emit(asio::cancellation_type type) {
     for (auto& e : snapshot) e->signal.emit(type);
 }
 
+bool task_group::running(const std::vector<std::string>& names) const {
+    for (const auto& e : tasks_) {
+        if (std::find(names.begin(), names.end(), e->name) != names.end()) return true;
+    }
+    return false;
+}
+
+awaitable<bool> task_group::stop(std::vector<std::string> names,
+                                 std::chrono::milliseconds grace,
+                                 std::chrono::milliseconds force) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto signal = [&](asio::cancellation_type type) {
+        std::vector<std::shared_ptr<entry>> snapshot;
+        for (const auto& e : tasks_) {
+            if (std::find(names.begin(), names.end(), e->name) != names.end()) snapshot.push_back(e);
+        }
+        for (auto& e : snapshot) e->signal.emit(type);
+    };
+    auto gone = [this, &names] { return !running(names); };
+    signal(asio::cancellation_type::total);
+    if (co_await wait_until(gone, std::chrono::steady_clock::now() + grace)) co_return true;
+    signal(asio::cancellation_type::terminal);
+    co_return co_await wait_until(gone, std::chrono::steady_clock::now() + force);
+}
+
 awaitable<void> task_group::wait_empty() {
     co_await wait_empty_until(std::chrono::steady_clock::time_point::max());
 }
 
 awaitable<bool> task_group::wait_empty_until(std::chrono::steady_clock::time_point deadline) {
+    co_return co_await wait_until([this] { return tasks_.empty(); }, deadline);
+}
+
+awaitable<bool> task_group::wait_until(std::function<bool()> done,
+                                       std::chrono::steady_clock::time_point deadline) {
     co_await asio::this_coro::throw_if_cancelled(false);
-    while (!tasks_.empty()) {
+    while (!done()) {
         if (std::chrono::steady_clock::now() >= deadline) co_return false;
         // empty_cv_ is a condition variable: finished() cancels it. A second
         // timer bounds the wait by the deadline.

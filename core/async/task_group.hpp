@@ -22,9 +22,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/async/use_nothrow.hpp"
 #include "core/log/logger.hpp"
@@ -45,6 +47,15 @@ public:
     /// Emits a cancellation of `type` to every running task.
     void emit(boost::asio::cancellation_type type);
 
+    /// Stops the tasks named in `names` as shutdown() stops the group (total, then terminal after
+    /// `grace`), the others running on. True when they all ended within `grace + force`.
+    awaitable<bool> stop(std::vector<std::string> names,
+                         std::chrono::milliseconds grace,
+                         std::chrono::milliseconds force);
+
+    /// Whether a task named in `names` is running.
+    bool running(const std::vector<std::string>& names) const;
+
     /// Number of tasks still running.
     std::size_t size() const { return tasks_.size(); }
 
@@ -62,6 +73,7 @@ private:
     struct entry;
     void finished(std::list<std::shared_ptr<entry>>::iterator it, std::exception_ptr ep);
     awaitable<bool> wait_empty_until(std::chrono::steady_clock::time_point deadline);
+    awaitable<bool> wait_until(std::function<bool()> done, std::chrono::steady_clock::time_point deadline);
 
     boost::asio::any_io_executor ex_;
     log::logger log_;

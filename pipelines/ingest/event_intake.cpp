@@ -1,5 +1,6 @@
 #include "pipelines/ingest/event_intake.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -39,7 +40,12 @@ awaitable<state::store_result<std::vector<state::enqueue_outcome>>> event_intake
 }
 
 void event_intake::expect(int delta) {
-    if (!jobs_.empty()) store_.expect_writes(delta);
+    // What was passed on is taken back even when set_jobs() emptied the list meanwhile.
+    if (delta > 0 && jobs_.empty()) return;
+    if (delta < 0) delta = std::max(delta, -expected_);
+    if (delta == 0) return;
+    expected_ += delta;
+    store_.expect_writes(delta);
 }
 
 awaitable<ingest::sink_result> event_intake::append(std::vector<ingest::message> msgs) {

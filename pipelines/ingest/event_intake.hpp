@@ -27,6 +27,11 @@ public:
     /// with a warning, which a config check prevents in practice).
     event_intake(state::store& store, std::vector<std::string> jobs, log::logger log);
 
+    /// A reload added or removed events jobs: later appends queue for `jobs` (an append in
+    /// flight completes for the jobs it started with).
+    void set_jobs(std::vector<std::string> jobs) { jobs_ = std::move(jobs); }
+    const std::vector<std::string>& jobs() const { return jobs_; }
+
     /// Called after every commit that queued something (e.g. events_sender::notify).
     void on_queued(std::function<void()> listener) { listeners_.push_back(std::move(listener)); }
 
@@ -73,6 +78,7 @@ private:
     std::optional<std::uint64_t> dropped_seen_;
     std::uint64_t accepted_ = 0;
     std::uint64_t duplicates_ = 0;
+    int expected_ = 0;  ///< expect() deltas passed on to the store, so they balance across set_jobs()
 };
 
 }  // namespace tributary::ingest

@@ -161,6 +161,19 @@ std::string long_run_config(const temp_dir& dir) {
     return config(dir, o);
 }
 
+// An events job's entry under jobs:, sending to `connection` in batches of up to `max_items`.
+std::string events_job(const std::string& name, const std::string& connection, int max_items) {
+    return "  " + name + ":\n    type: events\n    destination: { connection: " + connection +
+           " }\n    batch: { max_items: " + std::to_string(max_items) + ", max_wait: 10ms }\n";
+}
+
+// A jsonl connection writing events to `path`, inserted before the config's jobs:.
+void add_events_file(std::string& config_text, const std::string& name, const std::filesystem::path& path) {
+    config_text.insert(config_text.find("jobs:"),
+                       "  " + name + ":\n    connector: jsonl\n    settings: { path: " + path.string() +
+                           ", mode: events }\n");
+}
+
 // Triggers `demo` and waits until its run has started.
 bool trigger_and_wait_start(const std::filesystem::path& cfg, const child_process& p) {
     return cli(cfg, {"trigger", "demo"}).code == 0 && wait_count(p, "\"event\":\"job.start\"", 1, 30s);
@@ -423,16 +436,13 @@ TEST(Ops_Reload, UnderLoadEventsFlowingAndAUsersJobMidRunNothingLost) {
         o.count = 40000;
         o.schedule = schedule;
         o.extra_top = "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [" + write_key + "]\n";
-        o.extra_jobs =
-            "  to_file:\n    type: events\n    destination: { connection: events }\n"
-            "    batch: { max_items: 50, max_wait: 10ms }\n";
+        o.extra_jobs = events_job("to_file", "events", 50);
         if (extra)
             o.extra_jobs +=
                 "  other:\n    type: users\n    source: { connection: people }\n"
                 "    destination: { connection: out }\n";
         auto t = config(dir, o);
-        t.insert(t.find("jobs:"), "  events:\n    connector: jsonl\n    settings: { path: " +
-                                      (dir.path() / "events.jsonl").string() + ", mode: events }\n");
+        add_events_file(t, "events", dir.path() / "events.jsonl");
         return t;
     };
     auto cfg = dir.write("c.yaml", text_of("every 1h", false));
@@ -1245,4 +1255,128 @@ TEST(Ops_Pause, SurvivesARestartAndRunAtStartSkipsThePausedJob) {
     o = parse_object(cli(cfg, {"status", "--json"}).out);
     EXPECT_EQ(o["jobs"].as_object()["demo"].as_object()["state"], "idle");
     stop(*q);
+}
+
+// Reload of events jobs (issue #16) on the real binary, events flowing throughout: an events job
+// changed (its sender restarts with the new batch size), one added, the first changed back — every
+// acknowledged event delivered once to the first job's file, the added one's file without
+// duplicates, unchanged senders not restarted. Then a removed events job with queued events is
+// refused, and applied with --force; a paused sender restarted by a reload stays paused.
+TEST(Ops_Reload, EventsJobsAddedChangedRemovedWhileEventsFlowEachDeliveredOnce) {
+    temp_dir dir;
+    auto text_of = [&](int max_items, bool tap, bool to_file = true) {
+        options o;
+        o.run_at_start = false;
+        o.extra_top = "ingest:\n  listen: 127.0.0.1:0\n  write_keys: [" + hook_write_key + "]\n";
+        if (to_file) o.extra_jobs = events_job("to_file", "events", max_items);
+        if (tap) o.extra_jobs += events_job("tap", "tapfile", 50);
+        auto t = config(dir, o);
+        add_events_file(t, "events", dir.path() / "events.jsonl");
+        add_events_file(t, "tapfile", dir.path() / "tap.jsonl");
+        return t;
+    };
+    auto ids_in = [](const std::filesystem::path& f, std::size_t& lines) {
+        std::set<std::string> ids;
+        const auto all = lines_in(f);
+        lines = all.size();
+        for (const auto& line : all) {
+            auto at = line.find("\"messageId\":\"");
+            if (at != std::string::npos) ids.insert(line.substr(at + 13, line.find('"', at + 13) - at - 13));
+        }
+        return ids;
+    };
+    auto cfg = dir.write("c.yaml", text_of(50, false));
+    auto p = start(cfg, dir);
+    ASSERT_TRUE(p->wait_for_output("\"ingest.listen\"", 30s)) << p->err();
+    const auto port = tributary::test::ingest_listen_port(p->err());
+    ASSERT_NE(port, 0);
+
+    constexpr int events = 600;
+    std::atomic<int> accepted{0}, posted{0};
+    std::thread sender([&] {
+        for (int i = 0; i < events; ++i) {
+            if (post_track(port, "u" + std::to_string(i % 7), "m-" + std::to_string(i))) ++accepted;
+            ++posted;
+        }
+    });
+    auto wait_posted = [&](int n) { return eventually([&] { return posted.load() >= n; }, 60s); };
+    ASSERT_TRUE(wait_posted(100));
+    dir.write("c.yaml", text_of(20, false));
+    auto r1 = cli(cfg, {"reload"});  // to_file changed: its sender restarts
+    ASSERT_TRUE(wait_posted(250));
+    dir.write("c.yaml", text_of(20, true));
+    auto r2 = cli(cfg, {"reload"});  // tap added; to_file unchanged
+    ASSERT_TRUE(wait_posted(400));
+    dir.write("c.yaml", text_of(50, true));
+    auto r3 = cli(cfg, {"reload"});  // to_file changed back; tap unchanged
+    sender.join();
+    EXPECT_EQ(r1.code, 0) << r1.err;
+    EXPECT_NE(r1.out.find("changed [\"to_file\"]"), std::string::npos) << r1.out;
+    EXPECT_EQ(r2.code, 0) << r2.err;
+    EXPECT_NE(r2.out.find("added [\"tap\"]"), std::string::npos) << r2.out;
+    EXPECT_EQ(r3.code, 0) << r3.err;
+    EXPECT_EQ(accepted.load(), events);
+
+    std::size_t lines = 0;
+    EXPECT_TRUE(eventually(
+        [&] {
+            ids_in(dir.path() / "events.jsonl", lines);
+            return lines >= static_cast<std::size_t>(events);
+        },
+        60s));
+    auto ids = ids_in(dir.path() / "events.jsonl", lines);
+    EXPECT_EQ(lines, static_cast<std::size_t>(events)) << "each acknowledged event delivered once";
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(events));
+    // The added job: what ingest accepted after it was added, each once.
+    std::size_t tap_lines = 0;
+    auto tap_ids = ids_in(dir.path() / "tap.jsonl", tap_lines);
+    EXPECT_GT(tap_lines, 0u);
+    EXPECT_EQ(tap_ids.size(), tap_lines);
+    EXPECT_TRUE(tap_ids.contains("m-" + std::to_string(events - 1)));
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"job.restarted\""), 2u) << "only the changed sender restarts";
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"job.added\""), 1u);
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"daemon.reloaded\""), 3u);
+
+    // A removed events job whose queue holds events: refused, then forced.
+    ASSERT_EQ(cli(cfg, {"pause", "tap"}).code, 0);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(post_track(port, "u1", "q-" + std::to_string(i)));
+    ASSERT_TRUE(eventually([&] { return ids_in(dir.path() / "events.jsonl", lines).contains("q-4"); }, 30s));
+    dir.write("c.yaml", text_of(50, false));
+    auto refused = cli(cfg, {"reload"});
+    EXPECT_EQ(refused.code, 1) << refused.out;
+    EXPECT_NE(refused.err.find("jobs.tap (an events job) was removed with 5 events queued"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+    auto st = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_TRUE(st["jobs"].as_object().contains("tap")) << "the old config stays";
+    auto forced = cli(cfg, {"reload", "--force"});
+    EXPECT_EQ(forced.code, 0) << forced.err;
+    EXPECT_NE(forced.out.find("forced: jobs.tap (an events job) was removed with 5 events queued: they stay"),
+              std::string::npos)
+        << forced.out;
+    EXPECT_NE(p->err().find("\"event\":\"daemon.reload_forced\""), std::string::npos);
+    EXPECT_NE(p->err().find("\"queued_left\":5"), std::string::npos) << "job.removed says what it left";
+    st = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_FALSE(st["jobs"].as_object().contains("tap"));
+    EXPECT_EQ(cli(cfg, {"reload", "--force", "extra"}).code, 2);
+
+    // A paused sender restarted by a reload stays paused; resumed, it delivers what queued.
+    ASSERT_EQ(cli(cfg, {"pause", "to_file"}).code, 0);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(post_track(port, "u2", "p-" + std::to_string(i)));
+    dir.write("c.yaml", text_of(7, false));
+    auto r4 = cli(cfg, {"reload"});
+    EXPECT_EQ(r4.code, 0) << r4.err;
+    EXPECT_EQ(count_of(p->err(), "\"event\":\"job.restarted\""), 3u);
+    std::this_thread::sleep_for(1500ms);  // a restarted sender that lost the pause would have sent
+    ids = ids_in(dir.path() / "events.jsonl", lines);
+    EXPECT_FALSE(ids.contains("p-0"));
+    st = parse_object(cli(cfg, {"status", "--json"}).out);
+    EXPECT_EQ(st["jobs"].as_object()["to_file"].as_object()["state"], "paused") << boost::json::serialize(st);
+    ASSERT_EQ(cli(cfg, {"resume", "to_file"}).code, 0);
+    ASSERT_TRUE(eventually([&] { return ids_in(dir.path() / "events.jsonl", lines).contains("p-4"); }, 30s));
+    ids = ids_in(dir.path() / "events.jsonl", lines);
+    EXPECT_EQ(lines, static_cast<std::size_t>(events) + 10u);
+    EXPECT_EQ(ids.size(), lines);
+    stop(*p);
 }

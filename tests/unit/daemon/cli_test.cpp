@@ -286,4 +286,10 @@ TEST(Ops_CliParse, ControlCommandsAndDlqDrop) {
     EXPECT_EQ(usage_error({"dlq", "drop", "demo"}),
               "dlq drop needs a job and item ids: tributary dlq drop JOB ITEM...");
     EXPECT_EQ(usage_error({"reload", "extra"}), "unexpected argument extra");
+    auto f = parse_command_line({"reload", "--force"});
+    ASSERT_TRUE(f.cmd) << f.error;
+    EXPECT_EQ(f.cmd->kind, command_kind::reload);
+    EXPECT_TRUE(f.cmd->force);
+    EXPECT_FALSE(parse_command_line({"reload"}).cmd->force);
+    EXPECT_EQ(usage_error({"status", "--force"}), "--force is an option of reload");
 }

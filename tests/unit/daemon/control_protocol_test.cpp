@@ -25,6 +25,22 @@ TEST(Ops_ControlProtocol, ParsesEveryCommandAndRoundTrips) {
     }
 }
 
+TEST(Ops_ControlProtocol, ReloadTakesForce) {
+    control_request r;
+    r.command = control_command::reload;
+    EXPECT_EQ(encode_control_request(r), "{\"command\":\"reload\"}\n");
+    r.force = true;
+    auto line = encode_control_request(r);
+    EXPECT_EQ(line, "{\"command\":\"reload\",\"force\":true}\n");
+    line.pop_back();
+    auto parsed = parse_control_request(line);
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_TRUE(parsed->force);
+    parsed = parse_control_request(R"({"command":"reload"})");
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_FALSE(parsed->force);
+}
+
 TEST(Ops_ControlProtocol, DlqReplayTakesItemsOrAll) {
     control_request r;
     r.command = control_command::dlq_replay;
@@ -109,7 +125,8 @@ TEST(Ops_ControlProtocol, MalformedRequestsSayWhatIsWrong) {
              {R"({"command":"status","job":"x"})", "unexpected key \"job\" for status"},
              {R"({"command":"pause","job":"x","for_ms":0})", "\"for_ms\" must be"},
              {R"({"command":"pause","job":"x","for_ms":"1h"})", "\"for_ms\" must be"},
-             {R"({"command":"reload","force":true})", "unexpected key \"force\""},
+             {R"({"command":"reload","force":"yes"})", "\"force\" must be true or false"},
+             {R"({"command":"status","force":true})", "unexpected key \"force\" for status"},
              {R"({"command":"dlq_replay","job":"x"})", "dlq_replay needs \"items\": 1 to 1000 item ids (or"},
              {R"({"command":"dlq_replay","job":"x","all":true,"items":["a"]})", "not both"},
              {R"({"command":"dlq_replay","job":"x","all":"yes"})", "\"all\" must be true or false"},

@@ -99,6 +99,28 @@ TEST(Ops_JobBoard, UnknownJobsRefuseTriggerAndPause_EventsJobsRefuseTriggerButSh
     EXPECT_EQ(b.status(t0 + 62s).at("ev").at("state"), "sending");
 }
 
+TEST(Ops_JobBoard, AReloadKeepsAnEventsJobsPauseUnlessItWasAUsersJob) {
+    job_board b(t0);
+    job_plan e;
+    e.name = "ev";
+    e.events = true;
+    auto u = on_demand("u");
+    b.set_jobs({e, u}, t0);
+    ASSERT_TRUE(b.pause("ev", std::nullopt));
+    ASSERT_TRUE(b.pause("u", std::nullopt));
+    b.set_jobs({e, u}, t0 + 1s);  // a reload, ev changed or not: its sender stays held
+    EXPECT_EQ(b.status(t0 + 2s).at("ev").at("state"), "paused");
+    EXPECT_EQ(b.pauses(t0 + 2s).size(), 2u);
+    // A users job made an events job: its new sender is not held.
+    job_plan u_events;
+    u_events.name = "u";
+    u_events.events = true;
+    b.set_jobs({e, u_events}, t0 + 3s);
+    EXPECT_EQ(b.status(t0 + 4s).at("u").at("state"), "sending");
+    EXPECT_EQ(b.status(t0 + 4s).at("ev").at("state"), "paused");
+    EXPECT_TRUE(b.resume("ev"));
+}
+
 TEST(Ops_JobBoard, SlotsPassedDuringALiveRunAreSkippedAndTwoMakeItStale) {
     job_board b(t0);
     b.set_jobs({every("a", 1min)}, t0);

@@ -42,6 +42,24 @@ TEST_F(event_intake_test, EventIntake_Health_UnavailableWhileTheQueueIsFullThenO
     EXPECT_TRUE(wait(intake.health()).accepting);
 }
 
+// A reload changes the events jobs: later appends queue for the new set, and every listener is
+// called after each commit that queued something.
+TEST_F(event_intake_test, EventIntake_SetJobs_LaterAppendsQueueForTheNewSet) {
+    ingest::event_intake intake(*store_, {"a", "b"}, log::logger::null());
+    int woken = 0;
+    intake.on_queued([&] { ++woken; });
+    std::vector<ingest::message> first{msg("m1", 10)};
+    EXPECT_EQ(wait(intake.append(std::move(first))).outcome, ingest::sink_result::status::ok);
+    intake.set_jobs({"b", "c"});
+    EXPECT_EQ(intake.jobs(), (std::vector<std::string>{"b", "c"}));
+    std::vector<ingest::message> second{msg("m2", 10)};
+    EXPECT_EQ(wait(intake.append(std::move(second))).outcome, ingest::sink_result::status::ok);
+    EXPECT_EQ(wait(store_->queue_stats("a")).count, 1u);
+    EXPECT_EQ(wait(store_->queue_stats("b")).count, 2u);
+    EXPECT_EQ(wait(store_->queue_stats("c")).count, 1u);
+    EXPECT_EQ(woken, 2);
+}
+
 TEST_F(event_intake_test, EventIntake_Reject_KeptUnderTheCapWithIndexAndReason) {
     ingest::event_intake intake(*store_, {"ev"}, log::logger::null());
     intake.set_reject_store_max_bytes(10);

@@ -121,3 +121,56 @@ TEST(TaskGroup_Shutdown, RefusesNewTasksAfterwards) {
     EXPECT_FALSE(ran);
     EXPECT_TRUE(f.logged("task.refused"));
 }
+
+namespace {
+
+awaitable<void> stop_and_record(task_group& g,
+                                std::vector<std::string> names,
+                                std::chrono::milliseconds grace,
+                                bool& result,
+                                bool& others_ran_on) {
+    result = co_await g.stop(names, grace, 1s);
+    result = result && !g.running(names);
+    others_ran_on = g.running({"keep"});
+}
+
+}  // namespace
+
+TEST(TaskGroup_Stop, StopsTheNamedTasksGracefullyOthersRunOn) {
+    fixture f;
+    bool saw_total = false, other_total = false, result = false, others_ran_on = false;
+    f.group.spawn("graceful", graceful_waiter(saw_total));
+    f.group.spawn("other", graceful_waiter(other_total));
+    std::size_t left = 0;
+    asio::co_spawn(
+        f.ioc,
+        [&]() -> awaitable<void> {
+            // `left` read after the stop: the other task still runs.
+            std::vector<std::string> names{"graceful"};
+            co_await f.group.stop(names, 5s, 1s);
+            left = f.group.size();
+            result = !f.group.running({"graceful"});
+            others_ran_on = f.group.running({"other"});
+            f.group.emit(asio::cancellation_type::total);
+        },
+        [](std::exception_ptr) {});
+    f.ioc.run();
+    EXPECT_TRUE(result);
+    EXPECT_TRUE(saw_total);
+    EXPECT_TRUE(others_ran_on);
+    EXPECT_EQ(left, 1u);
+    EXPECT_FALSE(f.logged("tasks.forcing"));
+}
+
+TEST(TaskGroup_Stop, ForcesNamedTasksThatIgnoreGrace) {
+    fixture f;
+    bool aborted = false, result = false, others_ran_on = false, other_aborted = false;
+    f.group.spawn("stubborn", stubborn(aborted));
+    f.group.spawn("keep", stubborn(other_aborted));
+    asio::co_spawn(f.ioc, stop_and_record(f.group, {"stubborn"}, 20ms, result, others_ran_on),
+                   [&](std::exception_ptr) { f.group.emit(asio::cancellation_type::terminal); });
+    f.ioc.run();
+    EXPECT_TRUE(result);
+    EXPECT_TRUE(aborted);
+    EXPECT_TRUE(others_ran_on);
+}
