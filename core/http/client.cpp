@@ -421,7 +421,8 @@ awaitable<outcome> client::send(request req, priority p) {
 
     const clock& clk = engine_.clock_;
     log::logger& log = engine_.log_;
-    retry_state rs(group.retry, request_facts{req.method, req.idempotency_key.has_value() || req.repeat_safe}, clk.now());
+    retry_state rs(group.retry, request_facts{req.method, req.idempotency_key.has_value() || req.repeat_safe},
+                   clk.now());
     asio::steady_timer sleep(co_await asio::this_coro::executor);
 
     bool reauthorized = false;
