@@ -667,7 +667,9 @@ connector_error error_for_status(int status,
     std::string message = std::string{what} + ": HubSpot answered " + std::to_string(status);
     if (!category.empty()) message += " " + category;
     if (!vendor_message.empty()) message += ": " + excerpt(redact_secret(vendor_message, secret), 300);
-    connector_error e = make_error(kind, std::move(message));
+    // Redacted again whole: the category is HubSpot's text too, and a secret split across two
+    // quoted pieces must not join up again in the message.
+    connector_error e = make_error(kind, redact_secret(std::move(message), secret));
     e.status = status;
     e.vendor_detail = excerpt(redact_secret(std::string{body}, secret), 256);
     return e;

@@ -416,6 +416,7 @@ connector_error error_for_status(int status,
     e.message = std::string{what} + ": " + reason;
     if (auto text = first_error_text(body); !text.empty())
         e.message += ": " + excerpt(redact_secret(std::move(text), api_key), 256);
+    e.message = redact_secret(std::move(e.message), api_key);
     return e;
 }
 

@@ -375,6 +375,11 @@ TEST(Hubspot_Errors, ByCategoryNeverTheToken) {
     EXPECT_EQ(error_for_status(477, "", "w", token).kind, error_kind::network);
     EXPECT_EQ(error_for_status(502, "<html>", "w", token).kind, error_kind::network);
     EXPECT_EQ(error_for_status(418, "", "w", token).kind, error_kind::rejected);
+    // The category is HubSpot's text as well (found by fuzz_hubspot_contacts).
+    auto quoted =
+        error_for_status(400, R"({"category":"pat-na1-SECRET","message":"pat-na1-SECRET"})", "w", token);
+    EXPECT_EQ(quoted.message.find(token), std::string::npos) << quoted.message;
+    EXPECT_NE(quoted.message.find("[REDACTED]"), std::string::npos) << quoted.message;
 }
 
 TEST(Hubspot_Events, InputJson) {
