@@ -73,4 +73,29 @@ struct refusal_step {
 /// half first (narrowing down to the bad event in about 2·log2(n) requests).
 refusal_step after_refusal(std::optional<std::size_t> pointed, std::size_t begin, std::size_t end);
 
+/// How many events go one by one after a job was refused for an event Klaviyo already has (its
+/// pointed event, sent alone through POST /api/events, was accepted: a repeat, dropped, or an
+/// event whose refusal was about its unique_id). A resend after a crash or a timeout holds the
+/// earlier job's events in order, so repeats come in runs; a job is refused whole for one repeat
+/// and a single request cannot say whether it was one. So the events after the repeat go one by
+/// one for a stretch, then the rest is tried as a job again: 1 event, then 2, 4, … up to
+/// max_stretch while the jobs keep being refused. A run of r repeats costs about r + 2·log2(r)
+/// requests, and the events after the run still go as one job (before, the whole rest of the
+/// batch went one by one: hundreds of requests, each one a chance of a 429).
+class repeat_gallop {
+public:
+    static constexpr std::size_t max_stretch = 256;
+    /// The pointed event of a refused job was accepted alone: the next stretch's length.
+    std::size_t after_repeat() noexcept {
+        const std::size_t stretch = run_ >= 8 ? max_stretch : std::size_t{1} << run_;
+        ++run_;
+        return stretch;
+    }
+    /// A job was accepted: a later repeat starts again from one event.
+    void after_accepted() noexcept { run_ = 0; }
+
+private:
+    std::size_t run_ = 0;
+};
+
 }  // namespace tributary::connectors::klaviyo

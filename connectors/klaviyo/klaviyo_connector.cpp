@@ -290,23 +290,35 @@ awaitable<outcome_of<void>> klaviyo_connector::send_events(event_batch& batch) {
     if (!http_) co_return make_error(error_kind::contract, "klaviyo: no HTTP client");
     constexpr std::string_view what = "klaviyo: create events";
     const job j = cut_job(batch);
-    // Parts of the job still to send, in order: [begin, end) of j.items.
-    std::deque<std::pair<std::size_t, std::size_t>> parts;
-    if (!j.items.empty()) parts.emplace_back(0, j.items.size());
-    bool one_by_one = std::any_of(j.indices.begin(), j.indices.end(), [&](std::size_t i) {
+    // Parts of the job still to send, in order: [begin, end) of j.items, the first `singles` of
+    // them one by one (after a repeat, see repeat_gallop), the rest as a job.
+    struct part {
+        std::size_t begin;
+        std::size_t end;
+        std::size_t singles = 0;
+    };
+    std::deque<part> parts;
+    if (!j.items.empty()) parts.push_back({0, j.items.size()});
+    // Events in doubt (a request of this process got no answer) never go in a job: were Klaviyo
+    // to fail a job after its 202 for a repeat, the events new to it would be lost with it.
+    const bool one_by_one = std::any_of(j.indices.begin(), j.indices.end(), [&](std::size_t i) {
         return in_doubt_.contains(batch.at(i).message_id());
     });
+    repeat_gallop gallop;
     while (!parts.empty()) {
-        const auto [begin, end] = parts.front();
+        auto [begin, end, singles] = parts.front();
         parts.pop_front();
-        if (one_by_one) {
-            auto each = co_await send_each(batch, j, begin, end);
+        if (one_by_one || singles > 0) {
+            const auto alone_end = one_by_one ? end : std::min(end, begin + singles);
+            auto each = co_await send_each(batch, j, begin, alone_end);
             if (!each) co_return each.error();
+            if (alone_end < end) parts.push_front({alone_end, end});
             continue;
         }
         http::outcome o = co_await http_->send(job_request(j, begin, end), http::priority::events);
         if (o.ok()) {
             for (auto i = begin; i < end; ++i) batch.mark_sent(j.indices[i]);
+            gallop.after_accepted();
             continue;
         }
         if (!o.resp || o.resp->status >= 500) remember_in_doubt(batch, j, begin, end);
@@ -316,16 +328,21 @@ awaitable<outcome_of<void>> klaviyo_connector::send_events(event_batch& batch) {
             co_return error_from(o, what);
         }
         const auto step = after_refusal(refused_item(o.resp->body), begin, end);
+        std::size_t stretch = 0;
         if (step.alone) {
             // The event the refusal points at (or the last one left) is tried alone through POST
             // /api/events: refused there too, it is dead-lettered with Klaviyo's reason; accepted,
             // the job's refusal was a repeat of an event Klaviyo has (a resend after a crash or a
-            // timeout), so the rest, which may repeat too, goes one by one as well.
+            // timeout), and the events after it may be repeats too: a stretch of them goes one by
+            // one before the rest is tried as a job again.
             auto one = co_await send_one(batch, j.indices[*step.alone]);
             if (!one) co_return one.error();
-            if (*one) one_by_one = true;
+            if (*one) stretch = gallop.after_repeat();
         }
-        for (auto it = step.parts.rbegin(); it != step.parts.rend(); ++it) parts.push_front(*it);
+        for (auto it = step.parts.rbegin(); it != step.parts.rend(); ++it) {
+            const bool after_alone = step.alone && it->first == *step.alone + 1;
+            parts.push_front({it->first, it->second, after_alone ? stretch : 0});
+        }
     }
     co_return outcome_of<void>{};
 }

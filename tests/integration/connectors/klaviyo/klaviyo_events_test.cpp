@@ -144,7 +144,7 @@ std::vector<std::string> paths(const std::vector<kit::request>& requests) {
     return out;
 }
 
-TEST(KlaviyoEvents_Resend, AJobKlaviyoAlreadyHasGoesOneByOneAndEveryEventCountsAsSent) {
+TEST(KlaviyoEvents_Resend, AJobKlaviyoAlreadyHasGoesOneByOneInStretchesAndEveryEventCountsAsSent) {
     mock::klaviyo_mock m{{.api_key = key}};
     connector_harness h{klaviyo_registration(), m.server(), options()};
     const auto events = [] {
@@ -155,14 +155,16 @@ TEST(KlaviyoEvents_Resend, AJobKlaviyoAlreadyHasGoesOneByOneAndEveryEventCountsA
     ASSERT_TRUE(h.send_events(first).result);
     // The same batch again, as after a crash before its 202 was committed: the job is refused
     // whole for its repeated unique_id; POST /api/events accepts the event it points at (a repeat,
-    // dropped), and the rest too; nothing is dead-lettered and nothing is recorded twice.
+    // dropped), then the next one alone; the job of the rest is refused again, its event goes
+    // alone; nothing is dead-lettered and nothing is recorded twice.
     event_batch resend{events()};
     auto run = h.send_events(resend);
     ASSERT_TRUE(run.result) << run.result.error().message;
     EXPECT_EQ(states(resend), (std::vector<item_state>(3, item_state::sent)));
-    EXPECT_EQ(paths(run.requests),
-              (std::vector<std::string>{"/api/event-bulk-create-jobs 400", "/api/events 202",
-                                        "/api/events 202", "/api/events 202"}));
+    EXPECT_EQ(
+        paths(run.requests),
+        (std::vector<std::string>{"/api/event-bulk-create-jobs 400", "/api/events 202", "/api/events 202",
+                                  "/api/event-bulk-create-jobs 400", "/api/events 202"}));
     m.with_events([](const mock::event_store& s) {
         EXPECT_EQ(s.events().size(), 3u);
         EXPECT_EQ(s.repeats_dropped(), 3u);
@@ -218,6 +220,37 @@ TEST(KlaviyoEvents_Resend, OneByOneSendsSeveralUsersAtOnceEachUserInOrder) {
         const auto u = user.substr(2);
         EXPECT_EQ(ids, (std::vector<std::string>{"m-" + u + "-1", "m-" + u + "-2", "m-" + u + "-3"})) << user;
     }
+}
+
+TEST(KlaviyoEvents_Resend, ARunOfRepeatsGoesOneByOneAndTheNewEventsAfterItAsOneJob) {
+    mock::klaviyo_mock m{{.api_key = key}};
+    connector_harness h{klaviyo_registration(), m.server(), options()};
+    const auto events = [](int from, int to) {
+        std::vector<event> out;
+        for (int i = from; i < to; ++i)
+            out.push_back(track("m-" + std::to_string(i), "u-" + std::to_string(i % 7), "Viewed"));
+        return out;
+    };
+    // Klaviyo has the first 40 (a job recorded before a crash); the batch comes again with 60 new.
+    event_batch first{events(0, 40)};
+    ASSERT_TRUE(h.send_events(first).result);
+    event_batch resend{events(0, 100)};
+    auto run = h.send_events(resend);
+    ASSERT_TRUE(run.result) << run.result.error().message;
+    EXPECT_EQ(states(resend), (std::vector<item_state>(100, item_state::sent)));
+    std::size_t singles = 0;
+    std::size_t jobs = 0;
+    for (const auto& r : run.requests) (r.path == "/api/events" ? singles : jobs) += 1;
+    // Stretches of 1, 2, 4, 8, 16 after the repeats at 0, 2, 5, 10, 19 reach event 35; the job
+    // from 36 is refused at 36 (alone), a stretch of 32 covers 37..68 (the new 40..68 among them:
+    // a stretch does not know where the run ends), then 69..99 go as one job.
+    EXPECT_EQ(jobs, 7u) << paths(run.requests).size();
+    EXPECT_EQ(singles, 69u);
+    EXPECT_EQ(paths(run.requests).back(), "/api/event-bulk-create-jobs 202");
+    m.with_events([](const mock::event_store& s) {
+        EXPECT_EQ(s.events().size(), 100u);
+        EXPECT_EQ(s.repeats_dropped(), 40u);
+    });
 }
 
 TEST(KlaviyoEvents_Resend, AResendMixedWithNewEventsDeliversTheNewOnesOnce) {

@@ -52,6 +52,16 @@ TEST(KlaviyoEvents_AfterRefusal, APointerInsideThePart_TriesThatEventAloneAndRes
     EXPECT_EQ(last.parts, (std::vector<std::pair<std::size_t, std::size_t>>{{0, 2}}));
 }
 
+TEST(KlaviyoEvents_RepeatGallop, StretchesDoubleUpToTheCapAndStartAgainAfterAnAcceptedJob) {
+    repeat_gallop g;
+    std::vector<std::size_t> seen;
+    for (int i = 0; i < 11; ++i) seen.push_back(g.after_repeat());
+    EXPECT_EQ(seen, (std::vector<std::size_t>{1, 2, 4, 8, 16, 32, 64, 128, 256, 256, 256}));
+    g.after_accepted();
+    EXPECT_EQ(g.after_repeat(), 1u);
+    EXPECT_EQ(g.after_repeat(), 2u);
+}
+
 TEST(KlaviyoEvents_AfterRefusal, NoPointerOrOneOutsideThePart_HalvesDownToOneEvent) {
     auto s = after_refusal(std::nullopt, 0, 1000);
     EXPECT_EQ(s.alone, std::nullopt);
