@@ -200,18 +200,6 @@ http::request klaviyo_connector::json_request(std::string url, std::string body)
     return req;
 }
 
-// An event whose request got no answer may be in Klaviyo already: until it is sent again it goes
-// through POST /api/events, which drops a repeat, never in a job, which a repeat fails whole.
-void klaviyo_connector::remember_in_doubt(event_batch& batch,
-                                          const job& j,
-                                          std::size_t begin,
-                                          std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-        if (in_doubt_.size() >= max_in_doubt) in_doubt_.erase(in_doubt_.begin());
-        in_doubt_.emplace(batch.at(j.indices[i]).message_id());
-    }
-}
-
 awaitable<outcome_of<bool>> klaviyo_connector::send_one(event_batch& batch, std::size_t index) {
     constexpr std::string_view what = "klaviyo: create an event";
     const auto& e = batch.at(index);
@@ -220,7 +208,6 @@ awaitable<outcome_of<bool>> klaviyo_connector::send_one(event_batch& batch, std:
         batch.reject(index, body.error());
         co_return false;
     }
-    std::string message_id{e.message_id()};
     auto req = json_request(std::string{event_create_url}, std::move(*body));
     // The event carries its messageId as unique_id, and POST /api/events records only the first
     // event with one (spec): a resend after a reset or a timeout is harmless, so the engine may
@@ -228,11 +215,9 @@ awaitable<outcome_of<bool>> klaviyo_connector::send_one(event_batch& batch, std:
     req.repeat_safe = true;
     http::outcome o = co_await http_->send(std::move(req), http::priority::events);
     if (o.ok()) {
-        in_doubt_.erase(message_id);
         batch.mark_sent(index);
         co_return true;
     }
-    if (!o.resp || o.resp->status >= 500) in_doubt_.insert(message_id);
     if (o.resp && (o.error == http::error_kind::rejected || o.error == http::error_kind::exhausted)) {
         auto err = error_for_status(o.resp->status, o.resp->body, what, settings_.api_key);
         if (err.kind != error_kind::rejected) co_return err;
@@ -299,17 +284,15 @@ awaitable<outcome_of<void>> klaviyo_connector::send_events(event_batch& batch) {
     };
     std::deque<part> parts;
     if (!j.items.empty()) parts.push_back({0, j.items.size()});
-    // Events in doubt (a request of this process got no answer) never go in a job: were Klaviyo
-    // to fail a job after its 202 for a repeat, the events new to it would be lost with it.
-    const bool one_by_one = std::any_of(j.indices.begin(), j.indices.end(), [&](std::size_t i) {
-        return in_doubt_.contains(batch.at(i).message_id());
-    });
+    // Events that may be in Klaviyo already (a resend after a crash, or after a request with no
+    // answer) go in a job like the others: Klaviyo refuses a job with a repeat whole (spec), and
+    // the refusal's pointer starts the stretches below.
     repeat_gallop gallop;
     while (!parts.empty()) {
         auto [begin, end, singles] = parts.front();
         parts.pop_front();
-        if (one_by_one || singles > 0) {
-            const auto alone_end = one_by_one ? end : std::min(end, begin + singles);
+        if (singles > 0) {
+            const auto alone_end = std::min(end, begin + singles);
             auto each = co_await send_each(batch, j, begin, alone_end);
             if (!each) co_return each.error();
             if (alone_end < end) parts.push_front({alone_end, end});
@@ -321,7 +304,6 @@ awaitable<outcome_of<void>> klaviyo_connector::send_events(event_batch& batch) {
             gallop.after_accepted();
             continue;
         }
-        if (!o.resp || o.resp->status >= 500) remember_in_doubt(batch, j, begin, end);
         if (!o.resp || o.resp->status != 400) {
             if (o.resp && (o.error == http::error_kind::rejected || o.error == http::error_kind::exhausted))
                 co_return error_for_status(o.resp->status, o.resp->body, what, settings_.api_key);

@@ -118,13 +118,10 @@ private:
         std::vector<std::size_t> indices;
         std::vector<std::string> items;
     };
-    /// Most message ids remembered as in doubt (past it, the smallest is forgotten).
-    static constexpr std::size_t max_in_doubt = 100'000;
 
     job cut_job(event_batch& batch) const;
     http::request job_request(const job& j, std::size_t begin, std::size_t end) const;
     http::request json_request(std::string url, std::string body) const;
-    void remember_in_doubt(event_batch& batch, const job& j, std::size_t begin, std::size_t end);
     /// POST /api/events for the event at `index`: true = sent (marked), false = refused by Klaviyo
     /// or unmappable (rejected with the reason); an error when it could not be decided.
     awaitable<outcome_of<bool>> send_one(event_batch& batch, std::size_t index);
@@ -196,8 +193,6 @@ private:
     std::vector<import_error> recovered_errors_;
     std::shared_ptr<http::client> http_;
     std::optional<std::string> base_url_;
-    /// Message ids of events sent in a request that got no answer (or a 5xx): Klaviyo may have them.
-    std::set<std::string, std::less<>> in_doubt_;
 };
 
 /// The endpoint groups for these settings: `profiles-read` ("GET a.klaviyo.com/api/profiles"
