@@ -187,7 +187,13 @@ http::request klaviyo_connector::job_request(const job& j, std::size_t begin, st
         body += j.items[i];
     }
     body += job_suffix;
-    return json_request(std::string{event_bulk_create_url}, std::move(body));
+    auto req = json_request(std::string{event_bulk_create_url}, std::move(body));
+    // Sent again after a reset or a timeout, a job Klaviyo already recorded is refused with a 400
+    // pointing at its first event (a repeated unique_id; no event processed), which send_events
+    // handles like any resend: so the engine may retry it instead of failing the whole call (and
+    // the job backing off, then resending the batch anyway).
+    req.repeat_safe = true;
+    return req;
 }
 
 http::request klaviyo_connector::json_request(std::string url, std::string body) const {
