@@ -100,6 +100,23 @@ bool is_email(std::string_view s) {
     return std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == ','; });
 }
 
+// `s` as a query-string component: every byte but the unreserved ones percent-encoded.
+std::string query_encoded(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+        const auto b = static_cast<unsigned char>(ch);
+        const bool unreserved = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') ||
+                                b == '-' || b == '.' || b == '_' || b == '~';
+        if (unreserved) {
+            out += ch;
+        } else {
+            out += {'%', hex[b >> 4], hex[b & 15]};
+        }
+    }
+    return out;
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
     std::vector<std::string_view> out;
     while (true) {
@@ -1065,14 +1082,13 @@ wire_response contact_store::list(const list_request& q, std::string_view origin
     if (it != contacts_.end()) {
         // Opaque, as HubSpot's are: the next id in base64 ("MTAwMQ==").
         const auto after = text::base64_encode(std::to_string(it->first));
-        std::string after_encoded;
-        for (char ch : after)
-            after_encoded += ch == '=' ? "%3D" : ch == '+' ? "%2B" : ch == '/' ? "%2F" : std::string(1, ch);
         std::string link = std::string{origin} + "/crm/v3/objects/contacts?limit=" + std::to_string(q.limit) +
-                           "&after=" + after_encoded;
+                           "&after=" + query_encoded(after);
         if (!q.properties.empty()) {
+            // Encoded as they were decoded: a name with '&', '%' or bytes that are not UTF-8 asks
+            // for the same names again, and the answer stays JSON.
             std::string joined;
-            for (const auto& p : q.properties) joined += (joined.empty() ? "" : "%2C") + p;
+            for (const auto& p : q.properties) joined += (joined.empty() ? "" : "%2C") + query_encoded(p);
             link += "&properties=" + joined;
         }
         out["paging"] = json::object{{"next", {{"after", after}, {"link", link}}}};
