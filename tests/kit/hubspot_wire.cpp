@@ -100,6 +100,23 @@ bool is_email(std::string_view s) {
     return std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == ','; });
 }
 
+// `s` as a query-string component: every byte but the unreserved ones percent-encoded.
+std::string query_encoded(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+        const auto b = static_cast<unsigned char>(ch);
+        const bool unreserved = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') ||
+                                b == '-' || b == '.' || b == '_' || b == '~';
+        if (unreserved) {
+            out += ch;
+        } else {
+            out += {'%', hex[b >> 4], hex[b & 15]};
+        }
+    }
+    return out;
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
     std::vector<std::string_view> out;
     while (true) {
@@ -291,7 +308,9 @@ result<json::value, wire_response> parse_body(std::string_view body) {
     boost::system::error_code ec;
     const auto n = p.write(body.data(), body.size(), ec);
     if (!ec) p.finish(ec);
-    if (ec) return unexpected_of{invalid_json(body.substr(0, std::min(n, body.size())), ec.message())};
+    if (ec)
+        return unexpected_of<wire_response>{
+            invalid_json(body.substr(0, std::min(n, body.size())), ec.message())};
     return p.release();
 }
 
@@ -389,7 +408,7 @@ result<std::string, property_error> check_value(const property_def* def,
                                                 const json::value& v) {
     const std::string n{name};
     auto fail = [&](std::string code, std::string message) {
-        return unexpected_of{property_error{n, std::move(code), std::move(message)}};
+        return unexpected_of<property_error>{property_error{n, std::move(code), std::move(message)}};
     };
     if (!def) return fail("PROPERTY_DOESNT_EXIST", "Property \"" + n + "\" does not exist");
     if (def->read_only)
@@ -435,31 +454,32 @@ result<std::string, property_error> check_value(const property_def* def,
 
 result<list_request, wire_response> parse_list_query(std::string_view query) {
     auto params = parse_form(query);
-    if (!params) return unexpected_of{validation("Malformed query string.")};
+    if (!params) return unexpected_of<wire_response>{validation("Malformed query string.")};
     list_request q;
     for (const auto& [name, value] : *params) {
         if (name == "limit") {
             auto n = to_u64(value);
             if (!n || *n < 1 || *n > list_page_limit)
-                return unexpected_of{
+                return unexpected_of<wire_response>{
                     validation("limit must be an integer between 1 and 100, got \"" + shown(value) + "\"")};
             q.limit = *n;
         } else if (name == "after") {
             const auto decoded = text::base64_decode(value, text::base64_strictness::canonical);
             auto n = decoded ? to_u64(*decoded) : std::nullopt;
             if (!n)
-                return unexpected_of{validation("after must be a paging cursor the API returned, got \"" +
-                                                shown(value) + "\"")};
+                return unexpected_of<wire_response>{validation(
+                    "after must be a paging cursor the API returned, got \"" + shown(value) + "\"")};
             q.after = *n;
         } else if (name == "properties") {
             for (auto p : split(value, ','))
                 if (!p.empty()) q.properties.emplace_back(p);
         } else if (name == "archived") {
             if (value != "false")
-                return unexpected_of{
+                return unexpected_of<wire_response>{
                     validation("archived: the mock keeps no archived contacts; only false is served")};
         } else {
-            return unexpected_of{validation("Unsupported query parameter \"" + shown(name) + "\"")};
+            return unexpected_of<wire_response>{
+                validation("Unsupported query parameter \"" + shown(name) + "\"")};
         }
     }
     return q;
@@ -483,34 +503,36 @@ bool comparable_value(const property_def& def, std::string_view v) {
 result<search_filter, wire_response> parse_filter(const json::value& v,
                                                   const std::vector<property_def>& catalogue,
                                                   const std::string& where) {
-    if (!v.is_object()) return unexpected_of{validation(where + " must be an object")};
+    if (!v.is_object()) return unexpected_of<wire_response>{validation(where + " must be an object")};
     const auto& o = v.get_object();
     if (auto bad = unknown_member(o, {"propertyName", "operator", "value", "highValue", "values"}, where))
-        return unexpected_of{std::move(*bad)};
+        return unexpected_of<wire_response>{std::move(*bad)};
     search_filter f;
     const auto* name = o.if_contains("propertyName");
     const auto* op = o.if_contains("operator");
     if (!name || !name->is_string() || !op || !op->is_string())
-        return unexpected_of{validation(where + " needs propertyName and operator strings")};
+        return unexpected_of<wire_response>{validation(where + " needs propertyName and operator strings")};
     f.property = std::string{name->get_string()};
     f.op = std::string{op->get_string()};
     const auto* def = find_def(catalogue, f.property);
     if (!def)
-        return unexpected_of{validation("There was a problem with the request: property \"" + f.property +
-                                        "\" does not exist (" + where + ")")};
+        return unexpected_of<wire_response>{validation("There was a problem with the request: property \"" +
+                                                       f.property + "\" does not exist (" + where + ")")};
     static const std::vector<std::string_view> single{
         "EQ", "NEQ", "LT", "LTE", "GT", "GTE", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"};
     auto text_of = [&](const char* member) -> result<std::optional<std::string>, wire_response> {
         const auto* m = o.if_contains(member);
         if (!m) return std::optional<std::string>{};
         auto t = scalar_text(*m);
-        if (!t) return unexpected_of{validation(where + "." + member + " must be a string or a number")};
+        if (!t)
+            return unexpected_of<wire_response>{
+                validation(where + "." + member + " must be a string or a number")};
         return std::optional<std::string>{std::move(*t)};
     };
     auto value = text_of("value");
-    if (!value) return unexpected_of{value.error()};
+    if (!value) return unexpected_of<wire_response>{value.error()};
     auto high = text_of("highValue");
-    if (!high) return unexpected_of{high.error()};
+    if (!high) return unexpected_of<wire_response>{high.error()};
     f.value = *value;
     f.high_value = *high;
     const bool ordered = f.op == "LT" || f.op == "LTE" || f.op == "GT" || f.op == "GTE" ||
@@ -518,28 +540,32 @@ result<search_filter, wire_response> parse_filter(const json::value& v,
                          ((f.op == "EQ" || f.op == "NEQ") && def->type != "string" &&
                           def->type != "enumeration" && def->type != "bool");
     if (std::find(single.begin(), single.end(), f.op) != single.end()) {
-        if (!f.value) return unexpected_of{validation(where + ": operator " + f.op + " needs a value")};
+        if (!f.value)
+            return unexpected_of<wire_response>{validation(where + ": operator " + f.op + " needs a value")};
     } else if (f.op == "BETWEEN") {
         if (!f.value || !f.high_value)
-            return unexpected_of{validation(where + ": operator BETWEEN needs value and highValue")};
+            return unexpected_of<wire_response>{
+                validation(where + ": operator BETWEEN needs value and highValue")};
     } else if (f.op == "IN" || f.op == "NOT_IN") {
         const auto* vs = o.if_contains("values");
         if (!vs || !vs->is_array() || vs->get_array().empty())
-            return unexpected_of{
+            return unexpected_of<wire_response>{
                 validation(where + ": operator " + f.op + " needs a non-empty values array")};
         for (const auto& x : vs->get_array()) {
             auto t = scalar_text(x);
-            if (!t) return unexpected_of{validation(where + ".values must hold strings or numbers")};
+            if (!t)
+                return unexpected_of<wire_response>{
+                    validation(where + ".values must hold strings or numbers")};
             f.values.push_back(std::move(*t));
         }
     } else if (f.op != "HAS_PROPERTY" && f.op != "NOT_HAS_PROPERTY") {
-        return unexpected_of{validation(where + ": unknown operator \"" + f.op + "\"")};
+        return unexpected_of<wire_response>{validation(where + ": unknown operator \"" + f.op + "\"")};
     }
     if (ordered) {
         for (const auto* t : {&f.value, &f.high_value})
             if (*t && !comparable_value(*def, **t))
-                return unexpected_of{validation(where + ": \"" + **t + "\" is not a valid " + def->type +
-                                                " value for " + f.property)};
+                return unexpected_of<wire_response>{validation(where + ": \"" + **t + "\" is not a valid " +
+                                                               def->type + " value for " + f.property)};
     }
     return f;
 }
@@ -549,48 +575,50 @@ result<search_filter, wire_response> parse_filter(const json::value& v,
 result<search_request, wire_response> parse_search(std::string_view body,
                                                    const std::vector<property_def>& catalogue) {
     auto doc = parse_body(body);
-    if (!doc) return unexpected_of{doc.error()};
-    if (!doc->is_object()) return unexpected_of{validation("Invalid input JSON: the body must be an object")};
+    if (!doc) return unexpected_of<wire_response>{doc.error()};
+    if (!doc->is_object())
+        return unexpected_of<wire_response>{validation("Invalid input JSON: the body must be an object")};
     const auto& o = doc->get_object();
     if (auto bad =
             unknown_member(o, {"filterGroups", "sorts", "properties", "limit", "after", "query"}, "the body"))
-        return unexpected_of{std::move(*bad)};
+        return unexpected_of<wire_response>{std::move(*bad)};
     search_request q;
     std::size_t total_filters = 0;
     if (const auto* groups = o.if_contains("filterGroups")) {
-        if (!groups->is_array()) return unexpected_of{validation("filterGroups must be an array")};
+        if (!groups->is_array())
+            return unexpected_of<wire_response>{validation("filterGroups must be an array")};
         if (groups->get_array().size() > search_filter_groups_limit)
-            return unexpected_of{validation(
+            return unexpected_of<wire_response>{validation(
                 "Too many filter groups: " + std::to_string(groups->get_array().size()) + " (at most 5)")};
         std::size_t gi = 0;
         for (const auto& g : groups->get_array()) {
             const std::string gw = "filterGroups[" + std::to_string(gi++) + "]";
-            if (!g.is_object()) return unexpected_of{validation(gw + " must be an object")};
+            if (!g.is_object()) return unexpected_of<wire_response>{validation(gw + " must be an object")};
             if (auto bad = unknown_member(g.get_object(), {"filters"}, gw))
-                return unexpected_of{std::move(*bad)};
+                return unexpected_of<wire_response>{std::move(*bad)};
             const auto* filters = g.get_object().if_contains("filters");
             if (!filters || !filters->is_array())
-                return unexpected_of{validation(gw + ".filters must be an array")};
+                return unexpected_of<wire_response>{validation(gw + ".filters must be an array")};
             if (filters->get_array().size() > search_filters_per_group_limit)
-                return unexpected_of{validation(gw + " has too many filters (at most 6)")};
+                return unexpected_of<wire_response>{validation(gw + " has too many filters (at most 6)")};
             std::vector<search_filter> group;
             std::size_t fi = 0;
             for (const auto& f : filters->get_array()) {
                 auto parsed = parse_filter(f, catalogue, gw + ".filters[" + std::to_string(fi++) + "]");
-                if (!parsed) return unexpected_of{parsed.error()};
+                if (!parsed) return unexpected_of<wire_response>{parsed.error()};
                 group.push_back(std::move(*parsed));
             }
             total_filters += group.size();
             q.filter_groups.push_back(std::move(group));
         }
         if (total_filters > search_filters_limit)
-            return unexpected_of{
+            return unexpected_of<wire_response>{
                 validation("Too many filters: " + std::to_string(total_filters) + " (at most 18)")};
     }
     if (const auto* sorts = o.if_contains("sorts")) {
-        if (!sorts->is_array()) return unexpected_of{validation("sorts must be an array")};
+        if (!sorts->is_array()) return unexpected_of<wire_response>{validation("sorts must be an array")};
         if (sorts->get_array().size() > 1)
-            return unexpected_of{
+            return unexpected_of<wire_response>{
                 validation("Search takes one sort; got " + std::to_string(sorts->get_array().size()))};
         for (const auto& s : sorts->get_array()) {
             search_sort sort;
@@ -603,33 +631,35 @@ result<search_request, wire_response> parse_search(std::string_view body,
                 sort.property = std::string{t};
             } else if (s.is_object()) {
                 if (auto bad = unknown_member(s.get_object(), {"propertyName", "direction"}, "sorts[0]"))
-                    return unexpected_of{std::move(*bad)};
+                    return unexpected_of<wire_response>{std::move(*bad)};
                 const auto* name = s.get_object().if_contains("propertyName");
                 const auto* dir = s.get_object().if_contains("direction");
                 if (!name || !name->is_string())
-                    return unexpected_of{validation("sorts[0].propertyName must be a string")};
+                    return unexpected_of<wire_response>{validation("sorts[0].propertyName must be a string")};
                 sort.property = std::string{name->get_string()};
                 if (dir) {
                     if (!dir->is_string() ||
                         (dir->get_string() != "ASCENDING" && dir->get_string() != "DESCENDING"))
-                        return unexpected_of{
+                        return unexpected_of<wire_response>{
                             validation("sorts[0].direction must be ASCENDING or DESCENDING")};
                     sort.descending = dir->get_string() == "DESCENDING";
                 }
             } else {
-                return unexpected_of{
+                return unexpected_of<wire_response>{
                     validation("sorts[0] must be a property name or {propertyName, direction}")};
             }
             if (!find_def(catalogue, sort.property))
-                return unexpected_of{
+                return unexpected_of<wire_response>{
                     validation("Cannot sort on \"" + sort.property + "\": the property does not exist")};
             q.sort = std::move(sort);
         }
     }
     if (const auto* props = o.if_contains("properties")) {
-        if (!props->is_array()) return unexpected_of{validation("properties must be an array of strings")};
+        if (!props->is_array())
+            return unexpected_of<wire_response>{validation("properties must be an array of strings")};
         for (const auto& p : props->get_array()) {
-            if (!p.is_string()) return unexpected_of{validation("properties must be an array of strings")};
+            if (!p.is_string())
+                return unexpected_of<wire_response>{validation("properties must be an array of strings")};
             q.properties.emplace_back(p.get_string());
         }
     }
@@ -637,21 +667,22 @@ result<search_request, wire_response> parse_search(std::string_view body,
         auto t = scalar_text(*limit);
         auto n = t ? to_u64(*t) : std::nullopt;
         if (!n || *n < 1 || *n > search_page_limit)
-            return unexpected_of{validation("limit must be between 1 and 200")};
+            return unexpected_of<wire_response>{validation("limit must be between 1 and 200")};
         q.limit = *n;
     }
     if (const auto* after = o.if_contains("after")) {
         auto t = scalar_text(*after);
         auto n = t ? to_u64(*t) : std::nullopt;
-        if (!n) return unexpected_of{validation("after must be a paging cursor the API returned")};
+        if (!n)
+            return unexpected_of<wire_response>{validation("after must be a paging cursor the API returned")};
         if (*n >= search_result_cap)
-            return unexpected_of{
+            return unexpected_of<wire_response>{
                 validation("Search results are limited to 10,000; after=" + *t +
                            " is past the last result a search can page to. Narrow the filter.")};
         q.after = *n;
     }
     if (const auto* query = o.if_contains("query")) {
-        if (!query->is_string()) return unexpected_of{validation("query must be a string")};
+        if (!query->is_string()) return unexpected_of<wire_response>{validation("query must be a string")};
         q.query = std::string{query->get_string()};
     }
     return q;
@@ -659,46 +690,52 @@ result<search_request, wire_response> parse_search(std::string_view body,
 
 result<batch_request, wire_response> parse_batch(batch_kind kind, std::string_view body) {
     auto doc = parse_body(body);
-    if (!doc) return unexpected_of{doc.error()};
-    if (!doc->is_object()) return unexpected_of{validation("Invalid input JSON: the body must be an object")};
+    if (!doc) return unexpected_of<wire_response>{doc.error()};
+    if (!doc->is_object())
+        return unexpected_of<wire_response>{validation("Invalid input JSON: the body must be an object")};
     const auto& o = doc->get_object();
     batch_request q;
     q.kind = kind;
     if (kind == batch_kind::read) {
         if (auto bad = unknown_member(o, {"inputs", "idProperty", "properties", "propertiesWithHistory"},
                                       "the body"))
-            return unexpected_of{std::move(*bad)};
+            return unexpected_of<wire_response>{std::move(*bad)};
         if (const auto* idp = o.if_contains("idProperty")) {
-            if (!idp->is_string()) return unexpected_of{validation("idProperty must be a string")};
+            if (!idp->is_string())
+                return unexpected_of<wire_response>{validation("idProperty must be a string")};
             q.id_property = std::string{idp->get_string()};
         }
         for (const char* member : {"properties", "propertiesWithHistory"}) {
             const auto* props = o.if_contains(member);
             if (!props) continue;
             if (!props->is_array())
-                return unexpected_of{validation(std::string{member} + " must be an array of strings")};
+                return unexpected_of<wire_response>{
+                    validation(std::string{member} + " must be an array of strings")};
             for (const auto& p : props->get_array()) {
                 if (!p.is_string())
-                    return unexpected_of{validation(std::string{member} + " must be an array of strings")};
+                    return unexpected_of<wire_response>{
+                        validation(std::string{member} + " must be an array of strings")};
                 if (member == std::string_view{"properties"}) q.properties.emplace_back(p.get_string());
             }
         }
     } else if (auto bad = unknown_member(o, {"inputs"}, "the body")) {
-        return unexpected_of{std::move(*bad)};
+        return unexpected_of<wire_response>{std::move(*bad)};
     }
     const auto* inputs = o.if_contains("inputs");
-    if (!inputs || !inputs->is_array()) return unexpected_of{validation("inputs must be an array")};
+    if (!inputs || !inputs->is_array())
+        return unexpected_of<wire_response>{validation("inputs must be an array")};
     const auto& arr = inputs->get_array();
-    if (arr.empty()) return unexpected_of{validation("inputs must not be empty")};
+    if (arr.empty()) return unexpected_of<wire_response>{validation("inputs must not be empty")};
     if (arr.size() > batch_input_limit)
-        return unexpected_of{validation("Batch input limit exceeded: " + std::to_string(arr.size()) +
-                                        " inputs; a batch takes at most 100")};
+        return unexpected_of<wire_response>{
+            validation("Batch input limit exceeded: " + std::to_string(arr.size()) +
+                       " inputs; a batch takes at most 100")};
     std::set<std::string> seen;
     std::vector<std::string> duplicates;
     std::size_t i = 0;
     for (const auto& v : arr) {
         const std::string where = "inputs[" + std::to_string(i++) + "]";
-        if (!v.is_object()) return unexpected_of{validation(where + " must be an object")};
+        if (!v.is_object()) return unexpected_of<wire_response>{validation(where + " must be an object")};
         const auto& in = v.get_object();
         std::optional<wire_response> bad;
         switch (kind) {
@@ -711,18 +748,19 @@ result<batch_request, wire_response> parse_batch(batch_kind kind, std::string_vi
             default:
                 bad = unknown_member(in, {"id", "idProperty", "properties", "objectWriteTraceId"}, where);
         }
-        if (bad) return unexpected_of{std::move(*bad)};
+        if (bad) return unexpected_of<wire_response>{std::move(*bad)};
         batch_input b;
         if (kind != batch_kind::create) {
             const auto* id = in.if_contains("id");
             auto t = id ? scalar_text(*id) : std::nullopt;
-            if (!t || t->empty()) return unexpected_of{validation(where + ".id must be a non-empty string")};
+            if (!t || t->empty())
+                return unexpected_of<wire_response>{validation(where + ".id must be a non-empty string")};
             b.id = std::move(*t);
         }
         if (kind == batch_kind::update || kind == batch_kind::upsert) {
             if (const auto* idp = in.if_contains("idProperty")) {
                 if (!idp->is_string())
-                    return unexpected_of{validation(where + ".idProperty must be a string")};
+                    return unexpected_of<wire_response>{validation(where + ".idProperty must be a string")};
                 b.id_property = std::string{idp->get_string()};
             }
         } else if (kind == batch_kind::read) {
@@ -731,11 +769,12 @@ result<batch_request, wire_response> parse_batch(batch_kind kind, std::string_vi
         if (kind != batch_kind::read) {
             const auto* props = in.if_contains("properties");
             if (!props || !props->is_object())
-                return unexpected_of{validation(where + ".properties must be an object")};
+                return unexpected_of<wire_response>{validation(where + ".properties must be an object")};
             b.properties = props->get_object();
             if (const auto* assoc = in.if_contains("associations")) {
                 if (!assoc->is_array() || !assoc->get_array().empty())
-                    return unexpected_of{validation(where + ".associations: the mock keeps no associations")};
+                    return unexpected_of<wire_response>{
+                        validation(where + ".associations: the mock keeps no associations")};
             }
         }
         if (kind != batch_kind::create) {
@@ -747,7 +786,7 @@ result<batch_request, wire_response> parse_batch(batch_kind kind, std::string_vi
     if (!duplicates.empty()) {
         std::string list;
         for (const auto& d : duplicates) list += (list.empty() ? "" : ", ") + d;
-        return unexpected_of{
+        return unexpected_of<wire_response>{
             validation("Duplicate IDs found in batch input: [" + list + "]. IDs must be unique")};
     }
     return q;
@@ -755,7 +794,7 @@ result<batch_request, wire_response> parse_batch(batch_kind kind, std::string_vi
 
 result<token_request, wire_response> parse_token_form(std::string_view body) {
     auto oauth_error = [](const char* status, const char* message) {
-        return unexpected_of{json_answer(
+        return unexpected_of<wire_response>{json_answer(
             400,
             json::object{{"status", status}, {"message", message}, {"correlationId", correlation_id()}})};
     };
@@ -778,17 +817,20 @@ result<token_request, wire_response> parse_token_form(std::string_view body) {
 
 result<std::vector<event_input>, wire_response> parse_event_batch(std::string_view body) {
     auto doc = parse_body(body);
-    if (!doc) return unexpected_of{doc.error()};
-    if (!doc->is_object()) return unexpected_of{validation("Invalid input JSON: the body must be an object")};
+    if (!doc) return unexpected_of<wire_response>{doc.error()};
+    if (!doc->is_object())
+        return unexpected_of<wire_response>{validation("Invalid input JSON: the body must be an object")};
     if (auto bad = unknown_member(doc->get_object(), {"inputs"}, "the body"))
-        return unexpected_of{std::move(*bad)};
+        return unexpected_of<wire_response>{std::move(*bad)};
     const auto* inputs = doc->get_object().if_contains("inputs");
-    if (!inputs || !inputs->is_array()) return unexpected_of{validation("inputs must be an array")};
+    if (!inputs || !inputs->is_array())
+        return unexpected_of<wire_response>{validation("inputs must be an array")};
     const auto& arr = inputs->get_array();
-    if (arr.empty()) return unexpected_of{validation("inputs must not be empty")};
+    if (arr.empty()) return unexpected_of<wire_response>{validation("inputs must not be empty")};
     if (arr.size() > event_batch_limit)
-        return unexpected_of{validation("Batch input limit exceeded: " + std::to_string(arr.size()) +
-                                        " inputs; a batch takes at most 500")};
+        return unexpected_of<wire_response>{
+            validation("Batch input limit exceeded: " + std::to_string(arr.size()) +
+                       " inputs; a batch takes at most 500")};
     std::vector<event_input> out;
     json::array errors;
     auto error = [&](std::string in, std::string message, const char* code) {
@@ -856,7 +898,8 @@ result<std::vector<event_input>, wire_response> parse_event_batch(std::string_vi
         out.push_back(std::move(e));
     }
     if (!errors.empty())
-        return unexpected_of{validation("Invalid event inputs", json::object{{"errors", std::move(errors)}})};
+        return unexpected_of<wire_response>{
+            validation("Invalid event inputs", json::object{{"errors", std::move(errors)}})};
     return out;
 }
 
@@ -1039,14 +1082,13 @@ wire_response contact_store::list(const list_request& q, std::string_view origin
     if (it != contacts_.end()) {
         // Opaque, as HubSpot's are: the next id in base64 ("MTAwMQ==").
         const auto after = text::base64_encode(std::to_string(it->first));
-        std::string after_encoded;
-        for (char ch : after)
-            after_encoded += ch == '=' ? "%3D" : ch == '+' ? "%2B" : ch == '/' ? "%2F" : std::string(1, ch);
         std::string link = std::string{origin} + "/crm/v3/objects/contacts?limit=" + std::to_string(q.limit) +
-                           "&after=" + after_encoded;
+                           "&after=" + query_encoded(after);
         if (!q.properties.empty()) {
+            // Encoded as they were decoded: a name with '&', '%' or bytes that are not UTF-8 asks
+            // for the same names again, and the answer stays JSON.
             std::string joined;
-            for (const auto& p : q.properties) joined += (joined.empty() ? "" : "%2C") + p;
+            for (const auto& p : q.properties) joined += (joined.empty() ? "" : "%2C") + query_encoded(p);
             link += "&properties=" + joined;
         }
         out["paging"] = json::object{{"next", {{"after", after}, {"link", link}}}};
@@ -1116,7 +1158,8 @@ wire_response contact_store::search(const search_request& q, std::int64_t visibl
     }
     const auto query = q.query ? std::optional<std::string>{lower(*q.query)} : std::nullopt;
     std::vector<const stored_contact*> found;
-    for (const auto& [id, c] : contacts_) {
+    for (const auto& entry : contacts_) {
+        const stored_contact& c = entry.second;  // not a structured binding: the lambda below captures it
         if (c.updated_ms > visible_until_ms) continue;
         bool ok = groups.empty();
         for (const auto& group : groups)
@@ -1171,7 +1214,7 @@ result<std::map<std::string, std::string>, std::vector<property_error>> contact_
         else
             errors.push_back(v.error());
     }
-    if (!errors.empty()) return unexpected_of{std::move(errors)};
+    if (!errors.empty()) return unexpected_of<std::vector<property_error>>{std::move(errors)};
     return out;
 }
 

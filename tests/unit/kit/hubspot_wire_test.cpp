@@ -179,6 +179,30 @@ TEST(HubspotMock_Wire, ListQueriesAndTokenForms) {
     EXPECT_EQ(json::parse(missing.error().body).at("status").as_string(), "BAD_REFRESH_TOKEN");
 }
 
+// Found by fuzz_hubspot_wire: the next link wrote the property names as they were decoded, so a
+// name with bytes that are not UTF-8 made the answer invalid JSON, and one with '&' or '%' made a
+// link that asked for other properties.
+TEST(HubspotMock_Wire, ListNextLinkEncodesThePropertiesItAsksFor) {
+    contact_store store;
+    store.generate(3, 1'767'225'600'000, 1000);
+    auto q = parse_list_query("limit=1&properties=email%2Cfirs%CF%19%8A&properties=a%26b%25c");
+    ASSERT_TRUE(q);
+    ASSERT_EQ(q->properties, (std::vector<std::string>{"email", "firs\xCF\x19\x8A", "a&b%c"}));
+    const auto page = store.list(*q, "http://127.0.0.1:1");
+    ASSERT_EQ(page.status, 200u);
+    boost::system::error_code ec;
+    const auto body = json::parse(page.body, ec);
+    ASSERT_FALSE(ec) << page.body;
+    const std::string link{body.at("paging").at("next").at("link").as_string()};
+    const std::string prefix = "http://127.0.0.1:1/crm/v3/objects/contacts?";
+    ASSERT_TRUE(link.starts_with(prefix)) << link;
+    auto followed = parse_list_query(std::string_view{link}.substr(prefix.size()));
+    ASSERT_TRUE(followed) << link;
+    EXPECT_EQ(followed->limit, 1u);
+    EXPECT_EQ(followed->after.value_or(0), 1002u);
+    EXPECT_EQ(followed->properties, q->properties);
+}
+
 TEST(HubspotMock_Wire, TokenBookExpiresAccessTokensAndRotatesRefreshTokens) {
     token_book book{{.client_id = "c", .client_secret = "s", .refresh_token = "r0", .access_ttl_ms = 60'000}};
     auto form = [](const std::string& r) {
