@@ -326,6 +326,7 @@ void events_machine::count_failure(const batch& b, const context& ctx) {
         // failures that led to it go at once with everyone else.
         consecutive_failures_ = 0;
         if (probe_.recovered()) held_.clear();
+        probe_failed_users_.clear();
         return;
     }
     if (b.cancelled) return;
@@ -341,6 +342,7 @@ void events_machine::count_failure(const batch& b, const context& ctx) {
     if (outage && !(m_.drain && consecutive_failures_ >= m_.max_failures)) {
         f.delay = probe_.failed(ctx.now);
         f.probe = true;
+        probe_failed_users_ = b.users;
     }
     const auto until = ctx.now + f.delay;
     if (m_.drain && !f.retryable) {
@@ -470,12 +472,20 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
         if (const auto until = paced_until(ctx, chains_only)) return wait_until(wait_end(*until));
     }
 
-    auto c = cut_batch(rules_, window_, limits, [this, chains_only, &ctx](std::string_view user) {
+    const auto pass = [this, chains_only, &ctx](std::string_view user) {
         if (passed_over(user)) return true;
         if (!chains_only) return false;
         const auto it = window_users_.find(user);
         return it == window_users_.end() || !is_chain(user, it->second, ctx.now);
+    };
+    auto c = cut_batch(rules_, window_, limits, [&](std::string_view user) {
+        // A probe takes another user than the failed one when it can: an event the destination
+        // keeps failing on (a payload it chokes on) must not stand for the destination's health.
+        return pass(user) ||
+               (probe_.probing() && std::find(probe_failed_users_.begin(), probe_failed_users_.end(), user) !=
+                                        probe_failed_users_.end());
     });
+    if (c.rows.empty() && !probe_failed_users_.empty()) c = cut_batch(rules_, window_, limits, pass);
     const auto id = next_batch_++;
     auto& b = batches_[id];
     for (std::size_t i = 0; i < c.rows.size(); ++i) b.add(window_[c.rows[i]], std::move(c.decisions[i]));

@@ -51,9 +51,10 @@
 //     requests go one after another, each as soon as the previous one answered;
 //   - a retryable failure holds back only the batch's users (for the backoff delay); after
 //     pause_after_failures consecutive failures the destination is deemed down and probed
-//     (outage_probe.hpp): one request of probe_events events at a time, after a jittered wait
-//     capped at probe_max; the first request that gets through ends the probing (and the users'
-//     holds) and the job sends at full rate at once. A 429 that outlasted the engine's retries
+//     (outage_probe.hpp): one request of one event at a time, after a jittered wait capped at
+//     probe_max, each taking another user than the last failed one when the window has one; the
+//     first request that gets through ends the probing (and the users' holds) and the job sends
+//     at full rate at once. A 429 that outlasted the engine's retries
 //     (which honour its Retry-After), a failure that cannot be retried, or a store failure pauses
 //     the whole job for the exponential backoff delay instead. A wake does not cut a pause or a
 //     probe's wait short;
@@ -338,6 +339,9 @@ private:
     std::uint32_t consecutive_failures_ = 0;
     std::optional<clock::steady_time> pause_until_{};
     outage_probe probe_;
+    /// The users of the last request that failed while probing: the next probe takes others
+    /// when the window has any.
+    std::vector<std::string> probe_failed_users_{};
     std::optional<clock::steady_time> operator_hold_;
     /// A decaying average of the time from a send to its answer; nullopt before the first.
     std::optional<clock::steady_time::duration> answer_time_;

@@ -694,7 +694,8 @@ TEST_F(events_machine_test, EventsMachine_DestinationDown_ProbesOneSmallRequestA
                          std::chrono::milliseconds{400}, std::chrono::milliseconds{800},
                          std::chrono::milliseconds{800}, std::chrono::milliseconds{800}}))
         << "capped at min(backoff_max, probe_max)";
-    EXPECT_EQ(probed, (std::vector<std::string>{"a", "a", "a", "a"})) << "the head of the queue, in order";
+    EXPECT_EQ(probed, (std::vector<std::string>{"a", "b", "a", "b"}))
+        << "the head of the queue, in order, passing over the user whose probe just failed";
     EXPECT_EQ(m.consecutive_failures(), 7u);
 
     // The destination is back: the probe gets through, and full rate resumes at once.
