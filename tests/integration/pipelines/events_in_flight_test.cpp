@@ -91,6 +91,51 @@ protected:
         ASSERT_TRUE(r) << r.error().message;
     }
 
+    /// Queues four events each for users a..f, interleaved (a-1, b-1, … f-1, a-2, …), and drains
+    /// them in batches of four (short backoffs, 4 in flight): all sent after `failures` failed
+    /// requests. Returns the requests the receiver got.
+    std::vector<kit::request> drain_four_each_of_six(std::uint64_t failures) {
+        std::vector<state::queued_event> events;
+        for (int n = 1; n <= 4; ++n) {
+            for (const char* u : {"a", "b", "c", "d", "e", "f"}) events.push_back(queued(u, n));
+        }
+        enqueue(std::move(events));
+        auto s = job();
+        s.batch.max_items = 4;
+        s.backoff_initial = 40ms;
+        s.backoff_max = 40ms;
+        connector_harness h{connectors::webhook::webhook_registration(), server_, webhook(4)};
+        events_sender sender(s, h.get(), *store_, log::logger::null());
+        EXPECT_EQ(h.run(sender.prepare()).result, "");
+        auto report = h.run(sender.drain(20)).result;
+        EXPECT_EQ(report.error, "");
+        EXPECT_EQ(report.sent, 24u);
+        EXPECT_EQ(report.queued, 0u);
+        EXPECT_EQ(report.failures, failures);
+        return server_.requests();
+    }
+    /// The requests after the first `failed` delivered each of enqueue_four_each_of_six's events
+    /// once, in order per user, and no batch is left persisted.
+    void expect_each_user_in_order(const std::vector<kit::request>& requests, std::uint64_t failed) {
+        std::map<std::string, std::vector<std::string>> delivered;
+        for (const auto& r : requests) {
+            if (r.sequence <= failed) continue;
+            const auto body = r.json();
+            for (const auto& e : body.at("batch").as_array()) {
+                const auto& o = e.as_object();
+                delivered[std::string(o.at("userId").as_string())].emplace_back(
+                    o.at("messageId").as_string());
+            }
+        }
+        for (const char* u : {"a", "b", "c", "d", "e", "f"}) {
+            const std::string user = u;
+            EXPECT_EQ(delivered[user],
+                      (std::vector<std::string>{user + "-1", user + "-2", user + "-3", user + "-4"}))
+                << user;
+        }
+        EXPECT_TRUE(wait(store_->persisted_event_batches("hook")).empty());
+    }
+
     /// One event each for users a..f.
     void enqueue_six_users() {
         std::vector<state::queued_event> events;
@@ -288,25 +333,7 @@ TEST_F(EventsInFlight, EventsSender_DestinationDownThenBack_ProbesOneEventAtATim
         out.delay = answer;
         return out;
     });
-    std::vector<state::queued_event> events;
-    for (int n = 1; n <= 4; ++n) {
-        for (const char* u : {"a", "b", "c", "d", "e", "f"}) events.push_back(queued(u, n));
-    }
-    enqueue(std::move(events));
-    connector_harness h{connectors::webhook::webhook_registration(), server_, webhook(4)};
-    auto s = job();
-    s.batch.max_items = 4;
-    s.backoff_initial = 40ms;
-    s.backoff_max = 40ms;
-    events_sender sender(s, h.get(), *store_, log::logger::null());
-    ASSERT_EQ(h.run(sender.prepare()).result, "");
-    auto report = h.run(sender.drain(20)).result;
-    EXPECT_EQ(report.error, "");
-    EXPECT_EQ(report.sent, 24u);
-    EXPECT_EQ(report.queued, 0u);
-    EXPECT_EQ(report.failures, failing);
-
-    const auto requests = server_.requests();
+    const auto requests = drain_four_each_of_six(failing);
     ASSERT_GT(requests.size(), failing + 1);
     auto size_of = [](const kit::request& r) { return r.json().at("batch").as_array().size(); };
     // Before the probing: full batches, several out at once (the first four arrive together).
@@ -332,23 +359,32 @@ TEST_F(EventsInFlight, EventsSender_DestinationDownThenBack_ProbesOneEventAtATim
     ASSERT_GT(requests.size(), failing + 2);
     EXPECT_LT(requests[failing + 2].arrival - back.arrival, answer) << "several in flight again";
 
-    // Per user, the delivered events in queue order, each once.
-    std::map<std::string, std::vector<std::string>> delivered;
-    for (const auto& r : requests) {
-        if (r.sequence <= failing) continue;
-        const auto body = r.json();
-        for (const auto& e : body.at("batch").as_array()) {
-            const auto& o = e.as_object();
-            delivered[std::string(o.at("userId").as_string())].emplace_back(o.at("messageId").as_string());
+    expect_each_user_in_order(requests, failing);
+}
+
+// 429s are not an outage: past the threshold the job does not probe (full batches only), and no
+// request goes before the Retry-After the receiver gave has passed (the engine pauses the group).
+TEST_F(EventsInFlight, EventsSender_RateLimitedPastTheThreshold_RetryAfterHonouredNoProbing) {
+    constexpr std::uint64_t limited = 4;
+    constexpr auto answer = 100ms;
+    server_.handle("POST", "/hook", [&](const kit::request& r) {
+        auto out = kit::response::json(200, "{}");
+        if (r.sequence <= limited) {
+            out = kit::response::json(429, R"({"error":"slow down"})");
+            out.headers.emplace_back("Retry-After", "1");
         }
+        out.delay = answer;
+        return out;
+    });
+    const auto requests = drain_four_each_of_six(limited);  // past pause_after_failures (3)
+    ASSERT_GT(requests.size(), limited);
+    for (const auto& r : requests) EXPECT_EQ(r.json().at("batch").as_array().size(), 4u) << r.sequence;
+    // The first 429 was answered at its arrival + answer at the earliest; Retry-After: 1 from then.
+    for (std::size_t i = limited; i < requests.size(); ++i) {
+        EXPECT_GE(requests[i].arrival - requests[0].arrival, answer + 1s)
+            << "request " << requests[i].sequence;
     }
-    for (const char* u : {"a", "b", "c", "d", "e", "f"}) {
-        const std::string user = u;
-        EXPECT_EQ(delivered[user],
-                  (std::vector<std::string>{user + "-1", user + "-2", user + "-3", user + "-4"}))
-            << user;
-    }
-    EXPECT_TRUE(wait(store_->persisted_event_batches("hook")).empty());
+    expect_each_user_in_order(requests, limited);
 }
 
 }  // namespace
