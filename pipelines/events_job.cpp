@@ -6,6 +6,8 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
+#include <memory>
+#include <random>
 #include <utility>
 
 #include "connectors/sdk/checked_calls.hpp"
@@ -148,6 +150,10 @@ events_machine_settings events_sender::machine_settings() const {
     m.max_in_flight =
         in_flight_cap(s_.max_in_flight, dest_.max_in_flight(connectors::connector::call::send_events));
     m.pause_after_failures = s_.pause_after_failures;
+    // Jitter for the waits between probes of a down destination: daemons (and restarts) that
+    // lost the same destination do not probe it in lockstep.
+    auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
+    m.random = [gen] { return (*gen)(); };
     return m;
 }
 
@@ -374,6 +380,7 @@ void events_sender::log_failure(const events_machine::failure& f) {
               {"call", "send_events"},
               {"attempt", f.attempt},
               {"delay", f.delay},
+              {"probe", f.probe},
               {"kind", connectors::to_string(f.kind)},
               {"error", f.message}});
 }

@@ -33,8 +33,11 @@
 //
 // Failures: a retryable error (network, 5xx/429 after the engine's retries) keeps the batch
 // queued and holds back that batch's users for the backoff delay (job.backoff) while other users'
-// batches go on; after pause_after_failures failures in a row the whole job backs off
-// exponentially — forever in run(), the queue is durable.
+// batches go on; after pause_after_failures failures in a row the destination is deemed down and
+// probed — one small request at a time, a jittered wait of at most probe_max between them
+// (job.backoff with probe: true) — until a request gets through, when full rate resumes at once;
+// forever in run(), the queue is durable. A 429 that outlasted the engine's retries (which honour
+// its Retry-After) pauses the whole job for the exponential backoff delay instead.
 // Other errors (auth, contract, …) are logged as `job.failed` and backed off at the longest
 // delay: events are never dropped for a destination problem.
 //

@@ -40,6 +40,11 @@ struct events_job_settings {
     std::chrono::milliseconds backoff_initial{1000};
     /// Longest delay between attempts. Default 1 min.
     std::chrono::milliseconds backoff_max{std::chrono::minutes{1}};
+    /// Longest wait between two probes of a destination deemed down (pause_after_failures
+    /// retryable failures in a row, 429s aside): one small request at a time, the wait's ceiling
+    /// doubling from backoff_initial up to min(backoff_max, this), jittered (outage_probe.hpp).
+    /// Default 2 s.
+    std::chrono::milliseconds probe_max{2000};
     /// How often an idle sender looks at the queue without being notified. Default 1 s.
     std::chrono::milliseconds idle_poll{1000};
 };

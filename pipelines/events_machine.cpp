@@ -31,7 +31,12 @@ events_machine::action wait_until(std::optional<clock::steady_time> until) {
 events_machine::events_machine(events_job_settings job,
                                events_machine_settings m,
                                const event_classifier& rules)
-    : s_(std::move(job)), m_(m), rules_(rules) {
+    : s_(std::move(job)),
+      m_(std::move(m)),
+      rules_(rules),
+      probe_(outage_probe::settings{std::min(s_.backoff_initial, s_.probe_max),
+                                    std::min(s_.backoff_max, s_.probe_max), 1},
+             m_.random) {
     if (s_.batch.max_items == 0) s_.batch.max_items = 1;
     if (s_.window_events == 0) s_.window_events = s_.batch.max_items;
     s_.window_events = std::max<std::size_t>(s_.window_events, s_.batch.max_items);
@@ -317,7 +322,11 @@ void events_machine::finish(std::uint64_t id, const context& ctx) {
 void events_machine::count_failure(const batch& b, const context& ctx) {
     if (b.dissolved) return;
     if (!b.error || b.error->kind == connectors::error_kind::rejected) {
+        // The destination answered: it is up. Probing ends, and the users held back by the
+        // failures that led to it go at once with everyone else.
         consecutive_failures_ = 0;
+        if (probe_.recovered()) held_.clear();
+        probe_failed_users_.clear();
         return;
     }
     if (b.cancelled) return;
@@ -326,6 +335,15 @@ void events_machine::count_failure(const batch& b, const context& ctx) {
     const auto& err = *b.error;
     failure f{consecutive_failures_, err.retryable() ? backoff_delay() : s_.backoff_max, err.kind,
               err.message, err.retryable()};
+    // A down destination (not a rate limit: a 429's Retry-After was the engine's to honour, and
+    // the job's pause after it stays exponential) is probed rather than slept on.
+    const bool outage = f.retryable && err.status != 429 &&
+                        (probe_.probing() || consecutive_failures_ >= m_.pause_after_failures);
+    if (outage && !(m_.drain && consecutive_failures_ >= m_.max_failures)) {
+        f.delay = probe_.failed(ctx.now);
+        f.probe = true;
+        probe_failed_users_ = b.users;
+    }
     const auto until = ctx.now + f.delay;
     if (m_.drain && !f.retryable) {
         // Refused credentials, a wrong URL: another try cannot succeed, and waiting backoff_max
@@ -334,6 +352,8 @@ void events_machine::count_failure(const batch& b, const context& ctx) {
                        std::string(connectors::to_string(err.kind)) + ": " + err.message + ")";
     } else if (m_.drain && consecutive_failures_ >= m_.max_failures) {
         stop_reason_ = "send_events failed " + std::to_string(consecutive_failures_) + " times in a row";
+    } else if (f.probe) {
+        // probe_ holds the job: one request at a time, from probe_.next_probe().
     } else if (!f.retryable || consecutive_failures_ >= m_.pause_after_failures) {
         pause_until_ = until;
     } else {
@@ -402,6 +422,11 @@ events_machine::action events_machine::next(const context& ctx) {
             operator_hold_.reset();
         }
         if (requests_out_ >= m_.max_in_flight) return wait_until(std::nullopt);
+        if (!probe_.may_send(ctx.now, requests_out_)) {
+            // The destination is deemed down: one request at a time, none before the probe's wait
+            // has passed. An answer (a completion) ends this wait.
+            return wait_until(requests_out_ > 0 ? std::nullopt : probe_.next_probe());
+        }
         if (auto a = dispatch_resend(ctx)) return std::move(*a);
         if (refill_due_ && !window_full()) {
             auto a = make(kind::peek);
@@ -421,7 +446,10 @@ events_machine::action events_machine::next(const context& ctx) {
 // caller loops), or wait.
 std::optional<events_machine::action> events_machine::cut(const context& ctx) {
     std::erase_if(held_, [&](const auto& h) { return h.second <= ctx.now; });
-    const auto decision = decide_batch(eligible(ctx), s_.batch, ctx.limiter_wait);
+    // A probe of a down destination is a small batch, sent as soon as it may go.
+    auto limits = s_.batch;
+    limits.max_items = probe_.batch_items(limits.max_items);
+    const auto decision = decide_batch(eligible(ctx), limits, ctx.limiter_wait);
     if (decision.what == batch_decision::kind::idle && m_.drain && window_.empty() && batches_.empty()) {
         stop_reason_ = std::string{};
         return std::nullopt;
@@ -440,14 +468,24 @@ std::optional<events_machine::action> events_machine::cut(const context& ctx) {
     }
 
     bool chains_only = false;
-    if (const auto until = paced_until(ctx, chains_only)) return wait_until(wait_end(*until));
+    if (!probe_.probing()) {
+        if (const auto until = paced_until(ctx, chains_only)) return wait_until(wait_end(*until));
+    }
 
-    auto c = cut_batch(rules_, window_, s_.batch, [this, chains_only, &ctx](std::string_view user) {
+    const auto pass = [this, chains_only, &ctx](std::string_view user) {
         if (passed_over(user)) return true;
         if (!chains_only) return false;
         const auto it = window_users_.find(user);
         return it == window_users_.end() || !is_chain(user, it->second, ctx.now);
+    };
+    auto c = cut_batch(rules_, window_, limits, [&](std::string_view user) {
+        // A probe takes another user than the failed one when it can: an event the destination
+        // keeps failing on (a payload it chokes on) must not stand for the destination's health.
+        return pass(user) ||
+               (probe_.probing() && std::find(probe_failed_users_.begin(), probe_failed_users_.end(), user) !=
+                                        probe_failed_users_.end());
     });
+    if (c.rows.empty() && !probe_failed_users_.empty()) c = cut_batch(rules_, window_, limits, pass);
     const auto id = next_batch_++;
     auto& b = batches_[id];
     for (std::size_t i = 0; i < c.rows.size(); ++i) b.add(window_[c.rows[i]], std::move(c.decisions[i]));

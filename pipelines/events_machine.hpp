@@ -50,8 +50,14 @@
 //     batch led by a user with a full batch of its own waiting is not spaced: such a user's
 //     requests go one after another, each as soon as the previous one answered;
 //   - a retryable failure holds back only the batch's users (for the backoff delay); after
-//     pause_after_failures consecutive failures, or a failure that cannot be retried, the whole
-//     job pauses. A wake does not cut a pause short;
+//     pause_after_failures consecutive failures the destination is deemed down and probed
+//     (outage_probe.hpp): one request of one event at a time, after a jittered wait capped at
+//     probe_max, each taking another user than the last failed one when the window has one; the
+//     first request that gets through ends the probing (and the users' holds) and the job sends
+//     at full rate at once. A 429 that outlasted the engine's retries
+//     (which honour its Retry-After), a failure that cannot be retried, or a store failure pauses
+//     the whole job for the exponential backoff delay instead. A wake does not cut a pause or a
+//     probe's wait short;
 //   - cancel(): no new peek or send (a batch persisted but not sent stays persisted, and is resent
 //     first by the next run); batches in flight are awaited and resolved, then stop. Whether they
 //     are answered or abandoned is the driver's business (a graceful stop awaits them; a forced
@@ -77,6 +83,7 @@
 #include "core/clock.hpp"
 #include "pipelines/event_decision.hpp"
 #include "pipelines/events_job_settings.hpp"
+#include "pipelines/outage_probe.hpp"
 
 namespace tributary::pipelines {
 
@@ -95,6 +102,9 @@ struct events_machine_settings {
     /// before the limiter's estimated grant, plus twice the recent time a batch took to persist
     /// (a decaying maximum), not at once. Default 25 ms.
     std::chrono::milliseconds cut_lead{25};
+    /// Random words for the jitter of the waits between probes of a destination deemed down;
+    /// empty = no jitter (each wait is its ceiling).
+    std::function<std::uint64_t()> random{};
 };
 
 class events_machine {
@@ -146,6 +156,8 @@ public:
         connectors::error_kind kind = connectors::error_kind::network;
         std::string message{};
         bool retryable = true;
+        /// The destination is deemed down: `delay` is the wait before the next probe.
+        bool probe = false;
     };
 
     struct action {
@@ -226,6 +238,9 @@ public:
     bool held(std::string_view user, clock::steady_time now) const;
     /// The pause of the whole job, while it lasts.
     std::optional<clock::steady_time> paused_until() const { return pause_until_; }
+    /// Whether the destination is deemed down and probed; when the next probe may go.
+    bool probing() const { return probe_.probing(); }
+    std::optional<clock::steady_time> next_probe() const { return probe_.next_probe(); }
 
 private:
     struct batch {
@@ -323,6 +338,10 @@ private:
 
     std::uint32_t consecutive_failures_ = 0;
     std::optional<clock::steady_time> pause_until_{};
+    outage_probe probe_;
+    /// The users of the last request that failed while probing: the next probe takes others
+    /// when the window has any.
+    std::vector<std::string> probe_failed_users_{};
     std::optional<clock::steady_time> operator_hold_;
     /// A decaying average of the time from a send to its answer; nullopt before the first.
     std::optional<clock::steady_time::duration> answer_time_;

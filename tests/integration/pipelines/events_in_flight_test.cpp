@@ -91,6 +91,51 @@ protected:
         ASSERT_TRUE(r) << r.error().message;
     }
 
+    /// Queues four events each for users a..f, interleaved (a-1, b-1, … f-1, a-2, …), and drains
+    /// them in batches of four (short backoffs, 4 in flight): all sent after `failures` failed
+    /// requests. Returns the requests the receiver got.
+    std::vector<kit::request> drain_four_each_of_six(std::uint64_t failures) {
+        std::vector<state::queued_event> events;
+        for (int n = 1; n <= 4; ++n) {
+            for (const char* u : {"a", "b", "c", "d", "e", "f"}) events.push_back(queued(u, n));
+        }
+        enqueue(std::move(events));
+        auto s = job();
+        s.batch.max_items = 4;
+        s.backoff_initial = 40ms;
+        s.backoff_max = 40ms;
+        connector_harness h{connectors::webhook::webhook_registration(), server_, webhook(4)};
+        events_sender sender(s, h.get(), *store_, log::logger::null());
+        EXPECT_EQ(h.run(sender.prepare()).result, "");
+        auto report = h.run(sender.drain(20)).result;
+        EXPECT_EQ(report.error, "");
+        EXPECT_EQ(report.sent, 24u);
+        EXPECT_EQ(report.queued, 0u);
+        EXPECT_EQ(report.failures, failures);
+        return server_.requests();
+    }
+    /// The requests after the first `failed` delivered each of enqueue_four_each_of_six's events
+    /// once, in order per user, and no batch is left persisted.
+    void expect_each_user_in_order(const std::vector<kit::request>& requests, std::uint64_t failed) {
+        std::map<std::string, std::vector<std::string>> delivered;
+        for (const auto& r : requests) {
+            if (r.sequence <= failed) continue;
+            const auto body = r.json();
+            for (const auto& e : body.at("batch").as_array()) {
+                const auto& o = e.as_object();
+                delivered[std::string(o.at("userId").as_string())].emplace_back(
+                    o.at("messageId").as_string());
+            }
+        }
+        for (const char* u : {"a", "b", "c", "d", "e", "f"}) {
+            const std::string user = u;
+            EXPECT_EQ(delivered[user],
+                      (std::vector<std::string>{user + "-1", user + "-2", user + "-3", user + "-4"}))
+                << user;
+        }
+        EXPECT_TRUE(wait(store_->persisted_event_batches("hook")).empty());
+    }
+
     /// One event each for users a..f.
     void enqueue_six_users() {
         std::vector<state::queued_event> events;
@@ -272,6 +317,74 @@ TEST_F(EventsInFlight, EventsSender_ForcedStop_AbandonsReleasesSlotsAndTheNextRu
     EXPECT_EQ(first_three, before);
     EXPECT_LT(resent[2].arrival - resent[0].arrival, 150ms) << "three slots free at once";
     EXPECT_TRUE(wait(store_->persisted_event_batches("hook")).empty());
+}
+
+// Issue #17 (drain after an outage): the receiver answers 503 to its first eight requests. Past
+// pause_after_failures (3) the job probes it, one request of one event at a time, each after the
+// previous one's answer and the probe's wait; the first probe that gets through brings full
+// batches back at once, several in flight. Nothing lost, per-user order kept.
+TEST_F(EventsInFlight, EventsSender_DestinationDownThenBack_ProbesOneEventAtATimeThenFullRate) {
+    constexpr std::uint64_t failing = 8;
+    // Long enough for requests sent together to overlap on a loaded machine; lower bounds only.
+    constexpr auto answer = 300ms;
+    server_.handle("POST", "/hook", [&](const kit::request& r) {
+        auto out = r.sequence <= failing ? kit::response::json(503, R"({"error":"down"})")
+                                         : kit::response::json(200, "{}");
+        out.delay = answer;
+        return out;
+    });
+    const auto requests = drain_four_each_of_six(failing);
+    ASSERT_GT(requests.size(), failing + 1);
+    auto size_of = [](const kit::request& r) { return r.json().at("batch").as_array().size(); };
+    // Before the probing: full batches, several out at once (the first four arrive together).
+    EXPECT_EQ(size_of(requests[0]), 4u);
+    EXPECT_LT(requests[1].arrival - requests[0].arrival, answer) << "several in flight";
+    // The probes: from the first request cut after the third failure to the one that got through.
+    std::size_t first_probe = 0;
+    for (std::size_t i = 3; i < requests.size() && first_probe == 0; ++i) {
+        if (size_of(requests[i]) == 1) first_probe = i;
+    }
+    ASSERT_GT(first_probe, 0u);
+    ASSERT_LE(first_probe, 4u) << "probing began at the third failure";
+    for (std::size_t i = first_probe; i < failing + 1; ++i) {
+        EXPECT_EQ(size_of(requests[i]), 1u) << "probe " << i;
+        if (i > first_probe) {
+            // After the previous probe's answer and at least half the probe's wait (40 ms).
+            EXPECT_GE(requests[i].arrival - requests[i - 1].arrival, answer + 20ms) << "one at a time: " << i;
+        }
+    }
+    // Back: full batches at once, several in flight.
+    const auto& back = requests[failing + 1];
+    EXPECT_EQ(size_of(back), 4u);
+    ASSERT_GT(requests.size(), failing + 2);
+    EXPECT_LT(requests[failing + 2].arrival - back.arrival, answer) << "several in flight again";
+
+    expect_each_user_in_order(requests, failing);
+}
+
+// 429s are not an outage: past the threshold the job does not probe (full batches only), and no
+// request goes before the Retry-After the receiver gave has passed (the engine pauses the group).
+TEST_F(EventsInFlight, EventsSender_RateLimitedPastTheThreshold_RetryAfterHonouredNoProbing) {
+    constexpr std::uint64_t limited = 4;
+    constexpr auto answer = 100ms;
+    server_.handle("POST", "/hook", [&](const kit::request& r) {
+        auto out = kit::response::json(200, "{}");
+        if (r.sequence <= limited) {
+            out = kit::response::json(429, R"({"error":"slow down"})");
+            out.headers.emplace_back("Retry-After", "1");
+        }
+        out.delay = answer;
+        return out;
+    });
+    const auto requests = drain_four_each_of_six(limited);  // past pause_after_failures (3)
+    ASSERT_GT(requests.size(), limited);
+    for (const auto& r : requests) EXPECT_EQ(r.json().at("batch").as_array().size(), 4u) << r.sequence;
+    // The first 429 was answered at its arrival + answer at the earliest; Retry-After: 1 from then.
+    for (std::size_t i = limited; i < requests.size(); ++i) {
+        EXPECT_GE(requests[i].arrival - requests[0].arrival, answer + 1s)
+            << "request " << requests[i].sequence;
+    }
+    expect_each_user_in_order(requests, limited);
 }
 
 }  // namespace

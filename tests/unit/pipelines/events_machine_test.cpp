@@ -7,9 +7,11 @@
 
 #include <iterator>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -79,6 +81,16 @@ protected:
         }
         out.erase(it);
         return c;
+    }
+    /// A run that took users a, b, c, d from the queue and sent them in two batches of two.
+    std::pair<machine::action, machine::action> two_batches_out(machine& m) {
+        start(m);
+        auto a = durable(
+            m, m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d")}}, ctx()));
+        auto b = durable(m, m.resume(machine::proceed{}, ctx()));
+        EXPECT_EQ(a.what, kind::send);
+        EXPECT_EQ(b.what, kind::send);
+        return {std::move(a), std::move(b)};
     }
     /// `a`, or when it persists a batch, the step after the store said it is durable (its send).
     machine::action durable(machine& m, machine::action a) {
@@ -596,29 +608,185 @@ TEST_F(events_machine_test, EventsMachine_CancelledRequest_KeepsItsPersistedReco
     EXPECT_EQ(m.in_flight(), 0u);
 }
 
-TEST_F(events_machine_test, EventsMachine_FailuresUpToThreshold_HoldUsersThenPauseTheJob) {
+namespace {
+machine::completed failed_with(std::uint64_t batch, std::size_t n, std::optional<int> status = std::nullopt) {
+    auto c = all(batch, n, result_kind::kept);
+    c.error = connectors::make_error(connectors::error_kind::network, "down");
+    c.error->status = status;
+    return c;
+}
+}  // namespace
+
+TEST_F(events_machine_test, EventsMachine_FailuresUpToThreshold_HoldUsersThenProbeTheDestination) {
     machine m(job(), {3, 2, false, 5}, rules_);
-    start(m);
-    auto a =
-        durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d")}}, ctx()));
-    auto b = durable(m, m.resume(machine::proceed{}, ctx()));
-    ASSERT_EQ(b.what, kind::send);
-    auto fail = [&](std::uint64_t batch) {
-        auto c = all(batch, 2, result_kind::kept);
-        c.error = connectors::make_error(connectors::error_kind::network, "down");
-        return c;
-    };
-    EXPECT_EQ(m.resume(fail(a.batch), ctx()).what, kind::resolve);
+    const auto [a, b] = two_batches_out(m);
+    EXPECT_EQ(m.resume(failed_with(a.batch, 2), ctx()).what, kind::resolve);
     EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::report_failure);
     EXPECT_TRUE(m.held("a", clk_.now()));
     EXPECT_FALSE(m.paused_until().has_value()) << "one failure holds only its users";
-    EXPECT_EQ(m.resume(fail(b.batch), ctx()).what, kind::resolve);
+    EXPECT_EQ(m.resume(failed_with(b.batch, 2), ctx()).what, kind::resolve);
     auto f = m.resume(machine::resolved{}, ctx());
     ASSERT_EQ(f.what, kind::report_failure);
     EXPECT_EQ(f.failed.attempt, 2u);
-    ASSERT_TRUE(m.paused_until().has_value()) << "the second in a row pauses the whole job";
-    EXPECT_EQ(*m.paused_until(), clk_.now() + std::chrono::milliseconds{200});
+    EXPECT_TRUE(f.failed.probe);
+    EXPECT_EQ(f.failed.delay, std::chrono::milliseconds{100}) << "the first probe's wait";
+    ASSERT_TRUE(m.probing()) << "the second in a row holds the whole job: the destination is deemed down";
+    EXPECT_FALSE(m.paused_until().has_value());
+    EXPECT_EQ(*m.next_probe(), clk_.now() + std::chrono::milliseconds{100});
+    auto w = m.resume(machine::proceed{}, ctx());
+    ASSERT_EQ(w.what, kind::wait);
+    EXPECT_EQ(w.until, m.next_probe());
+}
+
+// --- a destination deemed down is probed (issue #17: drain after an outage) -------------------
+
+// Past the threshold: one request of one event at a time after a capped wait, whatever the
+// window holds; the first answer resumes full batches, several in flight, and frees held users.
+TEST_F(events_machine_test, EventsMachine_DestinationDown_ProbesOneSmallRequestAtATimeThenFullRate) {
+    machine m(job(), {3, 2, false, 5}, rules_);
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d"),
+                                                  row(5, "e"), row(6, "f")}},
+                                 ctx()));
+    auto b = durable(m, m.resume(machine::proceed{}, ctx()));
+    auto c = durable(m, m.resume(machine::proceed{}, ctx()));
+    ASSERT_EQ(c.what, kind::send);
+    EXPECT_EQ(m.resume(failed_with(a.batch, 2), ctx()).what, kind::resolve);
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::report_failure);
+    EXPECT_FALSE(m.probing()) << "one failure holds only its users";
+    EXPECT_EQ(m.resume(failed_with(b.batch, 2), ctx()).what, kind::resolve);
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::report_failure);
+    ASSERT_TRUE(m.probing());
+    // The third, sent before the probing began, fails later: the wait grows (200 ms), capped.
+    clk_.advance(std::chrono::milliseconds{50});
+    EXPECT_EQ(m.resume(failed_with(c.batch, 2), ctx()).what, kind::resolve);
+    auto f = m.resume(machine::resolved{}, ctx());
+    ASSERT_EQ(f.what, kind::report_failure);
+    EXPECT_EQ(f.failed.delay, std::chrono::milliseconds{200});
+    const auto probe_at = clk_.now() + std::chrono::milliseconds{200};
+    EXPECT_EQ(m.next_probe(), probe_at);
+    m.wake();  // new events do not bring the probe forward
+    EXPECT_EQ(m.resume(machine::proceed{}, ctx()).until, probe_at);
+    EXPECT_EQ(m.resume(machine::timer{}, ctx()).until, probe_at);
+
+    // Probes: one event each, none while one is out; a failed one waits the next (capped) ceiling.
+    std::vector<std::chrono::milliseconds> waits;
+    std::vector<std::string> probed;
+    for (int i = 0; i < 4; ++i) {
+        clk_.advance(*m.next_probe() - clk_.now());
+        auto in = m.resume(machine::timer{}, ctx());
+        if (in.what == kind::peek) in = m.resume(machine::peeked{}, ctx());
+        auto p = durable(m, in);
+        ASSERT_EQ(p.what, kind::send) << i;
+        ASSERT_EQ(p.events.size(), 1u);
+        probed.emplace_back(p.events[0].user_key());
+        auto w = m.resume(machine::proceed{}, ctx());
+        ASSERT_EQ(w.what, kind::wait);
+        EXPECT_FALSE(w.until.has_value()) << "one request at a time while the destination is down";
+        EXPECT_EQ(m.in_flight(), 1u);
+        EXPECT_EQ(m.resume(failed_with(p.batch, 1), ctx()).what, kind::resolve);
+        auto r = m.resume(machine::resolved{}, ctx());
+        ASSERT_EQ(r.what, kind::report_failure);
+        EXPECT_TRUE(r.failed.probe);
+        waits.push_back(r.failed.delay);
+    }
+    EXPECT_EQ(waits, (std::vector<std::chrono::milliseconds>{
+                         std::chrono::milliseconds{400}, std::chrono::milliseconds{800},
+                         std::chrono::milliseconds{800}, std::chrono::milliseconds{800}}))
+        << "capped at min(backoff_max, probe_max)";
+    EXPECT_EQ(probed, (std::vector<std::string>{"a", "b", "a", "b"}))
+        << "the head of the queue, in order, passing over the user whose probe just failed";
+    EXPECT_EQ(m.consecutive_failures(), 7u);
+
+    // The destination is back: the probe gets through, and full rate resumes at once.
+    clk_.advance(*m.next_probe() - clk_.now());
+    auto in = m.resume(machine::timer{}, ctx());
+    if (in.what == kind::peek) in = m.resume(machine::peeked{}, ctx());
+    auto p = durable(m, in);
+    ASSERT_EQ(p.what, kind::send);
+    ASSERT_EQ(p.events.size(), 1u);
+    EXPECT_EQ(m.resume(all(p.batch, 1), ctx()).what, kind::resolve);
+    auto n = m.resume(machine::resolved{}, ctx());
+    EXPECT_FALSE(m.probing());
+    EXPECT_EQ(m.consecutive_failures(), 0u);
+    EXPECT_FALSE(m.held("b", clk_.now())) << "the holds of the failures before are over too";
+    if (n.what == kind::peek) n = m.resume(machine::peeked{}, ctx());
+    auto full1 = durable(m, n);
+    ASSERT_EQ(full1.what, kind::send);
+    EXPECT_EQ(full1.events.size(), 2u);
+    auto full2 = durable(m, m.resume(machine::proceed{}, ctx()));
+    ASSERT_EQ(full2.what, kind::send) << "several in flight again";
+    EXPECT_EQ(full2.events.size(), 2u);
+    EXPECT_EQ(m.in_flight(), 2u);
+}
+
+// A request sent before the probing began that gets through ends the probing as well.
+TEST_F(events_machine_test, EventsMachine_DestinationDown_AnyAnswerEndsTheProbing) {
+    machine m(job(), {3, 1, false, 5}, rules_);
+    const auto [a, b] = two_batches_out(m);
+    EXPECT_EQ(m.resume(failed_with(a.batch, 2), ctx()).what, kind::resolve);
+    EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::report_failure);
+    ASSERT_TRUE(m.probing());
     EXPECT_EQ(m.resume(machine::proceed{}, ctx()).what, kind::wait);
+    EXPECT_EQ(m.resume(all(b.batch, 2), ctx()).what, kind::resolve);
+    auto n = m.resume(machine::resolved{}, ctx());
+    EXPECT_FALSE(m.probing());
+    if (n.what == kind::peek) n = m.resume(machine::peeked{}, ctx());
+    auto full = durable(m, n);
+    ASSERT_EQ(full.what, kind::send) << "at once, not after the probe's wait";
+    EXPECT_EQ(full.events.size(), 2u);
+}
+
+// 429s are not an outage: the engine honoured Retry-After; past the threshold the job pauses for
+// the exponential backoff delay as before, and the pause is not cut short by an answer.
+TEST_F(events_machine_test, EventsMachine_RateLimitedPastTheThreshold_PausesExponentiallyAsBefore) {
+    machine m(job(), {1, 1, false, 5}, rules_);
+    start(m);
+    auto a = durable(m, m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c")}}, ctx()));
+    m.resume(machine::proceed{}, ctx());
+    EXPECT_EQ(m.resume(failed_with(a.batch, 2, 429), ctx()).what, kind::resolve);
+    auto f = m.resume(machine::resolved{}, ctx());
+    ASSERT_EQ(f.what, kind::report_failure);
+    EXPECT_FALSE(f.failed.probe);
+    EXPECT_FALSE(m.probing());
+    ASSERT_TRUE(m.paused_until().has_value());
+    EXPECT_EQ(*m.paused_until(), clk_.now() + std::chrono::milliseconds{100});
+    clk_.advance(std::chrono::milliseconds{100});
+    auto in = m.resume(machine::timer{}, ctx());
+    if (in.what == kind::peek) in = m.resume(machine::peeked{}, ctx());
+    auto b = durable(m, in);
+    ASSERT_EQ(b.what, kind::send);
+    EXPECT_EQ(b.events.size(), 2u) << "a full batch: no probing after a 429";
+    m.resume(machine::proceed{}, ctx());
+    EXPECT_EQ(m.resume(failed_with(b.batch, 2, 429), ctx()).what, kind::resolve);
+    f = m.resume(machine::resolved{}, ctx());
+    EXPECT_EQ(f.failed.delay, std::chrono::milliseconds{200}) << "doubled";
+    EXPECT_EQ(*m.paused_until(), clk_.now() + std::chrono::milliseconds{200});
+}
+
+// run --once still gives up after max_failures in a row, probes included.
+TEST_F(events_machine_test, EventsMachine_DrainDestinationDown_ProbesThenStopsAtMaxFailures) {
+    machine m(job(), {1, 1, true, 3}, rules_);
+    start(m);
+    auto in = m.resume(machine::peeked{{row(1, "a"), row(2, "b"), row(3, "c")}}, ctx());
+    std::vector<std::size_t> sizes;
+    for (int i = 0; i < 3; ++i) {
+        auto p = durable(m, in);
+        ASSERT_EQ(p.what, kind::send) << i;
+        sizes.push_back(p.events.size());
+        m.resume(machine::proceed{}, ctx());
+        EXPECT_EQ(m.resume(failed_with(p.batch, p.events.size()), ctx()).what, kind::resolve);
+        EXPECT_EQ(m.resume(machine::resolved{}, ctx()).what, kind::report_failure);
+        in = m.resume(machine::proceed{}, ctx());
+        if (in.what == kind::wait && in.until) {
+            clk_.advance(*in.until - clk_.now());
+            in = m.resume(machine::timer{}, ctx());
+        }
+        if (in.what == kind::peek) in = m.resume(machine::peeked{}, ctx());
+    }
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{2, 1, 1}));
+    ASSERT_EQ(in.what, kind::stop);
+    EXPECT_EQ(in.reason, "send_events failed 3 times in a row");
 }
 
 // Several in flight, random answers and failures, and a crash with batches in flight: the next run
