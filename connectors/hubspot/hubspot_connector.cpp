@@ -640,6 +640,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     crm.limits = {sliding(tl.per_ten_seconds, ten_s)};
     if (tl.daily) crm.limits.push_back(sliding(tl.daily - search_daily, day));
     crm.retry = *policy;
+    crm.allowance = rate_header_reader{cell};
     crm.require_oauth = s.oauth.has_value();
 
     http::endpoint_group search;
@@ -648,6 +649,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     search.limits = {sliding(5, milliseconds{1000})};
     if (tl.daily) search.limits.push_back(sliding(search_daily, day));
     search.retry = *policy;
+    search.allowance = rate_header_reader{cell};
     search.require_oauth = s.oauth.has_value();
 
     http::endpoint_group events;
@@ -655,6 +657,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     events.patterns = {"POST api.hubapi.com/events/v3/send/batch"};
     events.limits = {sliding(tl.per_ten_seconds, ten_s)};
     events.retry = *policy;
+    events.allowance = rate_header_reader{cell};
     events.require_oauth = s.oauth.has_value();
 
     http::endpoint_group token;
