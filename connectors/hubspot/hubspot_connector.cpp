@@ -101,13 +101,12 @@ hubspot_connector::hubspot_connector(connector_env env)
         // One token source per connection in the engine (oauth.hpp): HubSpot revokes the refresh
         // token a refresh used, so two jobs of one connection must not refresh on their own, and a
         // job's next run keeps the access token. The key holds what the credentials are, so a
-        // connection whose settings changed gets its own.
+        // connection whose settings changed gets its own (and the old one is released).
         const auto& oa = *settings_.oauth;
-        const auto key = "hubspot|" + connection_ + "|" +
-                         token_fingerprint(env.base_url.value_or("") + '\n' + oa.client_id + '\n' +
-                                           oa.client_secret + '\n' + oa.refresh_token);
+        const auto key = "hubspot|" + token_fingerprint(env.base_url.value_or("") + '\n' + oa.client_id +
+                                                        '\n' + oa.client_secret + '\n' + oa.refresh_token);
         auto& http = http_;
-        tokens_ = http_->owner().token_sources().get(key, [&http, &oa] {
+        tokens_ = http_->owner().token_sources().get(connection_, key, [&http, &oa] {
             http::oauth_settings o;
             o.token_url = std::string{token_url};
             o.client_id = oa.client_id;
