@@ -629,6 +629,8 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     const milliseconds ten_s{10'000};
     const milliseconds day{86'400'000};
     const std::uint32_t search_daily = tl.daily / 10;
+    // The day's budget is the account's: crm and search both spend it (events are exempt).
+    const rate_header_reader read_headers{cell, {std::string{crm_group}, std::string{search_group}}};
     auto sliding = [](std::uint32_t n, milliseconds per) {
         return http::rate_limit{.kind = http::limit_kind::sliding_window, .requests = n, .per = per};
     };
@@ -639,7 +641,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     crm.limits = {sliding(tl.per_ten_seconds, ten_s)};
     if (tl.daily) crm.limits.push_back(sliding(tl.daily - search_daily, day));
     crm.retry = *policy;
-    crm.allowance = rate_header_reader{cell};
+    crm.allowance = read_headers;
     crm.require_oauth = s.oauth.has_value();
 
     http::endpoint_group search;
@@ -648,7 +650,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     search.limits = {sliding(5, milliseconds{1000})};
     if (tl.daily) search.limits.push_back(sliding(search_daily, day));
     search.retry = *policy;
-    search.allowance = rate_header_reader{cell};
+    search.allowance = read_headers;
     search.require_oauth = s.oauth.has_value();
 
     http::endpoint_group events;

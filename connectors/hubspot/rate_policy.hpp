@@ -99,25 +99,32 @@ inline constexpr std::chrono::hours daily_cap_without_zone{1};
 /// - `-Secondly-Remaining` (search): at most that many during the next second.
 /// - `-Daily-Remaining`: at most that many until the account's next midnight in `z`; with `z`
 ///   null, during daily_cap_without_zone.
+///   The budget is the account's, shared by the groups named in `daily_groups`: the cap is given
+///   to the answering group and to each of them (each then spends at most that many, so the one
+///   that hears of a spent day stops the others too).
 /// A value that is not a plain decimal count, a remaining above its stated maximum (`-Max`,
 /// `-Secondly`, `-Daily`) or an interval outside 1 ms..24 h is ignored (that cap only). Never
 /// throws.
 std::vector<http::allowance_cap> allowance_of(const http::header_lookup& headers,
                                               clock::wall_time now,
-                                              const zone* z) noexcept;
+                                              const zone* z,
+                                              const std::vector<std::string>& daily_groups = {}) noexcept;
 
 /// The groups' allowance reader: allowance_of with the cell's zone (shared with the 429 reader,
-/// so the zone the connector learns from the account applies to both).
+/// so the zone the connector learns from the account applies to both) and the groups that share
+/// the daily budget.
 class rate_header_reader {
 public:
-    explicit rate_header_reader(std::shared_ptr<zone_cell> cell) : cell_{std::move(cell)} {}
+    explicit rate_header_reader(std::shared_ptr<zone_cell> cell, std::vector<std::string> daily_groups = {})
+        : cell_{std::move(cell)}, daily_groups_{std::move(daily_groups)} {}
     std::vector<http::allowance_cap> operator()(const http::header_lookup& headers,
                                                 clock::wall_time now) const {
-        return allowance_of(headers, now, cell_ && cell_->known ? &*cell_->known : nullptr);
+        return allowance_of(headers, now, cell_ && cell_->known ? &*cell_->known : nullptr, daily_groups_);
     }
 
 private:
     std::shared_ptr<zone_cell> cell_;
+    std::vector<std::string> daily_groups_;
 };
 
 }  // namespace tributary::connectors::hubspot

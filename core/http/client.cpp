@@ -360,8 +360,16 @@ void client::observe_rate_headers(async_limiter& l,
             const std::string* v = r.find_header(name);
             return v ? std::optional<std::string_view>{*v} : std::nullopt;
         };
-        for (const auto& cap : g.allowance(find, engine_.clock_.wall_now()))
-            if (cap.reset_in.count() > 0) l.observe_headers(cap.remaining, cap.reset_in);
+        for (const auto& cap : g.allowance(find, engine_.clock_.wall_now())) {
+            if (cap.reset_in.count() <= 0) continue;
+            if (cap.group.empty()) {
+                l.observe_headers(cap.remaining, cap.reset_in);
+                continue;
+            }
+            const auto& groups = router_.groups();
+            for (std::size_t i = 0; i < groups.size(); ++i)
+                if (groups[i].name == cap.group) limiters_[i]->observe_headers(cap.remaining, cap.reset_in);
+        }
         return;
     }
     if (auto rem = to_u32(r.find_header("X-HubSpot-RateLimit-Remaining"))) {

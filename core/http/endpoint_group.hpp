@@ -19,6 +19,9 @@ namespace tributary::http {
 struct allowance_cap {
     std::uint32_t remaining = 0;
     std::chrono::nanoseconds reset_in{0};
+    /// Empty: the answering group's. Else another group of the same client, by name (a budget
+    /// several groups spend, e.g. HubSpot's day); a name the client has not is ignored.
+    std::string group{};
 
     friend bool operator==(const allowance_cap&, const allowance_cap&) = default;
 };

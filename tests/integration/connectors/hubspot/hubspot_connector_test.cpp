@@ -413,6 +413,12 @@ TEST(HubspotConnector_RateHeaders, DailyRemainingZeroWaitsForTheAccountsMidnight
     EXPECT_NEAR(std::chrono::duration<double>(*wait).count(), std::chrono::duration<double>(expected).count(),
                 60.0);
     EXPECT_GT(*wait, std::chrono::minutes{1});
+    // Search spends the same budget: it heard nothing from HubSpot itself, and waits as well.
+    const auto search_wait =
+        h.http_client()->estimated_wait("POST", hubspot::search_url, http::priority::incremental);
+    ASSERT_TRUE(search_wait);
+    EXPECT_NEAR(std::chrono::duration<double>(*search_wait).count(),
+                std::chrono::duration<double>(expected).count(), 60.0);
 }
 
 // Another app spends the rolling 10 s window down to 5 requests (and the account's window is 20

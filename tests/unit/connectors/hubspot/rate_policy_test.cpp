@@ -176,6 +176,16 @@ TEST(Hubspot_RateHeaders, DailyUntilTheAccountsMidnight) {
     EXPECT_EQ(caps_of(h, at(1772884800), nullptr), (std::vector<allowance_cap>{{0, daily_cap_without_zone}}));
 }
 
+TEST(Hubspot_RateHeaders, TheDailyCapGoesToEveryGroupSharingTheBudget) {
+    const zone utc;
+    const header_list h{{"X-HubSpot-RateLimit-Remaining", "9"}, {"X-HubSpot-RateLimit-Daily-Remaining", "0"}};
+    EXPECT_EQ(allowance_of(lookup_in(h), at(1772884800), &utc, {"crm", "search"}),
+              (std::vector<allowance_cap>{{9, 10s}, {0, 12h}, {0, 12h, "crm"}, {0, 12h, "search"}}));
+    const rate_header_reader read{std::make_shared<zone_cell>(), {"search"}};
+    EXPECT_EQ(read(lookup_in(h), at(1772884800)),
+              (std::vector<allowance_cap>{{9, 10s}, {0, 1h}, {0, 1h, "search"}}));
+}
+
 TEST(Hubspot_RateHeaders, AllOfAPrivateAppsAnswer) {
     const zone utc;
     const header_list h{{"X-HubSpot-RateLimit-Max", "190"},
