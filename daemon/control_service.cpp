@@ -384,6 +384,9 @@ awaitable<std::string> control_service::reload(bool force) {
             scheduler_.set_runner(make_runner(next, *next));
             board_.set_jobs(plans_of(*next), now);
             scheduler_.refresh();
+            // OAuth token sources of removed connections are released (a run in flight keeps its own).
+            deps_.engine.token_sources().retain(
+                [&next](const std::string& connection) { return next->connections.count(connection) > 0; });
             ++reloads_;
             control_log_.info("daemon.reloaded", {{"added", plan.added.size()},
                                                   {"removed", plan.removed.size()},

@@ -101,13 +101,12 @@ hubspot_connector::hubspot_connector(connector_env env)
         // One token source per connection in the engine (oauth.hpp): HubSpot revokes the refresh
         // token a refresh used, so two jobs of one connection must not refresh on their own, and a
         // job's next run keeps the access token. The key holds what the credentials are, so a
-        // connection whose settings changed gets its own.
+        // connection whose settings changed gets its own (and the old one is released).
         const auto& oa = *settings_.oauth;
-        const auto key = "hubspot|" + connection_ + "|" +
-                         token_fingerprint(env.base_url.value_or("") + '\n' + oa.client_id + '\n' +
-                                           oa.client_secret + '\n' + oa.refresh_token);
+        const auto key = "hubspot|" + token_fingerprint(env.base_url.value_or("") + '\n' + oa.client_id +
+                                                        '\n' + oa.client_secret + '\n' + oa.refresh_token);
         auto& http = http_;
-        tokens_ = http_->owner().token_sources().get(key, [&http, &oa] {
+        tokens_ = http_->owner().token_sources().get(connection_, key, [&http, &oa] {
             http::oauth_settings o;
             o.token_url = std::string{token_url};
             o.client_id = oa.client_id;
@@ -630,6 +629,8 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     const milliseconds ten_s{10'000};
     const milliseconds day{86'400'000};
     const std::uint32_t search_daily = tl.daily / 10;
+    // The day's budget is the account's: crm and search both spend it (events are exempt).
+    const rate_header_reader read_headers{cell, {std::string{crm_group}, std::string{search_group}}};
     auto sliding = [](std::uint32_t n, milliseconds per) {
         return http::rate_limit{.kind = http::limit_kind::sliding_window, .requests = n, .per = per};
     };
@@ -640,6 +641,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     crm.limits = {sliding(tl.per_ten_seconds, ten_s)};
     if (tl.daily) crm.limits.push_back(sliding(tl.daily - search_daily, day));
     crm.retry = *policy;
+    crm.allowance = read_headers;
     crm.require_oauth = s.oauth.has_value();
 
     http::endpoint_group search;
@@ -648,6 +650,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     search.limits = {sliding(5, milliseconds{1000})};
     if (tl.daily) search.limits.push_back(sliding(search_daily, day));
     search.retry = *policy;
+    search.allowance = read_headers;
     search.require_oauth = s.oauth.has_value();
 
     http::endpoint_group events;
@@ -655,6 +658,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     events.patterns = {"POST api.hubapi.com/events/v3/send/batch"};
     events.limits = {sliding(tl.per_ten_seconds, ten_s)};
     events.retry = *policy;
+    events.allowance = rate_header_reader{cell};
     events.require_oauth = s.oauth.has_value();
 
     http::endpoint_group token;

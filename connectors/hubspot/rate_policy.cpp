@@ -157,4 +157,65 @@ std::optional<std::chrono::milliseconds> wait_for_429(std::string_view body,
     return std::nullopt;
 }
 
+namespace {
+
+// A plain decimal count ("0".."4294967295"); anything else (signs, spaces, fractions) is unusable.
+std::optional<std::uint32_t> count_of(const std::optional<std::string_view>& v) noexcept {
+    if (!v || v->empty() || v->size() > 10) return std::nullopt;
+    std::uint64_t n = 0;
+    for (char c : *v) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (n > UINT32_MAX) return std::nullopt;
+    return static_cast<std::uint32_t>(n);
+}
+
+// `remaining` of the header `name`, checked against the maximum `max_name` states (when sent).
+std::optional<std::uint32_t> remaining_of(const http::header_lookup& headers,
+                                          std::string_view name,
+                                          std::string_view max_name) {
+    const auto remaining = count_of(headers(name));
+    if (!remaining) return std::nullopt;
+    if (const auto max = headers(max_name)) {
+        const auto m = count_of(max);
+        if (!m || *remaining > *m) return std::nullopt;
+    }
+    return remaining;
+}
+
+}  // namespace
+
+std::vector<http::allowance_cap> allowance_of(const http::header_lookup& headers,
+                                              clock::wall_time now,
+                                              const zone* z,
+                                              const std::vector<std::string>& daily_groups) noexcept {
+    using namespace std::chrono;
+    std::vector<http::allowance_cap> out;
+    if (!headers) return out;
+    try {
+        if (const auto r =
+                remaining_of(headers, "X-HubSpot-RateLimit-Remaining", "X-HubSpot-RateLimit-Max")) {
+            std::optional<std::uint32_t> interval_ms = 10'000;
+            if (const auto iv = headers("X-HubSpot-RateLimit-Interval-Milliseconds"))
+                interval_ms = count_of(iv);
+            if (interval_ms && *interval_ms > 0 && *interval_ms <= 86'400'000u)
+                out.push_back({*r, milliseconds{*interval_ms}});
+        }
+        if (const auto r = remaining_of(headers, "X-HubSpot-RateLimit-Secondly-Remaining",
+                                        "X-HubSpot-RateLimit-Secondly"))
+            out.push_back({*r, seconds{1}});
+        if (const auto r =
+                remaining_of(headers, "X-HubSpot-RateLimit-Daily-Remaining", "X-HubSpot-RateLimit-Daily")) {
+            const nanoseconds until =
+                z ? nanoseconds{next_midnight(now, *z) - now} : nanoseconds{daily_cap_without_zone};
+            out.push_back({*r, until});
+            for (const auto& g : daily_groups) out.push_back({*r, until, g});
+        }
+    } catch (...) {
+        // A lookup that throws (allocation) leaves the caps read so far.
+    }
+    return out;
+}
+
 }  // namespace tributary::connectors::hubspot

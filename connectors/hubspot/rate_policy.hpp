@@ -1,7 +1,8 @@
 #pragma once
 // HubSpot's rate limits as decisions (README, "Limits"): the account's time zone read from the
 // system's zoneinfo (TZif), the daily budget's reset at the account's midnight, and the wait a
-// 429 body's `policyName` asks for. Pure except load_zone, which reads one file.
+// 429 body's `policyName` asks for, and the allowance HubSpot's X-HubSpot-RateLimit-* answer
+// headers state. Pure except load_zone, which reads one file.
 
 #include <chrono>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/http/endpoint_group.hpp"
 #include "core/result.hpp"
 
 namespace tributary::connectors::hubspot {
@@ -79,6 +81,50 @@ public:
 
 private:
     std::shared_ptr<zone_cell> cell_;
+};
+
+/// How long a daily cap lasts when the account's zone is unknown: the reset lies somewhere in the
+/// next 24 h, so a cap is held for an hour (as a daily 429 without a zone) and then relearned from
+/// the next answer — a spent budget costs one request an hour, and a cap never outlives a reset
+/// by more than an hour.
+inline constexpr std::chrono::hours daily_cap_without_zone{1};
+
+/// The caps an answer's X-HubSpot-RateLimit-* headers state, received at `now` (hubspot.md, "Rate
+/// limits"; README, "Limits"). The limiter enforces each on top of its own count (caps only lower
+/// the allowance), so another app of the account spending the window or the budget holds this
+/// one back instead of earning it 429s.
+/// - `-Remaining` (+ `-Interval-Milliseconds`, 10 s when absent): the rolling 10 s window. At most
+///   that many more requests during a whole interval from now — HubSpot does not say when its
+///   oldest counted request leaves the window.
+/// - `-Secondly-Remaining` (search): at most that many during the next second.
+/// - `-Daily-Remaining`: at most that many until the account's next midnight in `z`; with `z`
+///   null, during daily_cap_without_zone.
+///   The budget is the account's, shared by the groups named in `daily_groups`: the cap is given
+///   to the answering group and to each of them (each then spends at most that many, so the one
+///   that hears of a spent day stops the others too).
+/// A value that is not a plain decimal count, a remaining above its stated maximum (`-Max`,
+/// `-Secondly`, `-Daily`) or an interval outside 1 ms..24 h is ignored (that cap only). Never
+/// throws.
+std::vector<http::allowance_cap> allowance_of(const http::header_lookup& headers,
+                                              clock::wall_time now,
+                                              const zone* z,
+                                              const std::vector<std::string>& daily_groups = {}) noexcept;
+
+/// The groups' allowance reader: allowance_of with the cell's zone (shared with the 429 reader,
+/// so the zone the connector learns from the account applies to both) and the groups that share
+/// the daily budget.
+class rate_header_reader {
+public:
+    explicit rate_header_reader(std::shared_ptr<zone_cell> cell, std::vector<std::string> daily_groups = {})
+        : cell_{std::move(cell)}, daily_groups_{std::move(daily_groups)} {}
+    std::vector<http::allowance_cap> operator()(const http::header_lookup& headers,
+                                                clock::wall_time now) const {
+        return allowance_of(headers, now, cell_ && cell_->known ? &*cell_->known : nullptr, daily_groups_);
+    }
+
+private:
+    std::shared_ptr<zone_cell> cell_;
+    std::vector<std::string> daily_groups_;
 };
 
 }  // namespace tributary::connectors::hubspot

@@ -342,13 +342,35 @@ void client::observe_alignment(async_limiter& l, const response& r, clock::stead
 }
 
 // Vendor headers may only lower what the limiter allows.
-void client::observe_rate_headers(async_limiter& l, const response& r, clock::steady_time sent_at) {
+void client::observe_rate_headers(async_limiter& l,
+                                  const endpoint_group& g,
+                                  const response& r,
+                                  clock::steady_time sent_at) {
     constexpr std::chrono::milliseconds max_reset{std::chrono::hours{24}};
     observe_alignment(l, r, sent_at);
     if (auto rem = to_u32(r.find_header("RateLimit-Remaining"))) {
         const auto* reset = r.find_header("RateLimit-Reset");
         if (auto in = reset ? parse_delta_seconds(*reset, max_reset) : std::nullopt)
             l.observe_headers(*rem, *in);
+    }
+    if (g.allowance) {
+        // The connector reads its vendor's headers (HubSpot: the daily budget's reset is the
+        // account's midnight, which only the connector knows).
+        const header_lookup find = [&r](std::string_view name) -> std::optional<std::string_view> {
+            const std::string* v = r.find_header(name);
+            return v ? std::optional<std::string_view>{*v} : std::nullopt;
+        };
+        for (const auto& cap : g.allowance(find, engine_.clock_.wall_now())) {
+            if (cap.reset_in.count() <= 0) continue;
+            if (cap.group.empty()) {
+                l.observe_headers(cap.remaining, cap.reset_in);
+                continue;
+            }
+            const auto& groups = router_.groups();
+            for (std::size_t i = 0; i < groups.size(); ++i)
+                if (groups[i].name == cap.group) limiters_[i]->observe_headers(cap.remaining, cap.reset_in);
+        }
+        return;
     }
     if (auto rem = to_u32(r.find_header("X-HubSpot-RateLimit-Remaining"))) {
         // HubSpot names the window length, not its reset: a full interval is
@@ -475,7 +497,7 @@ awaitable<outcome> client::send(request req, priority p) {
         }
         if (r.resp) {
             ++limiter.traffic().answers[r.resp->status];
-            observe_rate_headers(limiter, *r.resp, sent_at);
+            observe_rate_headers(limiter, group, *r.resp, sent_at);
             header_list headers;
             headers.reserve(r.resp->headers.size());
             for (const auto& h : r.resp->headers) headers.emplace_back(h.name, h.value);

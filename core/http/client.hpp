@@ -129,7 +129,10 @@ private:
           options_(std::move(opts)),
           base_(std::move(base)) {}
 
-    void observe_rate_headers(async_limiter& l, const response& r, clock::steady_time sent_at);
+    void observe_rate_headers(async_limiter& l,
+                              const endpoint_group& g,
+                              const response& r,
+                              clock::steady_time sent_at);
     void observe_alignment(async_limiter& l, const response& r, clock::steady_time sent_at);
 
     engine& engine_;

@@ -162,10 +162,20 @@ awaitable<std::optional<std::string>> token_source::exchange() {
 }
 
 std::shared_ptr<token_source> token_source_registry::get(
-    const std::string& key, const std::function<std::shared_ptr<token_source>()>& make) {
-    auto& slot = sources_[key];
-    if (!slot) slot = make();
-    return slot;
+    const std::string& connection,
+    const std::string& key,
+    const std::function<std::shared_ptr<token_source>()>& make) {
+    auto& slot = sources_[connection];
+    if (!slot.source || slot.key != key) slot = entry{key, make()};
+    return slot.source;
+}
+
+void token_source_registry::retain(const std::function<bool(const std::string& connection)>& keep) {
+    std::erase_if(sources_, [&keep](const auto& kv) { return !keep(kv.first); });
+}
+
+std::size_t token_source_registry::size() const noexcept {
+    return sources_.size();
 }
 
 }  // namespace tributary::http

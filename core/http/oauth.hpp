@@ -121,18 +121,30 @@ private:
     std::shared_ptr<client> held_;
 };
 
-/// The token sources of an engine by key (a connection and what its credentials are), kept for
-/// the engine's life: the jobs of a connection, and each run of a job, use one source and its
-/// access token until it expires. A key whose credentials changed (a config reload) gets a new
-/// source; the old one stays unused. Single-threaded.
+/// The token sources of an engine by connection and key (what the connection's credentials are),
+/// kept while the connection is: the jobs of a connection, and each run of a job, use one source
+/// and its access token until it expires. A connection whose credentials changed (a config
+/// reload) gets a new source and its old one leaves the registry; a reload that removes a
+/// connection releases its sources (retain). A source leaving the registry lives on only while a
+/// connector still holds it. Single-threaded.
 class token_source_registry {
 public:
-    /// The source of `key`, made by `make` the first time.
-    std::shared_ptr<token_source> get(const std::string& key,
+    /// The source of `key` for `connection`, made by `make` the first time. Making one drops the
+    /// connection's sources of other keys (superseded credentials).
+    std::shared_ptr<token_source> get(const std::string& connection,
+                                      const std::string& key,
                                       const std::function<std::shared_ptr<token_source>()>& make);
+    /// Drops the sources of every connection `keep` does not name (after a reload).
+    void retain(const std::function<bool(const std::string& connection)>& keep);
+    /// Sources held, over all connections.
+    std::size_t size() const noexcept;
 
 private:
-    std::map<std::string, std::shared_ptr<token_source>> sources_;
+    struct entry {
+        std::string key;
+        std::shared_ptr<token_source> source;
+    };
+    std::map<std::string, entry> sources_;  // by connection
 };
 
 }  // namespace tributary::http

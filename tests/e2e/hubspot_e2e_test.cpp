@@ -545,6 +545,39 @@ TEST(HubspotE2e_Daily, SpentBudgetPausesTheGroupAcrossARestartWithoutARetryStorm
     EXPECT_TRUE(second.wait(20s).has_value());
 }
 
+// Another app of the account spends the day's budget down to 5 requests. tributary's own count
+// says thousands are left; HubSpot's X-HubSpot-RateLimit-Daily-Remaining says otherwise: the
+// export sends its 5 requests (the properties, the account, three pages), then waits for the
+// account's midnight without a 429 DAILY; the wait survives a restart (the cap is persisted).
+TEST(HubspotE2e_Daily, BudgetSpentByAnotherAppWaitsWithoutA429AcrossARestart) {
+    temp_dir dir;
+    auto owned = limited_mock(1200);
+    auto& m = *owned;
+    const auto left = m.window(hs::policy::daily)->remaining(std::chrono::steady_clock::now());
+    ASSERT_GT(left, 5u);
+    ASSERT_EQ(m.spend(hs::policy::daily, static_cast<std::uint32_t>(left - 5)), left - 5);
+    const auto cfg = dir.write("hubspot.yaml", export_config(dir.path(), m.base_url()));
+    const std::vector<std::string> env{"HUBSPOT_TOKEN=" + token};
+    {
+        child_process first(bin, {"run", "--once", "export", "-c", cfg.string()}, env);
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (m.stats().requests < 5 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(20ms);
+        ASSERT_EQ(m.stats().requests, 5u) << first.err();
+        EXPECT_FALSE(first.wait(3s).has_value()) << "the run ended: " << first.err();
+        EXPECT_EQ(m.stats().requests, 5u) << "a request past the day's budget";
+        first.signal(SIGTERM);
+        EXPECT_TRUE(first.wait(20s).has_value());
+    }
+    child_process second(bin, {"run", "--once", "export", "-c", cfg.string()}, env);
+    EXPECT_FALSE(second.wait(4s).has_value()) << "the second run ended: " << second.err();
+    EXPECT_EQ(m.stats().requests, 5u) << "the restart sent a request before the daily reset";
+    second.signal(SIGTERM);
+    EXPECT_TRUE(second.wait(20s).has_value());
+    EXPECT_EQ(refused(m), 0u);
+    EXPECT_EQ(m.stats().rate_limited.count("DAILY"), 0u);
+}
+
 namespace {
 
 // The job.done lines of `job` in a JSON log, by status ("succeeded", "failed", …).

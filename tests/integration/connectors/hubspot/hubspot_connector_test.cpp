@@ -34,6 +34,11 @@ using memory_state = tributary::connectors::testing::memory_connector_state;
 
 const std::string token = "pat-na1-int-0123456789";
 
+// A private-app connection whose account is on UTC.
+json::value utc_settings() {
+    return json::parse(R"({"access_token":")" + token + R"(","timezone":"UTC"})");
+}
+
 std::int64_t ms(std::string_view iso) {
     return types::parse_datetime(iso, "").value() / 1000;
 }
@@ -44,9 +49,9 @@ struct read_all_result {
     std::size_t calls = 0;
 };
 
-// Pages through records() from `since` until the last page.
-read_all_result read_all(connector_harness& h, std::optional<wall_micros> since) {
-    auto schema = h.record_schema(target::users, role::source).result.value();
+// Pages through records() from `since` until the last page, with `schema` (no schema request).
+template <class Schema>
+read_all_result read_pages(connector_harness& h, std::optional<wall_micros> since, const Schema& schema) {
     read_all_result out;
     std::string cursor;
     for (;;) {
@@ -65,6 +70,11 @@ read_all_result read_all(connector_harness& h, std::optional<wall_micros> since)
         cursor = p.result->next_cursor;
         EXPECT_FALSE(cursor.empty());
     }
+}
+
+// Reads the schema, then pages through records() from `since` until the last page.
+read_all_result read_all(connector_harness& h, std::optional<wall_micros> since) {
+    return read_pages(h, since, h.record_schema(target::users, role::source).result.value());
 }
 
 std::size_t search_bodies_with(const std::vector<kit::request>& requests, std::string_view needle) {
@@ -361,15 +371,98 @@ TEST(HubspotConnector_Daily, A429DailyPausesTheGroupUntilTheAccountsMidnight) {
     EXPECT_GT(*wait, std::chrono::minutes{1});
 }
 
+std::uint64_t rate_limited(const hs::hubspot_mock& m, const std::string& policy) {
+    const auto st = m.stats();
+    const auto it = st.rate_limited.find(policy);
+    return it == st.rate_limited.end() ? 0 : it->second;
+}
+
+// Another app of the account spends the day's budget down to 3 requests. Our own count says
+// thousands are left; HubSpot's X-HubSpot-RateLimit-Daily-Remaining says 2, 1, 0 after our next
+// three requests: those are sent, and then the group waits for the account's midnight instead of
+// spending a fourth request on a 429 DAILY.
+TEST(HubspotConnector_RateHeaders, DailyRemainingZeroWaitsForTheAccountsMidnight) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .time_zone = "America/New_York", .daily = 100'000}};
+    m.generate_contacts(300, ms("2026-05-01T10:00:00Z"), 1000);
+    connector_harness h{hubspot::hubspot_registration(),
+                        m.server(),
+                        {.settings = json::parse(R"({"access_token":")" + token + R"("})")}};
+    const auto schema = h.record_schema(target::users, role::source).result.value();
+    // The first read learns the account's zone (GET /account-info/v3/details).
+    ASSERT_EQ(read_pages(h, std::nullopt, schema).ids.size(), 300u);
+    const auto list = hubspot::list_url({"email"}, "");
+    EXPECT_LT(*h.http_client()->estimated_wait("GET", list, http::priority::incremental),
+              std::chrono::seconds{1});
+
+    const auto left = m.window(hs::policy::daily)->remaining(std::chrono::steady_clock::now());
+    ASSERT_GT(left, 3u);
+    ASSERT_EQ(m.spend(hs::policy::daily, static_cast<std::uint32_t>(left - 3)), left - 3);
+    const auto before = m.stats().requests;
+    auto second = read_pages(h, std::nullopt, schema);  // three pages: three requests
+    EXPECT_EQ(second.ids.size(), 300u);
+    EXPECT_EQ(m.stats().requests - before, 3u);
+    EXPECT_EQ(m.window(hs::policy::daily)->remaining(std::chrono::steady_clock::now()), 0u);
+    EXPECT_EQ(rate_limited(m, "DAILY"), 0u);
+
+    // The next request waits for midnight in New York (the zone from the system's zoneinfo).
+    const auto zone = hubspot::load_zone("America/New_York").value();
+    const auto now = std::chrono::system_clock::now();
+    const auto expected = hubspot::next_midnight(now, zone) - now;
+    const auto wait = h.http_client()->estimated_wait("GET", list, http::priority::incremental);
+    ASSERT_TRUE(wait);
+    EXPECT_NEAR(std::chrono::duration<double>(*wait).count(), std::chrono::duration<double>(expected).count(),
+                60.0);
+    EXPECT_GT(*wait, std::chrono::minutes{1});
+    // Search spends the same budget: it heard nothing from HubSpot itself, and waits as well.
+    const auto search_wait =
+        h.http_client()->estimated_wait("POST", hubspot::search_url, http::priority::incremental);
+    ASSERT_TRUE(search_wait);
+    EXPECT_NEAR(std::chrono::duration<double>(*search_wait).count(),
+                std::chrono::duration<double>(expected).count(), 60.0);
+}
+
+// Another app spends the rolling 10 s window down to 5 requests (and the account's window is 20
+// where the settings' tier says 100): our requests stop when X-HubSpot-RateLimit-Remaining says
+// 0 and go on once a whole interval has passed — no 429 TEN_SECONDLY_ROLLING.
+TEST(HubspotConnector_RateHeaders, TenSecondRemainingZeroWaitsInsteadOfA429) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .time_zone = "UTC", .per_ten_seconds = 20}};
+    m.generate_contacts(1000, ms("2026-05-01T10:00:00Z"), 1000);
+    connector_harness h{hubspot::hubspot_registration(),
+                        m.server(),
+                        {.settings = utc_settings(), .timeout = std::chrono::seconds{120}}};
+    ASSERT_EQ(m.spend(hs::policy::ten_secondly_rolling, 15), 15u);
+    const auto started = std::chrono::steady_clock::now();
+    auto all = read_all(h, std::nullopt);  // the schema and ten pages: 11 requests
+    EXPECT_EQ(all.ids.size(), 1000u);
+    EXPECT_EQ(rate_limited(m, "TEN_SECONDLY_ROLLING"), 0u);
+    EXPECT_EQ(m.stats().requests, 11u);
+    // Five went at once; the rest after the window the headers said was spent.
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::seconds{10});
+}
+
+// Search has its own 5 per second. Another app spends 4 of them: our first search page learns
+// from X-HubSpot-RateLimit-Secondly-Remaining that none is left (our own count: 4), and the second
+// page waits for the next second instead of earning a 429 SECONDLY.
+TEST(HubspotConnector_RateHeaders, SecondlyRemainingZeroHoldsSearchBack) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .time_zone = "UTC"}};
+    m.generate_contacts(300, ms("2026-05-01T10:00:00Z"), 1000);
+    connector_harness h{hubspot::hubspot_registration(), m.server(), {.settings = utc_settings()}};
+    (void)h.record_schema(target::users, role::source);
+    ASSERT_EQ(m.spend(hs::policy::secondly, 4), 4u);
+    const auto since = wall_micros{std::chrono::microseconds{ms("2026-05-01T09:00:00Z") * 1000}};
+    auto all = read_all(h, since);  // two pages of 200
+    EXPECT_EQ(all.ids.size(), 300u);
+    EXPECT_EQ(search_bodies_with(m.requests(), "lastmodifieddate"), 2u);
+    EXPECT_EQ(rate_limited(m, "SECONDLY"), 0u);
+}
+
 // 477 MIGRATION_IN_PROGRESS (the account is moving between data centres) answers with
 // Retry-After: the read waits that long, then retries and succeeds; HubSpot's error never
 // reaches the caller.
 TEST(HubspotConnector_Migration, A477WaitsItsRetryAfterThenRetries) {
     hs::hubspot_mock m{{.private_app_tokens = {token}, .time_zone = "UTC"}};
     m.generate_contacts(10, ms("2026-05-01T10:00:00Z"), 1000);
-    connector_harness h{hubspot::hubspot_registration(),
-                        m.server(),
-                        {.settings = json::parse(R"({"access_token":")" + token + R"(","timezone":"UTC"})")}};
+    connector_harness h{hubspot::hubspot_registration(), m.server(), {.settings = utc_settings()}};
     auto schema = h.record_schema(target::users, role::source).result.value();
     m.inject_status(477, 1, 2, "/crm/v3/objects/contacts");
     auto read = h.records(target::users, std::nullopt, "", schema);

@@ -460,6 +460,44 @@ TEST(HttpEngine_OAuth, ConcurrentRequestsShareOneRefresh) {
     EXPECT_EQ(rotated, std::vector<std::string>{"refresh2"});
 }
 
+// The engine keeps one token source per connection while the connection is: a connection whose
+// credentials changed gets a new source and the old one is released, and a reload that removes a
+// connection releases its source. A released source lives on only while a user still holds it
+// (its client, which it holds, does not keep it alive).
+TEST(HttpEngine_OAuth, TokenSourcesOfChangedAndRemovedConnectionsAreReleased) {
+    oauth_server os;
+    fixture f;
+    auto& registry = f.engine.token_sources();
+    auto make = [&f, &os](std::string refresh) {
+        return [&f, &os, refresh] {
+            auto c = f.client(oauth_groups(), os.server);
+            auto s = std::make_shared<http::token_source>(
+                *c, http::oauth_settings{"https://api.vendor.test/oauth/token", "id", "secret"}, refresh,
+                nullptr);
+            s->hold_client(c);
+            return s;
+        };
+    };
+    auto first = registry.get("crm", "k1", make("r1"));
+    const std::weak_ptr<http::token_source> first_weak = first;
+    first.reset();
+    ASSERT_FALSE(first_weak.expired()) << "kept between runs";
+    EXPECT_EQ(registry.get("crm", "k1", make("other")), first_weak.lock()) << "the same source again";
+
+    auto changed = registry.get("crm", "k2", make("r2"));  // the credentials changed
+    EXPECT_TRUE(first_weak.expired()) << "the superseded source was kept";
+    EXPECT_EQ(registry.size(), 1u);
+
+    auto removed = registry.get("old", "k", make("r3"));
+    const std::weak_ptr<http::token_source> removed_weak = removed;
+    registry.retain([](const std::string& connection) { return connection == "crm"; });
+    EXPECT_EQ(registry.size(), 1u);
+    EXPECT_FALSE(removed_weak.expired()) << "a run in flight keeps its source";
+    removed.reset();
+    EXPECT_TRUE(removed_weak.expired()) << "the removed connection's source was kept";
+    EXPECT_EQ(registry.get("crm", "k2", make("other")), changed);
+}
+
 TEST(HttpEngine_OAuth, A401InvalidatesTheTokenOnce) {
     oauth_server os;
     fixture f;

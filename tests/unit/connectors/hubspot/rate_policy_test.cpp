@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "core/http/group_limiter.hpp"
+#include "core/http/retry_policy.hpp"
 
 namespace {
 
@@ -133,6 +137,139 @@ TEST(Hubspot_429, WaitsPerPolicy) {
     EXPECT_EQ(wait_for_429(R"({"policyName":"DAILY"})", now, &z), 17h);  // until 00:00 EST
     EXPECT_EQ(wait_for_429(R"({"policyName":"DAILY"})", now, nullptr), 1h);
     EXPECT_EQ(wait_for_429(R"({"message":"slow down"})", now, &z), std::nullopt);
+}
+
+// ------------------------------------------------------------ X-HubSpot-RateLimit-* headers
+
+using tributary::http::allowance_cap;
+using tributary::http::header_list;
+using tributary::http::lookup_in;
+
+std::vector<allowance_cap> caps_of(const header_list& h, wall now, const zone* z) {
+    return allowance_of(lookup_in(h), now, z);
+}
+
+TEST(Hubspot_RateHeaders, TenSecondWindowForAWholeInterval) {
+    const header_list h{{"X-HubSpot-RateLimit-Max", "100"},
+                        {"X-HubSpot-RateLimit-Remaining", "7"},
+                        {"X-HubSpot-RateLimit-Interval-Milliseconds", "10000"}};
+    EXPECT_EQ(caps_of(h, at(1772884800), nullptr), (std::vector<allowance_cap>{{7, 10s}}));
+    // No interval header: HubSpot's documented 10 s window.
+    EXPECT_EQ(caps_of({{"x-hubspot-ratelimit-remaining", "0"}}, at(1772884800), nullptr),
+              (std::vector<allowance_cap>{{0, 10s}}));
+}
+
+TEST(Hubspot_RateHeaders, SecondlyForSearch) {
+    const header_list h{{"X-HubSpot-RateLimit-Secondly", "5"},
+                        {"X-HubSpot-RateLimit-Secondly-Remaining", "0"}};
+    EXPECT_EQ(caps_of(h, at(1772884800), nullptr), (std::vector<allowance_cap>{{0, 1s}}));
+}
+
+TEST(Hubspot_RateHeaders, DailyUntilTheAccountsMidnight) {
+    const zone z = new_york();
+    const header_list h{{"X-HubSpot-RateLimit-Daily", "250000"},
+                        {"X-HubSpot-RateLimit-Daily-Remaining", "0"}};
+    // 2026-03-07 07:00 EST: the day resets at 00:00 EST, 17 h on; after the spring change, at 00:00 EDT.
+    EXPECT_EQ(caps_of(h, at(1772884800), &z), (std::vector<allowance_cap>{{0, 17h}}));
+    EXPECT_EQ(caps_of(h, at(1772971200), &z), (std::vector<allowance_cap>{{0, 16h}}));  // 03-08 08:00 EDT
+    // The zone unknown: held an hour, then relearned from the next answer.
+    EXPECT_EQ(caps_of(h, at(1772884800), nullptr), (std::vector<allowance_cap>{{0, daily_cap_without_zone}}));
+}
+
+TEST(Hubspot_RateHeaders, TheDailyCapGoesToEveryGroupSharingTheBudget) {
+    const zone utc;
+    const header_list h{{"X-HubSpot-RateLimit-Remaining", "9"}, {"X-HubSpot-RateLimit-Daily-Remaining", "0"}};
+    EXPECT_EQ(allowance_of(lookup_in(h), at(1772884800), &utc, {"crm", "search"}),
+              (std::vector<allowance_cap>{{9, 10s}, {0, 12h}, {0, 12h, "crm"}, {0, 12h, "search"}}));
+    const rate_header_reader read{std::make_shared<zone_cell>(), {"search"}};
+    EXPECT_EQ(read(lookup_in(h), at(1772884800)),
+              (std::vector<allowance_cap>{{9, 10s}, {0, 1h}, {0, 1h, "search"}}));
+}
+
+TEST(Hubspot_RateHeaders, AllOfAPrivateAppsAnswer) {
+    const zone utc;
+    const header_list h{{"X-HubSpot-RateLimit-Max", "190"},
+                        {"X-HubSpot-RateLimit-Remaining", "189"},
+                        {"X-HubSpot-RateLimit-Interval-Milliseconds", "10000"},
+                        {"X-HubSpot-RateLimit-Daily", "500000"},
+                        {"X-HubSpot-RateLimit-Daily-Remaining", "499999"}};
+    EXPECT_EQ(caps_of(h, at(1772884800), &utc),
+              (std::vector<allowance_cap>{{189, 10s}, {499'999, 12h}}));  // 12:00 UTC
+}
+
+TEST(Hubspot_RateHeaders, UnusableValuesAreIgnoredOneByOne) {
+    const zone utc;
+    const auto now = at(1772884800);
+    EXPECT_TRUE(caps_of({}, now, &utc).empty());
+    EXPECT_TRUE(allowance_of({}, now, &utc).empty());  // no lookup at all
+    for (const char* bad : {"", "-1", "+3", " 3", "3 ", "1.5", "0x10", "4294967296", "99999999999", "ten"}) {
+        EXPECT_TRUE(caps_of({{"X-HubSpot-RateLimit-Remaining", bad}}, now, &utc).empty()) << bad;
+        EXPECT_TRUE(caps_of({{"X-HubSpot-RateLimit-Daily-Remaining", bad}}, now, &utc).empty()) << bad;
+    }
+    // Remaining above its stated maximum, or a maximum that is no count: not HubSpot's; the other
+    // caps of the answer still count.
+    const header_list inconsistent{
+        {"X-HubSpot-RateLimit-Max", "100"},       {"X-HubSpot-RateLimit-Remaining", "101"},
+        {"X-HubSpot-RateLimit-Secondly", "many"}, {"X-HubSpot-RateLimit-Secondly-Remaining", "1"},
+        {"X-HubSpot-RateLimit-Daily", "10"},      {"X-HubSpot-RateLimit-Daily-Remaining", "10"}};
+    EXPECT_EQ(caps_of(inconsistent, now, &utc), (std::vector<allowance_cap>{{10, 12h}}));
+    // Intervals of 0 or past a day.
+    for (const char* iv : {"0", "86400001", "soon"})
+        EXPECT_TRUE(caps_of({{"X-HubSpot-RateLimit-Remaining", "3"},
+                             {"X-HubSpot-RateLimit-Interval-Milliseconds", iv}},
+                            now, &utc)
+                        .empty())
+            << iv;
+    EXPECT_EQ(caps_of({{"X-HubSpot-RateLimit-Remaining", "4294967295"}}, now, &utc),
+              (std::vector<allowance_cap>{{4294967295u, 10s}}));
+}
+
+TEST(Hubspot_RateHeaders, TheReaderUsesTheZoneTheConnectorLearns) {
+    auto cell = std::make_shared<zone_cell>();
+    const rate_header_reader read{cell};
+    const header_list h{{"X-HubSpot-RateLimit-Daily-Remaining", "0"}};
+    EXPECT_EQ(read(lookup_in(h), at(1772884800)), (std::vector<allowance_cap>{{0, 1h}}));
+    cell->known = new_york();
+    EXPECT_EQ(read(lookup_in(h), at(1772884800)), (std::vector<allowance_cap>{{0, 17h}}));
+}
+
+// The headers' caps in the group's limiter (what the HTTP client does with each answer): its own
+// count says the windows have room, HubSpot's headers say another app spent them — HubSpot wins.
+TEST(Hubspot_RateHeaders, HeadersHoldTheLimiterBackWhenAnotherAppSpentTheAllowance) {
+    using namespace tributary::http;
+    using kind = grant_decision::kind;
+    const zone z = new_york();
+    group_limiter g{{rate_limit{.kind = limit_kind::sliding_window, .requests = 100, .per = 10s},
+                     rate_limit{.kind = limit_kind::sliding_window, .requests = 250'000, .per = 24h}}};
+    const steady_time t0{std::chrono::hours{1000}};
+    const wall w0 = at(1772884800);  // 2026-03-07 07:00 EST
+    auto feed = [&g, &z](const header_list& h, wall w, steady_time now) {
+        for (const auto& c : allowance_of(lookup_in(h), w, &z))
+            g.observe_headers(c.remaining, c.reset_in, now);
+    };
+    for (int i = 0; i < 5; ++i) g.enqueue(priority::incremental);
+
+    // The 10 s window: 2 left by HubSpot's count (ours: 100). Two more, then nothing until a whole
+    // interval after the answer.
+    feed({{"X-HubSpot-RateLimit-Remaining", "2"}, {"X-HubSpot-RateLimit-Interval-Milliseconds", "10000"}}, w0,
+         t0);
+    for (int i = 0; i < 2; ++i) {
+        ASSERT_EQ(g.next_grant(t0).what, kind::grant) << i;
+        g.release();
+    }
+    auto d = g.next_grant(t0);
+    ASSERT_EQ(d.what, kind::wait);
+    EXPECT_EQ(d.at, t0 + 10s);
+
+    // The day's budget: none left. Nothing until the account's midnight, 17 h after the answer.
+    const steady_time t1 = t0 + 10s;
+    feed({{"X-HubSpot-RateLimit-Daily", "250000"}, {"X-HubSpot-RateLimit-Daily-Remaining", "0"}}, w0 + 10s,
+         t1);
+    d = g.next_grant(t1);
+    ASSERT_EQ(d.what, kind::wait);
+    EXPECT_EQ(d.at, t0 + 17h);
+    EXPECT_EQ(g.next_grant(t0 + 17h - 1ns).what, kind::wait);
+    EXPECT_EQ(g.next_grant(t0 + 17h).what, kind::grant);
 }
 
 }  // namespace
