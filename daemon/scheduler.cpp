@@ -3,6 +3,7 @@
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include "core/async/cancellation.hpp"
 #include "core/time.hpp"
 #include "daemon/commands_common.hpp"
 
@@ -110,8 +111,13 @@ awaitable<void> scheduler::job_loop(std::string job, std::shared_ptr<loop_state>
 }
 
 awaitable<void> scheduler::run() {
-    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-    co_await asio::this_coro::throw_if_cancelled(false);
+    // run() is awaited inside the daemon's start-up: a stop (SIGTERM) that reached the start-up
+    // before this point is not forgotten by opting in here, and then no job loop starts.
+    const auto stopped_before = co_await opt_in_total_cancellation();
+    if (stopped_before != asio::cancellation_type::none) {
+        log_.info("jobs.not_started", {{"reason", "stopping"}});
+        co_return;
+    }
     runner_executor_ = co_await asio::this_coro::executor;
     jobs_ = std::make_unique<task_group>(runner_executor_, log_);
     refresh();
