@@ -32,6 +32,19 @@ void check_limits(const config::connection_settings& c,
     for (const auto& [name, wanted] : c.limits) {
         const std::string at = config::pointer_append("/limits", name);
         auto g = std::find_if(groups->begin(), groups->end(), [&](const auto& e) { return e.name == name; });
+        // A shared budget (endpoint_group::budget) is lowered by its name too.
+        const auto b = std::find_if(groups->begin(), groups->end(), [&](const auto& e) {
+            return !e.budget.name.empty() && e.budget.name == name;
+        });
+        if (g == groups->end() && b != groups->end()) {
+            for (const auto& p : http::check_overrides(b->budget.limits, 0, wanted)) {
+                const std::string where =
+                    p.limit ? config::pointer_append(at + "/limits", std::to_string(*p.limit))
+                            : at + "/max_concurrent";
+                out.push_back(c.locations.locate(where, p.message));
+            }
+            continue;
+        }
         if (g == groups->end()) {
             out.push_back(c.locations.locate(
                 at, "unknown endpoint group \"" + name + "\" of connector " + c.connector +

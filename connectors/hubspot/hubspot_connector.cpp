@@ -628,18 +628,21 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     using std::chrono::milliseconds;
     const milliseconds ten_s{10'000};
     const milliseconds day{86'400'000};
-    const std::uint32_t search_daily = tl.daily / 10;
-    // The day's budget is the account's: crm and search both spend it (events are exempt).
-    const rate_header_reader read_headers{cell, {std::string{crm_group}, std::string{search_group}}};
+    // The day's budget is the account's: crm and search spend ONE count of it (a shared budget,
+    // persisted under "hubspot|<scope>|@daily"), and a Daily-Remaining either hears caps that
+    // count (events are exempt).
+    const rate_header_reader read_headers{cell, tl.daily ? std::string{daily_budget} : std::string{}};
     auto sliding = [](std::uint32_t n, milliseconds per) {
         return http::rate_limit{.kind = http::limit_kind::sliding_window, .requests = n, .per = per};
     };
+    http::shared_budget day_budget;
+    if (tl.daily) day_budget = {.name = std::string{daily_budget}, .limits = {sliding(tl.daily, day)}};
     http::endpoint_group crm;
     crm.name = std::string{crm_group};
     crm.patterns = {"api.hubapi.com/crm/v3/", "GET api.hubapi.com/account-info/v3/details",
                     "GET api.hubapi.com/events/v3/event-definitions/"};
     crm.limits = {sliding(tl.per_ten_seconds, ten_s)};
-    if (tl.daily) crm.limits.push_back(sliding(tl.daily - search_daily, day));
+    crm.budget = day_budget;
     crm.retry = *policy;
     crm.allowance = read_headers;
     crm.require_oauth = s.oauth.has_value();
@@ -648,7 +651,7 @@ result<std::vector<http::endpoint_group>> endpoint_groups(const hubspot_settings
     search.name = std::string{search_group};
     search.patterns = {"POST api.hubapi.com/crm/v3/objects/contacts/search"};
     search.limits = {sliding(5, milliseconds{1000})};
-    if (tl.daily) search.limits.push_back(sliding(search_daily, day));
+    search.budget = day_budget;
     search.retry = *policy;
     search.allowance = read_headers;
     search.require_oauth = s.oauth.has_value();

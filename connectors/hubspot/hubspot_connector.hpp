@@ -55,6 +55,9 @@ namespace tributary::connectors::hubspot {
 inline constexpr std::string_view crm_group = "crm";
 /// POST …/contacts/search: its own per-second limit.
 inline constexpr std::string_view search_group = "search";
+/// The account's daily budget, one shared budget (http::shared_budget) that `crm` and `search`
+/// spend together (config: `connections.NAME.limits.daily`).
+inline constexpr std::string_view daily_budget = "daily";
 /// POST /events/v3/send/batch.
 inline constexpr std::string_view events_group = "events";
 /// POST /oauth/v1/token.
@@ -131,8 +134,9 @@ private:
 };
 
 /// The endpoint groups for these settings (README, "Limits"): `crm` (rolling 10 s burst of the
-/// tier and a rolling 24 h share of its daily budget), `search` (5 per second and the rest of
-/// the daily budget), `events` (not metered by HubSpot; capped at the tier's burst), and
+/// tier) and `search` (5 per second), both spending the shared budget `daily` (the tier's daily
+/// budget over a rolling 24 h; none for OAuth-less tiers without one), `events` (not metered by
+/// HubSpot; capped at the tier's burst), and
 /// `oauth-token`. 429: the body's policyName decides the wait (wait_for_429), then Retry-After;
 /// 477: Retry-After; 500/502/503/504: backoff. With oauth, every group but oauth-token requires
 /// OAuth. Error: a configured timezone not in the system's zoneinfo.

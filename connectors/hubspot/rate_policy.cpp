@@ -189,7 +189,7 @@ std::optional<std::uint32_t> remaining_of(const http::header_lookup& headers,
 std::vector<http::allowance_cap> allowance_of(const http::header_lookup& headers,
                                               clock::wall_time now,
                                               const zone* z,
-                                              const std::vector<std::string>& daily_groups) noexcept {
+                                              std::string_view daily_budget) noexcept {
     using namespace std::chrono;
     std::vector<http::allowance_cap> out;
     if (!headers) return out;
@@ -209,8 +209,7 @@ std::vector<http::allowance_cap> allowance_of(const http::header_lookup& headers
                 remaining_of(headers, "X-HubSpot-RateLimit-Daily-Remaining", "X-HubSpot-RateLimit-Daily")) {
             const nanoseconds until =
                 z ? nanoseconds{next_midnight(now, *z) - now} : nanoseconds{daily_cap_without_zone};
-            out.push_back({*r, until});
-            for (const auto& g : daily_groups) out.push_back({*r, until, g});
+            out.push_back({*r, until, std::string{daily_budget}});
         }
     } catch (...) {
         // A lookup that throws (allocation) leaves the caps read so far.

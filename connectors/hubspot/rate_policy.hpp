@@ -99,32 +99,33 @@ inline constexpr std::chrono::hours daily_cap_without_zone{1};
 /// - `-Secondly-Remaining` (search): at most that many during the next second.
 /// - `-Daily-Remaining`: at most that many until the account's next midnight in `z`; with `z`
 ///   null, during daily_cap_without_zone.
-///   The budget is the account's, shared by the groups named in `daily_groups`: the cap is given
-///   to the answering group and to each of them (each then spends at most that many, so the one
-///   that hears of a spent day stops the others too).
+///   The budget is the account's: with `daily_budget` (the name of the shared budget the groups
+///   that count toward it spend, http::shared_budget) the cap is that budget's — ONE count for
+///   every group spending it, so together they send at most that many — and not the answering
+///   group's; without it, the answering group's.
 /// A value that is not a plain decimal count, a remaining above its stated maximum (`-Max`,
 /// `-Secondly`, `-Daily`) or an interval outside 1 ms..24 h is ignored (that cap only). Never
 /// throws.
 std::vector<http::allowance_cap> allowance_of(const http::header_lookup& headers,
                                               clock::wall_time now,
                                               const zone* z,
-                                              const std::vector<std::string>& daily_groups = {}) noexcept;
+                                              std::string_view daily_budget = {}) noexcept;
 
 /// The groups' allowance reader: allowance_of with the cell's zone (shared with the 429 reader,
-/// so the zone the connector learns from the account applies to both) and the groups that share
-/// the daily budget.
+/// so the zone the connector learns from the account applies to both) and the shared budget the
+/// daily cap goes to ("" = the answering group).
 class rate_header_reader {
 public:
-    explicit rate_header_reader(std::shared_ptr<zone_cell> cell, std::vector<std::string> daily_groups = {})
-        : cell_{std::move(cell)}, daily_groups_{std::move(daily_groups)} {}
+    explicit rate_header_reader(std::shared_ptr<zone_cell> cell, std::string daily_budget = {})
+        : cell_{std::move(cell)}, daily_budget_{std::move(daily_budget)} {}
     std::vector<http::allowance_cap> operator()(const http::header_lookup& headers,
                                                 clock::wall_time now) const {
-        return allowance_of(headers, now, cell_ && cell_->known ? &*cell_->known : nullptr, daily_groups_);
+        return allowance_of(headers, now, cell_ && cell_->known ? &*cell_->known : nullptr, daily_budget_);
     }
 
 private:
     std::shared_ptr<zone_cell> cell_;
-    std::vector<std::string> daily_groups_;
+    std::string daily_budget_;
 };
 
 }  // namespace tributary::connectors::hubspot

@@ -80,35 +80,54 @@ result<std::shared_ptr<client>> engine::make_client(std::vector<endpoint_group> 
     if (!built) return unexpected{"connector " + opts.connector + ": " + built.error()};
     router r = std::move(built).value();
 
-    std::vector<async_limiter*> limiters;
-    for (const auto& g : r.groups()) {
-        std::string key = opts.connector + "|" + opts.scope + "|" + g.name;
+    // One limiter per key: a group's, or a shared budget's ("@name"), made once per engine.
+    auto limiter_for = [&](const std::string& key, const std::vector<rate_limit>& limits,
+                           std::uint32_t max_concurrent) -> async_limiter& {
         auto it = limiters_.find(key);
         if (it == limiters_.end()) {
             group_limiter_settings ls;
-            ls.max_concurrent = g.max_concurrent;
+            ls.max_concurrent = max_concurrent;
             ls.margin_cap = margin_.window_margin_cap;
-            group_limiter core(with_margin(g.limits, margin_), ls);
+            group_limiter core(with_margin(limits, margin_), ls);
             it = limiters_.emplace(key, std::make_unique<async_limiter>(ex_, key, std::move(core), clock_))
                      .first;
             if (usage_store_) enable_persistence(key, *it->second);
             apply_stored(key, *it->second);
         }
-        if (auto o = opts.overrides.find(g.name); o != opts.overrides.end()) {
-            group_overrides lowered = o->second;
-            lowered.limits = with_margin(lowered.limits, margin_);
-            if (auto err = it->second->core().apply_overrides(lowered, clock_.now()))
-                return unexpected{"connector " + opts.connector + ", group " + g.name + ": " + *err};
+        return *it->second;
+    };
+    auto lower = [&](async_limiter& l, const std::string& name) -> std::optional<std::string> {
+        const auto o = opts.overrides.find(name);
+        if (o == opts.overrides.end()) return std::nullopt;
+        group_overrides lowered = o->second;
+        lowered.limits = with_margin(lowered.limits, margin_);
+        if (auto err = l.core().apply_overrides(lowered, clock_.now()))
+            return "connector " + opts.connector + ", group " + name + ": " + *err;
+        return std::nullopt;
+    };
+
+    std::vector<async_limiter*> limiters;
+    std::vector<async_limiter*> budgets;
+    for (const auto& g : r.groups()) {
+        async_limiter& l =
+            limiter_for(opts.connector + "|" + opts.scope + "|" + g.name, g.limits, g.max_concurrent);
+        if (auto err = lower(l, g.name)) return unexpected{std::move(*err)};
+        limiters.push_back(&l);
+        async_limiter* budget = nullptr;
+        if (!g.budget.name.empty()) {
+            budget =
+                &limiter_for(opts.connector + "|" + opts.scope + "|@" + g.budget.name, g.budget.limits, 0);
+            if (auto err = lower(*budget, g.budget.name)) return unexpected{std::move(*err)};
         }
-        limiters.push_back(it->second.get());
+        budgets.push_back(budget);
     }
     for (const auto& [name, _] : opts.overrides) {
         bool known = false;
-        for (const auto& g : r.groups()) known |= g.name == name;
+        for (const auto& g : r.groups()) known |= g.name == name || g.budget.name == name;
         if (!known) return unexpected{"connector " + opts.connector + " has no endpoint group named " + name};
     }
-    return std::shared_ptr<client>(
-        new client(*this, std::move(r), std::move(limiters), std::move(opts), std::move(base)));
+    return std::shared_ptr<client>(new client(*this, std::move(r), std::move(limiters), std::move(budgets),
+                                              std::move(opts), std::move(base)));
 }
 
 // --- persistence ---------------------------------------------------------------
@@ -273,7 +292,9 @@ std::optional<std::chrono::nanoseconds> client::estimated_wait(std::string_view 
                                                                priority p) const {
     auto m = router_.match(method, url);
     if (!m) return std::nullopt;
-    return limiters_[m->index]->estimated_wait(p);
+    const auto own = limiters_[m->index]->estimated_wait(p);
+    if (const async_limiter* b = budgets_[m->index]) return std::max(own, b->estimated_wait(p));
+    return own;
 }
 
 std::optional<window_room> client::aligned_room(std::string_view method, std::string_view url) const {
@@ -366,9 +387,14 @@ void client::observe_rate_headers(async_limiter& l,
                 l.observe_headers(cap.remaining, cap.reset_in);
                 continue;
             }
+            // Another group, or a shared budget (once, however many groups spend it).
             const auto& groups = router_.groups();
-            for (std::size_t i = 0; i < groups.size(); ++i)
+            async_limiter* budget = nullptr;
+            for (std::size_t i = 0; i < groups.size(); ++i) {
                 if (groups[i].name == cap.group) limiters_[i]->observe_headers(cap.remaining, cap.reset_in);
+                if (groups[i].budget.name == cap.group) budget = budgets_[i];
+            }
+            if (budget) budget->observe_headers(cap.remaining, cap.reset_in);
         }
         return;
     }
@@ -421,6 +447,7 @@ awaitable<outcome> client::send(request req, priority p) {
     }
     const endpoint_group& group = *m->group;
     async_limiter& limiter = *limiters_[m->index];
+    async_limiter* const budget = budgets_[m->index];
     out.group = group.name;
 
     auto logical = split_absolute_url(req.url);
@@ -467,6 +494,17 @@ awaitable<outcome> client::send(request req, priority p) {
             std::erase_if(req.headers, [](const header& h) { return iequals(h.name, "Authorization"); });
             req.headers.push_back({"Authorization", "Bearer " + bearer});
         }
+        // The shared budget first: while it is spent (a day's), requests queue there and take
+        // none of the group's window; its charge moves to the write like the group's.
+        std::optional<permit> spent;
+        if (budget) {
+            spent = co_await budget->acquire(p);
+            if (!spent) {
+                out.error = error_kind::cancelled;
+                out.message = "cancelled while waiting for the rate limiter";
+                co_return out;
+            }
+        }
         auto granted = co_await limiter.acquire(p);
         if (!granted) {
             out.error = error_kind::cancelled;
@@ -474,16 +512,27 @@ awaitable<outcome> client::send(request req, priority p) {
             co_return out;
         }
         // The grant reserved the request's charge; the write moves it to when the
-        // bytes left (group_limiter.hpp). The permit lives in this frame, which
+        // bytes left (group_limiter.hpp). The permits live in this frame, which
         // outlives the transport call.
         permit& charge = *granted;
+        permit* const budget_charge = spent ? &*spent : nullptr;
         attempt_result r = co_await engine_.transport_.send(
-            ep, target, req, [&charge] { charge.written(); }, [&charge] { charge.answered(); });
+            ep, target, req,
+            [&charge, budget_charge] {
+                charge.written();
+                if (budget_charge) budget_charge->written();
+            },
+            [&charge, budget_charge] {
+                charge.answered();
+                if (budget_charge) budget_charge->answered();
+            });
         const clock::steady_time sent_at = granted->charged_at();
         granted->reset();
+        if (spent) spent->reset();
         ++out.attempts;
 
         decision d;
+        async_limiter* pause_target = &limiter;
         if (r.resp && r.resp->status == 401 && group.require_oauth && !reauthorized) {
             // The token was revoked or expired early: drop it once and retry
             // with a fresh one. A second 401 is the retry policy's business.
@@ -503,8 +552,14 @@ awaitable<outcome> client::send(request req, priority p) {
             for (const auto& h : r.resp->headers) headers.emplace_back(h.name, h.value);
             d = rs.next(response_outcome{r.resp->status, lookup_in(headers), r.resp->body}, clk.now(),
                         clk.wall_now(), engine_.rng_);
-            // The vendor's wait tells which window the 429 came from (group_limiter::on_429).
-            if (r.resp->status == 429) limiter.on_429(d.vendor_wait);
+            // The vendor's wait tells which window the 429 came from (group_limiter::on_429): a
+            // shared budget's (a spent day) pauses the budget below, leaving the group's pace alone.
+            if (r.resp->status == 429) {
+                if (budget && budget_explains_wait(group.limits, group.budget.limits, d.vendor_wait))
+                    pause_target = budget;
+                else
+                    limiter.on_429(d.vendor_wait);
+            }
             if (d.kind == verdict::success) limiter.on_success();
             out.resp = std::move(r.resp);
         } else {
@@ -526,14 +581,16 @@ awaitable<outcome> client::send(request req, priority p) {
         }
 
         if (d.group_pause_until) {
-            limiter.pause_until(*d.group_pause_until, d.reason);
-            log.warn("ratelimit.pause", {{"job", options_.job},
-                                         {"connection", options_.connection},
-                                         {"connector", options_.connector},
-                                         {"group", group.name},
-                                         {"pause", std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                       *d.group_pause_until - clk.now())},
-                                         {"reason", d.reason}});
+            pause_target->pause_until(*d.group_pause_until, d.reason);
+            log.warn("ratelimit.pause",
+                     {{"job", options_.job},
+                      {"connection", options_.connection},
+                      {"connector", options_.connector},
+                      {"group", group.name},
+                      {"budget", pause_target == &limiter ? std::string{} : group.budget.name},
+                      {"pause", std::chrono::duration_cast<std::chrono::nanoseconds>(*d.group_pause_until -
+                                                                                     clk.now())},
+                      {"reason", d.reason}});
         }
         switch (d.kind) {
             case verdict::success:

@@ -83,7 +83,8 @@ struct client_options {
     std::optional<std::string> base_url;
     /// Extra CA file for TLS ("" = system store only).
     std::string ca_file;
-    /// Per-group limit overrides from config; may only lower the spec.
+    /// Per-group limit overrides from config, by group name or by shared budget name
+    /// (endpoint_group::budget); may only lower the spec.
     std::map<std::string, group_overrides> overrides;
 };
 
@@ -94,7 +95,8 @@ public:
     /// Sends `req` at priority `p`, retrying per the group's policy.
     awaitable<outcome> send(request req, priority p = priority::incremental);
 
-    /// How long a request to `url` enqueued now at `p` would wait for the limiter.
+    /// How long a request to `url` enqueued now at `p` would wait for the limiter (the longer of its
+    /// group's wait and its shared budget's).
     std::optional<std::chrono::nanoseconds> estimated_wait(std::string_view method,
                                                            std::string_view url,
                                                            priority p) const;
@@ -121,11 +123,13 @@ private:
     client(engine& e,
            router r,
            std::vector<async_limiter*> limiters,
+           std::vector<async_limiter*> budgets,
            client_options opts,
            std::optional<split_url> base)
         : engine_(e),
           router_(std::move(r)),
           limiters_(std::move(limiters)),
+          budgets_(std::move(budgets)),
           options_(std::move(opts)),
           base_(std::move(base)) {}
 
@@ -138,6 +142,7 @@ private:
     engine& engine_;
     router router_;
     std::vector<async_limiter*> limiters_;  // by group index
+    std::vector<async_limiter*> budgets_;   // by group index: its shared budget's, nullptr for none
     client_options options_;
     std::optional<split_url> base_;
     std::shared_ptr<token_source> oauth_;

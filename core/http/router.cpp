@@ -349,6 +349,37 @@ std::string check_group(const endpoint_group& g) {
             return "endpoint group " + quoted(g.name) + ": a limit has per <= 0";
         }
     }
+    if (!g.budget.name.empty()) {
+        const std::string what = "endpoint group " + quoted(g.name) + ": shared budget ";
+        if (std::any_of(g.budget.name.begin(), g.budget.name.end(), is_control_or_space))
+            return what + quoted(printable(g.budget.name)) +
+                   ": the name has whitespace or control characters";
+        if (g.budget.limits.empty()) return what + quoted(g.budget.name) + " has no limits";
+        for (const auto& limit : g.budget.limits) {
+            if (limit.requests == 0) return what + quoted(g.budget.name) + ": a limit has requests = 0";
+            if (limit.per <= std::chrono::milliseconds::zero())
+                return what + quoted(g.budget.name) + ": a limit has per <= 0";
+        }
+    } else if (!g.budget.limits.empty()) {
+        return "endpoint group " + quoted(g.name) + ": a shared budget with limits has no name";
+    }
+    return {};
+}
+
+// Groups naming one budget declare it alike, and a budget's name is no group's (config overrides
+// address both by name).
+std::string check_budgets(const std::vector<endpoint_group>& groups) {
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        const shared_budget& b = groups[i].budget;
+        if (b.name.empty()) continue;
+        for (const auto& g : groups) {
+            if (g.name == b.name)
+                return "shared budget " + quoted(b.name) + " has the name of an endpoint group";
+            if (g.budget.name == b.name && g.budget.limits != b.limits)
+                return "shared budget " + quoted(b.name) + ": endpoint groups " + quoted(groups[i].name) +
+                       " and " + quoted(g.name) + " declare different limits";
+        }
+    }
     return {};
 }
 
@@ -373,6 +404,8 @@ result<router> router::build(std::vector<endpoint_group> groups) {
             }
         }
     }
+
+    if (auto error = check_budgets(groups); !error.empty()) return unexpected{std::move(error)};
 
     router r{std::move(groups)};
     for (std::size_t gi = 0; gi < r.groups_.size(); ++gi) {

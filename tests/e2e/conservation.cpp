@@ -41,7 +41,8 @@
 // the contact property tributary_updated_at), the to_hubspot mark never ahead, and no 429 of a
 // mock's own windows (the fault profiles' 429s are not theirs).
 // It prints delivered, duplicates, retries and kills survived, and exits 0 when all hold, 1 when
-// one fails (each failure named), 2 on a usage error.
+// one fails (each failure named; a daemon that cannot be started, e.g. not executable while it is
+// relinked, is one: "FAIL cannot start the daemon PATH: …"), 2 on a usage error.
 
 #include <signal.h>
 
@@ -207,7 +208,14 @@ void check_events_queue(const options& o,
         for (const auto& c : clients_now)
             for (const auto& id : c.acked) undelivered += delivered(id) ? 0 : 1;
     }
-    const auto shown = tributary::test::run(o.daemon, {"state", "show", job, "--json", "-c", cfg.string()});
+    tributary::test::run_result shown;
+    try {
+        shown = tributary::test::run(o.daemon, {"state", "show", job, "--json", "-c", cfg.string()});
+    } catch (const std::exception& e) {
+        failures.add("after kill " + std::to_string(kill) + ": cannot run " + o.daemon +
+                     " state show: " + e.what());
+        return;
+    }
     if (shown.code != 0) return;  // the job has no state yet
     json::error_code ec;
     const auto v = json::parse(shown.out, ec);
@@ -356,8 +364,15 @@ int main(int argc, char** argv) {
     auto dataset = tributary::test::read_dataset(dummy::generator(rig::source_settings(dc)));
     std::string all_err;  // the daemons' logs, for the retry count and the failure tails
     auto start = [&]() -> std::unique_ptr<child_process> {
-        auto d =
-            std::make_unique<child_process>(o.daemon, std::vector<std::string>{"run", "-c", cfg.string()});
+        std::unique_ptr<child_process> d;
+        try {
+            d = std::make_unique<child_process>(o.daemon,
+                                                std::vector<std::string>{"run", "-c", cfg.string()});
+        } catch (const std::exception& e) {
+            // Not executable (e.g. being relinked), or gone: a failure of the run, named, not a crash.
+            failures.add(std::string{"cannot start the daemon "} + o.daemon + ": " + e.what());
+            return nullptr;
+        }
         if (!d->wait_for_output("\"ingest.listen\"", 60s)) {
             failures.add("the daemon did not start:\n" + tributary::test::tail(d->err()));
             return nullptr;

@@ -513,8 +513,8 @@ TEST(HubspotE2e_Example, EventsToHubspotRunsAgainstTheMock) {
 }
 
 // The account's daily budget is spent (by another app): the first request gets HubSpot's 429
-// DAILY, the group pauses until the reset (an hour here: no timezone set), and the pause survives
-// the process: a second run sends nothing to HubSpot while it lasts.
+// DAILY, crm and search pause until the reset (an hour here: no timezone set), and the pause
+// survives the process: a second run sends nothing to HubSpot while it lasts.
 TEST(HubspotE2e_Daily, SpentBudgetPausesTheGroupAcrossARestartWithoutARetryStorm) {
     temp_dir dir;
     auto owned = limited_mock(100);
@@ -531,13 +531,15 @@ TEST(HubspotE2e_Daily, SpentBudgetPausesTheGroupAcrossARestartWithoutARetryStorm
     child_process second(bin, {"run", "--once", "export", "-c", cfg.string()}, {"HUBSPOT_TOKEN=" + token});
     EXPECT_FALSE(second.wait(4s).has_value()) << "the second run ended: " << second.err();
     EXPECT_EQ(m.stats().requests, 1u) << "the restart sent a request before the daily reset";
-    // The crm group came back paused for most of the hour the daily 429 asked for.
+    // The day's budget (the shared budget "@daily" that crm and search spend) came back paused for
+    // most of the hour the daily 429 asked for.
     double paused_ms = 0;
     std::istringstream log{second.err()};
     for (std::string line; std::getline(log, line);) {
         boost::system::error_code ec;
         auto v = boost::json::parse(line, ec);
-        if (ec || !v.is_object() || v.at("event") != "ratelimit.restored" || v.at("group") != "crm") continue;
+        if (ec || !v.is_object() || v.at("event") != "ratelimit.restored" || v.at("group") != "@daily")
+            continue;
         paused_ms = v.at("paused_for").to_number<double>();
     }
     EXPECT_GT(paused_ms, 3'500'000.0) << second.err();

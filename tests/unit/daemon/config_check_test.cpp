@@ -74,6 +74,26 @@ TEST(ConfigCheck_Limits, RaisesAndUnknownGroupsAllReported) {
         }));
 }
 
+// A shared budget (HubSpot's `daily`, spent by its crm and search groups) is lowered by its name
+// like a group, and may not be raised either.
+TEST(ConfigCheck_Limits, ASharedBudgetIsLoweredByItsName) {
+    const std::string hubspot =
+        "connections:\n"
+        "  hs:\n"
+        "    connector: hubspot\n"
+        "    settings: { access_token: pat-na1-0123456789, portal_id: 62515 }\n"
+        "    limits:\n"
+        "      daily:\n"
+        "        limits:\n";
+    EXPECT_EQ(problems_of(hubspot + "          - { kind: sliding_window, requests: 1000, per: 24h }\n"),
+              std::vector<std::string>{});
+    EXPECT_EQ(problems_of(hubspot + "          - { kind: sliding_window, requests: 300000, per: 24h }\n"),
+              (std::vector<std::string>{
+                  "connections.hs.limits.daily.limits[0] (8:13): raises requests above the published "
+                  "sliding_window 250000/86400000ms",
+              }));
+}
+
 TEST(ConfigCheck_Roles, WrongSourceAndDestinationKinds) {
     EXPECT_EQ(
         problems_of(

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -419,6 +421,119 @@ TEST(HubspotConnector_RateHeaders, DailyRemainingZeroWaitsForTheAccountsMidnight
     ASSERT_TRUE(search_wait);
     EXPECT_NEAR(std::chrono::duration<double>(*search_wait).count(),
                 std::chrono::duration<double>(expected).count(), 60.0);
+}
+
+// Requests of crm (the contacts list) and search, all sent at once through the connection's HTTP
+// client; after `limit`, those still waiting for the limiter are cancelled.
+struct burst_result {
+    int answered = 0;  // any answer but a 429
+    int rate_limited = 0;
+    int cancelled = 0;
+    int other = 0;
+    int pending = 0;
+};
+
+awaitable<void> send_one(std::shared_ptr<http::client> c,
+                         http::request r,
+                         std::shared_ptr<burst_result> out) {
+    auto o = co_await c->send(std::move(r), http::priority::incremental);
+    --out->pending;
+    if (o.resp && o.resp->status == 429)
+        ++out->rate_limited;
+    else if (o.resp)
+        ++out->answered;
+    else if (o.error == http::error_kind::cancelled)
+        ++out->cancelled;
+    else
+        ++out->other;
+}
+
+awaitable<burst_result> crm_and_search_at_once(std::shared_ptr<http::client> c,
+                                               int each,
+                                               std::chrono::milliseconds limit) {
+    auto out = std::make_shared<burst_result>();
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<std::unique_ptr<asio::cancellation_signal>> stops;
+    for (int i = 0; i < 2 * each; ++i) {
+        http::request r;
+        r.headers = {{"Accept", "application/json"}, {"Authorization", "Bearer " + token}};
+        if (i % 2 == 0) {
+            r.method = "GET";
+            r.url = hubspot::list_url({"email"}, "");
+        } else {
+            r.method = "POST";
+            r.url = std::string{hubspot::search_url};
+            r.headers.push_back({"Content-Type", "application/json"});
+            r.body = hubspot::search_body(hubspot::search_cursor{}, {"email"});
+        }
+        stops.push_back(std::make_unique<asio::cancellation_signal>());
+        ++out->pending;
+        asio::co_spawn(ex, send_one(c, std::move(r), out),
+                       asio::bind_cancellation_slot(stops.back()->slot(), [](std::exception_ptr e) {
+                           if (e) std::rethrow_exception(e);
+                       }));
+    }
+    asio::steady_timer t(ex);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (out->pending > 0 && std::chrono::steady_clock::now() < deadline) {
+        t.expires_after(std::chrono::milliseconds{20});
+        co_await t.async_wait(use_nothrow);
+    }
+    for (auto& s : stops) s->emit(asio::cancellation_type::terminal);
+    while (out->pending > 0) {
+        t.expires_after(std::chrono::milliseconds{5});
+        co_await t.async_wait(use_nothrow);
+    }
+    co_return *out;
+}
+
+// HubSpot's daily budget is the account's, one count for the CRM and the search endpoints. Another
+// app spent all but 8 of today's. Our first request learns from X-HubSpot-RateLimit-Daily-Remaining
+// that 7 are left; then 10 list and 10 search requests go at once: crm and search together send
+// those 7 (not 7 each), and HubSpot never answers 429 DAILY. The rest wait for the account's
+// midnight, both groups alike.
+TEST(HubspotConnector_DailyBudget, CrmAndSearchTogetherNeverExceedTheAccountsBudget) {
+    hs::hubspot_mock m{{.private_app_tokens = {token}, .time_zone = "America/New_York", .daily = 100'000}};
+    m.generate_contacts(50, ms("2026-05-01T10:00:00Z"), 1000);
+    connector_harness h{
+        hubspot::hubspot_registration(),
+        m.server(),
+        {.settings = json::parse(R"({"access_token":")" + token + R"(","timezone":"America/New_York"})"),
+         .timeout = std::chrono::seconds{30}}};
+    const auto left = m.window(hs::policy::daily)->remaining(std::chrono::steady_clock::now());
+    ASSERT_GT(left, 8u);
+    ASSERT_EQ(m.spend(hs::policy::daily, static_cast<std::uint32_t>(left - 8)), left - 8);
+    const auto before = m.stats().requests;
+    const auto schema = h.record_schema(target::users, role::source);  // one crm request
+    ASSERT_TRUE(schema.result) << schema.result.error().message;
+    ASSERT_EQ(m.stats().requests - before, 1u);
+
+    const auto burst = h.run(crm_and_search_at_once(h.http_client(), 10, std::chrono::seconds{4})).result;
+    EXPECT_EQ(burst.answered, 7);
+    EXPECT_EQ(burst.rate_limited, 0);
+    EXPECT_EQ(burst.other, 0);
+    EXPECT_EQ(burst.cancelled, 13);
+    EXPECT_EQ(m.stats().requests - before, 8u);
+    EXPECT_EQ(rate_limited(m, "DAILY"), 0u);
+    EXPECT_EQ(m.window(hs::policy::daily)->remaining(std::chrono::steady_clock::now()), 0u);
+    std::size_t lists = 0, searches = 0;
+    for (const auto& r : m.requests()) {
+        lists += r.path == "/crm/v3/objects/contacts";
+        searches += r.path == "/crm/v3/objects/contacts/search";
+    }
+    EXPECT_GT(lists, 0u);
+    EXPECT_GT(searches, 0u);
+
+    const auto zone = hubspot::load_zone("America/New_York").value();
+    const auto now = std::chrono::system_clock::now();
+    const double expected = std::chrono::duration<double>(hubspot::next_midnight(now, zone) - now).count();
+    for (const auto& [method, url] :
+         {std::pair<std::string, std::string>{"GET", hubspot::list_url({"email"}, "")},
+          {"POST", std::string{hubspot::search_url}}}) {
+        const auto wait = h.http_client()->estimated_wait(method, url, http::priority::incremental);
+        ASSERT_TRUE(wait) << url;
+        EXPECT_NEAR(std::chrono::duration<double>(*wait).count(), expected, 60.0) << url;
+    }
 }
 
 // Another app spends the rolling 10 s window down to 5 requests (and the account's window is 20

@@ -76,7 +76,21 @@ struct process {
     bool persistence_done = false;
     std::shared_ptr<http::client> client;
 
-    process(memory_usage_store& store, const kit::fake_server& server, std::vector<http::rate_limit> limits) {
+    process(memory_usage_store& store, const kit::fake_server& server, std::vector<http::rate_limit> limits)
+        : process(store, server, std::vector<http::endpoint_group>{group("x", std::move(limits))}) {}
+
+    static http::endpoint_group group(std::string name, std::vector<http::rate_limit> limits) {
+        http::endpoint_group g;
+        g.patterns = {"/" + name};
+        g.name = std::move(name);
+        g.limits = std::move(limits);
+        g.retry = no_retry();
+        return g;
+    }
+
+    process(memory_usage_store& store,
+            const kit::fake_server& server,
+            std::vector<http::endpoint_group> groups) {
         engine.attach_usage_store(store);
         bool restored = false;
         asio::co_spawn(ioc, engine.restore_usage(), [&](std::exception_ptr e) {
@@ -91,16 +105,11 @@ struct process {
                            if (e) std::rethrow_exception(e);
                            persistence_done = true;
                        }));
-        http::endpoint_group g;
-        g.name = "x";
-        g.patterns = {"/x"};
-        g.limits = std::move(limits);
-        g.retry = no_retry();
         http::client_options o;
         o.connector = "test";
         o.scope = "acct";
         o.base_url = server.base_url();
-        auto c = engine.make_client({g}, o);
+        auto c = engine.make_client(std::move(groups), o);
         if (!c) throw std::runtime_error(c.error());
         client = *c;
     }
@@ -110,11 +119,12 @@ struct process {
 
     static awaitable<void> send_n(std::shared_ptr<http::client> c,
                                   int n,
-                                  std::shared_ptr<std::vector<http::outcome>> out) {
+                                  std::shared_ptr<std::vector<http::outcome>> out,
+                                  std::string path) {
         for (int i = 0; i < n; ++i) {
             http::request r;
             r.method = "GET";
-            r.url = "https://api.vendor.test/x";
+            r.url = "https://api.vendor.test" + path;
             auto o = co_await c->send(std::move(r));
             out->push_back(std::move(o));
         }
@@ -122,9 +132,9 @@ struct process {
 
     // Sends `n` requests one after another; runs the loop until they are done or
     // `limit` passed. Returns the outcomes of this call's sends that completed.
-    std::vector<http::outcome> send(int n, std::chrono::milliseconds limit = 20s) {
+    std::vector<http::outcome> send(int n, std::chrono::milliseconds limit = 20s, std::string path = "/x") {
         const std::size_t first = outcomes->size();
-        asio::co_spawn(ioc, send_n(client, n, outcomes), [](std::exception_ptr e) {
+        asio::co_spawn(ioc, send_n(client, n, outcomes, std::move(path)), [](std::exception_ptr e) {
             if (e) std::rethrow_exception(e);
         });
         run_until([&] { return outcomes->size() >= first + static_cast<std::size_t>(n); }, limit);
@@ -281,4 +291,45 @@ TEST(HttpPersistence_Stop, FinalSaveHasLeaseZeroAndNothingIsChargedAfterIt) {
     EXPECT_LT(std::chrono::steady_clock::now() - before, 1500ms);
     EXPECT_EQ(server.limiter("g").rejected(), 0u);
     b.stop_gracefully();
+}
+
+// Two endpoint groups spend one shared budget (5 an hour, the vendor's count for the account):
+// together they send 5, not 5 each; and after an abrupt end (no final save, as kill -9) the
+// restarted engine still counts what both sent — the budget is persisted under its own key.
+TEST(HttpPersistence_SharedBudget, TwoGroupsSpendOneCountAcrossAnAbruptEnd) {
+    kit::fake_server server;
+    const kit::enforcer_settings account{.limits = {kit::sliding_window(5, 1h)}};
+    server.limited_get("/a", "account", account);
+    server.limited_get("/b", "account", account);
+    const http::shared_budget hourly{"hourly", fixed(5, 3'600'000ms)};
+    auto groups = [&] {
+        auto a = process::group("a", fixed(100, 1000ms));
+        auto b = process::group("b", fixed(100, 1000ms));
+        a.budget = hourly;
+        b.budget = hourly;
+        return std::vector<http::endpoint_group>{a, b};
+    };
+    memory_usage_store store;
+    {
+        process first(store, server, groups());
+        auto a = first.send(3, 5s, "/a");
+        ASSERT_EQ(a.size(), 3u);
+        for (const auto& o : a) EXPECT_TRUE(o.ok()) << o.message;
+        // b has its own window's room, but the budget has 2 left: the third waits (an hour).
+        auto b = first.send(3, 1500ms, "/b");
+        ASSERT_EQ(b.size(), 2u);
+        for (const auto& o : b) EXPECT_TRUE(o.ok()) << o.message;
+        first.run_until([] { return false; }, 600ms);  // a periodic save, then vanish
+    }
+    EXPECT_TRUE(store.records.contains("test|acct|@hourly"));
+    process second(store, server, groups());
+    EXPECT_TRUE(second.logged("ratelimit.restored"));
+    EXPECT_TRUE(second.send(1, 1500ms, "/a").empty());
+    EXPECT_TRUE(second.send(1, 1500ms, "/b").empty());
+    EXPECT_EQ(server.requests().size(), 5u);
+    EXPECT_EQ(server.limiter("account").rejected(), 0u);
+    const auto wait =
+        second.client->estimated_wait("GET", "https://api.vendor.test/b", http::priority::incremental);
+    ASSERT_TRUE(wait);
+    EXPECT_GT(*wait, 50min);
 }

@@ -176,14 +176,19 @@ TEST(Hubspot_RateHeaders, DailyUntilTheAccountsMidnight) {
     EXPECT_EQ(caps_of(h, at(1772884800), nullptr), (std::vector<allowance_cap>{{0, daily_cap_without_zone}}));
 }
 
-TEST(Hubspot_RateHeaders, TheDailyCapGoesToEveryGroupSharingTheBudget) {
+// The day's budget is one count for every group spending it: the cap goes to the shared budget
+// only (once), never to the answering group besides (two copies of a cap of N let two groups send
+// N each).
+TEST(Hubspot_RateHeaders, TheDailyCapGoesToTheSharedBudgetOnly) {
     const zone utc;
-    const header_list h{{"X-HubSpot-RateLimit-Remaining", "9"}, {"X-HubSpot-RateLimit-Daily-Remaining", "0"}};
-    EXPECT_EQ(allowance_of(lookup_in(h), at(1772884800), &utc, {"crm", "search"}),
-              (std::vector<allowance_cap>{{9, 10s}, {0, 12h}, {0, 12h, "crm"}, {0, 12h, "search"}}));
-    const rate_header_reader read{std::make_shared<zone_cell>(), {"search"}};
-    EXPECT_EQ(read(lookup_in(h), at(1772884800)),
-              (std::vector<allowance_cap>{{9, 10s}, {0, 1h}, {0, 1h, "search"}}));
+    const header_list h{{"X-HubSpot-RateLimit-Remaining", "9"}, {"X-HubSpot-RateLimit-Daily-Remaining", "5"}};
+    EXPECT_EQ(allowance_of(lookup_in(h), at(1772884800), &utc, "daily"),
+              (std::vector<allowance_cap>{{9, 10s}, {5, 12h, "daily"}}));
+    const rate_header_reader read{std::make_shared<zone_cell>(), "daily"};
+    EXPECT_EQ(read(lookup_in(h), at(1772884800)), (std::vector<allowance_cap>{{9, 10s}, {5, 1h, "daily"}}));
+    // Without a shared budget (events), the answering group's.
+    const rate_header_reader own{std::make_shared<zone_cell>()};
+    EXPECT_EQ(own(lookup_in(h), at(1772884800)), (std::vector<allowance_cap>{{9, 10s}, {5, 1h}}));
 }
 
 TEST(Hubspot_RateHeaders, AllOfAPrivateAppsAnswer) {
@@ -270,6 +275,63 @@ TEST(Hubspot_RateHeaders, HeadersHoldTheLimiterBackWhenAnotherAppSpentTheAllowan
     EXPECT_EQ(d.at, t0 + 17h);
     EXPECT_EQ(g.next_grant(t0 + 17h - 1ns).what, kind::wait);
     EXPECT_EQ(g.next_grant(t0 + 17h).what, kind::grant);
+}
+
+// The day's budget is the account's, one count that crm and search spend together (the HTTP
+// client's rule for a shared budget: a request passes the budget's limiter, then its group's; the
+// Daily-Remaining cap goes to the budget). Another app left 6 requests of the day: crm and search
+// together send 6, not 6 each — and nothing more until the account's midnight, which on the
+// autumn DST day in New York is 24 h 30 min after the answer (a rolling 24 h alone would let
+// requests through at 24 h).
+TEST(Hubspot_DailyBudget, CrmAndSearchTogetherSpendOneCountUntilTheAccountsMidnight) {
+    using namespace tributary::http;
+    using kind = grant_decision::kind;
+    const zone z = new_york();
+    auto sliding = [](std::uint32_t n, std::chrono::nanoseconds per) {
+        return rate_limit{.kind = limit_kind::sliding_window,
+                          .requests = n,
+                          .per = std::chrono::duration_cast<std::chrono::milliseconds>(per)};
+    };
+    group_limiter crm{{sliding(100, 10s)}};
+    group_limiter search{{sliding(5, 1s)}};
+    group_limiter day{{sliding(250'000, 24h)}};
+    const steady_time t0{std::chrono::hours{1000}};
+    const wall w0 = at(1793507400);  // 2026-11-01 00:30 EDT; 11-02 00:00 EST is 24 h 30 min on
+    const header_list h{{"X-HubSpot-RateLimit-Daily", "250000"},
+                        {"X-HubSpot-RateLimit-Daily-Remaining", "6"}};
+    const auto caps = allowance_of(lookup_in(h), w0, &z, "daily");
+    ASSERT_EQ(caps, (std::vector<allowance_cap>{{6, 24h + 30min, "daily"}}));
+    for (const auto& c : caps) day.observe_headers(c.remaining, c.reset_in, t0);
+
+    // One request of `g` at `now`: the budget's grant, then the group's.
+    auto send = [&day](group_limiter& g, steady_time now) {
+        const ticket_id budget_ticket = day.enqueue(priority::incremental);
+        if (day.next_grant(now).what != kind::grant) {
+            EXPECT_TRUE(day.cancel(budget_ticket));
+            return false;
+        }
+        g.enqueue(priority::incremental);
+        EXPECT_EQ(g.next_grant(now).what, kind::grant);  // the groups' own windows have room
+        g.release();
+        day.release();
+        return true;
+    };
+    int sent = 0;
+    for (int i = 0; i < 20; ++i) sent += send(i % 2 ? search : crm, t0 + i * 2s);
+    EXPECT_EQ(sent, 6);
+    EXPECT_EQ(crm.counters().total_granted + search.counters().total_granted, 6u);
+
+    // Spent until the account's midnight: not at 24 h (a rolling day), at 24 h 30 min.
+    EXPECT_FALSE(send(crm, t0 + 24h));
+    EXPECT_FALSE(send(search, t0 + 24h + 30min - 1ns));
+    day.enqueue(priority::incremental);
+    const auto d = day.next_grant(t0 + 24h);
+    ASSERT_EQ(d.what, kind::wait);
+    EXPECT_EQ(d.at, t0 + 24h + 30min);
+    EXPECT_EQ(day.next_grant(t0 + 24h + 30min).what, kind::grant);
+    day.release();
+    EXPECT_TRUE(send(search, t0 + 24h + 30min));
+    EXPECT_TRUE(send(crm, t0 + 24h + 30min));
 }
 
 }  // namespace

@@ -92,13 +92,24 @@ TEST(Hubspot_Groups, TierLimitsAndSearchShareTheDailyBudget) {
     const auto& search = (*groups)[1];
     EXPECT_EQ(crm.name, "crm");
     EXPECT_EQ(search.name, "search");
-    ASSERT_EQ(crm.limits.size(), 2u);
+    ASSERT_EQ(crm.limits.size(), 1u);
     EXPECT_EQ(crm.limits[0].requests, 190u);
     EXPECT_EQ(crm.limits[0].per, std::chrono::milliseconds{10'000});
     EXPECT_EQ(crm.limits[0].kind, tributary::http::limit_kind::sliding_window);
-    ASSERT_EQ(search.limits.size(), 2u);
+    ASSERT_EQ(search.limits.size(), 1u);
     EXPECT_EQ(search.limits[0].requests, 5u);
-    EXPECT_EQ(crm.limits[1].requests + search.limits[1].requests, 500'000u);
+    // The day's budget is one count that crm and search spend together; events are exempt.
+    EXPECT_EQ(crm.budget.name, "daily");
+    EXPECT_EQ(crm.budget, search.budget);
+    ASSERT_EQ(crm.budget.limits.size(), 1u);
+    EXPECT_EQ(crm.budget.limits[0].requests, 500'000u);
+    EXPECT_EQ(crm.budget.limits[0].per, std::chrono::milliseconds{86'400'000});
+    EXPECT_EQ(crm.budget.limits[0].kind, tributary::http::limit_kind::sliding_window);
+    for (const auto& g : *groups) {
+        if (g.name != "crm" && g.name != "search") {
+            EXPECT_TRUE(g.budget.name.empty()) << g.name;
+        }
+    }
     for (const auto& g : *groups) EXPECT_FALSE(g.require_oauth);
 }
 

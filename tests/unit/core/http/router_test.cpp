@@ -406,5 +406,57 @@ TEST(Router_Result, ValueOfAnErrorThrowsLogicError) {
     EXPECT_THROW((void)r.value(), std::logic_error);
 }
 
+// --- shared budgets -------------------------------------------------------------------------
+
+shared_budget day(std::uint32_t n) {
+    return {"daily", {rate_limit{limit_kind::sliding_window, n, 86'400'000ms}}};
+}
+
+TEST(Router_SharedBudget, GroupsNamingOneBudgetDeclareItAlike) {
+    auto a = group("crm", {"/crm/"});
+    auto b = group("search", {"POST /crm/search"});
+    a.budget = day(100);
+    b.budget = day(100);
+    EXPECT_EQ(build_error({a, b}), "<built>");
+    b.budget = day(99);
+    EXPECT_EQ(build_error({a, b}),
+              "shared budget 'daily': endpoint groups 'crm' and 'search' declare different limits");
+}
+
+TEST(Router_SharedBudget, MalformedBudgetsAreRefused) {
+    auto a = group("crm", {"/crm/"});
+    a.budget = {"daily", {}};
+    EXPECT_EQ(build_error({a}), "endpoint group 'crm': shared budget 'daily' has no limits");
+    a.budget = {"da ily", day(1).limits};
+    EXPECT_EQ(build_error({a}),
+              "endpoint group 'crm': shared budget 'da ily': the name has whitespace or control characters");
+    a.budget = {"daily", {rate_limit{limit_kind::sliding_window, 0, 1000ms}}};
+    EXPECT_EQ(build_error({a}), "endpoint group 'crm': shared budget 'daily': a limit has requests = 0");
+    a.budget = {"", day(1).limits};
+    EXPECT_EQ(build_error({a}), "endpoint group 'crm': a shared budget with limits has no name");
+    a.budget = {"search", day(1).limits};
+    EXPECT_EQ(build_error({a, group("search", {"/search"})}),
+              "shared budget 'search' has the name of an endpoint group");
+}
+
+// A 429's wait names the window it came from: one of the group's own windows could ask for 10 s
+// (TEN_SECONDLY) or 1 s (SECONDLY); only the day's budget for hours (a spent day: until the
+// account's midnight, or an hour while its zone is unknown).
+TEST(Router_SharedBudget, TheVendorsWaitTellsTheBudgetsFromTheGroups429) {
+    const std::vector<rate_limit> own{{limit_kind::sliding_window, 100, 10'000ms}};
+    const auto budget = day(250'000).limits;
+    EXPECT_FALSE(budget_explains_wait(own, budget, 10s));
+    EXPECT_FALSE(budget_explains_wait(own, budget, 11s));  // whole-second rounding of 10 s
+    EXPECT_TRUE(budget_explains_wait(own, budget, 12s));
+    EXPECT_TRUE(budget_explains_wait(own, budget, 1h));
+    EXPECT_TRUE(budget_explains_wait(own, budget, 17h));
+    EXPECT_TRUE(budget_explains_wait(own, budget, 24h + 1s));
+    EXPECT_FALSE(budget_explains_wait(own, budget, 24h + 2s));  // longer than any window: the group's
+    EXPECT_FALSE(budget_explains_wait(own, budget, std::nullopt));
+    EXPECT_FALSE(budget_explains_wait(own, budget, 0s));
+    EXPECT_FALSE(budget_explains_wait(own, {}, 1h));
+    EXPECT_TRUE(budget_explains_wait({}, budget, 1s));
+}
+
 }  // namespace
 }  // namespace tributary::http
