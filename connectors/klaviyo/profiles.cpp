@@ -80,16 +80,43 @@ bool is_digit(char c) noexcept {
     return c >= '0' && c <= '9';
 }
 
-// The canonical form of a date-time `text` that parse_datetime read as `us`: when `text` is
-// "YYYY-MM-DDTHH:MM:SS", an optional fraction of 1 to 6 digits and "Z" or "+00:00" (UTC, as
-// Klaviyo writes them) it is the same digits with the fraction padded to 6 and "Z" — what
-// format_datetime gives, without its cost; otherwise format_datetime.
-std::string canonical_datetime(std::string_view text, std::int64_t us) {
+// The digits text[at..at+n) as a number; -1 when one is not a digit.
+int digits(std::string_view text, std::size_t at, std::size_t n) noexcept {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+        if (!is_digit(text[i])) return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// A UTC date-time as Klaviyo writes it, "YYYY-MM-DDTHH:MM:SS", an optional fraction of 1 to 6
+// digits and "Z" or "+00:00", read without the general parser: the instant (what
+// types::parse_datetime gives), with its canonical text (what types::format_datetime gives: the
+// same digits, the fraction padded to 6, "Z") written to `canonical`. nullopt for any other text,
+// which then goes to those functions.
+std::optional<std::int64_t> utc_datetime(std::string_view text, char (&canonical)[27]) noexcept {
     constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd";
-    if (text.size() < shape.size() ||
-        !std::equal(shape.begin(), shape.end(), text.begin(),
-                    [](char want, char c) { return want == 'd' ? is_digit(c) : want == c; }))
-        return types::format_datetime(us);
+    if (text.size() < shape.size() || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
+        text[13] != ':' || text[16] != ':')
+        return std::nullopt;
+    const int y = digits(text, 0, 4), mo = digits(text, 5, 2), d = digits(text, 8, 2);
+    const int h = digits(text, 11, 2), mi = digits(text, 14, 2), sec = digits(text, 17, 2);
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+        return std::nullopt;
+    static constexpr int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > month_days[mo - 1] + (mo == 2 && leap ? 1 : 0)) return std::nullopt;
     auto rest = text.substr(shape.size());
     std::string_view fraction;
     if (!rest.empty() && rest.front() == '.') {
@@ -97,16 +124,17 @@ std::string canonical_datetime(std::string_view text, std::int64_t us) {
         while (n < rest.size() && is_digit(rest[n])) ++n;
         fraction = rest.substr(1, n - 1);
         rest.remove_prefix(n);
+        if (fraction.empty() || fraction.size() > 6) return std::nullopt;
     }
-    if (fraction.size() > 6 || (rest != "Z" && rest != "+00:00")) return types::format_datetime(us);
-    std::string out;
-    out.reserve(shape.size() + 8);
-    out.append(text.substr(0, shape.size()));
-    out += '.';
-    out.append(fraction);
-    out.append(6 - fraction.size(), '0');
-    out += 'Z';
-    return out;
+    if (rest != "Z" && rest != "+00:00") return std::nullopt;
+    std::copy_n(text.data(), shape.size(), canonical);
+    canonical[19] = '.';
+    std::copy(fraction.begin(), fraction.end(), canonical + 20);
+    std::fill(canonical + 20 + fraction.size(), canonical + 26, '0');
+    canonical[26] = 'Z';
+    const std::int64_t micro = digits(std::string_view{canonical, sizeof canonical}, 20, 6);
+    const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    return (days * 86'400 + h * 3'600 + mi * 60 + sec) * 1'000'000 + micro;
 }
 
 std::optional<std::string> conform_object(json::object& o, const types::type& t, const value_path& path);
@@ -118,9 +146,14 @@ std::optional<std::string> conform_value(json::value& v, const types::type& t, c
     switch (t.kind()) {
         case types::kind::datetime: {
             if (!v.is_string()) return path() + " is not a date-time string";
+            char canonical[27];
+            if (utc_datetime(v.get_string(), canonical)) {
+                v.get_string().assign(canonical, sizeof canonical);
+                return std::nullopt;
+            }
             auto us = types::parse_datetime(v.get_string(), "");
             if (!us) return path() + " is not an ISO 8601 date-time";
-            v.get_string() = canonical_datetime(v.get_string(), *us);
+            v.get_string() = types::format_datetime(*us);
             return std::nullopt;
         }
         case types::kind::object:
@@ -304,8 +337,14 @@ result<record> to_record(profile p, const types::type& wanted) {
     const auto* updated = p.attributes.if_contains("updated");
     if (!updated || !updated->is_string())
         return unexpected{"profile " + excerpt(p.id, 64) + " has no `updated` date-time"};
-    auto us = types::parse_datetime(updated->get_string(), "");
-    if (!us) return unexpected{"profile " + excerpt(p.id, 64) + ": `updated` is not an ISO 8601 date-time"};
+    char canonical[27];
+    auto us = utc_datetime(updated->get_string(), canonical);
+    if (!us) {
+        auto parsed = types::parse_datetime(updated->get_string(), "");
+        if (!parsed)
+            return unexpected{"profile " + excerpt(p.id, 64) + ": `updated` is not an ISO 8601 date-time"};
+        us = *parsed;
+    }
     // The attributes become the record's properties in place, in the page's storage: reduced
     // to the schema, nothing copied (moving the object keeps its storage).
     record out{.properties = std::move(p.attributes), .updated_at = from_unix_us(*us)};

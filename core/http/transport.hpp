@@ -118,6 +118,9 @@ public:
 
     std::size_t idle_connections() const;
     std::uint64_t connections_opened() const;
+    /// Read operations on sockets while reading response bodies, over all attempts (each reads
+    /// at most 64 KiB: a page of 40 KB takes one or a few).
+    std::uint64_t body_reads() const;
 
 private:
     struct impl;

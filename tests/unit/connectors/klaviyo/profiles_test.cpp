@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -165,6 +166,60 @@ TEST(KlaviyoRecord_Map, DateTimes_AreCanonicalWhateverTheirFractionOrOffset) {
         ASSERT_TRUE(rec) << text << ": " << rec.error();
         const auto expected = types::format_datetime(types::parse_datetime(text, "").value());
         EXPECT_EQ(rec->properties.at("updated").as_string(), expected) << text;
+    }
+}
+
+// Klaviyo's own UTC form is read by a shortcut: it must agree with the general parser and
+// formatter on every text, the edges of the calendar and of the form included.
+TEST(KlaviyoRecord_Map, DateTimeShortcut_AgreesWithTheGeneralParserEverywhere) {
+    auto schema = profile_schema(settings());
+    std::vector<std::string> texts{"2024-02-29T23:59:59.999999+00:00",
+                                   "2023-02-29T00:00:00Z",
+                                   "2000-02-29T12:00:00Z",
+                                   "1900-02-29T12:00:00Z",
+                                   "0001-01-01T00:00:00Z",
+                                   "0000-12-31T23:59:59Z",
+                                   "9999-12-31T23:59:59.999999Z",
+                                   "2026-04-31T00:00:00Z",
+                                   "2026-13-01T00:00:00Z",
+                                   "2026-00-10T00:00:00Z",
+                                   "2026-01-00T00:00:00Z",
+                                   "2026-01-01T24:00:00Z",
+                                   "2026-01-01T23:60:00Z",
+                                   "2026-01-01T23:59:60Z",
+                                   "2026-01-01T10:00:00.Z",
+                                   "2026-01-01T10:00:00.1234567+00:00",
+                                   "2026-01-01T10:00:00.1+00:00",
+                                   "2026-01-01T10:00:00,5Z",
+                                   "2026-01-01t10:00:00Z",
+                                   "2026-01-01T10:00:00+00:01",
+                                   "2026-01-01T10:00:00-00:00",
+                                   "2026-01-01T10:00:00+0000",
+                                   "2026-01-01T10:00:00z",
+                                   "2026-01-01T10:00:00",
+                                   "2026-01-01T10:00:00Z ",
+                                   "2026-1-01T10:00:00Z",
+                                   "2026-01-01T1a:00:00Z",
+                                   "1970-01-01T00:00:00.000001Z",
+                                   "1969-12-31T23:59:59.999999Z",
+                                   "2026-07-15T08:09:10.01Z"};
+    for (int month = 1; month <= 12; ++month)
+        for (int day : {1, 28, 29, 30, 31}) {
+            char text[32];
+            std::snprintf(text, sizeof text, "2100-%02d-%02dT01:02:03.4+00:00", month, day);
+            texts.emplace_back(text);
+        }
+    for (const auto& text : texts) {
+        profile p{
+            "01D",
+            boost::json::parse(R"({"updated":")" + text + R"(","created":")" + text + R"("})").as_object()};
+        auto rec = to_record(std::move(p), schema);
+        const auto us = types::parse_datetime(text, "");
+        ASSERT_EQ(rec.has_value(), us.has_value()) << text;
+        if (!us) continue;
+        EXPECT_EQ(to_unix_us(rec->updated_at.value()), *us) << text;
+        EXPECT_EQ(rec->properties.at("updated").as_string(), types::format_datetime(*us)) << text;
+        EXPECT_EQ(rec->properties.at("created").as_string(), types::format_datetime(*us)) << text;
     }
 }
 
