@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <iterator>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include "core/backoff.hpp"
@@ -642,9 +644,10 @@ users_machine::action users_machine::next(const context& ctx) {
 std::optional<users_machine::action> users_machine::cut() {
     batch b;
     b.epoch = failure_epoch_;
-    std::set<std::string, std::less<>> passed_ids;
-    std::set<std::string, std::less<>> passed_keys;
-    std::set<std::string, std::less<>> keys;
+    // Views into the queue's records, which stay in place until the scan is over.
+    std::unordered_set<std::string_view> passed_ids;
+    std::unordered_set<std::string_view> passed_keys;
+    std::unordered_set<std::string_view> keys;
     std::vector<std::size_t> taken;
     std::size_t scanned = 0;
     for (; scanned < queue_.size() && taken.size() < s_.max_items; ++scanned) {
@@ -663,6 +666,9 @@ std::optional<users_machine::action> users_machine::cut() {
         b.bytes += q.bytes;
     }
     if (taken.empty()) return std::nullopt;
+    // The lookups, in key order (copied before the records move).
+    std::vector<std::string> lookup_keys(keys.begin(), keys.end());
+    std::sort(lookup_keys.begin(), lookup_keys.end());
 
     // Only the scanned front of the queue changes: the records passed over keep their order.
     std::vector<queued> kept;
@@ -696,7 +702,7 @@ std::optional<users_machine::action> users_machine::cut() {
     matching_ = id;
     awaiting_ = awaiting::matches;
     auto a = make(kind::get_matches);
-    a.keys.assign(keys.begin(), keys.end());
+    a.keys = std::move(lookup_keys);
     return a;
 }
 

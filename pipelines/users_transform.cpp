@@ -147,6 +147,16 @@ std::uint64_t approx_value_size(const json::value& v) noexcept {
     return 0;
 }
 
+// An expression that is a path to a top-level property of that name (mapping.hpp's grammar: an
+// identifier that is not a literal).
+bool plain_identifier(std::string_view text) {
+    if (text.empty() || text == "true" || text == "false" || text == "null") return false;
+    const auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+    if (!letter(text.front())) return false;
+    return std::all_of(text.begin() + 1, text.end(),
+                       [&letter](char c) { return letter(c) || (c >= '0' && c <= '9'); });
+}
+
 types::alignment_mode alignment_of(write_mode m) {
     switch (m) {
         case write_mode::create:
@@ -256,7 +266,11 @@ result<users_transform> users_transform::make(const users_job_settings& s,
     }
     if (!t.dest_schema_.valid())
         return unexpected{"the mapping writes no property of the destination schema"};
-    t.destination_implied_ = t.mapping_.identity() && t.kind_ == match_kind::none &&
+    // Matching `p` on `p` (a top-level property of both sides) writes into the record the value it
+    // holds already: the record stays as read.
+    const bool match_in_place = t.kind_ == match_kind::none || (s.match->source == s.match->destination &&
+                                                                plain_identifier(s.match->destination));
+    t.destination_implied_ = t.mapping_.identity() && match_in_place &&
                              t.dest_options_.required == types::presence::none &&
                              t.dest_schema_ == source_schema;
     return t;
@@ -338,7 +352,8 @@ transformed users_transform::from_source(std::string_view source_id, json::value
         if (kind_ != match_kind::none) {
             // The match value is read before the record is moved into the output.
             json::object& source = source_side.out.as_object();
-            if (moved) {
+            // Implied: no destination check, so no refusal after the match value is written.
+            if (moved && !destination_implied_) {
                 if (match_destination_.find('.') == std::string::npos)
                     replaced = replaced_property::of(source, match_destination_);
                 else
@@ -351,7 +366,7 @@ transformed users_transform::from_source(std::string_view source_id, json::value
             // Canonical for the source schema, hence for the same schema at the destination:
             // checking it again would find nothing.
             take_json(t.rec.properties, std::move(*mapped));
-            t.rec.id.assign(source_id);
+            set_ids(t, source_id);
             return t;
         }
     } else {
@@ -376,6 +391,11 @@ transformed users_transform::from_source(std::string_view source_id, json::value
         return refuse(as_read, failure_stage::destination, join_errors("destination: ", dest_side.errors));
     }
     take_json(t.rec.properties, std::move(dest_side.out.as_object()));
+    set_ids(t, source_id);
+    return t;
+}
+
+void users_transform::set_ids(transformed& t, std::string_view source_id) const {
     switch (kind_) {
         case match_kind::none:
             if (mode_ != write_mode::create) t.rec.id.assign(source_id);
@@ -386,7 +406,6 @@ transformed users_transform::from_source(std::string_view source_id, json::value
         case match_kind::lookup:
             break;
     }
-    return t;
 }
 
 transformed users_transform::from_sent(std::string_view source_id,

@@ -139,6 +139,8 @@ private:
     users_transform() = default;
 
     bool set_match(boost::json::object& out, const boost::json::object& source, transformed& t) const;
+    /// The record's id (or match property) as the mode and the matching say.
+    void set_ids(transformed& t, std::string_view source_id) const;
 
     types::type source_schema_{};
     types::type dest_schema_{};
@@ -152,8 +154,9 @@ private:
     std::string match_source_path_{};
     std::string match_destination_{};
     /// A record canonical for the source schema is canonical for the destination schema as it
-    /// is: the identity mapping, no match value written, mode upsert (nothing required beyond
-    /// what reading required) and the same schema on both sides.
+    /// is: the identity mapping, no match value written or one matching a top-level property on
+    /// itself (the value written is the one there), mode upsert (nothing required beyond what
+    /// reading required) and the same schema on both sides.
     bool destination_implied_ = false;
 };
 

@@ -1,9 +1,12 @@
 #include "connectors/jsonl/line_format.hpp"
 
+#include <boost/json/detail/config.hpp>
+#include <boost/json/detail/format.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serializer.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "core/types/time_layout.hpp"
 
@@ -13,20 +16,190 @@ namespace json = boost::json;
 
 namespace {
 
-// Appends what `sr` serializes to `out`, straight into its buffer, a window at a time: resize()
-// writes every byte it adds, so the window stays near a record's size even when `out` was reserved
-// for a whole batch.
-void drain(json::serializer& sr, std::string& out) {
-    while (!sr.done()) {
-        const std::size_t at = out.size();
-        const std::size_t room = std::clamp<std::size_t>(out.capacity() - at, 256, 1024);
-        out.resize(at + room);
-        const auto written = sr.read(out.data() + at, room);
-        out.resize(at + written.size());
+// The text boost::json::serialize writes, appended straight to a string: compact, keys in order,
+// strings with `"` `\` and C0 controls escaped as Boost's serializer escapes them (by name, else
+// \u00xx in lower-case hex; every other byte as it is), numbers as Boost formats them (doubles
+// with its ryu, e.g. 9.99E0). No serializer state machine and no window copies: the string grows
+// in chunks (resize within its capacity) and bytes are written through a pointer.
+class raw_writer {
+public:
+    explicit raw_writer(std::string& out) : out_{out}, at_{out.size()} {}
+    raw_writer(const raw_writer&) = delete;
+    raw_writer& operator=(const raw_writer&) = delete;
+    ~raw_writer() { out_.resize(at_); }
+
+    void put(char c) {
+        ensure(1);
+        out_[at_++] = c;
+    }
+    void put(std::string_view s) {
+        ensure(s.size());
+        std::memcpy(out_.data() + at_, s.data(), s.size());
+        at_ += s.size();
+    }
+    void string(std::string_view s) {
+        // At most 6 bytes per input byte (\u00xx) and the quotes.
+        ensure(s.size() * 6 + 2);
+        char* const start = out_.data() + at_;
+        *start = '"';
+        char* p = start + 1;
+        // Most strings need no escape: copied 8 bytes at a time while checked, then done.
+        if (s.size() >= 8 ? copy_clean_words(p, s) : copy_clean_bytes(p, s)) {
+            p += s.size();
+        } else {
+            p = escape(p, s);
+        }
+        *p++ = '"';
+        at_ = static_cast<std::size_t>(p - out_.data());
+    }
+    void value(const json::value& v);
+    void object(const json::object& o) {
+        put('{');
+        bool first = true;
+        for (const auto& kv : o) {
+            if (!first) put(',');
+            first = false;
+            string({kv.key().data(), kv.key().size()});
+            put(':');
+            value(kv.value());
+        }
+        put('}');
+    }
+
+private:
+    static constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    static constexpr std::uint64_t highs = 0x8080808080808080ULL;
+
+    // Whether a byte of `w` is below 0x20, '"' or '\' (exact as a yes/no for the word).
+    static std::uint64_t needs_escape(std::uint64_t w) {
+        const auto zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+        return ((w - ones * 0x20) & ~w & highs) | zero(w ^ (ones * '"')) | zero(w ^ (ones * '\\'));
+    }
+    // Copies `s` (8 bytes or more) to `p`; false when it needs an escape (what was copied is
+    // then written over).
+    static bool copy_clean_words(char* p, std::string_view s) {
+        std::uint64_t any = 0;
+        std::uint64_t w = 0;
+        std::size_t i = 0;
+        for (; i + 8 <= s.size(); i += 8) {
+            std::memcpy(&w, s.data() + i, 8);
+            std::memcpy(p + i, &w, 8);
+            any |= needs_escape(w);
+        }
+        if (i < s.size()) {  // the last 8 bytes, overlapping those copied
+            std::memcpy(&w, s.data() + s.size() - 8, 8);
+            std::memcpy(p + s.size() - 8, &w, 8);
+            any |= needs_escape(w);
+        }
+        return any == 0;
+    }
+    static bool copy_clean_bytes(char* p, std::string_view s) {
+        bool clean = true;
+        for (const char ch : s) {
+            const auto c = static_cast<unsigned char>(ch);
+            clean &= c >= 0x20 && c != '"' && c != '\\';
+            *p++ = ch;
+        }
+        return clean;
+    }
+    // Writes `s` escaped from `p`; returns the end.
+    static char* escape(char* p, std::string_view s) {
+        static constexpr char hex[] = "0123456789abcdef";
+        for (const char ch : s) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *p++ = ch;
+                continue;
+            }
+            *p++ = '\\';
+            switch (c) {
+                case '"':
+                case '\\':
+                    *p++ = ch;
+                    break;
+                case '\b':
+                    *p++ = 'b';
+                    break;
+                case '\t':
+                    *p++ = 't';
+                    break;
+                case '\n':
+                    *p++ = 'n';
+                    break;
+                case '\f':
+                    *p++ = 'f';
+                    break;
+                case '\r':
+                    *p++ = 'r';
+                    break;
+                default:
+                    *p++ = 'u';
+                    *p++ = '0';
+                    *p++ = '0';
+                    *p++ = hex[c >> 4];
+                    *p++ = hex[c & 0xF];
+            }
+        }
+        return p;
+    }
+
+    void ensure(std::size_t n) {
+        if (out_.size() - at_ >= n) return;
+        // Within the capacity a resize only writes the new bytes; past it, the string doubles.
+        out_.resize(std::max(at_ + n, at_ + std::size_t{1024}));
+    }
+
+    std::string& out_;
+    std::size_t at_;
+};
+
+void raw_writer::value(const json::value& v) {
+    switch (v.kind()) {
+        case json::kind::null:
+            put("null");
+            return;
+        case json::kind::bool_:
+            put(v.get_bool() ? std::string_view{"true"} : std::string_view{"false"});
+            return;
+        case json::kind::int64:
+            ensure(json::detail::max_number_chars);
+            at_ += json::detail::format_int64(out_.data() + at_, v.get_int64());
+            return;
+        case json::kind::uint64:
+            ensure(json::detail::max_number_chars);
+            at_ += json::detail::format_uint64(out_.data() + at_, v.get_uint64());
+            return;
+        case json::kind::double_:
+            ensure(json::detail::max_number_chars);
+            at_ += json::detail::format_double(out_.data() + at_, v.get_double());
+            return;
+        case json::kind::string: {
+            const auto& s = v.get_string();
+            string({s.data(), s.size()});
+            return;
+        }
+        case json::kind::array: {
+            put('[');
+            bool first = true;
+            for (const auto& e : v.get_array()) {
+                if (!first) put(',');
+                first = false;
+                value(e);
+            }
+            put(']');
+            return;
+        }
+        case json::kind::object:
+            object(v.get_object());
+            return;
     }
 }
 
 }  // namespace
+
+void append_json(std::string& out, const json::object& o) {
+    raw_writer{out}.object(o);
+}
 
 std::string user_line(std::string_view id, const json::object& properties, std::int64_t written_at) {
     return user_line_at(id, properties, types::format_datetime(written_at));
@@ -44,18 +217,16 @@ void append_user_line(std::string& out,
                       std::string_view id,
                       const json::object& properties,
                       std::string_view written_at) {
-    // Serialized piecewise, straight into `out`: copying the properties into a wrapper object, or
+    // Written piecewise, straight into `out`: copying the properties into a wrapper object, or
     // serializing them apart and appending, would cost more.
-    out += "{\"id\":";
-    json::serializer sr;
-    sr.reset(json::string_view{id.data(), id.size()});
-    drain(sr, out);
-    out += ",\"op\":\"upsert\",\"properties\":";
-    sr.reset(&properties);
-    drain(sr, out);
-    out += ",\"written_at\":\"";
-    out += written_at;
-    out += "\"}\n";
+    raw_writer w{out};
+    w.put("{\"id\":");
+    w.string(id);
+    w.put(",\"op\":\"upsert\",\"properties\":");
+    w.object(properties);
+    w.put(",\"written_at\":\"");
+    w.put(written_at);
+    w.put("\"}\n");
 }
 
 namespace {

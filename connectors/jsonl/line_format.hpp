@@ -41,6 +41,10 @@ void append_user_line(std::string& out,
                       const boost::json::object& properties,
                       std::string_view written_at);
 
+/// Appends `o` as the text boost::json::serialize writes for it, byte for byte (what the
+/// destination lines' properties are), without a serializer's state machine.
+void append_json(std::string& out, const boost::json::object& o);
+
 /// A user read from a users file.
 struct source_user {
     std::string id{};

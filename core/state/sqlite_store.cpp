@@ -1169,15 +1169,21 @@ awaitable<std::vector<bool>> sqlite_store::filter_acknowledged(std::string job, 
                 s.reset();
             }
         }
-        // The ids asked for in id order, merged with each batch's sorted versions.
-        std::vector<std::size_t> order(ids.size());
-        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::sort(order.begin(), order.end(),
-                  [&ids](std::size_t a, std::size_t b) { return ids[a].id < ids[b].id; });
+        // The ids asked for in id order, merged with each batch's sorted versions: sorted once the
+        // job has a batch row (none between a save's prune and the next batch's acknowledgements).
+        std::vector<std::size_t> order;
         auto rows = c.prepare("SELECT versions FROM overlap_batches WHERE job = ?");
         rows.bind(job);
         std::vector<version_view> versions;
         while (!ids.empty() && rows.step()) {
+            if (order.empty()) {
+                order.resize(ids.size());
+                for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+                const auto by_id = [&ids](std::size_t a, std::size_t b) { return ids[a].id < ids[b].id; };
+                // A page read in id order comes sorted already.
+                if (!std::is_sorted(order.begin(), order.end(), by_id))
+                    std::sort(order.begin(), order.end(), by_id);
+            }
             decode_versions(rows.blob_view(0), versions);
             auto v = versions.begin();
             for (const std::size_t i : order) {

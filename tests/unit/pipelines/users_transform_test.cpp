@@ -243,6 +243,45 @@ TEST(UsersTransform_Stages, SameSchemaBothSides_PassesCanonicalRecordsAsRead) {
     EXPECT_EQ(json::serialize(created.rec.properties), json::serialize(canonical));
 }
 
+// Matching a property on itself writes the value it holds: with the same schema on both sides a
+// canonical record is still passed on as read, with the ids and keys its matching gives; a match
+// that writes another value is checked at the destination as ever.
+TEST(UsersTransform_Stages, SameSchemaBothSides_MatchOnItself_PassesTheRecordWithItsKey) {
+    const json::value canonical = json::object{{"id", "s-1"}, {"email", "a@example.com"}, {"age", 30}};
+    auto lookup = users_transform::make(with(write_mode::upsert, match_rule{"email", "email"}),
+                                        source_schema(), source_schema());
+    ASSERT_TRUE(lookup) << lookup.error();
+    ASSERT_EQ(lookup->matching(), match_kind::lookup);
+    auto r = lookup->from_source("s-1", canonical);
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.rec.id, "");
+    EXPECT_EQ(r.match_key, "a@example.com");
+    EXPECT_EQ(r.rec.match_property, "");
+    EXPECT_EQ(json::serialize(r.rec.properties), json::serialize(canonical));
+    EXPECT_EQ(lookup->from_source("s-1", json::object{{"id", "s-1"}, {"email", nullptr}}).stage,
+              failure_stage::match);
+
+    auto s = with(write_mode::upsert, match_rule{"email", "email"});
+    s.destination_match_properties = {"email"};
+    auto native = users_transform::make(s, source_schema(), source_schema());
+    ASSERT_TRUE(native) << native.error();
+    ASSERT_EQ(native->matching(), match_kind::native);
+    auto n = native->from_source("s-1", canonical);
+    ASSERT_TRUE(n.ok()) << n.error;
+    EXPECT_EQ(n.rec.id, "");
+    EXPECT_EQ(n.match_key, "");
+    EXPECT_EQ(n.rec.match_property, "email");
+    EXPECT_EQ(json::serialize(n.rec.properties), json::serialize(canonical));
+
+    // `age` written into `email`: an int where a string belongs, refused at the destination.
+    auto other = users_transform::make(with(write_mode::upsert, match_rule{"age", "email"}), source_schema(),
+                                       source_schema());
+    ASSERT_TRUE(other) << other.error();
+    auto o = other->from_source("s-1", canonical);
+    EXPECT_EQ(o.stage, failure_stage::destination) << o.error;
+    EXPECT_EQ(json::serialize(o.raw), json::serialize(canonical));
+}
+
 TEST(UsersTransform_Stages, FromSent_KeepsThePropertiesAndMatchesAgain) {
     auto t = make(with(write_mode::upsert, match_rule{"email", "email"}));
     auto r = t.from_sent("s-1", json::object{{"email", "a@example.com"}, {"age", 3}}, "a@example.com");

@@ -10,9 +10,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -350,6 +352,53 @@ TEST(JsonlLineFormat_UserLine, HasTheDocumentedShape) {
               "{\"id\":\"u-000001\",\"op\":\"upsert\",\"properties\":{\"email\":\"a@example.com\",\"n\":1},"
               "\"written_at\":\"2026-01-01T00:00:00.000000Z\"}");
     EXPECT_EQ(user_line("q\"\n", {}, 0).substr(0, 13), "{\"id\":\"q\\\"\\n\"") << "ids are escaped";
+}
+
+TEST(JsonlLineFormat_AppendJson, WritesWhatBoostSerializeWrites) {
+    // Every kind of value, the escapes Boost writes (by name, \u00xx in lower case, DEL and
+    // non-ASCII bytes as they are, invalid UTF-8 included), and doubles in Boost's spelling.
+    json::object o;
+    std::string controls;
+    for (int c = 0; c < 0x20; ++c) controls.push_back(static_cast<char>(c));
+    o["controls"] = controls;
+    o["quotes"] = "a\"b\\c/d\x7f";
+    o["utf8"] = "Zo\xc3\xab \xe2\x82\xac \xff\xfe";
+    o["empty"] = "";
+    o["null"] = nullptr;
+    o["t"] = true;
+    o["f"] = false;
+    o["i"] = std::numeric_limits<std::int64_t>::min();
+    o["u"] = std::numeric_limits<std::uint64_t>::max();
+    o["zero"] = 0;
+    o["d"] = 9.99;
+    o["neg0"] = -0.0;
+    o["tiny"] = 5e-324;
+    o["big"] = 1.7976931348623157e308;
+    o["third"] = 1.0 / 3.0;
+    o["arr"] = json::array{1, "x", json::array{}, json::object{}, nullptr, 2.5};
+    o["nested"] = json::object{{"k\"ey\n", json::object{{"deep", json::array{json::object{{"z", -1}}}}}}};
+    o[std::string_view{"\x01key", 4}] = 1;
+    // Escapes at every position of strings around the 8-byte words the writer checks at once.
+    for (std::size_t n = 1; n <= 17; ++n) {
+        for (std::size_t at = 0; at < n; ++at) {
+            std::string text(n, 'a');
+            text[at] = "\"\\\n\x1f"[(n + at) % 4];
+            o["e" + std::to_string(n) + "_" + std::to_string(at)] = text;
+        }
+        o["clean" + std::to_string(n)] = std::string(n, '\x80');
+    }
+    std::string out = "prefix";
+    append_json(out, o);
+    EXPECT_EQ(out, "prefix" + json::serialize(o));
+
+    std::string empty;
+    append_json(empty, json::object{});
+    EXPECT_EQ(empty, "{}");
+
+    const auto line = user_line("u\x7f\"1\x1f", o, 1767225600000000);
+    EXPECT_EQ(line, "{\"id\":" + json::serialize(json::string("u\x7f\"1\x1f")) +
+                        ",\"op\":\"upsert\",\"properties\":" + json::serialize(o) +
+                        ",\"written_at\":\"2026-01-01T00:00:00.000000Z\"}");
 }
 
 TEST(JsonlLineFormat_ParseDestinationLine, UsesPropertiesAndTheirUpdatedAt) {

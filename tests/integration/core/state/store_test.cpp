@@ -214,6 +214,11 @@ TEST_F(StateStore_Overlap, Filter_ComparesVersionsPerJob) {
     auto acked =
         wait(store_->filter_acknowledged("users", {{"a", 100}, {"a", 99}, {"a", 101}, {"b", 200}, {"z", 1}}));
     EXPECT_EQ(acked, (std::vector<bool>{true, true, false, true, false}));
+    // Asked out of id order, and in order.
+    EXPECT_EQ(wait(store_->filter_acknowledged("users", {{"z", 1}, {"b", 200}, {"a", 101}, {"a", 100}})),
+              (std::vector<bool>{false, true, false, true}));
+    EXPECT_EQ(wait(store_->filter_acknowledged("users", {{"a", 100}, {"b", 201}, {"b", 199}})),
+              (std::vector<bool>{true, false, true}));
     EXPECT_FALSE(wait(store_->is_acknowledged("contacts", "a", 100)));
     EXPECT_TRUE(wait(store_->filter_acknowledged("users", {})).empty());
 }
