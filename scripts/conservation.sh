@@ -15,8 +15,8 @@
 # build-asan; the targets tributary-conservation and tributary_bench_daemon are built there),
 # --vendors LIST (hubspot, klaviyo, klaviyo,hubspot or none; default hubspot: a users job to mock
 # HubSpot runs beside the local ones, checked the same way; klaviyo adds an events job to mock
-# Klaviyo, whose resends after a kill go one by one and take longer: raise --time-limit; ctest's
-# short version runs klaviyo,hubspot), --log FILE (every
+# Klaviyo, whose resends after a kill go one by one and take longer: raise --time-limit), --log
+# FILE (every
 # daemon's log).
 # ctest runs the short version: `ctest -L conservation` (4 kills, seed 17).
 set -euo pipefail
