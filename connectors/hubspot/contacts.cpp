@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/civil_days.hpp"
 #include "core/text/json_escape.hpp"
 #include "core/time.hpp"
 #include "core/types/decimal.hpp"
@@ -64,16 +65,6 @@ std::optional<std::int64_t> to_i64(std::string_view s) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
     return v;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
 // The digits s[at..at+n) as a number; -1 when one is not a digit.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/civil_days.hpp"
 #include "core/types/time_layout.hpp"
 
 namespace tributary::connectors::klaviyo {
@@ -88,16 +89,6 @@ int digits(std::string_view text, std::size_t at, std::size_t n) noexcept {
         v = v * 10 + (text[i] - '0');
     }
     return v;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
 // A UTC date-time as Klaviyo writes it, "YYYY-MM-DDTHH:MM:SS", an optional fraction of 1 to 6
